@@ -1,0 +1,129 @@
+@0xe4af47fc2d9ed0cf;
+# The control protocol between the `caravan` CLI and `caravand`, over the
+# node's Unix socket. Framing (protocol/control_framing.h): a 4-byte
+# little-endian length, then one Cap'n Proto message in flat-array form, at
+# most kMaxControlFrameBytes. One Request gets exactly one Response, in
+# order, on the same connection.
+#
+# Requests are typed. Read results come back as one JSON document (`json`):
+# it is the same document `--json` prints, so the CLI and scripts see one
+# stable shape and the daemon is the only place that builds it.
+
+using Cxx = import "/capnp/c++.capnp";
+$Cxx.namespace("caravan::protocol::wire");
+using Rec = import "indicator.capnp";
+
+struct Request {
+  union {
+    status @0 :Void;
+    submit @1 :Submit;
+    query @2 :Query;
+    show @3 :Text;              # indicator id, hex
+    revoke @4 :Revoke;
+    sight @5 :Sight;
+    audit @6 :AuditQuery;
+    auditVerify @7 :Void;
+    export @8 :Query;           # the same filters as query, no limit
+    policyReload @9 :Void;
+    policyExplain @10 :Explain;
+    peersList @11 :Void;
+    peersAdd @12 :PeerAdd;
+    peersRemove @13 :Text;      # name
+    quarantineList @14 :Void;
+    quarantineDecide @15 :QuarantineDecision;
+    keyShow @16 :Void;
+  }
+}
+
+struct Submission {
+  # Raw user text; the daemon parses, refangs and normalizes it again, so a
+  # CLI cannot make the daemon store a value its own parser would refuse.
+  type @0 :Text;                # empty: detect from the value
+  value @1 :Text;
+  tlp @2 :Text;                 # empty: node default
+  confidence @3 :Int16;         # -1: node default
+  tags @4 :List(Text);
+  description @5 :Text;
+  validUntil @6 :Int64;         # Unix seconds, 0 = unset
+  firstSeen @7 :Int64;
+  lastSeen @8 :Int64;
+  reshare @9 :Text;             # empty: node default
+  line @10 :UInt64;             # source line, echoed in errors (bulk)
+}
+
+struct Submit {
+  items @0 :List(Submission);   # at most kMaxSubmitBatch
+}
+
+struct SubmitResult {
+  results @0 :List(Item);
+  struct Item {
+    line @0 :UInt64;
+    union {
+      stored @1 :Stored;
+      error @2 :Text;
+    }
+  }
+  struct Stored {
+    id @0 :Text;                # hex
+    revision @1 :UInt32;
+    unchanged @2 :Bool;         # identical to the current revision: no new one
+  }
+}
+
+struct Query {
+  value @0 :Text;               # may be defanged; empty: any
+  type @1 :Text;
+  origin @2 :Text;              # country code
+  tag @3 :Text;
+  since @4 :Int64;
+  cidr @5 :Text;
+  includeRevoked @6 :Bool;
+  limit @7 :UInt32;             # 0: default
+  maxTlp @8 :Text;              # export only
+}
+
+struct Revoke {
+  id @0 :Text;
+  reason @1 :Text;
+}
+
+struct Sight {
+  target @0 :Text;              # value (may be defanged) or id
+  note @1 :Text;
+}
+
+struct AuditQuery {
+  since @0 :Int64;
+  peer @1 :Text;
+  limit @2 :UInt32;
+}
+
+struct Explain {
+  direction @0 :Direction;
+  country @1 :Text;
+  indicator @2 :Submission;
+  enum Direction { outbound @0; inbound @1; }
+}
+
+struct PeerAdd {
+  name @0 :Text;
+  country @1 :Text;
+  key @2 :Text;                 # caravan:... text form
+  endpoint @3 :Text;            # host:port, may be empty
+}
+
+struct QuarantineDecision {
+  id @0 :Text;
+  approve @1 :Bool;
+}
+
+struct Response {
+  code @0 :UInt8;               # caravan::StatusCode
+  message @1 :Text;             # human-readable; empty when ok
+  union {
+    none @2 :Void;
+    json @3 :Text;
+    submitResult @4 :SubmitResult;
+  }
+}
