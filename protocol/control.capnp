@@ -81,6 +81,7 @@ struct Query {
   includeRevoked @6 :Bool;
   limit @7 :UInt32;             # 0: default
   maxTlp @8 :Text;              # export only
+  after @9 :Text;               # keyset cursor from a previous page ("next")
 }
 
 struct Revoke {

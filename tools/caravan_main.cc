@@ -1,1 +1,210 @@
-int main() { return 0; }
+// caravan: the operator's CLI for caravand. Parses the command line into
+// the option structs of tools/commands.h and runs one command.
+#include <CLI/CLI.hpp>
+#include <iostream>
+
+#include "tools/commands.h"
+
+namespace {
+
+using namespace caravan::tools;
+
+void AddContextFlags(CLI::App* cmd, SubmitContext& c) {
+  cmd->add_option("--tlp", c.tlp, "TLP: clear, green, amber, amber+strict, red");
+  cmd->add_option("--confidence", c.confidence, "0 to 100")
+      ->check(CLI::Range(0, 100));
+  cmd->add_option("--tag", c.tags, "tag (repeatable)");
+  cmd->add_option("--description", c.description, "free text");
+  cmd->add_option("--valid-until", c.valid_until,
+                  "RFC 3339 time, or a duration from now (30d)");
+  cmd->add_option("--reshare", c.reshare, "none, direct or federation");
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"caravan: share threat indicators between national CERTs"};
+  app.require_subcommand(1);
+  GlobalOptions global;
+  app.add_option("--config", global.config,
+                 "caravand.toml (default: $CARAVAN_CONFIG, then "
+                 "/etc/caravan/caravand.toml)");
+  app.add_flag("--json", global.json, "one JSON document on stdout");
+  std::function<int()> run;
+
+  InitOptions init;
+  auto* init_cmd = app.add_subcommand("init", "create a new node in DIR");
+  init_cmd->add_option("DIR", init.dir)->required();
+  init_cmd->add_option("--name", init.name, "node name")->required();
+  init_cmd->add_option("--country", init.country, "ISO 3166-1 alpha-2")
+      ->required();
+  init_cmd->add_option("--peer-listen", init.peer_listen, "HOST:PORT");
+  init_cmd->add_option("--taxii-listen", init.taxii_listen, "HOST:PORT");
+  init_cmd->add_option("--control", init.control, "control socket path");
+  init_cmd->callback([&] { run = [&] { return RunInit(global, init); }; });
+
+  auto* key_cmd = app.add_subcommand("key", "this node's identity key");
+  key_cmd->require_subcommand(1);
+  key_cmd->add_subcommand("show", "key text and fingerprint")->callback([&] {
+    run = [&] { return RunKeyShow(global); };
+  });
+
+  app.add_subcommand("status", "node, counts, peers, policy state")
+      ->callback([&] { run = [&] { return RunStatus(global); }; });
+
+  SubmitOptions submit;
+  std::vector<std::string> submit_args;
+  auto* submit_cmd = app.add_subcommand(
+      "submit", "submit TYPE VALUE, or a bulk file with --file");
+  submit_cmd->add_option("ARGS", submit_args, "TYPE VALUE (or VALUE)");
+  submit_cmd->add_option("--file", submit.file, "bulk file, - for stdin");
+  submit_cmd->add_option("--format", submit.format, "txt, csv or jsonl");
+  submit_cmd->add_option("--type", submit.context.type,
+                         "indicator type (bulk: for lines without one)");
+  submit_cmd->add_flag("--print-ids", submit.print_ids,
+                       "bulk: print LINE<TAB>ID for each stored line");
+  AddContextFlags(submit_cmd, submit.context);
+  submit_cmd->callback([&] {
+    run = [&]() -> int {
+      if (submit.file.empty()) {
+        if (submit_args.size() == 2) {
+          submit.context.type = submit_args[0];
+          submit.value = submit_args[1];
+        } else if (submit_args.size() == 1) {
+          submit.value = submit_args[0];
+        } else {
+          std::cerr << "caravan: submit needs TYPE VALUE, VALUE, or --file\n";
+          return 2;
+        }
+      } else if (!submit_args.empty()) {
+        std::cerr << "caravan: submit takes either --file or a value\n";
+        return 2;
+      }
+      return RunSubmit(global, submit);
+    };
+  });
+
+  QueryOptions query;
+  auto* query_cmd = app.add_subcommand("query", "search indicators");
+  query_cmd->add_option("VALUE", query.value, "value, may be defanged");
+  query_cmd->add_option("--type", query.type);
+  query_cmd->add_option("--origin", query.origin, "origin country");
+  query_cmd->add_option("--tag", query.tag);
+  query_cmd->add_option("--since", query.since, "RFC 3339 time or 2h, 30d");
+  query_cmd->add_option("--cidr", query.cidr, "network: what is inside it");
+  query_cmd->add_flag("--include-revoked", query.include_revoked);
+  query_cmd->add_option("--limit", query.limit);
+  query_cmd->callback([&] { run = [&] { return RunQuery(global, query); }; });
+
+  std::string show_id;
+  auto* show_cmd = app.add_subcommand("show", "every revision of one indicator");
+  show_cmd->add_option("ID", show_id)->required();
+  show_cmd->callback([&] { run = [&] { return RunShow(global, show_id); }; });
+
+  std::string revoke_id, revoke_reason;
+  auto* revoke_cmd = app.add_subcommand("revoke", "signed revocation");
+  revoke_cmd->add_option("ID", revoke_id)->required();
+  revoke_cmd->add_option("--reason", revoke_reason)->required();
+  revoke_cmd->callback([&] {
+    run = [&] { return RunRevoke(global, revoke_id, revoke_reason); };
+  });
+
+  std::string sight_target, sight_note;
+  auto* sight_cmd = app.add_subcommand("sight", "record a sighting");
+  sight_cmd->add_option("TARGET", sight_target, "value or id")->required();
+  sight_cmd->add_option("--note", sight_note);
+  sight_cmd->callback([&] {
+    run = [&] { return RunSight(global, sight_target, sight_note); };
+  });
+
+  AuditOptions audit;
+  auto* audit_cmd = app.add_subcommand("audit", "the audit log");
+  audit_cmd->add_option("--since", audit.since);
+  audit_cmd->add_option("--peer", audit.peer);
+  audit_cmd->add_option("--limit", audit.limit);
+  audit_cmd->add_subcommand("verify", "check the hash chain")->callback([&] {
+    run = [&] { return RunAuditVerify(global); };
+  });
+  audit_cmd->callback([&] {
+    if (!run) run = [&] { return RunAudit(global, audit); };
+  });
+
+  ExportOptions exp;
+  auto* export_cmd = app.add_subcommand("export", "indicators to stdout");
+  export_cmd->add_option("--format", exp.format, "csv or plain")->required();
+  export_cmd->add_option("--type", exp.type);
+  export_cmd->add_option("--max-tlp", exp.max_tlp);
+  export_cmd->add_option("--origin", exp.origin);
+  export_cmd->add_option("--tag", exp.tag);
+  export_cmd->add_option("--since", exp.since);
+  export_cmd->add_flag("--include-revoked", exp.include_revoked);
+  export_cmd->callback([&] { run = [&] { return RunExport(global, exp); }; });
+
+  auto* policy_cmd = app.add_subcommand("policy", "sharing policies");
+  policy_cmd->require_subcommand(1);
+  std::string check_dir;
+  auto* check_cmd = policy_cmd->add_subcommand("check", "validate policy files");
+  check_cmd->add_option("DIR", check_dir, "default: the node's policy dir");
+  check_cmd->callback([&] {
+    run = [&] { return RunPolicyCheck(global, check_dir); };
+  });
+  policy_cmd->add_subcommand("reload", "apply edited policy files")
+      ->callback([&] { run = [&] { return RunPolicyReload(global); }; });
+  ExplainOptions explain;
+  auto* explain_cmd =
+      policy_cmd->add_subcommand("explain", "the decision for one indicator");
+  explain_cmd->add_option("TYPE", explain.type)->required();
+  explain_cmd->add_option("VALUE", explain.value)->required();
+  explain_cmd->add_option("--to", explain.to, "recipient country");
+  explain_cmd->add_option("--from", explain.from, "sender country (inbound)");
+  AddContextFlags(explain_cmd, explain.context);
+  explain_cmd->callback([&] {
+    run = [&] { return RunPolicyExplain(global, explain); };
+  });
+
+  auto* peers_cmd = app.add_subcommand("peers", "federation peers");
+  peers_cmd->require_subcommand(1);
+  peers_cmd->add_subcommand("list", "peers and link state")->callback([&] {
+    run = [&] { return RunPeersList(global); };
+  });
+  PeerAddOptions peer_add;
+  auto* add_cmd = peers_cmd->add_subcommand("add", "add a roster member");
+  add_cmd->add_option("NAME", peer_add.name)->required();
+  add_cmd->add_option("--country", peer_add.country)->required();
+  add_cmd->add_option("--key", peer_add.key, "caravan:... key text")
+      ->required();
+  add_cmd->add_option("--endpoint", peer_add.endpoint, "HOST:PORT");
+  add_cmd->callback([&] { run = [&] { return RunPeersAdd(global, peer_add); }; });
+  std::string remove_name;
+  auto* remove_cmd = peers_cmd->add_subcommand("remove", "remove a member");
+  remove_cmd->add_option("NAME", remove_name)->required();
+  remove_cmd->callback([&] {
+    run = [&] { return RunPeersRemove(global, remove_name); };
+  });
+
+  auto* quarantine_cmd =
+      app.add_subcommand("quarantine", "received indicators held for review");
+  quarantine_cmd->require_subcommand(1);
+  quarantine_cmd->add_subcommand("list", "held indicators")->callback([&] {
+    run = [&] { return RunQuarantineList(global); };
+  });
+  std::string decide_id;
+  for (const char* verb : {"approve", "reject"}) {
+    auto* cmd = quarantine_cmd->add_subcommand(verb, std::string(verb) + " ID");
+    cmd->add_option("ID", decide_id)->required();
+    const bool approve = std::string(verb) == "approve";
+    cmd->callback([&, approve] {
+      run = [&, approve] {
+        return RunQuarantineDecide(global, decide_id, approve);
+      };
+    });
+  }
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    const int code = app.exit(e);
+    return code == 0 ? 0 : 2;  // usage errors are exit 2 (CONTRACT.md)
+  }
+  return run ? run() : 2;
+}

@@ -1,0 +1,50 @@
+#include "daemon/control/control_response.h"
+
+#include <capnp/message.h>
+
+#include <string>
+
+#include "protocol/control.capnp.h"
+#include "protocol/control_framing.h"
+
+namespace caravan::daemon {
+
+namespace {
+
+// Cap'n Proto text must be NUL-terminated; a string_view need not be.
+void SetMessage(protocol::wire::Response::Builder response,
+                std::string_view text) {
+  const std::string copy(text);
+  response.setMessage(capnp::Text::Reader(copy.c_str(), copy.size()));
+}
+
+}  // namespace
+
+std::vector<uint8_t> ErrorResponse(const Status& status) {
+  capnp::MallocMessageBuilder message;
+  auto response = message.initRoot<protocol::wire::Response>();
+  response.setCode(static_cast<uint8_t>(status.code()));
+  SetMessage(response, status.message());
+  response.setNone();
+  return protocol::FrameMessage(message);
+}
+
+std::vector<uint8_t> OkResponse(std::string_view text) {
+  capnp::MallocMessageBuilder message;
+  auto response = message.initRoot<protocol::wire::Response>();
+  response.setCode(0);
+  SetMessage(response, text);
+  response.setNone();
+  return protocol::FrameMessage(message);
+}
+
+std::vector<uint8_t> JsonResponse(std::string_view json) {
+  capnp::MallocMessageBuilder message;
+  auto response = message.initRoot<protocol::wire::Response>();
+  response.setCode(0);
+  const std::string copy(json);
+  response.setJson(capnp::Text::Reader(copy.c_str(), copy.size()));
+  return protocol::FrameMessage(message);
+}
+
+}  // namespace caravan::daemon

@@ -1,0 +1,207 @@
+#include "daemon/control/control_server.h"
+
+#include <grp.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <array>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/experimental/awaitable_operators.hpp>
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/write.hpp>
+#include <cerrno>
+#include <cstring>
+#include <exception>
+
+#include "daemon/config/log.h"
+#include "daemon/control/control_response.h"
+#include "protocol/control_framing.h"
+
+namespace caravan::daemon {
+namespace asio = boost::asio;
+using asio::awaitable;
+using asio::use_awaitable;
+using asio::local::stream_protocol;
+using namespace asio::experimental::awaitable_operators;
+
+namespace {
+
+ControlPeer PeerCredentials(stream_protocol::socket& socket) {
+  ucred cred{};
+  socklen_t len = sizeof cred;
+  ControlPeer peer;
+  if (getsockopt(socket.native_handle(), SOL_SOCKET, SO_PEERCRED, &cred,
+                 &len) == 0) {
+    peer.uid = cred.uid;
+    peer.gid = cred.gid;
+    peer.pid = cred.pid;
+  } else {
+    // Without credentials we cannot attribute changes: treat the caller as
+    // nobody so the audit log never names a wrong uid.
+    peer.uid = static_cast<uid_t>(-1);
+  }
+  return peer;
+}
+
+// Logs instead of swallowing what a detached coroutine throws.
+void LogCoroutineFailure(std::exception_ptr e) {
+  if (!e) return;
+  try {
+    std::rethrow_exception(e);
+  } catch (const std::exception& ex) {
+    LogError(std::string("control connection failed: ") + ex.what());
+  }
+}
+
+}  // namespace
+
+class ControlServer::Connection
+    : public std::enable_shared_from_this<Connection> {
+ public:
+  Connection(stream_protocol::socket socket, ControlServer& server)
+      : socket_(std::move(socket)), timer_(socket_.get_executor()),
+        server_(server) {}
+
+  awaitable<void> Run() {
+    const ControlPeer peer = PeerCredentials(socket_);
+    protocol::FrameDecoder decoder(server_.options_.max_frame_bytes);
+    std::array<uint8_t, 64 * 1024> buffer;
+    for (;;) {
+      // Answer every complete frame already buffered, in order.
+      for (;;) {
+        auto next = decoder.Next();
+        if (!next.ok()) {
+          // A broken frame leaves the stream unsynchronized: say why, then
+          // hang up.
+          auto reply = ErrorResponse(next.status());
+          co_await asio::async_write(socket_, asio::buffer(reply),
+                                     asio::as_tuple(use_awaitable));
+          co_return;
+        }
+        if (!next->has_value()) break;
+        std::vector<uint8_t> reply =
+            co_await server_.handler_.Handle(std::move(**next), peer);
+        auto [ec, n] = co_await asio::async_write(
+            socket_, asio::buffer(reply), asio::as_tuple(use_awaitable));
+        if (ec) co_return;
+      }
+      timer_.expires_after(server_.options_.idle_timeout);
+      auto result = co_await (
+          socket_.async_read_some(asio::buffer(buffer),
+                                  asio::as_tuple(use_awaitable)) ||
+          timer_.async_wait(asio::as_tuple(use_awaitable)));
+      if (result.index() == 1) co_return;  // idle too long
+      auto [ec, n] = std::get<0>(result);
+      if (ec) co_return;  // closed by the client or by Stop()
+      decoder.Append(std::span<const uint8_t>(buffer.data(), n));
+    }
+  }
+
+  void Close() {
+    boost::system::error_code ignored;
+    socket_.close(ignored);
+    timer_.cancel();
+  }
+
+ private:
+  stream_protocol::socket socket_;
+  asio::steady_timer timer_;
+  ControlServer& server_;
+};
+
+ControlServer::ControlServer(asio::io_context& io, ControlHandler& handler,
+                             ControlServerOptions options)
+    : io_(io), handler_(handler), options_(std::move(options)) {}
+
+ControlServer::~ControlServer() { Stop(); }
+
+Status ControlServer::Start() {
+  const std::string path = options_.socket_path.string();
+  if (path.size() >= sizeof(sockaddr_un::sun_path)) {
+    return InvalidInput("control socket path too long (" +
+                        std::to_string(path.size()) + " bytes): " + path);
+  }
+  boost::system::error_code ec;
+  if (std::filesystem::exists(options_.socket_path)) {
+    stream_protocol::socket probe(io_);
+    probe.connect(stream_protocol::endpoint(path), ec);
+    if (!ec) {
+      return Unavailable("another caravand is already listening on " + path);
+    }
+    std::filesystem::remove(options_.socket_path, ec);
+  }
+  acceptor_ = std::make_unique<stream_protocol::acceptor>(io_);
+  acceptor_->open(stream_protocol(), ec);
+  if (!ec) acceptor_->bind(stream_protocol::endpoint(path), ec);
+  if (!ec) acceptor_->listen(asio::socket_base::max_listen_connections, ec);
+  if (ec) {
+    return Unavailable("cannot listen on control socket " + path + ": " +
+                       ec.message());
+  }
+  if (!options_.group.empty()) {
+    std::array<char, 4096> buf;
+    group grp{};
+    group* found = nullptr;
+    if (getgrnam_r(options_.group.c_str(), &grp, buf.data(), buf.size(),
+                   &found) == 0 &&
+        found != nullptr) {
+      if (chown(path.c_str(), static_cast<uid_t>(-1), found->gr_gid) != 0) {
+        LogWarning("cannot give control socket " + path + " to group " +
+                   options_.group + ": " + std::strerror(errno));
+      }
+    }
+  }
+  if (chmod(path.c_str(), 0660) != 0) {
+    return Internal("cannot chmod control socket " + path + ": " +
+                    std::strerror(errno));
+  }
+  asio::co_spawn(io_, AcceptLoop(), LogCoroutineFailure);
+  return Status::Ok();
+}
+
+awaitable<void> ControlServer::AcceptLoop() {
+  while (!stopped_ && acceptor_ && acceptor_->is_open()) {
+    auto [ec, socket] =
+        co_await acceptor_->async_accept(asio::as_tuple(use_awaitable));
+    if (ec) {
+      if (stopped_ || ec == asio::error::operation_aborted) co_return;
+      LogWarning("control socket accept failed: " + ec.message());
+      continue;
+    }
+    if (connections_.size() >= options_.max_connections) {
+      // Refuse rather than queue: a flood of clients must not exhaust
+      // descriptors or memory.
+      auto reply = ErrorResponse(RetryLater(
+          "too many control connections (" +
+          std::to_string(options_.max_connections) + ")"));
+      boost::system::error_code ignored;
+      asio::write(socket, asio::buffer(reply), ignored);
+      continue;
+    }
+    auto connection = std::make_shared<Connection>(std::move(socket), *this);
+    connections_.insert(connection);
+    asio::co_spawn(io_, connection->Run(),
+                   [this, connection](std::exception_ptr e) {
+                     LogCoroutineFailure(e);
+                     connection->Close();
+                     connections_.erase(connection);
+                   });
+  }
+}
+
+void ControlServer::Stop() {
+  if (stopped_) return;
+  stopped_ = true;
+  boost::system::error_code ec;
+  if (acceptor_) {
+    acceptor_->close(ec);
+    std::filesystem::remove(options_.socket_path, ec);
+  }
+  for (const auto& c : connections_) c->Close();
+}
+
+}  // namespace caravan::daemon

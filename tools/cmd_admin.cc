@@ -1,0 +1,272 @@
+// Node administration commands: status, key, revoke, sight, audit, policy,
+// peers, quarantine. Each sends one typed request and shows the JSON reply.
+#include <ctime>
+#include <iostream>
+
+#include "protocol/time_text.h"
+#include "tools/commands.h"
+#include "tools/sibling_binary.h"
+#include "tools/submission_builder.h"
+#include "tools/table.h"
+
+namespace caravan::tools {
+namespace {
+
+using Request = protocol::wire::Request;
+
+// Sends a request built by `fill`, prints the JSON reply with --json or
+// hands it to `show` for people.
+template <typename Fill, typename Show>
+int CallAndShow(const GlobalOptions& global, Fill fill, Show show) {
+  capnp::MallocMessageBuilder message;
+  fill(message.initRoot<Request>());
+  auto doc = CallForJson(global, message);
+  if (!doc.ok()) return Fail(doc.status());
+  if (global.json) {
+    PrintJson(*doc);
+  } else {
+    show(*doc);
+  }
+  return 0;
+}
+
+std::string Str(const nlohmann::json& v) {
+  if (v.is_null()) return "-";
+  if (v.is_string()) return v.get<std::string>();
+  return v.dump();
+}
+
+void ShowPeers(const nlohmann::json& peers) {
+  Table table({"NAME", "COUNTRY", "ENDPOINT", "LINK", "LAST CONTACT",
+               "BACKLOG", "SENT", "RECEIVED", "FINGERPRINT"});
+  for (const auto& p : peers) {
+    table.AddRow({Str(p["name"]), Str(p["country"]), Str(p["endpoint"]),
+                  Str(p["link"]), Str(p["last_contact"]), Str(p["backlog"]),
+                  Str(p["bytes_sent"]), Str(p["bytes_received"]),
+                  Str(p["fingerprint"])});
+  }
+  table.Print(std::cout);
+}
+
+}  // namespace
+
+int RunStatus(const GlobalOptions& global) {
+  return CallAndShow(
+      global, [](Request::Builder r) { r.setStatus(); },
+      [](const nlohmann::json& d) {
+        const auto& node = d["node"];
+        const auto& counts = d["counts"];
+        const auto& policy = d["policy"];
+        std::cout << "node:        " << Str(node["name"]) << " ("
+                  << Str(node["country"]) << ")\n"
+                  << "key:         " << Str(node["key"]) << "\n"
+                  << "fingerprint: " << Str(node["fingerprint"]) << "\n"
+                  << "uptime:      " << Str(d["uptime_seconds"]) << " s\n"
+                  << "indicators:  " << Str(counts["indicators"]) << " ("
+                  << Str(counts["own"]) << " own, " << Str(counts["received"])
+                  << " received, " << Str(counts["revoked"]) << " revoked, "
+                  << Str(counts["quarantined"]) << " quarantined)\n"
+                  << "records:     " << Str(counts["records"]) << "\n"
+                  << "audit:       " << Str(counts["audit_entries"])
+                  << " entries\n"
+                  << "policy:      " << Str(policy["state"]) << ", "
+                  << Str(policy["files"]) << " files, loaded "
+                  << Str(policy["loaded_at"]) << "\n";
+        if (!policy["last_error"].is_null()) {
+          std::cout << "policy error (running set kept):\n"
+                    << Str(policy["last_error"]) << "\n";
+        }
+        if (!d["peers"].empty()) {
+          std::cout << "\n";
+          ShowPeers(d["peers"]);
+        }
+      });
+}
+
+int RunKeyShow(const GlobalOptions& global) {
+  return CallAndShow(
+      global, [](Request::Builder r) { r.setKeyShow(); },
+      [](const nlohmann::json& d) {
+        std::cout << Str(d["key"]) << "\n"
+                  << "fingerprint: " << Str(d["fingerprint"]) << "\n";
+      });
+}
+
+int RunRevoke(const GlobalOptions& global, const std::string& id,
+              const std::string& reason) {
+  return CallAndShow(
+      global,
+      [&](Request::Builder r) {
+        auto rv = r.initRevoke();
+        rv.setId(Text(id));
+        rv.setReason(Text(reason));
+      },
+      [](const nlohmann::json& d) {
+        std::cout << "revoked " << Str(d["id"]) << " (revision "
+                  << Str(d["revision"]) << ")\n";
+      });
+}
+
+int RunSight(const GlobalOptions& global, const std::string& target,
+             const std::string& note) {
+  return CallAndShow(
+      global,
+      [&](Request::Builder r) {
+        auto s = r.initSight();
+        s.setTarget(Text(target));
+        s.setNote(Text(note));
+      },
+      [](const nlohmann::json& d) {
+        std::cout << "sighting recorded for " << Str(d["id"]) << "\n";
+      });
+}
+
+int RunAudit(const GlobalOptions& global, const AuditOptions& o) {
+  int64_t since = 0;
+  if (!o.since.empty()) {
+    auto t = protocol::ParseTime(o.since, std::time(nullptr));
+    if (!t.ok()) return Fail(InvalidInput("--since: '" + o.since +
+                                          "' is not a time or duration"));
+    since = *t;
+  }
+  return CallAndShow(
+      global,
+      [&](Request::Builder r) {
+        auto a = r.initAudit();
+        a.setSince(since);
+        a.setPeer(Text(o.peer));
+        a.setLimit(o.limit);
+      },
+      [](const nlohmann::json& d) {
+        Table table({"SEQ", "TIME", "ACTOR", "ACTION", "SUBJECT", "DETAIL"});
+        for (const auto& e : d["entries"]) {
+          table.AddRow({Str(e["seq"]), Str(e["time"]), Str(e["actor"]),
+                        Str(e["action"]), Str(e["subject"]),
+                        e["detail"].is_string() ? e["detail"].get<std::string>()
+                                                : e["detail"].dump()});
+        }
+        table.Print(std::cout);
+      });
+}
+
+int RunAuditVerify(const GlobalOptions& global) {
+  return CallAndShow(
+      global, [](Request::Builder r) { r.setAuditVerify(); },
+      [](const nlohmann::json& d) {
+        std::cout << "audit chain intact: " << Str(d["entries"])
+                  << " entries, head " << Str(d["head"]) << "\n";
+      });
+}
+
+int RunPolicyCheck(const GlobalOptions& global, const std::string& dir) {
+  // Works without a daemon: caravand's own loader checks the files.
+  std::vector<std::string> args = {"--check-policy", dir};
+  if (global.json) args.push_back("--json");
+  Status s = RunSiblingBinary("caravand", args);
+  if (!s.ok()) return s.code() == StatusCode::kInvalidInput ? 4 : Fail(s);
+  return 0;
+}
+
+int RunPolicyReload(const GlobalOptions& global) {
+  return CallAndShow(
+      global, [](Request::Builder r) { r.setPolicyReload(); },
+      [](const nlohmann::json& d) {
+        std::cout << "policy reloaded: " << Str(d["files"]) << " files\n";
+      });
+}
+
+int RunPolicyExplain(const GlobalOptions& global, const ExplainOptions& o) {
+  if (o.to.empty() == o.from.empty()) {
+    std::cerr << "caravan: policy explain needs exactly one of --to CC or "
+                 "--from CC\n";
+    return 2;
+  }
+  capnp::MallocMessageBuilder message;
+  auto e = message.initRoot<Request>().initPolicyExplain();
+  e.setDirection(o.to.empty()
+                     ? protocol::wire::Explain::Direction::INBOUND
+                     : protocol::wire::Explain::Direction::OUTBOUND);
+  e.setCountry(Text(o.to.empty() ? o.from : o.to));
+  Status s = FillSubmission(e.initIndicator(), o.context, o.type, o.value, 0);
+  if (!s.ok()) return Fail(s);
+  auto doc = CallForJson(global, message);
+  if (!doc.ok()) return Fail(doc.status());
+  if (global.json) {
+    PrintJson(*doc);
+  } else {
+    const auto& d = *doc;
+    std::cout << Str(d["decision"]) << "\n"
+              << "  rule:   " << Str(d["rule"]["file"]) << ": "
+              << Str(d["rule"]["key"]) << "\n"
+              << "  reason: " << Str(d["reason"]) << "\n"
+              << "  scope:  " << Str(d["scope_file"]) << "\n";
+    if (d.contains("redact") && !d["redact"].empty()) {
+      std::cout << "  redact: " << d["redact"].dump() << "\n";
+    }
+    if (d.contains("retry_at") && !d["retry_at"].is_null()) {
+      std::cout << "  retry:  " << Str(d["retry_at"]) << "\n";
+    }
+  }
+  return 0;
+}
+
+int RunPeersList(const GlobalOptions& global) {
+  return CallAndShow(
+      global, [](Request::Builder r) { r.setPeersList(); },
+      [](const nlohmann::json& d) { ShowPeers(d["peers"]); });
+}
+
+int RunPeersAdd(const GlobalOptions& global, const PeerAddOptions& o) {
+  return CallAndShow(
+      global,
+      [&](Request::Builder r) {
+        auto p = r.initPeersAdd();
+        p.setName(Text(o.name));
+        p.setCountry(Text(o.country));
+        p.setKey(Text(o.key));
+        p.setEndpoint(Text(o.endpoint));
+      },
+      [](const nlohmann::json& d) {
+        std::cout << "added " << Str(d["name"]) << " (" << Str(d["country"])
+                  << "), fingerprint " << Str(d["fingerprint"]) << "\n";
+      });
+}
+
+int RunPeersRemove(const GlobalOptions& global, const std::string& name) {
+  return CallAndShow(
+      global, [&](Request::Builder r) { r.setPeersRemove(Text(name)); },
+      [](const nlohmann::json& d) {
+        std::cout << "removed " << Str(d["name"]) << "\n";
+      });
+}
+
+int RunQuarantineList(const GlobalOptions& global) {
+  return CallAndShow(
+      global, [](Request::Builder r) { r.setQuarantineList(); },
+      [](const nlohmann::json& d) {
+        Table table({"ID", "TYPE", "VALUE", "TLP", "FROM", "CREATED"});
+        for (const auto& i : d["indicators"]) {
+          table.AddRow({Str(i["id"]), Str(i["type"]), Str(i["value"]),
+                        Str(i["tlp"]), Str(i["received_from"]),
+                        Str(i["created"])});
+        }
+        table.Print(std::cout);
+      });
+}
+
+int RunQuarantineDecide(const GlobalOptions& global, const std::string& id,
+                        bool approve) {
+  return CallAndShow(
+      global,
+      [&](Request::Builder r) {
+        auto q = r.initQuarantineDecide();
+        q.setId(Text(id));
+        q.setApprove(approve);
+      },
+      [approve](const nlohmann::json& d) {
+        std::cout << (approve ? "approved " : "rejected ") << Str(d["id"])
+                  << "\n";
+      });
+}
+
+}  // namespace caravan::tools

@@ -1,0 +1,183 @@
+// `caravan query`, `show` and `export`: reads of the indicator store.
+#include <ctime>
+#include <iomanip>
+#include <iostream>
+
+#include "protocol/time_text.h"
+#include "tools/commands.h"
+#include "tools/table.h"
+
+namespace caravan::tools {
+namespace {
+
+// Page size for export: bounded replies, any number of indicators.
+constexpr uint32_t kExportPage = 5000;
+
+Status FillQuery(protocol::wire::Query::Builder q, const std::string& value,
+                 const std::string& type, const std::string& origin,
+                 const std::string& tag, const std::string& since,
+                 const std::string& cidr, bool include_revoked,
+                 uint32_t limit) {
+  q.setValue(Text(value));
+  q.setType(Text(type));
+  q.setOrigin(Text(origin));
+  q.setTag(Text(tag));
+  q.setCidr(Text(cidr));
+  q.setIncludeRevoked(include_revoked);
+  q.setLimit(limit);
+  if (!since.empty()) {
+    auto t = protocol::ParseTime(since, std::time(nullptr));
+    if (!t.ok()) {
+      return InvalidInput("--since: '" + since +
+                          "' is neither an RFC 3339 time nor a duration "
+                          "like 2h");
+    }
+    q.setSince(*t);
+  }
+  return Status::Ok();
+}
+
+std::string Flags(const nlohmann::json& ind) {
+  std::string flags;
+  if (ind.value("revoked", false)) flags += "revoked ";
+  if (ind.value("quarantined", false)) flags += "quarantined ";
+  if (!ind.value("warninglist", nlohmann::json()).is_null()) flags += "warning ";
+  if (!ind.value("verified", true)) flags += "UNVERIFIED ";
+  if (!flags.empty()) flags.pop_back();
+  return flags;
+}
+
+std::string FromText(const nlohmann::json& ind) {
+  const auto& r = ind["received_from"];
+  return r.is_null() ? std::string("local") : r.get<std::string>();
+}
+
+}  // namespace
+
+int RunQuery(const GlobalOptions& global, const QueryOptions& o) {
+  capnp::MallocMessageBuilder message;
+  auto q = message.initRoot<protocol::wire::Request>().initQuery();
+  Status s = FillQuery(q, o.value, o.type, o.origin, o.tag, o.since, o.cidr,
+                       o.include_revoked, o.limit);
+  if (!s.ok()) return Fail(s);
+  auto doc = CallForJson(global, message);
+  if (!doc.ok()) return Fail(doc.status());
+  const auto& list = (*doc)["indicators"];
+  if (global.json) {
+    PrintJson(*doc);
+  } else {
+    Table table({"ID", "TYPE", "VALUE", "TLP", "CONF", "ORIGIN", "REV",
+                 "FROM", "FLAGS"});
+    for (const auto& ind : list) {
+      table.AddRow({ind["id"].get<std::string>().substr(0, 12),
+                    ind["type"], ind["value"], ind["tlp"],
+                    std::to_string(ind["confidence"].get<int>()),
+                    ind["origin"], std::to_string(ind["revision"].get<int>()),
+                    FromText(ind), Flags(ind)});
+    }
+    table.Print(std::cout);
+    if (list.empty()) std::cerr << "no indicators match\n";
+  }
+  // A lookup of one value that finds nothing is "not found" to scripts.
+  return list.empty() && !o.value.empty() ? 3 : 0;
+}
+
+int RunShow(const GlobalOptions& global, const std::string& id) {
+  capnp::MallocMessageBuilder message;
+  message.initRoot<protocol::wire::Request>().setShow(Text(id));
+  auto doc = CallForJson(global, message);
+  if (!doc.ok()) return Fail(doc.status());
+  if (global.json) {
+    PrintJson(*doc);
+    return 0;
+  }
+  const auto& cur = (*doc)["indicator"];
+  std::cout << cur["type"].get<std::string>() << " "
+            << cur["value"].get<std::string>() << "\n"
+            << "  id:          " << cur["id"].get<std::string>() << "\n"
+            << "  origin:      " << cur["origin_name"].get<std::string>()
+            << " (" << cur["origin"].get<std::string>() << ") "
+            << cur["origin_key"].get<std::string>() << "\n"
+            << "  tlp:         " << cur["tlp"].get<std::string>()
+            << "   confidence: " << cur["confidence"].get<int>() << "\n"
+            << "  tags:        " << cur["tags"].dump() << "\n"
+            << "  description: " << cur["description"].get<std::string>()
+            << "\n"
+            << "  received:    " << FromText(cur) << "\n";
+  if (cur.value("revoked", false)) {
+    std::cout << "  REVOKED:     " << cur["revoke_reason"].get<std::string>()
+              << "\n";
+  }
+  Table table({"REV", "VARIANT", "CREATED", "SEQ", "SIGNATURE", "VERIFIED",
+               "FROM"});
+  for (const auto& r : (*doc)["revisions"]) {
+    table.AddRow({std::to_string(r["revision"].get<int>()),
+                  std::to_string(r["variant"].get<int>()), r["created"],
+                  std::to_string(r["origin_seq"].get<uint64_t>()),
+                  r["signature"], r["verified"].get<bool>() ? "yes" : "NO",
+                  FromText(r)});
+  }
+  std::cout << "\n";
+  table.Print(std::cout);
+  const auto& sightings = (*doc)["sightings"];
+  if (!sightings.empty()) {
+    std::cout << "\nsightings:\n";
+    for (const auto& s : sightings) {
+      std::cout << "  " << s["time"].get<std::string>() << "  "
+                << s["actor"].get<std::string>() << "  "
+                << s["note"].get<std::string>() << "\n";
+    }
+  }
+  return 0;
+}
+
+int RunExport(const GlobalOptions& global, const ExportOptions& o) {
+  if (o.format != "csv" && o.format != "plain") {
+    return Fail(InvalidInput("export --format " + o.format +
+                             " is not available in this version "
+                             "(csv, plain)"));
+  }
+  if (o.format == "csv") {
+    std::cout << "type,value,tlp,confidence,tags,origin,created,valid_until,"
+                 "revoked,id\n";
+  }
+  std::string after;
+  for (;;) {
+    capnp::MallocMessageBuilder message;
+    auto q = message.initRoot<protocol::wire::Request>().initExport();
+    Status s = FillQuery(q, "", o.type, o.origin, o.tag, o.since, "",
+                         o.include_revoked, kExportPage);
+    if (!s.ok()) return Fail(s);
+    q.setMaxTlp(Text(o.max_tlp));
+    q.setAfter(Text(after));
+    auto doc = CallForJson(global, message);
+    if (!doc.ok()) return Fail(doc.status());
+    for (const auto& ind : (*doc)["indicators"]) {
+      if (o.format == "plain") {
+        std::cout << ind["value"].get<std::string>() << "\n";
+        continue;
+      }
+      std::string tags;
+      for (const auto& t : ind["tags"]) {
+        if (!tags.empty()) tags += ";";
+        tags += t.get<std::string>();
+      }
+      std::cout << ind["type"].get<std::string>() << ","
+                << CsvField(ind["value"]) << "," << ind["tlp"].get<std::string>()
+                << "," << ind["confidence"].get<int>() << "," << CsvField(tags)
+                << "," << ind["origin"].get<std::string>() << ","
+                << ind["created"].get<std::string>() << ","
+                << (ind["valid_until"].is_null()
+                        ? std::string()
+                        : ind["valid_until"].get<std::string>())
+                << "," << (ind["revoked"].get<bool>() ? "true" : "false")
+                << "," << ind["id"].get<std::string>() << "\n";
+    }
+    if ((*doc)["next"].is_null()) break;
+    after = (*doc)["next"].get<std::string>();
+  }
+  std::cout << std::flush;
+  return 0;
+}
+
+}  // namespace caravan::tools

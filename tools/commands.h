@@ -1,0 +1,82 @@
+#pragma once
+// The `caravan` subcommands. Each Run* function does one command and returns
+// the process exit code; caravan_main.cc parses the command line into these
+// option structs.
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "tools/cli.h"
+
+namespace caravan::tools {
+
+struct InitOptions {
+  std::string dir, name, country, peer_listen, taxii_listen, control;
+};
+int RunInit(const GlobalOptions& global, const InitOptions& options);
+
+// Context given with `submit`, single or bulk (bulk: defaults for lines that
+// do not say).
+struct SubmitContext {
+  std::string type, tlp, description, valid_until, reshare;
+  int confidence = -1;
+  std::vector<std::string> tags;
+};
+struct SubmitOptions {
+  std::string value;        // single: VALUE (TYPE is context.type)
+  std::string file;         // bulk: PATH or "-"
+  std::string format;       // bulk: txt|csv|jsonl (empty: from extension)
+  bool print_ids = false;   // bulk: "LINE<TAB>ID" on stdout as stored
+  SubmitContext context;
+};
+int RunSubmit(const GlobalOptions& global, const SubmitOptions& options);
+
+struct QueryOptions {
+  std::string value, type, origin, tag, since, cidr;
+  bool include_revoked = false;
+  uint32_t limit = 0;
+};
+int RunQuery(const GlobalOptions& global, const QueryOptions& options);
+int RunShow(const GlobalOptions& global, const std::string& id);
+
+struct ExportOptions {
+  std::string format, type, max_tlp, origin, tag, since;
+  bool include_revoked = false;
+};
+int RunExport(const GlobalOptions& global, const ExportOptions& options);
+
+int RunStatus(const GlobalOptions& global);
+int RunKeyShow(const GlobalOptions& global);
+int RunRevoke(const GlobalOptions& global, const std::string& id,
+              const std::string& reason);
+int RunSight(const GlobalOptions& global, const std::string& target,
+             const std::string& note);
+
+struct AuditOptions {
+  std::string since, peer;
+  uint32_t limit = 0;
+};
+int RunAudit(const GlobalOptions& global, const AuditOptions& options);
+int RunAuditVerify(const GlobalOptions& global);
+
+int RunPolicyCheck(const GlobalOptions& global, const std::string& dir);
+int RunPolicyReload(const GlobalOptions& global);
+struct ExplainOptions {
+  std::string to, from, type, value;
+  SubmitContext context;
+};
+int RunPolicyExplain(const GlobalOptions& global, const ExplainOptions& o);
+
+struct PeerAddOptions {
+  std::string name, country, key, endpoint;
+};
+int RunPeersList(const GlobalOptions& global);
+int RunPeersAdd(const GlobalOptions& global, const PeerAddOptions& options);
+int RunPeersRemove(const GlobalOptions& global, const std::string& name);
+
+int RunQuarantineList(const GlobalOptions& global);
+int RunQuarantineDecide(const GlobalOptions& global, const std::string& id,
+                        bool approve);
+
+}  // namespace caravan::tools
