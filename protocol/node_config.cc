@@ -1,0 +1,767 @@
+#include "protocol/node_config.h"
+
+#include <arpa/inet.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
+#include <fstream>
+#include <initializer_list>
+#include <sstream>
+#include <toml++/toml.h>
+#include <utility>
+#include <vector>
+
+namespace caravan::protocol {
+
+namespace fs = std::filesystem;
+
+// ---- HostPort ---------------------------------------------------------------
+
+std::string HostPort::ToString() const {
+  std::string out;
+  if (host.find(':') != std::string::npos) {
+    out = "[" + host + "]";
+  } else {
+    out = host;
+  }
+  return out + ":" + std::to_string(port);
+}
+
+namespace {
+
+constexpr size_t kMaxHostPortText = 300;
+
+bool IsDigit(char c) { return c >= '0' && c <= '9'; }
+bool IsAlpha(char c) {
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
+}
+
+// RFC 1123 host names: dot-separated labels of letters, digits and hyphens,
+// 1..63 bytes each, no hyphen at either end, 253 bytes in all. A trailing dot
+// (fully qualified) is accepted.
+bool IsHostname(std::string_view host) {
+  if (!host.empty() && host.back() == '.') host.remove_suffix(1);
+  if (host.empty() || host.size() > 253) return false;
+  size_t start = 0;
+  while (start <= host.size()) {
+    size_t dot = host.find('.', start);
+    if (dot == std::string_view::npos) dot = host.size();
+    std::string_view label = host.substr(start, dot - start);
+    if (label.empty() || label.size() > 63) return false;
+    if (label.front() == '-' || label.back() == '-') return false;
+    for (char c : label) {
+      if (!IsAlpha(c) && !IsDigit(c) && c != '-') return false;
+    }
+    start = dot + 1;
+    if (dot == host.size()) break;
+  }
+  return true;
+}
+
+Result<uint16_t> ParsePort(std::string_view text, std::string_view whole) {
+  if (text.empty()) {
+    return InvalidInput("'" + std::string(whole) + "' has no port after ':'");
+  }
+  if (text.size() > 5 || !std::all_of(text.begin(), text.end(), IsDigit)) {
+    return InvalidInput("port '" + std::string(text) +
+                        "' is not a number in 1..65535");
+  }
+  unsigned value = 0;
+  for (char c : text) value = value * 10 + static_cast<unsigned>(c - '0');
+  if (value < 1 || value > 65535) {
+    return InvalidInput("port " + std::string(text) +
+                        " is out of range 1..65535");
+  }
+  return static_cast<uint16_t>(value);
+}
+
+}  // namespace
+
+Result<HostPort> ParseHostPort(std::string_view text) {
+  if (text.empty()) return InvalidInput("empty address, expected HOST:PORT");
+  if (text.size() > kMaxHostPortText) {
+    return InvalidInput("address is longer than " +
+                        std::to_string(kMaxHostPortText) + " characters");
+  }
+  const std::string quoted = "'" + std::string(text) + "'";
+  HostPort out;
+  std::string_view port_text;
+  if (text.front() == '[') {
+    size_t close = text.find(']');
+    if (close == std::string_view::npos) {
+      return InvalidInput(quoted + " has '[' without ']'");
+    }
+    std::string host(text.substr(1, close - 1));
+    in6_addr addr6{};
+    if (inet_pton(AF_INET6, host.c_str(), &addr6) != 1) {
+      return InvalidInput(quoted + ": '" + host + "' is not an IPv6 address");
+    }
+    if (close + 1 >= text.size() || text[close + 1] != ':') {
+      return InvalidInput(quoted + " has no ':PORT' after ']'");
+    }
+    out.host = std::move(host);
+    port_text = text.substr(close + 2);
+  } else {
+    size_t colon = text.rfind(':');
+    if (colon == std::string_view::npos) {
+      return InvalidInput(quoted + " has no port; expected HOST:PORT");
+    }
+    std::string_view host = text.substr(0, colon);
+    if (host.find(':') != std::string_view::npos) {
+      return InvalidInput(quoted +
+                          ": an IPv6 address must be in brackets, "
+                          "as in [2001:db8::1]:7420");
+    }
+    if (host.empty()) return InvalidInput(quoted + " has no host before ':'");
+    bool dotted_numbers = std::all_of(host.begin(), host.end(), [](char c) {
+      return IsDigit(c) || c == '.';
+    });
+    if (dotted_numbers) {
+      in_addr addr4{};
+      std::string h(host);
+      if (inet_pton(AF_INET, h.c_str(), &addr4) != 1) {
+        return InvalidInput(quoted + ": '" + h + "' is not an IPv4 address");
+      }
+    } else if (!IsHostname(host)) {
+      return InvalidInput(quoted + ": '" + std::string(host) +
+                          "' is not a valid host name");
+    }
+    out.host = std::string(host);
+    port_text = text.substr(colon + 1);
+  }
+  Result<uint16_t> port = ParsePort(port_text, text);
+  if (!port.ok()) return port.status();
+  out.port = *port;
+  return out;
+}
+
+// ---- durations, names, levels -------------------------------------------
+
+Result<std::chrono::seconds> ParseConfigDuration(std::string_view text) {
+  constexpr int64_t kMaxSeconds = int64_t{3650} * 86400;
+  const std::string quoted = "'" + std::string(text) + "'";
+  if (text.empty()) return InvalidInput("empty duration");
+  if (text.size() > 32) return InvalidInput("duration " + quoted + " is too long");
+  int64_t total = 0;
+  size_t i = 0;
+  while (i < text.size()) {
+    size_t digits_start = i;
+    int64_t value = 0;
+    while (i < text.size() && IsDigit(text[i])) {
+      value = value * 10 + (text[i] - '0');
+      if (value > kMaxSeconds) {
+        return InvalidInput("duration " + quoted + " is longer than 3650d");
+      }
+      ++i;
+    }
+    if (i == digits_start) {
+      return InvalidInput("duration " + quoted +
+                          " is not like 30s, 5m, 1h30m or 7d");
+    }
+    if (i == text.size()) {
+      return InvalidInput("duration " + quoted +
+                          " lacks a unit (s, m, h or d) after its number");
+    }
+    int64_t unit = 0;
+    switch (text[i]) {
+      case 's': unit = 1; break;
+      case 'm': unit = 60; break;
+      case 'h': unit = 3600; break;
+      case 'd': unit = 86400; break;
+      default:
+        return InvalidInput("duration " + quoted + " has unknown unit '" +
+                            std::string(1, text[i]) + "' (use s, m, h or d)");
+    }
+    ++i;
+    total += value * unit;
+    if (total > kMaxSeconds) {
+      return InvalidInput("duration " + quoted + " is longer than 3650d");
+    }
+  }
+  if (total == 0) return InvalidInput("duration " + quoted + " must be positive");
+  return std::chrono::seconds(total);
+}
+
+std::string FormatConfigDuration(std::chrono::seconds d) {
+  int64_t s = d.count();
+  if (s <= 0) return "0s";
+  std::string out;
+  for (auto [unit, name] : {std::pair<int64_t, char>{86400, 'd'},
+                            {3600, 'h'}, {60, 'm'}, {1, 's'}}) {
+    if (s >= unit) {
+      out += std::to_string(s / unit);
+      out += name;
+      s %= unit;
+    }
+  }
+  return out;
+}
+
+std::string NameError(std::string_view name) {
+  if (name.empty()) return "is empty";
+  if (name.size() > 64) return "is longer than 64 characters";
+  for (char c : name) {
+    if (c < 0x20 || c > 0x7e) {
+      return "contains a character that is not printable ASCII";
+    }
+  }
+  if (name.front() == ' ' || name.back() == ' ') {
+    return "starts or ends with a space";
+  }
+  return "";
+}
+
+bool IsCountryCode(std::string_view code) {
+  return code.size() == 2 && code[0] >= 'A' && code[0] <= 'Z' &&
+         code[1] >= 'A' && code[1] <= 'Z';
+}
+
+std::string_view LogLevelName(LogLevel level) {
+  switch (level) {
+    case LogLevel::kError: return "error";
+    case LogLevel::kWarning: return "warning";
+    case LogLevel::kNotice: return "notice";
+    case LogLevel::kInfo: return "info";
+    case LogLevel::kDebug: return "debug";
+  }
+  return "info";
+}
+
+std::optional<LogLevel> ParseLogLevelName(std::string_view name) {
+  for (LogLevel l : {LogLevel::kError, LogLevel::kWarning, LogLevel::kNotice,
+                     LogLevel::kInfo, LogLevel::kDebug}) {
+    if (name == LogLevelName(l)) return l;
+  }
+  return std::nullopt;
+}
+
+// ---- shared helpers -------------------------------------------------------
+
+void LineErrors::Add(uint32_t line, std::string reason) {
+  items_.emplace_back(line, std::move(reason));
+}
+
+Status LineErrors::ToStatus() const {
+  std::vector<std::pair<uint32_t, std::string>> sorted = items_;
+  std::stable_sort(sorted.begin(), sorted.end(),
+                   [](const auto& a, const auto& b) { return a.first < b.first; });
+  std::string message;
+  for (const auto& [line, reason] : sorted) {
+    if (!message.empty()) message += "\n";
+    message += file_;
+    if (line > 0) message += ":" + std::to_string(line);
+    message += ": " + reason;
+  }
+  return InvalidInput(std::move(message));
+}
+
+Result<std::string> ReadBoundedFile(const fs::path& path, size_t max_bytes) {
+  std::error_code ec;
+  fs::file_status st = fs::status(path, ec);
+  if (ec || !fs::exists(st)) {
+    if (ec == std::errc::no_such_file_or_directory || !fs::exists(st)) {
+      return NotFound(path.string() + ": no such file");
+    }
+    return Unavailable(path.string() + ": " + ec.message());
+  }
+  if (!fs::is_regular_file(st)) {
+    return InvalidInput(path.string() + ": not a regular file");
+  }
+  std::ifstream in(path, std::ios::binary);
+  if (!in) {
+    return Unavailable(path.string() + ": cannot open: " +
+                       std::strerror(errno));
+  }
+  std::string text;
+  char buffer[16384];
+  while (in.read(buffer, sizeof buffer) || in.gcount() > 0) {
+    text.append(buffer, static_cast<size_t>(in.gcount()));
+    if (text.size() > max_bytes) {
+      return InvalidInput(path.string() + ": larger than " +
+                          std::to_string(max_bytes) + " bytes");
+    }
+  }
+  if (in.bad()) return Unavailable(path.string() + ": read error");
+  return text;
+}
+
+std::string QuoteTomlString(std::string_view s) {
+  static constexpr char kHex[] = "0123456789ABCDEF";
+  std::string out = "\"";
+  for (char ch : s) {
+    auto c = static_cast<unsigned char>(ch);
+    switch (c) {
+      case '"': out += "\\\""; break;
+      case '\\': out += "\\\\"; break;
+      case '\n': out += "\\n"; break;
+      case '\t': out += "\\t"; break;
+      case '\r': out += "\\r"; break;
+      default:
+        if (c < 0x20 || c == 0x7f) {
+          out += "\\u00";
+          out += kHex[c >> 4];
+          out += kHex[c & 0xf];
+        } else {
+          out += ch;
+        }
+    }
+  }
+  out += "\"";
+  return out;
+}
+
+// ---- loading ----------------------------------------------------------------
+
+namespace {
+
+std::string TomlTypeName(const toml::node& n) {
+  switch (n.type()) {
+    case toml::node_type::table: return "a table";
+    case toml::node_type::array: return "an array";
+    case toml::node_type::string: return "a string";
+    case toml::node_type::integer: return "an integer";
+    case toml::node_type::floating_point: return "a float";
+    case toml::node_type::boolean: return "a boolean";
+    case toml::node_type::date: return "a date";
+    case toml::node_type::time: return "a time";
+    case toml::node_type::date_time: return "a date-time";
+    default: return "nothing";
+  }
+}
+
+// Parses `text`; a syntax error (toml++ stops at the first) goes to `errors`.
+std::optional<toml::table> ParseToml(std::string_view text,
+                                     const std::string& source,
+                                     LineErrors& errors) {
+  try {
+    return toml::parse(text, source);
+  } catch (const toml::parse_error& e) {
+    errors.Add(e.source().begin.line, std::string(e.description()));
+    return std::nullopt;
+  }
+}
+
+// Reads one [table] of the file, checking that only known keys appear and
+// that each has the right type and value. Errors go to the shared collector.
+class TableReader {
+ public:
+  TableReader(LineErrors& errors, const toml::table* table,
+              std::string_view name, std::initializer_list<const char*> keys)
+      : errors_(errors), table_(table), name_(name) {
+    if (table_ == nullptr) return;
+    for (auto&& [key, node] : *table_) {
+      bool known = std::any_of(keys.begin(), keys.end(), [&](const char* k) {
+        return key.str() == k;
+      });
+      if (!known) {
+        errors_.Add(key.source().begin.line, "unknown key '" + std::string(key.str()) +
+                                      "' in [" + name_ + "]");
+      }
+    }
+  }
+
+  // The node for `key`, or nullptr when absent.
+  const toml::node* Get(std::string_view key) const {
+    return table_ == nullptr ? nullptr : table_->get(key);
+  }
+
+  void Error(std::string_view key, std::string reason) {
+    const toml::node* n = Get(key);
+    toml::source_region where = n != nullptr ? n->source()
+                                : table_ != nullptr ? table_->source()
+                                                    : toml::source_region{};
+    errors_.Add(where.begin.line, "[" + name_ + "] " + std::string(key) + ": " + reason);
+  }
+
+  std::optional<std::string> String(std::string_view key) {
+    const toml::node* n = Get(key);
+    if (n == nullptr) return std::nullopt;
+    if (!n->is_string()) {
+      Error(key, "must be a string, not " + TomlTypeName(*n));
+      return std::nullopt;
+    }
+    return std::string(**n->as_string());
+  }
+
+  std::optional<int64_t> Integer(std::string_view key, int64_t min,
+                                 int64_t max) {
+    const toml::node* n = Get(key);
+    if (n == nullptr) return std::nullopt;
+    if (!n->is_integer()) {
+      Error(key, "must be an integer, not " + TomlTypeName(*n));
+      return std::nullopt;
+    }
+    int64_t v = **n->as_integer();
+    if (v < min || v > max) {
+      Error(key, std::to_string(v) + " is out of range " +
+                     std::to_string(min) + ".." + std::to_string(max));
+      return std::nullopt;
+    }
+    return v;
+  }
+
+  // A path: relative ones are anchored at `base`.
+  void Path(std::string_view key, const fs::path& base, fs::path& out) {
+    std::optional<std::string> s = String(key);
+    if (s.has_value()) {
+      if (s->empty()) {
+        Error(key, "must not be empty");
+        return;
+      }
+      if (s->find('\0') != std::string::npos) {
+        Error(key, "contains a NUL character");
+        return;
+      }
+      out = *s;
+    }
+    if (!base.empty() && out.is_relative()) out = base / out;
+    out = out.lexically_normal();
+  }
+
+  void Duration(std::string_view key, std::chrono::seconds& out) {
+    std::optional<std::string> s = String(key);
+    if (!s.has_value()) return;
+    Result<std::chrono::seconds> d = ParseConfigDuration(*s);
+    if (!d.ok()) {
+      Error(key, d.status().message());
+    } else {
+      out = *d;
+    }
+  }
+
+  // HOST:PORT or "" (meaning none).
+  void Endpoint(std::string_view key, std::optional<HostPort>& out) {
+    std::optional<std::string> s = String(key);
+    if (!s.has_value()) return;
+    if (s->empty()) {
+      out.reset();
+      return;
+    }
+    Result<HostPort> hp = ParseHostPort(*s);
+    if (!hp.ok()) {
+      Error(key, hp.status().message());
+    } else {
+      out = *hp;
+    }
+  }
+
+ private:
+  LineErrors& errors_;
+  const toml::table* table_;
+  std::string name_;
+};
+
+}  // namespace
+
+Result<NodeConfig> ParseNodeConfig(std::string_view text,
+                                   const fs::path& path) {
+  NodeConfig config;
+  const fs::path file = path.empty() ? fs::path() : fs::absolute(path);
+  const fs::path base = file.empty() ? fs::path() : file.parent_path();
+  config.source = file;
+  LineErrors errors(path.string());
+
+  std::optional<toml::table> root = ParseToml(text, path.string(), errors);
+  if (!root.has_value()) return errors.ToStatus();
+
+  // Top level: only the known tables.
+  static constexpr const char* kTables[] = {
+      "node", "keys", "store", "control", "peers", "policy",
+      "taxii", "defaults", "log", "retention"};
+  for (auto&& [key, node] : *root) {
+    bool known = std::any_of(std::begin(kTables), std::end(kTables),
+                             [&](const char* t) { return key.str() == t; });
+    if (!known) {
+      errors.Add(key.source().begin.line,
+                 node.is_table()
+                     ? "unknown table [" + std::string(key.str()) + "]"
+                     : "unknown top-level key '" + std::string(key.str()) +
+                           "' (keys belong in a table such as [node])");
+    } else if (!node.is_table()) {
+      errors.Add(node.source().begin.line, "'" + std::string(key.str()) +
+                                    "' must be a table, not " +
+                                    TomlTypeName(node));
+    }
+  }
+  auto table = [&](const char* name) -> const toml::table* {
+    const toml::node* n = root->get(name);
+    return n != nullptr ? n->as_table() : nullptr;
+  };
+
+  // [node]
+  {
+    const toml::table* t = table("node");
+    TableReader r(errors, t, "node", {"name", "country", "data_dir"});
+    if (t == nullptr && root->get("node") == nullptr) {
+      errors.Add(0,
+                 "missing [node] table with name and country");
+    }
+    if (std::optional<std::string> name = r.String("name")) {
+      std::string why = NameError(*name);
+      if (!why.empty()) {
+        r.Error("name", "'" + *name + "' " + why);
+      } else {
+        config.node.name = *name;
+      }
+    } else if (t != nullptr && r.Get("name") == nullptr) {
+      r.Error("name", "is required");
+    }
+    if (std::optional<std::string> cc = r.String("country")) {
+      if (!IsCountryCode(*cc)) {
+        r.Error("country", "'" + *cc +
+                               "' is not an ISO 3166-1 alpha-2 code (two "
+                               "uppercase letters, such as UZ)");
+      } else {
+        config.node.country = *cc;
+      }
+    } else if (t != nullptr && r.Get("country") == nullptr) {
+      r.Error("country", "is required");
+    }
+    r.Path("data_dir", base, config.node.data_dir);
+  }
+  // [keys]
+  {
+    TableReader r(errors, table("keys"), "keys", {"identity", "link"});
+    r.Path("identity", base, config.keys.identity);
+    r.Path("link", base, config.keys.link);
+  }
+  // [store]
+  {
+    TableReader r(errors, table("store"), "store", {"database", "synchronous"});
+    r.Path("database", base, config.store.database);
+    if (std::optional<std::string> s = r.String("synchronous")) {
+      if (*s == "full") {
+        config.store.synchronous = StoreSynchronous::kFull;
+      } else if (*s == "normal") {
+        config.store.synchronous = StoreSynchronous::kNormal;
+      } else {
+        r.Error("synchronous", "'" + *s + "' is not one of: full, normal");
+      }
+    }
+  }
+  // [control]
+  {
+    TableReader r(errors, table("control"), "control",
+                  {"socket", "group", "max_frame_bytes"});
+    r.Path("socket", base, config.control.socket);
+    if (config.control.socket.native().size() > kMaxSocketPathBytes) {
+      r.Error("socket", "'" + config.control.socket.string() + "' is " +
+                            std::to_string(config.control.socket.native().size()) +
+                            " bytes; a Unix socket path holds at most " +
+                            std::to_string(kMaxSocketPathBytes));
+    }
+    if (std::optional<std::string> g = r.String("group")) {
+      bool good = g->size() <= 32 &&
+                  std::all_of(g->begin(), g->end(), [](char c) {
+                    return IsAlpha(c) || IsDigit(c) || c == '_' || c == '-' ||
+                           c == '.';
+                  });
+      if (!good) {
+        r.Error("group", "'" + *g + "' is not a group name");
+      } else {
+        config.control.group = *g;
+      }
+    }
+    if (auto v = r.Integer("max_frame_bytes", kMinFrameBytes, kMaxFrameBytes)) {
+      config.control.max_frame_bytes = static_cast<uint32_t>(*v);
+    }
+  }
+  // [peers]
+  {
+    TableReader r(errors, table("peers"), "peers",
+                  {"listen", "roster", "dial_backoff_max", "keepalive",
+                   "handshake_timeout", "max_message_bytes"});
+    r.Endpoint("listen", config.peers.listen);
+    r.Path("roster", base, config.peers.roster);
+    r.Duration("dial_backoff_max", config.peers.dial_backoff_max);
+    r.Duration("keepalive", config.peers.keepalive);
+    r.Duration("handshake_timeout", config.peers.handshake_timeout);
+    if (auto v =
+            r.Integer("max_message_bytes", kMinFrameBytes, kMaxFrameBytes)) {
+      config.peers.max_message_bytes = static_cast<uint32_t>(*v);
+    }
+  }
+  // [policy]
+  {
+    TableReader r(errors, table("policy"), "policy", {"dir"});
+    r.Path("dir", base, config.policy.dir);
+  }
+  // [taxii]
+  {
+    TableReader r(errors, table("taxii"), "taxii", {"listen"});
+    r.Endpoint("listen", config.taxii.listen);
+  }
+  // [defaults]
+  {
+    TableReader r(errors, table("defaults"), "defaults",
+                  {"tlp", "confidence", "reshare"});
+    if (std::optional<std::string> s = r.String("tlp")) {
+      std::optional<Tlp> tlp = ParseTlpName(*s);
+      if (!tlp.has_value()) {
+        r.Error("tlp", "'" + *s +
+                           "' is not a TLP (clear, green, amber, "
+                           "amber+strict, red)");
+      } else {
+        config.defaults.tlp = *tlp;
+      }
+    }
+    if (auto v = r.Integer("confidence", 0, 100)) {
+      config.defaults.confidence = static_cast<uint8_t>(*v);
+    }
+    if (std::optional<std::string> s = r.String("reshare")) {
+      std::optional<Reshare> reshare = ParseReshareName(*s);
+      if (!reshare.has_value()) {
+        r.Error("reshare",
+                "'" + *s + "' is not one of: none, direct, federation");
+      } else {
+        config.defaults.reshare = *reshare;
+      }
+    }
+  }
+  // [log]
+  {
+    TableReader r(errors, table("log"), "log", {"level"});
+    if (std::optional<std::string> s = r.String("level")) {
+      std::optional<LogLevel> level = ParseLogLevelName(*s);
+      if (!level.has_value()) {
+        r.Error("level", "'" + *s +
+                             "' is not one of: debug, info, notice, "
+                             "warning, error");
+      } else {
+        config.log.level = *level;
+      }
+    }
+  }
+  // [retention]
+  {
+    TableReader r(errors, table("retention"), "retention", {"sweep_interval"});
+    r.Duration("sweep_interval", config.retention.sweep_interval);
+  }
+
+  if (!errors.empty()) return errors.ToStatus();
+  return config;
+}
+
+Result<NodeConfig> LoadNodeConfig(const fs::path& path) {
+  Result<std::string> text = ReadBoundedFile(path, kMaxConfigFileBytes);
+  if (!text.ok()) return text.status();
+  return ParseNodeConfig(*text, path);
+}
+
+// ---- rendering --------------------------------------------------------------
+
+namespace {
+
+std::string SynchronousName(StoreSynchronous s) {
+  return s == StoreSynchronous::kNormal ? "normal" : "full";
+}
+
+std::string EndpointText(const std::optional<HostPort>& hp) {
+  return hp.has_value() ? hp->ToString() : "";
+}
+
+}  // namespace
+
+std::string RenderNodeConfig(const NodeConfig& c) {
+  std::ostringstream o;
+  auto q = [](std::string_view s) { return QuoteTomlString(s); };
+  auto p = [](const fs::path& path) { return QuoteTomlString(path.string()); };
+  o << "# caravand.toml: the configuration of one caravan node.\n"
+       "# Every key is described in docs/config.md. Relative paths are\n"
+       "# relative to the directory that holds this file.\n"
+       "\n"
+       "[node]\n"
+       "# This node's name, as federation members know it (1..64 printable\n"
+       "# ASCII characters).\n"
+       "name = " << q(c.node.name) << "\n"
+       "# ISO 3166-1 alpha-2 code of this node's country.\n"
+       "country = " << q(c.node.country) << "\n"
+       "# Directory for state the daemon creates on its own.\n"
+       "data_dir = " << p(c.node.data_dir) << "\n"
+       "\n"
+       "[keys]\n"
+       "# Ed25519 identity key (signs records, names this node). Mode 0600;\n"
+       "# back it up: losing it means a new identity for the federation.\n"
+       "identity = " << p(c.keys.identity) << "\n"
+       "# X25519 link key for Noise, certified by the identity key. Mode 0600.\n"
+       "link = " << p(c.keys.link) << "\n"
+       "\n"
+       "[store]\n"
+       "# SQLite database (WAL mode): indicators, records, sync state, audit.\n"
+       "database = " << p(c.store.database) << "\n"
+       "# \"full\" syncs every commit to disk; \"normal\" may lose the last\n"
+       "# commits on power loss (never on a daemon crash).\n"
+       "synchronous = " << q(SynchronousName(c.store.synchronous)) << "\n"
+       "\n"
+       "[control]\n"
+       "# Unix socket the caravan CLI talks to (at most 107 bytes).\n"
+       "socket = " << p(c.control.socket) << "\n"
+       "# Group given to the socket (mode 0660) if it exists; \"\": none.\n"
+       "group = " << q(c.control.group) << "\n"
+       "# Largest request or response frame on the socket, in bytes.\n"
+       "max_frame_bytes = " << c.control.max_frame_bytes << "\n"
+       "\n"
+       "[peers]\n"
+       "# Where to accept peer links, HOST:PORT (0.0.0.0:7420, [::]:7420);\n"
+       "# \"\": accept none and only dial out.\n"
+       "listen = " << q(EndpointText(c.peers.listen)) << "\n"
+       "# Federation members: names, countries, keys, endpoints.\n"
+       "roster = " << p(c.peers.roster) << "\n"
+       "# Longest wait between dial attempts to an unreachable peer.\n"
+       "dial_backoff_max = "
+    << q(FormatConfigDuration(c.peers.dial_backoff_max)) << "\n"
+       "# Idle time after which a link sends a keepalive.\n"
+       "keepalive = " << q(FormatConfigDuration(c.peers.keepalive)) << "\n"
+       "# Time allowed for the Noise handshake and Hello.\n"
+       "handshake_timeout = "
+    << q(FormatConfigDuration(c.peers.handshake_timeout)) << "\n"
+       "# Largest application message accepted from a peer, in bytes.\n"
+       "max_message_bytes = " << c.peers.max_message_bytes << "\n"
+       "\n"
+       "[policy]\n"
+       "# Directory of policy files (default.toml, <CC>.toml, groups.toml,\n"
+       "# protected.toml); re-read on SIGHUP or `caravan policy reload`.\n"
+       "dir = " << p(c.policy.dir) << "\n"
+       "\n"
+       "[taxii]\n"
+       "# TAXII 2.1 server for SIEMs, HOST:PORT; \"\": off.\n"
+       "listen = " << q(EndpointText(c.taxii.listen)) << "\n"
+       "\n"
+       "[defaults]\n"
+       "# Given to submissions that do not say otherwise.\n"
+       "tlp = " << q(TlpName(c.defaults.tlp)) << "\n"
+       "confidence = " << static_cast<int>(c.defaults.confidence) << "\n"
+       "reshare = " << q(ReshareName(c.defaults.reshare)) << "\n"
+       "\n"
+       "[log]\n"
+       "# debug, info, notice, warning or error.\n"
+       "level = " << q(LogLevelName(c.log.level)) << "\n"
+       "\n"
+       "[retention]\n"
+       "# How often expired and past-retention indicators are swept.\n"
+       "sweep_interval = "
+    << q(FormatConfigDuration(c.retention.sweep_interval)) << "\n";
+  return o.str();
+}
+
+std::string RenderInitialConfig(const InitialConfigOptions& options) {
+  NodeConfig c;
+  c.node.name = options.name;
+  c.node.country = options.country;
+  c.peers.listen = options.peer_listen;
+  c.taxii.listen = options.taxii_listen;
+  if (!options.control_socket.empty()) {
+    c.control.socket = options.control_socket;
+  }
+  return RenderNodeConfig(c);
+}
+
+fs::path DefaultConfigPath() {
+  const char* env = std::getenv("CARAVAN_CONFIG");
+  if (env != nullptr && env[0] != '\0') return fs::path(env);
+  return "/etc/caravan/caravand.toml";
+}
+
+}  // namespace caravan::protocol

@@ -1,0 +1,216 @@
+#pragma once
+// The node config file (caravand.toml): its in-memory form, a strict loader
+// and a renderer. The format is a contract between caravand (which runs from
+// it) and the caravan CLI (which writes it in `caravan init` and reads it to
+// find the control socket); docs/config.md documents every key.
+//
+// Loading is strict: an unknown table or key, a wrong type or a bad value is
+// an error, and every error in the file is reported at once, one per line, as
+// `path/to/caravand.toml:LINE: reason`. Relative paths in the file are
+// resolved against the directory that holds the file, so a loaded NodeConfig
+// holds only absolute paths.
+//
+// Everything here is a plain value or a pure function (LoadNodeConfig reads
+// one file); safe to call from any thread.
+
+#include <chrono>
+#include <cstdint>
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "protocol/indicator.h"
+#include "protocol/status.h"
+
+namespace caravan::protocol {
+
+// A TCP endpoint as written in a config or roster: `192.0.2.1:7420`,
+// `[2001:db8::1]:7420` or `node.example.org:7420`.
+struct HostPort {
+  std::string host;   // IPv4 text, IPv6 text without brackets, or hostname
+  uint16_t port = 0;  // 1..65535 once parsed
+
+  // Back to the written form (IPv6 in brackets).
+  std::string ToString() const;
+  bool operator==(const HostPort&) const = default;
+};
+
+// Parses HOST:PORT. On failure: kInvalidInput naming what is wrong (missing
+// port, port out of 1..65535, unbracketed IPv6, malformed host).
+Result<HostPort> ParseHostPort(std::string_view text);
+
+// Durations in config files: one or more <digits><unit> groups, unit one of
+// s, m, h, d (`30s`, `5m`, `1h30m`, `7d`). On failure: kInvalidInput. Must
+// be positive and at most 3650 days.
+Result<std::chrono::seconds> ParseConfigDuration(std::string_view text);
+// The shortest text ParseConfigDuration reads back as `d` (`90s` -> "1m30s").
+std::string FormatConfigDuration(std::chrono::seconds d);
+
+// A node or member name: 1..64 printable ASCII characters, no leading or
+// trailing space. Returns an empty string when valid, else the reason.
+std::string NameError(std::string_view name);
+// ISO 3166-1 alpha-2 shape: exactly two uppercase ASCII letters.
+bool IsCountryCode(std::string_view code);
+
+// Numeric values are the syslog priorities (sd-daemon(3) prefixes).
+enum class LogLevel : uint8_t {
+  kError = 3,
+  kWarning = 4,
+  kNotice = 5,
+  kInfo = 6,
+  kDebug = 7,
+};
+std::string_view LogLevelName(LogLevel level);  // "info", ...
+std::optional<LogLevel> ParseLogLevelName(std::string_view name);
+
+enum class StoreSynchronous : uint8_t { kFull, kNormal };  // SQLite PRAGMA
+
+inline constexpr uint32_t kMinFrameBytes = 64 * 1024;
+inline constexpr uint32_t kMaxFrameBytes = 256 * 1024 * 1024;
+// The config file itself is bounded: anything larger is not a config.
+inline constexpr size_t kMaxConfigFileBytes = 1024 * 1024;
+// sockaddr_un.sun_path holds 108 bytes including the terminating NUL.
+inline constexpr size_t kMaxSocketPathBytes = 107;
+
+// One field per key of caravand.toml, grouped by table. Defaults here are the
+// defaults of the file format (docs/config.md).
+struct NodeConfig {
+  // The file this came from (absolute); empty for a config built in memory.
+  std::filesystem::path source;
+
+  struct Node {
+    std::string name;     // NameError(name) is empty
+    std::string country;  // IsCountryCode(country)
+    // Directory for state the daemon creates on its own (spool, lock file).
+    std::filesystem::path data_dir = ".";
+    bool operator==(const Node&) const = default;
+  } node;
+
+  struct Keys {
+    std::filesystem::path identity = "identity.key";  // Ed25519, mode 0600
+    std::filesystem::path link = "link.key";          // X25519, mode 0600
+    bool operator==(const Keys&) const = default;
+  } keys;
+
+  struct Store {
+    std::filesystem::path database = "caravan.db";
+    StoreSynchronous synchronous = StoreSynchronous::kFull;
+    bool operator==(const Store&) const = default;
+  } store;
+
+  struct Control {
+    std::filesystem::path socket = "caravand.sock";  // <= 107 bytes resolved
+    // Group given to the socket (mode 0660) when it exists; empty: leave the
+    // daemon's own group.
+    std::string group = "caravan";
+    uint32_t max_frame_bytes = 16 * 1024 * 1024;  // kMin..kMaxFrameBytes
+    bool operator==(const Control&) const = default;
+  } control;
+
+  struct Peers {
+    std::optional<HostPort> listen;  // unset: no listener (dial out only)
+    std::filesystem::path roster = "roster.toml";
+    std::chrono::seconds dial_backoff_max{300};
+    std::chrono::seconds keepalive{30};
+    std::chrono::seconds handshake_timeout{10};
+    uint32_t max_message_bytes = 16 * 1024 * 1024;  // kMin..kMaxFrameBytes
+    bool operator==(const Peers&) const = default;
+  } peers;
+
+  struct Policy {
+    std::filesystem::path dir = "policies";
+    bool operator==(const Policy&) const = default;
+  } policy;
+
+  struct Taxii {
+    std::optional<HostPort> listen;  // unset: no TAXII server
+    bool operator==(const Taxii&) const = default;
+  } taxii;
+
+  // Context given to submissions that do not say otherwise.
+  struct Defaults {
+    Tlp tlp = Tlp::kAmber;
+    uint8_t confidence = 50;  // 0..100
+    Reshare reshare = Reshare::kDirect;
+    bool operator==(const Defaults&) const = default;
+  } defaults;
+
+  struct Log {
+    LogLevel level = LogLevel::kInfo;
+    bool operator==(const Log&) const = default;
+  } log;
+
+  struct Retention {
+    std::chrono::seconds sweep_interval{3600};
+    bool operator==(const Retention&) const = default;
+  } retention;
+
+  bool operator==(const NodeConfig&) const = default;
+};
+
+// Reads and validates `path`. On success every path in the result is
+// absolute and `source` is the absolute path of the file. On failure:
+// kNotFound if the file does not exist, kUnavailable if it cannot be read,
+// kInvalidInput listing every problem, one `path:LINE: reason` per line.
+Result<NodeConfig> LoadNodeConfig(const std::filesystem::path& path);
+
+// Same, for text already in memory; `path` names the file in messages and
+// anchors relative paths (its parent directory).
+Result<NodeConfig> ParseNodeConfig(std::string_view text,
+                                   const std::filesystem::path& path);
+
+// A complete caravand.toml for `config`, every key present with a comment
+// saying what it does. Paths are written as stored (relative stays
+// relative). LoadNodeConfig of the result yields `config` with paths
+// resolved.
+std::string RenderNodeConfig(const NodeConfig& config);
+
+// What `caravan init` asks for; everything else takes its default.
+struct InitialConfigOptions {
+  std::string name;
+  std::string country;
+  std::optional<HostPort> peer_listen;
+  std::optional<HostPort> taxii_listen;
+  std::filesystem::path control_socket;  // empty: the default (relative)
+};
+// The commented caravand.toml `caravan init` writes, with paths relative to
+// the directory it goes in. Does not validate; LoadNodeConfig will.
+std::string RenderInitialConfig(const InitialConfigOptions& options);
+
+// ---- helpers shared by the file loaders of protocol/ ------------------------
+
+// Collects `file:LINE: reason` errors, so that a loader reports every problem
+// in a file at once. Not thread-safe (one loader owns it).
+class LineErrors {
+ public:
+  explicit LineErrors(std::string file) : file_(std::move(file)) {}
+  // `line` 0 means the error has no line (a missing table, say).
+  void Add(uint32_t line, std::string reason);
+  bool empty() const { return items_.empty(); }
+  size_t size() const { return items_.size(); }
+  // kInvalidInput whose message holds the errors sorted by line, one per
+  // line of text. Only call when !empty().
+  Status ToStatus() const;
+
+ private:
+  std::string file_;
+  std::vector<std::pair<uint32_t, std::string>> items_;
+};
+
+// Reads a whole file. On failure: kNotFound when it does not exist,
+// kUnavailable when it cannot be read, kInvalidInput when it is larger than
+// `max_bytes` or not a regular file.
+Result<std::string> ReadBoundedFile(const std::filesystem::path& path,
+                                    size_t max_bytes);
+
+// `s` as a TOML basic string, quotes included, control characters escaped.
+std::string QuoteTomlString(std::string_view s);
+
+// The config file the CLI uses when --config is not given:
+// $CARAVAN_CONFIG when set and non-empty, else /etc/caravan/caravand.toml.
+std::filesystem::path DefaultConfigPath();
+
+}  // namespace caravan::protocol
