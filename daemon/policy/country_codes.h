@@ -1,0 +1,17 @@
+#pragma once
+// The assigned ISO 3166-1 alpha-2 country codes, for validating the
+// country names in policy files (a typo such as "KS" for "KZ" would
+// otherwise silently make a policy apply to nobody).
+//
+// Pure functions over a constant table; thread-safe.
+
+#include <string_view>
+
+namespace caravan::policy {
+
+// True for the 249 officially assigned codes plus "XK" (Kosovo: user
+// assigned, but used by the EU and most CERT bodies). Case-sensitive:
+// codes are upper case.
+bool IsAssignedCountryCode(std::string_view code);
+
+}  // namespace caravan::policy

@@ -1,0 +1,87 @@
+#include "daemon/policy/policy_explain.h"
+
+#include <ctime>
+
+namespace caravan::policy {
+
+std::string_view VerdictName(OutboundDecision::Verdict v) {
+  switch (v) {
+    case OutboundDecision::Verdict::kShare: return "share";
+    case OutboundDecision::Verdict::kWithhold: return "withhold";
+    case OutboundDecision::Verdict::kDefer: return "defer";
+  }
+  return "withhold";
+}
+
+std::string_view VerdictName(InboundDecision::Verdict v) {
+  switch (v) {
+    case InboundDecision::Verdict::kAccept: return "accept";
+    case InboundDecision::Verdict::kReject: return "reject";
+    case InboundDecision::Verdict::kQuarantine: return "quarantine";
+  }
+  return "reject";
+}
+
+Explanation Explain(const OutboundDecision& d) {
+  Explanation e;
+  e.decision = std::string(VerdictName(d.verdict));
+  e.rule = d.rule;
+  e.scope_file = d.scope_file;
+  if (d.verdict == OutboundDecision::Verdict::kShare) {
+    e.redact = d.redact;
+    e.reshare = std::string(protocol::ReshareName(d.reshare_ceiling));
+  }
+  if (d.verdict == OutboundDecision::Verdict::kDefer) e.retry_at = d.retry_at;
+  return e;
+}
+
+Explanation Explain(const InboundDecision& d) {
+  Explanation e;
+  e.decision = std::string(VerdictName(d.verdict));
+  e.rule = d.rule;
+  e.scope_file = d.scope_file;
+  if (d.verdict != InboundDecision::Verdict::kReject) e.expires_at = d.expires_at;
+  return e;
+}
+
+std::string FormatRfc3339(int64_t unix_seconds) {
+  const std::time_t t = static_cast<std::time_t>(unix_seconds);
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return buf;
+}
+
+std::string ExplainText(const Explanation& e) {
+  std::string out = e.decision + "\n";
+  out += "rule: ";
+  if (e.rule.file.empty()) {
+    out += "built-in " + e.rule.key;
+  } else {
+    out += e.rule.file;
+    if (e.rule.line > 0) out += ":" + std::to_string(e.rule.line);
+    out += " " + e.rule.key;
+    if (e.rule.line == 0) out += " (not set: default)";
+  }
+  out += "\nreason: " + e.rule.reason + "\n";
+  out += "scope: " + e.scope_file + "\n";
+  if (!e.redact.empty()) {
+    out += "redact:";
+    for (const auto& f : e.redact) out += " " + f;
+    out += "\n";
+  }
+  if (e.reshare) out += "reshare: " + *e.reshare + "\n";
+  if (e.retry_at) out += "retry at: " + FormatRfc3339(*e.retry_at) + "\n";
+  if (e.expires_at) out += "expires at: " + FormatRfc3339(*e.expires_at) + "\n";
+  return out;
+}
+
+std::string ExplainText(const OutboundDecision& d) {
+  return ExplainText(Explain(d));
+}
+std::string ExplainText(const InboundDecision& d) {
+  return ExplainText(Explain(d));
+}
+
+}  // namespace caravan::policy
