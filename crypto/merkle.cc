@@ -1,0 +1,160 @@
+#include "crypto/merkle.h"
+
+#include <sodium.h>
+
+#include <bit>
+#include <cstdio>
+#include <cstdlib>
+
+#include "crypto/signing.h"
+
+namespace caravan::crypto {
+namespace {
+
+// Largest power of two strictly smaller than n (n >= 2).
+size_t SplitPoint(size_t n) { return std::bit_floor(n - 1); }
+
+// Computes MTH of leaves[lo, hi) and appends the sibling on each level to the
+// paths of the leaves below it. Appending after the recursive calls yields
+// the RFC order: deepest sibling first.
+MerkleHash Build(std::span<const MerkleHash> leaves, size_t lo, size_t hi,
+                 std::vector<std::vector<MerkleHash>>* paths) {
+  if (hi - lo == 1) return leaves[lo];
+  size_t mid = lo + SplitPoint(hi - lo);
+  MerkleHash left = Build(leaves, lo, mid, paths);
+  MerkleHash right = Build(leaves, mid, hi, paths);
+  if (paths != nullptr) {
+    for (size_t i = lo; i < mid; ++i) (*paths)[i].push_back(right);
+    for (size_t i = mid; i < hi; ++i) (*paths)[i].push_back(left);
+  }
+  return MerkleNodeHash(left, right);
+}
+
+}  // namespace
+
+MerkleHash MerkleLeafHash(std::span<const uint8_t, 32> salt,
+                          std::span<const uint8_t> data) {
+  EnsureSodium();
+  crypto_hash_sha256_state st;
+  crypto_hash_sha256_init(&st);
+  const uint8_t tag = 0x00;
+  crypto_hash_sha256_update(&st, &tag, 1);
+  crypto_hash_sha256_update(&st, salt.data(), salt.size());
+  crypto_hash_sha256_update(&st, data.data(), data.size());
+  MerkleHash out{};
+  crypto_hash_sha256_final(&st, out.data());
+  return out;
+}
+
+MerkleHash MerkleNodeHash(const MerkleHash& left, const MerkleHash& right) {
+  EnsureSodium();
+  uint8_t buf[1 + 32 + 32];
+  buf[0] = 0x01;
+  std::copy(left.begin(), left.end(), buf + 1);
+  std::copy(right.begin(), right.end(), buf + 33);
+  MerkleHash out{};
+  crypto_hash_sha256(out.data(), buf, sizeof buf);
+  return out;
+}
+
+MerkleHash MerkleTreeHash(std::span<const MerkleHash> leaf_hashes,
+                          std::vector<std::vector<MerkleHash>>* paths) {
+  if (leaf_hashes.empty()) {
+    std::fputs("caravan: MerkleTreeHash of an empty batch\n", stderr);
+    std::abort();
+  }
+  if (paths != nullptr) {
+    paths->assign(leaf_hashes.size(), {});
+  }
+  return Build(leaf_hashes, 0, leaf_hashes.size(), paths);
+}
+
+std::optional<MerkleHash> RootFromInclusionPath(const MerkleHash& leaf_hash,
+                                                uint64_t leaf_index,
+                                                uint64_t tree_size,
+                                                std::span<const MerkleHash> path) {
+  if (leaf_index >= tree_size || path.size() > kMaxMerklePathLength) {
+    return std::nullopt;
+  }
+  // RFC 9162 section 2.1.3.2, step by step.
+  uint64_t fn = leaf_index;
+  uint64_t sn = tree_size - 1;
+  MerkleHash r = leaf_hash;
+  for (const MerkleHash& p : path) {
+    if (sn == 0) return std::nullopt;
+    if ((fn & 1) != 0 || fn == sn) {
+      r = MerkleNodeHash(p, r);
+      if ((fn & 1) == 0) {
+        while ((fn & 1) == 0 && fn != 0) {
+          fn >>= 1;
+          sn >>= 1;
+        }
+      }
+    } else {
+      r = MerkleNodeHash(r, p);
+    }
+    fn >>= 1;
+    sn >>= 1;
+  }
+  if (sn != 0) return std::nullopt;
+  return r;
+}
+
+std::optional<MerkleHash> MerkleRootFromProof(std::span<const uint8_t> leaf_data,
+                                              const MerkleProof& proof) {
+  // Checked before hashing so a hostile proof costs nothing.
+  if (proof.leaf_index >= proof.tree_size ||
+      proof.path.size() > kMaxMerklePathLength) {
+    return std::nullopt;
+  }
+  return RootFromInclusionPath(MerkleLeafHash(proof.salt, leaf_data),
+                               proof.leaf_index, proof.tree_size, proof.path);
+}
+
+std::array<uint8_t, 40> BatchRootMessage(uint64_t tree_size, const MerkleHash& root) {
+  std::array<uint8_t, 40> msg{};
+  for (int i = 0; i < 8; ++i) {
+    msg[i] = static_cast<uint8_t>(tree_size >> (8 * (7 - i)));
+  }
+  std::copy(root.begin(), root.end(), msg.begin() + 8);
+  return msg;
+}
+
+bool VerifyBatchRoot(const Ed25519PublicKey& key, uint64_t tree_size,
+                     const MerkleHash& root, const Ed25519Signature& sig) {
+  return Verify(key, SignDomain::kBatchRoot, BatchRootMessage(tree_size, root), sig);
+}
+
+SignedBatch SignBatch(const IdentityKey& key,
+                      const std::vector<std::span<const uint8_t>>& leaves) {
+  EnsureSodium();
+  SignedBatch batch;
+  batch.proofs.resize(leaves.size());
+  std::vector<MerkleHash> leaf_hashes(leaves.size());
+  for (size_t i = 0; i < leaves.size(); ++i) {
+    MerkleProof& proof = batch.proofs[i];
+    randombytes_buf(proof.salt.data(), proof.salt.size());
+    proof.leaf_index = i;
+    proof.tree_size = leaves.size();
+    leaf_hashes[i] = MerkleLeafHash(proof.salt, leaves[i]);
+  }
+  std::vector<std::vector<MerkleHash>> paths;
+  MerkleHash root = MerkleTreeHash(leaf_hashes, &paths);  // aborts if empty
+  for (size_t i = 0; i < leaves.size(); ++i) {
+    batch.proofs[i].path = std::move(paths[i]);
+  }
+  batch.root_signature =
+      Sign(key, SignDomain::kBatchRoot, BatchRootMessage(leaves.size(), root));
+  return batch;
+}
+
+bool VerifyBatchProof(const Ed25519PublicKey& key,
+                      std::span<const uint8_t> leaf_data,
+                      const MerkleProof& proof,
+                      const Ed25519Signature& root_signature) {
+  std::optional<MerkleHash> root = MerkleRootFromProof(leaf_data, proof);
+  if (!root) return false;
+  return VerifyBatchRoot(key, proof.tree_size, *root, root_signature);
+}
+
+}  // namespace caravan::crypto

@@ -1,0 +1,97 @@
+#pragma once
+// Merkle batch signatures: one Ed25519 signature over the root of an RFC 9162
+// Merkle tree of records, plus one inclusion proof per record, so a record
+// filtered out of a batch by policy leaves every other record verifiable.
+//
+// Hashing (RFC 9162 section 2.1.1, SHA-256):
+//   leaf hash  = SHA-256(0x00 || salt(32) || leaf data)
+//   node hash  = SHA-256(0x01 || left || right)
+//   tree hash  = the RFC's recursive split at the largest power of two
+//                smaller than the size, so any size >= 1 works.
+// Each leaf gets a fresh random 32-byte salt so that a sibling hash in one
+// record's proof reveals nothing about the neighbouring record.
+//
+// The root signature is Sign(key, SignDomain::kBatchRoot, tree_size as 8
+// bytes big-endian || root) (see crypto/signing.h for the prefix bytes).
+//
+// Proofs are untrusted input: path length is bounded (kMaxMerklePathLength),
+// leaf_index must be < tree_size, and the path length must match the one the
+// RFC algorithm consumes exactly.
+//
+// All functions are pure and thread-safe.
+
+#include <array>
+#include <cstdint>
+#include <optional>
+#include <span>
+#include <vector>
+
+#include "crypto/identity_key.h"
+
+namespace caravan::crypto {
+
+using MerkleHash = std::array<uint8_t, 32>;
+
+inline constexpr size_t kMaxMerklePathLength = 64;
+
+struct MerkleProof {
+  std::array<uint8_t, 32> salt{};  // this leaf's salt
+  uint64_t leaf_index = 0;         // 0-based; < tree_size
+  uint64_t tree_size = 0;          // number of leaves in the batch; >= 1
+  std::vector<MerkleHash> path;    // RFC 9162 inclusion path, leaf side first
+};
+
+struct SignedBatch {
+  Ed25519Signature root_signature{};
+  std::vector<MerkleProof> proofs;  // proofs[i] is for leaves[i]
+};
+
+// SHA-256(0x00 || salt || data).
+MerkleHash MerkleLeafHash(std::span<const uint8_t, 32> salt,
+                          std::span<const uint8_t> data);
+
+// SHA-256(0x01 || left || right).
+MerkleHash MerkleNodeHash(const MerkleHash& left, const MerkleHash& right);
+
+// RFC 9162 MTH over already-hashed leaves. Requires at least one leaf
+// (aborts on an empty list: a batch of nothing is a bug). If `paths` is
+// non-null it is resized to leaf_hashes.size() and filled with every leaf's
+// inclusion path.
+MerkleHash MerkleTreeHash(std::span<const MerkleHash> leaf_hashes,
+                          std::vector<std::vector<MerkleHash>>* paths = nullptr);
+
+// RFC 9162 section 2.1.3.2: the root implied by a leaf hash and its
+// inclusion path. Returns nullopt if leaf_index >= tree_size, the path is
+// longer than kMaxMerklePathLength, or its length is wrong for the position.
+std::optional<MerkleHash> RootFromInclusionPath(const MerkleHash& leaf_hash,
+                                                uint64_t leaf_index,
+                                                uint64_t tree_size,
+                                                std::span<const MerkleHash> path);
+
+// The root implied by a leaf's data and proof (nullopt on a malformed proof).
+// Lets a receiver verify many proofs of one batch against one signature
+// check (cache verified (root, tree_size, signature) triples).
+std::optional<MerkleHash> MerkleRootFromProof(std::span<const uint8_t> leaf_data,
+                                              const MerkleProof& proof);
+
+// The exact bytes the batch root signature covers (before the domain prefix):
+// tree_size big-endian (8) || root (32).
+std::array<uint8_t, 40> BatchRootMessage(uint64_t tree_size, const MerkleHash& root);
+
+// True iff `sig` is `key`'s batch-root signature over (tree_size, root).
+bool VerifyBatchRoot(const Ed25519PublicKey& key, uint64_t tree_size,
+                     const MerkleHash& root, const Ed25519Signature& sig);
+
+// Salts every leaf, builds the tree, signs the root. Requires 1 or more
+// leaves (aborts on none: a bug).
+SignedBatch SignBatch(const IdentityKey& key,
+                      const std::vector<std::span<const uint8_t>>& leaves);
+
+// True iff `proof` places `leaf_data` in a tree whose root `root_signature`
+// signs under `key`. False on any malformed proof.
+bool VerifyBatchProof(const Ed25519PublicKey& key,
+                      std::span<const uint8_t> leaf_data,
+                      const MerkleProof& proof,
+                      const Ed25519Signature& root_signature);
+
+}  // namespace caravan::crypto
