@@ -1,0 +1,845 @@
+// Tests of the node config format (protocol/node_config.h), the roster file
+// (protocol/roster_file.h), daemon logging and sd_notify (daemon/config/).
+
+#include <gtest/gtest.h>
+#include <stdlib.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "daemon/config/log.h"
+#include "daemon/config/sd_notify.h"
+#include "protocol/node_config.h"
+#include "protocol/roster_file.h"
+
+namespace caravan {
+namespace {
+
+namespace fs = std::filesystem;
+using protocol::HostPort;
+using protocol::NodeConfig;
+using protocol::RosterMember;
+
+// A fresh directory under the system temp dir, removed at the end.
+class TempDir {
+ public:
+  TempDir() {
+    std::string tmpl = (fs::temp_directory_path() / "caravan-cfg-XXXXXX");
+    char* made = mkdtemp(tmpl.data());
+    if (made == nullptr) throw std::runtime_error("mkdtemp failed");
+    path_ = made;
+  }
+  ~TempDir() {
+    std::error_code ec;
+    fs::remove_all(path_, ec);
+  }
+  const fs::path& path() const { return path_; }
+  fs::path Write(const std::string& name, const std::string& text) const {
+    fs::path p = path_ / name;
+    std::ofstream(p, std::ios::binary) << text;
+    return p;
+  }
+
+ private:
+  fs::path path_;
+};
+
+// The message of a failed load, or "" when it succeeded.
+template <typename T>
+std::string ErrorOf(const Result<T>& r) {
+  return r.ok() ? "" : r.status().message();
+}
+
+constexpr const char* kMinimal = R"([node]
+name = "CERT-UZ"
+country = "UZ"
+)";
+
+// ---- HostPort -----------------------------------------------------------------
+
+TEST(HostPortTest, ParsesIpv4Ipv6AndHostnames) {
+  Result<HostPort> v4 = protocol::ParseHostPort("192.0.2.1:7420");
+  ASSERT_TRUE(v4.ok()) << ErrorOf(v4);
+  EXPECT_EQ(v4->host, "192.0.2.1");
+  EXPECT_EQ(v4->port, 7420);
+
+  Result<HostPort> v6 = protocol::ParseHostPort("[2001:db8::1]:443");
+  ASSERT_TRUE(v6.ok()) << ErrorOf(v6);
+  EXPECT_EQ(v6->host, "2001:db8::1");
+  EXPECT_EQ(v6->port, 443);
+  EXPECT_EQ(v6->ToString(), "[2001:db8::1]:443");
+
+  Result<HostPort> any6 = protocol::ParseHostPort("[::]:1");
+  ASSERT_TRUE(any6.ok()) << ErrorOf(any6);
+  EXPECT_EQ(any6->host, "::");
+
+  Result<HostPort> name = protocol::ParseHostPort("cert.example.org:65535");
+  ASSERT_TRUE(name.ok()) << ErrorOf(name);
+  EXPECT_EQ(name->host, "cert.example.org");
+  EXPECT_EQ(name->port, 65535);
+  EXPECT_EQ(name->ToString(), "cert.example.org:65535");
+
+  EXPECT_TRUE(protocol::ParseHostPort("localhost:1").ok());
+  EXPECT_TRUE(protocol::ParseHostPort("fqdn.example.:1").ok());
+}
+
+TEST(HostPortTest, RejectsBadPortsAndHosts) {
+  struct Case {
+    const char* text;
+    const char* reason_part;
+  };
+  const Case cases[] = {
+      {"", "empty"},
+      {"192.0.2.1", "no port"},
+      {"192.0.2.1:", "no port"},
+      {"192.0.2.1:0", "out of range 1..65535"},
+      {"192.0.2.1:65536", "out of range 1..65535"},
+      {"192.0.2.1:123456", "not a number"},
+      {"192.0.2.1:80a", "not a number"},
+      {"192.0.2.1:-1", "not a number"},
+      {"2001:db8::1:7420", "must be in brackets"},
+      {"[2001:db8::1]", "no ':PORT'"},
+      {"[2001:db8::1]7420", "no ':PORT'"},
+      {"[2001:db8::1:7420", "without ']'"},
+      {"[192.0.2.1]:80", "not an IPv6 address"},
+      {"[fe80::1%eth0]:80", "not an IPv6 address"},
+      {"256.0.0.1:80", "not an IPv4 address"},
+      {"1.2.3:80", "not an IPv4 address"},
+      {":80", "no host"},
+      {"-bad.example:80", "not a valid host name"},
+      {"bad_host:80", "not a valid host name"},
+      {"a..b:80", "not a valid host name"},
+  };
+  for (const Case& c : cases) {
+    Result<HostPort> r = protocol::ParseHostPort(c.text);
+    ASSERT_FALSE(r.ok()) << c.text;
+    EXPECT_EQ(r.status().code(), StatusCode::kInvalidInput);
+    EXPECT_NE(r.status().message().find(c.reason_part), std::string::npos)
+        << c.text << " -> " << r.status().message();
+  }
+  EXPECT_FALSE(protocol::ParseHostPort(std::string(400, 'a') + ":1").ok());
+}
+
+// ---- durations ---------------------------------------------------------------
+
+TEST(ConfigDurationTest, ParsesAndFormats) {
+  using std::chrono::seconds;
+  EXPECT_EQ(*protocol::ParseConfigDuration("30s"), seconds(30));
+  EXPECT_EQ(*protocol::ParseConfigDuration("5m"), seconds(300));
+  EXPECT_EQ(*protocol::ParseConfigDuration("1h30m"), seconds(5400));
+  EXPECT_EQ(*protocol::ParseConfigDuration("7d"), seconds(7 * 86400));
+  EXPECT_EQ(protocol::FormatConfigDuration(seconds(90)), "1m30s");
+  EXPECT_EQ(protocol::FormatConfigDuration(seconds(86400 + 3600)), "1d1h");
+  for (const char* bad : {"", "5", "5x", "0s", "m", "1h 30m", "3651d",
+                          "99999999999999999999s", "-5s"}) {
+    EXPECT_FALSE(protocol::ParseConfigDuration(bad).ok()) << bad;
+  }
+}
+
+// ---- LoadNodeConfig: good files ---------------------------------------------
+
+TEST(NodeConfigTest, MinimalFileTakesDefaultsResolvedAgainstItsDirectory) {
+  TempDir dir;
+  fs::path file = dir.Write("caravand.toml", kMinimal);
+  Result<NodeConfig> c = protocol::LoadNodeConfig(file);
+  ASSERT_TRUE(c.ok()) << ErrorOf(c);
+  const fs::path d = dir.path();
+  EXPECT_EQ(c->source, file);
+  EXPECT_EQ(c->node.name, "CERT-UZ");
+  EXPECT_EQ(c->node.country, "UZ");
+  EXPECT_EQ(c->node.data_dir, d / "");
+  EXPECT_EQ(c->keys.identity, d / "identity.key");
+  EXPECT_EQ(c->keys.link, d / "link.key");
+  EXPECT_EQ(c->store.database, d / "caravan.db");
+  EXPECT_EQ(c->store.synchronous, protocol::StoreSynchronous::kFull);
+  EXPECT_EQ(c->control.socket, d / "caravand.sock");
+  EXPECT_EQ(c->control.group, "caravan");
+  EXPECT_EQ(c->control.max_frame_bytes, 16u * 1024 * 1024);
+  EXPECT_FALSE(c->peers.listen.has_value());
+  EXPECT_EQ(c->peers.roster, d / "roster.toml");
+  EXPECT_EQ(c->peers.dial_backoff_max, std::chrono::minutes(5));
+  EXPECT_EQ(c->peers.keepalive, std::chrono::seconds(30));
+  EXPECT_EQ(c->peers.handshake_timeout, std::chrono::seconds(10));
+  EXPECT_EQ(c->policy.dir, d / "policies");
+  EXPECT_FALSE(c->taxii.listen.has_value());
+  EXPECT_EQ(c->defaults.tlp, protocol::Tlp::kAmber);
+  EXPECT_EQ(c->defaults.confidence, 50);
+  EXPECT_EQ(c->defaults.reshare, protocol::Reshare::kDirect);
+  EXPECT_EQ(c->log.level, protocol::LogLevel::kInfo);
+  EXPECT_EQ(c->retention.sweep_interval, std::chrono::hours(1));
+}
+
+constexpr const char* kFull = R"(# every key
+[node]
+name = "CERT KZ"
+country = "KZ"
+data_dir = "/var/lib/caravan"
+
+[keys]
+identity = "/var/lib/caravan/id.key"
+link = "keys/link.key"
+
+[store]
+database = "/var/lib/caravan/caravan.db"
+synchronous = "normal"
+
+[control]
+socket = "/run/caravan/caravand.sock"
+group = ""
+max_frame_bytes = 1048576
+
+[peers]
+listen = "[::]:7420"
+roster = "/var/lib/caravan/roster.toml"
+dial_backoff_max = "10m"
+keepalive = "15s"
+handshake_timeout = "5s"
+max_message_bytes = 8388608
+
+[policy]
+dir = "/etc/caravan/policies"
+
+[taxii]
+listen = "127.0.0.1:9470"
+
+[defaults]
+tlp = "green"
+confidence = 75
+reshare = "federation"
+
+[log]
+level = "debug"
+
+[retention]
+sweep_interval = "30m"
+)";
+
+TEST(NodeConfigTest, FullFileSetsEveryKey) {
+  TempDir dir;
+  Result<NodeConfig> c =
+      protocol::LoadNodeConfig(dir.Write("caravand.toml", kFull));
+  ASSERT_TRUE(c.ok()) << ErrorOf(c);
+  EXPECT_EQ(c->node.name, "CERT KZ");
+  EXPECT_EQ(c->node.data_dir, "/var/lib/caravan");
+  EXPECT_EQ(c->keys.identity, "/var/lib/caravan/id.key");
+  EXPECT_EQ(c->keys.link, dir.path() / "keys/link.key");
+  EXPECT_EQ(c->store.synchronous, protocol::StoreSynchronous::kNormal);
+  EXPECT_EQ(c->control.socket, "/run/caravan/caravand.sock");
+  EXPECT_EQ(c->control.group, "");
+  EXPECT_EQ(c->control.max_frame_bytes, 1048576u);
+  ASSERT_TRUE(c->peers.listen.has_value());
+  EXPECT_EQ(*c->peers.listen, (HostPort{"::", 7420}));
+  EXPECT_EQ(c->peers.dial_backoff_max, std::chrono::minutes(10));
+  EXPECT_EQ(c->peers.keepalive, std::chrono::seconds(15));
+  EXPECT_EQ(c->peers.handshake_timeout, std::chrono::seconds(5));
+  EXPECT_EQ(c->peers.max_message_bytes, 8388608u);
+  EXPECT_EQ(c->policy.dir, "/etc/caravan/policies");
+  ASSERT_TRUE(c->taxii.listen.has_value());
+  EXPECT_EQ(*c->taxii.listen, (HostPort{"127.0.0.1", 9470}));
+  EXPECT_EQ(c->defaults.tlp, protocol::Tlp::kGreen);
+  EXPECT_EQ(c->defaults.confidence, 75);
+  EXPECT_EQ(c->defaults.reshare, protocol::Reshare::kFederation);
+  EXPECT_EQ(c->log.level, protocol::LogLevel::kDebug);
+  EXPECT_EQ(c->retention.sweep_interval, std::chrono::minutes(30));
+}
+
+TEST(NodeConfigTest, RelativePathsAreRelativeToTheConfigFileNotTheCwd) {
+  TempDir dir;
+  fs::create_directories(dir.path() / "etc");
+  fs::path file = dir.Write("etc/caravand.toml", std::string(kMinimal) +
+                                                     "[store]\n"
+                                                     "database = \"../var/db.sqlite\"\n"
+                                                     "[policy]\n"
+                                                     "dir = \"./pol/../policies\"\n");
+  // A relative path to the file itself is made absolute as well.
+  fs::path old_cwd = fs::current_path();
+  fs::current_path(dir.path());
+  Result<NodeConfig> c = protocol::LoadNodeConfig("etc/caravand.toml");
+  fs::current_path(old_cwd);
+  ASSERT_TRUE(c.ok()) << ErrorOf(c);
+  EXPECT_EQ(c->source, file);
+  EXPECT_EQ(c->store.database, dir.path() / "var/db.sqlite");
+  EXPECT_EQ(c->policy.dir, dir.path() / "etc/policies");
+  EXPECT_EQ(c->keys.identity, dir.path() / "etc/identity.key");
+  EXPECT_TRUE(c->control.socket.is_absolute());
+}
+
+TEST(NodeConfigTest, EmptyListenMeansNoListener) {
+  Result<NodeConfig> c = protocol::ParseNodeConfig(
+      std::string(kMinimal) + "[peers]\nlisten = \"\"\n[taxii]\nlisten = \"\"\n",
+      "/etc/caravan/caravand.toml");
+  ASSERT_TRUE(c.ok()) << ErrorOf(c);
+  EXPECT_FALSE(c->peers.listen.has_value());
+  EXPECT_FALSE(c->taxii.listen.has_value());
+}
+
+// ---- LoadNodeConfig: errors, each with its line -----------------------------
+
+struct ErrorCase {
+  const char* name;
+  std::string tail;     // appended to kMinimal (3 lines), so line 4 is first
+  std::string expect;   // the whole message after "/c/caravand.toml:"
+};
+
+void PrintTo(const ErrorCase& c, std::ostream* os) { *os << c.name; }
+
+class NodeConfigErrorTest : public ::testing::TestWithParam<ErrorCase> {};
+
+TEST_P(NodeConfigErrorTest, ReportsFileLineAndReason) {
+  const ErrorCase& c = GetParam();
+  Result<NodeConfig> r = protocol::ParseNodeConfig(std::string(kMinimal) + c.tail,
+                                                   "/c/caravand.toml");
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().code(), StatusCode::kInvalidInput);
+  EXPECT_EQ(r.status().message(), "/c/caravand.toml:" + c.expect);
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    EachKind, NodeConfigErrorTest,
+    ::testing::Values(
+        ErrorCase{"UnknownTable", "[nodes]\nx = 1\n",
+                  "4: unknown table [nodes]"},
+        ErrorCase{"UnknownKey", "[store]\npath = \"x\"\n",
+                  "5: unknown key 'path' in [store]"},
+        ErrorCase{"TopLevelKeyAfterTables", "[log]\n[log.extra]\n",
+                  "5: unknown key 'extra' in [log]"},
+        ErrorCase{"KeyOfAnotherTable", "keys = 5\n",
+                  "4: unknown key 'keys' in [node]"},
+        ErrorCase{"WrongTypeString", "[defaults]\nconfidence = \"50\"\n",
+                  "5: [defaults] confidence: must be an integer, not a "
+                  "string"},
+        ErrorCase{"WrongTypeInteger", "[store]\ndatabase = 7\n",
+                  "5: [store] database: must be a string, not an integer"},
+        ErrorCase{"OutOfRange", "[defaults]\n\nconfidence = 101\n",
+                  "6: [defaults] confidence: 101 is out of range 0..100"},
+        ErrorCase{"FrameTooSmall", "[control]\nmax_frame_bytes = 10\n",
+                  "5: [control] max_frame_bytes: 10 is out of range "
+                  "65536..268435456"},
+        ErrorCase{"BadHostPort", "[peers]\nlisten = \"0.0.0.0:99999\"\n",
+                  "5: [peers] listen: port 99999 is out of range 1..65535"},
+        ErrorCase{"UnbracketedIpv6", "[taxii]\nlisten = \"::1:80\"\n",
+                  "5: [taxii] listen: '::1:80': an IPv6 address must be in "
+                  "brackets, as in [2001:db8::1]:7420"},
+        ErrorCase{"BadDuration", "[peers]\nkeepalive = \"30\"\n",
+                  "5: [peers] keepalive: duration '30' lacks a unit (s, m, "
+                  "h or d) after its number"},
+        ErrorCase{"BadTlp", "[defaults]\ntlp = \"amber-strict\"\n",
+                  "5: [defaults] tlp: 'amber-strict' is not a TLP (clear, "
+                  "green, amber, amber+strict, red)"},
+        ErrorCase{"BadReshare", "[defaults]\nreshare = \"all\"\n",
+                  "5: [defaults] reshare: 'all' is not one of: none, "
+                  "direct, federation"},
+        ErrorCase{"BadLevel", "[log]\nlevel = \"verbose\"\n",
+                  "5: [log] level: 'verbose' is not one of: debug, info, "
+                  "notice, warning, error"},
+        ErrorCase{"BadSynchronous", "[store]\nsynchronous = \"off\"\n",
+                  "5: [store] synchronous: 'off' is not one of: full, normal"},
+        ErrorCase{"EmptyPath", "[policy]\ndir = \"\"\n",
+                  "5: [policy] dir: must not be empty"},
+        ErrorCase{"BadGroup", "[control]\ngroup = \"a b\"\n",
+                  "5: [control] group: 'a b' is not a group name"},
+        ErrorCase{"SocketPathTooLong",
+                  "[control]\nsocket = \"/" + std::string(110, 's') + "\"\n",
+                  "5: [control] socket: '/" + std::string(110, 's') +
+                      "' is 111 bytes; a Unix socket path holds at most 107"},
+        ErrorCase{"SyntaxError", "[log]\nlevel = info\n",
+                  "5: Error while parsing floating-point: expected "
+                  "value-terminator, saw 'o'"},
+        ErrorCase{"DuplicateKey", "[log]\nlevel = \"info\"\nlevel = \"debug\"\n",
+                  "6: Error while parsing key-value pair: cannot redefine "
+                  "existing string 'level'"}),
+    [](const ::testing::TestParamInfo<ErrorCase>& info) {
+      return std::string(info.param.name);
+    });
+
+TEST(NodeConfigTest, BadNodeValuesNameTheirLines) {
+  Result<NodeConfig> r = protocol::ParseNodeConfig(
+      "[node]\nname = \"\"\ncountry = \"uz\"\n", "/c/caravand.toml");
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().message(),
+            "/c/caravand.toml:2: [node] name: '' is empty\n"
+            "/c/caravand.toml:3: [node] country: 'uz' is not an ISO 3166-1 "
+            "alpha-2 code (two uppercase letters, such as UZ)");
+  r = protocol::ParseNodeConfig(
+      "[node]\nname = \"" + std::string(65, 'n') + "\"\ncountry = \"UZB\"\n",
+      "c.toml");
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.status().message().find("c.toml:2: [node] name: "),
+            std::string::npos);
+  EXPECT_NE(r.status().message().find("longer than 64"), std::string::npos);
+  EXPECT_NE(r.status().message().find("c.toml:3: [node] country: 'UZB'"),
+            std::string::npos);
+  r = protocol::ParseNodeConfig("[node]\nname = \"tab\\there\"\ncountry = \"UZ\"\n",
+                                "c.toml");
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.status().message().find("not printable ASCII"), std::string::npos);
+}
+
+TEST(NodeConfigTest, TopLevelKeysAndNonTablesAreRejected) {
+  Result<NodeConfig> r = protocol::ParseNodeConfig(
+      std::string("keys = 5\nlevel = \"info\"\n") + kMinimal, "/c/n.toml");
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().message(),
+            "/c/n.toml:1: 'keys' must be a table, not an integer\n"
+            "/c/n.toml:2: unknown top-level key 'level' (keys belong in a "
+            "table such as [node])");
+}
+
+TEST(NodeConfigTest, MissingRequiredKeysAndTable) {
+  Result<NodeConfig> r =
+      protocol::ParseNodeConfig("[node]\ndata_dir = \"x\"\n", "/c/n.toml");
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().message(),
+            "/c/n.toml:1: [node] name: is required\n"
+            "/c/n.toml:1: [node] country: is required");
+  r = protocol::ParseNodeConfig("[log]\nlevel = \"info\"\n", "/c/n.toml");
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().message(),
+            "/c/n.toml: missing [node] table with name and country");
+}
+
+TEST(NodeConfigTest, ReportsEveryErrorSortedByLine) {
+  const std::string text = R"([retention]
+sweep_interval = "forever"
+[node]
+name = "CERT-UZ"
+country = "Uzbekistan"
+colour = "blue"
+[defaults]
+tlp = "purple"
+confidence = -1
+[peers]
+listen = "nowhere"
+)";
+  Result<NodeConfig> r = protocol::ParseNodeConfig(text, "/etc/c.toml");
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().message(),
+            "/etc/c.toml:2: [retention] sweep_interval: duration 'forever' is "
+            "not like 30s, 5m, 1h30m or 7d\n"
+            "/etc/c.toml:5: [node] country: 'Uzbekistan' is not an ISO 3166-1 "
+            "alpha-2 code (two uppercase letters, such as UZ)\n"
+            "/etc/c.toml:6: unknown key 'colour' in [node]\n"
+            "/etc/c.toml:8: [defaults] tlp: 'purple' is not a TLP (clear, "
+            "green, amber, amber+strict, red)\n"
+            "/etc/c.toml:9: [defaults] confidence: -1 is out of range 0..100\n"
+            "/etc/c.toml:11: [peers] listen: 'nowhere' has no port; expected "
+            "HOST:PORT");
+}
+
+TEST(NodeConfigTest, MissingUnreadableAndHugeFiles) {
+  TempDir dir;
+  Result<NodeConfig> r = protocol::LoadNodeConfig(dir.path() / "absent.toml");
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().code(), StatusCode::kNotFound);
+  EXPECT_NE(r.status().message().find("absent.toml"), std::string::npos);
+
+  r = protocol::LoadNodeConfig(dir.path());
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().code(), StatusCode::kInvalidInput);
+  EXPECT_NE(r.status().message().find("not a regular file"), std::string::npos);
+
+  std::string huge = std::string(kMinimal) + "# " +
+                     std::string(protocol::kMaxConfigFileBytes, 'x') + "\n";
+  r = protocol::LoadNodeConfig(dir.Write("huge.toml", huge));
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().code(), StatusCode::kInvalidInput);
+  EXPECT_NE(r.status().message().find("larger than"), std::string::npos);
+}
+
+// ---- rendering ---------------------------------------------------------------
+
+TEST(NodeConfigTest, RenderThenLoadGivesTheSameConfig) {
+  TempDir dir;
+  Result<NodeConfig> full =
+      protocol::LoadNodeConfig(dir.Write("full.toml", kFull));
+  ASSERT_TRUE(full.ok()) << ErrorOf(full);
+  fs::path again_path =
+      dir.Write("again.toml", protocol::RenderNodeConfig(*full));
+  Result<NodeConfig> again = protocol::LoadNodeConfig(again_path);
+  ASSERT_TRUE(again.ok()) << ErrorOf(again);
+  NodeConfig expected = *full;
+  expected.source = again_path;
+  EXPECT_EQ(*again, expected);
+}
+
+TEST(NodeConfigTest, RenderQuotesAwkwardStrings) {
+  NodeConfig c;
+  c.node.name = "CERT \"quoted\" \\ back";
+  c.node.country = "UZ";
+  c.policy.dir = "/etc/odd\tdir/\"p\"";
+  Result<NodeConfig> back =
+      protocol::ParseNodeConfig(protocol::RenderNodeConfig(c), "/x/c.toml");
+  ASSERT_TRUE(back.ok()) << ErrorOf(back);
+  EXPECT_EQ(back->node.name, c.node.name);
+  EXPECT_EQ(back->policy.dir, c.policy.dir);
+}
+
+TEST(NodeConfigTest, InitialConfigLoadsWithPathsInsideTheNodeDirectory) {
+  TempDir dir;
+  protocol::InitialConfigOptions options;
+  options.name = "CERT-UZ";
+  options.country = "UZ";
+  options.peer_listen = HostPort{"0.0.0.0", 7420};
+  options.taxii_listen = HostPort{"::1", 9470};
+  const std::string text = protocol::RenderInitialConfig(options);
+  // It explains itself: every table has comments.
+  EXPECT_NE(text.find("# "), std::string::npos);
+  EXPECT_NE(text.find("docs/config.md"), std::string::npos);
+  Result<NodeConfig> c =
+      protocol::LoadNodeConfig(dir.Write("caravand.toml", text));
+  ASSERT_TRUE(c.ok()) << ErrorOf(c);
+  EXPECT_EQ(c->node.name, "CERT-UZ");
+  EXPECT_EQ(c->node.country, "UZ");
+  EXPECT_EQ(*c->peers.listen, (HostPort{"0.0.0.0", 7420}));
+  EXPECT_EQ(*c->taxii.listen, (HostPort{"::1", 9470}));
+  EXPECT_EQ(c->keys.identity, dir.path() / "identity.key");
+  EXPECT_EQ(c->peers.roster, dir.path() / "roster.toml");
+  EXPECT_EQ(c->control.socket, dir.path() / "caravand.sock");
+
+  options.peer_listen.reset();
+  options.taxii_listen.reset();
+  options.control_socket = "/run/caravan-test/c.sock";
+  c = protocol::ParseNodeConfig(protocol::RenderInitialConfig(options),
+                                dir.path() / "caravand.toml");
+  ASSERT_TRUE(c.ok()) << ErrorOf(c);
+  EXPECT_FALSE(c->peers.listen.has_value());
+  EXPECT_FALSE(c->taxii.listen.has_value());
+  EXPECT_EQ(c->control.socket, "/run/caravan-test/c.sock");
+}
+
+TEST(NodeConfigTest, DefaultConfigPathFollowsTheEnvironment) {
+  const char* old = getenv("CARAVAN_CONFIG");
+  std::string saved = old != nullptr ? old : "";
+  unsetenv("CARAVAN_CONFIG");
+  EXPECT_EQ(protocol::DefaultConfigPath(), "/etc/caravan/caravand.toml");
+  setenv("CARAVAN_CONFIG", "", 1);
+  EXPECT_EQ(protocol::DefaultConfigPath(), "/etc/caravan/caravand.toml");
+  setenv("CARAVAN_CONFIG", "/srv/node/caravand.toml", 1);
+  EXPECT_EQ(protocol::DefaultConfigPath(), "/srv/node/caravand.toml");
+  if (old != nullptr) {
+    setenv("CARAVAN_CONFIG", saved.c_str(), 1);
+  } else {
+    unsetenv("CARAVAN_CONFIG");
+  }
+}
+
+// ---- roster ------------------------------------------------------------------
+
+protocol::PublicKey KeyFilledWith(uint8_t b) {
+  protocol::PublicKey k;
+  k.fill(b);
+  return k;
+}
+
+TEST(RosterTest, PublicKeyTextRoundTripAndErrors) {
+  protocol::PublicKey key;
+  for (size_t i = 0; i < key.size(); ++i) key[i] = static_cast<uint8_t>(i * 7 + 250);
+  std::string text = protocol::PublicKeyToText(key);
+  EXPECT_EQ(text.size(), 8u + 43u);
+  EXPECT_EQ(text.substr(0, 8), "caravan:");
+  EXPECT_EQ(text.find_first_of("+/="), std::string::npos);  // URL-safe
+  Result<protocol::PublicKey> back = protocol::ParsePublicKeyText(text);
+  ASSERT_TRUE(back.ok()) << ErrorOf(back);
+  EXPECT_EQ(*back, key);
+
+  EXPECT_FALSE(protocol::ParsePublicKeyText(text.substr(8)).ok());
+  EXPECT_FALSE(protocol::ParsePublicKeyText("caravan:" + text.substr(9)).ok());
+  std::string bad_char = text;
+  bad_char[20] = '+';
+  EXPECT_FALSE(protocol::ParsePublicKeyText(bad_char).ok());
+  // 43 characters carry 258 bits; the 2 spare bits must be zero.
+  std::string spare_bits = protocol::PublicKeyToText(KeyFilledWith(0));
+  spare_bits.back() = 'B';
+  EXPECT_FALSE(protocol::ParsePublicKeyText(spare_bits).ok());
+}
+
+TEST(RosterTest, RenderThenParseRoundTrip) {
+  std::vector<RosterMember> members = {
+      {"CERT-KZ", "KZ", KeyFilledWith(1), HostPort{"kz.example.org", 7420}},
+      {"CERT \"KG\"", "KG", KeyFilledWith(2), std::nullopt},
+      {"CERT-TJ", "TJ", KeyFilledWith(3), HostPort{"2001:db8::5", 7420}},
+  };
+  std::string text = protocol::RenderRoster(members);
+  Result<std::vector<RosterMember>> back = protocol::ParseRoster(text, "r.toml");
+  ASSERT_TRUE(back.ok()) << ErrorOf(back);
+  EXPECT_EQ(*back, members);
+
+  Result<std::vector<RosterMember>> empty =
+      protocol::ParseRoster(protocol::RenderRoster({}), "r.toml");
+  ASSERT_TRUE(empty.ok()) << ErrorOf(empty);
+  EXPECT_TRUE(empty->empty());
+}
+
+TEST(RosterTest, WriteRosterFileReplacesTheFileAtomically) {
+  TempDir dir;
+  fs::path path = dir.path() / "roster.toml";
+  std::vector<RosterMember> one = {{"A", "UZ", KeyFilledWith(9), std::nullopt}};
+  ASSERT_TRUE(protocol::WriteRosterFile(path, one).ok());
+  std::vector<RosterMember> two = one;
+  two.push_back({"B", "KZ", KeyFilledWith(8), HostPort{"192.0.2.7", 1}});
+  ASSERT_TRUE(protocol::WriteRosterFile(path, two).ok());
+  Result<std::vector<RosterMember>> loaded = protocol::LoadRosterFile(path);
+  ASSERT_TRUE(loaded.ok()) << ErrorOf(loaded);
+  EXPECT_EQ(*loaded, two);
+  EXPECT_FALSE(fs::exists(dir.path() / "roster.toml.tmp"));
+
+  Status s = protocol::WriteRosterFile(dir.path() / "no/such/dir/r.toml", one);
+  EXPECT_EQ(s.code(), StatusCode::kUnavailable);
+  Result<std::vector<RosterMember>> missing =
+      protocol::LoadRosterFile(dir.path() / "absent.toml");
+  EXPECT_EQ(missing.status().code(), StatusCode::kNotFound);
+}
+
+TEST(RosterTest, ErrorsNameFileAndLine) {
+  const std::string k1 = protocol::PublicKeyToText(KeyFilledWith(1));
+  const std::string k2 = protocol::PublicKeyToText(KeyFilledWith(2));
+  const std::string text =
+      "[[member]]\n"                                        // 1
+      "name = \"A\"\n"                                      // 2
+      "country = \"UZ\"\n"                                  // 3
+      "key = \"" + k1 + "\"\n"                              // 4
+      "\n"                                                  // 5
+      "[[member]]\n"                                        // 6
+      "name = \"A\"\n"                                      // 7
+      "country = \"kz\"\n"                                  // 8
+      "key = \"" + k1 + "\"\n"                              // 9
+      "endpoint = \"kz.example.org\"\n"                     // 10
+      "\n"                                                  // 11
+      "[[member]]\n"                                        // 12
+      "name = \"C\"\n"                                      // 13
+      "country = \"TJ\"\n"                                  // 14
+      "key = \"ed25519:abc\"\n"                             // 15
+      "fingerprint = \"x\"\n"                               // 16
+      "\n"                                                  // 17
+      "[[member]]\n"                                        // 18
+      "name = 5\n"                                          // 19
+      "key = \"" + k2 + "\"\n";                             // 20
+  Result<std::vector<RosterMember>> r = protocol::ParseRoster(text, "/r.toml");
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().code(), StatusCode::kInvalidInput);
+  EXPECT_EQ(r.status().message(),
+            "/r.toml:7: duplicate member name 'A' (first at line 1)\n"
+            "/r.toml:8: [[member]] country: 'kz' is not an ISO 3166-1 alpha-2 "
+            "code (two uppercase letters)\n"
+            "/r.toml:9: duplicate member key (first at line 1)\n"
+            "/r.toml:10: [[member]] endpoint: 'kz.example.org' has no port; "
+            "expected HOST:PORT\n"
+            "/r.toml:15: [[member]] key: key does not start with 'caravan:'\n"
+            "/r.toml:16: unknown key 'fingerprint' in [[member]]\n"
+            "/r.toml:18: [[member]] country: is required\n"
+            "/r.toml:19: [[member]] name: must be a string, not an integer");
+}
+
+TEST(RosterTest, StructuralErrors) {
+  Result<std::vector<RosterMember>> r =
+      protocol::ParseRoster("member = 3\n", "r.toml");
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().message(),
+            "r.toml:1: 'member' must be written as [[member]] tables");
+  r = protocol::ParseRoster("[peer]\nname = \"x\"\n", "r.toml");
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().message(),
+            "r.toml:1: unknown key 'peer' (a roster holds only [[member]] "
+            "tables)");
+  r = protocol::ParseRoster("[[member]\n", "r.toml");
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().message().rfind("r.toml:1: ", 0), 0u)
+      << r.status().message();
+}
+
+// ---- logging -----------------------------------------------------------------
+
+std::mutex g_captured_mutex;
+std::vector<std::string> g_captured;
+
+void CaptureSink(std::string_view line) {
+  std::lock_guard<std::mutex> lock(g_captured_mutex);
+  g_captured.emplace_back(line);
+}
+
+class LogTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    g_captured.clear();
+    daemon::SetLogSink(&CaptureSink);
+  }
+  void TearDown() override {
+    daemon::SetLogSink(nullptr);
+    daemon::LogInit(daemon::LogLevel::kInfo);
+  }
+};
+
+TEST_F(LogTest, PrefixesEachLineWithItsSyslogPriority) {
+  using daemon::FormatLogLine;
+  using daemon::LogLevel;
+  EXPECT_EQ(FormatLogLine(LogLevel::kError, "disk full"), "<3>disk full\n");
+  EXPECT_EQ(FormatLogLine(LogLevel::kWarning, "w"), "<4>w\n");
+  EXPECT_EQ(FormatLogLine(LogLevel::kNotice, "n"), "<5>n\n");
+  EXPECT_EQ(FormatLogLine(LogLevel::kInfo, "i"), "<6>i\n");
+  EXPECT_EQ(FormatLogLine(LogLevel::kDebug, "d"), "<7>d\n");
+}
+
+TEST_F(LogTest, EscapesAnythingThatCouldForgeALineOrDriveATerminal) {
+  using daemon::EscapeLogText;
+  // A peer name trying to inject a second, fake error line.
+  EXPECT_EQ(daemon::FormatLogLine(daemon::LogLevel::kInfo,
+                                  "peer evil\n<3>root key stolen"),
+            "<6>peer evil\\x0a<3>root key stolen\n");
+  EXPECT_EQ(EscapeLogText("a\rb\tc\x1b[31md\x7f"),
+            "a\\x0db\\x09c\\x1b[31md\\x7f");
+  EXPECT_EQ(EscapeLogText(std::string("nul\0byte", 8)), "nul\\x00byte");
+  EXPECT_EQ(EscapeLogText("back\\x0a"), "back\\\\x0a");  // unambiguous
+  // Valid UTF-8 passes; invalid bytes, overlongs and C1 controls do not.
+  EXPECT_EQ(EscapeLogText("Тошкент 東京"), "Тошкент 東京");
+  EXPECT_EQ(EscapeLogText("\xff\xfe"), "\\xff\\xfe");
+  EXPECT_EQ(EscapeLogText("\xc0\xaf"), "\\xc0\\xaf");
+  EXPECT_EQ(EscapeLogText("csi\xc2\x9b" "31m"), "csi\\xc2\\x9b31m");
+  EXPECT_EQ(EscapeLogText("cut\xe2\x82"), "cut\\xe2\\x82");
+  EXPECT_EQ(EscapeLogText("\xed\xa0\x80"), "\\xed\\xa0\\x80");  // surrogate
+}
+
+TEST_F(LogTest, TruncatesLongMessages) {
+  std::string line = daemon::FormatLogLine(
+      daemon::LogLevel::kInfo, std::string(daemon::kMaxLogMessageBytes + 50, 'a'));
+  EXPECT_EQ(line, "<6>" + std::string(daemon::kMaxLogMessageBytes, 'a') +
+                      " [truncated]\n");
+}
+
+TEST_F(LogTest, ThresholdDropsLessSevereMessages) {
+  daemon::LogInit(daemon::LogLevel::kWarning);
+  EXPECT_FALSE(daemon::LogEnabled(daemon::LogLevel::kInfo));
+  EXPECT_TRUE(daemon::LogEnabled(daemon::LogLevel::kError));
+  daemon::LogInfo("not shown");
+  daemon::LogDebug("not shown");
+  daemon::LogWarning("peer ", std::string("KZ"), " sent ", 3, " bad records");
+  daemon::LogError("store: ", std::string_view("locked"));
+  ASSERT_EQ(g_captured.size(), 2u);
+  EXPECT_EQ(g_captured[0], "<4>peer KZ sent 3 bad records\n");
+  EXPECT_EQ(g_captured[1], "<3>store: locked\n");
+
+  daemon::LogInit(daemon::LogLevel::kDebug);
+  daemon::LogDebug("now shown");
+  daemon::LogNotice("notice");
+  ASSERT_EQ(g_captured.size(), 4u);
+  EXPECT_EQ(g_captured[2], "<7>now shown\n");
+  EXPECT_EQ(g_captured[3], "<5>notice\n");
+}
+
+TEST_F(LogTest, LinesFromManyThreadsStayWhole) {
+  constexpr int kThreads = 4;
+  constexpr int kLines = 200;
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([t] {
+      for (int i = 0; i < kLines; ++i) {
+        daemon::LogInfo("thread ", t, " line ", i, " ", std::string(100, 'x'));
+      }
+    });
+  }
+  for (std::thread& th : threads) th.join();
+  ASSERT_EQ(g_captured.size(), static_cast<size_t>(kThreads * kLines));
+  for (const std::string& line : g_captured) {
+    EXPECT_EQ(line.rfind("<6>thread ", 0), 0u);
+    EXPECT_EQ(line.find('\n'), line.size() - 1);
+  }
+}
+
+TEST_F(LogTest, DefaultSinkWritesToStderr) {
+  daemon::SetLogSink(nullptr);
+  ::testing::internal::CaptureStderr();
+  daemon::LogNotice("to stderr");
+  std::string err = ::testing::internal::GetCapturedStderr();
+  EXPECT_EQ(err, "<5>to stderr\n");
+}
+
+// ---- sd_notify ---------------------------------------------------------------
+
+// A datagram socket standing in for systemd's notify socket.
+class NotifySocket {
+ public:
+  explicit NotifySocket(const fs::path& path) : path_(path) {
+    fd_ = ::socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    sockaddr_un addr{};
+    addr.sun_family = AF_UNIX;
+    std::snprintf(addr.sun_path, sizeof addr.sun_path, "%s", path.c_str());
+    if (fd_ < 0 ||
+        ::bind(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
+      throw std::runtime_error("cannot bind notify socket");
+    }
+    setenv("NOTIFY_SOCKET", path.c_str(), 1);
+  }
+  ~NotifySocket() {
+    unsetenv("NOTIFY_SOCKET");
+    ::close(fd_);
+  }
+  // The next datagram (sd_notify has sent it before returning).
+  std::string Receive() {
+    char buf[4096];
+    ssize_t n = ::recv(fd_, buf, sizeof buf, MSG_DONTWAIT);
+    return n < 0 ? "" : std::string(buf, static_cast<size_t>(n));
+  }
+
+ private:
+  fs::path path_;
+  int fd_ = -1;
+};
+
+TEST(SdNotifyTest, NoOpsWithoutSystemd) {
+  unsetenv("NOTIFY_SOCKET");
+  EXPECT_TRUE(daemon::NotifyReady().ok());
+  EXPECT_TRUE(daemon::NotifyStatus("x").ok());
+  EXPECT_TRUE(daemon::NotifyWatchdog().ok());
+  EXPECT_TRUE(daemon::NotifyStopping().ok());
+  unsetenv("WATCHDOG_USEC");
+  EXPECT_FALSE(daemon::WatchdogInterval().has_value());
+}
+
+TEST(SdNotifyTest, SendsStatesToTheNotifySocket) {
+  TempDir dir;
+  NotifySocket sock(dir.path() / "notify");
+  ASSERT_TRUE(daemon::NotifyReady().ok());
+  EXPECT_EQ(sock.Receive(), "READY=1");
+  ASSERT_TRUE(daemon::NotifyReloading().ok());
+  EXPECT_EQ(sock.Receive(), "RELOADING=1");
+  ASSERT_TRUE(daemon::NotifyWatchdog().ok());
+  EXPECT_EQ(sock.Receive(), "WATCHDOG=1");
+  ASSERT_TRUE(daemon::NotifyStopping().ok());
+  EXPECT_EQ(sock.Receive(), "STOPPING=1");
+  // A newline would let the text add its own assignment, such as READY=1.
+  ASSERT_TRUE(daemon::NotifyStatus("3 peers\nREADY=1").ok());
+  EXPECT_EQ(sock.Receive(), "STATUS=3 peers READY=1");
+  ASSERT_TRUE(daemon::NotifyStatus(std::string(500, 's')).ok());
+  EXPECT_EQ(sock.Receive(), "STATUS=" + std::string(200, 's'));
+}
+
+TEST(SdNotifyTest, ReportsAnUnreachableSocket) {
+  TempDir dir;
+  setenv("NOTIFY_SOCKET", (dir.path() / "nobody").c_str(), 1);
+  Status s = daemon::NotifyReady();
+  unsetenv("NOTIFY_SOCKET");
+  EXPECT_EQ(s.code(), StatusCode::kUnavailable);
+  EXPECT_NE(s.message().find("READY"), std::string::npos);
+}
+
+TEST(SdNotifyTest, WatchdogIntervalComesFromTheEnvironment) {
+  setenv("WATCHDOG_USEC", "30000000", 1);
+  setenv("WATCHDOG_PID", std::to_string(getpid()).c_str(), 1);
+  std::optional<std::chrono::microseconds> w = daemon::WatchdogInterval();
+  ASSERT_TRUE(w.has_value());
+  EXPECT_EQ(*w, std::chrono::seconds(30));
+  // Meant for another process: not ours to ping.
+  setenv("WATCHDOG_PID", std::to_string(getpid() + 1).c_str(), 1);
+  EXPECT_FALSE(daemon::WatchdogInterval().has_value());
+  unsetenv("WATCHDOG_USEC");
+  unsetenv("WATCHDOG_PID");
+}
+
+}  // namespace
+}  // namespace caravan
