@@ -1,0 +1,694 @@
+#include "daemon/store/reader.h"
+
+#include <variant>
+
+#include "daemon/store/audit_chain.h"
+#include "daemon/store/ip_key.h"
+#include "daemon/store/schema.h"
+#include "daemon/store/sqlite_db.h"
+
+namespace caravan::store {
+namespace {
+
+using internal::Database;
+using internal::Statement;
+
+// Columns of an indicator row, in the order ReadIndicator expects.
+constexpr const char* kIndicatorColumns =
+    "rid, id, type, value, origin, origin_country, origin_name, revision, "
+    "variant, record_seq, tlp, confidence, description, created, "
+    "valid_until, first_seen, last_seen, reshare, revoked, revoke_reason, "
+    "received_from, quarantined, warning, stored_at";
+
+constexpr const char* kRecordColumns =
+    "seq, id, revision, variant, origin, origin_seq, created, "
+    "received_from, stored_at, signed_bytes";
+
+Status CheckLimit(size_t limit) {
+  if (limit == 0 || limit > kMaxQueryLimit) {
+    return InvalidInput("limit " + std::to_string(limit) +
+                        " is outside 1.." + std::to_string(kMaxQueryLimit));
+  }
+  return Status::Ok();
+}
+
+Result<IndicatorRow> ReadIndicator(const Statement& st) {
+  IndicatorRow r;
+  r.cursor = static_cast<uint64_t>(st.Int(0));
+  if (!st.FixedBlob(1, r.id) || !st.FixedBlob(4, r.origin)) {
+    return Corrupt("indicator row " + std::to_string(r.cursor) +
+                   " has a malformed id or origin");
+  }
+  protocol::Indicator& ind = r.indicator;
+  ind.type = static_cast<protocol::IndicatorType>(st.Int(2));
+  ind.value = st.Text(3);
+  r.origin_country = st.Text(5);
+  r.origin_name = st.Text(6);
+  r.revision = static_cast<uint32_t>(st.Int(7));
+  r.variant = static_cast<uint32_t>(st.Int(8));
+  r.record_seq = static_cast<uint64_t>(st.Int(9));
+  ind.tlp = static_cast<protocol::Tlp>(st.Int(10));
+  ind.confidence = static_cast<uint8_t>(st.Int(11));
+  ind.description = st.Text(12);
+  r.created = st.Int(13);
+  ind.valid_until = st.Int(14);
+  ind.first_seen = st.Int(15);
+  ind.last_seen = st.Int(16);
+  ind.reshare = static_cast<protocol::Reshare>(st.Int(17));
+  ind.revoked = st.Int(18) != 0;
+  ind.revoke_reason = st.Text(19);
+  if (!st.IsNull(20)) r.received_from = st.Text(20);
+  r.quarantined = st.Int(21) != 0;
+  r.warning = st.Int(22) != 0;
+  r.stored_at = st.Int(23);
+  return r;
+}
+
+Result<StoredRecord> ReadRecord(const Statement& st) {
+  StoredRecord r;
+  r.seq = static_cast<uint64_t>(st.Int(0));
+  if (!st.FixedBlob(1, r.id) || !st.FixedBlob(4, r.origin)) {
+    return Corrupt("record " + std::to_string(r.seq) +
+                   " has a malformed id or origin");
+  }
+  r.revision = static_cast<uint32_t>(st.Int(2));
+  r.variant = static_cast<uint32_t>(st.Int(3));
+  r.origin_seq = static_cast<uint64_t>(st.Int(5));
+  r.created = st.Int(6);
+  if (!st.IsNull(7)) r.received_from = st.Text(7);
+  r.stored_at = st.Int(8);
+  r.signed_bytes = st.Blob(9);
+  return r;
+}
+
+Result<std::vector<StoredRecord>> ReadRecords(Statement& st) {
+  std::vector<StoredRecord> out;
+  for (;;) {
+    CARAVAN_STORE_ASSIGN_OR_RETURN(bool row, st.Step());
+    if (!row) break;
+    CARAVAN_STORE_ASSIGN_OR_RETURN(StoredRecord r, ReadRecord(st));
+    out.push_back(std::move(r));
+  }
+  return out;
+}
+
+// Every public call runs in one read transaction, so its several
+// statements (rows, then their tags) see one snapshot.
+class ReadTxn {
+ public:
+  explicit ReadTxn(Database& db) : db_(db) {}
+  Status Begin() {
+    CARAVAN_STORE_ASSIGN_OR_RETURN(Statement st, db_.Prepare("BEGIN"));
+    CARAVAN_RETURN_IF_ERROR(st.Run());
+    open_ = true;
+    return Status::Ok();
+  }
+  ~ReadTxn() {
+    if (!open_) return;
+    Result<Statement> st = db_.Prepare("COMMIT");
+    if (st.ok()) (void)st->Run();
+  }
+
+ private:
+  Database& db_;
+  bool open_ = false;
+};
+
+#define CARAVAN_STORE_READ_TXN(db) \
+  ReadTxn read_txn_(db);           \
+  CARAVAN_RETURN_IF_ERROR(read_txn_.Begin())
+
+using BindValue = std::variant<int64_t, std::string, std::vector<uint8_t>>;
+
+struct BuiltQuery {
+  std::string sql;
+  std::vector<BindValue> binds;
+  bool cacheable = true;
+  bool matches_nothing = false;  // e.g. covering with no IP rows at all
+};
+
+void BindAll(Statement& st, const std::vector<BindValue>& binds) {
+  int i = 1;
+  for (const BindValue& v : binds) {
+    if (const auto* n = std::get_if<int64_t>(&v)) {
+      st.Bind(i, *n);
+    } else if (const auto* s = std::get_if<std::string>(&v)) {
+      st.BindText(i, *s);
+    } else {
+      st.BindBlob(i, std::get<std::vector<uint8_t>>(v));
+    }
+    ++i;
+  }
+}
+
+std::vector<uint8_t> ToVec(const std::array<uint8_t, 16>& a) {
+  return std::vector<uint8_t>(a.begin(), a.end());
+}
+
+// The SQL for a filter. Every condition that narrows the result is one an
+// index serves; revoked/quarantined are then checked on the few rows left.
+Result<BuiltQuery> BuildQuery(Database& db, const QueryFilter& f) {
+  CARAVAN_RETURN_IF_ERROR(CheckLimit(f.limit));
+  if (f.after > static_cast<uint64_t>(INT64_MAX)) {
+    return InvalidInput("query cursor is out of range");
+  }
+  BuiltQuery q;
+  q.sql = std::string("SELECT ") + kIndicatorColumns +
+          " FROM indicators WHERE rid > ?";
+  q.binds.push_back(static_cast<int64_t>(f.after));
+  if (f.value) {
+    q.sql += " AND value = ?";
+    q.binds.push_back(*f.value);
+  }
+  if (f.type) {
+    q.sql += " AND type = ?";
+    q.binds.push_back(static_cast<int64_t>(*f.type));
+  }
+  if (f.origin_country) {
+    q.sql += " AND origin_country = ?";
+    q.binds.push_back(*f.origin_country);
+  }
+  if (f.tag) {
+    q.sql += " AND rid IN (SELECT rid FROM indicator_tags WHERE tag = ?)";
+    q.binds.push_back(*f.tag);
+  }
+  if (f.since) {
+    q.sql += " AND created >= ?";
+    q.binds.push_back(*f.since);
+  }
+  if (f.within) {
+    internal::IpKey key = internal::IpKeyOf(*f.within);
+    // ip_last <= last excludes a wider network that starts at `first`.
+    q.sql +=
+        " AND ip_family = ? AND ip_first BETWEEN ? AND ? AND ip_last <= ?";
+    q.binds.push_back(int64_t{key.family});
+    q.binds.push_back(ToVec(key.first));
+    q.binds.push_back(ToVec(key.last));
+    q.binds.push_back(ToVec(key.last));
+  }
+  if (f.covering) {
+    // A network holding `covering` has some prefix p <= its prefix and
+    // starts at covering's address masked to p. Walk the distinct prefix
+    // lengths present (one index probe each), then probe each exactly:
+    // O(#prefix lengths * log n), never a scan.
+    const int family = f.covering->is_v6 ? 6 : 4;
+    std::string terms;
+    int64_t prev = -1;
+    for (;;) {
+      CARAVAN_STORE_ASSIGN_OR_RETURN(
+          Statement st,
+          db.Prepare("SELECT ip_prefix FROM indicators WHERE ip_family = ? "
+                     "AND ip_prefix > ? AND ip_prefix <= ? "
+                     "ORDER BY ip_prefix LIMIT 1"));
+      st.Bind(1, family);
+      st.Bind(2, prev);
+      st.Bind(3, f.covering->prefix);
+      CARAVAN_STORE_ASSIGN_OR_RETURN(bool row, st.Step());
+      if (!row) break;
+      prev = st.Int(0);
+      if (!terms.empty()) terms += " OR ";
+      terms += "(ip_family = ? AND ip_prefix = ? AND ip_first = ?)";
+      q.binds.push_back(int64_t{family});
+      q.binds.push_back(prev);
+      q.binds.push_back(
+          ToVec(internal::MaskedFirst(*f.covering, static_cast<int>(prev))));
+    }
+    if (terms.empty()) q.matches_nothing = true;
+    q.sql += " AND (" + (terms.empty() ? std::string("0") : terms) + ")";
+    q.cacheable = false;
+  }
+  if (!f.include_revoked) q.sql += " AND revoked = 0";
+  switch (f.quarantine) {
+    case QuarantineFilter::kExclude:
+      q.sql += " AND quarantined = 0";
+      break;
+    case QuarantineFilter::kOnly:
+      q.sql += " AND quarantined = 1";
+      break;
+    case QuarantineFilter::kInclude:
+      break;
+  }
+  q.sql += " ORDER BY rid LIMIT ?";
+  q.binds.push_back(static_cast<int64_t>(f.limit));
+  return q;
+}
+
+Result<Statement> PrepareBuilt(Database& db, const BuiltQuery& q,
+                               const std::string& sql) {
+  if (q.cacheable) return db.Prepare(sql);
+  return db.PrepareUncached(sql);
+}
+
+Status LoadTags(Database& db, int64_t rid, std::vector<std::string>& tags) {
+  CARAVAN_STORE_ASSIGN_OR_RETURN(
+      Statement st,
+      db.Prepare("SELECT tag FROM indicator_tags WHERE rid = ? ORDER BY tag"));
+  st.Bind(1, rid);
+  for (;;) {
+    CARAVAN_STORE_ASSIGN_OR_RETURN(bool row, st.Step());
+    if (!row) return Status::Ok();
+    tags.push_back(st.Text(0));
+  }
+}
+
+}  // namespace
+
+Reader::Reader(std::unique_ptr<Database> db) : db_(std::move(db)) {}
+Reader::~Reader() = default;
+
+Result<std::unique_ptr<Reader>> Reader::Open(const std::string& path,
+                                             int busy_timeout_ms) {
+  CARAVAN_STORE_ASSIGN_OR_RETURN(
+      std::unique_ptr<Database> db,
+      Database::Open(path, /*read_only=*/true, busy_timeout_ms));
+  CARAVAN_RETURN_IF_ERROR(internal::CheckSchemaVersion(*db));
+  return std::unique_ptr<Reader>(new Reader(std::move(db)));
+}
+
+Result<QueryPage> Reader::Query(const QueryFilter& filter) {
+  CARAVAN_STORE_READ_TXN(*db_);
+  CARAVAN_STORE_ASSIGN_OR_RETURN(BuiltQuery q, BuildQuery(*db_, filter));
+  QueryPage page;
+  if (q.matches_nothing) return page;
+  CARAVAN_STORE_ASSIGN_OR_RETURN(Statement st, PrepareBuilt(*db_, q, q.sql));
+  BindAll(st, q.binds);
+  for (;;) {
+    CARAVAN_STORE_ASSIGN_OR_RETURN(bool row, st.Step());
+    if (!row) break;
+    CARAVAN_STORE_ASSIGN_OR_RETURN(IndicatorRow r, ReadIndicator(st));
+    page.rows.push_back(std::move(r));
+  }
+  for (IndicatorRow& r : page.rows) {
+    CARAVAN_RETURN_IF_ERROR(LoadTags(*db_, static_cast<int64_t>(r.cursor),
+                                     r.indicator.tags));
+  }
+  if (page.rows.size() == filter.limit) page.next_after = page.rows.back().cursor;
+  return page;
+}
+
+Result<std::vector<std::string>> Reader::ExplainQuery(
+    const QueryFilter& filter) {
+  CARAVAN_STORE_READ_TXN(*db_);
+  CARAVAN_STORE_ASSIGN_OR_RETURN(BuiltQuery q, BuildQuery(*db_, filter));
+  CARAVAN_STORE_ASSIGN_OR_RETURN(
+      Statement st, db_->PrepareUncached("EXPLAIN QUERY PLAN " + q.sql));
+  BindAll(st, q.binds);
+  std::vector<std::string> lines;
+  for (;;) {
+    CARAVAN_STORE_ASSIGN_OR_RETURN(bool row, st.Step());
+    if (!row) return lines;
+    lines.push_back(st.Text(3));
+  }
+}
+
+Result<std::optional<IndicatorRow>> Reader::Get(const IndicatorId& id) {
+  CARAVAN_STORE_READ_TXN(*db_);
+  CARAVAN_STORE_ASSIGN_OR_RETURN(
+      Statement st, db_->Prepare(std::string("SELECT ") + kIndicatorColumns +
+                                 " FROM indicators WHERE id = ?"));
+  st.BindBlob(1, id);
+  CARAVAN_STORE_ASSIGN_OR_RETURN(bool row, st.Step());
+  if (!row) return std::optional<IndicatorRow>();
+  CARAVAN_STORE_ASSIGN_OR_RETURN(IndicatorRow r, ReadIndicator(st));
+  CARAVAN_RETURN_IF_ERROR(
+      LoadTags(*db_, static_cast<int64_t>(r.cursor), r.indicator.tags));
+  return std::optional<IndicatorRow>(std::move(r));
+}
+
+Result<std::vector<StoredRecord>> Reader::GetRevisions(const IndicatorId& id) {
+  CARAVAN_STORE_READ_TXN(*db_);
+  CARAVAN_STORE_ASSIGN_OR_RETURN(
+      Statement st,
+      db_->Prepare(std::string("SELECT ") + kRecordColumns +
+                   " FROM records WHERE id = ? ORDER BY revision, variant"));
+  st.BindBlob(1, id);
+  return ReadRecords(st);
+}
+
+Result<std::vector<uint8_t>> Reader::GetRecordBytes(const IndicatorId& id,
+                                                    uint32_t revision,
+                                                    uint32_t variant) {
+  CARAVAN_STORE_ASSIGN_OR_RETURN(
+      Statement st,
+      db_->Prepare("SELECT signed_bytes FROM records WHERE id = ? AND "
+                   "revision = ? AND variant = ?"));
+  st.BindBlob(1, id);
+  st.Bind(2, revision);
+  st.Bind(3, variant);
+  CARAVAN_STORE_ASSIGN_OR_RETURN(bool row, st.Step());
+  if (!row) {
+    return NotFound("no record revision " + std::to_string(revision) +
+                    " variant " + std::to_string(variant) + " for that id");
+  }
+  return st.Blob(0);
+}
+
+Result<std::vector<StoredRecord>> Reader::LogRange(uint64_t after_seq,
+                                                   size_t limit) {
+  CARAVAN_RETURN_IF_ERROR(CheckLimit(limit));
+  if (after_seq > static_cast<uint64_t>(INT64_MAX)) {
+    return std::vector<StoredRecord>();
+  }
+  CARAVAN_STORE_ASSIGN_OR_RETURN(
+      Statement st, db_->Prepare(std::string("SELECT ") + kRecordColumns +
+                                 " FROM records WHERE seq > ? ORDER BY seq "
+                                 "LIMIT ?"));
+  st.Bind(1, static_cast<int64_t>(after_seq));
+  st.Bind(2, static_cast<int64_t>(limit));
+  return ReadRecords(st);
+}
+
+Result<Counts> Reader::GetCounts() {
+  CARAVAN_STORE_READ_TXN(*db_);
+  Counts c;
+  CARAVAN_STORE_ASSIGN_OR_RETURN(
+      Statement st,
+      db_->Prepare("SELECT (SELECT count(*) FROM indicators), "
+                   "(SELECT count(*) FROM records), "
+                   "(SELECT count(*) FROM indicators WHERE quarantined = 1), "
+                   "(SELECT coalesce(max(seq), 0) FROM sqlite_sequence "
+                   "WHERE name = 'records')"));
+  CARAVAN_STORE_ASSIGN_OR_RETURN(bool row, st.Step());
+  if (row) {
+    c.indicators = static_cast<uint64_t>(st.Int(0));
+    c.records = static_cast<uint64_t>(st.Int(1));
+    c.quarantined = static_cast<uint64_t>(st.Int(2));
+    c.last_log_seq = static_cast<uint64_t>(st.Int(3));
+  }
+  // A walk of the origin index: linear in indicators, fine for `status`.
+  CARAVAN_STORE_ASSIGN_OR_RETURN(
+      Statement by, db_->Prepare("SELECT origin_country, count(*) FROM "
+                                 "indicators GROUP BY origin_country"));
+  for (;;) {
+    CARAVAN_STORE_ASSIGN_OR_RETURN(bool r, by.Step());
+    if (!r) break;
+    c.by_origin_country[by.Text(0)] = static_cast<uint64_t>(by.Int(1));
+  }
+  return c;
+}
+
+namespace {
+
+Result<AuditEntry> ReadAuditRow(const Statement& st) {
+  AuditEntry e;
+  e.seq = static_cast<uint64_t>(st.Int(0));
+  e.event.time = st.Int(1);
+  e.event.actor = st.Text(2);
+  e.event.action = st.Text(3);
+  e.event.subject = st.Text(4);
+  e.event.peer = st.Text(5);
+  e.event.detail = st.Text(6);
+  if (!st.FixedBlob(7, e.prev_hash) || !st.FixedBlob(8, e.hash)) {
+    return Corrupt("audit entry " + std::to_string(e.seq) +
+                   " has a malformed hash");
+  }
+  return e;
+}
+
+constexpr const char* kAuditColumns =
+    "seq, time, actor, action, subject, peer, detail, prev_hash, hash";
+
+std::string HashHex(const internal::AuditHash& h) {
+  static const char kDigits[] = "0123456789abcdef";
+  std::string out;
+  for (uint8_t b : h) {
+    out.push_back(kDigits[b >> 4]);
+    out.push_back(kDigits[b & 15]);
+  }
+  return out;
+}
+
+}  // namespace
+
+Result<std::vector<AuditEntry>> Reader::ReadAudit(const AuditFilter& f) {
+  CARAVAN_RETURN_IF_ERROR(CheckLimit(f.limit));
+  std::string sql = std::string("SELECT ") + kAuditColumns +
+                    " FROM audit WHERE seq > ?";
+  std::vector<BindValue> binds{
+      static_cast<int64_t>(std::min<uint64_t>(f.after, INT64_MAX))};
+  if (f.since != 0) {
+    sql += " AND time >= ?";
+    binds.push_back(f.since);
+  }
+  if (!f.actor.empty()) {
+    sql += " AND actor = ?";
+    binds.push_back(f.actor);
+  }
+  if (!f.peer.empty()) {
+    sql += " AND peer = ?";
+    binds.push_back(f.peer);
+  }
+  sql += " ORDER BY seq LIMIT ?";
+  binds.push_back(static_cast<int64_t>(f.limit));
+  CARAVAN_STORE_ASSIGN_OR_RETURN(Statement st, db_->Prepare(sql));
+  BindAll(st, binds);
+  std::vector<AuditEntry> out;
+  for (;;) {
+    CARAVAN_STORE_ASSIGN_OR_RETURN(bool row, st.Step());
+    if (!row) return out;
+    CARAVAN_STORE_ASSIGN_OR_RETURN(AuditEntry e, ReadAuditRow(st));
+    out.push_back(std::move(e));
+  }
+}
+
+Result<uint64_t> Reader::VerifyAuditChain() {
+  CARAVAN_STORE_READ_TXN(*db_);
+  CARAVAN_STORE_ASSIGN_OR_RETURN(
+      Statement st, db_->Prepare(std::string("SELECT ") + kAuditColumns +
+                                 " FROM audit ORDER BY seq"));
+  uint64_t expected = 1;
+  internal::AuditHash prev{};
+  for (;;) {
+    CARAVAN_STORE_ASSIGN_OR_RETURN(bool row, st.Step());
+    if (!row) break;
+    const uint64_t seq = static_cast<uint64_t>(st.Int(0));
+    Result<AuditEntry> e = ReadAuditRow(st);
+    if (!e.ok()) return e.status();
+    if (seq != expected) {
+      return Corrupt("audit entry " + std::to_string(expected) +
+                     " is missing (the next entry is " + std::to_string(seq) +
+                     ")");
+    }
+    if (e->prev_hash != prev) {
+      return Corrupt("audit entry " + std::to_string(seq) +
+                     " does not chain to entry " + std::to_string(seq - 1) +
+                     " (prev_hash mismatch)");
+    }
+    if (internal::ComputeAuditHash(prev, seq, e->event) != e->hash) {
+      return Corrupt("audit entry " + std::to_string(seq) +
+                     " does not match its hash (entry or hash changed)");
+    }
+    prev = e->hash;
+    ++expected;
+  }
+  const uint64_t count = expected - 1;
+  CARAVAN_STORE_ASSIGN_OR_RETURN(
+      Statement head,
+      db_->Prepare("SELECT (SELECT value FROM meta WHERE key = "
+                   "'audit_head_seq'), (SELECT value FROM meta WHERE key = "
+                   "'audit_head_hash')"));
+  CARAVAN_STORE_ASSIGN_OR_RETURN(bool row, head.Step());
+  internal::AuditHash head_hash{};
+  if (!row || !head.FixedBlob(1, head_hash)) {
+    return Corrupt("audit head is missing from the meta table");
+  }
+  const uint64_t head_seq = static_cast<uint64_t>(head.Int(0));
+  if (head_seq > count) {
+    return Corrupt("audit entry " + std::to_string(count + 1) +
+                   " is missing: the log ends at " + std::to_string(count) +
+                   " but its anchored head is " + std::to_string(head_seq));
+  }
+  if (head_seq < count) {
+    return Corrupt("audit entry " + std::to_string(head_seq + 1) +
+                   " is past the anchored head " + std::to_string(head_seq));
+  }
+  if (head_hash != prev) {
+    return Corrupt("audit entry " + std::to_string(count) +
+                   " does not match the anchored head hash " +
+                   HashHex(head_hash).substr(0, 16) + "...");
+  }
+  return count;
+}
+
+namespace {
+
+Result<RosterMember> ReadRosterRow(const Statement& st) {
+  RosterMember m;
+  m.name = st.Text(0);
+  m.country = st.Text(1);
+  if (!st.FixedBlob(2, m.identity_key)) {
+    return Corrupt("roster member '" + m.name + "' has a malformed key");
+  }
+  m.endpoint = st.Text(3);
+  return m;
+}
+
+Result<Withheld> ReadWithheldRow(const Statement& st) {
+  Withheld w;
+  w.peer = st.Text(0);
+  w.seq = static_cast<uint64_t>(st.Int(1));
+  w.rule = st.Text(2);
+  w.retry_at = st.Int(3);
+  w.withheld_at = st.Int(4);
+  return w;
+}
+
+template <typename T, typename F>
+Result<std::vector<T>> ReadAll(Statement& st, F read_row) {
+  std::vector<T> out;
+  for (;;) {
+    CARAVAN_STORE_ASSIGN_OR_RETURN(bool row, st.Step());
+    if (!row) return out;
+    CARAVAN_STORE_ASSIGN_OR_RETURN(T value, read_row(st));
+    out.push_back(std::move(value));
+  }
+}
+
+Result<PeerState> ReadPeerRow(const Statement& st) {
+  PeerState p;
+  p.peer = st.Text(0);
+  p.decided_seq = static_cast<uint64_t>(st.Int(1));
+  p.acked_seq = static_cast<uint64_t>(st.Int(2));
+  p.inbound_seq = static_cast<uint64_t>(st.Int(3));
+  p.last_contact = st.Int(4);
+  p.bytes_sent = static_cast<uint64_t>(st.Int(5));
+  p.bytes_received = static_cast<uint64_t>(st.Int(6));
+  p.link_state = st.Text(7);
+  return p;
+}
+
+constexpr const char* kPeerColumns =
+    "peer, decided_seq, acked_seq, inbound_seq, last_contact, bytes_sent, "
+    "bytes_received, link_state";
+
+}  // namespace
+
+Result<std::vector<RosterMember>> Reader::Roster() {
+  CARAVAN_STORE_ASSIGN_OR_RETURN(
+      Statement st, db_->Prepare("SELECT name, country, identity_key, "
+                                 "endpoint FROM roster ORDER BY name"));
+  return ReadAll<RosterMember>(st, ReadRosterRow);
+}
+
+Result<std::optional<RosterMember>> Reader::RosterByKey(const PublicKey& key) {
+  CARAVAN_STORE_ASSIGN_OR_RETURN(
+      Statement st, db_->Prepare("SELECT name, country, identity_key, "
+                                 "endpoint FROM roster "
+                                 "WHERE identity_key = ?"));
+  st.BindBlob(1, key);
+  CARAVAN_STORE_ASSIGN_OR_RETURN(bool row, st.Step());
+  if (!row) return std::optional<RosterMember>();
+  CARAVAN_STORE_ASSIGN_OR_RETURN(RosterMember m, ReadRosterRow(st));
+  return std::optional<RosterMember>(std::move(m));
+}
+
+Result<std::vector<PeerState>> Reader::PeerStates() {
+  CARAVAN_STORE_ASSIGN_OR_RETURN(
+      Statement st, db_->Prepare(std::string("SELECT ") + kPeerColumns +
+                                 " FROM peer_state ORDER BY peer"));
+  return ReadAll<PeerState>(st, ReadPeerRow);
+}
+
+Result<PeerState> Reader::GetPeerState(std::string_view peer) {
+  CARAVAN_STORE_ASSIGN_OR_RETURN(
+      Statement st, db_->Prepare(std::string("SELECT ") + kPeerColumns +
+                                 " FROM peer_state WHERE peer = ?"));
+  st.BindText(1, peer);
+  CARAVAN_STORE_ASSIGN_OR_RETURN(bool row, st.Step());
+  if (!row) {
+    PeerState p;
+    p.peer = std::string(peer);
+    return p;
+  }
+  return ReadPeerRow(st);
+}
+
+Result<std::vector<Delivery>> Reader::Deliveries(const IndicatorId& id) {
+  CARAVAN_STORE_ASSIGN_OR_RETURN(
+      Statement st,
+      db_->Prepare("SELECT id, peer, revision, variant, delivered_at FROM "
+                   "deliveries WHERE id = ? ORDER BY peer"));
+  st.BindBlob(1, id);
+  return ReadAll<Delivery>(st, [](const Statement& s) -> Result<Delivery> {
+    Delivery d;
+    if (!s.FixedBlob(0, d.id)) return Corrupt("malformed delivery id");
+    d.peer = s.Text(1);
+    d.revision = static_cast<uint32_t>(s.Int(2));
+    d.variant = static_cast<uint32_t>(s.Int(3));
+    d.delivered_at = s.Int(4);
+    return d;
+  });
+}
+
+Result<std::vector<Sighting>> Reader::Sightings(const IndicatorId& id) {
+  CARAVAN_STORE_ASSIGN_OR_RETURN(
+      Statement st,
+      db_->Prepare("SELECT id, time, note, actor FROM sightings WHERE id = ? "
+                   "ORDER BY time, sid LIMIT ?"));
+  st.BindBlob(1, id);
+  st.Bind(2, static_cast<int64_t>(kMaxQueryLimit));
+  return ReadAll<Sighting>(st, [](const Statement& s) -> Result<Sighting> {
+    Sighting x;
+    if (!s.FixedBlob(0, x.id)) return Corrupt("malformed sighting id");
+    x.time = s.Int(1);
+    x.note = s.Text(2);
+    x.actor = s.Text(3);
+    return x;
+  });
+}
+
+Result<std::vector<Withheld>> Reader::WithheldDue(int64_t now, size_t limit) {
+  CARAVAN_RETURN_IF_ERROR(CheckLimit(limit));
+  CARAVAN_STORE_ASSIGN_OR_RETURN(
+      Statement st,
+      db_->Prepare("SELECT peer, seq, rule, retry_at, withheld_at FROM "
+                   "withheld WHERE retry_at > 0 AND retry_at <= ? "
+                   "ORDER BY retry_at LIMIT ?"));
+  st.Bind(1, now);
+  st.Bind(2, static_cast<int64_t>(limit));
+  return ReadAll<Withheld>(st, ReadWithheldRow);
+}
+
+Result<std::vector<Withheld>> Reader::WithheldForPeer(std::string_view peer,
+                                                      uint64_t after_seq,
+                                                      size_t limit) {
+  CARAVAN_RETURN_IF_ERROR(CheckLimit(limit));
+  CARAVAN_STORE_ASSIGN_OR_RETURN(
+      Statement st,
+      db_->Prepare("SELECT peer, seq, rule, retry_at, withheld_at FROM "
+                   "withheld WHERE peer = ? AND seq > ? ORDER BY seq "
+                   "LIMIT ?"));
+  st.BindText(1, peer);
+  st.Bind(2, static_cast<int64_t>(std::min<uint64_t>(after_seq, INT64_MAX)));
+  st.Bind(3, static_cast<int64_t>(limit));
+  return ReadAll<Withheld>(st, ReadWithheldRow);
+}
+
+Result<uint64_t> Reader::QuotaCount(std::string_view country, int64_t day) {
+  CARAVAN_STORE_ASSIGN_OR_RETURN(
+      Statement st,
+      db_->Prepare("SELECT count FROM quota WHERE country = ? AND day = ?"));
+  st.BindText(1, country);
+  st.Bind(2, day);
+  CARAVAN_STORE_ASSIGN_OR_RETURN(bool row, st.Step());
+  return row ? static_cast<uint64_t>(st.Int(0)) : uint64_t{0};
+}
+
+Result<std::vector<IndicatorId>> Reader::ReceivedBefore(
+    std::string_view country, int64_t before, size_t limit) {
+  CARAVAN_RETURN_IF_ERROR(CheckLimit(limit));
+  CARAVAN_STORE_ASSIGN_OR_RETURN(
+      Statement st,
+      db_->Prepare("SELECT id FROM indicators WHERE origin_country = ? AND "
+                   "received_from IS NOT NULL AND stored_at < ? LIMIT ?"));
+  st.BindText(1, country);
+  st.Bind(2, before);
+  st.Bind(3, static_cast<int64_t>(limit));
+  return ReadAll<IndicatorId>(st, [](const Statement& s) -> Result<IndicatorId> {
+    IndicatorId id;
+    if (!s.FixedBlob(0, id)) return Corrupt("malformed indicator id");
+    return id;
+  });
+}
+
+}  // namespace caravan::store

@@ -1,0 +1,103 @@
+#pragma once
+// Reader: read-only access to the store over its own SQLite connection.
+// Get one per thread from Store::OpenReader(). Thanks to WAL a Reader never
+// blocks the writer and the writer never blocks it; each call sees one
+// consistent snapshot (it runs inside its own read transaction) that
+// includes every write whose future was fulfilled before the call began.
+//
+// Ownership: the caller owns the Reader; it may outlive the Store object
+// (it only holds its own connection to the file).
+// Thread-safety: none; use a Reader from one thread at a time.
+//
+// Every call returns Unavailable/Corrupt/RetryLater from SQLite failures
+// (message names the statement), InvalidInput for a bad argument
+// (e.g. limit 0 or above kMaxQueryLimit).
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "daemon/store/store_types.h"
+#include "protocol/status.h"
+
+namespace caravan::store {
+
+namespace internal {
+class Database;
+}
+
+class Reader {
+ public:
+  // Opens a read-only connection to the store at `path`, which the writer
+  // must already have migrated. Unavailable when the file cannot be opened
+  // or its schema version is not the one this code knows.
+  static Result<std::unique_ptr<Reader>> Open(const std::string& path,
+                                              int busy_timeout_ms);
+  ~Reader();
+  Reader(const Reader&) = delete;
+  Reader& operator=(const Reader&) = delete;
+
+  // Current views matching `filter`, in cursor order, with tags. Each set
+  // filter field is served by an index (see ExplainQuery).
+  Result<QueryPage> Query(const QueryFilter& filter);
+  // SQLite's EXPLAIN QUERY PLAN lines for the statement Query would run.
+  Result<std::vector<std::string>> ExplainQuery(const QueryFilter& filter);
+
+  // The current view of one indicator whatever its flags; nullopt if none.
+  Result<std::optional<IndicatorRow>> Get(const IndicatorId& id);
+  // Every record held for `id`, by revision then variant.
+  Result<std::vector<StoredRecord>> GetRevisions(const IndicatorId& id);
+  // NotFound when that exact record is not held.
+  Result<std::vector<uint8_t>> GetRecordBytes(const IndicatorId& id,
+                                              uint32_t revision,
+                                              uint32_t variant);
+  // Log entries with seq > after_seq, ascending, at most `limit`.
+  Result<std::vector<StoredRecord>> LogRange(uint64_t after_seq, size_t limit);
+  Result<Counts> GetCounts();
+
+  // Audit entries matching `filter`, ascending by seq.
+  Result<std::vector<AuditEntry>> ReadAudit(const AuditFilter& filter);
+  // Checks the whole hash chain against the head anchored in the meta
+  // table. Ok: the number of entries. Corrupt naming the first bad seq
+  // when an entry was changed, removed (from the middle or the end), or
+  // its hash edited.
+  Result<uint64_t> VerifyAuditChain();
+
+  Result<std::vector<RosterMember>> Roster();
+  Result<std::optional<RosterMember>> RosterByKey(const PublicKey& key);
+
+  Result<std::vector<PeerState>> PeerStates();
+  // A peer never seen has all-zero state (peer name filled in).
+  Result<PeerState> GetPeerState(std::string_view peer);
+
+  // Who holds which revision of `id` ("who gets a revocation").
+  Result<std::vector<Delivery>> Deliveries(const IndicatorId& id);
+  Result<std::vector<Sighting>> Sightings(const IndicatorId& id);
+
+  // Withheld entries whose embargo has ended (0 < retry_at <= now),
+  // oldest retry_at first.
+  Result<std::vector<Withheld>> WithheldDue(int64_t now, size_t limit);
+  // Withheld entries for `peer` with seq > after_seq, ascending: what a
+  // policy reload re-evaluates.
+  Result<std::vector<Withheld>> WithheldForPeer(std::string_view peer,
+                                                uint64_t after_seq,
+                                                size_t limit);
+
+  Result<uint64_t> QuotaCount(std::string_view country, int64_t day);
+
+  // Retention: ids of indicators received from peers (not made here) whose
+  // origin country is `country` and whose current revision was stored
+  // before `before`.
+  Result<std::vector<IndicatorId>> ReceivedBefore(std::string_view country,
+                                                  int64_t before,
+                                                  size_t limit);
+
+ private:
+  explicit Reader(std::unique_ptr<internal::Database> db);
+
+  std::unique_ptr<internal::Database> db_;
+};
+
+}  // namespace caravan::store

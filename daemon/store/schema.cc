@@ -1,0 +1,259 @@
+#include "daemon/store/schema.h"
+
+#include <string>
+
+namespace caravan::store::internal {
+namespace {
+
+struct Migration {
+  int64_t version;
+  const char* sql;
+};
+
+// Migration 1: everything. See schema.md for what each column means.
+// Why these shapes:
+//  * records.seq is the local log: AUTOINCREMENT so a number is never
+//    reused after a retention delete, and the UNIQUE (id, revision, variant)
+//    makes a re-received record a no-op (no second log entry: no relay
+//    loops).
+//  * indicators holds one current row per id; rid is AUTOINCREMENT so a
+//    query cursor never points at a reused row number.
+//  * The ip_* indexes are partial (non-IP rows are NULL) and serve the two
+//    containment directions: (family, prefix, first) for "which networks
+//    hold this address" (one exact probe per prefix length present) and
+//    (family, first) for "what lies inside this network" (a range scan).
+constexpr const char* kMigration1 = R"sql(
+CREATE TABLE meta (
+  key TEXT PRIMARY KEY,
+  value ANY NOT NULL
+) WITHOUT ROWID;
+INSERT INTO meta (key, value) VALUES
+  ('origin_seq', 0),
+  ('audit_head_seq', 0),
+  ('audit_head_hash', zeroblob(32));
+
+CREATE TABLE records (
+  seq INTEGER PRIMARY KEY AUTOINCREMENT,
+  id BLOB NOT NULL CHECK (length(id) = 32),
+  revision INTEGER NOT NULL CHECK (revision >= 1),
+  variant INTEGER NOT NULL CHECK (variant >= 0),
+  origin BLOB NOT NULL CHECK (length(origin) = 32),
+  origin_seq INTEGER NOT NULL,
+  created INTEGER NOT NULL,
+  signed_bytes BLOB NOT NULL,
+  received_from TEXT,
+  stored_at INTEGER NOT NULL,
+  UNIQUE (id, revision, variant)
+);
+CREATE INDEX records_origin ON records (origin, origin_seq);
+CREATE VIEW log AS SELECT seq, id, revision, variant FROM records;
+
+CREATE TABLE indicators (
+  rid INTEGER PRIMARY KEY AUTOINCREMENT,
+  id BLOB NOT NULL UNIQUE CHECK (length(id) = 32),
+  type INTEGER NOT NULL,
+  value TEXT NOT NULL,
+  origin BLOB NOT NULL,
+  origin_country TEXT NOT NULL,
+  origin_name TEXT NOT NULL,
+  revision INTEGER NOT NULL,
+  variant INTEGER NOT NULL,
+  record_seq INTEGER NOT NULL,  -- no FK: it would need one more index
+  tlp INTEGER NOT NULL,
+  confidence INTEGER NOT NULL,
+  description TEXT NOT NULL,
+  created INTEGER NOT NULL,
+  valid_until INTEGER NOT NULL,
+  first_seen INTEGER NOT NULL,
+  last_seen INTEGER NOT NULL,
+  reshare INTEGER NOT NULL,
+  revoked INTEGER NOT NULL,
+  revoke_reason TEXT NOT NULL,
+  received_from TEXT,
+  quarantined INTEGER NOT NULL,
+  warning INTEGER NOT NULL,
+  ip_family INTEGER CHECK (ip_family IN (4, 6)),
+  ip_prefix INTEGER,
+  ip_first BLOB,
+  ip_last BLOB,
+  stored_at INTEGER NOT NULL
+);
+CREATE INDEX indicators_value ON indicators (value, type);
+CREATE INDEX indicators_type ON indicators (type);
+CREATE INDEX indicators_origin ON indicators (origin_country);
+CREATE INDEX indicators_created ON indicators (created);
+CREATE INDEX indicators_retention ON indicators (origin_country, stored_at)
+  WHERE received_from IS NOT NULL;
+CREATE INDEX indicators_ip_prefix ON indicators (ip_family, ip_prefix, ip_first)
+  WHERE ip_family IS NOT NULL;
+CREATE INDEX indicators_ip_range ON indicators (ip_family, ip_first)
+  WHERE ip_family IS NOT NULL;
+CREATE INDEX indicators_quarantined ON indicators (quarantined)
+  WHERE quarantined = 1;
+
+CREATE TABLE indicator_tags (
+  rid INTEGER NOT NULL REFERENCES indicators (rid) ON DELETE CASCADE,
+  tag TEXT NOT NULL,
+  PRIMARY KEY (rid, tag)
+) WITHOUT ROWID;
+CREATE INDEX indicator_tags_tag ON indicator_tags (tag, rid);
+
+CREATE TABLE sightings (
+  sid INTEGER PRIMARY KEY,
+  id BLOB NOT NULL CHECK (length(id) = 32),
+  time INTEGER NOT NULL,
+  note TEXT NOT NULL,
+  actor TEXT NOT NULL
+);
+CREATE INDEX sightings_id ON sightings (id, time);
+
+CREATE TABLE roster (
+  name TEXT PRIMARY KEY,
+  country TEXT NOT NULL,
+  identity_key BLOB NOT NULL UNIQUE CHECK (length(identity_key) = 32),
+  endpoint TEXT NOT NULL,
+  added_at INTEGER NOT NULL
+) WITHOUT ROWID;
+
+CREATE TABLE peer_state (
+  peer TEXT PRIMARY KEY,
+  decided_seq INTEGER NOT NULL DEFAULT 0,
+  acked_seq INTEGER NOT NULL DEFAULT 0,
+  inbound_seq INTEGER NOT NULL DEFAULT 0,
+  last_contact INTEGER NOT NULL DEFAULT 0,
+  bytes_sent INTEGER NOT NULL DEFAULT 0,
+  bytes_received INTEGER NOT NULL DEFAULT 0,
+  link_state TEXT NOT NULL DEFAULT ''
+) WITHOUT ROWID;
+
+CREATE TABLE deliveries (
+  id BLOB NOT NULL CHECK (length(id) = 32),
+  peer TEXT NOT NULL,
+  revision INTEGER NOT NULL,
+  variant INTEGER NOT NULL,
+  delivered_at INTEGER NOT NULL,
+  PRIMARY KEY (id, peer)
+) WITHOUT ROWID;
+
+CREATE TABLE withheld (
+  peer TEXT NOT NULL,
+  seq INTEGER NOT NULL REFERENCES records (seq) ON DELETE CASCADE,
+  rule TEXT NOT NULL,
+  retry_at INTEGER NOT NULL,
+  withheld_at INTEGER NOT NULL,
+  PRIMARY KEY (peer, seq)
+) WITHOUT ROWID;
+CREATE INDEX withheld_seq ON withheld (seq);
+CREATE INDEX withheld_due ON withheld (retry_at) WHERE retry_at > 0;
+
+CREATE TABLE quota (
+  country TEXT NOT NULL,
+  day INTEGER NOT NULL,
+  count INTEGER NOT NULL,
+  PRIMARY KEY (country, day)
+) WITHOUT ROWID;
+
+CREATE TABLE audit (
+  seq INTEGER PRIMARY KEY,
+  time INTEGER NOT NULL,
+  actor TEXT NOT NULL,
+  action TEXT NOT NULL,
+  subject TEXT NOT NULL,
+  peer TEXT NOT NULL,
+  detail TEXT NOT NULL,
+  prev_hash BLOB NOT NULL,
+  hash BLOB NOT NULL
+);
+CREATE INDEX audit_actor ON audit (actor);
+CREATE INDEX audit_peer ON audit (peer);
+CREATE INDEX audit_time ON audit (time);
+)sql";
+
+// Append new migrations here; never edit one that has shipped.
+constexpr Migration kMigrations[] = {
+    {1, kMigration1},
+};
+static_assert(sizeof(kMigrations) / sizeof(kMigrations[0]) == kSchemaVersion,
+              "kSchemaVersion must equal the number of migrations");
+
+Result<int64_t> StoredVersion(Database& db) {
+  CARAVAN_STORE_ASSIGN_OR_RETURN(
+      int64_t has_table,
+      db.QueryInt("SELECT count(*) FROM sqlite_schema WHERE type = 'table' "
+                  "AND name = 'schema_version'"));
+  if (!has_table) return int64_t{0};
+  return db.QueryInt("SELECT coalesce(max(version), 0) FROM schema_version");
+}
+
+Status RefuseNewer(const Database& db, int64_t version) {
+  return Unavailable("database " + db.path() + " has schema version " +
+                     std::to_string(version) + " but this caravand knows " +
+                     "versions up to " + std::to_string(kSchemaVersion) +
+                     "; refusing to open it (upgrade caravand)");
+}
+
+// A file with tables but without our application_id belongs to something
+// else; migrating it would scribble on another program's data.
+Status CheckOwnership(Database& db) {
+  CARAVAN_STORE_ASSIGN_OR_RETURN(int64_t app_id,
+                                 db.QueryInt("PRAGMA application_id"));
+  if (app_id == kApplicationId) return Status::Ok();
+  CARAVAN_STORE_ASSIGN_OR_RETURN(
+      int64_t objects, db.QueryInt("SELECT count(*) FROM sqlite_schema"));
+  if (app_id == 0 && objects == 0) return Status::Ok();  // a new file
+  return InvalidInput("database " + db.path() +
+                      " is not a caravan store (application_id " +
+                      std::to_string(app_id) + ")");
+}
+
+}  // namespace
+
+Status Migrate(Database& db, int64_t now) {
+  CARAVAN_RETURN_IF_ERROR(CheckOwnership(db));
+  CARAVAN_RETURN_IF_ERROR(db.Exec("BEGIN IMMEDIATE"));
+  auto fail = [&db](Status s) {
+    (void)db.Exec("ROLLBACK");
+    return s;
+  };
+  Result<int64_t> version = StoredVersion(db);
+  if (!version.ok()) return fail(version.status());
+  if (*version > kSchemaVersion) return fail(RefuseNewer(db, *version));
+  if (*version < kSchemaVersion) {
+    Status s = db.Exec(
+        "CREATE TABLE IF NOT EXISTS schema_version ("
+        " version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL);"
+        "PRAGMA application_id = " +
+        std::to_string(kApplicationId));
+    if (!s.ok()) return fail(s);
+  }
+  for (const Migration& m : kMigrations) {
+    if (m.version <= *version) continue;
+    Status s = db.Exec(m.sql);
+    if (!s.ok()) {
+      return fail(Status(s.code(), "migration " + std::to_string(m.version) +
+                                       " failed: " + s.message()));
+    }
+    Result<internal::Statement> st = db.Prepare(
+        "INSERT INTO schema_version (version, applied_at) VALUES (?, ?)");
+    if (!st.ok()) return fail(st.status());
+    st->Bind(1, m.version);
+    st->Bind(2, now);
+    s = st->Run();
+    if (!s.ok()) return fail(s);
+  }
+  return db.Exec("COMMIT");
+}
+
+Status CheckSchemaVersion(Database& db) {
+  CARAVAN_STORE_ASSIGN_OR_RETURN(int64_t version, StoredVersion(db));
+  if (version > kSchemaVersion) return RefuseNewer(db, version);
+  if (version < kSchemaVersion) {
+    return Unavailable("database " + db.path() + " has schema version " +
+                       std::to_string(version) + ", expected " +
+                       std::to_string(kSchemaVersion) +
+                       " (open it with the writer first to migrate)");
+  }
+  return Status::Ok();
+}
+
+}  // namespace caravan::store::internal

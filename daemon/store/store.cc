@@ -1,0 +1,220 @@
+#include "daemon/store/store.h"
+
+#include <exception>
+
+#include "daemon/store/schema.h"
+#include "daemon/store/sqlite_db.h"
+
+namespace caravan::store {
+namespace {
+
+using internal::Database;
+using internal::Statement;
+
+Status RunCached(Database& db, const char* sql) {
+  CARAVAN_STORE_ASSIGN_OR_RETURN(Statement st, db.Prepare(sql));
+  return st.Run();
+}
+
+Status ConfigureWriter(Database& db, StoreOptions::Sync sync) {
+  // WAL: readers never block the writer and vice versa.
+  CARAVAN_STORE_ASSIGN_OR_RETURN(
+      Statement st, db.PrepareUncached("PRAGMA journal_mode = WAL"));
+  CARAVAN_STORE_ASSIGN_OR_RETURN(bool row, st.Step());
+  if (!row || st.Text(0) != "wal") {
+    return Unavailable("database " + db.path() +
+                       " cannot use WAL journaling (is it on a local disk?)");
+  }
+  CARAVAN_RETURN_IF_ERROR(db.Exec(sync == StoreOptions::Sync::kFull
+                                      ? "PRAGMA synchronous = FULL"
+                                      : "PRAGMA synchronous = NORMAL"));
+  return db.Exec("PRAGMA foreign_keys = ON");
+}
+
+}  // namespace
+
+Result<std::unique_ptr<Store>> Store::Open(const std::string& path,
+                                           StoreOptions options) {
+  if (!options.clock) {
+    options.clock = [] {
+      return static_cast<int64_t>(
+          std::chrono::duration_cast<std::chrono::seconds>(
+              std::chrono::system_clock::now().time_since_epoch())
+              .count());
+    };
+  }
+  if (options.max_queue == 0 || options.max_batch == 0) {
+    return InvalidInput("store max_queue and max_batch must be positive");
+  }
+  CARAVAN_STORE_ASSIGN_OR_RETURN(
+      std::unique_ptr<Database> db,
+      Database::Open(path, /*read_only=*/false, options.busy_timeout_ms));
+  CARAVAN_RETURN_IF_ERROR(ConfigureWriter(*db, options.sync));
+  CARAVAN_RETURN_IF_ERROR(internal::Migrate(*db, options.clock()));
+  return std::unique_ptr<Store>(
+      new Store(path, std::move(options), std::move(db)));
+}
+
+Store::Store(std::string path, StoreOptions options,
+             std::unique_ptr<Database> db)
+    : path_(std::move(path)), options_(std::move(options)), db_(std::move(db)) {
+  writer_ = std::thread([this] { WriterLoop(); });
+}
+
+Store::~Store() { Close(); }
+
+void Store::Close() {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    closing_ = true;
+  }
+  not_empty_.notify_all();
+  not_full_.notify_all();
+  if (writer_.joinable()) writer_.join();
+}
+
+int64_t Store::Now() const { return options_.clock(); }
+
+bool Store::Enqueue(Pending& p, bool block) {
+  Status refused;
+  {
+    std::unique_lock<std::mutex> lock(mu_);
+    if (block) {
+      not_full_.wait(lock, [this] {
+        return closing_ || queue_.size() < options_.max_queue;
+      });
+    }
+    if (closing_) {
+      refused = Unavailable("store " + path_ + " is closed");
+    } else if (queue_.size() >= options_.max_queue) {
+      refused = RetryLater("store write queue is full (" +
+                           std::to_string(queue_.size()) + " waiting)");
+    } else {
+      queue_.push_back(std::move(p));
+    }
+  }
+  if (!refused.ok()) {
+    p.done(std::move(refused));
+    return false;
+  }
+  not_empty_.notify_one();
+  return true;
+}
+
+std::future<Status> Store::Write(WriteFn fn) {
+  auto promise = std::make_shared<std::promise<Status>>();
+  std::future<Status> future = promise->get_future();
+  Pending p{std::move(fn), [promise](Status s) { promise->set_value(s); }};
+  Enqueue(p, /*block=*/true);
+  return future;
+}
+
+std::future<Status> Store::TryWrite(WriteFn fn) {
+  auto promise = std::make_shared<std::promise<Status>>();
+  std::future<Status> future = promise->get_future();
+  Pending p{std::move(fn), [promise](Status s) { promise->set_value(s); }};
+  Enqueue(p, /*block=*/false);
+  return future;
+}
+
+void Store::Submit(WriteFn fn, std::function<void(Status)> done) {
+  Pending p{std::move(fn), std::move(done)};
+  Enqueue(p, /*block=*/true);
+}
+
+Result<std::unique_ptr<Reader>> Store::OpenReader() {
+  return Reader::Open(path_, options_.busy_timeout_ms);
+}
+
+void Store::WriterLoop() {
+  std::deque<Pending> batch;  // carries over what one budget did not fit
+  for (;;) {
+    {
+      std::unique_lock<std::mutex> lock(mu_);
+      not_empty_.wait(lock, [&] {
+        return !queue_.empty() || closing_ || !batch.empty();
+      });
+      while (batch.size() < options_.max_batch && !queue_.empty()) {
+        batch.push_back(std::move(queue_.front()));
+        queue_.pop_front();
+      }
+      if (batch.empty()) return;  // closing and fully drained
+    }
+    not_full_.notify_all();
+    RunOneTransaction(batch);
+  }
+}
+
+namespace {
+
+// Runs one write function in its own savepoint: its failure (or a throw,
+// which is a bug in the caller) undoes only its own changes.
+Status RunInSavepoint(Database& db, const WriteFn& fn, WriteTxn& txn) {
+  CARAVAN_RETURN_IF_ERROR(RunCached(db, "SAVEPOINT write_fn"));
+  Status s;
+  try {
+    s = fn(txn);
+  } catch (const std::exception& e) {
+    s = Internal(std::string("store write function threw: ") + e.what());
+  } catch (...) {
+    s = Internal("store write function threw a non-standard exception");
+  }
+  if (sqlite3_get_autocommit(db.handle())) return s;  // SQLite rolled back
+  if (s.ok()) {
+    Status released = RunCached(db, "RELEASE write_fn");
+    if (released.ok()) return s;
+    s = released;
+  }
+  (void)RunCached(db, "ROLLBACK TO write_fn");
+  (void)RunCached(db, "RELEASE write_fn");
+  return s;
+}
+
+}  // namespace
+
+void Store::RunOneTransaction(std::deque<Pending>& batch) {
+  WriteTxn txn(*db_, Now());
+  Status begin = RunCached(*db_, "BEGIN IMMEDIATE");
+  if (!begin.ok()) {
+    for (Pending& p : batch) p.done(begin);
+    batch.clear();
+    return;
+  }
+  const auto start = std::chrono::steady_clock::now();
+  std::vector<Status> results;
+  results.reserve(batch.size());
+  bool lost = false;
+  while (results.size() < batch.size()) {
+    if (!results.empty() &&
+        std::chrono::steady_clock::now() - start > options_.batch_budget) {
+      break;  // the rest waits for the next transaction
+    }
+    results.push_back(RunInSavepoint(*db_, batch[results.size()].fn, txn));
+    // Some errors (disk full, I/O) make SQLite roll back the whole
+    // transaction; then nothing of this batch is stored.
+    if (sqlite3_get_autocommit(db_->handle())) {
+      lost = true;
+      break;
+    }
+  }
+  Status commit;
+  if (lost) {
+    commit = internal::SqliteStatus(sqlite3_errcode(db_->handle()),
+                                    db_->handle(),
+                                    "store transaction was rolled back");
+    if (commit.ok()) commit = Internal("store transaction was rolled back");
+  } else {
+    commit = RunCached(*db_, "COMMIT");
+    if (!commit.ok() && !sqlite3_get_autocommit(db_->handle())) {
+      (void)RunCached(*db_, "ROLLBACK");
+    }
+  }
+  // Only now, after COMMIT, may anyone learn that their write succeeded.
+  for (size_t i = 0; i < results.size(); ++i) {
+    Status& s = results[i];
+    batch[i].done(s.ok() ? commit : std::move(s));
+  }
+  batch.erase(batch.begin(), batch.begin() + results.size());
+}
+
+}  // namespace caravan::store

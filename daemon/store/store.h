@@ -1,0 +1,154 @@
+#pragma once
+// Store: caravand's SQLite database (one file, WAL mode). The public API of
+// daemon/store is this header plus write_txn.h (what a write may do),
+// reader.h (what can be read) and store_types.h (the values).
+//
+// Writes go through one writer thread with group commit: Write() queues a
+// function; the writer takes every queued function (up to
+// StoreOptions::max_batch, for at most about batch_budget of work), runs
+// each in its own SAVEPOINT inside one BEGIN IMMEDIATE ... COMMIT, and only
+// after COMMIT fulfils the futures. A function that fails rolls back only
+// its own savepoint and gets its own error; if COMMIT fails, every function
+// of the batch gets that error and nothing of the batch is stored.
+//
+// Durability: with StoreOptions::Sync::kFull (the default) COMMIT returns
+// after the WAL is fsync'ed, so a fulfilled ok future means the data
+// survives kill -9 and power loss (promise 4). kNormal survives kill -9 of
+// the process but may lose the last commits on power loss or an OS crash;
+// store_bench measures both.
+//
+// Backpressure: at most max_queue functions wait. Write() and Submit()
+// block the caller while the queue is full; TryWrite() returns RetryLater
+// instead (use it on a network thread).
+//
+// Ownership: the caller owns the Store; destroying it (or Close()) finishes
+// every queued function, commits, and joins the writer thread. Readers are
+// independent objects with their own connection.
+// Thread-safety: Write/TryWrite/Submit/WriteValue/OpenReader may be called
+// from any thread concurrently.
+
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <future>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <thread>
+
+#include "daemon/store/reader.h"
+#include "daemon/store/store_types.h"
+#include "daemon/store/write_txn.h"
+#include "protocol/status.h"
+
+namespace caravan::store {
+
+namespace internal {
+class Database;
+}
+
+struct StoreOptions {
+  enum class Sync { kNormal, kFull };
+  Sync sync = Sync::kFull;
+  size_t max_queue = 65536;  // queued write functions before backpressure
+  size_t max_batch = 4096;   // functions per group-commit transaction
+  // Stop adding functions to a transaction after this much work, so one
+  // huge batch does not delay every other caller's commit.
+  std::chrono::milliseconds batch_budget{20};
+  int busy_timeout_ms = 5000;
+  // Unix seconds now; stamps stored_at and WriteTxn::now(). Default: the
+  // system clock. Tests pass a fake one.
+  std::function<int64_t()> clock;
+};
+
+using WriteFn = std::function<Status(WriteTxn&)>;
+
+class Store {
+ public:
+  // Opens or creates the store at `path`, migrating it to the current
+  // schema. Failure: Unavailable (cannot open; schema newer than this code,
+  // message says so), InvalidInput (not a caravan database), Corrupt.
+  static Result<std::unique_ptr<Store>> Open(const std::string& path,
+                                             StoreOptions options = {});
+  ~Store();
+  Store(const Store&) = delete;
+  Store& operator=(const Store&) = delete;
+
+  // Queues `fn` (blocking while the queue is full). The future becomes
+  // ready after the transaction holding `fn` committed (ok or fn's error)
+  // or failed (the commit error). Unavailable after Close().
+  std::future<Status> Write(WriteFn fn);
+  // Like Write, but a full queue gives a ready RetryLater future at once.
+  std::future<Status> TryWrite(WriteFn fn);
+  // Callback form for event loops: `done` runs on the writer thread once
+  // the outcome is known, so it must be quick (post to your own loop).
+  // Blocks while the queue is full; after Close() calls done(Unavailable).
+  void Submit(WriteFn fn, std::function<void(Status)> done);
+
+  // Write for functions that produce a value; the Result carries the value
+  // only when the transaction committed.
+  template <class T>
+  std::future<Result<T>> WriteValue(std::function<Result<T>(WriteTxn&)> fn);
+
+  // A new read-only connection for one thread.
+  Result<std::unique_ptr<Reader>> OpenReader();
+
+  // Runs every queued function, commits, stops the writer. Idempotent.
+  void Close();
+
+  const std::string& path() const { return path_; }
+
+ private:
+  struct Pending {
+    WriteFn fn;
+    std::function<void(Status)> done;
+  };
+
+  Store(std::string path, StoreOptions options,
+        std::unique_ptr<internal::Database> db);
+  // false when closed, or when full and !block.
+  bool Enqueue(Pending& p, bool block);
+  void WriterLoop();
+  // Runs a prefix of `batch` in one transaction, fulfils it, erases it.
+  void RunOneTransaction(std::deque<Pending>& batch);
+  int64_t Now() const;
+
+  const std::string path_;
+  const StoreOptions options_;
+  std::unique_ptr<internal::Database> db_;  // used by the writer thread only
+
+  std::mutex mu_;
+  std::condition_variable not_empty_;
+  std::condition_variable not_full_;
+  std::deque<Pending> queue_;  // guarded by mu_
+  bool closing_ = false;       // guarded by mu_
+  std::thread writer_;
+};
+
+template <class T>
+std::future<Result<T>> Store::WriteValue(
+    std::function<Result<T>(WriteTxn&)> fn) {
+  auto promise = std::make_shared<std::promise<Result<T>>>();
+  auto slot = std::make_shared<std::optional<Result<T>>>();
+  std::future<Result<T>> future = promise->get_future();
+  Submit(
+      [fn = std::move(fn), slot](WriteTxn& txn) -> Status {
+        Result<T> r = fn(txn);
+        Status s = r.ok() ? Status::Ok() : r.status();
+        slot->emplace(std::move(r));
+        return s;
+      },
+      [promise, slot](Status s) {
+        if (s.ok() && slot->has_value()) {
+          promise->set_value(std::move(**slot));
+        } else {
+          promise->set_value(Result<T>(s.ok() ? Internal("no value") : s));
+        }
+      });
+  return future;
+}
+
+}  // namespace caravan::store

@@ -1,0 +1,598 @@
+#include "daemon/store/write_txn.h"
+
+#include <limits>
+#include <string>
+
+#include "daemon/store/audit_chain.h"
+#include "daemon/store/ip_key.h"
+#include "daemon/store/sqlite_db.h"
+
+namespace caravan::store {
+namespace {
+
+using internal::Statement;
+using protocol::IndicatorType;
+
+constexpr uint64_t kMaxSqlInt =
+    static_cast<uint64_t>(std::numeric_limits<int64_t>::max());
+
+std::string Hex(const IndicatorId& id) {
+  static const char kDigits[] = "0123456789abcdef";
+  std::string out;
+  out.reserve(64);
+  for (uint8_t b : id) {
+    out.push_back(kDigits[b >> 4]);
+    out.push_back(kDigits[b & 15]);
+  }
+  return out;
+}
+
+Status CheckLength(std::string_view what, std::string_view value,
+                   size_t max) {
+  if (value.size() > max) {
+    return InvalidInput(std::string(what) + " is " +
+                        std::to_string(value.size()) +
+                        " bytes, more than the limit of " +
+                        std::to_string(max));
+  }
+  return Status::Ok();
+}
+
+Status CheckName(std::string_view what, std::string_view value) {
+  if (value.empty()) return InvalidInput(std::string(what) + " is empty");
+  return CheckLength(what, value, kMaxNameBytes);
+}
+
+Status CheckSeq(std::string_view what, uint64_t seq) {
+  if (seq > kMaxSqlInt) {
+    return InvalidInput(std::string(what) + " " + std::to_string(seq) +
+                        " is out of range");
+  }
+  return Status::Ok();
+}
+
+Status ValidateRecord(const RecordRow& row) {
+  const protocol::RecordBody& b = row.body;
+  const protocol::Indicator& ind = b.indicator;
+  if (row.signed_bytes.empty()) {
+    return InvalidInput("record " + Hex(row.id) + " has no signed bytes");
+  }
+  if (row.signed_bytes.size() > kMaxSignedRecordBytes) {
+    return InvalidInput("record " + Hex(row.id) + " is " +
+                        std::to_string(row.signed_bytes.size()) +
+                        " bytes, more than the limit of " +
+                        std::to_string(kMaxSignedRecordBytes));
+  }
+  if (b.revision < 1) {
+    return InvalidInput("record " + Hex(row.id) + " has revision 0");
+  }
+  CARAVAN_RETURN_IF_ERROR(CheckSeq("origin_seq", b.origin_seq));
+  if (static_cast<int>(ind.type) >= protocol::kIndicatorTypeCount) {
+    return InvalidInput("record " + Hex(row.id) + " has an unknown type");
+  }
+  if (ind.value.empty()) {
+    return InvalidInput("record " + Hex(row.id) + " has an empty value");
+  }
+  CARAVAN_RETURN_IF_ERROR(
+      CheckLength("value", ind.value, protocol::kMaxValueBytes));
+  CARAVAN_RETURN_IF_ERROR(CheckLength("description", ind.description,
+                                      protocol::kMaxDescriptionBytes));
+  CARAVAN_RETURN_IF_ERROR(CheckLength("revoke_reason", ind.revoke_reason,
+                                      protocol::kMaxRevokeReasonBytes));
+  if (ind.confidence > 100) {
+    return InvalidInput("confidence " + std::to_string(ind.confidence) +
+                        " is above 100");
+  }
+  if (ind.tags.size() > protocol::kMaxTags) {
+    return InvalidInput("record " + Hex(row.id) + " has " +
+                        std::to_string(ind.tags.size()) +
+                        " tags, more than the limit of " +
+                        std::to_string(protocol::kMaxTags));
+  }
+  for (const std::string& tag : ind.tags) {
+    if (tag.empty()) return InvalidInput("a tag is empty");
+    CARAVAN_RETURN_IF_ERROR(CheckLength("tag", tag, protocol::kMaxTagBytes));
+  }
+  CARAVAN_RETURN_IF_ERROR(CheckName("origin_country", row.origin_country));
+  CARAVAN_RETURN_IF_ERROR(CheckName("origin_name", row.origin_name));
+  CARAVAN_RETURN_IF_ERROR(
+      CheckLength("received_from", row.received_from, kMaxNameBytes));
+  return Status::Ok();
+}
+
+// Which of two records of one id is the better current view: the higher
+// revision; at equal revision the full variant 0 beats a redacted one.
+bool Supersedes(uint32_t revision, uint32_t variant, const CurrentInfo& cur) {
+  if (revision != cur.revision) return revision > cur.revision;
+  return variant == 0 && cur.variant != 0;
+}
+
+}  // namespace
+
+Result<std::optional<CurrentInfo>> WriteTxn::Current(const IndicatorId& id) {
+  CARAVAN_STORE_ASSIGN_OR_RETURN(
+      Statement st,
+      db_.Prepare("SELECT type, value, origin, revision, variant, revoked, "
+                  "quarantined, record_seq FROM indicators WHERE id = ?"));
+  st.BindBlob(1, id);
+  CARAVAN_STORE_ASSIGN_OR_RETURN(bool row, st.Step());
+  if (!row) return std::optional<CurrentInfo>();
+  CurrentInfo info;
+  info.type = static_cast<IndicatorType>(st.Int(0));
+  info.value = st.Text(1);
+  if (!st.FixedBlob(2, info.origin)) {
+    return Corrupt("indicator " + Hex(id) + " has a malformed origin key");
+  }
+  info.revision = static_cast<uint32_t>(st.Int(3));
+  info.variant = static_cast<uint32_t>(st.Int(4));
+  info.revoked = st.Int(5) != 0;
+  info.quarantined = st.Int(6) != 0;
+  info.record_seq = static_cast<uint64_t>(st.Int(7));
+  return std::optional<CurrentInfo>(std::move(info));
+}
+
+Result<InsertOutcome> WriteTxn::InsertRecord(const RecordRow& row) {
+  CARAVAN_RETURN_IF_ERROR(ValidateRecord(row));
+  const protocol::RecordBody& b = row.body;
+  if (b.indicator.type == IndicatorType::kIpv4 ||
+      b.indicator.type == IndicatorType::kIpv6) {
+    // Checked here so a bad value fails before anything is written.
+    CARAVAN_RETURN_IF_ERROR(
+        internal::IpKeyFor(b.indicator.type, b.indicator.value).status());
+  }
+  CARAVAN_STORE_ASSIGN_OR_RETURN(std::optional<CurrentInfo> cur,
+                                 Current(row.id));
+  if (cur && (cur->type != b.indicator.type ||
+              cur->value != b.indicator.value || cur->origin != b.origin)) {
+    return InvalidInput("record " + Hex(row.id) + " revision " +
+                        std::to_string(b.revision) +
+                        " names a different type, value or origin than the "
+                        "revisions already held for that id");
+  }
+
+  InsertOutcome out;
+  {
+    CARAVAN_STORE_ASSIGN_OR_RETURN(
+        Statement st,
+        db_.Prepare("INSERT INTO records (id, revision, variant, origin, "
+                    "origin_seq, created, signed_bytes, received_from, "
+                    "stored_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) "
+                    "ON CONFLICT (id, revision, variant) DO NOTHING"));
+    st.BindBlob(1, row.id);
+    st.Bind(2, b.revision);
+    st.Bind(3, b.variant);
+    st.BindBlob(4, b.origin);
+    st.Bind(5, static_cast<int64_t>(b.origin_seq));
+    st.Bind(6, b.created);
+    st.BindBlob(7, row.signed_bytes);
+    if (row.received_from.empty()) {
+      st.BindNull(8);
+    } else {
+      st.BindText(8, row.received_from);
+    }
+    st.Bind(9, now_);
+    CARAVAN_RETURN_IF_ERROR(st.Run());
+  }
+  if (sqlite3_changes(db_.handle()) == 0) {
+    CARAVAN_STORE_ASSIGN_OR_RETURN(
+        Statement st,
+        db_.Prepare("SELECT seq FROM records WHERE id = ? AND revision = ? "
+                    "AND variant = ?"));
+    st.BindBlob(1, row.id);
+    st.Bind(2, b.revision);
+    st.Bind(3, b.variant);
+    CARAVAN_STORE_ASSIGN_OR_RETURN(bool found, st.Step());
+    if (!found) return Internal("duplicate record vanished");
+    out.kind = InsertOutcome::kDuplicate;
+    out.log_seq = static_cast<uint64_t>(st.Int(0));
+    return out;
+  }
+  out.log_seq = static_cast<uint64_t>(sqlite3_last_insert_rowid(db_.handle()));
+  if (!cur || Supersedes(b.revision, b.variant, *cur)) {
+    CARAVAN_RETURN_IF_ERROR(WriteCurrent(row, out.log_seq));
+    out.became_current = true;
+  }
+  return out;
+}
+
+Status WriteTxn::WriteCurrent(const RecordRow& row, uint64_t seq) {
+  const protocol::RecordBody& b = row.body;
+  const protocol::Indicator& ind = b.indicator;
+  // One upsert for both "first revision" and "supersedes": the row keeps
+  // its rid (the query cursor) across revisions.
+  CARAVAN_STORE_ASSIGN_OR_RETURN(
+      Statement st,
+      db_.Prepare(
+          "INSERT INTO indicators (id, type, value, origin, origin_country, "
+          "origin_name, revision, variant, record_seq, tlp, confidence, "
+          "description, created, valid_until, first_seen, last_seen, "
+          "reshare, revoked, revoke_reason, received_from, quarantined, "
+          "warning, ip_family, ip_prefix, ip_first, ip_last, stored_at) "
+          "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, "
+          "?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25, ?26, "
+          "?27) ON CONFLICT (id) DO UPDATE SET origin_country = ?5, "
+          "origin_name = ?6, revision = ?7, variant = ?8, record_seq = ?9, "
+          "tlp = ?10, confidence = ?11, description = ?12, created = ?13, "
+          "valid_until = ?14, first_seen = ?15, last_seen = ?16, "
+          "reshare = ?17, revoked = ?18, revoke_reason = ?19, "
+          "received_from = ?20, quarantined = ?21, warning = ?22, "
+          "stored_at = ?27 RETURNING rid"));
+  st.BindBlob(1, row.id);
+  st.Bind(2, static_cast<int64_t>(ind.type));
+  st.BindText(3, ind.value);
+  st.BindBlob(4, b.origin);
+  st.BindText(5, row.origin_country);
+  st.BindText(6, row.origin_name);
+  st.Bind(7, b.revision);
+  st.Bind(8, b.variant);
+  st.Bind(9, static_cast<int64_t>(seq));
+  st.Bind(10, static_cast<int64_t>(ind.tlp));
+  st.Bind(11, ind.confidence);
+  st.BindText(12, ind.description);
+  st.Bind(13, b.created);
+  st.Bind(14, ind.valid_until);
+  st.Bind(15, ind.first_seen);
+  st.Bind(16, ind.last_seen);
+  st.Bind(17, static_cast<int64_t>(ind.reshare));
+  st.Bind(18, ind.revoked ? 1 : 0);
+  st.BindText(19, ind.revoke_reason);
+  if (row.received_from.empty()) {
+    st.BindNull(20);
+  } else {
+    st.BindText(20, row.received_from);
+  }
+  st.Bind(21, row.quarantined ? 1 : 0);
+  st.Bind(22, row.warning ? 1 : 0);
+  if (ind.type == IndicatorType::kIpv4 || ind.type == IndicatorType::kIpv6) {
+    CARAVAN_STORE_ASSIGN_OR_RETURN(internal::IpKey key,
+                                   internal::IpKeyFor(ind.type, ind.value));
+    st.Bind(23, key.family);
+    st.Bind(24, key.prefix);
+    st.BindBlob(25, key.first);
+    st.BindBlob(26, key.last);
+  } else {
+    for (int i = 23; i <= 26; ++i) st.BindNull(i);
+  }
+  st.Bind(27, now_);
+  CARAVAN_STORE_ASSIGN_OR_RETURN(bool got_rid, st.Step());
+  if (!got_rid) return Internal("indicator upsert returned no row");
+  const int64_t rid = st.Int(0);
+  CARAVAN_RETURN_IF_ERROR(st.Run());  // finish the statement
+
+  CARAVAN_STORE_ASSIGN_OR_RETURN(
+      Statement del, db_.Prepare("DELETE FROM indicator_tags WHERE rid = ?"));
+  del.Bind(1, rid);
+  CARAVAN_RETURN_IF_ERROR(del.Run());
+  for (const std::string& tag : ind.tags) {
+    CARAVAN_STORE_ASSIGN_OR_RETURN(
+        Statement ins, db_.Prepare("INSERT OR IGNORE INTO indicator_tags "
+                                   "(rid, tag) VALUES (?, ?)"));
+    ins.Bind(1, rid);
+    ins.BindText(2, tag);
+    CARAVAN_RETURN_IF_ERROR(ins.Run());
+  }
+  return Status::Ok();
+}
+
+Result<uint64_t> WriteTxn::NextOriginSeq() {
+  CARAVAN_STORE_ASSIGN_OR_RETURN(
+      Statement st, db_.Prepare("UPDATE meta SET value = value + 1 "
+                                "WHERE key = 'origin_seq' RETURNING value"));
+  CARAVAN_STORE_ASSIGN_OR_RETURN(bool row, st.Step());
+  if (!row) return Corrupt("meta table has no origin_seq");
+  const int64_t seq = st.Int(0);
+  CARAVAN_RETURN_IF_ERROR(st.Run());
+  return static_cast<uint64_t>(seq);
+}
+
+Result<uint64_t> WriteTxn::AppendAudit(const AuditEvent& e) {
+  CARAVAN_RETURN_IF_ERROR(CheckLength("audit actor", e.actor,
+                                      kMaxAuditFieldBytes));
+  CARAVAN_RETURN_IF_ERROR(CheckLength("audit action", e.action,
+                                      kMaxAuditFieldBytes));
+  CARAVAN_RETURN_IF_ERROR(CheckLength("audit subject", e.subject,
+                                      kMaxAuditFieldBytes));
+  CARAVAN_RETURN_IF_ERROR(CheckLength("audit peer", e.peer,
+                                      kMaxAuditFieldBytes));
+  CARAVAN_RETURN_IF_ERROR(CheckLength("audit detail", e.detail,
+                                      kMaxAuditDetailBytes));
+  if (e.actor.empty() || e.action.empty()) {
+    return InvalidInput("audit entry needs an actor and an action");
+  }
+  uint64_t head_seq = 0;
+  internal::AuditHash head_hash{};
+  {
+    CARAVAN_STORE_ASSIGN_OR_RETURN(
+        Statement st,
+        db_.Prepare("SELECT (SELECT value FROM meta WHERE key = "
+                    "'audit_head_seq'), (SELECT value FROM meta WHERE key = "
+                    "'audit_head_hash')"));
+    CARAVAN_STORE_ASSIGN_OR_RETURN(bool row, st.Step());
+    if (!row || !st.FixedBlob(1, head_hash)) {
+      return Corrupt("meta table has no valid audit head");
+    }
+    head_seq = static_cast<uint64_t>(st.Int(0));
+  }
+  const uint64_t seq = head_seq + 1;
+  const internal::AuditHash hash =
+      internal::ComputeAuditHash(head_hash, seq, e);
+  {
+    CARAVAN_STORE_ASSIGN_OR_RETURN(
+        Statement st,
+        db_.Prepare("INSERT INTO audit (seq, time, actor, action, subject, "
+                    "peer, detail, prev_hash, hash) "
+                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"));
+    st.Bind(1, static_cast<int64_t>(seq));
+    st.Bind(2, e.time);
+    st.BindText(3, e.actor);
+    st.BindText(4, e.action);
+    st.BindText(5, e.subject);
+    st.BindText(6, e.peer);
+    st.BindText(7, e.detail);
+    st.BindBlob(8, head_hash);
+    st.BindBlob(9, hash);
+    CARAVAN_RETURN_IF_ERROR(st.Run());
+  }
+  // The head is anchored in meta in the same transaction, so deleting the
+  // newest entries is detected too (Reader::VerifyAuditChain).
+  {
+    CARAVAN_STORE_ASSIGN_OR_RETURN(
+        Statement st,
+        db_.Prepare("UPDATE meta SET value = CASE key "
+                    "WHEN 'audit_head_seq' THEN ?1 ELSE ?2 END "
+                    "WHERE key IN ('audit_head_seq', 'audit_head_hash')"));
+    st.Bind(1, static_cast<int64_t>(seq));
+    st.BindBlob(2, hash);
+    CARAVAN_RETURN_IF_ERROR(st.Run());
+  }
+  return seq;
+}
+
+Status WriteTxn::AddSighting(const Sighting& s) {
+  CARAVAN_RETURN_IF_ERROR(CheckLength("sighting note", s.note, kMaxNoteBytes));
+  CARAVAN_RETURN_IF_ERROR(
+      CheckLength("sighting actor", s.actor, kMaxAuditFieldBytes));
+  CARAVAN_STORE_ASSIGN_OR_RETURN(
+      Statement st, db_.Prepare("INSERT INTO sightings (id, time, note, actor) "
+                                "VALUES (?, ?, ?, ?)"));
+  st.BindBlob(1, s.id);
+  st.Bind(2, s.time);
+  st.BindText(3, s.note);
+  st.BindText(4, s.actor);
+  return st.Run();
+}
+
+Status WriteTxn::AddRosterMember(const RosterMember& m) {
+  CARAVAN_RETURN_IF_ERROR(CheckName("roster name", m.name));
+  if (m.country.size() != 2 || m.country[0] < 'A' || m.country[0] > 'Z' ||
+      m.country[1] < 'A' || m.country[1] > 'Z') {
+    return InvalidInput("roster country '" + m.country.substr(0, 16) +
+                        "' is not an upper-case ISO 3166-1 alpha-2 code");
+  }
+  CARAVAN_RETURN_IF_ERROR(
+      CheckLength("roster endpoint", m.endpoint, kMaxNameBytes));
+  {
+    CARAVAN_STORE_ASSIGN_OR_RETURN(
+        Statement st, db_.Prepare("SELECT name, identity_key = ?2 FROM roster "
+                                  "WHERE name = ?1 OR identity_key = ?2"));
+    st.BindText(1, m.name);
+    st.BindBlob(2, m.identity_key);
+    CARAVAN_STORE_ASSIGN_OR_RETURN(bool clash, st.Step());
+    if (clash) {
+      if (st.Int(1)) {
+        return InvalidInput("identity key is already in the roster as '" +
+                            st.Text(0) + "'");
+      }
+      return InvalidInput("roster already has a member named '" + m.name +
+                          "'");
+    }
+  }
+  CARAVAN_STORE_ASSIGN_OR_RETURN(
+      Statement st,
+      db_.Prepare("INSERT INTO roster (name, country, identity_key, endpoint, "
+                  "added_at) VALUES (?, ?, ?, ?, ?)"));
+  st.BindText(1, m.name);
+  st.BindText(2, m.country);
+  st.BindBlob(3, m.identity_key);
+  st.BindText(4, m.endpoint);
+  st.Bind(5, now_);
+  return st.Run();
+}
+
+Status WriteTxn::RemoveRosterMember(std::string_view name) {
+  CARAVAN_STORE_ASSIGN_OR_RETURN(
+      Statement st, db_.Prepare("DELETE FROM roster WHERE name = ?"));
+  st.BindText(1, name);
+  CARAVAN_RETURN_IF_ERROR(st.Run());
+  if (sqlite3_changes(db_.handle()) == 0) {
+    return NotFound("no roster member named '" + std::string(name) + "'");
+  }
+  return Status::Ok();
+}
+
+Status WriteTxn::EnsurePeer(std::string_view peer) {
+  CARAVAN_RETURN_IF_ERROR(CheckName("peer name", peer));
+  CARAVAN_STORE_ASSIGN_OR_RETURN(
+      Statement st, db_.Prepare("INSERT INTO peer_state (peer) VALUES (?) "
+                                "ON CONFLICT (peer) DO NOTHING"));
+  st.BindText(1, peer);
+  return st.Run();
+}
+
+namespace {
+
+// One statement per cursor column; the column name is not a parameter, so
+// each gets its own (cached) SQL text.
+Status AdvanceColumn(internal::Database& db, const char* sql,
+                     std::string_view peer, uint64_t seq) {
+  CARAVAN_STORE_ASSIGN_OR_RETURN(Statement st, db.Prepare(sql));
+  st.Bind(1, static_cast<int64_t>(seq));
+  st.BindText(2, peer);
+  return st.Run();
+}
+
+}  // namespace
+
+Status WriteTxn::AdvanceDecided(std::string_view peer, uint64_t seq) {
+  CARAVAN_RETURN_IF_ERROR(CheckSeq("decided seq", seq));
+  CARAVAN_RETURN_IF_ERROR(EnsurePeer(peer));
+  return AdvanceColumn(db_,
+                       "UPDATE peer_state SET decided_seq = "
+                       "max(decided_seq, ?1) WHERE peer = ?2",
+                       peer, seq);
+}
+
+Status WriteTxn::AdvanceAcked(std::string_view peer, uint64_t seq) {
+  CARAVAN_RETURN_IF_ERROR(CheckSeq("acked seq", seq));
+  CARAVAN_RETURN_IF_ERROR(EnsurePeer(peer));
+  return AdvanceColumn(db_,
+                       "UPDATE peer_state SET acked_seq = max(acked_seq, ?1) "
+                       "WHERE peer = ?2",
+                       peer, seq);
+}
+
+Status WriteTxn::AdvanceInbound(std::string_view peer, uint64_t sender_seq) {
+  CARAVAN_RETURN_IF_ERROR(CheckSeq("inbound seq", sender_seq));
+  CARAVAN_RETURN_IF_ERROR(EnsurePeer(peer));
+  return AdvanceColumn(db_,
+                       "UPDATE peer_state SET inbound_seq = "
+                       "max(inbound_seq, ?1) WHERE peer = ?2",
+                       peer, sender_seq);
+}
+
+Status WriteTxn::RecordContact(std::string_view peer, int64_t time,
+                               uint64_t bytes_sent, uint64_t bytes_received) {
+  CARAVAN_RETURN_IF_ERROR(CheckSeq("bytes sent", bytes_sent));
+  CARAVAN_RETURN_IF_ERROR(CheckSeq("bytes received", bytes_received));
+  CARAVAN_RETURN_IF_ERROR(EnsurePeer(peer));
+  CARAVAN_STORE_ASSIGN_OR_RETURN(
+      Statement st,
+      db_.Prepare("UPDATE peer_state SET last_contact = max(last_contact, ?1), "
+                  "bytes_sent = bytes_sent + ?2, "
+                  "bytes_received = bytes_received + ?3 WHERE peer = ?4"));
+  st.Bind(1, time);
+  st.Bind(2, static_cast<int64_t>(bytes_sent));
+  st.Bind(3, static_cast<int64_t>(bytes_received));
+  st.BindText(4, peer);
+  return st.Run();
+}
+
+Status WriteTxn::SetLinkState(std::string_view peer, std::string_view state) {
+  CARAVAN_RETURN_IF_ERROR(CheckLength("link state", state, kMaxNameBytes));
+  CARAVAN_RETURN_IF_ERROR(EnsurePeer(peer));
+  CARAVAN_STORE_ASSIGN_OR_RETURN(
+      Statement st,
+      db_.Prepare("UPDATE peer_state SET link_state = ? WHERE peer = ?"));
+  st.BindText(1, state);
+  st.BindText(2, peer);
+  return st.Run();
+}
+
+Status WriteTxn::RecordDelivery(const Delivery& d) {
+  CARAVAN_RETURN_IF_ERROR(CheckName("peer name", d.peer));
+  if (d.revision < 1) return InvalidInput("delivery of revision 0");
+  CARAVAN_STORE_ASSIGN_OR_RETURN(
+      Statement st,
+      db_.Prepare("INSERT INTO deliveries (id, peer, revision, variant, "
+                  "delivered_at) VALUES (?1, ?2, ?3, ?4, ?5) "
+                  "ON CONFLICT (id, peer) DO UPDATE SET revision = ?3, "
+                  "variant = ?4, delivered_at = ?5 WHERE ?3 >= revision"));
+  st.BindBlob(1, d.id);
+  st.BindText(2, d.peer);
+  st.Bind(3, d.revision);
+  st.Bind(4, d.variant);
+  st.Bind(5, d.delivered_at);
+  return st.Run();
+}
+
+Status WriteTxn::AddWithheld(const Withheld& w) {
+  CARAVAN_RETURN_IF_ERROR(CheckName("peer name", w.peer));
+  CARAVAN_RETURN_IF_ERROR(CheckLength("withheld rule", w.rule,
+                                      kMaxAuditFieldBytes));
+  CARAVAN_RETURN_IF_ERROR(CheckSeq("withheld seq", w.seq));
+  {
+    CARAVAN_STORE_ASSIGN_OR_RETURN(
+        Statement st, db_.Prepare("SELECT 1 FROM records WHERE seq = ?"));
+    st.Bind(1, static_cast<int64_t>(w.seq));
+    CARAVAN_STORE_ASSIGN_OR_RETURN(bool found, st.Step());
+    if (!found) {
+      return InvalidInput("cannot withhold log entry " +
+                          std::to_string(w.seq) + ": no such record");
+    }
+  }
+  CARAVAN_STORE_ASSIGN_OR_RETURN(
+      Statement st,
+      db_.Prepare("INSERT INTO withheld (peer, seq, rule, retry_at, "
+                  "withheld_at) VALUES (?1, ?2, ?3, ?4, ?5) "
+                  "ON CONFLICT (peer, seq) DO UPDATE SET rule = ?3, "
+                  "retry_at = ?4, withheld_at = ?5"));
+  st.BindText(1, w.peer);
+  st.Bind(2, static_cast<int64_t>(w.seq));
+  st.BindText(3, w.rule);
+  st.Bind(4, w.retry_at);
+  st.Bind(5, w.withheld_at);
+  return st.Run();
+}
+
+Status WriteTxn::RemoveWithheld(uint64_t seq, std::string_view peer) {
+  CARAVAN_RETURN_IF_ERROR(CheckSeq("withheld seq", seq));
+  CARAVAN_STORE_ASSIGN_OR_RETURN(
+      Statement st,
+      db_.Prepare("DELETE FROM withheld WHERE peer = ? AND seq = ?"));
+  st.BindText(1, peer);
+  st.Bind(2, static_cast<int64_t>(seq));
+  return st.Run();
+}
+
+Result<uint64_t> WriteTxn::AddQuota(std::string_view country, int64_t day,
+                                   uint64_t n) {
+  CARAVAN_RETURN_IF_ERROR(CheckName("quota country", country));
+  CARAVAN_RETURN_IF_ERROR(CheckSeq("quota increment", n));
+  CARAVAN_STORE_ASSIGN_OR_RETURN(
+      Statement st,
+      db_.Prepare("INSERT INTO quota (country, day, count) VALUES (?1, ?2, ?3) "
+                  "ON CONFLICT (country, day) DO UPDATE SET "
+                  "count = count + ?3 RETURNING count"));
+  st.BindText(1, country);
+  st.Bind(2, day);
+  st.Bind(3, static_cast<int64_t>(n));
+  CARAVAN_STORE_ASSIGN_OR_RETURN(bool row, st.Step());
+  if (!row) return Internal("quota upsert returned no row");
+  const int64_t count = st.Int(0);
+  CARAVAN_RETURN_IF_ERROR(st.Run());
+  return static_cast<uint64_t>(count);
+}
+
+Status WriteTxn::SetQuarantined(const IndicatorId& id, bool quarantined) {
+  CARAVAN_STORE_ASSIGN_OR_RETURN(
+      Statement st,
+      db_.Prepare("UPDATE indicators SET quarantined = ? WHERE id = ?"));
+  st.Bind(1, quarantined ? 1 : 0);
+  st.BindBlob(2, id);
+  CARAVAN_RETURN_IF_ERROR(st.Run());
+  if (sqlite3_changes(db_.handle()) == 0) {
+    return NotFound("no indicator " + Hex(id));
+  }
+  return Status::Ok();
+}
+
+Result<uint64_t> WriteTxn::DeleteIndicator(const IndicatorId& id) {
+  // Children before parents; tags and withheld entries go by cascade.
+  static constexpr const char* kDeletes[] = {
+      "DELETE FROM indicators WHERE id = ?",
+      "DELETE FROM deliveries WHERE id = ?",
+      "DELETE FROM sightings WHERE id = ?",
+      "DELETE FROM records WHERE id = ?",
+  };
+  uint64_t records = 0;
+  for (const char* sql : kDeletes) {
+    CARAVAN_STORE_ASSIGN_OR_RETURN(Statement st, db_.Prepare(sql));
+    st.BindBlob(1, id);
+    CARAVAN_RETURN_IF_ERROR(st.Run());
+    records = static_cast<uint64_t>(sqlite3_changes(db_.handle()));
+  }
+  if (records == 0) return NotFound("no records held for indicator " + Hex(id));
+  return records;
+}
+
+}  // namespace caravan::store

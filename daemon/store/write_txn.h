@@ -1,0 +1,105 @@
+#pragma once
+// WriteTxn: everything the daemon can change in the store, available only
+// inside a function passed to Store::Write (daemon/store/store.h).
+//
+// Each such function runs inside its own SAVEPOINT of a larger group-commit
+// transaction: if it returns a non-ok Status, everything it did is rolled
+// back and the other functions of the batch are unaffected. Its changes are
+// durable only once the future returned by Store::Write is fulfilled ok.
+//
+// Ownership: the store owns the WriteTxn; a function must not keep the
+// reference after it returns. Thread-safety: used only on the store's writer
+// thread.
+
+#include <cstdint>
+#include <optional>
+#include <string_view>
+
+#include "daemon/store/store_types.h"
+#include "protocol/status.h"
+
+namespace caravan::store {
+
+namespace internal {
+class Database;
+}
+
+class WriteTxn {
+ public:
+  WriteTxn(internal::Database& db, int64_t now) : db_(db), now_(now) {}
+  WriteTxn(const WriteTxn&) = delete;
+  WriteTxn& operator=(const WriteTxn&) = delete;
+
+  // The time (Unix seconds) this batch is stamped with (stored_at, ...).
+  int64_t now() const { return now_; }
+
+  // Stores a record. New (id, revision, variant): stored, appended to the
+  // log, and made the current view if it is a higher revision than the
+  // current one (or the full variant 0 of the current revision when we held
+  // only a redacted variant). Already held: kDuplicate with its log seq,
+  // nothing changes. InvalidInput when a field breaks a limit, an IP
+  // value does not parse, or the record contradicts the id's earlier
+  // revisions (other type, value or origin).
+  Result<InsertOutcome> InsertRecord(const RecordRow& row);
+
+  // The current view of `id`, nullopt if we hold none.
+  Result<std::optional<CurrentInfo>> Current(const IndicatorId& id);
+
+  // The next sequence number for a record this node originates (1, 2, ...).
+  // Rolled back with the function that asked for it.
+  Result<uint64_t> NextOriginSeq();
+
+  // Appends to the hash-chained audit log; returns the entry's seq.
+  // InvalidInput when a field exceeds kMaxAuditFieldBytes (detail:
+  // kMaxAuditDetailBytes).
+  Result<uint64_t> AppendAudit(const AuditEvent& event);
+
+  Status AddSighting(const Sighting& sighting);
+
+  // InvalidInput when the name or the identity key is already in the
+  // roster, or a field is empty or too long.
+  Status AddRosterMember(const RosterMember& member);
+  // NotFound when no member has that name. Peer sync state is kept, so a
+  // member removed and added again resumes where it stopped.
+  Status RemoveRosterMember(std::string_view name);
+
+  // Per-peer cursors; each only moves forward (a smaller value is ignored).
+  Status AdvanceDecided(std::string_view peer, uint64_t seq);
+  Status AdvanceAcked(std::string_view peer, uint64_t seq);
+  Status AdvanceInbound(std::string_view peer, uint64_t sender_seq);
+  // Sets last_contact and adds the byte counts.
+  Status RecordContact(std::string_view peer, int64_t time,
+                       uint64_t bytes_sent, uint64_t bytes_received);
+  Status SetLinkState(std::string_view peer, std::string_view state);
+
+  // Records that `peer` got (id, revision, variant). Keeps the highest
+  // revision; a lower one than already recorded is ignored.
+  Status RecordDelivery(const Delivery& delivery);
+
+  // Remembers that log entry `seq` was withheld from `peer` (replacing an
+  // earlier entry for the same pair). InvalidInput if no such log entry.
+  Status AddWithheld(const Withheld& withheld);
+  // Forgets it (it was sent, or re-evaluated). Absent is not an error.
+  Status RemoveWithheld(uint64_t seq, std::string_view peer);
+
+  // Adds `n` to the count for (country, day) and returns the new count.
+  Result<uint64_t> AddQuota(std::string_view country, int64_t day,
+                            uint64_t n);
+
+  // NotFound when we hold no indicator `id`.
+  Status SetQuarantined(const IndicatorId& id, bool quarantined);
+
+  // Retention: deletes the indicator, all its records (and their withheld
+  // entries), tags, deliveries and sightings. Log numbers are not reused.
+  // Returns how many records were deleted; NotFound if none was held.
+  Result<uint64_t> DeleteIndicator(const IndicatorId& id);
+
+ private:
+  Status EnsurePeer(std::string_view peer);
+  Status WriteCurrent(const RecordRow& row, uint64_t seq);
+
+  internal::Database& db_;
+  int64_t now_;
+};
+
+}  // namespace caravan::store
