@@ -514,6 +514,31 @@ TEST(NodeConfigTest, InitialConfigLoadsWithPathsInsideTheNodeDirectory) {
   EXPECT_EQ(c->control.socket, "/run/caravan-test/c.sock");
 }
 
+// The repository root, from this file's path (tests/unit/daemon/...).
+fs::path RepoRoot() {
+  return fs::path(__FILE__).parent_path().parent_path().parent_path()
+      .parent_path();
+}
+
+TEST(NodeConfigTest, ShippedExampleConfigLoads) {
+  fs::path example = RepoRoot() / "systemd/caravand.toml";
+  ASSERT_TRUE(fs::exists(example)) << example;
+  Result<NodeConfig> c = protocol::LoadNodeConfig(example);
+  ASSERT_TRUE(c.ok()) << ErrorOf(c);
+  EXPECT_EQ(c->keys.identity, "/var/lib/caravan/identity.key");
+  EXPECT_EQ(c->store.database, "/var/lib/caravan/caravan.db");
+  EXPECT_EQ(c->peers.roster, "/var/lib/caravan/roster.toml");
+  EXPECT_EQ(c->control.socket, "/run/caravan/caravand.sock");
+  EXPECT_EQ(c->policy.dir, "/etc/caravan/policies");
+  EXPECT_EQ(*c->peers.listen, (HostPort{"::", 7420}));
+  // Everything else is at its default.
+  NodeConfig defaults;
+  EXPECT_EQ(c->defaults, defaults.defaults);
+  EXPECT_EQ(c->log, defaults.log);
+  EXPECT_EQ(c->retention, defaults.retention);
+  EXPECT_EQ(c->peers.keepalive, defaults.peers.keepalive);
+}
+
 TEST(NodeConfigTest, DefaultConfigPathFollowsTheEnvironment) {
   const char* old = getenv("CARAVAN_CONFIG");
   std::string saved = old != nullptr ? old : "";
