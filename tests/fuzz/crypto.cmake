@@ -1,0 +1,5 @@
+# Fuzz targets of crypto/ (included from tests/fuzz/CMakeLists.txt).
+caravan_add_fuzzer(fuzz_noise_read
+  SOURCES ${CMAKE_CURRENT_LIST_DIR}/fuzz_noise_read.cc
+  LIBS caravan_crypto
+  CORPUS ${CMAKE_CURRENT_LIST_DIR}/corpus/noise)
