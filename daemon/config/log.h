@@ -18,15 +18,15 @@
 // functions are thread-safe: a line is written whole, by one write() under a
 // mutex, so lines from different threads never interleave.
 
+#include <array>
+#include <cstddef>
+#include <cstdint>
+#include <span>
 #include <sstream>
 #include <string>
 #include <string_view>
 #include <type_traits>
 #include <vector>
-#include <array>
-#include <span>
-#include <cstddef>
-#include <cstdint>
 
 #include "protocol/node_config.h"
 
