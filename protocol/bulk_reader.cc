@@ -179,6 +179,8 @@ bool BulkReader::ReadLine(bool csv_record) {
   if (sb == nullptr) return false;
   bool any = false;
   bool in_quotes = false;
+  bool field_start = true;  // RFC 4180: a quote opens only at field start
+  bool just_closed = false;
   for (;;) {
     const int c = sb->sbumpc();
     if (Traits::eq_int_type(c, Traits::eof())) {
@@ -194,7 +196,22 @@ bool BulkReader::ReadLine(bool csv_record) {
     }
     // Once a record is cut, quote tracking stops: a stray quote must not
     // turn the rest of the file into one record.
-    if (csv_record && ch == '"' && !too_long_) in_quotes = !in_quotes;
+    if (csv_record && !too_long_) {
+      if (ch == '"') {
+        if (in_quotes) {
+          in_quotes = false;
+          just_closed = true;
+        } else if (field_start || just_closed) {
+          in_quotes = true;  // opening quote, or the 2nd of an escaped ""
+          just_closed = false;
+        }
+        field_start = false;
+      } else {
+        just_closed = false;
+        if (!in_quotes && ch == ',') field_start = true;
+        else if (ch != ' ') field_start = false;
+      }
+    }
     if (line_.size() < kMaxBulkLineBytes) {
       line_ += ch;
     } else {

@@ -101,7 +101,8 @@ std::string_view StripWrapping(std::string_view v) {
     v = TrimSpace(v);
     while (!v.empty() && IsWrapChar(v.front())) v.remove_prefix(1);
     while (!v.empty() && IsWrapChar(v.back())) v.remove_suffix(1);
-    if (v.size() >= 2 && v.front() == '<' && v.back() == '>') {
+    if (v.size() >= 2 && ((v.front() == '<' && v.back() == '>') ||
+                          (v.front() == '(' && v.back() == ')'))) {
       v = v.substr(1, v.size() - 2);
     }
     while (!v.empty()) {
@@ -776,7 +777,11 @@ Result<ParsedValue> DetectAndNormalize(std::string_view raw) {
                         " characters; md5, sha1 and sha256 have 32, 40 and 64 "
                         "hex digits) nor a domain");
   }
-  if (v.find_first_of("/:") != std::string::npos) {
+  if (const size_t cut = v.find_first_of("/:"); cut != std::string::npos) {
+    if (v.substr(0, cut).find('.') == std::string::npos) {
+      return InvalidInput("value: " + Quote(v) +
+                          " is not an indicator of any type");
+    }
     // Scheme-less "host:port" or "host/path": MISP url attributes.
     return Typed(IndicatorType::kUrl, NormalizeUrl("http://" + v));
   }
