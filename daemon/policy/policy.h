@@ -127,8 +127,8 @@ struct PolicySet {
   // Resolution tables the loader builds (indexes into `scopes`).
   // country -> the file naming it directly.
   std::map<std::string, size_t, std::less<>> country_files;
-  // country -> (the one file naming a group it belongs to, that group),
-  // only for countries without a country file.
+  // country -> (the one file naming a group it belongs to, that group);
+  // absent when no file, or more than one, applies to its groups.
   std::map<std::string, std::pair<size_t, std::string>, std::less<>>
       group_files;
 };

@@ -732,15 +732,15 @@ void ReadAppliesTo(const toml::table& root, size_t index, bool groups_known,
   }
 }
 
-// Builds country_files and group_files, reporting countries that two group
-// files claim without a country file of their own.
+// Builds country_files and group_files. A country that two group files
+// claim is ambiguous unless its own file settles it, i.e. has both tables
+// (a direction missing from a country file falls through to the group).
 void Resolve(const std::map<std::string, Claim>& countries,
              const std::map<std::string, Claim>& groups, Errors& errors,
              PolicySet& set) {
   for (const auto& [country, claim] : countries) {
     set.country_files[country] = claim.file;
   }
-  // Claims through groups, per country: (file, group, line).
   struct GroupClaim {
     size_t file;
     std::string group;
@@ -755,22 +755,35 @@ void Resolve(const std::map<std::string, Claim>& countries,
     }
   }
   for (auto& [country, claims] : via_groups) {
-    if (set.country_files.count(country) != 0) continue;
     std::sort(claims.begin(), claims.end(),
               [](const GroupClaim& a, const GroupClaim& b) {
                 return std::tie(a.file, a.group) < std::tie(b.file, b.group);
               });
     const GroupClaim& first = claims.front();
+    const PolicyFile* own = nullptr;
+    if (auto it = set.country_files.find(country); it != set.country_files.end()) {
+      own = &set.scopes[it->second];
+    }
     bool conflict = false;
     for (const auto& c : claims) {
       if (c.file == first.file) continue;
       conflict = true;
-      errors.Add(set.scopes[c.file].name, c.line,
-                 country + " is claimed by two group files: " +
-                     set.scopes[first.file].name + " (group " + first.group +
-                     ") and " + set.scopes[c.file].name + " (group " + c.group +
-                     "); add a country file for " + country +
-                     " or take it out of one group");
+      const std::string both = set.scopes[first.file].name + " (group " +
+                               first.group + ") and " + set.scopes[c.file].name +
+                               " (group " + c.group + ")";
+      if (own == nullptr) {
+        errors.Add(set.scopes[c.file].name, c.line,
+                   country + " is claimed by two group files: " + both +
+                       "; add a country file for " + country +
+                       " or take it out of one group");
+      } else if (!own->outbound || !own->inbound) {
+        errors.Add(own->name, 1,
+                   own->name + " has no [" +
+                       std::string(own->outbound ? "inbound" : "outbound") +
+                       "] table, so for " + country +
+                       " it would fall through to a group file, but two "
+                       "claim it: " + both + "; add the table");
+      }
     }
     if (!conflict) set.group_files[country] = {first.file, first.group};
   }
@@ -781,11 +794,10 @@ bool EndsWith(std::string_view s, std::string_view suffix) {
          s.substr(s.size() - suffix.size()) == suffix;
 }
 
-}  // namespace
-
-Result<PolicySet> LoadPolicyText(
-    const std::map<std::string, std::string>& files) {
-  Errors errors;
+// The whole load. `errors` may already hold errors of files that could not
+// be read; `unreadable` names them, so they are not also reported missing.
+Result<PolicySet> Load(const std::map<std::string, std::string>& files,
+                       Errors errors, const std::set<std::string>& unreadable) {
   std::map<std::string, toml::table, std::less<>> parsed;
   size_t count = 0;
   for (const auto& [name, content] : files) {
@@ -834,7 +846,8 @@ Result<PolicySet> LoadPolicyText(
               "at the top level (expected [outbound] and [inbound])",
               kDefaultFile, errors);
     ReadDirections(root, kDefaultFile, errors, set.default_file);
-  } else if (files.count(std::string(kDefaultFile)) == 0) {
+  } else if (files.count(std::string(kDefaultFile)) == 0 &&
+             unreadable.count(std::string(kDefaultFile)) == 0) {
     errors.Add(kDefaultFile, 1,
                "missing: every policy directory needs a default.toml (the "
                "policy for countries no other file names; `caravan init` "
@@ -864,6 +877,13 @@ Result<PolicySet> LoadPolicyText(
   return set;
 }
 
+}  // namespace
+
+Result<PolicySet> LoadPolicyText(
+    const std::map<std::string, std::string>& files) {
+  return Load(files, Errors(), {});
+}
+
 Result<PolicySet> LoadPolicyDir(const std::filesystem::path& dir) {
   std::error_code ec;
   std::filesystem::directory_iterator it(dir, ec);
@@ -871,6 +891,7 @@ Result<PolicySet> LoadPolicyDir(const std::filesystem::path& dir) {
     return Unavailable("policy directory " + dir.string() + ": " + ec.message());
   }
   std::map<std::string, std::string> files;
+  std::set<std::string> unreadable;
   Errors errors;
   size_t count = 0;
   for (const auto& entry : it) {
@@ -883,26 +904,25 @@ Result<PolicySet> LoadPolicyDir(const std::filesystem::path& dir) {
     const auto size = entry.file_size(ec);
     if (ec) {
       errors.Add(name, 1, "cannot read: " + ec.message());
+      unreadable.insert(name);
       continue;
     }
     if (size > kMaxPolicyFileBytes) {
       errors.Add(name, 1, "file is larger than 1 MiB");
+      unreadable.insert(name);
       continue;
     }
     std::ifstream in(entry.path(), std::ios::binary);
     std::ostringstream content;
     content << in.rdbuf();
-    if (!in.good() && !in.eof()) {
+    if (!in) {
       errors.Add(name, 1, "cannot read the file");
+      unreadable.insert(name);
       continue;
     }
     files.emplace(name, content.str());
   }
-  auto loaded = LoadPolicyText(files);
-  if (errors.empty()) return loaded;
-  std::string msg = errors.Join();
-  if (!loaded.ok()) msg += "\n" + loaded.status().message();
-  return InvalidInput(msg);
+  return Load(files, std::move(errors), unreadable);
 }
 
 }  // namespace caravan::policy
