@@ -131,6 +131,18 @@ Result<std::optional<CurrentInfo>> WriteTxn::Current(const IndicatorId& id) {
   return std::optional<CurrentInfo>(std::move(info));
 }
 
+Result<std::optional<std::vector<uint8_t>>> WriteTxn::CurrentRecordBytes(
+    const IndicatorId& id) {
+  CARAVAN_STORE_ASSIGN_OR_RETURN(
+      Statement st,
+      db_.Prepare("SELECT r.signed_bytes FROM indicators i "
+                  "JOIN records r ON r.seq = i.record_seq WHERE i.id = ?"));
+  st.BindBlob(1, id);
+  CARAVAN_STORE_ASSIGN_OR_RETURN(bool row, st.Step());
+  if (!row) return std::optional<std::vector<uint8_t>>();
+  return std::optional<std::vector<uint8_t>>(st.Blob(0));
+}
+
 Result<InsertOutcome> WriteTxn::InsertRecord(const RecordRow& row) {
   CARAVAN_RETURN_IF_ERROR(ValidateRecord(row));
   const protocol::RecordBody& b = row.body;

@@ -14,6 +14,7 @@
 #include <cstdint>
 #include <optional>
 #include <string_view>
+#include <vector>
 
 #include "daemon/store/store_types.h"
 #include "protocol/status.h"
@@ -44,6 +45,11 @@ class WriteTxn {
 
   // The current view of `id`, nullopt if we hold none.
   Result<std::optional<CurrentInfo>> Current(const IndicatorId& id);
+
+  // The signed-record bytes of `id`'s current revision, nullopt if we hold
+  // none (the submitter compares content and builds the next revision).
+  Result<std::optional<std::vector<uint8_t>>> CurrentRecordBytes(
+      const IndicatorId& id);
 
   // The next sequence number for a record this node originates (1, 2, ...).
   // Rolled back with the function that asked for it.

@@ -1,0 +1,173 @@
+// The audit log: appending, filtered reads, and hash-chain verification
+// against every kind of tampering with the file.
+
+#include <sqlite3.h>
+
+#include "tests/unit/store/store_test_util.h"
+
+namespace caravan::store {
+namespace {
+
+using testing::OpenOrDie;
+using testing::ReaderOrDie;
+using testing::TempDir;
+
+void RawExec(const std::string& path, const std::string& sql) {
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open(path.c_str(), &db), SQLITE_OK);
+  char* err = nullptr;
+  int rc = sqlite3_exec(db, sql.c_str(), nullptr, nullptr, &err);
+  EXPECT_EQ(rc, SQLITE_OK) << (err ? err : "");
+  sqlite3_free(err);
+  sqlite3_close(db);
+}
+
+class AuditTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    path_ = dir_.File("store.db");
+    auto store = OpenOrDie(path_);
+    for (int i = 1; i <= 5; ++i) {
+      AuditEvent e;
+      e.time = 1000 + i;
+      e.actor = i % 2 ? "uid:1000" : "peer:KZ-CERT";
+      e.action = i % 2 ? "submit" : "accept";
+      e.subject = "id" + std::to_string(i);
+      e.peer = i % 2 ? "" : "KZ-CERT";
+      e.detail = R"({"n":)" + std::to_string(i) + "}";
+      Result<uint64_t> seq =
+          store->WriteValue<uint64_t>([e](WriteTxn& t) {
+            return t.AppendAudit(e);
+          }).get();
+      ASSERT_TRUE(seq.ok()) << seq.status().ToString();
+      EXPECT_EQ(*seq, static_cast<uint64_t>(i));
+    }
+  }
+
+  Result<uint64_t> Verify() {
+    auto store = OpenOrDie(path_);
+    return ReaderOrDie(*store)->VerifyAuditChain();
+  }
+
+  void ExpectCorruptAt(const std::string& needle) {
+    Result<uint64_t> v = Verify();
+    ASSERT_FALSE(v.ok());
+    EXPECT_EQ(v.status().code(), StatusCode::kCorrupt);
+    EXPECT_NE(v.status().message().find(needle), std::string::npos)
+        << v.status().message();
+  }
+
+  TempDir dir_;
+  std::string path_;
+};
+
+TEST_F(AuditTest, IntactChainVerifies) {
+  Result<uint64_t> v = Verify();
+  ASSERT_TRUE(v.ok()) << v.status().ToString();
+  EXPECT_EQ(*v, 5u);
+}
+
+TEST_F(AuditTest, EmptyChainVerifies) {
+  TempDir other;
+  auto store = OpenOrDie(other.File("empty.db"));
+  Result<uint64_t> v = ReaderOrDie(*store)->VerifyAuditChain();
+  ASSERT_TRUE(v.ok());
+  EXPECT_EQ(*v, 0u);
+}
+
+TEST_F(AuditTest, RolledBackAppendLeavesChainIntact) {
+  {
+    auto store = OpenOrDie(path_);
+    Status s = store
+                   ->Write([](WriteTxn& t) {
+                     AuditEvent e{2000, "node", "share", "x", "TJ-CERT", "{}"};
+                     EXPECT_TRUE(t.AppendAudit(e).ok());
+                     return Denied("then the send was refused");
+                   })
+                   .get();
+    EXPECT_EQ(s.code(), StatusCode::kDenied);
+    Result<uint64_t> next = store->WriteValue<uint64_t>([](WriteTxn& t) {
+      return t.AppendAudit(AuditEvent{2001, "node", "share", "y", "", "{}"});
+    }).get();
+    ASSERT_TRUE(next.ok());
+    EXPECT_EQ(*next, 6u);
+  }
+  EXPECT_EQ(*Verify(), 6u);
+}
+
+TEST_F(AuditTest, RejectsOversizedOrIncompleteEntries) {
+  auto store = OpenOrDie(path_);
+  AuditEvent big{1, "node", "x", "s", "", std::string(kMaxAuditDetailBytes + 1, 'a')};
+  EXPECT_EQ(store->Write([big](WriteTxn& t) { return t.AppendAudit(big).status(); })
+                .get()
+                .code(),
+            StatusCode::kInvalidInput);
+  AuditEvent no_actor{1, "", "x", "s", "", "{}"};
+  EXPECT_EQ(store
+                ->Write([no_actor](WriteTxn& t) {
+                  return t.AppendAudit(no_actor).status();
+                })
+                .get()
+                .code(),
+            StatusCode::kInvalidInput);
+}
+
+TEST_F(AuditTest, FilteredReads) {
+  auto store = OpenOrDie(path_);
+  auto reader = ReaderOrDie(*store);
+  AuditFilter all;
+  Result<std::vector<AuditEntry>> entries = reader->ReadAudit(all);
+  ASSERT_TRUE(entries.ok());
+  ASSERT_EQ(entries->size(), 5u);
+  EXPECT_EQ((*entries)[1].event.detail, R"({"n":2})");
+  EXPECT_EQ((*entries)[1].prev_hash, (*entries)[0].hash);
+
+  AuditFilter by_peer;
+  by_peer.peer = "KZ-CERT";
+  EXPECT_EQ(reader->ReadAudit(by_peer)->size(), 2u);
+  AuditFilter by_actor;
+  by_actor.actor = "uid:1000";
+  EXPECT_EQ(reader->ReadAudit(by_actor)->size(), 3u);
+  AuditFilter since;
+  since.since = 1004;
+  EXPECT_EQ(reader->ReadAudit(since)->size(), 2u);
+  AuditFilter page;
+  page.after = 2;
+  page.limit = 2;
+  Result<std::vector<AuditEntry>> p = reader->ReadAudit(page);
+  ASSERT_TRUE(p.ok());
+  ASSERT_EQ(p->size(), 2u);
+  EXPECT_EQ((*p)[0].seq, 3u);
+  EXPECT_EQ((*p)[1].seq, 4u);
+}
+
+TEST_F(AuditTest, ChangedDetailIsReported) {
+  RawExec(path_, "UPDATE audit SET detail = '{\"n\":99}' WHERE seq = 3");
+  ExpectCorruptAt("audit entry 3 does not match its hash");
+}
+
+TEST_F(AuditTest, ChangedHashIsReported) {
+  RawExec(path_, "UPDATE audit SET hash = zeroblob(32) WHERE seq = 2");
+  ExpectCorruptAt("audit entry 2 ");
+}
+
+TEST_F(AuditTest, RemovedMiddleEntryIsReported) {
+  RawExec(path_, "DELETE FROM audit WHERE seq = 3");
+  ExpectCorruptAt("audit entry 3 is missing");
+}
+
+TEST_F(AuditTest, RemovedLastEntryIsReported) {
+  RawExec(path_, "DELETE FROM audit WHERE seq = 5");
+  ExpectCorruptAt("audit entry 5 is missing");
+}
+
+TEST_F(AuditTest, RenumberedTailIsReported) {
+  // Remove entry 3 and renumber 4,5 -> 3,4: the chain of prev_hash breaks.
+  RawExec(path_,
+          "DELETE FROM audit WHERE seq = 3;"
+          "UPDATE audit SET seq = seq - 1 WHERE seq > 3;");
+  ExpectCorruptAt("audit entry 3 ");
+}
+
+}  // namespace
+}  // namespace caravan::store
