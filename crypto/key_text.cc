@@ -59,6 +59,7 @@ std::string ToHex(std::span<const uint8_t> bytes) {
 std::optional<std::vector<uint8_t>> FromHex(std::string_view hex) {
   EnsureSodium();
   if (hex.size() % 2 != 0) return std::nullopt;
+  if (hex.empty()) return std::vector<uint8_t>{};  // libsodium wants non-null buffers
   std::vector<uint8_t> out(hex.size() / 2);
   size_t bin_len = 0;
   const char* end = nullptr;
