@@ -467,7 +467,13 @@ class Gen {
     Case c;
     RecordBody& r = c.record;
     r.origin_seq = 1;
-    r.created = now - Int(0, 3 * 86400) - (Chance(10) ? 40 * 86400 : 0);
+    if (Chance(50)) {
+      r.created = now - Int(0, 3 * 86400) - (Chance(10) ? 40 * 86400 : 0);
+    } else {
+      // On or next to an embargo boundary: a whole number of a unit ago.
+      static const std::vector<int64_t> kUnits = {60, 3600, 86400, 604800};
+      r.created = now - Int(0, 48) * Pick(kUnits) + Int(-1, 1);
+    }
     auto& ind = r.indicator;
     ind.type = static_cast<IndicatorType>(Int(0, protocol::kIndicatorTypeCount - 1));
     switch (ind.type) {
