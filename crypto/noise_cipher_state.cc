@@ -22,7 +22,12 @@ std::array<uint8_t, crypto_aead_chacha20poly1305_IETF_NPUBBYTES> NonceBytes(uint
 }  // namespace
 
 void CipherState::InitializeKey(std::span<const uint8_t, 32> key) {
-  key_.emplace(key);
+  // Reuse the secure allocation across MixKey calls.
+  if (key_ && key_->valid()) {
+    std::copy(key.begin(), key.end(), key_->data());
+  } else {
+    key_.emplace(key);
+  }
   nonce_ = 0;
 }
 

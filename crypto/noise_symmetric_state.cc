@@ -17,12 +17,16 @@ SymmetricState::SymmetricState(std::string_view protocol_name) {
   std::copy(h_.begin(), h_.end(), ck_.data());
 }
 
+// Temporaries are stack arrays wiped before return rather than SecretBytes:
+// a handshake does a dozen of these and sodium_malloc costs several syscalls.
 void SymmetricState::MixKey(std::span<const uint8_t> ikm) {
-  SecretBytes<kHashLen> new_ck;
-  SecretBytes<kHashLen> temp_k;
-  Hkdf(ck_.span(), ikm, new_ck.span(), temp_k.span(), {});
-  ck_ = std::move(new_ck);
-  cipher_.InitializeKey(std::span<const uint8_t, 32>(temp_k.data(), 32));
+  uint8_t new_ck[kHashLen];
+  uint8_t temp_k[kHashLen];
+  Hkdf(ck_.span(), ikm, new_ck, temp_k, {});
+  std::copy(std::begin(new_ck), std::end(new_ck), ck_.data());
+  cipher_.InitializeKey(std::span<const uint8_t, 32>(temp_k, 32));
+  sodium_memzero(new_ck, sizeof new_ck);
+  sodium_memzero(temp_k, sizeof temp_k);
 }
 
 void SymmetricState::MixHash(std::span<const uint8_t> data) {
@@ -32,13 +36,15 @@ void SymmetricState::MixHash(std::span<const uint8_t> data) {
 }
 
 void SymmetricState::MixKeyAndHash(std::span<const uint8_t> ikm) {
-  SecretBytes<kHashLen> new_ck;
-  SecretBytes<kHashLen> temp_h;
-  SecretBytes<kHashLen> temp_k;
-  Hkdf(ck_.span(), ikm, new_ck.span(), temp_h.span(), temp_k.span());
-  ck_ = std::move(new_ck);
-  MixHash(temp_h.span());
-  cipher_.InitializeKey(std::span<const uint8_t, 32>(temp_k.data(), 32));
+  uint8_t new_ck[kHashLen];
+  uint8_t temp_h[kHashLen];
+  uint8_t temp_k[kHashLen];
+  Hkdf(ck_.span(), ikm, new_ck, temp_h, temp_k);
+  std::copy(std::begin(new_ck), std::end(new_ck), ck_.data());
+  MixHash(temp_h);
+  cipher_.InitializeKey(std::span<const uint8_t, 32>(temp_k, 32));
+  sodium_memzero(new_ck, sizeof new_ck);
+  sodium_memzero(temp_k, sizeof temp_k);
 }
 
 bool SymmetricState::EncryptAndHash(std::span<const uint8_t> plaintext,
@@ -57,11 +63,15 @@ bool SymmetricState::DecryptAndHash(std::span<const uint8_t> ciphertext,
 }
 
 std::pair<CipherState, CipherState> SymmetricState::Split() const {
-  SecretBytes<kHashLen> k1;
-  SecretBytes<kHashLen> k2;
-  Hkdf(ck_.span(), {}, k1.span(), k2.span(), {});
-  return {CipherState(std::span<const uint8_t, 32>(k1.data(), 32)),
-          CipherState(std::span<const uint8_t, 32>(k2.data(), 32))};
+  uint8_t k1[kHashLen];
+  uint8_t k2[kHashLen];
+  Hkdf(ck_.span(), {}, k1, k2, {});
+  std::pair<CipherState, CipherState> out{
+      CipherState(std::span<const uint8_t, 32>(k1, 32)),
+      CipherState(std::span<const uint8_t, 32>(k2, 32))};
+  sodium_memzero(k1, sizeof k1);
+  sodium_memzero(k2, sizeof k2);
+  return out;
 }
 
 }  // namespace caravan::crypto::noise_internal
