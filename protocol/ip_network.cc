@@ -76,7 +76,12 @@ std::string IpNetwork::ToString() const {
   char buf[INET6_ADDRSTRLEN] = {};
   inet_ntop(is_v6 ? AF_INET6 : AF_INET, bytes.data(), buf, sizeof buf);
   std::string out(buf);
-  if (!is_address()) out += "/" + std::to_string(prefix);
+  if (!is_address()) {
+    // Two appends, not "/" + to_string(): GCC 12 -O2 reports a false
+    // -Wrestrict on the temporary concatenation (GCC bug 105329).
+    out += '/';
+    out += std::to_string(prefix);
+  }
   return out;
 }
 

@@ -116,3 +116,4 @@ BENCHMARK(BM_BaselineCopyBody);
 
 }  // namespace
 }  // namespace caravan::protocol
+BENCHMARK_MAIN();
