@@ -685,7 +685,8 @@ RefDecision RefOutbound(const RefPolicy& p, const Gen::Case& c) {
       if (present.at(f)) { d.key = "outbound.redact"; return d; }
     }
   }
-  if (c.record.created + o.embargo > c.out.now) {
+  // "0" means no embargo, even for a record stamped in the future (skew).
+  if (o.embargo != 0 && c.record.created + o.embargo > c.out.now) {
     d.verdict = "defer";
     d.key = "outbound.embargo";
     d.retry_at = c.record.created + o.embargo;
