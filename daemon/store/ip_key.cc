@@ -17,9 +17,14 @@ Result<IpKey> IpKeyFor(protocol::IndicatorType type, std::string_view value) {
   std::optional<protocol::IpNetwork> net = protocol::ParseIpNetwork(value);
   const bool want_v6 = type == protocol::IndicatorType::kIpv6;
   if (!net || net->is_v6 != want_v6) {
-    return InvalidInput("'" + std::string(value.substr(0, 64)) +
-                        "' is not a valid " + (want_v6 ? "ipv6" : "ipv4") +
-                        " address or network");
+    // Built with append: GCC 12 -O2 gives a false -Wrestrict on chains of
+    // operator+ starting with a literal.
+    std::string msg = "'";
+    msg.append(value.substr(0, 64));
+    msg.append("' is not a valid ");
+    msg.append(want_v6 ? "ipv6" : "ipv4");
+    msg.append(" address or network");
+    return InvalidInput(std::move(msg));
   }
   return IpKeyOf(*net);
 }

@@ -201,13 +201,14 @@ Result<InsertOutcome> WriteTxn::InsertRecord(const RecordRow& row) {
   }
   out.log_seq = static_cast<uint64_t>(sqlite3_last_insert_rowid(db_.handle()));
   if (!cur || Supersedes(b.revision, b.variant, *cur)) {
-    CARAVAN_RETURN_IF_ERROR(WriteCurrent(row, out.log_seq));
+    CARAVAN_RETURN_IF_ERROR(WriteCurrent(row, out.log_seq, cur.has_value()));
     out.became_current = true;
   }
   return out;
 }
 
-Status WriteTxn::WriteCurrent(const RecordRow& row, uint64_t seq) {
+Status WriteTxn::WriteCurrent(const RecordRow& row, uint64_t seq,
+                              bool replacing) {
   const protocol::RecordBody& b = row.body;
   const protocol::Indicator& ind = b.indicator;
   // One upsert for both "first revision" and "supersedes": the row keeps
@@ -271,10 +272,13 @@ Status WriteTxn::WriteCurrent(const RecordRow& row, uint64_t seq) {
   const int64_t rid = st.Int(0);
   CARAVAN_RETURN_IF_ERROR(st.Run());  // finish the statement
 
-  CARAVAN_STORE_ASSIGN_OR_RETURN(
-      Statement del, db_.Prepare("DELETE FROM indicator_tags WHERE rid = ?"));
-  del.Bind(1, rid);
-  CARAVAN_RETURN_IF_ERROR(del.Run());
+  if (replacing) {
+    CARAVAN_STORE_ASSIGN_OR_RETURN(
+        Statement del,
+        db_.Prepare("DELETE FROM indicator_tags WHERE rid = ?"));
+    del.Bind(1, rid);
+    CARAVAN_RETURN_IF_ERROR(del.Run());
+  }
   for (const std::string& tag : ind.tags) {
     CARAVAN_STORE_ASSIGN_OR_RETURN(
         Statement ins, db_.Prepare("INSERT OR IGNORE INTO indicator_tags "

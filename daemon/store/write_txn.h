@@ -102,7 +102,8 @@ class WriteTxn {
 
  private:
   Status EnsurePeer(std::string_view peer);
-  Status WriteCurrent(const RecordRow& row, uint64_t seq);
+  // replacing: a current row exists (its tags must go first).
+  Status WriteCurrent(const RecordRow& row, uint64_t seq, bool replacing);
 
   internal::Database& db_;
   int64_t now_;
