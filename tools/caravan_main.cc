@@ -25,6 +25,9 @@ void AddContextFlags(CLI::App* cmd, SubmitContext& c) {
 int main(int argc, char** argv) {
   CLI::App app{"caravan: share threat indicators between national CERTs"};
   app.require_subcommand(1);
+  // Global flags are accepted after the subcommand too (`caravan query
+  // --json`), as scripts write them.
+  app.fallthrough();
   GlobalOptions global;
   app.add_option("--config", global.config,
                  "caravand.toml (default: $CARAVAN_CONFIG, then "

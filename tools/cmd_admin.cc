@@ -64,11 +64,9 @@ int RunStatus(const GlobalOptions& global) {
                   << "uptime:      " << Str(d["uptime_seconds"]) << " s\n"
                   << "indicators:  " << Str(counts["indicators"]) << " ("
                   << Str(counts["own"]) << " own, " << Str(counts["received"])
-                  << " received, " << Str(counts["revoked"]) << " revoked, "
+                  << " received, "
                   << Str(counts["quarantined"]) << " quarantined)\n"
                   << "records:     " << Str(counts["records"]) << "\n"
-                  << "audit:       " << Str(counts["audit_entries"])
-                  << " entries\n"
                   << "policy:      " << Str(policy["state"]) << ", "
                   << Str(policy["files"]) << " files, loaded "
                   << Str(policy["loaded_at"]) << "\n";
@@ -154,7 +152,7 @@ int RunAuditVerify(const GlobalOptions& global) {
       global, [](Request::Builder r) { r.setAuditVerify(); },
       [](const nlohmann::json& d) {
         std::cout << "audit chain intact: " << Str(d["entries"])
-                  << " entries, head " << Str(d["head"]) << "\n";
+                  << " entries\n";
       });
 }
 

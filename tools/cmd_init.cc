@@ -5,6 +5,8 @@
 
 #include <fstream>
 #include <iostream>
+#include <optional>
+#include <tuple>
 
 #include "crypto/identity_key.h"
 #include "crypto/key_file.h"
@@ -27,20 +29,27 @@ Status WriteTextFile(const std::filesystem::path& path,
   return Status::Ok();
 }
 
-bool IsCountryCode(const std::string& cc) {
-  return cc.size() == 2 && std::isupper(static_cast<unsigned char>(cc[0])) &&
-         std::isupper(static_cast<unsigned char>(cc[1]));
-}
-
 }  // namespace
 
 int RunInit(const GlobalOptions& global, const InitOptions& o) {
-  if (!IsCountryCode(o.country)) {
+  if (!protocol::IsCountryCode(o.country)) {
     return Fail(InvalidInput("--country must be an ISO 3166-1 alpha-2 code "
                              "in capitals, e.g. UZ (got '" + o.country + "')"));
   }
-  if (o.name.empty() || o.name.size() > 64) {
-    return Fail(InvalidInput("--name must be 1 to 64 characters"));
+  if (std::string e = protocol::NameError(o.name); !e.empty()) {
+    return Fail(InvalidInput("--name: " + e));
+  }
+  std::optional<protocol::HostPort> peer_listen, taxii_listen;
+  for (auto [flag, text, out] :
+       {std::tuple{"--peer-listen", &o.peer_listen, &peer_listen},
+        std::tuple{"--taxii-listen", &o.taxii_listen, &taxii_listen}}) {
+    if (text->empty()) continue;
+    auto parsed = protocol::ParseHostPort(*text);
+    if (!parsed.ok()) {
+      return Fail(InvalidInput(std::string(flag) + ": " +
+                               parsed.status().message()));
+    }
+    *out = *parsed;
   }
   const std::filesystem::path dir = std::filesystem::absolute(o.dir);
   std::error_code ec;
@@ -64,12 +73,12 @@ int RunInit(const GlobalOptions& global, const InitOptions& o) {
     return Fail(Internal(error));
   }
 
-  protocol::InitialConfig initial;
+  protocol::InitialConfigOptions initial;
   initial.name = o.name;
   initial.country = o.country;
-  initial.peer_listen = o.peer_listen;
-  initial.taxii_listen = o.taxii_listen;
   initial.control_socket = o.control;
+  initial.peer_listen = peer_listen;
+  initial.taxii_listen = taxii_listen;
   Status s = WriteTextFile(dir / "caravand.toml",
                            protocol::RenderInitialConfig(initial));
   if (s.ok()) {

@@ -72,7 +72,7 @@ Result<std::unique_ptr<ControlReply>> ControlClient::Call(
     }
     sent += static_cast<size_t>(n);
   }
-  protocol::FrameDecoder decoder(protocol::kMaxControlFrameBytes);
+  protocol::FrameDecoder decoder;
   std::vector<uint8_t> buffer(64 * 1024);
   for (;;) {
     auto next = decoder.Next();

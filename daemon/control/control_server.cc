@@ -68,7 +68,7 @@ class ControlServer::Connection
 
   awaitable<void> Run() {
     const ControlPeer peer = PeerCredentials(socket_);
-    protocol::FrameDecoder decoder(server_.options_.max_frame_bytes);
+    protocol::FrameDecoder decoder;
     std::array<uint8_t, 64 * 1024> buffer;
     for (;;) {
       // Answer every complete frame already buffered, in order.

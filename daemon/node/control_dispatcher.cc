@@ -1,0 +1,111 @@
+#include "daemon/node/control_dispatcher.h"
+
+#include <capnp/serialize.h>
+
+#include "daemon/config/log.h"
+#include "daemon/control/control_response.h"
+#include "daemon/node/control_wire.h"
+#include "daemon/node/node.h"
+#include "daemon/node/offload.h"
+#include "protocol/control_framing.h"
+
+namespace caravan::daemon {
+
+SubmissionInput SubmissionFromWire(protocol::wire::Submission::Reader s) {
+  SubmissionInput in;
+  in.type = Str(s.getType());
+  in.value = Str(s.getValue());
+  in.tlp = Str(s.getTlp());
+  in.confidence = s.getConfidence();
+  for (auto tag : s.getTags()) in.tags.push_back(Str(tag));
+  in.description = Str(s.getDescription());
+  in.valid_until = s.getValidUntil();
+  in.first_seen = s.getFirstSeen();
+  in.last_seen = s.getLastSeen();
+  in.reshare = Str(s.getReshare());
+  in.line = s.getLine();
+  return in;
+}
+
+boost::asio::awaitable<std::vector<uint8_t>> ControlDispatcher::Handle(
+    std::vector<capnp::word> request, ControlPeer peer) {
+  // The request moves into a shared_ptr in its own statement: g++ 12
+  // destroys a coroutine parameter twice when it is moved straight into a
+  // lambda capture inside a co_await expression.
+  auto shared = std::make_shared<std::vector<capnp::word>>(std::move(request));
+  std::vector<uint8_t> reply = co_await Offload(
+      node_.pool(), [this, shared, peer]() { return HandleNow(*shared, peer); });
+  co_return reply;
+}
+
+std::vector<uint8_t> ControlDispatcher::HandleNow(
+    const std::vector<capnp::word>& words, const ControlPeer& peer) {
+  const std::string actor = "uid:" + std::to_string(peer.uid);
+  try {
+    capnp::FlatArrayMessageReader reader(
+        kj::arrayPtr(words.data(), words.size()),
+        protocol::ControlReaderOptions());
+    return Dispatch(reader.getRoot<Request>(), actor);
+  } catch (const kj::Exception& e) {
+    // Cap'n Proto throws on malformed messages (bad pointers, limits): that
+    // is bad input from the client, not a daemon failure.
+    return ErrorResponse(InvalidInput(
+        std::string("malformed control request: ") +
+        e.getDescription().cStr()));
+  }
+}
+
+namespace {
+
+std::vector<uint8_t> Reply(const Result<std::string>& json) {
+  if (!json.ok()) return ErrorResponse(json.status());
+  return JsonResponse(*json);
+}
+
+}  // namespace
+
+std::vector<uint8_t> ControlDispatcher::Dispatch(Request::Reader r,
+                                                 const std::string& actor) {
+  switch (r.which()) {
+    case Request::STATUS:
+      return Reply(NodeStatus());
+    case Request::SUBMIT:
+      return Submit(r.getSubmit(), actor);
+    case Request::QUERY:
+      return Reply(Query(r.getQuery(), /*for_export=*/false));
+    case Request::SHOW:
+      return Reply(Show(Str(r.getShow())));
+    case Request::REVOKE:
+      return Reply(Revoke(r.getRevoke(), actor));
+    case Request::SIGHT:
+      return Reply(Sight(r.getSight(), actor));
+    case Request::AUDIT:
+      return Reply(Audit(r.getAudit()));
+    case Request::AUDIT_VERIFY:
+      return Reply(AuditVerify());
+    case Request::EXPORT:
+      return Reply(Query(r.getExport(), /*for_export=*/true));
+    case Request::POLICY_RELOAD:
+      return Reply(PolicyReload(actor));
+    case Request::POLICY_EXPLAIN:
+      return Reply(PolicyExplain(r.getPolicyExplain()));
+    case Request::PEERS_LIST:
+      return Reply(PeersList());
+    case Request::PEERS_ADD:
+      return Reply(PeersAdd(r.getPeersAdd(), actor));
+    case Request::PEERS_REMOVE:
+      return Reply(PeersRemove(Str(r.getPeersRemove()), actor));
+    case Request::QUARANTINE_LIST:
+      return Reply(QuarantineList());
+    case Request::QUARANTINE_DECIDE:
+      return Reply(QuarantineDecide(r.getQuarantineDecide(), actor));
+    case Request::KEY_SHOW:
+      return Reply(KeyShow());
+  }
+  // A newer CLI may send a request this daemon does not know.
+  return ErrorResponse(
+      InvalidInput("unknown control request (is caravand older than the "
+                   "caravan CLI?)"));
+}
+
+}  // namespace caravan::daemon

@@ -1,0 +1,69 @@
+#pragma once
+// ControlDispatcher: answers control requests (protocol/control.capnp) for
+// one Node. The whole request, from decoding to the framed reply, runs on
+// the node's worker pool, so the control connection's coroutine only
+// shuttles bytes.
+//
+// Every change is audited with the caller's uid (SO_PEERCRED) as actor.
+
+#include <boost/asio/awaitable.hpp>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "daemon/control/control_server.h"
+#include "protocol/control.capnp.h"
+#include "protocol/status.h"
+
+namespace caravan::daemon {
+
+class Node;
+
+class ControlDispatcher : public ControlHandler {
+ public:
+  explicit ControlDispatcher(Node& node) : node_(node) {}
+
+  boost::asio::awaitable<std::vector<uint8_t>> Handle(
+      std::vector<capnp::word> request, ControlPeer peer) override;
+
+  // Decodes and answers one request synchronously (worker pool; tests).
+  std::vector<uint8_t> HandleNow(const std::vector<capnp::word>& request,
+                                 const ControlPeer& peer);
+
+ private:
+  using Request = protocol::wire::Request;
+  std::vector<uint8_t> Dispatch(Request::Reader request,
+                                const std::string& actor);
+
+  // Reads (control_reads.cc).
+  Result<std::string> NodeStatus();
+  Result<std::string> Query(protocol::wire::Query::Reader q, bool for_export);
+  Result<std::string> Show(const std::string& id_hex);
+  Result<std::string> Audit(protocol::wire::AuditQuery::Reader q);
+  Result<std::string> AuditVerify();
+  Result<std::string> KeyShow();
+  Result<std::string> QuarantineList();
+
+  // Changes (control_writes.cc).
+  std::vector<uint8_t> Submit(protocol::wire::Submit::Reader s,
+                              const std::string& actor);
+  Result<std::string> Revoke(protocol::wire::Revoke::Reader r,
+                             const std::string& actor);
+  Result<std::string> Sight(protocol::wire::Sight::Reader s,
+                            const std::string& actor);
+  Result<std::string> QuarantineDecide(
+      protocol::wire::QuarantineDecision::Reader d, const std::string& actor);
+  Result<std::string> PeersList();
+  Result<std::string> PeersAdd(protocol::wire::PeerAdd::Reader p,
+                               const std::string& actor);
+  Result<std::string> PeersRemove(const std::string& name,
+                                  const std::string& actor);
+
+  // Policy (control_policy.cc).
+  Result<std::string> PolicyReload(const std::string& actor);
+  Result<std::string> PolicyExplain(protocol::wire::Explain::Reader e);
+
+  Node& node_;
+};
+
+}  // namespace caravan::daemon

@@ -1,0 +1,263 @@
+// Read requests: status, query/export, show, audit, key, quarantine list.
+#include "crypto/key_text.h"
+#include "daemon/node/control_dispatcher.h"
+#include "daemon/node/control_wire.h"
+#include "daemon/node/indicator_json.h"
+#include "daemon/node/node.h"
+#include "daemon/node/record_signing.h"
+#include "protocol/indicator_parse.h"
+#include "protocol/record_codec.h"
+
+#include <ctime>
+
+namespace caravan::daemon {
+namespace {
+
+constexpr size_t kDefaultQueryLimit = 100;
+
+// Checks the signature of the record that is `row`'s current view.
+bool RowVerifies(store::Reader& reader, const store::IndicatorRow& row) {
+  auto bytes = reader.GetRecordBytes(row.id, row.revision, row.variant);
+  if (!bytes.ok()) return false;
+  auto record = protocol::DecodeSignedRecord(*bytes);
+  return record.ok() && VerifySignedRecord(*record, row.origin);
+}
+
+// Builds the store filter from a control Query. A value is parsed like a
+// submission (defanged accepted, type detected); an IP address or network
+// finds the networks that contain it.
+Result<store::QueryFilter> FilterFrom(protocol::wire::Query::Reader q,
+                                      bool for_export) {
+  store::QueryFilter f;
+  const std::string type_text = Str(q.getType());
+  if (!type_text.empty()) {
+    auto type = protocol::ParseTypeName(type_text);
+    if (!type) return InvalidInput("unknown type '" + type_text + "'");
+    f.type = *type;
+  }
+  const std::string value = Str(q.getValue());
+  if (!value.empty()) {
+    protocol::IndicatorType type;
+    std::string normalized;
+    if (f.type) {
+      auto v = protocol::NormalizeValue(*f.type, value);
+      if (!v.ok()) return v.status();
+      type = *f.type;
+      normalized = std::move(*v);
+    } else {
+      auto parsed = protocol::DetectAndNormalize(value);
+      if (!parsed.ok()) return parsed.status();
+      type = parsed->type;
+      normalized = std::move(parsed->value);
+    }
+    if (type == protocol::IndicatorType::kIpv4 ||
+        type == protocol::IndicatorType::kIpv6) {
+      f.covering = protocol::ParseIpNetwork(normalized);
+      f.type.reset();  // an ipv4 address may sit in an ipv4 network: same type
+    } else {
+      f.value = normalized;
+      f.type = type;
+    }
+  }
+  const std::string cidr = Str(q.getCidr());
+  if (!cidr.empty()) {
+    auto net = protocol::ParseIpNetwork(protocol::Refang(cidr));
+    if (!net) return InvalidInput("--cidr: '" + cidr + "' is not a network");
+    f.within = *net;
+  }
+  if (q.getOrigin().size() > 0) f.origin_country = Str(q.getOrigin());
+  if (q.getTag().size() > 0) f.tag = Str(q.getTag());
+  if (q.getSince() != 0) f.since = q.getSince();
+  f.include_revoked = q.getIncludeRevoked();
+  f.limit = q.getLimit() == 0 ? kDefaultQueryLimit
+                              : std::min<size_t>(q.getLimit(),
+                                                 store::kMaxQueryLimit);
+  const std::string after = Str(q.getAfter());
+  if (!after.empty()) {
+    try {
+      f.after = std::stoull(after);
+    } catch (...) {
+      return InvalidInput("bad page cursor '" + after + "'");
+    }
+  }
+  (void)for_export;
+  return f;
+}
+
+}  // namespace
+
+Result<std::string> ControlDispatcher::NodeStatus() {
+  return node_.WithReader([&](store::Reader& reader) -> Result<std::string> {
+    auto counts = reader.GetCounts();
+    if (!counts.ok()) return counts.status();
+    const auto& cfg = node_.config();
+    const auto& key = node_.identity().public_key();
+    const uint64_t own =
+        counts->by_origin_country.count(cfg.node.country)
+            ? counts->by_origin_country.at(cfg.node.country)
+            : 0;
+    auto info = node_.policy().info();
+    nlohmann::json doc = {
+        {"node",
+         {{"name", cfg.node.name},
+          {"country", cfg.node.country},
+          {"key", crypto::KeyText(key)},
+          {"fingerprint", crypto::Fingerprint(key)}}},
+        {"uptime_seconds", std::time(nullptr) - node_.started_at()},
+        {"counts",
+         {{"indicators", counts->indicators},
+          {"own", own},
+          {"received", counts->indicators - own},
+          {"quarantined", counts->quarantined},
+          {"records", counts->records},
+          {"log_seq", counts->last_log_seq},
+          {"by_origin", counts->by_origin_country}}},
+        {"policy",
+         {{"state", info.last_error ? "loaded (last reload refused)"
+                                    : "loaded"},
+          {"dir", node_.policy().dir().string()},
+          {"files", info.files},
+          {"loaded_at", TimeOrNull(info.loaded_at)},
+          {"last_error", info.last_error ? nlohmann::json(*info.last_error)
+                                         : nlohmann::json(nullptr)}}},
+        {"peers", nlohmann::json::array()},
+    };
+    auto peers = PeersList();
+    if (peers.ok()) doc["peers"] = nlohmann::json::parse(*peers)["peers"];
+    return DumpJson(doc);
+  });
+}
+
+Result<std::string> ControlDispatcher::Query(protocol::wire::Query::Reader q,
+                                             bool for_export) {
+  auto filter = FilterFrom(q, for_export);
+  if (!filter.ok()) return filter.status();
+  std::optional<protocol::Tlp> max_tlp;
+  if (q.getMaxTlp().size() > 0) {
+    max_tlp = protocol::ParseTlpName(Str(q.getMaxTlp()));
+    if (!max_tlp) {
+      return InvalidInput("unknown TLP '" + Str(q.getMaxTlp()) +
+                          "' (clear, green, amber, amber+strict, red)");
+    }
+  }
+  return node_.WithReader([&](store::Reader& reader) -> Result<std::string> {
+    auto page = reader.Query(*filter);
+    if (!page.ok()) return page.status();
+    nlohmann::json list = nlohmann::json::array();
+    for (const auto& row : page->rows) {
+      if (max_tlp && row.indicator.tlp > *max_tlp) continue;
+      // Export pages are large and their consumers (firewalls) do not show
+      // provenance; a query shows whether each signature checks.
+      std::optional<bool> verified;
+      if (!for_export) verified = RowVerifies(reader, row);
+      list.push_back(IndicatorJson(row, verified));
+    }
+    nlohmann::json doc = {{"indicators", std::move(list)}};
+    doc["count"] = doc["indicators"].size();
+    doc["next"] = page->next_after == 0
+                      ? nlohmann::json(nullptr)
+                      : nlohmann::json(std::to_string(page->next_after));
+    return DumpJson(doc);
+  });
+}
+
+Result<std::string> ControlDispatcher::Show(const std::string& id_hex) {
+  auto id = protocol::IdFromHex(id_hex);
+  if (!id) {
+    return InvalidInput("'" + id_hex +
+                        "' is not an indicator id (64 hex digits)");
+  }
+  return node_.WithReader([&](store::Reader& reader) -> Result<std::string> {
+    auto row = reader.Get(*id);
+    if (!row.ok()) return row.status();
+    if (!row->has_value()) return NotFound("no indicator " + id_hex);
+    auto revisions = reader.GetRevisions(*id);
+    if (!revisions.ok()) return revisions.status();
+    nlohmann::json revs = nlohmann::json::array();
+    for (const auto& rec : *revisions) {
+      auto decoded = protocol::DecodeSignedRecord(rec.signed_bytes);
+      const bool verified =
+          decoded.ok() && VerifySignedRecord(*decoded, rec.origin);
+      const char* form =
+          !decoded.ok() ? "unreadable"
+          : std::holds_alternative<protocol::BatchProofData>(
+                decoded->signature)
+              ? "batch"
+              : "single";
+      revs.push_back(
+          {{"revision", rec.revision},
+           {"variant", rec.variant},
+           {"origin_seq", rec.origin_seq},
+           {"created", TimeOrNull(rec.created)},
+           {"stored_at", TimeOrNull(rec.stored_at)},
+           {"signature", form},
+           {"verified", verified},
+           {"received_from", rec.received_from
+                                 ? nlohmann::json(*rec.received_from)
+                                 : nlohmann::json(nullptr)}});
+    }
+    auto sightings = reader.Sightings(*id);
+    if (!sightings.ok()) return sightings.status();
+    nlohmann::json sights = nlohmann::json::array();
+    for (const auto& s : *sightings) {
+      sights.push_back({{"time", TimeOrNull(s.time)},
+                        {"note", s.note},
+                        {"actor", s.actor}});
+    }
+    const bool current_verifies = RowVerifies(reader, **row);
+    return DumpJson({{"indicator", IndicatorJson(**row, current_verifies)},
+                     {"revisions", std::move(revs)},
+                     {"sightings", std::move(sights)}});
+  });
+}
+
+Result<std::string> ControlDispatcher::Audit(
+    protocol::wire::AuditQuery::Reader q) {
+  store::AuditFilter filter;
+  filter.since = q.getSince();
+  filter.peer = Str(q.getPeer());
+  filter.limit = q.getLimit() == 0 ? 1000
+                                   : std::min<size_t>(q.getLimit(),
+                                                      store::kMaxQueryLimit);
+  return node_.WithReader([&](store::Reader& reader) -> Result<std::string> {
+    auto entries = reader.ReadAudit(filter);
+    if (!entries.ok()) return entries.status();
+    nlohmann::json list = nlohmann::json::array();
+    for (const auto& e : *entries) list.push_back(AuditEntryJson(e));
+    return DumpJson({{"entries", std::move(list)}});
+  });
+}
+
+Result<std::string> ControlDispatcher::AuditVerify() {
+  return node_.WithReader([&](store::Reader& reader) -> Result<std::string> {
+    auto n = reader.VerifyAuditChain();
+    if (!n.ok()) return n.status();
+    return DumpJson({{"ok", true}, {"entries", *n}});
+  });
+}
+
+Result<std::string> ControlDispatcher::KeyShow() {
+  const auto& key = node_.identity().public_key();
+  return DumpJson({{"key", crypto::KeyText(key)},
+                   {"fingerprint", crypto::Fingerprint(key)},
+                   {"name", node_.config().node.name},
+                   {"country", node_.config().node.country}});
+}
+
+Result<std::string> ControlDispatcher::QuarantineList() {
+  return node_.WithReader([&](store::Reader& reader) -> Result<std::string> {
+    store::QueryFilter f;
+    f.quarantine = store::QuarantineFilter::kOnly;
+    f.include_revoked = true;
+    f.limit = store::kMaxQueryLimit;
+    auto page = reader.Query(f);
+    if (!page.ok()) return page.status();
+    nlohmann::json list = nlohmann::json::array();
+    for (const auto& row : page->rows) {
+      list.push_back(IndicatorJson(row, std::nullopt));
+    }
+    return DumpJson({{"indicators", std::move(list)}});
+  });
+}
+
+}  // namespace caravan::daemon

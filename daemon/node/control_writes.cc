@@ -1,0 +1,264 @@
+// Change requests: submit, revoke, sight, quarantine decisions, roster.
+#include <capnp/message.h>
+
+#include <ctime>
+
+#include "crypto/key_text.h"
+#include "daemon/control/control_response.h"
+#include "daemon/node/control_dispatcher.h"
+#include "daemon/node/control_wire.h"
+#include "daemon/node/indicator_json.h"
+#include "daemon/node/node.h"
+#include "protocol/control_framing.h"
+#include "protocol/indicator_parse.h"
+#include "protocol/record_codec.h"
+#include "protocol/roster_file.h"
+
+namespace caravan::daemon {
+namespace {
+
+
+
+}  // namespace
+
+std::vector<uint8_t> ControlDispatcher::Submit(
+    protocol::wire::Submit::Reader s, const std::string& actor) {
+  auto items = s.getItems();
+  if (items.size() > kMaxSubmitBatch) {
+    return ErrorResponse(InvalidInput(
+        "submit batch of " + std::to_string(items.size()) +
+        " items exceeds the limit of " + std::to_string(kMaxSubmitBatch)));
+  }
+  std::vector<SubmissionInput> inputs;
+  inputs.reserve(items.size());
+  for (auto item : items) inputs.push_back(SubmissionFromWire(item));
+  const auto outcomes = node_.submitter().Submit(inputs, actor);
+
+  capnp::MallocMessageBuilder message;
+  auto response = message.initRoot<protocol::wire::Response>();
+  response.setCode(0);
+  auto results = response.initSubmitResult().initResults(
+      static_cast<unsigned>(outcomes.size()));
+  for (unsigned i = 0; i < outcomes.size(); ++i) {
+    const auto& o = outcomes[i];
+    results[i].setLine(o.line);
+    if (!o.error.ok()) {
+      const std::string text = o.error.message();
+      results[i].setError(capnp::Text::Reader(text.c_str(), text.size()));
+      continue;
+    }
+    auto stored = results[i].initStored();
+    const std::string id = protocol::IdToHex(o.id);
+    stored.setId(capnp::Text::Reader(id.c_str(), id.size()));
+    stored.setRevision(o.revision);
+    stored.setUnchanged(o.unchanged);
+  }
+  return protocol::FrameMessage(message);
+}
+
+Result<std::string> ControlDispatcher::Revoke(protocol::wire::Revoke::Reader r,
+                                              const std::string& actor) {
+  const std::string id_hex = Str(r.getId());
+  auto id = protocol::IdFromHex(id_hex);
+  if (!id) {
+    return InvalidInput("'" + id_hex +
+                        "' is not an indicator id (64 hex digits)");
+  }
+  auto outcome = node_.submitter().Revoke(*id, Str(r.getReason()), actor);
+  if (!outcome.ok()) return outcome.status();
+  return DumpJson({{"id", protocol::IdToHex(outcome->id)},
+                   {"revision", outcome->revision}});
+}
+
+Result<std::string> ControlDispatcher::Sight(protocol::wire::Sight::Reader s,
+                                             const std::string& actor) {
+  const std::string target = Str(s.getTarget());
+  const std::string note = Str(s.getNote());
+  if (note.size() > store::kMaxNoteBytes) {
+    return InvalidInput("sighting note longer than " +
+                        std::to_string(store::kMaxNoteBytes) + " bytes");
+  }
+  // The target is an id, or a value held from one or more origins.
+  std::vector<protocol::IndicatorId> ids;
+  if (auto id = protocol::IdFromHex(target)) {
+    ids.push_back(*id);
+  } else {
+    auto parsed = protocol::DetectAndNormalize(target);
+    if (!parsed.ok()) {
+      return InvalidInput("'" + target + "' is neither an indicator id nor "
+                          "a value: " + parsed.status().message());
+    }
+    auto found = node_.WithReader(
+        [&](store::Reader& reader) -> Result<store::QueryPage> {
+          store::QueryFilter f;
+          f.value = parsed->value;
+          f.type = parsed->type;
+          f.include_revoked = true;
+          f.limit = 100;
+          return reader.Query(f);
+        });
+    if (!found.ok()) return found.status();
+    for (const auto& row : found->rows) ids.push_back(row.id);
+  }
+  if (ids.empty()) return NotFound("no indicator matches '" + target + "'");
+  Status written = node_.store().Write([&](store::WriteTxn& txn) -> Status {
+    for (const auto& id : ids) {
+      auto current = txn.Current(id);
+      if (!current.ok()) return current.status();
+      if (!current->has_value()) {
+        return NotFound("no indicator " + protocol::IdToHex(id));
+      }
+      CARAVAN_RETURN_IF_ERROR(txn.AddSighting({id, txn.now(), note, actor}));
+      auto audited = txn.AppendAudit(
+          {txn.now(), actor, "sight", protocol::IdToHex(id), "",
+           DumpJson({{"note", note}})});
+      if (!audited.ok()) return audited.status();
+    }
+    return Status::Ok();
+  }).get();
+  if (!written.ok()) return written;
+  nlohmann::json list = nlohmann::json::array();
+  for (const auto& id : ids) list.push_back(protocol::IdToHex(id));
+  return DumpJson({{"id", list.size() == 1 ? list[0] : list},
+                   {"ids", list}});
+}
+
+Result<std::string> ControlDispatcher::QuarantineDecide(
+    protocol::wire::QuarantineDecision::Reader d, const std::string& actor) {
+  const std::string id_hex = Str(d.getId());
+  auto id = protocol::IdFromHex(id_hex);
+  if (!id) return InvalidInput("'" + id_hex + "' is not an indicator id");
+  const bool approve = d.getApprove();
+  Status written = node_.store().Write([&](store::WriteTxn& txn) -> Status {
+    auto current = txn.Current(*id);
+    if (!current.ok()) return current.status();
+    if (!current->has_value() || !(*current)->quarantined) {
+      return NotFound("no quarantined indicator " + id_hex);
+    }
+    if (approve) {
+      CARAVAN_RETURN_IF_ERROR(txn.SetQuarantined(*id, false));
+    } else {
+      auto deleted = txn.DeleteIndicator(*id);
+      if (!deleted.ok()) return deleted.status();
+    }
+    auto audited = txn.AppendAudit(
+        {txn.now(), actor, approve ? "quarantine-approve" : "quarantine-reject",
+         id_hex, "", "{}"});
+    return audited.ok() ? Status::Ok() : audited.status();
+  }).get();
+  if (!written.ok()) return written;
+  return DumpJson({{"id", id_hex}, {"approved", approve}});
+}
+
+Result<std::string> ControlDispatcher::PeersList() {
+  auto roster = protocol::LoadRosterFile(node_.config().peers.roster);
+  if (!roster.ok() && roster.status().code() != StatusCode::kNotFound) {
+    return roster.status();
+  }
+  std::vector<protocol::RosterMember> members;
+  if (roster.ok()) members = std::move(*roster);
+  return node_.WithReader([&](store::Reader& reader) -> Result<std::string> {
+    auto counts = reader.GetCounts();
+    if (!counts.ok()) return counts.status();
+    nlohmann::json peers = nlohmann::json::array();
+    for (const auto& m : members) {
+      auto state = reader.GetPeerState(m.name);
+      if (!state.ok()) return state.status();
+      peers.push_back(
+          {{"name", m.name},
+           {"country", m.country},
+           {"key", protocol::PublicKeyToText(m.key)},
+           {"fingerprint", crypto::Fingerprint(m.key)},
+           {"endpoint", m.endpoint ? nlohmann::json(m.endpoint->ToString())
+                                   : nlohmann::json(nullptr)},
+           {"link", state->link_state.empty() ? "down" : state->link_state},
+           {"last_contact", TimeOrNull(state->last_contact)},
+           {"backlog", counts->last_log_seq > state->acked_seq
+                           ? counts->last_log_seq - state->acked_seq
+                           : 0},
+           {"acked_seq", state->acked_seq},
+           {"bytes_sent", state->bytes_sent},
+           {"bytes_received", state->bytes_received}});
+    }
+    return DumpJson({{"peers", std::move(peers)}});
+  });
+}
+
+Result<std::string> ControlDispatcher::PeersAdd(
+    protocol::wire::PeerAdd::Reader p, const std::string& actor) {
+  protocol::RosterMember member;
+  member.name = Str(p.getName());
+  member.country = Str(p.getCountry());
+  if (std::string e = protocol::NameError(member.name); !e.empty()) {
+    return InvalidInput("peer name: " + e);
+  }
+  if (!protocol::IsCountryCode(member.country)) {
+    return InvalidInput("--country must be an ISO 3166-1 alpha-2 code in "
+                        "capitals (got '" + member.country + "')");
+  }
+  auto key = protocol::ParsePublicKeyText(Str(p.getKey()));
+  if (!key.ok()) return InvalidInput("--key: " + key.status().message());
+  member.key = *key;
+  if (member.key == node_.identity().public_key()) {
+    return InvalidInput("--key is this node's own key");
+  }
+  if (p.getEndpoint().size() > 0) {
+    auto endpoint = protocol::ParseHostPort(Str(p.getEndpoint()));
+    if (!endpoint.ok()) {
+      return InvalidInput("--endpoint: " + endpoint.status().message());
+    }
+    member.endpoint = *endpoint;
+  }
+  const auto& path = node_.config().peers.roster;
+  auto roster = protocol::LoadRosterFile(path);
+  if (!roster.ok() && roster.status().code() != StatusCode::kNotFound) {
+    return roster.status();
+  }
+  std::vector<protocol::RosterMember> members;
+  if (roster.ok()) members = std::move(*roster);
+  for (const auto& m : members) {
+    if (m.name == member.name) {
+      return InvalidInput("the roster already has a member named " + m.name);
+    }
+    if (m.key == member.key) {
+      return InvalidInput("that key is already in the roster as " + m.name);
+    }
+  }
+  members.push_back(member);
+  CARAVAN_RETURN_IF_ERROR(protocol::WriteRosterFile(path, members));
+  Status audited = node_.store().Write([&](store::WriteTxn& txn) -> Status {
+    auto r = txn.AppendAudit(
+        {txn.now(), actor, "peer-add", member.name, member.name,
+         DumpJson({{"country", member.country},
+                   {"key", protocol::PublicKeyToText(member.key)},
+                   {"endpoint", member.endpoint
+                                    ? nlohmann::json(member.endpoint->ToString())
+                                    : nlohmann::json(nullptr)}})});
+    return r.ok() ? Status::Ok() : r.status();
+  }).get();
+  if (!audited.ok()) return audited;
+  return DumpJson({{"name", member.name},
+                   {"country", member.country},
+                   {"fingerprint", crypto::Fingerprint(member.key)}});
+}
+
+Result<std::string> ControlDispatcher::PeersRemove(const std::string& name,
+                                                   const std::string& actor) {
+  const auto& path = node_.config().peers.roster;
+  auto roster = protocol::LoadRosterFile(path);
+  if (!roster.ok()) return roster.status();
+  auto members = std::move(*roster);
+  const size_t before = members.size();
+  std::erase_if(members, [&](const auto& m) { return m.name == name; });
+  if (members.size() == before) return NotFound("no roster member " + name);
+  CARAVAN_RETURN_IF_ERROR(protocol::WriteRosterFile(path, members));
+  Status audited = node_.store().Write([&](store::WriteTxn& txn) -> Status {
+    auto r = txn.AppendAudit(
+        {txn.now(), actor, "peer-remove", name, name, "{}"});
+    return r.ok() ? Status::Ok() : r.status();
+  }).get();
+  if (!audited.ok()) return audited;
+  return DumpJson({{"name", name}});
+}
+
+}  // namespace caravan::daemon

@@ -1,0 +1,95 @@
+#pragma once
+// Node: one running caravand. Owns the parts main() wires together (keys,
+// store, policy, submitter, control server, worker pool) and the periodic
+// chores (watchdog, retention sweep). main() builds it from a loaded config,
+// starts it, and stops it on SIGTERM.
+//
+// Threading: the io_context given to Open runs the control server and
+// timers; blocking work goes to the node's worker pool (Offload).
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/thread_pool.hpp>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "crypto/identity_key.h"
+#include "crypto/link_key.h"
+#include "daemon/control/control_server.h"
+#include "daemon/node/policy_state.h"
+#include "daemon/node/submitter.h"
+#include "daemon/store/reader.h"
+#include "daemon/store/store.h"
+#include "protocol/node_config.h"
+#include "protocol/status.h"
+
+namespace caravan::daemon {
+
+class ControlDispatcher;
+
+class Node {
+ public:
+  // Loads keys (refusing world-readable key files), opens (and migrates)
+  // the store, loads the policy set. Any failure is a configuration problem
+  // the operator must fix: the message names the file.
+  static Result<std::unique_ptr<Node>> Open(protocol::NodeConfig config,
+                                            boost::asio::io_context& io);
+  ~Node();
+
+  // Opens the control socket and starts the periodic chores.
+  Status Start();
+  // Stops accepting work, finishes what is in flight, closes the store.
+  void Stop();
+
+  // Re-reads policies (and the roster). Logs and audits the outcome; a
+  // broken set leaves the running one in place.
+  Status ReloadPolicies(const std::string& actor);
+
+  // ---- for the control dispatcher ----
+  const protocol::NodeConfig& config() const { return config_; }
+  const crypto::IdentityKey& identity() const { return *identity_; }
+  store::Store& store() { return *store_; }
+  Submitter& submitter() { return *submitter_; }
+  PolicyState& policy() { return policy_; }
+  boost::asio::thread_pool& pool() { return pool_; }
+  int64_t started_at() const { return started_at_; }
+
+  // Runs `fn` with a Reader of this thread's own (call on the pool only).
+  template <typename F>
+  auto WithReader(F fn) {
+    auto reader = AcquireReader();
+    if (!reader.ok()) {
+      using R = decltype(fn(std::declval<store::Reader&>()));
+      return R(reader.status());
+    }
+    auto result = fn(**reader);
+    ReleaseReader(std::move(*reader));
+    return result;
+  }
+
+ private:
+  Node(protocol::NodeConfig config, boost::asio::io_context& io);
+  Result<std::unique_ptr<store::Reader>> AcquireReader();
+  void ReleaseReader(std::unique_ptr<store::Reader> reader);
+  void ScheduleWatchdog();
+
+  protocol::NodeConfig config_;
+  boost::asio::io_context& io_;
+  boost::asio::thread_pool pool_;
+  std::unique_ptr<crypto::IdentityKey> identity_;
+  std::unique_ptr<crypto::LinkKey> link_key_;
+  std::unique_ptr<store::Store> store_;
+  PolicyState policy_;
+  std::unique_ptr<Submitter> submitter_;
+  std::unique_ptr<ControlDispatcher> dispatcher_;
+  std::unique_ptr<ControlServer> control_;
+  boost::asio::steady_timer watchdog_timer_;
+  int64_t started_at_ = 0;
+
+  std::mutex readers_mu_;
+  std::vector<std::unique_ptr<store::Reader>> idle_readers_;  // by mu
+};
+
+}  // namespace caravan::daemon

@@ -1,0 +1,85 @@
+#include "daemon/node/record_signing.h"
+
+#include "crypto/merkle.h"
+#include "crypto/signing.h"
+
+namespace caravan::daemon {
+namespace {
+
+std::vector<uint8_t> CacheKey(const crypto::Ed25519PublicKey& origin,
+                              const std::array<uint8_t, 32>& root,
+                              uint64_t tree_size,
+                              const std::array<uint8_t, 64>& signature) {
+  // The origin is part of the key: a root verified for one origin says
+  // nothing about another.
+  std::vector<uint8_t> key(origin.begin(), origin.end());
+  key.insert(key.end(), root.begin(), root.end());
+  for (int i = 0; i < 8; ++i) key.push_back(uint8_t(tree_size >> (8 * i)));
+  key.insert(key.end(), signature.begin(), signature.end());
+  return key;
+}
+
+}  // namespace
+
+std::vector<protocol::SignedRecord> SignBodies(
+    const crypto::IdentityKey& key, std::vector<std::vector<uint8_t>> bodies) {
+  std::vector<protocol::SignedRecord> out;
+  out.reserve(bodies.size());
+  if (bodies.size() == 1) {
+    auto sig = crypto::Sign(key, crypto::SignDomain::kRecord, bodies[0]);
+    out.push_back({std::move(bodies[0]), sig});
+    return out;
+  }
+  if (bodies.empty()) return out;
+  std::vector<std::span<const uint8_t>> leaves(bodies.begin(), bodies.end());
+  crypto::SignedBatch batch = crypto::SignBatch(key, leaves);
+  for (size_t i = 0; i < bodies.size(); ++i) {
+    const crypto::MerkleProof& p = batch.proofs[i];
+    protocol::BatchProofData proof;
+    proof.salt = p.salt;
+    proof.leaf_index = p.leaf_index;
+    proof.tree_size = p.tree_size;
+    proof.path = p.path;
+    proof.root_signature = batch.root_signature;
+    out.push_back({std::move(bodies[i]), std::move(proof)});
+  }
+  return out;
+}
+
+bool BatchRootCache::Contains(const crypto::Ed25519PublicKey& origin,
+                              const std::array<uint8_t, 32>& root,
+                              uint64_t tree_size,
+                              const std::array<uint8_t, 64>& signature) const {
+  return verified_.count(CacheKey(origin, root, tree_size, signature)) > 0;
+}
+
+void BatchRootCache::Add(const crypto::Ed25519PublicKey& origin,
+                         const std::array<uint8_t, 32>& root,
+                         uint64_t tree_size,
+                         const std::array<uint8_t, 64>& signature) {
+  if (verified_.size() >= kMaxEntries) verified_.clear();
+  verified_[CacheKey(origin, root, tree_size, signature)] = true;
+}
+
+bool VerifySignedRecord(const protocol::SignedRecord& record,
+                        const crypto::Ed25519PublicKey& origin,
+                        BatchRootCache* cache) {
+  if (const auto* sig = std::get_if<std::array<uint8_t, 64>>(&record.signature)) {
+    return crypto::Verify(origin, crypto::SignDomain::kRecord, record.body,
+                          *sig);
+  }
+  const auto& p = std::get<protocol::BatchProofData>(record.signature);
+  crypto::MerkleProof proof{p.salt, p.leaf_index, p.tree_size, p.path};
+  auto root = crypto::MerkleRootFromProof(record.body, proof);
+  if (!root) return false;
+  if (cache && cache->Contains(origin, *root, p.tree_size, p.root_signature)) {
+    return true;
+  }
+  if (!crypto::VerifyBatchRoot(origin, p.tree_size, *root, p.root_signature)) {
+    return false;
+  }
+  if (cache) cache->Add(origin, *root, p.tree_size, p.root_signature);
+  return true;
+}
+
+}  // namespace caravan::daemon

@@ -1,0 +1,248 @@
+#include "daemon/node/submitter.h"
+
+#include <map>
+#include <nlohmann/json.hpp>
+
+#include "daemon/node/record_signing.h"
+#include "protocol/indicator_parse.h"
+#include "protocol/record_codec.h"
+
+namespace caravan::daemon {
+namespace {
+
+std::string TypeList() {
+  std::string list;
+  for (int t = 0; t < protocol::kIndicatorTypeCount; ++t) {
+    if (!list.empty()) list += ", ";
+    list += protocol::TypeName(static_cast<protocol::IndicatorType>(t));
+  }
+  return list;
+}
+
+// A revision waiting to be signed and stored within one write.
+struct Pending {
+  size_t input_index;
+  protocol::RecordBody body;
+  protocol::IndicatorId id;
+};
+
+// The body of the current revision of `id` if we hold it, for comparing
+// content and building the next revision.
+Result<std::optional<protocol::RecordBody>> CurrentBody(
+    store::WriteTxn& txn, const protocol::IndicatorId& id) {
+  auto bytes = txn.CurrentRecordBytes(id);
+  if (!bytes.ok()) return bytes.status();
+  if (!bytes->has_value()) return std::optional<protocol::RecordBody>();
+  auto record = protocol::DecodeSignedRecord(**bytes);
+  if (!record.ok()) return record.status();
+  auto body = protocol::DecodeRecordBody(record->body);
+  if (!body.ok()) return body.status();
+  return std::optional<protocol::RecordBody>(std::move(*body));
+}
+
+std::string AuditDetail(const protocol::RecordBody& body) {
+  nlohmann::json d = {
+      {"type", protocol::TypeName(body.indicator.type)},
+      {"value", body.indicator.value},
+      {"revision", body.revision},
+      {"origin_seq", body.origin_seq},
+      {"tlp", protocol::TlpName(body.indicator.tlp)}};
+  if (body.indicator.revoked) d["reason"] = body.indicator.revoke_reason;
+  return d.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+}
+
+// Signs and stores `pending` inside `txn`, auditing each as `action`.
+Status StorePending(store::WriteTxn& txn, const crypto::IdentityKey& identity,
+                    const protocol::NodeConfig& config,
+                    std::vector<Pending>& pending, const std::string& action,
+                    const std::string& actor) {
+  std::vector<std::vector<uint8_t>> bodies;
+  bodies.reserve(pending.size());
+  for (const auto& p : pending) {
+    bodies.push_back(protocol::EncodeRecordBody(p.body));
+  }
+  auto signed_records = SignBodies(identity, std::move(bodies));
+  for (size_t i = 0; i < pending.size(); ++i) {
+    store::RecordRow row;
+    row.body = pending[i].body;
+    row.id = pending[i].id;
+    row.signed_bytes = protocol::EncodeSignedRecord(signed_records[i]);
+    row.origin_country = config.node.country;
+    row.origin_name = config.node.name;
+    auto outcome = txn.InsertRecord(row);
+    if (!outcome.ok()) return outcome.status();
+    auto audited = txn.AppendAudit({txn.now(), actor, action,
+                                    protocol::IdToHex(pending[i].id), "",
+                                    AuditDetail(pending[i].body)});
+    if (!audited.ok()) return audited.status();
+  }
+  return Status::Ok();
+}
+
+}  // namespace
+
+Result<protocol::Indicator> BuildIndicator(
+    const SubmissionInput& in, const protocol::NodeConfig::Defaults& d) {
+  protocol::Indicator ind;
+  if (in.type.empty()) {
+    auto parsed = protocol::DetectAndNormalize(in.value);
+    if (!parsed.ok()) return parsed.status();
+    ind.type = parsed->type;
+    ind.value = std::move(parsed->value);
+  } else {
+    auto type = protocol::ParseTypeName(in.type);
+    if (!type) {
+      return InvalidInput("unknown type '" + in.type + "' (" + TypeList() +
+                          ")");
+    }
+    auto value = protocol::NormalizeValue(*type, in.value);
+    if (!value.ok()) return value.status();
+    ind.type = *type;
+    ind.value = std::move(*value);
+  }
+  ind.tlp = d.tlp;
+  if (!in.tlp.empty()) {
+    auto tlp = protocol::ParseTlpName(in.tlp);
+    if (!tlp) {
+      return InvalidInput("unknown TLP '" + in.tlp +
+                          "' (clear, green, amber, amber+strict, red)");
+    }
+    ind.tlp = *tlp;
+  }
+  ind.confidence = d.confidence;
+  if (in.confidence >= 0) {
+    if (in.confidence > 100) {
+      return InvalidInput("confidence " + std::to_string(in.confidence) +
+                          " is out of range 0..100");
+    }
+    ind.confidence = static_cast<uint8_t>(in.confidence);
+  } else if (in.confidence != -1) {
+    return InvalidInput("confidence " + std::to_string(in.confidence) +
+                        " is out of range 0..100");
+  }
+  ind.reshare = d.reshare;
+  if (!in.reshare.empty()) {
+    auto reshare = protocol::ParseReshareName(in.reshare);
+    if (!reshare) {
+      return InvalidInput("unknown reshare '" + in.reshare +
+                          "' (none, direct, federation)");
+    }
+    ind.reshare = *reshare;
+  }
+  ind.tags = in.tags;
+  ind.description = in.description;
+  ind.valid_until = in.valid_until;
+  ind.first_seen = in.first_seen;
+  ind.last_seen = in.last_seen;
+  return protocol::ValidateIndicator(std::move(ind));
+}
+
+Submitter::Submitter(store::Store& store, const crypto::IdentityKey& identity,
+                     const protocol::NodeConfig& config)
+    : store_(store), identity_(identity), config_(config) {}
+
+std::vector<SubmissionOutcome> Submitter::Submit(
+    const std::vector<SubmissionInput>& inputs, const std::string& actor) {
+  std::vector<SubmissionOutcome> outcomes(inputs.size());
+  std::vector<std::optional<protocol::Indicator>> parsed(inputs.size());
+  for (size_t i = 0; i < inputs.size(); ++i) {
+    outcomes[i].line = inputs[i].line;
+    auto ind = BuildIndicator(inputs[i], config_.defaults);
+    if (!ind.ok()) {
+      outcomes[i].error = ind.status();
+      continue;
+    }
+    parsed[i] = std::move(*ind);
+  }
+
+  const auto& me = identity_.public_key();
+  Status written = store_.Write([&](store::WriteTxn& txn) -> Status {
+    std::vector<Pending> pending;
+    // Revisions assigned earlier in this same batch (a file may name one
+    // value twice): the store has not seen them yet.
+    std::map<protocol::IndicatorId, protocol::RecordBody> in_batch;
+    for (size_t i = 0; i < inputs.size(); ++i) {
+      if (!parsed[i]) continue;
+      const protocol::Indicator& ind = *parsed[i];
+      const auto id = protocol::ComputeIndicatorId(me, ind.type, ind.value);
+      std::optional<protocol::RecordBody> current;
+      if (auto it = in_batch.find(id); it != in_batch.end()) {
+        current = it->second;
+      } else {
+        auto stored = CurrentBody(txn, id);
+        if (!stored.ok()) return stored.status();
+        current = std::move(*stored);
+      }
+      outcomes[i].id = id;
+      if (current && current->indicator == ind) {
+        outcomes[i].revision = current->revision;
+        outcomes[i].unchanged = true;
+        continue;
+      }
+      auto seq = txn.NextOriginSeq();
+      if (!seq.ok()) return seq.status();
+      protocol::RecordBody body;
+      body.origin = me;
+      body.origin_seq = *seq;
+      body.revision = current ? current->revision + 1 : 1;
+      body.created = txn.now();
+      body.indicator = ind;
+      outcomes[i].revision = body.revision;
+      in_batch[id] = body;
+      pending.push_back({i, std::move(body), id});
+    }
+    return StorePending(txn, identity_, config_, pending, "submit", actor);
+  }).get();
+
+  if (!written.ok()) {
+    for (size_t i = 0; i < inputs.size(); ++i) {
+      if (parsed[i]) outcomes[i].error = written;
+    }
+  }
+  return outcomes;
+}
+
+Result<SubmissionOutcome> Submitter::Revoke(const protocol::IndicatorId& id,
+                                            const std::string& reason,
+                                            const std::string& actor) {
+  if (reason.empty()) return InvalidInput("a revocation needs a --reason");
+  if (reason.size() > protocol::kMaxRevokeReasonBytes) {
+    return InvalidInput("revocation reason longer than " +
+                        std::to_string(protocol::kMaxRevokeReasonBytes) +
+                        " bytes");
+  }
+  SubmissionOutcome outcome;
+  outcome.id = id;
+  Status written = store_.Write([&](store::WriteTxn& txn) -> Status {
+    auto current = CurrentBody(txn, id);
+    if (!current.ok()) return current.status();
+    if (!current->has_value()) {
+      return NotFound("no indicator " + protocol::IdToHex(id));
+    }
+    protocol::RecordBody body = **current;
+    if (body.origin != identity_.public_key()) {
+      return Denied("indicator " + protocol::IdToHex(id) +
+                    " was made by another CERT: only its origin can revoke "
+                    "it");
+    }
+    if (body.indicator.revoked) {
+      return InvalidInput("indicator " + protocol::IdToHex(id) +
+                          " is already revoked");
+    }
+    auto seq = txn.NextOriginSeq();
+    if (!seq.ok()) return seq.status();
+    body.origin_seq = *seq;
+    body.revision += 1;
+    body.variant = 0;
+    body.created = txn.now();
+    body.indicator.revoked = true;
+    body.indicator.revoke_reason = reason;
+    outcome.revision = body.revision;
+    std::vector<Pending> pending = {{0, std::move(body), id}};
+    return StorePending(txn, identity_, config_, pending, "revoke", actor);
+  }).get();
+  if (!written.ok()) return written;
+  return outcome;
+}
+
+}  // namespace caravan::daemon
