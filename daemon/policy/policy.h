@@ -110,9 +110,21 @@ struct ProtectedAsn {
   int line = 0;
 };
 
+// An address range in a form that compares numerically: family first
+// (IPv4 < IPv6), then the 16 bytes of protocol::IpNetwork::First()/Last().
+struct IpBound {
+  bool is_v6 = false;
+  std::array<uint8_t, 16> bytes{};
+  auto operator<=>(const IpBound&) const = default;
+};
+
 // protected.toml: national assets whose indicators never leave.
 struct ProtectedAssets {
   std::vector<ProtectedCidr> cidrs;
+  // `cidrs` merged into disjoint ranges sorted by start (built by
+  // IndexProtectedNetworks), so that a check is a binary search rather than
+  // a scan of a long list.
+  std::vector<std::pair<IpBound, IpBound>> cidr_ranges;
   std::vector<ProtectedSuffix> domain_suffixes;
   std::vector<ProtectedAsn> asns;
 };

@@ -13,6 +13,7 @@
 
 #include "daemon/policy/country_codes.h"
 #include "daemon/policy/policy_sections.h"
+#include "daemon/policy/protected_match.h"
 #include "daemon/policy/toml_fields.h"
 
 namespace caravan::policy {
@@ -206,6 +207,7 @@ Result<PolicySet> Load(const std::map<std::string, std::string>& files,
   }
   if (auto it = parsed.find(kProtectedFile); it != parsed.end()) {
     ReadProtected(it->second, it->first, errors, set.protected_assets);
+    IndexProtectedNetworks(set.protected_assets);
   }
   if (auto it = parsed.find(kDefaultFile); it != parsed.end()) {
     const toml::table& root = it->second;

@@ -1,5 +1,8 @@
 #include "daemon/policy/protected_match.h"
 
+#include <algorithm>
+#include <vector>
+
 #include "protocol/ip_network.h"
 
 namespace caravan::policy {
@@ -36,9 +39,30 @@ bool UnderDomain(std::string_view inner, std::string_view outer) {
          inner[inner.size() - outer.size() - 1] == '.';
 }
 
+IpBound Lo(const protocol::IpNetwork& n) { return {n.is_v6, n.First()}; }
+IpBound Hi(const protocol::IpNetwork& n) { return {n.is_v6, n.Last()}; }
+
+// Whether `net` overlaps any merged range: the first range ending at or
+// after net's start must also begin at or before net's end.
+bool OverlapsAnyRange(const ProtectedAssets& assets,
+                      const protocol::IpNetwork& net) {
+  const IpBound lo = Lo(net);
+  auto it = std::lower_bound(
+      assets.cidr_ranges.begin(), assets.cidr_ranges.end(), lo,
+      [](const std::pair<IpBound, IpBound>& r, const IpBound& v) {
+        return r.second < v;
+      });
+  return it != assets.cidr_ranges.end() && it->first <= Hi(net);
+}
+
 std::optional<ProtectedMatch> MatchNetwork(const ProtectedAssets& assets,
                                            const protocol::IpNetwork& net,
                                            std::string_view shown) {
+  // The index answers "is there a match" fast; the scan below, run only on
+  // a hit, finds the entry (and its line) to name in the decision.
+  if (!assets.cidr_ranges.empty() && !OverlapsAnyRange(assets, net)) {
+    return std::nullopt;
+  }
   for (const auto& p : assets.cidrs) {
     if (!protocol::Overlaps(p.network, net)) continue;
     const std::string protected_text = p.network.ToString();
@@ -98,6 +122,26 @@ std::optional<uint32_t> ParseAsn(std::string_view v) {
 }
 
 }  // namespace
+
+void IndexProtectedNetworks(ProtectedAssets& assets) {
+  std::vector<std::pair<IpBound, IpBound>> ranges;
+  ranges.reserve(assets.cidrs.size());
+  for (const auto& p : assets.cidrs) {
+    ranges.push_back({Lo(p.network), Hi(p.network)});
+  }
+  std::sort(ranges.begin(), ranges.end());
+  assets.cidr_ranges.clear();
+  for (const auto& r : ranges) {
+    // CIDR blocks are nested or disjoint, so merging only ever absorbs a
+    // block inside the previous one.
+    if (!assets.cidr_ranges.empty() && r.first <= assets.cidr_ranges.back().second) {
+      assets.cidr_ranges.back().second =
+          std::max(assets.cidr_ranges.back().second, r.second);
+      continue;
+    }
+    assets.cidr_ranges.push_back(r);
+  }
+}
 
 std::string UrlHost(std::string_view url) {
   const size_t scheme = url.find("://");

@@ -29,6 +29,10 @@ struct ProtectedMatch {
   std::string reason;
 };
 
+// Builds assets.cidr_ranges from assets.cidrs. The loader calls it; a set
+// built by hand without it falls back to scanning `cidrs`.
+void IndexProtectedNetworks(ProtectedAssets& assets);
+
 // The first protected asset `indicator` touches, or nullopt.
 std::optional<ProtectedMatch> MatchProtected(const ProtectedAssets& assets,
                                              const protocol::Indicator& indicator);

@@ -100,6 +100,43 @@ TEST(PolicyEval, ProtectedNetworksOverlapBothWays) {
   }
 }
 
+TEST(PolicyEval, ProtectedNetworkIndexAgreesWithAScan) {
+  // Nested, adjacent and disjoint blocks of both families; every address
+  // around their edges gets the same answer from the index as from a scan.
+  const std::vector<std::string> nets = {
+      "10.0.0.0/8",   "10.1.0.0/16",  "10.2.3.0/24", "11.0.0.0/24",
+      "11.0.1.0/24",  "11.0.3.7",     "0.0.0.0/32",  "255.255.255.255",
+      "2001:db8::/32", "2001:db8:1::/48", "::/128",  "ffff::/16"};
+  ProtectedAssets indexed;
+  for (const auto& n : nets) {
+    indexed.cidrs.push_back({*protocol::ParseIpNetwork(n), 1});
+  }
+  ProtectedAssets scanned = indexed;  // no cidr_ranges: falls back to a scan
+  IndexProtectedNetworks(indexed);
+  EXPECT_EQ(indexed.cidr_ranges.size(), 9u);  // 10/8 absorbs its two children
+  std::vector<std::string> probes = {
+      "9.255.255.255", "10.0.0.0",  "11.255.255.255", "11.0.0.255", "11.0.2.0",
+      "11.0.3.6",      "11.0.3.7",  "11.0.3.8",       "11.0.0.0/16", "0.0.0.1",
+      "0.0.0.0",       "12.0.0.0/6", "255.255.255.254", "2001:db7:ffff::/48",
+      "2001:db9::",    "::1",        "::",              "fffe::/15", "8000::/1"};
+  for (const auto& p : probes) {
+    protocol::Indicator ind;
+    auto net = protocol::ParseIpNetwork(p);
+    ASSERT_TRUE(net.has_value()) << p;
+    ind.type = net->is_v6 ? IndicatorType::kIpv6 : IndicatorType::kIpv4;
+    ind.value = p;
+    EXPECT_EQ(MatchProtected(indexed, ind).has_value(),
+              MatchProtected(scanned, ind).has_value())
+        << p;
+  }
+  protocol::Indicator in_gap;
+  in_gap.type = IndicatorType::kIpv4;
+  in_gap.value = "11.0.2.0";
+  EXPECT_FALSE(MatchProtected(indexed, in_gap).has_value());
+  in_gap.value = "11.0.0.0/16";  // spans the two /24s and the host
+  EXPECT_TRUE(MatchProtected(indexed, in_gap).has_value());
+}
+
 TEST(PolicyEval, ProtectedIpv6) {
   PolicySet set = OpenKz();
   for (const std::string v : {"2001:db8:10::1", "2001:db8:10:ff::/64",
