@@ -16,7 +16,7 @@ Status RunCached(Database& db, const char* sql) {
   return st.Run();
 }
 
-Status ConfigureWriter(Database& db, StoreOptions::Sync sync) {
+Status ConfigureWriter(Database& db, const StoreOptions& options) {
   // WAL: readers never block the writer and vice versa.
   CARAVAN_STORE_ASSIGN_OR_RETURN(
       Statement st, db.PrepareUncached("PRAGMA journal_mode = WAL"));
@@ -25,9 +25,11 @@ Status ConfigureWriter(Database& db, StoreOptions::Sync sync) {
     return Unavailable("database " + db.path() +
                        " cannot use WAL journaling (is it on a local disk?)");
   }
-  CARAVAN_RETURN_IF_ERROR(db.Exec(sync == StoreOptions::Sync::kFull
+  CARAVAN_RETURN_IF_ERROR(db.Exec(options.sync == StoreOptions::Sync::kFull
                                       ? "PRAGMA synchronous = FULL"
                                       : "PRAGMA synchronous = NORMAL"));
+  CARAVAN_RETURN_IF_ERROR(db.Exec("PRAGMA cache_size = -" +
+                                  std::to_string(options.writer_cache_kib)));
   return db.Exec("PRAGMA foreign_keys = ON");
 }
 
@@ -43,13 +45,15 @@ Result<std::unique_ptr<Store>> Store::Open(const std::string& path,
               .count());
     };
   }
-  if (options.max_queue == 0 || options.max_batch == 0) {
-    return InvalidInput("store max_queue and max_batch must be positive");
+  if (options.max_queue == 0 || options.max_batch == 0 ||
+      options.writer_cache_kib <= 0) {
+    return InvalidInput(
+        "store max_queue, max_batch and writer_cache_kib must be positive");
   }
   CARAVAN_STORE_ASSIGN_OR_RETURN(
       std::unique_ptr<Database> db,
       Database::Open(path, /*read_only=*/false, options.busy_timeout_ms));
-  CARAVAN_RETURN_IF_ERROR(ConfigureWriter(*db, options.sync));
+  CARAVAN_RETURN_IF_ERROR(ConfigureWriter(*db, options));
   CARAVAN_RETURN_IF_ERROR(internal::Migrate(*db, options.clock()));
   return std::unique_ptr<Store>(
       new Store(path, std::move(options), std::move(db)));

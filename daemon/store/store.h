@@ -59,6 +59,9 @@ struct StoreOptions {
   // huge batch does not delay every other caller's commit.
   std::chrono::milliseconds batch_budget{20};
   int busy_timeout_ms = 5000;
+  // SQLite page cache of the writer connection. The default 2 MiB makes
+  // inserts into large stores (random 32-byte ids) read from disk.
+  int64_t writer_cache_kib = 64 * 1024;
   // Unix seconds now; stamps stored_at and WriteTxn::now(). Default: the
   // system clock. Tests pass a fake one.
   std::function<int64_t()> clock;
