@@ -1,0 +1,107 @@
+#pragma once
+// The byte-level codec of an established caravan link (docs/wire.md), with no
+// sockets in it so it can be tested and fuzzed on its own:
+//
+// - An application message is one PeerMessage in Cap'n Proto flat-array form.
+//   On the link it travels as a 4-byte big-endian length followed by those
+//   bytes; this stream is cut into Noise transport messages of at most
+//   crypto::kNoiseMaxPayload plaintext bytes (65535 ciphertext).
+// - Every Noise message on the wire is preceded by its length as 2 bytes
+//   big-endian.
+//
+// AppMessageAssembler turns decrypted transport plaintexts back into whole
+// messages, enforcing the size limit before buffering anything.
+//
+// Plain values and pure functions; an assembler belongs to one link.
+
+#include <capnp/common.h>
+#include <capnp/message.h>
+
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "crypto/noise.h"
+#include "protocol/status.h"
+
+namespace caravan::daemon::link {
+
+inline constexpr size_t kFrameLengthBytes = 2;   // before every Noise message
+inline constexpr size_t kAppLengthBytes = 4;     // before every application message
+// The smallest application message: one Cap'n Proto segment table word.
+inline constexpr size_t kMinAppMessageBytes = 8;
+// Cap'n Proto nesting limit for anything read from a peer.
+inline constexpr int kPeerNestingLimit = 32;
+
+// Limits for reading a PeerMessage of at most `max_message_bytes`.
+capnp::ReaderOptions PeerReaderOptions(size_t max_message_bytes);
+
+// `message` in flat-array bytes (capnp::messageToFlatArray).
+std::vector<uint8_t> SerializeMessage(capnp::MessageBuilder& message);
+
+// The transport plaintexts carrying one application message: the 4-byte
+// big-endian length of `message` then its bytes, cut into pieces of at most
+// crypto::kNoiseMaxPayload bytes. Never empty.
+std::vector<std::vector<uint8_t>> SplitAppMessage(std::span<const uint8_t> message);
+
+// Encrypts `plaintext` (<= kNoiseMaxPayload bytes) with `cipher` and returns
+// the wire frame: 2-byte big-endian length || ciphertext. nullopt if the
+// cipher refuses (oversize or nonce exhausted; the link must be dropped).
+std::optional<std::vector<uint8_t>> SealFrame(crypto::CipherState& cipher,
+                                              std::span<const uint8_t> plaintext);
+
+// Reads the 2-byte big-endian frame length. A post-handshake frame must hold
+// at least the 16-byte AEAD tag: shorter is kInvalidInput.
+Result<size_t> ParseTransportFrameLength(std::span<const uint8_t, 2> header);
+
+// Reassembles application messages from consecutive transport plaintexts.
+class AppMessageAssembler {
+ public:
+  explicit AppMessageAssembler(size_t max_message_bytes)
+      : max_message_bytes_(max_message_bytes) {}
+
+  // Consumes one decrypted transport plaintext and appends every message it
+  // completes to *out (as words, ready for capnp::FlatArrayMessageReader).
+  // Fails with kInvalidInput, naming the rule, when a declared length is
+  // above the limit, below kMinAppMessageBytes or not a multiple of 8; the
+  // stream is then unusable (the link must be closed).
+  Status Append(std::span<const uint8_t> plaintext,
+                std::vector<std::vector<capnp::word>>* out);
+
+  // Bytes of a message started but not finished (including a partial
+  // length prefix).
+  size_t pending_bytes() const { return header_fill_ + body_fill_; }
+
+ private:
+  size_t max_message_bytes_;
+  uint8_t header_[kAppLengthBytes] = {};
+  size_t header_fill_ = 0;
+  std::vector<capnp::word> body_;
+  size_t body_bytes_ = 0;  // declared length of the message being read
+  size_t body_fill_ = 0;
+  bool in_body_ = false;
+  bool failed_ = false;
+};
+
+// What the link layer itself does with a received message.
+struct InboundMessage {
+  enum Kind { kApplication, kPing, kPong, kBye } kind = kApplication;
+  uint64_t nonce = 0;   // kPing/kPong
+  std::string reason;   // kBye (as sent; log escaped)
+};
+
+// Checks that `words` is a readable PeerMessage under PeerReaderOptions and
+// says what kind it is. kInvalidInput if Cap'n Proto refuses it (bad segment
+// table, pointer out of bounds, limits exceeded) or its union tag is unknown.
+Result<InboundMessage> InspectPeerMessage(std::span<const capnp::word> words,
+                                          size_t max_message_bytes);
+
+// Flat-array bytes of the link's own messages.
+std::vector<uint8_t> PingMessage(uint64_t nonce);
+std::vector<uint8_t> PongMessage(uint64_t nonce);
+std::vector<uint8_t> ByeMessage(std::string_view reason);
+
+}  // namespace caravan::daemon::link

@@ -1,0 +1,192 @@
+#include "daemon/link/handshake.h"
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/experimental/awaitable_operators.hpp>
+#include <boost/asio/read.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/write.hpp>
+
+#include <array>
+#include <cstring>
+
+#include "crypto/link_certificate.h"
+#include "protocol/roster_file.h"
+
+namespace caravan::daemon::link {
+
+namespace asio = boost::asio;
+using asio::use_awaitable;
+using namespace asio::experimental::awaitable_operators;
+
+namespace {
+
+// Writes one handshake message with its 2-byte length.
+asio::awaitable<Status> WriteFramed(asio::ip::tcp::socket& socket,
+                                    const std::vector<uint8_t>& message,
+                                    HandshakeOutcome& outcome) {
+  std::vector<uint8_t> frame(kFrameLengthBytes + message.size());
+  frame[0] = static_cast<uint8_t>(message.size() >> 8);
+  frame[1] = static_cast<uint8_t>(message.size());
+  std::memcpy(frame.data() + kFrameLengthBytes, message.data(), message.size());
+  auto [ec, n] = co_await asio::async_write(socket, asio::buffer(frame),
+                                            asio::as_tuple(use_awaitable));
+  outcome.bytes_sent += n;
+  if (ec) co_return Unavailable("handshake write failed: " + ec.message());
+  co_return Status::Ok();
+}
+
+// Reads one handshake message whose length must be exactly `expected`.
+asio::awaitable<Status> ReadFramed(asio::ip::tcp::socket& socket, size_t expected, int number,
+                                   std::vector<uint8_t>* message, HandshakeOutcome& outcome) {
+  std::array<uint8_t, kFrameLengthBytes> header{};
+  auto [ec, n] = co_await asio::async_read(socket, asio::buffer(header),
+                                           asio::as_tuple(use_awaitable));
+  outcome.bytes_received += n;
+  if (ec) {
+    co_return Unavailable("connection lost before handshake message " + std::to_string(number) +
+                          ": " + ec.message());
+  }
+  const size_t length = (size_t{header[0]} << 8) | header[1];
+  if (length != expected) {
+    co_return Corrupt("handshake message " + std::to_string(number) + " is " +
+                      std::to_string(length) + " bytes, expected " + std::to_string(expected));
+  }
+  message->resize(length);
+  auto [ec2, n2] = co_await asio::async_read(socket, asio::buffer(*message),
+                                             asio::as_tuple(use_awaitable));
+  outcome.bytes_received += n2;
+  if (ec2) {
+    co_return Unavailable("connection lost in handshake message " + std::to_string(number) +
+                          ": " + ec2.message());
+  }
+  co_return Status::Ok();
+}
+
+// Checks a received identity payload and finds the member it names.
+Status CheckPeer(const crypto::HandshakeState& hs, const std::vector<uint8_t>& payload,
+                 const RosterLookup& lookup, const std::optional<protocol::PublicKey>& expected,
+                 HandshakeOutcome& outcome) {
+  if (!hs.remote_static()) return Internal("handshake has no remote static key");
+  auto identity = crypto::VerifyHandshakePayload(payload, *hs.remote_static());
+  if (!identity) {
+    return Corrupt("link key certificate does not verify against the handshake's static key");
+  }
+  auto member = lookup(*identity);
+  if (!member) {
+    return Denied("identity " + protocol::PublicKeyToText(*identity) + " is not in the roster");
+  }
+  if (expected && *expected != *identity) {
+    return Denied("dialed " + protocol::PublicKeyToText(*expected) + " but " + member->name +
+                  " answered");
+  }
+  outcome.peer = std::move(*member);
+  return Status::Ok();
+}
+
+asio::awaitable<HandshakeOutcome> DoHandshake(asio::ip::tcp::socket& socket, bool initiator,
+                                              const crypto::IdentityKey& identity,
+                                              const crypto::LinkKey& link_key,
+                                              const RosterLookup& lookup,
+                                              const std::optional<protocol::PublicKey>& expected) {
+  HandshakeOutcome outcome;
+  auto hs = crypto::HandshakeState::Create(CaravanNoiseConfig(initiator, link_key));
+  if (!hs) {
+    outcome.status = Internal("Noise handshake state could not be created");
+    co_return outcome;
+  }
+  const crypto::HandshakePayload own_payload =
+      crypto::BuildHandshakePayload(identity, link_key.public_key());
+  std::vector<uint8_t> message;
+
+  if (initiator) {
+    auto m1 = hs->WriteMessage({});
+    if (!m1) {
+      outcome.status = Internal("Noise refused handshake message 1");
+      co_return outcome;
+    }
+    outcome.status = co_await WriteFramed(socket, *m1, outcome);
+    if (!outcome.status.ok()) co_return outcome;
+    outcome.status = co_await ReadFramed(socket, kHandshake2Bytes, 2, &message, outcome);
+    if (!outcome.status.ok()) co_return outcome;
+    auto payload = hs->ReadMessage(message);
+    if (!payload) {
+      outcome.status = Corrupt("handshake message 2 failed to decrypt");
+      co_return outcome;
+    }
+    // The responder is checked before we say who we are.
+    outcome.status = CheckPeer(*hs, *payload, lookup, expected, outcome);
+    if (!outcome.status.ok()) co_return outcome;
+    auto m3 = hs->WriteMessage(own_payload);
+    if (!m3) {
+      outcome.status = Internal("Noise refused handshake message 3");
+      co_return outcome;
+    }
+    outcome.status = co_await WriteFramed(socket, *m3, outcome);
+    if (!outcome.status.ok()) co_return outcome;
+  } else {
+    outcome.status = co_await ReadFramed(socket, kHandshake1Bytes, 1, &message, outcome);
+    if (!outcome.status.ok()) co_return outcome;
+    auto payload = hs->ReadMessage(message);
+    if (!payload || !payload->empty()) {
+      outcome.status = Corrupt("handshake message 1 is not a bare ephemeral key");
+      co_return outcome;
+    }
+    auto m2 = hs->WriteMessage(own_payload);
+    if (!m2) {
+      outcome.status = Internal("Noise refused handshake message 2");
+      co_return outcome;
+    }
+    outcome.status = co_await WriteFramed(socket, *m2, outcome);
+    if (!outcome.status.ok()) co_return outcome;
+    outcome.status = co_await ReadFramed(socket, kHandshake3Bytes, 3, &message, outcome);
+    if (!outcome.status.ok()) co_return outcome;
+    auto payload3 = hs->ReadMessage(message);
+    if (!payload3) {
+      outcome.status = Corrupt("handshake message 3 failed to decrypt");
+      co_return outcome;
+    }
+    outcome.status = CheckPeer(*hs, *payload3, lookup, std::nullopt, outcome);
+    if (!outcome.status.ok()) co_return outcome;
+  }
+  if (!hs->IsComplete()) {
+    outcome.status = Internal("Noise handshake not complete after message 3");
+    co_return outcome;
+  }
+  outcome.transport = hs->SplitTransport();
+  co_return outcome;
+}
+
+}  // namespace
+
+crypto::NoiseConfig CaravanNoiseConfig(bool initiator, const crypto::LinkKey& local_static) {
+  crypto::NoiseConfig config;
+  config.protocol_name = kProtocolName;
+  config.initiator = initiator;
+  config.prologue.assign(kPrologue, kPrologue + sizeof(kPrologue) - 1);
+  config.local_static = &local_static;
+  return config;
+}
+
+asio::awaitable<HandshakeOutcome> RunHandshake(asio::ip::tcp::socket& socket, bool initiator,
+                                               const crypto::IdentityKey& identity,
+                                               const crypto::LinkKey& link_key,
+                                               const RosterLookup& lookup,
+                                               std::optional<protocol::PublicKey> expected_peer,
+                                               std::chrono::seconds timeout) {
+  asio::steady_timer timer(socket.get_executor());
+  timer.expires_after(timeout);
+  auto result = co_await (DoHandshake(socket, initiator, identity, link_key, lookup,
+                                      expected_peer) ||
+                          timer.async_wait(use_awaitable));
+  if (result.index() == 0) {
+    HandshakeOutcome outcome = std::move(std::get<0>(result));
+    co_return outcome;
+  }
+  HandshakeOutcome timed_out;
+  timed_out.status = Unavailable("handshake not finished within " +
+                                 std::to_string(timeout.count()) + "s");
+  co_return timed_out;
+}
+
+}  // namespace caravan::daemon::link

@@ -1,0 +1,64 @@
+#pragma once
+// The caravan link handshake on a connected TCP socket (docs/wire.md):
+// Noise_XX_25519_ChaChaPoly_BLAKE2b, prologue "caravan/1", every handshake
+// message preceded by its 2-byte big-endian length and checked against the
+// exact length XX gives it; message 1 has an empty payload, messages 2 and 3
+// carry the sender's 96-byte identity payload (crypto/link_certificate.h).
+//
+// The whole handshake is bounded by `timeout`. Nothing but handshake bytes is
+// ever read or written here, so a failure closes the connection before any
+// application data.
+//
+// Thread-safety: runs on the socket's executor; the socket is borrowed for
+// the call.
+
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/ip/tcp.hpp>
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+
+#include "crypto/identity_key.h"
+#include "crypto/link_key.h"
+#include "crypto/noise.h"
+#include "daemon/link/link.h"
+#include "protocol/status.h"
+
+namespace caravan::daemon::link {
+
+inline constexpr char kProtocolName[] = "Noise_XX_25519_ChaChaPoly_BLAKE2b";
+inline constexpr char kPrologue[] = "caravan/1";  // 9 bytes, no NUL on the wire
+// Exact handshake message lengths (without the 2-byte prefix):
+// msg 1: e; msg 2: e, enc(s), enc(payload); msg 3: enc(s), enc(payload).
+inline constexpr size_t kHandshake1Bytes = 32;
+inline constexpr size_t kHandshake2Bytes = 32 + 48 + 96 + 16;
+inline constexpr size_t kHandshake3Bytes = 48 + 96 + 16;
+
+// The NoiseConfig both sides use (the local static key is borrowed).
+crypto::NoiseConfig CaravanNoiseConfig(bool initiator, const crypto::LinkKey& local_static);
+
+// Looks an identity up in the roster; nullopt when unknown.
+using RosterLookup = std::function<std::optional<PeerIdentity>(const protocol::PublicKey&)>;
+
+struct HandshakeOutcome {
+  // Ok, or why not: kDenied when the peer's identity is not in the roster
+  // (or not the member we dialed), kCorrupt when a message or the link
+  // certificate is bad, kUnavailable when the connection failed or timed out.
+  Status status;
+  PeerIdentity peer;               // set when ok
+  crypto::NoiseTransport transport;  // set when ok
+  uint64_t bytes_sent = 0;
+  uint64_t bytes_received = 0;
+};
+
+// Runs the handshake as initiator or responder. An initiator passes the key
+// of the member it dialed in `expected_peer`: any other identity is refused.
+boost::asio::awaitable<HandshakeOutcome> RunHandshake(
+    boost::asio::ip::tcp::socket& socket, bool initiator, const crypto::IdentityKey& identity,
+    const crypto::LinkKey& link_key, const RosterLookup& lookup,
+    std::optional<protocol::PublicKey> expected_peer, std::chrono::seconds timeout);
+
+}  // namespace caravan::daemon::link

@@ -1,0 +1,202 @@
+#pragma once
+// Link: one established, mutually authenticated, encrypted connection to a
+// roster member, after the Noise handshake (docs/wire.md). It carries
+// application messages (PeerMessage, protocol/peer.capnp) both ways and
+// handles keepalive (ping/pong) and Bye itself.
+//
+// Inside, one reader coroutine, one writer coroutine (the only one that
+// writes to the socket) and one watchdog run per link. Limits: a received
+// message above max_message_bytes, a frame that fails to decrypt or a message
+// Cap'n Proto refuses is a protocol violation and closes the link; no bytes
+// from the peer for idle_timeout closes it ("peer silent"); a send queue that
+// makes no progress for idle_timeout closes it ("peer not reading"). Memory
+// per link is bounded by max_send_queue_bytes plus about two messages.
+//
+// Ownership: shared_ptr-owned (the LinkManager, the session runner and the
+// link's own coroutines hold references); it owns its socket and ciphers.
+// Thread-safety: none; every call happens on the io_context thread the link
+// was created on.
+
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <capnp/common.h>
+#include <capnp/message.h>
+
+#include <chrono>
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "crypto/noise.h"
+#include "daemon/link/frame_codec.h"
+#include "protocol/indicator.h"
+#include "protocol/node_config.h"
+#include "protocol/status.h"
+
+namespace caravan::daemon::link {
+
+// A roster member as the link layer sees it.
+struct PeerIdentity {
+  std::string name;       // roster name; unique
+  std::string country;    // ISO 3166-1 alpha-2
+  protocol::PublicKey key{};  // Ed25519 identity key; unique
+  std::optional<protocol::HostPort> endpoint;  // unset: it dials us
+};
+
+struct LinkOptions {
+  std::optional<protocol::HostPort> listen;  // unset: dial out only
+  std::chrono::seconds keepalive{30};        // ping when idle this long
+  std::chrono::seconds handshake_timeout{10};
+  std::chrono::seconds backoff_initial{1};
+  std::chrono::seconds backoff_max{300};
+  size_t max_message_bytes = 16 << 20;       // one application message
+  size_t max_send_queue_bytes = 64 << 20;    // encrypted bytes waiting to go out
+  std::chrono::seconds idle_timeout{90};     // no bytes for this long = dead
+};
+
+// Events for the audit log and metrics; delivered on the io thread.
+struct LinkEvent {
+  enum Kind {
+    kUp,
+    kDown,
+    kHandshakeFailed,
+    kUnknownPeer,
+    kProtocolViolation,
+    kDuplicateClosed
+  } kind;
+  std::string peer_name;        // empty if unknown
+  std::string remote_endpoint;  // "ip:port"
+  std::string detail;           // why (never key material)
+};
+
+std::string_view LinkEventKindName(LinkEvent::Kind kind);
+
+class Link : public std::enable_shared_from_this<Link> {
+ public:
+  // Called once when the link closes: the reason, and whether the peer broke
+  // a rule (kProtocolViolation) rather than went away.
+  using ClosedCallback = std::function<void(Link&, const std::string& reason, bool violation)>;
+
+  // Takes over a socket whose handshake completed. Call Start() next. Used by
+  // LinkManager (and tests that build links by hand).
+  Link(boost::asio::ip::tcp::socket socket, crypto::NoiseTransport transport,
+       PeerIdentity peer, bool initiator, const LinkOptions& options,
+       uint64_t handshake_bytes_sent, uint64_t handshake_bytes_received);
+  ~Link();
+  Link(const Link&) = delete;
+  Link& operator=(const Link&) = delete;
+
+  // Spawns the reader, writer and watchdog. `on_closed` may be empty.
+  void Start(ClosedCallback on_closed);
+
+  const PeerIdentity& peer() const { return peer_; }
+  bool initiator() const { return initiator_; }
+  const std::string& remote_endpoint() const { return remote_endpoint_; }
+
+  // Queues one application message (a PeerMessage); the writer sends it in
+  // order. Fails with kUnavailable when the link is closed, kInvalidInput
+  // when the message is above max_message_bytes (the peer would refuse it),
+  // kRetryLater when max_send_queue_bytes are already queued (back off, or
+  // co_await WaitForSendSpace()).
+  boost::asio::awaitable<Status> Send(capnp::MessageBuilder& message);
+
+  // Returns when the send queue has room again or the link closed.
+  boost::asio::awaitable<void> WaitForSendSpace();
+
+  // The next application message, as words for capnp::FlatArrayMessageReader
+  // (read it with PeerReaderOptions). Ping, pong and bye never come out.
+  // Once the link is closed: kUnavailable naming the reason, or kCorrupt
+  // ("protocol violation: ...") if the peer broke a rule.
+  boost::asio::awaitable<Result<std::vector<capnp::word>>> Receive();
+
+  // Sends Bye with `reason` best effort and closes. Pending outgoing
+  // messages are dropped (the sync layer resends what was not
+  // acknowledged). Idempotent.
+  void Close(std::string reason);
+
+  bool is_open() const { return open_; }
+  const std::string& close_reason() const { return close_reason_; }
+  uint64_t bytes_sent() const { return bytes_sent_; }
+  uint64_t bytes_received() const { return bytes_received_; }
+  // Unix seconds of the last bytes received from the peer.
+  int64_t last_activity() const { return last_activity_unix_; }
+  size_t send_queue_bytes() const { return queued_bytes_; }
+
+ private:
+  using Clock = std::chrono::steady_clock;
+
+  // A wake-up for coroutines waiting on a condition of this link: waiters
+  // re-check their condition after every Notify (single thread, so no wake
+  // is lost between check and wait).
+  class Signal {
+   public:
+    explicit Signal(const boost::asio::any_io_executor& ex);
+    boost::asio::awaitable<void> Wait();
+    void Notify() { timer_.cancel(); }
+
+   private:
+    boost::asio::steady_timer timer_;
+  };
+
+  // Each takes a reference to the link so it lives while they run.
+  static boost::asio::awaitable<void> ReadLoop(std::shared_ptr<Link> self);
+  static boost::asio::awaitable<void> WriteLoop(std::shared_ptr<Link> self);
+  static boost::asio::awaitable<void> Watchdog(std::shared_ptr<Link> self);
+  // Encrypts and queues `message` (flat-array bytes). False if the cipher
+  // refuses (the link is then closed).
+  bool Enqueue(std::span<const uint8_t> message);
+  // Handles one reassembled message; false when the link must stop reading.
+  bool Deliver(std::vector<capnp::word> words);
+  // Marks the link closed (first reason wins), wakes every waiter and
+  // reports to on_closed. With send_bye the writer gets a short grace period
+  // to send Bye; otherwise the socket closes now.
+  void Fail(std::string reason, bool violation, bool send_bye);
+  // Closes the socket; the reader, writer and watchdog then end.
+  void Shutdown();
+
+  boost::asio::ip::tcp::socket socket_;
+  crypto::NoiseTransport transport_;
+  const PeerIdentity peer_;
+  const bool initiator_;
+  const LinkOptions options_;
+  std::string remote_endpoint_;
+  ClosedCallback on_closed_;
+
+  bool open_ = true;
+  bool violation_ = false;
+  bool socket_closed_ = false;
+  std::string close_reason_;
+  Clock::time_point closed_at_;
+
+  // Outgoing frames (2-byte length || ciphertext), in send order.
+  std::deque<std::vector<uint8_t>> send_queue_;
+  size_t queued_bytes_ = 0;
+  size_t frames_in_flight_ = 0;  // front frames handed to async_write
+  Signal send_ready_;   // writer waits for frames
+  Signal send_space_;   // senders wait for room
+  Clock::time_point last_write_progress_;
+  Clock::time_point last_sent_;
+
+  // Received application messages not yet taken by Receive().
+  std::deque<std::vector<capnp::word>> inbox_;
+  size_t inbox_bytes_ = 0;
+  Signal inbox_ready_;  // Receive waits for messages
+  Signal inbox_space_;  // reader waits for the application
+  bool reader_waiting_on_app_ = false;
+
+  Clock::time_point last_received_;
+  Clock::time_point last_ping_;
+  int64_t last_activity_unix_ = 0;
+  uint64_t bytes_sent_ = 0;
+  uint64_t bytes_received_ = 0;
+  uint64_t next_ping_nonce_ = 1;
+
+  boost::asio::steady_timer watchdog_timer_;
+};
+
+}  // namespace caravan::daemon::link

@@ -1,0 +1,494 @@
+#include "daemon/link/link_manager.h"
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/connect.hpp>
+#include <boost/asio/experimental/awaitable_operators.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
+
+#include <chrono>
+#include <exception>
+#include <set>
+
+#include "daemon/config/log.h"
+#include "daemon/link/backoff.h"
+#include "daemon/link/handshake.h"
+
+namespace caravan::daemon::link {
+
+namespace asio = boost::asio;
+using asio::ip::tcp;
+using asio::use_awaitable;
+using namespace asio::experimental::awaitable_operators;
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+void LogFailure(const char* what, std::exception_ptr e) {
+  if (!e) return;
+  try {
+    std::rethrow_exception(e);
+  } catch (const std::exception& ex) {
+    LogError(what, " failed: ", ex.what());
+  }
+}
+
+std::string EndpointText(const tcp::socket& socket) {
+  boost::system::error_code ec;
+  auto endpoint = socket.remote_endpoint(ec);
+  if (ec) return "";
+  return endpoint.address().to_string() + ":" + std::to_string(endpoint.port());
+}
+
+}  // namespace
+
+struct LinkManager::Impl : std::enable_shared_from_this<Impl> {
+  struct Member {
+    PeerIdentity id;
+    std::shared_ptr<Link> link;  // the live link, if any
+    // Bumped when the dialer must stop (member removed, endpoint changed,
+    // Stop): a dialer only acts while its generation is current.
+    uint64_t generation = 0;
+    // The dialer sleeps on this (backoff, or waiting for the link to drop).
+    std::shared_ptr<asio::steady_timer> wake;
+    std::string state = "down";
+    Clock::time_point backoff_until{};
+    int64_t last_contact = 0;
+    uint64_t bytes_sent_before = 0;  // totals of links already closed
+    uint64_t bytes_received_before = 0;
+  };
+
+  Impl(asio::io_context& io_in, const crypto::IdentityKey& identity_in,
+       const crypto::LinkKey& link_key_in, LinkOptions options_in, SessionRunner runner_in,
+       std::function<void(const LinkEvent&)> on_event_in)
+      : io(io_in),
+        identity(identity_in),
+        link_key(link_key_in),
+        options(std::move(options_in)),
+        runner(std::move(runner_in)),
+        on_event(std::move(on_event_in)) {}
+
+  asio::io_context& io;
+  const crypto::IdentityKey& identity;
+  const crypto::LinkKey& link_key;
+  const LinkOptions options;
+  SessionRunner runner;
+  std::function<void(const LinkEvent&)> on_event;
+
+  bool started = false;
+  bool running = false;
+  uint64_t next_generation = 1;
+  std::unique_ptr<tcp::acceptor> acceptor;
+  std::map<protocol::PublicKey, Member> members;
+  // Sockets in connect or handshake, so Stop can close them.
+  std::set<std::shared_ptr<tcp::socket>> pending;
+  size_t pending_inbound = 0;
+
+  void Emit(LinkEvent::Kind kind, std::string peer_name, std::string endpoint,
+            std::string detail) {
+    LinkEvent event{kind, std::move(peer_name), std::move(endpoint), std::move(detail)};
+    const bool bad = kind == LinkEvent::kHandshakeFailed || kind == LinkEvent::kUnknownPeer ||
+                     kind == LinkEvent::kProtocolViolation;
+    const std::string line = std::string("link ") + std::string(LinkEventKindName(kind)) +
+                             ": peer=" + (event.peer_name.empty() ? "?" : event.peer_name) +
+                             " remote=" + event.remote_endpoint + " " + event.detail;
+    if (bad) {
+      LogWarning(line);
+    } else {
+      LogNotice(line);
+    }
+    if (on_event) on_event(event);
+  }
+
+  Member* Find(const protocol::PublicKey& key) {
+    auto it = members.find(key);
+    return it == members.end() ? nullptr : &it->second;
+  }
+
+  Member* Find(const protocol::PublicKey& key, uint64_t generation) {
+    Member* m = Find(key);
+    return m != nullptr && m->generation == generation ? m : nullptr;
+  }
+
+  std::optional<PeerIdentity> Lookup(const protocol::PublicKey& key) {
+    Member* m = Find(key);
+    if (m == nullptr) return std::nullopt;
+    return m->id;
+  }
+
+  void StartDialer(Member& m) {
+    if (!running || !m.id.endpoint) return;
+    m.generation = next_generation++;
+    if (m.wake) m.wake->cancel();
+    m.wake = std::make_shared<asio::steady_timer>(io);
+    asio::co_spawn(io, DialLoop(shared_from_this(), m.id.key, m.generation),
+                   [](std::exception_ptr e) { LogFailure("dialer", e); });
+  }
+
+  void StopDialer(Member& m) {
+    m.generation = next_generation++;
+    if (m.wake) m.wake->cancel();
+  }
+
+  static asio::awaitable<void> Sleep(std::shared_ptr<asio::steady_timer> timer,
+                                     Clock::duration delay) {
+    timer->expires_after(delay);
+    auto [ec] = co_await timer->async_wait(asio::as_tuple(use_awaitable));
+    (void)ec;  // cancelled: woken early, the caller re-checks
+  }
+
+  static asio::awaitable<void> DialLoop(std::shared_ptr<Impl> self, protocol::PublicKey key,
+                                        uint64_t generation) {
+    Backoff backoff(self->options.backoff_initial, self->options.backoff_max);
+    bool wait_first = false;
+    for (;;) {
+      Member* m = self->Find(key, generation);
+      if (!self->running || m == nullptr) co_return;
+      std::shared_ptr<asio::steady_timer> timer = m->wake;
+      if (m->link && m->link->is_open()) {
+        // Up (dialed by either side): sleep until it drops.
+        backoff.Reset();
+        wait_first = true;
+        co_await Sleep(timer, std::chrono::hours(24));
+        continue;
+      }
+      if (wait_first) {
+        const auto delay = backoff.Next();
+        m->state = "backoff";
+        m->backoff_until = Clock::now() + delay;
+        co_await Sleep(timer, delay);
+        m = self->Find(key, generation);
+        if (!self->running || m == nullptr) co_return;
+        if (m->link && m->link->is_open()) continue;
+      }
+      wait_first = true;
+      m->state = "connecting";
+      const protocol::HostPort endpoint = *m->id.endpoint;
+      std::shared_ptr<Link> link = co_await Connect(self, endpoint, key);
+      m = self->Find(key, generation);
+      if (link == nullptr) continue;
+      if (!self->running || m == nullptr) {
+        link->Close(self->running ? "member removed from roster" : "node stopping");
+        co_return;
+      }
+      backoff.Reset();
+      self->Register(link);
+    }
+  }
+
+  // Resolves, connects and runs the handshake as initiator; the started
+  // link, or nullptr (the failure is logged and, if it is the peer's fault,
+  // emitted as an event).
+  static asio::awaitable<std::shared_ptr<Link>> Connect(std::shared_ptr<Impl> self,
+                                                        protocol::HostPort endpoint,
+                                                        protocol::PublicKey key) {
+    const std::string name = self->Lookup(key) ? self->Lookup(key)->name : "";
+    tcp::resolver resolver(self->io);
+    auto [rec, results] = co_await resolver.async_resolve(
+        endpoint.host, std::to_string(endpoint.port), asio::as_tuple(use_awaitable));
+    if (rec) {
+      LogInfo("link: cannot resolve ", endpoint.ToString(), " for ", name, ": ", rec.message());
+      std::shared_ptr<Link> none;
+      co_return none;
+    }
+    auto socket = std::make_shared<tcp::socket>(self->io);
+    self->pending.insert(socket);
+    asio::steady_timer timer(self->io);
+    timer.expires_after(self->options.handshake_timeout);
+    auto connected = co_await (asio::async_connect(*socket, results, asio::as_tuple(use_awaitable)) ||
+                               timer.async_wait(asio::as_tuple(use_awaitable)));
+    if (connected.index() != 0 || std::get<0>(std::get<0>(connected))) {
+      self->pending.erase(socket);
+      LogInfo("link: cannot connect to ", name, " at ", endpoint.ToString(), ": ",
+              connected.index() != 0 ? std::string("timed out")
+                                     : std::get<0>(std::get<0>(connected)).message());
+      std::shared_ptr<Link> none;
+      co_return none;
+    }
+    std::shared_ptr<Link> link = co_await Handshake(self, socket, true, key);
+    co_return link;
+  }
+
+  // Runs the handshake on `socket` (registered in `pending`); the started
+  // link or nullptr.
+  static asio::awaitable<std::shared_ptr<Link>> Handshake(
+      std::shared_ptr<Impl> self, std::shared_ptr<tcp::socket> socket, bool initiator,
+      std::optional<protocol::PublicKey> expected) {
+    Impl* impl = self.get();
+    const RosterLookup lookup = [impl](const protocol::PublicKey& k) { return impl->Lookup(k); };
+    const std::string remote = EndpointText(*socket);
+    HandshakeOutcome outcome =
+        co_await RunHandshake(*socket, initiator, self->identity, self->link_key, lookup,
+                              expected, self->options.handshake_timeout);
+    self->pending.erase(socket);
+    std::shared_ptr<Link> none;
+    if (!self->running) {
+      boost::system::error_code ignored;
+      socket->close(ignored);
+      co_return none;
+    }
+    if (!outcome.status.ok()) {
+      boost::system::error_code ignored;
+      socket->close(ignored);
+      std::string peer_name;
+      if (expected) {
+        if (auto member = self->Lookup(*expected)) peer_name = member->name;
+      }
+      self->Emit(outcome.status.code() == StatusCode::kDenied ? LinkEvent::kUnknownPeer
+                                                              : LinkEvent::kHandshakeFailed,
+                 peer_name, remote,
+                 std::string(initiator ? "outbound: " : "inbound: ") + outcome.status.message());
+      co_return none;
+    }
+    auto link = std::make_shared<Link>(std::move(*socket), std::move(outcome.transport),
+                                       std::move(outcome.peer), initiator, self->options,
+                                       outcome.bytes_sent, outcome.bytes_received);
+    std::weak_ptr<Impl> weak = self;
+    link->Start([weak](Link& closed, const std::string& reason, bool violation) {
+      if (auto impl = weak.lock()) impl->OnClosed(closed, reason, violation);
+    });
+    co_return link;
+  }
+
+  static asio::awaitable<void> AcceptLoop(std::shared_ptr<Impl> self) {
+    for (;;) {
+      if (!self->running || !self->acceptor) co_return;
+      auto [ec, socket] = co_await self->acceptor->async_accept(asio::as_tuple(use_awaitable));
+      if (!self->running) co_return;
+      if (ec) {
+        if (ec == asio::error::operation_aborted) co_return;
+        // Out of descriptors and the like: pause instead of spinning.
+        LogWarning("link: accept failed: ", ec.message());
+        auto timer = std::make_shared<asio::steady_timer>(self->io);
+        co_await Sleep(timer, std::chrono::milliseconds(200));
+        continue;
+      }
+      if (self->pending_inbound >= kMaxPendingHandshakes) {
+        LogWarning("link: refusing connection from ", EndpointText(socket), ": ",
+                   kMaxPendingHandshakes, " handshakes already in progress");
+        boost::system::error_code ignored;
+        socket.close(ignored);
+        continue;
+      }
+      auto shared_socket = std::make_shared<tcp::socket>(std::move(socket));
+      self->pending.insert(shared_socket);
+      ++self->pending_inbound;
+      asio::co_spawn(self->io, Inbound(self, shared_socket),
+                     [](std::exception_ptr e) { LogFailure("inbound handshake", e); });
+    }
+  }
+
+  static asio::awaitable<void> Inbound(std::shared_ptr<Impl> self,
+                                       std::shared_ptr<tcp::socket> socket) {
+    std::shared_ptr<Link> link = co_await Handshake(self, socket, false, std::nullopt);
+    --self->pending_inbound;
+    if (link == nullptr) co_return;
+    if (!self->running) {
+      link->Close("node stopping");
+      co_return;
+    }
+    self->Register(link);
+  }
+
+  // The initiator's identity key of `link`.
+  const protocol::PublicKey& InitiatorKey(const Link& link) const {
+    return link.initiator() ? identity.public_key() : link.peer().key;
+  }
+
+  void Register(const std::shared_ptr<Link>& link) {
+    Member* m = Find(link->peer().key);
+    if (m == nullptr) {
+      link->Close("not in the roster");
+      return;
+    }
+    if (!link->is_open()) return;  // died before we got here
+    std::shared_ptr<Link> existing = m->link;
+    if (existing && existing->is_open()) {
+      const protocol::PublicKey& new_initiator = InitiatorKey(*link);
+      const protocol::PublicKey& old_initiator = InitiatorKey(*existing);
+      const bool keep_new = new_initiator == old_initiator || new_initiator < old_initiator;
+      std::shared_ptr<Link> loser = keep_new ? existing : link;
+      if (keep_new) m->link = link;
+      Emit(LinkEvent::kDuplicateClosed, m->id.name, loser->remote_endpoint(),
+           std::string("closing the link ") + (loser->initiator() ? "we" : "they") +
+               " initiated; keeping the one " + (m->link->initiator() ? "we" : "they") +
+               " initiated");
+      if (keep_new) AddClosedTotals(*m, *existing);
+      loser->Close("duplicate link");
+      if (!keep_new) return;
+    } else {
+      m->link = link;
+    }
+    m->state = "up";
+    m->last_contact = link->last_activity();
+    Emit(LinkEvent::kUp, m->id.name, link->remote_endpoint(),
+         link->initiator() ? "outbound" : "inbound");
+    if (m->wake) m->wake->cancel();  // the dialer now waits for the drop
+    if (runner) {
+      std::shared_ptr<Link> for_runner = link;
+      asio::co_spawn(io, runner(for_runner), [for_runner](std::exception_ptr e) {
+        LogFailure("session runner", e);
+        for_runner->Close(e ? "session failed" : "session ended");
+      });
+    }
+  }
+
+  static void AddClosedTotals(Member& m, const Link& link) {
+    m.bytes_sent_before += link.bytes_sent();
+    m.bytes_received_before += link.bytes_received();
+    m.last_contact = std::max(m.last_contact, link.last_activity());
+  }
+
+  void OnClosed(Link& link, const std::string& reason, bool violation) {
+    Member* m = Find(link.peer().key);
+    const std::string name = m != nullptr ? m->id.name : link.peer().name;
+    if (violation) {
+      Emit(LinkEvent::kProtocolViolation, name, link.remote_endpoint(), reason);
+    }
+    if (m == nullptr || m->link.get() != &link) return;  // a duplicate, or removed
+    AddClosedTotals(*m, link);
+    m->link.reset();
+    m->state = "down";
+    Emit(LinkEvent::kDown, name, link.remote_endpoint(), reason);
+    if (m->wake) m->wake->cancel();  // the dialer starts its backoff
+  }
+};
+
+LinkManager::LinkManager(asio::io_context& io, const crypto::IdentityKey& identity,
+                         const crypto::LinkKey& link_key, LinkOptions options,
+                         SessionRunner runner, std::function<void(const LinkEvent&)> on_event)
+    : impl_(std::make_shared<Impl>(io, identity, link_key, std::move(options), std::move(runner),
+                                   std::move(on_event))) {}
+
+LinkManager::~LinkManager() { Stop(); }
+
+Status LinkManager::Start(const std::vector<PeerIdentity>& roster) {
+  Impl& impl = *impl_;
+  if (impl.started) return InvalidInput("link manager already started");
+  if (impl.options.listen) {
+    const protocol::HostPort& listen = *impl.options.listen;
+    boost::system::error_code ec;
+    tcp::resolver resolver(impl.io);
+    auto results = resolver.resolve(listen.host, std::to_string(listen.port),
+                                    tcp::resolver::passive | tcp::resolver::numeric_service, ec);
+    if (ec || results.empty()) {
+      return Unavailable("cannot resolve peer listen address " + listen.ToString() + ": " +
+                         ec.message());
+    }
+    auto acceptor = std::make_unique<tcp::acceptor>(impl.io);
+    const tcp::endpoint endpoint = results.begin()->endpoint();
+    acceptor->open(endpoint.protocol(), ec);
+    if (!ec) acceptor->set_option(tcp::acceptor::reuse_address(true), ec);
+    if (!ec) acceptor->bind(endpoint, ec);
+    if (!ec) acceptor->listen(asio::socket_base::max_listen_connections, ec);
+    if (ec) {
+      return Unavailable("cannot listen for peers on " + listen.ToString() + ": " + ec.message());
+    }
+    impl.acceptor = std::move(acceptor);
+  }
+  impl.started = true;
+  impl.running = true;
+  if (impl.acceptor) {
+    asio::co_spawn(impl.io, Impl::AcceptLoop(impl_),
+                   [](std::exception_ptr e) { LogFailure("peer listener", e); });
+  }
+  UpdateRoster(roster);
+  return Status::Ok();
+}
+
+void LinkManager::UpdateRoster(const std::vector<PeerIdentity>& roster) {
+  Impl& impl = *impl_;
+  std::set<protocol::PublicKey> keep;
+  for (const PeerIdentity& id : roster) keep.insert(id.key);
+  for (auto it = impl.members.begin(); it != impl.members.end();) {
+    if (keep.count(it->first) != 0) {
+      ++it;
+      continue;
+    }
+    Impl::Member& m = it->second;
+    impl.StopDialer(m);
+    std::shared_ptr<Link> link = std::move(m.link);
+    it = impl.members.erase(it);
+    if (link) link->Close("removed from roster");  // OnClosed finds no member
+  }
+  for (const PeerIdentity& id : roster) {
+    Impl::Member* m = impl.Find(id.key);
+    if (m == nullptr) {
+      Impl::Member& added = impl.members[id.key];
+      added.id = id;
+      impl.StartDialer(added);
+      continue;
+    }
+    const bool endpoint_changed = m->id.endpoint != id.endpoint;
+    m->id = id;
+    if (endpoint_changed) {
+      impl.StopDialer(*m);
+      impl.StartDialer(*m);
+    }
+  }
+}
+
+void LinkManager::Stop() {
+  Impl& impl = *impl_;
+  if (!impl.running) return;
+  impl.running = false;
+  boost::system::error_code ignored;
+  if (impl.acceptor) impl.acceptor->close(ignored);
+  std::vector<std::shared_ptr<Link>> links;
+  for (auto& [key, m] : impl.members) {
+    impl.StopDialer(m);
+    if (m.link) links.push_back(m.link);
+  }
+  for (auto& link : links) link->Close("node stopping");
+  for (const auto& socket : impl.pending) socket->close(ignored);
+}
+
+std::map<std::string, LinkManager::LinkStatus> LinkManager::LinkStates() const {
+  std::map<std::string, LinkStatus> states;
+  const auto now = Clock::now();
+  for (const auto& [key, m] : impl_->members) {
+    LinkStatus& s = states[m.id.name];
+    s.bytes_sent = m.bytes_sent_before;
+    s.bytes_received = m.bytes_received_before;
+    s.last_contact = m.last_contact;
+    if (m.link && m.link->is_open()) {
+      s.state = "up";
+      s.bytes_sent += m.link->bytes_sent();
+      s.bytes_received += m.link->bytes_received();
+      s.last_contact = m.link->last_activity();
+    } else if (m.state == "backoff" && impl_->running) {
+      const auto left = std::chrono::duration_cast<std::chrono::seconds>(m.backoff_until - now);
+      s.state = "backoff " + std::to_string(std::max<int64_t>(left.count(), 0)) + "s";
+    } else if (m.state == "connecting" && impl_->running) {
+      s.state = "connecting";
+    } else {
+      s.state = "down";
+    }
+  }
+  return states;
+}
+
+std::shared_ptr<Link> LinkManager::LinkTo(const std::string& name) const {
+  for (const auto& [key, m] : impl_->members) {
+    if (m.id.name == name && m.link && m.link->is_open()) return m.link;
+  }
+  return nullptr;
+}
+
+void LinkManager::WakeAll() {
+  for (auto& [key, m] : impl_->members) {
+    if (m.wake && !(m.link && m.link->is_open())) m.wake->cancel();
+  }
+}
+
+uint16_t LinkManager::listen_port() const {
+  if (!impl_->acceptor) return 0;
+  boost::system::error_code ec;
+  auto endpoint = impl_->acceptor->local_endpoint(ec);
+  return ec ? 0 : endpoint.port();
+}
+
+}  // namespace caravan::daemon::link

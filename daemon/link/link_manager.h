@@ -1,0 +1,95 @@
+#pragma once
+// LinkManager: all of this node's links to its roster members. It listens
+// (if configured), dials every member that has an endpoint (exponential
+// backoff with jitter, reset after a successful link), runs the handshake
+// (daemon/link/handshake.h) on every connection, keeps exactly one link per
+// member and starts the SessionRunner (the sync layer) on each new link.
+//
+// One link per pair: when two links to the same member are up at once (both
+// sides dialed), each side keeps the one whose initiator has the
+// lexicographically smaller identity key and closes the other
+// (kDuplicateClosed); both sides decide the same. A new link with the same
+// initiator as the live one replaces it: an initiator only dials when it has
+// lost its link, so the old one is dead even if we have not noticed yet.
+//
+// Isolation: every connection, handshake, link and session runs in its own
+// coroutines with its own timeouts, so a stalled or hostile peer holds up
+// nothing but itself. Handshakes in progress are capped (kMaxPendingHandshakes).
+//
+// Ownership: the manager borrows `io`, `identity` and `link_key`, which must
+// outlive it; its state is shared with its coroutines, so destroying it is
+// safe at any time (the destructor calls Stop()).
+// Thread-safety: none; call everything on the thread that runs `io`
+// (`io` must be single-threaded).
+
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/io_context.hpp>
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "crypto/identity_key.h"
+#include "crypto/link_key.h"
+#include "daemon/link/link.h"
+#include "protocol/status.h"
+
+namespace caravan::daemon::link {
+
+inline constexpr size_t kMaxPendingHandshakes = 64;
+
+// Runs the application protocol on one link; returns when done. The link is
+// closed afterwards (if the runner did not close it).
+using SessionRunner = std::function<boost::asio::awaitable<void>(std::shared_ptr<Link>)>;
+
+class LinkManager {
+ public:
+  LinkManager(boost::asio::io_context& io, const crypto::IdentityKey& identity,
+              const crypto::LinkKey& link_key, LinkOptions options, SessionRunner runner,
+              std::function<void(const LinkEvent&)> on_event);
+  ~LinkManager();
+  LinkManager(const LinkManager&) = delete;
+  LinkManager& operator=(const LinkManager&) = delete;
+
+  // Listens on options.listen (if set) and starts a dialer for every member
+  // with an endpoint. Fails with kUnavailable naming the address if it
+  // cannot listen, kInvalidInput if called twice; nothing is dialed then.
+  Status Start(const std::vector<PeerIdentity>& roster);
+
+  // Applies a new roster: new members are dialed (if they have an
+  // endpoint), removed members' links closed and their dialers stopped, a
+  // changed endpoint is dialed from now on. Members are matched by key.
+  void UpdateRoster(const std::vector<PeerIdentity>& roster);
+
+  // Closes the listener, every link (Bye best effort) and every handshake in
+  // progress, and stops the dialers. Idempotent; Start cannot follow.
+  void Stop();
+
+  struct LinkStatus {
+    std::string state;  // "up", "connecting", "backoff 12s", "down"
+    int64_t last_contact = 0;  // unix seconds of the last bytes received; 0 never
+    uint64_t bytes_sent = 0;   // over all links to this member since Start
+    uint64_t bytes_received = 0;
+  };
+  // Every roster member, by name.
+  std::map<std::string, LinkStatus> LinkStates() const;
+
+  // The live link to the member named `name`, or nullptr.
+  std::shared_ptr<Link> LinkTo(const std::string& name) const;
+
+  // Ends every dialer's backoff wait: members that are down are dialed now.
+  void WakeAll();
+
+  // The TCP port the listener is bound to (0 if not listening); with port 0
+  // in options.listen this is the ephemeral port chosen.
+  uint16_t listen_port() const;
+
+ private:
+  struct Impl;
+  std::shared_ptr<Impl> impl_;
+};
+
+}  // namespace caravan::daemon::link
