@@ -94,6 +94,13 @@ Link::Link(asio::ip::tcp::socket socket, crypto::NoiseTransport transport,
 
 Link::~Link() = default;
 
+std::string Link::local_endpoint() const {
+  boost::system::error_code ec;
+  auto endpoint = socket_.local_endpoint(ec);
+  if (ec) return "";
+  return endpoint.address().to_string() + ":" + std::to_string(endpoint.port());
+}
+
 void Link::Start(ClosedCallback on_closed) {
   on_closed_ = std::move(on_closed);
   auto self = shared_from_this();

@@ -97,6 +97,10 @@ class Link : public std::enable_shared_from_this<Link> {
   const PeerIdentity& peer() const { return peer_; }
   bool initiator() const { return initiator_; }
   const std::string& remote_endpoint() const { return remote_endpoint_; }
+  // "ip:port" of our end.
+  std::string local_endpoint() const;
+  // The io_context executor everything of this link runs on.
+  boost::asio::any_io_executor get_executor() { return socket_.get_executor(); }
 
   // Queues one application message (a PeerMessage); the writer sends it in
   // order. Fails with kUnavailable when the link is closed, kInvalidInput
