@@ -192,11 +192,15 @@ asio::awaitable<void> RawConnect(RawClient& client, uint16_t port) {
 }
 
 asio::awaitable<void> RawInitiatorHandshake(RawClient& client, const TestNode& node,
-                                            RawClientOptions options) {
+                                            const RawClientOptions& options) {
   crypto::NoiseConfig config;
   config.protocol_name = "Noise_XX_25519_ChaChaPoly_BLAKE2b";
   config.initiator = true;
   config.prologue = options.prologue;
+  if (config.prologue.empty()) {
+    const std::string real = "caravan/1";
+    config.prologue.assign(real.begin(), real.end());
+  }
   config.local_static = node.link_key.get();
   auto hs = crypto::HandshakeState::Create(std::move(config));
   auto m1 = hs->WriteMessage({});
