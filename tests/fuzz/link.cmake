@@ -1,0 +1,5 @@
+# Fuzz targets of daemon/link (included from tests/fuzz/CMakeLists.txt).
+caravan_add_fuzzer(fuzz_link_decoder
+  SOURCES ${CMAKE_CURRENT_LIST_DIR}/fuzz_link_decoder.cc
+  LIBS caravan_link
+  CORPUS ${CMAKE_CURRENT_LIST_DIR}/corpus/link)
