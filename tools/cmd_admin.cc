@@ -194,8 +194,13 @@ int RunPolicyExplain(const GlobalOptions& global, const ExplainOptions& o) {
   } else {
     const auto& d = *doc;
     std::cout << Str(d["decision"]) << "\n"
-              << "  rule:   " << Str(d["rule"]["file"]) << ": "
-              << Str(d["rule"]["key"]) << "\n"
+              << "  rule:   "
+              << (d["rule"]["file"].get<std::string>().empty()
+                      ? Str(d["rule"]["key"])
+                      : Str(d["rule"]["file"]) + ":" +
+                            Str(d["rule"]["line"]) + " " +
+                            Str(d["rule"]["key"]))
+              << "\n"
               << "  reason: " << Str(d["reason"]) << "\n"
               << "  scope:  " << Str(d["scope_file"]) << "\n";
     if (d.contains("redact") && !d["redact"].empty()) {

@@ -6,7 +6,7 @@
 #include "daemon/control/control_response.h"
 #include "daemon/node/control_wire.h"
 #include "daemon/node/node.h"
-#include "daemon/node/offload.h"
+#include "daemon/sync/offload.h"
 #include "protocol/control_framing.h"
 
 namespace caravan::daemon {
@@ -33,9 +33,10 @@ boost::asio::awaitable<std::vector<uint8_t>> ControlDispatcher::Handle(
   // destroys a coroutine parameter twice when it is moved straight into a
   // lambda capture inside a co_await expression.
   auto shared = std::make_shared<std::vector<capnp::word>>(std::move(request));
-  std::vector<uint8_t> reply = co_await Offload(
-      node_.pool(), [this, shared, peer]() { return HandleNow(*shared, peer); });
-  co_return reply;
+  auto work = [this, shared, peer]() { return HandleNow(*shared, peer); };
+  std::optional<std::vector<uint8_t>> reply =
+      co_await Offload(node_.pool(), std::move(work));
+  co_return std::move(*reply);
 }
 
 std::vector<uint8_t> ControlDispatcher::HandleNow(

@@ -4,7 +4,7 @@
 #include "daemon/node/control_wire.h"
 #include "daemon/node/indicator_json.h"
 #include "daemon/node/node.h"
-#include "daemon/node/record_signing.h"
+#include "daemon/sync/record_signing.h"
 #include "protocol/indicator_parse.h"
 #include "protocol/record_codec.h"
 

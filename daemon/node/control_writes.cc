@@ -33,6 +33,7 @@ std::vector<uint8_t> ControlDispatcher::Submit(
   inputs.reserve(items.size());
   for (auto item : items) inputs.push_back(SubmissionFromWire(item));
   const auto outcomes = node_.submitter().Submit(inputs, actor);
+  node_.NotifyCommitted();
 
   capnp::MallocMessageBuilder message;
   auto response = message.initRoot<protocol::wire::Response>();
@@ -66,6 +67,7 @@ Result<std::string> ControlDispatcher::Revoke(protocol::wire::Revoke::Reader r,
   }
   auto outcome = node_.submitter().Revoke(*id, Str(r.getReason()), actor);
   if (!outcome.ok()) return outcome.status();
+  node_.NotifyCommitted();
   return DumpJson({{"id", protocol::IdToHex(outcome->id)},
                    {"revision", outcome->revision}});
 }
@@ -157,6 +159,7 @@ Result<std::string> ControlDispatcher::PeersList() {
   }
   std::vector<protocol::RosterMember> members;
   if (roster.ok()) members = std::move(*roster);
+  const auto links = node_.LinkStates();
   return node_.WithReader([&](store::Reader& reader) -> Result<std::string> {
     auto counts = reader.GetCounts();
     if (!counts.ok()) return counts.status();
@@ -171,7 +174,7 @@ Result<std::string> ControlDispatcher::PeersList() {
            {"fingerprint", crypto::Fingerprint(m.key)},
            {"endpoint", m.endpoint ? nlohmann::json(m.endpoint->ToString())
                                    : nlohmann::json(nullptr)},
-           {"link", state->link_state.empty() ? "down" : state->link_state},
+           {"link", links.count(m.name) ? links.at(m.name) : "down"},
            {"last_contact", TimeOrNull(state->last_contact)},
            {"backlog", counts->last_log_seq > state->acked_seq
                            ? counts->last_log_seq - state->acked_seq
@@ -237,6 +240,7 @@ Result<std::string> ControlDispatcher::PeersAdd(
     return r.ok() ? Status::Ok() : r.status();
   }).get();
   if (!audited.ok()) return audited;
+  CARAVAN_RETURN_IF_ERROR(node_.ReloadRoster());
   return DumpJson({{"name", member.name},
                    {"country", member.country},
                    {"fingerprint", crypto::Fingerprint(member.key)}});
@@ -258,6 +262,7 @@ Result<std::string> ControlDispatcher::PeersRemove(const std::string& name,
     return r.ok() ? Status::Ok() : r.status();
   }).get();
   if (!audited.ok()) return audited;
+  CARAVAN_RETURN_IF_ERROR(node_.ReloadRoster());
   return DumpJson({{"name", name}});
 }
 

@@ -7,6 +7,11 @@
 #include "daemon/config/sd_notify.h"
 #include "daemon/node/control_dispatcher.h"
 #include "daemon/node/indicator_json.h"
+#include "daemon/policy/policy_eval.h"
+#include "protocol/record_codec.h"
+#include "protocol/roster_file.h"
+
+#include <boost/asio/post.hpp>
 
 namespace caravan::daemon {
 namespace {
@@ -22,7 +27,8 @@ Node::Node(protocol::NodeConfig config, boost::asio::io_context& io)
       io_(io),
       pool_(kWorkerThreads),
       policy_(config_.policy.dir),
-      watchdog_timer_(io) {}
+      watchdog_timer_(io),
+      retention_timer_(io) {}
 
 Node::~Node() { Stop(); }
 
@@ -58,6 +64,10 @@ Result<std::unique_ptr<Node>> Node::Open(protocol::NodeConfig config,
   }
   node->submitter_ =
       std::make_unique<Submitter>(*node->store_, *node->identity_, cfg);
+  node->roster_ = std::make_shared<const sync::RosterIndex>(
+      std::vector<protocol::RosterMember>{});
+  Status roster = node->ReloadRoster();
+  if (!roster.ok()) return roster;
   return node;
 }
 
@@ -77,8 +87,155 @@ Status Node::Start() {
     return r.ok() ? Status::Ok() : r.status();
   }).get();
   if (!audited.ok()) return audited;
+
+  sync::SyncDeps deps;
+  deps.io = &io_;
+  deps.pool = &pool_;
+  deps.store = store_.get();
+  deps.identity = identity_.get();
+  deps.config = &config_;
+  deps.policy = [this] { return policy_.current(); };
+  deps.roster = [this] { return roster(); };
+  deps.on_new_records = [this] { NotifyCommitted(); };
+  sync_ = std::make_unique<sync::SyncEngine>(std::move(deps));
+  link::LinkOptions link_options;
+  link_options.listen = config_.peers.listen;
+  link_options.keepalive = config_.peers.keepalive;
+  link_options.idle_timeout = config_.peers.keepalive * 3;
+  link_options.handshake_timeout = config_.peers.handshake_timeout;
+  link_options.backoff_max = config_.peers.dial_backoff_max;
+  link_options.max_message_bytes = config_.peers.max_message_bytes;
+  links_ = std::make_unique<link::LinkManager>(
+      io_, *identity_, *link_key_, link_options,
+      [this](std::shared_ptr<link::Link> l) { return sync_->RunSession(l); },
+      [this](const link::LinkEvent& e) { OnLinkEvent(e); });
+  CARAVAN_RETURN_IF_ERROR(links_->Start(RosterPeers()));
+
   ScheduleWatchdog();
+  ScheduleRetentionSweep();
   return Status::Ok();
+}
+
+std::vector<link::PeerIdentity> Node::RosterPeers() const {
+  std::vector<link::PeerIdentity> peers;
+  for (const auto& m : roster()->members()) {
+    peers.push_back({m.name, m.country, m.key, m.endpoint});
+  }
+  return peers;
+}
+
+std::shared_ptr<const sync::RosterIndex> Node::roster() const {
+  std::lock_guard lock(roster_mu_);
+  return roster_;
+}
+
+Status Node::ReloadRoster() {
+  auto members = protocol::LoadRosterFile(config_.peers.roster);
+  if (!members.ok()) {
+    if (members.status().code() != StatusCode::kNotFound) {
+      return members.status();
+    }
+    members = std::vector<protocol::RosterMember>{};
+  }
+  {
+    std::lock_guard lock(roster_mu_);
+    roster_ = std::make_shared<const sync::RosterIndex>(std::move(*members));
+  }
+  if (links_) {
+    // The link manager lives on the io thread.
+    boost::asio::post(io_, [this, peers = RosterPeers()] {
+      if (links_) links_->UpdateRoster(peers);
+    });
+  }
+  return Status::Ok();
+}
+
+void Node::NotifyCommitted() {
+  if (sync_) sync_->Wake();
+}
+
+std::map<std::string, std::string> Node::LinkStates() const {
+  std::lock_guard lock(roster_mu_);
+  return link_states_;
+}
+
+void Node::OnLinkEvent(const link::LinkEvent& e) {
+  const std::string kind(link::LinkEventKindName(e.kind));
+  {
+    std::lock_guard lock(roster_mu_);
+    if (e.kind == link::LinkEvent::kUp) link_states_[e.peer_name] = "up";
+    if (e.kind == link::LinkEvent::kDown && !e.peer_name.empty()) {
+      link_states_[e.peer_name] = "down";
+    }
+  }
+  if (e.kind == link::LinkEvent::kUp || e.kind == link::LinkEvent::kDown) {
+    LogInfo("link ", e.peer_name, " ", kind, " (", e.remote_endpoint, ") ",
+            e.detail);
+  } else {
+    LogWarning("link ", e.peer_name.empty() ? "?" : e.peer_name, " ", kind,
+               " from ", e.remote_endpoint, ": ", e.detail);
+  }
+  // Audited off the io thread (the store writer queues it).
+  store_->Submit(
+      [e, kind](store::WriteTxn& txn) -> Status {
+        auto r = txn.AppendAudit(
+            {txn.now(), "link", "link-" + kind, e.peer_name, e.peer_name,
+             DumpJson({{"remote", e.remote_endpoint}, {"detail", e.detail}})});
+        return r.ok() ? Status::Ok() : r.status();
+      },
+      [](Status) {});
+  if (e.kind == link::LinkEvent::kUp) {
+    boost::asio::post(io_, [this, name = e.peer_name] {
+      store_->Submit(
+          [name](store::WriteTxn& txn) -> Status {
+            return txn.SetLinkState(name, "up");
+          },
+          [](Status) {});
+    });
+  }
+}
+
+void Node::ScheduleRetentionSweep() {
+  retention_timer_.expires_after(config_.retention.sweep_interval);
+  retention_timer_.async_wait([this](boost::system::error_code ec) {
+    if (ec) return;
+    boost::asio::post(pool_, [this] { SweepRetention(); });
+    ScheduleRetentionSweep();
+  });
+}
+
+void Node::SweepRetention() {
+  // Received indicators past the retention of their sender's scope are
+  // deleted (data minimization), each deletion audited.
+  auto set = policy_.current();
+  const int64_t now = std::time(nullptr);
+  std::map<std::string, int64_t> retention_by_country;
+  for (const auto& m : roster()->members()) {
+    const auto scope = policy::ScopeFor(*set, m.country);
+    if (scope.inbound().retention) {
+      retention_by_country[m.country] = *scope.inbound().retention;
+    }
+  }
+  for (const auto& [country, retention] : retention_by_country) {
+    auto ids = WithReader([&](store::Reader& r) {
+      return r.ReceivedBefore(country, now - retention, 1000);
+    });
+    if (!ids.ok() || ids->empty()) continue;
+    Status swept = store_->Write([&](store::WriteTxn& txn) -> Status {
+      for (const auto& id : *ids) {
+        auto deleted = txn.DeleteIndicator(id);
+        if (!deleted.ok()) continue;  // gone meanwhile
+        auto a = txn.AppendAudit(
+            {txn.now(), "node", "expire", protocol::IdToHex(id), "",
+             DumpJson({{"country", country}, {"retention_seconds", retention}})});
+        if (!a.ok()) return a.status();
+      }
+      return Status::Ok();
+    }).get();
+    if (swept.ok()) {
+      LogInfo("retention: deleted ", ids->size(), " indicators from ", country);
+    }
+  }
 }
 
 void Node::ScheduleWatchdog() {
@@ -96,7 +253,9 @@ void Node::ScheduleWatchdog() {
 
 void Node::Stop() {
   if (control_) control_->Stop();
+  if (links_) links_->Stop();
   watchdog_timer_.cancel();
+  retention_timer_.cancel();
   // In-flight requests on the pool finish; their store writes commit.
   pool_.join();
   if (store_) {
@@ -111,8 +270,14 @@ void Node::Stop() {
 }
 
 Status Node::ReloadPolicies(const std::string& actor) {
+  Status roster_loaded = ReloadRoster();
+  if (!roster_loaded.ok()) {
+    LogError("roster reload refused, keeping the running roster: ",
+             roster_loaded.message());
+  }
   Status loaded = policy_.Reload(std::time(nullptr));
   if (loaded.ok()) {
+    if (sync_) sync_->RerunWithheld();
     LogNotice("policies reloaded from ", config_.policy.dir.string(), " (",
               policy_.info().files, " files)");
   } else {

@@ -10,6 +10,7 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/thread_pool.hpp>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -18,10 +19,13 @@
 #include "crypto/identity_key.h"
 #include "crypto/link_key.h"
 #include "daemon/control/control_server.h"
+#include "daemon/link/link_manager.h"
 #include "daemon/node/policy_state.h"
 #include "daemon/node/submitter.h"
 #include "daemon/store/reader.h"
 #include "daemon/store/store.h"
+#include "daemon/sync/inbound.h"
+#include "daemon/sync/sync_engine.h"
 #include "protocol/node_config.h"
 #include "protocol/status.h"
 
@@ -46,6 +50,17 @@ class Node {
   // Re-reads policies (and the roster). Logs and audits the outcome; a
   // broken set leaves the running one in place.
   Status ReloadPolicies(const std::string& actor);
+
+  // Re-reads roster.toml and tells the links (new members dialed, removed
+  // ones dropped). A broken file keeps the running roster.
+  Status ReloadRoster();
+  std::shared_ptr<const sync::RosterIndex> roster() const;
+
+  // New local records were committed: peers' sessions look again.
+  void NotifyCommitted();
+
+  // Link state per peer name ("up", "down", ...), safe from any thread.
+  std::map<std::string, std::string> LinkStates() const;
 
   // ---- for the control dispatcher ----
   const protocol::NodeConfig& config() const { return config_; }
@@ -74,6 +89,10 @@ class Node {
   Result<std::unique_ptr<store::Reader>> AcquireReader();
   void ReleaseReader(std::unique_ptr<store::Reader> reader);
   void ScheduleWatchdog();
+  void ScheduleRetentionSweep();
+  void SweepRetention();
+  void OnLinkEvent(const link::LinkEvent& event);
+  std::vector<link::PeerIdentity> RosterPeers() const;
 
   protocol::NodeConfig config_;
   boost::asio::io_context& io_;
@@ -85,8 +104,15 @@ class Node {
   std::unique_ptr<Submitter> submitter_;
   std::unique_ptr<ControlDispatcher> dispatcher_;
   std::unique_ptr<ControlServer> control_;
+  std::unique_ptr<sync::SyncEngine> sync_;
+  std::unique_ptr<link::LinkManager> links_;
   boost::asio::steady_timer watchdog_timer_;
+  boost::asio::steady_timer retention_timer_;
   int64_t started_at_ = 0;
+
+  mutable std::mutex roster_mu_;
+  std::shared_ptr<const sync::RosterIndex> roster_;  // guarded by roster_mu_
+  std::map<std::string, std::string> link_states_;   // guarded by roster_mu_
 
   std::mutex readers_mu_;
   std::vector<std::unique_ptr<store::Reader>> idle_readers_;  // by mu

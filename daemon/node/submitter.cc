@@ -3,7 +3,7 @@
 #include <map>
 #include <nlohmann/json.hpp>
 
-#include "daemon/node/record_signing.h"
+#include "daemon/sync/record_signing.h"
 #include "protocol/indicator_parse.h"
 #include "protocol/record_codec.h"
 

@@ -1,4 +1,4 @@
-#include "daemon/node/record_signing.h"
+#include "daemon/sync/record_signing.h"
 
 #include "crypto/merkle.h"
 #include "crypto/signing.h"

@@ -1,0 +1,136 @@
+#include "daemon/sync/outbound.h"
+
+#include "crypto/signing.h"
+
+namespace caravan::daemon::sync {
+namespace {
+
+OutboundChoice Skip(std::string key, std::string reason) {
+  OutboundChoice c;
+  c.kind = OutboundChoice::Kind::kSkip;
+  c.rule.file = "(sync)";
+  c.rule.key = std::move(key);
+  c.rule.reason = std::move(reason);
+  return c;
+}
+
+// The body with the listed fields removed and reshare lowered.
+protocol::RecordBody Redacted(protocol::RecordBody body,
+                              const std::vector<std::string>& redact,
+                              std::optional<protocol::Reshare> reshare,
+                              uint32_t variant) {
+  protocol::Indicator& ind = body.indicator;
+  for (const auto& field : redact) {
+    if (field == "description") ind.description.clear();
+    if (field == "tags") ind.tags.clear();
+    if (field == "first_seen") ind.first_seen = 0;
+    if (field == "last_seen") ind.last_seen = 0;
+    if (field == "valid_until") ind.valid_until = 0;
+  }
+  if (reshare) ind.reshare = *reshare;
+  body.variant = variant;
+  return body;
+}
+
+// Rules whose withholding must win even over "updates reach holders".
+bool RaisesSensitivity(const policy::Rule& rule) {
+  return rule.key == "tlp_red" || rule.key == "outbound.max_tlp" ||
+         rule.file == "protected.toml";
+}
+
+}  // namespace
+
+uint32_t VariantNumber(const std::vector<std::string>& redact,
+                       std::optional<protocol::Reshare> lowered_reshare) {
+  uint32_t v = 0;
+  for (const auto& field : redact) {
+    if (auto f = policy::ParseRedactField(field)) {
+      v |= 1u << static_cast<uint32_t>(*f);
+    }
+  }
+  if (lowered_reshare) v |= (static_cast<uint32_t>(*lowered_reshare) + 1) << 8;
+  return v;
+}
+
+OutboundChoice DecideOutbound(const LogRecord& e, const PeerInfo& peer,
+                              const OutboundInputs& in) {
+  // Loop prevention before policy: never echo a record to its origin or to
+  // the peer it came from.
+  if (e.body.origin == peer.key) {
+    return Skip("origin", "the peer is the record's origin");
+  }
+  if (e.received_from && *e.received_from == peer.name) {
+    return Skip("received_from", "the record came from this peer");
+  }
+  const bool ours = e.body.origin == in.identity->public_key();
+  // Only full records go out; a redacted variant we received is passed on
+  // only as it is, and only when its own rules allow (below).
+  policy::OutboundContext ctx;
+  ctx.now = in.now;
+  ctx.sent_today_to_country = in.sent_today;
+  ctx.is_relay = !ours;
+  ctx.recipient_holds_indicator =
+      in.peer_holds_revision && *in.peer_holds_revision < e.body.revision;
+  if (in.peer_holds_revision && *in.peer_holds_revision >= e.body.revision) {
+    return Skip("delivered", "the peer already holds this revision");
+  }
+  const policy::OutboundDecision d =
+      policy::EvaluateOutbound(*in.policy, e.body, peer.country, ctx);
+  OutboundChoice c;
+  c.rule = d.rule;
+  if (ctx.recipient_holds_indicator &&
+      d.verdict != policy::OutboundDecision::Verdict::kShare &&
+      !RaisesSensitivity(d.rule)) {
+    // DESIGN.md: updates reach every peer that received an earlier
+    // revision, whatever today's scope says, so no peer keeps acting on a
+    // stale version. An update that would now break a hard rule
+    // (protected asset, TLP ceiling, TLP:RED) stays home.
+    c.kind = OutboundChoice::Kind::kSend;
+    c.to_send = e.record;
+    c.variant = e.body.variant;
+    c.rule.key = "update_to_holder";
+    c.rule.reason = "an update goes to peers that hold an earlier revision";
+    return c;
+  }
+  switch (d.verdict) {
+    case policy::OutboundDecision::Verdict::kWithhold:
+      c.kind = OutboundChoice::Kind::kWithhold;
+      return c;
+    case policy::OutboundDecision::Verdict::kDefer:
+      c.kind = OutboundChoice::Kind::kDefer;
+      c.retry_at = d.retry_at;
+      return c;
+    case policy::OutboundDecision::Verdict::kShare:
+      break;
+  }
+  std::optional<protocol::Reshare> lowered;
+  if (d.reshare_ceiling < e.body.indicator.reshare) lowered = d.reshare_ceiling;
+  const bool needs_variant = !d.redact.empty() || lowered.has_value();
+  if (!needs_variant || ctx.recipient_holds_indicator) {
+    // A revocation or update to a holder goes as the origin signed it.
+    c.kind = OutboundChoice::Kind::kSend;
+    c.to_send = e.record;
+    c.variant = e.body.variant;
+    return c;
+  }
+  if (!ours) {
+    // Only the origin can redact (its signature covers every field).
+    c.kind = OutboundChoice::Kind::kWithhold;
+    c.rule.reason += "; the policy asks to redact or lower reshare, which "
+                     "only the origin can do for its own records";
+    return c;
+  }
+  const uint32_t variant = VariantNumber(d.redact, lowered);
+  protocol::RecordBody body = Redacted(e.body, d.redact, lowered, variant);
+  std::vector<uint8_t> bytes = protocol::EncodeRecordBody(body);
+  // Ed25519 is deterministic: the same variant always gets the same bytes
+  // and signature, so a resend after a reconnect is a duplicate the
+  // receiver ignores.
+  auto sig = crypto::Sign(*in.identity, crypto::SignDomain::kRecord, bytes);
+  c.kind = OutboundChoice::Kind::kSend;
+  c.to_send = protocol::SignedRecord{std::move(bytes), sig};
+  c.variant = variant;
+  return c;
+}
+
+}  // namespace caravan::daemon::sync

@@ -1,0 +1,194 @@
+#include "daemon/sync/outbound_page.h"
+
+#include <map>
+#include <nlohmann/json.hpp>
+
+#include "daemon/policy/policy_eval.h"
+
+namespace caravan::daemon::sync {
+namespace {
+
+std::string Json(const nlohmann::json& j) {
+  return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+}
+
+std::string RuleText(const policy::Rule& r) {
+  return r.file.empty() ? r.key : r.file + ":" + r.key;
+}
+
+struct Held {
+  store::Withheld row;
+  bool deferred = false;
+  std::string reason;
+  protocol::IndicatorId id{};
+};
+
+// Decodes one stored log record for deciding.
+Result<LogRecord> Decode(const store::StoredRecord& stored) {
+  auto record = protocol::DecodeSignedRecord(stored.signed_bytes);
+  if (!record.ok()) return record.status();
+  auto body = protocol::DecodeRecordBody(record->body);
+  if (!body.ok()) return body.status();
+  return LogRecord{stored.seq, stored.id, std::move(*record), std::move(*body),
+                   stored.received_from};
+}
+
+// Decides `records` for `peer`, filling `page` and `held`.
+Status DecideAll(const PageContext& ctx, store::Reader& reader,
+                 const PeerInfo& peer,
+                 const std::vector<store::StoredRecord>& records,
+                 OutboundPage& page, std::vector<Held>& held) {
+  auto quota = reader.QuotaCount(peer.country, store::UtcDay(ctx.now));
+  if (!quota.ok()) return quota.status();
+  uint64_t sent_today = *quota;
+  for (const auto& stored : records) {
+    auto entry = Decode(stored);
+    if (!entry.ok()) {
+      // Our own store handed us a record we cannot read: never send it.
+      held.push_back({{stored.seq, peer.name, "(sync):unreadable", 0, ctx.now},
+                      false, entry.status().message(), stored.id});
+      continue;
+    }
+    OutboundInputs in;
+    in.policy = ctx.policy;
+    in.identity = ctx.identity;
+    in.now = ctx.now;
+    in.sent_today = sent_today;
+    if (entry->body.revision > 1) {
+      auto deliveries = reader.Deliveries(entry->id);
+      if (!deliveries.ok()) return deliveries.status();
+      for (const auto& d : *deliveries) {
+        if (d.peer == peer.name) in.peer_holds_revision = d.revision;
+      }
+    }
+    OutboundChoice c = DecideOutbound(*entry, peer, in);
+    switch (c.kind) {
+      case OutboundChoice::Kind::kSend:
+        ++sent_today;
+        page.sent.push_back({stored.seq, entry->id, entry->body.revision,
+                             c.variant, c.rule.key, c.rule.file,
+                             c.rule.reason});
+        page.sends.emplace_back(stored.seq, std::move(c.to_send));
+        break;
+      case OutboundChoice::Kind::kWithhold:
+      case OutboundChoice::Kind::kDefer:
+        held.push_back({{stored.seq, peer.name, RuleText(c.rule), c.retry_at,
+                         ctx.now},
+                        c.kind == OutboundChoice::Kind::kDefer,
+                        c.rule.reason,
+                        entry->id});
+        break;
+      case OutboundChoice::Kind::kSkip:
+        break;
+    }
+  }
+  return Status::Ok();
+}
+
+// Writes the withheld entries (auditing new or changed ones), the quota and
+// the cursor in one transaction.
+Status Persist(const PageContext& ctx, const PeerInfo& peer,
+               const OutboundPage& page, const std::vector<Held>& held,
+               const std::vector<uint64_t>& released, bool advance) {
+  return ctx.store->Write([&](store::WriteTxn& txn) -> Status {
+    for (const auto& h : held) {
+      CARAVAN_RETURN_IF_ERROR(txn.AddWithheld(h.row));
+      auto a = txn.AppendAudit(
+          {txn.now(), "node", h.deferred ? "defer" : "withhold",
+           protocol::IdToHex(h.id), peer.name,
+           Json({{"seq", h.row.seq},
+                 {"country", peer.country},
+                 {"rule", h.row.rule},
+                 {"reason", h.reason},
+                 {"retry_at", h.row.retry_at}})});
+      if (!a.ok()) return a.status();
+    }
+    for (uint64_t seq : released) {
+      CARAVAN_RETURN_IF_ERROR(txn.RemoveWithheld(seq, peer.name));
+    }
+    if (!page.sends.empty()) {
+      auto q = txn.AddQuota(peer.country, store::UtcDay(ctx.now),
+                            page.sends.size());
+      if (!q.ok()) return q.status();
+    }
+    if (advance && page.up_to_seq > 0) {
+      CARAVAN_RETURN_IF_ERROR(txn.AdvanceDecided(peer.name, page.up_to_seq));
+    }
+    return Status::Ok();
+  }).get();
+}
+
+}  // namespace
+
+Result<OutboundPage> DecideNextPage(const PageContext& ctx,
+                                    const PeerInfo& peer, uint64_t after_seq,
+                                    size_t limit) {
+  store::Reader* reader = ctx.reader;
+  auto records = reader->LogRange(after_seq, limit);
+  if (!records.ok()) return records.status();
+  OutboundPage page;
+  if (records->empty()) return page;
+  page.up_to_seq = records->back().seq;
+  std::vector<Held> held;
+  CARAVAN_RETURN_IF_ERROR(DecideAll(ctx, *reader, peer, *records, page, held));
+  CARAVAN_RETURN_IF_ERROR(Persist(ctx, peer, page, held, {}, true));
+  return page;
+}
+
+Result<OutboundPage> RedecideWithheld(const PageContext& ctx,
+                                      const PeerInfo& peer, bool all) {
+  store::Reader* reader = ctx.reader;
+  auto withheld = reader->WithheldForPeer(peer.name, 0, 1000);
+  if (!withheld.ok()) return withheld.status();
+  std::vector<store::StoredRecord> records;
+  std::map<uint64_t, store::Withheld> previous;
+  for (const auto& w : *withheld) {
+    if (!all && !(w.retry_at > 0 && w.retry_at <= ctx.now)) continue;
+    auto one = reader->LogRange(w.seq - 1, 1);
+    if (!one.ok()) return one.status();
+    if (one->empty() || one->front().seq != w.seq) continue;
+    records.push_back(std::move(one->front()));
+    previous[w.seq] = w;
+  }
+  OutboundPage page;
+  if (records.empty()) return page;
+  std::vector<Held> held;
+  CARAVAN_RETURN_IF_ERROR(DecideAll(ctx, *reader, peer, records, page, held));
+  // Only changed decisions are written again (and audited); unchanged ones
+  // stay as they are, so a reload does not flood the audit log.
+  std::erase_if(held, [&](const Held& h) {
+    const auto& p = previous[h.row.seq];
+    return p.rule == h.row.rule && p.retry_at == h.row.retry_at;
+  });
+  std::vector<uint64_t> released;
+  for (const auto& s : page.sent) released.push_back(s.seq);
+  CARAVAN_RETURN_IF_ERROR(Persist(ctx, peer, page, held, released, false));
+  return page;
+}
+
+Status RecordAcknowledged(const PageContext& ctx, const PeerInfo& peer,
+                          uint64_t acked_seq,
+                          const std::vector<SentRecord>& sent,
+                          uint64_t bytes_sent, uint64_t bytes_received) {
+  return ctx.store->Write([&](store::WriteTxn& txn) -> Status {
+    for (const auto& s : sent) {
+      CARAVAN_RETURN_IF_ERROR(txn.RecordDelivery(
+          {s.id, peer.name, s.revision, s.variant, txn.now()}));
+      auto a = txn.AppendAudit(
+          {txn.now(), "node", "share", protocol::IdToHex(s.id), peer.name,
+           Json({{"seq", s.seq},
+                 {"country", peer.country},
+                 {"revision", s.revision},
+                 {"variant", s.variant},
+                 {"rule", s.rule_file.empty() ? s.rule_key
+                                              : s.rule_file + ":" + s.rule_key},
+                 {"reason", s.reason}})});
+      if (!a.ok()) return a.status();
+    }
+    CARAVAN_RETURN_IF_ERROR(txn.AdvanceAcked(peer.name, acked_seq));
+    return txn.RecordContact(peer.name, txn.now(), bytes_sent,
+                             bytes_received);
+  }).get();
+}
+
+}  // namespace caravan::daemon::sync

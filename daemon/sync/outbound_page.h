@@ -1,0 +1,62 @@
+#pragma once
+// The worker-pool side of sending: decide the next page of our log for one
+// peer, re-decide what was withheld from it, and record acknowledged
+// deliveries. Each call is one read pass plus one store write.
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "daemon/store/store.h"
+#include "daemon/sync/outbound.h"
+
+namespace caravan::daemon::sync {
+
+// What went out in one message, kept until the peer acknowledges it.
+struct SentRecord {
+  uint64_t seq = 0;
+  protocol::IndicatorId id{};
+  uint32_t revision = 0;
+  uint32_t variant = 0;
+  std::string rule_key;
+  std::string rule_file;
+  std::string reason;
+};
+
+struct OutboundPage {
+  std::vector<std::pair<uint64_t, protocol::SignedRecord>> sends;
+  std::vector<SentRecord> sent;
+  uint64_t up_to_seq = 0;  // decided through here (0: nothing new)
+};
+
+struct PageContext {
+  store::Store* store = nullptr;
+  // The session's own reader: used by one pool thread at a time (the send
+  // loop awaits each call before making the next).
+  store::Reader* reader = nullptr;
+  const policy::PolicySet* policy = nullptr;
+  const crypto::IdentityKey* identity = nullptr;
+  int64_t now = 0;
+};
+
+// Decides log entries after `after_seq` (at most `limit`) for `peer`;
+// withheld and deferred ones are recorded and audited, the cursor advanced.
+Result<OutboundPage> DecideNextPage(const PageContext& ctx,
+                                    const PeerInfo& peer, uint64_t after_seq,
+                                    size_t limit);
+
+// Re-decides withheld entries for `peer`: all of them (`all`, after a
+// policy reload) or those whose embargo or quota wait has ended. Entries
+// that may now go are returned for sending and forgotten as withheld.
+Result<OutboundPage> RedecideWithheld(const PageContext& ctx,
+                                      const PeerInfo& peer, bool all);
+
+// Records that the peer committed `sent` (deliveries + one "share" audit
+// entry each), advances its acknowledged cursor and adds the byte counts
+// since the last call.
+Status RecordAcknowledged(const PageContext& ctx, const PeerInfo& peer,
+                          uint64_t acked_seq,
+                          const std::vector<SentRecord>& sent,
+                          uint64_t bytes_sent, uint64_t bytes_received);
+
+}  // namespace caravan::daemon::sync

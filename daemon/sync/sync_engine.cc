@@ -1,0 +1,327 @@
+#include "daemon/sync/sync_engine.h"
+
+#include <capnp/message.h>
+#include <capnp/serialize.h>
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/experimental/awaitable_operators.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <ctime>
+#include <deque>
+
+#include "daemon/config/log.h"
+#include "daemon/sync/offload.h"
+#include "daemon/sync/outbound_page.h"
+#include "protocol/peer.capnp.h"
+
+namespace caravan::daemon::sync {
+namespace asio = boost::asio;
+using asio::awaitable;
+using asio::use_awaitable;
+using namespace asio::experimental::awaitable_operators;
+
+namespace {
+
+// Records decided per page and sent per message.
+constexpr size_t kPageSize = 1000;
+// Messages sent and not yet acknowledged: enough to keep a link busy, few
+// enough that a reconnect re-sends little.
+constexpr size_t kMaxInFlight = 8;
+// How often an idle session looks for ended embargoes.
+constexpr auto kRecheckInterval = std::chrono::seconds(5);
+
+int64_t Now() { return std::time(nullptr); }
+
+}  // namespace
+
+struct SyncEngine::Session {
+  Session(std::shared_ptr<link::Link> l, asio::any_io_executor ex)
+      : link(std::move(l)), wake(ex) {}
+
+  std::shared_ptr<link::Link> link;
+  PeerInfo peer;
+  asio::steady_timer wake;
+  bool dirty = true;            // look at the log again before waiting
+  bool rerun_all = true;        // re-decide everything withheld
+  uint64_t cursor = 0;          // decided (and sent) through here
+  struct InFlight {
+    uint64_t up_to = 0;
+    std::vector<SentRecord> sent;
+  };
+  std::deque<InFlight> in_flight;
+  std::unique_ptr<store::Reader> reader;  // send loop only, one call at a time
+  BatchRootCache root_cache;              // receive loop only
+  uint64_t reported_sent = 0, reported_received = 0;
+  bool done = false;
+
+  void Poke() {
+    dirty = true;
+    wake.cancel();
+  }
+};
+
+SyncEngine::SyncEngine(SyncDeps deps) : deps_(std::move(deps)) {}
+SyncEngine::~SyncEngine() = default;
+
+void SyncEngine::Wake() {
+  asio::post(*deps_.io, [this] {
+    for (Session* s : sessions_) s->Poke();
+  });
+}
+
+void SyncEngine::RerunWithheld() {
+  asio::post(*deps_.io, [this] {
+    for (Session* s : sessions_) {
+      s->rerun_all = true;
+      s->Poke();
+    }
+  });
+}
+
+awaitable<Status> SyncEngine::SendMessage(Session& s,
+                                          capnp::MessageBuilder& message) {
+  for (;;) {
+    Status sent = co_await s.link->Send(message);
+    if (sent.code() != StatusCode::kRetryLater) co_return sent;
+    // The peer reads slower than we write: wait, do not buffer more.
+    asio::steady_timer pause(s.wake.get_executor(),
+                             std::chrono::milliseconds(50));
+    co_await pause.async_wait(asio::as_tuple(use_awaitable));
+    if (s.done) co_return Unavailable("link closed");
+  }
+}
+
+awaitable<void> SyncEngine::RunSession(std::shared_ptr<link::Link> link) {
+  auto executor = co_await asio::this_coro::executor;
+  auto session = std::make_shared<Session>(link, executor);
+  Session& s = *session;
+  const auto& identity = link->peer();
+  s.peer = {identity.name, identity.country, identity.key};
+
+  // Our Hello: where the peer should resume sending to us.
+  auto open_reader = [this] { return deps_.store->OpenReader(); };
+  auto reader = *co_await Offload(*deps_.pool, std::move(open_reader));
+  if (!reader.ok()) {
+    LogError("sync with ", s.peer.name, ": ", reader.status().message());
+    link->Close("internal error");
+    co_return;
+  }
+  s.reader = std::move(*reader);
+  store::Reader* r = s.reader.get();
+  const std::string peer_name = s.peer.name;
+  auto read_state = [r, peer_name] { return r->GetPeerState(peer_name); };
+  auto state = *co_await Offload(*deps_.pool, std::move(read_state));
+  if (!state.ok()) {
+    link->Close("internal error");
+    co_return;
+  }
+  {
+    capnp::MallocMessageBuilder hello_message;
+    auto hello = hello_message.initRoot<protocol::wire::PeerMessage>().initHello();
+    hello.setProtocolVersion(1);
+    hello.setNodeName(deps_.config->node.name);
+    hello.setCountry(deps_.config->node.country);
+    hello.setAckedSeq(state->inbound_seq);
+    Status sent = co_await SendMessage(s, hello_message);
+    if (!sent.ok()) co_return;
+  }
+  // Their Hello: where we resume.
+  auto first = co_await link->Receive();
+  if (!first.ok()) co_return;
+  try {
+    capnp::FlatArrayMessageReader message(
+        kj::arrayPtr(first->data(), first->size()),
+        link::PeerReaderOptions(deps_.config->peers.max_message_bytes));
+    auto root = message.getRoot<protocol::wire::PeerMessage>();
+    if (!root.isHello() || root.getHello().getProtocolVersion() != 1) {
+      LogWarning("peer ", s.peer.name, " did not start with a Hello v1");
+      link->Close("expected Hello v1");
+      co_return;
+    }
+    s.cursor = root.getHello().getAckedSeq();
+  } catch (const kj::Exception& e) {
+    link->Close("malformed Hello");
+    co_return;
+  }
+  LogInfo("sync with ", s.peer.name, " (", s.peer.country,
+          ") resumes after our log entry ", s.cursor);
+
+  sessions_.insert(&s);
+  co_await (SendLoop(s) || ReceiveLoop(s));
+  s.done = true;
+  sessions_.erase(&s);
+  link->Close("session ended");
+  // The reader is closed on the pool: SQLite calls stay off the io thread.
+  auto last_reader = std::make_shared<std::unique_ptr<store::Reader>>(
+      std::move(s.reader));
+  asio::post(*deps_.pool, [last_reader] { last_reader->reset(); });
+}
+
+awaitable<void> SyncEngine::SendLoop(Session& s) {
+  for (;;) {
+    if (!s.link->is_open()) co_return;
+    if (s.in_flight.size() >= kMaxInFlight || !s.dirty) {
+      s.wake.expires_after(kRecheckInterval);
+      auto [ec] = co_await s.wake.async_wait(asio::as_tuple(use_awaitable));
+      if (ec != asio::error::operation_aborted) s.dirty = true;  // recheck
+      continue;
+    }
+    s.dirty = false;
+    const auto policy = deps_.policy();
+    PageContext ctx{deps_.store, s.reader.get(), policy.get(),
+                    deps_.identity, Now()};
+    const PeerInfo peer = s.peer;
+    const uint64_t cursor = s.cursor;
+    const bool rerun_all = s.rerun_all;
+    s.rerun_all = false;
+
+    // First what was withheld and may go now, then new log entries.
+    auto redecide = [ctx, peer, rerun_all] {
+      return RedecideWithheld(ctx, peer, rerun_all);
+    };
+    auto redecided = *co_await Offload(*deps_.pool, std::move(redecide));
+    auto decide = [ctx, peer, cursor] {
+      return DecideNextPage(ctx, peer, cursor, kPageSize);
+    };
+    auto page = *co_await Offload(*deps_.pool, std::move(decide));
+    if (!redecided.ok() || !page.ok()) {
+      LogError("sync with ", peer.name, ": ",
+               (!page.ok() ? page.status() : redecided.status()).message());
+      co_return;
+    }
+    for (auto& item : redecided->sends) page->sends.push_back(std::move(item));
+    for (auto& item : redecided->sent) page->sent.push_back(std::move(item));
+    if (page->up_to_seq == 0 && page->sends.empty()) continue;
+    const uint64_t up_to = std::max(s.cursor, page->up_to_seq);
+    if (page->up_to_seq > 0) s.dirty = true;  // maybe more after this page
+
+    capnp::MallocMessageBuilder message;
+    auto records =
+        message.initRoot<protocol::wire::PeerMessage>().initRecords();
+    auto entries =
+        records.initEntries(static_cast<unsigned>(page->sends.size()));
+    for (unsigned i = 0; i < page->sends.size(); ++i) {
+      entries[i].setSenderSeq(page->sends[i].first);
+      protocol::FillSignedRecord(page->sends[i].second,
+                                 entries[i].initRecord());
+    }
+    records.setUpToSeq(up_to);
+    Status sent = co_await SendMessage(s, message);
+    if (!sent.ok()) co_return;
+    s.cursor = up_to;
+    s.in_flight.push_back({up_to, std::move(page->sent)});
+  }
+}
+
+awaitable<void> SyncEngine::ReceiveLoop(Session& s) {
+  for (;;) {
+    auto words = co_await s.link->Receive();
+    if (!words.ok()) co_return;
+    auto shared_words =
+        std::make_shared<std::vector<capnp::word>>(std::move(*words));
+    try {
+      capnp::FlatArrayMessageReader message(
+          kj::arrayPtr(shared_words->data(), shared_words->size()),
+          link::PeerReaderOptions(deps_.config->peers.max_message_bytes));
+      auto root = message.getRoot<protocol::wire::PeerMessage>();
+      switch (root.which()) {
+        case protocol::wire::PeerMessage::RECORDS: {
+          auto records = root.getRecords();
+          auto entries = std::make_shared<std::vector<InboundEntry>>();
+          entries->reserve(records.getEntries().size());
+          bool malformed = false;
+          for (auto e : records.getEntries()) {
+            auto signed_record = protocol::ReadSignedRecord(e.getRecord());
+            if (!signed_record.ok()) {
+              malformed = true;
+              break;
+            }
+            entries->push_back({e.getSenderSeq(), std::move(*signed_record)});
+          }
+          if (malformed) {
+            LogWarning("peer ", s.peer.name,
+                       " sent a structurally broken record; closing");
+            s.link->Close("malformed record");
+            co_return;
+          }
+          const uint64_t up_to = records.getUpToSeq();
+          const auto policy = deps_.policy();
+          const auto roster = deps_.roster();
+          InboundContext ctx{deps_.store, roster.get(), policy.get(),
+                             deps_.identity->public_key(), &s.root_cache,
+                             Now()};
+          const PeerInfo peer = s.peer;
+          auto apply = [ctx, peer, entries, up_to, policy, roster] {
+            return ApplyInbound(ctx, peer, *entries, up_to);
+          };
+          auto outcome = *co_await Offload(*deps_.pool, std::move(apply));
+          if (!outcome.ok()) {
+            LogError("storing records from ", s.peer.name, ": ",
+                     outcome.status().message());
+            co_return;
+          }
+          if (outcome->stored_new && deps_.on_new_records) {
+            deps_.on_new_records();
+          }
+          capnp::MallocMessageBuilder ack_message;
+          ack_message.initRoot<protocol::wire::PeerMessage>()
+              .initAck()
+              .setUpToSeq(outcome->ack_seq);
+          Status sent = co_await SendMessage(s, ack_message);
+          if (!sent.ok()) co_return;
+          break;
+        }
+        case protocol::wire::PeerMessage::ACK: {
+          const uint64_t acked = root.getAck().getUpToSeq();
+          auto done = std::make_shared<std::vector<SentRecord>>();
+          while (!s.in_flight.empty() && s.in_flight.front().up_to <= acked) {
+            auto& front = s.in_flight.front().sent;
+            done->insert(done->end(), std::make_move_iterator(front.begin()),
+                         std::make_move_iterator(front.end()));
+            s.in_flight.pop_front();
+          }
+          const uint64_t sent_total = s.link->bytes_sent();
+          const uint64_t received_total = s.link->bytes_received();
+          const uint64_t sent_delta = sent_total - s.reported_sent;
+          const uint64_t received_delta = received_total - s.reported_received;
+          s.reported_sent = sent_total;
+          s.reported_received = received_total;
+          PageContext ctx{deps_.store, nullptr, nullptr, deps_.identity, Now()};
+          const PeerInfo peer = s.peer;
+          auto record = [ctx, peer, acked, done, sent_delta, received_delta] {
+            return RecordAcknowledged(ctx, peer, acked, *done, sent_delta,
+                                      received_delta);
+          };
+          Status recorded = *co_await Offload(*deps_.pool, std::move(record));
+          if (!recorded.ok()) {
+            LogError("recording acknowledgement from ", s.peer.name, ": ",
+                     recorded.message());
+            co_return;
+          }
+          s.Poke();  // the in-flight window has room again
+          break;
+        }
+        case protocol::wire::PeerMessage::ERROR:
+          LogWarning("peer ", s.peer.name, " reported an error: ",
+                     std::string(root.getError().getMessage().cStr()));
+          break;
+        case protocol::wire::PeerMessage::BYE:
+          co_return;
+        default:
+          // Hello twice, or ping/pong leaking through: a protocol breach.
+          LogWarning("peer ", s.peer.name, " sent an unexpected message");
+          s.link->Close("unexpected message");
+          co_return;
+      }
+    } catch (const kj::Exception& e) {
+      LogWarning("peer ", s.peer.name, " sent a malformed message: ",
+                 e.getDescription().cStr());
+      s.link->Close("malformed message");
+      co_return;
+    }
+  }
+}
+
+}  // namespace caravan::daemon::sync
