@@ -136,14 +136,24 @@ Result<OutboundPage> DecideNextPage(const PageContext& ctx,
 }
 
 Result<OutboundPage> RedecideWithheld(const PageContext& ctx,
-                                      const PeerInfo& peer, bool all) {
+                                      const PeerInfo& peer, bool all,
+                                      uint64_t after, uint64_t* next_after) {
+  constexpr size_t kWithheldPage = 1000;
   store::Reader* reader = ctx.reader;
-  auto withheld = reader->WithheldForPeer(peer.name, 0, 1000);
+  *next_after = 0;
+  // A full re-run pages through this peer's entries; the periodic check
+  // only asks the retry_at index for what is due.
+  auto withheld = all ? reader->WithheldForPeer(peer.name, after,
+                                                kWithheldPage)
+                      : reader->WithheldDue(ctx.now, kWithheldPage);
   if (!withheld.ok()) return withheld.status();
+  if (all && withheld->size() == kWithheldPage) {
+    *next_after = withheld->back().seq;
+  }
   std::vector<store::StoredRecord> records;
   std::map<uint64_t, store::Withheld> previous;
   for (const auto& w : *withheld) {
-    if (!all && !(w.retry_at > 0 && w.retry_at <= ctx.now)) continue;
+    if (w.peer != peer.name) continue;
     auto one = reader->LogRange(w.seq - 1, 1);
     if (!one.ok()) return one.status();
     if (one->empty() || one->front().seq != w.seq) continue;

@@ -45,11 +45,14 @@ Result<OutboundPage> DecideNextPage(const PageContext& ctx,
                                     const PeerInfo& peer, uint64_t after_seq,
                                     size_t limit);
 
-// Re-decides withheld entries for `peer`: all of them (`all`, after a
-// policy reload) or those whose embargo or quota wait has ended. Entries
-// that may now go are returned for sending and forgotten as withheld.
+// Re-decides withheld entries for `peer`: after a policy reload all of
+// them, a page at a time (`all`, resuming after log seq `after`), else
+// those whose embargo or quota wait has ended. Entries that may now go are
+// returned for sending and forgotten as withheld. `next_after` is where the
+// next page of a full re-run starts (0: done).
 Result<OutboundPage> RedecideWithheld(const PageContext& ctx,
-                                      const PeerInfo& peer, bool all);
+                                      const PeerInfo& peer, bool all,
+                                      uint64_t after, uint64_t* next_after);
 
 // Records that the peer committed `sent` (deliveries + one "share" audit
 // entry each), advances its acknowledged cursor and adds the byte counts

@@ -45,6 +45,7 @@ struct SyncEngine::Session {
   asio::steady_timer wake;
   bool dirty = true;            // look at the log again before waiting
   bool rerun_all = true;        // re-decide everything withheld
+  uint64_t rerun_after = 0;     // where the full re-run continues
   uint64_t cursor = 0;          // decided (and sent) through here
   struct InFlight {
     uint64_t up_to = 0;
@@ -75,6 +76,7 @@ void SyncEngine::RerunWithheld() {
   asio::post(*deps_.io, [this] {
     for (Session* s : sessions_) {
       s->rerun_all = true;
+      s->rerun_after = 0;
       s->Poke();
     }
   });
@@ -175,13 +177,23 @@ awaitable<void> SyncEngine::SendLoop(Session& s) {
     const PeerInfo peer = s.peer;
     const uint64_t cursor = s.cursor;
     const bool rerun_all = s.rerun_all;
+    const uint64_t rerun_after = s.rerun_after;
     s.rerun_all = false;
+    s.rerun_after = 0;
 
     // First what was withheld and may go now, then new log entries.
-    auto redecide = [ctx, peer, rerun_all] {
-      return RedecideWithheld(ctx, peer, rerun_all);
+    auto next_after = std::make_shared<uint64_t>(0);
+    auto redecide = [ctx, peer, rerun_all, rerun_after, next_after] {
+      return RedecideWithheld(ctx, peer, rerun_all, rerun_after,
+                              next_after.get());
     };
     auto redecided = *co_await Offload(*deps_.pool, std::move(redecide));
+    if (*next_after != 0) {
+      // More withheld entries to re-run after this page.
+      s.rerun_all = true;
+      s.rerun_after = *next_after;
+      s.dirty = true;
+    }
     auto decide = [ctx, peer, cursor] {
       return DecideNextPage(ctx, peer, cursor, kPageSize);
     };
