@@ -112,6 +112,7 @@ Status AppMessageAssembler::Append(std::span<const uint8_t> plaintext,
       // lying length prefix cannot make us reserve the whole limit.
     }
     const size_t take = std::min(body_bytes_ - body_fill_, plaintext.size());
+    if (take == 0) break;  // only the length prefix arrived so far
     const size_t needed_words = (body_fill_ + take + sizeof(capnp::word) - 1) / sizeof(capnp::word);
     if (body_.size() < needed_words) body_.resize(needed_words);
     std::memcpy(reinterpret_cast<uint8_t*>(body_.data()) + body_fill_, plaintext.data(), take);
