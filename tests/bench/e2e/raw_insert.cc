@@ -1,0 +1,147 @@
+// raw_insert: the baseline for the end-to-end bulk submit benchmark. Inserts
+// the values of a text file (one IPv4 per line) as rows of the same shape
+// the daemon stores (records + indicators with the store's schema and
+// indexes, signed_bytes of a given size, BLAKE2b ids so inserts land at
+// random places in the id index like real ones), with raw prepared SQLite
+// statements, synchronous=FULL like the store's default, and none of the
+// node's work (parsing, signing, audit, control socket).
+//
+//   raw_insert VALUES_FILE RECORD_BYTES BATCH
+//
+// BATCH: rows per transaction (0: all rows in one transaction). Prints one
+// line: "raw_insert rows=N batch=B seconds=S rate=R".
+#include <sodium.h>
+#include <sqlite3.h>
+#include <stdlib.h>
+
+#include <array>
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <string>
+#include <vector>
+
+#include "daemon/store/store.h"
+#include "protocol/ip_network.h"
+
+namespace {
+
+void Check(int rc, sqlite3* db) {
+  if (rc != SQLITE_OK && rc != SQLITE_DONE && rc != SQLITE_ROW) {
+    std::fprintf(stderr, "raw_insert: sqlite: %s\n", sqlite3_errmsg(db));
+    std::exit(1);  // a broken baseline must not print a number
+  }
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc != 4) {
+    std::fprintf(stderr, "usage: raw_insert VALUES_FILE RECORD_BYTES BATCH\n");
+    return 2;
+  }
+  if (sodium_init() < 0) return 1;
+  std::vector<std::string> values;
+  {
+    std::ifstream in(argv[1]);
+    for (std::string l; std::getline(in, l);) {
+      if (!l.empty()) values.push_back(l);
+    }
+  }
+  const size_t record_bytes = std::stoul(argv[2]);
+  const size_t batch = std::stoul(argv[3]);
+
+  char tmpl[] = "/tmp/cvraw-XXXXXX";
+  if (!mkdtemp(tmpl)) return 1;
+  const std::filesystem::path dir = tmpl;
+  const std::string path = (dir / "raw.db").string();
+  {
+    // The store creates the same schema and indexes the daemon uses.
+    auto store = caravan::store::Store::Open(path);
+    if (!store.ok()) {
+      std::fprintf(stderr, "raw_insert: %s\n", store.status().message().c_str());
+      return 1;
+    }
+  }
+  sqlite3* db = nullptr;
+  Check(sqlite3_open(path.c_str(), &db), db);
+  Check(sqlite3_exec(db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; "
+                         "PRAGMA cache_size=-65536",
+                     nullptr, nullptr, nullptr), db);
+  sqlite3_stmt *rec = nullptr, *ind = nullptr;
+  Check(sqlite3_prepare_v2(
+            db,
+            "INSERT INTO records (id, revision, variant, origin, origin_seq, "
+            "created, signed_bytes, received_from, stored_at) VALUES (?, 1, "
+            "0, ?, ?, ?, ?, NULL, ?)",
+            -1, &rec, nullptr), db);
+  Check(sqlite3_prepare_v2(
+            db,
+            "INSERT INTO indicators (id, type, value, origin, origin_country, "
+            "origin_name, revision, variant, record_seq, tlp, confidence, "
+            "description, created, valid_until, first_seen, last_seen, "
+            "reshare, revoked, revoke_reason, received_from, quarantined, "
+            "warning, ip_family, ip_prefix, ip_first, ip_last, stored_at) "
+            "VALUES (?, 1, ?, ?, 'UZ', 'CERT-UZ', 1, 0, ?, 2, 50, '', ?, 0, "
+            "0, 0, 1, 0, '', NULL, 0, 0, ?, ?, ?, ?, ?)",
+            -1, &ind, nullptr), db);
+  std::vector<uint8_t> origin(32, 7), signed_bytes(record_bytes, 0x5a);
+  const int64_t now = 1'700'000'000;
+
+  const auto start = std::chrono::steady_clock::now();
+  size_t in_txn = 0;
+  Check(sqlite3_exec(db, "BEGIN IMMEDIATE", nullptr, nullptr, nullptr), db);
+  for (size_t i = 0; i < values.size(); ++i) {
+    const std::string& v = values[i];
+    uint8_t id[32];
+    crypto_generichash(id, sizeof id,
+                       reinterpret_cast<const uint8_t*>(v.data()), v.size(),
+                       nullptr, 0);
+    sqlite3_bind_blob(rec, 1, id, 32, SQLITE_STATIC);
+    sqlite3_bind_blob(rec, 2, origin.data(), 32, SQLITE_STATIC);
+    sqlite3_bind_int64(rec, 3, int64_t(i + 1));
+    sqlite3_bind_int64(rec, 4, now);
+    sqlite3_bind_blob(rec, 5, signed_bytes.data(), int(signed_bytes.size()),
+                      SQLITE_STATIC);
+    sqlite3_bind_int64(rec, 6, now);
+    Check(sqlite3_step(rec), db);
+    sqlite3_reset(rec);
+    const int64_t seq = sqlite3_last_insert_rowid(db);
+    sqlite3_bind_blob(ind, 1, id, 32, SQLITE_STATIC);
+    sqlite3_bind_text(ind, 2, v.data(), int(v.size()), SQLITE_STATIC);
+    sqlite3_bind_blob(ind, 3, origin.data(), 32, SQLITE_STATIC);
+    sqlite3_bind_int64(ind, 4, seq);
+    sqlite3_bind_int64(ind, 5, now);
+    std::array<uint8_t, 16> first{}, last{};
+    if (auto net = caravan::protocol::ParseIpNetwork(v)) {
+      first = net->First();
+      last = net->Last();
+      sqlite3_bind_int(ind, 6, 4);
+      sqlite3_bind_int(ind, 7, net->prefix);
+      sqlite3_bind_blob(ind, 8, first.data(), 16, SQLITE_STATIC);
+      sqlite3_bind_blob(ind, 9, last.data(), 16, SQLITE_STATIC);
+    } else {
+      for (int c = 6; c <= 9; ++c) sqlite3_bind_null(ind, c);
+    }
+    sqlite3_bind_int64(ind, 10, now);
+    Check(sqlite3_step(ind), db);
+    sqlite3_reset(ind);
+    if (batch != 0 && ++in_txn == batch) {
+      Check(sqlite3_exec(db, "COMMIT; BEGIN IMMEDIATE", nullptr, nullptr,
+                         nullptr), db);
+      in_txn = 0;
+    }
+  }
+  Check(sqlite3_exec(db, "COMMIT", nullptr, nullptr, nullptr), db);
+  const double seconds = std::chrono::duration<double>(
+                             std::chrono::steady_clock::now() - start)
+                             .count();
+  sqlite3_finalize(rec);
+  sqlite3_finalize(ind);
+  sqlite3_close(db);
+  std::filesystem::remove_all(dir);
+  std::printf("raw_insert rows=%zu batch=%zu seconds=%.3f rate=%.0f\n",
+              values.size(), batch, seconds, double(values.size()) / seconds);
+  return 0;
+}
