@@ -19,8 +19,8 @@ namespace fs = std::filesystem;
 // daemon is killed, one per round. Every kill point is several batches
 // (1000 lines each) before the end of its slice, so the kill always lands
 // mid-submit.
-constexpr size_t kSliceLines = 12000;
-constexpr size_t kKillAfterIds[] = {1000, 3500, 6000};
+constexpr size_t kSliceLines = 8000;
+constexpr size_t kKillAfterIds[] = {1000, 3000, 5000};
 
 // value -> id from `caravan export --format csv --include-revoked`.
 std::map<std::string, std::string> ExportedIds(const TestNode& node,
