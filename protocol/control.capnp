@@ -82,6 +82,8 @@ struct Query {
   limit @7 :UInt32;             # 0: default
   maxTlp @8 :Text;              # export only
   after @9 :Text;               # keyset cursor from a previous page ("next")
+  format @10 :Text;             # export only: "" = indicator JSON; "records":
+                                # also signed_record (base64) and first_created
 }
 
 struct Revoke {

@@ -2,7 +2,13 @@
 #include <ctime>
 #include <iomanip>
 #include <iostream>
+#include <map>
 
+#include <sodium.h>
+
+#include "protocol/misp.h"
+#include "protocol/record_codec.h"
+#include "protocol/stix.h"
 #include "protocol/time_text.h"
 #include "tools/commands.h"
 #include "tools/table.h"
@@ -50,6 +56,87 @@ std::string Flags(const nlohmann::json& ind) {
 std::string FromText(const nlohmann::json& ind) {
   const auto& r = ind["received_from"];
   return r.is_null() ? std::string("local") : r.get<std::string>();
+}
+
+// Rebuilds the ExportItem of one "records"-format export entry: the body
+// comes from the signed record itself, so STIX/MISP carry exactly what the
+// origin signed.
+Result<protocol::ExportItem> ExportItemFromJson(const nlohmann::json& ind) {
+  const std::string b64 = ind.value("signed_record", "");
+  std::vector<uint8_t> bytes(b64.size() / 4 * 3 + 3);
+  size_t len = 0;
+  const char* end = nullptr;
+  if (sodium_base642bin(bytes.data(), bytes.size(), b64.data(), b64.size(),
+                        nullptr, &len, &end,
+                        sodium_base64_VARIANT_ORIGINAL) != 0 ||
+      end != b64.data() + b64.size()) {
+    return Corrupt("caravand sent a bad signed_record for " +
+                   ind.value("id", std::string("?")));
+  }
+  bytes.resize(len);
+  auto record = protocol::DecodeSignedRecord(bytes);
+  if (!record.ok()) return record.status();
+  auto body = protocol::DecodeRecordBody(record->body);
+  if (!body.ok()) return body.status();
+  auto id = protocol::IdFromHex(ind.value("id", ""));
+  if (!id) return Corrupt("caravand sent a bad indicator id");
+  protocol::ExportItem item;
+  item.body = std::move(*body);
+  item.id = *id;
+  item.origin_name = ind.value("origin_name", "");
+  item.origin_country = ind.value("origin", "");
+  item.signed_record = std::move(bytes);
+  if (ind.contains("first_created") && ind["first_created"].is_string()) {
+    auto t = protocol::ParseTime(ind["first_created"].get<std::string>(), 0);
+    if (t.ok()) item.first_created = *t;
+  }
+  return item;
+}
+
+// `export --format stix|misp`: pages through the store like csv does, then
+// writes one STIX bundle, or the MISP events (one per origin CERT) as a
+// REST-search-shaped document {"response": [{"Event": ...}, ...]} that
+// `caravan submit --format misp` and MISP itself read back.
+int RunStructuredExport(const GlobalOptions& global, const ExportOptions& o) {
+  std::vector<protocol::ExportItem> items;
+  std::string after;
+  for (;;) {
+    capnp::MallocMessageBuilder message;
+    auto q = message.initRoot<protocol::wire::Request>().initExport();
+    Status s = FillQuery(q, "", o.type, o.origin, o.tag, o.since, "",
+                         o.include_revoked, kExportPage);
+    if (!s.ok()) return Fail(s);
+    q.setMaxTlp(Text(o.max_tlp));
+    q.setAfter(Text(after));
+    q.setFormat("records");
+    auto doc = CallForJson(global, message);
+    if (!doc.ok()) return Fail(doc.status());
+    for (const auto& ind : (*doc)["indicators"]) {
+      auto item = ExportItemFromJson(ind);
+      if (!item.ok()) return Fail(item.status());
+      items.push_back(std::move(*item));
+    }
+    if ((*doc)["next"].is_null()) break;
+    after = (*doc)["next"].get<std::string>();
+  }
+  if (o.format == "stix") {
+    std::cout << protocol::StixBundle(items).dump(1) << "\n" << std::flush;
+    return 0;
+  }
+  std::map<protocol::PublicKey, std::vector<protocol::ExportItem>> by_origin;
+  std::vector<protocol::PublicKey> order;
+  for (auto& item : items) {
+    auto [it, added] = by_origin.try_emplace(item.body.origin);
+    if (added) order.push_back(item.body.origin);
+    it->second.push_back(std::move(item));
+  }
+  nlohmann::json response = nlohmann::json::array();
+  for (const auto& origin : order) {
+    response.push_back(protocol::MispEventFor(by_origin[origin]));
+  }
+  std::cout << nlohmann::json{{"response", std::move(response)}}.dump(1)
+            << "\n" << std::flush;
+  return 0;
 }
 
 }  // namespace
@@ -132,10 +219,12 @@ int RunShow(const GlobalOptions& global, const std::string& id) {
 }
 
 int RunExport(const GlobalOptions& global, const ExportOptions& o) {
+  if (o.format == "stix" || o.format == "misp") {
+    return RunStructuredExport(global, o);
+  }
   if (o.format != "csv" && o.format != "plain") {
-    return Fail(InvalidInput("export --format " + o.format +
-                             " is not available in this version "
-                             "(csv, plain)"));
+    return Fail(InvalidInput("unknown export --format '" + o.format +
+                             "' (csv, plain, stix, misp)"));
   }
   if (o.format == "csv") {
     std::cout << "type,value,tlp,confidence,tags,origin,created,valid_until,"

@@ -1,5 +1,6 @@
 // Read requests: status, query/export, show, audit, key, quarantine list.
 #include "crypto/key_text.h"
+#include "daemon/feeds/export_item.h"
 #include "daemon/node/control_dispatcher.h"
 #include "daemon/node/control_wire.h"
 #include "daemon/node/indicator_json.h"
@@ -140,6 +141,10 @@ Result<std::string> ControlDispatcher::Query(protocol::wire::Query::Reader q,
                           "' (clear, green, amber, amber+strict, red)");
     }
   }
+  const std::string format = Str(q.getFormat());
+  if (!format.empty() && (format != "records" || !for_export)) {
+    return InvalidInput("unknown export format '" + format + "' (records)");
+  }
   return node_.WithReader([&](store::Reader& reader) -> Result<std::string> {
     auto page = reader.Query(*filter);
     if (!page.ok()) return page.status();
@@ -151,6 +156,13 @@ Result<std::string> ControlDispatcher::Query(protocol::wire::Query::Reader q,
       std::optional<bool> verified;
       if (!for_export) verified = RowVerifies(reader, row);
       list.push_back(IndicatorJson(row, verified));
+      if (format == "records") {
+        // STIX/MISP export: the CLI rebuilds ExportItems from these.
+        auto item = feeds::LoadExportItem(reader, row);
+        if (!item.ok()) return item.status();
+        list.back()["signed_record"] = feeds::ToBase64(item->signed_record);
+        list.back()["first_created"] = TimeOrNull(item->first_created);
+      }
     }
     nlohmann::json doc = {{"indicators", std::move(list)}};
     doc["count"] = doc["indicators"].size();
