@@ -469,7 +469,7 @@ Result<NodeConfig> ParseNodeConfig(std::string_view text,
   // Top level: only the known tables.
   static constexpr const char* kTables[] = {
       "node", "keys", "store", "control", "peers", "policy",
-      "taxii", "defaults", "log", "retention"};
+      "taxii", "spool", "defaults", "log", "retention"};
   for (auto&& [key, node] : *root) {
     bool known = std::any_of(std::begin(kTables), std::end(kTables),
                              [&](const char* t) { return key.str() == t; });
@@ -590,8 +590,24 @@ Result<NodeConfig> ParseNodeConfig(std::string_view text,
   }
   // [taxii]
   {
-    TableReader r(errors, table("taxii"), "taxii", {"listen"});
+    TableReader r(errors, table("taxii"), "taxii",
+                  {"listen", "accounts", "page_size_max",
+                   "max_request_bytes"});
     r.Endpoint("listen", config.taxii.listen);
+    if (r.Get("accounts") != nullptr) {
+      r.Path("accounts", base, config.taxii.accounts);
+    }
+    if (auto v = r.Integer("page_size_max", 1, 10000)) {
+      config.taxii.page_size_max = static_cast<uint32_t>(*v);
+    }
+    if (auto v = r.Integer("max_request_bytes", 1024, 64 * 1024 * 1024)) {
+      config.taxii.max_request_bytes = static_cast<uint64_t>(*v);
+    }
+  }
+  // [spool]
+  {
+    TableReader r(errors, table("spool"), "spool", {"dir"});
+    if (r.Get("dir") != nullptr) r.Path("dir", base, config.spool.dir);
   }
   // [defaults]
   {
@@ -728,7 +744,18 @@ std::string RenderNodeConfig(const NodeConfig& c) {
        "[taxii]\n"
        "# TAXII 2.1 server for SIEMs, HOST:PORT; \"\": off.\n"
        "listen = " << q(EndpointText(c.taxii.listen)) << "\n"
+       "# Accounts file ([[account]] tables, docs/taxii.md); unset: none.\n"
+       << (c.taxii.accounts.empty() ? "# accounts = \"taxii-accounts.toml\"\n"
+                                    : "accounts = " + p(c.taxii.accounts) +
+                                          "\n")
+       << "page_size_max = " << c.taxii.page_size_max << "\n"
+       "max_request_bytes = " << c.taxii.max_request_bytes << "\n"
        "\n"
+       "[spool]\n"
+       "# Directory SIEMs drop files into (docs/spool.md); unset: off.\n"
+       << (c.spool.dir.empty() ? "# dir = \"spool\"\n"
+                               : "dir = " + p(c.spool.dir) + "\n")
+       << "\n"
        "[defaults]\n"
        "# Given to submissions that do not say otherwise.\n"
        "tlp = " << q(TlpName(c.defaults.tlp)) << "\n"

@@ -127,8 +127,19 @@ struct NodeConfig {
 
   struct Taxii {
     std::optional<HostPort> listen;  // unset: no TAXII server
+    // TOML file of [[account]] tables (docs/taxii.md); empty: no accounts,
+    // every request is refused with 401.
+    std::filesystem::path accounts;
+    uint32_t page_size_max = 1000;  // largest `limit` served, 1..10000
+    uint64_t max_request_bytes = 8 * 1024 * 1024;  // POST bodies; 413 above
     bool operator==(const Taxii&) const = default;
   } taxii;
+
+  // Spool directory for SIEM/SOAR drops (docs/spool.md); empty: off.
+  struct Spool {
+    std::filesystem::path dir;
+    bool operator==(const Spool&) const = default;
+  } spool;
 
   // Context given to submissions that do not say otherwise.
   struct Defaults {

@@ -111,6 +111,29 @@ Status Node::Start() {
       [this](const link::LinkEvent& e) { OnLinkEvent(e); });
   CARAVAN_RETURN_IF_ERROR(links_->Start(RosterPeers()));
 
+  feeds::FeedsDeps feeds_deps;
+  feeds_deps.io = &io_;
+  feeds_deps.pool = &pool_;
+  feeds_deps.store = store_.get();
+  feeds_deps.config = &config_;
+  feeds_deps.submit = [this](const std::vector<protocol::BulkItem>& items,
+                             const std::string& actor) {
+    std::vector<SubmissionInput> inputs;
+    for (const auto& it : items) {
+      inputs.push_back({it.type, it.value, it.tlp, it.confidence, it.tags,
+                        it.description, it.valid_until, it.first_seen,
+                        it.last_seen, it.reshare, it.line});
+    }
+    std::vector<std::string> errors;
+    for (const auto& out : submitter_->Submit(inputs, actor)) {
+      errors.push_back(out.error.ok() ? std::string() : out.error.message());
+    }
+    NotifyCommitted();
+    return errors;
+  };
+  feeds_ = std::make_unique<feeds::Feeds>(std::move(feeds_deps));
+  CARAVAN_RETURN_IF_ERROR(feeds_->Start());
+
   ScheduleWatchdog();
   ScheduleRetentionSweep();
   return Status::Ok();
@@ -252,6 +275,7 @@ void Node::ScheduleWatchdog() {
 }
 
 void Node::Stop() {
+  if (feeds_) feeds_->Stop();
   if (control_) control_->Stop();
   if (links_) links_->Stop();
   watchdog_timer_.cancel();

@@ -19,6 +19,7 @@
 #include "crypto/identity_key.h"
 #include "crypto/link_key.h"
 #include "daemon/control/control_server.h"
+#include "daemon/feeds/feeds.h"
 #include "daemon/link/link_manager.h"
 #include "daemon/node/policy_state.h"
 #include "daemon/node/submitter.h"
@@ -106,6 +107,7 @@ class Node {
   std::unique_ptr<ControlServer> control_;
   std::unique_ptr<sync::SyncEngine> sync_;
   std::unique_ptr<link::LinkManager> links_;
+  std::unique_ptr<feeds::Feeds> feeds_;  // TAXII server, blocklist feeds
   boost::asio::steady_timer watchdog_timer_;
   boost::asio::steady_timer retention_timer_;
   int64_t started_at_ = 0;

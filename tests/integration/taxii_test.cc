@@ -1,8 +1,14 @@
 // STIX and MISP through the CLI (`caravan export --format stix|misp`,
 // `caravan submit --format stix|misp`) against real daemons.
+#include <arpa/inet.h>
 #include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
+#include <map>
 #include <set>
+#include <sstream>
 
 #include "tests/integration/harness.h"
 
@@ -147,6 +153,334 @@ TEST(StixCliTest, UnknownExportFormatIsAUsageError) {
   auto r = a.Cli({"export", "--format", "yaml"});
   EXPECT_NE(r.exit_code, 0);
   EXPECT_NE(r.err.find("yaml"), std::string::npos) << r.Describe();
+}
+
+}  // namespace
+}  // namespace caravan::integration
+
+// ------------------------------------------------------------------ TAXII
+
+namespace caravan::integration {
+namespace {
+
+std::string B64(const std::string& in) {
+  static const char* k =
+      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+  std::string out;
+  size_t i = 0;
+  for (; i + 2 < in.size(); i += 3) {
+    uint32_t v = (uint8_t(in[i]) << 16) | (uint8_t(in[i + 1]) << 8) |
+                 uint8_t(in[i + 2]);
+    for (int s = 18; s >= 0; s -= 6) out += k[(v >> s) & 63];
+  }
+  if (i + 1 == in.size()) {
+    uint32_t v = uint8_t(in[i]) << 16;
+    out += k[(v >> 18) & 63];
+    out += k[(v >> 12) & 63];
+    out += "==";
+  } else if (i + 2 == in.size()) {
+    uint32_t v = (uint8_t(in[i]) << 16) | (uint8_t(in[i + 1]) << 8);
+    out += k[(v >> 18) & 63];
+    out += k[(v >> 12) & 63];
+    out += k[(v >> 6) & 63];
+    out += '=';
+  }
+  return out;
+}
+
+struct HttpReply {
+  int status = 0;
+  std::map<std::string, std::string> headers;  // lower-case names
+  std::string body;
+  nlohmann::json Json() const { return nlohmann::json::parse(body); }
+};
+
+// One request over a fresh connection (Connection: close), bounded by a
+// socket timeout.
+HttpReply Http(uint16_t port, const std::string& method,
+               const std::string& target,
+               std::vector<std::string> headers, const std::string& body = "") {
+  HttpReply reply;
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  timeval tv{60, 0};
+  setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(port);
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  if (connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
+    close(fd);
+    return reply;
+  }
+  std::string req = method + " " + target + " HTTP/1.1\r\nHost: localhost\r\n";
+  for (const auto& h : headers) req += h + "\r\n";
+  req += "Content-Length: " + std::to_string(body.size()) +
+         "\r\nConnection: close\r\n\r\n" + body;
+  size_t sent = 0;
+  while (sent < req.size()) {
+    ssize_t n = send(fd, req.data() + sent, req.size() - sent, MSG_NOSIGNAL);
+    if (n <= 0) break;
+    sent += static_cast<size_t>(n);
+  }
+  std::string raw;
+  char buf[65536];
+  for (;;) {
+    ssize_t n = recv(fd, buf, sizeof buf, 0);
+    if (n <= 0) break;
+    raw.append(buf, static_cast<size_t>(n));
+  }
+  close(fd);
+  size_t end = raw.find("\r\n\r\n");
+  if (end == std::string::npos || raw.size() < 12) return reply;
+  reply.status = std::stoi(raw.substr(9, 3));
+  std::istringstream head(raw.substr(0, end));
+  std::string line;
+  std::getline(head, line);
+  while (std::getline(head, line)) {
+    if (!line.empty() && line.back() == '\r') line.pop_back();
+    size_t c = line.find(':');
+    if (c == std::string::npos) continue;
+    std::string name = line.substr(0, c);
+    for (auto& ch : name) ch = static_cast<char>(std::tolower(ch));
+    reply.headers[name] = line.substr(c + 2);
+  }
+  reply.body = raw.substr(end + 4);
+  return reply;
+}
+
+uint16_t FreePort() {
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
+  socklen_t len = sizeof addr;
+  getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
+  close(fd);
+  return ntohs(addr.sin_port);
+}
+
+std::string PasswordHash(const std::string& password) {
+  auto r = RunProgram(
+      {std::string(CARAVAN_BINARY_DIR) + "/daemon/feeds/caravan-taxii-passwd"},
+      password + "\n");
+  EXPECT_EQ(r.exit_code, 0) << r.Describe();
+  std::string h = r.out;
+  while (!h.empty() && h.back() == '\n') h.pop_back();
+  return h;
+}
+
+const char* kAccept = "Accept: application/taxii+json;version=2.1";
+
+class TaxiiTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    ASSERT_EQ(node_.init_result().exit_code, 0);
+    port_ = FreePort();
+    WriteFile(node_.dir() / "taxii-accounts.toml",
+              "[[account]]\nname = \"siem\"\npassword_hash = \"" +
+                  PasswordHash("s3cret") +
+                  "\"\ncollections = [\"own\", \"all\"]\n"
+                  "max_tlp = \"green\"\ncan_write = true\n"
+                  "[[account]]\nname = \"peeronly\"\npassword_hash = \"" +
+                  PasswordHash("other") +
+                  "\"\ncollections = [\"received\"]\nmax_tlp = \"red\"\n");
+    std::string cfg = ReadFile(node_.config());
+    size_t at = cfg.find("[taxii]");
+    ASSERT_NE(at, std::string::npos);
+    size_t listen = cfg.find("listen = ", at);
+    size_t eol = cfg.find('\n', listen);
+    cfg.replace(listen, eol - listen,
+                "listen = \"127.0.0.1:" + std::to_string(port_) +
+                    "\"\naccounts = \"taxii-accounts.toml\"");
+    WriteFile(node_.config(), cfg);
+    std::string why;
+    ASSERT_TRUE(node_.Start(&why)) << why;
+    auto colls = Get("/api/collections/");
+    ASSERT_EQ(colls.status, 200) << colls.body;
+    const nlohmann::json list = colls.Json();
+    for (const auto& c : list["collections"]) {
+      ids_[c["title"].get<std::string>()] = c["id"].get<std::string>();
+    }
+  }
+  HttpReply Get(const std::string& target,
+                const std::string& user = "siem:s3cret",
+                const std::string& accept = kAccept) {
+    return Http(port_, "GET", target,
+                {"Authorization: Basic " + B64(user), accept});
+  }
+  std::string Objects(const std::string& coll) {
+    return "/api/collections/" + ids_[coll] + "/objects/";
+  }
+
+  TestNode node_;
+  uint16_t port_ = 0;
+  std::map<std::string, std::string> ids_;
+};
+
+TEST_F(TaxiiTest, PagesThrough25kObjectsAndResumesWithAddedAfter) {
+  constexpr int kCount = 25000;
+  std::string lines;
+  for (int i = 0; i < kCount; ++i) {
+    lines += "10." + std::to_string(i / 65536) + "." +
+             std::to_string((i / 256) % 256) + "." + std::to_string(i % 256) +
+             "\n";
+  }
+  WriteFile(node_.root() / "bulk.txt", lines);
+  auto r = node_.Cli({"submit", "--file", (node_.root() / "bulk.txt").string(),
+                      "--tlp", "green"});
+  ASSERT_EQ(r.exit_code, 0) << r.Describe();
+
+  std::set<std::string> seen;
+  size_t duplicates = 0;
+  std::string last_added;
+  std::string target = Objects("own") + "?limit=1000";
+  int pages = 0;
+  // Half the way with `next`, then a fresh listing from added_after.
+  for (; pages < 12; ++pages) {
+    auto page = Get(target);
+    ASSERT_EQ(page.status, 200) << page.body;
+    auto doc = page.Json();
+    ASSERT_LE(doc["objects"].size(), 1000u);
+    for (const auto& o : doc["objects"]) {
+      if (!seen.insert(o["id"].get<std::string>() +
+                       o["modified"].get<std::string>()).second) {
+        ++duplicates;
+      }
+    }
+    ASSERT_TRUE(page.headers.count("x-taxii-date-added-last"));
+    EXPECT_LT(page.headers["x-taxii-date-added-first"],
+              page.headers["x-taxii-date-added-last"]);
+    last_added = page.headers["x-taxii-date-added-last"];
+    ASSERT_TRUE(doc["more"].get<bool>());
+    // The token alone continues the listing.
+    target = Objects("own") + "?next=" + doc["next"].get<std::string>();
+  }
+  target = Objects("own") + "?limit=1000&added_after=" + last_added;
+  for (int guard = 0; guard < 40; ++guard) {
+    auto page = Get(target);
+    ASSERT_EQ(page.status, 200) << page.body;
+    auto doc = page.Json();
+    if (doc.contains("objects")) {
+      EXPECT_LT(last_added, page.headers["x-taxii-date-added-first"]);
+      last_added = page.headers["x-taxii-date-added-last"];
+      for (const auto& o : doc["objects"]) {
+        if (!seen.insert(o["id"].get<std::string>() +
+                         o["modified"].get<std::string>()).second) {
+          ++duplicates;
+        }
+      }
+    }
+    if (!doc["more"].get<bool>()) break;
+    target = Objects("own") + "?next=" + doc["next"].get<std::string>();
+  }
+  EXPECT_EQ(duplicates, 0u);
+  EXPECT_EQ(seen.size(), static_cast<size_t>(kCount));
+
+  // Nothing new after the last header; one new submission appears alone.
+  auto none = Get(Objects("own") + "?added_after=" + last_added);
+  EXPECT_FALSE(none.Json().contains("objects")) << none.body;
+  ASSERT_EQ(node_.Cli({"submit", "domain", "new.example.org", "--tlp",
+                       "clear"}).exit_code, 0);
+  auto fresh = Get(Objects("own") + "?added_after=" + last_added);
+  ASSERT_EQ(fresh.Json()["objects"].size(), 1u) << fresh.body;
+  EXPECT_EQ(fresh.Json()["objects"][0]["pattern"],
+            "[domain-name:value = 'new.example.org']");
+}
+
+TEST_F(TaxiiTest, RefusesBadCredentialsAcceptAndCollections) {
+  auto bad = Get("/taxii2/", "siem:wrong");
+  EXPECT_EQ(bad.status, 401);
+  EXPECT_EQ(bad.headers["www-authenticate"], "Basic realm=\"caravan\"");
+  EXPECT_EQ(Get("/taxii2/", "nobody:s3cret").status, 401);
+  EXPECT_EQ(Http(port_, "GET", "/taxii2/", {kAccept}).status, 401);
+  EXPECT_EQ(Get("/taxii2/").status, 200);
+  EXPECT_EQ(Get("/taxii2/", "siem:s3cret", "Accept: text/html").status, 406);
+  EXPECT_EQ(Get(Objects("own"), "siem:s3cret",
+                "Accept: application/taxii+json;version=2.0")
+                .status,
+            406);
+  EXPECT_EQ(Get(Objects("received")).status, 403);
+  EXPECT_EQ(Get(Objects("own"), "peeronly:other").status, 403);
+  EXPECT_EQ(Get("/api/collections/nope/objects/").status, 404);
+  auto post = Http(port_, "POST", Objects("own"),
+                   {"Authorization: Basic " + B64("siem:s3cret"), kAccept,
+                    "Content-Type: text/plain"},
+                   "{}");
+  EXPECT_EQ(post.status, 415);
+  auto bad_body = Http(port_, "POST", Objects("own"),
+                       {"Authorization: Basic " + B64("siem:s3cret"), kAccept,
+                        "Content-Type: " + std::string(kAccept + 8)},
+                       "not json");
+  EXPECT_EQ(bad_body.status, 422);
+  auto ro = Http(port_, "POST", Objects("received"),
+                 {"Authorization: Basic " + B64("peeronly:other"), kAccept,
+                  "Content-Type: " + std::string(kAccept + 8)},
+                 "{}");
+  EXPECT_EQ(ro.status, 403);
+}
+
+TEST_F(TaxiiTest, TlpAboveTheCeilingIsNeverServed) {
+  ASSERT_EQ(node_.Cli({"submit", "domain", "green.example.org", "--tlp",
+                       "green"}).exit_code, 0);
+  ASSERT_EQ(node_.Cli({"submit", "domain", "amber.example.org", "--tlp",
+                       "amber"}).exit_code, 0);
+  ASSERT_EQ(node_.Cli({"submit", "domain", "red.example.org", "--tlp",
+                       "red"}).exit_code, 0);
+  for (const char* coll : {"own", "all"}) {
+    auto page = Get(Objects(coll));
+    ASSERT_EQ(page.status, 200) << page.body;
+    EXPECT_EQ(page.Json()["objects"].size(), 1u) << page.body;
+    EXPECT_EQ(page.body.find("amber.example.org"), std::string::npos);
+    EXPECT_EQ(page.body.find("red.example.org"), std::string::npos);
+    auto manifest = Get("/api/collections/" + ids_[coll] + "/manifest/");
+    EXPECT_EQ(manifest.Json()["objects"].size(), 1u) << manifest.body;
+  }
+  auto feed = Get("/feeds/domain.txt");
+  EXPECT_EQ(feed.status, 200);
+  EXPECT_EQ(feed.body, "green.example.org\n");
+}
+
+TEST_F(TaxiiTest, ObjectByIdVersionsAndAddObjects) {
+  auto add = Http(
+      port_, "POST", Objects("own"),
+      {"Authorization: Basic " + B64("siem:s3cret"), kAccept,
+       "Content-Type: " + std::string(kAccept + 8)},
+      R"({"objects":[{"type":"indicator","spec_version":"2.1",
+          "id":"indicator--8e2e2d2b-17d4-4cbf-938f-98ee46b3cd3f",
+          "created":"2024-01-01T00:00:00.000Z","modified":"2024-01-01T00:00:00.000Z",
+          "pattern":"[ipv4-addr:value = '203.0.113.9']","pattern_type":"stix",
+          "valid_from":"2024-01-01T00:00:00Z",
+          "object_marking_refs":["marking-definition--bab4a63c-aed9-4cf5-a766-dfca5abac2bb"]},
+         {"type":"indicator","spec_version":"2.1",
+          "id":"indicator--9e2e2d2b-17d4-4cbf-938f-98ee46b3cd3f",
+          "created":"2024-01-01T00:00:00.000Z","modified":"2024-01-01T00:00:00.000Z",
+          "pattern":"[ipv4-addr:value = '1.2.3.4'] AND [ipv4-addr:value = '5.6.7.8']",
+          "pattern_type":"stix","valid_from":"2024-01-01T00:00:00Z"}]})");
+  ASSERT_EQ(add.status, 202) << add.body;
+  auto status = add.Json();
+  EXPECT_EQ(status["success_count"], 1);
+  EXPECT_EQ(status["failure_count"], 1);
+  auto again = Get("/api/status/" + status["id"].get<std::string>() + "/");
+  EXPECT_EQ(again.status, 200);
+  EXPECT_EQ(again.Json()["id"], status["id"]);
+
+  auto list = Get(Objects("own"));
+  ASSERT_EQ(list.Json()["objects"].size(), 1u) << list.body;
+  const std::string id = list.Json()["objects"][0]["id"];
+  auto one = Get(Objects("own") + id + "/");
+  ASSERT_EQ(one.status, 200) << one.body;
+  EXPECT_EQ(one.Json()["objects"][0]["id"], id);
+  auto versions = Get(Objects("own") + id + "/versions/");
+  ASSERT_EQ(versions.status, 200);
+  EXPECT_EQ(versions.Json()["versions"].size(), 1u);
+  EXPECT_EQ(Get(Objects("own") +
+                "indicator--00000000-0000-4000-8000-000000000000/")
+                .status,
+            404);
+  EXPECT_EQ(Get(Objects("own") + "?match[type]=vulnerability").Json().contains(
+                "objects"),
+            false);
 }
 
 }  // namespace

@@ -1,0 +1,130 @@
+#include "daemon/feeds/taxii_server.h"
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/beast/core.hpp>
+#include <chrono>
+
+#include "daemon/config/log.h"
+#include "daemon/sync/offload.h"
+
+namespace caravan::feeds {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+using asio::ip::tcp;
+
+TaxiiServer::TaxiiServer(asio::io_context& io, asio::thread_pool& pool,
+                         TaxiiHandler& handler, uint64_t max_request_bytes)
+    : io_(io),
+      pool_(pool),
+      handler_(handler),
+      max_request_bytes_(max_request_bytes),
+      acceptor_(io),
+      stopped_(std::make_shared<bool>(false)) {}
+
+TaxiiServer::~TaxiiServer() { Stop(); }
+
+Status TaxiiServer::Start(const protocol::HostPort& listen) {
+  boost::system::error_code ec;
+  tcp::resolver resolver(io_);
+  auto endpoints = resolver.resolve(listen.host, std::to_string(listen.port),
+                                    tcp::resolver::passive, ec);
+  if (ec || endpoints.empty()) {
+    return Unavailable("taxii listen " + listen.ToString() + ": " +
+                       ec.message());
+  }
+  tcp::endpoint ep = endpoints.begin()->endpoint();
+  acceptor_.open(ep.protocol(), ec);
+  if (!ec) acceptor_.set_option(tcp::acceptor::reuse_address(true), ec);
+  if (!ec) acceptor_.bind(ep, ec);
+  if (!ec) acceptor_.listen(asio::socket_base::max_listen_connections, ec);
+  if (ec) {
+    return Unavailable("taxii listen " + listen.ToString() + ": " +
+                       ec.message());
+  }
+  asio::co_spawn(io_, AcceptLoop(), [](std::exception_ptr e) {
+    if (!e) return;
+    try {
+      std::rethrow_exception(e);
+    } catch (const std::exception& ex) {
+      daemon::LogError("taxii accept loop ended: ", ex.what());
+    }
+  });
+  return Status::Ok();
+}
+
+void TaxiiServer::Stop() {
+  *stopped_ = true;
+  boost::system::error_code ec;
+  acceptor_.close(ec);
+}
+
+uint16_t TaxiiServer::port() const {
+  boost::system::error_code ec;
+  auto ep = acceptor_.local_endpoint(ec);
+  return ec ? 0 : ep.port();
+}
+
+asio::awaitable<void> TaxiiServer::AcceptLoop() {
+  auto stopped = stopped_;
+  while (!*stopped) {
+    auto [ec, socket] =
+        co_await acceptor_.async_accept(asio::as_tuple(asio::use_awaitable));
+    if (ec) {
+      if (*stopped || !acceptor_.is_open()) co_return;
+      continue;
+    }
+    asio::co_spawn(io_, Session(std::move(socket)), [](std::exception_ptr e) {
+      if (!e) return;
+      try {
+        std::rethrow_exception(e);
+      } catch (const std::exception& ex) {
+        daemon::LogError("taxii connection ended: ", ex.what());
+      }
+    });
+  }
+}
+
+asio::awaitable<void> TaxiiServer::Session(tcp::socket socket) {
+  beast::tcp_stream stream(std::move(socket));
+  beast::flat_buffer buffer;
+  auto stopped = stopped_;
+  while (!*stopped) {
+    http::request_parser<http::string_body> parser;
+    parser.header_limit(16 * 1024);
+    parser.body_limit(max_request_bytes_);
+    stream.expires_after(std::chrono::seconds(60));
+    auto [ec, n] = co_await http::async_read(
+        stream, buffer, parser, asio::as_tuple(asio::use_awaitable));
+    (void)n;
+    if (ec == http::error::body_limit) {
+      HttpResponse res(http::status::payload_too_large, 11);
+      res.set(http::field::content_type, kTaxiiMediaType);
+      res.body() = "{\"title\":\"request too large\",\"http_status\":\"413\"}";
+      res.keep_alive(false);
+      res.prepare_payload();
+      auto [wec, wn] = co_await http::async_write(
+          stream, res, asio::as_tuple(asio::use_awaitable));
+      (void)wec;
+      (void)wn;
+      break;
+    }
+    if (ec) break;
+    HttpRequest request = parser.release();
+    auto work = [this, &request] { return handler_.Handle(request); };
+    auto response = co_await daemon::Offload(pool_, std::move(work));
+    if (*stopped || !response) break;
+    const bool keep_alive = response->keep_alive();
+    stream.expires_after(std::chrono::seconds(60));
+    auto [wec, wn] = co_await http::async_write(
+        stream, *response, asio::as_tuple(asio::use_awaitable));
+    (void)wn;
+    if (wec || !keep_alive) break;
+  }
+  boost::system::error_code ignored;
+  stream.socket().shutdown(tcp::socket::shutdown_both, ignored);
+}
+
+}  // namespace caravan::feeds

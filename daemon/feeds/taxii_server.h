@@ -1,0 +1,50 @@
+#pragma once
+// TaxiiServer: the HTTP/1.1 listener of the TAXII API (Boost.Beast). One
+// coroutine per connection on the node's io_context; every request is
+// handed to TaxiiHandler on the worker pool (it reads SQLite). Requests
+// whose body exceeds the limit get 413 before the body is read.
+//
+// Plain HTTP: put TLS in front with a reverse proxy (docs/taxii.md).
+//
+// Threading: Start/Stop on the io thread or while the io_context is not
+// running. The handler, io_context and pool must outlive the server.
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/thread_pool.hpp>
+#include <memory>
+
+#include "daemon/feeds/taxii_handler.h"
+#include "protocol/node_config.h"
+#include "protocol/status.h"
+
+namespace caravan::feeds {
+
+class TaxiiServer {
+ public:
+  TaxiiServer(boost::asio::io_context& io, boost::asio::thread_pool& pool,
+              TaxiiHandler& handler, uint64_t max_request_bytes);
+  ~TaxiiServer();
+
+  // Binds `listen` and starts accepting. Unavailable naming the address
+  // when it cannot be bound.
+  Status Start(const protocol::HostPort& listen);
+  // Stops accepting; live connections end with their next read.
+  void Stop();
+  // The bound port (useful when listening on port 0).
+  uint16_t port() const;
+
+ private:
+  boost::asio::awaitable<void> AcceptLoop();
+  boost::asio::awaitable<void> Session(boost::asio::ip::tcp::socket socket);
+
+  boost::asio::io_context& io_;
+  boost::asio::thread_pool& pool_;
+  TaxiiHandler& handler_;
+  uint64_t max_request_bytes_;
+  boost::asio::ip::tcp::acceptor acceptor_;
+  std::shared_ptr<bool> stopped_;
+};
+
+}  // namespace caravan::feeds
