@@ -1,0 +1,225 @@
+#include "tests/integration/federation_fixture.h"
+
+#include <arpa/inet.h>
+#include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <fstream>
+#include <sstream>
+#include <stdexcept>
+#include <thread>
+
+namespace caravan::integration {
+namespace {
+
+// Replaces the value of `key` inside `[section]` of a caravand.toml text.
+// False if the section or key is missing.
+bool SetKey(std::string* toml, const std::string& section,
+            const std::string& key, const std::string& value) {
+  const size_t start = toml->find("\n[" + section + "]");
+  if (start == std::string::npos) return false;
+  const size_t line = toml->find("\n" + key + " = ", start + 1);
+  const size_t next_section = toml->find("\n[", start + 1);
+  if (line == std::string::npos ||
+      (next_section != std::string::npos && line > next_section)) {
+    return false;
+  }
+  const size_t end = toml->find('\n', line + 1);
+  toml->replace(line + 1, end - line - 1, key + " = " + value);
+  return true;
+}
+
+}  // namespace
+
+uint16_t FreeLoopbackPort() {
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  if (fd < 0) throw std::runtime_error("socket() failed");
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  addr.sin_port = 0;
+  socklen_t len = sizeof(addr);
+  if (bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0 ||
+      getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) != 0) {
+    close(fd);
+    throw std::runtime_error("cannot bind a loopback port");
+  }
+  close(fd);
+  return ntohs(addr.sin_port);
+}
+
+bool WaitFor(const std::function<bool()>& done, std::chrono::seconds timeout) {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  for (;;) {
+    if (done()) return true;
+    if (std::chrono::steady_clock::now() >= deadline) return false;
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+}
+
+FedNode::FedNode(const std::string& name, const std::string& country)
+    : name_(name),
+      country_(country),
+      node_(std::make_unique<TestNode>(name, country)) {
+  if (node_->init_result().exit_code != 0) {
+    why_ = "caravan init: " + node_->init_result().Describe();
+    return;
+  }
+  port_ = FreeLoopbackPort();
+  if (!RewriteConfig()) return;
+  CommandResult k = node_->Cli({"--json", "key", "show"});
+  auto doc = nlohmann::json::parse(k.out, nullptr, false);
+  if (k.exit_code != 0 || doc.is_discarded() || !doc.contains("key")) {
+    why_ = "caravan key show: " + k.Describe();
+    return;
+  }
+  key_ = doc["key"].get<std::string>();
+  ok_ = true;
+}
+
+bool FedNode::RewriteConfig() {
+  std::string toml = ReadFile(node_->config());
+  // Quick redial and keepalive: a restarted or killed peer is found again
+  // within about a second instead of the production backoff of minutes.
+  if (!SetKey(&toml, "peers", "listen", "\"" + endpoint() + "\"") ||
+      !SetKey(&toml, "peers", "dial_backoff_max", "\"1s\"") ||
+      !SetKey(&toml, "peers", "keepalive", "\"2s\"") ||
+      !SetKey(&toml, "store", "synchronous", "\"normal\"")) {
+    why_ = "caravand.toml lacks a [peers] or [store] key this fixture sets:\n" +
+           toml;
+    return false;
+  }
+  WriteFile(node_->config(), toml);
+  return true;
+}
+
+bool FedNode::Start(std::string* why) {
+  for (int attempt = 0; attempt < 3; ++attempt) {
+    if (node_->Start(why)) return true;
+    // The port may have been taken between FreeLoopbackPort and the bind.
+    if (why->find("listen") == std::string::npos &&
+        why->find("in use") == std::string::npos) {
+      return false;
+    }
+    port_ = FreeLoopbackPort();
+    if (!RewriteConfig()) {
+      *why = why_;
+      return false;
+    }
+  }
+  return false;
+}
+
+void FedNode::WritePolicy(const std::string& file,
+                          const std::string& text) const {
+  WriteFile(node_->dir() / "policies" / file, text);
+}
+
+int64_t FedNode::Count() const {
+  CommandResult r = node_->Cli({"--json", "status"});
+  auto doc = nlohmann::json::parse(r.out, nullptr, false);
+  if (r.exit_code != 0 || doc.is_discarded()) return -1;
+  return doc["counts"]["indicators"].get<int64_t>();
+}
+
+int64_t FedNode::LogSeq() const {
+  CommandResult r = node_->Cli({"--json", "status"});
+  auto doc = nlohmann::json::parse(r.out, nullptr, false);
+  if (r.exit_code != 0 || doc.is_discarded()) return -1;
+  return doc["counts"]["log_seq"].get<int64_t>();
+}
+
+nlohmann::json FedNode::PeerState(const std::string& peer) const {
+  CommandResult r = node_->Cli({"--json", "status"});
+  auto doc = nlohmann::json::parse(r.out, nullptr, false);
+  if (r.exit_code != 0 || doc.is_discarded()) return nullptr;
+  for (const auto& p : doc["peers"]) {
+    if (p["name"] == peer) return p;
+  }
+  return nullptr;
+}
+
+bool FedNode::Settled(const std::string& peer) const {
+  CommandResult r = node_->Cli({"--json", "status"});
+  auto doc = nlohmann::json::parse(r.out, nullptr, false);
+  if (r.exit_code != 0 || doc.is_discarded()) return false;
+  const int64_t log_seq = doc["counts"]["log_seq"].get<int64_t>();
+  for (const auto& p : doc["peers"]) {
+    if (p["name"] == peer) {
+      return p["link"] == "up" && p["acked_seq"].get<int64_t>() >= log_seq;
+    }
+  }
+  return false;
+}
+
+std::multiset<std::string> FedNode::Values() const {
+  CommandResult r =
+      node_->Cli({"export", "--format", "plain", "--include-revoked"});
+  EXPECT_EQ(r.exit_code, 0) << "export at " << name_ << ": " << r.Describe();
+  std::multiset<std::string> values;
+  std::istringstream in(r.out);
+  std::string line;
+  while (std::getline(in, line)) {
+    if (!line.empty()) values.insert(line);
+  }
+  return values;
+}
+
+nlohmann::json FedNode::Lookup(const std::string& value) const {
+  CommandResult r =
+      node_->Cli({"--json", "query", value, "--include-revoked"});
+  if (r.exit_code == 3) return nullptr;  // no match
+  auto doc = nlohmann::json::parse(r.out, nullptr, false);
+  if (r.exit_code != 0 || doc.is_discarded() || doc["indicators"].empty()) {
+    ADD_FAILURE() << "query " << value << " at " << name_ << ": "
+                  << r.Describe();
+    return nullptr;
+  }
+  return doc["indicators"][0];
+}
+
+std::vector<nlohmann::json> FedNode::Audit(size_t limit) const {
+  CommandResult r =
+      node_->Cli({"--json", "audit", "--limit", std::to_string(limit)});
+  auto doc = nlohmann::json::parse(r.out, nullptr, false);
+  if (r.exit_code != 0 || doc.is_discarded()) {
+    ADD_FAILURE() << "audit at " << name_ << ": " << r.Describe();
+    return {};
+  }
+  return doc["entries"].get<std::vector<nlohmann::json>>();
+}
+
+bool FedNode::AuditVerifies() const {
+  CommandResult r = node_->Cli({"--json", "audit", "verify"});
+  auto doc = nlohmann::json::parse(r.out, nullptr, false);
+  return r.exit_code == 0 && !doc.is_discarded() && doc["ok"] == true;
+}
+
+void AddPeer(const FedNode& a, const FedNode& b, bool dial) {
+  std::vector<std::string> args = {"peers",     "add",     b.name(),
+                                   "--country", b.country(), "--key",
+                                   b.key()};
+  if (dial) {
+    args.push_back("--endpoint");
+    args.push_back(b.endpoint());
+  }
+  CommandResult r = a.Cli(args);
+  EXPECT_EQ(r.exit_code, 0) << a.name() << " peers add " << b.name() << ": "
+                            << r.Describe();
+}
+
+void Connect(const FedNode& a, const FedNode& b) {
+  AddPeer(a, b);
+  AddPeer(b, a);
+}
+
+void WriteLinesFile(const std::filesystem::path& path,
+                    const std::vector<std::string>& lines) {
+  std::string text;
+  for (const auto& l : lines) text += l + "\n";
+  WriteFile(path, text);
+}
+
+}  // namespace caravan::integration

@@ -1,0 +1,467 @@
+// Hostile peers against a REAL caravand, written with the project's own
+// libraries (Noise, link certificates, frame codec, record codec and
+// signing): an unknown key, forged signatures, an origin outside the
+// roster, a replayed old revision, an oversized frame, garbage after the
+// handshake and a peer that stops reading. Each is refused or disconnected
+// and audited, while a well-behaved peer keeps syncing and the control
+// socket keeps answering.
+
+#include <arpa/inet.h>
+#include <capnp/message.h>
+#include <capnp/serialize.h>
+#include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sodium.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <ctime>
+#include <deque>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "crypto/identity_key.h"
+#include "crypto/key_text.h"
+#include "crypto/link_certificate.h"
+#include "crypto/link_key.h"
+#include "crypto/noise.h"
+#include "crypto/signing.h"
+#include "daemon/link/frame_codec.h"
+#include "protocol/peer.capnp.h"
+#include "protocol/record_codec.h"
+#include "tests/integration/federation_fixture.h"
+
+namespace caravan::integration {
+namespace {
+
+using nlohmann::json;
+using Clock = std::chrono::steady_clock;
+
+constexpr size_t kMaxMessage = 16 * 1024 * 1024;
+
+// One TCP connection to a daemon's peer port, speaking the link protocol
+// by hand with blocking I/O and deadlines. Answers pings while it waits
+// for other messages (unless told to stop reading altogether).
+class RawPeer {
+ public:
+  explicit RawPeer(const crypto::IdentityKey& identity)
+      : identity_(identity),
+        link_key_(crypto::LinkKey::Generate()),
+        assembler_(kMaxMessage) {}
+  ~RawPeer() {
+    if (fd_ >= 0) close(fd_);
+  }
+
+  bool Connect(uint16_t port, int rcvbuf = 0) {
+    fd_ = socket(AF_INET, SOCK_STREAM, 0);
+    if (fd_ < 0) return false;
+    if (rcvbuf > 0) {
+      setsockopt(fd_, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof(rcvbuf));
+    }
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    addr.sin_port = htons(port);
+    return connect(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0;
+  }
+
+  // Noise XX as the initiator (docs/wire.md section 2). True when message 2
+  // verified and message 3 was sent; the daemon may still refuse us after.
+  bool Handshake(std::string* why) {
+    crypto::NoiseConfig config;
+    config.protocol_name = "Noise_XX_25519_ChaChaPoly_BLAKE2b";
+    config.initiator = true;
+    const std::string prologue = "caravan/1";
+    config.prologue.assign(prologue.begin(), prologue.end());
+    config.local_static = link_key_.get();
+    auto hs = crypto::HandshakeState::Create(std::move(config));
+    if (!hs) return Fail(why, "cannot create the handshake state");
+    auto m1 = hs->WriteMessage({});
+    if (!m1 || !WriteFramed(*m1)) return Fail(why, "cannot send message 1");
+    auto m2 = ReadFramed(std::chrono::seconds(10));
+    if (!m2) return Fail(why, "no message 2");
+    auto payload = hs->ReadMessage(*m2);
+    if (!payload || !hs->remote_static()) return Fail(why, "bad message 2");
+    if (!crypto::VerifyHandshakePayload(*payload, *hs->remote_static())) {
+      return Fail(why, "responder payload does not verify");
+    }
+    const auto mine =
+        crypto::BuildHandshakePayload(identity_, link_key_->public_key());
+    auto m3 = hs->WriteMessage(mine);
+    if (!m3 || !WriteFramed(*m3)) return Fail(why, "cannot send message 3");
+    transport_ = hs->SplitTransport();
+    return true;
+  }
+
+  bool SendHello(uint64_t acked = 0) {
+    capnp::MallocMessageBuilder m;
+    auto hello = m.initRoot<protocol::wire::PeerMessage>().initHello();
+    hello.setProtocolVersion(1);
+    hello.setNodeName("HOSTILE");
+    hello.setCountry("TJ");
+    hello.setAckedSeq(acked);
+    return Send(m);
+  }
+
+  bool Send(capnp::MessageBuilder& m) {
+    return SendBytes(daemon::link::SerializeMessage(m));
+  }
+  bool SendBytes(const std::vector<uint8_t>& message) {
+    for (const auto& piece : daemon::link::SplitAppMessage(message)) {
+      if (!SendPlaintext(piece)) return false;
+    }
+    return true;
+  }
+  // One transport message with exactly this plaintext.
+  bool SendPlaintext(const std::vector<uint8_t>& plaintext) {
+    auto frame = daemon::link::SealFrame(transport_.send, plaintext);
+    return frame && WriteAll(*frame);
+  }
+  bool WriteAll(const std::vector<uint8_t>& bytes) {
+    size_t done = 0;
+    while (done < bytes.size()) {
+      ssize_t n = send(fd_, bytes.data() + done, bytes.size() - done,
+                       MSG_NOSIGNAL);
+      if (n <= 0) return false;
+      done += static_cast<size_t>(n);
+    }
+    return true;
+  }
+
+  // Sends Records with these signed records (sender seqs first_seq...).
+  bool SendRecords(const std::vector<protocol::SignedRecord>& records,
+                   uint64_t first_seq) {
+    capnp::MallocMessageBuilder m;
+    auto r = m.initRoot<protocol::wire::PeerMessage>().initRecords();
+    auto entries = r.initEntries(static_cast<unsigned>(records.size()));
+    for (unsigned i = 0; i < records.size(); ++i) {
+      entries[i].setSenderSeq(first_seq + i);
+      protocol::FillSignedRecord(records[i], entries[i].initRecord());
+    }
+    r.setUpToSeq(first_seq + records.size() - 1);
+    return Send(m);
+  }
+
+  // Reads messages (answering pings) until an Ack covering `seq` arrives.
+  bool WaitAck(uint64_t seq, std::chrono::seconds timeout) {
+    const auto deadline = Clock::now() + timeout;
+    while (Clock::now() < deadline) {
+      auto words = Next(deadline);
+      if (!words) return false;
+      capnp::FlatArrayMessageReader reader(
+          kj::arrayPtr(words->data(), words->size()),
+          daemon::link::PeerReaderOptions(kMaxMessage));
+      auto root = reader.getRoot<protocol::wire::PeerMessage>();
+      if (root.isAck() && root.getAck().getUpToSeq() >= seq) return true;
+    }
+    return false;
+  }
+
+  // Reads and discards until the daemon closes the connection (true) or
+  // `timeout` passes (false).
+  bool WaitClosed(std::chrono::seconds timeout) {
+    const auto deadline = Clock::now() + timeout;
+    uint8_t buf[4096];
+    while (Clock::now() < deadline) {
+      pollfd p{fd_, POLLIN, 0};
+      if (poll(&p, 1, 100) <= 0) continue;
+      ssize_t n = recv(fd_, buf, sizeof(buf), 0);
+      if (n <= 0) return true;
+    }
+    return false;
+  }
+
+ private:
+  static bool Fail(std::string* why, const std::string& text) {
+    *why = text;
+    return false;
+  }
+
+  bool WriteFramed(const std::vector<uint8_t>& noise_message) {
+    std::vector<uint8_t> out = {
+        static_cast<uint8_t>(noise_message.size() >> 8),
+        static_cast<uint8_t>(noise_message.size() & 0xff)};
+    out.insert(out.end(), noise_message.begin(), noise_message.end());
+    return WriteAll(out);
+  }
+
+  bool ReadExact(uint8_t* out, size_t n, Clock::time_point deadline) {
+    size_t done = 0;
+    while (done < n) {
+      const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+          deadline - Clock::now());
+      if (left.count() <= 0) return false;
+      pollfd p{fd_, POLLIN, 0};
+      if (poll(&p, 1, static_cast<int>(left.count())) <= 0) continue;
+      ssize_t got = recv(fd_, out + done, n - done, 0);
+      if (got <= 0) return false;
+      done += static_cast<size_t>(got);
+    }
+    return true;
+  }
+
+  std::optional<std::vector<uint8_t>> ReadFramed(std::chrono::seconds timeout) {
+    return ReadFramedUntil(Clock::now() + timeout);
+  }
+  std::optional<std::vector<uint8_t>> ReadFramedUntil(Clock::time_point dl) {
+    uint8_t len[2];
+    if (!ReadExact(len, 2, dl)) return std::nullopt;
+    std::vector<uint8_t> body((size_t{len[0]} << 8) | len[1]);
+    if (!ReadExact(body.data(), body.size(), dl)) return std::nullopt;
+    return body;
+  }
+
+  // The next application message; pings are answered on the way.
+  std::optional<std::vector<capnp::word>> Next(Clock::time_point deadline) {
+    while (pending_.empty()) {
+      auto frame = ReadFramedUntil(deadline);
+      if (!frame) return std::nullopt;
+      auto plain = transport_.receive.Decrypt(*frame);
+      if (!plain) return std::nullopt;
+      std::vector<std::vector<capnp::word>> out;
+      if (!assembler_.Append(*plain, &out).ok()) return std::nullopt;
+      for (auto& words : out) {
+        auto kind = daemon::link::InspectPeerMessage(words, kMaxMessage);
+        if (!kind.ok()) return std::nullopt;
+        if (kind->kind == daemon::link::InboundMessage::kPing) {
+          SendBytes(daemon::link::PongMessage(kind->nonce));
+        } else if (kind->kind == daemon::link::InboundMessage::kApplication) {
+          pending_.push_back(std::move(words));
+        }
+      }
+    }
+    auto words = std::move(pending_.front());
+    pending_.pop_front();
+    return words;
+  }
+
+  const crypto::IdentityKey& identity_;
+  std::unique_ptr<crypto::LinkKey> link_key_;
+  int fd_ = -1;
+  crypto::NoiseTransport transport_;
+  daemon::link::AppMessageAssembler assembler_;
+  std::deque<std::vector<capnp::word>> pending_;
+};
+
+// A signed single record of an ipv4 indicator by `origin`.
+protocol::SignedRecord MakeRecord(const crypto::IdentityKey& origin,
+                                  uint64_t origin_seq, uint32_t revision,
+                                  const std::string& value,
+                                  uint8_t confidence = 80) {
+  protocol::RecordBody body;
+  body.origin = origin.public_key();
+  body.origin_seq = origin_seq;
+  body.revision = revision;
+  body.created = std::time(nullptr);
+  body.indicator.type = protocol::IndicatorType::kIpv4;
+  body.indicator.value = value;
+  body.indicator.tlp = protocol::Tlp::kGreen;
+  body.indicator.confidence = confidence;
+  body.indicator.reshare = protocol::Reshare::kDirect;
+  std::vector<uint8_t> bytes = protocol::EncodeRecordBody(body);
+  auto sig = crypto::Sign(origin, crypto::SignDomain::kRecord, bytes);
+  return protocol::SignedRecord{std::move(bytes), sig};
+}
+
+class HostilePeerTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    d_ = std::make_unique<FedNode>("CERT-UZ", "UZ");
+    w_ = std::make_unique<FedNode>("CERT-KZ", "KZ");
+    ASSERT_TRUE(d_->ok()) << d_->why();
+    ASSERT_TRUE(w_->ok()) << w_->why();
+    d_->WritePolicy("kz.toml",
+                    "applies_to = [\"KZ\"]\n[outbound]\nshare = true\n"
+                    "max_tlp = \"amber\"\ntypes = [\"domain\"]\n");
+    d_->WritePolicy("tj.toml",
+                    "applies_to = [\"TJ\"]\n[outbound]\nshare = true\n"
+                    "max_tlp = \"amber\"\ntypes = [\"ipv4\"]\n");
+    std::string why;
+    ASSERT_TRUE(d_->Start(&why)) << why;
+    ASSERT_TRUE(w_->Start(&why)) << why;
+    Connect(*d_, *w_);
+    hostile_ = crypto::IdentityKey::Generate();
+    CommandResult r =
+        d_->Cli({"peers", "add", "HOSTILE", "--country", "TJ", "--key",
+                 crypto::KeyText(hostile_->public_key())});
+    ASSERT_EQ(r.exit_code, 0) << r.Describe();
+    ASSERT_NO_FATAL_FAILURE(ExpectServingOthers());
+  }
+
+  void TearDown() override {
+    for (auto* n : {d_.get(), w_.get()}) {
+      if (n && n->node().running()) {
+        EXPECT_EQ(n->Stop(), 0) << n->name() << " log:\n"
+                                << n->node().LogText();
+      }
+    }
+  }
+
+  // A domain submitted at the daemon now reaches the well-behaved peer and
+  // the control socket answers.
+  void ExpectServingOthers() {
+    const std::string value =
+        "meanwhile-" + std::to_string(probes_++) + ".example.com";
+    CommandResult r = d_->Cli({"submit", "domain", value, "--tlp", "green"});
+    ASSERT_EQ(r.exit_code, 0) << r.Describe();
+    ASSERT_TRUE(WaitFor([&] { return !w_->Lookup(value).is_null(); }))
+        << value << " did not reach the good peer; daemon log:\n"
+        << d_->node().LogText();
+    EXPECT_EQ(d_->Cli({"status"}).exit_code, 0);
+  }
+
+  // Waits for an audit entry with `action` whose JSON text contains
+  // `needle`; on failure prints the audit log.
+  void ExpectAudited(const std::string& action, const std::string& needle) {
+    std::string seen;
+    const bool found = WaitFor(
+        [&] {
+          seen.clear();
+          for (const auto& e : d_->Audit()) {
+            const std::string text = e.dump();
+            seen += text + "\n";
+            if (e["action"] == action &&
+                text.find(needle) != std::string::npos) {
+              return true;
+            }
+          }
+          return false;
+        },
+        std::chrono::seconds(30));
+    EXPECT_TRUE(found) << "no audit entry " << action << " with '" << needle
+                       << "'; audit:\n"
+                       << seen;
+  }
+
+  // A connected, handshaken member that said Hello.
+  std::unique_ptr<RawPeer> Member() {
+    auto peer = std::make_unique<RawPeer>(*hostile_);
+    std::string why;
+    EXPECT_TRUE(peer->Connect(d_->port()));
+    EXPECT_TRUE(peer->Handshake(&why)) << why;
+    EXPECT_TRUE(peer->SendHello());
+    return peer;
+  }
+
+  std::unique_ptr<FedNode> d_, w_;
+  std::unique_ptr<crypto::IdentityKey> hostile_;
+  int probes_ = 0;
+};
+
+TEST_F(HostilePeerTest, UnknownKeyIsRefusedAndAudited) {
+  auto stranger = crypto::IdentityKey::Generate();
+  RawPeer peer(*stranger);
+  ASSERT_TRUE(peer.Connect(d_->port()));
+  std::string why;
+  ASSERT_TRUE(peer.Handshake(&why)) << why;
+  peer.SendHello();  // must never be read
+  EXPECT_TRUE(peer.WaitClosed(std::chrono::seconds(20)))
+      << "the daemon kept a link with an unknown identity";
+  ExpectAudited("link-unknown_peer", crypto::KeyText(stranger->public_key()));
+  ASSERT_NO_FATAL_FAILURE(ExpectServingOthers());
+}
+
+TEST_F(HostilePeerTest, ForgedSignatureIsRejectedAndTheLinkGoesOn) {
+  auto peer = Member();
+  auto forged = MakeRecord(*hostile_, 1, 1, "10.66.0.1");
+  std::get<0>(forged.signature)[5] ^= 0x40;
+  ASSERT_TRUE(peer->SendRecords({forged}, 1));
+  ASSERT_TRUE(peer->WaitAck(1, std::chrono::seconds(30)))
+      << "no ack for the forged record's message";
+  ExpectAudited("reject", "origin signature does not verify");
+  EXPECT_TRUE(d_->Lookup("10.66.0.1").is_null()) << "a forgery was stored";
+
+  // Same link, a good record: stored.
+  ASSERT_TRUE(peer->SendRecords({MakeRecord(*hostile_, 2, 1, "10.66.0.2")}, 2));
+  ASSERT_TRUE(peer->WaitAck(2, std::chrono::seconds(30)))
+      << "the link did not go on after a bad record";
+  json good = d_->Lookup("10.66.0.2");
+  ASSERT_FALSE(good.is_null());
+  EXPECT_EQ(good["origin_name"], "HOSTILE");
+  EXPECT_EQ(good["verified"], true);
+  ASSERT_NO_FATAL_FAILURE(ExpectServingOthers());
+}
+
+TEST_F(HostilePeerTest, OriginOutsideTheRosterIsRejected) {
+  auto peer = Member();
+  auto outsider = crypto::IdentityKey::Generate();
+  ASSERT_TRUE(peer->SendRecords({MakeRecord(*outsider, 1, 1, "10.67.0.1")}, 1));
+  ASSERT_TRUE(peer->WaitAck(1, std::chrono::seconds(30)));
+  ExpectAudited("reject", "origin is not in the roster");
+  EXPECT_TRUE(d_->Lookup("10.67.0.1").is_null());
+  ASSERT_NO_FATAL_FAILURE(ExpectServingOthers());
+}
+
+TEST_F(HostilePeerTest, ReplayedOldRevisionDoesNotRollBack) {
+  auto peer = Member();
+  auto rev1 = MakeRecord(*hostile_, 1, 1, "10.68.0.1", 40);
+  auto rev2 = MakeRecord(*hostile_, 2, 2, "10.68.0.1", 90);
+  ASSERT_TRUE(peer->SendRecords({rev1}, 1));
+  ASSERT_TRUE(peer->WaitAck(1, std::chrono::seconds(30)));
+  ASSERT_TRUE(peer->SendRecords({rev2}, 2));
+  ASSERT_TRUE(peer->WaitAck(2, std::chrono::seconds(30)));
+  json now = d_->Lookup("10.68.0.1");
+  ASSERT_FALSE(now.is_null());
+  ASSERT_EQ(now["revision"], 2);
+  // The replay, alone and on a fresh connection too.
+  ASSERT_TRUE(peer->SendRecords({rev1}, 3));
+  ASSERT_TRUE(peer->WaitAck(3, std::chrono::seconds(30)));
+  now = d_->Lookup("10.68.0.1");
+  EXPECT_EQ(now["revision"], 2) << now.dump();
+  EXPECT_EQ(now["confidence"], 90) << now.dump();
+  ASSERT_NO_FATAL_FAILURE(ExpectServingOthers());
+}
+
+TEST_F(HostilePeerTest, OversizedMessageClosesTheLink) {
+  auto peer = Member();
+  // An application length of 2 GiB - 8: far above max_message_bytes.
+  ASSERT_TRUE(peer->SendPlaintext({0x7f, 0xff, 0xff, 0xf8, 0, 0, 0, 0}));
+  EXPECT_TRUE(peer->WaitClosed(std::chrono::seconds(20)));
+  ExpectAudited("link-protocol_violation", "");
+  ASSERT_NO_FATAL_FAILURE(ExpectServingOthers());
+}
+
+TEST_F(HostilePeerTest, GarbageAfterTheHandshakeClosesTheLink) {
+  auto peer = Member();
+  std::vector<uint8_t> garbage(2 + 256);
+  randombytes_buf(garbage.data(), garbage.size());
+  garbage[0] = 0x01;  // a plausible 256-byte frame that fails to decrypt
+  garbage[1] = 0x00;
+  ASSERT_TRUE(peer->WriteAll(garbage));
+  EXPECT_TRUE(peer->WaitClosed(std::chrono::seconds(20)));
+  ExpectAudited("link-protocol_violation", "");
+  ASSERT_NO_FATAL_FAILURE(ExpectServingOthers());
+}
+
+TEST_F(HostilePeerTest, PeerThatStopsReadingIsDroppedOthersServed) {
+  // Plenty for the hostile peer (tj.toml shares ipv4): about 10 MB.
+  std::vector<std::string> ips;
+  for (int i = 0; i < 8000; ++i) {
+    ips.push_back("10.69." + std::to_string(i / 256) + "." +
+                  std::to_string(i % 256));
+  }
+  const auto path = d_->node().root() / "many.txt";
+  WriteLinesFile(path, ips);
+  CommandResult r = d_->Cli({"submit", "--file", path.string(), "--type",
+                             "ipv4", "--tlp", "green", "--description",
+                             std::string(1000, 'x')});
+  ASSERT_EQ(r.exit_code, 0) << r.Describe();
+
+  auto peer = std::make_unique<RawPeer>(*hostile_);
+  std::string why;
+  ASSERT_TRUE(peer->Connect(d_->port(), /*rcvbuf=*/4096));
+  ASSERT_TRUE(peer->Handshake(&why)) << why;
+  ASSERT_TRUE(peer->SendHello());
+  // From now on the peer reads nothing. The daemon still serves others.
+  ASSERT_NO_FATAL_FAILURE(ExpectServingOthers());
+  ASSERT_NO_FATAL_FAILURE(ExpectServingOthers());
+  ExpectAudited("link-down", "HOSTILE");
+  ASSERT_NO_FATAL_FAILURE(ExpectServingOthers());
+}
+
+}  // namespace
+}  // namespace caravan::integration
