@@ -8,7 +8,6 @@
 #include <array>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
-#include <boost/asio/experimental/awaitable_operators.hpp>
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
@@ -26,7 +25,6 @@ namespace asio = boost::asio;
 using asio::awaitable;
 using asio::use_awaitable;
 using asio::local::stream_protocol;
-using namespace asio::experimental::awaitable_operators;
 
 namespace {
 
@@ -89,14 +87,19 @@ class ControlServer::Connection
             socket_, asio::buffer(reply), asio::as_tuple(use_awaitable));
         if (ec) co_return;
       }
+      // Idle limit as a watchdog that closes the socket, not as an
+      // awaitable `||`: Boost 1.81's awaitable operators have a
+      // use-after-free in cancellation (asio issue 1332) that crashed the
+      // daemon under bulk submits.
       timer_.expires_after(server_.options_.idle_timeout);
-      auto result = co_await (
-          socket_.async_read_some(asio::buffer(buffer),
-                                  asio::as_tuple(use_awaitable)) ||
-          timer_.async_wait(asio::as_tuple(use_awaitable)));
-      if (result.index() == 1) co_return;  // idle too long
-      auto [ec, n] = std::get<0>(result);
-      if (ec) co_return;  // closed by the client or by Stop()
+      timer_.async_wait([self = shared_from_this()](
+                            boost::system::error_code timer_ec) {
+        if (!timer_ec) self->Close();
+      });
+      auto [ec, n] = co_await socket_.async_read_some(
+          asio::buffer(buffer), asio::as_tuple(use_awaitable));
+      timer_.cancel();
+      if (ec) co_return;  // closed by the client, idle, or by Stop()
       decoder.Append(std::span<const uint8_t>(buffer.data(), n));
     }
   }

@@ -1,9 +1,9 @@
 #include "daemon/link/handshake.h"
 
 #include <boost/asio/as_tuple.hpp>
-#include <boost/asio/experimental/awaitable_operators.hpp>
 #include <boost/asio/read.hpp>
 #include <boost/asio/steady_timer.hpp>
+#include <memory>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
 
@@ -17,7 +17,6 @@ namespace caravan::daemon::link {
 
 namespace asio = boost::asio;
 using asio::use_awaitable;
-using namespace asio::experimental::awaitable_operators;
 
 namespace {
 
@@ -174,19 +173,28 @@ asio::awaitable<HandshakeOutcome> RunHandshake(asio::ip::tcp::socket& socket, bo
                                                const RosterLookup& lookup,
                                                std::optional<protocol::PublicKey> expected_peer,
                                                std::chrono::seconds timeout) {
+  // The deadline closes the socket, which fails the pending read. Not an
+  // awaitable `||`: Boost 1.81's operators have a use-after-free in
+  // cancellation (asio issue 1332).
+  auto expired = std::make_shared<bool>(false);
   asio::steady_timer timer(socket.get_executor());
   timer.expires_after(timeout);
-  auto result = co_await (DoHandshake(socket, initiator, identity, link_key, lookup,
-                                      expected_peer) ||
-                          timer.async_wait(use_awaitable));
-  if (result.index() == 0) {
-    HandshakeOutcome outcome = std::move(std::get<0>(result));
-    co_return outcome;
+  timer.async_wait([&socket, expired](boost::system::error_code ec) {
+    if (ec) return;
+    *expired = true;
+    boost::system::error_code ignored;
+    socket.close(ignored);
+  });
+  HandshakeOutcome outcome = co_await DoHandshake(
+      socket, initiator, identity, link_key, lookup, expected_peer);
+  timer.cancel();
+  if (*expired) {
+    HandshakeOutcome timed_out;
+    timed_out.status = Unavailable("handshake not finished within " +
+                                   std::to_string(timeout.count()) + "s");
+    co_return timed_out;
   }
-  HandshakeOutcome timed_out;
-  timed_out.status = Unavailable("handshake not finished within " +
-                                 std::to_string(timeout.count()) + "s");
-  co_return timed_out;
+  co_return outcome;
 }
 
 }  // namespace caravan::daemon::link

@@ -3,7 +3,6 @@
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/connect.hpp>
-#include <boost/asio/experimental/awaitable_operators.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
@@ -21,7 +20,6 @@ namespace caravan::daemon::link {
 namespace asio = boost::asio;
 using asio::ip::tcp;
 using asio::use_awaitable;
-using namespace asio::experimental::awaitable_operators;
 
 namespace {
 
@@ -196,15 +194,24 @@ struct LinkManager::Impl : std::enable_shared_from_this<Impl> {
     }
     auto socket = std::make_shared<tcp::socket>(self->io);
     self->pending.insert(socket);
+    // The deadline closes the socket (no awaitable `||`: Boost 1.81's
+    // operators have a use-after-free in cancellation, asio issue 1332).
+    auto expired = std::make_shared<bool>(false);
     asio::steady_timer timer(self->io);
     timer.expires_after(self->options.handshake_timeout);
-    auto connected = co_await (asio::async_connect(*socket, results, asio::as_tuple(use_awaitable)) ||
-                               timer.async_wait(asio::as_tuple(use_awaitable)));
-    if (connected.index() != 0 || std::get<0>(std::get<0>(connected))) {
+    timer.async_wait([socket, expired](boost::system::error_code ec) {
+      if (ec) return;
+      *expired = true;
+      boost::system::error_code ignored;
+      socket->close(ignored);
+    });
+    auto [cec, connected_to] =
+        co_await asio::async_connect(*socket, results, asio::as_tuple(use_awaitable));
+    timer.cancel();
+    if (cec || *expired) {
       self->pending.erase(socket);
       LogInfo("link: cannot connect to ", name, " at ", endpoint.ToString(), ": ",
-              connected.index() != 0 ? std::string("timed out")
-                                     : std::get<0>(std::get<0>(connected)).message());
+              *expired ? std::string("timed out") : cec.message());
       std::shared_ptr<Link> none;
       co_return none;
     }

@@ -1,5 +1,7 @@
 #include "daemon/sync/outbound.h"
 
+#include <algorithm>
+
 #include "crypto/signing.h"
 
 namespace caravan::daemon::sync {
@@ -78,36 +80,48 @@ OutboundChoice DecideOutbound(const LogRecord& e, const PeerInfo& peer,
       policy::EvaluateOutbound(*in.policy, e.body, peer.country, ctx);
   OutboundChoice c;
   c.rule = d.rule;
-  if (ctx.recipient_holds_indicator &&
-      d.verdict != policy::OutboundDecision::Verdict::kShare &&
-      !RaisesSensitivity(d.rule)) {
-    // DESIGN.md: updates reach every peer that received an earlier
-    // revision, whatever today's scope says, so no peer keeps acting on a
-    // stale version. An update that would now break a hard rule
-    // (protected asset, TLP ceiling, TLP:RED) stays home.
-    c.kind = OutboundChoice::Kind::kSend;
-    c.to_send = e.record;
-    c.variant = e.body.variant;
-    c.rule.key = "update_to_holder";
-    c.rule.reason = "an update goes to peers that hold an earlier revision";
-    return c;
-  }
-  switch (d.verdict) {
-    case policy::OutboundDecision::Verdict::kWithhold:
+  std::vector<std::string> redact = d.redact;
+  protocol::Reshare ceiling = d.reshare_ceiling;
+  if (ctx.recipient_holds_indicator) {
+    if (d.verdict != policy::OutboundDecision::Verdict::kShare &&
+        RaisesSensitivity(d.rule)) {
+      // An update that would now break a hard rule (protected asset, TLP
+      // ceiling, TLP:RED) stays home; the peer keeps its older revision.
       c.kind = OutboundChoice::Kind::kWithhold;
       return c;
-    case policy::OutboundDecision::Verdict::kDefer:
-      c.kind = OutboundChoice::Kind::kDefer;
-      c.retry_at = d.retry_at;
-      return c;
-    case policy::OutboundDecision::Verdict::kShare:
-      break;
+    }
+    // DESIGN.md: revocations and updates reach every peer that received an
+    // earlier revision, whatever today's scope says. They still go in the
+    // form this peer may see: the scope's redaction and reshare ceiling
+    // apply, or a revocation would leak what the first revision withheld.
+    if (d.verdict != policy::OutboundDecision::Verdict::kShare) {
+      c.rule.key = "update_to_holder";
+      c.rule.reason = "an update goes to peers that hold an earlier revision";
+    }
+    const policy::OutboundRules& rules =
+        policy::ScopeFor(*in.policy, peer.country).outbound();
+    redact.clear();
+    for (policy::RedactField f : rules.redact) {
+      redact.emplace_back(policy::RedactFieldName(f));
+    }
+    ceiling = std::min(e.body.indicator.reshare, rules.reshare);
+  } else {
+    switch (d.verdict) {
+      case policy::OutboundDecision::Verdict::kWithhold:
+        c.kind = OutboundChoice::Kind::kWithhold;
+        return c;
+      case policy::OutboundDecision::Verdict::kDefer:
+        c.kind = OutboundChoice::Kind::kDefer;
+        c.retry_at = d.retry_at;
+        return c;
+      case policy::OutboundDecision::Verdict::kShare:
+        break;
+    }
   }
   std::optional<protocol::Reshare> lowered;
-  if (d.reshare_ceiling < e.body.indicator.reshare) lowered = d.reshare_ceiling;
-  const bool needs_variant = !d.redact.empty() || lowered.has_value();
-  if (!needs_variant || ctx.recipient_holds_indicator) {
-    // A revocation or update to a holder goes as the origin signed it.
+  if (ceiling < e.body.indicator.reshare) lowered = ceiling;
+  const bool needs_variant = !redact.empty() || lowered.has_value();
+  if (!needs_variant) {
     c.kind = OutboundChoice::Kind::kSend;
     c.to_send = e.record;
     c.variant = e.body.variant;
@@ -120,8 +134,8 @@ OutboundChoice DecideOutbound(const LogRecord& e, const PeerInfo& peer,
                      "only the origin can do for its own records";
     return c;
   }
-  const uint32_t variant = VariantNumber(d.redact, lowered);
-  protocol::RecordBody body = Redacted(e.body, d.redact, lowered, variant);
+  const uint32_t variant = VariantNumber(redact, lowered);
+  protocol::RecordBody body = Redacted(e.body, redact, lowered, variant);
   std::vector<uint8_t> bytes = protocol::EncodeRecordBody(body);
   // Ed25519 is deterministic: the same variant always gets the same bytes
   // and signature, so a resend after a reconnect is a duplicate the

@@ -4,7 +4,7 @@
 #include <capnp/serialize.h>
 
 #include <boost/asio/as_tuple.hpp>
-#include <boost/asio/experimental/awaitable_operators.hpp>
+#include <boost/asio/co_spawn.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
@@ -20,7 +20,6 @@ namespace caravan::daemon::sync {
 namespace asio = boost::asio;
 using asio::awaitable;
 using asio::use_awaitable;
-using namespace asio::experimental::awaitable_operators;
 
 namespace {
 
@@ -151,10 +150,36 @@ awaitable<void> SyncEngine::RunSession(std::shared_ptr<link::Link> link) {
           ") resumes after our log entry ", s.cursor);
 
   sessions_.insert(&s);
-  co_await (SendLoop(s) || ReceiveLoop(s));
+  // The send loop runs beside the receive loop. Not joined with Asio's
+  // awaitable `||`: Boost 1.81's operators have a use-after-free in
+  // cancellation (asio issue 1332). The session ends when the receive loop
+  // does (link closed, or the peer broke the protocol); the send loop sees
+  // `done` or the closed link, and we wait for it before the Session goes.
+  auto send_finished = std::make_shared<bool>(false);
+  auto join = std::make_shared<asio::steady_timer>(executor);
+  auto send_loop = SendLoop(s);
+  asio::co_spawn(executor, std::move(send_loop),
+                 [send_finished, join, name = s.peer.name](std::exception_ptr e) {
+                   if (e) {
+                     try {
+                       std::rethrow_exception(e);
+                     } catch (const std::exception& ex) {
+                       LogError("sync send loop for ", name, " failed: ",
+                                ex.what());
+                     }
+                   }
+                   *send_finished = true;
+                   join->cancel();
+                 });
+  co_await ReceiveLoop(s);
   s.done = true;
-  sessions_.erase(&s);
   link->Close("session ended");
+  while (!*send_finished) {
+    s.Poke();
+    join->expires_after(std::chrono::milliseconds(200));
+    co_await join->async_wait(asio::as_tuple(use_awaitable));
+  }
+  sessions_.erase(&s);
   // The reader is closed on the pool: SQLite calls stay off the io thread.
   auto last_reader = std::make_shared<std::unique_ptr<store::Reader>>(
       std::move(s.reader));
@@ -163,7 +188,7 @@ awaitable<void> SyncEngine::RunSession(std::shared_ptr<link::Link> link) {
 
 awaitable<void> SyncEngine::SendLoop(Session& s) {
   for (;;) {
-    if (!s.link->is_open()) co_return;
+    if (s.done || !s.link->is_open()) co_return;
     if (s.in_flight.size() >= kMaxInFlight || !s.dirty) {
       s.wake.expires_after(kRecheckInterval);
       auto [ec] = co_await s.wake.async_wait(asio::as_tuple(use_awaitable));

@@ -284,12 +284,7 @@ TEST_F(SubmitTest, BadTypeTlpOrValueIsRejectedAndStoresNothing) {
 
 using BulkTest = RunningNodeTest;
 
-// DISABLED_: caravand (HEAD) crashes with SIGSEGV on control connections
-// that carry large requests (daemon/control/control_server.cc, the
-// `read || timer` awaitable operator; see
-// ControlSocketTest.DISABLED_ManyLargeRequestsKeepTheDaemonAlive). Enable
-// once that is fixed.
-TEST_F(BulkTest, DISABLED_RealFeedsAreStoredWhole) {
+TEST_F(BulkTest, RealFeedsAreStoredWhole) {
   uint64_t expected_new = 0;
   for (const char* name : {"cves.txt", "hashes.txt", "urls.txt"}) {
     SCOPED_TRACE(name);

@@ -51,11 +51,7 @@ std::map<std::string, std::string> ExportedIds(const TestNode& node,
 
 using DurabilityTest = RunningNodeTest;
 
-// DISABLED_: the bulk submits crash caravand (HEAD) before the test's own
-// kill -9 (daemon/control/control_server.cc, see
-// ControlSocketTest.DISABLED_ManyLargeRequestsKeepTheDaemonAlive). Enable
-// once that is fixed.
-TEST_F(DurabilityTest, DISABLED_KillNineDuringBulkSubmitLosesAndDoublesNothing) {
+TEST_F(DurabilityTest, KillNineDuringBulkSubmitLosesAndDoublesNothing) {
   const auto all = ReadLines(
       fs::path(CARAVAN_TESTDATA_DIR) / "real" / "ipv4.txt",
       kSliceLines * std::size(kKillAfterIds));
