@@ -1,10 +1,11 @@
 // `caravan query`, `show` and `export`: reads of the indicator store.
+#include <sodium.h>
+
 #include <ctime>
+#include <functional>
 #include <iomanip>
 #include <iostream>
 #include <map>
-
-#include <sodium.h>
 
 #include "protocol/misp.h"
 #include "protocol/record_codec.h"
@@ -47,7 +48,8 @@ std::string Flags(const nlohmann::json& ind) {
   std::string flags;
   if (ind.value("revoked", false)) flags += "revoked ";
   if (ind.value("quarantined", false)) flags += "quarantined ";
-  if (!ind.value("warninglist", nlohmann::json()).is_null()) flags += "warning ";
+  if (!ind.value("warninglist", nlohmann::json()).is_null())
+    flags += "warning ";
   if (!ind.value("verified", true)) flags += "UNVERIFIED ";
   if (!flags.empty()) flags.pop_back();
   return flags;
@@ -93,32 +95,45 @@ Result<protocol::ExportItem> ExportItemFromJson(const nlohmann::json& ind) {
   return item;
 }
 
+// Pages through the store's export for `o` (`wire_format` "records" adds
+// signed records for STIX/MISP) and hands each indicator to `each`.
+Status ForEachExported(
+    const GlobalOptions& global, const ExportOptions& o,
+    const std::string& wire_format,
+    const std::function<Status(const nlohmann::json&)>& each) {
+  std::string after;
+  for (;;) {
+    capnp::MallocMessageBuilder message;
+    auto q = message.initRoot<protocol::wire::Request>().initExport();
+    CARAVAN_RETURN_IF_ERROR(FillQuery(q, "", o.type, o.origin, o.tag, o.since,
+                                      "", o.include_revoked, kExportPage));
+    q.setMaxTlp(Text(o.max_tlp));
+    q.setAfter(Text(after));
+    q.setFormat(Text(wire_format));
+    auto doc = CallForJson(global, message);
+    if (!doc.ok()) return doc.status();
+    for (const auto& ind : (*doc)["indicators"]) {
+      CARAVAN_RETURN_IF_ERROR(each(ind));
+    }
+    if ((*doc)["next"].is_null()) return Status::Ok();
+    after = (*doc)["next"].get<std::string>();
+  }
+}
+
 // `export --format stix|misp`: pages through the store like csv does, then
 // writes one STIX bundle, or the MISP events (one per origin CERT) as a
 // REST-search-shaped document {"response": [{"Event": ...}, ...]} that
 // `caravan submit --format misp` and MISP itself read back.
 int RunStructuredExport(const GlobalOptions& global, const ExportOptions& o) {
   std::vector<protocol::ExportItem> items;
-  std::string after;
-  for (;;) {
-    capnp::MallocMessageBuilder message;
-    auto q = message.initRoot<protocol::wire::Request>().initExport();
-    Status s = FillQuery(q, "", o.type, o.origin, o.tag, o.since, "",
-                         o.include_revoked, kExportPage);
-    if (!s.ok()) return Fail(s);
-    q.setMaxTlp(Text(o.max_tlp));
-    q.setAfter(Text(after));
-    q.setFormat("records");
-    auto doc = CallForJson(global, message);
-    if (!doc.ok()) return Fail(doc.status());
-    for (const auto& ind : (*doc)["indicators"]) {
-      auto item = ExportItemFromJson(ind);
-      if (!item.ok()) return Fail(item.status());
-      items.push_back(std::move(*item));
-    }
-    if ((*doc)["next"].is_null()) break;
-    after = (*doc)["next"].get<std::string>();
-  }
+  Status paged = ForEachExported(global, o, "records",
+                                 [&](const nlohmann::json& ind) -> Status {
+                                   auto item = ExportItemFromJson(ind);
+                                   if (!item.ok()) return item.status();
+                                   items.push_back(std::move(*item));
+                                   return Status::Ok();
+                                 });
+  if (!paged.ok()) return Fail(paged);
   if (o.format == "stix") {
     std::cout << protocol::StixBundle(items).dump(1) << "\n" << std::flush;
     return 0;
@@ -134,8 +149,8 @@ int RunStructuredExport(const GlobalOptions& global, const ExportOptions& o) {
   for (const auto& origin : order) {
     response.push_back(protocol::MispEventFor(by_origin[origin]));
   }
-  std::cout << nlohmann::json{{"response", std::move(response)}}.dump(1)
-            << "\n" << std::flush;
+  std::cout << nlohmann::json{{"response", std::move(response)}}.dump(1) << "\n"
+            << std::flush;
   return 0;
 }
 
@@ -153,14 +168,14 @@ int RunQuery(const GlobalOptions& global, const QueryOptions& o) {
   if (global.json) {
     PrintJson(*doc);
   } else {
-    Table table({"ID", "TYPE", "VALUE", "TLP", "CONF", "ORIGIN", "REV",
-                 "FROM", "FLAGS"});
+    Table table({"ID", "TYPE", "VALUE", "TLP", "CONF", "ORIGIN", "REV", "FROM",
+                 "FLAGS"});
     for (const auto& ind : list) {
-      table.AddRow({ind["id"].get<std::string>().substr(0, 12),
-                    ind["type"], ind["value"], ind["tlp"],
-                    std::to_string(ind["confidence"].get<int>()),
-                    ind["origin"], std::to_string(ind["revision"].get<int>()),
-                    FromText(ind), Flags(ind)});
+      table.AddRow({ind["id"].get<std::string>().substr(0, 12), ind["type"],
+                    ind["value"], ind["tlp"],
+                    std::to_string(ind["confidence"].get<int>()), ind["origin"],
+                    std::to_string(ind["revision"].get<int>()), FromText(ind),
+                    Flags(ind)});
     }
     table.Print(std::cout);
     if (list.empty()) std::cerr << "no indicators match\n";
@@ -195,8 +210,8 @@ int RunShow(const GlobalOptions& global, const std::string& id) {
     std::cout << "  REVOKED:     " << cur["revoke_reason"].get<std::string>()
               << "\n";
   }
-  Table table({"REV", "VARIANT", "CREATED", "SEQ", "SIGNATURE", "VERIFIED",
-               "FROM"});
+  Table table(
+      {"REV", "VARIANT", "CREATED", "SEQ", "SIGNATURE", "VERIFIED", "FROM"});
   for (const auto& r : (*doc)["revisions"]) {
     table.AddRow({std::to_string(r["revision"].get<int>()),
                   std::to_string(r["variant"].get<int>()), r["created"],
@@ -230,43 +245,32 @@ int RunExport(const GlobalOptions& global, const ExportOptions& o) {
     std::cout << "type,value,tlp,confidence,tags,origin,created,valid_until,"
                  "revoked,id\n";
   }
-  std::string after;
-  for (;;) {
-    capnp::MallocMessageBuilder message;
-    auto q = message.initRoot<protocol::wire::Request>().initExport();
-    Status s = FillQuery(q, "", o.type, o.origin, o.tag, o.since, "",
-                         o.include_revoked, kExportPage);
-    if (!s.ok()) return Fail(s);
-    q.setMaxTlp(Text(o.max_tlp));
-    q.setAfter(Text(after));
-    auto doc = CallForJson(global, message);
-    if (!doc.ok()) return Fail(doc.status());
-    for (const auto& ind : (*doc)["indicators"]) {
-      if (o.format == "plain") {
-        std::cout << ind["value"].get<std::string>() << "\n";
-        continue;
-      }
-      std::string tags;
-      for (const auto& t : ind["tags"]) {
-        if (!tags.empty()) tags += ";";
-        tags += t.get<std::string>();
-      }
-      std::cout << ind["type"].get<std::string>() << ","
-                << CsvField(ind["value"]) << "," << ind["tlp"].get<std::string>()
-                << "," << ind["confidence"].get<int>() << "," << CsvField(tags)
-                << "," << ind["origin"].get<std::string>() << ","
-                << ind["created"].get<std::string>() << ","
-                << (ind["valid_until"].is_null()
-                        ? std::string()
-                        : ind["valid_until"].get<std::string>())
-                << "," << (ind["revoked"].get<bool>() ? "true" : "false")
-                << "," << ind["id"].get<std::string>() << "\n";
-    }
-    if ((*doc)["next"].is_null()) break;
-    after = (*doc)["next"].get<std::string>();
-  }
+  Status paged =
+      ForEachExported(global, o, "", [&](const nlohmann::json& ind) -> Status {
+        if (o.format == "plain") {
+          std::cout << ind["value"].get<std::string>() << "\n";
+          return Status::Ok();
+        }
+        std::string tags;
+        for (const auto& t : ind["tags"]) {
+          if (!tags.empty()) tags += ";";
+          tags += t.get<std::string>();
+        }
+        std::cout << ind["type"].get<std::string>() << ","
+                  << CsvField(ind["value"]) << ","
+                  << ind["tlp"].get<std::string>() << ","
+                  << ind["confidence"].get<int>() << "," << CsvField(tags)
+                  << "," << ind["origin"].get<std::string>() << ","
+                  << ind["created"].get<std::string>() << ","
+                  << (ind["valid_until"].is_null()
+                          ? std::string()
+                          : ind["valid_until"].get<std::string>())
+                  << "," << (ind["revoked"].get<bool>() ? "true" : "false")
+                  << "," << ind["id"].get<std::string>() << "\n";
+        return Status::Ok();
+      });
   std::cout << std::flush;
-  return 0;
+  return paged.ok() ? 0 : Fail(paged);
 }
 
 }  // namespace caravan::tools
