@@ -69,14 +69,19 @@ FedNode::FedNode(const std::string& name, const std::string& country)
   }
   port_ = FreeLoopbackPort();
   if (!RewriteConfig()) return;
+  ok_ = true;
+}
+
+bool FedNode::ReadKey(std::string* why) {
+  // `key show` asks the daemon, so this runs after the first start.
   CommandResult k = node_->Cli({"--json", "key", "show"});
   auto doc = nlohmann::json::parse(k.out, nullptr, false);
   if (k.exit_code != 0 || doc.is_discarded() || !doc.contains("key")) {
-    why_ = "caravan key show: " + k.Describe();
-    return;
+    *why = "caravan key show: " + k.Describe();
+    return false;
   }
   key_ = doc["key"].get<std::string>();
-  ok_ = true;
+  return true;
 }
 
 bool FedNode::RewriteConfig() {
@@ -97,7 +102,7 @@ bool FedNode::RewriteConfig() {
 
 bool FedNode::Start(std::string* why) {
   for (int attempt = 0; attempt < 3; ++attempt) {
-    if (node_->Start(why)) return true;
+    if (node_->Start(why)) return key_.empty() ? ReadKey(why) : true;
     // The port may have been taken between FreeLoopbackPort and the bind.
     if (why->find("listen") == std::string::npos &&
         why->find("in use") == std::string::npos) {
@@ -180,9 +185,15 @@ nlohmann::json FedNode::Lookup(const std::string& value) const {
   return doc["indicators"][0];
 }
 
-std::vector<nlohmann::json> FedNode::Audit(size_t limit) const {
-  CommandResult r =
-      node_->Cli({"--json", "audit", "--limit", std::to_string(limit)});
+std::vector<nlohmann::json> FedNode::Audit(size_t limit,
+                                           const std::string& peer) const {
+  std::vector<std::string> args = {"--json", "audit", "--limit",
+                                   std::to_string(limit)};
+  if (!peer.empty()) {
+    args.push_back("--peer");
+    args.push_back(peer);
+  }
+  CommandResult r = node_->Cli(args);
   auto doc = nlohmann::json::parse(r.out, nullptr, false);
   if (r.exit_code != 0 || doc.is_discarded()) {
     ADD_FAILURE() << "audit at " << name_ << ": " << r.Describe();

@@ -57,7 +57,8 @@ class FedNode {
   const std::string& country() const { return country_; }
   uint16_t port() const { return port_; }
   std::string endpoint() const { return "127.0.0.1:" + std::to_string(port_); }
-  // The identity key text ("caravan:..."), read with `caravan key show`.
+  // The identity key text ("caravan:..."), read with `caravan key show`
+  // once the daemon first started.
   const std::string& key() const { return key_; }
   TestNode& node() { return *node_; }
   const TestNode& node() const { return *node_; }
@@ -95,8 +96,12 @@ class FedNode {
   // The current view of `value` from `caravan query VALUE --json
   // --include-revoked`: the first indicator, or null when absent.
   nlohmann::json Lookup(const std::string& value) const;
-  // Audit entries (oldest first) from `caravan audit --json --limit N`.
-  std::vector<nlohmann::json> Audit(size_t limit = 1000000) const;
+  // Audit entries (oldest first) from `caravan audit --json --limit N`,
+  // only those naming `peer` if it is not empty. The daemon caps N (10000
+  // at the time of writing) and cannot page past the oldest entries, so
+  // filter by peer where the log is long.
+  std::vector<nlohmann::json> Audit(size_t limit = 10000,
+                                    const std::string& peer = "") const;
   // True iff `caravan audit verify --json` says ok.
   bool AuditVerifies() const;
   // True once the peer `peer` has acknowledged everything in this node's log
@@ -106,6 +111,7 @@ class FedNode {
 
  private:
   bool RewriteConfig();
+  bool ReadKey(std::string* why);
 
   std::string name_, country_;
   std::unique_ptr<TestNode> node_;

@@ -316,12 +316,13 @@ class HostilePeerTest : public ::testing::Test {
 
   // Waits for an audit entry with `action` whose JSON text contains
   // `needle`; on failure prints the audit log.
-  void ExpectAudited(const std::string& action, const std::string& needle) {
+  void ExpectAudited(const std::string& action, const std::string& needle,
+                     const std::string& peer = "") {
     std::string seen;
     const bool found = WaitFor(
         [&] {
           seen.clear();
-          for (const auto& e : d_->Audit()) {
+          for (const auto& e : d_->Audit(10000, peer)) {
             const std::string text = e.dump();
             seen += text + "\n";
             if (e["action"] == action &&
@@ -459,7 +460,7 @@ TEST_F(HostilePeerTest, PeerThatStopsReadingIsDroppedOthersServed) {
   // From now on the peer reads nothing. The daemon still serves others.
   ASSERT_NO_FATAL_FAILURE(ExpectServingOthers());
   ASSERT_NO_FATAL_FAILURE(ExpectServingOthers());
-  ExpectAudited("link-down", "HOSTILE");
+  ExpectAudited("link-down", "HOSTILE", "HOSTILE");
   ASSERT_NO_FATAL_FAILURE(ExpectServingOthers());
 }
 
