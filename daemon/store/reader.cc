@@ -373,8 +373,11 @@ Result<Counts> Reader::GetCounts() {
       db_->Prepare("SELECT (SELECT count(*) FROM indicators), "
                    "(SELECT count(*) FROM records), "
                    "(SELECT count(*) FROM indicators WHERE quarantined = 1), "
-                   "(SELECT coalesce(max(seq), 0) FROM sqlite_sequence "
-                   "WHERE name = 'records')"));
+                   // The highest seq actually held, not sqlite_sequence:
+                   // an insert that hits ON CONFLICT DO NOTHING still uses
+                   // up a number, which no acknowledgement would ever
+                   // cover (a backlog that never drains).
+                   "(SELECT coalesce(max(seq), 0) FROM records)"));
   CARAVAN_STORE_ASSIGN_OR_RETURN(bool row, st.Step());
   if (row) {
     c.indicators = static_cast<uint64_t>(st.Int(0));

@@ -390,17 +390,10 @@ TEST_F(FederationTest, LoopsNeverCauseRepeats) { RunTriangle(false); }
 
 // The same triangle must also settle: every peer acknowledges up to the
 // sender's log_seq, backlog 0.
-// DISABLED: it never settles (acked_seq 160, log_seq 200, backlog 40 at
-// every node). daemon/store/reader.cc:376 (GetCounts) takes last_log_seq
-// from sqlite_sequence, but records.seq is AUTOINCREMENT and the insert in
-// daemon/store/write_txn.cc:169-172 (ON CONFLICT DO NOTHING) consumes a
-// sequence number even when the record is a duplicate (every relayed copy
-// arriving over the second path, every resend after a reconnect). No row
-// has those seqs, so no Records.upToSeq ever reaches them and `backlog`
-// (daemon/node/control_writes.cc:179) stays > 0 forever. Fix: log_seq =
-// SELECT max(seq) FROM records (or look the record up before inserting so
-// no seq is burnt).
-TEST_F(FederationTest, DISABLED_TriangleSettlesWithZeroBacklog) {
+// Regression: it never settled (acked_seq 160, log_seq 200, backlog 40)
+// while GetCounts took last_log_seq from sqlite_sequence, which counts the
+// numbers that ON CONFLICT DO NOTHING inserts burn for duplicates.
+TEST_F(FederationTest, TriangleSettlesWithZeroBacklog) {
   RunTriangle(true);
 }
 
