@@ -469,7 +469,7 @@ Result<NodeConfig> ParseNodeConfig(std::string_view text,
   // Top level: only the known tables.
   static constexpr const char* kTables[] = {
       "node", "keys", "store", "control", "peers", "policy",
-      "taxii", "spool", "defaults", "log", "retention"};
+      "taxii", "spool", "defaults", "log", "retention", "hub"};
   for (auto&& [key, node] : *root) {
     bool known = std::any_of(std::begin(kTables), std::end(kTables),
                              [&](const char* t) { return key.str() == t; });
@@ -608,6 +608,24 @@ Result<NodeConfig> ParseNodeConfig(std::string_view text,
   {
     TableReader r(errors, table("spool"), "spool", {"dir"});
     if (r.Get("dir") != nullptr) r.Path("dir", base, config.spool.dir);
+  }
+  // [hub]
+  {
+    TableReader r(errors, table("hub"), "hub",
+                  {"enabled", "max_envelope_bytes", "max_queued_per_sender"});
+    if (const toml::node* n = r.Get("enabled")) {
+      if (!n->is_boolean()) {
+        r.Error("enabled", "must be true or false, not " + TomlTypeName(*n));
+      } else {
+        config.hub.enabled = **n->as_boolean();
+      }
+    }
+    if (auto v = r.Integer("max_envelope_bytes", 1024, kMaxFrameBytes)) {
+      config.hub.max_envelope_bytes = static_cast<uint32_t>(*v);
+    }
+    if (auto v = r.Integer("max_queued_per_sender", 1, 10000000)) {
+      config.hub.max_queued_per_sender = static_cast<uint32_t>(*v);
+    }
   }
   // [defaults]
   {
@@ -756,6 +774,14 @@ std::string RenderNodeConfig(const NodeConfig& c) {
        << (c.spool.dir.empty() ? "# dir = \"spool\"\n"
                                : "dir = " + p(c.spool.dir) + "\n")
        << "\n"
+       "[hub]\n"
+       "# Relay hub: store and forward sealed batches between members that\n"
+       "# do not link directly, without being able to read them\n"
+       "# (docs/federation.md).\n"
+       "enabled = " << (c.hub.enabled ? "true" : "false") << "\n"
+       "max_envelope_bytes = " << c.hub.max_envelope_bytes << "\n"
+       "max_queued_per_sender = " << c.hub.max_queued_per_sender << "\n"
+       "\n"
        "[defaults]\n"
        "# Given to submissions that do not say otherwise.\n"
        "tlp = " << q(TlpName(c.defaults.tlp)) << "\n"

@@ -154,6 +154,20 @@ struct NodeConfig {
     bool operator==(const Log&) const = default;
   } log;
 
+  // Hub mode (docs/federation.md): store and forward sealed batches between
+  // members that do not link directly. Off: sealed batches addressed to
+  // others are refused.
+  struct Hub {
+    bool enabled = false;
+    // Largest sealed envelope accepted, bytes (<= peers.max_message_bytes
+    // in practice: a bigger one cannot arrive).
+    uint32_t max_envelope_bytes = 16 * 1024 * 1024;  // 1 KiB..256 MiB
+    // Envelopes queued from one sender (all its recipients) before further
+    // ones are refused until recipients drain the queue.
+    uint32_t max_queued_per_sender = 10000;  // 1..10000000
+    bool operator==(const Hub&) const = default;
+  } hub;
+
   struct Retention {
     std::chrono::seconds sweep_interval{3600};
     bool operator==(const Retention&) const = default;

@@ -17,6 +17,8 @@ struct PeerMessage {
     pong @4 :UInt64;
     error @5 :PeerError;
     bye @6 :Text;             # reason
+    sealed @7 :Sealed;        # hub mode: a sealed batch (docs/federation.md)
+    sealedAck @8 :SealedAck;
   }
 }
 
@@ -49,4 +51,42 @@ struct Ack {
 struct PeerError {
   code @0 :UInt16;
   message @1 :Text;
+}
+
+# ---- Hub mode (DESIGN.md, Hub mode; docs/federation.md, docs/wire.md) ----
+# A sender whose roster says a member is reached `via` a hub seals what
+# would have been a Records message to that member and gives it to the hub.
+# The hub stores and forwards it; it can read the header but not the body.
+
+struct Sealed {
+  # A crypto/seal.h envelope whose header bytes are a SealedHeader message
+  # (flat-array form) and whose plaintext is a Records message (flat-array
+  # form, root Records) for the recipient: the origin signatures are inside.
+  envelope @0 :Data;
+  # Set by the hub when it forwards (its queue number for this recipient,
+  # echoed in SealedAck.hubSeq); 0 from the sender.
+  hubSeq @1 :UInt64;
+}
+
+struct SealedHeader {
+  # Authenticated (the envelope's associated data) and readable by the hub.
+  envelopeId @0 :Data;        # 16 random bytes
+  senderName @1 :Text;
+  senderKey @2 :Data;         # 32-byte Ed25519 identity key
+  recipientKey @3 :Data;      # 32-byte Ed25519 identity key
+  # The sender's log sequence numbers this batch decides for the recipient:
+  # entries inside have firstSeq..upToSeq, nothing above upToSeq.
+  firstSeq @4 :UInt64;
+  upToSeq @5 :UInt64;
+}
+
+struct SealedAck {
+  # Hub -> sender: the envelope for recipientKey deciding the sender's log
+  # through upToSeq is on the hub's disk (or was refused, refused != "").
+  recipientKey @0 :Data;
+  upToSeq @1 :UInt64;
+  refused @2 :Text;
+  # Recipient -> hub: every envelope the hub sent us with hubSeq <= this
+  # one is committed (or was refused by us and will never be).
+  hubSeq @3 :UInt64;
 }

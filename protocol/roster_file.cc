@@ -4,6 +4,7 @@
 #include <sodium.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <map>
@@ -93,6 +94,8 @@ Result<std::vector<RosterMember>> ParseRoster(std::string_view text,
 
   std::map<std::string, uint32_t> name_lines;
   std::map<PublicKey, uint32_t> key_lines;
+  // members index -> line of its `via`, checked once every name is known.
+  std::map<size_t, uint32_t> via_lines;
   if (array != nullptr) {
     for (const toml::node& element : *array) {
       const toml::table& t = *element.as_table();
@@ -105,7 +108,7 @@ Result<std::vector<RosterMember>> ParseRoster(std::string_view text,
       };
       for (auto&& [k, v] : t) {
         if (k.str() != "name" && k.str() != "country" && k.str() != "key" &&
-            k.str() != "endpoint") {
+            k.str() != "endpoint" && k.str() != "via") {
           fail(k.source().begin.line,
                "unknown key '" + std::string(k.str()) + "' in [[member]]");
         }
@@ -169,6 +172,21 @@ Result<std::vector<RosterMember>> ParseRoster(std::string_view text,
           }
         }
       }
+      if (std::optional<std::string> via = field("via", false)) {
+        std::string why = NameError(*via);
+        if (!why.empty()) {
+          fail(line_of("via"), "[[member]] via: '" + *via + "' " + why);
+        } else if (*via == m.name) {
+          fail(line_of("via"), "[[member]] via: a member cannot be its own hub");
+        } else if (m.endpoint.has_value()) {
+          fail(line_of("via"),
+               "[[member]] via: a member reached through a hub has no "
+               "endpoint (remove one of the two)");
+        } else {
+          m.via = *via;
+          via_lines[members.size()] = line_of("via");
+        }
+      }
       if (!m.name.empty()) {
         auto [it, inserted] = name_lines.emplace(m.name, line);
         if (!inserted) {
@@ -184,7 +202,25 @@ Result<std::vector<RosterMember>> ParseRoster(std::string_view text,
                                    std::to_string(it->second) + ")");
         }
       }
-      if (good) members.push_back(std::move(m));
+      if (good) {
+        members.push_back(std::move(m));
+      } else {
+        via_lines.erase(members.size());
+      }
+    }
+  }
+  // A hub must be a member we link to directly: not unknown, not itself
+  // behind another hub (no multi-hop routing).
+  for (const auto& [index, at] : via_lines) {
+    const std::string& hub = members[index].via;
+    auto it = std::find_if(members.begin(), members.end(),
+                           [&](const RosterMember& o) { return o.name == hub; });
+    if (it == members.end()) {
+      errors.Add(at, "[[member]] via: no member named '" + hub + "'");
+    } else if (!it->via.empty()) {
+      errors.Add(at, "[[member]] via: '" + hub +
+                         "' is itself reached through a hub; a hub must be "
+                         "a direct peer");
     }
   }
   if (!errors.empty()) return errors.ToStatus();
@@ -210,6 +246,7 @@ std::string RenderRoster(const std::vector<RosterMember>& members) {
     if (m.endpoint.has_value()) {
       o << "endpoint = " << QuoteTomlString(m.endpoint->ToString()) << "\n";
     }
+    if (!m.via.empty()) o << "via = " << QuoteTomlString(m.via) << "\n";
   }
   return o.str();
 }

@@ -8,6 +8,7 @@
 //   country = "KZ"
 //   key = "caravan:<base64url of the 32-byte Ed25519 identity key>"
 //   endpoint = "kz.example.org:7420"    # optional
+//   via = "HUB-1"     # optional: reached only through that member, a hub
 //
 // Loading is strict (unknown keys, wrong types, bad values, duplicate names
 // or keys are errors) and reports every error as `path:LINE: reason`.
@@ -31,6 +32,10 @@ struct RosterMember {
   std::string country;  // IsCountryCode(country)
   PublicKey key{};      // Ed25519 identity key; unique in a roster
   std::optional<HostPort> endpoint;  // where to dial it; unset: it dials us
+  // Hub mode: the name of the member (a hub, reached directly) through
+  // which records for this member travel sealed; empty: a direct peer. A
+  // member with `via` has no endpoint (it is never dialed).
+  std::string via;
 
   bool operator==(const RosterMember&) const = default;
 };

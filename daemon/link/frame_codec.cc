@@ -156,6 +156,8 @@ Result<InboundMessage> InspectPeerMessage(std::span<const capnp::word> words,
       case protocol::wire::PeerMessage::RECORDS:
       case protocol::wire::PeerMessage::ACK:
       case protocol::wire::PeerMessage::ERROR:
+      case protocol::wire::PeerMessage::SEALED:      // hub mode
+      case protocol::wire::PeerMessage::SEALED_ACK:  // hub mode
         result.kind = InboundMessage::kApplication;
         break;
       default:

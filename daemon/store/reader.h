@@ -19,6 +19,7 @@
 #include <string_view>
 #include <vector>
 
+#include "daemon/store/hub_types.h"
 #include "daemon/store/store_types.h"
 #include "protocol/status.h"
 
@@ -93,6 +94,13 @@ class Reader {
   Result<std::vector<IndicatorId>> ReceivedBefore(std::string_view country,
                                                   int64_t before,
                                                   size_t limit);
+  // Hub mode (daemon/store/hub_queue.cc): `recipient`'s queued envelopes
+  // with hub_seq > after_hub_seq, ascending, at most `limit` (1..100000).
+  Result<std::vector<HubEnvelope>> HubPending(const PublicKey& recipient,
+                                              uint64_t after_hub_seq,
+                                              size_t limit);
+  // Envelopes queued in all (0 on a node that never was a hub).
+  Result<uint64_t> HubQueued();
 
  private:
   explicit Reader(std::unique_ptr<internal::Database> db);

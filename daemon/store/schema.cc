@@ -169,9 +169,31 @@ CREATE INDEX audit_peer ON audit (peer);
 CREATE INDEX audit_time ON audit (time);
 )sql";
 
+// Migration 2: the hub queue (hub mode, docs/federation.md). A hub holds
+// sealed envelopes between sender and recipient; it can read only what is
+// here besides the opaque envelope. hub_seq is AUTOINCREMENT so a
+// recipient's acknowledgement ("through hub_seq N") never covers a reused
+// number; envelope_id is UNIQUE so a resent envelope is not queued twice.
+constexpr const char* kMigration2 = R"sql(
+CREATE TABLE hub_queue (
+  hub_seq INTEGER PRIMARY KEY AUTOINCREMENT,
+  envelope_id BLOB NOT NULL UNIQUE CHECK (length(envelope_id) = 16),
+  sender TEXT NOT NULL,
+  sender_key BLOB NOT NULL CHECK (length(sender_key) = 32),
+  recipient_key BLOB NOT NULL CHECK (length(recipient_key) = 32),
+  first_seq INTEGER NOT NULL,
+  up_to_seq INTEGER NOT NULL,
+  envelope BLOB NOT NULL,
+  stored_at INTEGER NOT NULL
+);
+CREATE INDEX hub_queue_recipient ON hub_queue (recipient_key, hub_seq);
+CREATE INDEX hub_queue_sender ON hub_queue (sender_key);
+)sql";
+
 // Append new migrations here; never edit one that has shipped.
 constexpr Migration kMigrations[] = {
     {1, kMigration1},
+    {2, kMigration2},
 };
 static_assert(sizeof(kMigrations) / sizeof(kMigrations[0]) == kSchemaVersion,
               "kSchemaVersion must equal the number of migrations");

@@ -16,6 +16,7 @@
 #include <string_view>
 #include <vector>
 
+#include "daemon/store/hub_types.h"
 #include "daemon/store/store_types.h"
 #include "protocol/status.h"
 
@@ -99,6 +100,18 @@ class WriteTxn {
   // entries), tags, deliveries and sightings. Log numbers are not reused.
   // Returns how many records were deleted; NotFound if none was held.
   Result<uint64_t> DeleteIndicator(const IndicatorId& id);
+  // Hub mode (daemon/store/hub_queue.cc). Queues a sealed envelope: kStored
+  // with its hub_seq; kDuplicate (nothing changes) when that envelope id is
+  // already queued; kQueueFull (nothing changes) when `max_per_sender`
+  // envelopes from its sender are queued. InvalidInput for an empty
+  // envelope or sender, or a reversed range.
+  Result<HubEnqueueOutcome> HubEnqueue(const HubEnvelope& envelope,
+                                       uint64_t max_per_sender);
+  // Deletes `recipient`'s queued envelopes with hub_seq <= `up_to_hub_seq`
+  // (it committed them) and returns what was deleted (no envelope bytes),
+  // by hub_seq. None is not an error.
+  Result<std::vector<HubEnvelope>> HubRemoveDelivered(
+      const PublicKey& recipient, uint64_t up_to_hub_seq);
 
  private:
   Status EnsurePeer(std::string_view peer);

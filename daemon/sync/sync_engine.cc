@@ -12,6 +12,9 @@
 #include <deque>
 
 #include "daemon/config/log.h"
+#include "crypto/identity_x25519.h"
+#include "daemon/sync/hub_envelope.h"
+#include "daemon/sync/hub_relay.h"
 #include "daemon/sync/offload.h"
 #include "daemon/sync/outbound_page.h"
 #include "protocol/peer.capnp.h"
@@ -49,12 +52,21 @@ struct SyncEngine::Session {
   struct InFlight {
     uint64_t up_to = 0;
     std::vector<SentRecord> sent;
+    std::vector<uint8_t> envelope;  // sealed sessions: resent if refused
   };
   std::deque<InFlight> in_flight;
   std::unique_ptr<store::Reader> reader;  // send loop only, one call at a time
   BatchRootCache root_cache;              // receive loop only
   uint64_t reported_sent = 0, reported_received = 0;
   bool done = false;
+  // Hub mode, sender side: this session decides for `peer`, a member
+  // reached via the link's peer (a hub); batches go sealed, one at a time.
+  bool sealed = false;
+  bool resend = false;  // the hub refused the batch in flight: retry it
+  std::vector<std::shared_ptr<Session>> relayed;  // our sealed sub-sessions
+  // Hub mode, hub side: queued envelopes sent to this peer, not yet acked.
+  uint64_t hub_sent = 0;
+  std::deque<uint64_t> hub_in_flight;
 
   void Poke() {
     dirty = true;
@@ -62,7 +74,9 @@ struct SyncEngine::Session {
   }
 };
 
-SyncEngine::SyncEngine(SyncDeps deps) : deps_(std::move(deps)) {}
+SyncEngine::SyncEngine(SyncDeps deps)
+    : deps_(std::move(deps)),
+      sealed_key_(crypto::IdentityToX25519Key(*deps_.identity)) {}
 SyncEngine::~SyncEngine() = default;
 
 void SyncEngine::Wake() {
@@ -150,36 +164,48 @@ awaitable<void> SyncEngine::RunSession(std::shared_ptr<link::Link> link) {
           ") resumes after our log entry ", s.cursor);
 
   sessions_.insert(&s);
+  s.relayed = co_await OpenRelayed(s);
   // The send loop runs beside the receive loop. Not joined with Asio's
   // awaitable `||`: Boost 1.81's operators have a use-after-free in
   // cancellation (asio issue 1332). The session ends when the receive loop
   // does (link closed, or the peer broke the protocol); the send loop sees
   // `done` or the closed link, and we wait for it before the Session goes.
-  auto send_finished = std::make_shared<bool>(false);
+  // Sealed sub-sessions (hub mode) run their own send loops on this link.
+  auto send_running = std::make_shared<size_t>(1 + s.relayed.size());
   auto join = std::make_shared<asio::steady_timer>(executor);
-  auto send_loop = SendLoop(s);
-  asio::co_spawn(executor, std::move(send_loop),
-                 [send_finished, join, name = s.peer.name](std::exception_ptr e) {
-                   if (e) {
-                     try {
-                       std::rethrow_exception(e);
-                     } catch (const std::exception& ex) {
-                       LogError("sync send loop for ", name, " failed: ",
-                                ex.what());
+  std::vector<Session*> loops{&s};
+  for (auto& r : s.relayed) loops.push_back(r.get());
+  for (Session* one : loops) {
+    auto send_loop = SendLoop(*one);
+    asio::co_spawn(executor, std::move(send_loop),
+                   [send_running, join, name = one->peer.name](std::exception_ptr e) {
+                     if (e) {
+                       try {
+                         std::rethrow_exception(e);
+                       } catch (const std::exception& ex) {
+                         LogError("sync send loop for ", name, " failed: ",
+                                  ex.what());
+                       }
                      }
-                   }
-                   *send_finished = true;
-                   join->cancel();
-                 });
+                     --*send_running;
+                     join->cancel();
+                   });
+  }
   co_await ReceiveLoop(s);
-  s.done = true;
+  for (Session* one : loops) one->done = true;
   link->Close("session ended");
-  while (!*send_finished) {
-    s.Poke();
+  while (*send_running > 0) {
+    for (Session* one : loops) one->Poke();
     join->expires_after(std::chrono::milliseconds(200));
     co_await join->async_wait(asio::as_tuple(use_awaitable));
   }
   sessions_.erase(&s);
+  for (auto& r : s.relayed) {
+    sessions_.erase(r.get());
+    auto relayed_reader = std::make_shared<std::unique_ptr<store::Reader>>(
+        std::move(r->reader));
+    asio::post(*deps_.pool, [relayed_reader] { relayed_reader->reset(); });
+  }
   // The reader is closed on the pool: SQLite calls stay off the io thread.
   auto last_reader = std::make_shared<std::unique_ptr<store::Reader>>(
       std::move(s.reader));
@@ -189,7 +215,24 @@ awaitable<void> SyncEngine::RunSession(std::shared_ptr<link::Link> link) {
 awaitable<void> SyncEngine::SendLoop(Session& s) {
   for (;;) {
     if (s.done || !s.link->is_open()) co_return;
-    if (s.in_flight.size() >= kMaxInFlight || !s.dirty) {
+    if (s.sealed && s.resend && !s.in_flight.empty()) {
+      // The hub refused our batch (its queue for us is full): wait, then
+      // offer the same envelope again. Nothing else goes meanwhile, so the
+      // hub's acknowledgements stay in our log order.
+      s.resend = false;
+      s.wake.expires_after(kRecheckInterval);
+      co_await s.wake.async_wait(asio::as_tuple(use_awaitable));
+      if (s.done || !s.link->is_open()) co_return;
+      capnp::MallocMessageBuilder again;
+      auto sealed = again.initRoot<protocol::wire::PeerMessage>().initSealed();
+      const auto& bytes = s.in_flight.front().envelope;
+      sealed.setEnvelope(kj::arrayPtr(bytes.data(), bytes.size()));
+      Status sent = co_await SendMessage(s, again);
+      if (!sent.ok()) co_return;
+      continue;
+    }
+    if (!s.sealed && deps_.config->hub.enabled) co_await ForwardHubQueue(s);
+    if (s.in_flight.size() >= (s.sealed ? 1 : kMaxInFlight) || !s.dirty) {
       s.wake.expires_after(kRecheckInterval);
       auto [ec] = co_await s.wake.async_wait(asio::as_tuple(use_awaitable));
       if (ec != asio::error::operation_aborted) s.dirty = true;  // recheck
@@ -233,6 +276,10 @@ awaitable<void> SyncEngine::SendLoop(Session& s) {
     if (page->up_to_seq == 0 && page->sends.empty()) continue;
     const uint64_t up_to = std::max(s.cursor, page->up_to_seq);
     if (page->up_to_seq > 0) s.dirty = true;  // maybe more after this page
+    if (s.sealed) {
+      if (!co_await SendSealedPage(s, up_to, *page)) co_return;
+      continue;
+    }
 
     capnp::MallocMessageBuilder message;
     auto records =
@@ -248,7 +295,7 @@ awaitable<void> SyncEngine::SendLoop(Session& s) {
     Status sent = co_await SendMessage(s, message);
     if (!sent.ok()) co_return;
     s.cursor = up_to;
-    s.in_flight.push_back({up_to, std::move(page->sent)});
+    s.in_flight.push_back({up_to, std::move(page->sent), {}});
   }
 }
 
@@ -340,6 +387,32 @@ awaitable<void> SyncEngine::ReceiveLoop(Session& s) {
           s.Poke();  // the in-flight window has room again
           break;
         }
+        case protocol::wire::PeerMessage::SEALED: {
+          auto sealed = root.getSealed();
+          auto data = sealed.getEnvelope();
+          auto envelope =
+              std::make_shared<std::vector<uint8_t>>(data.begin(), data.end());
+          const uint64_t hub_seq = sealed.getHubSeq();
+          if (!co_await OnSealed(s, envelope, hub_seq)) co_return;
+          break;
+        }
+        case protocol::wire::PeerMessage::SEALED_ACK: {
+          auto ack = root.getSealedAck();
+          protocol::PublicKey recipient{};
+          auto key = ack.getRecipientKey();
+          if (key.size() == recipient.size()) {
+            std::copy(key.begin(), key.end(), recipient.begin());
+          }
+          const uint64_t up_to = ack.getUpToSeq();
+          auto text = ack.getRefused();
+          const std::string refused(text.begin(),
+                                    std::min<size_t>(text.size(), 1024));
+          const uint64_t hub_seq = ack.getHubSeq();
+          if (!co_await OnSealedAck(s, recipient, up_to, refused, hub_seq)) {
+            co_return;
+          }
+          break;
+        }
         case protocol::wire::PeerMessage::ERROR:
           LogWarning("peer ", s.peer.name, " reported an error: ",
                      std::string(root.getError().getMessage().cStr()));
@@ -359,6 +432,240 @@ awaitable<void> SyncEngine::ReceiveLoop(Session& s) {
       co_return;
     }
   }
+}
+
+// ---- Hub mode (docs/federation.md) -------------------------------------
+
+awaitable<std::vector<std::shared_ptr<SyncEngine::Session>>>
+SyncEngine::OpenRelayed(Session& s) {
+  std::vector<std::shared_ptr<Session>> out;
+  const auto roster = deps_.roster();
+  for (const auto& m : roster->members()) {
+    if (m.via != s.peer.name) continue;
+    auto r = std::make_shared<Session>(s.link, s.wake.get_executor());
+    r->peer = {m.name, m.country, m.key};
+    r->sealed = true;
+    auto open_reader = [this] { return deps_.store->OpenReader(); };
+    auto reader = *co_await Offload(*deps_.pool, std::move(open_reader));
+    if (!reader.ok()) {
+      LogError("sealed sync for ", m.name, ": ", reader.status().message());
+      continue;
+    }
+    r->reader = std::move(*reader);
+    store::Reader* rd = r->reader.get();
+    const std::string name = m.name;
+    auto read_state = [rd, name] { return rd->GetPeerState(name); };
+    auto state = *co_await Offload(*deps_.pool, std::move(read_state));
+    if (!state.ok()) {
+      LogError("sealed sync for ", m.name, ": ", state.status().message());
+      continue;
+    }
+    // The hub acknowledged through here (durably queued): resume after it.
+    r->cursor = state->acked_seq;
+    LogInfo("sealed sync with ", m.name, " via ", s.peer.name,
+            " resumes after our log entry ", r->cursor);
+    sessions_.insert(r.get());
+    out.push_back(std::move(r));
+  }
+  co_return out;
+}
+
+awaitable<bool> SyncEngine::SendSealedPage(Session& s, uint64_t up_to,
+                                           OutboundPage& page) {
+  if (page.sends.empty()) {
+    // Nothing for the recipient in this page (all withheld or skipped):
+    // no envelope, the decision alone moves the cursor. Only with nothing
+    // in flight, so the acknowledged point never passes an unacked batch.
+    PageContext ctx{deps_.store, nullptr, nullptr, deps_.identity, Now()};
+    const PeerInfo peer = s.peer;
+    auto record = [ctx, peer, up_to] {
+      return RecordAcknowledged(ctx, peer, up_to, {}, 0, 0);
+    };
+    Status recorded = *co_await Offload(*deps_.pool, std::move(record));
+    if (!recorded.ok()) {
+      LogError("sealed sync with ", s.peer.name, ": ", recorded.message());
+      co_return false;
+    }
+    s.cursor = up_to;
+    co_return true;
+  }
+  SealedHeaderInfo header;
+  header.envelope_id = NewEnvelopeId();
+  header.sender_name = deps_.config->node.name;
+  header.sender_key = deps_.identity->public_key();
+  header.recipient_key = s.peer.key;
+  header.first_seq = s.cursor + 1;
+  for (const auto& [seq, record] : page.sends) {
+    header.first_seq = std::min(header.first_seq, seq);
+  }
+  header.up_to_seq = std::max(up_to, header.first_seq);
+  auto sends = std::make_shared<
+      std::vector<std::pair<uint64_t, protocol::SignedRecord>>>(
+      std::move(page.sends));
+  const crypto::IdentityKey* identity = deps_.identity;
+  // Leave room for the Sealed/PeerMessage framing around the envelope.
+  const size_t max_bytes = deps_.config->peers.max_message_bytes - 1024;
+  auto seal = [header, sends, identity, max_bytes] {
+    return SealBatch(header, *sends, *identity, max_bytes);
+  };
+  auto envelope = *co_await Offload(*deps_.pool, std::move(seal));
+  if (!envelope.ok()) {
+    LogError("sealing a batch for ", s.peer.name, ": ",
+             envelope.status().message());
+    co_return false;
+  }
+  capnp::MallocMessageBuilder message;
+  auto sealed = message.initRoot<protocol::wire::PeerMessage>().initSealed();
+  sealed.setEnvelope(kj::arrayPtr(envelope->data(), envelope->size()));
+  Status sent = co_await SendMessage(s, message);
+  if (!sent.ok()) co_return false;
+  s.cursor = std::max(s.cursor, up_to);
+  s.in_flight.push_back(
+      {header.up_to_seq, std::move(page.sent), std::move(*envelope)});
+  co_return true;
+}
+
+awaitable<void> SyncEngine::ForwardHubQueue(Session& s) {
+  if (s.hub_in_flight.size() >= kMaxInFlight) co_return;
+  store::Reader* r = s.reader.get();
+  const protocol::PublicKey key = s.peer.key;
+  const uint64_t after = s.hub_sent;
+  const size_t room = kMaxInFlight - s.hub_in_flight.size();
+  auto read = [r, key, after, room] { return r->HubPending(key, after, room); };
+  auto pending = *co_await Offload(*deps_.pool, std::move(read));
+  if (!pending.ok()) {
+    LogError("hub queue for ", s.peer.name, ": ", pending.status().message());
+    co_return;
+  }
+  for (const auto& e : *pending) {
+    capnp::MallocMessageBuilder message;
+    auto sealed = message.initRoot<protocol::wire::PeerMessage>().initSealed();
+    sealed.setEnvelope(kj::arrayPtr(e.envelope.data(), e.envelope.size()));
+    sealed.setHubSeq(e.hub_seq);
+    Status sent = co_await SendMessage(s, message);
+    if (!sent.ok()) co_return;
+    s.hub_sent = e.hub_seq;
+    s.hub_in_flight.push_back(e.hub_seq);
+  }
+}
+
+awaitable<bool> SyncEngine::OnSealed(
+    Session& s, const std::shared_ptr<std::vector<uint8_t>>& envelope,
+    uint64_t hub_seq) {
+  const auto policy = deps_.policy();
+  const auto roster = deps_.roster();
+  SealedContext ctx;
+  ctx.inbound = InboundContext{deps_.store, roster.get(), policy.get(),
+                               deps_.identity->public_key(), &s.root_cache,
+                               Now()};
+  ctx.x25519 = sealed_key_.get();
+  ctx.hub = &deps_.config->hub;
+  ctx.max_envelope_bytes = std::min<size_t>(deps_.config->hub.max_envelope_bytes,
+                                            deps_.config->peers.max_message_bytes);
+  const PeerInfo link_peer = s.peer;
+  auto handle = [ctx, link_peer, envelope, hub_seq, policy, roster] {
+    return HandleSealed(ctx, link_peer, *envelope, hub_seq);
+  };
+  auto outcome = *co_await Offload(*deps_.pool, std::move(handle));
+  if (!outcome.ok()) {
+    LogError("handling a sealed batch from ", s.peer.name, ": ",
+             outcome.status().message());
+    co_return false;
+  }
+  if (outcome->kind == SealedOutcome::kBreach) {
+    LogWarning("peer ", s.peer.name, " sent a bad sealed envelope: ",
+               outcome->reason);
+    s.link->Close("bad sealed envelope");
+    co_return false;
+  }
+  if (outcome->kind == SealedOutcome::kRefused) {
+    LogWarning("sealed envelope via ", s.peer.name, " refused: ",
+               outcome->reason);
+  }
+  if (outcome->kind == SealedOutcome::kApplied && outcome->inbound.stored_new &&
+      deps_.on_new_records) {
+    deps_.on_new_records();
+  }
+  if (outcome->kind == SealedOutcome::kQueued) {
+    // The recipient's session (if its link is up) forwards it now.
+    for (Session* other : sessions_) other->Poke();
+  }
+  capnp::MallocMessageBuilder ack_message;
+  auto ack = ack_message.initRoot<protocol::wire::PeerMessage>().initSealedAck();
+  if (hub_seq != 0) {
+    // To the hub: committed (or refused for good; it must not come again).
+    ack.setHubSeq(hub_seq);
+  } else {
+    // To the sender: queued on our disk, or refused with the reason.
+    const auto& h = outcome->header;
+    ack.setRecipientKey(kj::arrayPtr(h.recipient_key.data(), h.recipient_key.size()));
+    ack.setUpToSeq(h.up_to_seq);
+    if (outcome->kind == SealedOutcome::kRefused) ack.setRefused(outcome->reason);
+  }
+  Status sent = co_await SendMessage(s, ack_message);
+  co_return sent.ok();
+}
+
+awaitable<bool> SyncEngine::OnSealedAck(Session& s,
+                                        const protocol::PublicKey& recipient,
+                                        uint64_t up_to,
+                                        const std::string& refused,
+                                        uint64_t hub_seq) {
+  if (hub_seq != 0) {
+    // We are the hub; the recipient committed through hub_seq.
+    store::Store* store = deps_.store;
+    const PeerInfo peer = s.peer;
+    auto delivered = [store, peer, hub_seq] {
+      return HubDelivered(store, peer, hub_seq);
+    };
+    auto removed = *co_await Offload(*deps_.pool, std::move(delivered));
+    if (!removed.ok()) {
+      LogError("hub queue for ", s.peer.name, ": ", removed.status().message());
+      co_return false;
+    }
+    while (!s.hub_in_flight.empty() && s.hub_in_flight.front() <= hub_seq) {
+      s.hub_in_flight.pop_front();
+    }
+    s.Poke();
+    co_return true;
+  }
+  Session* target = nullptr;
+  for (auto& r : s.relayed) {
+    if (r->peer.key == recipient) target = r.get();
+  }
+  if (target == nullptr) {
+    LogWarning("peer ", s.peer.name,
+               " acknowledged a sealed batch for a member we do not route "
+               "through it");
+    co_return true;
+  }
+  if (!refused.empty()) {
+    LogWarning("hub ", s.peer.name, " refused our sealed batch for ",
+               target->peer.name, ": ", refused);
+    target->resend = true;
+    target->Poke();
+    co_return true;
+  }
+  auto done = std::make_shared<std::vector<SentRecord>>();
+  while (!target->in_flight.empty() && target->in_flight.front().up_to <= up_to) {
+    auto& front = target->in_flight.front().sent;
+    done->insert(done->end(), std::make_move_iterator(front.begin()),
+                 std::make_move_iterator(front.end()));
+    target->in_flight.pop_front();
+  }
+  PageContext ctx{deps_.store, nullptr, nullptr, deps_.identity, Now()};
+  const PeerInfo peer = target->peer;
+  auto record = [ctx, peer, up_to, done] {
+    return RecordAcknowledged(ctx, peer, up_to, *done, 0, 0);
+  };
+  Status recorded = *co_await Offload(*deps_.pool, std::move(record));
+  if (!recorded.ok()) {
+    LogError("recording the hub's acknowledgement for ", peer.name, ": ",
+             recorded.message());
+    co_return false;
+  }
+  target->Poke();
+  co_return true;
 }
 
 }  // namespace caravan::daemon::sync

@@ -11,6 +11,12 @@
 //    what it committed; the sender then records the deliveries and audits
 //    each share with the rule that allowed it;
 //  - embargoes that end and policy reloads re-run withheld records.
+// Hub mode (docs/federation.md): on a link to a member that the roster
+// names as `via` for others, each of those others gets a sealed
+// sub-session on the same link: decided exactly as for a direct peer, but
+// each batch is sealed to that member (hub_envelope.h) and acknowledged by
+// the hub once on its disk. A node with [hub] enabled queues sealed batches
+// for others and forwards them on the recipient's link (hub_relay.h).
 //
 // Threading: sessions are coroutines on the io_context; every store access
 // and signature check is offloaded to the worker pool. Wake() and
@@ -24,10 +30,12 @@
 #include <set>
 
 #include "crypto/identity_key.h"
+#include "crypto/link_key.h"
 #include "daemon/link/link.h"
 #include "daemon/policy/policy.h"
 #include "daemon/store/store.h"
 #include "daemon/sync/inbound.h"
+#include "daemon/sync/outbound_page.h"
 #include "protocol/node_config.h"
 
 namespace caravan::daemon::sync {
@@ -67,9 +75,30 @@ class SyncEngine {
   boost::asio::awaitable<void> ReceiveLoop(Session& s);
   boost::asio::awaitable<Status> SendMessage(Session& s,
                                              capnp::MessageBuilder& message);
+  // Hub mode hooks. Sender: sealed sub-sessions for members routed via
+  // this link's peer, and one sealed batch per page. Hub: forward queued
+  // envelopes to this link's peer. Both: Sealed and SealedAck messages
+  // (false: end the session).
+  boost::asio::awaitable<std::vector<std::shared_ptr<Session>>> OpenRelayed(
+      Session& s);
+  boost::asio::awaitable<bool> SendSealedPage(Session& s, uint64_t up_to,
+                                              OutboundPage& page);
+  boost::asio::awaitable<void> ForwardHubQueue(Session& s);
+  // (Arguments by reference to the caller's named locals: g++ 12 must not
+  // see class-type temporaries inside a co_await expression.)
+  boost::asio::awaitable<bool> OnSealed(
+      Session& s, const std::shared_ptr<std::vector<uint8_t>>& envelope,
+      uint64_t hub_seq);
+  boost::asio::awaitable<bool> OnSealedAck(Session& s,
+                                           const protocol::PublicKey& recipient,
+                                           uint64_t up_to,
+                                           const std::string& refused,
+                                           uint64_t hub_seq);
 
   SyncDeps deps_;
   std::set<Session*> sessions_;  // io thread only
+  // Our identity key's X25519 form: opens batches sealed to us.
+  std::unique_ptr<crypto::LinkKey> sealed_key_;
 };
 
 }  // namespace caravan::daemon::sync

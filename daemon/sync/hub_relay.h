@@ -1,0 +1,70 @@
+#pragma once
+// Hub relay: the worker-pool side of hub mode (docs/federation.md).
+//
+// HandleSealed decides what to do with one Sealed message that arrived on a
+// link, in the role this node has for it:
+//  - recipient (the header names us): open it, check the sender against the
+//    roster (and that it is configured `via` the link peer, or is the link
+//    peer), verify, and store the records with ApplyInbound exactly as if
+//    the sender had sent them directly; audited as "sealed_receive" naming
+//    the hub;
+//  - hub (addressed to another member, [hub] enabled): check the envelope
+//    comes from the link peer it names as sender and goes to a roster
+//    member, and queue it durably (audited "hub_store", or "hub_refuse"
+//    when the sender's queue is full or the recipient unknown). The hub
+//    never opens an envelope and holds no key that could.
+// HubDelivered records a recipient's acknowledgement: the envelopes are
+// deleted and audited "hub_forward".
+//
+// Stateless; runs on the worker pool (SQLite, crypto). Fails only when the
+// store fails; everything about the envelope itself is an outcome.
+
+#include <cstdint>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "crypto/link_key.h"
+#include "daemon/store/store.h"
+#include "daemon/sync/hub_envelope.h"
+#include "daemon/sync/inbound.h"
+#include "protocol/node_config.h"
+
+namespace caravan::daemon::sync {
+
+struct SealedContext {
+  InboundContext inbound;  // store, roster, policy, self key, cache, now
+  const crypto::LinkKey* x25519 = nullptr;  // our identity key's X25519 form
+  const protocol::NodeConfig::Hub* hub = nullptr;
+  size_t max_envelope_bytes = 0;  // min(hub limit, link message limit)
+};
+
+struct SealedOutcome {
+  enum Kind {
+    kApplied,  // we were the recipient; records went through ApplyInbound
+    kQueued,   // we are the hub and hold it now (or held it already)
+    kRefused,  // a clear, audited refusal; the link goes on
+    kBreach,   // the link peer broke the protocol: close the link
+  };
+  Kind kind = kRefused;
+  bool for_us = false;        // we were (or would have been) the recipient
+  SealedHeaderInfo header;    // valid unless kBreach with an unreadable one
+  std::string reason;         // kRefused / kBreach
+  InboundOutcome inbound;     // kApplied
+  uint64_t hub_seq = 0;       // kQueued: where it sits in the hub's queue
+};
+
+// `link_peer` is the member at the other end of the link; `hub_seq` is the
+// Sealed.hubSeq field (non-zero when a hub forwards to us).
+Result<SealedOutcome> HandleSealed(const SealedContext& ctx,
+                                   const PeerInfo& link_peer,
+                                   std::span<const uint8_t> envelope,
+                                   uint64_t hub_seq);
+
+// `recipient` committed (or refused for good) every envelope the hub sent
+// it with hub_seq <= up_to: delete them, one "hub_forward" audit each.
+// Returns how many were deleted.
+Result<size_t> HubDelivered(store::Store* store, const PeerInfo& recipient,
+                            uint64_t up_to);
+
+}  // namespace caravan::daemon::sync
