@@ -53,6 +53,7 @@ struct Submission {
 
 struct Submit {
   items @0 :List(Submission);   # at most kMaxSubmitBatch
+  force @1 :Bool;               # store items that match a warninglist anyway
 }
 
 struct SubmitResult {
@@ -68,6 +69,9 @@ struct SubmitResult {
     id @0 :Text;                # hex
     revision @1 :UInt32;
     unchanged @2 :Bool;         # identical to the current revision: no new one
+    warninglist @3 :Text;       # name of the warninglist it matched; "": none
+    warninglistEntry @4 :Text;  # the entry that matched
+    forced @5 :Bool;            # matched, but stored with --force (shared)
   }
 }
 

@@ -469,7 +469,8 @@ Result<NodeConfig> ParseNodeConfig(std::string_view text,
   // Top level: only the known tables.
   static constexpr const char* kTables[] = {
       "node", "keys", "store", "control", "peers", "policy",
-      "taxii", "spool", "defaults", "log", "retention", "hub"};
+      "taxii", "spool", "defaults", "log", "retention", "hub",
+      "warninglists"};
   for (auto&& [key, node] : *root) {
     bool known = std::any_of(std::begin(kTables), std::end(kTables),
                              [&](const char* t) { return key.str() == t; });
@@ -587,6 +588,30 @@ Result<NodeConfig> ParseNodeConfig(std::string_view text,
   {
     TableReader r(errors, table("policy"), "policy", {"dir"});
     r.Path("dir", base, config.policy.dir);
+  }
+  // [warninglists]
+  {
+    TableReader r(errors, table("warninglists"), "warninglists",
+                  {"dir", "on_match", "match_subdomains"});
+    if (r.Get("dir") != nullptr) r.Path("dir", base, config.warninglists.dir);
+    if (std::optional<std::string> s = r.String("on_match")) {
+      if (*s == "flag") {
+        config.warninglists.on_match = NodeConfig::Warninglists::OnMatch::kFlag;
+      } else if (*s == "refuse") {
+        config.warninglists.on_match =
+            NodeConfig::Warninglists::OnMatch::kRefuse;
+      } else {
+        r.Error("on_match", "'" + *s + "' is not one of: flag, refuse");
+      }
+    }
+    if (const toml::node* n = r.Get("match_subdomains")) {
+      if (!n->is_boolean()) {
+        r.Error("match_subdomains",
+                "must be true or false, not " + TomlTypeName(*n));
+      } else {
+        config.warninglists.subdomains = **n->as_boolean();
+      }
+    }
   }
   // [taxii]
   {
@@ -769,6 +794,25 @@ std::string RenderNodeConfig(const NodeConfig& c) {
        << "page_size_max = " << c.taxii.page_size_max << "\n"
        "max_request_bytes = " << c.taxii.max_request_bytes << "\n"
        "\n"
+       "[warninglists]\n"
+       "# MISP warninglists (docs/warninglists.md): every *.json in dir is\n"
+       "# loaded at start and on reload; a matching submission is flagged\n"
+       "# (never shared automatically) or, with on_match = \"refuse\",\n"
+       "# refused unless submitted with --force. unset dir: off.\n"
+       << (c.warninglists.dir.empty()
+               ? "# dir = \"warninglists\"\n"
+               : "dir = " + p(c.warninglists.dir) + "\n")
+       << "on_match = "
+       << q(c.warninglists.on_match ==
+                    NodeConfig::Warninglists::OnMatch::kRefuse
+                ? "refuse"
+                : "flag")
+       << "\n"
+          "# true: hostname lists also match subdomains of their entries\n"
+          "# (MISP's rule; flags phishing hosts on free hosting sites).\n"
+          "match_subdomains = "
+       << (c.warninglists.subdomains ? "true" : "false") << "\n"
+       "\n"
        "[spool]\n"
        "# Directory SIEMs drop files into (docs/spool.md); unset: off.\n"
        << (c.spool.dir.empty() ? "# dir = \"spool\"\n"
@@ -818,3 +862,4 @@ fs::path DefaultConfigPath() {
 }
 
 }  // namespace caravan::protocol
+  c.warninglists.dir = "warninglists";  // created empty by `caravan init`

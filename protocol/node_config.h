@@ -125,6 +125,16 @@ struct NodeConfig {
     bool operator==(const Policy&) const = default;
   } policy;
 
+  // MISP warninglists (docs/warninglists.md): every *.json in `dir` is
+  // loaded at start and on policy reload; empty dir: none.
+  struct Warninglists {
+    std::filesystem::path dir;
+    enum class OnMatch : uint8_t { kFlag, kRefuse };
+    OnMatch on_match = OnMatch::kFlag;  // refuse: submissions are refused
+    bool subdomains = false;  // hostname lists also match subdomains
+    bool operator==(const Warninglists&) const = default;
+  } warninglists;
+
   struct Taxii {
     std::optional<HostPort> listen;  // unset: no TAXII server
     // TOML file of [[account]] tables (docs/taxii.md); empty: no accounts,

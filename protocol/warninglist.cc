@@ -170,6 +170,9 @@ Result<std::regex> CompileRegex(std::string_view entry) {
                std::regex_constants::__polynomial;
   if (src->icase) flags |= std::regex::icase;
   try {
+    // Compiled alone first: only a pattern that stands on its own (no
+    // stray ")(" that would break out of the wrapper) is wrapped.
+    (void)std::regex(src->pattern, flags);
     return std::regex("[\\s\\S]*(?:" + src->pattern + ")[\\s\\S]*", flags);
   } catch (const std::regex_error& e) {
     // std::regex reports bad patterns only by throwing; this is the one

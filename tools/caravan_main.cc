@@ -66,6 +66,9 @@ int main(int argc, char** argv) {
                          "indicator type (bulk: for lines without one)");
   submit_cmd->add_flag("--print-ids", submit.print_ids,
                        "bulk: print LINE<TAB>ID for each stored line");
+  submit_cmd->add_flag("--force", submit.force,
+                       "store even if it matches a warninglist (it is then "
+                       "shared as usual)");
   AddContextFlags(submit_cmd, submit.context);
   submit_cmd->callback([&] {
     run = [&]() -> int {

@@ -59,6 +59,8 @@ int RunInit(const GlobalOptions& global, const InitOptions& o) {
                              " is not empty: init only creates new nodes"));
   }
   std::filesystem::create_directories(dir / "policies", ec);
+  // Empty: drop MISP warninglist *.json files here (docs/warninglists.md).
+  if (!ec) std::filesystem::create_directories(dir / "warninglists", ec);
   if (ec) {
     return Fail(Internal("cannot create " + dir.string() + ": " +
                          ec.message()));

@@ -44,12 +44,24 @@ Status FillQuery(protocol::wire::Query::Builder q, const std::string& value,
   return Status::Ok();
 }
 
+// "warninglist: NAME (ENTRY)" plus " forced" when stored with --force;
+// empty when the indicator matched no warninglist.
+std::string WarninglistText(const nlohmann::json& ind) {
+  const auto wl = ind.value("warninglist", nlohmann::json());
+  if (!wl.is_object()) return "";
+  std::string text = "warninglist: " + wl.value("name", std::string("?")) +
+                     " (" + wl.value("entry", std::string("?")) + ")";
+  if (wl.value("forced", false)) text += " forced";
+  return text;
+}
+
 std::string Flags(const nlohmann::json& ind) {
   std::string flags;
   if (ind.value("revoked", false)) flags += "revoked ";
   if (ind.value("quarantined", false)) flags += "quarantined ";
-  if (!ind.value("warninglist", nlohmann::json()).is_null())
-    flags += "warning ";
+  if (const std::string wl = WarninglistText(ind); !wl.empty()) {
+    flags += wl + " ";
+  }
   if (!ind.value("verified", true)) flags += "UNVERIFIED ";
   if (!flags.empty()) flags.pop_back();
   return flags;
@@ -206,6 +218,13 @@ int RunShow(const GlobalOptions& global, const std::string& id) {
             << "  description: " << cur["description"].get<std::string>()
             << "\n"
             << "  received:    " << FromText(cur) << "\n";
+  if (const std::string wl = WarninglistText(cur); !wl.empty()) {
+    std::cout << "  " << wl
+              << (cur["warninglist"].value("forced", false)
+                      ? ": shared as usual"
+                      : ": not shared automatically")
+              << "\n";
+  }
   if (cur.value("revoked", false)) {
     std::cout << "  REVOKED:     " << cur["revoke_reason"].get<std::string>()
               << "\n";

@@ -23,7 +23,21 @@ constexpr size_t kBatchLines = 1000;
 
 struct BulkTotals {
   uint64_t lines = 0, stored = 0, unchanged = 0, rejected = 0;
+  uint64_t flagged = 0;  // stored, but matched a warninglist (not forced)
 };
+
+// "warninglist 'NAME' (entry E)" for a stored item that matched one.
+std::string WarninglistText(protocol::wire::SubmitResult::Stored::Reader s) {
+  return std::string("warninglist '") + s.getWarninglist().cStr() +
+         "' (entry " + s.getWarninglistEntry().cStr() + ")";
+}
+
+nlohmann::json WarninglistJson(protocol::wire::SubmitResult::Stored::Reader s) {
+  if (s.getWarninglist().size() == 0) return nullptr;
+  return {{"name", s.getWarninglist().cStr()},
+          {"entry", s.getWarninglistEntry().cStr()},
+          {"forced", s.getForced()}};
+}
 
 void PrintProgress(const BulkTotals& t, bool final_line) {
   std::cerr << "\r" << t.lines << " lines: " << t.stored << " stored, "
@@ -50,6 +64,12 @@ Status SendBatch(ControlClient& client, capnp::MallocMessageBuilder& message,
       continue;
     }
     auto stored = item.getStored();
+    if (stored.getWarninglist().size() > 0 && !stored.getForced()) {
+      ++t.flagged;
+      std::cerr << "\r" << source << ":" << item.getLine()
+                << ": flagged: matches " << WarninglistText(stored)
+                << "; not shared automatically\n";
+    }
     if (stored.getUnchanged()) {
       ++t.unchanged;
     } else {
@@ -112,9 +132,10 @@ int SubmitImported(const GlobalOptions& global, const SubmitOptions& o,
   for (size_t start = 0; start < imported.size(); start += kBatchLines) {
     const size_t n = std::min(kBatchLines, imported.size() - start);
     capnp::MallocMessageBuilder message;
-    auto items = message.initRoot<protocol::wire::Request>()
-                     .initSubmit()
-                     .initItems(static_cast<unsigned>(n));
+    auto items_req = message.initRoot<protocol::wire::Request>()
+                     .initSubmit();
+    items_req.setForce(o.force);
+    auto items = items_req.initItems(static_cast<unsigned>(n));
     for (unsigned i = 0; i < n; ++i) {
       Status s = FillSubmission(items[i], o.context, imported[start + i]);
       if (!s.ok()) return Fail(s);
@@ -128,11 +149,14 @@ int SubmitImported(const GlobalOptions& global, const SubmitOptions& o,
     PrintJson({{"objects", totals.lines},
                {"stored", totals.stored},
                {"unchanged", totals.unchanged},
-               {"rejected", totals.rejected}});
+               {"rejected", totals.rejected},
+               {"flagged", totals.flagged}});
   } else if (!o.print_ids) {
     std::cout << totals.lines << " objects: " << totals.stored << " stored, "
               << totals.unchanged << " unchanged, " << totals.rejected
-              << " rejected or skipped\n";
+              << " rejected or skipped";
+    if (totals.flagged > 0) std::cout << ", " << totals.flagged << " flagged";
+    std::cout << "\n";
   }
   return totals.rejected > 0 && totals.stored + totals.unchanged == 0 ? 4 : 0;
 }
@@ -238,6 +262,7 @@ int RunBulk(const GlobalOptions& global, const SubmitOptions& o) {
   while (more) {
     capnp::MallocMessageBuilder message;
     auto submit = message.initRoot<protocol::wire::Request>().initSubmit();
+    submit.setForce(o.force);
     // Collect one batch; lines the reader itself rejects are reported here.
     std::vector<protocol::BulkItem> batch;
     protocol::BulkItem item;
@@ -270,19 +295,23 @@ int RunBulk(const GlobalOptions& global, const SubmitOptions& o) {
     PrintJson({{"lines", totals.lines},
                {"stored", totals.stored},
                {"unchanged", totals.unchanged},
-               {"rejected", totals.rejected}});
+               {"rejected", totals.rejected},
+               {"flagged", totals.flagged}});
   } else if (!o.print_ids) {
     std::cout << totals.lines << " lines: " << totals.stored << " stored, "
               << totals.unchanged << " unchanged, " << totals.rejected
-              << " rejected\n";
+              << " rejected";
+    if (totals.flagged > 0) std::cout << ", " << totals.flagged << " flagged";
+    std::cout << "\n";
   }
   return totals.rejected > 0 && totals.stored + totals.unchanged == 0 ? 4 : 0;
 }
 
 int RunSingle(const GlobalOptions& global, const SubmitOptions& o) {
   capnp::MallocMessageBuilder message;
-  auto items =
-      message.initRoot<protocol::wire::Request>().initSubmit().initItems(1);
+  auto submit = message.initRoot<protocol::wire::Request>().initSubmit();
+  submit.setForce(o.force);
+  auto items = submit.initItems(1);
   Status s = FillSubmission(items[0], o.context, o.context.type, o.value, 0);
   if (!s.ok()) return Fail(s);
   auto client = ConnectToDaemon(global);
@@ -298,10 +327,18 @@ int RunSingle(const GlobalOptions& global, const SubmitOptions& o) {
     return Fail(InvalidInput(results[0].getError().cStr()));
   }
   auto stored = results[0].getStored();
+  if (stored.getWarninglist().size() > 0) {
+    std::cerr << "caravan: matches " << WarninglistText(stored)
+              << (stored.getForced()
+                      ? ": stored with --force, shared as usual\n"
+                      : ": flagged, not shared automatically (--force "
+                        "to share)\n");
+  }
   if (global.json) {
     PrintJson({{"id", stored.getId().cStr()},
                {"revision", stored.getRevision()},
-               {"unchanged", stored.getUnchanged()}});
+               {"unchanged", stored.getUnchanged()},
+               {"warninglist", WarninglistJson(stored)}});
   } else {
     std::cout << stored.getId().cStr() << "\n";
   }

@@ -28,6 +28,7 @@ struct SubmitOptions {
   std::string file;         // bulk: PATH or "-"
   std::string format;       // bulk: txt|csv|jsonl (empty: from extension)
   bool print_ids = false;   // bulk: "LINE<TAB>ID" on stdout as stored
+  bool force = false;       // store even when a warninglist matches
   SubmitContext context;
 };
 int RunSubmit(const GlobalOptions& global, const SubmitOptions& options);

@@ -71,6 +71,22 @@ Result<std::string> ControlDispatcher::PolicyExplain(
                          ? TimeOrNull(*explanation.expires_at)
                          : nlohmann::json(nullptr)},
   };
+  // Warninglists (docs/warninglists.md): a match is withheld from every
+  // peer, whatever the policy says, unless it is submitted with --force.
+  const auto wl = node_.warninglists().current()->Match(
+      body.indicator.type, body.indicator.value);
+  doc["warninglist"] = wl ? nlohmann::json{{"name", wl->list},
+                                           {"entry", wl->entry}}
+                          : nlohmann::json(nullptr);
+  if (wl && e.getDirection() ==
+                protocol::wire::Explain::Direction::OUTBOUND) {
+    doc["decision"] = "withhold";
+    doc["rule"] = {{"file", ""}, {"line", 0}, {"key", "warninglist:" + wl->list}};
+    doc["reason"] = "matches warninglist '" + wl->list + "' (entry " +
+                    wl->entry +
+                    "); flagged records are not shared automatically "
+                    "(submit with --force to share)";
+  }
   return DumpJson(doc);
 }
 

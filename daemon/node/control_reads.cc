@@ -156,6 +156,7 @@ Result<std::string> ControlDispatcher::Query(protocol::wire::Query::Reader q,
       std::optional<bool> verified;
       if (!for_export) verified = RowVerifies(reader, row);
       list.push_back(IndicatorJson(row, verified));
+      CARAVAN_RETURN_IF_ERROR(AddWarninglistJson(reader, row.id, list.back()));
       if (format == "records") {
         // STIX/MISP export: the CLI rebuilds ExportItems from these.
         auto item = feeds::LoadExportItem(reader, row);
@@ -217,7 +218,9 @@ Result<std::string> ControlDispatcher::Show(const std::string& id_hex) {
                         {"actor", s.actor}});
     }
     const bool current_verifies = RowVerifies(reader, **row);
-    return DumpJson({{"indicator", IndicatorJson(**row, current_verifies)},
+    nlohmann::json indicator = IndicatorJson(**row, current_verifies);
+    CARAVAN_RETURN_IF_ERROR(AddWarninglistJson(reader, (*row)->id, indicator));
+    return DumpJson({{"indicator", std::move(indicator)},
                      {"revisions", std::move(revs)},
                      {"sightings", std::move(sights)}});
   });
@@ -273,3 +276,4 @@ Result<std::string> ControlDispatcher::QuarantineList() {
 }
 
 }  // namespace caravan::daemon
+      CARAVAN_RETURN_IF_ERROR(AddWarninglistJson(reader, row.id, list.back()));

@@ -32,8 +32,11 @@ std::vector<uint8_t> ControlDispatcher::Submit(
   std::vector<SubmissionInput> inputs;
   inputs.reserve(items.size());
   for (auto item : items) inputs.push_back(SubmissionFromWire(item));
+  for (auto& in : inputs) in.force = s.getForce();
   const auto outcomes = node_.submitter().Submit(inputs, actor);
   node_.NotifyCommitted();
+  // A record forced now may have been withheld as flagged before.
+  if (s.getForce()) node_.RerunWithheld();
 
   capnp::MallocMessageBuilder message;
   auto response = message.initRoot<protocol::wire::Response>();
@@ -53,6 +56,13 @@ std::vector<uint8_t> ControlDispatcher::Submit(
     stored.setId(capnp::Text::Reader(id.c_str(), id.size()));
     stored.setRevision(o.revision);
     stored.setUnchanged(o.unchanged);
+    if (o.warninglist) {
+      const auto& wl = *o.warninglist;
+      stored.setWarninglist(capnp::Text::Reader(wl.list.c_str(), wl.list.size()));
+      stored.setWarninglistEntry(
+          capnp::Text::Reader(wl.entry.c_str(), wl.entry.size()));
+      stored.setForced(o.forced);
+    }
   }
   return protocol::FrameMessage(message);
 }

@@ -38,12 +38,28 @@ nlohmann::json IndicatorJson(const store::IndicatorRow& row,
       {"received_from", row.received_from ? nlohmann::json(*row.received_from)
                                           : nlohmann::json(nullptr)},
       {"quarantined", row.quarantined},
-      {"warninglist", row.warning ? nlohmann::json(true)
+      // Filled by AddWarninglistJson where the caller has a Reader; a
+      // row flagged and not forced says so even without one.
+      {"warninglist", row.warning ? nlohmann::json{{"forced", false}}
                                   : nlohmann::json(nullptr)},
       {"stored_at", TimeOrNull(row.stored_at)},
   };
   j["verified"] = verified ? nlohmann::json(*verified) : nlohmann::json(nullptr);
   return j;
+}
+
+Status AddWarninglistJson(store::Reader& reader, const store::IndicatorId& id,
+                          nlohmann::json& j) {
+  auto hit = reader.GetWarninglistHit(id);
+  if (!hit.ok()) return hit.status();
+  if (!hit->has_value()) {
+    j["warninglist"] = nullptr;
+    return Status::Ok();
+  }
+  const store::WarninglistHit& h = **hit;
+  j["warninglist"] = {{"name", h.list}, {"entry", h.entry},
+                      {"forced", h.forced}};
+  return Status::Ok();
 }
 
 nlohmann::json AuditEntryJson(const store::AuditEntry& e) {

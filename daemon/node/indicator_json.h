@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 #include <optional>
 
+#include "daemon/store/reader.h"
 #include "daemon/store/store_types.h"
 
 namespace caravan::daemon {
@@ -17,6 +18,12 @@ nlohmann::json TimeOrNull(int64_t unix_seconds);
 // was checked against the origin key (nullopt: not checked in this call).
 nlohmann::json IndicatorJson(const store::IndicatorRow& row,
                              std::optional<bool> verified);
+
+// Sets j["warninglist"] to {name, entry, forced} when `id` matched a
+// warninglist (docs/warninglists.md), else null. Fails only when the store
+// read fails.
+Status AddWarninglistJson(store::Reader& reader, const store::IndicatorId& id,
+                          nlohmann::json& j);
 
 nlohmann::json AuditEntryJson(const store::AuditEntry& entry);
 

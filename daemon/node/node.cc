@@ -29,6 +29,7 @@ Node::Node(protocol::NodeConfig config, boost::asio::io_context& io)
       policy_(config_.policy.dir),
       watchdog_timer_(io),
       retention_timer_(io) {}
+      warninglists_(config_.warninglists),
 
 Node::~Node() { Stop(); }
 
@@ -64,6 +65,12 @@ Result<std::unique_ptr<Node>> Node::Open(protocol::NodeConfig config,
   }
   node->submitter_ =
       std::make_unique<Submitter>(*node->store_, *node->identity_, cfg);
+  node->submitter_->SetWarninglists(&node->warninglists_);
+  Status lists = node->warninglists_.Reload();
+  if (!lists.ok()) {
+    return InvalidInput("warninglists in " + cfg.warninglists.dir.string() +
+                        " refused:\n" + lists.message());
+  }
   node->roster_ = std::make_shared<const sync::RosterIndex>(
       std::vector<protocol::RosterMember>{});
   Status roster = node->ReloadRoster();
@@ -98,6 +105,7 @@ Status Node::Start() {
   deps.roster = [this] { return roster(); };
   deps.on_new_records = [this] { NotifyCommitted(); };
   sync_ = std::make_unique<sync::SyncEngine>(std::move(deps));
+  deps.warninglists = [this] { return warninglists_.current(); };
   link::LinkOptions link_options;
   link_options.listen = config_.peers.listen;
   link_options.keepalive = config_.peers.keepalive;
@@ -331,6 +339,13 @@ Result<std::unique_ptr<store::Reader>> Node::AcquireReader() {
       auto reader = std::move(idle_readers_.back());
       idle_readers_.pop_back();
       return reader;
+  if (Status lists = warninglists_.Reload(); !lists.ok()) {
+    LogError("warninglists reload refused, keeping the running set: ",
+             lists.message());
+  } else if (!config_.warninglists.dir.empty()) {
+    LogNotice("warninglists reloaded from ", config_.warninglists.dir.string(),
+              " (", warninglists_.current()->list_count(), " lists)");
+  }
     }
   }
   return store_->OpenReader();

@@ -25,6 +25,7 @@
 #include "daemon/node/submitter.h"
 #include "daemon/store/reader.h"
 #include "daemon/store/store.h"
+#include "daemon/node/warninglist_state.h"
 #include "daemon/sync/inbound.h"
 #include "daemon/sync/sync_engine.h"
 #include "protocol/node_config.h"
@@ -71,6 +72,13 @@ class Node {
   PolicyState& policy() { return policy_; }
   boost::asio::thread_pool& pool() { return pool_; }
   int64_t started_at() const { return started_at_; }
+  const WarninglistState& warninglists() const { return warninglists_; }
+  // Sessions re-decide what they withheld (a record was --forced).
+  void RerunWithheld() {
+    if (sync_) sync_->RerunWithheld();
+  }
+  // Counters and histograms for /metrics (docs/metrics.md); any thread.
+  Metrics& metrics() { return metrics_; }
 
   // Runs `fn` with a Reader of this thread's own (call on the pool only).
   template <typename F>
@@ -107,6 +115,7 @@ class Node {
   std::unique_ptr<ControlServer> control_;
   std::unique_ptr<sync::SyncEngine> sync_;
   std::unique_ptr<link::LinkManager> links_;
+  WarninglistState warninglists_;
   std::unique_ptr<feeds::Feeds> feeds_;  // TAXII server, blocklist feeds
   boost::asio::steady_timer watchdog_timer_;
   boost::asio::steady_timer retention_timer_;

@@ -3,6 +3,7 @@
 #include <map>
 #include <nlohmann/json.hpp>
 
+#include "daemon/node/warninglist_state.h"
 #include "daemon/sync/record_signing.h"
 #include "protocol/indicator_parse.h"
 #include "protocol/record_codec.h"
@@ -152,6 +153,9 @@ std::vector<SubmissionOutcome> Submitter::Submit(
       outcomes[i].error = ind.status();
       continue;
     }
+    outcomes[i].error = ScreenSubmission(warninglists_, *ind, inputs[i].force,
+                                         outcomes[i]);
+    if (!outcomes[i].error.ok()) continue;  // on_match = refuse
     parsed[i] = std::move(*ind);
   }
 
@@ -191,7 +195,9 @@ std::vector<SubmissionOutcome> Submitter::Submit(
       in_batch[id] = body;
       pending.push_back({i, std::move(body), id});
     }
-    return StorePending(txn, identity_, config_, pending, "submit", actor);
+    CARAVAN_RETURN_IF_ERROR(
+        StorePending(txn, identity_, config_, pending, "submit", actor));
+    return FlagSubmissions(txn, outcomes, actor);
   }).get();
 
   if (!written.ok()) {

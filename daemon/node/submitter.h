@@ -20,6 +20,7 @@
 #include "protocol/node_config.h"
 #include "protocol/status.h"
 
+#include "protocol/warninglist.h"
 namespace caravan::daemon {
 
 // One submission as it came from a user: raw text, parsed by the daemon.
@@ -34,6 +35,7 @@ struct SubmissionInput {
   std::string reshare;  // empty: node default
   uint64_t line = 0;    // echoed back for bulk reporting
 };
+  bool force = false;   // store even when a warninglist matches (--force)
 
 struct SubmissionOutcome {
   uint64_t line = 0;
@@ -42,6 +44,10 @@ struct SubmissionOutcome {
   uint32_t revision = 0;
   bool unchanged = false;  // same content as the current revision
 };
+  // The warninglist it matched (docs/warninglists.md), and whether it was
+  // stored anyway with --force (then it is shared as usual).
+  std::optional<protocol::WarninglistMatch> warninglist;
+  bool forced = false;
 
 // Parses and validates one submission against the node defaults. Errors
 // name the field: "unknown type 'ipv5' (ipv4, ipv6, ...)".
@@ -49,10 +55,18 @@ Result<protocol::Indicator> BuildIndicator(
     const SubmissionInput& input, const protocol::NodeConfig::Defaults& d);
 
 class Submitter {
+class WarninglistState;
+
  public:
   // All references must outlive the Submitter.
   Submitter(store::Store& store, const crypto::IdentityKey& identity,
             const protocol::NodeConfig& config);
+
+  // Screens submissions against `warninglists` (null: none); it must
+  // outlive the Submitter. Call before the first Submit.
+  void SetWarninglists(const WarninglistState* warninglists) {
+    warninglists_ = warninglists;
+  }
 
   // One outcome per input, in order. Invalid inputs get their error and do
   // not stop the others. If the store write fails, every valid input gets
@@ -73,4 +87,5 @@ class Submitter {
   const protocol::NodeConfig& config_;
 };
 
+  const WarninglistState* warninglists_ = nullptr;  // may be null
 }  // namespace caravan::daemon

@@ -21,6 +21,7 @@
 
 #include "daemon/store/hub_types.h"
 #include "daemon/store/store_types.h"
+#include "daemon/store/warninglist_hit.h"
 #include "protocol/status.h"
 
 namespace caravan::store {
@@ -101,6 +102,11 @@ class Reader {
                                               size_t limit);
   // Envelopes queued in all (0 on a node that never was a hub).
   Result<uint64_t> HubQueued();
+
+  // The warninglist hit of `id` (daemon/store/warninglist_hits.cc), nullopt
+  // when it matched none.
+  Result<std::optional<WarninglistHit>> GetWarninglistHit(
+      const IndicatorId& id);
 
  private:
   explicit Reader(std::unique_ptr<internal::Database> db);

@@ -190,10 +190,26 @@ CREATE INDEX hub_queue_recipient ON hub_queue (recipient_key, hub_seq);
 CREATE INDEX hub_queue_sender ON hub_queue (sender_key);
 )sql";
 
+// Migration 3: warninglist hits (docs/warninglists.md). One row per
+// indicator that matched a MISP warninglist when it was submitted or
+// received. A row that is not forced keeps the indicator out of automatic
+// sharing. The foreign key deletes the hit with its indicator (retention).
+constexpr const char* kMigration3 = R"sql(
+CREATE TABLE warninglist_hits (
+  id BLOB PRIMARY KEY CHECK (length(id) = 32)
+    REFERENCES indicators (id) ON DELETE CASCADE,
+  list TEXT NOT NULL,
+  entry TEXT NOT NULL,
+  forced INTEGER NOT NULL CHECK (forced IN (0, 1)),
+  flagged_at INTEGER NOT NULL
+) WITHOUT ROWID;
+)sql";
+
 // Append new migrations here; never edit one that has shipped.
 constexpr Migration kMigrations[] = {
     {1, kMigration1},
     {2, kMigration2},
+    {3, kMigration3},
 };
 static_assert(sizeof(kMigrations) / sizeof(kMigrations[0]) == kSchemaVersion,
               "kSchemaVersion must equal the number of migrations");

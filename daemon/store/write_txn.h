@@ -18,6 +18,7 @@
 
 #include "daemon/store/hub_types.h"
 #include "daemon/store/store_types.h"
+#include "daemon/store/warninglist_hit.h"
 #include "protocol/status.h"
 
 namespace caravan::store {
@@ -114,6 +115,13 @@ class WriteTxn {
       const PublicKey& recipient, uint64_t up_to_hub_seq);
 
  private:
+  // Warninglists (daemon/store/warninglist_hits.cc): records that the held
+  // indicator `hit.id` matched a warninglist (replacing an earlier hit's
+  // list and entry; forced once means forced) and sets its current row's
+  // `warning` to "not forced". InvalidInput for an empty
+  // list name; a constraint error when the indicator is not held.
+  Status PutWarninglistHit(const WarninglistHit& hit);
+
   Status EnsurePeer(std::string_view peer);
   // replacing: a current row exists (its tags must go first).
   Status WriteCurrent(const RecordRow& row, uint64_t seq, bool replacing);

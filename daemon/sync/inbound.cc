@@ -5,6 +5,7 @@
 #include "daemon/policy/policy_eval.h"
 #include "daemon/policy/policy_explain.h"
 
+#include "daemon/sync/warninglist_flag.h"
 namespace caravan::daemon::sync {
 namespace {
 
@@ -149,6 +150,13 @@ Result<InboundOutcome> ApplyInbound(const InboundContext& ctx,
         ++local.accepted;
       }
       auto a = txn.AppendAudit(
+      if (ctx.warninglists) {
+        const auto& ind = c.body.indicator;
+        if (auto m = ctx.warninglists->Match(ind.type, ind.value)) {
+          CARAVAN_RETURN_IF_ERROR(RecordWarninglistHit(
+              txn, c.id, *m, false, "peer:" + from.name, from.name));
+        }
+      }
           {txn.now(), "peer:" + from.name,
            row.quarantined ? "quarantine" : "accept", protocol::IdToHex(c.id),
            from.name, Json(detail)});

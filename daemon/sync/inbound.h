@@ -22,6 +22,7 @@
 #include "daemon/sync/outbound.h"
 #include "protocol/record_codec.h"
 #include "protocol/roster_file.h"
+#include "protocol/warninglist.h"
 
 namespace caravan::daemon::sync {
 
@@ -59,6 +60,9 @@ struct InboundContext {
   int64_t now = 0;
 };
 
+  // Received records that match are stored flagged (never relayed onward
+  // automatically). Null: no warninglists.
+  std::shared_ptr<const protocol::WarninglistSet> warninglists = nullptr;
 // Applies one Records message from `from`. Fails only when the store write
 // fails (then nothing is acknowledged and the peer resends).
 Result<InboundOutcome> ApplyInbound(const InboundContext& ctx,

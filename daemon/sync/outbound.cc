@@ -34,6 +34,21 @@ protocol::RecordBody Redacted(protocol::RecordBody body,
   return body;
 }
 
+// A flagged record never leaves on its own (docs/warninglists.md); only
+// an operator's --force (or an update to a peer that already holds it)
+// lets it out. Re-run with the others on policy reload, so a later
+// --force releases it.
+OutboundChoice WarninglistWithhold(const store::WarninglistHit& hit) {
+  OutboundChoice c;
+  c.kind = OutboundChoice::Kind::kWithhold;
+  c.rule.key = "warninglist:" + hit.list;
+  c.rule.reason = "matches warninglist '" + hit.list + "' (entry " +
+                  hit.entry +
+                  "); flagged records are not shared automatically (submit "
+                  "with --force to share)";
+  return c;
+}
+
 // Rules whose withholding must win even over "updates reach holders".
 bool RaisesSensitivity(const policy::Rule& rule) {
   return rule.key == "tlp_red" || rule.key == "outbound.max_tlp" ||
@@ -75,6 +90,10 @@ OutboundChoice DecideOutbound(const LogRecord& e, const PeerInfo& peer,
       in.peer_holds_revision && *in.peer_holds_revision < e.body.revision;
   if (in.peer_holds_revision && *in.peer_holds_revision >= e.body.revision) {
     return Skip("delivered", "the peer already holds this revision");
+  }
+  if (e.warninglist && !e.warninglist->forced &&
+      !ctx.recipient_holds_indicator) {
+    return WarninglistWithhold(*e.warninglist);
   }
   const policy::OutboundDecision d =
       policy::EvaluateOutbound(*in.policy, e.body, peer.country, ctx);

@@ -16,6 +16,7 @@
 #include "crypto/identity_key.h"
 #include "daemon/policy/policy.h"
 #include "daemon/policy/policy_eval.h"
+#include "daemon/store/warninglist_hit.h"
 #include "protocol/record_codec.h"
 
 namespace caravan::daemon::sync {
@@ -34,6 +35,9 @@ struct LogRecord {
   protocol::SignedRecord record;  // decoded signed form
   protocol::RecordBody body;      // decoded body
   std::optional<std::string> received_from;  // nullopt: made here
+  // Set when the indicator matched a warninglist: not forced, it is
+  // withheld (rule "warninglist:NAME") except as an update to a holder.
+  std::optional<store::WarninglistHit> warninglist = std::nullopt;
 };
 
 struct OutboundChoice {

@@ -49,6 +49,9 @@ Status DecideAll(const PageContext& ctx, store::Reader& reader,
                       false, entry.status().message(), stored.id});
       continue;
     }
+    auto hit = reader.GetWarninglistHit(entry->id);  // warninglists.md
+    if (!hit.ok()) return hit.status();
+    entry->warninglist = std::move(*hit);
     OutboundInputs in;
     in.policy = ctx.policy;
     in.identity = ctx.identity;

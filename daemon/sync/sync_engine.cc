@@ -392,6 +392,7 @@ awaitable<void> SyncEngine::ReceiveLoop(Session& s) {
           auto data = sealed.getEnvelope();
           auto envelope =
               std::make_shared<std::vector<uint8_t>>(data.begin(), data.end());
+          if (deps_.warninglists) ctx.warninglists = deps_.warninglists();
           const uint64_t hub_seq = sealed.getHubSeq();
           if (!co_await OnSealed(s, envelope, hub_seq)) co_return;
           break;
@@ -618,6 +619,7 @@ awaitable<bool> SyncEngine::OnSealedAck(Session& s,
     auto delivered = [store, peer, hub_seq] {
       return HubDelivered(store, peer, hub_seq);
     };
+  if (deps_.warninglists) ctx.inbound.warninglists = deps_.warninglists();
     auto removed = *co_await Offload(*deps_.pool, std::move(delivered));
     if (!removed.ok()) {
       LogError("hub queue for ", s.peer.name, ": ", removed.status().message());

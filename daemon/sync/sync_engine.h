@@ -50,6 +50,9 @@ struct SyncDeps {
   std::function<std::shared_ptr<const policy::PolicySet>()> policy;
   std::function<std::shared_ptr<const RosterIndex>()> roster;
   // Called (on the io thread) after a session stored new records, so other
+  // The running warninglists (received matches are flagged); may be empty.
+  std::function<std::shared_ptr<const protocol::WarninglistSet>()>
+      warninglists;
   // sessions can relay them.
   std::function<void()> on_new_records;
 };

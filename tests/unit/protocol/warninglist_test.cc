@@ -109,6 +109,8 @@ TEST(WarninglistParse, ErrorsNameFileAndEntry) {
        "bad.json: entry 0 '/a(/': regex does not compile: "},
       {R"({"name":"n","type":"regex","list":["/a/x"]})",
        "bad.json: entry 0 '/a/x': regex flag 'x' is not supported"},
+      {R"({"name":"n","type":"regex","list":["a)|(b"]})",
+       "bad.json: entry 0 'a)|(b': regex does not compile"},
       {R"({"name":"n","type":"regex","list":["(a)\\1"]})",
        "bad.json: entry 0 '(a)\\1': regex does not compile"},
       {R"({"name":"n","version":"1","type":"string","list":["a"]})",
