@@ -101,9 +101,13 @@ struct Sight {
 }
 
 struct AuditQuery {
+  # One page of the audit log, ascending by seq. The reply's "next" is the
+  # afterSeq of the following page (null on the last page), so a client
+  # reads a log of any length in bounded pieces.
   since @0 :Int64;
   peer @1 :Text;
-  limit @2 :UInt32;
+  limit @2 :UInt32;             # entries in this page; 0: 1000; at most 10000
+  afterSeq @3 :UInt64;          # only entries with seq > afterSeq
 }
 
 struct Explain {

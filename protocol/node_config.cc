@@ -470,7 +470,8 @@ Result<NodeConfig> ParseNodeConfig(std::string_view text,
   static constexpr const char* kTables[] = {
       "node", "keys", "store", "control", "peers", "policy",
       "taxii", "spool", "defaults", "log", "retention", "hub",
-      "warninglists"};
+      "warninglists",
+      "metrics"};
   for (auto&& [key, node] : *root) {
     bool known = std::any_of(std::begin(kTables), std::end(kTables),
                              [&](const char* t) { return key.str() == t; });
@@ -652,6 +653,11 @@ Result<NodeConfig> ParseNodeConfig(std::string_view text,
       config.hub.max_queued_per_sender = static_cast<uint32_t>(*v);
     }
   }
+  // [metrics]
+  {
+    TableReader r(errors, table("metrics"), "metrics", {"listen"});
+    r.Endpoint("listen", config.metrics.listen);
+  }
   // [defaults]
   {
     TableReader r(errors, table("defaults"), "defaults",
@@ -825,6 +831,12 @@ std::string RenderNodeConfig(const NodeConfig& c) {
        "enabled = " << (c.hub.enabled ? "true" : "false") << "\n"
        "max_envelope_bytes = " << c.hub.max_envelope_bytes << "\n"
        "max_queued_per_sender = " << c.hub.max_queued_per_sender << "\n"
+       "\n"
+       "[metrics]\n"
+       "# Prometheus metrics at http://HOST:PORT/metrics (docs/metrics.md);\n"
+       "# \"\": off. No authentication: bind to loopback (127.0.0.1:9464)\n"
+       "# or put it behind a proxy.\n"
+       "listen = " << q(EndpointText(c.metrics.listen)) << "\n"
        "\n"
        "[defaults]\n"
        "# Given to submissions that do not say otherwise.\n"

@@ -178,6 +178,13 @@ struct NodeConfig {
     bool operator==(const Hub&) const = default;
   } hub;
 
+  // Prometheus metrics over HTTP (docs/metrics.md). No authentication:
+  // bind to loopback or put it behind a proxy.
+  struct Metrics {
+    std::optional<HostPort> listen;  // unset: no metrics listener
+    bool operator==(const Metrics&) const = default;
+  } metrics;
+
   struct Retention {
     std::chrono::seconds sweep_interval{3600};
     bool operator==(const Retention&) const = default;

@@ -1,6 +1,8 @@
 // Node administration commands: status, key, revoke, sight, audit, policy,
 // peers, quarantine. Each sends one typed request and shows the JSON reply.
+#include <algorithm>
 #include <ctime>
+#include <iterator>
 #include <iostream>
 
 #include "protocol/time_text.h"
@@ -34,6 +36,21 @@ std::string Str(const nlohmann::json& v) {
   if (v.is_null()) return "-";
   if (v.is_string()) return v.get<std::string>();
   return v.dump();
+}
+
+// One row of `caravan audit` for people. Pages arrive one after another,
+// so columns have fixed minimum widths instead of the widest cell.
+std::string AuditLine(const std::vector<std::string>& cells) {
+  static constexpr size_t kWidths[] = {7, 20, 12, 10, 64};
+  std::string line;
+  for (size_t i = 0; i < cells.size(); ++i) {
+    line += cells[i];
+    if (i + 1 == cells.size()) break;
+    const size_t width = i < std::size(kWidths) ? kWidths[i] : 0;
+    line.append(cells[i].size() < width ? width - cells[i].size() : 0, ' ');
+    line += "  ";
+  }
+  return line + "\n";
 }
 
 void ShowPeers(const nlohmann::json& peers) {
@@ -127,24 +144,57 @@ int RunAudit(const GlobalOptions& global, const AuditOptions& o) {
                                           "' is not a time or duration"));
     since = *t;
   }
-  return CallAndShow(
-      global,
-      [&](Request::Builder r) {
-        auto a = r.initAudit();
-        a.setSince(since);
-        a.setPeer(Text(o.peer));
-        a.setLimit(o.limit);
-      },
-      [](const nlohmann::json& d) {
-        Table table({"SEQ", "TIME", "ACTOR", "ACTION", "SUBJECT", "DETAIL"});
-        for (const auto& e : d["entries"]) {
-          table.AddRow({Str(e["seq"]), Str(e["time"]), Str(e["actor"]),
-                        Str(e["action"]), Str(e["subject"]),
-                        e["detail"].is_string() ? e["detail"].get<std::string>()
-                                                : e["detail"].dump()});
-        }
-        table.Print(std::cout);
-      });
+  // The log may hold millions of entries: ask for it a page at a time and
+  // print each page as it comes, so memory stays bounded. --json is still
+  // one document ({"entries": [...]}), written incrementally.
+  constexpr uint32_t kAuditPage = 1000;
+  uint64_t after = o.after_seq;
+  uint64_t printed = 0;
+  bool first = true;  // no entry printed yet
+  if (global.json) {
+    std::cout << "{\"entries\": [";
+  } else {
+    std::cout << AuditLine(
+        {"SEQ", "TIME", "ACTOR", "ACTION", "SUBJECT", "DETAIL"});
+  }
+  for (;;) {
+    uint32_t want = kAuditPage;
+    if (o.limit != 0) {
+      want = static_cast<uint32_t>(std::min<uint64_t>(want, o.limit - printed));
+    }
+    capnp::MallocMessageBuilder message;
+    auto a = message.initRoot<Request>().initAudit();
+    a.setSince(since);
+    a.setPeer(Text(o.peer));
+    a.setLimit(want);
+    a.setAfterSeq(after);
+    auto doc = CallForJson(global, message);
+    if (!doc.ok()) {
+      // Half a document is not JSON: close it so stdout stays parsable,
+      // and let the exit code and stderr say it is incomplete.
+      if (global.json) std::cout << "]}\n" << std::flush;
+      return Fail(doc.status());
+    }
+    for (const auto& e : (*doc)["entries"]) {
+      if (global.json) {
+        std::cout << (first ? "\n" : ",\n") << e.dump();
+      } else {
+        std::cout << AuditLine({Str(e["seq"]), Str(e["time"]), Str(e["actor"]),
+                                Str(e["action"]), Str(e["subject"]),
+                                e["detail"].is_string()
+                                    ? e["detail"].get<std::string>()
+                                    : e["detail"].dump()});
+      }
+      first = false;
+      ++printed;
+    }
+    const auto& next = (*doc)["next"];
+    if (next.is_null() || (o.limit != 0 && printed >= o.limit)) break;
+    after = next.get<uint64_t>();
+  }
+  if (global.json) std::cout << "\n]}\n";
+  std::cout << std::flush;
+  return 0;
 }
 
 int RunAuditVerify(const GlobalOptions& global) {

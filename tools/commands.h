@@ -56,7 +56,8 @@ int RunSight(const GlobalOptions& global, const std::string& target,
 
 struct AuditOptions {
   std::string since, peer;
-  uint32_t limit = 0;
+  uint64_t after_seq = 0;  // only entries after this seq
+  uint64_t limit = 0;      // at most this many entries in all; 0: every one
 };
 int RunAudit(const GlobalOptions& global, const AuditOptions& options);
 int RunAuditVerify(const GlobalOptions& global);

@@ -28,6 +28,7 @@ Status Feeds::Start() {
                                             deps_.submit, options);
   server_ = std::make_unique<TaxiiServer>(*deps_.io, *deps_.pool, *handler_,
                                           cfg.taxii.max_request_bytes);
+  server_->set_metrics(deps_.metrics);
   CARAVAN_RETURN_IF_ERROR(server_->Start(*cfg.taxii.listen));
   daemon::LogNotice("taxii: serving on ", cfg.taxii.listen->ToString());
   return Status::Ok();

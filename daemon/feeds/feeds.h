@@ -10,6 +10,7 @@
 #include <boost/asio/thread_pool.hpp>
 #include <memory>
 
+#include "daemon/config/metrics.h"
 #include "daemon/feeds/taxii_handler.h"
 #include "daemon/feeds/taxii_server.h"
 #include "daemon/store/store.h"
@@ -24,6 +25,7 @@ struct FeedsDeps {
   store::Store* store = nullptr;
   const protocol::NodeConfig* config = nullptr;
   SubmitFn submit;  // may be empty: nothing writable
+  daemon::Metrics* metrics = nullptr;  // may be null: nothing measured
 };
 
 class Feeds {

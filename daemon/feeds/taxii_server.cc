@@ -113,9 +113,17 @@ asio::awaitable<void> TaxiiServer::Session(tcp::socket socket) {
     }
     if (ec) break;
     HttpRequest request = parser.release();
+    const auto started = std::chrono::steady_clock::now();
     auto work = [this, &request] { return handler_.Handle(request); };
     auto response = co_await daemon::Offload(pool_, std::move(work));
     if (*stopped || !response) break;
+    if (metrics_ != nullptr) {
+      const std::chrono::duration<double> took =
+          std::chrono::steady_clock::now() - started;
+      metrics_->taxii_request_seconds
+          .With({std::to_string(response->result_int())})
+          .Observe(took.count());
+    }
     const bool keep_alive = response->keep_alive();
     stream.expires_after(std::chrono::seconds(60));
     auto [wec, wn] = co_await http::async_write(

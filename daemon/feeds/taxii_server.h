@@ -15,6 +15,7 @@
 #include <boost/asio/thread_pool.hpp>
 #include <memory>
 
+#include "daemon/config/metrics.h"
 #include "daemon/feeds/taxii_handler.h"
 #include "protocol/node_config.h"
 #include "protocol/status.h"
@@ -34,6 +35,8 @@ class TaxiiServer {
   void Stop();
   // The bound port (useful when listening on port 0).
   uint16_t port() const;
+  // Request latency by status code goes here from now on (null: nowhere).
+  void set_metrics(daemon::Metrics* metrics) { metrics_ = metrics; }
 
  private:
   boost::asio::awaitable<void> AcceptLoop();
@@ -45,6 +48,7 @@ class TaxiiServer {
   uint64_t max_request_bytes_;
   boost::asio::ip::tcp::acceptor acceptor_;
   std::shared_ptr<bool> stopped_;
+  daemon::Metrics* metrics_ = nullptr;
 };
 
 }  // namespace caravan::feeds

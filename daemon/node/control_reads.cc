@@ -234,12 +234,19 @@ Result<std::string> ControlDispatcher::Audit(
   filter.limit = q.getLimit() == 0 ? 1000
                                    : std::min<size_t>(q.getLimit(),
                                                       store::kMaxQueryLimit);
+  filter.after = q.getAfterSeq();
   return node_.WithReader([&](store::Reader& reader) -> Result<std::string> {
     auto entries = reader.ReadAudit(filter);
     if (!entries.ok()) return entries.status();
     nlohmann::json list = nlohmann::json::array();
     for (const auto& e : *entries) list.push_back(AuditEntryJson(e));
-    return DumpJson({{"entries", std::move(list)}});
+    // A full page may have more after it: the client asks again from here.
+    // (A last page that happens to be full costs one empty extra request.)
+    nlohmann::json next = nullptr;
+    if (!entries->empty() && entries->size() == filter.limit) {
+      next = entries->back().seq;
+    }
+    return DumpJson({{"entries", std::move(list)}, {"next", std::move(next)}});
   });
 }
 
@@ -270,10 +277,10 @@ Result<std::string> ControlDispatcher::QuarantineList() {
     nlohmann::json list = nlohmann::json::array();
     for (const auto& row : page->rows) {
       list.push_back(IndicatorJson(row, std::nullopt));
+      CARAVAN_RETURN_IF_ERROR(AddWarninglistJson(reader, row.id, list.back()));
     }
     return DumpJson({{"indicators", std::move(list)}});
   });
 }
 
 }  // namespace caravan::daemon
-      CARAVAN_RETURN_IF_ERROR(AddWarninglistJson(reader, row.id, list.back()));

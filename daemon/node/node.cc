@@ -7,6 +7,8 @@
 #include "daemon/config/sd_notify.h"
 #include "daemon/node/control_dispatcher.h"
 #include "daemon/node/indicator_json.h"
+#include "daemon/node/metrics_collect.h"
+#include "daemon/sync/offload.h"
 #include "daemon/policy/policy_eval.h"
 #include "protocol/record_codec.h"
 #include "protocol/roster_file.h"
@@ -27,9 +29,9 @@ Node::Node(protocol::NodeConfig config, boost::asio::io_context& io)
       io_(io),
       pool_(kWorkerThreads),
       policy_(config_.policy.dir),
+      warninglists_(config_.warninglists),
       watchdog_timer_(io),
       retention_timer_(io) {}
-      warninglists_(config_.warninglists),
 
 Node::~Node() { Stop(); }
 
@@ -63,14 +65,15 @@ Result<std::unique_ptr<Node>> Node::Open(protocol::NodeConfig config,
     return InvalidInput("policies in " + cfg.policy.dir.string() +
                         " refused:\n" + loaded.message());
   }
-  node->submitter_ =
-      std::make_unique<Submitter>(*node->store_, *node->identity_, cfg);
-  node->submitter_->SetWarninglists(&node->warninglists_);
   Status lists = node->warninglists_.Reload();
   if (!lists.ok()) {
     return InvalidInput("warninglists in " + cfg.warninglists.dir.string() +
                         " refused:\n" + lists.message());
   }
+  node->submitter_ =
+      std::make_unique<Submitter>(*node->store_, *node->identity_, cfg,
+                                  &node->metrics_);
+  node->submitter_->SetWarninglists(&node->warninglists_);
   node->roster_ = std::make_shared<const sync::RosterIndex>(
       std::vector<protocol::RosterMember>{});
   Status roster = node->ReloadRoster();
@@ -103,9 +106,10 @@ Status Node::Start() {
   deps.config = &config_;
   deps.policy = [this] { return policy_.current(); };
   deps.roster = [this] { return roster(); };
-  deps.on_new_records = [this] { NotifyCommitted(); };
-  sync_ = std::make_unique<sync::SyncEngine>(std::move(deps));
   deps.warninglists = [this] { return warninglists_.current(); };
+  deps.on_new_records = [this] { NotifyCommitted(); };
+  deps.metrics = &metrics_;
+  sync_ = std::make_unique<sync::SyncEngine>(std::move(deps));
   link::LinkOptions link_options;
   link_options.listen = config_.peers.listen;
   link_options.keepalive = config_.peers.keepalive;
@@ -124,6 +128,7 @@ Status Node::Start() {
   feeds_deps.pool = &pool_;
   feeds_deps.store = store_.get();
   feeds_deps.config = &config_;
+  feeds_deps.metrics = &metrics_;
   feeds_deps.submit = [this](const std::vector<protocol::BulkItem>& items,
                              const std::string& actor) {
     std::vector<SubmissionInput> inputs;
@@ -141,6 +146,14 @@ Status Node::Start() {
   };
   feeds_ = std::make_unique<feeds::Feeds>(std::move(feeds_deps));
   CARAVAN_RETURN_IF_ERROR(feeds_->Start());
+  if (config_.metrics.listen) {
+    metrics_server_ = std::make_unique<feeds::MetricsServer>(
+        io_, [this] { return ScrapeMetrics(); });
+    CARAVAN_RETURN_IF_ERROR(metrics_server_->Start(*config_.metrics.listen));
+    LogNotice("metrics: serving /metrics on ",
+              config_.metrics.listen->ToString(), " (port ",
+              metrics_server_->port(), ")");
+  }
 
   ScheduleWatchdog();
   ScheduleRetentionSweep();
@@ -226,6 +239,23 @@ void Node::OnLinkEvent(const link::LinkEvent& e) {
   }
 }
 
+boost::asio::awaitable<std::string> Node::ScrapeMetrics() {
+  std::map<std::string, link::LinkManager::LinkStatus> links;
+  if (links_) links = links_->LinkStates();  // io thread, like us
+  auto collect = [this, links] {
+    auto families = WithReader([&](store::Reader& r) {
+      return CollectNodeMetrics(r, links, std::time(nullptr), started_at_);
+    });
+    if (!families.ok()) {
+      LogWarning("metrics: store not readable: ", families.status().message());
+      return metrics_.Render({});
+    }
+    return metrics_.Render(*families);
+  };
+  auto text = co_await Offload(pool_, std::move(collect));
+  co_return text ? std::move(*text) : std::string();
+}
+
 void Node::ScheduleRetentionSweep() {
   retention_timer_.expires_after(config_.retention.sweep_interval);
   retention_timer_.async_wait([this](boost::system::error_code ec) {
@@ -283,6 +313,9 @@ void Node::ScheduleWatchdog() {
 }
 
 void Node::Stop() {
+  if (metrics_server_) metrics_server_->Stop();
+  // Link byte totals of live sessions reach the store before it closes.
+  if (sync_) sync_->FlushContacts();
   if (feeds_) feeds_->Stop();
   if (control_) control_->Stop();
   if (links_) links_->Stop();
@@ -306,6 +339,13 @@ Status Node::ReloadPolicies(const std::string& actor) {
   if (!roster_loaded.ok()) {
     LogError("roster reload refused, keeping the running roster: ",
              roster_loaded.message());
+  }
+  if (Status lists = warninglists_.Reload(); !lists.ok()) {
+    LogError("warninglists reload refused, keeping the running set: ",
+             lists.message());
+  } else if (!config_.warninglists.dir.empty()) {
+    LogNotice("warninglists reloaded from ", config_.warninglists.dir.string(),
+              " (", warninglists_.current()->list_count(), " lists)");
   }
   Status loaded = policy_.Reload(std::time(nullptr));
   if (loaded.ok()) {
@@ -339,13 +379,6 @@ Result<std::unique_ptr<store::Reader>> Node::AcquireReader() {
       auto reader = std::move(idle_readers_.back());
       idle_readers_.pop_back();
       return reader;
-  if (Status lists = warninglists_.Reload(); !lists.ok()) {
-    LogError("warninglists reload refused, keeping the running set: ",
-             lists.message());
-  } else if (!config_.warninglists.dir.empty()) {
-    LogNotice("warninglists reloaded from ", config_.warninglists.dir.string(),
-              " (", warninglists_.current()->list_count(), " lists)");
-  }
     }
   }
   return store_->OpenReader();

@@ -18,14 +18,16 @@
 
 #include "crypto/identity_key.h"
 #include "crypto/link_key.h"
+#include "daemon/config/metrics.h"
 #include "daemon/control/control_server.h"
 #include "daemon/feeds/feeds.h"
+#include "daemon/feeds/metrics_server.h"
 #include "daemon/link/link_manager.h"
 #include "daemon/node/policy_state.h"
 #include "daemon/node/submitter.h"
+#include "daemon/node/warninglist_state.h"
 #include "daemon/store/reader.h"
 #include "daemon/store/store.h"
-#include "daemon/node/warninglist_state.h"
 #include "daemon/sync/inbound.h"
 #include "daemon/sync/sync_engine.h"
 #include "protocol/node_config.h"
@@ -70,8 +72,6 @@ class Node {
   store::Store& store() { return *store_; }
   Submitter& submitter() { return *submitter_; }
   PolicyState& policy() { return policy_; }
-  boost::asio::thread_pool& pool() { return pool_; }
-  int64_t started_at() const { return started_at_; }
   const WarninglistState& warninglists() const { return warninglists_; }
   // Sessions re-decide what they withheld (a record was --forced).
   void RerunWithheld() {
@@ -79,6 +79,8 @@ class Node {
   }
   // Counters and histograms for /metrics (docs/metrics.md); any thread.
   Metrics& metrics() { return metrics_; }
+  boost::asio::thread_pool& pool() { return pool_; }
+  int64_t started_at() const { return started_at_; }
 
   // Runs `fn` with a Reader of this thread's own (call on the pool only).
   template <typename F>
@@ -101,22 +103,26 @@ class Node {
   void ScheduleRetentionSweep();
   void SweepRetention();
   void OnLinkEvent(const link::LinkEvent& event);
+  // The /metrics text: link states on the io thread, store reads offloaded.
+  boost::asio::awaitable<std::string> ScrapeMetrics();
   std::vector<link::PeerIdentity> RosterPeers() const;
 
   protocol::NodeConfig config_;
   boost::asio::io_context& io_;
+  Metrics metrics_;  // before everything that counts into it
   boost::asio::thread_pool pool_;
   std::unique_ptr<crypto::IdentityKey> identity_;
   std::unique_ptr<crypto::LinkKey> link_key_;
   std::unique_ptr<store::Store> store_;
   PolicyState policy_;
+  WarninglistState warninglists_;
   std::unique_ptr<Submitter> submitter_;
   std::unique_ptr<ControlDispatcher> dispatcher_;
   std::unique_ptr<ControlServer> control_;
   std::unique_ptr<sync::SyncEngine> sync_;
   std::unique_ptr<link::LinkManager> links_;
-  WarninglistState warninglists_;
   std::unique_ptr<feeds::Feeds> feeds_;  // TAXII server, blocklist feeds
+  std::unique_ptr<feeds::MetricsServer> metrics_server_;  // [metrics] listen
   boost::asio::steady_timer watchdog_timer_;
   boost::asio::steady_timer retention_timer_;
   int64_t started_at_ = 0;

@@ -139,8 +139,8 @@ Result<protocol::Indicator> BuildIndicator(
 }
 
 Submitter::Submitter(store::Store& store, const crypto::IdentityKey& identity,
-                     const protocol::NodeConfig& config)
-    : store_(store), identity_(identity), config_(config) {}
+                     const protocol::NodeConfig& config, Metrics* metrics)
+    : store_(store), identity_(identity), config_(config), metrics_(metrics) {}
 
 std::vector<SubmissionOutcome> Submitter::Submit(
     const std::vector<SubmissionInput>& inputs, const std::string& actor) {
@@ -205,6 +205,16 @@ std::vector<SubmissionOutcome> Submitter::Submit(
       if (parsed[i]) outcomes[i].error = written;
     }
   }
+  if (metrics_ != nullptr) {
+    uint64_t stored = 0, unchanged = 0, invalid = 0;
+    for (const auto& o : outcomes) {
+      ++(!o.error.ok() ? invalid : o.unchanged ? unchanged : stored);
+    }
+    metrics_->submissions.With({"stored"}).Inc(stored);
+    metrics_->submissions.With({"unchanged"}).Inc(unchanged);
+    metrics_->submissions.With({"error"}).Inc(invalid);
+    metrics_->records_stored.With({"local"}).Inc(stored);
+  }
   return outcomes;
 }
 
@@ -248,6 +258,7 @@ Result<SubmissionOutcome> Submitter::Revoke(const protocol::IndicatorId& id,
     return StorePending(txn, identity_, config_, pending, "revoke", actor);
   }).get();
   if (!written.ok()) return written;
+  if (metrics_ != nullptr) metrics_->records_stored.With({"local"}).Inc();
   return outcome;
 }
 

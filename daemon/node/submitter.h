@@ -15,12 +15,13 @@
 #include <vector>
 
 #include "crypto/identity_key.h"
+#include "daemon/config/metrics.h"
 #include "daemon/store/store.h"
 #include "protocol/indicator.h"
 #include "protocol/node_config.h"
 #include "protocol/status.h"
-
 #include "protocol/warninglist.h"
+
 namespace caravan::daemon {
 
 // One submission as it came from a user: raw text, parsed by the daemon.
@@ -34,8 +35,8 @@ struct SubmissionInput {
   int64_t valid_until = 0, first_seen = 0, last_seen = 0;
   std::string reshare;  // empty: node default
   uint64_t line = 0;    // echoed back for bulk reporting
-};
   bool force = false;   // store even when a warninglist matches (--force)
+};
 
 struct SubmissionOutcome {
   uint64_t line = 0;
@@ -43,24 +44,25 @@ struct SubmissionOutcome {
   protocol::IndicatorId id{};
   uint32_t revision = 0;
   bool unchanged = false;  // same content as the current revision
-};
   // The warninglist it matched (docs/warninglists.md), and whether it was
   // stored anyway with --force (then it is shared as usual).
   std::optional<protocol::WarninglistMatch> warninglist;
   bool forced = false;
+};
 
 // Parses and validates one submission against the node defaults. Errors
 // name the field: "unknown type 'ipv5' (ipv4, ipv6, ...)".
 Result<protocol::Indicator> BuildIndicator(
     const SubmissionInput& input, const protocol::NodeConfig::Defaults& d);
 
-class Submitter {
 class WarninglistState;
 
+class Submitter {
  public:
-  // All references must outlive the Submitter.
+  // All references (and `metrics`, which may be null) must outlive the
+  // Submitter.
   Submitter(store::Store& store, const crypto::IdentityKey& identity,
-            const protocol::NodeConfig& config);
+            const protocol::NodeConfig& config, Metrics* metrics = nullptr);
 
   // Screens submissions against `warninglists` (null: none); it must
   // outlive the Submitter. Call before the first Submit.
@@ -85,7 +87,8 @@ class WarninglistState;
   store::Store& store_;
   const crypto::IdentityKey& identity_;
   const protocol::NodeConfig& config_;
+  Metrics* metrics_;  // may be null
+  const WarninglistState* warninglists_ = nullptr;  // may be null
 };
 
-  const WarninglistState* warninglists_ = nullptr;  // may be null
 }  // namespace caravan::daemon

@@ -2,10 +2,11 @@
 
 #include <nlohmann/json.hpp>
 
+#include "daemon/config/metrics.h"
 #include "daemon/policy/policy_eval.h"
 #include "daemon/policy/policy_explain.h"
-
 #include "daemon/sync/warninglist_flag.h"
+
 namespace caravan::daemon::sync {
 namespace {
 
@@ -25,6 +26,7 @@ struct Rejection {
   uint64_t sender_seq;
   std::string subject;
   std::string reason;
+  std::string_view metric_reason;  // kReject* of daemon/config/metrics.h
 };
 
 }  // namespace
@@ -51,8 +53,9 @@ Result<InboundOutcome> ApplyInbound(const InboundContext& ctx,
   for (const auto& e : entries) {
     auto body = protocol::DecodeRecordBody(e.record.body);
     if (!body.ok()) {
-      rejected.push_back({e.sender_seq, "", "malformed record: " +
-                                                body.status().message()});
+      rejected.push_back({e.sender_seq, "",
+                          "malformed record: " + body.status().message(),
+                          kRejectDecode});
       continue;
     }
     const auto id = protocol::ComputeIndicatorId(
@@ -65,12 +68,13 @@ Result<InboundOutcome> ApplyInbound(const InboundContext& ctx,
     const protocol::RosterMember* origin = ctx.roster->Find(body->origin);
     if (origin == nullptr) {
       rejected.push_back({e.sender_seq, subject,
-                          "origin is not in the roster"});
+                          "origin is not in the roster", kRejectUnknownOrigin});
       continue;
     }
     if (!VerifySignedRecord(e.record, body->origin, ctx.root_cache)) {
       rejected.push_back({e.sender_seq, subject,
-                          "origin signature does not verify"});
+                          "origin signature does not verify",
+                          kRejectBadSignature});
       continue;
     }
     checked.push_back({std::move(*body), id, origin,
@@ -84,6 +88,7 @@ Result<InboundOutcome> ApplyInbound(const InboundContext& ctx,
     local.duplicates = own_echoes;
     for (const auto& r : rejected) {
       ++local.rejected;
+      ++local.rejected_by_reason[std::string(r.metric_reason)];
       auto a = txn.AppendAudit(
           {txn.now(), "peer:" + from.name, "reject", r.subject, from.name,
            Json({{"sender_seq", r.sender_seq}, {"reason", r.reason}})});
@@ -112,6 +117,7 @@ Result<InboundOutcome> ApplyInbound(const InboundContext& ctx,
           {"reason", decision.rule.reason}};
       if (!keep) {
         ++local.rejected;
+        ++local.rejected_by_reason[std::string(kRejectPolicy)];
         auto a = txn.AppendAudit({txn.now(), "peer:" + from.name, "reject",
                                   protocol::IdToHex(c.id), from.name,
                                   Json(detail)});
@@ -132,6 +138,7 @@ Result<InboundOutcome> ApplyInbound(const InboundContext& ctx,
         // A record that contradicts what we hold is that record's problem,
         // not the link's.
         ++local.rejected;
+        ++local.rejected_by_reason[std::string(kRejectConflict)];
         detail["reason"] = inserted.status().message();
         auto a = txn.AppendAudit({txn.now(), "peer:" + from.name, "reject",
                                   protocol::IdToHex(c.id), from.name,
@@ -143,13 +150,6 @@ Result<InboundOutcome> ApplyInbound(const InboundContext& ctx,
         ++local.duplicates;
         continue;  // already held: no new decision to record
       }
-      local.stored_new = true;
-      if (row.quarantined) {
-        ++local.quarantined;
-      } else {
-        ++local.accepted;
-      }
-      auto a = txn.AppendAudit(
       if (ctx.warninglists) {
         const auto& ind = c.body.indicator;
         if (auto m = ctx.warninglists->Match(ind.type, ind.value)) {
@@ -157,6 +157,13 @@ Result<InboundOutcome> ApplyInbound(const InboundContext& ctx,
               txn, c.id, *m, false, "peer:" + from.name, from.name));
         }
       }
+      local.stored_new = true;
+      if (row.quarantined) {
+        ++local.quarantined;
+      } else {
+        ++local.accepted;
+      }
+      auto a = txn.AppendAudit(
           {txn.now(), "peer:" + from.name,
            row.quarantined ? "quarantine" : "accept", protocol::IdToHex(c.id),
            from.name, Json(detail)});

@@ -48,6 +48,8 @@ struct InboundEntry {
 struct InboundOutcome {
   uint64_t ack_seq = 0;  // acknowledge this (0: nothing committed)
   size_t accepted = 0, quarantined = 0, rejected = 0, duplicates = 0;
+  // `rejected` split by metrics reason (daemon/config/metrics.h kReject*).
+  std::map<std::string, size_t> rejected_by_reason;
   bool stored_new = false;  // something new entered our log (wake relays)
 };
 
@@ -58,11 +60,11 @@ struct InboundContext {
   protocol::PublicKey self{};
   BatchRootCache* root_cache = nullptr;  // per link, pool-thread confined
   int64_t now = 0;
-};
-
   // Received records that match are stored flagged (never relayed onward
   // automatically). Null: no warninglists.
   std::shared_ptr<const protocol::WarninglistSet> warninglists = nullptr;
+};
+
 // Applies one Records message from `from`. Fails only when the store write
 // fails (then nothing is acknowledged and the peer resends).
 Result<InboundOutcome> ApplyInbound(const InboundContext& ctx,

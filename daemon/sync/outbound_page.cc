@@ -121,6 +121,13 @@ Status Persist(const PageContext& ctx, const PeerInfo& peer,
   }).get();
 }
 
+// Counts committed withhold/defer decisions by rule (only new or changed
+// ones reach here, so a policy re-run does not count a record twice).
+void CountWithheld(const PageContext& ctx, const std::vector<Held>& held) {
+  if (ctx.metrics == nullptr) return;
+  for (const auto& h : held) ctx.metrics->records_withheld.With({h.row.rule}).Inc();
+}
+
 }  // namespace
 
 Result<OutboundPage> DecideNextPage(const PageContext& ctx,
@@ -135,6 +142,7 @@ Result<OutboundPage> DecideNextPage(const PageContext& ctx,
   std::vector<Held> held;
   CARAVAN_RETURN_IF_ERROR(DecideAll(ctx, *reader, peer, *records, page, held));
   CARAVAN_RETURN_IF_ERROR(Persist(ctx, peer, page, held, {}, true));
+  CountWithheld(ctx, held);
   return page;
 }
 
@@ -176,6 +184,7 @@ Result<OutboundPage> RedecideWithheld(const PageContext& ctx,
   std::vector<uint64_t> released;
   for (const auto& s : page.sent) released.push_back(s.seq);
   CARAVAN_RETURN_IF_ERROR(Persist(ctx, peer, page, held, released, false));
+  CountWithheld(ctx, held);
   return page;
 }
 

@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "daemon/config/metrics.h"
 #include "daemon/store/store.h"
 #include "daemon/sync/outbound.h"
 
@@ -37,6 +38,7 @@ struct PageContext {
   const policy::PolicySet* policy = nullptr;
   const crypto::IdentityKey* identity = nullptr;
   int64_t now = 0;
+  Metrics* metrics = nullptr;  // withheld counts by rule; may be null
 };
 
 // Decides log entries after `after_seq` (at most `limit`) for `peer`;

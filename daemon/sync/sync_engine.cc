@@ -36,6 +36,41 @@ constexpr auto kRecheckInterval = std::chrono::seconds(5);
 
 int64_t Now() { return std::time(nullptr); }
 
+// How often a session writes its link's byte counts to the store (and at
+// the end of the session), so `caravan peers list` follows the traffic.
+constexpr auto kContactFlushInterval = std::chrono::seconds(5);
+
+// Adds the bytes `link` moved since the last report to the peer's totals in
+// the store. Queued without waiting (TryWrite: never blocks the io thread);
+// a full queue leaves the delta for the next flush.
+void FlushContact(store::Store& store, const std::string& peer,
+                  const link::Link& link, uint64_t& reported_sent,
+                  uint64_t& reported_received) {
+  const uint64_t sent = link.bytes_sent() - reported_sent;
+  const uint64_t received = link.bytes_received() - reported_received;
+  if (sent == 0 && received == 0) return;
+  auto queued = store.TryWrite([peer, sent, received](store::WriteTxn& txn) {
+    return txn.RecordContact(peer, txn.now(), sent, received);
+  });
+  if (queued.wait_for(std::chrono::seconds(0)) == std::future_status::ready &&
+      queued.get().code() == StatusCode::kRetryLater) {
+    return;
+  }
+  reported_sent += sent;
+  reported_received += received;
+}
+
+void CountInbound(Metrics* m, const std::string& peer,
+                  const InboundOutcome& o) {
+  if (m == nullptr) return;
+  m->records_received.With({peer}).Inc(o.accepted + o.quarantined);
+  m->records_stored.With({"peer"}).Inc(o.accepted + o.quarantined);
+  m->records_duplicate.With({peer}).Inc(o.duplicates);
+  for (const auto& [reason, n] : o.rejected_by_reason) {
+    m->records_rejected.With({peer, reason}).Inc(n);
+  }
+}
+
 }  // namespace
 
 struct SyncEngine::Session {
@@ -58,6 +93,8 @@ struct SyncEngine::Session {
   std::unique_ptr<store::Reader> reader;  // send loop only, one call at a time
   BatchRootCache root_cache;              // receive loop only
   uint64_t reported_sent = 0, reported_received = 0;
+  std::chrono::steady_clock::time_point contact_flushed =
+      std::chrono::steady_clock::now();
   bool done = false;
   // Hub mode, sender side: this session decides for `peer`, a member
   // reached via the link's peer (a hub); batches go sealed, one at a time.
@@ -93,6 +130,14 @@ void SyncEngine::RerunWithheld() {
       s->Poke();
     }
   });
+}
+
+void SyncEngine::FlushContacts() {
+  for (Session* s : sessions_) {
+    if (s->sealed || !s->link) continue;
+    FlushContact(*deps_.store, s->peer.name, *s->link, s->reported_sent,
+                 s->reported_received);
+  }
 }
 
 awaitable<Status> SyncEngine::SendMessage(Session& s,
@@ -199,6 +244,8 @@ awaitable<void> SyncEngine::RunSession(std::shared_ptr<link::Link> link) {
     join->expires_after(std::chrono::milliseconds(200));
     co_await join->async_wait(asio::as_tuple(use_awaitable));
   }
+  FlushContact(*deps_.store, s.peer.name, *link, s.reported_sent,
+               s.reported_received);
   sessions_.erase(&s);
   for (auto& r : s.relayed) {
     sessions_.erase(r.get());
@@ -232,6 +279,14 @@ awaitable<void> SyncEngine::SendLoop(Session& s) {
       continue;
     }
     if (!s.sealed && deps_.config->hub.enabled) co_await ForwardHubQueue(s);
+    if (!s.sealed && std::chrono::steady_clock::now() - s.contact_flushed >=
+                         kContactFlushInterval) {
+      // Sealed sub-sessions share the hub's link: only its own session
+      // reports that link's bytes.
+      FlushContact(*deps_.store, s.peer.name, *s.link, s.reported_sent,
+                   s.reported_received);
+      s.contact_flushed = std::chrono::steady_clock::now();
+    }
     if (s.in_flight.size() >= (s.sealed ? 1 : kMaxInFlight) || !s.dirty) {
       s.wake.expires_after(kRecheckInterval);
       auto [ec] = co_await s.wake.async_wait(asio::as_tuple(use_awaitable));
@@ -242,6 +297,7 @@ awaitable<void> SyncEngine::SendLoop(Session& s) {
     const auto policy = deps_.policy();
     PageContext ctx{deps_.store, s.reader.get(), policy.get(),
                     deps_.identity, Now()};
+    ctx.metrics = deps_.metrics;
     const PeerInfo peer = s.peer;
     const uint64_t cursor = s.cursor;
     const bool rerun_all = s.rerun_all;
@@ -336,6 +392,7 @@ awaitable<void> SyncEngine::ReceiveLoop(Session& s) {
           InboundContext ctx{deps_.store, roster.get(), policy.get(),
                              deps_.identity->public_key(), &s.root_cache,
                              Now()};
+          if (deps_.warninglists) ctx.warninglists = deps_.warninglists();
           const PeerInfo peer = s.peer;
           auto apply = [ctx, peer, entries, up_to, policy, roster] {
             return ApplyInbound(ctx, peer, *entries, up_to);
@@ -346,6 +403,7 @@ awaitable<void> SyncEngine::ReceiveLoop(Session& s) {
                      outcome.status().message());
             co_return;
           }
+          CountInbound(deps_.metrics, s.peer.name, *outcome);
           if (outcome->stored_new && deps_.on_new_records) {
             deps_.on_new_records();
           }
@@ -384,6 +442,9 @@ awaitable<void> SyncEngine::ReceiveLoop(Session& s) {
                      recorded.message());
             co_return;
           }
+          if (deps_.metrics != nullptr) {
+            deps_.metrics->records_shared.With({s.peer.name}).Inc(done->size());
+          }
           s.Poke();  // the in-flight window has room again
           break;
         }
@@ -392,7 +453,6 @@ awaitable<void> SyncEngine::ReceiveLoop(Session& s) {
           auto data = sealed.getEnvelope();
           auto envelope =
               std::make_shared<std::vector<uint8_t>>(data.begin(), data.end());
-          if (deps_.warninglists) ctx.warninglists = deps_.warninglists();
           const uint64_t hub_seq = sealed.getHubSeq();
           if (!co_await OnSealed(s, envelope, hub_seq)) co_return;
           break;
@@ -559,6 +619,7 @@ awaitable<bool> SyncEngine::OnSealed(
   ctx.inbound = InboundContext{deps_.store, roster.get(), policy.get(),
                                deps_.identity->public_key(), &s.root_cache,
                                Now()};
+  if (deps_.warninglists) ctx.inbound.warninglists = deps_.warninglists();
   ctx.x25519 = sealed_key_.get();
   ctx.hub = &deps_.config->hub;
   ctx.max_envelope_bytes = std::min<size_t>(deps_.config->hub.max_envelope_bytes,
@@ -619,7 +680,6 @@ awaitable<bool> SyncEngine::OnSealedAck(Session& s,
     auto delivered = [store, peer, hub_seq] {
       return HubDelivered(store, peer, hub_seq);
     };
-  if (deps_.warninglists) ctx.inbound.warninglists = deps_.warninglists();
     auto removed = *co_await Offload(*deps_.pool, std::move(delivered));
     if (!removed.ok()) {
       LogError("hub queue for ", s.peer.name, ": ", removed.status().message());

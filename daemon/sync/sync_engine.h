@@ -31,6 +31,7 @@
 
 #include "crypto/identity_key.h"
 #include "crypto/link_key.h"
+#include "daemon/config/metrics.h"
 #include "daemon/link/link.h"
 #include "daemon/policy/policy.h"
 #include "daemon/store/store.h"
@@ -49,12 +50,14 @@ struct SyncDeps {
   // The running policy set and roster (swapped on reload).
   std::function<std::shared_ptr<const policy::PolicySet>()> policy;
   std::function<std::shared_ptr<const RosterIndex>()> roster;
-  // Called (on the io thread) after a session stored new records, so other
   // The running warninglists (received matches are flagged); may be empty.
   std::function<std::shared_ptr<const protocol::WarninglistSet>()>
       warninglists;
+  // Called (on the io thread) after a session stored new records, so other
   // sessions can relay them.
   std::function<void()> on_new_records;
+  // Shared, received, rejected, withheld counters; may be null.
+  Metrics* metrics = nullptr;
 };
 
 class SyncEngine {
@@ -71,6 +74,10 @@ class SyncEngine {
   void Wake();
   // The policy changed: sessions re-decide what they withheld. Any thread.
   void RerunWithheld();
+  // Writes every live session's unreported link bytes to the store (they
+  // are otherwise flushed every few seconds and at session end). Call on
+  // the io thread or after the io_context stopped (Node::Stop).
+  void FlushContacts();
 
  private:
   struct Session;

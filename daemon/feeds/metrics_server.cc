@@ -1,0 +1,176 @@
+#include "daemon/feeds/metrics_server.h"
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <set>
+
+#include "daemon/config/log.h"
+#include "daemon/config/metrics.h"
+
+namespace caravan::feeds {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+using asio::ip::tcp;
+
+struct MetricsServer::State {
+  explicit State(asio::io_context& io, ScrapeFn fn)
+      : acceptor(io), scrape(std::move(fn)) {}
+  tcp::acceptor acceptor;
+  ScrapeFn scrape;
+  bool stopped = false;
+  std::set<beast::tcp_stream*> live;  // io thread only
+};
+
+namespace {
+
+void LogIfThrown(const char* what, std::exception_ptr e) {
+  if (!e) return;
+  try {
+    std::rethrow_exception(e);
+  } catch (const std::exception& ex) {
+    daemon::LogError(what, ex.what());
+  }
+}
+
+http::response<http::string_body> Plain(http::status status, unsigned version,
+                                        std::string body) {
+  http::response<http::string_body> res(status, version);
+  res.set(http::field::content_type, "text/plain; charset=utf-8");
+  res.body() = std::move(body);
+  return res;
+}
+
+}  // namespace
+
+MetricsServer::MetricsServer(asio::io_context& io, ScrapeFn scrape)
+    : io_(io), state_(std::make_shared<State>(io, std::move(scrape))) {}
+
+MetricsServer::~MetricsServer() { Stop(); }
+
+Status MetricsServer::Start(const protocol::HostPort& listen) {
+  boost::system::error_code ec;
+  tcp::resolver resolver(io_);
+  auto endpoints = resolver.resolve(listen.host, std::to_string(listen.port),
+                                    tcp::resolver::passive, ec);
+  if (ec || endpoints.empty()) {
+    return Unavailable("metrics listen " + listen.ToString() + ": " +
+                       (ec ? ec.message() : "no address"));
+  }
+  tcp::endpoint ep = endpoints.begin()->endpoint();
+  auto& acceptor = state_->acceptor;
+  acceptor.open(ep.protocol(), ec);
+  if (!ec) acceptor.set_option(tcp::acceptor::reuse_address(true), ec);
+  if (!ec) acceptor.bind(ep, ec);
+  if (!ec) acceptor.listen(asio::socket_base::max_listen_connections, ec);
+  if (ec) {
+    boost::system::error_code ignored;
+    acceptor.close(ignored);
+    return Unavailable("metrics listen " + listen.ToString() + ": " +
+                       ec.message());
+  }
+  auto loop = AcceptLoop(state_);
+  asio::co_spawn(io_, std::move(loop), [](std::exception_ptr e) {
+    LogIfThrown("metrics accept loop ended: ", e);
+  });
+  return Status::Ok();
+}
+
+void MetricsServer::Stop() {
+  if (state_->stopped) return;
+  state_->stopped = true;
+  boost::system::error_code ec;
+  state_->acceptor.close(ec);
+  for (beast::tcp_stream* s : state_->live) {
+    s->socket().close(ec);
+  }
+}
+
+uint16_t MetricsServer::port() const {
+  boost::system::error_code ec;
+  auto ep = state_->acceptor.local_endpoint(ec);
+  return ec ? 0 : ep.port();
+}
+
+asio::awaitable<void> MetricsServer::AcceptLoop(std::shared_ptr<State> state) {
+  while (!state->stopped) {
+    auto [ec, socket] = co_await state->acceptor.async_accept(
+        asio::as_tuple(asio::use_awaitable));
+    if (ec) {
+      if (state->stopped || !state->acceptor.is_open()) co_return;
+      continue;
+    }
+    if (state->live.size() >= kMaxMetricsConnections) {
+      // Over the limit: refuse by closing; a scraper retries next interval.
+      boost::system::error_code ignored;
+      socket.close(ignored);
+      continue;
+    }
+    auto session = Session(state, std::move(socket));
+    asio::co_spawn(io_, std::move(session), [](std::exception_ptr e) {
+      LogIfThrown("metrics connection ended: ", e);
+    });
+  }
+}
+
+asio::awaitable<void> MetricsServer::Session(std::shared_ptr<State> state,
+                                             tcp::socket socket) {
+  beast::tcp_stream stream(std::move(socket));
+  state->live.insert(&stream);
+  beast::flat_buffer buffer(kMaxMetricsRequestBytes);
+  while (!state->stopped) {
+    http::request_parser<http::empty_body> parser;
+    parser.header_limit(kMaxMetricsRequestBytes);
+    // The stream's timer closes the socket when it fires: the idle timeout.
+    stream.expires_after(kMetricsIdleTimeout);
+    auto [ec, n] = co_await http::async_read(
+        stream, buffer, parser, asio::as_tuple(asio::use_awaitable));
+    (void)n;
+    std::optional<http::response<http::string_body>> res;
+    bool keep_alive = false;
+    if (ec == http::error::header_limit || ec == http::error::buffer_overflow) {
+      res = Plain(http::status::request_header_fields_too_large, 11,
+                  "request head too large\n");
+    } else if (ec == http::error::unexpected_body) {
+      res = Plain(http::status::payload_too_large, 11,
+                  "a metrics request has no body\n");
+    } else if (ec) {
+      break;
+    } else {
+      const auto& req = parser.get();
+      keep_alive = req.keep_alive();
+      std::string_view target(req.target().data(), req.target().size());
+      target = target.substr(0, target.find('?'));
+      if (req.method() != http::verb::get) {
+        res = Plain(http::status::method_not_allowed, req.version(),
+                    "only GET is served here\n");
+        res->set(http::field::allow, "GET");
+      } else if (target != "/metrics") {
+        res = Plain(http::status::not_found, req.version(),
+                    "not found: metrics are at /metrics\n");
+      } else {
+        std::string text = co_await state->scrape();
+        if (state->stopped) break;
+        res = Plain(http::status::ok, req.version(), std::move(text));
+        res->set(http::field::content_type, daemon::kExpositionContentType);
+      }
+    }
+    res->keep_alive(keep_alive);
+    res->prepare_payload();
+    stream.expires_after(kMetricsIdleTimeout);
+    auto [wec, wn] = co_await http::async_write(
+        stream, *res, asio::as_tuple(asio::use_awaitable));
+    (void)wn;
+    if (wec || !keep_alive) break;
+  }
+  boost::system::error_code ignored;
+  stream.socket().shutdown(tcp::socket::shutdown_both, ignored);
+  stream.socket().close(ignored);
+  state->live.erase(&stream);
+}
+
+}  // namespace caravan::feeds

@@ -1,0 +1,65 @@
+#pragma once
+// MetricsServer: the HTTP/1.1 listener for Prometheus ([metrics] listen,
+// docs/metrics.md). It answers GET (and HEAD) /metrics with the exposition
+// text a ScrapeFn produces, 404 for every other path and 405 for other
+// methods. There is no authentication: operators bind it to loopback or put
+// it behind a proxy.
+//
+// Limits, so a stray or hostile client costs little: request head at most
+// kMaxMetricsRequestBytes (431 above), no request body (413), at most
+// kMaxMetricsConnections at once (later ones are closed at accept), and a
+// connection idle for kMetricsIdleTimeout is closed by the stream's own
+// timer (no awaitable operators).
+//
+// Threading: one coroutine per connection on the io_context; the ScrapeFn
+// runs there too (it offloads store reads itself). Start/Stop on the io
+// thread or while the io_context is not running. The io_context must
+// outlive the server.
+
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <string>
+
+#include "protocol/node_config.h"
+#include "protocol/status.h"
+
+namespace caravan::feeds {
+
+inline constexpr size_t kMaxMetricsRequestBytes = 8 * 1024;
+inline constexpr size_t kMaxMetricsConnections = 16;
+inline constexpr std::chrono::seconds kMetricsIdleTimeout{30};
+
+// Produces the whole exposition text (Metrics::Render), on the io thread.
+using ScrapeFn = std::function<boost::asio::awaitable<std::string>()>;
+
+class MetricsServer {
+ public:
+  MetricsServer(boost::asio::io_context& io, ScrapeFn scrape);
+  ~MetricsServer();
+  MetricsServer(const MetricsServer&) = delete;
+  MetricsServer& operator=(const MetricsServer&) = delete;
+
+  // Binds `listen` and starts accepting. Unavailable naming the address
+  // when it cannot be bound.
+  Status Start(const protocol::HostPort& listen);
+  // Stops accepting and closes live connections. Idempotent.
+  void Stop();
+  // The bound port (0 when not listening).
+  uint16_t port() const;
+
+ private:
+  struct State;
+  boost::asio::awaitable<void> AcceptLoop(std::shared_ptr<State> state);
+  static boost::asio::awaitable<void> Session(
+      std::shared_ptr<State> state, boost::asio::ip::tcp::socket socket);
+
+  boost::asio::io_context& io_;
+  // Shared with the coroutines, which may outlive the server object.
+  std::shared_ptr<State> state_;
+};
+
+}  // namespace caravan::feeds
