@@ -632,8 +632,13 @@ Result<NodeConfig> ParseNodeConfig(std::string_view text,
   }
   // [spool]
   {
-    TableReader r(errors, table("spool"), "spool", {"dir"});
+    TableReader r(errors, table("spool"), "spool",
+                  {"dir", "max_file_bytes", "poll_interval"});
     if (r.Get("dir") != nullptr) r.Path("dir", base, config.spool.dir);
+    if (auto v = r.Integer("max_file_bytes", 1024, 4ll * 1024 * 1024 * 1024)) {
+      config.spool.max_file_bytes = static_cast<uint64_t>(*v);
+    }
+    r.Duration("poll_interval", config.spool.poll_interval);
   }
   // [hub]
   {
@@ -823,6 +828,11 @@ std::string RenderNodeConfig(const NodeConfig& c) {
        "# Directory SIEMs drop files into (docs/spool.md); unset: off.\n"
        << (c.spool.dir.empty() ? "# dir = \"spool\"\n"
                                : "dir = " + p(c.spool.dir) + "\n")
+       << "# Files larger than this go to failed/ unread.\n"
+          "max_file_bytes = " << c.spool.max_file_bytes << "\n"
+          "# How often incoming/ is scanned for new files.\n"
+          "poll_interval = "
+       << q(FormatConfigDuration(c.spool.poll_interval)) << "\n"
        << "\n"
        "[hub]\n"
        "# Relay hub: store and forward sealed batches between members that\n"

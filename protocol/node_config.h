@@ -148,6 +148,10 @@ struct NodeConfig {
   // Spool directory for SIEM/SOAR drops (docs/spool.md); empty: off.
   struct Spool {
     std::filesystem::path dir;
+    // Files larger than this go to failed/ unread (1 KiB..4 GiB).
+    uint64_t max_file_bytes = 256ull * 1024 * 1024;
+    // How often incoming/ is scanned for new files.
+    std::chrono::seconds poll_interval{2};
     bool operator==(const Spool&) const = default;
   } spool;
 

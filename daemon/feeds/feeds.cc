@@ -1,6 +1,7 @@
 #include "daemon/feeds/feeds.h"
 
 #include "daemon/config/log.h"
+#include "daemon/store/write_txn.h"
 
 namespace caravan::feeds {
 
@@ -10,6 +11,7 @@ Feeds::~Feeds() { Stop(); }
 
 Status Feeds::Start() {
   const auto& cfg = *deps_.config;
+  CARAVAN_RETURN_IF_ERROR(StartSpool());
   if (!cfg.taxii.listen) return Status::Ok();
   TaxiiAccounts accounts;
   if (!cfg.taxii.accounts.empty()) {
@@ -34,7 +36,33 @@ Status Feeds::Start() {
   return Status::Ok();
 }
 
+Status Feeds::StartSpool() {
+  const auto& cfg = *deps_.config;
+  if (cfg.spool.dir.empty()) return Status::Ok();
+  if (!deps_.submit) return Unavailable("spool: no submit function wired");
+  SpoolOptions options;
+  options.dir = cfg.spool.dir;
+  options.max_file_bytes = cfg.spool.max_file_bytes;
+  store::Store* store = deps_.store;
+  SpoolAuditFn audit = [store](const std::string& actor,
+                               const std::string& action,
+                               const std::string& subject,
+                               const std::string& detail) {
+    Status s = store->Write([&](store::WriteTxn& txn) -> Status {
+      auto r = txn.AppendAudit({txn.now(), actor, action, subject, "", detail});
+      return r.ok() ? Status::Ok() : r.status();
+    }).get();
+    if (!s.ok()) daemon::LogError("spool: audit: ", s.message());
+  };
+  spool_ = std::make_unique<SpoolService>(*deps_.io, *deps_.pool,
+                                          std::move(options),
+                                          cfg.spool.poll_interval,
+                                          deps_.submit, std::move(audit));
+  return spool_->Start();
+}
+
 void Feeds::Stop() {
+  if (spool_) spool_->Stop();
   if (server_) server_->Stop();
 }
 

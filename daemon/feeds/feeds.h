@@ -1,7 +1,8 @@
 #pragma once
 // Feeds: the node's interop services, started and stopped with the node:
 // the TAXII 2.1 server and plain blocklist feeds (when [taxii] listen is
-// set). Node owns one and wires it with the store, the worker pool and a
+// set) and the spool directory (when [spool] dir is set, spool_service.h).
+// Node owns one and wires it with the store, the worker pool and a
 // submit function (so this library does not depend on daemon/node).
 //
 // Threading: Start/Stop on the io thread or while the io_context is idle.
@@ -11,6 +12,7 @@
 #include <memory>
 
 #include "daemon/config/metrics.h"
+#include "daemon/feeds/spool_service.h"
 #include "daemon/feeds/taxii_handler.h"
 #include "daemon/feeds/taxii_server.h"
 #include "daemon/store/store.h"
@@ -33,17 +35,21 @@ class Feeds {
   // Everything in `deps` must outlive the Feeds.
   explicit Feeds(FeedsDeps deps);
   ~Feeds();
-  // Loads the TAXII accounts file and binds the listener, if configured.
-  // The error names the file or address.
+  // Starts the spool and loads the TAXII accounts file and binds the
+  // listener, each if configured. The error names the file, directory or
+  // address.
   Status Start();
   void Stop();
   // The TAXII port actually bound, 0 when off.
   uint16_t taxii_port() const;
 
  private:
+  Status StartSpool();
+
   FeedsDeps deps_;
   std::unique_ptr<TaxiiHandler> handler_;
   std::unique_ptr<TaxiiServer> server_;
+  std::unique_ptr<SpoolService> spool_;
 };
 
 }  // namespace caravan::feeds
