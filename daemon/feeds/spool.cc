@@ -654,7 +654,10 @@ SpoolFileResult Spool::Ingest(const std::string& name,
     }
     return Finish(name, "failed", p);
   }
-  return Finish(name, "done", p);
+  // Nothing usable at all (a CSV without a value column, every line bad):
+  // failed/, with the report saying line by line why.
+  return Finish(name, p.accepted == 0 && p.rejected > 0 ? "failed" : "done",
+                p);
 }
 
 SpoolFileResult Spool::FinishFailed(const std::string& name,

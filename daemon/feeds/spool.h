@@ -5,7 +5,7 @@
 //                atomic, so a file is never seen half-written)
 //   processing/  the file being ingested (claimed by rename from incoming/)
 //   done/        files ingested; NAME.error beside one lists its bad lines
-//   failed/      files that could not be ingested at all, NAME.error says why
+//   failed/      files of which nothing could be used, NAME.error says why
 //   .state/      progress markers and report journals (spool_state.h)
 // Only regular files whose names do not start with '.', do not end in .tmp
 // or .part, hold no control character and are at most kMaxSpoolNameBytes

@@ -211,6 +211,26 @@ TEST_F(SpoolTest, BadLinesAreReportedWithLineAndReasonAndGoodOnesStored) {
   EXPECT_EQ(counts["hxxp://x[.]example/a"], 1);  // refanged by the daemon
 }
 
+TEST_F(SpoolTest, FileWithNothingUsableEndsInFailedWithItsReport) {
+  auto spool = Make(Options());
+  Drop("nohdr.csv", "ip,kind\n1.2.3.4,ipv4\n");
+  Drop("allbad.txt", "bad1\n# comment\nbad2\n");
+  auto results = spool->RunOnce(stop_);
+  ASSERT_EQ(results.size(), 2u);
+  for (const auto& r : results) {
+    EXPECT_TRUE(r.failed) << r.name;
+    EXPECT_EQ(r.accepted, 0u) << r.name;
+  }
+  EXPECT_EQ(Read(dir() / "failed" / "nohdr.csv.error").rfind(
+                "nohdr.csv:1: csv header: unknown column 'ip'", 0),
+            0u)
+      << Read(dir() / "failed" / "nohdr.csv.error");
+  EXPECT_EQ(Read(dir() / "failed" / "allbad.txt.error"),
+            "allbad.txt:1: 'bad1' is not a valid indicator\n"
+            "allbad.txt:3: 'bad2' is not a valid indicator\n");
+  EXPECT_TRUE(Names(dir() / "done").empty());
+}
+
 TEST_F(SpoolTest, UnknownFormatEndsInFailedWithReason) {
   auto spool = Make(Options());
   Drop("blob.bin", std::string("\x1f\x8b\x08\x00 gzip", 9));
