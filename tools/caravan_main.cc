@@ -127,10 +127,15 @@ int main(int argc, char** argv) {
   auto* audit_cmd = app.add_subcommand("audit", "the audit log");
   audit_cmd->add_option("--since", audit.since, "TIME or duration (2h)");
   audit_cmd->add_option("--peer", audit.peer, "only entries naming this peer");
-  audit_cmd->add_option("--after-seq", audit.after_seq,
-                        "only entries with a larger seq (resume)");
-  audit_cmd->add_option("--limit", audit.limit,
-                        "at most N entries (default: all, fetched in pages)");
+  // Unsigned options would wrap "-3" to a huge number: refuse it instead.
+  audit_cmd
+      ->add_option("--after-seq", audit.after_seq,
+                   "only entries with a larger seq (resume)")
+      ->check(CLI::NonNegativeNumber);
+  audit_cmd
+      ->add_option("--limit", audit.limit,
+                   "at most N entries (default: all, fetched in pages)")
+      ->check(CLI::NonNegativeNumber);
   audit_cmd->add_subcommand("verify", "check the hash chain")->callback([&] {
     run = [&] { return RunAuditVerify(global); };
   });

@@ -127,7 +127,9 @@ asio::awaitable<void> MetricsServer::Session(std::shared_ptr<State> state,
     parser.header_limit(kMaxMetricsRequestBytes);
     // The stream's timer closes the socket when it fires: the idle timeout.
     stream.expires_after(kMetricsIdleTimeout);
-    auto [ec, n] = co_await http::async_read(
+    // Only the head is read: a request announcing a body is answered 413
+    // without reading it.
+    auto [ec, n] = co_await http::async_read_header(
         stream, buffer, parser, asio::as_tuple(asio::use_awaitable));
     (void)n;
     std::optional<http::response<http::string_body>> res;
@@ -135,7 +137,7 @@ asio::awaitable<void> MetricsServer::Session(std::shared_ptr<State> state,
     if (ec == http::error::header_limit || ec == http::error::buffer_overflow) {
       res = Plain(http::status::request_header_fields_too_large, 11,
                   "request head too large\n");
-    } else if (ec == http::error::unexpected_body) {
+    } else if (!ec && !parser.is_done()) {
       res = Plain(http::status::payload_too_large, 11,
                   "a metrics request has no body\n");
     } else if (ec) {
