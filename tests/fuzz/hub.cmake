@@ -1,0 +1,5 @@
+# Fuzz target of hub mode (included from tests/fuzz/CMakeLists.txt).
+caravan_add_fuzzer(fuzz_hub_envelope
+  SOURCES ${CMAKE_CURRENT_LIST_DIR}/fuzz_hub_envelope.cc
+  LIBS caravan_sync
+  CORPUS ${CMAKE_CURRENT_LIST_DIR}/corpus/hub)
