@@ -1,0 +1,105 @@
+// Hub mode configuration: roster `via` and the [hub] table.
+#include <gtest/gtest.h>
+
+#include <string>
+
+#include "protocol/node_config.h"
+#include "protocol/roster_file.h"
+
+namespace caravan::protocol {
+namespace {
+
+PublicKey Key(uint8_t b) {
+  PublicKey k{};
+  k.fill(b);
+  return k;
+}
+
+std::string Member(const std::string& name, uint8_t key,
+                   const std::string& extra) {
+  return "[[member]]\nname = \"" + name + "\"\ncountry = \"KZ\"\nkey = \"" +
+         PublicKeyToText(Key(key)) + "\"\n" + extra + "\n";
+}
+
+TEST(HubRosterTest, ViaIsParsedRenderedAndReadBack) {
+  auto r = ParseRoster(Member("HUB", 1, "endpoint = \"127.0.0.1:7420\"") +
+                           Member("C", 2, "via = \"HUB\""),
+                       "roster.toml");
+  ASSERT_TRUE(r.ok()) << r.status().message();
+  ASSERT_EQ(r->size(), 2u);
+  EXPECT_EQ((*r)[0].via, "");
+  EXPECT_EQ((*r)[1].via, "HUB");
+  EXPECT_FALSE((*r)[1].endpoint.has_value());
+  auto back = ParseRoster(RenderRoster(*r), "roster.toml");
+  ASSERT_TRUE(back.ok()) << back.status().message();
+  EXPECT_EQ(*back, *r);
+}
+
+TEST(HubRosterTest, BadViaIsRefusedWithFileAndLine) {
+  auto both = ParseRoster(
+      Member("HUB", 1, "") +
+          Member("C", 2, "endpoint = \"127.0.0.1:1\"\nvia = \"HUB\""),
+      "roster.toml");
+  ASSERT_FALSE(both.ok());
+  EXPECT_NE(both.status().message().find("roster.toml:11: [[member]] via: a "
+                                         "member reached through a hub has "
+                                         "no endpoint"),
+            std::string::npos)
+      << both.status().message();
+  auto unknown = ParseRoster(Member("C", 2, "via = \"NOPE\""), "roster.toml");
+  ASSERT_FALSE(unknown.ok());
+  EXPECT_NE(unknown.status().message().find("no member named 'NOPE'"),
+            std::string::npos);
+  auto self = ParseRoster(Member("C", 2, "via = \"C\""), "roster.toml");
+  ASSERT_FALSE(self.ok());
+  EXPECT_NE(self.status().message().find("cannot be its own hub"),
+            std::string::npos);
+  auto chain = ParseRoster(Member("H1", 1, "via = \"H2\"") +
+                               Member("H2", 2, "") +
+                               Member("C", 3, "via = \"H1\""),
+                           "roster.toml");
+  ASSERT_FALSE(chain.ok());
+  EXPECT_NE(chain.status().message().find("is itself reached through a hub"),
+            std::string::npos);
+}
+
+constexpr char kMinimal[] = "[node]\nname = \"HUB\"\ncountry = \"DE\"\n";
+
+TEST(HubConfigTest, HubTableDefaultsParseAndRender) {
+  auto off = ParseNodeConfig(kMinimal, "/etc/caravan/caravand.toml");
+  ASSERT_TRUE(off.ok()) << off.status().message();
+  EXPECT_FALSE(off->hub.enabled);
+  EXPECT_EQ(off->hub.max_queued_per_sender, 10000u);
+  auto on = ParseNodeConfig(std::string(kMinimal) +
+                                "[hub]\nenabled = true\nmax_envelope_bytes = "
+                                "65536\nmax_queued_per_sender = 3\n",
+                            "/etc/caravan/caravand.toml");
+  ASSERT_TRUE(on.ok()) << on.status().message();
+  EXPECT_TRUE(on->hub.enabled);
+  EXPECT_EQ(on->hub.max_envelope_bytes, 65536u);
+  EXPECT_EQ(on->hub.max_queued_per_sender, 3u);
+  auto back = ParseNodeConfig(RenderNodeConfig(*on),
+                              "/etc/caravan/caravand.toml");
+  ASSERT_TRUE(back.ok()) << back.status().message();
+  EXPECT_EQ(back->hub, on->hub);
+}
+
+TEST(HubConfigTest, BadHubValuesAreRefusedWithLines) {
+  auto bad = ParseNodeConfig(std::string(kMinimal) +
+                                 "[hub]\nenabled = \"yes\"\n"
+                                 "max_queued_per_sender = 0\nsurprise = 1\n",
+                             "caravand.toml");
+  ASSERT_FALSE(bad.ok());
+  const std::string& m = bad.status().message();
+  EXPECT_NE(m.find("caravand.toml:5: [hub] enabled: must be true or false"),
+            std::string::npos)
+      << m;
+  EXPECT_NE(m.find("caravand.toml:6: [hub] max_queued_per_sender: 0 is out "
+                   "of range"),
+            std::string::npos)
+      << m;
+  EXPECT_NE(m.find("unknown key 'surprise' in [hub]"), std::string::npos) << m;
+}
+
+}  // namespace
+}  // namespace caravan::protocol
