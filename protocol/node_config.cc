@@ -871,6 +871,7 @@ std::string RenderInitialConfig(const InitialConfigOptions& options) {
   c.node.country = options.country;
   c.peers.listen = options.peer_listen;
   c.taxii.listen = options.taxii_listen;
+  c.warninglists.dir = "warninglists";  // created empty by `caravan init`
   if (!options.control_socket.empty()) {
     c.control.socket = options.control_socket;
   }
@@ -884,4 +885,3 @@ fs::path DefaultConfigPath() {
 }
 
 }  // namespace caravan::protocol
-  c.warninglists.dir = "warninglists";  // created empty by `caravan init`
