@@ -35,7 +35,7 @@ struct RosterMember {
   // Hub mode: the name of the member (a hub, reached directly) through
   // which records for this member travel sealed; empty: a direct peer. A
   // member with `via` has no endpoint (it is never dialed).
-  std::string via;
+  std::string via{};  // (default: aggregate initializers may omit it)
 
   bool operator==(const RosterMember&) const = default;
 };
