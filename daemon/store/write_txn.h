@@ -101,6 +101,7 @@ class WriteTxn {
   // entries), tags, deliveries and sightings. Log numbers are not reused.
   // Returns how many records were deleted; NotFound if none was held.
   Result<uint64_t> DeleteIndicator(const IndicatorId& id);
+
   // Hub mode (daemon/store/hub_queue.cc). Queues a sealed envelope: kStored
   // with its hub_seq; kDuplicate (nothing changes) when that envelope id is
   // already queued; kQueueFull (nothing changes) when `max_per_sender`
@@ -114,7 +115,6 @@ class WriteTxn {
   Result<std::vector<HubEnvelope>> HubRemoveDelivered(
       const PublicKey& recipient, uint64_t up_to_hub_seq);
 
- private:
   // Warninglists (daemon/store/warninglist_hits.cc): records that the held
   // indicator `hit.id` matched a warninglist (replacing an earlier hit's
   // list and entry; forced once means forced) and sets its current row's
@@ -122,6 +122,7 @@ class WriteTxn {
   // list name; a constraint error when the indicator is not held.
   Status PutWarninglistHit(const WarninglistHit& hit);
 
+ private:
   Status EnsurePeer(std::string_view peer);
   // replacing: a current row exists (its tags must go first).
   Status WriteCurrent(const RecordRow& row, uint64_t seq, bool replacing);
