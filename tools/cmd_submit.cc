@@ -10,6 +10,7 @@
 #include "protocol/bulk_reader.h"
 #include "protocol/misp.h"
 #include "protocol/stix.h"
+#include "tools/batch_pipeline.h"
 #include "tools/commands.h"
 #include "tools/submission_builder.h"
 
@@ -19,7 +20,7 @@ namespace {
 // Lines per Submit request: large enough for group commit and one batch
 // signature to pay off, small enough that a kill loses little work and a
 // reply stays far below the frame limit.
-constexpr size_t kBatchLines = 1000;
+constexpr size_t kBatchLines = 5000;
 
 struct BulkTotals {
   uint64_t lines = 0, stored = 0, unchanged = 0, rejected = 0;
@@ -45,14 +46,11 @@ void PrintProgress(const BulkTotals& t, bool final_line) {
             << (final_line ? "\n" : "") << std::flush;
 }
 
-// Sends one batch and accounts for every line in it. Returns a Status only
-// for failures of the whole batch (daemon gone, request refused).
-Status SendBatch(ControlClient& client, capnp::MallocMessageBuilder& message,
-                 const std::string& source, bool print_ids, BulkTotals& t) {
-  auto reply = client.Call(message);
-  if (!reply.ok()) return reply.status();
-  CARAVAN_RETURN_IF_ERROR((*reply)->status());
-  auto response = (*reply)->response();
+// Accounts for every line of one batch from its reply. Returns a Status
+// only for a reply that is not a submit result.
+Status AccountBatch(const ControlReply& reply, const std::string& source,
+                    bool print_ids, BulkTotals& t) {
+  auto response = reply.response();
   if (!response.isSubmitResult()) {
     return Internal("caravand answered a submit without results");
   }
@@ -81,6 +79,19 @@ Status SendBatch(ControlClient& client, capnp::MallocMessageBuilder& message,
   }
   if (print_ids) std::cout << std::flush;
   return Status::Ok();
+}
+
+// The pipeline of a bulk submit, accounting replies into `totals`.
+BatchPipeline MakePipeline(std::unique_ptr<ControlClient> client,
+                           const std::string& source, bool print_ids,
+                           bool progress, BulkTotals& totals) {
+  return BatchPipeline(
+      std::move(client), [&totals, source, print_ids,
+                          progress](const ControlReply& reply) -> Status {
+        CARAVAN_RETURN_IF_ERROR(AccountBatch(reply, source, print_ids, totals));
+        if (progress) PrintProgress(totals, false);
+        return Status::Ok();
+      });
 }
 
 // Reads a whole (bounded) file or stdin; STIX and MISP are JSON documents,
@@ -129,10 +140,12 @@ int SubmitImported(const GlobalOptions& global, const SubmitOptions& o,
   BulkTotals totals;
   totals.lines = imported.size() + skipped;
   totals.rejected = skipped;
+  BatchPipeline pipeline = MakePipeline(std::move(*client), source,
+                                        o.print_ids, progress, totals);
   for (size_t start = 0; start < imported.size(); start += kBatchLines) {
     const size_t n = std::min(kBatchLines, imported.size() - start);
-    capnp::MallocMessageBuilder message;
-    auto items_req = message.initRoot<protocol::wire::Request>()
+    auto message = std::make_unique<capnp::MallocMessageBuilder>();
+    auto items_req = message->initRoot<protocol::wire::Request>()
                      .initSubmit();
     items_req.setForce(o.force);
     auto items = items_req.initItems(static_cast<unsigned>(n));
@@ -140,10 +153,10 @@ int SubmitImported(const GlobalOptions& global, const SubmitOptions& o,
       Status s = FillSubmission(items[i], o.context, imported[start + i]);
       if (!s.ok()) return Fail(s);
     }
-    Status s = SendBatch(**client, message, source, o.print_ids, totals);
+    Status s = pipeline.Send(std::move(message));
     if (!s.ok()) return Fail(s);
-    if (progress) PrintProgress(totals, false);
   }
+  if (Status s = pipeline.Finish(); !s.ok()) return Fail(s);
   if (progress) PrintProgress(totals, true);
   if (global.json) {
     PrintJson({{"objects", totals.lines},
@@ -258,10 +271,12 @@ int RunBulk(const GlobalOptions& global, const SubmitOptions& o) {
   const std::string source = o.file == "-" ? "stdin" : o.file;
   protocol::BulkReader reader(*in, *format);
   BulkTotals totals;
+  BatchPipeline pipeline = MakePipeline(std::move(*client), source,
+                                        o.print_ids, progress, totals);
   bool more = true;
   while (more) {
-    capnp::MallocMessageBuilder message;
-    auto submit = message.initRoot<protocol::wire::Request>().initSubmit();
+    auto message = std::make_unique<capnp::MallocMessageBuilder>();
+    auto submit = message->initRoot<protocol::wire::Request>().initSubmit();
     submit.setForce(o.force);
     // Collect one batch; lines the reader itself rejects are reported here.
     std::vector<protocol::BulkItem> batch;
@@ -283,12 +298,15 @@ int RunBulk(const GlobalOptions& global, const SubmitOptions& o) {
       Status s = FillSubmission(items[i], o.context, batch[i]);
       if (!s.ok()) return Fail(s);
     }
-    Status s = SendBatch(**client, message, source, o.print_ids, totals);
+    Status s = pipeline.Send(std::move(message));
     if (!s.ok()) {
       if (progress) PrintProgress(totals, true);
       return Fail(s);
     }
-    if (progress) PrintProgress(totals, false);
+  }
+  if (Status s = pipeline.Finish(); !s.ok()) {
+    if (progress) PrintProgress(totals, true);
+    return Fail(s);
   }
   if (progress) PrintProgress(totals, true);
   if (global.json) {

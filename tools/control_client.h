@@ -46,6 +46,9 @@ class ControlClient {
   // reply's status().
   Result<std::unique_ptr<ControlReply>> Call(capnp::MessageBuilder& request);
 
+  // The socket this client is connected to.
+  const std::filesystem::path& path() const { return path_; }
+
  private:
   ControlClient(int fd, std::filesystem::path path)
       : fd_(fd), path_(std::move(path)) {}

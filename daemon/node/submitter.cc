@@ -63,21 +63,23 @@ Status StorePending(store::WriteTxn& txn, const crypto::IdentityKey& identity,
     bodies.push_back(protocol::EncodeRecordBody(p.body));
   }
   auto signed_records = SignBodies(identity, std::move(bodies));
+  std::vector<store::AuditEvent> audit;
+  audit.reserve(pending.size());
+  store::RecordRow row;
+  row.origin_country = config.node.country;
+  row.origin_name = config.node.name;
   for (size_t i = 0; i < pending.size(); ++i) {
-    store::RecordRow row;
-    row.body = pending[i].body;
+    row.body = std::move(pending[i].body);
     row.id = pending[i].id;
     row.signed_bytes = protocol::EncodeSignedRecord(signed_records[i]);
-    row.origin_country = config.node.country;
-    row.origin_name = config.node.name;
     auto outcome = txn.InsertRecord(row);
     if (!outcome.ok()) return outcome.status();
-    auto audited = txn.AppendAudit({txn.now(), actor, action,
-                                    protocol::IdToHex(pending[i].id), "",
-                                    AuditDetail(pending[i].body)});
-    if (!audited.ok()) return audited.status();
+    audit.push_back({txn.now(), actor, action,
+                     protocol::IdToHex(pending[i].id), "",
+                     AuditDetail(row.body)});
   }
-  return Status::Ok();
+  if (audit.empty()) return Status::Ok();
+  return txn.AppendAudits(audit).status();
 }
 
 }  // namespace
@@ -183,11 +185,8 @@ std::vector<SubmissionOutcome> Submitter::Submit(
         outcomes[i].unchanged = true;
         continue;
       }
-      auto seq = txn.NextOriginSeq();
-      if (!seq.ok()) return seq.status();
       protocol::RecordBody body;
       body.origin = me;
-      body.origin_seq = *seq;
       body.revision = current ? current->revision + 1 : 1;
       body.created = txn.now();
       body.indicator = ind;
@@ -195,8 +194,16 @@ std::vector<SubmissionOutcome> Submitter::Submit(
       in_batch[id] = body;
       pending.push_back({i, std::move(body), id});
     }
-    CARAVAN_RETURN_IF_ERROR(
-        StorePending(txn, identity_, config_, pending, "submit", actor));
+    if (!pending.empty()) {
+      // One block of origin sequence numbers for the batch, in input order.
+      auto first_seq = txn.ReserveOriginSeqs(pending.size());
+      if (!first_seq.ok()) return first_seq.status();
+      for (size_t k = 0; k < pending.size(); ++k) {
+        pending[k].body.origin_seq = *first_seq + k;
+      }
+      CARAVAN_RETURN_IF_ERROR(
+          StorePending(txn, identity_, config_, pending, "submit", actor));
+    }
     return FlagSubmissions(txn, outcomes, actor);
   }).get();
 

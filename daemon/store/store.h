@@ -6,10 +6,11 @@
 // Writes go through one writer thread with group commit: Write() queues a
 // function; the writer takes every queued function (up to
 // StoreOptions::max_batch, for at most about batch_budget of work), runs
-// each in its own SAVEPOINT inside one BEGIN IMMEDIATE ... COMMIT, and only
-// after COMMIT fulfils the futures. A function that fails rolls back only
-// its own savepoint and gets its own error; if COMMIT fails, every function
-// of the batch gets that error and nothing of the batch is stored.
+// each in its own SAVEPOINT inside one BEGIN IMMEDIATE ... COMMIT (a
+// function alone in its transaction runs without one), and only after
+// COMMIT fulfils the futures. A function that fails rolls back only its own
+// changes and gets its own error; if COMMIT fails, every function of the
+// batch gets that error and nothing of the batch is stored.
 //
 // Durability: with StoreOptions::Sync::kFull (the default) COMMIT returns
 // after the WAL is fsync'ed, so a fulfilled ok future means the data

@@ -211,25 +211,30 @@ Status WriteTxn::WriteCurrent(const RecordRow& row, uint64_t seq,
                               bool replacing) {
   const protocol::RecordBody& b = row.body;
   const protocol::Indicator& ind = b.indicator;
-  // One upsert for both "first revision" and "supersedes": the row keeps
-  // its rid (the query cursor) across revisions.
+  // An INSERT for the first revision, an UPDATE (the row keeps its rid, the
+  // query cursor) when one supersedes. Neither uses RETURNING: SQLite runs
+  // RETURNING as a trigger, which makes every such statement open a
+  // statement journal and copy the pages it touches there first.
   CARAVAN_STORE_ASSIGN_OR_RETURN(
       Statement st,
       db_.Prepare(
-          "INSERT INTO indicators (id, type, value, origin, origin_country, "
-          "origin_name, revision, variant, record_seq, tlp, confidence, "
-          "description, created, valid_until, first_seen, last_seen, "
-          "reshare, revoked, revoke_reason, received_from, quarantined, "
-          "warning, ip_family, ip_prefix, ip_first, ip_last, stored_at) "
-          "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, "
-          "?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25, ?26, "
-          "?27) ON CONFLICT (id) DO UPDATE SET origin_country = ?5, "
-          "origin_name = ?6, revision = ?7, variant = ?8, record_seq = ?9, "
-          "tlp = ?10, confidence = ?11, description = ?12, created = ?13, "
-          "valid_until = ?14, first_seen = ?15, last_seen = ?16, "
-          "reshare = ?17, revoked = ?18, revoke_reason = ?19, "
-          "received_from = ?20, quarantined = ?21, warning = ?22, "
-          "stored_at = ?27 RETURNING rid"));
+          replacing
+              ? "UPDATE indicators SET origin_country = ?5, origin_name = ?6, "
+                "revision = ?7, variant = ?8, record_seq = ?9, tlp = ?10, "
+                "confidence = ?11, description = ?12, created = ?13, "
+                "valid_until = ?14, first_seen = ?15, last_seen = ?16, "
+                "reshare = ?17, revoked = ?18, revoke_reason = ?19, "
+                "received_from = ?20, quarantined = ?21, warning = ?22, "
+                "stored_at = ?27 WHERE id = ?1"  // type, value, origin and
+                                                 // ip_* never change (checked)
+              : "INSERT INTO indicators (id, type, value, origin, "
+                "origin_country, origin_name, revision, variant, record_seq, "
+                "tlp, confidence, description, created, valid_until, "
+                "first_seen, last_seen, reshare, revoked, revoke_reason, "
+                "received_from, quarantined, warning, ip_family, ip_prefix, "
+                "ip_first, ip_last, stored_at) VALUES (?1, ?2, ?3, ?4, ?5, "
+                "?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, "
+                "?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25, ?26, ?27)"));
   st.BindBlob(1, row.id);
   st.Bind(2, static_cast<int64_t>(ind.type));
   st.BindText(3, ind.value);
@@ -267,10 +272,22 @@ Status WriteTxn::WriteCurrent(const RecordRow& row, uint64_t seq,
     for (int i = 23; i <= 26; ++i) st.BindNull(i);
   }
   st.Bind(27, now_);
-  CARAVAN_STORE_ASSIGN_OR_RETURN(bool got_rid, st.Step());
-  if (!got_rid) return Internal("indicator upsert returned no row");
-  const int64_t rid = st.Int(0);
-  CARAVAN_RETURN_IF_ERROR(st.Run());  // finish the statement
+  CARAVAN_RETURN_IF_ERROR(st.Run());
+  int64_t rid = 0;
+  if (!replacing) {
+    rid = sqlite3_last_insert_rowid(db_.handle());
+  } else {
+    if (sqlite3_changes(db_.handle()) != 1) {
+      return Internal("indicator " + Hex(row.id) +
+                      " to supersede is not in the current view");
+    }
+    CARAVAN_STORE_ASSIGN_OR_RETURN(
+        Statement q, db_.Prepare("SELECT rid FROM indicators WHERE id = ?"));
+    q.BindBlob(1, row.id);
+    CARAVAN_STORE_ASSIGN_OR_RETURN(bool found, q.Step());
+    if (!found) return Internal("superseded indicator vanished");
+    rid = q.Int(0);
+  }
 
   if (replacing) {
     CARAVAN_STORE_ASSIGN_OR_RETURN(
@@ -290,33 +307,47 @@ Status WriteTxn::WriteCurrent(const RecordRow& row, uint64_t seq,
   return Status::Ok();
 }
 
-Result<uint64_t> WriteTxn::NextOriginSeq() {
+Result<uint64_t> WriteTxn::NextOriginSeq() { return ReserveOriginSeqs(1); }
+
+Result<uint64_t> WriteTxn::ReserveOriginSeqs(uint64_t n) {
+  if (n == 0 || n > kMaxSqlInt / 2) {
+    return InvalidInput("cannot reserve " + std::to_string(n) +
+                        " origin sequence numbers");
+  }
   CARAVAN_STORE_ASSIGN_OR_RETURN(
-      Statement st, db_.Prepare("UPDATE meta SET value = value + 1 "
+      Statement st, db_.Prepare("UPDATE meta SET value = value + ? "
                                 "WHERE key = 'origin_seq' RETURNING value"));
+  st.Bind(1, static_cast<int64_t>(n));
   CARAVAN_STORE_ASSIGN_OR_RETURN(bool row, st.Step());
   if (!row) return Corrupt("meta table has no origin_seq");
-  const int64_t seq = st.Int(0);
+  const int64_t last = st.Int(0);
   CARAVAN_RETURN_IF_ERROR(st.Run());
-  return static_cast<uint64_t>(seq);
+  return static_cast<uint64_t>(last) - n + 1;
 }
 
-Result<uint64_t> WriteTxn::AppendAudit(const AuditEvent& e) {
-  CARAVAN_RETURN_IF_ERROR(CheckLength("audit actor", e.actor,
-                                      kMaxAuditFieldBytes));
-  CARAVAN_RETURN_IF_ERROR(CheckLength("audit action", e.action,
-                                      kMaxAuditFieldBytes));
-  CARAVAN_RETURN_IF_ERROR(CheckLength("audit subject", e.subject,
-                                      kMaxAuditFieldBytes));
-  CARAVAN_RETURN_IF_ERROR(CheckLength("audit peer", e.peer,
-                                      kMaxAuditFieldBytes));
-  CARAVAN_RETURN_IF_ERROR(CheckLength("audit detail", e.detail,
-                                      kMaxAuditDetailBytes));
-  if (e.actor.empty() || e.action.empty()) {
-    return InvalidInput("audit entry needs an actor and an action");
+Result<uint64_t> WriteTxn::AppendAudit(const AuditEvent& event) {
+  return AppendAudits(std::span<const AuditEvent>(&event, 1));
+}
+
+Result<uint64_t> WriteTxn::AppendAudits(std::span<const AuditEvent> events) {
+  for (const AuditEvent& e : events) {
+    CARAVAN_RETURN_IF_ERROR(CheckLength("audit actor", e.actor,
+                                        kMaxAuditFieldBytes));
+    CARAVAN_RETURN_IF_ERROR(CheckLength("audit action", e.action,
+                                        kMaxAuditFieldBytes));
+    CARAVAN_RETURN_IF_ERROR(CheckLength("audit subject", e.subject,
+                                        kMaxAuditFieldBytes));
+    CARAVAN_RETURN_IF_ERROR(CheckLength("audit peer", e.peer,
+                                        kMaxAuditFieldBytes));
+    CARAVAN_RETURN_IF_ERROR(CheckLength("audit detail", e.detail,
+                                        kMaxAuditDetailBytes));
+    if (e.actor.empty() || e.action.empty()) {
+      return InvalidInput("audit entry needs an actor and an action");
+    }
   }
-  uint64_t head_seq = 0;
-  internal::AuditHash head_hash{};
+  if (events.empty()) return InvalidInput("no audit entries to append");
+  uint64_t seq = 0;
+  internal::AuditHash hash{};
   {
     CARAVAN_STORE_ASSIGN_OR_RETURN(
         Statement st,
@@ -324,15 +355,15 @@ Result<uint64_t> WriteTxn::AppendAudit(const AuditEvent& e) {
                     "'audit_head_seq'), (SELECT value FROM meta WHERE key = "
                     "'audit_head_hash')"));
     CARAVAN_STORE_ASSIGN_OR_RETURN(bool row, st.Step());
-    if (!row || !st.FixedBlob(1, head_hash)) {
+    if (!row || !st.FixedBlob(1, hash)) {
       return Corrupt("meta table has no valid audit head");
     }
-    head_seq = static_cast<uint64_t>(st.Int(0));
+    seq = static_cast<uint64_t>(st.Int(0));
   }
-  const uint64_t seq = head_seq + 1;
-  const internal::AuditHash hash =
-      internal::ComputeAuditHash(head_hash, seq, e);
-  {
+  for (const AuditEvent& e : events) {
+    const internal::AuditHash prev_hash = hash;
+    ++seq;
+    hash = internal::ComputeAuditHash(prev_hash, seq, e);
     CARAVAN_STORE_ASSIGN_OR_RETURN(
         Statement st,
         db_.Prepare("INSERT INTO audit (seq, time, actor, action, subject, "
@@ -345,7 +376,7 @@ Result<uint64_t> WriteTxn::AppendAudit(const AuditEvent& e) {
     st.BindText(5, e.subject);
     st.BindText(6, e.peer);
     st.BindText(7, e.detail);
-    st.BindBlob(8, head_hash);
+    st.BindBlob(8, prev_hash);
     st.BindBlob(9, hash);
     CARAVAN_RETURN_IF_ERROR(st.Run());
   }

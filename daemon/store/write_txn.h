@@ -13,6 +13,7 @@
 
 #include <cstdint>
 #include <optional>
+#include <span>
 #include <string_view>
 #include <vector>
 
@@ -56,11 +57,19 @@ class WriteTxn {
   // The next sequence number for a record this node originates (1, 2, ...).
   // Rolled back with the function that asked for it.
   Result<uint64_t> NextOriginSeq();
+  // Reserves `n` consecutive origin sequence numbers at once and returns
+  // the first (a bulk submit takes one block instead of one update per
+  // record). InvalidInput for n == 0.
+  Result<uint64_t> ReserveOriginSeqs(uint64_t n);
 
   // Appends to the hash-chained audit log; returns the entry's seq.
   // InvalidInput when a field exceeds kMaxAuditFieldBytes (detail:
   // kMaxAuditDetailBytes).
   Result<uint64_t> AppendAudit(const AuditEvent& event);
+  // Appends several entries in order, reading and moving the chain head
+  // once; returns the last entry's seq. All or nothing: one bad entry
+  // fails the call before anything is written. InvalidInput when empty.
+  Result<uint64_t> AppendAudits(std::span<const AuditEvent> events);
 
   Status AddSighting(const Sighting& sighting);
 

@@ -86,13 +86,22 @@ Result<InboundOutcome> ApplyInbound(const InboundContext& ctx,
   Status written = ctx.store->Write([&](store::WriteTxn& txn) -> Status {
     InboundOutcome local;
     local.duplicates = own_echoes;
+    // Audit entries are appended together (one read and one move of the
+    // chain head), in the order the decisions were made.
+    std::vector<store::AuditEvent> audit;
+    audit.reserve(entries.size());
+    auto flush_audit = [&]() -> Status {
+      if (audit.empty()) return Status::Ok();
+      auto appended = txn.AppendAudits(audit);
+      audit.clear();
+      return appended.status();
+    };
     for (const auto& r : rejected) {
       ++local.rejected;
       ++local.rejected_by_reason[std::string(r.metric_reason)];
-      auto a = txn.AppendAudit(
+      audit.push_back(
           {txn.now(), "peer:" + from.name, "reject", r.subject, from.name,
            Json({{"sender_seq", r.sender_seq}, {"reason", r.reason}})});
-      if (!a.ok()) return a.status();
     }
     for (const auto& c : checked) {
       auto current = txn.Current(c.id);
@@ -118,10 +127,8 @@ Result<InboundOutcome> ApplyInbound(const InboundContext& ctx,
       if (!keep) {
         ++local.rejected;
         ++local.rejected_by_reason[std::string(kRejectPolicy)];
-        auto a = txn.AppendAudit({txn.now(), "peer:" + from.name, "reject",
-                                  protocol::IdToHex(c.id), from.name,
-                                  Json(detail)});
-        if (!a.ok()) return a.status();
+        audit.push_back({txn.now(), "peer:" + from.name, "reject",
+                         protocol::IdToHex(c.id), from.name, Json(detail)});
         continue;
       }
       store::RecordRow row;
@@ -140,10 +147,8 @@ Result<InboundOutcome> ApplyInbound(const InboundContext& ctx,
         ++local.rejected;
         ++local.rejected_by_reason[std::string(kRejectConflict)];
         detail["reason"] = inserted.status().message();
-        auto a = txn.AppendAudit({txn.now(), "peer:" + from.name, "reject",
-                                  protocol::IdToHex(c.id), from.name,
-                                  Json(detail)});
-        if (!a.ok()) return a.status();
+        audit.push_back({txn.now(), "peer:" + from.name, "reject",
+                         protocol::IdToHex(c.id), from.name, Json(detail)});
         continue;
       }
       if (inserted->kind == store::InsertOutcome::kDuplicate) {
@@ -153,6 +158,7 @@ Result<InboundOutcome> ApplyInbound(const InboundContext& ctx,
       if (ctx.warninglists) {
         const auto& ind = c.body.indicator;
         if (auto m = ctx.warninglists->Match(ind.type, ind.value)) {
+          CARAVAN_RETURN_IF_ERROR(flush_audit());
           CARAVAN_RETURN_IF_ERROR(RecordWarninglistHit(
               txn, c.id, *m, false, "peer:" + from.name, from.name));
         }
@@ -163,12 +169,12 @@ Result<InboundOutcome> ApplyInbound(const InboundContext& ctx,
       } else {
         ++local.accepted;
       }
-      auto a = txn.AppendAudit(
+      audit.push_back(
           {txn.now(), "peer:" + from.name,
            row.quarantined ? "quarantine" : "accept", protocol::IdToHex(c.id),
            from.name, Json(detail)});
-      if (!a.ok()) return a.status();
     }
+    CARAVAN_RETURN_IF_ERROR(flush_audit());
     CARAVAN_RETURN_IF_ERROR(txn.AdvanceInbound(from.name, up_to_seq));
     local.ack_seq = up_to_seq;
     out = local;

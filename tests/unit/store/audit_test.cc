@@ -67,6 +67,46 @@ TEST_F(AuditTest, IntactChainVerifies) {
   EXPECT_EQ(*v, 5u);
 }
 
+TEST_F(AuditTest, AppendAuditsChainsSeveralInOrder) {
+  {
+    auto store = OpenOrDie(path_);
+    std::vector<AuditEvent> events;
+    for (int i = 6; i <= 8; ++i) {
+      events.push_back({2000 + i, "uid:1000", "submit",
+                        "id" + std::to_string(i), "", "{}"});
+    }
+    Result<uint64_t> last =
+        store->WriteValue<uint64_t>([&](WriteTxn& t) {
+          return t.AppendAudits(events);
+        }).get();
+    ASSERT_TRUE(last.ok()) << last.status().ToString();
+    EXPECT_EQ(*last, 8u);
+  }
+  Result<uint64_t> v = Verify();
+  ASSERT_TRUE(v.ok()) << v.status().ToString();
+  EXPECT_EQ(*v, 8u);
+}
+
+TEST_F(AuditTest, AppendAuditsIsAllOrNothing) {
+  {
+    auto store = OpenOrDie(path_);
+    std::vector<AuditEvent> events = {
+        {3000, "uid:1000", "submit", "ok", "", "{}"},
+        {3001, "", "submit", "no actor", "", "{}"}};
+    Result<uint64_t> bad = store->WriteValue<uint64_t>([&](WriteTxn& t) {
+                             return t.AppendAudits(events);
+                           }).get();
+    EXPECT_EQ(bad.status().code(), StatusCode::kInvalidInput);
+    Result<uint64_t> none = store->WriteValue<uint64_t>([](WriteTxn& t) {
+                              return t.AppendAudits({});
+                            }).get();
+    EXPECT_EQ(none.status().code(), StatusCode::kInvalidInput);
+  }
+  Result<uint64_t> v = Verify();
+  ASSERT_TRUE(v.ok()) << v.status().ToString();
+  EXPECT_EQ(*v, 5u);
+}
+
 TEST_F(AuditTest, EmptyChainVerifies) {
   TempDir other;
   auto store = OpenOrDie(other.File("empty.db"));

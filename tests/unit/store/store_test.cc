@@ -253,6 +253,47 @@ TEST(StoreWrite, OriginSeqIncrementsAndRollsBackWithItsFunction) {
   EXPECT_EQ(*next(), 3u);  // the failed function's number was not used
 }
 
+TEST(StoreWrite, ReserveOriginSeqsTakesOneBlock) {
+  TempDir dir;
+  auto store = OpenOrDie(dir.File("store.db"));
+  auto run = [&](auto fn) { return store->WriteValue<uint64_t>(fn).get(); };
+  EXPECT_EQ(*run([](WriteTxn& t) { return t.NextOriginSeq(); }), 1u);
+  EXPECT_EQ(*run([](WriteTxn& t) { return t.ReserveOriginSeqs(5); }), 2u);
+  EXPECT_EQ(*run([](WriteTxn& t) { return t.NextOriginSeq(); }), 7u);
+  Result<uint64_t> none = run([](WriteTxn& t) { return t.ReserveOriginSeqs(0); });
+  EXPECT_EQ(none.status().code(), StatusCode::kInvalidInput);
+  EXPECT_EQ(*run([](WriteTxn& t) { return t.NextOriginSeq(); }), 8u);
+}
+
+TEST(StoreWrite, LoneFunctionFailingAfterWritesLeavesNothing) {
+  // Alone in its transaction a function runs without a savepoint: the
+  // transaction's rollback must undo what it wrote.
+  TempDir dir;
+  auto store = OpenOrDie(dir.File("store.db"));
+  RecordRow row = MakeRow(IndicatorType::kDomain, "lone.example");
+  Status failed = store
+                      ->Write([&](WriteTxn& txn) -> Status {
+                        auto o = txn.InsertRecord(row);
+                        if (!o.ok()) return o.status();
+                        auto a = txn.AppendAudit(
+                            {1, "uid:0", "submit", "lone", "", "{}"});
+                        if (!a.ok()) return a.status();
+                        return Denied("changed my mind");
+                      })
+                      .get();
+  EXPECT_EQ(failed.code(), StatusCode::kDenied);
+  auto reader = ReaderOrDie(*store);
+  Result<std::optional<IndicatorRow>> got = reader->Get(row.id);
+  ASSERT_TRUE(got.ok());
+  EXPECT_FALSE(got->has_value());
+  Result<uint64_t> chain = reader->VerifyAuditChain();
+  ASSERT_TRUE(chain.ok()) << chain.status().ToString();
+  EXPECT_EQ(*chain, 0u);
+  EXPECT_TRUE(store->Write([&](WriteTxn& txn) {
+                     return txn.InsertRecord(row).status();
+                   }).get().ok());
+}
+
 TEST(StoreWrite, GroupCommitIsolatesFailingFunctions) {
   TempDir dir;
   auto store = OpenOrDie(dir.File("store.db"));
