@@ -145,7 +145,11 @@ int main(int argc, char** argv) {
 
   ExportOptions exp;
   auto* export_cmd = app.add_subcommand("export", "indicators to stdout");
-  export_cmd->add_option("--format", exp.format, "csv or plain")->required();
+  export_cmd->add_option("--format", exp.format, "csv, plain, stix or misp")
+      ->required();
+  export_cmd->add_option("--output", exp.output,
+                         "misp only: write a MISP feed directory "
+                         "(manifest.json + one event per origin) here");
   export_cmd->add_option("--type", exp.type);
   export_cmd->add_option("--max-tlp", exp.max_tlp);
   export_cmd->add_option("--origin", exp.origin);

@@ -146,6 +146,13 @@ int RunStructuredExport(const GlobalOptions& global, const ExportOptions& o) {
                                    return Status::Ok();
                                  });
   if (!paged.ok()) return Fail(paged);
+  if (!o.output.empty()) {
+    auto written = protocol::WriteMispFeed(o.output, items);
+    if (!written.ok()) return Fail(written.status());
+    std::cerr << o.output << ": " << written->event_uuids.size()
+              << " MISP events, " << written->attributes << " attributes\n";
+    return 0;
+  }
   if (o.format == "stix") {
     std::cout << protocol::StixBundle(items).dump(1) << "\n" << std::flush;
     return 0;
@@ -253,6 +260,10 @@ int RunShow(const GlobalOptions& global, const std::string& id) {
 }
 
 int RunExport(const GlobalOptions& global, const ExportOptions& o) {
+  if (!o.output.empty() && o.format != "misp") {
+    return Fail(InvalidInput("--output is for --format misp (a feed "
+                             "directory); other formats go to stdout"));
+  }
   if (o.format == "stix" || o.format == "misp") {
     return RunStructuredExport(global, o);
   }

@@ -43,6 +43,7 @@ int RunShow(const GlobalOptions& global, const std::string& id);
 
 struct ExportOptions {
   std::string format, type, max_tlp, origin, tag, since;
+  std::string output;  // --format misp: a feed directory instead of stdout
   bool include_revoked = false;
 };
 int RunExport(const GlobalOptions& global, const ExportOptions& options);

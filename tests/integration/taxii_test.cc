@@ -147,6 +147,40 @@ TEST(MispCliTest, FeedDirectoryImports) {
       << r.Describe();
 }
 
+TEST(MispCliTest, ExportAsFeedDirectoryAndImportItElsewhere) {
+  TestNode a;
+  ASSERT_NO_FATAL_FAILURE(StartOrFail(a));
+  auto r = a.Cli({"submit", "--file",
+                  (kTestdata / "misp" / "rest-api-event-misp_event.json")
+                      .string(),
+                  "--format", "misp", "--json"});
+  ASSERT_NE(r.exit_code, 1) << r.Describe();
+  const int stored = nlohmann::json::parse(r.out)["stored"].get<int>();
+  ASSERT_GT(stored, 0);
+
+  const auto feed = a.root() / "feed-out";
+  auto exp = a.Cli({"export", "--format", "misp", "--output", feed.string()});
+  ASSERT_EQ(exp.exit_code, 0) << exp.Describe();
+  EXPECT_TRUE(exp.out.empty()) << exp.Describe();
+  auto manifest = nlohmann::json::parse(ReadFile(feed / "manifest.json"));
+  ASSERT_EQ(manifest.size(), 1u) << manifest.dump();  // one origin CERT
+  const std::string uuid = manifest.begin().key();
+  auto event = nlohmann::json::parse(ReadFile(feed / (uuid + ".json")));
+  EXPECT_EQ(event["Event"]["Attribute"].size(), static_cast<size_t>(stored));
+
+  // A second CERT reads the directory as MISP would.
+  TestNode b("CERT-KZ", "KZ");
+  ASSERT_NO_FATAL_FAILURE(StartOrFail(b));
+  auto imp = b.Cli({"submit", "--file", feed.string(), "--json"});
+  ASSERT_EQ(imp.exit_code, 0) << imp.Describe();
+  EXPECT_EQ(nlohmann::json::parse(imp.out)["stored"].get<int>(), stored);
+
+  // --output is only for MISP feeds.
+  auto bad = a.Cli({"export", "--format", "csv", "--output", feed.string()});
+  EXPECT_NE(bad.exit_code, 0);
+  EXPECT_NE(bad.err.find("--output"), std::string::npos) << bad.Describe();
+}
+
 TEST(StixCliTest, UnknownExportFormatIsAUsageError) {
   TestNode a;
   ASSERT_NO_FATAL_FAILURE(StartOrFail(a));
