@@ -15,6 +15,7 @@
 #include "crypto/signing.h"
 #include "protocol/record_codec.h"
 #include "protocol/roster_file.h"
+#include "tests/unit/store/store_test_util.h"
 
 namespace caravan::daemon::sync::testing {
 
@@ -51,25 +52,7 @@ inline protocol::SignedRecord SignedBy(const Member& origin,
   return protocol::SignedRecord{std::move(bytes), sig};
 }
 
-class TempDir {
- public:
-  TempDir() {
-    std::string tmpl =
-        (std::filesystem::temp_directory_path() / "caravan-hub-XXXXXX")
-            .string();
-    if (!mkdtemp(tmpl.data())) std::abort();
-    path_ = tmpl;
-  }
-  ~TempDir() {
-    std::error_code ec;
-    std::filesystem::remove_all(path_, ec);
-  }
-  std::string File(const std::string& name) const {
-    return (path_ / name).string();
-  }
-
- private:
-  std::filesystem::path path_;
-};
+// Temporary directories are the store tests' own.
+using store::testing::TempDir;
 
 }  // namespace caravan::daemon::sync::testing
