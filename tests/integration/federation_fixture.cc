@@ -1,14 +1,10 @@
 #include "tests/integration/federation_fixture.h"
 
-#include <arpa/inet.h>
 #include <gtest/gtest.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
-#include <unistd.h>
 
+#include <cctype>
 #include <fstream>
 #include <sstream>
-#include <stdexcept>
 #include <thread>
 
 namespace caravan::integration {
@@ -32,23 +28,6 @@ bool SetKey(std::string* toml, const std::string& section,
 }
 
 }  // namespace
-
-uint16_t FreeLoopbackPort() {
-  int fd = socket(AF_INET, SOCK_STREAM, 0);
-  if (fd < 0) throw std::runtime_error("socket() failed");
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  addr.sin_port = 0;
-  socklen_t len = sizeof(addr);
-  if (bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0 ||
-      getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) != 0) {
-    close(fd);
-    throw std::runtime_error("cannot bind a loopback port");
-  }
-  close(fd);
-  return ntohs(addr.sin_port);
-}
 
 bool WaitFor(const std::function<bool()>& done, std::chrono::seconds timeout) {
   const auto deadline = std::chrono::steady_clock::now() + timeout;
@@ -120,6 +99,34 @@ bool FedNode::Start(std::string* why) {
 void FedNode::WritePolicy(const std::string& file,
                           const std::string& text) const {
   WriteFile(node_->dir() / "policies" / file, text);
+}
+
+namespace {
+
+// The common head of the policies the tests write: share up to a ceiling.
+std::string SharePolicyText(const std::string& applies_to_line,
+                            const std::string& max_tlp,
+                            const std::string& more) {
+  return applies_to_line + "[outbound]\nshare = true\nmax_tlp = \"" +
+         max_tlp + "\"\n" + more;
+}
+
+}  // namespace
+
+void FedNode::ShareWith(const std::string& country, const std::string& max_tlp,
+                        const std::string& more) const {
+  std::string file = country;
+  for (auto& c : file) {
+    c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  }
+  WritePolicy(file + ".toml",
+              SharePolicyText("applies_to = [\"" + country + "\"]\n",
+                              max_tlp, more));
+}
+
+void FedNode::ShareWithAll(const std::string& max_tlp,
+                           const std::string& more) const {
+  WritePolicy("default.toml", SharePolicyText("", max_tlp, more));
 }
 
 int64_t FedNode::Count() const {
@@ -224,6 +231,36 @@ void AddPeer(const FedNode& a, const FedNode& b, bool dial) {
 void Connect(const FedNode& a, const FedNode& b) {
   AddPeer(a, b);
   AddPeer(b, a);
+}
+
+FedNode& FederationFixture::Make(const std::string& name,
+                                 const std::string& country) {
+  nodes_.push_back(std::make_unique<FedNode>(name, country));
+  FedNode& n = *nodes_.back();
+  EXPECT_TRUE(n.ok()) << n.why();
+  return n;
+}
+
+void FederationFixture::StartAll() {
+  for (auto& n : nodes_) {
+    std::string why;
+    ASSERT_TRUE(n->Start(&why)) << n->name() << ": " << why;
+  }
+}
+
+void FederationFixture::StartAllAndConnect(const FedNode& a,
+                                           const FedNode& b) {
+  ASSERT_NO_FATAL_FAILURE(StartAll());
+  Connect(a, b);
+}
+
+void FederationFixture::TearDown() {
+  for (auto& n : nodes_) {
+    if (n->node().running()) {
+      EXPECT_EQ(n->Stop(), 0) << n->name() << " log:\n"
+                              << n->node().LogText();
+    }
+  }
 }
 
 void WriteLinesFile(const std::filesystem::path& path,

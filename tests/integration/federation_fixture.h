@@ -4,18 +4,21 @@
 // other through `caravan peers add` exactly as an operator would. Built on
 // the single-node harness (tests/integration/harness.h).
 //
-// - FreeLoopbackPort(): a port the kernel just handed out for 127.0.0.1
-//   (bind port 0, read it back, close), so parallel test runs rarely
-//   collide; FedNode::Start retries with a fresh port if the bind fails.
+// - FreeLoopbackPort() (tests/integration/http_client.h) picks each node's
+//   port, so parallel test runs rarely collide; FedNode::Start retries with
+//   a fresh port if the bind fails.
 // - FedNode: one node (TestNode) whose caravand.toml is rewritten after
 //   `caravan init` to listen on its port, redial quickly (dial_backoff_max
 //   1s) and keep links alive with a short keepalive, so restarts and kills
 //   are noticed within seconds. Helpers read counts, values and peer state.
 // - AddPeer(): one roster entry (with or without an endpoint to dial).
 // - WaitFor(): polls a condition until it holds or a bound passes.
+// - FederationFixture: a GoogleTest fixture owning the nodes of one test,
+//   stopping them cleanly (and asserting so) at the end.
 //
-// Ownership: a FedNode owns its TestNode (directory and daemon). Not
-// thread-safe: one test thread drives all nodes.
+// Ownership: a FedNode owns its TestNode (directory and daemon); the
+// fixture owns its FedNodes. Not thread-safe: one test thread drives all
+// nodes.
 
 #include <chrono>
 #include <cstdint>
@@ -26,19 +29,17 @@
 #include <string>
 #include <vector>
 
+#include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
 #include "tests/integration/harness.h"
+#include "tests/integration/http_client.h"
 
 namespace caravan::integration {
 
 // Upper bound for every federation wait; generous for ASan on a shared
 // 2-core machine. Waits end as soon as their condition holds.
 inline constexpr std::chrono::seconds kSyncTimeout{120};
-
-// A TCP port on 127.0.0.1 that was free a moment ago. Throws
-// std::runtime_error if no socket can be bound at all.
-uint16_t FreeLoopbackPort();
 
 // Polls `done` every 100 ms until it returns true (then true) or `timeout`
 // passes (then false).
@@ -73,6 +74,16 @@ class FedNode {
 
   // Writes DIR/policies/<file> (a whole policy file).
   void WritePolicy(const std::string& file, const std::string& text) const;
+  // Writes policies/<country in lower case>.toml: share with the peers of
+  // `country` up to `max_tlp`. `more` follows those [outbound] lines, each
+  // of its lines ending in '\n' (further [outbound] keys, then any other
+  // table).
+  void ShareWith(const std::string& country, const std::string& max_tlp,
+                 const std::string& more = "") const;
+  // The same as policies/default.toml: applies to every peer that no other
+  // policy file names.
+  void ShareWithAll(const std::string& max_tlp,
+                    const std::string& more = "") const;
 
   // Runs the CLI (see TestNode::Cli / CliJson).
   CommandResult Cli(const std::vector<std::string>& args,
@@ -126,6 +137,22 @@ class FedNode {
 void AddPeer(const FedNode& a, const FedNode& b, bool dial = true);
 // Both directions of AddPeer.
 void Connect(const FedNode& a, const FedNode& b);
+
+// A test that owns its FedNodes. TearDown stops every node still running
+// and expects exit 0, printing the log of one that did not stop cleanly.
+class FederationFixture : public ::testing::Test {
+ protected:
+  // A new node (see FedNode); records a failure if its set-up failed.
+  FedNode& Make(const std::string& name, const std::string& country);
+  // Starts every node made so far; a fatal failure (with the reason) if
+  // one does not start: call inside ASSERT_NO_FATAL_FAILURE.
+  void StartAll();
+  // StartAll, then links `a` and `b` both ways (Connect).
+  void StartAllAndConnect(const FedNode& a, const FedNode& b);
+  void TearDown() override;
+
+  std::vector<std::unique_ptr<FedNode>> nodes_;
+};
 
 // Writes `lines` (one per line) to `path`.
 void WriteLinesFile(const std::filesystem::path& path,

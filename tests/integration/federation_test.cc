@@ -60,28 +60,8 @@ int64_t ParseTime(const json& t) {
   return timegm(&tm);
 }
 
-class FederationTest : public ::testing::Test {
+class FederationTest : public FederationFixture {
  protected:
-  FedNode& Make(const std::string& name, const std::string& country) {
-    nodes_.push_back(std::make_unique<FedNode>(name, country));
-    FedNode& n = *nodes_.back();
-    EXPECT_TRUE(n.ok()) << n.why();
-    return n;
-  }
-  void StartAll() {
-    for (auto& n : nodes_) {
-      std::string why;
-      ASSERT_TRUE(n->Start(&why)) << why;
-    }
-  }
-  void TearDown() override {
-    for (auto& n : nodes_) {
-      if (n->node().running()) {
-        EXPECT_EQ(n->Stop(), 0) << n->name() << " log:\n"
-                                << n->node().LogText();
-      }
-    }
-  }
   // Submits a bulk file of `values` at `n` with extra flags; the count of
   // stored lines is checked by the caller through Count().
   void SubmitFile(FedNode& n, const std::vector<std::string>& values,
@@ -140,7 +120,6 @@ class FederationTest : public ::testing::Test {
   // Three nodes all linked, 40 records from each; see the tests below.
   void RunTriangle(bool wait_settled);
 
-  std::vector<std::unique_ptr<FedNode>> nodes_;
   int files_ = 0;
 };
 
@@ -161,15 +140,10 @@ TEST_F(FederationTest, ThreeNodesReceiveExactlyWhatPoliciesAllow) {
   uz.WritePolicy("protected.toml",
                  "cidrs = [\"195.158.0.0/16\"]\n"
                  "domain_suffixes = [\"gov.uz\"]\n");
-  uz.WritePolicy("kz.toml",
-                 "applies_to = [\"KZ\"]\n[outbound]\nshare = true\n"
-                 "max_tlp = \"amber\"\n"
-                 "types = [\"ipv4\", \"domain\", \"url\", \"sha256\"]\n"
-                 "redact = [\"description\"]\nreshare = \"direct\"\n");
-  uz.WritePolicy("cn.toml",
-                 "applies_to = [\"CN\"]\n[outbound]\nshare = true\n"
-                 "max_tlp = \"green\"\ntypes = [\"ipv4\"]\n"
-                 "min_confidence = 70\n");
+  uz.ShareWith("KZ", "amber",
+               "types = [\"ipv4\", \"domain\", \"url\", \"sha256\"]\n"
+               "redact = [\"description\"]\nreshare = \"direct\"\n");
+  uz.ShareWith("CN", "green", "types = [\"ipv4\"]\nmin_confidence = 70\n");
   ASSERT_NO_FATAL_FAILURE(StartAll());
   Connect(uz, kz);
   Connect(uz, cn);
@@ -263,11 +237,8 @@ TEST_F(FederationTest, ThreeNodesReceiveExactlyWhatPoliciesAllow) {
 TEST_F(FederationTest, RevocationToHolderKeepsRedaction) {
   FedNode& uz = Make("CERT-UZ", "UZ");
   FedNode& kz = Make("CERT-KZ", "KZ");
-  uz.WritePolicy("kz.toml",
-                 "applies_to = [\"KZ\"]\n[outbound]\nshare = true\n"
-                 "max_tlp = \"amber\"\nredact = [\"description\"]\n");
-  ASSERT_NO_FATAL_FAILURE(StartAll());
-  Connect(uz, kz);
+  uz.ShareWith("KZ", "amber", "redact = [\"description\"]\n");
+  ASSERT_NO_FATAL_FAILURE(StartAllAndConnect(uz, kz));
   const std::string id =
       Submit(uz, {"ipv4", "10.77.0.1", "--tlp", "green", "--description",
                   "analyst notes: source is a human informant"});
@@ -295,12 +266,8 @@ TEST_F(FederationTest, RelayKeepsOriginSignatureAndHonoursReshare) {
   FedNode& a = Make("CERT-A", "UZ");
   FedNode& b = Make("CERT-B", "KZ");
   FedNode& c = Make("CERT-C", "CN");
-  a.WritePolicy("kz.toml",
-                "applies_to = [\"KZ\"]\n[outbound]\nshare = true\n"
-                "max_tlp = \"amber\"\nreshare = \"federation\"\n");
-  b.WritePolicy("cn.toml",
-                "applies_to = [\"CN\"]\n[outbound]\nshare = true\n"
-                "max_tlp = \"amber\"\nreshare = \"federation\"\n");
+  a.ShareWith("KZ", "amber", "reshare = \"federation\"\n");
+  b.ShareWith("CN", "amber", "reshare = \"federation\"\n");
   ASSERT_NO_FATAL_FAILURE(StartAll());
   Connect(a, b);
   Connect(b, c);
@@ -335,10 +302,9 @@ void FederationTest::RunTriangle(bool wait_settled) {
   FedNode& b = Make("CERT-B", "KZ");
   FedNode& c = Make("CERT-C", "CN");
   for (auto* n : {&a, &b, &c}) {
-    n->WritePolicy("default.toml",
-                   "[outbound]\nshare = true\nmax_tlp = \"amber\"\n"
-                   "reshare = \"federation\"\n"
-                   "[inbound]\naccept = true\naccept_relayed = true\n");
+    n->ShareWithAll("amber",
+                    "reshare = \"federation\"\n"
+                    "[inbound]\naccept = true\naccept_relayed = true\n");
   }
   ASSERT_NO_FATAL_FAILURE(StartAll());
   Connect(a, b);
@@ -401,10 +367,8 @@ TEST_F(FederationTest, TriangleSettlesWithZeroBacklog) {
 TEST_F(FederationTest, StoppedReceiverCatchesUpOnce) {
   FedNode& a = Make("CERT-A", "UZ");
   FedNode& b = Make("CERT-B", "KZ");
-  a.WritePolicy("default.toml",
-                "[outbound]\nshare = true\nmax_tlp = \"amber\"\n");
-  ASSERT_NO_FATAL_FAILURE(StartAll());
-  Connect(a, b);
+  a.ShareWithAll("amber");
+  ASSERT_NO_FATAL_FAILURE(StartAllAndConnect(a, b));
   Submit(a, {"ipv4", "10.50.0.1", "--tlp", "green"});
   ASSERT_NO_FATAL_FAILURE(WaitSettled(a, b));
   ASSERT_EQ(b.Stop(), 0) << b.node().LogText();
@@ -434,12 +398,8 @@ TEST_F(FederationTest, RevocationReachesHoldersOnly) {
   FedNode& uz = Make("CERT-UZ", "UZ");
   FedNode& kz = Make("CERT-KZ", "KZ");
   FedNode& cn = Make("CERT-CN", "CN");
-  uz.WritePolicy("kz.toml",
-                 "applies_to = [\"KZ\"]\n[outbound]\nshare = true\n"
-                 "max_tlp = \"amber\"\n");
-  uz.WritePolicy("cn.toml",
-                 "applies_to = [\"CN\"]\n[outbound]\nshare = true\n"
-                 "max_tlp = \"amber\"\ntypes = [\"ipv4\"]\n");
+  uz.ShareWith("KZ", "amber");
+  uz.ShareWith("CN", "amber", "types = [\"ipv4\"]\n");
   ASSERT_NO_FATAL_FAILURE(StartAll());
   Connect(uz, kz);
   Connect(uz, cn);
@@ -475,10 +435,8 @@ TEST_F(FederationTest, RevocationReachesHoldersOnly) {
 TEST_F(FederationTest, KillNineDuringLargeTransferLosesAndRepeatsNothing) {
   FedNode& a = Make("CERT-A", "UZ");
   FedNode& b = Make("CERT-B", "KZ");
-  a.WritePolicy("default.toml",
-                "[outbound]\nshare = true\nmax_tlp = \"amber\"\n");
-  ASSERT_NO_FATAL_FAILURE(StartAll());
-  Connect(a, b);
+  a.ShareWithAll("amber");
+  ASSERT_NO_FATAL_FAILURE(StartAllAndConnect(a, b));
   ASSERT_TRUE(WaitFor([&] { return a.Settled("CERT-B"); }));
   ASSERT_EQ(b.Stop(), 0);  // the whole transfer happens after the submit
 
@@ -528,11 +486,8 @@ TEST_F(FederationTest, KillNineDuringLargeTransferLosesAndRepeatsNothing) {
 TEST_F(FederationTest, PolicyReloadSendsWhatBecameShareable) {
   FedNode& a = Make("CERT-A", "UZ");
   FedNode& b = Make("CERT-B", "KZ");
-  a.WritePolicy("kz.toml",
-                "applies_to = [\"KZ\"]\n[outbound]\nshare = true\n"
-                "max_tlp = \"amber\"\ntypes = [\"domain\"]\n");
-  ASSERT_NO_FATAL_FAILURE(StartAll());
-  Connect(a, b);
+  a.ShareWith("KZ", "amber", "types = [\"domain\"]\n");
+  ASSERT_NO_FATAL_FAILURE(StartAllAndConnect(a, b));
   const auto ips = Ips(10, 0x700001, 5);
   ASSERT_NO_FATAL_FAILURE(SubmitFile(a, ips, {"--type", "ipv4", "--tlp",
                                               "green"}));
@@ -541,9 +496,7 @@ TEST_F(FederationTest, PolicyReloadSendsWhatBecameShareable) {
   EXPECT_EQ(Unique(b.Values()),
             (std::set<std::string>{"reload.example.net"}));
 
-  a.WritePolicy("kz.toml",
-                "applies_to = [\"KZ\"]\n[outbound]\nshare = true\n"
-                "max_tlp = \"amber\"\ntypes = [\"domain\", \"ipv4\"]\n");
+  a.ShareWith("KZ", "amber", "types = [\"domain\", \"ipv4\"]\n");
   CommandResult r = a.Cli({"policy", "reload"});
   ASSERT_EQ(r.exit_code, 0) << r.Describe();
   ASSERT_TRUE(WaitFor([&] { return b.Count() == 6; }))
@@ -561,11 +514,8 @@ TEST_F(FederationTest, PolicyReloadSendsWhatBecameShareable) {
 TEST_F(FederationTest, EmbargoDelaysSharing) {
   FedNode& a = Make("CERT-A", "UZ");
   FedNode& b = Make("CERT-B", "KZ");
-  a.WritePolicy("kz.toml",
-                "applies_to = [\"KZ\"]\n[outbound]\nshare = true\n"
-                "max_tlp = \"amber\"\nembargo = \"3s\"\n");
-  ASSERT_NO_FATAL_FAILURE(StartAll());
-  Connect(a, b);
+  a.ShareWith("KZ", "amber", "embargo = \"3s\"\n");
+  ASSERT_NO_FATAL_FAILURE(StartAllAndConnect(a, b));
   ASSERT_TRUE(WaitFor([&] {
     json p = a.PeerState("CERT-B");
     return !p.is_null() && p["link"] == "up";

@@ -4,11 +4,7 @@
 // and link byte counts (issue 5: `caravan peers list` follows the traffic,
 // not only acknowledgements) are checked. Every wait is a bounded poll.
 
-#include <arpa/inet.h>
 #include <gtest/gtest.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
-#include <unistd.h>
 
 #include <cstdlib>
 #include <map>
@@ -19,63 +15,10 @@
 
 #include "tests/integration/federation_fixture.h"
 #include "tests/integration/harness.h"
+#include "tests/integration/http_client.h"
 
 namespace caravan::integration {
 namespace {
-
-struct HttpReply {
-  int status = 0;
-  std::string content_type;
-  std::string body;
-};
-
-// One request over a fresh connection (Connection: close), bounded by
-// socket timeouts. status 0: no HTTP answer.
-HttpReply Http(uint16_t port, const std::string& method,
-               const std::string& target, const std::string& extra = "") {
-  HttpReply reply;
-  int fd = socket(AF_INET, SOCK_STREAM, 0);
-  timeval tv{30, 0};
-  setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-  setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_port = htons(port);
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  if (connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
-    close(fd);
-    return reply;
-  }
-  const std::string req = method + " " + target +
-                          " HTTP/1.1\r\nHost: localhost\r\n" + extra +
-                          "Connection: close\r\n\r\n";
-  size_t sent = 0;
-  while (sent < req.size()) {
-    ssize_t n = send(fd, req.data() + sent, req.size() - sent, MSG_NOSIGNAL);
-    if (n <= 0) break;
-    sent += static_cast<size_t>(n);
-  }
-  std::string raw;
-  char buf[65536];
-  for (;;) {
-    ssize_t n = recv(fd, buf, sizeof buf, 0);
-    if (n <= 0) break;
-    raw.append(buf, static_cast<size_t>(n));
-  }
-  close(fd);
-  const size_t end = raw.find("\r\n\r\n");
-  if (end == std::string::npos || raw.size() < 12) return reply;
-  reply.status = std::atoi(raw.substr(9, 3).c_str());
-  std::istringstream head(raw.substr(0, end));
-  std::string line;
-  while (std::getline(head, line)) {
-    if (!line.empty() && line.back() == '\r') line.pop_back();
-    const std::string prefix = "Content-Type: ";
-    if (line.rfind(prefix, 0) == 0) reply.content_type = line.substr(prefix.size());
-  }
-  reply.body = raw.substr(end + 4);
-  return reply;
-}
 
 // Sample lines of an exposition text, "name{labels}" -> value.
 std::map<std::string, double> Samples(const std::string& text) {
@@ -130,8 +73,8 @@ class MetricsTest : public ::testing::Test {
     }
   }
   std::map<std::string, double> Scrape() {
-    HttpReply r = Http(port_, "GET", "/metrics");
-    EXPECT_EQ(r.status, 200) << r.body << "\n" << node_.LogText();
+    HttpReply r = HttpGet(port_, "/metrics");
+    EXPECT_EQ(r.status, 200) << r.Describe() << "\n" << node_.LogText();
     return Samples(r.body);
   }
 
@@ -180,28 +123,31 @@ TEST_F(MetricsTest, CountersFollowSubmissionsAndStoreCounts) {
 }
 
 TEST_F(MetricsTest, ServesOnlyGetMetrics) {
-  HttpReply ok = Http(port_, "GET", "/metrics");
-  EXPECT_EQ(ok.status, 200);
-  EXPECT_EQ(ok.content_type, "text/plain; version=0.0.4; charset=utf-8");
+  HttpReply ok = HttpGet(port_, "/metrics");
+  EXPECT_EQ(ok.status, 200) << ok.Describe();
+  EXPECT_EQ(ok.Header("Content-Type"), "text/plain; version=0.0.4; charset=utf-8");
   EXPECT_NE(ok.body.find("# TYPE caravan_records_stored_total counter\n"),
             std::string::npos)
       << ok.body;
   EXPECT_NE(ok.body.find("# TYPE caravan_control_request_duration_seconds "
                          "histogram\n"),
             std::string::npos);
-  EXPECT_EQ(Http(port_, "GET", "/metrics?x=1").status, 200);
-  EXPECT_EQ(Http(port_, "GET", "/").status, 404);
-  EXPECT_EQ(Http(port_, "GET", "/metrics/extra").status, 404);
-  EXPECT_EQ(Http(port_, "GET", "/taxii2/").status, 404);
-  EXPECT_EQ(Http(port_, "POST", "/metrics", "Content-Length: 0\r\n").status,
-            405);
+  EXPECT_EQ(HttpGet(port_, "/metrics?x=1").status, 200);
+  EXPECT_EQ(HttpGet(port_, "/").status, 404);
+  EXPECT_EQ(HttpGet(port_, "/metrics/extra").status, 404);
+  EXPECT_EQ(HttpGet(port_, "/taxii2/").status, 404);
+  HttpRequest post;
+  post.method = "POST";
+  post.target = "/metrics";
+  post.body = "";  // Content-Length: 0
+  EXPECT_EQ(SendHttp(port_, post).status, 405);
   // A request with a body is refused, not read.
-  EXPECT_EQ(Http(port_, "GET", "/metrics", "Content-Length: 5\r\n").status,
+  EXPECT_EQ(HttpGet(port_, "/metrics", {"Content-Length: 5"}).status,
             413);
   // A request head above the limit: 431, and the daemon goes on serving.
-  const std::string huge = "X-Big: " + std::string(20000, 'a') + "\r\n";
-  EXPECT_EQ(Http(port_, "GET", "/metrics", huge).status, 431);
-  EXPECT_EQ(Http(port_, "GET", "/metrics").status, 200);
+  const std::string huge = "X-Big: " + std::string(20000, 'a');
+  EXPECT_EQ(HttpGet(port_, "/metrics", {huge}).status, 431);
+  EXPECT_EQ(HttpGet(port_, "/metrics").status, 200);
 }
 
 TEST(MetricsConfigTest, BadListenAddressIsAConfigError) {
@@ -224,36 +170,24 @@ TEST(MetricsConfigTest, BadListenAddressIsAConfigError) {
 
 // ---- federation: shared, received, withheld, link state and bytes --------
 
-class MetricsFederationTest : public ::testing::Test {
+class MetricsFederationTest : public FederationFixture {
  protected:
-  void TearDown() override {
-    for (FedNode* n : {uz_.get(), kz_.get()}) {
-      if (n != nullptr && n->node().running()) {
-        EXPECT_EQ(n->Stop(), 0) << n->name() << " log:\n"
-                                << n->node().LogText();
-      }
-    }
-  }
   // Both nodes, UZ sharing green and below with KZ, metrics on both.
   void MakePair() {
-    uz_ = std::make_unique<FedNode>("CERT-UZ", "UZ");
-    kz_ = std::make_unique<FedNode>("CERT-KZ", "KZ");
+    uz_ = &Make("CERT-UZ", "UZ");
+    kz_ = &Make("CERT-KZ", "KZ");
     ASSERT_TRUE(uz_->ok()) << uz_->why();
     ASSERT_TRUE(kz_->ok()) << kz_->why();
     uz_port_ = FreeLoopbackPort();
     kz_port_ = FreeLoopbackPort();
     ASSERT_TRUE(EnableMetrics(uz_->node().config(), uz_port_));
     ASSERT_TRUE(EnableMetrics(kz_->node().config(), kz_port_));
-    uz_->WritePolicy("kz.toml",
-                     "applies_to = [\"KZ\"]\n[outbound]\nshare = true\n"
-                     "max_tlp = \"green\"\n");
-    std::string why;
-    ASSERT_TRUE(uz_->Start(&why)) << why;
-    ASSERT_TRUE(kz_->Start(&why)) << why;
+    uz_->ShareWith("KZ", "green");
+    ASSERT_NO_FATAL_FAILURE(StartAll());
   }
   std::map<std::string, double> Scrape(uint16_t port) {
-    HttpReply r = Http(port, "GET", "/metrics");
-    EXPECT_EQ(r.status, 200);
+    HttpReply r = HttpGet(port, "/metrics");
+    EXPECT_EQ(r.status, 200) << r.Describe();
     return Samples(r.body);
   }
   // peers list entry `peer` at `n` ({"bytes_sent": ...}), or null.
@@ -271,7 +205,8 @@ class MetricsFederationTest : public ::testing::Test {
     return p.is_null() ? 0 : p[field].get<uint64_t>();
   }
 
-  std::unique_ptr<FedNode> uz_, kz_;
+  FedNode* uz_ = nullptr;  // owned by nodes_
+  FedNode* kz_ = nullptr;
   uint16_t uz_port_ = 0, kz_port_ = 0;
 };
 

@@ -1,16 +1,12 @@
 // STIX and MISP through the CLI (`caravan export --format stix|misp`,
 // `caravan submit --format stix|misp`) against real daemons.
-#include <arpa/inet.h>
 #include <gtest/gtest.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
-#include <unistd.h>
 
 #include <map>
 #include <set>
-#include <sstream>
 
 #include "tests/integration/harness.h"
+#include "tests/integration/http_client.h"
 
 namespace caravan::integration {
 namespace {
@@ -202,103 +198,6 @@ TEST(StixCliTest, UnknownExportFormatIsAUsageError) {
 namespace caravan::integration {
 namespace {
 
-std::string B64(const std::string& in) {
-  static const char* k =
-      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-  std::string out;
-  size_t i = 0;
-  for (; i + 2 < in.size(); i += 3) {
-    uint32_t v = (uint8_t(in[i]) << 16) | (uint8_t(in[i + 1]) << 8) |
-                 uint8_t(in[i + 2]);
-    for (int s = 18; s >= 0; s -= 6) out += k[(v >> s) & 63];
-  }
-  if (i + 1 == in.size()) {
-    uint32_t v = uint8_t(in[i]) << 16;
-    out += k[(v >> 18) & 63];
-    out += k[(v >> 12) & 63];
-    out += "==";
-  } else if (i + 2 == in.size()) {
-    uint32_t v = (uint8_t(in[i]) << 16) | (uint8_t(in[i + 1]) << 8);
-    out += k[(v >> 18) & 63];
-    out += k[(v >> 12) & 63];
-    out += k[(v >> 6) & 63];
-    out += '=';
-  }
-  return out;
-}
-
-struct HttpReply {
-  int status = 0;
-  std::map<std::string, std::string> headers;  // lower-case names
-  std::string body;
-  nlohmann::json Json() const { return nlohmann::json::parse(body); }
-};
-
-// One request over a fresh connection (Connection: close), bounded by a
-// socket timeout.
-HttpReply Http(uint16_t port, const std::string& method,
-               const std::string& target,
-               std::vector<std::string> headers, const std::string& body = "") {
-  HttpReply reply;
-  int fd = socket(AF_INET, SOCK_STREAM, 0);
-  timeval tv{60, 0};
-  setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_port = htons(port);
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  if (connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
-    close(fd);
-    return reply;
-  }
-  std::string req = method + " " + target + " HTTP/1.1\r\nHost: localhost\r\n";
-  for (const auto& h : headers) req += h + "\r\n";
-  req += "Content-Length: " + std::to_string(body.size()) +
-         "\r\nConnection: close\r\n\r\n" + body;
-  size_t sent = 0;
-  while (sent < req.size()) {
-    ssize_t n = send(fd, req.data() + sent, req.size() - sent, MSG_NOSIGNAL);
-    if (n <= 0) break;
-    sent += static_cast<size_t>(n);
-  }
-  std::string raw;
-  char buf[65536];
-  for (;;) {
-    ssize_t n = recv(fd, buf, sizeof buf, 0);
-    if (n <= 0) break;
-    raw.append(buf, static_cast<size_t>(n));
-  }
-  close(fd);
-  size_t end = raw.find("\r\n\r\n");
-  if (end == std::string::npos || raw.size() < 12) return reply;
-  reply.status = std::stoi(raw.substr(9, 3));
-  std::istringstream head(raw.substr(0, end));
-  std::string line;
-  std::getline(head, line);
-  while (std::getline(head, line)) {
-    if (!line.empty() && line.back() == '\r') line.pop_back();
-    size_t c = line.find(':');
-    if (c == std::string::npos) continue;
-    std::string name = line.substr(0, c);
-    for (auto& ch : name) ch = static_cast<char>(std::tolower(ch));
-    reply.headers[name] = line.substr(c + 2);
-  }
-  reply.body = raw.substr(end + 4);
-  return reply;
-}
-
-uint16_t FreePort() {
-  int fd = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
-  socklen_t len = sizeof addr;
-  getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
-  close(fd);
-  return ntohs(addr.sin_port);
-}
-
 std::string PasswordHash(const std::string& password) {
   auto r = RunProgram(
       {std::string(CARAVAN_BINARY_DIR) + "/daemon/feeds/caravan-taxii-passwd"},
@@ -309,13 +208,14 @@ std::string PasswordHash(const std::string& password) {
   return h;
 }
 
-const char* kAccept = "Accept: application/taxii+json;version=2.1";
+const char* kTaxiiType = "application/taxii+json;version=2.1";
+const std::string kAccept = std::string("Accept: ") + kTaxiiType;
 
 class TaxiiTest : public ::testing::Test {
  protected:
   void SetUp() override {
     ASSERT_EQ(node_.init_result().exit_code, 0);
-    port_ = FreePort();
+    port_ = FreeLoopbackPort();
     WriteFile(node_.dir() / "taxii-accounts.toml",
               "[[account]]\nname = \"siem\"\npassword_hash = \"" +
                   PasswordHash("s3cret") +
@@ -345,8 +245,18 @@ class TaxiiTest : public ::testing::Test {
   HttpReply Get(const std::string& target,
                 const std::string& user = "siem:s3cret",
                 const std::string& accept = kAccept) {
-    return Http(port_, "GET", target,
-                {"Authorization: Basic " + B64(user), accept});
+    return HttpGet(port_, target, {BasicAuthHeader(user), accept});
+  }
+  // POST of `body` to `target` as `user` with a Content-Type header.
+  HttpReply Post(const std::string& target, const std::string& user,
+                 const std::string& content_type, const std::string& body) {
+    HttpRequest request;
+    request.method = "POST";
+    request.target = target;
+    request.headers = {BasicAuthHeader(user), kAccept,
+                       "Content-Type: " + content_type};
+    request.body = body;
+    return SendHttp(port_, request);
   }
   std::string Objects(const std::string& coll) {
     return "/api/collections/" + ids_[coll] + "/objects/";
@@ -432,7 +342,7 @@ TEST_F(TaxiiTest, RefusesBadCredentialsAcceptAndCollections) {
   EXPECT_EQ(bad.status, 401);
   EXPECT_EQ(bad.headers["www-authenticate"], "Basic realm=\"caravan\"");
   EXPECT_EQ(Get("/taxii2/", "nobody:s3cret").status, 401);
-  EXPECT_EQ(Http(port_, "GET", "/taxii2/", {kAccept}).status, 401);
+  EXPECT_EQ(HttpGet(port_, "/taxii2/", {kAccept}).status, 401);
   EXPECT_EQ(Get("/taxii2/").status, 200);
   EXPECT_EQ(Get("/taxii2/", "siem:s3cret", "Accept: text/html").status, 406);
   EXPECT_EQ(Get(Objects("own"), "siem:s3cret",
@@ -442,20 +352,11 @@ TEST_F(TaxiiTest, RefusesBadCredentialsAcceptAndCollections) {
   EXPECT_EQ(Get(Objects("received")).status, 403);
   EXPECT_EQ(Get(Objects("own"), "peeronly:other").status, 403);
   EXPECT_EQ(Get("/api/collections/nope/objects/").status, 404);
-  auto post = Http(port_, "POST", Objects("own"),
-                   {"Authorization: Basic " + B64("siem:s3cret"), kAccept,
-                    "Content-Type: text/plain"},
-                   "{}");
+  auto post = Post(Objects("own"), "siem:s3cret", "text/plain", "{}");
   EXPECT_EQ(post.status, 415);
-  auto bad_body = Http(port_, "POST", Objects("own"),
-                       {"Authorization: Basic " + B64("siem:s3cret"), kAccept,
-                        "Content-Type: " + std::string(kAccept + 8)},
-                       "not json");
+  auto bad_body = Post(Objects("own"), "siem:s3cret", kTaxiiType, "not json");
   EXPECT_EQ(bad_body.status, 422);
-  auto ro = Http(port_, "POST", Objects("received"),
-                 {"Authorization: Basic " + B64("peeronly:other"), kAccept,
-                  "Content-Type: " + std::string(kAccept + 8)},
-                 "{}");
+  auto ro = Post(Objects("received"), "peeronly:other", kTaxiiType, "{}");
   EXPECT_EQ(ro.status, 403);
 }
 
@@ -481,10 +382,8 @@ TEST_F(TaxiiTest, TlpAboveTheCeilingIsNeverServed) {
 }
 
 TEST_F(TaxiiTest, ObjectByIdVersionsAndAddObjects) {
-  auto add = Http(
-      port_, "POST", Objects("own"),
-      {"Authorization: Basic " + B64("siem:s3cret"), kAccept,
-       "Content-Type: " + std::string(kAccept + 8)},
+  auto add = Post(
+      Objects("own"), "siem:s3cret", kTaxiiType,
       R"({"objects":[{"type":"indicator","spec_version":"2.1",
           "id":"indicator--8e2e2d2b-17d4-4cbf-938f-98ee46b3cd3f",
           "created":"2024-01-01T00:00:00.000Z","modified":"2024-01-01T00:00:00.000Z",
