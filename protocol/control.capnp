@@ -122,6 +122,7 @@ struct PeerAdd {
   country @1 :Text;
   key @2 :Text;                 # caravan:... text form
   endpoint @3 :Text;            # host:port, may be empty
+  via @4 :Text;                 # hub member name, may be empty (hub mode)
 }
 
 struct QuarantineDecision {

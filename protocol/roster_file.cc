@@ -32,6 +32,35 @@ std::string TypeName(const toml::node& n) {
 
 uint32_t LineOf(const toml::node& n) { return n.source().begin.line; }
 
+// What is wrong with `m.via` on its own (empty: nothing). The one wording
+// for the loader and for `caravan peers add`.
+std::string ViaOwnError(const RosterMember& m) {
+  if (std::string why = NameError(m.via); !why.empty()) {
+    return "'" + m.via + "' " + why;
+  }
+  if (m.via == m.name) return "a member cannot be its own hub";
+  if (m.endpoint.has_value()) {
+    return "a member reached through a hub has no endpoint (remove one of "
+           "the two)";
+  }
+  return "";
+}
+
+// What is wrong with `hub` as the hub of a member of `roster` (empty:
+// nothing). A hub must be a member we link to directly: not unknown, not
+// itself behind another hub (no multi-hop routing).
+std::string ViaHubError(const std::vector<RosterMember>& roster,
+                        const std::string& hub) {
+  auto it = std::find_if(roster.begin(), roster.end(),
+                         [&](const RosterMember& o) { return o.name == hub; });
+  if (it == roster.end()) return "no member named '" + hub + "'";
+  if (!it->via.empty()) {
+    return "'" + hub +
+           "' is itself reached through a hub; a hub must be a direct peer";
+  }
+  return "";
+}
+
 }  // namespace
 
 std::string PublicKeyToText(const PublicKey& key) {
@@ -173,17 +202,11 @@ Result<std::vector<RosterMember>> ParseRoster(std::string_view text,
         }
       }
       if (std::optional<std::string> via = field("via", false)) {
-        std::string why = NameError(*via);
-        if (!why.empty()) {
-          fail(line_of("via"), "[[member]] via: '" + *via + "' " + why);
-        } else if (*via == m.name) {
-          fail(line_of("via"), "[[member]] via: a member cannot be its own hub");
-        } else if (m.endpoint.has_value()) {
-          fail(line_of("via"),
-               "[[member]] via: a member reached through a hub has no "
-               "endpoint (remove one of the two)");
+        m.via = *via;
+        if (std::string why = ViaOwnError(m); !why.empty()) {
+          m.via.clear();
+          fail(line_of("via"), "[[member]] via: " + why);
         } else {
-          m.via = *via;
           via_lines[members.size()] = line_of("via");
         }
       }
@@ -209,22 +232,56 @@ Result<std::vector<RosterMember>> ParseRoster(std::string_view text,
       }
     }
   }
-  // A hub must be a member we link to directly: not unknown, not itself
-  // behind another hub (no multi-hop routing).
   for (const auto& [index, at] : via_lines) {
-    const std::string& hub = members[index].via;
-    auto it = std::find_if(members.begin(), members.end(),
-                           [&](const RosterMember& o) { return o.name == hub; });
-    if (it == members.end()) {
-      errors.Add(at, "[[member]] via: no member named '" + hub + "'");
-    } else if (!it->via.empty()) {
-      errors.Add(at, "[[member]] via: '" + hub +
-                         "' is itself reached through a hub; a hub must be "
-                         "a direct peer");
+    if (std::string why = ViaHubError(members, members[index].via);
+        !why.empty()) {
+      errors.Add(at, "[[member]] via: " + why);
     }
   }
   if (!errors.empty()) return errors.ToStatus();
   return members;
+}
+
+Status CheckNewMember(const std::vector<RosterMember>& roster,
+                      const RosterMember& member, const PublicKey& self_key) {
+  if (std::string why = NameError(member.name); !why.empty()) {
+    return InvalidInput("NAME '" + member.name + "' " + why);
+  }
+  if (member.key == self_key) return InvalidInput("--key is this node's own key");
+  for (const RosterMember& m : roster) {
+    if (m.name == member.name) {
+      return InvalidInput("the roster already has a member named " + m.name);
+    }
+    if (m.key == member.key) {
+      return InvalidInput("--key: that key is already in the roster as " +
+                          m.name);
+    }
+  }
+  if (member.via.empty()) return Status::Ok();
+  if (member.endpoint.has_value()) {
+    return InvalidInput("--via and --endpoint exclude each other: a member "
+                        "reached through a hub is never dialed");
+  }
+  std::string why = ViaOwnError(member);
+  if (why.empty()) why = ViaHubError(roster, member.via);
+  if (!why.empty()) return InvalidInput("--via: " + why);
+  return Status::Ok();
+}
+
+Status CheckRemoveMember(const std::vector<RosterMember>& roster,
+                         std::string_view name) {
+  if (std::none_of(roster.begin(), roster.end(),
+                   [&](const RosterMember& m) { return m.name == name; })) {
+    return NotFound("no roster member " + std::string(name));
+  }
+  std::string routed;
+  for (const RosterMember& m : roster) {
+    if (m.via == name) routed += (routed.empty() ? "" : ", ") + m.name;
+  }
+  if (routed.empty()) return Status::Ok();
+  return InvalidInput(std::string(name) + " is the hub of " + routed +
+                      " (via = \"" + std::string(name) +
+                      "\"): remove or re-route those members first");
 }
 
 Result<std::vector<RosterMember>> LoadRosterFile(const fs::path& path) {

@@ -55,6 +55,21 @@ Result<PublicKey> ParsePublicKeyText(std::string_view text);
 Result<std::vector<RosterMember>> ParseRoster(std::string_view text,
                                               const std::filesystem::path& path);
 
+// The checks ParseRoster makes across members, for one member about to be
+// added to `roster` (`caravan peers add`): its name and key are not in
+// `roster` yet, it is not `self_key` (this node), and a `via` names another
+// member of `roster` that is itself direct, on a member without endpoint.
+// On failure: kInvalidInput naming the option (--via, --endpoint, --key,
+// NAME) and what is wrong with it; the loader's own wording for `via`.
+Status CheckNewMember(const std::vector<RosterMember>& roster,
+                      const RosterMember& member, const PublicKey& self_key);
+
+// Whether `name` may leave `roster` without breaking it: no other member
+// is routed `via` it. On failure: kInvalidInput naming those members.
+// (kNotFound when no member is called `name`.)
+Status CheckRemoveMember(const std::vector<RosterMember>& roster,
+                         std::string_view name);
+
 // Reads and parses `path`. A missing file is kNotFound (the daemon treats it
 // as an empty roster only if it says so); otherwise as ParseRoster.
 Result<std::vector<RosterMember>> LoadRosterFile(

@@ -191,7 +191,13 @@ int main(int argc, char** argv) {
   add_cmd->add_option("--country", peer_add.country)->required();
   add_cmd->add_option("--key", peer_add.key, "caravan:... key text")
       ->required();
-  add_cmd->add_option("--endpoint", peer_add.endpoint, "HOST:PORT");
+  auto* endpoint_opt =
+      add_cmd->add_option("--endpoint", peer_add.endpoint, "HOST:PORT");
+  add_cmd
+      ->add_option("--via", peer_add.via,
+                   "HUB: reached only through that direct member, sealed "
+                   "(hub mode); never dialed")
+      ->excludes(endpoint_opt);
   add_cmd->callback([&] { run = [&] { return RunPeersAdd(global, peer_add); }; });
   std::string remove_name;
   auto* remove_cmd = peers_cmd->add_subcommand("remove", "remove a member");

@@ -53,14 +53,37 @@ std::string AuditLine(const std::vector<std::string>& cells) {
   return line + "\n";
 }
 
+// ENDPOINT says how a member is reached: dialed there, through a hub
+// ("via HUB"), or "-" (it dials us). On a hub, HUB QUEUE is what the hub
+// holds for the member: sealed envelopes and their bytes.
 void ShowPeers(const nlohmann::json& peers) {
-  Table table({"NAME", "COUNTRY", "ENDPOINT", "LINK", "LAST CONTACT",
-               "BACKLOG", "SENT", "RECEIVED", "FINGERPRINT"});
+  bool hub = false;
   for (const auto& p : peers) {
-    table.AddRow({Str(p["name"]), Str(p["country"]), Str(p["endpoint"]),
-                  Str(p["link"]), Str(p["last_contact"]), Str(p["backlog"]),
-                  Str(p["bytes_sent"]), Str(p["bytes_received"]),
-                  Str(p["fingerprint"])});
+    if (p.contains("hub_queued_envelopes") &&
+        !p["hub_queued_envelopes"].is_null()) {
+      hub = true;
+    }
+  }
+  std::vector<std::string> header = {"NAME", "COUNTRY", "ENDPOINT", "LINK",
+                                     "LAST CONTACT", "BACKLOG", "SENT",
+                                     "RECEIVED"};
+  if (hub) header.push_back("HUB QUEUE");
+  header.push_back("FINGERPRINT");
+  Table table(header);
+  for (const auto& p : peers) {
+    const bool via = p.contains("via") && p["via"].is_string();
+    std::vector<std::string> row = {
+        Str(p["name"]),         Str(p["country"]),
+        via ? "via " + Str(p["via"]) : Str(p["endpoint"]),
+        Str(p["link"]),         Str(p["last_contact"]),
+        Str(p["backlog"]),      Str(p["bytes_sent"]),
+        Str(p["bytes_received"])};
+    if (hub) {
+      row.push_back(Str(p["hub_queued_envelopes"]) + " (" +
+                    Str(p["hub_queued_bytes"]) + " B)");
+    }
+    row.push_back(Str(p["fingerprint"]));
+    table.AddRow(row);
   }
   table.Print(std::cout);
 }
@@ -87,6 +110,11 @@ int RunStatus(const GlobalOptions& global) {
                   << "policy:      " << Str(policy["state"]) << ", "
                   << Str(policy["files"]) << " files, loaded "
                   << Str(policy["loaded_at"]) << "\n";
+        if (d.contains("hub") && d["hub"].value("enabled", false)) {
+          std::cout << "hub:         " << Str(d["hub"]["queued_envelopes"])
+                    << " sealed envelopes queued ("
+                    << Str(d["hub"]["queued_bytes"]) << " bytes)\n";
+        }
         if (!policy["last_error"].is_null()) {
           std::cout << "policy error (running set kept):\n"
                     << Str(policy["last_error"]) << "\n";
@@ -278,10 +306,15 @@ int RunPeersAdd(const GlobalOptions& global, const PeerAddOptions& o) {
         p.setCountry(Text(o.country));
         p.setKey(Text(o.key));
         p.setEndpoint(Text(o.endpoint));
+        p.setVia(Text(o.via));
       },
       [](const nlohmann::json& d) {
         std::cout << "added " << Str(d["name"]) << " (" << Str(d["country"])
-                  << "), fingerprint " << Str(d["fingerprint"]) << "\n";
+                  << "), fingerprint " << Str(d["fingerprint"]);
+        if (d.contains("via") && d["via"].is_string()) {
+          std::cout << ", via " << Str(d["via"]);
+        }
+        std::cout << "\n";
       });
 }
 

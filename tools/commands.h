@@ -73,6 +73,7 @@ int RunPolicyExplain(const GlobalOptions& global, const ExplainOptions& o);
 
 struct PeerAddOptions {
   std::string name, country, key, endpoint;
+  std::string via;  // hub mode: reached only through this member (a hub)
 };
 int RunPeersList(const GlobalOptions& global);
 int RunPeersAdd(const GlobalOptions& global, const PeerAddOptions& options);

@@ -122,7 +122,20 @@ Result<std::string> ControlDispatcher::NodeStatus() {
           {"last_error", info.last_error ? nlohmann::json(*info.last_error)
                                          : nlohmann::json(nullptr)}}},
         {"peers", nlohmann::json::array()},
+        {"hub", {{"enabled", cfg.hub.enabled}}},
     };
+    if (cfg.hub.enabled) {
+      // Per member in "peers"; the totals here.
+      auto depths = reader.HubQueueDepths();
+      if (!depths.ok()) return depths.status();
+      uint64_t envelopes = 0, bytes = 0;
+      for (const auto& d : *depths) {
+        envelopes += d.envelopes;
+        bytes += d.bytes;
+      }
+      doc["hub"]["queued_envelopes"] = envelopes;
+      doc["hub"]["queued_bytes"] = bytes;
+    }
     auto peers = PeersList();
     if (peers.ok()) doc["peers"] = nlohmann::json::parse(*peers)["peers"];
     return DumpJson(doc);

@@ -2,6 +2,7 @@
 #include <capnp/message.h>
 
 #include <ctime>
+#include <map>
 
 #include "crypto/key_text.h"
 #include "daemon/control/control_response.h"
@@ -170,13 +171,27 @@ Result<std::string> ControlDispatcher::PeersList() {
   std::vector<protocol::RosterMember> members;
   if (roster.ok()) members = std::move(*roster);
   const auto links = node_.LinkStates();
+  const bool hub = node_.config().hub.enabled;
   return node_.WithReader([&](store::Reader& reader) -> Result<std::string> {
     auto counts = reader.GetCounts();
     if (!counts.ok()) return counts.status();
+    // A hub shows what it holds for each member (one index-only query).
+    std::map<protocol::PublicKey, store::HubDepth> depth;
+    if (hub) {
+      auto depths = reader.HubQueueDepths();
+      if (!depths.ok()) return depths.status();
+      for (const auto& d : *depths) depth[d.recipient_key] = d;
+    }
     nlohmann::json peers = nlohmann::json::array();
     for (const auto& m : members) {
       auto state = reader.GetPeerState(m.name);
       if (!state.ok()) return state.status();
+      nlohmann::json queued_envelopes = nullptr, queued_bytes = nullptr;
+      if (hub) {
+        auto it = depth.find(m.key);
+        queued_envelopes = it == depth.end() ? 0 : it->second.envelopes;
+        queued_bytes = it == depth.end() ? 0 : it->second.bytes;
+      }
       peers.push_back(
           {{"name", m.name},
            {"country", m.country},
@@ -184,6 +199,10 @@ Result<std::string> ControlDispatcher::PeersList() {
            {"fingerprint", crypto::Fingerprint(m.key)},
            {"endpoint", m.endpoint ? nlohmann::json(m.endpoint->ToString())
                                    : nlohmann::json(nullptr)},
+           {"via", m.via.empty() ? nlohmann::json(nullptr)
+                                 : nlohmann::json(m.via)},
+           {"hub_queued_envelopes", queued_envelopes},
+           {"hub_queued_bytes", queued_bytes},
            {"link", links.count(m.name) ? links.at(m.name) : "down"},
            {"last_contact", TimeOrNull(state->last_contact)},
            {"backlog", counts->last_log_seq > state->acked_seq
@@ -212,9 +231,6 @@ Result<std::string> ControlDispatcher::PeersAdd(
   auto key = protocol::ParsePublicKeyText(Str(p.getKey()));
   if (!key.ok()) return InvalidInput("--key: " + key.status().message());
   member.key = *key;
-  if (member.key == node_.identity().public_key()) {
-    return InvalidInput("--key is this node's own key");
-  }
   if (p.getEndpoint().size() > 0) {
     auto endpoint = protocol::ParseHostPort(Str(p.getEndpoint()));
     if (!endpoint.ok()) {
@@ -222,6 +238,7 @@ Result<std::string> ControlDispatcher::PeersAdd(
     }
     member.endpoint = *endpoint;
   }
+  member.via = Str(p.getVia());
   const auto& path = node_.config().peers.roster;
   auto roster = protocol::LoadRosterFile(path);
   if (!roster.ok() && roster.status().code() != StatusCode::kNotFound) {
@@ -229,14 +246,9 @@ Result<std::string> ControlDispatcher::PeersAdd(
   }
   std::vector<protocol::RosterMember> members;
   if (roster.ok()) members = std::move(*roster);
-  for (const auto& m : members) {
-    if (m.name == member.name) {
-      return InvalidInput("the roster already has a member named " + m.name);
-    }
-    if (m.key == member.key) {
-      return InvalidInput("that key is already in the roster as " + m.name);
-    }
-  }
+  // The loader's own rules, so the file written next always loads again.
+  CARAVAN_RETURN_IF_ERROR(protocol::CheckNewMember(
+      members, member, node_.identity().public_key()));
   members.push_back(member);
   CARAVAN_RETURN_IF_ERROR(protocol::WriteRosterFile(path, members));
   Status audited = node_.store().Write([&](store::WriteTxn& txn) -> Status {
@@ -246,14 +258,18 @@ Result<std::string> ControlDispatcher::PeersAdd(
                    {"key", protocol::PublicKeyToText(member.key)},
                    {"endpoint", member.endpoint
                                     ? nlohmann::json(member.endpoint->ToString())
-                                    : nlohmann::json(nullptr)}})});
+                                    : nlohmann::json(nullptr)},
+                   {"via", member.via.empty() ? nlohmann::json(nullptr)
+                                              : nlohmann::json(member.via)}})});
     return r.ok() ? Status::Ok() : r.status();
   }).get();
   if (!audited.ok()) return audited;
   CARAVAN_RETURN_IF_ERROR(node_.ReloadRoster());
   return DumpJson({{"name", member.name},
                    {"country", member.country},
-                   {"fingerprint", crypto::Fingerprint(member.key)}});
+                   {"fingerprint", crypto::Fingerprint(member.key)},
+                   {"via", member.via.empty() ? nlohmann::json(nullptr)
+                                              : nlohmann::json(member.via)}});
 }
 
 Result<std::string> ControlDispatcher::PeersRemove(const std::string& name,
@@ -262,9 +278,10 @@ Result<std::string> ControlDispatcher::PeersRemove(const std::string& name,
   auto roster = protocol::LoadRosterFile(path);
   if (!roster.ok()) return roster.status();
   auto members = std::move(*roster);
-  const size_t before = members.size();
+  // Removing a hub others are routed through would write a roster that
+  // no longer loads.
+  CARAVAN_RETURN_IF_ERROR(protocol::CheckRemoveMember(members, name));
   std::erase_if(members, [&](const auto& m) { return m.name == name; });
-  if (members.size() == before) return NotFound("no roster member " + name);
   CARAVAN_RETURN_IF_ERROR(protocol::WriteRosterFile(path, members));
   Status audited = node_.store().Write([&](store::WriteTxn& txn) -> Status {
     auto r = txn.AppendAudit(

@@ -1,6 +1,8 @@
 #include "daemon/node/metrics_collect.h"
 
 #include <algorithm>
+#include <map>
+#include <string_view>
 
 namespace caravan::daemon {
 namespace {
@@ -106,6 +108,91 @@ Result<std::vector<CollectedFamily>> CollectNodeMetrics(
   for (auto* f : {&state, &up, &sent, &received, &contact, &backlog, &lag}) {
     out.push_back(std::move(*f));
   }
+  return out;
+}
+
+Result<std::vector<CollectedFamily>> CollectHubMetrics(
+    store::Reader& reader, const std::vector<protocol::RosterMember>& roster) {
+  auto depths = reader.HubQueueDepths();
+  if (!depths.ok()) return depths.status();
+  auto counters = reader.HubCounters();
+  if (!counters.ok()) return counters.status();
+
+  auto envelopes = Gauge("caravan_hub_queued_envelopes",
+                         "Sealed envelopes this hub holds for the member, "
+                         "waiting for it to acknowledge them.",
+                         {"recipient"});
+  auto bytes = Gauge("caravan_hub_queued_bytes",
+                     "Bytes of the sealed envelopes this hub holds for the "
+                     "member.",
+                     {"recipient"});
+  std::map<protocol::PublicKey, const store::HubDepth*> by_key;
+  for (const auto& d : *depths) by_key[d.recipient_key] = &d;
+  for (const auto& m : roster) {
+    auto it = by_key.find(m.key);
+    const store::HubDepth* d = it == by_key.end() ? nullptr : it->second;
+    envelopes.samples.push_back(
+        {{m.name}, d ? static_cast<double>(d->envelopes) : 0.0});
+    bytes.samples.push_back({{m.name}, d ? static_cast<double>(d->bytes) : 0.0});
+    if (d != nullptr) by_key.erase(it);
+  }
+  if (!by_key.empty()) {
+    // Queued for members since removed from the roster: one label value,
+    // so the set stays bounded by the roster.
+    double n = 0, b = 0;
+    for (const auto& [key, d] : by_key) {
+      n += static_cast<double>(d->envelopes);
+      b += static_cast<double>(d->bytes);
+    }
+    envelopes.samples.push_back({{std::string(kOverflowLabel)}, n});
+    bytes.samples.push_back({{std::string(kOverflowLabel)}, b});
+  }
+
+  auto total = [&](std::string_view event, std::string_view reason,
+                   bool want_bytes) {
+    for (const auto& c : *counters) {
+      if (c.event == event && c.reason == reason) {
+        return static_cast<double>(want_bytes ? c.bytes : c.envelopes);
+      }
+    }
+    return 0.0;
+  };
+  std::vector<CollectedFamily> out;
+  auto counter = [&](std::string name, std::string help, double v) {
+    CollectedFamily f{std::move(name), std::move(help), MetricType::kCounter,
+                      {}, {}};
+    f.samples.push_back({{}, v});
+    out.push_back(std::move(f));
+  };
+  counter("caravan_hub_envelopes_stored_total",
+          "Sealed envelopes this hub queued (resends of a queued envelope "
+          "not counted), since the store was created.",
+          total("stored", "", false));
+  counter("caravan_hub_stored_bytes_total",
+          "Bytes of the sealed envelopes this hub queued.",
+          total("stored", "", true));
+  counter("caravan_hub_envelopes_forwarded_total",
+          "Sealed envelopes this hub forwarded and deleted after their "
+          "recipient acknowledged them.",
+          total("forwarded", "", false));
+  counter("caravan_hub_forwarded_bytes_total",
+          "Bytes of the sealed envelopes this hub forwarded.",
+          total("forwarded", "", true));
+  CollectedFamily refused{"caravan_hub_envelopes_refused_total",
+                          "Sealed envelopes this hub refused, by reason "
+                          "(each audited as hub_refuse).",
+                          MetricType::kCounter,
+                          {"reason"},
+                          {}};
+  for (std::string_view reason :
+       {store::kHubRefusedQueueFull, store::kHubRefusedUnknownRecipient,
+        store::kHubRefusedNotHub}) {
+    refused.samples.push_back(
+        {{std::string(reason)}, total("refused", reason, false)});
+  }
+  out.push_back(std::move(refused));
+  out.push_back(std::move(envelopes));
+  out.push_back(std::move(bytes));
   return out;
 }
 

@@ -15,6 +15,7 @@
 #include "daemon/config/metrics.h"
 #include "daemon/link/link_manager.h"
 #include "daemon/store/reader.h"
+#include "protocol/roster_file.h"
 #include "protocol/status.h"
 
 namespace caravan::daemon {
@@ -29,5 +30,15 @@ Result<std::vector<CollectedFamily>> CollectNodeMetrics(
     store::Reader& reader,
     const std::map<std::string, link::LinkManager::LinkStatus>& links,
     int64_t now, int64_t started_at);
+
+// Hub mode ([hub] enabled, docs/metrics.md "Hub"): for every member of
+// `roster`, the envelopes and bytes queued for it here (0 when nothing is,
+// so the label set is the roster's names; a queue for a key no longer in
+// the roster is reported as recipient "other"), and the hub's totals from
+// the store: envelopes and bytes stored and forwarded, envelopes refused
+// by reason (every reason, 0 included). Reads the index and hub_counters
+// only. Fails only when the store cannot be read.
+Result<std::vector<CollectedFamily>> CollectHubMetrics(
+    store::Reader& reader, const std::vector<protocol::RosterMember>& roster);
 
 }  // namespace caravan::daemon

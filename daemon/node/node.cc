@@ -1,6 +1,8 @@
 #include "daemon/node/node.h"
 
+#include <algorithm>
 #include <ctime>
+#include <iterator>
 
 #include "crypto/key_file.h"
 #include "daemon/config/log.h"
@@ -243,9 +245,16 @@ boost::asio::awaitable<std::string> Node::ScrapeMetrics() {
   std::map<std::string, link::LinkManager::LinkStatus> links;
   if (links_) links = links_->LinkStates();  // io thread, like us
   auto collect = [this, links] {
-    auto families = WithReader([&](store::Reader& r) {
-      return CollectNodeMetrics(r, links, std::time(nullptr), started_at_);
-    });
+    auto families = WithReader(
+        [&](store::Reader& r) -> Result<std::vector<CollectedFamily>> {
+          auto f = CollectNodeMetrics(r, links, std::time(nullptr), started_at_);
+          if (!f.ok() || !config_.hub.enabled) return f;
+          const auto roster_now = roster();  // hub queue depth per member
+          auto hub = CollectHubMetrics(r, roster_now->members());
+          if (!hub.ok()) return hub.status();
+          std::move(hub->begin(), hub->end(), std::back_inserter(*f));
+          return f;
+        });
     if (!families.ok()) {
       LogWarning("metrics: store not readable: ", families.status().message());
       return metrics_.Render({});

@@ -17,6 +17,23 @@ int64_t Clamp(uint64_t v) {
   return static_cast<int64_t>(std::min<uint64_t>(v, INT64_MAX));
 }
 
+// Adds to one hub_counters row, in the caller's transaction.
+Status AddHubCount(internal::Database& db, std::string_view event,
+                   std::string_view reason, uint64_t envelopes,
+                   uint64_t bytes) {
+  CARAVAN_STORE_ASSIGN_OR_RETURN(
+      Statement st,
+      db.Prepare("INSERT INTO hub_counters (event, reason, envelopes, bytes) "
+                 "VALUES (?, ?, ?, ?) ON CONFLICT (event, reason) DO UPDATE "
+                 "SET envelopes = envelopes + excluded.envelopes, "
+                 "bytes = bytes + excluded.bytes"));
+  st.BindText(1, event);
+  st.BindText(2, reason);
+  st.Bind(3, Clamp(envelopes));
+  st.Bind(4, Clamp(bytes));
+  return st.Run();
+}
+
 }  // namespace
 
 Result<HubEnqueueOutcome> WriteTxn::HubEnqueue(const HubEnvelope& e,
@@ -59,8 +76,8 @@ Result<HubEnqueueOutcome> WriteTxn::HubEnqueue(const HubEnvelope& e,
   CARAVAN_STORE_ASSIGN_OR_RETURN(
       Statement st,
       db_.Prepare("INSERT INTO hub_queue (envelope_id, sender, sender_key, "
-                  "recipient_key, first_seq, up_to_seq, envelope, stored_at) "
-                  "VALUES (?, ?, ?, ?, ?, ?, ?, ?)"));
+                  "recipient_key, first_seq, up_to_seq, envelope, stored_at, "
+                  "envelope_bytes) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"));
   st.BindBlob(1, e.envelope_id);
   st.BindText(2, e.sender);
   st.BindBlob(3, e.sender_key);
@@ -69,11 +86,14 @@ Result<HubEnqueueOutcome> WriteTxn::HubEnqueue(const HubEnvelope& e,
   st.Bind(6, Clamp(e.up_to_seq));
   st.BindBlob(7, e.envelope);
   st.Bind(8, now_);
+  st.Bind(9, Clamp(e.envelope.size()));
   CARAVAN_RETURN_IF_ERROR(st.Run());
   out.kind = HubEnqueueOutcome::kStored;
   out.hub_seq =
       static_cast<uint64_t>(sqlite3_last_insert_rowid(db_.handle()));
   ++out.queued_from_sender;
+  CARAVAN_RETURN_IF_ERROR(
+      AddHubCount(db_, "stored", "", 1, e.envelope.size()));
   return out;
 }
 
@@ -84,9 +104,10 @@ Result<std::vector<HubEnvelope>> WriteTxn::HubRemoveDelivered(
       Statement st,
       db_.Prepare("DELETE FROM hub_queue WHERE recipient_key = ? AND "
                   "hub_seq <= ? RETURNING hub_seq, envelope_id, sender, "
-                  "first_seq, up_to_seq"));
+                  "first_seq, up_to_seq, envelope_bytes"));
   st.BindBlob(1, recipient);
   st.Bind(2, Clamp(up_to_hub_seq));
+  uint64_t bytes = 0;
   for (;;) {
     CARAVAN_STORE_ASSIGN_OR_RETURN(bool row, st.Step());
     if (!row) break;
@@ -96,14 +117,28 @@ Result<std::vector<HubEnvelope>> WriteTxn::HubRemoveDelivered(
     e.sender = st.Text(2);
     e.first_seq = static_cast<uint64_t>(st.Int(3));
     e.up_to_seq = static_cast<uint64_t>(st.Int(4));
+    bytes += static_cast<uint64_t>(std::max<int64_t>(0, st.Int(5)));
     e.recipient_key = recipient;
     removed.push_back(std::move(e));
+  }
+  if (!removed.empty()) {
+    CARAVAN_RETURN_IF_ERROR(
+        AddHubCount(db_, "forwarded", "", removed.size(), bytes));
   }
   std::sort(removed.begin(), removed.end(),
             [](const HubEnvelope& a, const HubEnvelope& b) {
               return a.hub_seq < b.hub_seq;
             });
   return removed;
+}
+
+Status WriteTxn::HubCountRefused(std::string_view reason, uint64_t bytes) {
+  if (reason != kHubRefusedNotHub && reason != kHubRefusedUnknownRecipient &&
+      reason != kHubRefusedQueueFull) {
+    return InvalidInput("unknown hub refusal reason '" + std::string(reason) +
+                        "'");
+  }
+  return AddHubCount(db_, "refused", reason, 1, bytes);
 }
 
 Result<std::vector<HubEnvelope>> Reader::HubPending(const PublicKey& recipient,
@@ -147,6 +182,44 @@ Result<uint64_t> Reader::HubQueued() {
       Statement st, db_->Prepare("SELECT count(*) FROM hub_queue"));
   CARAVAN_STORE_ASSIGN_OR_RETURN(bool row, st.Step());
   return row ? static_cast<uint64_t>(st.Int(0)) : uint64_t{0};
+}
+
+Result<std::vector<HubDepth>> Reader::HubQueueDepths() {
+  // Grouping by the index's leading column walks hub_queue_recipient_depth
+  // once, in order; every column read is in the index (a covering scan).
+  CARAVAN_STORE_ASSIGN_OR_RETURN(
+      Statement st,
+      db_->Prepare("SELECT recipient_key, count(*), sum(envelope_bytes) "
+                   "FROM hub_queue INDEXED BY hub_queue_recipient_depth "
+                   "GROUP BY recipient_key"));
+  std::vector<HubDepth> out;
+  for (;;) {
+    CARAVAN_STORE_ASSIGN_OR_RETURN(bool row, st.Step());
+    if (!row) break;
+    HubDepth d;
+    if (!st.FixedBlob(0, d.recipient_key)) {
+      return Corrupt("hub_queue holds a malformed recipient key");
+    }
+    d.envelopes = static_cast<uint64_t>(st.Int(1));
+    d.bytes = static_cast<uint64_t>(st.Int(2));
+    out.push_back(d);
+  }
+  return out;
+}
+
+Result<std::vector<HubCount>> Reader::HubCounters() {
+  CARAVAN_STORE_ASSIGN_OR_RETURN(
+      Statement st,
+      db_->Prepare("SELECT event, reason, envelopes, bytes FROM hub_counters "
+                   "ORDER BY event, reason"));
+  std::vector<HubCount> out;
+  for (;;) {
+    CARAVAN_STORE_ASSIGN_OR_RETURN(bool row, st.Step());
+    if (!row) break;
+    out.push_back({st.Text(0), st.Text(1), static_cast<uint64_t>(st.Int(2)),
+                   static_cast<uint64_t>(st.Int(3))});
+  }
+  return out;
 }
 
 }  // namespace caravan::store

@@ -9,6 +9,7 @@
 #include <array>
 #include <cstdint>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "protocol/indicator.h"
@@ -37,5 +38,28 @@ struct HubEnqueueOutcome {
   uint64_t hub_seq = 0;  // kStored / kDuplicate: its queue number
   uint64_t queued_from_sender = 0;  // envelopes from the sender now queued
 };
+
+// What a hub holds for one recipient (Reader::HubQueueDepths).
+struct HubDepth {
+  protocol::PublicKey recipient_key{};
+  uint64_t envelopes = 0;
+  uint64_t bytes = 0;  // sum of the sealed envelopes' sizes
+};
+
+// One of the hub's monotonic totals (Reader::HubCounters): envelopes (and
+// their bytes) stored, forwarded (acknowledged by their recipient and
+// deleted), or refused, the last by reason (kHubRefused*).
+struct HubCount {
+  std::string event;   // "stored" | "forwarded" | "refused"
+  std::string reason;  // "" except for "refused"
+  uint64_t envelopes = 0;
+  uint64_t bytes = 0;
+};
+
+// Reasons a hub refuses an envelope (a closed set: metric label values).
+inline constexpr std::string_view kHubRefusedNotHub = "not_hub";
+inline constexpr std::string_view kHubRefusedUnknownRecipient =
+    "unknown_recipient";
+inline constexpr std::string_view kHubRefusedQueueFull = "queue_full";
 
 }  // namespace caravan::store

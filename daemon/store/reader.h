@@ -102,6 +102,13 @@ class Reader {
                                               size_t limit);
   // Envelopes queued in all (0 on a node that never was a hub).
   Result<uint64_t> HubQueued();
+  // Envelopes and bytes queued per recipient, by recipient key; recipients
+  // with nothing queued are absent. Read from the index
+  // hub_queue_recipient_depth alone (never the envelopes).
+  Result<std::vector<HubDepth>> HubQueueDepths();
+  // The hub's totals since the store was created (hub_counters), ordered
+  // by event then reason; empty on a node that never was a hub.
+  Result<std::vector<HubCount>> HubCounters();
 
   // The warninglist hit of `id` (daemon/store/warninglist_hits.cc), nullopt
   // when it matched none.

@@ -205,11 +205,36 @@ CREATE TABLE warninglist_hits (
 ) WITHOUT ROWID;
 )sql";
 
+// Migration 4: hub queue depth and hub counters (docs/metrics.md,
+// `caravan peers list` on a hub). envelope_bytes is the envelope's size,
+// written by HubEnqueue: reading length(envelope) would walk each
+// envelope's overflow pages, and so would reading any column stored after
+// the blob. So the recipient index is rebuilt to carry envelope_bytes:
+// depth per recipient (count and bytes) is then read from the index alone,
+// and the index still serves the queue in hub_seq order. hub_counters
+// holds monotonic totals (stored, forwarded, refused by reason), updated
+// in the transaction that stores, deletes or refuses an envelope.
+constexpr const char* kMigration4 = R"sql(
+ALTER TABLE hub_queue ADD COLUMN envelope_bytes INTEGER NOT NULL DEFAULT 0;
+UPDATE hub_queue SET envelope_bytes = length(envelope);
+DROP INDEX hub_queue_recipient;
+CREATE INDEX hub_queue_recipient_depth
+  ON hub_queue (recipient_key, hub_seq, envelope_bytes);
+CREATE TABLE hub_counters (
+  event TEXT NOT NULL CHECK (event IN ('stored', 'forwarded', 'refused')),
+  reason TEXT NOT NULL,
+  envelopes INTEGER NOT NULL,
+  bytes INTEGER NOT NULL,
+  PRIMARY KEY (event, reason)
+) WITHOUT ROWID;
+)sql";
+
 // Append new migrations here; never edit one that has shipped.
 constexpr Migration kMigrations[] = {
     {1, kMigration1},
     {2, kMigration2},
     {3, kMigration3},
+    {4, kMigration4},
 };
 static_assert(sizeof(kMigrations) / sizeof(kMigrations[0]) == kSchemaVersion,
               "kSchemaVersion must equal the number of migrations");

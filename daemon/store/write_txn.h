@@ -123,6 +123,9 @@ class WriteTxn {
   // by hub_seq. None is not an error.
   Result<std::vector<HubEnvelope>> HubRemoveDelivered(
       const PublicKey& recipient, uint64_t up_to_hub_seq);
+  // Counts one refused envelope of `bytes` under `reason` (one of
+  // kHubRefused*; InvalidInput for another) in hub_counters.
+  Status HubCountRefused(std::string_view reason, uint64_t bytes);
 
   // Warninglists (daemon/store/warninglist_hits.cc): records that the held
   // indicator `hit.id` matched a warninglist (replacing an earlier hit's

@@ -37,17 +37,27 @@ Status Audit(store::Store* store, std::string actor, std::string action,
   }).get();
 }
 
+// `hub_reason` (one of store::kHubRefused*) is set when we refuse as the
+// hub: the refusal is then counted in hub_counters with the audit entry.
 Result<SealedOutcome> Refuse(store::Store* store, SealedOutcome out,
                              const PeerInfo& link_peer, std::string action,
-                             std::string reason) {
+                             std::string reason, std::string_view hub_reason = {},
+                             size_t envelope_bytes = 0) {
   out.kind = SealedOutcome::kRefused;
   out.reason = std::move(reason);
   nlohmann::json detail = HeaderJson(out.header);
   detail["reason"] = out.reason;
   detail["link_peer"] = link_peer.name;
-  CARAVAN_RETURN_IF_ERROR(Audit(store, "peer:" + link_peer.name, action,
-                                Hex(out.header.envelope_id),
-                                out.header.sender_name, detail));
+  Status written = store->Write([&](store::WriteTxn& txn) -> Status {
+    if (!hub_reason.empty()) {
+      CARAVAN_RETURN_IF_ERROR(txn.HubCountRefused(hub_reason, envelope_bytes));
+    }
+    auto a = txn.AppendAudit({txn.now(), "peer:" + link_peer.name, action,
+                              Hex(out.header.envelope_id),
+                              out.header.sender_name, Json(detail)});
+    return a.ok() ? Status::Ok() : a.status();
+  }).get();
+  CARAVAN_RETURN_IF_ERROR(written);
   return out;
 }
 
@@ -102,7 +112,8 @@ Result<SealedOutcome> Queue(const SealedContext& ctx,
   store::Store* store = ctx.inbound.store;
   if (!ctx.hub->enabled) {
     return Refuse(store, out, link_peer, "hub_refuse",
-                  "this node is not a hub ([hub] enabled = false)");
+                  "this node is not a hub ([hub] enabled = false)",
+                  store::kHubRefusedNotHub, envelope.size());
   }
   // A hub relays only what the link peer itself sealed: it cannot check
   // the signature inside, so the link's authentication is what names the
@@ -118,7 +129,8 @@ Result<SealedOutcome> Queue(const SealedContext& ctx,
       ctx.inbound.roster->Find(out.header.recipient_key);
   if (recipient == nullptr) {
     return Refuse(store, out, link_peer, "hub_refuse",
-                  "the recipient is not in the hub's roster");
+                  "the recipient is not in the hub's roster",
+                  store::kHubRefusedUnknownRecipient, envelope.size());
   }
   store::HubEnvelope row;
   row.envelope_id = out.header.envelope_id;
@@ -151,7 +163,8 @@ Result<SealedOutcome> Queue(const SealedContext& ctx,
                   "hub queue for sender " + link_peer.name + " is full (" +
                       std::to_string(enqueued->queued_from_sender) +
                       " envelopes, [hub] max_queued_per_sender = " +
-                      std::to_string(limit) + "); retry later");
+                      std::to_string(limit) + "); retry later",
+                  store::kHubRefusedQueueFull, envelope.size());
   }
   out.kind = SealedOutcome::kQueued;
   out.hub_seq = enqueued->hub_seq;
