@@ -57,6 +57,17 @@ struct Node {
     return out;
   }
 
+  // hub_counters: envelopes counted for (event, reason); 0 when absent.
+  uint64_t Counted(const std::string& event, const std::string& reason = "") {
+    auto reader = store->OpenReader();
+    auto counts = (*reader)->HubCounters();
+    EXPECT_TRUE(counts.ok());
+    for (const auto& c : *counts) {
+      if (c.event == event && c.reason == reason) return c.envelopes;
+    }
+    return 0;
+  }
+
   std::vector<store::HubEnvelope> Pending(const Member& recipient) {
     auto reader = store->OpenReader();
     auto p = (*reader)->HubPending(recipient.key->public_key(), 0, 100);
@@ -119,11 +130,14 @@ TEST(HubRelayTest, HubQueuesForwardsAndForgets) {
   EXPECT_EQ(again->kind, SealedOutcome::kQueued);
   EXPECT_EQ(again->hub_seq, out->hub_seq);
   EXPECT_EQ(hub.Pending(f.c).size(), 1u);
+  EXPECT_EQ(hub.Counted("stored"), 1u);
+  EXPECT_EQ(hub.Counted("forwarded"), 0u);
 
   auto removed = HubDelivered(hub.store.get(), Info(f.c), out->hub_seq);
   ASSERT_TRUE(removed.ok());
   EXPECT_EQ(*removed, 1u);
   EXPECT_TRUE(hub.Pending(f.c).empty());
+  EXPECT_EQ(hub.Counted("forwarded"), 1u);
   auto forwarded = hub.Audit("hub_forward");
   ASSERT_EQ(forwarded.size(), 1u);
   // Audit names envelopes, never contents.
@@ -148,6 +162,8 @@ TEST(HubRelayTest, FullSenderQueueIsRefusedAndAudited) {
   ASSERT_EQ(refusals.size(), 1u);
   EXPECT_NE(refusals[0].event.detail.find("max_queued_per_sender"),
             std::string::npos);
+  EXPECT_EQ(hub.Counted("refused", "queue_full"), 1u);
+  EXPECT_EQ(hub.Counted("stored"), 1u);
 }
 
 TEST(HubRelayTest, HubRefusesWhatItMustNotRelay) {
@@ -171,6 +187,9 @@ TEST(HubRelayTest, HubRefusesWhatItMustNotRelay) {
   ASSERT_TRUE(garbage.ok());
   EXPECT_EQ(garbage->kind, SealedOutcome::kBreach);
   EXPECT_TRUE(hub.Pending(f.c).empty());
+  // Only the audited refusal is a refusal; breaches close the link.
+  EXPECT_EQ(hub.Counted("refused", "unknown_recipient"), 1u);
+  EXPECT_EQ(hub.Counted("stored"), 0u);
 }
 
 TEST(HubRelayTest, NodeThatIsNotAHubRefuses) {
@@ -181,6 +200,8 @@ TEST(HubRelayTest, NodeThatIsNotAHubRefuses) {
   ASSERT_TRUE(out.ok());
   EXPECT_EQ(out->kind, SealedOutcome::kRefused);
   EXPECT_NE(out->reason.find("not a hub"), std::string::npos);
+  EXPECT_EQ(plain.Counted("refused", "not_hub"), 1u);
+  EXPECT_EQ(plain.Audit("hub_refuse").size(), 1u);
 }
 
 TEST(HubRelayTest, RecipientStoresVerifiedRecordsWithTheSenderAsSource) {
