@@ -3,13 +3,20 @@
 // C's country arrive at C sealed through H, verified with A as origin;
 // records A withholds from C never leave; kill -9 of H in the middle of a
 // transfer loses nothing; H's database never holds a plaintext value.
+// Operations: routes set up with `caravan peers add --via` alone, bad
+// routes refused with the reason, the hub's queue depth per member in
+// `caravan peers list` / `caravan status` and /metrics while the recipient
+// is down and after it caught up.
 // Every wait is a bounded poll on a condition.
 
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <cstdlib>
 #include <fstream>
 #include <iterator>
+#include <map>
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -39,6 +46,61 @@ std::string Member(const FedNode& n, const std::string& extra) {
 int64_t Acked(const FedNode& n, const std::string& peer) {
   json p = n.PeerState(peer);
   return p.is_null() ? -1 : p.value("acked_seq", int64_t{-1});
+}
+
+// Replaces the first `from` after the line `table` in `config`; false if
+// either is missing.
+bool EditConfig(const std::filesystem::path& config, const std::string& table,
+                const std::string& from, const std::string& to) {
+  std::string text = ReadAll(config);
+  const size_t at = text.find(table);
+  if (at == std::string::npos) return false;
+  const size_t key = text.find(from, at);
+  if (key == std::string::npos) return false;
+  text.replace(key, from.size(), to);
+  std::ofstream(config, std::ios::trunc) << text;
+  return true;
+}
+
+// /metrics sample lines, "name{labels}" -> value (empty when unreachable).
+std::map<std::string, double> Scrape(uint16_t port) {
+  std::map<std::string, double> out;
+  HttpReply r = HttpGet(port, "/metrics");
+  if (r.status != 200) return out;
+  std::istringstream in(r.body);
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.empty() || line[0] == '#') continue;
+    const size_t space = line.rfind(' ');
+    if (space == std::string::npos) continue;
+    out[line.substr(0, space)] = std::strtod(line.c_str() + space + 1, nullptr);
+  }
+  return out;
+}
+
+double Metric(const std::map<std::string, double>& samples,
+              const std::string& key) {
+  auto it = samples.find(key);
+  return it == samples.end() ? -1 : it->second;
+}
+
+// `peer`'s entry in `caravan peers list --json` at `n`, or null.
+json ListedPeer(const FedNode& n, const std::string& peer) {
+  json doc = n.CliJson({"peers", "list"});
+  if (!doc.contains("peers")) return nullptr;
+  for (const auto& p : doc["peers"]) {
+    if (p["name"] == peer) return p;
+  }
+  return nullptr;
+}
+
+// What hub `h` holds for `peer` (envelopes, bytes), per `peers list`;
+// {-1, -1} when unknown.
+std::pair<int64_t, int64_t> Queued(const FedNode& h, const std::string& peer) {
+  json p = ListedPeer(h, peer);
+  if (p.is_null() || !p["hub_queued_envelopes"].is_number()) return {-1, -1};
+  return {p["hub_queued_envelopes"].get<int64_t>(),
+          p["hub_queued_bytes"].get<int64_t>()};
 }
 
 class HubTest : public ::testing::Test {
@@ -166,6 +228,146 @@ TEST_F(HubTest, SealedThroughTheHubArrivesVerifiedAndTheHubCannotRead) {
   EXPECT_GT(bytes.size(), 0u);
   EXPECT_EQ(bytes.find("7f3a9c"), std::string::npos)
       << "the hub's database holds a plaintext indicator value";
+}
+
+TEST_F(HubTest, PeersAddViaQueueDepthAndMetricsWhileTheRecipientIsDown) {
+  ASSERT_TRUE(a_.ok() && h_.ok() && c_.ok()) << a_.why() << h_.why() << c_.why();
+  const uint16_t metrics_port = FreeLoopbackPort();
+  ASSERT_TRUE(EditConfig(h_.node().config(), "[hub]", "enabled = false",
+                         "enabled = true"));
+  ASSERT_TRUE(EditConfig(h_.node().config(), "[metrics]", "listen = \"\"",
+                         "listen = \"127.0.0.1:" +
+                             std::to_string(metrics_port) + "\""));
+  for (FedNode* n : {&a_, &h_, &c_}) {
+    std::string why;
+    ASSERT_TRUE(n->Start(&why)) << why;
+  }
+  a_.WritePolicy("uz.toml",
+                 "applies_to = [\"UZ\"]\n[outbound]\nshare = true\n"
+                 "max_tlp = \"amber\"\n");
+  ASSERT_EQ(a_.Cli({"policy", "reload"}).exit_code, 0);
+
+  // Routes through the CLI alone. The hub does not know A or C yet, so no
+  // link comes up before both routes are in place (sealed sub-sessions
+  // start with the link: docs/federation.md).
+  AddPeer(a_, h_);
+  CommandResult via = a_.Cli({"peers", "add", c_.name(), "--country",
+                              c_.country(), "--key", c_.key(), "--via",
+                              h_.name()});
+  ASSERT_EQ(via.exit_code, 0) << via.Describe();
+  EXPECT_NE(via.out.find("via HUB"), std::string::npos) << via.out;
+  AddPeer(c_, h_);
+  ASSERT_EQ(c_.Cli({"peers", "add", a_.name(), "--country", a_.country(),
+                    "--key", a_.key(), "--via", h_.name()})
+                .exit_code,
+            0);
+  json listed = ListedPeer(a_, c_.name());
+  ASSERT_FALSE(listed.is_null());
+  EXPECT_EQ(listed["via"], "HUB");
+  EXPECT_TRUE(listed["endpoint"].is_null());
+  EXPECT_TRUE(listed["hub_queued_envelopes"].is_null());  // A is no hub
+  EXPECT_TRUE(ListedPeer(a_, h_.name())["via"].is_null());
+  CommandResult table = a_.Cli({"peers", "list"});
+  ASSERT_EQ(table.exit_code, 0);
+  EXPECT_NE(table.out.find("via HUB"), std::string::npos) << table.out;
+  EXPECT_EQ(table.out.find("HUB QUEUE"), std::string::npos) << table.out;
+
+  // Bad routes are refused with the reason, and change nothing.
+  const std::string stranger_key = "caravan:" + std::string(43, 'A');
+  struct Bad {
+    std::vector<std::string> extra;
+    int exit_code;
+    std::string says;
+  };
+  for (const Bad& bad : std::vector<Bad>{
+           {{"--via", "NOPE"}, 4, "--via: no member named 'NOPE'"},
+           {{"--via", c_.name()}, 4, "'CERT-C' is itself reached through a hub"},
+           {{"--via", "STRANGER"}, 4, "a member cannot be its own hub"},
+           {{"--via", h_.name(), "--endpoint", "127.0.0.1:9"}, 2, "excludes"},
+       }) {
+    std::vector<std::string> args = {"peers", "add", "STRANGER", "--country",
+                                     "FR", "--key", stranger_key};
+    args.insert(args.end(), bad.extra.begin(), bad.extra.end());
+    CommandResult r = a_.Cli(args);
+    EXPECT_EQ(r.exit_code, bad.exit_code) << bad.says << ": " << r.Describe();
+    EXPECT_NE(r.err.find(bad.says), std::string::npos) << r.Describe();
+  }
+  EXPECT_TRUE(ListedPeer(a_, "STRANGER").is_null());
+  CommandResult remove_hub = a_.Cli({"peers", "remove", h_.name()});
+  EXPECT_EQ(remove_hub.exit_code, 4) << remove_hub.Describe();
+  EXPECT_NE(remove_hub.err.find("HUB is the hub of CERT-C"), std::string::npos)
+      << remove_hub.Describe();
+  EXPECT_FALSE(ListedPeer(a_, h_.name()).is_null());
+
+  // C goes down; the hub learns both members; A's link to it comes up and
+  // what A shares with C waits at the hub.
+  ASSERT_EQ(c_.Stop(), 0);
+  AddPeer(h_, a_, /*dial=*/false);
+  AddPeer(h_, c_, /*dial=*/false);
+  const std::vector<std::string> values = {"ops-1.hub-5d21e0.example",
+                                           "ops-2.hub-5d21e0.example",
+                                           "ops-3.hub-5d21e0.example"};
+  for (const auto& v : values) {
+    ASSERT_EQ(a_.Cli({"submit", "domain", v, "--tlp", "green"}).exit_code, 0);
+  }
+  ASSERT_TRUE(WaitFor([&] { return Acked(a_, c_.name()) >= a_.LogSeq(); }))
+      << a_.PeerState(c_.name()).dump() << Logs();
+  size_t stored = 0;
+  for (const auto& e : h_.Audit()) {
+    if (e["action"] == "hub_store") ++stored;
+  }
+  ASSERT_GE(stored, 1u);
+  const auto [queued, queued_bytes] = Queued(h_, c_.name());
+  EXPECT_EQ(queued, static_cast<int64_t>(stored));
+  EXPECT_GT(queued_bytes, 0);
+  EXPECT_EQ(Queued(h_, a_.name()), (std::pair<int64_t, int64_t>{0, 0}));
+  CommandResult hub_table = h_.Cli({"peers", "list"});
+  EXPECT_NE(hub_table.out.find("HUB QUEUE"), std::string::npos)
+      << hub_table.out;
+  EXPECT_NE(hub_table.out.find(std::to_string(queued) + " (" +
+                               std::to_string(queued_bytes) + " B)"),
+            std::string::npos)
+      << hub_table.out;
+  json status = h_.CliJson({"status"});
+  EXPECT_EQ(status["hub"]["enabled"], true);
+  EXPECT_EQ(status["hub"]["queued_envelopes"], queued);
+  EXPECT_EQ(status["hub"]["queued_bytes"], queued_bytes);
+  CommandResult status_text = h_.Cli({"status"});
+  EXPECT_NE(status_text.out.find(std::to_string(queued) +
+                                 " sealed envelopes queued"),
+            std::string::npos)
+      << status_text.out;
+
+  auto m = Scrape(metrics_port);
+  const std::string c_label = "{recipient=\"CERT-C\"}";
+  EXPECT_EQ(Metric(m, "caravan_hub_queued_envelopes" + c_label), queued);
+  EXPECT_EQ(Metric(m, "caravan_hub_queued_bytes" + c_label), queued_bytes);
+  EXPECT_EQ(Metric(m, "caravan_hub_queued_envelopes{recipient=\"CERT-A\"}"),
+            0);
+  EXPECT_EQ(Metric(m, "caravan_hub_envelopes_stored_total"), queued);
+  EXPECT_EQ(Metric(m, "caravan_hub_envelopes_forwarded_total"), 0);
+  EXPECT_EQ(
+      Metric(m, "caravan_hub_envelopes_refused_total{reason=\"queue_full\"}"),
+      0);
+
+  // C comes back, catches up, and the hub's queue for it empties.
+  std::string why;
+  ASSERT_TRUE(c_.Start(&why)) << why;
+  ASSERT_TRUE(WaitFor([&] {
+    return Queued(h_, c_.name()) == std::pair<int64_t, int64_t>{0, 0};
+  })) << ListedPeer(h_, c_.name()).dump() << Logs();
+  for (const auto& v : values) {
+    json got = c_.Lookup(v);
+    ASSERT_FALSE(got.is_null()) << v << Logs();
+    EXPECT_EQ(got["origin_name"], a_.name());
+    EXPECT_EQ(got["verified"], true);
+  }
+  m = Scrape(metrics_port);
+  EXPECT_EQ(Metric(m, "caravan_hub_queued_envelopes" + c_label), 0);
+  EXPECT_EQ(Metric(m, "caravan_hub_queued_bytes" + c_label), 0);
+  EXPECT_EQ(Metric(m, "caravan_hub_envelopes_forwarded_total"), queued);
+  EXPECT_EQ(Metric(m, "caravan_hub_forwarded_bytes_total"), queued_bytes);
+  EXPECT_EQ(h_.CliJson({"status"})["hub"]["queued_envelopes"], 0);
 }
 
 }  // namespace
