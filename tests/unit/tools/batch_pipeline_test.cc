@@ -24,6 +24,8 @@ using Answer = FakeControlServer::Answer;
 // checking that each reply is one whole batch's answer.
 class Delivered {
  public:
+  // With `fail_on` > 0, the ReplyFn records that batch, then fails.
+  explicit Delivered(uint64_t fail_on = 0) : fail_on_(fail_on) {}
   BatchPipeline::ReplyFn Fn() {
     return [this](const ControlReply& reply) { return Record(reply); };
   }
@@ -42,9 +44,13 @@ class Delivered {
       }
     }
     batches_.push_back(batch);
+    if (batch == fail_on_) {
+      return InvalidInput("ReplyFn refused batch " + std::to_string(batch));
+    }
     return Status::Ok();
   }
 
+  uint64_t fail_on_;
   std::vector<uint64_t> batches_;
 };
 
@@ -79,27 +85,74 @@ std::vector<uint64_t> Range(uint64_t n) {
   return out;
 }
 
+// What one run of the CLI's loop gave.
+struct PipelineRun {
+  Status status;               // the first failure; ok if none
+  uint64_t failed_at = 0;      // the batch whose Send failed; 0: none/Finish
+  std::vector<uint64_t> delivered;  // batches reported, in order
+};
+
+// The CLI's use of a pipeline on `first` (a new connection to `server` if
+// null): batches 1..n, then the pipeline is dropped whether or not it
+// failed; its destructor waits for what is still in flight. With
+// `reply_fn_fails_on`, the ReplyFn fails on that batch.
+PipelineRun RunPipeline(const FakeControlServer& server, uint64_t n,
+                uint64_t reply_fn_fails_on = 0,
+                std::unique_ptr<ControlClient> first = nullptr) {
+  PipelineRun run;
+  Delivered delivered(reply_fn_fails_on);
+  {
+    BatchPipeline pipeline(first ? std::move(first) : ConnectOrDie(server),
+                           delivered.Fn());
+    run.status = SendAll(pipeline, n, &run.failed_at);
+  }
+  run.delivered = delivered.batches();
+  return run;
+}
+
+Answer CloseConnection() {
+  Answer a;
+  a.close = true;
+  return a;
+}
+
+Answer Refuse(Status status) {
+  Answer a;
+  a.status = std::move(status);
+  return a;
+}
+
+// A handler answering every batch but `batch` normally, and that one with
+// `special`.
+FakeControlServer::Handler AnswerAllBut(uint64_t batch, Answer special) {
+  return [batch, special](FakeControlServer&, uint64_t b) {
+    return b == batch ? special : Answer();
+  };
+}
+
+// A handler holding each odd batch's answer until `(server.*ready)(batch
+// + 1)`; if that never holds, the answer is an error saying `what` failed.
+FakeControlServer::Handler HoldOddBatchesUntil(
+    bool (FakeControlServer::*ready)(uint64_t), std::string what) {
+  return [ready, what](FakeControlServer& s, uint64_t batch) {
+    Answer a;
+    if (batch % 2 == 1 && !(s.*ready)(batch + 1)) {
+      a.status = Internal("batch " + std::to_string(batch) + " held: " +
+                          what + " for batch " + std::to_string(batch + 1));
+    }
+    return a;
+  };
+}
+
 TEST(BatchPipelineTest, KeepsTwoRequestsInFlightOnTwoConnections) {
   // Each odd batch is answered only once the next batch has arrived: a
   // pipeline that waited for one reply before sending more would get the
   // error instead.
-  FakeControlServer server([](FakeControlServer& s, uint64_t batch) {
-    Answer a;
-    if (batch % 2 == 1 && !s.WaitForRequest(batch + 1)) {
-      a.status = Internal("batch " + std::to_string(batch + 1) +
-                          " did not arrive while " + std::to_string(batch) +
-                          " was unanswered");
-    }
-    return a;
-  });
-  Delivered delivered;
-  {
-    BatchPipeline pipeline(ConnectOrDie(server), delivered.Fn());
-    uint64_t failed_at = 0;
-    Status s = SendAll(pipeline, 6, &failed_at);
-    ASSERT_TRUE(s.ok()) << s.ToString();
-  }
-  EXPECT_EQ(delivered.batches(), Range(6));
+  FakeControlServer server(HoldOddBatchesUntil(
+      &FakeControlServer::WaitForRequest, "no request arrived"));
+  PipelineRun run = RunPipeline(server, 6);
+  ASSERT_TRUE(run.status.ok()) << run.status.ToString();
+  EXPECT_EQ(run.delivered, Range(6));
   EXPECT_EQ(server.max_outstanding(), 2u);
   EXPECT_EQ(server.connections(), 2u);
   auto on = server.batch_connections();
@@ -110,122 +163,77 @@ TEST(BatchPipelineTest, KeepsTwoRequestsInFlightOnTwoConnections) {
 TEST(BatchPipelineTest, RepliesKeepSendOrderWhenTheLaterBatchIsAnsweredFirst) {
   // Each odd batch is answered only after the next one's reply has been
   // written, so the client receives the replies of every pair reversed.
-  FakeControlServer server([](FakeControlServer& s, uint64_t batch) {
-    Answer a;
-    if (batch % 2 == 1 && !s.WaitForAnswered(batch + 1)) {
-      a.status = Internal("batch " + std::to_string(batch + 1) +
-                          " was not answered first");
-    }
-    return a;
-  });
-  Delivered delivered;
-  {
-    BatchPipeline pipeline(ConnectOrDie(server), delivered.Fn());
-    uint64_t failed_at = 0;
-    Status s = SendAll(pipeline, 6, &failed_at);
-    ASSERT_TRUE(s.ok()) << s.ToString();
-  }
+  FakeControlServer server(HoldOddBatchesUntil(
+      &FakeControlServer::WaitForAnswered, "no reply was written"));
+  PipelineRun run = RunPipeline(server, 6);
+  ASSERT_TRUE(run.status.ok()) << run.status.ToString();
   EXPECT_EQ(server.answer_order(),
             (std::vector<uint64_t>{2, 1, 4, 3, 6, 5}));
-  EXPECT_EQ(delivered.batches(), Range(6)) << "replies out of file order";
+  EXPECT_EQ(run.delivered, Range(6)) << "replies out of file order";
 }
 
 TEST(BatchPipelineTest, LostConnectionFailsOnceAndLaterRepliesAreNotReported) {
   // Batch 2's connection drops without a reply; batch 3, sent on the other
   // connection before that surfaces, is answered (the daemon stored it).
-  FakeControlServer server([](FakeControlServer&, uint64_t batch) {
-    Answer a;
-    a.close = batch == 2;
-    return a;
-  });
-  Delivered delivered;
-  Status failure;
-  uint64_t failed_at = 0;
-  {
-    BatchPipeline pipeline(ConnectOrDie(server), delivered.Fn());
-    failure = SendAll(pipeline, 5, &failed_at);
-    // The pipeline is dropped here, as the CLI does after a failure; its
-    // destructor waits for batch 3's reply and must not report it.
-  }
-  EXPECT_EQ(failure.code(), StatusCode::kUnavailable) << failure.ToString();
-  EXPECT_NE(failure.message().find("closed the connection"), std::string::npos)
-      << failure.message();
-  EXPECT_NE(failure.message().find(server.socket_path().string()),
+  FakeControlServer server(AnswerAllBut(2, CloseConnection()));
+  // RunPipeline drops the pipeline after the failure as the CLI does: its
+  // destructor waits for batch 3's reply and must not report it.
+  PipelineRun run = RunPipeline(server, 5);
+  EXPECT_EQ(run.status.code(), StatusCode::kUnavailable)
+      << run.status.ToString();
+  EXPECT_NE(run.status.message().find("closed the connection"),
             std::string::npos)
-      << "the message must name the socket: " << failure.message();
+      << run.status.message();
+  EXPECT_NE(run.status.message().find(server.socket_path().string()),
+            std::string::npos)
+      << "the message must name the socket: " << run.status.message();
   // Batch 2's outcome is due when batch 4 needs a connection: in file
   // order, after batch 1 was reported and before anything later.
-  EXPECT_EQ(failed_at, 4u);
+  EXPECT_EQ(run.failed_at, 4u);
   EXPECT_TRUE(server.WaitForAnswered(3));
-  EXPECT_EQ(delivered.batches(), (std::vector<uint64_t>{1}))
+  EXPECT_EQ(run.delivered, (std::vector<uint64_t>{1}))
       << "a batch after the lost one was reported, or one twice";
 }
 
 TEST(BatchPipelineTest, DaemonRefusalOfABatchStopsWithTheDaemonsStatus) {
-  FakeControlServer server([](FakeControlServer&, uint64_t batch) {
-    Answer a;
-    if (batch == 2) a.status = RetryLater("store is busy, try again");
-    return a;
-  });
-  Delivered delivered;
-  BatchPipeline pipeline(ConnectOrDie(server), delivered.Fn());
-  uint64_t failed_at = 0;
-  Status s = SendAll(pipeline, 3, &failed_at);
-  EXPECT_EQ(s.code(), StatusCode::kRetryLater) << s.ToString();
-  EXPECT_EQ(s.message(), "store is busy, try again");
-  EXPECT_EQ(failed_at, 0u) << "batch 2 is due at Finish (3 went out first)";
-  EXPECT_EQ(delivered.batches(), (std::vector<uint64_t>{1}));
+  FakeControlServer server(
+      AnswerAllBut(2, Refuse(RetryLater("store is busy, try again"))));
+  PipelineRun run = RunPipeline(server, 3);
+  EXPECT_EQ(run.status.code(), StatusCode::kRetryLater)
+      << run.status.ToString();
+  EXPECT_EQ(run.status.message(), "store is busy, try again");
+  EXPECT_EQ(run.failed_at, 0u) << "batch 2 is due at Finish (3 went first)";
+  EXPECT_EQ(run.delivered, (std::vector<uint64_t>{1}));
 }
 
 TEST(BatchPipelineTest, ReplyFnFailureStopsDelivery) {
-  FakeControlServer server([](FakeControlServer&, uint64_t) {
-    return Answer();
-  });
-  std::vector<uint64_t> seen;
-  BatchPipeline pipeline(
-      ConnectOrDie(server), [&seen](const ControlReply& reply) -> Status {
-        const uint64_t batch =
-            reply.response().getSubmitResult().getResults()[0].getLine() /
-            kLinesPerBatch;
-        seen.push_back(batch);
-        if (batch == 2) return InvalidInput("cannot write --print-ids");
-        return Status::Ok();
-      });
-  uint64_t failed_at = 0;
-  Status s = SendAll(pipeline, 5, &failed_at);
-  EXPECT_EQ(s.code(), StatusCode::kInvalidInput);
-  EXPECT_EQ(s.message(), "cannot write --print-ids");
-  EXPECT_EQ(failed_at, 4u);
-  EXPECT_EQ(seen, (std::vector<uint64_t>{1, 2}));
+  FakeControlServer server(AnswerAllBut(0, Answer()));
+  PipelineRun run = RunPipeline(server, 5, /*reply_fn_fails_on=*/2);
+  EXPECT_EQ(run.status.code(), StatusCode::kInvalidInput);
+  EXPECT_EQ(run.status.message(), "ReplyFn refused batch 2");
+  EXPECT_EQ(run.failed_at, 4u);
+  EXPECT_EQ(run.delivered, (std::vector<uint64_t>{1, 2}))
+      << "delivery went on after the ReplyFn failed";
 }
 
 TEST(BatchPipelineTest, WithoutASecondConnectionSendsOneAtATimeInOrder) {
-  FakeControlServer server([](FakeControlServer&, uint64_t) {
-    return Answer();
-  });
+  FakeControlServer server(AnswerAllBut(0, Answer()));
   auto first = ConnectOrDie(server);
   // The second connect fails (ENOENT); the pipeline goes on with one.
   server.RemoveSocketFile();
-  Delivered delivered;
-  {
-    BatchPipeline pipeline(std::move(first), delivered.Fn());
-    uint64_t failed_at = 0;
-    Status s = SendAll(pipeline, 4, &failed_at);
-    ASSERT_TRUE(s.ok()) << s.ToString();
-  }
-  EXPECT_EQ(delivered.batches(), Range(4));
+  PipelineRun run = RunPipeline(server, 4, 0, std::move(first));
+  ASSERT_TRUE(run.status.ok()) << run.status.ToString();
+  EXPECT_EQ(run.delivered, Range(4));
   EXPECT_EQ(server.connections(), 1u);
   EXPECT_EQ(server.max_outstanding(), 1u);
 }
 
-TEST(BatchPipelineTest, FinishWithNothingSentIsOk) {
-  FakeControlServer server([](FakeControlServer&, uint64_t) {
-    return Answer();
-  });
-  Delivered delivered;
-  BatchPipeline pipeline(ConnectOrDie(server), delivered.Fn());
-  EXPECT_TRUE(pipeline.Finish().ok());
-  EXPECT_TRUE(delivered.batches().empty());
+TEST(BatchPipelineTest, NothingSentNothingReported) {
+  FakeControlServer server(AnswerAllBut(0, Answer()));
+  PipelineRun run = RunPipeline(server, 0);
+  EXPECT_TRUE(run.status.ok()) << run.status.ToString();
+  EXPECT_TRUE(run.delivered.empty());
+  EXPECT_EQ(server.max_outstanding(), 0u);
 }
 
 }  // namespace
