@@ -15,6 +15,10 @@
 //    never opens an envelope and holds no key that could.
 // HubDelivered records a recipient's acknowledgement: the envelopes are
 // deleted and audited "hub_forward".
+// Every "hub_refuse" is also counted in the store's hub_counters under its
+// reason (store::kHubRefused*), in the transaction of its audit entry;
+// stored and forwarded envelopes are counted by the store methods
+// themselves (/metrics, docs/metrics.md "Hub").
 //
 // Stateless; runs on the worker pool (SQLite, crypto). Fails only when the
 // store fails; everything about the envelope itself is an outcome.
