@@ -83,6 +83,13 @@ class SyncEngine {
   struct Session;
   boost::asio::awaitable<void> SendLoop(Session& s);
   boost::asio::awaitable<void> ReceiveLoop(Session& s);
+  // Receive side pipeline: QueueRecords checks a Records message (worker
+  // pool) and queues it, waiting while the queue is full (false: the
+  // session ends); CommitLoop stores what is queued and acknowledges it.
+  boost::asio::awaitable<bool> QueueRecords(
+      Session& s, const std::shared_ptr<std::vector<InboundEntry>>& entries,
+      uint64_t up_to);
+  boost::asio::awaitable<void> CommitLoop(Session& s);
   boost::asio::awaitable<Status> SendMessage(Session& s,
                                              capnp::MessageBuilder& message);
   // Hub mode hooks. Sender: sealed sub-sessions for members routed via
