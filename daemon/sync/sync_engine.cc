@@ -10,6 +10,8 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <ctime>
 #include <deque>
+#include <set>
+#include <string>
 
 #include "daemon/config/log.h"
 #include "crypto/identity_x25519.h"
@@ -145,6 +147,24 @@ void SyncEngine::RerunWithheld() {
       s->rerun_all = true;
       s->rerun_after = 0;
       s->Poke();
+    }
+  });
+}
+
+void SyncEngine::RosterChanged() {
+  asio::post(*deps_.io, [this] {
+    const auto roster = deps_.roster();
+    for (Session* s : sessions_) {
+      if (s->sealed) continue;
+      std::set<std::string> routed, open;
+      for (const auto& m : roster->members()) {
+        if (m.via == s->peer.name) routed.insert(m.name);
+      }
+      for (const auto& r : s->relayed) open.insert(r->peer.name);
+      if (routed == open) continue;
+      LogInfo("hub routes via ", s->peer.name,
+              " changed; reconnecting to open them");
+      s->link->Close("hub routes changed");
     }
   });
 }

@@ -74,6 +74,11 @@ class SyncEngine {
   void Wake();
   // The policy changed: sessions re-decide what they withheld. Any thread.
   void RerunWithheld();
+  // The roster was reloaded: a link whose hub routes changed (members
+  // added to or removed from `via` its peer) is closed, so it reconnects
+  // with one sealed sub-session per member routed through it now. Any
+  // thread.
+  void RosterChanged();
   // Writes every live session's unreported link bytes to the store (they
   // are otherwise flushed every few seconds and at session end). Call on
   // the io thread or after the io_context stopped (Node::Stop).
