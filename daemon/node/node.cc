@@ -193,6 +193,7 @@ Status Node::ReloadRoster() {
       if (links_) links_->UpdateRoster(peers);
     });
   }
+  if (sync_) sync_->RosterChanged();  // hub routes (via) may have changed
   return Status::Ok();
 }
 

@@ -114,6 +114,9 @@ class Reader {
   // when it matched none.
   Result<std::optional<WarninglistHit>> GetWarninglistHit(
       const IndicatorId& id);
+  // Whether any indicator has a warninglist hit: when none has, callers
+  // deciding many records skip the per-record lookup.
+  Result<bool> HasWarninglistHits();
 
  private:
   explicit Reader(std::unique_ptr<internal::Database> db);

@@ -55,4 +55,12 @@ Result<std::optional<WarninglistHit>> Reader::GetWarninglistHit(
   return std::optional<WarninglistHit>(std::move(hit));
 }
 
+Result<bool> Reader::HasWarninglistHits() {
+  CARAVAN_STORE_ASSIGN_OR_RETURN(
+      Statement st,
+      db_->Prepare("SELECT EXISTS (SELECT 1 FROM warninglist_hits)"));
+  CARAVAN_STORE_ASSIGN_OR_RETURN(bool row, st.Step());
+  return row && st.Int(0) != 0;
+}
+
 }  // namespace caravan::store

@@ -144,6 +144,13 @@ Result<std::optional<std::vector<uint8_t>>> WriteTxn::CurrentRecordBytes(
 }
 
 Result<InsertOutcome> WriteTxn::InsertRecord(const RecordRow& row) {
+  CARAVAN_STORE_ASSIGN_OR_RETURN(std::optional<CurrentInfo> cur,
+                                 Current(row.id));
+  return InsertRecord(row, cur);
+}
+
+Result<InsertOutcome> WriteTxn::InsertRecord(
+    const RecordRow& row, const std::optional<CurrentInfo>& cur) {
   CARAVAN_RETURN_IF_ERROR(ValidateRecord(row));
   const protocol::RecordBody& b = row.body;
   if (b.indicator.type == IndicatorType::kIpv4 ||
@@ -152,8 +159,6 @@ Result<InsertOutcome> WriteTxn::InsertRecord(const RecordRow& row) {
     CARAVAN_RETURN_IF_ERROR(
         internal::IpKeyFor(b.indicator.type, b.indicator.value).status());
   }
-  CARAVAN_STORE_ASSIGN_OR_RETURN(std::optional<CurrentInfo> cur,
-                                 Current(row.id));
   if (cur && (cur->type != b.indicator.type ||
               cur->value != b.indicator.value || cur->origin != b.origin)) {
     return InvalidInput("record " + Hex(row.id) + " revision " +

@@ -45,6 +45,10 @@ class WriteTxn {
   // value does not parse, or the record contradicts the id's earlier
   // revisions (other type, value or origin).
   Result<InsertOutcome> InsertRecord(const RecordRow& row);
+  // The same, for a caller that already read Current(row.id) in this
+  // transaction (and wrote nothing for that id since): saves the lookup.
+  Result<InsertOutcome> InsertRecord(const RecordRow& row,
+                                     const std::optional<CurrentInfo>& current);
 
   // The current view of `id`, nullopt if we hold none.
   Result<std::optional<CurrentInfo>> Current(const IndicatorId& id);

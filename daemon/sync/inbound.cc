@@ -14,21 +14,6 @@ std::string Json(const nlohmann::json& j) {
   return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
 }
 
-// A record that passed decoding, roster and signature checks.
-struct Checked {
-  protocol::RecordBody body;
-  protocol::IndicatorId id{};
-  const protocol::RosterMember* origin = nullptr;
-  std::vector<uint8_t> signed_bytes;
-};
-
-struct Rejection {
-  uint64_t sender_seq;
-  std::string subject;
-  std::string reason;
-  std::string_view metric_reason;  // kReject* of daemon/config/metrics.h
-};
-
 }  // namespace
 
 RosterIndex::RosterIndex(std::vector<protocol::RosterMember> members)
@@ -42,142 +27,179 @@ const protocol::RosterMember* RosterIndex::Find(
   return it == by_key_.end() ? nullptr : &members_[it->second];
 }
 
-Result<InboundOutcome> ApplyInbound(const InboundContext& ctx,
-                                    const PeerInfo& from,
-                                    const std::vector<InboundEntry>& entries,
-                                    uint64_t up_to_seq) {
-  // Checks that need no store state run first, outside the write.
-  std::vector<Checked> checked;
-  std::vector<Rejection> rejected;
-  size_t own_echoes = 0;
+CheckedMessage CheckInbound(const InboundContext& ctx,
+                            std::shared_ptr<const RosterIndex> roster,
+                            const std::vector<InboundEntry>& entries,
+                            uint64_t up_to_seq) {
+  CheckedMessage m;
+  m.roster = std::move(roster);
+  m.up_to_seq = up_to_seq;
+  m.checked.reserve(entries.size());
   for (const auto& e : entries) {
     auto body = protocol::DecodeRecordBody(e.record.body);
     if (!body.ok()) {
-      rejected.push_back({e.sender_seq, "",
-                          "malformed record: " + body.status().message(),
-                          kRejectDecode});
+      m.rejected.push_back({e.sender_seq, "",
+                            "malformed record: " + body.status().message(),
+                            kRejectDecode});
       continue;
     }
     const auto id = protocol::ComputeIndicatorId(
         body->origin, body->indicator.type, body->indicator.value);
-    const std::string subject = protocol::IdToHex(id);
     if (body->origin == ctx.self) {
-      ++own_echoes;  // our own record coming back: we hold it already
+      ++m.own_echoes;  // our own record coming back: we hold it already
       continue;
     }
     const protocol::RosterMember* origin = ctx.roster->Find(body->origin);
     if (origin == nullptr) {
-      rejected.push_back({e.sender_seq, subject,
-                          "origin is not in the roster", kRejectUnknownOrigin});
+      m.rejected.push_back({e.sender_seq, protocol::IdToHex(id),
+                            "origin is not in the roster",
+                            kRejectUnknownOrigin});
       continue;
     }
     if (!VerifySignedRecord(e.record, body->origin, ctx.root_cache)) {
-      rejected.push_back({e.sender_seq, subject,
-                          "origin signature does not verify",
-                          kRejectBadSignature});
+      m.rejected.push_back({e.sender_seq, protocol::IdToHex(id),
+                            "origin signature does not verify",
+                            kRejectBadSignature});
       continue;
     }
-    checked.push_back({std::move(*body), id, origin,
-                       protocol::EncodeSignedRecord(e.record)});
+    m.checked.push_back({std::move(*body), id, origin,
+                         protocol::EncodeSignedRecord(e.record)});
+  }
+  return m;
+}
+
+Result<InboundOutcome> ApplyInbound(const InboundContext& ctx,
+                                    const PeerInfo& from,
+                                    const std::vector<InboundEntry>& entries,
+                                    uint64_t up_to_seq) {
+  std::vector<CheckedMessage> one;
+  one.push_back(CheckInbound(ctx, nullptr, entries, up_to_seq));
+  return StoreInbound(ctx, from, one);
+}
+
+namespace {
+
+// One StoreInbound transaction: decides and stores each checked record,
+// collecting audit entries to append together (one read and one move of
+// the chain head), in the order the decisions were made.
+class InboundWrite {
+ public:
+  InboundWrite(const InboundContext& ctx, const PeerInfo& from,
+               store::WriteTxn& txn)
+      : ctx_(ctx), from_(from), txn_(txn), actor_("peer:" + from.name) {}
+
+  InboundOutcome& outcome() { return out_; }
+
+  Status Message(const CheckedMessage& m) {
+    out_.duplicates += m.own_echoes;
+    for (const auto& r : m.rejected) {
+      Reject(r.metric_reason, r.subject,
+             Json({{"sender_seq", r.sender_seq}, {"reason", r.reason}}));
+    }
+    for (const auto& c : m.checked) CARAVAN_RETURN_IF_ERROR(Record(c));
+    return Status::Ok();
   }
 
+  Status FlushAudit() {
+    if (audit_.empty()) return Status::Ok();
+    auto appended = txn_.AppendAudits(audit_);
+    audit_.clear();
+    return appended.status();
+  }
+
+ private:
+  void Reject(std::string_view metric_reason, std::string subject,
+              std::string detail) {
+    ++out_.rejected;
+    ++out_.rejected_by_reason[std::string(metric_reason)];
+    audit_.push_back({txn_.now(), actor_, "reject", std::move(subject),
+                      from_.name, std::move(detail)});
+  }
+
+  Status Record(const CheckedRecord& c) {
+    auto current = txn_.Current(c.id);
+    if (!current.ok()) return current.status();
+    policy::InboundContext pctx;
+    pctx.now = ctx_.now;
+    pctx.relayed = c.body.origin != from_.key;
+    pctx.holds_indicator = current->has_value();
+    const auto decision =
+        policy::EvaluateInbound(*ctx_.policy, c.body, c.origin->country, pctx);
+    nlohmann::json detail = {
+        {"type", protocol::TypeName(c.body.indicator.type)},
+        {"value", c.body.indicator.value},
+        {"revision", c.body.revision},
+        {"variant", c.body.variant},
+        {"origin", c.origin->name},
+        {"rule", {{"file", decision.rule.file},
+                  {"line", decision.rule.line},
+                  {"key", decision.rule.key}}},
+        {"reason", decision.rule.reason}};
+    if (decision.verdict == policy::InboundDecision::Verdict::kReject) {
+      Reject(kRejectPolicy, protocol::IdToHex(c.id), Json(detail));
+      return Status::Ok();
+    }
+    store::RecordRow row;
+    row.body = c.body;
+    row.id = c.id;
+    row.signed_bytes = c.signed_bytes;
+    row.origin_country = c.origin->country;
+    row.origin_name = c.origin->name;
+    row.received_from = from_.name;
+    row.quarantined =
+        decision.verdict == policy::InboundDecision::Verdict::kQuarantine;
+    auto inserted = txn_.InsertRecord(row, *current);
+    if (!inserted.ok()) {
+      // A record that contradicts what we hold is that record's problem,
+      // not the link's.
+      detail["reason"] = inserted.status().message();
+      Reject(kRejectConflict, protocol::IdToHex(c.id), Json(detail));
+      return Status::Ok();
+    }
+    if (inserted->kind == store::InsertOutcome::kDuplicate) {
+      ++out_.duplicates;
+      return Status::Ok();  // already held: no new decision to record
+    }
+    if (ctx_.warninglists) {
+      const auto& ind = c.body.indicator;
+      if (auto m = ctx_.warninglists->Match(ind.type, ind.value)) {
+        // The hit's own audit entry goes after the decisions before it.
+        CARAVAN_RETURN_IF_ERROR(FlushAudit());
+        CARAVAN_RETURN_IF_ERROR(
+            RecordWarninglistHit(txn_, c.id, *m, false, actor_, from_.name));
+      }
+    }
+    out_.stored_new = true;
+    ++(row.quarantined ? out_.quarantined : out_.accepted);
+    audit_.push_back({txn_.now(), actor_,
+                      row.quarantined ? "quarantine" : "accept",
+                      protocol::IdToHex(c.id), from_.name, Json(detail)});
+    return Status::Ok();
+  }
+
+  const InboundContext& ctx_;
+  const PeerInfo& from_;
+  store::WriteTxn& txn_;
+  const std::string actor_;
+  InboundOutcome out_;
+  std::vector<store::AuditEvent> audit_;
+};
+
+}  // namespace
+
+Result<InboundOutcome> StoreInbound(const InboundContext& ctx,
+                                    const PeerInfo& from,
+                                    const std::vector<CheckedMessage>& messages) {
+  uint64_t up_to_seq = 0;
+  for (const auto& m : messages) up_to_seq = std::max(up_to_seq, m.up_to_seq);
   InboundOutcome out;
-  out.duplicates = own_echoes;
   Status written = ctx.store->Write([&](store::WriteTxn& txn) -> Status {
-    InboundOutcome local;
-    local.duplicates = own_echoes;
-    // Audit entries are appended together (one read and one move of the
-    // chain head), in the order the decisions were made.
-    std::vector<store::AuditEvent> audit;
-    audit.reserve(entries.size());
-    auto flush_audit = [&]() -> Status {
-      if (audit.empty()) return Status::Ok();
-      auto appended = txn.AppendAudits(audit);
-      audit.clear();
-      return appended.status();
-    };
-    for (const auto& r : rejected) {
-      ++local.rejected;
-      ++local.rejected_by_reason[std::string(r.metric_reason)];
-      audit.push_back(
-          {txn.now(), "peer:" + from.name, "reject", r.subject, from.name,
-           Json({{"sender_seq", r.sender_seq}, {"reason", r.reason}})});
-    }
-    for (const auto& c : checked) {
-      auto current = txn.Current(c.id);
-      if (!current.ok()) return current.status();
-      policy::InboundContext pctx;
-      pctx.now = ctx.now;
-      pctx.relayed = c.body.origin != from.key;
-      pctx.holds_indicator = current->has_value();
-      const auto decision =
-          policy::EvaluateInbound(*ctx.policy, c.body, c.origin->country, pctx);
-      const bool keep =
-          decision.verdict != policy::InboundDecision::Verdict::kReject;
-      nlohmann::json detail = {
-          {"type", protocol::TypeName(c.body.indicator.type)},
-          {"value", c.body.indicator.value},
-          {"revision", c.body.revision},
-          {"variant", c.body.variant},
-          {"origin", c.origin->name},
-          {"rule", {{"file", decision.rule.file},
-                    {"line", decision.rule.line},
-                    {"key", decision.rule.key}}},
-          {"reason", decision.rule.reason}};
-      if (!keep) {
-        ++local.rejected;
-        ++local.rejected_by_reason[std::string(kRejectPolicy)];
-        audit.push_back({txn.now(), "peer:" + from.name, "reject",
-                         protocol::IdToHex(c.id), from.name, Json(detail)});
-        continue;
-      }
-      store::RecordRow row;
-      row.body = c.body;
-      row.id = c.id;
-      row.signed_bytes = c.signed_bytes;
-      row.origin_country = c.origin->country;
-      row.origin_name = c.origin->name;
-      row.received_from = from.name;
-      row.quarantined =
-          decision.verdict == policy::InboundDecision::Verdict::kQuarantine;
-      auto inserted = txn.InsertRecord(row);
-      if (!inserted.ok()) {
-        // A record that contradicts what we hold is that record's problem,
-        // not the link's.
-        ++local.rejected;
-        ++local.rejected_by_reason[std::string(kRejectConflict)];
-        detail["reason"] = inserted.status().message();
-        audit.push_back({txn.now(), "peer:" + from.name, "reject",
-                         protocol::IdToHex(c.id), from.name, Json(detail)});
-        continue;
-      }
-      if (inserted->kind == store::InsertOutcome::kDuplicate) {
-        ++local.duplicates;
-        continue;  // already held: no new decision to record
-      }
-      if (ctx.warninglists) {
-        const auto& ind = c.body.indicator;
-        if (auto m = ctx.warninglists->Match(ind.type, ind.value)) {
-          CARAVAN_RETURN_IF_ERROR(flush_audit());
-          CARAVAN_RETURN_IF_ERROR(RecordWarninglistHit(
-              txn, c.id, *m, false, "peer:" + from.name, from.name));
-        }
-      }
-      local.stored_new = true;
-      if (row.quarantined) {
-        ++local.quarantined;
-      } else {
-        ++local.accepted;
-      }
-      audit.push_back(
-          {txn.now(), "peer:" + from.name,
-           row.quarantined ? "quarantine" : "accept", protocol::IdToHex(c.id),
-           from.name, Json(detail)});
-    }
-    CARAVAN_RETURN_IF_ERROR(flush_audit());
+    InboundWrite write(ctx, from, txn);
+    for (const auto& m : messages) CARAVAN_RETURN_IF_ERROR(write.Message(m));
+    CARAVAN_RETURN_IF_ERROR(write.FlushAudit());
     CARAVAN_RETURN_IF_ERROR(txn.AdvanceInbound(from.name, up_to_seq));
-    local.ack_seq = up_to_seq;
-    out = local;
+    out = std::move(write.outcome());
+    out.ack_seq = up_to_seq;
     return Status::Ok();
   }).get();
   if (!written.ok()) return written;

@@ -9,11 +9,19 @@
 //
 // A bad record is rejected and audited; the others in the message, and the
 // link, go on. Runs on the worker pool (SQLite and signature checks).
+//
+// Two stages, so a link can pipeline them: CheckInbound (decode, roster,
+// signatures: CPU only, no store state) and StoreInbound (one store write
+// for one or more checked messages, in arrival order). A session checks
+// message N+1 while message N is being written, and writes every message
+// checked meanwhile in one transaction: bigger transactions, one fsync and
+// one acknowledgement for all of them.
 
 #include <cstdint>
 #include <map>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "daemon/sync/record_signing.h"
@@ -45,6 +53,33 @@ struct InboundEntry {
   protocol::SignedRecord record;
 };
 
+// A record that passed decoding, roster and signature checks.
+struct CheckedRecord {
+  protocol::RecordBody body;
+  protocol::IndicatorId id{};
+  const protocol::RosterMember* origin = nullptr;  // in the message's roster
+  std::vector<uint8_t> signed_bytes;
+};
+
+// A record refused before the store saw it (audited by StoreInbound).
+struct InboundRejection {
+  uint64_t sender_seq = 0;
+  std::string subject;  // the indicator id in hex, empty if undecodable
+  std::string reason;
+  std::string_view metric_reason;  // kReject* of daemon/config/metrics.h
+};
+
+// One Records message after CheckInbound. Holds the roster it was checked
+// against, so `origin` pointers stay valid until it is stored.
+struct CheckedMessage {
+  std::shared_ptr<const RosterIndex> roster;
+  std::vector<CheckedRecord> checked;
+  std::vector<InboundRejection> rejected;
+  size_t own_echoes = 0;  // our own records coming back (duplicates)
+  uint64_t up_to_seq = 0;
+  size_t size() const { return checked.size() + rejected.size() + own_echoes; }
+};
+
 struct InboundOutcome {
   uint64_t ack_seq = 0;  // acknowledge this (0: nothing committed)
   size_t accepted = 0, quarantined = 0, rejected = 0, duplicates = 0;
@@ -65,8 +100,24 @@ struct InboundContext {
   std::shared_ptr<const protocol::WarninglistSet> warninglists = nullptr;
 };
 
-// Applies one Records message from `from`. Fails only when the store write
-// fails (then nothing is acknowledged and the peer resends).
+// Decodes and checks one Records message against ctx.roster
+// (which `roster` must own) and ctx.root_cache. Never fails: a bad record
+// becomes a rejection.
+CheckedMessage CheckInbound(const InboundContext& ctx,
+                            std::shared_ptr<const RosterIndex> roster,
+                            const std::vector<InboundEntry>& entries,
+                            uint64_t up_to_seq);
+
+// Stores checked messages from `from`, in order, in one store write
+// (inbound policy, insert, audit, warninglists) and moves the peer's
+// inbound cursor to the last message's up_to_seq. Fails only when the
+// store write fails (then nothing is acknowledged and the peer resends).
+Result<InboundOutcome> StoreInbound(const InboundContext& ctx,
+                                    const PeerInfo& from,
+                                    const std::vector<CheckedMessage>& messages);
+
+// CheckInbound then StoreInbound for one message (ctx.roster is borrowed:
+// the caller keeps it alive).
 Result<InboundOutcome> ApplyInbound(const InboundContext& ctx,
                                     const PeerInfo& from,
                                     const std::vector<InboundEntry>& entries,

@@ -41,7 +41,16 @@ Status DecideAll(const PageContext& ctx, store::Reader& reader,
   auto quota = reader.QuotaCount(peer.country, store::UtcDay(ctx.now));
   if (!quota.ok()) return quota.status();
   uint64_t sent_today = *quota;
+  // One question per page instead of one lookup per record when no
+  // indicator matched a warninglist. Asked after the page's records were
+  // read, and a hit commits with its record, so none is missed.
+  auto any_hits = reader.HasWarninglistHits();
+  if (!any_hits.ok()) return any_hits.status();
   for (const auto& stored : records) {
+    // The loop-prevention skips of DecideOutbound, before paying for the
+    // decode: what a peer sent us comes back in every page of its session.
+    if (stored.origin == peer.key) continue;
+    if (stored.received_from && *stored.received_from == peer.name) continue;
     auto entry = Decode(stored);
     if (!entry.ok()) {
       // Our own store handed us a record we cannot read: never send it.
@@ -49,9 +58,11 @@ Status DecideAll(const PageContext& ctx, store::Reader& reader,
                       false, entry.status().message(), stored.id});
       continue;
     }
-    auto hit = reader.GetWarninglistHit(entry->id);  // warninglists.md
-    if (!hit.ok()) return hit.status();
-    entry->warninglist = std::move(*hit);
+    if (*any_hits) {
+      auto hit = reader.GetWarninglistHit(entry->id);  // warninglists.md
+      if (!hit.ok()) return hit.status();
+      entry->warninglist = std::move(*hit);
+    }
     OutboundInputs in;
     in.policy = ctx.policy;
     in.identity = ctx.identity;
@@ -94,9 +105,11 @@ Status Persist(const PageContext& ctx, const PeerInfo& peer,
                const OutboundPage& page, const std::vector<Held>& held,
                const std::vector<uint64_t>& released, bool advance) {
   return ctx.store->Write([&](store::WriteTxn& txn) -> Status {
+    std::vector<store::AuditEvent> audit;
+    audit.reserve(held.size());
     for (const auto& h : held) {
       CARAVAN_RETURN_IF_ERROR(txn.AddWithheld(h.row));
-      auto a = txn.AppendAudit(
+      audit.push_back(
           {txn.now(), "node", h.deferred ? "defer" : "withhold",
            protocol::IdToHex(h.id), peer.name,
            Json({{"seq", h.row.seq},
@@ -104,6 +117,10 @@ Status Persist(const PageContext& ctx, const PeerInfo& peer,
                  {"rule", h.row.rule},
                  {"reason", h.reason},
                  {"retry_at", h.row.retry_at}})});
+    }
+    // One read and one move of the audit chain head for the whole page.
+    if (!audit.empty()) {
+      auto a = txn.AppendAudits(audit);
       if (!a.ok()) return a.status();
     }
     for (uint64_t seq : released) {
@@ -193,10 +210,12 @@ Status RecordAcknowledged(const PageContext& ctx, const PeerInfo& peer,
                           const std::vector<SentRecord>& sent,
                           uint64_t bytes_sent, uint64_t bytes_received) {
   return ctx.store->Write([&](store::WriteTxn& txn) -> Status {
+    std::vector<store::AuditEvent> audit;
+    audit.reserve(sent.size());
     for (const auto& s : sent) {
       CARAVAN_RETURN_IF_ERROR(txn.RecordDelivery(
           {s.id, peer.name, s.revision, s.variant, txn.now()}));
-      auto a = txn.AppendAudit(
+      audit.push_back(
           {txn.now(), "node", "share", protocol::IdToHex(s.id), peer.name,
            Json({{"seq", s.seq},
                  {"country", peer.country},
@@ -205,6 +224,10 @@ Status RecordAcknowledged(const PageContext& ctx, const PeerInfo& peer,
                  {"rule", s.rule_file.empty() ? s.rule_key
                                               : s.rule_file + ":" + s.rule_key},
                  {"reason", s.reason}})});
+    }
+    // One read and one move of the audit chain head per acknowledgement.
+    if (!audit.empty()) {
+      auto a = txn.AppendAudits(audit);
       if (!a.ok()) return a.status();
     }
     CARAVAN_RETURN_IF_ERROR(txn.AdvanceAcked(peer.name, acked_seq));

@@ -10,6 +10,8 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <ctime>
 #include <deque>
+#include <set>
+#include <string>
 
 #include "daemon/config/log.h"
 #include "crypto/identity_x25519.h"
@@ -31,6 +33,10 @@ constexpr size_t kPageSize = 1000;
 // Messages sent and not yet acknowledged: enough to keep a link busy, few
 // enough that a reconnect re-sends little.
 constexpr size_t kMaxInFlight = 8;
+// Received records checked and waiting for the committer, at most: beyond
+// this the receive loop stops reading (TCP pushes back on the peer). A
+// conforming sender never has more than kMaxInFlight messages unacked.
+constexpr size_t kMaxQueuedRecords = kMaxInFlight * kPageSize;
 // How often an idle session looks for ended embargoes.
 constexpr auto kRecheckInterval = std::chrono::seconds(5);
 
@@ -75,7 +81,7 @@ void CountInbound(Metrics* m, const std::string& peer,
 
 struct SyncEngine::Session {
   Session(std::shared_ptr<link::Link> l, asio::any_io_executor ex)
-      : link(std::move(l)), wake(ex) {}
+      : link(std::move(l)), wake(ex), commit_wake(ex), room_wake(ex) {}
 
   std::shared_ptr<link::Link> link;
   PeerInfo peer;
@@ -92,6 +98,13 @@ struct SyncEngine::Session {
   std::deque<InFlight> in_flight;
   std::unique_ptr<store::Reader> reader;  // send loop only, one call at a time
   BatchRootCache root_cache;              // receive loop only
+  // Receive side pipeline: the receive loop checks each Records message
+  // (CheckInbound) and queues it here; the commit loop stores everything
+  // queued in one write and acknowledges it.
+  std::deque<CheckedMessage> checked;
+  size_t checked_records = 0;
+  asio::steady_timer commit_wake;  // the commit loop waits here for work
+  asio::steady_timer room_wake;    // the receive loop waits here for room
   uint64_t reported_sent = 0, reported_received = 0;
   std::chrono::steady_clock::time_point contact_flushed =
       std::chrono::steady_clock::now();
@@ -108,6 +121,12 @@ struct SyncEngine::Session {
   void Poke() {
     dirty = true;
     wake.cancel();
+  }
+  // Wakes every loop of the session (it is ending).
+  void PokeAll() {
+    Poke();
+    commit_wake.cancel();
+    room_wake.cancel();
   }
 };
 
@@ -128,6 +147,24 @@ void SyncEngine::RerunWithheld() {
       s->rerun_all = true;
       s->rerun_after = 0;
       s->Poke();
+    }
+  });
+}
+
+void SyncEngine::RosterChanged() {
+  asio::post(*deps_.io, [this] {
+    const auto roster = deps_.roster();
+    for (Session* s : sessions_) {
+      if (s->sealed) continue;
+      std::set<std::string> routed, open;
+      for (const auto& m : roster->members()) {
+        if (m.via == s->peer.name) routed.insert(m.name);
+      }
+      for (const auto& r : s->relayed) open.insert(r->peer.name);
+      if (routed == open) continue;
+      LogInfo("hub routes via ", s->peer.name,
+              " changed; reconnecting to open them");
+      s->link->Close("hub routes changed");
     }
   });
 }
@@ -216,31 +253,36 @@ awaitable<void> SyncEngine::RunSession(std::shared_ptr<link::Link> link) {
   // does (link closed, or the peer broke the protocol); the send loop sees
   // `done` or the closed link, and we wait for it before the Session goes.
   // Sealed sub-sessions (hub mode) run their own send loops on this link.
-  auto send_running = std::make_shared<size_t>(1 + s.relayed.size());
+  auto send_running = std::make_shared<size_t>(2 + s.relayed.size());
   auto join = std::make_shared<asio::steady_timer>(executor);
   std::vector<Session*> loops{&s};
   for (auto& r : s.relayed) loops.push_back(r.get());
+  auto on_loop_end = [send_running, join](std::string what) {
+    return [send_running, join, what](std::exception_ptr e) {
+      if (e) {
+        try {
+          std::rethrow_exception(e);
+        } catch (const std::exception& ex) {
+          LogError("sync ", what, " failed: ", ex.what());
+        }
+      }
+      --*send_running;
+      join->cancel();
+    };
+  };
   for (Session* one : loops) {
     auto send_loop = SendLoop(*one);
     asio::co_spawn(executor, std::move(send_loop),
-                   [send_running, join, name = one->peer.name](std::exception_ptr e) {
-                     if (e) {
-                       try {
-                         std::rethrow_exception(e);
-                       } catch (const std::exception& ex) {
-                         LogError("sync send loop for ", name, " failed: ",
-                                  ex.what());
-                       }
-                     }
-                     --*send_running;
-                     join->cancel();
-                   });
+                   on_loop_end("send loop for " + one->peer.name));
   }
+  auto commit_loop = CommitLoop(s);
+  asio::co_spawn(executor, std::move(commit_loop),
+                 on_loop_end("commit loop for " + s.peer.name));
   co_await ReceiveLoop(s);
   for (Session* one : loops) one->done = true;
   link->Close("session ended");
   while (*send_running > 0) {
-    for (Session* one : loops) one->Poke();
+    for (Session* one : loops) one->PokeAll();
     join->expires_after(std::chrono::milliseconds(200));
     co_await join->async_wait(asio::as_tuple(use_awaitable));
   }
@@ -387,32 +429,7 @@ awaitable<void> SyncEngine::ReceiveLoop(Session& s) {
             co_return;
           }
           const uint64_t up_to = records.getUpToSeq();
-          const auto policy = deps_.policy();
-          const auto roster = deps_.roster();
-          InboundContext ctx{deps_.store, roster.get(), policy.get(),
-                             deps_.identity->public_key(), &s.root_cache,
-                             Now()};
-          if (deps_.warninglists) ctx.warninglists = deps_.warninglists();
-          const PeerInfo peer = s.peer;
-          auto apply = [ctx, peer, entries, up_to, policy, roster] {
-            return ApplyInbound(ctx, peer, *entries, up_to);
-          };
-          auto outcome = *co_await Offload(*deps_.pool, std::move(apply));
-          if (!outcome.ok()) {
-            LogError("storing records from ", s.peer.name, ": ",
-                     outcome.status().message());
-            co_return;
-          }
-          CountInbound(deps_.metrics, s.peer.name, *outcome);
-          if (outcome->stored_new && deps_.on_new_records) {
-            deps_.on_new_records();
-          }
-          capnp::MallocMessageBuilder ack_message;
-          ack_message.initRoot<protocol::wire::PeerMessage>()
-              .initAck()
-              .setUpToSeq(outcome->ack_seq);
-          Status sent = co_await SendMessage(s, ack_message);
-          if (!sent.ok()) co_return;
+          if (!co_await QueueRecords(s, entries, up_to)) co_return;
           break;
         }
         case protocol::wire::PeerMessage::ACK: {
@@ -492,6 +509,72 @@ awaitable<void> SyncEngine::ReceiveLoop(Session& s) {
       s.link->Close("malformed message");
       co_return;
     }
+  }
+}
+
+awaitable<bool> SyncEngine::QueueRecords(
+    Session& s, const std::shared_ptr<std::vector<InboundEntry>>& entries,
+    uint64_t up_to) {
+  // Full queue: stop reading until the commit loop took it.
+  while (s.checked_records >= kMaxQueuedRecords) {
+    s.room_wake.expires_after(kRecheckInterval);
+    co_await s.room_wake.async_wait(asio::as_tuple(use_awaitable));
+    if (s.done || !s.link->is_open()) co_return false;
+  }
+  auto roster = deps_.roster();
+  InboundContext ctx{deps_.store, roster.get(), nullptr,
+                     deps_.identity->public_key(), &s.root_cache, Now()};
+  auto check = [ctx, roster, entries, up_to] {
+    return CheckInbound(ctx, roster, *entries, up_to);
+  };
+  auto checked = *co_await Offload(*deps_.pool, std::move(check));
+  if (s.done || !s.link->is_open()) co_return false;
+  s.checked_records += checked.size();
+  s.checked.push_back(std::move(checked));
+  s.commit_wake.cancel();
+  co_return true;
+}
+
+awaitable<void> SyncEngine::CommitLoop(Session& s) {
+  for (;;) {
+    // What the session did not commit when it ends is not acknowledged:
+    // the peer sends it again after reconnecting.
+    if (s.done || !s.link->is_open()) co_return;
+    if (s.checked.empty()) {
+      s.commit_wake.expires_after(kRecheckInterval);
+      co_await s.commit_wake.async_wait(asio::as_tuple(use_awaitable));
+      continue;
+    }
+    // Everything checked meanwhile goes in one write and one ack.
+    auto batch = std::make_shared<std::vector<CheckedMessage>>();
+    while (!s.checked.empty()) {
+      batch->push_back(std::move(s.checked.front()));
+      s.checked.pop_front();
+    }
+    s.checked_records = 0;
+    s.room_wake.cancel();
+    const auto policy = deps_.policy();
+    InboundContext ctx{deps_.store, nullptr, policy.get(),
+                       deps_.identity->public_key(), nullptr, Now()};
+    if (deps_.warninglists) ctx.warninglists = deps_.warninglists();
+    const PeerInfo peer = s.peer;
+    auto store = [ctx, peer, batch, policy] {
+      return StoreInbound(ctx, peer, *batch);
+    };
+    auto outcome = *co_await Offload(*deps_.pool, std::move(store));
+    if (!outcome.ok()) {
+      LogError("storing records from ", s.peer.name, ": ",
+               outcome.status().message());
+      s.link->Close("internal error");
+      co_return;
+    }
+    CountInbound(deps_.metrics, s.peer.name, *outcome);
+    if (outcome->stored_new && deps_.on_new_records) deps_.on_new_records();
+    capnp::MallocMessageBuilder ack_message;
+    ack_message.initRoot<protocol::wire::PeerMessage>().initAck().setUpToSeq(
+        outcome->ack_seq);
+    Status sent = co_await SendMessage(s, ack_message);
+    if (!sent.ok()) co_return;
   }
 }
 

@@ -74,6 +74,11 @@ class SyncEngine {
   void Wake();
   // The policy changed: sessions re-decide what they withheld. Any thread.
   void RerunWithheld();
+  // The roster was reloaded: a link whose hub routes changed (members
+  // added to or removed from `via` its peer) is closed, so it reconnects
+  // with one sealed sub-session per member routed through it now. Any
+  // thread.
+  void RosterChanged();
   // Writes every live session's unreported link bytes to the store (they
   // are otherwise flushed every few seconds and at session end). Call on
   // the io thread or after the io_context stopped (Node::Stop).
@@ -83,6 +88,13 @@ class SyncEngine {
   struct Session;
   boost::asio::awaitable<void> SendLoop(Session& s);
   boost::asio::awaitable<void> ReceiveLoop(Session& s);
+  // Receive side pipeline: QueueRecords checks a Records message (worker
+  // pool) and queues it, waiting while the queue is full (false: the
+  // session ends); CommitLoop stores what is queued and acknowledges it.
+  boost::asio::awaitable<bool> QueueRecords(
+      Session& s, const std::shared_ptr<std::vector<InboundEntry>>& entries,
+      uint64_t up_to);
+  boost::asio::awaitable<void> CommitLoop(Session& s);
   boost::asio::awaitable<Status> SendMessage(Session& s,
                                              capnp::MessageBuilder& message);
   // Hub mode hooks. Sender: sealed sub-sessions for members routed via
