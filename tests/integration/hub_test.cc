@@ -370,5 +370,57 @@ TEST_F(HubTest, PeersAddViaQueueDepthAndMetricsWhileTheRecipientIsDown) {
   EXPECT_EQ(h_.CliJson({"status"})["hub"]["queued_envelopes"], 0);
 }
 
+// A route through the hub added while A's link to the hub is up is used
+// without restarting anything: the roster reload closes that link and the
+// redialed session opens the new sealed sub-session (docs/federation.md).
+TEST_F(HubTest, RouteAddedWhileTheHubLinkIsUpIsUsed) {
+  ASSERT_TRUE(a_.ok() && h_.ok() && c_.ok()) << a_.why() << h_.why() << c_.why();
+  ASSERT_TRUE(EditConfig(h_.node().config(), "[hub]", "enabled = false",
+                         "enabled = true"));
+  for (FedNode* n : {&a_, &h_, &c_}) {
+    std::string why;
+    ASSERT_TRUE(n->Start(&why)) << why;
+  }
+  a_.WritePolicy("uz.toml",
+                 "applies_to = [\"UZ\"]\n[outbound]\nshare = true\n"
+                 "max_tlp = \"amber\"\n");
+  ASSERT_EQ(a_.Cli({"policy", "reload"}).exit_code, 0);
+  AddPeer(h_, a_, /*dial=*/false);
+  AddPeer(h_, c_, /*dial=*/false);
+  AddPeer(a_, h_);
+  AddPeer(c_, h_);
+  ASSERT_EQ(c_.Cli({"peers", "add", a_.name(), "--country", a_.country(),
+                    "--key", a_.key(), "--via", h_.name()})
+                .exit_code,
+            0);
+  ASSERT_TRUE(WaitFor([&] {
+    json p = a_.PeerState(h_.name());
+    return !p.is_null() && p["link"] == "up";
+  })) << Logs();
+  // Submitted before the route exists: decided for C once it does.
+  const std::string before = "before-route.hub-2c81d4.example";
+  ASSERT_EQ(a_.Cli({"submit", "domain", before, "--tlp", "green"}).exit_code, 0);
+
+  CommandResult via = a_.Cli({"peers", "add", c_.name(), "--country",
+                              c_.country(), "--key", c_.key(), "--via",
+                              h_.name()});
+  ASSERT_EQ(via.exit_code, 0) << via.Describe();
+  const std::string after = "after-route.hub-2c81d4.example";
+  ASSERT_EQ(a_.Cli({"submit", "domain", after, "--tlp", "green"}).exit_code, 0);
+  ASSERT_TRUE(WaitFor([&] {
+    return !c_.Lookup(before).is_null() && !c_.Lookup(after).is_null();
+  })) << Logs();
+  EXPECT_EQ(c_.Lookup(after)["origin_name"], a_.name());
+  EXPECT_EQ(c_.Lookup(after)["verified"], true);
+  EXPECT_NE(a_.node().LogText().find("hub routes via HUB changed"),
+            std::string::npos)
+      << Logs();
+  // The link came back for the direct session too.
+  ASSERT_TRUE(WaitFor([&] {
+    json p = a_.PeerState(h_.name());
+    return !p.is_null() && p["link"] == "up";
+  })) << Logs();
+}
+
 }  // namespace
 }  // namespace caravan::integration
