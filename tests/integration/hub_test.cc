@@ -21,6 +21,7 @@
 #include <vector>
 
 #include "tests/integration/federation_fixture.h"
+#include "tests/integration/metrics_samples.h"
 
 namespace caravan::integration {
 namespace {
@@ -62,26 +63,11 @@ bool EditConfig(const std::filesystem::path& config, const std::string& table,
   return true;
 }
 
-// /metrics sample lines, "name{labels}" -> value (empty when unreachable).
+// /metrics samples (empty when unreachable).
 std::map<std::string, double> Scrape(uint16_t port) {
-  std::map<std::string, double> out;
   HttpReply r = HttpGet(port, "/metrics");
-  if (r.status != 200) return out;
-  std::istringstream in(r.body);
-  std::string line;
-  while (std::getline(in, line)) {
-    if (line.empty() || line[0] == '#') continue;
-    const size_t space = line.rfind(' ');
-    if (space == std::string::npos) continue;
-    out[line.substr(0, space)] = std::strtod(line.c_str() + space + 1, nullptr);
-  }
-  return out;
-}
-
-double Metric(const std::map<std::string, double>& samples,
-              const std::string& key) {
-  auto it = samples.find(key);
-  return it == samples.end() ? -1 : it->second;
+  if (r.status != 200) return {};
+  return ParseMetricSamples(r.body);
 }
 
 // `peer`'s entry in `caravan peers list --json` at `n`, or null.
@@ -340,14 +326,14 @@ TEST_F(HubTest, PeersAddViaQueueDepthAndMetricsWhileTheRecipientIsDown) {
 
   auto m = Scrape(metrics_port);
   const std::string c_label = "{recipient=\"CERT-C\"}";
-  EXPECT_EQ(Metric(m, "caravan_hub_queued_envelopes" + c_label), queued);
-  EXPECT_EQ(Metric(m, "caravan_hub_queued_bytes" + c_label), queued_bytes);
-  EXPECT_EQ(Metric(m, "caravan_hub_queued_envelopes{recipient=\"CERT-A\"}"),
+  EXPECT_EQ(MetricSample(m, "caravan_hub_queued_envelopes" + c_label), queued);
+  EXPECT_EQ(MetricSample(m, "caravan_hub_queued_bytes" + c_label), queued_bytes);
+  EXPECT_EQ(MetricSample(m, "caravan_hub_queued_envelopes{recipient=\"CERT-A\"}"),
             0);
-  EXPECT_EQ(Metric(m, "caravan_hub_envelopes_stored_total"), queued);
-  EXPECT_EQ(Metric(m, "caravan_hub_envelopes_forwarded_total"), 0);
+  EXPECT_EQ(MetricSample(m, "caravan_hub_envelopes_stored_total"), queued);
+  EXPECT_EQ(MetricSample(m, "caravan_hub_envelopes_forwarded_total"), 0);
   EXPECT_EQ(
-      Metric(m, "caravan_hub_envelopes_refused_total{reason=\"queue_full\"}"),
+      MetricSample(m, "caravan_hub_envelopes_refused_total{reason=\"queue_full\"}"),
       0);
 
   // C comes back, catches up, and the hub's queue for it empties.
@@ -363,10 +349,10 @@ TEST_F(HubTest, PeersAddViaQueueDepthAndMetricsWhileTheRecipientIsDown) {
     EXPECT_EQ(got["verified"], true);
   }
   m = Scrape(metrics_port);
-  EXPECT_EQ(Metric(m, "caravan_hub_queued_envelopes" + c_label), 0);
-  EXPECT_EQ(Metric(m, "caravan_hub_queued_bytes" + c_label), 0);
-  EXPECT_EQ(Metric(m, "caravan_hub_envelopes_forwarded_total"), queued);
-  EXPECT_EQ(Metric(m, "caravan_hub_forwarded_bytes_total"), queued_bytes);
+  EXPECT_EQ(MetricSample(m, "caravan_hub_queued_envelopes" + c_label), 0);
+  EXPECT_EQ(MetricSample(m, "caravan_hub_queued_bytes" + c_label), 0);
+  EXPECT_EQ(MetricSample(m, "caravan_hub_envelopes_forwarded_total"), queued);
+  EXPECT_EQ(MetricSample(m, "caravan_hub_forwarded_bytes_total"), queued_bytes);
   EXPECT_EQ(h_.CliJson({"status"})["hub"]["queued_envelopes"], 0);
 }
 

@@ -16,29 +16,10 @@
 #include "tests/integration/federation_fixture.h"
 #include "tests/integration/harness.h"
 #include "tests/integration/http_client.h"
+#include "tests/integration/metrics_samples.h"
 
 namespace caravan::integration {
 namespace {
-
-// Sample lines of an exposition text, "name{labels}" -> value.
-std::map<std::string, double> Samples(const std::string& text) {
-  std::map<std::string, double> out;
-  std::istringstream in(text);
-  std::string line;
-  while (std::getline(in, line)) {
-    if (line.empty() || line[0] == '#') continue;
-    const size_t space = line.rfind(' ');
-    if (space == std::string::npos) continue;
-    out[line.substr(0, space)] = std::strtod(line.c_str() + space + 1, nullptr);
-  }
-  return out;
-}
-
-double Value(const std::map<std::string, double>& samples,
-             const std::string& key) {
-  auto it = samples.find(key);
-  return it == samples.end() ? -1 : it->second;
-}
 
 // Sets [metrics] listen in the node's caravand.toml (as `caravan init`
 // wrote it: `listen = ""` under [metrics]).
@@ -75,7 +56,7 @@ class MetricsTest : public ::testing::Test {
   std::map<std::string, double> Scrape() {
     HttpReply r = HttpGet(port_, "/metrics");
     EXPECT_EQ(r.status, 200) << r.Describe() << "\n" << node_.LogText();
-    return Samples(r.body);
+    return ParseMetricSamples(r.body);
   }
 
   TestNode node_;
@@ -96,29 +77,29 @@ TEST_F(MetricsTest, CountersFollowSubmissionsAndStoreCounts) {
   ASSERT_EQ(node_.Cli({"revoke", hex, "--reason", "test"}).exit_code, 0);
 
   auto m = Scrape();
-  EXPECT_EQ(Value(m, "caravan_submissions_total{result=\"stored\"}"), 4);
-  EXPECT_EQ(Value(m, "caravan_submissions_total{result=\"unchanged\"}"), 1);
-  EXPECT_EQ(Value(m, "caravan_records_stored_total{source=\"local\"}"), 5);
-  EXPECT_EQ(Value(m, "caravan_indicators"), 4);
-  EXPECT_EQ(Value(m, "caravan_records"), 5);
-  EXPECT_EQ(Value(m, "caravan_log_seq"), 5);
-  EXPECT_GT(Value(m, "caravan_start_time_seconds"), 1.6e9);
+  EXPECT_EQ(MetricSample(m, "caravan_submissions_total{result=\"stored\"}"), 4);
+  EXPECT_EQ(MetricSample(m, "caravan_submissions_total{result=\"unchanged\"}"), 1);
+  EXPECT_EQ(MetricSample(m, "caravan_records_stored_total{source=\"local\"}"), 5);
+  EXPECT_EQ(MetricSample(m, "caravan_indicators"), 4);
+  EXPECT_EQ(MetricSample(m, "caravan_records"), 5);
+  EXPECT_EQ(MetricSample(m, "caravan_log_seq"), 5);
+  EXPECT_GT(MetricSample(m, "caravan_start_time_seconds"), 1.6e9);
   // One control request per CLI call, each in the latency histogram.
-  EXPECT_EQ(Value(m, "caravan_control_request_duration_seconds_count{kind=\"submit\"}"),
+  EXPECT_EQ(MetricSample(m, "caravan_control_request_duration_seconds_count{kind=\"submit\"}"),
             5);
-  EXPECT_EQ(Value(m, "caravan_control_request_duration_seconds_count{kind=\"revoke\"}"),
+  EXPECT_EQ(MetricSample(m, "caravan_control_request_duration_seconds_count{kind=\"revoke\"}"),
             1);
-  EXPECT_EQ(Value(m, "caravan_control_request_duration_seconds_bucket{kind="
+  EXPECT_EQ(MetricSample(m, "caravan_control_request_duration_seconds_bucket{kind="
                      "\"submit\",le=\"+Inf\"}"),
             5);
   // Status via the CLI is measured too (the harness already asked it while
   // waiting for the daemon); the scrape itself is no control request.
   const double status_before =
-      Value(m, "caravan_control_request_duration_seconds_count{kind=\"status\"}");
+      MetricSample(m, "caravan_control_request_duration_seconds_count{kind=\"status\"}");
   EXPECT_GE(status_before, 1);
   ASSERT_EQ(node_.Cli({"status"}).exit_code, 0);
   m = Scrape();
-  EXPECT_EQ(Value(m, "caravan_control_request_duration_seconds_count{kind=\"status\"}"),
+  EXPECT_EQ(MetricSample(m, "caravan_control_request_duration_seconds_count{kind=\"status\"}"),
             status_before + 1);
 }
 
@@ -188,7 +169,7 @@ class MetricsFederationTest : public FederationFixture {
   std::map<std::string, double> Scrape(uint16_t port) {
     HttpReply r = HttpGet(port, "/metrics");
     EXPECT_EQ(r.status, 200) << r.Describe();
-    return Samples(r.body);
+    return ParseMetricSamples(r.body);
   }
   // peers list entry `peer` at `n` ({"bytes_sent": ...}), or null.
   nlohmann::json Peer(const FedNode& n, const std::string& peer) {
@@ -216,7 +197,7 @@ TEST_F(MetricsFederationTest, SharedReceivedWithheldAndLinkState) {
   FedNode& kz = *kz_;
   // Before any link: both members are listed, not up.
   auto before = Scrape(uz_port_);
-  EXPECT_EQ(Value(before, "caravan_link_up{peer=\"CERT-KZ\"}"), -1)
+  EXPECT_EQ(MetricSample(before, "caravan_link_up{peer=\"CERT-KZ\"}"), -1)
       << "not in the roster yet";
   Connect(uz, kz);
   for (const char* v : {"198.51.100.10", "198.51.100.11", "198.51.100.12"}) {
@@ -231,18 +212,18 @@ TEST_F(MetricsFederationTest, SharedReceivedWithheldAndLinkState) {
   std::map<std::string, double> u;
   ASSERT_TRUE(WaitFor([&] {
     u = Scrape(uz_port_);
-    return Value(u, "caravan_records_shared_total{peer=\"CERT-KZ\"}") == 3;
+    return MetricSample(u, "caravan_records_shared_total{peer=\"CERT-KZ\"}") == 3;
   })) << "shared: "
-      << Value(u, "caravan_records_shared_total{peer=\"CERT-KZ\"}");
-  EXPECT_EQ(Value(u, "caravan_link_up{peer=\"CERT-KZ\"}"), 1);
-  EXPECT_EQ(Value(u, "caravan_link_state{peer=\"CERT-KZ\",state=\"up\"}"), 1);
-  EXPECT_EQ(Value(u, "caravan_link_state{peer=\"CERT-KZ\",state=\"down\"}"),
+      << MetricSample(u, "caravan_records_shared_total{peer=\"CERT-KZ\"}");
+  EXPECT_EQ(MetricSample(u, "caravan_link_up{peer=\"CERT-KZ\"}"), 1);
+  EXPECT_EQ(MetricSample(u, "caravan_link_state{peer=\"CERT-KZ\",state=\"up\"}"), 1);
+  EXPECT_EQ(MetricSample(u, "caravan_link_state{peer=\"CERT-KZ\",state=\"down\"}"),
             0);
-  EXPECT_GT(Value(u, "caravan_link_bytes_sent_total{peer=\"CERT-KZ\"}"), 0);
-  EXPECT_GT(Value(u, "caravan_link_bytes_received_total{peer=\"CERT-KZ\"}"),
+  EXPECT_GT(MetricSample(u, "caravan_link_bytes_sent_total{peer=\"CERT-KZ\"}"), 0);
+  EXPECT_GT(MetricSample(u, "caravan_link_bytes_received_total{peer=\"CERT-KZ\"}"),
             0);
-  EXPECT_EQ(Value(u, "caravan_peer_backlog_records{peer=\"CERT-KZ\"}"), 0);
-  EXPECT_EQ(Value(u, "caravan_peer_sync_lag_seconds{peer=\"CERT-KZ\"}"), 0);
+  EXPECT_EQ(MetricSample(u, "caravan_peer_backlog_records{peer=\"CERT-KZ\"}"), 0);
+  EXPECT_EQ(MetricSample(u, "caravan_peer_sync_lag_seconds{peer=\"CERT-KZ\"}"), 0);
   // The amber record was withheld by kz.toml's max_tlp.
   double withheld = 0;
   for (const auto& [key, v] : u) {
@@ -254,23 +235,23 @@ TEST_F(MetricsFederationTest, SharedReceivedWithheldAndLinkState) {
   EXPECT_EQ(withheld, 1);
 
   auto k = Scrape(kz_port_);
-  EXPECT_EQ(Value(k, "caravan_records_received_total{peer=\"CERT-UZ\"}"), 3);
-  EXPECT_EQ(Value(k, "caravan_records_stored_total{source=\"peer\"}"), 3);
-  EXPECT_EQ(Value(k, "caravan_indicators"), 3);
-  EXPECT_EQ(Value(k, "caravan_link_up{peer=\"CERT-UZ\"}"), 1);
+  EXPECT_EQ(MetricSample(k, "caravan_records_received_total{peer=\"CERT-UZ\"}"), 3);
+  EXPECT_EQ(MetricSample(k, "caravan_records_stored_total{source=\"peer\"}"), 3);
+  EXPECT_EQ(MetricSample(k, "caravan_indicators"), 3);
+  EXPECT_EQ(MetricSample(k, "caravan_link_up{peer=\"CERT-UZ\"}"), 1);
 
   // KZ goes away: UZ's link state says so.
   ASSERT_EQ(kz.Stop(), 0);
   ASSERT_TRUE(WaitFor([&] {
     u = Scrape(uz_port_);
-    return Value(u, "caravan_link_up{peer=\"CERT-KZ\"}") == 0;
+    return MetricSample(u, "caravan_link_up{peer=\"CERT-KZ\"}") == 0;
   }));
-  EXPECT_EQ(Value(u, "caravan_link_state{peer=\"CERT-KZ\",state=\"up\"}"), 0);
+  EXPECT_EQ(MetricSample(u, "caravan_link_state{peer=\"CERT-KZ\",state=\"up\"}"), 0);
   // A record submitted while KZ is down is backlog, with a lag.
   ASSERT_EQ(uz.Cli({"submit", "198.51.100.14", "--tlp", "green"}).exit_code, 0);
   u = Scrape(uz_port_);
-  EXPECT_EQ(Value(u, "caravan_peer_backlog_records{peer=\"CERT-KZ\"}"), 1);
-  EXPECT_GE(Value(u, "caravan_peer_sync_lag_seconds{peer=\"CERT-KZ\"}"), 0);
+  EXPECT_EQ(MetricSample(u, "caravan_peer_backlog_records{peer=\"CERT-KZ\"}"), 1);
+  EXPECT_GE(MetricSample(u, "caravan_peer_sync_lag_seconds{peer=\"CERT-KZ\"}"), 0);
 }
 
 TEST_F(MetricsFederationTest, LinkBytesReachPeersListWithoutAnyRecord) {

@@ -15,6 +15,7 @@ namespace {
 using testing::KeyOf;
 using testing::OpenOrDie;
 using testing::ReaderOrDie;
+using testing::RawExec;
 using testing::TempDir;
 
 HubEnvelope Envelope(uint8_t id, uint8_t recipient, size_t bytes,
@@ -55,16 +56,6 @@ const HubCount* Find(const std::vector<HubCount>& counts,
     if (c.event == event && c.reason == reason) return &c;
   }
   return nullptr;
-}
-
-void RawExec(const std::string& path, const std::string& sql) {
-  sqlite3* db = nullptr;
-  ASSERT_EQ(sqlite3_open(path.c_str(), &db), SQLITE_OK);
-  char* err = nullptr;
-  int rc = sqlite3_exec(db, sql.c_str(), nullptr, nullptr, &err);
-  EXPECT_EQ(rc, SQLITE_OK) << (err ? err : "");
-  sqlite3_free(err);
-  sqlite3_close(db);
 }
 
 // The query plan of `sql` on `path`, one detail per line.

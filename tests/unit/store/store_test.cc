@@ -18,17 +18,8 @@ using testing::Insert;
 using testing::MakeRow;
 using testing::OpenOrDie;
 using testing::ReaderOrDie;
+using testing::RawExec;
 using testing::TempDir;
-
-void RawExec(const std::string& path, const std::string& sql) {
-  sqlite3* db = nullptr;
-  ASSERT_EQ(sqlite3_open(path.c_str(), &db), SQLITE_OK);
-  char* err = nullptr;
-  int rc = sqlite3_exec(db, sql.c_str(), nullptr, nullptr, &err);
-  EXPECT_EQ(rc, SQLITE_OK) << (err ? err : "");
-  sqlite3_free(err);
-  sqlite3_close(db);
-}
 
 TEST(StoreOpen, FreshDatabaseIsMigratedAndReopens) {
   TempDir dir;

@@ -3,6 +3,7 @@
 // and records built from a few fields.
 
 #include <sodium.h>
+#include <sqlite3.h>
 #include <stdlib.h>
 #include <unistd.h>
 
@@ -15,6 +16,18 @@
 #include "gtest/gtest.h"
 
 namespace caravan::store::testing {
+
+// Runs `sql` on the database file at `path` behind the store's back (to
+// tamper with it or fake another version); fails the test on error.
+inline void RawExec(const std::string& path, const std::string& sql) {
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open(path.c_str(), &db), SQLITE_OK);
+  char* err = nullptr;
+  int rc = sqlite3_exec(db, sql.c_str(), nullptr, nullptr, &err);
+  EXPECT_EQ(rc, SQLITE_OK) << (err ? err : "");
+  sqlite3_free(err);
+  sqlite3_close(db);
+}
 
 class TempDir {
  public:
