@@ -3,9 +3,9 @@
 // with strict limits, its origin looked up in the roster, its origin
 // signature checked (batch proofs against one cached root check), the
 // inbound policy for the sending peer's country applied, and what is
-// accepted (or quarantined) stored with the peer as its source. One peer
-// message is one store write: the acknowledgement that follows names only
-// what that write committed.
+// accepted (or quarantined) stored with the peer as its source. The
+// acknowledgement that follows a store write names only what that write
+// committed.
 //
 // A bad record is rejected and audited; the others in the message, and the
 // link, go on. Runs on the worker pool (SQLite and signature checks).

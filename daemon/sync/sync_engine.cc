@@ -253,12 +253,13 @@ awaitable<void> SyncEngine::RunSession(std::shared_ptr<link::Link> link) {
   // does (link closed, or the peer broke the protocol); the send loop sees
   // `done` or the closed link, and we wait for it before the Session goes.
   // Sealed sub-sessions (hub mode) run their own send loops on this link.
-  auto send_running = std::make_shared<size_t>(2 + s.relayed.size());
+  // The commit loop (received records) is joined the same way.
+  auto loops_running = std::make_shared<size_t>(2 + s.relayed.size());
   auto join = std::make_shared<asio::steady_timer>(executor);
   std::vector<Session*> loops{&s};
   for (auto& r : s.relayed) loops.push_back(r.get());
-  auto on_loop_end = [send_running, join](std::string what) {
-    return [send_running, join, what](std::exception_ptr e) {
+  auto on_loop_end = [loops_running, join](std::string what) {
+    return [loops_running, join, what](std::exception_ptr e) {
       if (e) {
         try {
           std::rethrow_exception(e);
@@ -266,7 +267,7 @@ awaitable<void> SyncEngine::RunSession(std::shared_ptr<link::Link> link) {
           LogError("sync ", what, " failed: ", ex.what());
         }
       }
-      --*send_running;
+      --*loops_running;
       join->cancel();
     };
   };
@@ -281,7 +282,7 @@ awaitable<void> SyncEngine::RunSession(std::shared_ptr<link::Link> link) {
   co_await ReceiveLoop(s);
   for (Session* one : loops) one->done = true;
   link->Close("session ended");
-  while (*send_running > 0) {
+  while (*loops_running > 0) {
     for (Session* one : loops) one->PokeAll();
     join->expires_after(std::chrono::milliseconds(200));
     co_await join->async_wait(asio::as_tuple(use_awaitable));
