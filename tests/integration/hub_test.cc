@@ -100,6 +100,25 @@ class HubTest : public ::testing::Test {
     }
   }
 
+  // `caravan init` writes [hub] with enabled = false: turn it on at H.
+  void EnableHub() {
+    ASSERT_TRUE(EditConfig(h_.node().config(), "[hub]", "enabled = false",
+                           "enabled = true"));
+  }
+  void StartAll() {
+    for (FedNode* n : {&a_, &h_, &c_}) {
+      std::string why;
+      ASSERT_TRUE(n->Start(&why)) << why;
+    }
+  }
+  // A shares everything up to amber with UZ (C's country).
+  void AShareWithUz() {
+    a_.WritePolicy("uz.toml",
+                   "applies_to = [\"UZ\"]\n[outbound]\nshare = true\n"
+                   "max_tlp = \"amber\"\n");
+    ASSERT_EQ(a_.Cli({"policy", "reload"}).exit_code, 0);
+  }
+
   std::string Logs() {
     return "A log:\n" + a_.node().LogText() + "\nH log:\n" +
            h_.node().LogText() + "\nC log:\n" + c_.node().LogText();
@@ -112,20 +131,8 @@ class HubTest : public ::testing::Test {
 
 TEST_F(HubTest, SealedThroughTheHubArrivesVerifiedAndTheHubCannotRead) {
   ASSERT_TRUE(a_.ok() && h_.ok() && c_.ok()) << a_.why() << h_.why() << c_.why();
-  {
-    // `caravan init` writes [hub] with enabled = false: turn it on.
-    std::string config = ReadAll(h_.node().config());
-    const size_t table = config.find("[hub]");
-    ASSERT_NE(table, std::string::npos) << config;
-    const size_t key = config.find("enabled = false", table);
-    ASSERT_NE(key, std::string::npos) << config;
-    config.replace(key, 15, "enabled = true");
-    std::ofstream(h_.node().config(), std::ios::trunc) << config;
-  }
-  for (FedNode* n : {&a_, &h_, &c_}) {
-    std::string why;
-    ASSERT_TRUE(n->Start(&why)) << why;
-  }
+  ASSERT_NO_FATAL_FAILURE(EnableHub());
+  ASSERT_NO_FATAL_FAILURE(StartAll());
   // A shares with UZ, except what is tagged internal; H's country (DE) gets
   // nothing in the clear (default deny).
   a_.WritePolicy("uz.toml",
@@ -219,19 +226,12 @@ TEST_F(HubTest, SealedThroughTheHubArrivesVerifiedAndTheHubCannotRead) {
 TEST_F(HubTest, PeersAddViaQueueDepthAndMetricsWhileTheRecipientIsDown) {
   ASSERT_TRUE(a_.ok() && h_.ok() && c_.ok()) << a_.why() << h_.why() << c_.why();
   const uint16_t metrics_port = FreeLoopbackPort();
-  ASSERT_TRUE(EditConfig(h_.node().config(), "[hub]", "enabled = false",
-                         "enabled = true"));
+  ASSERT_NO_FATAL_FAILURE(EnableHub());
   ASSERT_TRUE(EditConfig(h_.node().config(), "[metrics]", "listen = \"\"",
                          "listen = \"127.0.0.1:" +
                              std::to_string(metrics_port) + "\""));
-  for (FedNode* n : {&a_, &h_, &c_}) {
-    std::string why;
-    ASSERT_TRUE(n->Start(&why)) << why;
-  }
-  a_.WritePolicy("uz.toml",
-                 "applies_to = [\"UZ\"]\n[outbound]\nshare = true\n"
-                 "max_tlp = \"amber\"\n");
-  ASSERT_EQ(a_.Cli({"policy", "reload"}).exit_code, 0);
+  ASSERT_NO_FATAL_FAILURE(StartAll());
+  ASSERT_NO_FATAL_FAILURE(AShareWithUz());
 
   // Routes through the CLI alone. The hub does not know A or C yet, so no
   // link comes up before both routes are in place (sealed sub-sessions
@@ -361,16 +361,9 @@ TEST_F(HubTest, PeersAddViaQueueDepthAndMetricsWhileTheRecipientIsDown) {
 // redialed session opens the new sealed sub-session (docs/federation.md).
 TEST_F(HubTest, RouteAddedWhileTheHubLinkIsUpIsUsed) {
   ASSERT_TRUE(a_.ok() && h_.ok() && c_.ok()) << a_.why() << h_.why() << c_.why();
-  ASSERT_TRUE(EditConfig(h_.node().config(), "[hub]", "enabled = false",
-                         "enabled = true"));
-  for (FedNode* n : {&a_, &h_, &c_}) {
-    std::string why;
-    ASSERT_TRUE(n->Start(&why)) << why;
-  }
-  a_.WritePolicy("uz.toml",
-                 "applies_to = [\"UZ\"]\n[outbound]\nshare = true\n"
-                 "max_tlp = \"amber\"\n");
-  ASSERT_EQ(a_.Cli({"policy", "reload"}).exit_code, 0);
+  ASSERT_NO_FATAL_FAILURE(EnableHub());
+  ASSERT_NO_FATAL_FAILURE(StartAll());
+  ASSERT_NO_FATAL_FAILURE(AShareWithUz());
   AddPeer(h_, a_, /*dial=*/false);
   AddPeer(h_, c_, /*dial=*/false);
   AddPeer(a_, h_);
