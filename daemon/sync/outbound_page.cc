@@ -156,8 +156,13 @@ Result<OutboundPage> DecideNextPage(const PageContext& ctx,
   OutboundPage page;
   if (records->empty()) return page;
   page.up_to_seq = records->back().seq;
+  page.full = records->size() >= limit;
   std::vector<Held> held;
   CARAVAN_RETURN_IF_ERROR(DecideAll(ctx, *reader, peer, *records, page, held));
+  // A full page with nothing to send or hold (everything skipped, e.g. the
+  // peer's own records) writes nothing: decided_seq catches up with the
+  // next page that writes, and deciding it again is idempotent.
+  if (held.empty() && page.sends.empty() && page.full) return page;
   CARAVAN_RETURN_IF_ERROR(Persist(ctx, peer, page, held, {}, true));
   CountWithheld(ctx, held);
   return page;

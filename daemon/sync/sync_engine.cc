@@ -37,6 +37,10 @@ constexpr size_t kMaxInFlight = 8;
 // this the receive loop stops reading (TCP pushes back on the peer). A
 // conforming sender never has more than kMaxInFlight messages unacked.
 constexpr size_t kMaxQueuedRecords = kMaxInFlight * kPageSize;
+// Full pages in a row with nothing for the peer (typically records it sent
+// us) that move our cursor without a message. The next message carries the
+// cursor; this bounds what a reconnect decides again.
+constexpr size_t kMaxSilentPages = 50;
 // How often an idle session looks for ended embargoes.
 constexpr auto kRecheckInterval = std::chrono::seconds(5);
 
@@ -81,7 +85,11 @@ void CountInbound(Metrics* m, const std::string& peer,
 
 struct SyncEngine::Session {
   Session(std::shared_ptr<link::Link> l, asio::any_io_executor ex)
-      : link(std::move(l)), wake(ex), commit_wake(ex), room_wake(ex) {}
+      : link(std::move(l)),
+        wake(ex),
+        ack_wake(ex),
+        commit_wake(ex),
+        room_wake(ex) {}
 
   std::shared_ptr<link::Link> link;
   PeerInfo peer;
@@ -90,12 +98,17 @@ struct SyncEngine::Session {
   bool rerun_all = true;        // re-decide everything withheld
   uint64_t rerun_after = 0;     // where the full re-run continues
   uint64_t cursor = 0;          // decided (and sent) through here
+  size_t silent_pages = 0;      // full pages decided since the last message
+  // Sent and not yet recorded as acknowledged (the window): the peer's
+  // acknowledgement moves peer_acked, the ack loop records and pops.
   struct InFlight {
     uint64_t up_to = 0;
     std::vector<SentRecord> sent;
     std::vector<uint8_t> envelope;  // sealed sessions: resent if refused
   };
   std::deque<InFlight> in_flight;
+  uint64_t peer_acked = 0;
+  asio::steady_timer ack_wake;  // the ack loop waits here for an Ack
   std::unique_ptr<store::Reader> reader;  // send loop only, one call at a time
   BatchRootCache root_cache;              // receive loop only
   // Receive side pipeline: the receive loop checks each Records message
@@ -127,6 +140,7 @@ struct SyncEngine::Session {
     Poke();
     commit_wake.cancel();
     room_wake.cancel();
+    ack_wake.cancel();
   }
 };
 
@@ -253,8 +267,9 @@ awaitable<void> SyncEngine::RunSession(std::shared_ptr<link::Link> link) {
   // does (link closed, or the peer broke the protocol); the send loop sees
   // `done` or the closed link, and we wait for it before the Session goes.
   // Sealed sub-sessions (hub mode) run their own send loops on this link.
-  // The commit loop (received records) is joined the same way.
-  auto loops_running = std::make_shared<size_t>(2 + s.relayed.size());
+  // The commit loop (received records) and the ack loop are joined the
+  // same way.
+  auto loops_running = std::make_shared<size_t>(3 + s.relayed.size());
   auto join = std::make_shared<asio::steady_timer>(executor);
   std::vector<Session*> loops{&s};
   for (auto& r : s.relayed) loops.push_back(r.get());
@@ -279,6 +294,9 @@ awaitable<void> SyncEngine::RunSession(std::shared_ptr<link::Link> link) {
   auto commit_loop = CommitLoop(s);
   asio::co_spawn(executor, std::move(commit_loop),
                  on_loop_end("commit loop for " + s.peer.name));
+  auto ack_loop = AckLoop(s);
+  asio::co_spawn(executor, std::move(ack_loop),
+                 on_loop_end("ack loop for " + s.peer.name));
   co_await ReceiveLoop(s);
   for (Session* one : loops) one->done = true;
   link->Close("session ended");
@@ -379,6 +397,15 @@ awaitable<void> SyncEngine::SendLoop(Session& s) {
       if (!co_await SendSealedPage(s, up_to, *page)) co_return;
       continue;
     }
+    if (page->sends.empty() && page->full &&
+        ++s.silent_pages < kMaxSilentPages) {
+      // Nothing for the peer and more log after this page: no message (on
+      // a catch-up from this peer every page of our log is its own
+      // records); the next message tells it how far we decided.
+      s.cursor = up_to;
+      continue;
+    }
+    s.silent_pages = 0;
 
     capnp::MallocMessageBuilder message;
     auto records =
@@ -434,36 +461,8 @@ awaitable<void> SyncEngine::ReceiveLoop(Session& s) {
           break;
         }
         case protocol::wire::PeerMessage::ACK: {
-          const uint64_t acked = root.getAck().getUpToSeq();
-          auto done = std::make_shared<std::vector<SentRecord>>();
-          while (!s.in_flight.empty() && s.in_flight.front().up_to <= acked) {
-            auto& front = s.in_flight.front().sent;
-            done->insert(done->end(), std::make_move_iterator(front.begin()),
-                         std::make_move_iterator(front.end()));
-            s.in_flight.pop_front();
-          }
-          const uint64_t sent_total = s.link->bytes_sent();
-          const uint64_t received_total = s.link->bytes_received();
-          const uint64_t sent_delta = sent_total - s.reported_sent;
-          const uint64_t received_delta = received_total - s.reported_received;
-          s.reported_sent = sent_total;
-          s.reported_received = received_total;
-          PageContext ctx{deps_.store, nullptr, nullptr, deps_.identity, Now()};
-          const PeerInfo peer = s.peer;
-          auto record = [ctx, peer, acked, done, sent_delta, received_delta] {
-            return RecordAcknowledged(ctx, peer, acked, *done, sent_delta,
-                                      received_delta);
-          };
-          Status recorded = *co_await Offload(*deps_.pool, std::move(record));
-          if (!recorded.ok()) {
-            LogError("recording acknowledgement from ", s.peer.name, ": ",
-                     recorded.message());
-            co_return;
-          }
-          if (deps_.metrics != nullptr) {
-            deps_.metrics->records_shared.With({s.peer.name}).Inc(done->size());
-          }
-          s.Poke();  // the in-flight window has room again
+          s.peer_acked = std::max(s.peer_acked, root.getAck().getUpToSeq());
+          s.ack_wake.cancel();
           break;
         }
         case protocol::wire::PeerMessage::SEALED: {
@@ -576,6 +575,53 @@ awaitable<void> SyncEngine::CommitLoop(Session& s) {
         outcome->ack_seq);
     Status sent = co_await SendMessage(s, ack_message);
     if (!sent.ok()) co_return;
+  }
+}
+
+awaitable<void> SyncEngine::AckLoop(Session& s) {
+  for (;;) {
+    if (s.done || !s.link->is_open()) co_return;
+    size_t acked_messages = 0;
+    auto done = std::make_shared<std::vector<SentRecord>>();
+    for (auto& f : s.in_flight) {
+      if (f.up_to > s.peer_acked) break;
+      done->insert(done->end(), std::make_move_iterator(f.sent.begin()),
+                   std::make_move_iterator(f.sent.end()));
+      ++acked_messages;
+    }
+    if (acked_messages == 0) {
+      s.ack_wake.expires_after(kRecheckInterval);
+      co_await s.ack_wake.async_wait(asio::as_tuple(use_awaitable));
+      continue;
+    }
+    const uint64_t acked = s.in_flight[acked_messages - 1].up_to;
+    const uint64_t sent_total = s.link->bytes_sent();
+    const uint64_t received_total = s.link->bytes_received();
+    const uint64_t sent_delta = sent_total - s.reported_sent;
+    const uint64_t received_delta = received_total - s.reported_received;
+    s.reported_sent = sent_total;
+    s.reported_received = received_total;
+    PageContext ctx{deps_.store, nullptr, nullptr, deps_.identity, Now()};
+    const PeerInfo peer = s.peer;
+    auto record = [ctx, peer, acked, done, sent_delta, received_delta] {
+      return RecordAcknowledged(ctx, peer, acked, *done, sent_delta,
+                                received_delta);
+    };
+    Status recorded = *co_await Offload(*deps_.pool, std::move(record));
+    if (!recorded.ok()) {
+      LogError("recording acknowledgement from ", s.peer.name, ": ",
+               recorded.message());
+      s.link->Close("internal error");
+      co_return;
+    }
+    // Only now do they leave the window: what is sent and not recorded
+    // stays bounded by kMaxInFlight however slow the store is.
+    s.in_flight.erase(s.in_flight.begin(),
+                      s.in_flight.begin() + static_cast<ptrdiff_t>(acked_messages));
+    if (deps_.metrics != nullptr) {
+      deps_.metrics->records_shared.With({s.peer.name}).Inc(done->size());
+    }
+    s.Poke();  // the in-flight window has room again
   }
 }
 

@@ -95,6 +95,9 @@ class SyncEngine {
       Session& s, const std::shared_ptr<std::vector<InboundEntry>>& entries,
       uint64_t up_to);
   boost::asio::awaitable<void> CommitLoop(Session& s);
+  // Records the peer's acknowledgements (deliveries, share audits) off the
+  // receive loop, so a slow store write never stops us reading records.
+  boost::asio::awaitable<void> AckLoop(Session& s);
   boost::asio::awaitable<Status> SendMessage(Session& s,
                                              capnp::MessageBuilder& message);
   // Hub mode hooks. Sender: sealed sub-sessions for members routed via
