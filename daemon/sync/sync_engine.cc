@@ -31,8 +31,11 @@ namespace {
 // Records decided per page and sent per message.
 constexpr size_t kPageSize = 1000;
 // Messages sent and not yet acknowledged: enough to keep a link busy, few
-// enough that a reconnect re-sends little.
-constexpr size_t kMaxInFlight = 8;
+// enough that a reconnect re-sends little. The receiver commits what is
+// queued in one transaction, so the window also sets how large its
+// commits get (about half of it): 16 moved a 200k catch-up ~25% faster
+// than 8 (larger commits), 32 only ~5% more for twice the memory.
+constexpr size_t kMaxInFlight = 16;
 // Received records checked and waiting for the committer, at most: beyond
 // this the receive loop stops reading (TCP pushes back on the peer). A
 // conforming sender never has more than kMaxInFlight messages unacked.
