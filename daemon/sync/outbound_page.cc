@@ -151,12 +151,15 @@ Result<OutboundPage> DecideNextPage(const PageContext& ctx,
                                     const PeerInfo& peer, uint64_t after_seq,
                                     size_t limit) {
   store::Reader* reader = ctx.reader;
-  auto records = reader->LogRange(after_seq, limit);
+  // One entry more than the page: `full` then means "more log after this
+  // page", so the page that ends the log is never a silent one.
+  auto records = reader->LogRange(after_seq, limit + 1);
   if (!records.ok()) return records.status();
   OutboundPage page;
   if (records->empty()) return page;
+  page.full = records->size() > limit;
+  if (page.full) records->pop_back();
   page.up_to_seq = records->back().seq;
-  page.full = records->size() >= limit;
   std::vector<Held> held;
   CARAVAN_RETURN_IF_ERROR(DecideAll(ctx, *reader, peer, *records, page, held));
   // A full page with nothing to send or hold (everything skipped, e.g. the

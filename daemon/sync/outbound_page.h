@@ -28,7 +28,7 @@ struct OutboundPage {
   std::vector<std::pair<uint64_t, protocol::SignedRecord>> sends;
   std::vector<SentRecord> sent;
   uint64_t up_to_seq = 0;  // decided through here (0: nothing new)
-  bool full = false;       // the page reached its limit: more may follow
+  bool full = false;       // more log follows this page
 };
 
 struct PageContext {

@@ -93,15 +93,31 @@ TEST_F(OutboundPageTest, FullPagesOfThePeersOwnRecordsWriteNothing) {
   EXPECT_EQ(DecidedSeq(), 2500u);
 }
 
+TEST_F(OutboundPageTest, APageThatEndsTheLogExactlyIsNotSilent) {
+  // 2000 records: the second page is as long as the limit, but nothing
+  // follows it, so it is the last one and records the cursor (else the
+  // peer would never hear how far we decided).
+  Store(0, 2000, kPeerKeyByte, peer_.name);
+  auto first = Decide(0);
+  ASSERT_TRUE(first.ok());
+  EXPECT_TRUE(first->full);
+  auto second = Decide(first->up_to_seq);
+  ASSERT_TRUE(second.ok());
+  EXPECT_FALSE(second->full);
+  EXPECT_EQ(second->up_to_seq, 2000u);
+  EXPECT_EQ(DecidedSeq(), 2000u);
+}
+
 TEST_F(OutboundPageTest, AFullPageThatHoldsSomethingIsWritten) {
   // Another origin's records from another peer: the peer may get them, but
   // the test's unreadable bytes (and the default-deny policy) hold them,
   // and a hold is written.
-  Store(0, 1000, /*origin_byte=*/3, "CERT-X");
+  Store(0, 1500, /*origin_byte=*/3, "CERT-X");
   auto page = Decide(0);
   ASSERT_TRUE(page.ok()) << page.status().ToString();
   EXPECT_TRUE(page->full);
   EXPECT_TRUE(page->sends.empty());
+  EXPECT_EQ(page->up_to_seq, 1000u);
   EXPECT_EQ(DecidedSeq(), 1000u);
   auto withheld = reader_->WithheldForPeer(peer_.name, 0, 2000);
   ASSERT_TRUE(withheld.ok());
