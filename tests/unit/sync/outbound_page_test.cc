@@ -56,6 +56,16 @@ class OutboundPageTest : public ::testing::Test {
     return DecideNextPage(ctx, peer_, after, 1000);
   }
 
+  // Decides the page after `after`: nothing to send, `full` and `up_to` as
+  // given.
+  void ExpectPage(uint64_t after, bool full, uint64_t up_to) {
+    auto page = Decide(after);
+    ASSERT_TRUE(page.ok()) << page.status().ToString();
+    EXPECT_TRUE(page->sends.empty());
+    EXPECT_EQ(page->full, full);
+    EXPECT_EQ(page->up_to_seq, up_to);
+  }
+
   uint64_t DecidedSeq() {
     auto state = reader_->GetPeerState(peer_.name);
     EXPECT_TRUE(state.ok());
@@ -73,23 +83,12 @@ class OutboundPageTest : public ::testing::Test {
 
 TEST_F(OutboundPageTest, FullPagesOfThePeersOwnRecordsWriteNothing) {
   Store(0, 2500, kPeerKeyByte, peer_.name);
-  auto first = Decide(0);
-  ASSERT_TRUE(first.ok()) << first.status().ToString();
-  EXPECT_TRUE(first->sends.empty());
-  EXPECT_TRUE(first->full);
-  EXPECT_EQ(first->up_to_seq, 1000u);
+  ExpectPage(0, /*full=*/true, 1000);
   EXPECT_EQ(DecidedSeq(), 0u);
-
-  auto second = Decide(first->up_to_seq);
-  ASSERT_TRUE(second.ok());
-  EXPECT_TRUE(second->full);
+  ExpectPage(1000, /*full=*/true, 2000);
   EXPECT_EQ(DecidedSeq(), 0u);
-
   // The last page (the log ends inside it) records how far we decided.
-  auto last = Decide(second->up_to_seq);
-  ASSERT_TRUE(last.ok());
-  EXPECT_FALSE(last->full);
-  EXPECT_EQ(last->up_to_seq, 2500u);
+  ExpectPage(2000, /*full=*/false, 2500);
   EXPECT_EQ(DecidedSeq(), 2500u);
 }
 
@@ -98,13 +97,8 @@ TEST_F(OutboundPageTest, APageThatEndsTheLogExactlyIsNotSilent) {
   // follows it, so it is the last one and records the cursor (else the
   // peer would never hear how far we decided).
   Store(0, 2000, kPeerKeyByte, peer_.name);
-  auto first = Decide(0);
-  ASSERT_TRUE(first.ok());
-  EXPECT_TRUE(first->full);
-  auto second = Decide(first->up_to_seq);
-  ASSERT_TRUE(second.ok());
-  EXPECT_FALSE(second->full);
-  EXPECT_EQ(second->up_to_seq, 2000u);
+  ExpectPage(0, /*full=*/true, 1000);
+  ExpectPage(1000, /*full=*/false, 2000);
   EXPECT_EQ(DecidedSeq(), 2000u);
 }
 
@@ -113,11 +107,7 @@ TEST_F(OutboundPageTest, AFullPageThatHoldsSomethingIsWritten) {
   // the test's unreadable bytes (and the default-deny policy) hold them,
   // and a hold is written.
   Store(0, 1500, /*origin_byte=*/3, "CERT-X");
-  auto page = Decide(0);
-  ASSERT_TRUE(page.ok()) << page.status().ToString();
-  EXPECT_TRUE(page->full);
-  EXPECT_TRUE(page->sends.empty());
-  EXPECT_EQ(page->up_to_seq, 1000u);
+  ExpectPage(0, /*full=*/true, 1000);
   EXPECT_EQ(DecidedSeq(), 1000u);
   auto withheld = reader_->WithheldForPeer(peer_.name, 0, 2000);
   ASSERT_TRUE(withheld.ok());
