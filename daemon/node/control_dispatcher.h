@@ -11,7 +11,10 @@
 #include <string>
 #include <vector>
 
+#include <nlohmann/json_fwd.hpp>
+
 #include "daemon/control/control_server.h"
+#include "daemon/store/reader.h"
 #include "protocol/control.capnp.h"
 #include "protocol/status.h"
 
@@ -54,6 +57,8 @@ class ControlDispatcher : public ControlHandler {
   Result<std::string> QuarantineDecide(
       protocol::wire::QuarantineDecision::Reader d, const std::string& actor);
   Result<std::string> PeersList();
+  // The "peers" array of `peers list` and `status`, read with `reader`.
+  Result<nlohmann::json> PeersJson(store::Reader& reader);
   Result<std::string> PeersAdd(protocol::wire::PeerAdd::Reader p,
                                const std::string& actor);
   Result<std::string> PeersRemove(const std::string& name,

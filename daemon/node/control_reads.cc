@@ -136,8 +136,8 @@ Result<std::string> ControlDispatcher::NodeStatus() {
       doc["hub"]["queued_envelopes"] = envelopes;
       doc["hub"]["queued_bytes"] = bytes;
     }
-    auto peers = PeersList();
-    if (peers.ok()) doc["peers"] = nlohmann::json::parse(*peers)["peers"];
+    auto peers = PeersJson(reader);
+    if (peers.ok()) doc["peers"] = std::move(*peers);
     return DumpJson(doc);
   });
 }

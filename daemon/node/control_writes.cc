@@ -164,6 +164,14 @@ Result<std::string> ControlDispatcher::QuarantineDecide(
 }
 
 Result<std::string> ControlDispatcher::PeersList() {
+  return node_.WithReader([&](store::Reader& reader) -> Result<std::string> {
+    auto peers = PeersJson(reader);
+    if (!peers.ok()) return peers.status();
+    return DumpJson({{"peers", std::move(*peers)}});
+  });
+}
+
+Result<nlohmann::json> ControlDispatcher::PeersJson(store::Reader& reader) {
   auto roster = protocol::LoadRosterFile(node_.config().peers.roster);
   if (!roster.ok() && roster.status().code() != StatusCode::kNotFound) {
     return roster.status();
@@ -172,48 +180,46 @@ Result<std::string> ControlDispatcher::PeersList() {
   if (roster.ok()) members = std::move(*roster);
   const auto links = node_.LinkStates();
   const bool hub = node_.config().hub.enabled;
-  return node_.WithReader([&](store::Reader& reader) -> Result<std::string> {
-    auto counts = reader.GetCounts();
-    if (!counts.ok()) return counts.status();
-    // A hub shows what it holds for each member (one index-only query).
-    std::map<protocol::PublicKey, store::HubDepth> depth;
+  auto last_log_seq = reader.LastLogSeq();
+  if (!last_log_seq.ok()) return last_log_seq.status();
+  // A hub shows what it holds for each member (one index-only query).
+  std::map<protocol::PublicKey, store::HubDepth> depth;
+  if (hub) {
+    auto depths = reader.HubQueueDepths();
+    if (!depths.ok()) return depths.status();
+    for (const auto& d : *depths) depth[d.recipient_key] = d;
+  }
+  nlohmann::json peers = nlohmann::json::array();
+  for (const auto& m : members) {
+    auto state = reader.GetPeerState(m.name);
+    if (!state.ok()) return state.status();
+    nlohmann::json queued_envelopes = nullptr, queued_bytes = nullptr;
     if (hub) {
-      auto depths = reader.HubQueueDepths();
-      if (!depths.ok()) return depths.status();
-      for (const auto& d : *depths) depth[d.recipient_key] = d;
+      auto it = depth.find(m.key);
+      queued_envelopes = it == depth.end() ? 0 : it->second.envelopes;
+      queued_bytes = it == depth.end() ? 0 : it->second.bytes;
     }
-    nlohmann::json peers = nlohmann::json::array();
-    for (const auto& m : members) {
-      auto state = reader.GetPeerState(m.name);
-      if (!state.ok()) return state.status();
-      nlohmann::json queued_envelopes = nullptr, queued_bytes = nullptr;
-      if (hub) {
-        auto it = depth.find(m.key);
-        queued_envelopes = it == depth.end() ? 0 : it->second.envelopes;
-        queued_bytes = it == depth.end() ? 0 : it->second.bytes;
-      }
-      peers.push_back(
-          {{"name", m.name},
-           {"country", m.country},
-           {"key", protocol::PublicKeyToText(m.key)},
-           {"fingerprint", crypto::Fingerprint(m.key)},
-           {"endpoint", m.endpoint ? nlohmann::json(m.endpoint->ToString())
-                                   : nlohmann::json(nullptr)},
-           {"via", m.via.empty() ? nlohmann::json(nullptr)
-                                 : nlohmann::json(m.via)},
-           {"hub_queued_envelopes", queued_envelopes},
-           {"hub_queued_bytes", queued_bytes},
-           {"link", links.count(m.name) ? links.at(m.name) : "down"},
-           {"last_contact", TimeOrNull(state->last_contact)},
-           {"backlog", counts->last_log_seq > state->acked_seq
-                           ? counts->last_log_seq - state->acked_seq
-                           : 0},
-           {"acked_seq", state->acked_seq},
-           {"bytes_sent", state->bytes_sent},
-           {"bytes_received", state->bytes_received}});
-    }
-    return DumpJson({{"peers", std::move(peers)}});
-  });
+    peers.push_back(
+        {{"name", m.name},
+         {"country", m.country},
+         {"key", protocol::PublicKeyToText(m.key)},
+         {"fingerprint", crypto::Fingerprint(m.key)},
+         {"endpoint", m.endpoint ? nlohmann::json(m.endpoint->ToString())
+                                 : nlohmann::json(nullptr)},
+         {"via", m.via.empty() ? nlohmann::json(nullptr)
+                               : nlohmann::json(m.via)},
+         {"hub_queued_envelopes", queued_envelopes},
+         {"hub_queued_bytes", queued_bytes},
+         {"link", links.count(m.name) ? links.at(m.name) : "down"},
+         {"last_contact", TimeOrNull(state->last_contact)},
+         {"backlog", *last_log_seq > state->acked_seq
+                         ? *last_log_seq - state->acked_seq
+                         : 0},
+         {"acked_seq", state->acked_seq},
+         {"bytes_sent", state->bytes_sent},
+         {"bytes_received", state->bytes_received}});
+  }
+  return peers;
 }
 
 Result<std::string> ControlDispatcher::PeersAdd(

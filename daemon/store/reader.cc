@@ -365,6 +365,17 @@ Result<std::vector<StoredRecord>> Reader::LogRange(uint64_t after_seq,
   return ReadRecords(st);
 }
 
+// The highest seq actually held, not sqlite_sequence: an insert that hits
+// ON CONFLICT DO NOTHING still uses up a number, which no acknowledgement
+// would ever cover (a backlog that never drains).
+constexpr const char* kLastLogSeqSql =
+    "SELECT coalesce(max(seq), 0) FROM records";
+
+Result<uint64_t> Reader::LastLogSeq() {
+  CARAVAN_STORE_ASSIGN_OR_RETURN(int64_t seq, db_->QueryInt(kLastLogSeqSql));
+  return static_cast<uint64_t>(seq);
+}
+
 Result<Counts> Reader::GetCounts() {
   CARAVAN_STORE_READ_TXN(*db_);
   Counts c;
@@ -373,11 +384,7 @@ Result<Counts> Reader::GetCounts() {
       db_->Prepare("SELECT (SELECT count(*) FROM indicators), "
                    "(SELECT count(*) FROM records), "
                    "(SELECT count(*) FROM indicators WHERE quarantined = 1), "
-                   // The highest seq actually held, not sqlite_sequence:
-                   // an insert that hits ON CONFLICT DO NOTHING still uses
-                   // up a number, which no acknowledgement would ever
-                   // cover (a backlog that never drains).
-                   "(SELECT coalesce(max(seq), 0) FROM records)"));
+                   "(" + std::string(kLastLogSeqSql) + ")"));
   CARAVAN_STORE_ASSIGN_OR_RETURN(bool row, st.Step());
   if (row) {
     c.indicators = static_cast<uint64_t>(st.Int(0));

@@ -57,7 +57,10 @@ class Reader {
                                               uint32_t variant);
   // Log entries with seq > after_seq, ascending, at most `limit`.
   Result<std::vector<StoredRecord>> LogRange(uint64_t after_seq, size_t limit);
+  // Whole-store counts: walks the indicators (status, metrics).
   Result<Counts> GetCounts();
+  // Counts::last_log_seq alone, one index probe (backlogs per peer).
+  Result<uint64_t> LastLogSeq();
 
   // Audit entries matching `filter`, ascending by seq.
   Result<std::vector<AuditEntry>> ReadAudit(const AuditFilter& filter);

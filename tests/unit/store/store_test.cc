@@ -222,6 +222,15 @@ TEST(StoreInsert, RejectsContradictoryAndInvalidRecords) {
   ASSERT_TRUE(c.ok());
   EXPECT_EQ(c->records, 1u);  // none of the rejected ones left a trace
   EXPECT_EQ(c->last_log_seq, 1u);
+  // A duplicate adds no log entry: the last log seq (what peer backlogs
+  // count to) stays at the last held entry, read alone or with the counts.
+  RecordRow first = MakeRow(IndicatorType::kDomain, "dup.example");
+  ASSERT_TRUE(Insert(*store, first).ok());
+  ASSERT_TRUE(Insert(*store, first).ok());
+  auto last = reader->LastLogSeq();
+  ASSERT_TRUE(last.ok());
+  EXPECT_EQ(*last, 2u);
+  EXPECT_EQ(reader->GetCounts()->last_log_seq, 2u);
 }
 
 TEST(StoreWrite, OriginSeqIncrementsAndRollsBackWithItsFunction) {
