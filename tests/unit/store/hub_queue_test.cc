@@ -4,6 +4,7 @@
 
 #include <sqlite3.h>
 
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -50,12 +51,17 @@ std::pair<uint64_t, uint64_t> Depth(Reader& reader, uint8_t recipient) {
   return {0, 0};
 }
 
-const HubCount* Find(const std::vector<HubCount>& counts,
-                     const std::string& event, const std::string& reason) {
+// (envelopes, bytes) of one hub_counters row; nullopt when it is absent.
+using Count = std::pair<uint64_t, uint64_t>;
+std::optional<Count> Counted(const std::vector<HubCount>& counts,
+                             const std::string& event,
+                             const std::string& reason = "") {
   for (const auto& c : counts) {
-    if (c.event == event && c.reason == reason) return &c;
+    if (c.event == event && c.reason == reason) {
+      return Count{c.envelopes, c.bytes};
+    }
   }
-  return nullptr;
+  return std::nullopt;
 }
 
 // The query plan of `sql` on `path`, one detail per line.
@@ -119,14 +125,8 @@ TEST(HubQueueDepth, CountsEnvelopesAndBytesPerRecipient) {
 
   auto counts = reader->HubCounters();
   ASSERT_TRUE(counts.ok());
-  const HubCount* stored = Find(*counts, "stored", "");
-  ASSERT_NE(stored, nullptr);
-  EXPECT_EQ(stored->envelopes, 3u);
-  EXPECT_EQ(stored->bytes, 357u);
-  const HubCount* forwarded = Find(*counts, "forwarded", "");
-  ASSERT_NE(forwarded, nullptr);
-  EXPECT_EQ(forwarded->envelopes, 1u);
-  EXPECT_EQ(forwarded->bytes, 100u);
+  EXPECT_EQ(Counted(*counts, "stored"), (Count{3, 357}));
+  EXPECT_EQ(Counted(*counts, "forwarded"), (Count{1, 100}));
 
   // Everything delivered: the recipient disappears from the depths.
   ASSERT_TRUE(store
@@ -146,8 +146,7 @@ TEST(HubQueueDepth, CountsEnvelopesAndBytesPerRecipient) {
                   .ok());
   counts = reader->HubCounters();
   ASSERT_TRUE(counts.ok());
-  EXPECT_EQ(Find(*counts, "forwarded", "")->envelopes, 2u);
-  EXPECT_EQ(Find(*counts, "forwarded", "")->bytes, 350u);
+  EXPECT_EQ(Counted(*counts, "forwarded"), (Count{2, 350}));
 }
 
 TEST(HubQueueDepth, RefusalsAreCountedByReasonAndOnlyKnownReasons) {
@@ -177,15 +176,11 @@ TEST(HubQueueDepth, RefusalsAreCountedByReasonAndOnlyKnownReasons) {
   auto reader = ReaderOrDie(*store);
   auto counts = reader->HubCounters();
   ASSERT_TRUE(counts.ok());
-  const HubCount* queue_full = Find(*counts, "refused", "queue_full");
-  ASSERT_NE(queue_full, nullptr);
-  EXPECT_EQ(queue_full->envelopes, 2u);
-  EXPECT_EQ(queue_full->bytes, 15u);
-  ASSERT_NE(Find(*counts, "refused", "not_hub"), nullptr);
-  EXPECT_EQ(Find(*counts, "refused", "not_hub")->envelopes, 1u);
-  EXPECT_EQ(Find(*counts, "refused", "unknown_recipient"), nullptr);
-  EXPECT_EQ(Find(*counts, "refused", "because"), nullptr);
-  EXPECT_EQ(Find(*counts, "stored", "")->envelopes, 1u);
+  EXPECT_EQ(Counted(*counts, "refused", "queue_full"), (Count{2, 15}));
+  EXPECT_EQ(Counted(*counts, "refused", "not_hub"), (Count{1, 1}));
+  EXPECT_EQ(Counted(*counts, "refused", "unknown_recipient"), std::nullopt);
+  EXPECT_EQ(Counted(*counts, "refused", "because"), std::nullopt);
+  EXPECT_EQ(Counted(*counts, "stored"), (Count{1, 3}));
   EXPECT_EQ(Depth(*reader, 0xC1), (std::pair<uint64_t, uint64_t>{1, 3}));
 }
 
