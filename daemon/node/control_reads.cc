@@ -16,6 +16,11 @@ namespace {
 
 constexpr size_t kDefaultQueryLimit = 100;
 
+// An audit page ends once its details reach this, far under a control
+// frame (protocol::kMaxControlFrameBytes) even with JSON escaping: batch
+// entries' details are up to 64 KB each.
+constexpr size_t kAuditPageDetailBytes = 4 << 20;
+
 // Checks the signature of the record that is `row`'s current view.
 bool RowVerifies(store::Reader& reader, const store::IndicatorRow& row) {
   auto bytes = reader.GetRecordBytes(row.id, row.revision, row.variant);
@@ -248,15 +253,21 @@ Result<std::string> ControlDispatcher::Audit(
                                    : std::min<size_t>(q.getLimit(),
                                                       store::kMaxQueryLimit);
   filter.after = q.getAfterSeq();
+  filter.max_detail_bytes = kAuditPageDetailBytes;
   return node_.WithReader([&](store::Reader& reader) -> Result<std::string> {
     auto entries = reader.ReadAudit(filter);
     if (!entries.ok()) return entries.status();
     nlohmann::json list = nlohmann::json::array();
-    for (const auto& e : *entries) list.push_back(AuditEntryJson(e));
+    size_t detail_bytes = 0;
+    for (const auto& e : *entries) {
+      detail_bytes += e.event.detail.size();
+      list.push_back(AuditEntryJson(e));
+    }
     // A full page may have more after it: the client asks again from here.
     // (A last page that happens to be full costs one empty extra request.)
     nlohmann::json next = nullptr;
-    if (!entries->empty() && entries->size() == filter.limit) {
+    if (!entries->empty() && (entries->size() == filter.limit ||
+                              detail_bytes >= filter.max_detail_bytes)) {
       next = entries->back().seq;
     }
     return DumpJson({{"entries", std::move(list)}, {"next", std::move(next)}});

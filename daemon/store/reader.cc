@@ -460,11 +460,16 @@ Result<std::vector<AuditEntry>> Reader::ReadAudit(const AuditFilter& f) {
   CARAVAN_STORE_ASSIGN_OR_RETURN(Statement st, db_->Prepare(sql));
   BindAll(st, binds);
   std::vector<AuditEntry> out;
+  size_t detail_bytes = 0;
   for (;;) {
     CARAVAN_STORE_ASSIGN_OR_RETURN(bool row, st.Step());
     if (!row) return out;
     CARAVAN_STORE_ASSIGN_OR_RETURN(AuditEntry e, ReadAuditRow(st));
+    detail_bytes += e.event.detail.size();
     out.push_back(std::move(e));
+    if (f.max_detail_bytes != 0 && detail_bytes >= f.max_detail_bytes) {
+      return out;
+    }
   }
 }
 

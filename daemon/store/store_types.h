@@ -157,6 +157,10 @@ struct AuditFilter {
   std::string peer;     // exact, empty = any
   uint64_t after = 0;   // seq > after
   size_t limit = 1000;  // 1..kMaxQueryLimit
+  // When not 0, the page ends after the entry whose detail brings the
+  // page's detail bytes to this: a batch entry's detail can be 64 KB, so a
+  // page of `limit` of them could pass a control frame's size.
+  size_t max_detail_bytes = 0;
 };
 
 struct Sighting {

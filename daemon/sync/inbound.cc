@@ -5,6 +5,7 @@
 #include "daemon/config/metrics.h"
 #include "daemon/policy/policy_eval.h"
 #include "daemon/policy/policy_explain.h"
+#include "daemon/sync/decision_audit.h"
 #include "daemon/sync/warninglist_flag.h"
 
 namespace caravan::daemon::sync {
@@ -81,12 +82,17 @@ namespace {
 
 // One StoreInbound transaction: decides and stores each checked record,
 // collecting audit entries to append together (one read and one move of
-// the chain head), in the order the decisions were made.
+// the chain head). Accepted and quarantined records are audited in batch
+// entries (decision_audit.h), rejections one entry each.
 class InboundWrite {
  public:
   InboundWrite(const InboundContext& ctx, const PeerInfo& from,
                store::WriteTxn& txn)
-      : ctx_(ctx), from_(from), txn_(txn), actor_("peer:" + from.name) {}
+      : ctx_(ctx),
+        from_(from),
+        txn_(txn),
+        actor_("peer:" + from.name),
+        decisions_(txn.now(), actor_, from.name) {}
 
   InboundOutcome& outcome() { return out_; }
 
@@ -100,7 +106,10 @@ class InboundWrite {
     return Status::Ok();
   }
 
+  // Rejections first, then the batch entries of the accepted and
+  // quarantined records: all of one transaction, at one time.
   Status FlushAudit() {
+    for (auto& e : decisions_.Take()) audit_.push_back(std::move(e));
     if (audit_.empty()) return Status::Ok();
     auto appended = txn_.AppendAudits(audit_);
     audit_.clear();
@@ -125,18 +134,21 @@ class InboundWrite {
     pctx.holds_indicator = current->has_value();
     const auto decision =
         policy::EvaluateInbound(*ctx_.policy, c.body, c.origin->country, pctx);
-    nlohmann::json detail = {
-        {"type", protocol::TypeName(c.body.indicator.type)},
-        {"value", c.body.indicator.value},
-        {"revision", c.body.revision},
-        {"variant", c.body.variant},
-        {"origin", c.origin->name},
-        {"rule", {{"file", decision.rule.file},
-                  {"line", decision.rule.line},
-                  {"key", decision.rule.key}}},
-        {"reason", decision.rule.reason}};
+    // Only rejections (rare, each its own reason) get an entry each.
+    auto rejection = [&](const std::string& reason) {
+      return Json({{"type", protocol::TypeName(c.body.indicator.type)},
+                   {"value", c.body.indicator.value},
+                   {"revision", c.body.revision},
+                   {"variant", c.body.variant},
+                   {"origin", c.origin->name},
+                   {"rule", {{"file", decision.rule.file},
+                             {"line", decision.rule.line},
+                             {"key", decision.rule.key}}},
+                   {"reason", reason}});
+    };
     if (decision.verdict == policy::InboundDecision::Verdict::kReject) {
-      Reject(kRejectPolicy, protocol::IdToHex(c.id), Json(detail));
+      Reject(kRejectPolicy, protocol::IdToHex(c.id),
+             rejection(decision.rule.reason));
       return Status::Ok();
     }
     store::RecordRow row;
@@ -152,8 +164,8 @@ class InboundWrite {
     if (!inserted.ok()) {
       // A record that contradicts what we hold is that record's problem,
       // not the link's.
-      detail["reason"] = inserted.status().message();
-      Reject(kRejectConflict, protocol::IdToHex(c.id), Json(detail));
+      Reject(kRejectConflict, protocol::IdToHex(c.id),
+             rejection(inserted.status().message()));
       return Status::Ok();
     }
     if (inserted->kind == store::InsertOutcome::kDuplicate) {
@@ -171,9 +183,8 @@ class InboundWrite {
     }
     out_.stored_new = true;
     ++(row.quarantined ? out_.quarantined : out_.accepted);
-    audit_.push_back({txn_.now(), actor_,
-                      row.quarantined ? "quarantine" : "accept",
-                      protocol::IdToHex(c.id), from_.name, Json(detail)});
+    decisions_.Add(row.quarantined ? "quarantine" : "accept", decision.rule,
+                   {c.id, c.body.revision, c.body.variant, 0, c.origin->name});
     return Status::Ok();
   }
 
@@ -182,7 +193,8 @@ class InboundWrite {
   store::WriteTxn& txn_;
   const std::string actor_;
   InboundOutcome out_;
-  std::vector<store::AuditEvent> audit_;
+  std::vector<store::AuditEvent> audit_;  // rejections and others
+  DecisionAudit decisions_;  // accept and quarantine, in batch entries
 };
 
 }  // namespace

@@ -4,6 +4,7 @@
 #include <nlohmann/json.hpp>
 
 #include "daemon/policy/policy_eval.h"
+#include "daemon/sync/decision_audit.h"
 
 namespace caravan::daemon::sync {
 namespace {
@@ -80,8 +81,7 @@ Status DecideAll(const PageContext& ctx, store::Reader& reader,
       case OutboundChoice::Kind::kSend:
         ++sent_today;
         page.sent.push_back({stored.seq, entry->id, entry->body.revision,
-                             c.variant, c.rule.key, c.rule.file,
-                             c.rule.reason});
+                             c.variant, c.rule});
         page.sends.emplace_back(stored.seq, std::move(c.to_send));
         break;
       case OutboundChoice::Kind::kWithhold:
@@ -218,24 +218,14 @@ Status RecordAcknowledged(const PageContext& ctx, const PeerInfo& peer,
                           const std::vector<SentRecord>& sent,
                           uint64_t bytes_sent, uint64_t bytes_received) {
   return ctx.store->Write([&](store::WriteTxn& txn) -> Status {
-    std::vector<store::AuditEvent> audit;
-    audit.reserve(sent.size());
+    DecisionAudit shares(txn.now(), "node", peer.name, peer.country);
     for (const auto& s : sent) {
       CARAVAN_RETURN_IF_ERROR(txn.RecordDelivery(
           {s.id, peer.name, s.revision, s.variant, txn.now()}));
-      audit.push_back(
-          {txn.now(), "node", "share", protocol::IdToHex(s.id), peer.name,
-           Json({{"seq", s.seq},
-                 {"country", peer.country},
-                 {"revision", s.revision},
-                 {"variant", s.variant},
-                 {"rule", s.rule_file.empty() ? s.rule_key
-                                              : s.rule_file + ":" + s.rule_key},
-                 {"reason", s.reason}})});
+      shares.Add("share", s.rule, {s.id, s.revision, s.variant, s.seq, {}});
     }
-    // One read and one move of the audit chain head per acknowledgement.
-    if (!audit.empty()) {
-      auto a = txn.AppendAudits(audit);
+    if (!shares.empty()) {
+      auto a = txn.AppendAudits(shares.Take());
       if (!a.ok()) return a.status();
     }
     CARAVAN_RETURN_IF_ERROR(txn.AdvanceAcked(peer.name, acked_seq));

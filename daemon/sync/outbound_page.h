@@ -19,9 +19,7 @@ struct SentRecord {
   protocol::IndicatorId id{};
   uint32_t revision = 0;
   uint32_t variant = 0;
-  std::string rule_key;
-  std::string rule_file;
-  std::string reason;
+  policy::Rule rule;  // the rule that let it go
 };
 
 struct OutboundPage {
@@ -57,9 +55,9 @@ Result<OutboundPage> RedecideWithheld(const PageContext& ctx,
                                       const PeerInfo& peer, bool all,
                                       uint64_t after, uint64_t* next_after);
 
-// Records that the peer committed `sent` (deliveries + one "share" audit
-// entry each), advances its acknowledged cursor and adds the byte counts
-// since the last call.
+// Records that the peer committed `sent` (a delivery each, and "share"
+// audit entries in batches: decision_audit.h), advances its acknowledged
+// cursor and adds the byte counts since the last call.
 Status RecordAcknowledged(const PageContext& ctx, const PeerInfo& peer,
                           uint64_t acked_seq,
                           const std::vector<SentRecord>& sent,

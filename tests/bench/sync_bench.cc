@@ -5,9 +5,19 @@
 // verify rate measured in the same run. items/s of both are records per
 // second on one core, so their ratio says how much faster than one
 // Ed25519 verify per record a link checks records (issue 5).
+//
+// BM_StoreInbound: the receiver's store stage (StoreInbound: inbound policy,
+// current-revision lookup, records and indicators rows, audit) for a
+// catch-up of kCatchUp records into an empty store, kCommitMessages
+// messages per transaction (about what a receiver groups on a busy link).
+// The store's single writer thread is what bounds a link end to end, so
+// this is the number to compare changes of the store path by.
 #include <benchmark/benchmark.h>
 #include <sodium.h>
 
+#include <stdlib.h>
+
+#include <filesystem>
 #include <memory>
 #include <string>
 #include <vector>
@@ -15,6 +25,7 @@
 #include "crypto/identity_key.h"
 #include "crypto/signing.h"
 #include "daemon/sync/inbound.h"
+#include "daemon/policy/policy_loader.h"
 #include "daemon/sync/record_signing.h"
 
 namespace caravan::daemon::sync {
@@ -81,6 +92,92 @@ void BM_CheckInbound1000(benchmark::State& state) {
   state.SetItemsProcessed(state.iterations() * kMessage);
 }
 BENCHMARK(BM_CheckInbound1000)->Unit(benchmark::kMillisecond);
+
+constexpr size_t kCatchUp = 100'000;
+constexpr size_t kCommitMessages = 6;
+
+// kCatchUp records from one origin, checked into messages of kMessage.
+struct CatchUp {
+  std::unique_ptr<crypto::IdentityKey> origin = crypto::IdentityKey::Generate();
+  std::unique_ptr<crypto::IdentityKey> self = crypto::IdentityKey::Generate();
+  std::shared_ptr<const RosterIndex> roster;
+  // kCommitMessages checked messages per store write.
+  std::vector<std::vector<CheckedMessage>> writes;
+  policy::PolicySet policy;
+
+  CatchUp() {
+    protocol::RosterMember m;
+    m.name = "CERT-UZ";
+    m.country = "UZ";
+    m.key = origin->public_key();
+    roster = std::make_shared<RosterIndex>(
+        std::vector<protocol::RosterMember>{m});
+    auto p = policy::LoadPolicyText({{"default.toml",
+                                      "[inbound]\naccept = true\n"}});
+    if (!p.ok()) std::abort();
+    policy = std::move(*p);
+    BatchRootCache cache;
+    InboundContext ctx;
+    ctx.roster = roster.get();
+    ctx.self = self->public_key();
+    ctx.root_cache = &cache;
+    for (size_t first = 0; first < kCatchUp; first += kBatch) {
+      std::vector<std::vector<uint8_t>> bodies;
+      for (size_t i = first; i < first + kBatch; ++i) {
+        bodies.push_back(protocol::EncodeRecordBody(Body(*origin, i)));
+      }
+      auto signed_records = SignBodies(*origin, std::move(bodies));
+      for (size_t at = 0; at < kBatch; at += kMessage) {
+        std::vector<InboundEntry> entries;
+        for (size_t i = at; i < at + kMessage; ++i) {
+          entries.push_back({first + i + 1, std::move(signed_records[i])});
+        }
+        if (writes.empty() || writes.back().size() == kCommitMessages) {
+          writes.emplace_back();
+        }
+        writes.back().push_back(
+            CheckInbound(ctx, roster, entries, first + at + kMessage));
+        if (writes.back().back().checked.size() != kMessage) std::abort();
+      }
+    }
+  }
+};
+
+void BM_StoreInbound(benchmark::State& state) {
+  static CatchUp c;
+  const PeerInfo peer{"CERT-UZ", "UZ", c.origin->public_key()};
+  for (auto _ : state) {
+    state.PauseTiming();
+    std::string dir = (std::filesystem::temp_directory_path() /
+                       "caravan-bench-XXXXXX").string();
+    if (!mkdtemp(dir.data())) std::abort();
+    auto store = store::Store::Open(dir + "/node.db");
+    if (!store.ok()) std::abort();
+    InboundContext ctx{store->get(), c.roster.get(), &c.policy,
+                       c.self->public_key(), nullptr, 1'700'000'100};
+    state.ResumeTiming();
+    std::string error;
+    for (const auto& write : c.writes) {
+      auto out = StoreInbound(ctx, peer, write);
+      if (!out.ok()) error = out.status().message();
+      if (error.empty() && out->accepted != write.size() * kMessage) {
+        error = "a record was not accepted";
+      }
+      if (!error.empty()) break;
+    }
+    state.PauseTiming();
+    store->reset();
+    std::filesystem::remove_all(dir);
+    if (!error.empty()) {
+      state.SkipWithError(error.c_str());
+      return;
+    }
+    state.ResumeTiming();
+  }
+  state.SetItemsProcessed(state.iterations() * kCatchUp);
+}
+BENCHMARK(BM_StoreInbound)->Unit(benchmark::kMillisecond)->UseRealTime()
+    ->Iterations(2);
 
 // The baseline: one Ed25519 verification per record, raw libsodium.
 void BM_VerifySingleBaseline(benchmark::State& state) {

@@ -108,11 +108,15 @@ class FederationTest : public FederationFixture {
     }
     return doc;
   }
-  // How often each subject was accepted from a peer at `n`.
+  // How often each indicator was accepted from a peer at `n`: accept
+  // entries are batch entries that list their records (docs/audit.md).
   std::map<std::string, int> AcceptCounts(const FedNode& n) {
     std::map<std::string, int> counts;
     for (const auto& e : n.Audit()) {
-      if (e["action"] == "accept") ++counts[e["subject"].get<std::string>()];
+      if (e["action"] != "accept") continue;
+      const json& records = e["detail"]["records"];
+      EXPECT_EQ(e["detail"]["count"], records.size()) << e.dump();
+      for (const auto& r : records) ++counts[r["id"].get<std::string>()];
     }
     return counts;
   }

@@ -172,6 +172,25 @@ TEST_F(AuditTest, FilteredReads) {
   EXPECT_EQ((*p)[1].seq, 4u);
 }
 
+TEST_F(AuditTest, PageEndsAtDetailByteBudget) {
+  auto store = OpenOrDie(path_);
+  auto reader = ReaderOrDie(*store);
+  // Every detail is 7 bytes ({"n":1}): 15 bytes end the page on the 3rd.
+  AuditFilter f;
+  f.max_detail_bytes = 15;
+  Result<std::vector<AuditEntry>> p = reader->ReadAudit(f);
+  ASSERT_TRUE(p.ok());
+  ASSERT_EQ(p->size(), 3u);
+  EXPECT_EQ(p->back().seq, 3u);
+  // A budget smaller than one detail still returns that one entry.
+  f.max_detail_bytes = 1;
+  f.after = 3;
+  p = reader->ReadAudit(f);
+  ASSERT_TRUE(p.ok());
+  ASSERT_EQ(p->size(), 1u);
+  EXPECT_EQ(p->front().seq, 4u);
+}
+
 TEST_F(AuditTest, ChangedDetailIsReported) {
   RawExec(path_, "UPDATE audit SET detail = '{\"n\":99}' WHERE seq = 3");
   ExpectCorruptAt("audit entry 3 does not match its hash");
