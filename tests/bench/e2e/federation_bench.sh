@@ -8,7 +8,7 @@
 #      records as a 1000-record batch stores them) at 1000 rows per
 #      transaction (one Records message) and at 8000 (the most the receiver
 #      groups into one commit), and the single-core Ed25519 verify rate
-#      (crypto_bench BM_VerifyRawBaseline).
+#      (crypto_bench BM_VerifyRawBaseline, fastest of 5 runs).
 #   2. live throughput: B up while A bulk submits N more; from submit start
 #      until B holds them (submit and transfer overlap).
 #   3. bytes on a no-change reconnect (status bytes counters at A).
@@ -93,11 +93,16 @@ raw_rate=$(sed -n 's/.*rate=\([0-9.]*\).*/\1/p' <<<"$raw")
 raw8k=$("$raw_insert" "$tmp/values1.txt" 800 8000)
 echo "$raw8k"
 raw8k_rate=$(sed -n 's/.*rate=\([0-9.]*\).*/\1/p' <<<"$raw8k")
+# The fastest of 5 runs: neighbours on a shared machine only ever slow a
+# run down, and the fastest verify rate is the hardest baseline to beat.
 verify_ns=$("$crypto_bench" --benchmark_filter='BM_VerifyRawBaseline$' \
-  --benchmark_format=json --benchmark_min_time=0.5 2>/dev/null |
-  python3 -c 'import json,sys;b=json.load(sys.stdin)["benchmarks"][0];print(b["cpu_time"] * {"ns":1,"us":1e3,"ms":1e6}[b["time_unit"]])')
+  --benchmark_format=json --benchmark_min_time=0.5 \
+  --benchmark_repetitions=5 2>/dev/null |
+  python3 -c 'import json,sys
+runs=[b for b in json.load(sys.stdin)["benchmarks"] if b.get("run_type")=="iteration"]
+print(min(b["cpu_time"] * {"ns":1,"us":1e3,"ms":1e6}[b["time_unit"]] for b in runs))')
 verify_rate=$(python3 -c "print(round(1e9/$verify_ns))")
-echo "ed25519 single verify: $verify_rate /s (one core)"
+echo "ed25519 single verify: $verify_rate /s (one core, fastest of 5)"
 
 echo "== 1. one-link catch-up of $n records"
 start A; start B
