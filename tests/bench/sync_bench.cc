@@ -48,6 +48,15 @@ protocol::RecordBody Body(const crypto::IdentityKey& origin, size_t i) {
   return body;
 }
 
+// A roster of one member, CERT-UZ, whose identity is `origin`.
+std::shared_ptr<const RosterIndex> RosterOf(const crypto::IdentityKey& origin) {
+  protocol::RosterMember m;
+  m.name = "CERT-UZ";
+  m.country = "UZ";
+  m.key = origin.public_key();
+  return std::make_shared<RosterIndex>(std::vector<protocol::RosterMember>{m});
+}
+
 struct Fixture {
   std::unique_ptr<crypto::IdentityKey> origin = crypto::IdentityKey::Generate();
   std::unique_ptr<crypto::IdentityKey> self = crypto::IdentityKey::Generate();
@@ -63,12 +72,7 @@ struct Fixture {
     for (size_t i = 0; i < kMessage; ++i) {
       message.push_back({i + 1, std::move(signed_records[i])});
     }
-    protocol::RosterMember m;
-    m.name = "CERT-UZ";
-    m.country = "UZ";
-    m.key = origin->public_key();
-    roster = std::make_shared<RosterIndex>(
-        std::vector<protocol::RosterMember>{m});
+    roster = RosterOf(*origin);
   }
 };
 
@@ -106,12 +110,7 @@ struct CatchUp {
   policy::PolicySet policy;
 
   CatchUp() {
-    protocol::RosterMember m;
-    m.name = "CERT-UZ";
-    m.country = "UZ";
-    m.key = origin->public_key();
-    roster = std::make_shared<RosterIndex>(
-        std::vector<protocol::RosterMember>{m});
+    roster = RosterOf(*origin);
     auto p = policy::LoadPolicyText({{"default.toml",
                                       "[inbound]\naccept = true\n"}});
     if (!p.ok()) std::abort();
