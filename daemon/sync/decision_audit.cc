@@ -1,7 +1,5 @@
 #include "daemon/sync/decision_audit.h"
 
-#include <nlohmann/json.hpp>
-
 #include "protocol/record_codec.h"
 
 namespace caravan::daemon::sync {
@@ -12,6 +10,12 @@ std::string Json(const nlohmann::json& j) {
 }
 
 }  // namespace
+
+nlohmann::json RuleJson(const policy::Rule& rule) {
+  return {{"file", rule.file.substr(0, 512)},
+          {"line", rule.line},
+          {"key", rule.key.substr(0, 512)}};
+}
 
 DecisionAudit::DecisionAudit(int64_t time, std::string actor,
                              std::string peer, std::string country)
@@ -60,9 +64,7 @@ void DecisionAudit::Add(std::string_view action, const policy::Rule& rule,
 
 store::AuditEvent DecisionAudit::Entry(const Group& g) const {
   nlohmann::json head = {{"count", g.count},
-                         {"rule", {{"file", g.rule.file.substr(0, 512)},
-                                   {"line", g.rule.line},
-                                   {"key", g.rule.key.substr(0, 512)}}},
+                         {"rule", RuleJson(g.rule)},
                          // Policy reasons are one short sentence; the cut
                          // only keeps the detail within the store's limit.
                          {"reason", g.rule.reason.substr(0, 2048)}};

@@ -15,6 +15,8 @@
 #include <string_view>
 #include <vector>
 
+#include <nlohmann/json.hpp>
+
 #include "daemon/policy/policy_eval.h"
 #include "daemon/store/store_types.h"
 #include "protocol/indicator.h"
@@ -27,6 +29,10 @@ namespace caravan::daemon::sync {
 inline constexpr size_t kAuditRecordListBytes = 48 * 1024;
 static_assert(kAuditRecordListBytes + 300 + 4096 <
               store::kMaxAuditDetailBytes);
+
+// The rule as every audit detail names it: {"file", "line", "key"}, file
+// and key cut to 512 bytes (they are short; the cut bounds the detail).
+nlohmann::json RuleJson(const policy::Rule& rule);
 
 // One record as a batch entry lists it.
 struct AuditedRecord {

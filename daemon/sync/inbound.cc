@@ -141,9 +141,7 @@ class InboundWrite {
                    {"revision", c.body.revision},
                    {"variant", c.body.variant},
                    {"origin", c.origin->name},
-                   {"rule", {{"file", decision.rule.file},
-                             {"line", decision.rule.line},
-                             {"key", decision.rule.key}}},
+                   {"rule", RuleJson(decision.rule)},
                    {"reason", reason}});
     };
     if (decision.verdict == policy::InboundDecision::Verdict::kReject) {

@@ -20,7 +20,7 @@ std::string RuleText(const policy::Rule& r) {
 struct Held {
   store::Withheld row;
   bool deferred = false;
-  std::string reason;
+  policy::Rule rule;  // row.rule is its "FILE:KEY" text
   protocol::IndicatorId id{};
 };
 
@@ -55,8 +55,10 @@ Status DecideAll(const PageContext& ctx, store::Reader& reader,
     auto entry = Decode(stored);
     if (!entry.ok()) {
       // Our own store handed us a record we cannot read: never send it.
-      held.push_back({{stored.seq, peer.name, "(sync):unreadable", 0, ctx.now},
-                      false, entry.status().message(), stored.id});
+      const policy::Rule unreadable{"(sync)", 0, "unreadable",
+                                    entry.status().message()};
+      held.push_back({{stored.seq, peer.name, RuleText(unreadable), 0, ctx.now},
+                      false, unreadable, stored.id});
       continue;
     }
     if (*any_hits) {
@@ -89,7 +91,7 @@ Status DecideAll(const PageContext& ctx, store::Reader& reader,
         held.push_back({{stored.seq, peer.name, RuleText(c.rule), c.retry_at,
                          ctx.now},
                         c.kind == OutboundChoice::Kind::kDefer,
-                        c.rule.reason,
+                        c.rule,
                         entry->id});
         break;
       case OutboundChoice::Kind::kSkip:
@@ -114,8 +116,8 @@ Status Persist(const PageContext& ctx, const PeerInfo& peer,
            protocol::IdToHex(h.id), peer.name,
            Json({{"seq", h.row.seq},
                  {"country", peer.country},
-                 {"rule", h.row.rule},
-                 {"reason", h.reason},
+                 {"rule", RuleJson(h.rule)},
+                 {"reason", h.rule.reason},
                  {"retry_at", h.row.retry_at}})});
     }
     // One read and one move of the audit chain head for the whole page.

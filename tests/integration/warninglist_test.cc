@@ -251,7 +251,7 @@ TEST(WarninglistFederationTest, FlaggedIsWithheldForcedArrives) {
   bool withheld = false;
   for (const auto& e : uz.Audit(10000, "CERT-KZ")) {
     if (e["action"] == "withhold" && e["subject"] == flagged) {
-      EXPECT_EQ(e["detail"]["rule"], "warninglist:" + kRfc1918);
+      EXPECT_EQ(e["detail"]["rule"]["key"], "warninglist:" + kRfc1918);
       withheld = true;
     }
   }
