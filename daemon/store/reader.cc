@@ -437,7 +437,7 @@ std::string HashHex(const internal::AuditHash& h) {
 
 }  // namespace
 
-Result<std::vector<AuditEntry>> Reader::ReadAudit(const AuditFilter& f) {
+Result<AuditPage> Reader::ReadAudit(const AuditFilter& f) {
   CARAVAN_RETURN_IF_ERROR(CheckLimit(f.limit));
   std::string sql = std::string("SELECT ") + kAuditColumns +
                     " FROM audit WHERE seq > ?";
@@ -455,21 +455,26 @@ Result<std::vector<AuditEntry>> Reader::ReadAudit(const AuditFilter& f) {
     sql += " AND peer = ?";
     binds.push_back(f.peer);
   }
+  // One row past the limit says whether another page follows.
   sql += " ORDER BY seq LIMIT ?";
-  binds.push_back(static_cast<int64_t>(f.limit));
+  binds.push_back(static_cast<int64_t>(f.limit) + 1);
   CARAVAN_STORE_ASSIGN_OR_RETURN(Statement st, db_->Prepare(sql));
   BindAll(st, binds);
-  std::vector<AuditEntry> out;
+  AuditPage page;
   size_t detail_bytes = 0;
   for (;;) {
     CARAVAN_STORE_ASSIGN_OR_RETURN(bool row, st.Step());
-    if (!row) return out;
+    if (!row) return page;
+    const bool full =
+        page.entries.size() == f.limit ||
+        (f.max_detail_bytes != 0 && detail_bytes >= f.max_detail_bytes);
+    if (full) {
+      page.more = true;
+      return page;
+    }
     CARAVAN_STORE_ASSIGN_OR_RETURN(AuditEntry e, ReadAuditRow(st));
     detail_bytes += e.event.detail.size();
-    out.push_back(std::move(e));
-    if (f.max_detail_bytes != 0 && detail_bytes >= f.max_detail_bytes) {
-      return out;
-    }
+    page.entries.push_back(std::move(e));
   }
 }
 

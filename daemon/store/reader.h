@@ -62,8 +62,9 @@ class Reader {
   // Counts::last_log_seq alone, one index probe (backlogs per peer).
   Result<uint64_t> LastLogSeq();
 
-  // Audit entries matching `filter`, ascending by seq.
-  Result<std::vector<AuditEntry>> ReadAudit(const AuditFilter& filter);
+  // Audit entries matching `filter`, ascending by seq, up to its limit and
+  // detail byte budget.
+  Result<AuditPage> ReadAudit(const AuditFilter& filter);
   // Checks the whole hash chain against the head anchored in the meta
   // table. Ok: the number of entries. Corrupt naming the first bad seq
   // when an entry was changed, removed (from the middle or the end), or

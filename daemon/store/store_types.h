@@ -163,6 +163,12 @@ struct AuditFilter {
   size_t max_detail_bytes = 0;
 };
 
+// One page of the audit log.
+struct AuditPage {
+  std::vector<AuditEntry> entries;
+  bool more = false;  // entries matching the filter follow this page
+};
+
 struct Sighting {
   IndicatorId id{};
   int64_t time = 0;

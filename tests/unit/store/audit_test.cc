@@ -147,29 +147,38 @@ TEST_F(AuditTest, FilteredReads) {
   auto store = OpenOrDie(path_);
   auto reader = ReaderOrDie(*store);
   AuditFilter all;
-  Result<std::vector<AuditEntry>> entries = reader->ReadAudit(all);
-  ASSERT_TRUE(entries.ok());
-  ASSERT_EQ(entries->size(), 5u);
-  EXPECT_EQ((*entries)[1].event.detail, R"({"n":2})");
-  EXPECT_EQ((*entries)[1].prev_hash, (*entries)[0].hash);
+  Result<AuditPage> read = reader->ReadAudit(all);
+  ASSERT_TRUE(read.ok());
+  const auto& entries = read->entries;
+  ASSERT_EQ(entries.size(), 5u);
+  EXPECT_FALSE(read->more);
+  EXPECT_EQ(entries[1].event.detail, R"({"n":2})");
+  EXPECT_EQ(entries[1].prev_hash, entries[0].hash);
 
   AuditFilter by_peer;
   by_peer.peer = "KZ-CERT";
-  EXPECT_EQ(reader->ReadAudit(by_peer)->size(), 2u);
+  EXPECT_EQ(reader->ReadAudit(by_peer)->entries.size(), 2u);
   AuditFilter by_actor;
   by_actor.actor = "uid:1000";
-  EXPECT_EQ(reader->ReadAudit(by_actor)->size(), 3u);
+  EXPECT_EQ(reader->ReadAudit(by_actor)->entries.size(), 3u);
   AuditFilter since;
   since.since = 1004;
-  EXPECT_EQ(reader->ReadAudit(since)->size(), 2u);
+  EXPECT_EQ(reader->ReadAudit(since)->entries.size(), 2u);
   AuditFilter page;
   page.after = 2;
   page.limit = 2;
-  Result<std::vector<AuditEntry>> p = reader->ReadAudit(page);
+  Result<AuditPage> p = reader->ReadAudit(page);
   ASSERT_TRUE(p.ok());
-  ASSERT_EQ(p->size(), 2u);
-  EXPECT_EQ((*p)[0].seq, 3u);
-  EXPECT_EQ((*p)[1].seq, 4u);
+  ASSERT_EQ(p->entries.size(), 2u);
+  EXPECT_EQ(p->entries[0].seq, 3u);
+  EXPECT_EQ(p->entries[1].seq, 4u);
+  EXPECT_TRUE(p->more);
+  // The page that ends the log exactly at its limit says so.
+  page.after = 3;
+  p = reader->ReadAudit(page);
+  ASSERT_TRUE(p.ok());
+  ASSERT_EQ(p->entries.size(), 2u);
+  EXPECT_FALSE(p->more);
 }
 
 TEST_F(AuditTest, PageEndsAtDetailByteBudget) {
@@ -178,17 +187,25 @@ TEST_F(AuditTest, PageEndsAtDetailByteBudget) {
   // Every detail is 7 bytes ({"n":1}): 15 bytes end the page on the 3rd.
   AuditFilter f;
   f.max_detail_bytes = 15;
-  Result<std::vector<AuditEntry>> p = reader->ReadAudit(f);
+  Result<AuditPage> p = reader->ReadAudit(f);
   ASSERT_TRUE(p.ok());
-  ASSERT_EQ(p->size(), 3u);
-  EXPECT_EQ(p->back().seq, 3u);
+  ASSERT_EQ(p->entries.size(), 3u);
+  EXPECT_EQ(p->entries.back().seq, 3u);
+  EXPECT_TRUE(p->more);
   // A budget smaller than one detail still returns that one entry.
   f.max_detail_bytes = 1;
   f.after = 3;
   p = reader->ReadAudit(f);
   ASSERT_TRUE(p.ok());
-  ASSERT_EQ(p->size(), 1u);
-  EXPECT_EQ(p->front().seq, 4u);
+  ASSERT_EQ(p->entries.size(), 1u);
+  EXPECT_EQ(p->entries.front().seq, 4u);
+  EXPECT_TRUE(p->more);
+  // The last entry fills the budget and ends the log: nothing more.
+  f.after = 4;
+  p = reader->ReadAudit(f);
+  ASSERT_TRUE(p.ok());
+  ASSERT_EQ(p->entries.size(), 1u);
+  EXPECT_FALSE(p->more);
 }
 
 TEST_F(AuditTest, ChangedDetailIsReported) {

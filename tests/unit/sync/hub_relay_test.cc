@@ -51,7 +51,7 @@ struct Node {
     auto all = (*reader)->ReadAudit({});
     EXPECT_TRUE(all.ok());
     std::vector<store::AuditEntry> out;
-    for (auto& e : *all) {
+    for (auto& e : all->entries) {
       if (e.event.action == action) out.push_back(e);
     }
     return out;
