@@ -3,13 +3,10 @@
 #include "protocol/record_codec.h"
 
 namespace caravan::daemon::sync {
-namespace {
 
-std::string Json(const nlohmann::json& j) {
-  return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+std::string AuditDetailJson(const nlohmann::json& detail) {
+  return detail.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
 }
-
-}  // namespace
 
 nlohmann::json RuleJson(const policy::Rule& rule) {
   return {{"file", rule.file.substr(0, 512)},
@@ -49,7 +46,7 @@ void DecisionAudit::Add(std::string_view action, const policy::Rule& rule,
   if (!record.origin.empty()) {
     if (record.origin != last_origin_) {
       last_origin_ = std::string(record.origin);
-      last_origin_json_ = Json(last_origin_);
+      last_origin_json_ = AuditDetailJson(last_origin_);
     }
     g.records += ",\"origin\":" + last_origin_json_;
   }
@@ -70,7 +67,7 @@ store::AuditEvent DecisionAudit::Entry(const Group& g) const {
                          {"reason", g.rule.reason.substr(0, 2048)}};
   if (!country_.empty()) head["country"] = country_;
   // `head` is an object: splice the records array in before its brace.
-  std::string detail = Json(head);
+  std::string detail = AuditDetailJson(head);
   detail.pop_back();
   detail += ",\"records\":[" + g.records + "]}";
   std::string subject =

@@ -30,6 +30,10 @@ inline constexpr size_t kAuditRecordListBytes = 48 * 1024;
 static_assert(kAuditRecordListBytes + 300 + 4096 <
               store::kMaxAuditDetailBytes);
 
+// An audit detail as the store keeps it: compact JSON, invalid UTF-8 (a
+// peer's bytes) replaced rather than thrown on.
+std::string AuditDetailJson(const nlohmann::json& detail);
+
 // The rule as every audit detail names it: {"file", "line", "key"}, file
 // and key cut to 512 bytes (they are short; the cut bounds the detail).
 nlohmann::json RuleJson(const policy::Rule& rule);

@@ -2,12 +2,10 @@
 
 #include <nlohmann/json.hpp>
 
+#include "daemon/sync/decision_audit.h"
+
 namespace caravan::daemon::sync {
 namespace {
-
-std::string Json(const nlohmann::json& j) {
-  return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
-}
 
 std::string Hex(std::span<const uint8_t> bytes) {
   static constexpr char kDigits[] = "0123456789abcdef";
@@ -31,8 +29,8 @@ nlohmann::json HeaderJson(const SealedHeaderInfo& h) {
 Status Audit(store::Store* store, std::string actor, std::string action,
              std::string subject, std::string peer, nlohmann::json detail) {
   return store->Write([&](store::WriteTxn& txn) -> Status {
-    auto a = txn.AppendAudit({txn.now(), actor, action, subject, peer,
-                              Json(detail)});
+    auto a = txn.AppendAudit(
+        {txn.now(), actor, action, subject, peer, AuditDetailJson(detail)});
     return a.ok() ? Status::Ok() : a.status();
   }).get();
 }
@@ -54,7 +52,7 @@ Result<SealedOutcome> Refuse(store::Store* store, SealedOutcome out,
     }
     auto a = txn.AppendAudit({txn.now(), "peer:" + link_peer.name, action,
                               Hex(out.header.envelope_id),
-                              out.header.sender_name, Json(detail)});
+                              out.header.sender_name, AuditDetailJson(detail)});
     return a.ok() ? Status::Ok() : a.status();
   }).get();
   CARAVAN_RETURN_IF_ERROR(written);
@@ -151,9 +149,9 @@ Result<SealedOutcome> Queue(const SealedContext& ctx,
         detail["recipient"] = recipient_name;
         detail["hub_seq"] = r->hub_seq;
         detail["bytes"] = row.envelope.size();
-        auto a = txn.AppendAudit({txn.now(), "peer:" + row.sender,
-                                  "hub_store", Hex(row.envelope_id),
-                                  recipient_name, Json(detail)});
+        auto a = txn.AppendAudit({txn.now(), "peer:" + row.sender, "hub_store",
+                                  Hex(row.envelope_id), recipient_name,
+                                  AuditDetailJson(detail)});
         if (!a.ok()) return a.status();
         return r;
       }).get();
@@ -206,11 +204,11 @@ Result<size_t> HubDelivered(store::Store* store, const PeerInfo& recipient,
           auto a = txn.AppendAudit(
               {txn.now(), "peer:" + recipient.name, "hub_forward",
                Hex(e.envelope_id), recipient.name,
-               Json({{"envelope", Hex(e.envelope_id)},
-                     {"sender", e.sender},
-                     {"hub_seq", e.hub_seq},
-                     {"first_seq", e.first_seq},
-                     {"up_to_seq", e.up_to_seq}})});
+               AuditDetailJson({{"envelope", Hex(e.envelope_id)},
+                                {"sender", e.sender},
+                                {"hub_seq", e.hub_seq},
+                                {"first_seq", e.first_seq},
+                                {"up_to_seq", e.up_to_seq}})});
           if (!a.ok()) return a.status();
         }
         return rows->size();

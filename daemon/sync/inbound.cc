@@ -9,13 +9,6 @@
 #include "daemon/sync/warninglist_flag.h"
 
 namespace caravan::daemon::sync {
-namespace {
-
-std::string Json(const nlohmann::json& j) {
-  return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
-}
-
-}  // namespace
 
 RosterIndex::RosterIndex(std::vector<protocol::RosterMember> members)
     : members_(std::move(members)) {
@@ -100,7 +93,8 @@ class InboundWrite {
     out_.duplicates += m.own_echoes;
     for (const auto& r : m.rejected) {
       Reject(r.metric_reason, r.subject,
-             Json({{"sender_seq", r.sender_seq}, {"reason", r.reason}}));
+             AuditDetailJson(
+                 {{"sender_seq", r.sender_seq}, {"reason", r.reason}}));
     }
     for (const auto& c : m.checked) CARAVAN_RETURN_IF_ERROR(Record(c));
     return Status::Ok();
@@ -136,13 +130,14 @@ class InboundWrite {
         policy::EvaluateInbound(*ctx_.policy, c.body, c.origin->country, pctx);
     // Only rejections (rare, each its own reason) get an entry each.
     auto rejection = [&](const std::string& reason) {
-      return Json({{"type", protocol::TypeName(c.body.indicator.type)},
-                   {"value", c.body.indicator.value},
-                   {"revision", c.body.revision},
-                   {"variant", c.body.variant},
-                   {"origin", c.origin->name},
-                   {"rule", RuleJson(decision.rule)},
-                   {"reason", reason}});
+      return AuditDetailJson(
+          {{"type", protocol::TypeName(c.body.indicator.type)},
+           {"value", c.body.indicator.value},
+           {"revision", c.body.revision},
+           {"variant", c.body.variant},
+           {"origin", c.origin->name},
+           {"rule", RuleJson(decision.rule)},
+           {"reason", reason}});
     };
     if (decision.verdict == policy::InboundDecision::Verdict::kReject) {
       Reject(kRejectPolicy, protocol::IdToHex(c.id),

@@ -9,10 +9,6 @@
 namespace caravan::daemon::sync {
 namespace {
 
-std::string Json(const nlohmann::json& j) {
-  return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
-}
-
 std::string RuleText(const policy::Rule& r) {
   return r.file.empty() ? r.key : r.file + ":" + r.key;
 }
@@ -111,14 +107,13 @@ Status Persist(const PageContext& ctx, const PeerInfo& peer,
     audit.reserve(held.size());
     for (const auto& h : held) {
       CARAVAN_RETURN_IF_ERROR(txn.AddWithheld(h.row));
-      audit.push_back(
-          {txn.now(), "node", h.deferred ? "defer" : "withhold",
-           protocol::IdToHex(h.id), peer.name,
-           Json({{"seq", h.row.seq},
-                 {"country", peer.country},
-                 {"rule", RuleJson(h.rule)},
-                 {"reason", h.rule.reason},
-                 {"retry_at", h.row.retry_at}})});
+      audit.push_back({txn.now(), "node", h.deferred ? "defer" : "withhold",
+                       protocol::IdToHex(h.id), peer.name,
+                       AuditDetailJson({{"seq", h.row.seq},
+                                        {"country", peer.country},
+                                        {"rule", RuleJson(h.rule)},
+                                        {"reason", h.rule.reason},
+                                        {"retry_at", h.row.retry_at}})});
     }
     // One read and one move of the audit chain head for the whole page.
     if (!audit.empty()) {

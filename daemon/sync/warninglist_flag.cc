@@ -2,6 +2,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "daemon/sync/decision_audit.h"
 #include "protocol/record_codec.h"
 
 namespace caravan::daemon::sync {
@@ -18,9 +19,7 @@ Status RecordWarninglistHit(store::WriteTxn& txn,
                                  {"forced", forced}};
   auto audited = txn.AppendAudit(
       {txn.now(), actor, forced ? "warninglist-force" : "warninglist-flag",
-       protocol::IdToHex(id), peer,
-       detail.dump(-1, ' ', false,
-                   nlohmann::json::error_handler_t::replace)});
+       protocol::IdToHex(id), peer, AuditDetailJson(detail)});
   return audited.ok() ? Status::Ok() : audited.status();
 }
 
