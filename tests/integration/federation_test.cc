@@ -11,6 +11,7 @@
 #include <map>
 #include <random>
 #include <set>
+#include <sstream>
 #include <string>
 #include <thread>
 #include <vector>
@@ -394,6 +395,20 @@ TEST_F(FederationTest, StoppedReceiverCatchesUpOnce) {
   auto accepts = AcceptCounts(b);
   EXPECT_EQ(accepts.size(), 2001u);
   for (const auto& [subject, n] : accepts) EXPECT_EQ(n, 1) << subject;
+
+  // For people, a batch entry's record list is summed up, not printed.
+  CommandResult text = b.Cli({"audit", "--peer", "CERT-A"});
+  ASSERT_EQ(text.exit_code, 0) << text.Describe();
+  int summed = 0;
+  std::istringstream lines(text.out);
+  for (std::string line; std::getline(lines, line);) {
+    EXPECT_LT(line.size(), 4096u) << line.substr(0, 300);
+    if (line.find(" accept ") != std::string::npos &&
+        line.find(" records, listed with --json") != std::string::npos) {
+      ++summed;
+    }
+  }
+  EXPECT_GT(summed, 0) << text.out.substr(0, 4000);
 }
 
 // A revocation reaches the node that received the indicator and never the
