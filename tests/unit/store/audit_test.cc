@@ -40,6 +40,18 @@ class AuditTest : public ::testing::Test {
     return ReaderOrDie(*store)->VerifyAuditChain();
   }
 
+  // Reads one page with `filter`: exactly the entries `seqs`, and whether
+  // more follow.
+  static void ExpectPage(Reader& reader, const AuditFilter& filter,
+                         const std::vector<uint64_t>& seqs, bool more) {
+    Result<AuditPage> p = reader.ReadAudit(filter);
+    ASSERT_TRUE(p.ok()) << p.status().ToString();
+    std::vector<uint64_t> got;
+    for (const auto& e : p->entries) got.push_back(e.seq);
+    EXPECT_EQ(got, seqs);
+    EXPECT_EQ(p->more, more);
+  }
+
   void ExpectCorruptAt(const std::string& needle) {
     Result<uint64_t> v = Verify();
     ASSERT_FALSE(v.ok());
@@ -167,18 +179,10 @@ TEST_F(AuditTest, FilteredReads) {
   AuditFilter page;
   page.after = 2;
   page.limit = 2;
-  Result<AuditPage> p = reader->ReadAudit(page);
-  ASSERT_TRUE(p.ok());
-  ASSERT_EQ(p->entries.size(), 2u);
-  EXPECT_EQ(p->entries[0].seq, 3u);
-  EXPECT_EQ(p->entries[1].seq, 4u);
-  EXPECT_TRUE(p->more);
+  ExpectPage(*reader, page, {3, 4}, /*more=*/true);
   // The page that ends the log exactly at its limit says so.
   page.after = 3;
-  p = reader->ReadAudit(page);
-  ASSERT_TRUE(p.ok());
-  ASSERT_EQ(p->entries.size(), 2u);
-  EXPECT_FALSE(p->more);
+  ExpectPage(*reader, page, {4, 5}, /*more=*/false);
 }
 
 TEST_F(AuditTest, PageEndsAtDetailByteBudget) {
@@ -187,25 +191,14 @@ TEST_F(AuditTest, PageEndsAtDetailByteBudget) {
   // Every detail is 7 bytes ({"n":1}): 15 bytes end the page on the 3rd.
   AuditFilter f;
   f.max_detail_bytes = 15;
-  Result<AuditPage> p = reader->ReadAudit(f);
-  ASSERT_TRUE(p.ok());
-  ASSERT_EQ(p->entries.size(), 3u);
-  EXPECT_EQ(p->entries.back().seq, 3u);
-  EXPECT_TRUE(p->more);
+  ExpectPage(*reader, f, {1, 2, 3}, /*more=*/true);
   // A budget smaller than one detail still returns that one entry.
   f.max_detail_bytes = 1;
   f.after = 3;
-  p = reader->ReadAudit(f);
-  ASSERT_TRUE(p.ok());
-  ASSERT_EQ(p->entries.size(), 1u);
-  EXPECT_EQ(p->entries.front().seq, 4u);
-  EXPECT_TRUE(p->more);
+  ExpectPage(*reader, f, {4}, /*more=*/true);
   // The last entry fills the budget and ends the log: nothing more.
   f.after = 4;
-  p = reader->ReadAudit(f);
-  ASSERT_TRUE(p.ok());
-  ASSERT_EQ(p->entries.size(), 1u);
-  EXPECT_FALSE(p->more);
+  ExpectPage(*reader, f, {5}, /*more=*/false);
 }
 
 TEST_F(AuditTest, ChangedDetailIsReported) {
