@@ -13,11 +13,11 @@
 #include <iostream>
 #include <nlohmann/json.hpp>
 
-#include "daemon/config/log.h"
-#include "daemon/config/sd_notify.h"
+#include "daemon/observe/log.h"
+#include "daemon/observe/sd_notify.h"
 #include "daemon/node/node.h"
 #include "daemon/policy/policy_loader.h"
-#include "protocol/node_config.h"
+#include "protocol/config/node_config.h"
 
 namespace {
 

@@ -5,7 +5,7 @@
 #include <cstdlib>
 #include <iostream>
 
-#include "protocol/node_config.h"
+#include "protocol/config/node_config.h"
 
 namespace caravan::tools {
 

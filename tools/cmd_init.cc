@@ -12,8 +12,8 @@
 #include "crypto/key_file.h"
 #include "crypto/key_text.h"
 #include "crypto/link_key.h"
-#include "protocol/node_config.h"
-#include "protocol/policy_templates.h"
+#include "protocol/config/node_config.h"
+#include "protocol/config/policy_templates.h"
 #include "tools/commands.h"
 #include "tools/sibling_binary.h"
 

@@ -7,9 +7,9 @@
 #include <iostream>
 #include <map>
 
-#include "protocol/misp.h"
+#include "protocol/formats/misp.h"
 #include "protocol/record_codec.h"
-#include "protocol/stix.h"
+#include "protocol/formats/stix.h"
 #include "protocol/time_text.h"
 #include "tools/commands.h"
 #include "tools/table.h"

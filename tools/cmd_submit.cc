@@ -7,9 +7,9 @@
 #include <iostream>
 #include <sstream>
 
-#include "protocol/bulk_reader.h"
-#include "protocol/misp.h"
-#include "protocol/stix.h"
+#include "protocol/formats/bulk_reader.h"
+#include "protocol/formats/misp.h"
+#include "protocol/formats/stix.h"
 #include "tools/batch_pipeline.h"
 #include "tools/commands.h"
 #include "tools/submission_builder.h"

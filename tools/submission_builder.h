@@ -6,7 +6,7 @@
 #include <cstdint>
 #include <string>
 
-#include "protocol/bulk_reader.h"
+#include "protocol/formats/bulk_reader.h"
 #include "protocol/control.capnp.h"
 #include "protocol/status.h"
 #include "tools/commands.h"

@@ -16,7 +16,7 @@
 #include <cstring>
 #include <exception>
 
-#include "daemon/config/log.h"
+#include "daemon/observe/log.h"
 #include "daemon/control/control_response.h"
 #include "protocol/control_framing.h"
 

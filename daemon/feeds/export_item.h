@@ -1,6 +1,6 @@
 #pragma once
 // ExportItem loading: the bridge between the store's current views and the
-// pure STIX/MISP exporters (protocol/stix.h, protocol/misp.h). Used by the
+// pure STIX/MISP exporters (protocol/formats/stix.h, protocol/formats/misp.h). Used by the
 // control export (`caravan export --format stix|misp`) and the TAXII server.
 //
 // Also the base64 text of signed record bytes, which is how the control
@@ -17,7 +17,7 @@
 
 #include "daemon/store/reader.h"
 #include "daemon/store/store_types.h"
-#include "protocol/stix.h"
+#include "protocol/formats/stix.h"
 #include "protocol/status.h"
 
 namespace caravan::feeds {

@@ -1,6 +1,6 @@
 #include "daemon/feeds/feeds.h"
 
-#include "daemon/config/log.h"
+#include "daemon/observe/log.h"
 #include "daemon/store/write_txn.h"
 
 namespace caravan::feeds {

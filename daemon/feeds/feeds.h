@@ -11,12 +11,12 @@
 #include <boost/asio/thread_pool.hpp>
 #include <memory>
 
-#include "daemon/config/metrics.h"
+#include "daemon/observe/metrics.h"
 #include "daemon/feeds/spool_service.h"
 #include "daemon/feeds/taxii_handler.h"
 #include "daemon/feeds/taxii_server.h"
 #include "daemon/store/store.h"
-#include "protocol/node_config.h"
+#include "protocol/config/node_config.h"
 #include "protocol/status.h"
 
 namespace caravan::feeds {

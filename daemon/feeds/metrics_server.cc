@@ -7,8 +7,8 @@
 #include <boost/beast/http.hpp>
 #include <set>
 
-#include "daemon/config/log.h"
-#include "daemon/config/metrics.h"
+#include "daemon/observe/log.h"
+#include "daemon/observe/metrics.h"
 
 namespace caravan::feeds {
 

@@ -24,7 +24,7 @@
 #include <memory>
 #include <string>
 
-#include "protocol/node_config.h"
+#include "protocol/config/node_config.h"
 #include "protocol/status.h"
 
 namespace caravan::feeds {

@@ -15,10 +15,10 @@
 #include <system_error>
 #include <utility>
 
-#include "daemon/config/log.h"
+#include "daemon/observe/log.h"
 #include "daemon/feeds/spool_format.h"
-#include "protocol/misp.h"
-#include "protocol/stix.h"
+#include "protocol/formats/misp.h"
+#include "protocol/formats/stix.h"
 
 namespace caravan::feeds {
 namespace {

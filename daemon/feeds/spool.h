@@ -31,7 +31,7 @@
 #include <vector>
 
 #include "daemon/feeds/spool_state.h"
-#include "protocol/bulk_reader.h"
+#include "protocol/formats/bulk_reader.h"
 #include "protocol/status.h"
 
 namespace caravan::feeds {

@@ -4,7 +4,7 @@
 #include <cstdio>
 #include <filesystem>
 
-#include "protocol/bulk_reader.h"
+#include "protocol/formats/bulk_reader.h"
 
 namespace caravan::feeds {
 namespace {

@@ -3,7 +3,7 @@
 #include <boost/asio/post.hpp>
 #include <exception>
 
-#include "daemon/config/log.h"
+#include "daemon/observe/log.h"
 
 namespace caravan::feeds {
 

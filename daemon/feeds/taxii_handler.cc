@@ -10,7 +10,7 @@
 #include "daemon/feeds/export_item.h"
 #include "protocol/indicator_parse.h"
 #include "protocol/record_codec.h"
-#include "protocol/stix.h"
+#include "protocol/formats/stix.h"
 #include "protocol/time_text.h"
 
 namespace caravan::feeds {

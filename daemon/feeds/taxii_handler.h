@@ -24,7 +24,7 @@
 #include "daemon/feeds/taxii_accounts.h"
 #include "daemon/store/reader.h"
 #include "daemon/store/store.h"
-#include "protocol/bulk_reader.h"
+#include "protocol/formats/bulk_reader.h"
 
 namespace caravan::feeds {
 

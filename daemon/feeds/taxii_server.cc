@@ -6,7 +6,7 @@
 #include <boost/beast/core.hpp>
 #include <chrono>
 
-#include "daemon/config/log.h"
+#include "daemon/observe/log.h"
 #include "daemon/sync/offload.h"
 
 namespace caravan::feeds {

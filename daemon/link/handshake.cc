@@ -11,7 +11,7 @@
 #include <cstring>
 
 #include "crypto/link_certificate.h"
-#include "protocol/roster_file.h"
+#include "protocol/config/roster_file.h"
 
 namespace caravan::daemon::link {
 

@@ -10,7 +10,7 @@
 #include <array>
 #include <exception>
 
-#include "daemon/config/log.h"
+#include "daemon/observe/log.h"
 
 namespace caravan::daemon::link {
 

@@ -35,7 +35,7 @@
 #include "crypto/noise.h"
 #include "daemon/link/frame_codec.h"
 #include "protocol/indicator.h"
-#include "protocol/node_config.h"
+#include "protocol/config/node_config.h"
 #include "protocol/status.h"
 
 namespace caravan::daemon::link {

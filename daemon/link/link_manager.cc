@@ -11,7 +11,7 @@
 #include <exception>
 #include <set>
 
-#include "daemon/config/log.h"
+#include "daemon/observe/log.h"
 #include "daemon/link/backoff.h"
 #include "daemon/link/handshake.h"
 

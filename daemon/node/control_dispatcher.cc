@@ -5,7 +5,7 @@
 
 #include <chrono>
 
-#include "daemon/config/log.h"
+#include "daemon/observe/log.h"
 #include "daemon/control/control_response.h"
 #include "daemon/node/control_wire.h"
 #include "daemon/node/node.h"

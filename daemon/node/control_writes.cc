@@ -13,7 +13,7 @@
 #include "protocol/control_framing.h"
 #include "protocol/indicator_parse.h"
 #include "protocol/record_codec.h"
-#include "protocol/roster_file.h"
+#include "protocol/config/roster_file.h"
 
 namespace caravan::daemon {
 namespace {

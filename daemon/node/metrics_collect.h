@@ -2,7 +2,7 @@
 // Metrics computed at scrape time (docs/metrics.md): link states and byte
 // totals from the link manager, backlog and sync lag per peer and the
 // store's counts. The counters caravand keeps as things happen live in
-// daemon/config/metrics.h; this adds what is cheaper to read than to track.
+// daemon/observe/metrics.h; this adds what is cheaper to read than to track.
 //
 // CollectNodeMetrics reads SQLite: call it on the worker pool with a Reader
 // of that thread. Pure otherwise (no state), thread-safe.
@@ -12,10 +12,10 @@
 #include <string>
 #include <vector>
 
-#include "daemon/config/metrics.h"
+#include "daemon/observe/metrics.h"
 #include "daemon/link/link_manager.h"
 #include "daemon/store/reader.h"
-#include "protocol/roster_file.h"
+#include "protocol/config/roster_file.h"
 #include "protocol/status.h"
 
 namespace caravan::daemon {

@@ -5,15 +5,15 @@
 #include <iterator>
 
 #include "crypto/key_file.h"
-#include "daemon/config/log.h"
-#include "daemon/config/sd_notify.h"
+#include "daemon/observe/log.h"
+#include "daemon/observe/sd_notify.h"
 #include "daemon/node/control_dispatcher.h"
 #include "daemon/node/indicator_json.h"
 #include "daemon/node/metrics_collect.h"
 #include "daemon/sync/offload.h"
 #include "daemon/policy/policy_eval.h"
 #include "protocol/record_codec.h"
-#include "protocol/roster_file.h"
+#include "protocol/config/roster_file.h"
 
 #include <boost/asio/post.hpp>
 

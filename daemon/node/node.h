@@ -18,7 +18,7 @@
 
 #include "crypto/identity_key.h"
 #include "crypto/link_key.h"
-#include "daemon/config/metrics.h"
+#include "daemon/observe/metrics.h"
 #include "daemon/control/control_server.h"
 #include "daemon/feeds/feeds.h"
 #include "daemon/feeds/metrics_server.h"
@@ -30,7 +30,7 @@
 #include "daemon/store/store.h"
 #include "daemon/sync/inbound.h"
 #include "daemon/sync/sync_engine.h"
-#include "protocol/node_config.h"
+#include "protocol/config/node_config.h"
 #include "protocol/status.h"
 
 namespace caravan::daemon {

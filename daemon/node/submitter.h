@@ -15,12 +15,12 @@
 #include <vector>
 
 #include "crypto/identity_key.h"
-#include "daemon/config/metrics.h"
+#include "daemon/observe/metrics.h"
 #include "daemon/store/store.h"
 #include "protocol/indicator.h"
-#include "protocol/node_config.h"
+#include "protocol/config/node_config.h"
 #include "protocol/status.h"
-#include "protocol/warninglist.h"
+#include "protocol/formats/warninglist.h"
 
 namespace caravan::daemon {
 

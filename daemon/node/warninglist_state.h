@@ -12,9 +12,9 @@
 
 #include "daemon/node/submitter.h"
 #include "daemon/store/write_txn.h"
-#include "protocol/node_config.h"
+#include "protocol/config/node_config.h"
 #include "protocol/status.h"
-#include "protocol/warninglist.h"
+#include "protocol/formats/warninglist.h"
 
 namespace caravan::daemon {
 

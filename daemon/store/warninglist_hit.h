@@ -1,6 +1,6 @@
 #pragma once
 // WarninglistHit: the store's record that an indicator matched a MISP
-// warninglist (protocol/warninglist.h), kept in table warninglist_hits (one
+// warninglist (protocol/formats/warninglist.h), kept in table warninglist_hits (one
 // row per indicator id, deleted with the indicator). A hit that is not
 // forced keeps the indicator out of automatic sharing; `forced` means an
 // operator submitted it with --force anyway.

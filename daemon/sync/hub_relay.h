@@ -32,7 +32,7 @@
 #include "daemon/store/store.h"
 #include "daemon/sync/hub_envelope.h"
 #include "daemon/sync/inbound.h"
-#include "protocol/node_config.h"
+#include "protocol/config/node_config.h"
 
 namespace caravan::daemon::sync {
 

@@ -2,7 +2,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "daemon/config/metrics.h"
+#include "daemon/observe/metrics.h"
 #include "daemon/policy/policy_eval.h"
 #include "daemon/policy/policy_explain.h"
 #include "daemon/sync/decision_audit.h"

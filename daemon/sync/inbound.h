@@ -29,8 +29,8 @@
 #include "daemon/store/store.h"
 #include "daemon/sync/outbound.h"
 #include "protocol/record_codec.h"
-#include "protocol/roster_file.h"
-#include "protocol/warninglist.h"
+#include "protocol/config/roster_file.h"
+#include "protocol/formats/warninglist.h"
 
 namespace caravan::daemon::sync {
 
@@ -66,7 +66,7 @@ struct InboundRejection {
   uint64_t sender_seq = 0;
   std::string subject;  // the indicator id in hex, empty if undecodable
   std::string reason;
-  std::string_view metric_reason;  // kReject* of daemon/config/metrics.h
+  std::string_view metric_reason;  // kReject* of daemon/observe/metrics.h
 };
 
 // One Records message after CheckInbound. Holds the roster it was checked
@@ -83,7 +83,7 @@ struct CheckedMessage {
 struct InboundOutcome {
   uint64_t ack_seq = 0;  // acknowledge this (0: nothing committed)
   size_t accepted = 0, quarantined = 0, rejected = 0, duplicates = 0;
-  // `rejected` split by metrics reason (daemon/config/metrics.h kReject*).
+  // `rejected` split by metrics reason (daemon/observe/metrics.h kReject*).
   std::map<std::string, size_t> rejected_by_reason;
   bool stored_new = false;  // something new entered our log (wake relays)
 };

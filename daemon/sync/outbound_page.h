@@ -7,7 +7,7 @@
 #include <string>
 #include <vector>
 
-#include "daemon/config/metrics.h"
+#include "daemon/observe/metrics.h"
 #include "daemon/store/store.h"
 #include "daemon/sync/outbound.h"
 

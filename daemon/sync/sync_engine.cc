@@ -13,7 +13,7 @@
 #include <set>
 #include <string>
 
-#include "daemon/config/log.h"
+#include "daemon/observe/log.h"
 #include "crypto/identity_x25519.h"
 #include "daemon/sync/hub_envelope.h"
 #include "daemon/sync/hub_relay.h"

@@ -31,13 +31,13 @@
 
 #include "crypto/identity_key.h"
 #include "crypto/link_key.h"
-#include "daemon/config/metrics.h"
+#include "daemon/observe/metrics.h"
 #include "daemon/link/link.h"
 #include "daemon/policy/policy.h"
 #include "daemon/store/store.h"
 #include "daemon/sync/inbound.h"
 #include "daemon/sync/outbound_page.h"
-#include "protocol/node_config.h"
+#include "protocol/config/node_config.h"
 
 namespace caravan::daemon::sync {
 

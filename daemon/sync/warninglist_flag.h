@@ -10,7 +10,7 @@
 
 #include "daemon/store/write_txn.h"
 #include "protocol/status.h"
-#include "protocol/warninglist.h"
+#include "protocol/formats/warninglist.h"
 
 namespace caravan::daemon::sync {
 

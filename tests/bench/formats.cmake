@@ -2,4 +2,4 @@
 # plain nlohmann::json::parse of the same bytes.
 caravan_add_bench(formats_bench
   SOURCES ${CMAKE_CURRENT_LIST_DIR}/formats_bench.cc
-  LIBS caravan_protocol nlohmann_json::nlohmann_json)
+  LIBS caravan_formats)

@@ -8,9 +8,9 @@
 #include <vector>
 
 #include "protocol/indicator_parse.h"
-#include "protocol/misp.h"
+#include "protocol/formats/misp.h"
 #include "protocol/record_codec.h"
-#include "protocol/stix.h"
+#include "protocol/formats/stix.h"
 
 namespace caravan::protocol {
 namespace {

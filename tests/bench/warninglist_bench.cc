@@ -11,7 +11,7 @@
 #include <unordered_set>
 #include <vector>
 
-#include "protocol/warninglist.h"
+#include "protocol/formats/warninglist.h"
 
 namespace caravan::protocol {
 namespace {

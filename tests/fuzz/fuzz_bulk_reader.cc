@@ -5,7 +5,7 @@
 #include <sstream>
 #include <string>
 
-#include "protocol/bulk_reader.h"
+#include "protocol/formats/bulk_reader.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   using namespace caravan::protocol;

@@ -5,7 +5,7 @@
 #include <string_view>
 
 #include "protocol/indicator_parse.h"
-#include "protocol/misp.h"
+#include "protocol/formats/misp.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   using namespace caravan::protocol;

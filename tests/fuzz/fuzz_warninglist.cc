@@ -6,7 +6,7 @@
 #include <string_view>
 
 #include "protocol/ip_network.h"
-#include "protocol/warninglist.h"
+#include "protocol/formats/warninglist.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   using namespace caravan::protocol;

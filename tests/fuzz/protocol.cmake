@@ -10,5 +10,5 @@ caravan_add_fuzzer(fuzz_control_frame
   SOURCES ${_pf}/fuzz_control_frame.cc LIBS caravan_protocol
   CORPUS ${_pf}/corpus/control)
 caravan_add_fuzzer(fuzz_bulk_reader
-  SOURCES ${_pf}/fuzz_bulk_reader.cc LIBS caravan_protocol
+  SOURCES ${_pf}/fuzz_bulk_reader.cc LIBS caravan_formats
   CORPUS ${_pf}/corpus/bulk)

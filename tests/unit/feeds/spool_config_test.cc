@@ -1,11 +1,11 @@
-// The [spool] table of caravand.toml (protocol/node_config.h): defaults,
+// The [spool] table of caravand.toml (protocol/config/node_config.h): defaults,
 // the keys the spool service reads, strict errors, and the rendered file
 // reading back the same values.
 #include <gtest/gtest.h>
 
 #include <string>
 
-#include "protocol/node_config.h"
+#include "protocol/config/node_config.h"
 
 namespace caravan::protocol {
 namespace {

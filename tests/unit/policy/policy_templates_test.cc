@@ -5,7 +5,7 @@
 
 #include "daemon/policy/policy_eval.h"
 #include "daemon/policy/policy_loader.h"
-#include "protocol/policy_templates.h"
+#include "protocol/config/policy_templates.h"
 
 namespace caravan::policy {
 namespace {

@@ -3,8 +3,8 @@
 
 #include <string>
 
-#include "protocol/node_config.h"
-#include "protocol/roster_file.h"
+#include "protocol/config/node_config.h"
+#include "protocol/config/roster_file.h"
 
 namespace caravan::protocol {
 namespace {

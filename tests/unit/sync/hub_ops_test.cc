@@ -9,7 +9,7 @@
 
 #include "daemon/node/metrics_collect.h"
 #include "daemon/store/store.h"
-#include "protocol/roster_file.h"
+#include "protocol/config/roster_file.h"
 #include "tests/unit/sync/hub_test_util.h"
 
 namespace caravan::daemon::sync {

@@ -14,7 +14,7 @@
 #include "crypto/identity_key.h"
 #include "crypto/signing.h"
 #include "protocol/record_codec.h"
-#include "protocol/roster_file.h"
+#include "protocol/config/roster_file.h"
 #include "tests/unit/store/store_test_util.h"
 
 namespace caravan::daemon::sync::testing {

@@ -27,8 +27,8 @@
 
 #include <nlohmann/json.hpp>
 
-#include "protocol/bulk_reader.h"
-#include "protocol/stix.h"
+#include "protocol/formats/bulk_reader.h"
+#include "protocol/formats/stix.h"
 #include "protocol/status.h"
 
 namespace caravan::protocol {

@@ -1,4 +1,4 @@
-#include "protocol/policy_templates.h"
+#include "protocol/config/policy_templates.h"
 
 namespace caravan::protocol {
 

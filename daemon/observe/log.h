@@ -28,7 +28,7 @@
 #include <type_traits>
 #include <vector>
 
-#include "protocol/node_config.h"
+#include "protocol/config/node_config.h"
 
 namespace caravan::daemon {
 

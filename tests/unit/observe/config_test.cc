@@ -1,5 +1,5 @@
-// Tests of the node config format (protocol/node_config.h), the roster file
-// (protocol/roster_file.h), daemon logging and sd_notify (daemon/config/).
+// Tests of the node config format (protocol/config/node_config.h), the roster file
+// (protocol/config/roster_file.h), daemon logging and sd_notify (daemon/observe/).
 
 #include <gtest/gtest.h>
 #include <stdlib.h>
@@ -14,10 +14,10 @@
 #include <thread>
 #include <vector>
 
-#include "daemon/config/log.h"
-#include "daemon/config/sd_notify.h"
-#include "protocol/node_config.h"
-#include "protocol/roster_file.h"
+#include "daemon/observe/log.h"
+#include "daemon/observe/sd_notify.h"
+#include "protocol/config/node_config.h"
+#include "protocol/config/roster_file.h"
 
 namespace caravan {
 namespace {
@@ -514,7 +514,7 @@ TEST(NodeConfigTest, InitialConfigLoadsWithPathsInsideTheNodeDirectory) {
   EXPECT_EQ(c->control.socket, "/run/caravan-test/c.sock");
 }
 
-// The repository root, from this file's path (tests/unit/daemon/...).
+// The repository root, from this file's path (tests/unit/observe/...).
 fs::path RepoRoot() {
   return fs::path(__FILE__).parent_path().parent_path().parent_path()
       .parent_path();

@@ -1,4 +1,4 @@
-#include "protocol/bulk_reader.h"
+#include "protocol/formats/bulk_reader.h"
 
 #include <nlohmann/json.hpp>
 

@@ -1,14 +1,14 @@
 // The metrics registry and its Prometheus text rendering (exposition format
 // 0.0.4): escaping, histogram buckets, bounded label cardinality and
 // concurrent updates.
-#include "daemon/config/metrics.h"
+#include "daemon/observe/metrics.h"
 
 #include <gtest/gtest.h>
 
 #include <sstream>
 #include <thread>
 
-#include "protocol/node_config.h"
+#include "protocol/config/node_config.h"
 
 namespace caravan::daemon {
 namespace {

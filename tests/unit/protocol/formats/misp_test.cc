@@ -5,8 +5,8 @@
 #include <map>
 #include <set>
 
-#include "protocol/misp.h"
-#include "tests/unit/formats/format_test_util.h"
+#include "protocol/formats/misp.h"
+#include "tests/unit/protocol/formats/format_test_util.h"
 
 namespace caravan::protocol {
 namespace {

@@ -1,4 +1,4 @@
-#include "daemon/config/sd_notify.h"
+#include "daemon/observe/sd_notify.h"
 
 #include <systemd/sd-daemon.h>
 

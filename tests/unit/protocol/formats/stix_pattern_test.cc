@@ -1,6 +1,6 @@
 #include <gtest/gtest.h>
 
-#include "protocol/stix.h"
+#include "protocol/formats/stix.h"
 
 namespace caravan::protocol {
 namespace {

@@ -2,7 +2,7 @@
 // matching, matching_attributes, and every real list in
 // shared/testdata/real/warninglists against the real indicator corpus
 // (cross-checks from that folder's README).
-#include "protocol/warninglist.h"
+#include "protocol/formats/warninglist.h"
 
 #include <gtest/gtest.h>
 

@@ -1,4 +1,4 @@
-#include "daemon/config/log.h"
+#include "daemon/observe/log.h"
 
 #include <unistd.h>
 

@@ -5,8 +5,8 @@
 #include <fstream>
 
 #include "protocol/record_codec.h"
-#include "protocol/stix.h"
-#include "tests/unit/formats/format_test_util.h"
+#include "protocol/formats/stix.h"
+#include "tests/unit/protocol/formats/format_test_util.h"
 
 namespace caravan::protocol {
 namespace {

@@ -1,4 +1,4 @@
-#include "protocol/node_config.h"
+#include "protocol/config/node_config.h"
 
 #include <arpa/inet.h>
 

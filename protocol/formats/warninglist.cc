@@ -1,4 +1,4 @@
-#include "protocol/warninglist.h"
+#include "protocol/formats/warninglist.h"
 
 #include <algorithm>
 #include <array>

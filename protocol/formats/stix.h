@@ -27,7 +27,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "protocol/bulk_reader.h"
+#include "protocol/formats/bulk_reader.h"
 #include "protocol/indicator.h"
 #include "protocol/status.h"
 

@@ -22,7 +22,7 @@
 #include <vector>
 
 #include "protocol/indicator.h"
-#include "protocol/node_config.h"
+#include "protocol/config/node_config.h"
 #include "protocol/status.h"
 
 namespace caravan::protocol {

@@ -1,4 +1,4 @@
-#include "protocol/roster_file.h"
+#include "protocol/config/roster_file.h"
 
 #include <fcntl.h>
 #include <sodium.h>

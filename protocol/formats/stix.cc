@@ -1,4 +1,4 @@
-#include "protocol/stix.h"
+#include "protocol/formats/stix.h"
 
 #include <sodium.h>
 

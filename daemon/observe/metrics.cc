@@ -1,4 +1,4 @@
-#include "daemon/config/metrics.h"
+#include "daemon/observe/metrics.h"
 
 #include <algorithm>
 #include <charconv>

@@ -1,4 +1,4 @@
-#include "protocol/misp.h"
+#include "protocol/formats/misp.h"
 
 #include <algorithm>
 #include <fstream>

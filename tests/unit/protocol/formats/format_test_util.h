@@ -11,7 +11,7 @@
 
 #include "protocol/indicator_parse.h"
 #include "protocol/record_codec.h"
-#include "protocol/stix.h"
+#include "protocol/formats/stix.h"
 
 namespace caravan::protocol::testing {
 
