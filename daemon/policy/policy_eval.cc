@@ -146,8 +146,29 @@ OutboundDecision EvaluateOutbound(const PolicySet& set,
   if (ind.revoked) {
     d.rule.key = "revocation";
     if (ctx.recipient_holds_indicator) {
-      d.verdict = Verdict::kShare;
+      // In the form this scope allows: a revocation carries the fields of
+      // a revision, and its redaction must not leak what the first
+      // revision withheld. A relay cannot redact (only the origin signs).
+      if (ctx.is_relay) {
+        for (RedactField f : rules.redact) {
+          if (FieldPresent(ind, f)) {
+            return Withhold(
+                std::move(d),
+                FileRule(file, "outbound.redact",
+                         "a relayed revocation cannot be redacted (only its "
+                         "origin can) and it carries " +
+                             std::string(RedactFieldName(f))));
+          }
+        }
+      } else {
+        for (RedactField f : rules.redact) {
+          d.redact.emplace_back(RedactFieldName(f));
+        }
+      }
+      // Never lowered: the holder may have passed the indicator on, and
+      // the revocation must be able to follow it.
       d.reshare_ceiling = ind.reshare;
+      d.verdict = Verdict::kShare;
       d.rule.reason = "a revocation always reaches peers that hold the indicator";
       return d;
     }

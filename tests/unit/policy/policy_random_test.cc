@@ -632,9 +632,35 @@ RefDecision RefOutbound(const RefPolicy& p, const Gen::Case& c) {
   const auto& ind = c.record.indicator;
   RefDecision d;
   d.verdict = "withhold";
+  const RefFile* file = nullptr;
+  for (const RefFile* f : Chain(p, c.country)) {
+    if (f->out || f == &p.def) {
+      file = f;
+      break;
+    }
+  }
+  const RefOut o = file->out.value_or(RefOut{});
+  const std::map<std::string, bool> present = {
+      {"description", !ind.description.empty()}, {"tags", !ind.tags.empty()},
+      {"first_seen", ind.first_seen != 0},        {"last_seen", ind.last_seen != 0},
+      {"valid_until", ind.valid_until != 0}};
   if (ind.revoked) {
     d.key = "revocation";
     if (c.out.recipient_holds_indicator) {
+      // To a holder, in the form the scope allows; a relay cannot redact.
+      if (c.out.is_relay) {
+        for (const auto& f : o.redact) {
+          if (present.at(f)) {
+            d.file = file->name;
+            d.key = "outbound.redact";
+            return d;
+          }
+        }
+      } else {
+        for (const auto& f : kRedactNames) {
+          if (o.redact.count(f)) d.redact.push_back(f);
+        }
+      }
       d.verdict = "share";
       d.reshare = ind.reshare;
     }
@@ -649,14 +675,6 @@ RefDecision RefOutbound(const RefPolicy& p, const Gen::Case& c) {
     d.key = "tlp_red";
     return d;
   }
-  const RefFile* file = nullptr;
-  for (const RefFile* f : Chain(p, c.country)) {
-    if (f->out || f == &p.def) {
-      file = f;
-      break;
-    }
-  }
-  const RefOut o = file->out.value_or(RefOut{});
   d.file = file->name;
   auto tags = std::set<std::string>();
   for (const auto& t : ind.tags) tags.insert(Lower(t));
@@ -677,10 +695,6 @@ RefDecision RefOutbound(const RefPolicy& p, const Gen::Case& c) {
       return d;
     }
     if (o.reshare != Reshare::kFederation) { d.key = "outbound.reshare"; return d; }
-    const std::map<std::string, bool> present = {
-        {"description", !ind.description.empty()}, {"tags", !ind.tags.empty()},
-        {"first_seen", ind.first_seen != 0},        {"last_seen", ind.last_seen != 0},
-        {"valid_until", ind.valid_until != 0}};
     for (const auto& f : o.redact) {
       if (present.at(f)) { d.key = "outbound.redact"; return d; }
     }
