@@ -1,0 +1,217 @@
+#include "tests/unit/policy/model/policy_model.h"
+
+#include <algorithm>
+
+#include "tests/unit/policy/model/value_model.h"
+
+namespace caravan::policy::model {
+namespace {
+
+std::string Lower(std::string s) {
+  for (char& c : s) {
+    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+  }
+  return s;
+}
+
+bool Names(const File& f, const std::string& name) {
+  return std::find(f.applies_to.begin(), f.applies_to.end(), name) != f.applies_to.end();
+}
+
+// One label list ends with the other: equal, under, or above, always on a
+// label boundary.
+bool Touches(const std::vector<std::string>& a, const std::vector<std::string>& b) {
+  const auto& shorter = a.size() <= b.size() ? a : b;
+  const auto& longer = a.size() <= b.size() ? b : a;
+  return std::equal(shorter.rbegin(), shorter.rend(), longer.rbegin());
+}
+
+int LineOf(const Outbound& o, const std::string& key) {
+  auto it = o.lines.find(key);
+  return it == o.lines.end() ? 0 : it->second;
+}
+
+bool Present(const Record& r, const std::string& field) {
+  if (field == "description") return r.has_description;
+  if (field == "tags") return !r.tags.empty();
+  if (field == "first_seen") return r.has_first_seen;
+  if (field == "last_seen") return r.has_last_seen;
+  return r.has_valid_until;
+}
+
+Decision Withhold(std::string file, int line, std::string key) {
+  Decision d;
+  d.action = "withhold";
+  d.file = std::move(file);
+  d.line = line;
+  d.key = std::move(key);
+  return d;
+}
+
+// Steps 2..9 of docs/policy.md "Evaluation order" for a current revision
+// that is not a revocation, judged as a first send.
+Decision FirstSend(const Policy& p, const Record& r, const Situation& s) {
+  // 2. Protected national assets, from every country.
+  const std::vector<std::string> hit = ProtectedKeys(p, r);
+  if (!hit.empty()) {
+    Decision d = Withhold("protected.toml", p.protected_assets->lines.at(hit[0]), hit[0]);
+    d.other_keys.assign(hit.begin() + 1, hit.end());
+    return d;
+  }
+  // 3. TLP:RED never leaves automatically.
+  if (r.tlp == kRed) return Withhold("", 0, "tlp_red");
+
+  const File& f = OutboundFile(p, s.country);
+  const Outbound o = f.outbound.value_or(Outbound{});
+  auto scope_says = [&](const std::string& key) {
+    return Withhold(f.name, LineOf(o, key), key);
+  };
+  // 4. The scope.
+  if (!o.share) return scope_says("outbound.share");
+  // 5. Ceiling, types, confidence, tags (compared without ASCII case).
+  if (r.tlp > o.max_tlp) return scope_says("outbound.max_tlp");
+  if (o.types && !o.types->count(r.type)) return scope_says("outbound.types");
+  if (r.confidence < o.min_confidence) return scope_says("outbound.min_confidence");
+  std::set<std::string> tags;
+  for (const auto& t : r.tags) tags.insert(Lower(t));
+  for (const auto& t : o.exclude_tags) {
+    if (tags.count(t)) return scope_says("outbound.exclude_tags");
+  }
+  for (const auto& t : o.require_tags) {
+    if (!tags.count(t)) return scope_says("outbound.require_tags");
+  }
+  // 6. A relay cannot change a signed record.
+  if (s.relay) {
+    if (r.reshare != kFederation) return Withhold("", 0, "record.reshare");
+    if (o.reshare != kFederation) return scope_says("outbound.reshare");
+    for (const auto& field : o.redact) {
+      if (Present(r, field)) return scope_says("outbound.redact");
+    }
+  }
+  // 7. Embargo: deferred while created + embargo > now.
+  Decision d;
+  d.file = f.name;
+  if (o.embargo > 0 && r.created + o.embargo > s.now) {
+    d.action = "defer";
+    d.key = "outbound.embargo";
+    d.line = LineOf(o, d.key);
+    d.retry_at = r.created + o.embargo;
+    return d;
+  }
+  // 8. Quota per UTC day: wait for the next midnight UTC.
+  if (o.max_per_day && s.sent_today >= *o.max_per_day) {
+    d.action = "defer";
+    d.key = "outbound.max_per_day";
+    d.line = LineOf(o, d.key);
+    d.retry_at = (s.now / 86400 + 1) * 86400;
+    return d;
+  }
+  // 9. Share, redacted as listed, with the lower reshare ceiling. A relay
+  // redacts nothing (step 6 made sure nothing needs it).
+  d.action = "share";
+  d.key = "outbound.share";
+  d.line = LineOf(o, d.key);
+  if (!s.relay) {
+    for (const auto& field : kRedactFields) {
+      if (o.redact.count(field)) d.redact.push_back(field);
+    }
+  }
+  d.reshare = std::min(r.reshare, o.reshare);
+  return d;
+}
+
+}  // namespace
+
+const File& OutboundFile(const Policy& p, const std::string& country) {
+  for (const File& f : p.scopes) {
+    if (Names(f, country)) {
+      if (f.outbound) return f;
+      break;
+    }
+  }
+  // The one file naming a group the country is in.
+  const File* group_file = nullptr;
+  int claimants = 0;
+  for (const File& f : p.scopes) {
+    for (const auto& [group, members] : p.groups) {
+      if (Names(f, group) &&
+          std::find(members.begin(), members.end(), country) != members.end()) {
+        group_file = &f;
+        ++claimants;
+        break;
+      }
+    }
+  }
+  if (claimants == 1 && group_file->outbound) return *group_file;
+  return p.default_file;
+}
+
+std::vector<std::string> ProtectedKeys(const Policy& p, const Record& r) {
+  std::vector<std::string> keys;
+  if (!p.protected_assets) return keys;
+  const Protected& pa = *p.protected_assets;
+  const Readings v = ReadValue(r.type, r.raw_value);
+  // Any reading of the value against any form of a protected network.
+  bool cidr = false;
+  for (const auto& text : pa.cidrs) {
+    auto net = ReadIp(text);
+    if (!net) continue;
+    for (const Net& a : IpReadings(Masked(*net))) {
+      for (const Net& b : v.nets) cidr = cidr || Overlaps(a, b);
+    }
+  }
+  if (cidr) keys.push_back("cidrs");
+  bool suffix = false;
+  for (const auto& text : pa.domain_suffixes) {
+    auto labels = DomainLabels(text);
+    if (!labels) continue;
+    for (const auto& d : v.domains) suffix = suffix || Touches(*labels, d);
+  }
+  if (suffix) keys.push_back("domain_suffixes");
+  if (v.asn && std::count(pa.asns.begin(), pa.asns.end(), *v.asn)) keys.push_back("asns");
+  return keys;
+}
+
+Decision Decide(const Policy& p, const Record& r, const Situation& s) {
+  // The peer already holds this very revision: nothing to decide.
+  if (s.held && *s.held >= r.revision) {
+    Decision d;
+    d.action = "skip";
+    return d;
+  }
+  const File& scope = OutboundFile(p, s.country);
+  const Outbound o = scope.outbound.value_or(Outbound{});
+  // 1. A revocation reaches every holder, whatever today's policy says, in
+  // the form the scope allows; to anyone else it would only leak the value.
+  if (r.revoked) {
+    if (!s.held) return Withhold("", 0, "revocation");
+    if (s.relay) {
+      for (const auto& field : o.redact) {
+        if (Present(r, field)) {
+          return Withhold(scope.name, LineOf(o, "outbound.redact"), "outbound.redact");
+        }
+      }
+    }
+    Decision d;
+    d.action = "share";
+    d.key = "revocation";
+    if (!s.relay) {
+      for (const auto& field : kRedactFields) {
+        if (o.redact.count(field)) d.redact.push_back(field);
+      }
+    }
+    return d;
+  }
+  // docs/warninglists.md: a flagged record that was not forced is withheld
+  // from every peer; updates still reach peers that hold an earlier
+  // revision. (docs/policy.md does not place this check; the model puts it
+  // first, before the protected assets.)
+  if (s.warninglist && !s.held) return Withhold("", 0, "warninglist:" + *s.warninglist);
+  Decision d = FirstSend(p, r, s);
+  // share_decision.h: a holder never keeps what today's policy would not
+  // send. The origin withdraws it; a relay can only stay silent.
+  if (s.held && d.action == "withhold" && !s.relay) d.action = "withdraw";
+  return d;
+}
+
+}  // namespace caravan::policy::model

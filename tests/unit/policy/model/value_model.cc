@@ -1,0 +1,443 @@
+#include "tests/unit/policy/model/value_model.h"
+
+#include <algorithm>
+#include <array>
+#include <sstream>
+
+#include "tests/unit/policy/model/punycode_model.h"
+
+namespace caravan::policy::model {
+namespace {
+
+__extension__ typedef unsigned __int128 U128;
+
+U128 Bits(const Net& n) { return (static_cast<U128>(n.hi) << 64) | n.lo; }
+
+Net FromBits(bool v6, U128 bits, int prefix) {
+  return Net{v6, static_cast<uint64_t>(bits >> 64), static_cast<uint64_t>(bits),
+             prefix};
+}
+
+int Width(const Net& n) { return n.v6 ? 128 : 32; }
+
+// Host bits of `n` set.
+U128 HostMask(const Net& n) {
+  const int host = Width(n) - n.prefix;
+  return host >= 128 ? ~static_cast<U128>(0) : (static_cast<U128>(1) << host) - 1;
+}
+
+// Bit `i` of a 128-bit address, counting from the most significant (0).
+int BitAt(U128 a, int i) { return static_cast<int>((a >> (127 - i)) & 1); }
+
+bool IsDigit(char c) { return c >= '0' && c <= '9'; }
+bool IsHex(char c) {
+  return IsDigit(c) || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
+}
+int HexValue(char c) {
+  if (IsDigit(c)) return c - '0';
+  return (c | 0x20) - 'a' + 10;
+}
+
+std::vector<std::string_view> Split(std::string_view s, char sep) {
+  std::vector<std::string_view> out;
+  size_t start = 0;
+  while (true) {
+    const size_t at = s.find(sep, start);
+    if (at == std::string_view::npos) {
+      out.push_back(s.substr(start));
+      return out;
+    }
+    out.push_back(s.substr(start, at - start));
+    start = at + 1;
+  }
+}
+
+// Strict dotted decimal: four octets 0..255 without leading zeros.
+std::optional<uint32_t> ReadDottedQuad(std::string_view s) {
+  auto parts = Split(s, '.');
+  if (parts.size() != 4) return std::nullopt;
+  uint32_t v = 0;
+  for (auto p : parts) {
+    if (p.empty() || p.size() > 3 || (p.size() > 1 && p[0] == '0')) return std::nullopt;
+    int octet = 0;
+    for (char c : p) {
+      if (!IsDigit(c)) return std::nullopt;
+      octet = octet * 10 + (c - '0');
+    }
+    if (octet > 255) return std::nullopt;
+    v = (v << 8) | static_cast<uint32_t>(octet);
+  }
+  return v;
+}
+
+// RFC 4291 section 2.2 text forms.
+std::optional<U128> ReadV6Address(std::string_view s) {
+  std::vector<uint16_t> head, tail;
+  bool compressed = false;
+  const size_t dc = s.find("::");
+  std::string_view left = s, right;
+  if (dc != std::string_view::npos) {
+    compressed = true;
+    left = s.substr(0, dc);
+    right = s.substr(dc + 2);
+    if (right.find("::") != std::string_view::npos) return std::nullopt;
+  }
+  // Reads groups of one side; a dotted IPv4 may end the address.
+  auto groups = [](std::string_view side, std::vector<uint16_t>& out,
+                   bool may_end_in_v4) -> bool {
+    if (side.empty()) return true;
+    auto parts = Split(side, ':');
+    for (size_t i = 0; i < parts.size(); ++i) {
+      auto p = parts[i];
+      if (i + 1 == parts.size() && may_end_in_v4 && p.find('.') != std::string_view::npos) {
+        auto v4 = ReadDottedQuad(p);
+        if (!v4) return false;
+        out.push_back(static_cast<uint16_t>(*v4 >> 16));
+        out.push_back(static_cast<uint16_t>(*v4 & 0xffff));
+        return true;
+      }
+      if (p.empty() || p.size() > 4) return false;
+      uint16_t g = 0;
+      for (char c : p) {
+        if (!IsHex(c)) return false;
+        g = static_cast<uint16_t>(g * 16 + HexValue(c));
+      }
+      out.push_back(g);
+    }
+    return true;
+  };
+  if (!groups(left, head, !compressed)) return std::nullopt;
+  if (!groups(right, tail, true)) return std::nullopt;
+  const size_t n = head.size() + tail.size();
+  if (compressed ? n > 7 : n != 8) return std::nullopt;
+  std::vector<uint16_t> all = head;
+  all.resize(8 - tail.size(), 0);
+  all.insert(all.end(), tail.begin(), tail.end());
+  U128 v = 0;
+  for (uint16_t g : all) v = (v << 16) | g;
+  return v;
+}
+
+// One way IPv6 carries an IPv4 address: the block and where the 32 bits
+// of the IPv4 address sit in it (bit positions from the top).
+struct Embedding {
+  U128 block;
+  int block_len;
+  std::array<int, 32> v4_bits;
+};
+
+U128 V6(uint64_t hi, uint64_t lo) { return (static_cast<U128>(hi) << 64) | lo; }
+
+std::array<int, 32> Contiguous(int first) {
+  std::array<int, 32> a{};
+  for (int i = 0; i < 32; ++i) a[static_cast<size_t>(i)] = first + i;
+  return a;
+}
+
+// RFC 6052 section 2.2: with a /48 prefix the address takes bits 48..63,
+// skips the reserved octet u (64..71) and goes on at 72..87.
+std::array<int, 32> Rfc6052Slash48() {
+  std::array<int, 32> a{};
+  for (int i = 0; i < 16; ++i) a[static_cast<size_t>(i)] = 48 + i;
+  for (int i = 16; i < 32; ++i) a[static_cast<size_t>(i)] = 72 + (i - 16);
+  return a;
+}
+
+const std::vector<Embedding>& Embeddings() {
+  static const std::vector<Embedding> kAll = {
+      {V6(0, 0x0000ffff00000000ULL), 96, Contiguous(96)},    // mapped, RFC 4291
+      {V6(0, 0), 96, Contiguous(96)},                         // compatible
+      {V6(0x0064ff9b00000000ULL, 0), 96, Contiguous(96)},    // NAT64 RFC 6052
+      {V6(0x0064ff9b00010000ULL, 0), 48, Rfc6052Slash48()},  // RFC 8215 local
+      {V6(0x2002000000000000ULL, 0), 16, Contiguous(16)},    // 6to4, RFC 3056
+  };
+  return kAll;
+}
+
+bool IsAsciiAlpha(char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'); }
+
+std::string LowerAscii(std::string_view s) {
+  std::string out(s);
+  for (char& c : out) {
+    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+  }
+  return out;
+}
+
+// %XX decoding, as both URL readings apply to a host before reading it.
+std::string PercentDecode(std::string_view s) {
+  std::string out;
+  for (size_t i = 0; i < s.size(); ++i) {
+    if (s[i] == '%' && i + 2 < s.size() && IsHex(s[i + 1]) && IsHex(s[i + 2])) {
+      out.push_back(static_cast<char>(HexValue(s[i + 1]) * 16 + HexValue(s[i + 2])));
+      i += 2;
+    } else {
+      out.push_back(s[i]);
+    }
+  }
+  return out;
+}
+
+void AddIp(Readings& r, const Net& n) {
+  for (const Net& x : IpReadings(n)) r.nets.push_back(x);
+}
+
+void AddDomain(Readings& r, std::string_view text) {
+  if (auto labels = DomainLabels(text)) r.domains.push_back(*labels);
+}
+
+// A URL host as a browser resolves it, after userinfo and port are cut.
+void AddWhatwgHost(Readings& r, std::string_view host) {
+  if (host.empty()) return;
+  if (host.front() == '[') {
+    if (host.back() != ']') return;
+    if (auto n = ReadIp(host.substr(1, host.size() - 2)); n && n->v6) AddIp(r, *n);
+    return;
+  }
+  const std::string decoded = PercentDecode(host);
+  auto labels = DomainLabels(decoded);
+  if (!labels) return;
+  std::string ascii;
+  for (const auto& l : *labels) ascii += (ascii.empty() ? "" : ".") + l;
+  if (auto v4 = WhatwgIpv4(ascii)) {
+    AddIp(r, *v4);
+    return;
+  }
+  // "Ends in a number" but not an IPv4 address: the browser refuses the
+  // URL, so it names no host.
+  const auto last = labels->back();
+  const bool ends_in_number =
+      std::all_of(last.begin(), last.end(), IsDigit) ||
+      (last.size() >= 2 && last[0] == '0' && (last[1] | 0x20) == 'x' &&
+       std::all_of(last.begin() + 2, last.end(), IsHex));
+  if (!ends_in_number) r.domains.push_back(*labels);
+}
+
+// A URL host as RFC 3986 section 3.2.2 reads it: IP-literal, strict
+// dotted-decimal IPv4, or a registered name.
+void AddRfcHost(Readings& r, std::string_view host) {
+  if (host.empty()) return;
+  if (host.front() == '[') {
+    if (host.back() != ']') return;
+    if (auto n = ReadIp(host.substr(1, host.size() - 2)); n && n->v6) AddIp(r, *n);
+    return;
+  }
+  if (auto v4 = ReadDottedQuad(host)) {
+    AddIp(r, Net{false, 0, *v4, 32});
+    return;
+  }
+  AddDomain(r, PercentDecode(host));
+}
+
+// Splits "host[:port]" (brackets kept around an IPv6 literal).
+std::string_view HostOf(std::string_view hostport) {
+  if (!hostport.empty() && hostport.front() == '[') {
+    const size_t close = hostport.find(']');
+    return close == std::string_view::npos ? hostport : hostport.substr(0, close + 1);
+  }
+  return hostport.substr(0, hostport.find(':'));
+}
+
+bool IsSpecialScheme(std::string_view scheme) {
+  for (std::string_view s : {"http", "https", "ftp", "ws", "wss"}) {
+    if (scheme == s) return true;
+  }
+  return false;
+}
+
+struct UrlParts {
+  std::string scheme;
+  std::string_view rest;  // after "://"
+};
+
+std::optional<UrlParts> SplitScheme(std::string_view url) {
+  const size_t at = url.find("://");
+  if (at == std::string_view::npos || at == 0) return std::nullopt;
+  for (char c : url.substr(0, at)) {
+    if (!IsAsciiAlpha(c) && !IsDigit(c) && c != '+' && c != '-' && c != '.') {
+      return std::nullopt;
+    }
+  }
+  return UrlParts{LowerAscii(url.substr(0, at)), url.substr(at + 3)};
+}
+
+// The authority ends at the first of `ends`; the userinfo at its last '@'.
+std::string_view HostPort(std::string_view rest, std::string_view ends, bool* userinfo) {
+  const std::string_view authority = rest.substr(0, rest.find_first_of(ends));
+  const size_t at = authority.rfind('@');
+  if (userinfo) *userinfo = at != std::string_view::npos;
+  return at == std::string_view::npos ? authority : authority.substr(at + 1);
+}
+
+}  // namespace
+
+std::string NetText(const Net& n) {
+  std::ostringstream s;
+  const U128 a = Bits(n);
+  if (!n.v6) {
+    s << ((n.lo >> 24) & 255) << '.' << ((n.lo >> 16) & 255) << '.' << ((n.lo >> 8) & 255)
+      << '.' << (n.lo & 255);
+  } else {
+    s << std::hex;
+    for (int i = 0; i < 8; ++i) {
+      s << (i ? ":" : "") << static_cast<unsigned>((a >> (112 - 16 * i)) & 0xffff);
+    }
+    s << std::dec;
+  }
+  if (n.prefix != Width(n)) s << '/' << n.prefix;
+  return s.str();
+}
+
+Net Masked(Net n) { return FromBits(n.v6, Bits(n) & ~HostMask(n), n.prefix); }
+
+bool Overlaps(const Net& a, const Net& b) {
+  if (a.v6 != b.v6) return false;
+  // Two prefixes overlap exactly when the shorter one contains the other.
+  const Net& wide = a.prefix <= b.prefix ? a : b;
+  const Net& narrow = a.prefix <= b.prefix ? b : a;
+  return (Bits(wide) & ~HostMask(wide)) == (Bits(narrow) & ~HostMask(wide));
+}
+
+std::optional<Net> ReadIp(std::string_view text) {
+  std::string_view addr = text;
+  std::optional<int> prefix;
+  if (const size_t slash = text.find('/'); slash != std::string_view::npos) {
+    addr = text.substr(0, slash);
+    const std::string_view p = text.substr(slash + 1);
+    if (p.empty() || p.size() > 3 || !std::all_of(p.begin(), p.end(), IsDigit)) {
+      return std::nullopt;
+    }
+    prefix = std::stoi(std::string(p));
+  }
+  if (auto v4 = ReadDottedQuad(addr)) {
+    if (prefix && *prefix > 32) return std::nullopt;
+    return Net{false, 0, *v4, prefix.value_or(32)};
+  }
+  if (auto v6 = ReadV6Address(addr)) {
+    if (prefix && *prefix > 128) return std::nullopt;
+    return FromBits(true, *v6, prefix.value_or(128));
+  }
+  return std::nullopt;
+}
+
+std::vector<Net> IpReadings(const Net& n) {
+  std::vector<Net> out = {n};
+  if (!n.v6) return out;
+  const U128 a = Bits(n);
+  for (const Embedding& e : Embeddings()) {
+    // The network and the block overlap when they agree on the bits both
+    // fix.
+    const int fixed = std::min(n.prefix, e.block_len);
+    bool same = true;
+    for (int i = 0; i < fixed && same; ++i) same = BitAt(a, i) == BitAt(e.block, i);
+    if (!same) continue;
+    // The IPv4 bits the network fixes: those above its prefix length.
+    uint32_t v4 = 0;
+    int v4_prefix = 0;
+    for (int pos : e.v4_bits) {
+      if (pos >= n.prefix) break;
+      v4 |= static_cast<uint32_t>(BitAt(a, pos)) << (31 - v4_prefix);
+      ++v4_prefix;
+    }
+    out.push_back(Net{false, 0, v4, v4_prefix});
+  }
+  return out;
+}
+
+std::optional<Net> WhatwgIpv4(std::string_view host) {
+  if (!host.empty() && host.back() == '.') host.remove_suffix(1);
+  auto parts = Split(host, '.');
+  if (parts.size() > 4) return std::nullopt;
+  std::vector<uint64_t> numbers;
+  for (auto p : parts) {
+    if (p.empty()) return std::nullopt;
+    int base = 10;
+    if (p.size() >= 2 && p[0] == '0' && (p[1] | 0x20) == 'x') {
+      base = 16;
+      p.remove_prefix(2);
+    } else if (p.size() >= 2 && p[0] == '0') {
+      base = 8;
+      p.remove_prefix(1);
+    }
+    uint64_t v = 0;
+    for (char c : p) {
+      const bool ok = base == 16 ? IsHex(c) : (IsDigit(c) && c - '0' < base);
+      if (!ok) return std::nullopt;
+      v = v * static_cast<uint64_t>(base) + static_cast<uint64_t>(HexValue(c));
+      if (v > 0xffffffffULL) return std::nullopt;
+    }
+    numbers.push_back(v);
+  }
+  const size_t n = numbers.size();
+  for (size_t i = 0; i + 1 < n; ++i) {
+    if (numbers[i] > 255) return std::nullopt;
+  }
+  const int last_bytes = static_cast<int>(5 - n);
+  if (last_bytes < 4 && numbers.back() >= (1ULL << (8 * last_bytes))) return std::nullopt;
+  uint64_t v = numbers.back();
+  for (size_t i = 0; i + 1 < n; ++i) v += numbers[i] << (8 * (3 - i));
+  return Net{false, 0, v, 32};
+}
+
+std::optional<std::vector<std::string>> DomainLabels(std::string_view text) {
+  while (!text.empty() && text.back() == '.') text.remove_suffix(1);
+  if (text.empty()) return std::nullopt;
+  std::vector<std::string> out;
+  for (auto label : Split(text, '.')) {
+    if (label.empty()) return std::nullopt;
+    auto ascii = ToALabel(label);
+    if (!ascii) return std::nullopt;
+    out.push_back(*ascii);
+  }
+  return out;
+}
+
+UrlHosts ReadUrlHosts(std::string_view url) {
+  UrlHosts h;
+  auto parts = SplitScheme(url);
+  if (!parts) return h;
+  const bool special = IsSpecialScheme(parts->scheme);
+  bool userinfo = false;
+  h.whatwg = std::string(HostOf(HostPort(parts->rest, special ? "/?#\\" : "/?#", &userinfo)));
+  h.has_userinfo = userinfo;
+  h.rfc3986 = std::string(HostOf(HostPort(parts->rest, "/?#", nullptr)));
+  return h;
+}
+
+Readings ReadValue(std::string_view type, std::string_view raw) {
+  Readings r;
+  if (type == "ipv4" || type == "ipv6") {
+    if (auto n = ReadIp(raw)) AddIp(r, Masked(*n));
+  } else if (type == "domain") {
+    AddDomain(r, raw);
+  } else if (type == "url") {
+    const UrlHosts h = ReadUrlHosts(raw);
+    if (h.whatwg) AddWhatwgHost(r, *h.whatwg);
+    if (h.rfc3986) AddRfcHost(r, *h.rfc3986);
+  } else if (type == "email") {
+    const size_t at = raw.rfind('@');
+    if (at == std::string_view::npos) return r;
+    std::string_view domain = raw.substr(at + 1);
+    if (!domain.empty() && domain.front() == '[' && domain.back() == ']') {
+      domain = domain.substr(1, domain.size() - 2);
+      if (domain.size() > 5 && LowerAscii(domain.substr(0, 5)) == "ipv6:") {
+        domain.remove_prefix(5);
+      }
+      if (auto n = ReadIp(domain)) AddIp(r, *n);
+    } else {
+      AddDomain(r, domain);
+    }
+  } else if (type == "asn") {
+    if (raw.size() > 2 && LowerAscii(raw.substr(0, 2)) == "as") {
+      std::string_view digits = raw.substr(2);
+      if (!digits.empty() && digits.size() <= 10 &&
+          std::all_of(digits.begin(), digits.end(), IsDigit)) {
+        const uint64_t v = std::stoull(std::string(digits));
+        if (v <= 0xffffffffULL) r.asn = static_cast<uint32_t>(v);
+      }
+    }
+  }
+  return r;
+}
+
+}  // namespace caravan::policy::model

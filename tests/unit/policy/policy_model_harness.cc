@@ -1,0 +1,306 @@
+#include "tests/unit/policy/policy_model_harness.h"
+
+#include <algorithm>
+#include <functional>
+#include <sstream>
+
+#include "daemon/policy/policy_loader.h"
+#include "protocol/indicator_parse.h"
+#include "tests/unit/policy/model/policy_writer.h"
+
+namespace caravan::policy::model {
+namespace {
+
+std::optional<protocol::IndicatorType> TypeOf(const std::string& name) {
+  static const std::map<std::string, protocol::IndicatorType> kTypes = {
+      {"ipv4", protocol::IndicatorType::kIpv4},     {"ipv6", protocol::IndicatorType::kIpv6},
+      {"domain", protocol::IndicatorType::kDomain}, {"url", protocol::IndicatorType::kUrl},
+      {"email", protocol::IndicatorType::kEmail},   {"md5", protocol::IndicatorType::kMd5},
+      {"sha1", protocol::IndicatorType::kSha1},     {"sha256", protocol::IndicatorType::kSha256},
+      {"cve", protocol::IndicatorType::kCve},       {"asn", protocol::IndicatorType::kAsn}};
+  auto it = kTypes.find(name);
+  if (it == kTypes.end()) return std::nullopt;
+  return it->second;
+}
+
+protocol::RecordBody Body(const Record& r, const std::string& value) {
+  protocol::RecordBody b;
+  b.origin_seq = 1;
+  b.revision = r.revision;
+  b.created = r.created;
+  protocol::Indicator& ind = b.indicator;
+  ind.type = *TypeOf(r.type);
+  ind.value = value;
+  ind.tlp = static_cast<protocol::Tlp>(r.tlp);
+  ind.confidence = static_cast<uint8_t>(r.confidence);
+  ind.tags = r.tags;
+  std::sort(ind.tags.begin(), ind.tags.end());
+  if (r.has_description) ind.description = "note";
+  if (r.has_first_seen) ind.first_seen = r.created - 100;
+  if (r.has_last_seen) ind.last_seen = r.created - 10;
+  if (r.has_valid_until) ind.valid_until = r.created + 1000;
+  ind.reshare = static_cast<protocol::Reshare>(r.reshare);
+  ind.revoked = r.revoked;
+  return b;
+}
+
+bool Same(const ShareDecision& e, const Decision& m, const Policy& p) {
+  if (ActionName(e.action) != m.action) return false;
+  if (m.action == "skip") return true;
+  if (e.rule.key == m.key) {
+    if (e.rule.file != m.file || e.rule.line != m.line) return false;
+  } else if (std::count(m.other_keys.begin(), m.other_keys.end(), e.rule.key)) {
+    if (e.rule.file != "protected.toml" ||
+        e.rule.line != p.protected_assets->lines.at(e.rule.key)) {
+      return false;
+    }
+  } else {
+    return false;
+  }
+  if (m.action == "defer" && e.retry_at != m.retry_at) return false;
+  if (m.action == "share") {
+    if (e.redact != m.redact) return false;
+    if (m.reshare && static_cast<int>(e.reshare_ceiling) != *m.reshare) return false;
+  }
+  return true;
+}
+
+std::string Join(const std::vector<std::string>& v) {
+  std::string s;
+  for (const auto& x : v) s += (s.empty() ? "" : ",") + x;
+  return s;
+}
+
+std::string EngineText(const ShareDecision& e) {
+  std::ostringstream s;
+  s << ActionName(e.action) << " " << (e.rule.file.empty() ? "(built-in)" : e.rule.file) << ":"
+    << e.rule.line << " " << e.rule.key << " (" << e.rule.reason << ")";
+  if (e.action == ShareDecision::Action::kDefer) s << " retry_at=" << e.retry_at;
+  if (e.action == ShareDecision::Action::kShare) {
+    s << " redact=[" << Join(e.redact) << "] reshare=" << static_cast<int>(e.reshare_ceiling);
+  }
+  return s.str();
+}
+
+std::string ModelText(const Decision& m) {
+  std::ostringstream s;
+  s << m.action;
+  if (m.action != "skip") {
+    s << " " << (m.file.empty() ? "(built-in)" : m.file) << ":" << m.line << " " << m.key;
+  }
+  if (!m.other_keys.empty()) s << " (or " << Join(m.other_keys) << ")";
+  if (m.action == "defer") s << " retry_at=" << m.retry_at;
+  if (m.action == "share") {
+    s << " redact=[" << Join(m.redact) << "]";
+    if (m.reshare) s << " reshare=" << *m.reshare;
+  }
+  return s.str();
+}
+
+// One-step simplifications of a case, most drastic first.
+std::vector<std::pair<Written, Case>> Candidates(const Written& w, const Case& c) {
+  std::vector<std::pair<Written, Case>> out;
+  auto policy = [&](const std::function<void(Written&)>& f) {
+    Written x = w;
+    f(x);
+    out.emplace_back(std::move(x), c);
+  };
+  auto record = [&](const std::function<void(Case&)>& f) {
+    Case x = c;
+    f(x);
+    out.emplace_back(w, std::move(x));
+  };
+  const Policy& p = w.policy;
+  for (size_t i = 0; i < p.scopes.size(); ++i) {
+    policy([i](Written& x) { x.policy.scopes.erase(x.policy.scopes.begin() + static_cast<long>(i)); });
+  }
+  for (const auto& [g, members] : p.groups) {
+    policy([g](Written& x) { x.policy.groups.erase(g); });
+    for (size_t i = 0; i < members.size(); ++i) {
+      policy([g, i](Written& x) {
+        auto& m = x.policy.groups[g];
+        m.erase(m.begin() + static_cast<long>(i));
+      });
+    }
+  }
+  if (p.protected_assets) {
+    policy([](Written& x) { x.policy.protected_assets.reset(); });
+    for (size_t i = 0; i < p.protected_assets->cidrs.size(); ++i) {
+      policy([i](Written& x) {
+        auto& v = x.policy.protected_assets->cidrs;
+        v.erase(v.begin() + static_cast<long>(i));
+        x.spelling.cidrs_text.erase(x.spelling.cidrs_text.begin() + static_cast<long>(i));
+      });
+    }
+    for (size_t i = 0; i < p.protected_assets->domain_suffixes.size(); ++i) {
+      policy([i](Written& x) {
+        auto& v = x.policy.protected_assets->domain_suffixes;
+        v.erase(v.begin() + static_cast<long>(i));
+        x.spelling.suffixes_text.erase(x.spelling.suffixes_text.begin() + static_cast<long>(i));
+      });
+    }
+    for (size_t i = 0; i < p.protected_assets->asns.size(); ++i) {
+      policy([i](Written& x) {
+        auto& v = x.policy.protected_assets->asns;
+        v.erase(v.begin() + static_cast<long>(i));
+      });
+    }
+  }
+  for (size_t i = 0; i <= p.scopes.size(); ++i) {
+    const File& file = i == p.scopes.size() ? p.default_file : p.scopes[i];
+    if (file.outbound) {
+      policy([i](Written& x) {
+        File& f = i == x.policy.scopes.size() ? x.policy.default_file : x.policy.scopes[i];
+        f.outbound.reset();
+        x.spelling.outbound.erase(f.name);
+      });
+      const auto keys = w.spelling.outbound.at(file.name);
+      for (size_t k = 0; k < keys.size(); ++k) {
+        policy([i, k](Written& x) {
+          File& f = i == x.policy.scopes.size() ? x.policy.default_file : x.policy.scopes[i];
+          auto& spelled = x.spelling.outbound[f.name];
+          ResetOutboundKey(*f.outbound, spelled[k].first);
+          spelled.erase(spelled.begin() + static_cast<long>(k));
+        });
+      }
+    }
+    if (w.spelling.inbound_table.count(file.name) && w.spelling.inbound_table.at(file.name)) {
+      policy([name = file.name](Written& x) { x.spelling.inbound_table[name] = false; });
+    }
+  }
+  const Record& r = c.record;
+  for (size_t i = 0; i < r.tags.size(); ++i) {
+    record([i](Case& x) { x.record.tags.erase(x.record.tags.begin() + static_cast<long>(i)); });
+  }
+  if (r.has_description) record([](Case& x) { x.record.has_description = false; });
+  if (r.has_first_seen) record([](Case& x) { x.record.has_first_seen = false; });
+  if (r.has_last_seen) record([](Case& x) { x.record.has_last_seen = false; });
+  if (r.has_valid_until) record([](Case& x) { x.record.has_valid_until = false; });
+  if (r.revoked) record([](Case& x) { x.record.revoked = false; });
+  if (c.situation.warninglist) record([](Case& x) { x.situation.warninglist.reset(); });
+  if (c.situation.relay) record([](Case& x) { x.situation.relay = false; });
+  if (c.situation.held) record([](Case& x) { x.situation.held.reset(); });
+  if (r.tlp != 1) record([](Case& x) { x.record.tlp = 1; });
+  if (r.confidence != 100) record([](Case& x) { x.record.confidence = 100; });
+  if (r.reshare != 2) record([](Case& x) { x.record.reshare = 2; });
+  if (r.revision != 1 && !c.situation.held) record([](Case& x) { x.record.revision = 1; });
+  if (c.situation.sent_today != 0) record([](Case& x) { x.situation.sent_today = 0; });
+  if (r.created < c.situation.now - 400 * 86400 || r.created > c.situation.now - 300 * 86400) {
+    record([](Case& x) { x.record.created = x.situation.now - 365 * 86400; });
+  }
+  // The value: one character less at a time.
+  const std::string& v = r.raw_value;
+  for (size_t i = 0; i < v.size() && v.size() <= 120; ++i) {
+    record([i](Case& x) { x.record.raw_value.erase(i, 1); });
+  }
+  return out;
+}
+
+}  // namespace
+
+Outcome Judge(const PolicySet& set, const Policy& p, const Case& c) {
+  Outcome o;
+  auto type = TypeOf(c.record.type);
+  auto norm = protocol::NormalizeValue(*type, c.record.raw_value);
+  if (!norm.ok()) {
+    o.parse_error = norm.status().message();
+    return o;
+  }
+  o.accepted = true;
+  o.normalized = *norm;
+  const Situation& s = c.situation;
+  ShareInputs in;
+  in.now = s.now;
+  in.sent_today_to_country = s.sent_today;
+  in.is_relay = s.relay;
+  if (s.held) in.held = HeldRevision{*s.held, 0};
+  if (s.warninglist) in.warninglist = WarninglistFlag{*s.warninglist, "entry"};
+  o.engine = DecideShare(set, Body(c.record, o.normalized), s.country, in);
+  o.model = Decide(p, c.record, s);
+  o.agree = Same(o.engine, o.model, p);
+  return o;
+}
+
+bool Disagrees(Written w, const Case& c) {
+  const auto texts = WriteToml(w);
+  auto loaded = LoadPolicyText(texts);
+  if (!loaded.ok()) return false;
+  const Outcome o = Judge(*loaded, w.policy, c);
+  return o.accepted && !o.agree;
+}
+
+std::vector<std::string> CoverageKeys(const Policy& p, const Case& c, const Decision& d) {
+  std::string base = d.action;
+  if (d.action != "skip") {
+    base += " " + (d.key.rfind("warninglist:", 0) == 0 ? std::string("warninglist") : d.key);
+  }
+  std::vector<std::string> keys = {base, base + " [" + c.family + "]"};
+  // Protected only through a network written in an IPv6 embedding.
+  if (d.key == "cidrs" && c.record.type == "ipv4" && p.protected_assets) {
+    for (const auto& text : p.protected_assets->cidrs) {
+      if (text.find(':') == std::string::npos) continue;
+      Policy one = p;
+      one.protected_assets->cidrs = {text};
+      if (!ProtectedKeys(one, c.record).empty()) keys.push_back(base + " [protected-v6]");
+    }
+  }
+  return keys;
+}
+
+Shrunk Shrink(const Written& w, const Case& c) {
+  Shrunk s{w, c, 0};
+  for (bool progress = true; progress && s.steps < 1000;) {
+    progress = false;
+    for (auto& [cw, cc] : Candidates(s.written, s.c)) {
+      if (Disagrees(cw, cc)) {
+        s.written = std::move(cw);
+        s.c = std::move(cc);
+        ++s.steps;
+        progress = true;
+        break;
+      }
+    }
+  }
+  return s;
+}
+
+std::string PolicyText(const std::map<std::string, std::string>& files) {
+  std::string s;
+  for (const auto& [name, text] : files) s += "--- " + name + "\n" + text;
+  return s;
+}
+
+std::string Describe(Written w, const Case& c) {
+  const auto texts = WriteToml(w);
+  std::ostringstream s;
+  s << PolicyText(texts);
+  const Record& r = c.record;
+  const Situation& st = c.situation;
+  s << "--- indicator (family " << c.family << ")\n"
+    << r.type << " " << r.raw_value << "\n"
+    << "tlp=" << r.tlp << " confidence=" << r.confidence << " reshare=" << r.reshare
+    << " revoked=" << r.revoked << " revision=" << r.revision << " created=" << r.created
+    << " tags=[" << Join(r.tags) << "] description=" << r.has_description
+    << " first_seen=" << r.has_first_seen << " last_seen=" << r.has_last_seen
+    << " valid_until=" << r.has_valid_until << "\n"
+    << "--- to " << st.country << " now=" << st.now << " sent_today=" << st.sent_today
+    << " relay=" << st.relay << " held="
+    << (st.held ? std::to_string(*st.held) : std::string("none"))
+    << " warninglist=" << st.warninglist.value_or("none") << "\n";
+  auto loaded = LoadPolicyText(texts);
+  if (!loaded.ok()) {
+    s << "(the set does not load: " << loaded.status().message() << ")\n";
+    return s.str();
+  }
+  const Outcome o = Judge(*loaded, w.policy, c);
+  if (!o.accepted) {
+    s << "(refused by the parser: " << o.parse_error << ")\n";
+    return s.str();
+  }
+  s << "parser: " << o.normalized << "\n"
+    << "engine: " << EngineText(o.engine) << "\n"
+    << "model:  " << ModelText(o.model) << "\n";
+  return s.str();
+}
+
+}  // namespace caravan::policy::model
