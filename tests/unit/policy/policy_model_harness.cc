@@ -188,10 +188,19 @@ std::vector<std::pair<Written, Case>> Candidates(const Written& w, const Case& c
   if (r.created < c.situation.now - 400 * 86400 || r.created > c.situation.now - 300 * 86400) {
     record([](Case& x) { x.record.created = x.situation.now - 365 * 86400; });
   }
-  // The value: one character less at a time.
+  // The value: a label less, then one character (UTF-8 sequence) less.
   const std::string& v = r.raw_value;
-  for (size_t i = 0; i < v.size() && v.size() <= 120; ++i) {
-    record([i](Case& x) { x.record.raw_value.erase(i, 1); });
+  for (size_t i = 0; i < v.size(); ++i) {
+    const size_t dot = v.find('.', i);
+    if ((i == 0 || v[i - 1] == '.' || v[i - 1] == '/') && dot != std::string::npos && dot > i) {
+      record([i, dot](Case& x) { x.record.raw_value.erase(i, dot - i + 1); });
+    }
+  }
+  for (size_t i = 0; i < v.size() && v.size() <= 160; ++i) {
+    size_t len = 1;
+    while (i + len < v.size() && (static_cast<unsigned char>(v[i + len]) & 0xC0) == 0x80) ++len;
+    record([i, len](Case& x) { x.record.raw_value.erase(i, len); });
+    i += len - 1;
   }
   return out;
 }
@@ -221,11 +230,12 @@ Outcome Judge(const PolicySet& set, const Policy& p, const Case& c) {
   return o;
 }
 
-bool Disagrees(Written w, const Case& c) {
+bool Disagrees(Written w, const Case& c, bool on_action) {
   const auto texts = WriteToml(w);
   auto loaded = LoadPolicyText(texts);
   if (!loaded.ok()) return false;
   const Outcome o = Judge(*loaded, w.policy, c);
+  if (on_action) return o.accepted && ActionName(o.engine.action) != o.model.action;
   return o.accepted && !o.agree;
 }
 
@@ -249,10 +259,39 @@ std::vector<std::string> CoverageKeys(const Policy& p, const Case& c, const Deci
 
 Shrunk Shrink(const Written& w, const Case& c) {
   Shrunk s{w, c, 0};
+  // A disagreement on the action (shared here, withheld there) is kept one
+  // while shrinking, rather than let it decay into a mere rule naming. A
+  // disagreement on the rule alone is first tried under a policy that
+  // shares everything, where a missed protected asset shows as a leak.
+  bool on_action = Disagrees(w, c, true);
+  if (!on_action) {
+    Shrunk open = s;
+    open.written.policy.scopes.clear();
+    open.written.spelling.outbound.clear();
+    open.written.spelling.inbound_table.clear();
+    open.written.policy.groups.clear();
+    File& def = open.written.policy.default_file;
+    def.outbound = Outbound{};
+    def.outbound->share = true;
+    def.outbound->max_tlp = 3;
+    open.written.spelling.outbound[def.name] = {{"share", "true"},
+                                                {"max_tlp", "\"amber+strict\""}};
+    Case& oc = open.c;
+    oc.record.tlp = 1;
+    oc.record.revoked = false;
+    oc.record.tags.clear();
+    oc.situation.relay = false;
+    oc.situation.held.reset();
+    oc.situation.warninglist.reset();
+    if (Disagrees(open.written, open.c, true)) {
+      s = open;
+      on_action = true;
+    }
+  }
   for (bool progress = true; progress && s.steps < 1000;) {
     progress = false;
     for (auto& [cw, cc] : Candidates(s.written, s.c)) {
-      if (Disagrees(cw, cc)) {
+      if (Disagrees(cw, cc, on_action)) {
         s.written = std::move(cw);
         s.c = std::move(cc);
         ++s.steps;

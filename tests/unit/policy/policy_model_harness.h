@@ -31,8 +31,9 @@ struct Outcome {
 Outcome Judge(const PolicySet& set, const Policy& p, const Case& c);
 
 // Writes, loads and judges; false when the set does not load or the value
-// is refused (the case is then no disagreement).
-bool Disagrees(Written w, const Case& c);
+// is refused (the case is then no disagreement). With `on_action`, only a
+// different action counts.
+bool Disagrees(Written w, const Case& c, bool on_action = false);
 
 // "withhold cidrs", "withhold cidrs [ip-embedded]", ...
 std::vector<std::string> CoverageKeys(const Policy& p, const Case& c, const Decision& d);

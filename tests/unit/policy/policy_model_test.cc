@@ -127,13 +127,13 @@ TEST(PolicyModel, EngineAgreesWithIndependentModel) {
       "defer outbound.max_per_day",   "withdraw cidrs",
       "withdraw domain_suffixes",     "withdraw tlp_red",
       "withdraw outbound.max_tlp",    "skip",
-      "withhold domain_suffixes [url-userinfo]",
       "withhold domain_suffixes [domain-idn]",
       "withhold domain_suffixes [email]",
   };
   for (const auto& [family, key] : std::vector<std::pair<std::string, std::string>>{
            {"ip-embedded", "withhold cidrs [ip-embedded]"},
            {"ip-embedded", "share outbound.share [ip-embedded]"},
+           {"url-userinfo", "withhold domain_suffixes [url-userinfo]"},
            {"url-backslash", "withhold domain_suffixes [url-backslash]"},
            {"url-numeric", "withhold cidrs [url-numeric]"},
            {"url-v6", "withhold cidrs [url-v6]"},
