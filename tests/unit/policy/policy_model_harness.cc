@@ -44,16 +44,14 @@ protocol::RecordBody Body(const Record& r, const std::string& value) {
   return b;
 }
 
-bool Same(const ShareDecision& e, const Decision& m, const Policy& p) {
+bool Same(const ShareDecision& e, const Decision& m) {
   if (ActionName(e.action) != m.action) return false;
   if (m.action == "skip") return true;
-  if (e.rule.key == m.key) {
-    if (e.rule.file != m.file || e.rule.line != m.line) return false;
-  } else if (std::count(m.other_keys.begin(), m.other_keys.end(), e.rule.key)) {
-    if (e.rule.file != "protected.toml" ||
-        e.rule.line != p.protected_assets->lines.at(e.rule.key)) {
-      return false;
-    }
+  if (e.rule.key == m.key && e.rule.line == m.line) {
+    if (e.rule.file != m.file) return false;
+  } else if (std::count(m.other_rules.begin(), m.other_rules.end(),
+                        std::pair<std::string, int>(e.rule.key, e.rule.line))) {
+    if (e.rule.file != "protected.toml") return false;
   } else {
     return false;
   }
@@ -88,7 +86,7 @@ std::string ModelText(const Decision& m) {
   if (m.action != "skip") {
     s << " " << (m.file.empty() ? "(built-in)" : m.file) << ":" << m.line << " " << m.key;
   }
-  if (!m.other_keys.empty()) s << " (or " << Join(m.other_keys) << ")";
+  for (const auto& [key, line] : m.other_rules) s << " (or protected.toml:" << line << " " << key << ")";
   if (m.action == "defer") s << " retry_at=" << m.retry_at;
   if (m.action == "share") {
     s << " redact=[" << Join(m.redact) << "]";
@@ -226,7 +224,7 @@ Outcome Judge(const PolicySet& set, const Policy& p, const Case& c) {
   if (s.warninglist) in.warninglist = WarninglistFlag{*s.warninglist, "entry"};
   o.engine = DecideShare(set, Body(c.record, o.normalized), s.country, in);
   o.model = Decide(p, c.record, s);
-  o.agree = Same(o.engine, o.model, p);
+  o.agree = Same(o.engine, o.model);
   return o;
 }
 
@@ -251,7 +249,7 @@ std::vector<std::string> CoverageKeys(const Policy& p, const Case& c, const Deci
       if (text.find(':') == std::string::npos) continue;
       Policy one = p;
       one.protected_assets->cidrs = {text};
-      if (!ProtectedKeys(one, c.record).empty()) keys.push_back(base + " [protected-v6]");
+      if (!ProtectedRules(one, c.record).empty()) keys.push_back(base + " [protected-v6]");
     }
   }
   return keys;

@@ -135,7 +135,7 @@ TEST(PolicyModel, EngineAgreesWithIndependentModel) {
            {"ip-embedded", "share outbound.share [ip-embedded]"},
            {"url-userinfo", "withhold domain_suffixes [url-userinfo]"},
            {"url-backslash", "withhold domain_suffixes [url-backslash]"},
-           {"url-numeric", "withhold cidrs [url-numeric]"},
+           {"numeric-host", "withhold cidrs [numeric-host]"},
            {"url-v6", "withhold cidrs [url-v6]"},
            {"protected-v6", "withhold cidrs [protected-v6]"}}) {
     if (families.count(family)) required.push_back(key);

@@ -77,7 +77,7 @@ std::string Hex(uint64_t v, bool upper) {
 const std::vector<std::string>& AllFamilies() {
   static const std::vector<std::string> kAll = {
       "ip",           "ip-embedded", "domain",        "domain-idn", "url",
-      "url-userinfo", "url-backslash", "url-numeric", "url-v6",     "url-encoded",
+      "url-userinfo", "url-backslash", "numeric-host", "url-v6",    "url-encoded",
       "email",        "asn",         "other",         "protected-v6"};
   return kAll;
 }
@@ -307,7 +307,7 @@ std::string Generator::V6Text(const Net& n) {
 std::string Generator::EmbeddedV6(const Net& v4) {
   const uint32_t a = static_cast<uint32_t>(v4.lo);
   const int p = v4.prefix;
-  const int kind = Int(0, 4);
+  const int kind = Int(0, 7);
   static const std::vector<std::string> kDottedHead = {"::ffff:", "::", "64:ff9b::"};
   if (kind <= 2 && Chance(50) && !(kind == 1 && a == 0)) {
     // Dotted tail: "::ffff:195.158.0.0/112".
@@ -337,6 +337,36 @@ std::string Generator::EmbeddedV6(const Net& v4) {
       bits = (static_cast<U128>(0x0064ff9b0001ULL) << 80) |
              (static_cast<U128>(a >> 16) << 64) | (static_cast<U128>(a & 0xffff) << 40);
       prefix = p <= 16 ? 48 + p : 72 + (p - 16);
+      break;
+    case 5:  // SIIT ::ffff:0:a.b.c.d
+      bits = (static_cast<U128>(0xffff) << 48) | a;
+      prefix = 96 + p;
+      break;
+    case 6: {  // local-use NAT64 in the /56, /64 or /96 layout
+      const int layout = Int(0, 2);
+      bits = static_cast<U128>(0x0064ff9b0001ULL) << 80;
+      if (layout == 0) {  // a at 56..63, b.c.d at 72..95
+        bits |= (static_cast<U128>(a >> 24) << 64) | (static_cast<U128>(a & 0xffffff) << 32);
+        prefix = p <= 8 ? 56 + p : 72 + (p - 8);
+      } else if (layout == 1) {  // 72..103
+        bits |= static_cast<U128>(a) << 24;
+        prefix = 72 + p;
+      } else {
+        bits |= a;
+        prefix = 96 + p;
+      }
+      break;
+    }
+    case 7:  // Teredo: server at 32..63, or the client complemented at 96..127
+      bits = static_cast<U128>(0x20010000ULL) << 96;
+      if (Chance(50)) {
+        bits |= static_cast<U128>(a) << 64;
+        prefix = 32 + p;
+      } else {
+        bits |= static_cast<U128>(~a & 0xffffffffu);
+        bits |= static_cast<U128>(0x0a0b0c0dULL) << 64;  // some server
+        prefix = 96 + p;
+      }
       break;
     default:  // 6to4: 2002:AABB:CCDD::/48, sometimes an address in it
       bits = (static_cast<U128>(0x2002) << 112) | (static_cast<U128>(a) << 80);
@@ -391,13 +421,18 @@ std::string Generator::Host() {
     if (const size_t slash = t.find('/'); slash != std::string::npos) t.resize(slash);
     return "[" + t + "]";
   }
-  if (On("url-numeric")) {
+  if (On("numeric-host")) {
     // Spellings a browser reads as an IPv4 address (WHATWG "ends in a
     // number"); the last part is hex so that it is not all digits.
     Net n = NearPoolV4();
     const auto a = static_cast<uint32_t>(n.lo);
     const bool up = Chance(20);
     const std::string x = up ? "0X" : "0x";
+    if (Chance(10)) {
+      // Ends in a number but is no IPv4 address: a browser refuses it.
+      return Pick(std::vector<std::string>{"foo.0x10", "1.2.3.4.0x5", "256.1.0x1",
+                                           "gov.uz.0x1"});
+    }
     switch (Int(0, 4)) {
       case 0: return std::to_string(a >> 24) + "." + std::to_string((a >> 16) & 255) + "." +
                      std::to_string((a >> 8) & 255) + "." + x + Hex(a & 255, up);
@@ -440,7 +475,14 @@ std::string Generator::UrlValue(std::string& family) {
     }
   }
   if (family == "url-backslash") {
-    switch (Int(0, 3)) {
+    switch (Int(0, 4)) {
+      case 4: {
+        // A browser host that cannot be read: a forbidden character, a bad
+        // port, nothing at all.
+        static const std::vector<std::string> kBad = {"x^y", "a|b", "gov.uz:8o", "", "a<b",
+                                                      "gov.uz:99999"};
+        return scheme + Pick(kBad) + "\\@" + b + "/";
+      }
       case 0: return scheme + a + "\\@" + b + "/";             // WHATWG: a
       case 1: return scheme + a + port + "\\@" + b;            // WHATWG: a
       case 2: return scheme + "x\\y@" + a + tail;
@@ -475,15 +517,31 @@ Case Generator::Indicator(int64_t now) {
       Net n = Pick(kV6Pool);
       n.lo ^= static_cast<uint64_t>(Int(0, 0xffff));
       n.hi ^= static_cast<uint64_t>(Int(0, 0x1ffff));
-      n.prefix = Chance(60) ? 128 : Int(On("ip-embedded") ? 0 : 16, 128);
+      n.prefix = Chance(60) ? 128 : Int(0, 128);
+      // A wide network covers an embedding block (2000::/3 holds 6to4,
+      // 2001::/16 Teredo): that belongs to the ip-embedded family.
+      if (IpReadings(Masked(n)).size() > 1) {
+        if (On("ip-embedded")) {
+          c.family = "ip-embedded";
+        } else {
+          n.prefix = 128;
+        }
+      }
       r.type = "ipv6";
       r.raw_value = V6Text(Masked(n));
-      // A wide network covers an embedding block (2000::/3 holds 6to4).
-      if (IpReadings(Masked(n)).size() > 1) c.family = "ip-embedded";
     }
   } else if (c.family == "ip-embedded") {
     r.type = "ipv6";
     r.raw_value = EmbeddedV6(NearPoolV4());
+  } else if (c.family == "domain" && On("numeric-host") && Chance(15)) {
+    // A "domain" that a resolver takes for an IPv4 address.
+    c.family = "numeric-host";
+    r.type = Chance(70) ? "domain" : "email";
+    std::string host = Host();
+    while (host.find("0x") == std::string::npos && host.find("0X") == std::string::npos) {
+      host = Host();
+    }
+    r.raw_value = (r.type == "email" ? "a@" : "") + host;
   } else if (c.family == "domain") {
     r.type = "domain";
     const bool idn = On("domain-idn") && Chance(40);
@@ -493,7 +551,7 @@ Case Generator::Indicator(int64_t now) {
     r.type = "url";
     r.raw_value = UrlValue(c.family);
     // Name the family after the host kind when that is the tricky part.
-    if (c.family == "url" && r.raw_value.find("0x") != std::string::npos) c.family = "url-numeric";
+    if (c.family == "url" && r.raw_value.find("0x") != std::string::npos) c.family = "numeric-host";
     if (c.family == "url" && r.raw_value.find('[') != std::string::npos) c.family = "url-v6";
   } else if (c.family == "email") {
     r.type = "email";

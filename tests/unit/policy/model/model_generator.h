@@ -20,7 +20,7 @@
 namespace caravan::policy::model {
 
 // The value families. The tricky ones: ip-embedded (IPv4 inside IPv6),
-// url-backslash, url-userinfo, url-numeric (hosts a browser reads as IPv4),
+// url-backslash, url-userinfo, numeric-host (hosts a browser reads as IPv4),
 // url-v6 (bracketed literals, embedded forms), url-encoded (%-hosts),
 // domain-idn (Unicode and xn-- labels), email (protected domains, IP
 // literals); protected-v6 is a policy-side family: protected IPv4 networks

@@ -52,10 +52,10 @@ Decision Withhold(std::string file, int line, std::string key) {
 // that is not a revocation, judged as a first send.
 Decision FirstSend(const Policy& p, const Record& r, const Situation& s) {
   // 2. Protected national assets, from every country.
-  const std::vector<std::string> hit = ProtectedKeys(p, r);
+  const auto hit = ProtectedRules(p, r);
   if (!hit.empty()) {
-    Decision d = Withhold("protected.toml", p.protected_assets->lines.at(hit[0]), hit[0]);
-    d.other_keys.assign(hit.begin() + 1, hit.end());
+    Decision d = Withhold("protected.toml", hit[0].second, hit[0].first);
+    d.other_rules.assign(hit.begin() + 1, hit.end());
     return d;
   }
   // 3. TLP:RED never leaves automatically.
@@ -146,9 +146,9 @@ const File& OutboundFile(const Policy& p, const std::string& country) {
   return p.default_file;
 }
 
-std::vector<std::string> ProtectedKeys(const Policy& p, const Record& r) {
-  std::vector<std::string> keys;
-  if (!p.protected_assets) return keys;
+std::vector<std::pair<std::string, int>> ProtectedRules(const Policy& p, const Record& r) {
+  std::vector<std::pair<std::string, int>> rules;
+  if (!p.protected_assets) return rules;
   const Protected& pa = *p.protected_assets;
   const Readings v = ReadValue(r.type, r.raw_value);
   // Any reading of the value against any form of a protected network.
@@ -160,16 +160,22 @@ std::vector<std::string> ProtectedKeys(const Policy& p, const Record& r) {
       for (const Net& b : v.nets) cidr = cidr || Overlaps(a, b);
     }
   }
-  if (cidr) keys.push_back("cidrs");
+  if (cidr) rules.emplace_back("cidrs", pa.lines.at("cidrs"));
   bool suffix = false;
   for (const auto& text : pa.domain_suffixes) {
     auto labels = DomainLabels(text);
     if (!labels) continue;
     for (const auto& d : v.domains) suffix = suffix || Touches(*labels, d);
   }
-  if (suffix) keys.push_back("domain_suffixes");
-  if (v.asn && std::count(pa.asns.begin(), pa.asns.end(), *v.asn)) keys.push_back("asns");
-  return keys;
+  if (suffix) rules.emplace_back("domain_suffixes", pa.lines.at("domain_suffixes"));
+  if (v.asn && std::count(pa.asns.begin(), pa.asns.end(), *v.asn)) {
+    rules.emplace_back("asns", pa.lines.at("asns"));
+  }
+  // A host nobody can predict might be a protected one.
+  if (!v.unreadable.empty() && !(pa.cidrs.empty() && pa.domain_suffixes.empty())) {
+    rules.emplace_back(pa.domain_suffixes.empty() ? "cidrs" : "domain_suffixes", 0);
+  }
+  return rules;
 }
 
 Decision Decide(const Policy& p, const Record& r, const Situation& s) {

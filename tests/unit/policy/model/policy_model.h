@@ -13,6 +13,7 @@
 #include <optional>
 #include <set>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace caravan::policy::model {
@@ -93,9 +94,10 @@ struct Decision {
   std::string file;    // "" for built-in rules and the record's own field
   int line = 0;
   std::string key;
-  // Other rules that decide equally well (several protected assets, or
-  // several readings of a URL host matching different ones).
-  std::vector<std::string> other_keys;
+  // Other protected.toml rules (key, line) that decide equally well:
+  // several assets, or several readings of a URL host matching different
+  // ones, or a host that cannot be read.
+  std::vector<std::pair<std::string, int>> other_rules;
   int64_t retry_at = 0;              // defer
   std::vector<std::string> redact;   // share
   std::optional<int> reshare;        // share: the ceiling
@@ -105,8 +107,11 @@ struct Decision {
 // "Precedence").
 const File& OutboundFile(const Policy& p, const std::string& country);
 
-// Which protected.toml keys the value touches, in the docs' order.
-std::vector<std::string> ProtectedKeys(const Policy& p, const Record& r);
+// The protected.toml rules (key, line) the value touches, in the docs'
+// order; a URL host or e-mail domain that cannot be read counts as
+// `domain_suffixes` (or `cidrs` when no domains are listed) at line 0,
+// when protected.toml lists any networks or domains.
+std::vector<std::pair<std::string, int>> ProtectedRules(const Policy& p, const Record& r);
 
 Decision Decide(const Policy& p, const Record& r, const Situation& s);
 

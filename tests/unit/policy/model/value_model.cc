@@ -124,32 +124,38 @@ struct Embedding {
   U128 block;
   int block_len;
   std::array<int, 32> v4_bits;
+  bool complemented = false;  // Teredo writes the client address inverted
 };
 
 U128 V6(uint64_t hi, uint64_t lo) { return (static_cast<U128>(hi) << 64) | lo; }
 
-std::array<int, 32> Contiguous(int first) {
+// The IPv4 bits from `first` on, skipping bits 64..71 (the octet "u" of
+// RFC 6052 section 2.2, which the NAT64 layouts never use).
+std::array<int, 32> From(int first, bool skip_u = false) {
   std::array<int, 32> a{};
-  for (int i = 0; i < 32; ++i) a[static_cast<size_t>(i)] = first + i;
-  return a;
-}
-
-// RFC 6052 section 2.2: with a /48 prefix the address takes bits 48..63,
-// skips the reserved octet u (64..71) and goes on at 72..87.
-std::array<int, 32> Rfc6052Slash48() {
-  std::array<int, 32> a{};
-  for (int i = 0; i < 16; ++i) a[static_cast<size_t>(i)] = 48 + i;
-  for (int i = 16; i < 32; ++i) a[static_cast<size_t>(i)] = 72 + (i - 16);
+  int pos = first;
+  for (int i = 0; i < 32; ++i, ++pos) {
+    if (skip_u && pos == 64) pos = 72;
+    a[static_cast<size_t>(i)] = pos;
+  }
   return a;
 }
 
 const std::vector<Embedding>& Embeddings() {
+  const U128 local_use = V6(0x0064ff9b00010000ULL, 0);
   static const std::vector<Embedding> kAll = {
-      {V6(0, 0x0000ffff00000000ULL), 96, Contiguous(96)},    // mapped, RFC 4291
-      {V6(0, 0), 96, Contiguous(96)},                         // compatible
-      {V6(0x0064ff9b00000000ULL, 0), 96, Contiguous(96)},    // NAT64 RFC 6052
-      {V6(0x0064ff9b00010000ULL, 0), 48, Rfc6052Slash48()},  // RFC 8215 local
-      {V6(0x2002000000000000ULL, 0), 16, Contiguous(16)},    // 6to4, RFC 3056
+      {V6(0, 0x0000ffff00000000ULL), 96, From(96)},          // mapped, RFC 4291
+      {V6(0, 0), 96, From(96)},                               // compatible
+      {V6(0, 0xffff000000000000ULL), 96, From(96)},           // SIIT, RFC 2765
+      {V6(0x0064ff9b00000000ULL, 0), 96, From(96)},          // NAT64, RFC 6052
+      // RFC 8215 local-use NAT64: every RFC 6052 layout that fits in it.
+      {local_use, 48, From(48, true)},
+      {local_use, 48, From(56, true)},
+      {local_use, 48, From(72)},
+      {local_use, 48, From(96)},
+      {V6(0x2002000000000000ULL, 0), 16, From(16)},          // 6to4, RFC 3056
+      {V6(0x2001000000000000ULL, 0), 32, From(32)},          // Teredo server
+      {V6(0x2001000000000000ULL, 0), 32, From(96), true},    // Teredo client
   };
   return kAll;
 }
@@ -178,55 +184,58 @@ std::string PercentDecode(std::string_view s) {
   return out;
 }
 
+// WHATWG "ends in a number": the last label is all digits, or 0x and hex.
+bool EndsInNumber(std::string_view last) {
+  if (!last.empty() && std::all_of(last.begin(), last.end(), IsDigit)) return true;
+  return last.size() >= 2 && last[0] == '0' && (last[1] | 0x20) == 'x' &&
+         std::all_of(last.begin() + 2, last.end(), IsHex);
+}
+
 void AddIp(Readings& r, const Net& n) {
   for (const Net& x : IpReadings(n)) r.nets.push_back(x);
 }
 
-void AddDomain(Readings& r, std::string_view text) {
-  if (auto labels = DomainLabels(text)) r.domains.push_back(*labels);
+// WHATWG "forbidden domain code points" (forbidden host code points plus
+// C0 controls, '%' and DEL): a host holding one after percent-decoding is
+// a failure, as is an empty host.
+bool ForbiddenInHost(const std::string& host) {
+  for (char ch : host) {
+    const auto c = static_cast<unsigned char>(ch);
+    if (c <= 0x20 || c == 0x7f) return true;
+    if (std::string_view("#/:<>?@[\\]^|%").find(static_cast<char>(c)) != std::string_view::npos) {
+      return true;
+    }
+  }
+  return false;
 }
 
-// A URL host as a browser resolves it, after userinfo and port are cut.
-void AddWhatwgHost(Readings& r, std::string_view host) {
-  if (host.empty()) return;
+// A URL host (or an e-mail domain), the same way for both URL readings:
+// `[...]` is an IPv6 address; otherwise percent-decoded, lower case,
+// A-labels, trailing dots dropped, and a name whose last label is a number
+// is IPv4 in the forms browsers and inet_aton accept. A host that cannot
+// be read leaves `r.unreadable` saying why.
+void AddHost(Readings& r, std::string_view host, const char* reading) {
+  auto fail = [&](const std::string& why) {
+    if (r.unreadable.empty()) r.unreadable = std::string(reading) + ": " + why;
+  };
+  if (host.empty()) return fail("no host");
   if (host.front() == '[') {
-    if (host.back() != ']') return;
-    if (auto n = ReadIp(host.substr(1, host.size() - 2)); n && n->v6) AddIp(r, *n);
-    return;
+    auto n = host.back() == ']' ? ReadIp(host.substr(1, host.size() - 2)) : std::nullopt;
+    if (!n || !n->v6 || n->prefix != 128) return fail("bad IPv6 literal");
+    return AddIp(r, *n);
   }
   const std::string decoded = PercentDecode(host);
+  if (ForbiddenInHost(decoded)) return fail("forbidden character");
   auto labels = DomainLabels(decoded);
-  if (!labels) return;
-  std::string ascii;
-  for (const auto& l : *labels) ascii += (ascii.empty() ? "" : ".") + l;
-  if (auto v4 = WhatwgIpv4(ascii)) {
-    AddIp(r, *v4);
-    return;
+  if (!labels) return fail("not a name");
+  if (EndsInNumber(labels->back())) {
+    std::string ascii;
+    for (const auto& l : *labels) ascii += (ascii.empty() ? "" : ".") + l;
+    auto v4 = WhatwgIpv4(ascii);
+    if (!v4) return fail("ends in a number but is no IPv4 address");
+    return AddIp(r, *v4);
   }
-  // "Ends in a number" but not an IPv4 address: the browser refuses the
-  // URL, so it names no host.
-  const auto last = labels->back();
-  const bool ends_in_number =
-      std::all_of(last.begin(), last.end(), IsDigit) ||
-      (last.size() >= 2 && last[0] == '0' && (last[1] | 0x20) == 'x' &&
-       std::all_of(last.begin() + 2, last.end(), IsHex));
-  if (!ends_in_number) r.domains.push_back(*labels);
-}
-
-// A URL host as RFC 3986 section 3.2.2 reads it: IP-literal, strict
-// dotted-decimal IPv4, or a registered name.
-void AddRfcHost(Readings& r, std::string_view host) {
-  if (host.empty()) return;
-  if (host.front() == '[') {
-    if (host.back() != ']') return;
-    if (auto n = ReadIp(host.substr(1, host.size() - 2)); n && n->v6) AddIp(r, *n);
-    return;
-  }
-  if (auto v4 = ReadDottedQuad(host)) {
-    AddIp(r, Net{false, 0, *v4, 32});
-    return;
-  }
-  AddDomain(r, PercentDecode(host));
+  r.domains.push_back(*labels);
 }
 
 // Splits "host[:port]" (brackets kept around an IPv6 literal).
@@ -331,12 +340,16 @@ std::vector<Net> IpReadings(const Net& n) {
     bool same = true;
     for (int i = 0; i < fixed && same; ++i) same = BitAt(a, i) == BitAt(e.block, i);
     if (!same) continue;
+    // "::" and "::1" are the unspecified and loopback addresses, not
+    // IPv4-compatible ones.
+    if (e.block == 0 && e.block_len == 96 && n.prefix == 128 && a < 2) continue;
     // The IPv4 bits the network fixes: those above its prefix length.
     uint32_t v4 = 0;
     int v4_prefix = 0;
     for (int pos : e.v4_bits) {
       if (pos >= n.prefix) break;
-      v4 |= static_cast<uint32_t>(BitAt(a, pos)) << (31 - v4_prefix);
+      const int bit = BitAt(a, pos) ^ (e.complemented ? 1 : 0);
+      v4 |= static_cast<uint32_t>(bit) << (31 - v4_prefix);
       ++v4_prefix;
     }
     out.push_back(Net{false, 0, v4, v4_prefix});
@@ -398,22 +411,48 @@ UrlHosts ReadUrlHosts(std::string_view url) {
   if (!parts) return h;
   const bool special = IsSpecialScheme(parts->scheme);
   bool userinfo = false;
-  h.whatwg = std::string(HostOf(HostPort(parts->rest, special ? "/?#\\" : "/?#", &userinfo)));
+  const std::string_view whatwg = HostPort(parts->rest, special ? "/?#\\" : "/?#", &userinfo);
+  const std::string_view rfc = HostPort(parts->rest, "/?#", nullptr);
+  h.whatwg = std::string(HostOf(whatwg));
+  h.whatwg_port = std::string(whatwg.substr(std::min(whatwg.size(), h.whatwg->size() + 1)));
   h.has_userinfo = userinfo;
-  h.rfc3986 = std::string(HostOf(HostPort(parts->rest, "/?#", nullptr)));
+  h.rfc3986 = std::string(HostOf(rfc));
+  h.rfc3986_port = std::string(rfc.substr(std::min(rfc.size(), h.rfc3986->size() + 1)));
   return h;
 }
+
+namespace {
+
+// A port is digits, at most 65535; empty means the default.
+bool GoodPort(std::string_view port) {
+  if (port.size() > 5 || !std::all_of(port.begin(), port.end(), IsDigit)) return false;
+  return port.empty() || std::stoul(std::string(port)) <= 65535;
+}
+
+}  // namespace
 
 Readings ReadValue(std::string_view type, std::string_view raw) {
   Readings r;
   if (type == "ipv4" || type == "ipv6") {
     if (auto n = ReadIp(raw)) AddIp(r, Masked(*n));
   } else if (type == "domain") {
-    AddDomain(r, raw);
+    auto labels = DomainLabels(raw);
+    if (!labels) return r;
+    r.domains.push_back(*labels);
+    // A name that ends in a number also reaches that IPv4 address.
+    if (EndsInNumber(labels->back())) {
+      std::string ascii;
+      for (const auto& l : *labels) ascii += (ascii.empty() ? "" : ".") + l;
+      if (auto v4 = WhatwgIpv4(ascii)) AddIp(r, *v4);
+    }
   } else if (type == "url") {
     const UrlHosts h = ReadUrlHosts(raw);
-    if (h.whatwg) AddWhatwgHost(r, *h.whatwg);
-    if (h.rfc3986) AddRfcHost(r, *h.rfc3986);
+    if (!h.whatwg || !h.rfc3986) return r;
+    AddHost(r, *h.whatwg, "browser (WHATWG) reading");
+    if (!GoodPort(h.whatwg_port) && r.unreadable.empty()) {
+      r.unreadable = "browser (WHATWG) reading: bad port";
+    }
+    AddHost(r, *h.rfc3986, "RFC 3986 reading");
   } else if (type == "email") {
     const size_t at = raw.rfind('@');
     if (at == std::string_view::npos) return r;
@@ -423,9 +462,13 @@ Readings ReadValue(std::string_view type, std::string_view raw) {
       if (domain.size() > 5 && LowerAscii(domain.substr(0, 5)) == "ipv6:") {
         domain.remove_prefix(5);
       }
-      if (auto n = ReadIp(domain)) AddIp(r, *n);
+      if (auto n = ReadIp(domain)) {
+        AddIp(r, *n);
+      } else {
+        r.unreadable = "bad address literal";
+      }
     } else {
-      AddDomain(r, domain);
+      AddHost(r, domain, "e-mail domain");
     }
   } else if (type == "asn") {
     if (raw.size() > 2 && LowerAscii(raw.substr(0, 2)) == "as") {

@@ -6,16 +6,23 @@
 //
 // A value is read into every host it can be taken to be about:
 //   - an IP network as a 128-bit range (IPv4 keeps its own family), plus
-//     the IPv4 network embedded in an IPv6 one for each embedding it falls
-//     in (mapped ::ffff:0:0/96, compatible ::/96, NAT64 64:ff9b::/96 and
-//     64:ff9b:1::/48 per RFC 6052, 6to4 2002::/16);
+//     the IPv4 network embedded in an IPv6 one for each embedding it
+//     overlaps: mapped ::ffff:0:0/96, compatible ::/96 (not :: nor ::1),
+//     SIIT ::ffff:0:0:0/96, NAT64 64:ff9b::/96, local-use NAT64
+//     64:ff9b:1::/48 in each RFC 6052 layout that fits (/48, /56, /64, /96),
+//     6to4 2002::/16, Teredo 2001::/32 (server, and client complemented);
 //   - a domain as its list of lowercase A-labels (Unicode labels converted
-//     with Punycode, RFC 3492; trailing dots dropped);
+//     with Punycode, RFC 3492; trailing dots dropped); a name that ends in a
+//     number is also the IPv4 address browsers and inet_aton make of it;
 //   - a URL's host as a browser reads it (WHATWG URL Standard: '\' ends the
-//     authority of special schemes, the last '@' ends the userinfo, hosts
-//     that end in a number are IPv4 with hex/octal/short forms) AND as RFC
-//     3986 reads it (only '/', '?', '#' end the authority);
+//     authority of special schemes, the last '@' ends the userinfo, the
+//     port follows the first ':' outside brackets) AND as RFC 3986 reads it
+//     (only '/', '?', '#' end the authority); either host percent-decoded,
+//     lower case, A-labels, numeric names as IPv4 (1 to 4 parts, decimal,
+//     0x hex or 0-led octal);
 //   - an e-mail address by its domain (or IP literal).
+// A URL host or e-mail domain that cannot be read (a browser would refuse
+// it) is reported as unreadable: docs/policy.md withholds such values.
 //
 // Pure functions; thread-safe.
 
@@ -72,6 +79,9 @@ struct Readings {
   std::vector<Net> nets;                         // with embedded readings
   std::vector<std::vector<std::string>> domains;  // label lists
   std::optional<uint32_t> asn;
+  // Why a URL host or e-mail domain could not be read ("" when it could):
+  // such a value might name a protected host in a way nobody can predict.
+  std::string unreadable;
 };
 
 // Reads a raw value of type `type` ("ipv4", "domain", "url", ...; the
@@ -82,7 +92,9 @@ Readings ReadValue(std::string_view type, std::string_view raw);
 // For the coverage report: which URL readings disagreed about the host.
 struct UrlHosts {
   std::optional<std::string> whatwg;  // the host text a browser reads
+  std::string whatwg_port;
   std::optional<std::string> rfc3986;
+  std::string rfc3986_port;
   bool has_userinfo = false;
 };
 UrlHosts ReadUrlHosts(std::string_view url);
