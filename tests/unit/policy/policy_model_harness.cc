@@ -178,6 +178,7 @@ std::vector<std::pair<Written, Case>> Candidates(const Written& w, const Case& c
   if (c.situation.warninglist) record([](Case& x) { x.situation.warninglist.reset(); });
   if (c.situation.relay) record([](Case& x) { x.situation.relay = false; });
   if (c.situation.held) record([](Case& x) { x.situation.held.reset(); });
+  if (c.situation.held_variant) record([](Case& x) { x.situation.held_variant = 0; });
   if (r.tlp != 1) record([](Case& x) { x.record.tlp = 1; });
   if (r.confidence != 100) record([](Case& x) { x.record.confidence = 100; });
   if (r.reshare != 2) record([](Case& x) { x.record.reshare = 2; });
@@ -220,7 +221,7 @@ Outcome Judge(const PolicySet& set, const Policy& p, const Case& c) {
   in.now = s.now;
   in.sent_today_to_country = s.sent_today;
   in.is_relay = s.relay;
-  if (s.held) in.held = HeldRevision{*s.held, 0};
+  if (s.held) in.held = HeldRevision{*s.held, s.held_variant};
   if (s.warninglist) in.warninglist = WarninglistFlag{*s.warninglist, "entry"};
   o.engine = DecideShare(set, Body(c.record, o.normalized), s.country, in);
   o.model = Decide(p, c.record, s);
@@ -322,7 +323,8 @@ std::string Describe(Written w, const Case& c) {
     << " valid_until=" << r.has_valid_until << "\n"
     << "--- to " << st.country << " now=" << st.now << " sent_today=" << st.sent_today
     << " relay=" << st.relay << " held="
-    << (st.held ? std::to_string(*st.held) : std::string("none"))
+    << (st.held ? std::to_string(*st.held) + " variant " + std::to_string(st.held_variant)
+                : std::string("none"))
     << " warninglist=" << st.warninglist.value_or("none") << "\n";
   auto loaded = LoadPolicyText(texts);
   if (!loaded.ok()) {

@@ -605,7 +605,10 @@ Case Generator::Indicator(int64_t now) {
   s.now = now;
   s.sent_today = static_cast<uint64_t>(Int(0, 6));
   s.relay = Chance(30);
-  if (Chance(25)) s.held = static_cast<uint32_t>(Int(1, static_cast<int>(r.revision)));
+  if (Chance(25)) {
+    s.held = static_cast<uint32_t>(Int(1, static_cast<int>(r.revision)));
+    s.held_variant = static_cast<uint32_t>(Chance(70) ? 0 : Int(1, 3));
+  }
   if (Chance(8)) s.warninglist = Pick(std::vector<std::string>{"rfc1918", "alexa-top"});
   return c;
 }

@@ -86,6 +86,7 @@ struct Situation {
   uint64_t sent_today = 0;
   bool relay = false;                  // a third party's record
   std::optional<uint32_t> held;        // revision the peer holds
+  uint32_t held_variant = 0;           // and which variant of it
   std::optional<std::string> warninglist;  // list name, when flagged
 };
 
