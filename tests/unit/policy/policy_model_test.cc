@@ -33,8 +33,11 @@ constexpr uint64_t kCiSeed = 20261205;
 constexpr int kCiCases = 24000;
 constexpr int kCasesPerSet = 100;
 
-// Families the engine does not read yet; empty once it does.
-const std::set<std::string> kFamiliesAwaitingEngine = {};
+// Families the engine on main does not read yet (issue findings 4 and 5:
+// embedded IPv4 and browser URL hosts, branch addr); empty once it does.
+// `CARAVAN_POLICY_MODEL_SKIP=` (empty) runs them all.
+const std::set<std::string> kFamiliesAwaitingEngine = {"ip-embedded", "url-backslash",
+                                                       "numeric-host", "protected-v6"};
 
 uint64_t EnvNumber(const char* name, uint64_t fallback) {
   const char* v = std::getenv(name);
