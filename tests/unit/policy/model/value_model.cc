@@ -196,8 +196,8 @@ void AddIp(Readings& r, const Net& n) {
 }
 
 // WHATWG "forbidden domain code points" (forbidden host code points plus
-// C0 controls, '%' and DEL): a host holding one after percent-decoding is
-// a failure, as is an empty host.
+// C0 controls, '%' and DEL): a browser refuses a host that holds one after
+// percent-decoding.
 bool ForbiddenInHost(const std::string& host) {
   for (char ch : host) {
     const auto c = static_cast<unsigned char>(ch);
