@@ -23,6 +23,12 @@ std::optional<protocol::IndicatorType> TypeOf(const std::string& name) {
   return it->second;
 }
 
+std::string NameOf(protocol::IndicatorType t) {
+  static const std::vector<std::string> kNames = {"ipv4", "ipv6", "domain", "url",   "email",
+                                                  "md5",  "sha1", "sha256", "cve", "asn"};
+  return kNames[static_cast<size_t>(t)];
+}
+
 protocol::RecordBody Body(const Record& r, const std::string& value) {
   protocol::RecordBody b;
   b.origin_seq = 1;
@@ -182,6 +188,7 @@ std::vector<std::pair<Written, Case>> Candidates(const Written& w, const Case& c
   if (r.tlp != 1) record([](Case& x) { x.record.tlp = 1; });
   if (r.confidence != 100) record([](Case& x) { x.record.confidence = 100; });
   if (r.reshare != 2) record([](Case& x) { x.record.reshare = 2; });
+  if (c.detect) record([](Case& x) { x.detect = false; });
   if (r.revision != 1 && !c.situation.held) record([](Case& x) { x.record.revision = 1; });
   if (c.situation.sent_today != 0) record([](Case& x) { x.situation.sent_today = 0; });
   if (r.created < c.situation.now - 400 * 86400 || r.created > c.situation.now - 300 * 86400) {
@@ -208,14 +215,30 @@ std::vector<std::pair<Written, Case>> Candidates(const Written& w, const Case& c
 
 Outcome Judge(const PolicySet& set, const Policy& p, const Case& c) {
   Outcome o;
-  auto type = TypeOf(c.record.type);
-  auto norm = protocol::NormalizeValue(*type, c.record.raw_value);
-  if (!norm.ok()) {
-    o.parse_error = norm.status().message();
-    return o;
+  Record record = c.record;
+  if (c.detect) {
+    auto parsed = protocol::DetectAndNormalize(record.raw_value);
+    if (!parsed.ok()) {
+      o.parse_error = parsed.status().message();
+      return o;
+    }
+    // The model reads the value as the type the parser found, with the
+    // scheme it documents adding to a scheme-less URL.
+    record.type = NameOf(parsed->type);
+    if (record.type == "url" && record.raw_value.find("://") == std::string::npos) {
+      record.raw_value = "http://" + record.raw_value;
+    }
+    o.normalized = parsed->value;
+  } else {
+    auto norm = protocol::NormalizeValue(*TypeOf(record.type), record.raw_value);
+    if (!norm.ok()) {
+      o.parse_error = norm.status().message();
+      return o;
+    }
+    o.normalized = *norm;
   }
   o.accepted = true;
-  o.normalized = *norm;
+  o.read_as = record;
   const Situation& s = c.situation;
   ShareInputs in;
   in.now = s.now;
@@ -223,8 +246,8 @@ Outcome Judge(const PolicySet& set, const Policy& p, const Case& c) {
   in.is_relay = s.relay;
   if (s.held) in.held = HeldRevision{*s.held, s.held_variant};
   if (s.warninglist) in.warninglist = WarninglistFlag{*s.warninglist, "entry"};
-  o.engine = DecideShare(set, Body(c.record, o.normalized), s.country, in);
-  o.model = Decide(p, c.record, s);
+  o.engine = DecideShare(set, Body(record, o.normalized), s.country, in);
+  o.model = Decide(p, record, s);
   o.agree = Same(o.engine, o.model);
   return o;
 }
@@ -315,7 +338,7 @@ std::string Describe(Written w, const Case& c) {
   const Record& r = c.record;
   const Situation& st = c.situation;
   s << "--- indicator (family " << c.family << ")\n"
-    << r.type << " " << r.raw_value << "\n"
+    << (c.detect ? std::string("(no type given)") : r.type) << " " << r.raw_value << "\n"
     << "tlp=" << r.tlp << " confidence=" << r.confidence << " reshare=" << r.reshare
     << " revoked=" << r.revoked << " revision=" << r.revision << " created=" << r.created
     << " tags=[" << Join(r.tags) << "] description=" << r.has_description
@@ -336,7 +359,8 @@ std::string Describe(Written w, const Case& c) {
     s << "(refused by the parser: " << o.parse_error << ")\n";
     return s.str();
   }
-  s << "parser: " << o.normalized << "\n"
+  s << "parser: " << (c.detect ? "(type detected) " + o.read_as.type + " " : std::string())
+    << o.normalized << "\n"
     << "engine: " << EngineText(o.engine) << "\n"
     << "model:  " << ModelText(o.model) << "\n";
   return s.str();

@@ -21,6 +21,7 @@ struct Outcome {
   bool accepted = false;  // the submit parser took the value
   std::string normalized;
   std::string parse_error;
+  Record read_as;  // the record as the model read it (detected type)
   ShareDecision engine;
   Decision model;
   bool agree = true;

@@ -93,7 +93,9 @@ TEST(PolicyModel, EngineAgreesWithIndependentModel) {
         continue;
       }
       ++decided;
-      for (const std::string& k : CoverageKeys(w.policy, c, o.model)) ++seen[k];
+      Case read = c;
+      read.record = o.read_as;
+      for (const std::string& k : CoverageKeys(w.policy, read, o.model)) ++seen[k];
       if (o.agree) continue;
       ++failures;
       const Shrunk s = Shrink(w, c);

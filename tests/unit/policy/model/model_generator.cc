@@ -578,6 +578,13 @@ Case Generator::Indicator(int64_t now) {
     r.raw_value = value;
   }
 
+  if (Chance(15) && r.type != "asn") {
+    c.detect = true;
+    // "gov.uz:8080/x" is how MISP url attributes are often written.
+    if (r.type == "url" && r.raw_value.rfind("http://", 0) == 0 && Chance(40)) {
+      r.raw_value.erase(0, 7);
+    }
+  }
   if (Chance(50)) {
     r.created = now - Int(0, 3 * 86400) - (Chance(10) ? 40 * 86400 : 0);
   } else {

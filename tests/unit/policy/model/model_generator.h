@@ -29,6 +29,9 @@ const std::vector<std::string>& AllFamilies();
 
 struct Case {
   std::string family;
+  // Submitted without a type: the parser detects it (DetectAndNormalize),
+  // and a scheme-less "host:port" or "host/path" becomes an http:// URL.
+  bool detect = false;
   Record record;
   Situation situation;
 };
