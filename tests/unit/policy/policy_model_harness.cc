@@ -310,9 +310,13 @@ Shrunk Shrink(const Written& w, const Case& c) {
       on_action = true;
     }
   }
+  // Dropping characters must not wander into what the parser refangs
+  // (a stray trailing ']' is stripped): the model reads values as written.
+  const bool plain = protocol::Refang(c.record.raw_value) == c.record.raw_value;
   for (bool progress = true; progress && s.steps < 1000;) {
     progress = false;
     for (auto& [cw, cc] : Candidates(s.written, s.c)) {
+      if (plain && protocol::Refang(cc.record.raw_value) != cc.record.raw_value) continue;
       if (Disagrees(cw, cc, on_action)) {
         s.written = std::move(cw);
         s.c = std::move(cc);

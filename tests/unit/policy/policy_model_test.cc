@@ -98,7 +98,8 @@ TEST(PolicyModel, EngineAgreesWithIndependentModel) {
       for (const std::string& k : CoverageKeys(w.policy, read, o.model)) ++seen[k];
       if (o.agree) continue;
       ++failures;
-      const Shrunk s = Shrink(w, c);
+      // CARAVAN_POLICY_MODEL_SHRINK=0 prints the case as generated.
+      const Shrunk s = EnvNumber("CARAVAN_POLICY_MODEL_SHRINK", 1) ? Shrink(w, c) : Shrunk{w, c, 0};
       ADD_FAILURE() << "seed " << seed << " case " << n
                     << ": the engine and the model disagree\n"
                     << "replay: CARAVAN_POLICY_MODEL_SEED=" << seed

@@ -434,6 +434,10 @@ bool GoodPort(std::string_view port) {
 Readings ReadValue(std::string_view type, std::string_view raw) {
   Readings r;
   if (type == "ipv4" || type == "ipv6") {
+    // "[2001:db8::1]" is how URLs write an IPv6 address; the same address.
+    if (raw.size() > 2 && raw.front() == '[' && raw.back() == ']') {
+      raw = raw.substr(1, raw.size() - 2);
+    }
     if (auto n = ReadIp(raw)) AddIp(r, Masked(*n));
   } else if (type == "domain") {
     auto labels = DomainLabels(raw);
