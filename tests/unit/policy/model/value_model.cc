@@ -213,8 +213,10 @@ bool ForbiddenInHost(const std::string& host) {
 // `[...]` is an IPv6 address; otherwise percent-decoded, lower case,
 // A-labels, trailing dots dropped, and a name whose last label is a number
 // is IPv4 in the forms browsers and inet_aton accept. A host that cannot
-// be read leaves `r.unreadable` saying why.
-void AddHost(Readings& r, std::string_view host, const char* reading) {
+// be read leaves `r.unreadable` saying why. A name that ends in a number
+// but is no IPv4 address is refused by a browser (`browser`: the WHATWG
+// reading of a special scheme); anyone else resolves it as a name.
+void AddHost(Readings& r, std::string_view host, const char* reading, bool browser) {
   auto fail = [&](const std::string& why) {
     if (r.unreadable.empty()) r.unreadable = std::string(reading) + ": " + why;
   };
@@ -231,9 +233,8 @@ void AddHost(Readings& r, std::string_view host, const char* reading) {
   if (EndsInNumber(labels->back())) {
     std::string ascii;
     for (const auto& l : *labels) ascii += (ascii.empty() ? "" : ".") + l;
-    auto v4 = WhatwgIpv4(ascii);
-    if (!v4) return fail("ends in a number but is no IPv4 address");
-    return AddIp(r, *v4);
+    if (auto v4 = WhatwgIpv4(ascii)) return AddIp(r, *v4);
+    if (browser) return fail("ends in a number but is no IPv4 address");
   }
   r.domains.push_back(*labels);
 }
@@ -410,8 +411,15 @@ UrlHosts ReadUrlHosts(std::string_view url) {
   auto parts = SplitScheme(url);
   if (!parts) return h;
   const bool special = IsSpecialScheme(parts->scheme);
+  h.special = special;
+  // A browser skips any run of '/' and '\\' after "scheme:" of a special
+  // scheme ("http://\\@e.t" has the host e.t).
+  std::string_view after = parts->rest;
+  while (special && !after.empty() && (after.front() == '/' || after.front() == '\\')) {
+    after.remove_prefix(1);
+  }
   bool userinfo = false;
-  const std::string_view whatwg = HostPort(parts->rest, special ? "/?#\\" : "/?#", &userinfo);
+  const std::string_view whatwg = HostPort(after, special ? "/?#\\" : "/?#", &userinfo);
   const std::string_view rfc = HostPort(parts->rest, "/?#", nullptr);
   h.whatwg = std::string(HostOf(whatwg));
   h.whatwg_port = std::string(whatwg.substr(std::min(whatwg.size(), h.whatwg->size() + 1)));
@@ -452,11 +460,11 @@ Readings ReadValue(std::string_view type, std::string_view raw) {
   } else if (type == "url") {
     const UrlHosts h = ReadUrlHosts(raw);
     if (!h.whatwg || !h.rfc3986) return r;
-    AddHost(r, *h.whatwg, "browser (WHATWG) reading");
+    AddHost(r, *h.whatwg, "browser (WHATWG) reading", h.special);
     if (!GoodPort(h.whatwg_port) && r.unreadable.empty()) {
       r.unreadable = "browser (WHATWG) reading: bad port";
     }
-    AddHost(r, *h.rfc3986, "RFC 3986 reading");
+    AddHost(r, *h.rfc3986, "RFC 3986 reading", false);
   } else if (type == "email") {
     const size_t at = raw.rfind('@');
     if (at == std::string_view::npos) return r;
@@ -472,7 +480,7 @@ Readings ReadValue(std::string_view type, std::string_view raw) {
         r.unreadable = "bad address literal";
       }
     } else {
-      AddHost(r, domain, "e-mail domain");
+      AddHost(r, domain, "e-mail domain", false);
     }
   } else if (type == "asn") {
     if (raw.size() > 2 && LowerAscii(raw.substr(0, 2)) == "as") {

@@ -21,8 +21,10 @@
 //     lower case, A-labels, numeric names as IPv4 (1 to 4 parts, decimal,
 //     0x hex or 0-led octal);
 //   - an e-mail address by its domain (or IP literal).
-// A URL host or e-mail domain that cannot be read (a browser would refuse
-// it) is reported as unreadable: docs/policy.md withholds such values.
+// A URL host or e-mail domain that cannot be read (a forbidden character,
+// a bad port; a browser refuses a special URL whose host ends in a number
+// but is no IPv4 address, where anyone else resolves the name) is reported
+// as unreadable: docs/policy.md withholds such values.
 //
 // Pure functions; thread-safe.
 
@@ -96,6 +98,7 @@ struct UrlHosts {
   std::optional<std::string> rfc3986;
   std::string rfc3986_port;
   bool has_userinfo = false;
+  bool special = false;  // http, https, ftp, ws, wss (WHATWG special schemes)
 };
 UrlHosts ReadUrlHosts(std::string_view url);
 

@@ -80,6 +80,11 @@ TEST(PolicyModelValues, UrlHostsAsBrowsersAndRfc3986ReadThem) {
   EXPECT_FALSE(ReadValue("url", "http://x^y\\@evil.com/").unreadable.empty());
   EXPECT_FALSE(ReadValue("url", "http://gov.uz:8o\\@evil.com/").unreadable.empty());
   EXPECT_TRUE(ReadValue("url", "http://a.b/x^y").unreadable.empty());
+  // Only a browser refuses a name that ends in a number and is no IPv4.
+  EXPECT_TRUE(ReadValue("url", "tcp://foo.0x10/").unreadable.empty());
+  EXPECT_TRUE(ReadValue("url", "http://x\\@foo.0x10/").unreadable.empty());
+  // A browser skips every '/' and '\\' after "http:".
+  EXPECT_EQ(Hosts("http://\\@gov.uz"), (std::vector<std::string>{"gov.uz", "gov.uz"}));
 }
 
 TEST(PolicyModelValues, DomainsAsLowercaseALabels) {
