@@ -64,6 +64,9 @@ TEST(UrlHost, BothReadingsOfTrickyUrls) {
        "xn--e1afmkfd.xn--p1ai", "xn--e1afmkfd.xn--p1ai"},
       {"http://XN--E1AFMKFD.xn--p1ai/", "xn--e1afmkfd.xn--p1ai",
        "xn--e1afmkfd.xn--p1ai"},
+      {"http://gov\xE3\x80\x82uz/", "gov.uz", "gov.uz"},  // U+3002 is a dot
+      {"http://\xC3\x9C.gov.uz/", "xn--tda.gov.uz", "xn--tda.gov.uz"},
+      {"http://fa\xC3\x9F.example/", "xn--fa-hia.example", "xn--fa-hia.example"},
       // Numeric IPv4 forms, as the WHATWG IPv4 parser (and inet_aton) read
       // them.
       {"http://195.158.1.2/", "195.158.1.2", "195.158.1.2"},
@@ -82,6 +85,8 @@ TEST(UrlHost, BothReadingsOfTrickyUrls) {
       {"http://[::ffff:195.158.1.2]/login", "[::ffff:195.158.1.2]",
        "[::ffff:195.158.1.2]"},
       {"http://u@[2001:DB8::1]:8443/x", "[2001:db8::1]", "[2001:db8::1]"},
+      {"http://[::FFFF:C39E:102]/", "[::ffff:195.158.1.2]", "[::ffff:195.158.1.2]"},
+      {"http://[::ffff:195.158.1.02]/", "FAIL", "FAIL"},
       {"http://[64:ff9b::195.158.1.2]\\@evil.com/", "[64:ff9b::c39e:102]",
        "evil.com"},
       // Hosts a browser refuses: the Standard returns failure.
