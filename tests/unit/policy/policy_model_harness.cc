@@ -13,19 +13,25 @@ namespace {
 
 std::optional<protocol::IndicatorType> TypeOf(const std::string& name) {
   static const std::map<std::string, protocol::IndicatorType> kTypes = {
-      {"ipv4", protocol::IndicatorType::kIpv4},     {"ipv6", protocol::IndicatorType::kIpv6},
-      {"domain", protocol::IndicatorType::kDomain}, {"url", protocol::IndicatorType::kUrl},
-      {"email", protocol::IndicatorType::kEmail},   {"md5", protocol::IndicatorType::kMd5},
-      {"sha1", protocol::IndicatorType::kSha1},     {"sha256", protocol::IndicatorType::kSha256},
-      {"cve", protocol::IndicatorType::kCve},       {"asn", protocol::IndicatorType::kAsn}};
+      {"ipv4", protocol::IndicatorType::kIpv4},
+      {"ipv6", protocol::IndicatorType::kIpv6},
+      {"domain", protocol::IndicatorType::kDomain},
+      {"url", protocol::IndicatorType::kUrl},
+      {"email", protocol::IndicatorType::kEmail},
+      {"md5", protocol::IndicatorType::kMd5},
+      {"sha1", protocol::IndicatorType::kSha1},
+      {"sha256", protocol::IndicatorType::kSha256},
+      {"cve", protocol::IndicatorType::kCve},
+      {"asn", protocol::IndicatorType::kAsn}};
   auto it = kTypes.find(name);
   if (it == kTypes.end()) return std::nullopt;
   return it->second;
 }
 
 std::string NameOf(protocol::IndicatorType t) {
-  static const std::vector<std::string> kNames = {"ipv4", "ipv6", "domain", "url",   "email",
-                                                  "md5",  "sha1", "sha256", "cve", "asn"};
+  static const std::vector<std::string> kNames = {
+      "ipv4", "ipv6", "domain", "url", "email",
+      "md5",  "sha1", "sha256", "cve", "asn"};
   return kNames[static_cast<size_t>(t)];
 }
 
@@ -64,7 +70,8 @@ bool Same(const ShareDecision& e, const Decision& m) {
   if (m.action == "defer" && e.retry_at != m.retry_at) return false;
   if (m.action == "share") {
     if (e.redact != m.redact) return false;
-    if (m.reshare && static_cast<int>(e.reshare_ceiling) != *m.reshare) return false;
+    if (m.reshare && static_cast<int>(e.reshare_ceiling) != *m.reshare)
+      return false;
   }
   return true;
 }
@@ -77,11 +84,14 @@ std::string Join(const std::vector<std::string>& v) {
 
 std::string EngineText(const ShareDecision& e) {
   std::ostringstream s;
-  s << ActionName(e.action) << " " << (e.rule.file.empty() ? "(built-in)" : e.rule.file) << ":"
-    << e.rule.line << " " << e.rule.key << " (" << e.rule.reason << ")";
-  if (e.action == ShareDecision::Action::kDefer) s << " retry_at=" << e.retry_at;
+  s << ActionName(e.action) << " "
+    << (e.rule.file.empty() ? "(built-in)" : e.rule.file) << ":" << e.rule.line
+    << " " << e.rule.key << " (" << e.rule.reason << ")";
+  if (e.action == ShareDecision::Action::kDefer)
+    s << " retry_at=" << e.retry_at;
   if (e.action == ShareDecision::Action::kShare) {
-    s << " redact=[" << Join(e.redact) << "] reshare=" << static_cast<int>(e.reshare_ceiling);
+    s << " redact=[" << Join(e.redact)
+      << "] reshare=" << static_cast<int>(e.reshare_ceiling);
   }
   return s.str();
 }
@@ -90,9 +100,11 @@ std::string ModelText(const Decision& m) {
   std::ostringstream s;
   s << m.action;
   if (m.action != "skip") {
-    s << " " << (m.file.empty() ? "(built-in)" : m.file) << ":" << m.line << " " << m.key;
+    s << " " << (m.file.empty() ? "(built-in)" : m.file) << ":" << m.line << " "
+      << m.key;
   }
-  for (const auto& [key, line] : m.other_rules) s << " (or protected.toml:" << line << " " << key << ")";
+  for (const auto& [key, line] : m.other_rules)
+    s << " (or protected.toml:" << line << " " << key << ")";
   if (m.action == "defer") s << " retry_at=" << m.retry_at;
   if (m.action == "share") {
     s << " redact=[" << Join(m.redact) << "]";
@@ -102,7 +114,8 @@ std::string ModelText(const Decision& m) {
 }
 
 // One-step simplifications of a case, most drastic first.
-std::vector<std::pair<Written, Case>> Candidates(const Written& w, const Case& c) {
+std::vector<std::pair<Written, Case>> Candidates(const Written& w,
+                                                 const Case& c) {
   std::vector<std::pair<Written, Case>> out;
   auto policy = [&](const std::function<void(Written&)>& f) {
     Written x = w;
@@ -116,7 +129,9 @@ std::vector<std::pair<Written, Case>> Candidates(const Written& w, const Case& c
   };
   const Policy& p = w.policy;
   for (size_t i = 0; i < p.scopes.size(); ++i) {
-    policy([i](Written& x) { x.policy.scopes.erase(x.policy.scopes.begin() + static_cast<long>(i)); });
+    policy([i](Written& x) {
+      x.policy.scopes.erase(x.policy.scopes.begin() + static_cast<long>(i));
+    });
   }
   for (const auto& [g, members] : p.groups) {
     policy([g](Written& x) { x.policy.groups.erase(g); });
@@ -133,14 +148,16 @@ std::vector<std::pair<Written, Case>> Candidates(const Written& w, const Case& c
       policy([i](Written& x) {
         auto& v = x.policy.protected_assets->cidrs;
         v.erase(v.begin() + static_cast<long>(i));
-        x.spelling.cidrs_text.erase(x.spelling.cidrs_text.begin() + static_cast<long>(i));
+        x.spelling.cidrs_text.erase(x.spelling.cidrs_text.begin() +
+                                    static_cast<long>(i));
       });
     }
     for (size_t i = 0; i < p.protected_assets->domain_suffixes.size(); ++i) {
       policy([i](Written& x) {
         auto& v = x.policy.protected_assets->domain_suffixes;
         v.erase(v.begin() + static_cast<long>(i));
-        x.spelling.suffixes_text.erase(x.spelling.suffixes_text.begin() + static_cast<long>(i));
+        x.spelling.suffixes_text.erase(x.spelling.suffixes_text.begin() +
+                                       static_cast<long>(i));
       });
     }
     for (size_t i = 0; i < p.protected_assets->asns.size(); ++i) {
@@ -154,57 +171,75 @@ std::vector<std::pair<Written, Case>> Candidates(const Written& w, const Case& c
     const File& file = i == p.scopes.size() ? p.default_file : p.scopes[i];
     if (file.outbound) {
       policy([i](Written& x) {
-        File& f = i == x.policy.scopes.size() ? x.policy.default_file : x.policy.scopes[i];
+        File& f = i == x.policy.scopes.size() ? x.policy.default_file
+                                              : x.policy.scopes[i];
         f.outbound.reset();
         x.spelling.outbound.erase(f.name);
       });
       const auto keys = w.spelling.outbound.at(file.name);
       for (size_t k = 0; k < keys.size(); ++k) {
         policy([i, k](Written& x) {
-          File& f = i == x.policy.scopes.size() ? x.policy.default_file : x.policy.scopes[i];
+          File& f = i == x.policy.scopes.size() ? x.policy.default_file
+                                                : x.policy.scopes[i];
           auto& spelled = x.spelling.outbound[f.name];
           ResetOutboundKey(*f.outbound, spelled[k].first);
           spelled.erase(spelled.begin() + static_cast<long>(k));
         });
       }
     }
-    if (w.spelling.inbound_table.count(file.name) && w.spelling.inbound_table.at(file.name)) {
-      policy([name = file.name](Written& x) { x.spelling.inbound_table[name] = false; });
+    if (w.spelling.inbound_table.count(file.name) &&
+        w.spelling.inbound_table.at(file.name)) {
+      policy([name = file.name](Written& x) {
+        x.spelling.inbound_table[name] = false;
+      });
     }
   }
   const Record& r = c.record;
   for (size_t i = 0; i < r.tags.size(); ++i) {
-    record([i](Case& x) { x.record.tags.erase(x.record.tags.begin() + static_cast<long>(i)); });
+    record([i](Case& x) {
+      x.record.tags.erase(x.record.tags.begin() + static_cast<long>(i));
+    });
   }
-  if (r.has_description) record([](Case& x) { x.record.has_description = false; });
-  if (r.has_first_seen) record([](Case& x) { x.record.has_first_seen = false; });
+  if (r.has_description)
+    record([](Case& x) { x.record.has_description = false; });
+  if (r.has_first_seen)
+    record([](Case& x) { x.record.has_first_seen = false; });
   if (r.has_last_seen) record([](Case& x) { x.record.has_last_seen = false; });
-  if (r.has_valid_until) record([](Case& x) { x.record.has_valid_until = false; });
+  if (r.has_valid_until)
+    record([](Case& x) { x.record.has_valid_until = false; });
   if (r.revoked) record([](Case& x) { x.record.revoked = false; });
-  if (c.situation.warninglist) record([](Case& x) { x.situation.warninglist.reset(); });
+  if (c.situation.warninglist)
+    record([](Case& x) { x.situation.warninglist.reset(); });
   if (c.situation.relay) record([](Case& x) { x.situation.relay = false; });
   if (c.situation.held) record([](Case& x) { x.situation.held.reset(); });
-  if (c.situation.held_variant) record([](Case& x) { x.situation.held_variant = 0; });
+  if (c.situation.held_variant)
+    record([](Case& x) { x.situation.held_variant = 0; });
   if (r.tlp != 1) record([](Case& x) { x.record.tlp = 1; });
   if (r.confidence != 100) record([](Case& x) { x.record.confidence = 100; });
   if (r.reshare != 2) record([](Case& x) { x.record.reshare = 2; });
   if (c.detect) record([](Case& x) { x.detect = false; });
-  if (r.revision != 1 && !c.situation.held) record([](Case& x) { x.record.revision = 1; });
-  if (c.situation.sent_today != 0) record([](Case& x) { x.situation.sent_today = 0; });
-  if (r.created < c.situation.now - 400 * 86400 || r.created > c.situation.now - 300 * 86400) {
+  if (r.revision != 1 && !c.situation.held)
+    record([](Case& x) { x.record.revision = 1; });
+  if (c.situation.sent_today != 0)
+    record([](Case& x) { x.situation.sent_today = 0; });
+  if (r.created < c.situation.now - 400 * 86400 ||
+      r.created > c.situation.now - 300 * 86400) {
     record([](Case& x) { x.record.created = x.situation.now - 365 * 86400; });
   }
   // The value: a label less, then one character (UTF-8 sequence) less.
   const std::string& v = r.raw_value;
   for (size_t i = 0; i < v.size(); ++i) {
     const size_t dot = v.find('.', i);
-    if ((i == 0 || v[i - 1] == '.' || v[i - 1] == '/') && dot != std::string::npos && dot > i) {
+    if ((i == 0 || v[i - 1] == '.' || v[i - 1] == '/') &&
+        dot != std::string::npos && dot > i) {
       record([i, dot](Case& x) { x.record.raw_value.erase(i, dot - i + 1); });
     }
   }
   for (size_t i = 0; i < v.size() && v.size() <= 160; ++i) {
     size_t len = 1;
-    while (i + len < v.size() && (static_cast<unsigned char>(v[i + len]) & 0xC0) == 0x80) ++len;
+    while (i + len < v.size() &&
+           (static_cast<unsigned char>(v[i + len]) & 0xC0) == 0x80)
+      ++len;
     record([i, len](Case& x) { x.record.raw_value.erase(i, len); });
     i += len - 1;
   }
@@ -225,12 +260,14 @@ Outcome Judge(const PolicySet& set, const Policy& p, const Case& c) {
     // The model reads the value as the type the parser found, with the
     // scheme it documents adding to a scheme-less URL.
     record.type = NameOf(parsed->type);
-    if (record.type == "url" && record.raw_value.find("://") == std::string::npos) {
+    if (record.type == "url" &&
+        record.raw_value.find("://") == std::string::npos) {
       record.raw_value = "http://" + record.raw_value;
     }
     o.normalized = parsed->value;
   } else {
-    auto norm = protocol::NormalizeValue(*TypeOf(record.type), record.raw_value);
+    auto norm =
+        protocol::NormalizeValue(*TypeOf(record.type), record.raw_value);
     if (!norm.ok()) {
       o.parse_error = norm.status().message();
       return o;
@@ -257,14 +294,18 @@ bool Disagrees(Written w, const Case& c, bool on_action) {
   auto loaded = LoadPolicyText(texts);
   if (!loaded.ok()) return false;
   const Outcome o = Judge(*loaded, w.policy, c);
-  if (on_action) return o.accepted && ActionName(o.engine.action) != o.model.action;
+  if (on_action)
+    return o.accepted && ActionName(o.engine.action) != o.model.action;
   return o.accepted && !o.agree;
 }
 
-std::vector<std::string> CoverageKeys(const Policy& p, const Case& c, const Decision& d) {
+std::vector<std::string> CoverageKeys(const Policy& p, const Case& c,
+                                      const Decision& d) {
   std::string base = d.action;
   if (d.action != "skip") {
-    base += " " + (d.key.rfind("warninglist:", 0) == 0 ? std::string("warninglist") : d.key);
+    base +=
+        " " + (d.key.rfind("warninglist:", 0) == 0 ? std::string("warninglist")
+                                                   : d.key);
   }
   std::vector<std::string> keys = {base, base + " [" + c.family + "]"};
   // Protected only through a network written in an IPv6 embedding.
@@ -273,7 +314,8 @@ std::vector<std::string> CoverageKeys(const Policy& p, const Case& c, const Deci
       if (text.find(':') == std::string::npos) continue;
       Policy one = p;
       one.protected_assets->cidrs = {text};
-      if (!ProtectedRules(one, c.record).empty()) keys.push_back(base + " [protected-v6]");
+      if (!ProtectedRules(one, c.record).empty())
+        keys.push_back(base + " [protected-v6]");
     }
   }
   return keys;
@@ -296,8 +338,8 @@ Shrunk Shrink(const Written& w, const Case& c) {
     def.outbound = Outbound{};
     def.outbound->share = true;
     def.outbound->max_tlp = 3;
-    open.written.spelling.outbound[def.name] = {{"share", "true"},
-                                                {"max_tlp", "\"amber+strict\""}};
+    open.written.spelling.outbound[def.name] = {
+        {"share", "true"}, {"max_tlp", "\"amber+strict\""}};
     Case& oc = open.c;
     oc.record.tlp = 1;
     oc.record.revoked = false;
@@ -316,7 +358,8 @@ Shrunk Shrink(const Written& w, const Case& c) {
   for (bool progress = true; progress && s.steps < 1000;) {
     progress = false;
     for (auto& [cw, cc] : Candidates(s.written, s.c)) {
-      if (plain && protocol::Refang(cc.record.raw_value) != cc.record.raw_value) continue;
+      if (plain && protocol::Refang(cc.record.raw_value) != cc.record.raw_value)
+        continue;
       if (Disagrees(cw, cc, on_action)) {
         s.written = std::move(cw);
         s.c = std::move(cc);
@@ -342,15 +385,18 @@ std::string Describe(Written w, const Case& c) {
   const Record& r = c.record;
   const Situation& st = c.situation;
   s << "--- indicator (family " << c.family << ")\n"
-    << (c.detect ? std::string("(no type given)") : r.type) << " " << r.raw_value << "\n"
-    << "tlp=" << r.tlp << " confidence=" << r.confidence << " reshare=" << r.reshare
-    << " revoked=" << r.revoked << " revision=" << r.revision << " created=" << r.created
-    << " tags=[" << Join(r.tags) << "] description=" << r.has_description
+    << (c.detect ? std::string("(no type given)") : r.type) << " "
+    << r.raw_value << "\n"
+    << "tlp=" << r.tlp << " confidence=" << r.confidence
+    << " reshare=" << r.reshare << " revoked=" << r.revoked
+    << " revision=" << r.revision << " created=" << r.created << " tags=["
+    << Join(r.tags) << "] description=" << r.has_description
     << " first_seen=" << r.has_first_seen << " last_seen=" << r.has_last_seen
     << " valid_until=" << r.has_valid_until << "\n"
-    << "--- to " << st.country << " now=" << st.now << " sent_today=" << st.sent_today
-    << " relay=" << st.relay << " held="
-    << (st.held ? std::to_string(*st.held) + " variant " + std::to_string(st.held_variant)
+    << "--- to " << st.country << " now=" << st.now
+    << " sent_today=" << st.sent_today << " relay=" << st.relay << " held="
+    << (st.held ? std::to_string(*st.held) + " variant " +
+                      std::to_string(st.held_variant)
                 : std::string("none"))
     << " warninglist=" << st.warninglist.value_or("none") << "\n";
   auto loaded = LoadPolicyText(texts);
@@ -363,7 +409,8 @@ std::string Describe(Written w, const Case& c) {
     s << "(refused by the parser: " << o.parse_error << ")\n";
     return s.str();
   }
-  s << "parser: " << (c.detect ? "(type detected) " + o.read_as.type + " " : std::string())
+  s << "parser: "
+    << (c.detect ? "(type detected) " + o.read_as.type + " " : std::string())
     << o.normalized << "\n"
     << "engine: " << EngineText(o.engine) << "\n"
     << "model:  " << ModelText(o.model) << "\n";

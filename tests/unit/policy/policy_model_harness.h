@@ -37,7 +37,8 @@ Outcome Judge(const PolicySet& set, const Policy& p, const Case& c);
 bool Disagrees(Written w, const Case& c, bool on_action = false);
 
 // "withhold cidrs", "withhold cidrs [ip-embedded]", ...
-std::vector<std::string> CoverageKeys(const Policy& p, const Case& c, const Decision& d);
+std::vector<std::string> CoverageKeys(const Policy& p, const Case& c,
+                                      const Decision& d);
 
 struct Shrunk {
   Written written;

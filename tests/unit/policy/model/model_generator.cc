@@ -11,11 +11,15 @@ namespace {
 
 __extension__ typedef unsigned __int128 U128;
 
-const std::vector<std::string> kCountries = {"KZ", "KG", "TJ", "TM", "UZ", "FR", "DE", "US"};
-const std::vector<std::string> kTags = {"internal", "ca-track", "vetted", "phishing"};
-const std::vector<std::string> kTlpNames = {"clear", "green", "amber", "amber+strict"};
-const std::vector<std::string> kTypeNames = {"ipv4",  "ipv6", "domain", "url", "email",
-                                             "md5",   "sha1", "sha256", "cve", "asn"};
+const std::vector<std::string> kCountries = {"KZ", "KG", "TJ", "TM",
+                                             "UZ", "FR", "DE", "US"};
+const std::vector<std::string> kTags = {"internal", "ca-track", "vetted",
+                                        "phishing"};
+const std::vector<std::string> kTlpNames = {"clear", "green", "amber",
+                                            "amber+strict"};
+const std::vector<std::string> kTypeNames = {
+    "ipv4", "ipv6", "domain", "url", "email",
+    "md5",  "sha1", "sha256", "cve", "asn"};
 const std::vector<std::string> kReshareNames = {"none", "direct", "federation"};
 
 // What policies protect and values aim at, so that they often meet.
@@ -29,21 +33,23 @@ const std::vector<Net> kV6Pool = {
     {true, 0x20010db800100000ULL, 0, 48},
     {true, 0x20010db800000000ULL, 0, 32},
 };
-const std::vector<std::string> kSuffixPool = {"gov.uz", "mail.gov.uz", "example.kz", "uz",
-                                              "xn--80ao21a.uz"};
+const std::vector<std::string> kSuffixPool = {
+    "gov.uz", "mail.gov.uz", "example.kz", "uz", "xn--80ao21a.uz"};
 const std::vector<uint32_t> kAsnPool = {8193, 64496, 1, 4294967295u};
 
 // Hosts with nothing protected about them, for the other side of a URL.
-const std::vector<std::string> kElsewhere = {"evil.com", "example.net", "8.8.8.8",
-                                             "[2001:db8:ffff::1]"};
+const std::vector<std::string> kElsewhere = {"evil.com", "example.net",
+                                             "8.8.8.8", "[2001:db8:ffff::1]"};
 
 std::string Upper(std::string s) {
-  for (char& c : s) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  for (char& c : s)
+    c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
   return s;
 }
 
 std::string Lower(std::string s) {
-  for (char& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  for (char& c : s)
+    c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
   return s;
 }
 
@@ -51,18 +57,21 @@ std::string Quoted(const std::string& s) { return "\"" + s + "\""; }
 
 std::string QuotedList(const std::vector<std::string>& items) {
   std::string s = "[";
-  for (size_t i = 0; i < items.size(); ++i) s += (i ? ", " : "") + Quoted(items[i]);
+  for (size_t i = 0; i < items.size(); ++i)
+    s += (i ? ", " : "") + Quoted(items[i]);
   return s + "]";
 }
 
 U128 Bits(const Net& n) { return (static_cast<U128>(n.hi) << 64) | n.lo; }
 Net V6Net(U128 a, int prefix) {
-  return Masked(Net{true, static_cast<uint64_t>(a >> 64), static_cast<uint64_t>(a), prefix});
+  return Masked(Net{true, static_cast<uint64_t>(a >> 64),
+                    static_cast<uint64_t>(a), prefix});
 }
 
 std::string Dotted(uint32_t v) {
   std::ostringstream s;
-  s << (v >> 24) << '.' << ((v >> 16) & 255) << '.' << ((v >> 8) & 255) << '.' << (v & 255);
+  s << (v >> 24) << '.' << ((v >> 16) & 255) << '.' << ((v >> 8) & 255) << '.'
+    << (v & 255);
   return s.str();
 }
 
@@ -76,16 +85,19 @@ std::string Hex(uint64_t v, bool upper) {
 
 const std::vector<std::string>& AllFamilies() {
   static const std::vector<std::string> kAll = {
-      "ip",           "ip-embedded", "domain",        "domain-idn", "url",
-      "url-userinfo", "url-backslash", "numeric-host", "url-v6",    "url-encoded",
-      "email",        "asn",         "other",         "protected-v6"};
+      "ip",     "ip-embedded",  "domain",        "domain-idn",
+      "url",    "url-userinfo", "url-backslash", "numeric-host",
+      "url-v6", "url-encoded",  "email",         "asn",
+      "other",  "protected-v6"};
   return kAll;
 }
 
 Generator::Generator(uint64_t seed, std::set<std::string> families)
     : rng_(seed), families_(std::move(families)) {}
 
-int Generator::Int(int lo, int hi) { return std::uniform_int_distribution<int>(lo, hi)(rng_); }
+int Generator::Int(int lo, int hi) {
+  return std::uniform_int_distribution<int>(lo, hi)(rng_);
+}
 bool Generator::Chance(int percent) { return Int(1, 100) <= percent; }
 std::string Generator::MaybeUpper(const std::string& s, int percent) {
   return Chance(percent) ? Upper(s) : s;
@@ -93,7 +105,8 @@ std::string Generator::MaybeUpper(const std::string& s, int percent) {
 
 // ------------------------------------------------------------- policies ---
 
-Outbound Generator::OutboundTable(std::vector<std::pair<std::string, std::string>>& keys) {
+Outbound Generator::OutboundTable(
+    std::vector<std::pair<std::string, std::string>>& keys) {
   Outbound o;
   if (Chance(85)) {
     o.share = Chance(80);
@@ -101,7 +114,9 @@ Outbound Generator::OutboundTable(std::vector<std::pair<std::string, std::string
   }
   if (Chance(60)) {
     o.max_tlp = Int(0, 3);
-    keys.emplace_back("max_tlp", Quoted(MaybeUpper(kTlpNames[static_cast<size_t>(o.max_tlp)], 10)));
+    keys.emplace_back(
+        "max_tlp",
+        Quoted(MaybeUpper(kTlpNames[static_cast<size_t>(o.max_tlp)], 10)));
   }
   if (Chance(35)) {
     std::set<std::string> types;
@@ -147,11 +162,13 @@ Outbound Generator::OutboundTable(std::vector<std::pair<std::string, std::string
     const auto& [secs, unit] = Pick(kUnits);
     const int n = Int(0, 30);
     o.embargo = n * secs;
-    keys.emplace_back("embargo", Quoted(n == 0 ? "0" : std::to_string(n) + unit));
+    keys.emplace_back("embargo",
+                      Quoted(n == 0 ? "0" : std::to_string(n) + unit));
   }
   if (Chance(70)) {
     o.reshare = Int(0, 2);
-    keys.emplace_back("reshare", Quoted(kReshareNames[static_cast<size_t>(o.reshare)]));
+    keys.emplace_back("reshare",
+                      Quoted(kReshareNames[static_cast<size_t>(o.reshare)]));
   }
   if (Chance(25)) {
     o.max_per_day = static_cast<uint64_t>(Int(1, 5));
@@ -164,7 +181,8 @@ void Generator::Protect(Written& w) {
   Protected pa;
   for (const Net& n : kV4Pool) {
     if (!Chance(40)) continue;
-    const std::string text = On("protected-v6") && Chance(35) ? EmbeddedV6(n) : V4Text(n);
+    const std::string text =
+        On("protected-v6") && Chance(35) ? EmbeddedV6(n) : V4Text(n);
     pa.cidrs.push_back(text);
   }
   for (const Net& n : kV6Pool) {
@@ -248,7 +266,8 @@ Written Generator::PolicySet() {
       needs_both.insert(files.size() - 1);
     }
   }
-  for (size_t i = 0; i < files.size(); ++i) directions(files[i], needs_both.count(i) != 0);
+  for (size_t i = 0; i < files.size(); ++i)
+    directions(files[i], needs_both.count(i) != 0);
   p.scopes = files;
   if (Chance(85)) Protect(w);
   return w;
@@ -273,10 +292,12 @@ std::string Generator::V6Text(const Net& n) {
   const U128 a = Bits(n);
   const bool upper = Chance(15);
   std::vector<uint16_t> g(8);
-  for (int i = 0; i < 8; ++i) g[static_cast<size_t>(i)] = static_cast<uint16_t>(a >> (112 - 16 * i));
+  for (int i = 0; i < 8; ++i)
+    g[static_cast<size_t>(i)] = static_cast<uint16_t>(a >> (112 - 16 * i));
   std::string s;
   if (Chance(30)) {
-    for (int i = 0; i < 8; ++i) s += (i ? ":" : "") + Hex(g[static_cast<size_t>(i)], upper);
+    for (int i = 0; i < 8; ++i)
+      s += (i ? ":" : "") + Hex(g[static_cast<size_t>(i)], upper);
   } else {
     // The longest run of zero groups becomes "::".
     int best = -1, best_len = 0;
@@ -308,7 +329,8 @@ std::string Generator::EmbeddedV6(const Net& v4) {
   const uint32_t a = static_cast<uint32_t>(v4.lo);
   const int p = v4.prefix;
   const int kind = Int(0, 7);
-  static const std::vector<std::string> kDottedHead = {"::ffff:", "::", "64:ff9b::"};
+  static const std::vector<std::string> kDottedHead = {
+      "::ffff:", "::", "64:ff9b::"};
   if (kind <= 2 && Chance(50) && !(kind == 1 && a == 0)) {
     // Dotted tail: "::ffff:195.158.0.0/112".
     std::string head = kDottedHead[static_cast<size_t>(kind)];
@@ -335,7 +357,8 @@ std::string Generator::EmbeddedV6(const Net& v4) {
       break;
     case 3:  // RFC 6052 /48: a.b at bits 48..63, c.d at 72..87
       bits = (static_cast<U128>(0x0064ff9b0001ULL) << 80) |
-             (static_cast<U128>(a >> 16) << 64) | (static_cast<U128>(a & 0xffff) << 40);
+             (static_cast<U128>(a >> 16) << 64) |
+             (static_cast<U128>(a & 0xffff) << 40);
       prefix = p <= 16 ? 48 + p : 72 + (p - 16);
       break;
     case 5:  // SIIT ::ffff:0:a.b.c.d
@@ -346,7 +369,8 @@ std::string Generator::EmbeddedV6(const Net& v4) {
       const int layout = Int(0, 2);
       bits = static_cast<U128>(0x0064ff9b0001ULL) << 80;
       if (layout == 0) {  // a at 56..63, b.c.d at 72..95
-        bits |= (static_cast<U128>(a >> 24) << 64) | (static_cast<U128>(a & 0xffffff) << 32);
+        bits |= (static_cast<U128>(a >> 24) << 64) |
+                (static_cast<U128>(a & 0xffffff) << 32);
         prefix = p <= 8 ? 56 + p : 72 + (p - 8);
       } else if (layout == 1) {  // 72..103
         bits |= static_cast<U128>(a) << 24;
@@ -383,11 +407,13 @@ std::string Generator::EmbeddedV6(const Net& v4) {
 
 std::string Generator::Domain(bool idn) {
   std::vector<std::string> labels = {"a", "mail", "gov", "evilgov", "www"};
-  std::vector<std::string> tails = {"gov.uz", "uz", "example.kz", "example", "kz", "ov.uz",
-                                    "xn--80ao21a.uz"};
+  std::vector<std::string> tails = {
+      "gov.uz", "uz", "example.kz", "example", "kz", "ov.uz", "xn--80ao21a.uz"};
   if (idn) {
-    labels.insert(labels.end(), {"қаз", "ҚАЗ", "xn--80ao21a", "почта", "Ғ"});
-    tails.insert(tails.end(), {"қаз.uz", "ҚАЗ.UZ", "XN--80AO21A.uz", "қаз.uz"});
+    labels.insert(labels.end(),
+                  {"қаз", "ҚАЗ", "xn--80ao21a", "почта", "Ғ", "faß"});
+    tails.insert(tails.end(), {"қаз.uz", "ҚАЗ.UZ", "XN--80AO21A.uz",
+                               "қаз\u3002uz", "gov\uFF0Euz"});
   }
   std::string d = Pick(tails);
   for (int i = Int(0, 2); i > 0; --i) d = Pick(labels) + "." + d;
@@ -411,14 +437,16 @@ std::string Generator::Host() {
     v4 = Masked(v4);
     if (Chance(50) && On("ip-embedded")) {
       std::string e = EmbeddedV6(v4);
-      if (const size_t slash = e.find('/'); slash != std::string::npos) e.resize(slash);
+      if (const size_t slash = e.find('/'); slash != std::string::npos)
+        e.resize(slash);
       return "[" + e + "]";
     }
     Net n = Pick(kV6Pool);
     n.lo ^= static_cast<uint64_t>(Int(0, 0xffff));
     n.prefix = 128;
     std::string t = V6Text(n);
-    if (const size_t slash = t.find('/'); slash != std::string::npos) t.resize(slash);
+    if (const size_t slash = t.find('/'); slash != std::string::npos)
+      t.resize(slash);
     return "[" + t + "]";
   }
   if (On("numeric-host")) {
@@ -430,34 +458,43 @@ std::string Generator::Host() {
     const std::string x = up ? "0X" : "0x";
     if (Chance(10)) {
       // Ends in a number but is no IPv4 address: a browser refuses it.
-      return Pick(std::vector<std::string>{"foo.0x10", "1.2.3.4.0x5", "256.1.0x1",
-                                           "gov.uz.0x1"});
+      return Pick(std::vector<std::string>{"foo.0x10", "1.2.3.4.0x5",
+                                           "256.1.0x1", "gov.uz.0x1"});
     }
     switch (Int(0, 4)) {
-      case 0: return std::to_string(a >> 24) + "." + std::to_string((a >> 16) & 255) + "." +
-                     std::to_string((a >> 8) & 255) + "." + x + Hex(a & 255, up);
-      case 1: return x + Hex(a >> 24, up) + "." + x + Hex((a >> 16) & 255, up) + "." +
-                     std::to_string((a >> 8) & 255) + "." + x + Hex(a & 255, up);
-      case 2: return std::to_string(a >> 24) + "." + std::to_string((a >> 16) & 255) + "." +
-                     x + Hex(a & 0xffff, up);
-      case 3: return std::to_string(a >> 24) + "." + x + Hex(a & 0xffffff, up);
-      default: return "0" + std::to_string((a >> 24) / 64) + std::to_string(((a >> 24) / 8) % 8) +
-                      std::to_string((a >> 24) % 8) + "." + std::to_string((a >> 16) & 255) + "." +
-                      std::to_string((a >> 8) & 255) + "." + x + Hex(a & 255, up);
+      case 0:
+        return std::to_string(a >> 24) + "." + std::to_string((a >> 16) & 255) +
+               "." + std::to_string((a >> 8) & 255) + "." + x +
+               Hex(a & 255, up);
+      case 1:
+        return x + Hex(a >> 24, up) + "." + x + Hex((a >> 16) & 255, up) + "." +
+               std::to_string((a >> 8) & 255) + "." + x + Hex(a & 255, up);
+      case 2:
+        return std::to_string(a >> 24) + "." + std::to_string((a >> 16) & 255) +
+               "." + x + Hex(a & 0xffff, up);
+      case 3:
+        return std::to_string(a >> 24) + "." + x + Hex(a & 0xffffff, up);
+      default:
+        return "0" + std::to_string((a >> 24) / 64) +
+               std::to_string(((a >> 24) / 8) % 8) +
+               std::to_string((a >> 24) % 8) + "." +
+               std::to_string((a >> 16) & 255) + "." +
+               std::to_string((a >> 8) & 255) + "." + x + Hex(a & 255, up);
     }
   }
   return Domain(false);
 }
 
 std::string Generator::UrlValue(std::string& family) {
-  static const std::vector<std::string> kSchemes = {"http", "http", "https", "ftp", "ws",
-                                                    "tcp",  "smb",  "udp",   "HTTP", "wss"};
+  static const std::vector<std::string> kSchemes = {
+      "http", "http", "https", "ftp", "ws", "tcp", "smb", "udp", "HTTP", "wss"};
   const std::string scheme = Pick(kSchemes) + "://";
   const std::string a = Host();
   const std::string b = Pick(kElsewhere);
-  const std::string port = ":" + std::to_string(Chance(50) ? 80 : Int(1, 65535));
-  static const std::vector<std::string> kTails = {"", "/", "/x/gov.uz", "/?a=b@gov.uz", "#f",
-                                                  "/%2e%2e/"};
+  const std::string port =
+      ":" + std::to_string(Chance(50) ? 80 : Int(1, 65535));
+  static const std::vector<std::string> kTails = {
+      "", "/", "/x/gov.uz", "/?a=b@gov.uz", "#f", "/%2e%2e/"};
   const std::string tail = Pick(kTails);
   std::vector<std::string> kinds = {"url"};
   for (const char* f : {"url-userinfo", "url-backslash", "url-encoded"}) {
@@ -466,12 +503,18 @@ std::string Generator::UrlValue(std::string& family) {
   family = Pick(kinds);
   if (family == "url-userinfo") {
     switch (Int(0, 5)) {
-      case 0: return scheme + b + "@" + a + tail;              // host is a
-      case 1: return scheme + "user@" + a + "@" + b + tail;    // host is b
-      case 2: return scheme + a + port + "@" + b + tail;       // host is b
-      case 3: return scheme + b + "#@" + a;
-      case 4: return scheme + b + "?@" + a;
-      default: return scheme + "user:p@" + a + (Chance(40) ? port : "") + tail;
+      case 0:
+        return scheme + b + "@" + a + tail;  // host is a
+      case 1:
+        return scheme + "user@" + a + "@" + b + tail;  // host is b
+      case 2:
+        return scheme + a + port + "@" + b + tail;  // host is b
+      case 3:
+        return scheme + b + "#@" + a;
+      case 4:
+        return scheme + b + "?@" + a;
+      default:
+        return scheme + "user:p@" + a + (Chance(40) ? port : "") + tail;
     }
   }
   if (family == "url-backslash") {
@@ -479,21 +522,28 @@ std::string Generator::UrlValue(std::string& family) {
       case 4: {
         // A browser host that cannot be read: a forbidden character, a bad
         // port, nothing at all.
-        static const std::vector<std::string> kBad = {"x^y", "a|b", "gov.uz:8o", "", "a<b",
-                                                      "gov.uz:99999"};
+        static const std::vector<std::string> kBad = {
+            "x^y", "a|b", "gov.uz:8o", "", "a<b", "gov.uz:99999"};
         return scheme + Pick(kBad) + "\\@" + b + "/";
       }
-      case 0: return scheme + a + "\\@" + b + "/";             // WHATWG: a
-      case 1: return scheme + a + port + "\\@" + b;            // WHATWG: a
-      case 2: return scheme + "x\\y@" + a + tail;
-      default: return scheme + b + "/x\\@" + a;
+      case 0:
+        return scheme + a + "\\@" + b + "/";  // WHATWG: a
+      case 1:
+        return scheme + a + port + "\\@" + b;  // WHATWG: a
+      case 2:
+        return scheme + "x\\y@" + a + tail;
+      default:
+        return scheme + b + "/x\\@" + a;
     }
   }
   if (family == "url-encoded") {
     switch (Int(0, 2)) {
-      case 0: return scheme + a + "%2f@" + b + "/";
-      case 1: return scheme + "%67ov.uz/";
-      default: return scheme + "gov%2euz" + tail;
+      case 0:
+        return scheme + a + "%2f@" + b + "/";
+      case 1:
+        return scheme + "%67ov.uz/";
+      default:
+        return scheme + "gov%2euz" + tail;
     }
   }
   return scheme + a + (Chance(30) ? port : "") + tail;
@@ -538,7 +588,8 @@ Case Generator::Indicator(int64_t now) {
     c.family = "numeric-host";
     r.type = Chance(70) ? "domain" : "email";
     std::string host = Host();
-    while (host.find("0x") == std::string::npos && host.find("0X") == std::string::npos) {
+    while (host.find("0x") == std::string::npos &&
+           host.find("0X") == std::string::npos) {
       host = Host();
     }
     r.raw_value = (r.type == "email" ? "a@" : "") + host;
@@ -551,11 +602,14 @@ Case Generator::Indicator(int64_t now) {
     r.type = "url";
     r.raw_value = UrlValue(c.family);
     // Name the family after the host kind when that is the tricky part.
-    if (c.family == "url" && r.raw_value.find("0x") != std::string::npos) c.family = "numeric-host";
-    if (c.family == "url" && r.raw_value.find('[') != std::string::npos) c.family = "url-v6";
+    if (c.family == "url" && r.raw_value.find("0x") != std::string::npos)
+      c.family = "numeric-host";
+    if (c.family == "url" && r.raw_value.find('[') != std::string::npos)
+      c.family = "url-v6";
   } else if (c.family == "email") {
     r.type = "email";
-    static const std::vector<std::string> kLocal = {"a", "gov.uz", "Minister", "x.y"};
+    static const std::vector<std::string> kLocal = {"a", "gov.uz", "Minister",
+                                                    "x.y"};
     if (Chance(10)) {
       Net n = NearPoolV4();
       n.prefix = 32;
@@ -565,8 +619,10 @@ Case Generator::Indicator(int64_t now) {
     }
   } else if (c.family == "asn") {
     r.type = "asn";
-    const uint32_t a = Chance(70) ? Pick(kAsnPool) : static_cast<uint32_t>(Int(2, 99999));
-    r.raw_value = Pick(std::vector<std::string>{"AS", "as", "AS"}) + std::to_string(a);
+    const uint32_t a =
+        Chance(70) ? Pick(kAsnPool) : static_cast<uint32_t>(Int(2, 99999));
+    r.raw_value =
+        Pick(std::vector<std::string>{"AS", "as", "AS"}) + std::to_string(a);
   } else {
     static const std::vector<std::pair<std::string, std::string>> kOther = {
         {"md5", std::string(32, 'a')},
@@ -593,9 +649,9 @@ Case Generator::Indicator(int64_t now) {
   }
   r.tlp = Int(0, 4);
   r.confidence = Int(0, 100);
-  static const std::vector<std::string> kRecordTags = {"internal", "Internal", "ca-track",
-                                                       "VETTED",   "vetted",   "phishing",
-                                                       "apt"};
+  static const std::vector<std::string> kRecordTags = {
+      "internal", "Internal", "ca-track", "VETTED",
+      "vetted",   "phishing", "apt"};
   std::set<std::string> tags;
   for (int i = Int(0, 3); i > 0; --i) tags.insert(Pick(kRecordTags));
   r.tags = {tags.begin(), tags.end()};
@@ -616,7 +672,8 @@ Case Generator::Indicator(int64_t now) {
     s.held = static_cast<uint32_t>(Int(1, static_cast<int>(r.revision)));
     s.held_variant = static_cast<uint32_t>(Chance(70) ? 0 : Int(1, 3));
   }
-  if (Chance(8)) s.warninglist = Pick(std::vector<std::string>{"rfc1918", "alexa-top"});
+  if (Chance(8))
+    s.warninglist = Pick(std::vector<std::string>{"rfc1918", "alexa-top"});
   return c;
 }
 

@@ -50,10 +50,13 @@ class Generator {
   const T& Pick(const std::vector<T>& v) {
     return v[static_cast<size_t>(Int(0, static_cast<int>(v.size()) - 1))];
   }
-  bool On(const std::string& family) const { return families_.count(family) != 0; }
+  bool On(const std::string& family) const {
+    return families_.count(family) != 0;
+  }
   std::string MaybeUpper(const std::string& s, int percent);
 
-  Outbound OutboundTable(std::vector<std::pair<std::string, std::string>>& keys);
+  Outbound OutboundTable(
+      std::vector<std::pair<std::string, std::string>>& keys);
   void Protect(Written& w);
 
   std::string Domain(bool idn);

@@ -15,12 +15,14 @@ std::string Lower(std::string s) {
 }
 
 bool Names(const File& f, const std::string& name) {
-  return std::find(f.applies_to.begin(), f.applies_to.end(), name) != f.applies_to.end();
+  return std::find(f.applies_to.begin(), f.applies_to.end(), name) !=
+         f.applies_to.end();
 }
 
 // One label list ends with the other: equal, under, or above, always on a
 // label boundary.
-bool Touches(const std::vector<std::string>& a, const std::vector<std::string>& b) {
+bool Touches(const std::vector<std::string>& a,
+             const std::vector<std::string>& b) {
   const auto& shorter = a.size() <= b.size() ? a : b;
   const auto& longer = a.size() <= b.size() ? b : a;
   return std::equal(shorter.rbegin(), shorter.rend(), longer.rbegin());
@@ -71,7 +73,8 @@ Decision FirstSend(const Policy& p, const Record& r, const Situation& s) {
   // 5. Ceiling, types, confidence, tags (compared without ASCII case).
   if (r.tlp > o.max_tlp) return scope_says("outbound.max_tlp");
   if (o.types && !o.types->count(r.type)) return scope_says("outbound.types");
-  if (r.confidence < o.min_confidence) return scope_says("outbound.min_confidence");
+  if (r.confidence < o.min_confidence)
+    return scope_says("outbound.min_confidence");
   std::set<std::string> tags;
   for (const auto& t : r.tags) tags.insert(Lower(t));
   for (const auto& t : o.exclude_tags) {
@@ -146,7 +149,8 @@ const File& OutboundFile(const Policy& p, const std::string& country) {
   return p.default_file;
 }
 
-std::vector<std::pair<std::string, int>> ProtectedRules(const Policy& p, const Record& r) {
+std::vector<std::pair<std::string, int>> ProtectedRules(const Policy& p,
+                                                        const Record& r) {
   std::vector<std::pair<std::string, int>> rules;
   if (!p.protected_assets) return rules;
   const Protected& pa = *p.protected_assets;
@@ -167,13 +171,16 @@ std::vector<std::pair<std::string, int>> ProtectedRules(const Policy& p, const R
     if (!labels) continue;
     for (const auto& d : v.domains) suffix = suffix || Touches(*labels, d);
   }
-  if (suffix) rules.emplace_back("domain_suffixes", pa.lines.at("domain_suffixes"));
+  if (suffix)
+    rules.emplace_back("domain_suffixes", pa.lines.at("domain_suffixes"));
   if (v.asn && std::count(pa.asns.begin(), pa.asns.end(), *v.asn)) {
     rules.emplace_back("asns", pa.lines.at("asns"));
   }
   // A host nobody can predict might be a protected one.
-  if (!v.unreadable.empty() && !(pa.cidrs.empty() && pa.domain_suffixes.empty())) {
-    rules.emplace_back(pa.domain_suffixes.empty() ? "cidrs" : "domain_suffixes", 0);
+  if (!v.unreadable.empty() &&
+      !(pa.cidrs.empty() && pa.domain_suffixes.empty())) {
+    rules.emplace_back(pa.domain_suffixes.empty() ? "cidrs" : "domain_suffixes",
+                       0);
   }
   return rules;
 }
@@ -194,7 +201,8 @@ Decision Decide(const Policy& p, const Record& r, const Situation& s) {
     if (s.relay) {
       for (const auto& field : o.redact) {
         if (Present(r, field)) {
-          return Withhold(scope.name, LineOf(o, "outbound.redact"), "outbound.redact");
+          return Withhold(scope.name, LineOf(o, "outbound.redact"),
+                          "outbound.redact");
         }
       }
     }
@@ -212,7 +220,8 @@ Decision Decide(const Policy& p, const Record& r, const Situation& s) {
   // from every peer; updates still reach peers that hold an earlier
   // revision. (docs/policy.md does not place this check; the model puts it
   // first, before the protected assets.)
-  if (s.warninglist && !s.held) return Withhold("", 0, "warninglist:" + *s.warninglist);
+  if (s.warninglist && !s.held)
+    return Withhold("", 0, "warninglist:" + *s.warninglist);
   Decision d = FirstSend(p, r, s);
   // share_decision.h: a holder never keeps what today's policy would not
   // send. The origin withdraws it; a relay can only stay silent.

@@ -30,7 +30,7 @@ inline const std::vector<std::string> kRedactFields = {
 // [outbound] of one file; absent keys hold the documented defaults.
 struct Outbound {
   bool share = false;
-  int max_tlp = 1;                            // green
+  int max_tlp = 1;                             // green
   std::optional<std::set<std::string>> types;  // type names; nullopt = all
   int min_confidence = 0;
   std::set<std::string> exclude_tags;  // lower case
@@ -84,9 +84,9 @@ struct Situation {
   std::string country;
   int64_t now = 0;
   uint64_t sent_today = 0;
-  bool relay = false;                  // a third party's record
-  std::optional<uint32_t> held;        // revision the peer holds
-  uint32_t held_variant = 0;           // and which variant of it
+  bool relay = false;                      // a third party's record
+  std::optional<uint32_t> held;            // revision the peer holds
+  uint32_t held_variant = 0;               // and which variant of it
   std::optional<std::string> warninglist;  // list name, when flagged
 };
 
@@ -99,9 +99,9 @@ struct Decision {
   // several assets, or several readings of a URL host matching different
   // ones, or a host that cannot be read.
   std::vector<std::pair<std::string, int>> other_rules;
-  int64_t retry_at = 0;              // defer
-  std::vector<std::string> redact;   // share
-  std::optional<int> reshare;        // share: the ceiling
+  int64_t retry_at = 0;             // defer
+  std::vector<std::string> redact;  // share
+  std::optional<int> reshare;       // share: the ceiling
 };
 
 // The file that governs outbound for `country` (docs/policy.md
@@ -112,7 +112,8 @@ const File& OutboundFile(const Policy& p, const std::string& country);
 // order; a URL host or e-mail domain that cannot be read counts as
 // `domain_suffixes` (or `cidrs` when no domains are listed) at line 0,
 // when protected.toml lists any networks or domains.
-std::vector<std::pair<std::string, int>> ProtectedRules(const Policy& p, const Record& r);
+std::vector<std::pair<std::string, int>> ProtectedRules(const Policy& p,
+                                                        const Record& r);
 
 Decision Decide(const Policy& p, const Record& r, const Situation& s);
 

@@ -7,7 +7,8 @@ std::string Quoted(const std::string& s) { return "\"" + s + "\""; }
 
 std::string QuotedList(const std::vector<std::string>& items) {
   std::string s = "[";
-  for (size_t i = 0; i < items.size(); ++i) s += (i ? ", " : "") + Quoted(items[i]);
+  for (size_t i = 0; i < items.size(); ++i)
+    s += (i ? ", " : "") + Quoted(items[i]);
   return s + "]";
 }
 
@@ -21,7 +22,8 @@ int Append(std::string& text, const std::string& line) {
 
 std::string FileText(File& f, Spelling& sp) {
   std::string t;
-  if (!f.applies_to.empty()) Append(t, "applies_to = " + QuotedList(f.applies_to));
+  if (!f.applies_to.empty())
+    Append(t, "applies_to = " + QuotedList(f.applies_to));
   if (f.outbound) {
     f.outbound->lines.clear();
     Append(t, "[outbound]");
@@ -37,18 +39,21 @@ std::string FileText(File& f, Spelling& sp) {
 
 std::map<std::string, std::string> WriteToml(Written& w) {
   std::map<std::string, std::string> files;
-  files[w.policy.default_file.name] = FileText(w.policy.default_file, w.spelling);
+  files[w.policy.default_file.name] =
+      FileText(w.policy.default_file, w.spelling);
   for (File& f : w.policy.scopes) files[f.name] = FileText(f, w.spelling);
   if (!w.policy.groups.empty() || w.spelling.groups_file) {
     std::string t = "[groups]\n";
-    for (const auto& [g, members] : w.policy.groups) t += g + " = " + QuotedList(members) + "\n";
+    for (const auto& [g, members] : w.policy.groups)
+      t += g + " = " + QuotedList(members) + "\n";
     files["groups.toml"] = t;
   }
   if (w.policy.protected_assets) {
     Protected& pa = *w.policy.protected_assets;
     std::string t;
     pa.lines.clear();
-    pa.lines["cidrs"] = Append(t, "cidrs = " + QuotedList(w.spelling.cidrs_text));
+    pa.lines["cidrs"] =
+        Append(t, "cidrs = " + QuotedList(w.spelling.cidrs_text));
     pa.lines["domain_suffixes"] =
         Append(t, "domain_suffixes = " + QuotedList(w.spelling.suffixes_text));
     std::string asns = "asns = [";

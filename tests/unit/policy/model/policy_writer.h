@@ -19,7 +19,8 @@ namespace caravan::policy::model {
 // from both.
 struct Spelling {
   // file name -> outbound keys ("share", "max_tlp", ...).
-  std::map<std::string, std::vector<std::pair<std::string, std::string>>> outbound;
+  std::map<std::string, std::vector<std::pair<std::string, std::string>>>
+      outbound;
   std::map<std::string, bool> inbound_table;  // file name -> has [inbound]
   std::vector<std::string> cidrs_text;        // as written in protected.toml
   std::vector<std::string> suffixes_text;

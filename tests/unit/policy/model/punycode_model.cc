@@ -10,8 +10,13 @@ std::optional<std::vector<uint32_t>> DecodeUtf8(std::string_view s) {
   std::vector<uint32_t> out;
   for (size_t i = 0; i < s.size();) {
     const auto b = static_cast<unsigned char>(s[i]);
-    int extra = b < 0x80 ? 0 : (b >> 5) == 6 ? 1 : (b >> 4) == 14 ? 2 : (b >> 3) == 30 ? 3 : -1;
-    if (extra < 0 || i + static_cast<size_t>(extra) >= s.size()) return std::nullopt;
+    int extra = b < 0x80         ? 0
+                : (b >> 5) == 6  ? 1
+                : (b >> 4) == 14 ? 2
+                : (b >> 3) == 30 ? 3
+                                 : -1;
+    if (extra < 0 || i + static_cast<size_t>(extra) >= s.size())
+      return std::nullopt;
     uint32_t cp = extra == 0 ? b : b & (0x3f >> extra);
     for (int k = 1; k <= extra; ++k) {
       const auto c = static_cast<unsigned char>(s[i + static_cast<size_t>(k)]);
@@ -27,11 +32,11 @@ std::optional<std::vector<uint32_t>> DecodeUtf8(std::string_view s) {
 // Simple lower-case mapping for the scripts the generator uses.
 uint32_t Fold(uint32_t c) {
   if (c >= 'A' && c <= 'Z') return c + 32;
-  if (c >= 0xC0 && c <= 0xDE && c != 0xD7) return c + 32;       // Latin-1
-  if (c >= 0x410 && c <= 0x42F) return c + 32;                   // А..Я
-  if (c >= 0x400 && c <= 0x40F) return c + 80;                   // Ѐ..Џ
-  if (c >= 0x460 && c <= 0x4BF && c % 2 == 0) return c + 1;      // Ѡ..Ҿ pairs
-  if (c >= 0x4D0 && c <= 0x4FF && c % 2 == 0) return c + 1;      // Ӑ..Ӿ pairs
+  if (c >= 0xC0 && c <= 0xDE && c != 0xD7) return c + 32;    // Latin-1
+  if (c >= 0x410 && c <= 0x42F) return c + 32;               // А..Я
+  if (c >= 0x400 && c <= 0x40F) return c + 80;               // Ѐ..Џ
+  if (c >= 0x460 && c <= 0x4BF && c % 2 == 0) return c + 1;  // Ѡ..Ҿ pairs
+  if (c >= 0x4D0 && c <= 0x4FF && c % 2 == 0) return c + 1;  // Ӑ..Ӿ pairs
   return c;
 }
 
@@ -47,7 +52,9 @@ uint32_t Adapt(uint32_t delta, uint32_t points, bool first) {
   return k + (36 * delta) / (delta + 38);
 }
 
-char Digit(uint32_t d) { return static_cast<char>(d < 26 ? 'a' + d : '0' + (d - 26)); }
+char Digit(uint32_t d) {
+  return static_cast<char>(d < 26 ? 'a' + d : '0' + (d - 26));
+}
 
 // RFC 3492 section 6.3.
 std::string Encode(const std::vector<uint32_t>& input) {

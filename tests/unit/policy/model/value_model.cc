@@ -23,7 +23,8 @@ int Width(const Net& n) { return n.v6 ? 128 : 32; }
 // Host bits of `n` set.
 U128 HostMask(const Net& n) {
   const int host = Width(n) - n.prefix;
-  return host >= 128 ? ~static_cast<U128>(0) : (static_cast<U128>(1) << host) - 1;
+  return host >= 128 ? ~static_cast<U128>(0)
+                     : (static_cast<U128>(1) << host) - 1;
 }
 
 // Bit `i` of a 128-bit address, counting from the most significant (0).
@@ -58,7 +59,8 @@ std::optional<uint32_t> ReadDottedQuad(std::string_view s) {
   if (parts.size() != 4) return std::nullopt;
   uint32_t v = 0;
   for (auto p : parts) {
-    if (p.empty() || p.size() > 3 || (p.size() > 1 && p[0] == '0')) return std::nullopt;
+    if (p.empty() || p.size() > 3 || (p.size() > 1 && p[0] == '0'))
+      return std::nullopt;
     int octet = 0;
     for (char c : p) {
       if (!IsDigit(c)) return std::nullopt;
@@ -89,7 +91,8 @@ std::optional<U128> ReadV6Address(std::string_view s) {
     auto parts = Split(side, ':');
     for (size_t i = 0; i < parts.size(); ++i) {
       auto p = parts[i];
-      if (i + 1 == parts.size() && may_end_in_v4 && p.find('.') != std::string_view::npos) {
+      if (i + 1 == parts.size() && may_end_in_v4 &&
+          p.find('.') != std::string_view::npos) {
         auto v4 = ReadDottedQuad(p);
         if (!v4) return false;
         out.push_back(static_cast<uint16_t>(*v4 >> 16));
@@ -144,23 +147,25 @@ std::array<int, 32> From(int first, bool skip_u = false) {
 const std::vector<Embedding>& Embeddings() {
   const U128 local_use = V6(0x0064ff9b00010000ULL, 0);
   static const std::vector<Embedding> kAll = {
-      {V6(0, 0x0000ffff00000000ULL), 96, From(96)},          // mapped, RFC 4291
-      {V6(0, 0), 96, From(96)},                               // compatible
-      {V6(0, 0xffff000000000000ULL), 96, From(96)},           // SIIT, RFC 2765
-      {V6(0x0064ff9b00000000ULL, 0), 96, From(96)},          // NAT64, RFC 6052
+      {V6(0, 0x0000ffff00000000ULL), 96, From(96)},  // mapped, RFC 4291
+      {V6(0, 0), 96, From(96)},                      // compatible
+      {V6(0, 0xffff000000000000ULL), 96, From(96)},  // SIIT, RFC 2765
+      {V6(0x0064ff9b00000000ULL, 0), 96, From(96)},  // NAT64, RFC 6052
       // RFC 8215 local-use NAT64: every RFC 6052 layout that fits in it.
       {local_use, 48, From(48, true)},
       {local_use, 48, From(56, true)},
       {local_use, 48, From(72)},
       {local_use, 48, From(96)},
-      {V6(0x2002000000000000ULL, 0), 16, From(16)},          // 6to4, RFC 3056
-      {V6(0x2001000000000000ULL, 0), 32, From(32)},          // Teredo server
-      {V6(0x2001000000000000ULL, 0), 32, From(96), true},    // Teredo client
+      {V6(0x2002000000000000ULL, 0), 16, From(16)},        // 6to4, RFC 3056
+      {V6(0x2001000000000000ULL, 0), 32, From(32)},        // Teredo server
+      {V6(0x2001000000000000ULL, 0), 32, From(96), true},  // Teredo client
   };
   return kAll;
 }
 
-bool IsAsciiAlpha(char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'); }
+bool IsAsciiAlpha(char c) {
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
+}
 
 std::string LowerAscii(std::string_view s) {
   std::string out(s);
@@ -175,7 +180,8 @@ std::string PercentDecode(std::string_view s) {
   std::string out;
   for (size_t i = 0; i < s.size(); ++i) {
     if (s[i] == '%' && i + 2 < s.size() && IsHex(s[i + 1]) && IsHex(s[i + 2])) {
-      out.push_back(static_cast<char>(HexValue(s[i + 1]) * 16 + HexValue(s[i + 2])));
+      out.push_back(
+          static_cast<char>(HexValue(s[i + 1]) * 16 + HexValue(s[i + 2])));
       i += 2;
     } else {
       out.push_back(s[i]);
@@ -186,7 +192,8 @@ std::string PercentDecode(std::string_view s) {
 
 // WHATWG "ends in a number": the last label is all digits, or 0x and hex.
 bool EndsInNumber(std::string_view last) {
-  if (!last.empty() && std::all_of(last.begin(), last.end(), IsDigit)) return true;
+  if (!last.empty() && std::all_of(last.begin(), last.end(), IsDigit))
+    return true;
   return last.size() >= 2 && last[0] == '0' && (last[1] | 0x20) == 'x' &&
          std::all_of(last.begin() + 2, last.end(), IsHex);
 }
@@ -202,7 +209,8 @@ bool ForbiddenInHost(const std::string& host) {
   for (char ch : host) {
     const auto c = static_cast<unsigned char>(ch);
     if (c <= 0x20 || c == 0x7f) return true;
-    if (std::string_view("#/:<>?@[\\]^|%").find(static_cast<char>(c)) != std::string_view::npos) {
+    if (std::string_view("#/:<>?@[\\]^|%").find(static_cast<char>(c)) !=
+        std::string_view::npos) {
       return true;
     }
   }
@@ -216,13 +224,15 @@ bool ForbiddenInHost(const std::string& host) {
 // be read leaves `r.unreadable` saying why. A name that ends in a number
 // but is no IPv4 address is refused by a browser (`browser`: the WHATWG
 // reading of a special scheme); anyone else resolves it as a name.
-void AddHost(Readings& r, std::string_view host, const char* reading, bool browser) {
+void AddHost(Readings& r, std::string_view host, const char* reading,
+             bool browser) {
   auto fail = [&](const std::string& why) {
     if (r.unreadable.empty()) r.unreadable = std::string(reading) + ": " + why;
   };
   if (host.empty()) return fail("no host");
   if (host.front() == '[') {
-    auto n = host.back() == ']' ? ReadIp(host.substr(1, host.size() - 2)) : std::nullopt;
+    auto n = host.back() == ']' ? ReadIp(host.substr(1, host.size() - 2))
+                                : std::nullopt;
     if (!n || !n->v6 || n->prefix != 128) return fail("bad IPv6 literal");
     return AddIp(r, *n);
   }
@@ -243,7 +253,8 @@ void AddHost(Readings& r, std::string_view host, const char* reading, bool brows
 std::string_view HostOf(std::string_view hostport) {
   if (!hostport.empty() && hostport.front() == '[') {
     const size_t close = hostport.find(']');
-    return close == std::string_view::npos ? hostport : hostport.substr(0, close + 1);
+    return close == std::string_view::npos ? hostport
+                                           : hostport.substr(0, close + 1);
   }
   return hostport.substr(0, hostport.find(':'));
 }
@@ -272,7 +283,8 @@ std::optional<UrlParts> SplitScheme(std::string_view url) {
 }
 
 // The authority ends at the first of `ends`; the userinfo at its last '@'.
-std::string_view HostPort(std::string_view rest, std::string_view ends, bool* userinfo) {
+std::string_view HostPort(std::string_view rest, std::string_view ends,
+                          bool* userinfo) {
   const std::string_view authority = rest.substr(0, rest.find_first_of(ends));
   const size_t at = authority.rfind('@');
   if (userinfo) *userinfo = at != std::string_view::npos;
@@ -285,12 +297,13 @@ std::string NetText(const Net& n) {
   std::ostringstream s;
   const U128 a = Bits(n);
   if (!n.v6) {
-    s << ((n.lo >> 24) & 255) << '.' << ((n.lo >> 16) & 255) << '.' << ((n.lo >> 8) & 255)
-      << '.' << (n.lo & 255);
+    s << ((n.lo >> 24) & 255) << '.' << ((n.lo >> 16) & 255) << '.'
+      << ((n.lo >> 8) & 255) << '.' << (n.lo & 255);
   } else {
     s << std::hex;
     for (int i = 0; i < 8; ++i) {
-      s << (i ? ":" : "") << static_cast<unsigned>((a >> (112 - 16 * i)) & 0xffff);
+      s << (i ? ":" : "")
+        << static_cast<unsigned>((a >> (112 - 16 * i)) & 0xffff);
     }
     s << std::dec;
   }
@@ -314,7 +327,8 @@ std::optional<Net> ReadIp(std::string_view text) {
   if (const size_t slash = text.find('/'); slash != std::string_view::npos) {
     addr = text.substr(0, slash);
     const std::string_view p = text.substr(slash + 1);
-    if (p.empty() || p.size() > 3 || !std::all_of(p.begin(), p.end(), IsDigit)) {
+    if (p.empty() || p.size() > 3 ||
+        !std::all_of(p.begin(), p.end(), IsDigit)) {
       return std::nullopt;
     }
     prefix = std::stoi(std::string(p));
@@ -339,7 +353,8 @@ std::vector<Net> IpReadings(const Net& n) {
     // fix.
     const int fixed = std::min(n.prefix, e.block_len);
     bool same = true;
-    for (int i = 0; i < fixed && same; ++i) same = BitAt(a, i) == BitAt(e.block, i);
+    for (int i = 0; i < fixed && same; ++i)
+      same = BitAt(a, i) == BitAt(e.block, i);
     if (!same) continue;
     // "::" and "::1" are the unspecified and loopback addresses, not
     // IPv4-compatible ones.
@@ -387,13 +402,21 @@ std::optional<Net> WhatwgIpv4(std::string_view host) {
     if (numbers[i] > 255) return std::nullopt;
   }
   const int last_bytes = static_cast<int>(5 - n);
-  if (last_bytes < 4 && numbers.back() >= (1ULL << (8 * last_bytes))) return std::nullopt;
+  if (last_bytes < 4 && numbers.back() >= (1ULL << (8 * last_bytes)))
+    return std::nullopt;
   uint64_t v = numbers.back();
   for (size_t i = 0; i + 1 < n; ++i) v += numbers[i] << (8 * (3 - i));
   return Net{false, 0, v, 32};
 }
 
-std::optional<std::vector<std::string>> DomainLabels(std::string_view text) {
+std::optional<std::vector<std::string>> DomainLabels(std::string_view input) {
+  // UTS #46 maps the ideographic and full-width full stops to '.'.
+  std::string dotted(input);
+  for (const std::string_view stop : {"\u3002", "\uFF0E", "\uFF61"}) {
+    for (size_t at; (at = dotted.find(stop)) != std::string::npos;)
+      dotted.replace(at, stop.size(), ".");
+  }
+  std::string_view text = dotted;
   while (!text.empty() && text.back() == '.') text.remove_suffix(1);
   if (text.empty()) return std::nullopt;
   std::vector<std::string> out;
@@ -415,17 +438,21 @@ UrlHosts ReadUrlHosts(std::string_view url) {
   // A browser skips any run of '/' and '\\' after "scheme:" of a special
   // scheme ("http://\\@e.t" has the host e.t).
   std::string_view after = parts->rest;
-  while (special && !after.empty() && (after.front() == '/' || after.front() == '\\')) {
+  while (special && !after.empty() &&
+         (after.front() == '/' || after.front() == '\\')) {
     after.remove_prefix(1);
   }
   bool userinfo = false;
-  const std::string_view whatwg = HostPort(after, special ? "/?#\\" : "/?#", &userinfo);
+  const std::string_view whatwg =
+      HostPort(after, special ? "/?#\\" : "/?#", &userinfo);
   const std::string_view rfc = HostPort(parts->rest, "/?#", nullptr);
   h.whatwg = std::string(HostOf(whatwg));
-  h.whatwg_port = std::string(whatwg.substr(std::min(whatwg.size(), h.whatwg->size() + 1)));
+  h.whatwg_port =
+      std::string(whatwg.substr(std::min(whatwg.size(), h.whatwg->size() + 1)));
   h.has_userinfo = userinfo;
   h.rfc3986 = std::string(HostOf(rfc));
-  h.rfc3986_port = std::string(rfc.substr(std::min(rfc.size(), h.rfc3986->size() + 1)));
+  h.rfc3986_port =
+      std::string(rfc.substr(std::min(rfc.size(), h.rfc3986->size() + 1)));
   return h;
 }
 
@@ -433,7 +460,8 @@ namespace {
 
 // A port is digits, at most 65535; empty means the default.
 bool GoodPort(std::string_view port) {
-  if (port.size() > 5 || !std::all_of(port.begin(), port.end(), IsDigit)) return false;
+  if (port.size() > 5 || !std::all_of(port.begin(), port.end(), IsDigit))
+    return false;
   return port.empty() || std::stoul(std::string(port)) <= 65535;
 }
 

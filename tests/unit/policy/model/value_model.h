@@ -78,7 +78,7 @@ std::optional<std::vector<std::string>> DomainLabels(std::string_view text);
 
 // Every host a value can be read as.
 struct Readings {
-  std::vector<Net> nets;                         // with embedded readings
+  std::vector<Net> nets;                          // with embedded readings
   std::vector<std::vector<std::string>> domains;  // label lists
   std::optional<uint32_t> asn;
   // Why a URL host or e-mail domain could not be read ("" when it could):
