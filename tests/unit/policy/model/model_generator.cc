@@ -518,14 +518,16 @@ std::string Generator::UrlValue(std::string& family) {
     }
   }
   if (family == "url-backslash") {
-    switch (Int(0, 4)) {
+    switch (Int(0, 5)) {
       case 4: {
         // A browser host that cannot be read: a forbidden character, a bad
         // port, nothing at all.
         static const std::vector<std::string> kBad = {
-            "x^y", "a|b", "gov.uz:8o", "", "a<b", "gov.uz:99999"};
+            "x^y", "a|b", "gov.uz:8o", "", "a<b", "gov.uz:99999", "gov.uz;"};
         return scheme + Pick(kBad) + "\\@" + b + "/";
       }
+      case 5:  // a browser reads host "u" and port "p"; RFC 3986 reads a
+        return scheme + Pick(std::vector<std::string>{"u:p", "e.t:p", "u:"}) + "\\@" + a;
       case 0:
         return scheme + a + "\\@" + b + "/";  // WHATWG: a
       case 1:
