@@ -113,8 +113,10 @@ struct AuditQuery {
 struct Explain {
   direction @0 :Direction;
   country @1 :Text;
-  indicator @2 :Submission;
+  indicator @2 :Submission;     # explained as if submitted now
   enum Direction { outbound @0; inbound @1; }
+  id @3 :Text;                  # a stored indicator (64 hex) instead: its
+                                # current revision, what each peer holds
 }
 
 struct PeerAdd {

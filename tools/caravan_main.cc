@@ -171,8 +171,12 @@ int main(int argc, char** argv) {
   ExplainOptions explain;
   auto* explain_cmd =
       policy_cmd->add_subcommand("explain", "the decision for one indicator");
-  explain_cmd->add_option("TYPE", explain.type)->required();
-  explain_cmd->add_option("VALUE", explain.value)->required();
+  explain_cmd->add_option(
+      "TYPE", explain.type,
+      "indicator type, or the 64-hex id of a stored indicator (then what "
+      "the sender would do now, per peer)")->required();
+  explain_cmd->add_option("VALUE", explain.value,
+                          "the value (omitted with an id)");
   explain_cmd->add_option("--to", explain.to, "recipient country");
   explain_cmd->add_option("--from", explain.from, "sender country (inbound)");
   AddContextFlags(explain_cmd, explain.context);

@@ -160,14 +160,15 @@ OutboundDecision EvaluateOutbound(const PolicySet& set,
                              std::string(RedactFieldName(f))));
           }
         }
+        d.reshare_ceiling = ind.reshare;
       } else {
         for (RedactField f : rules.redact) {
           d.redact.emplace_back(RedactFieldName(f));
         }
+        // Lowered like any send (a revocation is relayed to holders
+        // whatever its reshare, so this never stops it following a copy).
+        d.reshare_ceiling = std::min(ind.reshare, rules.reshare);
       }
-      // Never lowered: the holder may have passed the indicator on, and
-      // the revocation must be able to follow it.
-      d.reshare_ceiling = ind.reshare;
       d.verdict = Verdict::kShare;
       d.rule.reason = "a revocation always reaches peers that hold the indicator";
       return d;

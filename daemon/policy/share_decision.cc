@@ -75,7 +75,12 @@ ShareDecision DecideShare(const PolicySet& set,
   }
   out.action = Action::kWithhold;
   if (in.held && !ind.revoked) {
-    if (!in.is_relay) {
+    if (in.held->withdrawn) {
+      // It already holds our withdrawal: nothing more to say until a
+      // revision it may see.
+      out.action = Action::kSkip;
+      out.rule.reason += "; the peer already holds a withdrawal";
+    } else if (!in.is_relay) {
       out.action = Action::kWithdraw;
       out.rule.reason += "; the peer holds " +
                          RevisionText(in.held->revision) +

@@ -35,6 +35,7 @@ namespace caravan::policy {
 struct HeldRevision {
   uint32_t revision = 0;
   uint32_t variant = 0;
+  bool withdrawn = false;  // what it holds is our withdrawal (a revocation)
 };
 
 // The indicator matched a warninglist and was not submitted with --force

@@ -55,7 +55,8 @@ class Reader {
   Result<std::vector<uint8_t>> GetRecordBytes(const IndicatorId& id,
                                               uint32_t revision,
                                               uint32_t variant);
-  // Log entries with seq > after_seq, ascending, at most `limit`.
+  // Log entries with seq > after_seq, ascending, at most `limit`, each
+  // with the seq of its indicator's current record (current_seq).
   Result<std::vector<StoredRecord>> LogRange(uint64_t after_seq, size_t limit);
   // Whole-store counts: walks the indicators (status, metrics).
   Result<Counts> GetCounts();

@@ -123,6 +123,10 @@ struct StoredRecord {
   std::optional<std::string> received_from;
   int64_t stored_at = 0;
   std::vector<uint8_t> signed_bytes;
+  // Reader::LogRange only: the log seq of the indicator's current record
+  // (0 when it has no current view). An entry whose seq differs is
+  // superseded.
+  uint64_t current_seq = 0;
 };
 
 struct Counts {

@@ -131,6 +131,12 @@ Result<std::optional<CurrentInfo>> WriteTxn::Current(const IndicatorId& id) {
   return std::optional<CurrentInfo>(std::move(info));
 }
 
+Result<uint64_t> WriteTxn::LastLogSeq() {
+  CARAVAN_STORE_ASSIGN_OR_RETURN(
+      int64_t seq, db_.QueryInt("SELECT coalesce(max(seq), 0) FROM records"));
+  return static_cast<uint64_t>(seq);
+}
+
 Result<std::optional<std::vector<uint8_t>>> WriteTxn::CurrentRecordBytes(
     const IndicatorId& id) {
   CARAVAN_STORE_ASSIGN_OR_RETURN(

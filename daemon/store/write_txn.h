@@ -52,6 +52,9 @@ class WriteTxn {
 
   // The current view of `id`, nullopt if we hold none.
   Result<std::optional<CurrentInfo>> Current(const IndicatorId& id);
+  // The highest log seq held (0 for an empty log), this transaction's
+  // writes included.
+  Result<uint64_t> LastLogSeq();
 
   // The signed-record bytes of `id`'s current revision, nullopt if we hold
   // none (the submitter compares content and builds the next revision).

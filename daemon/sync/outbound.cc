@@ -34,27 +34,6 @@ protocol::RecordBody Redacted(protocol::RecordBody body,
   return body;
 }
 
-// A flagged record never leaves on its own (docs/warninglists.md); only
-// an operator's --force (or an update to a peer that already holds it)
-// lets it out. Re-run with the others on policy reload, so a later
-// --force releases it.
-OutboundChoice WarninglistWithhold(const store::WarninglistHit& hit) {
-  OutboundChoice c;
-  c.kind = OutboundChoice::Kind::kWithhold;
-  c.rule.key = "warninglist:" + hit.list;
-  c.rule.reason = "matches warninglist '" + hit.list + "' (entry " +
-                  hit.entry +
-                  "); flagged records are not shared automatically (submit "
-                  "with --force to share)";
-  return c;
-}
-
-// Rules whose withholding must win even over "updates reach holders".
-bool RaisesSensitivity(const policy::Rule& rule) {
-  return rule.key == "tlp_red" || rule.key == "outbound.max_tlp" ||
-         rule.file == "protected.toml";
-}
-
 }  // namespace
 
 uint32_t VariantNumber(const std::vector<std::string>& redact,
@@ -80,66 +59,42 @@ OutboundChoice DecideOutbound(const LogRecord& e, const PeerInfo& peer,
     return Skip("received_from", "the record came from this peer");
   }
   const bool ours = e.body.origin == in.identity->public_key();
-  // Only full records go out; a redacted variant we received is passed on
-  // only as it is, and only when its own rules allow (below).
-  policy::OutboundContext ctx;
-  ctx.now = in.now;
-  ctx.sent_today_to_country = in.sent_today;
-  ctx.is_relay = !ours;
-  ctx.recipient_holds_indicator =
-      in.peer_holds_revision && *in.peer_holds_revision < e.body.revision;
-  if (in.peer_holds_revision && *in.peer_holds_revision >= e.body.revision) {
-    return Skip("delivered", "the peer already holds this revision");
+  policy::ShareInputs share;
+  share.now = in.now;
+  share.sent_today_to_country = in.sent_today;
+  share.is_relay = !ours;
+  share.held = in.held;
+  // A flagged record is withheld unless forced (docs/warninglists.md);
+  // re-run with the others on policy reload, so a later --force releases it.
+  if (e.warninglist && !e.warninglist->forced) {
+    share.warninglist = policy::WarninglistFlag{e.warninglist->list,
+                                                e.warninglist->entry};
   }
-  if (e.warninglist && !e.warninglist->forced &&
-      !ctx.recipient_holds_indicator) {
-    return WarninglistWithhold(*e.warninglist);
-  }
-  const policy::OutboundDecision d =
-      policy::EvaluateOutbound(*in.policy, e.body, peer.country, ctx);
+  policy::ShareDecision d =
+      policy::DecideShare(*in.policy, e.body, peer.country, share);
   OutboundChoice c;
-  c.rule = d.rule;
-  std::vector<std::string> redact = d.redact;
-  protocol::Reshare ceiling = d.reshare_ceiling;
-  if (ctx.recipient_holds_indicator) {
-    if (d.verdict != policy::OutboundDecision::Verdict::kShare &&
-        RaisesSensitivity(d.rule)) {
-      // An update that would now break a hard rule (protected asset, TLP
-      // ceiling, TLP:RED) stays home; the peer keeps its older revision.
+  c.rule = std::move(d.rule);
+  switch (d.action) {
+    case policy::ShareDecision::Action::kSkip:
+      c.kind = OutboundChoice::Kind::kSkip;
+      return c;
+    case policy::ShareDecision::Action::kWithhold:
       c.kind = OutboundChoice::Kind::kWithhold;
       return c;
-    }
-    // DESIGN.md: revocations and updates reach every peer that received an
-    // earlier revision, whatever today's scope says. They still go in the
-    // form this peer may see: the scope's redaction and reshare ceiling
-    // apply, or a revocation would leak what the first revision withheld.
-    if (d.verdict != policy::OutboundDecision::Verdict::kShare) {
-      c.rule.key = "update_to_holder";
-      c.rule.reason = "an update goes to peers that hold an earlier revision";
-    }
-    const policy::OutboundRules& rules =
-        policy::ScopeFor(*in.policy, peer.country).outbound();
-    redact.clear();
-    for (policy::RedactField f : rules.redact) {
-      redact.emplace_back(policy::RedactFieldName(f));
-    }
-    ceiling = std::min(e.body.indicator.reshare, rules.reshare);
-  } else {
-    switch (d.verdict) {
-      case policy::OutboundDecision::Verdict::kWithhold:
-        c.kind = OutboundChoice::Kind::kWithhold;
-        return c;
-      case policy::OutboundDecision::Verdict::kDefer:
-        c.kind = OutboundChoice::Kind::kDefer;
-        c.retry_at = d.retry_at;
-        return c;
-      case policy::OutboundDecision::Verdict::kShare:
-        break;
-    }
+    case policy::ShareDecision::Action::kDefer:
+      c.kind = OutboundChoice::Kind::kDefer;
+      c.retry_at = d.retry_at;
+      return c;
+    case policy::ShareDecision::Action::kWithdraw:
+      c.kind = OutboundChoice::Kind::kWithdraw;
+      c.variant = kWithdrawalVariant;
+      return c;
+    case policy::ShareDecision::Action::kShare:
+      break;
   }
   std::optional<protocol::Reshare> lowered;
-  if (ceiling < e.body.indicator.reshare) lowered = ceiling;
-  const bool needs_variant = !redact.empty() || lowered.has_value();
+  if (d.reshare_ceiling < e.body.indicator.reshare) lowered = d.reshare_ceiling;
+  const bool needs_variant = !d.redact.empty() || lowered.has_value();
   if (!needs_variant) {
     c.kind = OutboundChoice::Kind::kSend;
     c.to_send = e.record;
@@ -148,13 +103,15 @@ OutboundChoice DecideOutbound(const LogRecord& e, const PeerInfo& peer,
   }
   if (!ours) {
     // Only the origin can redact (its signature covers every field).
+    // DecideShare already withholds relays that would need it; this is
+    // the backstop.
     c.kind = OutboundChoice::Kind::kWithhold;
     c.rule.reason += "; the policy asks to redact or lower reshare, which "
                      "only the origin can do for its own records";
     return c;
   }
-  const uint32_t variant = VariantNumber(redact, lowered);
-  protocol::RecordBody body = Redacted(e.body, redact, lowered, variant);
+  const uint32_t variant = VariantNumber(d.redact, lowered);
+  protocol::RecordBody body = Redacted(e.body, d.redact, lowered, variant);
   std::vector<uint8_t> bytes = protocol::EncodeRecordBody(body);
   // Ed25519 is deterministic: the same variant always gets the same bytes
   // and signature, so a resend after a reconnect is a duplicate the
@@ -164,6 +121,30 @@ OutboundChoice DecideOutbound(const LogRecord& e, const PeerInfo& peer,
   c.to_send = protocol::SignedRecord{std::move(bytes), sig};
   c.variant = variant;
   return c;
+}
+
+protocol::SignedRecord BuildWithdrawal(const protocol::RecordBody& current,
+                                       const protocol::RecordBody& held,
+                                       const crypto::IdentityKey& identity) {
+  protocol::RecordBody body;
+  body.origin = current.origin;
+  body.origin_seq = current.origin_seq;
+  body.revision = current.revision;
+  body.created = current.created;
+  body.variant = kWithdrawalVariant;
+  protocol::Indicator& ind = body.indicator;
+  ind.type = held.indicator.type;
+  ind.value = held.indicator.value;
+  ind.tlp = held.indicator.tlp;
+  ind.confidence = held.indicator.confidence;
+  ind.reshare = held.indicator.reshare;
+  ind.revoked = true;
+  ind.revoke_reason =
+      "withdrawn by its origin: the current revision is not shared with "
+      "your country";
+  std::vector<uint8_t> bytes = protocol::EncodeRecordBody(body);
+  auto sig = crypto::Sign(identity, crypto::SignDomain::kRecord, bytes);
+  return protocol::SignedRecord{std::move(bytes), sig};
 }
 
 }  // namespace caravan::daemon::sync

@@ -1,12 +1,14 @@
 #pragma once
 // Outbound decisions: for one record of our log and one peer, whether it
-// goes out (and in which form), is withheld, or waits (embargo, quota).
-// This is where DESIGN.md's sovereignty promise is kept on the wire:
-// nothing leaves unless the outbound policy for the peer's country allows
-// it, except a revocation or update of an indicator the peer already holds.
+// goes out (and in which form), is withheld, waits (embargo, quota), or
+// becomes a withdrawal of what the peer holds. The policy answer is
+// policy::DecideShare (daemon/policy/share_decision.h), the same function
+// `caravan policy explain` calls; this file adds loop prevention and the
+// signing of redacted variants and withdrawals with our identity key.
+// This is where DESIGN.md's sovereignty promise is kept on the wire.
 //
-// Pure apart from signing redacted variants with our identity key; runs on
-// the worker pool. Thread-safe (no state).
+// Pure apart from signing with our identity key; runs on the worker pool.
+// Thread-safe (no state).
 
 #include <cstdint>
 #include <optional>
@@ -16,6 +18,7 @@
 #include "crypto/identity_key.h"
 #include "daemon/policy/policy.h"
 #include "daemon/policy/policy_eval.h"
+#include "daemon/policy/share_decision.h"
 #include "daemon/store/warninglist_hit.h"
 #include "protocol/record_codec.h"
 
@@ -41,7 +44,10 @@ struct LogRecord {
 };
 
 struct OutboundChoice {
-  enum class Kind { kSend, kWithhold, kDefer, kSkip };
+  // kWithdraw: the peer holds an earlier revision of one of our own
+  // indicators that the current revision may not replace; the caller
+  // builds the withdrawal (BuildWithdrawal) from the held revision.
+  enum class Kind { kSend, kWithhold, kDefer, kSkip, kWithdraw };
   Kind kind = Kind::kWithhold;
   // kSend: the bytes to send (the origin's record, or a variant we signed).
   protocol::SignedRecord to_send;
@@ -55,12 +61,28 @@ struct OutboundInputs {
   const crypto::IdentityKey* identity = nullptr;
   int64_t now = 0;
   uint64_t sent_today = 0;  // to the peer's country, this UTC day
-  // The highest revision of this id the peer already holds, if any.
-  std::optional<uint32_t> peer_holds_revision;
+  // The highest revision of this id the peer already holds, if any
+  // (deliveries table).
+  std::optional<policy::HeldRevision> held;
 };
 
+// `entry` must be the indicator's current record: superseded log entries
+// are skipped by the caller and never decided.
 OutboundChoice DecideOutbound(const LogRecord& entry, const PeerInfo& peer,
                               const OutboundInputs& in);
+
+// The variant number of a withdrawal: outside VariantNumber's bits, so it
+// never collides with a redaction variant.
+inline constexpr uint32_t kWithdrawalVariant = 1u << 16;
+
+// A withdrawal of `held` (the revision of our own indicator the peer holds)
+// at the current revision `current`: a revocation signed by us, carrying
+// only what the peer already had (type, value, TLP, confidence, reshare)
+// and no field of the current revision, so it leaks nothing the current
+// revision's policy withholds. Deterministic: a resend is byte-identical.
+protocol::SignedRecord BuildWithdrawal(const protocol::RecordBody& current,
+                                       const protocol::RecordBody& held,
+                                       const crypto::IdentityKey& identity);
 
 // The variant number for a redaction set and reshare ceiling: stable, never
 // 0 (0 is the full record). Bits 0..7: redacted fields; bits 8..9: reshare

@@ -30,6 +30,24 @@ Result<LogRecord> Decode(const store::StoredRecord& stored) {
                    stored.received_from};
 }
 
+// The withdrawal of `held_revision` (ours, full variant 0 in our store) at
+// `current`'s revision; nullopt when that revision is no longer stored.
+Result<std::optional<protocol::SignedRecord>> Withdrawal(
+    store::Reader& reader, const LogRecord& current, uint32_t held_revision,
+    const PageContext& ctx) {
+  auto bytes = reader.GetRecordBytes(current.id, held_revision, 0);
+  if (!bytes.ok()) {
+    if (bytes.status().code() == StatusCode::kNotFound) {
+      return std::optional<protocol::SignedRecord>();
+    }
+    return bytes.status();
+  }
+  auto held = Decode(store::StoredRecord{.signed_bytes = std::move(*bytes)});
+  if (!held.ok()) return held.status();
+  return std::optional<protocol::SignedRecord>(
+      BuildWithdrawal(current.body, held->body, *ctx.identity));
+}
+
 // Decides `records` for `peer`, filling `page` and `held`.
 Status DecideAll(const PageContext& ctx, store::Reader& reader,
                  const PeerInfo& peer,
@@ -44,10 +62,19 @@ Status DecideAll(const PageContext& ctx, store::Reader& reader,
   auto any_hits = reader.HasWarninglistHits();
   if (!any_hits.ok()) return any_hits.status();
   for (const auto& stored : records) {
+    // Only current revisions leave (docs/policy.md): a superseded entry is
+    // skipped and the later entry of its indicator decides.
+    if (stored.current_seq != stored.seq) {
+      page.settled.push_back(stored.seq);
+      continue;
+    }
     // The loop-prevention skips of DecideOutbound, before paying for the
     // decode: what a peer sent us comes back in every page of its session.
-    if (stored.origin == peer.key) continue;
-    if (stored.received_from && *stored.received_from == peer.name) continue;
+    if (stored.origin == peer.key ||
+        (stored.received_from && *stored.received_from == peer.name)) {
+      page.settled.push_back(stored.seq);
+      continue;
+    }
     auto entry = Decode(stored);
     if (!entry.ok()) {
       // Our own store handed us a record we cannot read: never send it.
@@ -71,10 +98,26 @@ Status DecideAll(const PageContext& ctx, store::Reader& reader,
       auto deliveries = reader.Deliveries(entry->id);
       if (!deliveries.ok()) return deliveries.status();
       for (const auto& d : *deliveries) {
-        if (d.peer == peer.name) in.peer_holds_revision = d.revision;
+        if (d.peer == peer.name) {
+          in.held = policy::HeldRevision{d.revision, d.variant,
+                                         d.variant == kWithdrawalVariant};
+        }
       }
     }
     OutboundChoice c = DecideOutbound(*entry, peer, in);
+    if (c.kind == OutboundChoice::Kind::kWithdraw) {
+      auto withdrawal = Withdrawal(reader, *entry, in.held->revision, ctx);
+      if (!withdrawal.ok()) return withdrawal.status();
+      if (*withdrawal) {
+        page.sent.push_back({stored.seq, entry->id, entry->body.revision,
+                             c.variant, c.rule, true});
+        page.sends.emplace_back(stored.seq, std::move(**withdrawal));
+        continue;
+      }
+      // Our own earlier revision is gone from the store: nothing to build
+      // the withdrawal from, so at least nothing new leaves.
+      c.kind = OutboundChoice::Kind::kWithhold;
+    }
     switch (c.kind) {
       case OutboundChoice::Kind::kSend:
         ++sent_today;
@@ -91,6 +134,8 @@ Status DecideAll(const PageContext& ctx, store::Reader& reader,
                         entry->id});
         break;
       case OutboundChoice::Kind::kSkip:
+      case OutboundChoice::Kind::kWithdraw:
+        page.settled.push_back(stored.seq);
         break;
     }
   }
@@ -140,6 +185,35 @@ Status Persist(const PageContext& ctx, const PeerInfo& peer,
 void CountWithheld(const PageContext& ctx, const std::vector<Held>& held) {
   if (ctx.metrics == nullptr) return;
   for (const auto& h : held) ctx.metrics->records_withheld.With({h.row.rule}).Inc();
+}
+
+// A revision that was superseded while it was in flight: its current
+// record may have been decided while the peer held nothing (a withhold, or
+// a revocation kept from a non-holder). Mark that record due now, so the
+// periodic re-decision judges it again with the delivery just recorded
+// (a withdrawal, an update or a revocation reaches the new holder).
+Status RedecideSupersededInFlight(store::WriteTxn& txn, const PeerInfo& peer,
+                                  const std::vector<SentRecord>& sent) {
+  if (sent.empty()) return Status::Ok();
+  uint64_t highest_sent = 0;
+  for (const auto& s : sent) highest_sent = std::max(highest_sent, s.seq);
+  // Nothing was stored after these records: none can be superseded (the
+  // common case, and the whole of a catch-up from a quiet origin).
+  auto last = txn.LastLogSeq();
+  if (!last.ok()) return last.status();
+  if (*last <= highest_sent) return Status::Ok();
+  for (const auto& s : sent) {
+    auto cur = txn.Current(s.id);
+    if (!cur.ok()) return cur.status();
+    if (!*cur || (*cur)->record_seq == s.seq ||
+        (*cur)->revision <= s.revision) {
+      continue;
+    }
+    CARAVAN_RETURN_IF_ERROR(txn.AddWithheld(
+        {(*cur)->record_seq, peer.name, "(sync):superseded_in_flight",
+         txn.now(), txn.now()}));
+  }
+  return Status::Ok();
 }
 
 }  // namespace
@@ -203,7 +277,7 @@ Result<OutboundPage> RedecideWithheld(const PageContext& ctx,
     const auto& p = previous[h.row.seq];
     return p.rule == h.row.rule && p.retry_at == h.row.retry_at;
   });
-  std::vector<uint64_t> released;
+  std::vector<uint64_t> released = page.settled;
   for (const auto& s : page.sent) released.push_back(s.seq);
   CARAVAN_RETURN_IF_ERROR(Persist(ctx, peer, page, held, released, false));
   CountWithheld(ctx, held);
@@ -219,8 +293,10 @@ Status RecordAcknowledged(const PageContext& ctx, const PeerInfo& peer,
     for (const auto& s : sent) {
       CARAVAN_RETURN_IF_ERROR(txn.RecordDelivery(
           {s.id, peer.name, s.revision, s.variant, txn.now()}));
-      shares.Add("share", s.rule, {s.id, s.revision, s.variant, s.seq, {}});
+      shares.Add(s.withdrawal ? "withdraw" : "share", s.rule,
+                 {s.id, s.revision, s.variant, s.seq, {}});
     }
+    CARAVAN_RETURN_IF_ERROR(RedecideSupersededInFlight(txn, peer, sent));
     if (!shares.empty()) {
       auto a = txn.AppendAudits(shares.Take());
       if (!a.ok()) return a.status();

@@ -19,7 +19,9 @@ struct SentRecord {
   protocol::IndicatorId id{};
   uint32_t revision = 0;
   uint32_t variant = 0;
-  policy::Rule rule;  // the rule that let it go
+  policy::Rule rule;  // the rule that let it go (a withdrawal: that kept
+                      // the current revision home)
+  bool withdrawal = false;  // a withdrawal of what the peer held
 };
 
 struct OutboundPage {
@@ -27,6 +29,10 @@ struct OutboundPage {
   std::vector<SentRecord> sent;
   uint64_t up_to_seq = 0;  // decided through here (0: nothing new)
   bool full = false;       // more log follows this page
+  // Entries that need no decision for this peer: superseded revisions
+  // (the current one decides) and what the peer holds or sent us. A
+  // re-decision forgets their withheld rows.
+  std::vector<uint64_t> settled;
 };
 
 struct PageContext {
@@ -55,9 +61,11 @@ Result<OutboundPage> RedecideWithheld(const PageContext& ctx,
                                       const PeerInfo& peer, bool all,
                                       uint64_t after, uint64_t* next_after);
 
-// Records that the peer committed `sent` (a delivery each, and "share"
-// audit entries in batches: decision_audit.h), advances its acknowledged
-// cursor and adds the byte counts since the last call.
+// Records that the peer committed `sent` (a delivery each, and "share" or
+// "withdraw" audit entries in batches: decision_audit.h), advances its
+// acknowledged cursor and adds the byte counts since the last call. A sent
+// revision that was superseded while in flight has its current record
+// marked due for re-decision (it was decided when the peer held nothing).
 Status RecordAcknowledged(const PageContext& ctx, const PeerInfo& peer,
                           uint64_t acked_seq,
                           const std::vector<SentRecord>& sent,

@@ -225,7 +225,8 @@ TEST(PolicyEval, RevocationReachesHoldersWhateverThePolicy) {
   auto d = Out(set, r, "KZ", ctx);
   EXPECT_EQ(d.verdict, Verdict::kShare);
   EXPECT_EQ(d.rule.key, "revocation");
-  EXPECT_EQ(d.reshare_ceiling, Reshare::kDirect);
+  // Lowered to the scope's ceiling like any send (default reshare: none).
+  EXPECT_EQ(d.reshare_ceiling, Reshare::kNone);
   ctx.recipient_holds_indicator = false;
   EXPECT_EQ(Out(set, r, "KZ", ctx).verdict, Verdict::kWithhold);
 }

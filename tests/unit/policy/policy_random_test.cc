@@ -832,7 +832,7 @@ RefDecision RefOutbound(const RefPolicy& p, const Gen::Case& c) {
         }
       }
       d.verdict = "share";
-      d.reshare = ind.reshare;
+      d.reshare = c.out.is_relay ? ind.reshare : std::min(ind.reshare, o.reshare);
     }
     return d;
   }
