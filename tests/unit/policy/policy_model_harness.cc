@@ -58,7 +58,6 @@ protocol::RecordBody Body(const Record& r, const std::string& value) {
 
 bool Same(const ShareDecision& e, const Decision& m) {
   if (ActionName(e.action) != m.action) return false;
-  if (m.action == "skip") return true;
   if (e.rule.key == m.key && e.rule.line == m.line) {
     if (e.rule.file != m.file) return false;
   } else if (std::count(m.other_rules.begin(), m.other_rules.end(),
@@ -98,11 +97,8 @@ std::string EngineText(const ShareDecision& e) {
 
 std::string ModelText(const Decision& m) {
   std::ostringstream s;
-  s << m.action;
-  if (m.action != "skip") {
-    s << " " << (m.file.empty() ? "(built-in)" : m.file) << ":" << m.line << " "
-      << m.key;
-  }
+  s << m.action << " " << (m.file.empty() ? "(built-in)" : m.file) << ":"
+    << m.line << " " << m.key;
   for (const auto& [key, line] : m.other_rules)
     s << " (or protected.toml:" << line << " " << key << ")";
   if (m.action == "defer") s << " retry_at=" << m.retry_at;
@@ -214,6 +210,8 @@ std::vector<std::pair<Written, Case>> Candidates(const Written& w,
   if (c.situation.held) record([](Case& x) { x.situation.held.reset(); });
   if (c.situation.held_variant)
     record([](Case& x) { x.situation.held_variant = 0; });
+  if (c.situation.held_withdrawn)
+    record([](Case& x) { x.situation.held_withdrawn = false; });
   if (r.tlp != 1) record([](Case& x) { x.record.tlp = 1; });
   if (r.confidence != 100) record([](Case& x) { x.record.confidence = 100; });
   if (r.reshare != 2) record([](Case& x) { x.record.reshare = 2; });
@@ -281,7 +279,9 @@ Outcome Judge(const PolicySet& set, const Policy& p, const Case& c) {
   in.now = s.now;
   in.sent_today_to_country = s.sent_today;
   in.is_relay = s.relay;
-  if (s.held) in.held = HeldRevision{*s.held, s.held_variant};
+  if (s.held) {
+    in.held = HeldRevision{*s.held, s.held_variant, s.held_withdrawn};
+  }
   if (s.warninglist) in.warninglist = WarninglistFlag{*s.warninglist, "entry"};
   o.engine = DecideShare(set, Body(record, o.normalized), s.country, in);
   o.model = Decide(p, record, s);
@@ -301,13 +301,12 @@ bool Disagrees(Written w, const Case& c, bool on_action) {
 
 std::vector<std::string> CoverageKeys(const Policy& p, const Case& c,
                                       const Decision& d) {
-  std::string base = d.action;
-  if (d.action != "skip") {
-    base +=
-        " " + (d.key.rfind("warninglist:", 0) == 0 ? std::string("warninglist")
-                                                   : d.key);
-  }
+  const bool wl = d.key.rfind("warninglist:", 0) == 0;
+  const std::string base =
+      d.action + " " + (wl ? std::string("warninglist") : d.key);
   std::vector<std::string> keys = {base, base + " [" + c.family + "]"};
+  if (d.action == "skip" && d.key != "delivered")
+    keys.push_back("skip after a withdrawal");
   // Protected only through a network written in an IPv6 embedding.
   if (d.key == "cidrs" && c.record.type == "ipv4" && p.protected_assets) {
     for (const auto& text : p.protected_assets->cidrs) {
@@ -396,7 +395,8 @@ std::string Describe(Written w, const Case& c) {
     << "--- to " << st.country << " now=" << st.now
     << " sent_today=" << st.sent_today << " relay=" << st.relay << " held="
     << (st.held ? std::to_string(*st.held) + " variant " +
-                      std::to_string(st.held_variant)
+                      std::to_string(st.held_variant) +
+                      (st.held_withdrawn ? " (withdrawal)" : "")
                 : std::string("none"))
     << " warninglist=" << st.warninglist.value_or("none") << "\n";
   auto loaded = LoadPolicyText(texts);

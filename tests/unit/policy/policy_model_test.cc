@@ -152,7 +152,8 @@ TEST(PolicyModel, EngineAgreesWithIndependentModel) {
       "withdraw domain_suffixes",
       "withdraw tlp_red",
       "withdraw outbound.max_tlp",
-      "skip",
+      "skip delivered",
+      "skip after a withdrawal",
       "withhold domain_suffixes [domain-idn]",
       "withhold domain_suffixes [email]",
   };

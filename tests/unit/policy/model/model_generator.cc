@@ -527,7 +527,8 @@ std::string Generator::UrlValue(std::string& family) {
         return scheme + Pick(kBad) + "\\@" + b + "/";
       }
       case 5:  // a browser reads host "u" and port "p"; RFC 3986 reads a
-        return scheme + Pick(std::vector<std::string>{"u:p", "e.t:p", "u:"}) + "\\@" + a;
+        return scheme + Pick(std::vector<std::string>{"u:p", "e.t:p", "u:"}) +
+               "\\@" + a;
       case 0:
         return scheme + a + "\\@" + b + "/";  // WHATWG: a
       case 1:
@@ -673,6 +674,7 @@ Case Generator::Indicator(int64_t now) {
   if (Chance(25)) {
     s.held = static_cast<uint32_t>(Int(1, static_cast<int>(r.revision)));
     s.held_variant = static_cast<uint32_t>(Chance(70) ? 0 : Int(1, 3));
+    s.held_withdrawn = Chance(25);
   }
   if (Chance(8))
     s.warninglist = Pick(std::vector<std::string>{"rfc1918", "alexa-top"});

@@ -50,17 +50,17 @@ Decision Withhold(std::string file, int line, std::string key) {
   return d;
 }
 
-// Steps 2..9 of docs/policy.md "Evaluation order" for a current revision
+// Steps 3..10 of docs/policy.md "Evaluation order" for a current revision
 // that is not a revocation, judged as a first send.
 Decision FirstSend(const Policy& p, const Record& r, const Situation& s) {
-  // 2. Protected national assets, from every country.
+  // 3. Protected national assets, from every country.
   const auto hit = ProtectedRules(p, r);
   if (!hit.empty()) {
     Decision d = Withhold("protected.toml", hit[0].second, hit[0].first);
     d.other_rules.assign(hit.begin() + 1, hit.end());
     return d;
   }
-  // 3. TLP:RED never leaves automatically.
+  // 4. TLP:RED never leaves automatically.
   if (r.tlp == kRed) return Withhold("", 0, "tlp_red");
 
   const File& f = OutboundFile(p, s.country);
@@ -68,9 +68,9 @@ Decision FirstSend(const Policy& p, const Record& r, const Situation& s) {
   auto scope_says = [&](const std::string& key) {
     return Withhold(f.name, LineOf(o, key), key);
   };
-  // 4. The scope.
+  // 5. The scope.
   if (!o.share) return scope_says("outbound.share");
-  // 5. Ceiling, types, confidence, tags (compared without ASCII case).
+  // 6. Ceiling, types, confidence, tags (compared without ASCII case).
   if (r.tlp > o.max_tlp) return scope_says("outbound.max_tlp");
   if (o.types && !o.types->count(r.type)) return scope_says("outbound.types");
   if (r.confidence < o.min_confidence)
@@ -83,7 +83,7 @@ Decision FirstSend(const Policy& p, const Record& r, const Situation& s) {
   for (const auto& t : o.require_tags) {
     if (!tags.count(t)) return scope_says("outbound.require_tags");
   }
-  // 6. A relay cannot change a signed record.
+  // 7. A relay cannot change a signed record.
   if (s.relay) {
     if (r.reshare != kFederation) return Withhold("", 0, "record.reshare");
     if (o.reshare != kFederation) return scope_says("outbound.reshare");
@@ -91,7 +91,7 @@ Decision FirstSend(const Policy& p, const Record& r, const Situation& s) {
       if (Present(r, field)) return scope_says("outbound.redact");
     }
   }
-  // 7. Embargo: deferred while created + embargo > now.
+  // 8. Embargo: deferred while created + embargo > now.
   Decision d;
   d.file = f.name;
   if (o.embargo > 0 && r.created + o.embargo > s.now) {
@@ -101,7 +101,7 @@ Decision FirstSend(const Policy& p, const Record& r, const Situation& s) {
     d.retry_at = r.created + o.embargo;
     return d;
   }
-  // 8. Quota per UTC day: wait for the next midnight UTC.
+  // 9. Quota per UTC day: wait for the next midnight UTC.
   if (o.max_per_day && s.sent_today >= *o.max_per_day) {
     d.action = "defer";
     d.key = "outbound.max_per_day";
@@ -109,7 +109,7 @@ Decision FirstSend(const Policy& p, const Record& r, const Situation& s) {
     d.retry_at = (s.now / 86400 + 1) * 86400;
     return d;
   }
-  // 9. Share, redacted as listed, with the lower reshare ceiling. A relay
+  // 10. Share, redacted as listed, with the lower reshare ceiling. A relay
   // redacts nothing (step 6 made sure nothing needs it).
   d.action = "share";
   d.key = "outbound.share";
@@ -186,16 +186,18 @@ std::vector<std::pair<std::string, int>> ProtectedRules(const Policy& p,
 }
 
 Decision Decide(const Policy& p, const Record& r, const Situation& s) {
-  // The peer already holds this very revision: nothing to decide.
+  // 0. The peer already holds this revision or a later one.
   if (s.held && *s.held >= r.revision) {
     Decision d;
     d.action = "skip";
+    d.key = "delivered";
     return d;
   }
   const File& scope = OutboundFile(p, s.country);
   const Outbound o = scope.outbound.value_or(Outbound{});
-  // 1. A revocation reaches every holder, whatever today's policy says, in
-  // the form the scope allows; to anyone else it would only leak the value.
+  // 1. A revocation reaches every holder, whatever today's policy says,
+  // redacted as the scope asks and with its reshare lowered to the scope's;
+  // to anyone else it would only leak the value. A relay cannot redact.
   if (r.revoked) {
     if (!s.held) return Withhold("", 0, "revocation");
     if (s.relay) {
@@ -214,18 +216,28 @@ Decision Decide(const Policy& p, const Record& r, const Situation& s) {
         if (o.redact.count(field)) d.redact.push_back(field);
       }
     }
+    // A relay forwards the signed revocation unchanged, reshare included
+    // (docs/policy.md says "lowered to the scope's" for the origin only).
+    d.reshare = s.relay ? r.reshare : std::min(r.reshare, o.reshare);
     return d;
   }
-  // docs/warninglists.md: a flagged record that was not forced is withheld
-  // from every peer; updates still reach peers that hold an earlier
-  // revision. (docs/policy.md does not place this check; the model puts it
-  // first, before the protected assets.)
-  if (s.warninglist && !s.held)
+  // 2. A warninglist match that was not forced keeps the value from peers
+  // that do not hold it (docs/warninglists.md).
+  if (s.warninglist && !s.held) {
     return Withhold("", 0, "warninglist:" + *s.warninglist);
+  }
+  // 3..10, "Updates and holders": an update is judged like a first send.
   Decision d = FirstSend(p, r, s);
-  // share_decision.h: a holder never keeps what today's policy would not
-  // send. The origin withdraws it; a relay can only stay silent.
-  if (s.held && d.action == "withhold" && !s.relay) d.action = "withdraw";
+  if (s.held && d.action == "withhold") {
+    if (s.held_withdrawn) {
+      // It holds our withdrawal: nothing more until a revision it may see.
+      d.action = "skip";
+    } else if (!s.relay) {
+      // The origin withdraws what the holder may no longer keep; a relay
+      // cannot sign for the origin and stays silent.
+      d.action = "withdraw";
+    }
+  }
   return d;
 }
 

@@ -1,10 +1,10 @@
 #pragma once
 // An independent model of the outbound decision, written from
-// docs/policy.md ("Evaluation order", "protected.toml", "Precedence"),
-// docs/warninglists.md ("What a match does") and the holder rule stated in
-// daemon/policy/share_decision.h. It shares no code with daemon/policy: the
-// model keeps its own plain picture of the policy set (what the generator
-// wrote into the TOML files) and reads indicator values with value_model.h.
+// docs/policy.md ("Evaluation order", "Updates and holders",
+// "protected.toml", "Precedence") and docs/warninglists.md ("What a match
+// does"). It shares no code with daemon/policy: the model keeps its own
+// plain picture of the policy set (what the generator wrote into the TOML
+// files) and reads indicator values with value_model.h.
 //
 // Plain values only; Decide is pure and thread-safe.
 
@@ -87,6 +87,7 @@ struct Situation {
   bool relay = false;                      // a third party's record
   std::optional<uint32_t> held;            // revision the peer holds
   uint32_t held_variant = 0;               // and which variant of it
+  bool held_withdrawn = false;             // what it holds is our withdrawal
   std::optional<std::string> warninglist;  // list name, when flagged
 };
 
