@@ -69,6 +69,12 @@ int main(int argc, char** argv) {
   submit_cmd->add_flag("--force", submit.force,
                        "store even if it matches a warninglist (it is then "
                        "shared as usual)");
+  submit_cmd->add_flag(
+      "--replace", submit.replace,
+      "a value already held gets exactly this submission as its new "
+      "revision (tags, TLP, ... as given now; revives a revoked one). "
+      "Without it a known value is merged: stricter TLP and reshare, union "
+      "of tags, later valid-until and last-seen (docs/policy.md)");
   AddContextFlags(submit_cmd, submit.context);
   submit_cmd->callback([&] {
     run = [&]() -> int {

@@ -814,26 +814,8 @@ RefDecision RefOutbound(const RefPolicy& p, const Gen::Case& c) {
       {"description", !ind.description.empty()}, {"tags", !ind.tags.empty()},
       {"first_seen", ind.first_seen != 0},        {"last_seen", ind.last_seen != 0},
       {"valid_until", ind.valid_until != 0}};
-  if (ind.revoked) {
+  if (ind.revoked && !c.out.recipient_holds_indicator) {
     d.key = "revocation";
-    if (c.out.recipient_holds_indicator) {
-      // To a holder, in the form the scope allows; a relay cannot redact.
-      if (c.out.is_relay) {
-        for (const auto& f : o.redact) {
-          if (present.at(f)) {
-            d.file = file->name;
-            d.key = "outbound.redact";
-            return d;
-          }
-        }
-      } else {
-        for (const auto& f : kRedactNames) {
-          if (o.redact.count(f)) d.redact.push_back(f);
-        }
-      }
-      d.verdict = "share";
-      d.reshare = c.out.is_relay ? ind.reshare : std::min(ind.reshare, o.reshare);
-    }
     return d;
   }
   if (std::string key = ProtectedKey(p, c); !key.empty()) {
@@ -857,6 +839,27 @@ RefDecision RefOutbound(const RefPolicy& p, const Gen::Case& c) {
   }
   for (const auto& t : o.require) {
     if (!tags.count(t)) { d.key = "outbound.require_tags"; return d; }
+  }
+  if (ind.revoked) {
+    // To a holder, once its content passed: in the form the scope allows;
+    // a relay cannot redact.
+    if (c.out.is_relay) {
+      for (const auto& f : o.redact) {
+        if (present.at(f)) {
+          d.key = "outbound.redact";
+          return d;
+        }
+      }
+    } else {
+      for (const auto& f : kRedactNames) {
+        if (o.redact.count(f)) d.redact.push_back(f);
+      }
+    }
+    d.verdict = "share";
+    d.file = "";
+    d.key = "revocation";
+    d.reshare = c.out.is_relay ? ind.reshare : std::min(ind.reshare, o.reshare);
+    return d;
   }
   if (c.out.is_relay) {
     if (ind.reshare != Reshare::kFederation) {

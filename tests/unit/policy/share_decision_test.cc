@@ -110,8 +110,8 @@ TEST(ShareDecision, APeerHoldingAWithdrawalGetsNothingMoreUntilItMaySee) {
 }
 
 TEST(ShareDecision, RevocationsReachHoldersOnlyAndAreRedacted) {
-  PolicySet set = Kz("share = false\nredact = [\"description\"]\n");
-  auto revoked = Rev(2, Tlp::kRed);
+  PolicySet set = Kz("share = true\nredact = [\"description\"]\n");
+  auto revoked = Rev(2, Tlp::kGreen);
   revoked.indicator.revoked = true;
   revoked.indicator.description = "why";
   auto held = DecideShare(set, revoked, "KZ", Holding(1));
@@ -125,6 +125,25 @@ TEST(ShareDecision, RevocationsReachHoldersOnlyAndAreRedacted) {
   auto relayed = DecideShare(set, revoked, "KZ", Holding(1, true));
   EXPECT_EQ(relayed.action, Action::kWithhold);
   EXPECT_EQ(relayed.rule.key, "outbound.redact");
+}
+
+// Found by the federation property test: a revocation made after the value
+// went red carries TLP:RED and the red revision's fields; a holder of the
+// green revision must get a withdrawal, never that content.
+TEST(ShareDecision, ARevocationCarryingWithheldContentBecomesAWithdrawal) {
+  PolicySet set = Kz("share = true\nmax_tlp = \"amber\"\n");
+  auto revoked = Rev(3, Tlp::kRed);
+  revoked.indicator.revoked = true;
+  auto d = DecideShare(set, revoked, "KZ", Holding(1));
+  EXPECT_EQ(d.action, Action::kWithdraw);
+  EXPECT_EQ(d.rule.key, "tlp_red");
+  // Already withdrawn: nothing more to send.
+  ShareInputs withdrawn = Holding(2);
+  withdrawn.held->withdrawn = true;
+  EXPECT_EQ(DecideShare(set, revoked, "KZ", withdrawn).action, Action::kSkip);
+  // A relay cannot withdraw: it keeps the revocation home.
+  EXPECT_EQ(DecideShare(set, revoked, "KZ", Holding(1, true)).action,
+            Action::kWithhold);
 }
 
 TEST(ShareDecision, ProtectedWinsOverHolding) {
