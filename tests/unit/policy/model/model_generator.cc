@@ -674,7 +674,8 @@ Case Generator::Indicator(int64_t now) {
   if (Chance(25)) {
     s.held = static_cast<uint32_t>(Int(1, static_cast<int>(r.revision)));
     s.held_variant = static_cast<uint32_t>(Chance(70) ? 0 : Int(1, 3));
-    s.held_withdrawn = Chance(25);
+    // Only the origin withdraws: a relay never holds "our" withdrawal.
+    s.held_withdrawn = !s.relay && Chance(25);
   }
   if (Chance(8))
     s.warninglist = Pick(std::vector<std::string>{"rfc1918", "alexa-top"});

@@ -50,9 +50,10 @@ Decision Withhold(std::string file, int line, std::string key) {
   return d;
 }
 
-// Steps 3..10 of docs/policy.md "Evaluation order" for a current revision
-// that is not a revocation, judged as a first send.
-Decision FirstSend(const Policy& p, const Record& r, const Situation& s) {
+// Steps 3..6: what the content may reach (the checks a revocation to a
+// holder goes through as well). nullopt when they all pass.
+std::optional<Decision> ContentChecks(const Policy& p, const Record& r,
+                                      const Situation& s) {
   // 3. Protected national assets, from every country.
   const auto hit = ProtectedRules(p, r);
   if (!hit.empty()) {
@@ -83,6 +84,18 @@ Decision FirstSend(const Policy& p, const Record& r, const Situation& s) {
   for (const auto& t : o.require_tags) {
     if (!tags.count(t)) return scope_says("outbound.require_tags");
   }
+  return std::nullopt;
+}
+
+// Steps 3..10 of docs/policy.md "Evaluation order" for a current revision
+// that is not a revocation, judged as a first send.
+Decision FirstSend(const Policy& p, const Record& r, const Situation& s) {
+  if (auto no = ContentChecks(p, r, s)) return *no;
+  const File& f = OutboundFile(p, s.country);
+  const Outbound o = f.outbound.value_or(Outbound{});
+  auto scope_says = [&](const std::string& key) {
+    return Withhold(f.name, LineOf(o, key), key);
+  };
   // 7. A relay cannot change a signed record.
   if (s.relay) {
     if (r.reshare != kFederation) return Withhold("", 0, "record.reshare");
@@ -185,6 +198,18 @@ std::vector<std::pair<std::string, int>> ProtectedRules(const Policy& p,
   return rules;
 }
 
+// "Updates and holders": a holder that may not see what the current
+// revision carries gets our withdrawal (we are the origin), nothing (we
+// relay), or nothing more (it holds our withdrawal already).
+Decision ToHolder(Decision d, const Situation& s) {
+  if (s.held_withdrawn) {
+    d.action = "skip";
+  } else if (!s.relay) {
+    d.action = "withdraw";
+  }
+  return d;
+}
+
 Decision Decide(const Policy& p, const Record& r, const Situation& s) {
   // 0. The peer already holds this revision or a later one.
   if (s.held && *s.held >= r.revision) {
@@ -195,12 +220,15 @@ Decision Decide(const Policy& p, const Record& r, const Situation& s) {
   }
   const File& scope = OutboundFile(p, s.country);
   const Outbound o = scope.outbound.value_or(Outbound{});
-  // 1. A revocation reaches every holder, whatever today's policy says,
-  // redacted as the scope asks and with its reshare lowered to the scope's;
-  // to anyone else it would only leak the value. A relay cannot redact.
+  // 1. A revocation would only leak the value to a peer that does not hold
+  // it. To a holder it carries the fields of the revision it retracts, so
+  // it passes the content checks (3..6) and then goes, whatever the relay,
+  // embargo and quota rules say.
   if (r.revoked) {
     if (!s.held) return Withhold("", 0, "revocation");
+    if (auto no = ContentChecks(p, r, s)) return ToHolder(*no, s);
     if (s.relay) {
+      // A relay cannot redact.
       for (const auto& field : o.redact) {
         if (Present(r, field)) {
           return Withhold(scope.name, LineOf(o, "outbound.redact"),
@@ -216,8 +244,9 @@ Decision Decide(const Policy& p, const Record& r, const Situation& s) {
         if (o.redact.count(field)) d.redact.push_back(field);
       }
     }
-    // A relay forwards the signed revocation unchanged, reshare included
-    // (docs/policy.md says "lowered to the scope's" for the origin only).
+    // Redacted and its reshare lowered to the scope's by the origin; a
+    // relay forwards the signed revocation unchanged (docs/policy.md says
+    // "lowered" for the origin only).
     d.reshare = s.relay ? r.reshare : std::min(r.reshare, o.reshare);
     return d;
   }
@@ -226,18 +255,9 @@ Decision Decide(const Policy& p, const Record& r, const Situation& s) {
   if (s.warninglist && !s.held) {
     return Withhold("", 0, "warninglist:" + *s.warninglist);
   }
-  // 3..10, "Updates and holders": an update is judged like a first send.
+  // 3..10: an update is judged like a first send.
   Decision d = FirstSend(p, r, s);
-  if (s.held && d.action == "withhold") {
-    if (s.held_withdrawn) {
-      // It holds our withdrawal: nothing more until a revision it may see.
-      d.action = "skip";
-    } else if (!s.relay) {
-      // The origin withdraws what the holder may no longer keep; a relay
-      // cannot sign for the origin and stays silent.
-      d.action = "withdraw";
-    }
-  }
+  if (s.held && d.action == "withhold") return ToHolder(d, s);
   return d;
 }
 
