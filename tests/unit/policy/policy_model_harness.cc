@@ -129,9 +129,10 @@ std::vector<std::pair<Written, Case>> Candidates(const Written& w,
       x.policy.scopes.erase(x.policy.scopes.begin() + static_cast<long>(i));
     });
   }
-  for (const auto& [g, members] : p.groups) {
+  for (const auto& group : p.groups) {
+    const std::string g = group.first;  // clang cannot capture a binding
     policy([g](Written& x) { x.policy.groups.erase(g); });
-    for (size_t i = 0; i < members.size(); ++i) {
+    for (size_t i = 0; i < group.second.size(); ++i) {
       policy([g, i](Written& x) {
         auto& m = x.policy.groups[g];
         m.erase(m.begin() + static_cast<long>(i));
