@@ -7,6 +7,7 @@
 #include "daemon/policy/policy_loader.h"
 #include "protocol/indicator_parse.h"
 #include "tests/unit/policy/model/policy_writer.h"
+#include "tests/unit/policy/model/value_model.h"
 
 namespace caravan::policy::model {
 namespace {
@@ -306,6 +307,10 @@ std::vector<std::string> CoverageKeys(const Policy& p, const Case& c,
   const std::string base =
       d.action + " " + (wl ? std::string("warninglist") : d.key);
   std::vector<std::string> keys = {base, base + " [" + c.family + "]"};
+  // A URL that really carries user info (not a '@' in its query).
+  if (c.record.type == "url" && ReadUrlHosts(c.record.raw_value).has_userinfo) {
+    keys.push_back(base + " [user info]");
+  }
   if (d.action == "skip" && d.key != "delivered")
     keys.push_back("skip after a withdrawal");
   // Protected only through a network written in an IPv6 embedding.

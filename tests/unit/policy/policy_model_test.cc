@@ -161,7 +161,7 @@ TEST(PolicyModel, EngineAgreesWithIndependentModel) {
        std::vector<std::pair<std::string, std::string>>{
            {"ip-embedded", "withhold cidrs [ip-embedded]"},
            {"ip-embedded", "share outbound.share [ip-embedded]"},
-           {"url-userinfo", "withhold domain_suffixes [url-userinfo]"},
+           {"url-userinfo", "withhold domain_suffixes [user info]"},
            {"url-backslash", "withhold domain_suffixes [url-backslash]"},
            {"numeric-host", "withhold cidrs [numeric-host]"},
            {"url-v6", "withhold cidrs [url-v6]"},
