@@ -67,7 +67,9 @@ bool ListenerCore::Admit(const std::string& source) {
   if (failures_in_episode_ > 0) {
     if (uint64_t n = recovered_log_.Count(now)) {
       LogNotice(options_.name, ": accepting again after ", failures_in_episode_,
-                " failed accepts (", n, " recoveries since the last report)");
+                " failed accepts",
+                n > 1 ? " (" + std::to_string(n) + " recoveries since the last report)"
+                      : std::string());
     }
     failures_in_episode_ = 0;
   }
@@ -123,9 +125,8 @@ std::chrono::milliseconds ListenerCore::OnAcceptError(
       next_pause_ = std::min(next_pause_ * 2, options_.backoff_max);
       if (uint64_t n = resource_log_.Count(now)) {
         LogWarning(options_.name, ": cannot accept: ", ec.message(),
-                   "; pausing accepts (", n,
-                   " failed accepts since the last report, next pause ",
-                   pause.count(), " ms)");
+                   "; pausing accepts for ", pause.count(), " ms (", n,
+                   " failed accepts since the last report)");
       }
       ++stats_.pauses;
       return pause;
