@@ -359,11 +359,22 @@ TEST_F(ControlSocketTest, CallerWithoutSocketAccessIsDenied) {
   struct stat st {};
   ASSERT_EQ(stat(node_->socket().c_str(), &st), 0);
   EXPECT_EQ(st.st_mode & 0777, 0660u);
-  CommandResult r = RunAsNobody({CaravanPath(), "--config",
+  // nobody must be able to execute the CLI even when the build tree sits
+  // under a 0700 directory (a clone in `mktemp -d`): run a 0755 copy from
+  // a 0755 directory of its own (exit 121 was execv failing).
+  TempDir bin_dir;
+  ASSERT_EQ(chmod(bin_dir.path().c_str(), 0755), 0);
+  const fs::path cli = bin_dir.path() / "caravan";
+  std::error_code copy_error;
+  fs::copy_file(CaravanPath(), cli, copy_error);
+  ASSERT_FALSE(copy_error) << copy_error.message();
+  ASSERT_EQ(chmod(cli.c_str(), 0755), 0);
+  CommandResult r = RunAsNobody({cli.string(), "--config",
                                  node_->config().string(), "submit", "ipv4",
                                  "192.0.2.66"},
                                 node_->root() / "nobody.err");
   ASSERT_NE(r.exit_code, 120) << "setuid failed";
+  ASSERT_NE(r.exit_code, 121) << "nobody cannot execute " << cli;
   EXPECT_EQ(r.exit_code, 4) << r.err;
   EXPECT_NE(r.err.find("permission denied on control socket"),
             std::string::npos)
