@@ -17,8 +17,11 @@
 #include <capnp/serialize.h>
 
 #include <algorithm>
+#include <chrono>
 #include <cstring>
+#include <memory>
 #include <random>
+#include <thread>
 
 #include "protocol/control.capnp.h"
 #include "protocol/control_framing.h"
@@ -235,6 +238,45 @@ TEST_F(ControlSocketTest, GarbageFramesAreRefusedAndTheDaemonKeepsServing) {
             before)
       << "stored data changed";
   EXPECT_EQ(node_->Cli({"audit", "verify"}).exit_code, 0);
+  EXPECT_TRUE(node_->running());
+}
+
+// The connection cap (ControlServerOptions::max_connections, 64), now
+// enforced by the shared listener (daemon/net/listener.h): one connection
+// over it gets a RetryLater reply and is closed; a freed slot serves again.
+TEST_F(ControlSocketTest, ConnectionsOverTheCapAreToldToRetryLater) {
+  constexpr int kCap = 64;
+  std::vector<std::unique_ptr<RawConnection>> held;
+  for (int i = 0; i < kCap; ++i) {
+    auto conn = std::make_unique<RawConnection>(node_->socket());
+    ASSERT_TRUE(conn->connected()) << i;
+    // A reply proves the connection was accepted and holds a slot.
+    ASSERT_TRUE(conn->Send(StatusRequestFrame()));
+    bool closed = false;
+    auto code = conn->ReadReply(&closed);
+    ASSERT_TRUE(code.has_value()) << i << " closed=" << closed;
+    ASSERT_EQ(*code, 0) << conn->last_message();
+    held.push_back(std::move(conn));
+  }
+  RawConnection over(node_->socket());
+  ASSERT_TRUE(over.connected());
+  bool closed = false;
+  auto code = over.ReadReply(&closed);
+  ASSERT_TRUE(code.has_value()) << "closed=" << closed;
+  EXPECT_EQ(*code, int(StatusCode::kRetryLater)) << over.last_message();
+  EXPECT_NE(over.last_message().find("too many control connections (64)"),
+            std::string::npos)
+      << over.last_message();
+  EXPECT_TRUE(over.ClosedByPeer());
+
+  held.pop_back();  // frees a slot once the daemon sees the hang-up
+  bool served = false;
+  for (int i = 0; i < 50 && !served; ++i) {
+    served = node_->Cli({"status"}).exit_code == 0;
+    if (!served) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  EXPECT_TRUE(served);
+  held.clear();
   EXPECT_TRUE(node_->running());
 }
 
