@@ -146,8 +146,9 @@ class Listener {
         }
         continue;
       }
-      std::string source;
-      if (self->core.wants_source()) source = SourceOf(socket);
+      // One getpeername/getsockopt per accept: cheap, and a refusal's log
+      // line can say whom it refused.
+      std::string source = SourceOf(socket);
       if (!self->core.Admit(source)) {
         if (self->refuse) self->refuse(socket);
         boost::system::error_code ignored;

@@ -50,9 +50,6 @@ class ListenerCore {
   const ListenerOptions& options() const { return options_; }
   const ListenerStats& stats() const { return stats_; }
   size_t live() const { return live_; }
-  // Whether Admit needs the source of a connection (a per-source cap is set).
-  bool wants_source() const { return options_.max_per_source > 0; }
-
   // A socket was accepted from `source` ("" when not known). True: it holds
   // a slot until Release(source). False: it must be closed now (counted,
   // logged rate-limited). Resets the backoff either way.

@@ -204,7 +204,8 @@ TEST_F(ListenerTest, TcpServesUpToTheCapAndRefusesBeyondIt) {
   int over2 = Track(ConnectTcp(port));
   ASSERT_TRUE(RunUntil(io_, [&] { return Probe(over2) == Seen::kClosed; }));
   EXPECT_EQ(listener->stats().refused_at_cap, 2u);
-  EXPECT_EQ(LinesContaining("test: refused 1 connection(s) at the cap of 2"),
+  EXPECT_EQ(LinesContaining("test: refused 1 connection(s) at the cap of 2 "
+                            "connections; last from 127.0.0.1"),
             1u);
   EXPECT_EQ(LinesContaining("refused"), 1u);
 
