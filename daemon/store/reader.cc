@@ -352,27 +352,43 @@ Result<std::vector<uint8_t>> Reader::GetRecordBytes(const IndicatorId& id,
 
 Result<std::vector<StoredRecord>> Reader::LogRange(uint64_t after_seq,
                                                    size_t limit) {
+  return LogRange(after_seq, limit, LogReader{});
+}
+
+Result<std::vector<StoredRecord>> Reader::LogRange(uint64_t after_seq,
+                                                   size_t limit,
+                                                   const LogReader& for_peer) {
   CARAVAN_RETURN_IF_ERROR(CheckLimit(limit));
   if (after_seq > static_cast<uint64_t>(INT64_MAX)) {
     return std::vector<StoredRecord>();
   }
-  // The current record's seq rides along (one probe of the indicators id
-  // index per row, in the same statement), so the sender skips superseded
-  // revisions without a second query.
+  // The superseded flag rides along, so the sender skips superseded
+  // revisions without a second query. CASE evaluates only the branch it
+  // takes: the peer's own entries cost no blob copy. With no peer, ?3 and
+  // ?4 are NULL and no row matches.
   CARAVAN_STORE_ASSIGN_OR_RETURN(
       Statement st,
-      db_->Prepare(std::string("SELECT ") + kRecordColumns +
-                   ", (SELECT record_seq FROM indicators i WHERE i.id = "
-                   "records.id) FROM records WHERE seq > ? ORDER BY seq "
-                   "LIMIT ?"));
+      db_->Prepare(
+          "SELECT seq, id, revision, variant, origin, origin_seq, created, "
+          "received_from, stored_at, "
+          "CASE WHEN origin = ?3 OR received_from = ?4 THEN x'' "
+          "ELSE signed_bytes END, superseded "
+          "FROM records WHERE seq > ?1 ORDER BY seq LIMIT ?2"));
   st.Bind(1, static_cast<int64_t>(after_seq));
   st.Bind(2, static_cast<int64_t>(limit));
+  if (for_peer.peer_name.empty()) {
+    st.BindNull(3);
+    st.BindNull(4);
+  } else {
+    st.BindBlob(3, for_peer.peer_key);
+    st.BindText(4, for_peer.peer_name);
+  }
   std::vector<StoredRecord> out;
   for (;;) {
     CARAVAN_STORE_ASSIGN_OR_RETURN(bool row, st.Step());
     if (!row) break;
     CARAVAN_STORE_ASSIGN_OR_RETURN(StoredRecord r, ReadRecord(st));
-    if (!st.IsNull(10)) r.current_seq = static_cast<uint64_t>(st.Int(10));
+    r.superseded = st.Int(10) != 0;
     out.push_back(std::move(r));
   }
   return out;

@@ -56,8 +56,18 @@ class Reader {
                                               uint32_t revision,
                                               uint32_t variant);
   // Log entries with seq > after_seq, ascending, at most `limit`, each
-  // with the seq of its indicator's current record (current_seq).
+  // with its superseded flag.
   Result<std::vector<StoredRecord>> LogRange(uint64_t after_seq, size_t limit);
+  // The same, read for sending to one peer: an entry that peer signed or
+  // sent us (never sent back to it) comes without its signed bytes, which
+  // spares copying them on a catch-up from that peer, where every entry is
+  // one.
+  struct LogReader {
+    std::string_view peer_name;
+    PublicKey peer_key{};
+  };
+  Result<std::vector<StoredRecord>> LogRange(uint64_t after_seq, size_t limit,
+                                             const LogReader& for_peer);
   // Whole-store counts: walks the indicators (status, metrics).
   Result<Counts> GetCounts();
   // Counts::last_log_seq alone, one index probe (backlogs per peer).

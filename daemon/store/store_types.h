@@ -123,10 +123,9 @@ struct StoredRecord {
   std::optional<std::string> received_from;
   int64_t stored_at = 0;
   std::vector<uint8_t> signed_bytes;
-  // Reader::LogRange only: the log seq of the indicator's current record
-  // (0 when it has no current view). An entry whose seq differs is
-  // superseded.
-  uint64_t current_seq = 0;
+  // Reader::LogRange only: the record is not its indicator's current one
+  // (a later revision, or the full variant of its revision, is held).
+  bool superseded = false;
 };
 
 struct Counts {

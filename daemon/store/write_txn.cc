@@ -214,8 +214,19 @@ Result<InsertOutcome> WriteTxn::InsertRecord(
   if (!cur || Supersedes(b.revision, b.variant, *cur)) {
     CARAVAN_RETURN_IF_ERROR(WriteCurrent(row, out.log_seq, cur.has_value()));
     out.became_current = true;
+    if (cur) CARAVAN_RETURN_IF_ERROR(MarkSuperseded(cur->record_seq));
+  } else {
+    CARAVAN_RETURN_IF_ERROR(MarkSuperseded(out.log_seq));
   }
   return out;
+}
+
+Status WriteTxn::MarkSuperseded(uint64_t seq) {
+  CARAVAN_STORE_ASSIGN_OR_RETURN(
+      Statement st,
+      db_.Prepare("UPDATE records SET superseded = 1 WHERE seq = ?"));
+  st.Bind(1, static_cast<int64_t>(seq));
+  return st.Run();
 }
 
 Status WriteTxn::WriteCurrent(const RecordRow& row, uint64_t seq,

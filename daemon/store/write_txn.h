@@ -145,6 +145,8 @@ class WriteTxn {
   Status EnsurePeer(std::string_view peer);
   // replacing: a current row exists (its tags must go first).
   Status WriteCurrent(const RecordRow& row, uint64_t seq, bool replacing);
+  // records.superseded = 1 for the record at `seq` (no longer current).
+  Status MarkSuperseded(uint64_t seq);
 
   internal::Database& db_;
   int64_t now_;

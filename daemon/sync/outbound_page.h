@@ -22,6 +22,9 @@ struct SentRecord {
   policy::Rule rule;  // the rule that let it go (a withdrawal: that kept
                       // the current revision home)
   bool withdrawal = false;  // a withdrawal of what the peer held
+  // Our log's last seq, read before the page was: it was current then, so
+  // only a record stored after this can have superseded it.
+  uint64_t log_end = 0;
 };
 
 struct OutboundPage {

@@ -214,6 +214,8 @@ TEST(HubQueueDepth, Migration4FillsInTheSizesOfQueuedEnvelopes) {
   { auto store = OpenOrDie(path); }
   // Put the file back to schema 3 with one envelope queued the old way.
   RawExec(path,
+          "ALTER TABLE records DROP COLUMN superseded;"
+          "DELETE FROM schema_version WHERE version = 5;"
           "DROP INDEX hub_queue_recipient_depth;"
           "ALTER TABLE hub_queue DROP COLUMN envelope_bytes;"
           "CREATE INDEX hub_queue_recipient ON hub_queue "

@@ -183,6 +183,55 @@ TEST(StoreInsert, FullVariantReplacesRedactedOfSameRevision) {
   EXPECT_EQ((*cur)->indicator.description, "full text");
 }
 
+// The log marks what is not current (the sender skips it: only current
+// revisions leave): an older revision that arrives late, the revision a
+// newer one replaced, a redacted variant the full one replaced.
+TEST(StoreInsert, TheLogMarksEveryRecordThatIsNotCurrent) {
+  TempDir dir;
+  auto store = OpenOrDie(dir.File("store.db"));
+  RecordRow r2 = MakeRow(IndicatorType::kDomain, "evil.example", 2);
+  RecordRow r1 = MakeRow(IndicatorType::kDomain, "evil.example", 1);
+  RecordRow r3 = MakeRow(IndicatorType::kDomain, "evil.example", 3);
+  RecordRow redacted = MakeRow(IndicatorType::kDomain, "other.example", 1);
+  redacted.body.variant = 5;
+  RecordRow full = MakeRow(IndicatorType::kDomain, "other.example", 1);
+  for (const RecordRow* r : {&r2, &r1, &redacted, &full}) {
+    ASSERT_TRUE(Insert(*store, *r).ok());
+  }
+  auto reader = ReaderOrDie(*store);
+  auto superseded = [&] {
+    std::vector<bool> out;
+    for (const auto& e : *reader->LogRange(0, 100)) out.push_back(e.superseded);
+    return out;
+  };
+  EXPECT_EQ(superseded(), (std::vector<bool>{false, true, true, false}));
+  ASSERT_TRUE(Insert(*store, r3).ok());
+  EXPECT_EQ(superseded(), (std::vector<bool>{true, true, true, false, false}));
+}
+
+// Migration 5 marks what an older store holds.
+TEST(StoreOpen, Migration5MarksSupersededRecordsOfAnOlderStore) {
+  TempDir dir;
+  const std::string path = dir.File("store.db");
+  {
+    auto store = OpenOrDie(path);
+    ASSERT_TRUE(Insert(*store, MakeRow(IndicatorType::kDomain, "a.example", 1)).ok());
+    ASSERT_TRUE(Insert(*store, MakeRow(IndicatorType::kDomain, "a.example", 2)).ok());
+    ASSERT_TRUE(Insert(*store, MakeRow(IndicatorType::kDomain, "b.example", 1)).ok());
+  }
+  RawExec(path,
+          "ALTER TABLE records DROP COLUMN superseded;"
+          "DELETE FROM schema_version WHERE version = 5;");
+  auto store = OpenOrDie(path);
+  auto reader = ReaderOrDie(*store);
+  auto log = reader->LogRange(0, 100);
+  ASSERT_TRUE(log.ok());
+  ASSERT_EQ(log->size(), 3u);
+  EXPECT_TRUE((*log)[0].superseded);
+  EXPECT_FALSE((*log)[1].superseded);
+  EXPECT_FALSE((*log)[2].superseded);
+}
+
 TEST(StoreInsert, RejectsContradictoryAndInvalidRecords) {
   TempDir dir;
   auto store = OpenOrDie(dir.File("store.db"));
