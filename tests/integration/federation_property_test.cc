@@ -111,8 +111,7 @@ int64_t Now() { return static_cast<int64_t>(std::time(nullptr)); }
 
 const std::vector<std::string> kTlpNames = {"clear", "green", "amber",
                                             "amber+strict", "red"};
-const std::vector<std::string> kReshareNames = {"none", "direct",
-                                                "federation"};
+const std::vector<std::string> kReshareNames = {"none", "direct", "federation"};
 const std::vector<std::string> kTypes = {"domain", "ipv4", "url"};
 const std::vector<std::string> kTags = {"phishing", "c2", "internal",
                                         "ca-track"};
@@ -241,9 +240,8 @@ struct Scope {
     if (!share) return "share=false";
     return "share max_tlp=" + max_tlp + " types=" + Join(types) +
            " min_conf=" + std::to_string(min_confidence) +
-           " exclude=" + Join(exclude_tags) + " require=" +
-           Join(require_tags) + " redact=" + Join(redact) +
-           " reshare=" + kReshareNames[reshare];
+           " exclude=" + Join(exclude_tags) + " require=" + Join(require_tags) +
+           " redact=" + Join(redact) + " reshare=" + kReshareNames[reshare];
   }
 };
 
@@ -319,8 +317,8 @@ struct Protected {
 
 struct PolicyVersion {
   int number = 0;
-  int64_t from = 0;         // in force from (Unix seconds, inclusive)
-  int64_t to = kForever;    // until (inclusive; the reload's end)
+  int64_t from = 0;       // in force from (Unix seconds, inclusive)
+  int64_t to = kForever;  // until (inclusive; the reload's end)
   std::map<std::string, Scope> scopes;  // by recipient country
   Protected prot;
 
@@ -356,7 +354,8 @@ std::string WhyNotShared(const PolicyVersion& v, const std::string& country,
     if (!held.tags.count(t)) return "required tag " + t + " missing";
   }
   if (relay) {
-    if (held.reshare != 2) return "relayed a record whose reshare is not federation";
+    if (held.reshare != 2)
+      return "relayed a record whose reshare is not federation";
     if (s.reshare != 2) return "relayed under a scope reshare below federation";
     if (s.redact.count("description") && !held.description.empty()) {
       return "relayed a description the scope redacts";
@@ -398,8 +397,9 @@ struct AuditedSend {
   uint64_t audit_seq = 0;
 };
 
-// The engine bug this test found and RevocationContentTest pins (see the
-// report in docs/federation.md, "Testing the guarantee").
+// The engine bugs this test found, each pinned by a skipped
+// FederationPropertyFindingTest below (docs/federation.md, "Testing the
+// guarantee"). Remove an exemption (KnownBug -> Violation) with its fix.
 constexpr char kRevocationContentBug[] =
     "KNOWN BUG revocation-content (a revocation to a holder carries the "
     "current revision's TLP, confidence, tags and description, which the "
@@ -475,9 +475,7 @@ class FederationPropertyTest : public FederationFixture {
   // logs do not say (the check that needs it reports that).
   std::optional<Content> SentContent(const AuditedSend& s, int depth = 0);
 
-  int Pick(int n) {
-    return std::uniform_int_distribution<int>(0, n - 1)(rng_);
-  }
+  int Pick(int n) { return std::uniform_int_distribution<int>(0, n - 1)(rng_); }
   bool Chance(double p) { return std::bernoulli_distribution(p)(rng_); }
   template <typename T>
   const T& PickOf(const std::vector<T>& v) {
@@ -521,19 +519,28 @@ std::string ValueOf(std::mt19937_64& rng, const std::string& type) {
   // inside the protected candidates below.
   auto domain = [&]() -> std::string {
     switch (pick(6)) {
-      case 0: return "gov.uz";
-      case 1: return "mail.gov.uz";
-      case 2: return "portal.gov.kz";
-      case 3: return "n" + std::to_string(pick(4)) + ".gov.cn";
-      default: return "d" + std::to_string(pick(12)) + ".fedprop.example";
+      case 0:
+        return "gov.uz";
+      case 1:
+        return "mail.gov.uz";
+      case 2:
+        return "portal.gov.kz";
+      case 3:
+        return "n" + std::to_string(pick(4)) + ".gov.cn";
+      default:
+        return "d" + std::to_string(pick(12)) + ".fedprop.example";
     }
   };
   auto ip = [&]() -> std::string {
     switch (pick(5)) {
-      case 0: return "195.158." + std::to_string(pick(3)) + ".7";
-      case 1: return "2.135.9." + std::to_string(pick(4) + 1);
-      case 2: return "159.226.0." + std::to_string(pick(4) + 1);
-      default: return "198.51.100." + std::to_string(pick(16) + 1);
+      case 0:
+        return "195.158." + std::to_string(pick(3)) + ".7";
+      case 1:
+        return "2.135.9." + std::to_string(pick(4) + 1);
+      case 2:
+        return "159.226.0." + std::to_string(pick(4) + 1);
+      default:
+        return "198.51.100." + std::to_string(pick(16) + 1);
     }
   };
   if (type == "domain") return domain();
@@ -552,7 +559,8 @@ Scope FederationPropertyTest::RandomScope() {
     }
     if (s.types.empty()) s.types.insert(PickOf(kTypes));
   }
-  s.min_confidence = std::vector<int>{0, 0, 30, 60}[static_cast<size_t>(Pick(4))];
+  s.min_confidence =
+      std::vector<int>{0, 0, 30, 60}[static_cast<size_t>(Pick(4))];
   if (Chance(0.5)) s.exclude_tags.insert("internal");
   if (Chance(0.15)) s.require_tags.insert("ca-track");
   if (Chance(0.4)) s.redact.insert("description");
@@ -567,8 +575,8 @@ Protected FederationPropertyTest::RandomProtected() {
                         "198.51.100.0/28"}) {
     if (Chance(0.3)) p.cidrs.insert(c);
   }
-  for (const char* d : {"gov.uz", "mail.gov.uz", "gov.kz", "gov.cn",
-                        "d1.fedprop.example"}) {
+  for (const char* d :
+       {"gov.uz", "mail.gov.uz", "gov.kz", "gov.cn", "d1.fedprop.example"}) {
     if (Chance(0.3)) p.suffixes.insert(d);
   }
   return p;
@@ -627,8 +635,10 @@ void FederationPropertyTest::SetUpFederation() {
   } else {
     Connect(*n_[2], *n_[0]);
   }
-  Log(std::string("topology: ") +
-      (line_ ? "UZ-KZ-CN (UZ and CN do not link)" : "triangle"));
+  const std::string topology =
+      line_ ? "UZ-KZ-CN (UZ and CN do not link)" : "triangle";
+  Log("topology: " + topology);
+  notes_.push_back("topology: " + topology);
   // Updates may replace instead of merge where the CLI offers it.
   CommandResult help = n_[0]->Cli({"submit", "--help"});
   has_replace_ = help.out.find("--replace") != std::string::npos;
@@ -682,9 +692,9 @@ void FederationPropertyTest::OpSubmit(int i, bool update) {
   std::vector<std::string> args = {"submit", type, value};
   const std::string tlp =
       kTlpNames[static_cast<size_t>(PickWeighted({15, 40, 25, 8, 12}))];
-  args.insert(args.end(), {"--tlp", tlp, "--confidence",
-                           std::to_string(PickOf(std::vector<int>{
-                               10, 40, 70, 95}))});
+  args.insert(args.end(),
+              {"--tlp", tlp, "--confidence",
+               std::to_string(PickOf(std::vector<int>{10, 40, 70, 95}))});
   for (const auto& t : kTags) {
     if (Chance(0.3)) args.insert(args.end(), {"--tag", t});
   }
@@ -692,13 +702,13 @@ void FederationPropertyTest::OpSubmit(int i, bool update) {
     args.insert(args.end(),
                 {"--description", "note " + std::to_string(Pick(1000))});
   }
-  args.insert(args.end(), {"--reshare",
-                           kReshareNames[static_cast<size_t>(
-                               PickWeighted({20, 30, 50}))]});
+  args.insert(args.end(),
+              {"--reshare",
+               kReshareNames[static_cast<size_t>(PickWeighted({20, 30, 50}))]});
   if (update && has_replace_ && Chance(0.5)) args.push_back("--replace");
   CommandResult r = n_[origin]->Cli(args);
-  std::string line = "[" + std::to_string(i) + "] " + kCountries[origin] +
-                     " " + (update ? "update" : "submit");
+  std::string line = "[" + std::to_string(i) + "] " + kCountries[origin] + " " +
+                     (update ? "update" : "submit");
   for (size_t k = 1; k < args.size(); ++k) line += " " + args[k];
   if (r.exit_code != 0) {
     Log(line + " -> FAILED " + r.Describe());
@@ -760,8 +770,7 @@ void FederationPropertyTest::OpPolicy(int i) {
   policies_[n].back().to = Now() + 1;
   policies_[n].push_back(v);
   const std::string line = "[" + std::to_string(i) + "] " + kCountries[n] +
-                           " policy v" + std::to_string(v.number) + " " +
-                           what;
+                           " policy v" + std::to_string(v.number) + " " + what;
   if (r.exit_code != 0) {
     Log(line + " -> reload FAILED " + r.Describe());
     ADD_FAILURE() << line << ": " << r.Describe();
@@ -822,14 +831,22 @@ void FederationPropertyTest::OpSettle(int i) {
 
 void FederationPropertyTest::Step(int i) {
   switch (PickWeighted({30, 22, 6, 10, 5, 10, 8, 9})) {
-    case 0: return OpSubmit(i, false);
-    case 1: return OpSubmit(i, true);
-    case 2: return OpRevoke(i);
-    case 3: return OpPolicy(i);
-    case 4: return OpStop(i);
-    case 5: return OpStart(i);
-    case 6: return OpWait(i);
-    default: return OpSettle(i);
+    case 0:
+      return OpSubmit(i, false);
+    case 1:
+      return OpSubmit(i, true);
+    case 2:
+      return OpRevoke(i);
+    case 3:
+      return OpPolicy(i);
+    case 4:
+      return OpStop(i);
+    case 5:
+      return OpStart(i);
+    case 6:
+      return OpWait(i);
+    default:
+      return OpSettle(i);
   }
 }
 
@@ -846,8 +863,7 @@ bool FederationPropertyTest::AllSettled(std::chrono::seconds timeout) {
     for (int b = 0; b < 3; ++b) {
       if (a == b || !Linked(a, b)) continue;
       if (!WaitFor([&] { return n_[a]->Settled(kNames[b]); }, timeout)) {
-        ADD_FAILURE() << kNames[a] << " -> " << kNames[b]
-                      << " did not settle: "
+        ADD_FAILURE() << kNames[a] << " -> " << kNames[b] << " did not settle: "
                       << n_[a]->PeerState(kNames[b]).dump();
         return false;
       }
@@ -895,8 +911,8 @@ json FederationPropertyTest::Show(int n, const std::string& id) {
 std::vector<std::string> FederationPropertyTest::IdsAt(int n) {
   CommandResult r =
       n_[n]->Cli({"export", "--format", "csv", "--include-revoked"});
-  EXPECT_EQ(r.exit_code, 0) << "export at " << kNames[n] << ": "
-                            << r.Describe();
+  EXPECT_EQ(r.exit_code, 0)
+      << "export at " << kNames[n] << ": " << r.Describe();
   std::vector<std::string> ids;
   std::istringstream in(r.out);
   std::string line;
@@ -924,7 +940,8 @@ void FederationPropertyTest::ReadAudits() {
     for (const auto& e : doc["entries"]) {
       const std::string action = e.value("action", "");
       if (action != "share" && action != "withdraw") continue;
-      const std::string peer = e["peer"].is_string() ? e["peer"].get<std::string>() : "";
+      const std::string peer =
+          e["peer"].is_string() ? e["peer"].get<std::string>() : "";
       const int receiver = Rank(kNames, peer);
       if (receiver < 0) {
         Violation(kNames[s] + " audited a " + action + " to unknown peer '" +
@@ -949,9 +966,11 @@ void FederationPropertyTest::ReadAudits() {
   }
 }
 
-const AuditedSend* FederationPropertyTest::LastSendBefore(
-    int sender, int receiver, const std::string& id, uint32_t revision,
-    uint64_t before) {
+const AuditedSend* FederationPropertyTest::LastSendBefore(int sender,
+                                                          int receiver,
+                                                          const std::string& id,
+                                                          uint32_t revision,
+                                                          uint64_t before) {
   const AuditedSend* last = nullptr;
   for (const auto& s : sends_) {
     if (s.sender == sender && s.receiver == receiver && s.id == id &&
@@ -964,9 +983,9 @@ const AuditedSend* FederationPropertyTest::LastSendBefore(
 }
 
 const AuditedSend* FederationPropertyTest::ReceivedBy(int node,
-                                                     const std::string& id,
-                                                     uint32_t revision,
-                                                     uint32_t variant) {
+                                                      const std::string& id,
+                                                      uint32_t revision,
+                                                      uint32_t variant) {
   for (const auto& s : sends_) {
     if (s.receiver == node && s.id == id && s.revision == revision &&
         s.variant == variant) {
@@ -976,8 +995,8 @@ const AuditedSend* FederationPropertyTest::ReceivedBy(int node,
   return nullptr;
 }
 
-std::optional<Content> FederationPropertyTest::SentContent(
-    const AuditedSend& s, int depth) {
+std::optional<Content> FederationPropertyTest::SentContent(const AuditedSend& s,
+                                                           int depth) {
   auto it = indicators_.find(s.id);
   if (it == indicators_.end()) return std::nullopt;
   const IndicatorModel& m = it->second;
@@ -1004,12 +1023,11 @@ std::optional<Content> FederationPropertyTest::SentContent(
 // (a), (b): every audited send against the sender's policy history.
 void FederationPropertyTest::CheckAuditedSends() {
   for (const auto& s : sends_) {
-    const std::string what = kNames[s.sender] + " " + s.action + " to " +
-                             kNames[s.receiver] + " of " + s.id.substr(0, 12) +
-                             " rev " + std::to_string(s.revision) +
-                             " variant " + std::to_string(s.variant) +
-                             " at audit seq " + std::to_string(s.audit_seq) +
-                             " (rule " + s.rule + ")";
+    const std::string what =
+        kNames[s.sender] + " " + s.action + " to " + kNames[s.receiver] +
+        " of " + s.id.substr(0, 12) + " rev " + std::to_string(s.revision) +
+        " variant " + std::to_string(s.variant) + " at audit seq " +
+        std::to_string(s.audit_seq) + " (rule " + s.rule + ")";
     auto it = indicators_.find(s.id);
     if (it == indicators_.end()) {
       Violation(what + ": an indicator no origin made in this run");
@@ -1034,8 +1052,8 @@ void FederationPropertyTest::CheckAuditedSends() {
       if (s.action != "withdraw") {
         Violation(what + ": the origin's withdrawal audited as " + s.action);
       }
-      if (LastSendBefore(s.sender, s.receiver, s.id, s.revision,
-                         s.audit_seq) == nullptr) {
+      if (LastSendBefore(s.sender, s.receiver, s.id, s.revision, s.audit_seq) ==
+          nullptr) {
         Violation(what + ": a withdrawal to a peer that held nothing");
       }
       continue;
@@ -1046,11 +1064,11 @@ void FederationPropertyTest::CheckAuditedSends() {
     // withdrawal holds the withdrawal its sender built.
     std::optional<Content> relayed;
     if (relay) {
-      const AuditedSend* in =
-          ReceivedBy(s.sender, s.id, s.revision, s.variant);
+      const AuditedSend* in = ReceivedBy(s.sender, s.id, s.revision, s.variant);
       if (in == nullptr) {
-        Violation(what + ": a relay forwarded a record no audit log says "
-                         "it received");
+        Violation(what +
+                  ": a relay forwarded a record no audit log says "
+                  "it received");
         continue;
       }
       relayed = SentContent(*in);
@@ -1076,8 +1094,8 @@ void FederationPropertyTest::CheckAuditedSends() {
         // A revocation reaches holders whatever the policy says; what it
         // may not do is tell a holder more than it had, unless the policy
         // would have let that content go (share_decision.h).
-        const AuditedSend* had = LastSendBefore(s.sender, s.receiver, s.id,
-                                                s.revision, s.audit_seq);
+        const AuditedSend* had =
+            LastSendBefore(s.sender, s.receiver, s.id, s.revision, s.audit_seq);
         if (had == nullptr) {
           w = "a revocation to a peer that held nothing";
         } else {
@@ -1093,9 +1111,11 @@ void FederationPropertyTest::CheckAuditedSends() {
             Content sent_live = sent;
             sent_live.revoked = false;
             const std::string d = Differences(prev_live, sent_live, false);
-            if (d.empty()) w.clear();
-            else w = "revocation reveals what the holder never had (" + d +
-                     ") though " + w;
+            if (d.empty())
+              w.clear();
+            else
+              w = "revocation reveals what the holder never had (" + d +
+                  ") though " + w;
           }
         }
       } else {
@@ -1115,10 +1135,10 @@ void FederationPropertyTest::CheckAuditedSends() {
       for (const auto& w : why) text += " [" + w + "]";
       KnownBug(kRevocationContentBug, text);
     } else if (!allowed) {
-      std::string text = what + " {" + (relay ? held : ApplyVariant(held, s.variant)).Text() +
-                         "} allowed by no policy version in force between " +
-                         std::to_string(lo) + " and " + std::to_string(hi) +
-                         ":";
+      std::string text =
+          what + " {" + (relay ? held : ApplyVariant(held, s.variant)).Text() +
+          "} allowed by no policy version in force between " +
+          std::to_string(lo) + " and " + std::to_string(hi) + ":";
       for (const auto& w : why) text += " [" + w + "]";
       Violation(text);
     }
@@ -1186,10 +1206,9 @@ void FederationPropertyTest::CheckHoldings() {
                        kReshareNames[got.reshare] + "; it had " +
                        kReshareNames[want->reshare]);
         } else if (!Differences(*want, got, true).empty()) {
-          Violation(kNames[r] + " shows " + id.substr(0, 12) + " (" +
-                    m.value + ") rev " + std::to_string(revision) +
-                    " variant " + std::to_string(variant) +
-                    " unlike what " + kNames[from] +
+          Violation(kNames[r] + " shows " + id.substr(0, 12) + " (" + m.value +
+                    ") rev " + std::to_string(revision) + " variant " +
+                    std::to_string(variant) + " unlike what " + kNames[from] +
                     (variant == kWithdrawalVariant
                          ? " withdrew (the fields the holder had):"
                          : " signed, with that variant's redactions:") +
@@ -1218,7 +1237,8 @@ void FederationPropertyTest::CheckHolders() {
       if (p == m.origin) continue;
       bool direct = false;
       for (const auto& s : sends_) {
-        direct = direct || (s.sender == m.origin && s.receiver == p && s.id == id);
+        direct =
+            direct || (s.sender == m.origin && s.receiver == p && s.id == id);
       }
       json doc = Show(p, id);
       if (!direct) {
@@ -1331,7 +1351,6 @@ TEST_F(FederationPropertyTest, RandomOperationsKeepSovereignty) {
   Run(seed, steps);
 }
 
-
 // The smallest failing sequence the property test found (seed 20261205,
 // 60 steps; minimized by hand to three operations): KZ holds a green
 // revision; the origin raises it to TLP:RED with a description (KZ gets a
@@ -1339,9 +1358,9 @@ TEST_F(FederationPropertyTest, RandomOperationsKeepSovereignty) {
 // The revocation is the origin's current record plus `revoked`, so it
 // reaches KZ with TLP:RED, the new confidence and the description of the
 // red revision, which the policy never let go.
-class RevocationContentTest : public FederationFixture {};
+class FederationPropertyFindingTest : public FederationFixture {};
 
-TEST_F(RevocationContentTest, RevocationRevealsWithheldRevision) {
+TEST_F(FederationPropertyFindingTest, RevocationRevealsWithheldRevision) {
   FedNode& uz = Make("CERT-UZ", "UZ");
   FedNode& kz = Make("CERT-KZ", "KZ");
   uz.ShareWith("KZ", "amber");
@@ -1362,16 +1381,19 @@ TEST_F(RevocationContentTest, RevocationRevealsWithheldRevision) {
   }
   ASSERT_EQ(r.exit_code, 0) << r.Describe();
   ASSERT_EQ(uz.Lookup("leak.example")["tlp"], "red");
-  ASSERT_TRUE(WaitFor([&] { return kz.Lookup("leak.example")["revoked"] == true; }))
-      << "no withdrawal: " << kz.Lookup("leak.example").dump();
+  ASSERT_TRUE(WaitFor([&] {
+    return kz.Lookup("leak.example")["revoked"] == true;
+  })) << "no withdrawal: "
+      << kz.Lookup("leak.example").dump();
   json withdrawal = kz.Lookup("leak.example");
   EXPECT_EQ(withdrawal["tlp"], "green") << withdrawal.dump();
   EXPECT_EQ(withdrawal["variant"], 65536) << withdrawal.dump();
 
   r = uz.Cli({"revoke", id, "--reason", "false positive"});
   ASSERT_EQ(r.exit_code, 0) << r.Describe();
-  ASSERT_TRUE(WaitFor([&] { return kz.Lookup("leak.example")["revision"] == 3; }))
-      << "the revocation did not reach the holder: "
+  ASSERT_TRUE(WaitFor([&] {
+    return kz.Lookup("leak.example")["revision"] == 3;
+  })) << "the revocation did not reach the holder: "
       << kz.Lookup("leak.example").dump();
   json revocation = kz.Lookup("leak.example");
   if (revocation["tlp"] == "red") {
@@ -1390,7 +1412,7 @@ TEST_F(RevocationContentTest, RevocationRevealsWithheldRevision) {
 // operations): KZ's scope lowers reshare to direct, so KZ holds a variant
 // saying direct. When the value goes red, the withdrawal is built from the
 // origin's full record and says federation: more than KZ was ever given.
-TEST_F(RevocationContentTest, WithdrawalKeepsTheHoldersReshare) {
+TEST_F(FederationPropertyFindingTest, WithdrawalKeepsTheHoldersReshare) {
   FedNode& uz = Make("CERT-UZ", "UZ");
   FedNode& kz = Make("CERT-KZ", "KZ");
   uz.ShareWith("KZ", "amber", "reshare = \"direct\"\n");
@@ -1403,9 +1425,10 @@ TEST_F(RevocationContentTest, WithdrawalKeepsTheHoldersReshare) {
   r = uz.Cli({"submit", "domain", "reshare.example", "--tlp", "red",
               "--reshare", "federation"});
   ASSERT_EQ(r.exit_code, 0) << r.Describe();
-  ASSERT_TRUE(
-      WaitFor([&] { return kz.Lookup("reshare.example")["revoked"] == true; }))
-      << "no withdrawal: " << kz.Lookup("reshare.example").dump();
+  ASSERT_TRUE(WaitFor([&] {
+    return kz.Lookup("reshare.example")["revoked"] == true;
+  })) << "no withdrawal: "
+      << kz.Lookup("reshare.example").dump();
   json withdrawal = kz.Lookup("reshare.example");
   ASSERT_EQ(withdrawal["variant"], 65536) << withdrawal.dump();
   if (withdrawal["reshare"] == "federation") {
