@@ -553,7 +553,7 @@ Scope FederationPropertyTest::RandomScope() {
   Scope s;
   s.share = Chance(0.85);
   s.max_tlp = kTlpNames[static_cast<size_t>(PickWeighted({15, 35, 35, 15}))];
-  if (Chance(0.35)) {
+  if (Chance(0.25)) {
     for (const auto& t : kTypes) {
       if (Chance(0.6)) s.types.insert(t);
     }
@@ -562,7 +562,7 @@ Scope FederationPropertyTest::RandomScope() {
   s.min_confidence =
       std::vector<int>{0, 0, 30, 60}[static_cast<size_t>(Pick(4))];
   if (Chance(0.5)) s.exclude_tags.insert("internal");
-  if (Chance(0.15)) s.require_tags.insert("ca-track");
+  if (Chance(0.1)) s.require_tags.insert("ca-track");
   if (Chance(0.4)) s.redact.insert("description");
   if (Chance(0.2)) s.redact.insert("tags");
   s.reshare = PickWeighted({20, 30, 50});
@@ -573,11 +573,11 @@ Protected FederationPropertyTest::RandomProtected() {
   Protected p;
   for (const char* c : {"195.158.0.0/16", "2.135.0.0/16", "159.226.0.0/16",
                         "198.51.100.0/28"}) {
-    if (Chance(0.3)) p.cidrs.insert(c);
+    if (Chance(0.15)) p.cidrs.insert(c);
   }
   for (const char* d :
        {"gov.uz", "mail.gov.uz", "gov.kz", "gov.cn", "d1.fedprop.example"}) {
-    if (Chance(0.3)) p.suffixes.insert(d);
+    if (Chance(0.15)) p.suffixes.insert(d);
   }
   return p;
 }
@@ -1288,8 +1288,9 @@ void FederationPropertyTest::ReportIfFailed() {
   for (const auto& n : notes_) out << "note: " << n << "\n";
   for (const auto& k : known_bugs_) out << k << "\n";
   const bool strict = EnvNumber("CARAVAN_FEDPROP_STRICT", 0) != 0;
-  if (violations_.empty() && !HasFailure() &&
-      (known_bugs_.empty() || !strict)) {
+  const bool failed = !violations_.empty() || HasFailure() ||
+                      (strict && !known_bugs_.empty());
+  if (!failed && EnvNumber("CARAVAN_FEDPROP_VERBOSE", 0) == 0) {
     std::cerr << out.str();
     return;
   }
@@ -1314,6 +1315,10 @@ void FederationPropertyTest::ReportIfFailed() {
   }
   out << "---- " << violations_.size() << " violations ----\n";
   for (const auto& v : violations_) out << "VIOLATION: " << v << "\n";
+  if (!failed) {
+    std::cerr << out.str();
+    return;
+  }
   ADD_FAILURE() << "FEDPROP FAILED with CARAVAN_FEDPROP_SEED=" << seed_
                 << " CARAVAN_FEDPROP_STEPS=" << steps_ << "\n"
                 << out.str();
