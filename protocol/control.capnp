@@ -54,6 +54,10 @@ struct Submission {
 struct Submit {
   items @0 :List(Submission);   # at most kMaxSubmitBatch
   force @1 :Bool;               # store items that match a warninglist anyway
+  replace @2 :Bool;             # a known value's new revision is the item
+                                # itself, not merged into the current one
+                                # (docs/policy.md, "Re-submitting a known
+                                # value"); also revives a revoked one
 }
 
 struct SubmitResult {
@@ -72,6 +76,9 @@ struct SubmitResult {
     warninglist @3 :Text;       # name of the warninglist it matched; "": none
     warninglistEntry @4 :Text;  # the entry that matched
     forced @5 :Bool;            # matched, but stored with --force (shared)
+    changes @6 :List(Text);     # a new revision of a known value: what it
+                                # changed ("+tag x", "tlp green->amber");
+                                # empty for revision 1 and when unchanged
   }
 }
 
@@ -113,8 +120,10 @@ struct AuditQuery {
 struct Explain {
   direction @0 :Direction;
   country @1 :Text;
-  indicator @2 :Submission;
+  indicator @2 :Submission;     # explained as if submitted now
   enum Direction { outbound @0; inbound @1; }
+  id @3 :Text;                  # a stored indicator (64 hex) instead: its
+                                # current revision, what each peer holds
 }
 
 struct PeerAdd {

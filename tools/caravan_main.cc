@@ -69,6 +69,12 @@ int main(int argc, char** argv) {
   submit_cmd->add_flag("--force", submit.force,
                        "store even if it matches a warninglist (it is then "
                        "shared as usual)");
+  submit_cmd->add_flag(
+      "--replace", submit.replace,
+      "a value already held gets exactly this submission as its new "
+      "revision (tags, TLP, ... as given now; revives a revoked one). "
+      "Without it a known value is merged: stricter TLP and reshare, union "
+      "of tags, later valid-until and last-seen (docs/policy.md)");
   AddContextFlags(submit_cmd, submit.context);
   submit_cmd->callback([&] {
     run = [&]() -> int {
@@ -171,8 +177,12 @@ int main(int argc, char** argv) {
   ExplainOptions explain;
   auto* explain_cmd =
       policy_cmd->add_subcommand("explain", "the decision for one indicator");
-  explain_cmd->add_option("TYPE", explain.type)->required();
-  explain_cmd->add_option("VALUE", explain.value)->required();
+  explain_cmd->add_option(
+      "TYPE", explain.type,
+      "indicator type, or the 64-hex id of a stored indicator (then what "
+      "the sender would do now, per peer)")->required();
+  explain_cmd->add_option("VALUE", explain.value,
+                          "the value (omitted with an id)");
   explain_cmd->add_option("--to", explain.to, "recipient country");
   explain_cmd->add_option("--from", explain.from, "sender country (inbound)");
   AddContextFlags(explain_cmd, explain.context);

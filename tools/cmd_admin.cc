@@ -264,6 +264,15 @@ int RunPolicyReload(const GlobalOptions& global) {
       });
 }
 
+// "kz.toml:5 outbound.max_tlp", or the key alone for a built-in rule
+// (file null).
+std::string RuleText(const nlohmann::json& rule) {
+  if (rule["file"].is_null() || Str(rule["file"]).empty()) {
+    return Str(rule["key"]);
+  }
+  return Str(rule["file"]) + ":" + Str(rule["line"]) + " " + Str(rule["key"]);
+}
+
 int RunPolicyExplain(const GlobalOptions& global, const ExplainOptions& o) {
   if (o.to.empty() == o.from.empty()) {
     std::cerr << "caravan: policy explain needs exactly one of --to CC or "
@@ -276,8 +285,13 @@ int RunPolicyExplain(const GlobalOptions& global, const ExplainOptions& o) {
                      ? protocol::wire::Explain::Direction::INBOUND
                      : protocol::wire::Explain::Direction::OUTBOUND);
   e.setCountry(Text(o.to.empty() ? o.from : o.to));
-  Status s = FillSubmission(e.initIndicator(), o.context, o.type, o.value, 0);
-  if (!s.ok()) return Fail(s);
+  if (o.value.empty()) {
+    // One argument: a stored indicator's id.
+    e.setId(Text(o.type));
+  } else {
+    Status s = FillSubmission(e.initIndicator(), o.context, o.type, o.value, 0);
+    if (!s.ok()) return Fail(s);
+  }
   auto doc = CallForJson(global, message);
   if (!doc.ok()) return Fail(doc.status());
   if (global.json) {
@@ -285,13 +299,7 @@ int RunPolicyExplain(const GlobalOptions& global, const ExplainOptions& o) {
   } else {
     const auto& d = *doc;
     std::cout << Str(d["decision"]) << "\n"
-              << "  rule:   "
-              << (d["rule"]["file"].get<std::string>().empty()
-                      ? Str(d["rule"]["key"])
-                      : Str(d["rule"]["file"]) + ":" +
-                            Str(d["rule"]["line"]) + " " +
-                            Str(d["rule"]["key"]))
-              << "\n"
+              << "  rule:   " << RuleText(d["rule"]) << "\n"
               << "  reason: " << Str(d["reason"]) << "\n"
               << "  scope:  " << Str(d["scope_file"]) << "\n";
     if (d.contains("redact") && !d["redact"].empty()) {
@@ -299,6 +307,18 @@ int RunPolicyExplain(const GlobalOptions& global, const ExplainOptions& o) {
     }
     if (d.contains("retry_at") && !d["retry_at"].is_null()) {
       std::cout << "  retry:  " << Str(d["retry_at"]) << "\n";
+    }
+    // With an id: what each peer of that country gets now, given what it
+    // holds (a holder may get the update, a withdrawal, or nothing).
+    if (d.contains("peers") && !d["id"].is_null()) {
+      for (const auto& p : d["peers"]) {
+        std::cout << "  peer " << Str(p["name"]) << " (holds "
+                  << (p["holds_revision"].is_null()
+                          ? std::string("nothing")
+                          : "revision " + Str(p["holds_revision"]))
+                  << "): " << Str(p["decision"]) << " by "
+                  << RuleText(p["rule"]) << "\n";
+      }
     }
   }
   return 0;

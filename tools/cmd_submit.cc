@@ -22,10 +22,49 @@ namespace {
 // reply stays far below the frame limit.
 constexpr size_t kBatchLines = 5000;
 
+// Per-line "updated" notes on stderr stop after this many (a re-import of
+// a large feed may update every line; the audit log has them all).
+constexpr uint64_t kMaxUpdateNotes = 100;
+
 struct BulkTotals {
   uint64_t lines = 0, stored = 0, unchanged = 0, rejected = 0;
   uint64_t flagged = 0;  // stored, but matched a warninglist (not forced)
+  // stored = created + updated: a new value (revision 1), or a new
+  // revision of a known one (merged, or replaced with --replace).
+  uint64_t created = 0, updated = 0;
 };
+
+// "new", "updated" or "unchanged" (the `status` of --json output).
+std::string StatusOf(protocol::wire::SubmitResult::Stored::Reader s) {
+  if (s.getUnchanged()) return "unchanged";
+  return s.getRevision() == 1 ? "new" : "updated";
+}
+
+std::vector<std::string> ChangesOf(
+    protocol::wire::SubmitResult::Stored::Reader s) {
+  std::vector<std::string> out;
+  for (auto c : s.getChanges()) out.emplace_back(c.cStr());
+  return out;
+}
+
+// "updated rev 2: +tag x, tlp green->amber", "unchanged rev 1", or "" for
+// a new value.
+std::string ChangeText(protocol::wire::SubmitResult::Stored::Reader s) {
+  const std::string status = StatusOf(s);
+  if (status == "new") return "";
+  std::string text = status + " rev " + std::to_string(s.getRevision());
+  const auto changes = ChangesOf(s);
+  for (size_t i = 0; i < changes.size(); ++i) {
+    text += (i == 0 ? ": " : ", ") + changes[i];
+  }
+  return text;
+}
+
+// The bulk summary's tail: how the stored lines split.
+std::string SplitText(const BulkTotals& t) {
+  return "; " + std::to_string(t.created) + " new, " +
+         std::to_string(t.updated) + " updated";
+}
 
 // "warninglist 'NAME' (entry E)" for a stored item that matched one.
 std::string WarninglistText(protocol::wire::SubmitResult::Stored::Reader s) {
@@ -72,6 +111,15 @@ Status AccountBatch(const ControlReply& reply, const std::string& source,
       ++t.unchanged;
     } else {
       ++t.stored;
+      if (stored.getRevision() == 1) {
+        ++t.created;
+      } else if (++t.updated <= kMaxUpdateNotes) {
+        std::cerr << "\r" << source << ":" << item.getLine() << ": "
+                  << ChangeText(stored) << "\n";
+      } else if (t.updated == kMaxUpdateNotes + 1) {
+        std::cerr << "\r" << source << ": more lines updated known values; "
+                  << "`caravan audit` lists each change\n";
+      }
     }
     if (print_ids) {
       std::cout << item.getLine() << "\t" << stored.getId().cStr() << "\n";
@@ -148,6 +196,7 @@ int SubmitImported(const GlobalOptions& global, const SubmitOptions& o,
     auto items_req = message->initRoot<protocol::wire::Request>()
                      .initSubmit();
     items_req.setForce(o.force);
+    items_req.setReplace(o.replace);
     auto items = items_req.initItems(static_cast<unsigned>(n));
     for (unsigned i = 0; i < n; ++i) {
       Status s = FillSubmission(items[i], o.context, imported[start + i]);
@@ -161,6 +210,8 @@ int SubmitImported(const GlobalOptions& global, const SubmitOptions& o,
   if (global.json) {
     PrintJson({{"objects", totals.lines},
                {"stored", totals.stored},
+               {"new", totals.created},
+               {"updated", totals.updated},
                {"unchanged", totals.unchanged},
                {"rejected", totals.rejected},
                {"flagged", totals.flagged}});
@@ -169,7 +220,7 @@ int SubmitImported(const GlobalOptions& global, const SubmitOptions& o,
               << totals.unchanged << " unchanged, " << totals.rejected
               << " rejected or skipped";
     if (totals.flagged > 0) std::cout << ", " << totals.flagged << " flagged";
-    std::cout << "\n";
+    std::cout << SplitText(totals) << "\n";
   }
   return totals.rejected > 0 && totals.stored + totals.unchanged == 0 ? 4 : 0;
 }
@@ -278,6 +329,7 @@ int RunBulk(const GlobalOptions& global, const SubmitOptions& o) {
     auto message = std::make_unique<capnp::MallocMessageBuilder>();
     auto submit = message->initRoot<protocol::wire::Request>().initSubmit();
     submit.setForce(o.force);
+    submit.setReplace(o.replace);
     // Collect one batch; lines the reader itself rejects are reported here.
     std::vector<protocol::BulkItem> batch;
     protocol::BulkItem item;
@@ -312,6 +364,8 @@ int RunBulk(const GlobalOptions& global, const SubmitOptions& o) {
   if (global.json) {
     PrintJson({{"lines", totals.lines},
                {"stored", totals.stored},
+               {"new", totals.created},
+               {"updated", totals.updated},
                {"unchanged", totals.unchanged},
                {"rejected", totals.rejected},
                {"flagged", totals.flagged}});
@@ -320,7 +374,7 @@ int RunBulk(const GlobalOptions& global, const SubmitOptions& o) {
               << totals.unchanged << " unchanged, " << totals.rejected
               << " rejected";
     if (totals.flagged > 0) std::cout << ", " << totals.flagged << " flagged";
-    std::cout << "\n";
+    std::cout << SplitText(totals) << "\n";
   }
   return totals.rejected > 0 && totals.stored + totals.unchanged == 0 ? 4 : 0;
 }
@@ -329,6 +383,7 @@ int RunSingle(const GlobalOptions& global, const SubmitOptions& o) {
   capnp::MallocMessageBuilder message;
   auto submit = message.initRoot<protocol::wire::Request>().initSubmit();
   submit.setForce(o.force);
+  submit.setReplace(o.replace);
   auto items = submit.initItems(1);
   Status s = FillSubmission(items[0], o.context, o.context.type, o.value, 0);
   if (!s.ok()) return Fail(s);
@@ -356,9 +411,16 @@ int RunSingle(const GlobalOptions& global, const SubmitOptions& o) {
     PrintJson({{"id", stored.getId().cStr()},
                {"revision", stored.getRevision()},
                {"unchanged", stored.getUnchanged()},
+               {"status", StatusOf(stored)},
+               {"changes", ChangesOf(stored)},
                {"warninglist", WarninglistJson(stored)}});
   } else {
+    // stdout stays the id alone (scripts capture it); what a
+    // re-submission did to a known value goes beside it on stderr.
     std::cout << stored.getId().cStr() << "\n";
+    if (const std::string text = ChangeText(stored); !text.empty()) {
+      std::cerr << text << "\n";
+    }
   }
   return 0;
 }

@@ -29,6 +29,7 @@ struct SubmitOptions {
   std::string format;       // bulk: txt|csv|jsonl (empty: from extension)
   bool print_ids = false;   // bulk: "LINE<TAB>ID" on stdout as stored
   bool force = false;       // store even when a warninglist matches
+  bool replace = false;     // a known value: replace, do not merge
   SubmitContext context;
 };
 int RunSubmit(const GlobalOptions& global, const SubmitOptions& options);

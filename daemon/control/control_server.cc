@@ -6,10 +6,7 @@
 #include <unistd.h>
 
 #include <array>
-#include <boost/asio/co_spawn.hpp>
-#include <boost/asio/detached.hpp>
 #include <boost/asio/as_tuple.hpp>
-#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
 #include <cerrno>
@@ -18,6 +15,7 @@
 
 #include "daemon/observe/log.h"
 #include "daemon/control/control_response.h"
+#include "daemon/net/deadline.h"
 #include "protocol/control_framing.h"
 
 namespace caravan::daemon {
@@ -45,23 +43,13 @@ ControlPeer PeerCredentials(stream_protocol::socket& socket) {
   return peer;
 }
 
-// Logs instead of swallowing what a detached coroutine throws.
-void LogCoroutineFailure(std::exception_ptr e) {
-  if (!e) return;
-  try {
-    std::rethrow_exception(e);
-  } catch (const std::exception& ex) {
-    LogError(std::string("control connection failed: ") + ex.what());
-  }
-}
-
 }  // namespace
 
-class ControlServer::Connection
-    : public std::enable_shared_from_this<Connection> {
+class ControlServer::Connection {
  public:
   Connection(stream_protocol::socket socket, ControlServer& server)
-      : socket_(std::move(socket)), timer_(socket_.get_executor()),
+      : socket_(std::move(socket)),
+        idle_(socket_.get_executor(), [this] { Close(); }),
         server_(server) {}
 
   awaitable<void> Run() {
@@ -91,14 +79,10 @@ class ControlServer::Connection
       // awaitable `||`: Boost 1.81's awaitable operators have a
       // use-after-free in cancellation (asio issue 1332) that crashed the
       // daemon under bulk submits.
-      timer_.expires_after(server_.options_.idle_timeout);
-      timer_.async_wait([self = shared_from_this()](
-                            boost::system::error_code timer_ec) {
-        if (!timer_ec) self->Close();
-      });
+      idle_.ExpiresAfter(server_.options_.idle_timeout);
       auto [ec, n] = co_await socket_.async_read_some(
           asio::buffer(buffer), asio::as_tuple(use_awaitable));
-      timer_.cancel();
+      idle_.Cancel();
       if (ec) co_return;  // closed by the client, idle, or by Stop()
       decoder.Append(std::span<const uint8_t>(buffer.data(), n));
     }
@@ -107,12 +91,12 @@ class ControlServer::Connection
   void Close() {
     boost::system::error_code ignored;
     socket_.close(ignored);
-    timer_.cancel();
+    idle_.Cancel();
   }
 
  private:
   stream_protocol::socket socket_;
-  asio::steady_timer timer_;
+  net::Deadline idle_;
   ControlServer& server_;
 };
 
@@ -162,46 +146,49 @@ Status ControlServer::Start() {
     return Internal("cannot chmod control socket " + path + ": " +
                     std::strerror(errno));
   }
-  asio::co_spawn(io_, AcceptLoop(), LogCoroutineFailure);
+  net::ListenerOptions listener_options;
+  listener_options.name = "control socket";
+  listener_options.max_connections = options_.max_connections;
+  // Refuse rather than queue: a flood of clients must not exhaust
+  // descriptors or memory. The CLI gets a reply it can show.
+  auto refuse = [max = options_.max_connections](stream_protocol::socket& s) {
+    auto reply = ErrorResponse(RetryLater("too many control connections (" +
+                                          std::to_string(max) + ")"));
+    boost::system::error_code ignored;
+    asio::write(s, asio::buffer(reply), ignored);
+  };
+  listener_ = std::make_unique<net::Listener<stream_protocol>>(
+      io_, std::move(*acceptor_), std::move(listener_options),
+      [this](stream_protocol::socket s) { return Serve(std::move(s)); },
+      std::move(refuse));
+  acceptor_.reset();
+  listener_->Start();
   return Status::Ok();
 }
 
-awaitable<void> ControlServer::AcceptLoop() {
-  while (!stopped_ && acceptor_ && acceptor_->is_open()) {
-    auto [ec, socket] =
-        co_await acceptor_->async_accept(asio::as_tuple(use_awaitable));
-    if (ec) {
-      if (stopped_ || ec == asio::error::operation_aborted) co_return;
-      LogWarning("control socket accept failed: " + ec.message());
-      continue;
-    }
-    if (connections_.size() >= options_.max_connections) {
-      // Refuse rather than queue: a flood of clients must not exhaust
-      // descriptors or memory.
-      auto reply = ErrorResponse(RetryLater(
-          "too many control connections (" +
-          std::to_string(options_.max_connections) + ")"));
-      boost::system::error_code ignored;
-      asio::write(socket, asio::buffer(reply), ignored);
-      continue;
-    }
-    auto connection = std::make_shared<Connection>(std::move(socket), *this);
-    connections_.insert(connection);
-    asio::co_spawn(io_, connection->Run(),
-                   [this, connection](std::exception_ptr e) {
-                     LogCoroutineFailure(e);
-                     connection->Close();
-                     connections_.erase(connection);
-                   });
+awaitable<void> ControlServer::Serve(stream_protocol::socket socket) {
+  auto connection = std::make_shared<Connection>(std::move(socket), *this);
+  connections_.insert(connection);
+  // The registry entry goes whatever Run does; an exception is passed on to
+  // the listener, which logs it.
+  std::exception_ptr failure;
+  try {
+    co_await connection->Run();
+  } catch (...) {
+    failure = std::current_exception();
   }
+  connection->Close();
+  connections_.erase(connection);
+  if (failure) std::rethrow_exception(failure);
 }
 
 void ControlServer::Stop() {
   if (stopped_) return;
   stopped_ = true;
   boost::system::error_code ec;
-  if (acceptor_) {
-    acceptor_->close(ec);
+  if (acceptor_) acceptor_->close(ec);  // Start failed half way
+  if (listener_) listener_->Stop();
+  if (acceptor_ || listener_) {
     std::filesystem::remove(options_.socket_path, ec);
   }
   for (const auto& c : connections_) c->Close();

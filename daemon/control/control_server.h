@@ -26,6 +26,7 @@
 #include <string>
 #include <vector>
 
+#include "daemon/net/listener.h"
 #include "protocol/status.h"
 
 namespace caravan::daemon {
@@ -77,12 +78,17 @@ class ControlServer {
 
  private:
   class Connection;
-  boost::asio::awaitable<void> AcceptLoop();
+  // Serves one accepted connection until it ends (the listener's handler).
+  boost::asio::awaitable<void> Serve(
+      boost::asio::local::stream_protocol::socket socket);
 
   boost::asio::io_context& io_;
   ControlHandler& handler_;
   ControlServerOptions options_;
+  // Bound in Start, then handed to listener_.
   std::unique_ptr<boost::asio::local::stream_protocol::acceptor> acceptor_;
+  std::unique_ptr<net::Listener<boost::asio::local::stream_protocol>>
+      listener_;
   std::set<std::shared_ptr<Connection>> connections_;
   bool stopped_ = false;
 };

@@ -7,6 +7,7 @@
 #include <boost/beast/http.hpp>
 #include <set>
 
+#include "daemon/net/listener.h"
 #include "daemon/observe/log.h"
 #include "daemon/observe/metrics.h"
 
@@ -18,24 +19,13 @@ namespace http = beast::http;
 using asio::ip::tcp;
 
 struct MetricsServer::State {
-  explicit State(asio::io_context& io, ScrapeFn fn)
-      : acceptor(io), scrape(std::move(fn)) {}
-  tcp::acceptor acceptor;
+  explicit State(ScrapeFn fn) : scrape(std::move(fn)) {}
   ScrapeFn scrape;
   bool stopped = false;
   std::set<beast::tcp_stream*> live;  // io thread only
 };
 
 namespace {
-
-void LogIfThrown(const char* what, std::exception_ptr e) {
-  if (!e) return;
-  try {
-    std::rethrow_exception(e);
-  } catch (const std::exception& ex) {
-    daemon::LogError(what, ex.what());
-  }
-}
 
 http::response<http::string_body> Plain(http::status status, unsigned version,
                                         std::string body) {
@@ -48,7 +38,7 @@ http::response<http::string_body> Plain(http::status status, unsigned version,
 }  // namespace
 
 MetricsServer::MetricsServer(asio::io_context& io, ScrapeFn scrape)
-    : io_(io), state_(std::make_shared<State>(io, std::move(scrape))) {}
+    : io_(io), state_(std::make_shared<State>(std::move(scrape))) {}
 
 MetricsServer::~MetricsServer() { Stop(); }
 
@@ -62,7 +52,7 @@ Status MetricsServer::Start(const protocol::HostPort& listen) {
                        (ec ? ec.message() : "no address"));
   }
   tcp::endpoint ep = endpoints.begin()->endpoint();
-  auto& acceptor = state_->acceptor;
+  tcp::acceptor acceptor(io_);
   acceptor.open(ep.protocol(), ec);
   if (!ec) acceptor.set_option(tcp::acceptor::reuse_address(true), ec);
   if (!ec) acceptor.bind(ep, ec);
@@ -73,10 +63,16 @@ Status MetricsServer::Start(const protocol::HostPort& listen) {
     return Unavailable("metrics listen " + listen.ToString() + ": " +
                        ec.message());
   }
-  auto loop = AcceptLoop(state_);
-  asio::co_spawn(io_, std::move(loop), [](std::exception_ptr e) {
-    LogIfThrown("metrics accept loop ended: ", e);
-  });
+  daemon::net::ListenerOptions options;
+  options.name = "metrics";
+  // Over the limit: refuse by closing; a scraper retries next interval.
+  options.max_connections = kMaxMetricsConnections;
+  listener_ = std::make_unique<daemon::net::Listener<tcp>>(
+      io_, std::move(acceptor), std::move(options),
+      [state = state_](tcp::socket socket) {
+        return Session(state, std::move(socket));
+      });
+  listener_->Start();
   return Status::Ok();
 }
 
@@ -84,37 +80,14 @@ void MetricsServer::Stop() {
   if (state_->stopped) return;
   state_->stopped = true;
   boost::system::error_code ec;
-  state_->acceptor.close(ec);
+  if (listener_) listener_->Stop();
   for (beast::tcp_stream* s : state_->live) {
     s->socket().close(ec);
   }
 }
 
 uint16_t MetricsServer::port() const {
-  boost::system::error_code ec;
-  auto ep = state_->acceptor.local_endpoint(ec);
-  return ec ? 0 : ep.port();
-}
-
-asio::awaitable<void> MetricsServer::AcceptLoop(std::shared_ptr<State> state) {
-  while (!state->stopped) {
-    auto [ec, socket] = co_await state->acceptor.async_accept(
-        asio::as_tuple(asio::use_awaitable));
-    if (ec) {
-      if (state->stopped || !state->acceptor.is_open()) co_return;
-      continue;
-    }
-    if (state->live.size() >= kMaxMetricsConnections) {
-      // Over the limit: refuse by closing; a scraper retries next interval.
-      boost::system::error_code ignored;
-      socket.close(ignored);
-      continue;
-    }
-    auto session = Session(state, std::move(socket));
-    asio::co_spawn(io_, std::move(session), [](std::exception_ptr e) {
-      LogIfThrown("metrics connection ended: ", e);
-    });
-  }
+  return listener_ ? listener_->local_endpoint().port() : 0;
 }
 
 asio::awaitable<void> MetricsServer::Session(std::shared_ptr<State> state,

@@ -7,9 +7,10 @@
 //
 // Limits, so a stray or hostile client costs little: request head at most
 // kMaxMetricsRequestBytes (431 above), no request body (413), at most
-// kMaxMetricsConnections at once (later ones are closed at accept), and a
-// connection idle for kMetricsIdleTimeout is closed by the stream's own
-// timer (no awaitable operators).
+// kMaxMetricsConnections at once (later ones are closed at accept, by the
+// shared listener, daemon/net/listener.h, which also backs off when out of
+// descriptors), and a connection idle for kMetricsIdleTimeout is closed by
+// the stream's own timer (no awaitable operators).
 //
 // Threading: one coroutine per connection on the io_context; the ScrapeFn
 // runs there too (it offloads store reads itself). Start/Stop on the io
@@ -24,6 +25,7 @@
 #include <memory>
 #include <string>
 
+#include "daemon/net/listener.h"
 #include "protocol/config/node_config.h"
 #include "protocol/status.h"
 
@@ -53,13 +55,13 @@ class MetricsServer {
 
  private:
   struct State;
-  boost::asio::awaitable<void> AcceptLoop(std::shared_ptr<State> state);
   static boost::asio::awaitable<void> Session(
       std::shared_ptr<State> state, boost::asio::ip::tcp::socket socket);
 
   boost::asio::io_context& io_;
   // Shared with the coroutines, which may outlive the server object.
   std::shared_ptr<State> state_;
+  std::unique_ptr<daemon::net::Listener<boost::asio::ip::tcp>> listener_;
 };
 
 }  // namespace caravan::feeds

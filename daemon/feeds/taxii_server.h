@@ -5,6 +5,8 @@
 // whose body exceeds the limit get 413 before the body is read.
 //
 // Plain HTTP: put TLS in front with a reverse proxy (docs/taxii.md).
+// Accepting is the shared listener's (daemon/net/listener.h): it backs off
+// when out of descriptors and logs that rate-limited.
 //
 // Threading: Start/Stop on the io thread or while the io_context is not
 // running. The handler, io_context and pool must outlive the server.
@@ -15,6 +17,7 @@
 #include <boost/asio/thread_pool.hpp>
 #include <memory>
 
+#include "daemon/net/listener.h"
 #include "daemon/observe/metrics.h"
 #include "daemon/feeds/taxii_handler.h"
 #include "protocol/config/node_config.h"
@@ -39,14 +42,13 @@ class TaxiiServer {
   void set_metrics(daemon::Metrics* metrics) { metrics_ = metrics; }
 
  private:
-  boost::asio::awaitable<void> AcceptLoop();
   boost::asio::awaitable<void> Session(boost::asio::ip::tcp::socket socket);
 
   boost::asio::io_context& io_;
   boost::asio::thread_pool& pool_;
   TaxiiHandler& handler_;
   uint64_t max_request_bytes_;
-  boost::asio::ip::tcp::acceptor acceptor_;
+  std::unique_ptr<daemon::net::Listener<boost::asio::ip::tcp>> listener_;
   std::shared_ptr<bool> stopped_;
   daemon::Metrics* metrics_ = nullptr;
 };

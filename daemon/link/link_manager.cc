@@ -11,9 +11,10 @@
 #include <exception>
 #include <set>
 
-#include "daemon/observe/log.h"
 #include "daemon/link/backoff.h"
 #include "daemon/link/handshake.h"
+#include "daemon/net/listener.h"
+#include "daemon/observe/log.h"
 
 namespace caravan::daemon::link {
 
@@ -79,11 +80,12 @@ struct LinkManager::Impl : std::enable_shared_from_this<Impl> {
   bool started = false;
   bool running = false;
   uint64_t next_generation = 1;
-  std::unique_ptr<tcp::acceptor> acceptor;
+  // Accepts inbound connections; its live connections are the inbound
+  // handshakes in progress, capped at kMaxPendingHandshakes.
+  std::unique_ptr<net::Listener<tcp>> listener;
   std::map<protocol::PublicKey, Member> members;
   // Sockets in connect or handshake, so Stop can close them.
   std::set<std::shared_ptr<tcp::socket>> pending;
-  size_t pending_inbound = 0;
 
   void Emit(LinkEvent::Kind kind, std::string peer_name, std::string endpoint,
             std::string detail) {
@@ -260,38 +262,15 @@ struct LinkManager::Impl : std::enable_shared_from_this<Impl> {
     co_return link;
   }
 
-  static asio::awaitable<void> AcceptLoop(std::shared_ptr<Impl> self) {
-    for (;;) {
-      if (!self->running || !self->acceptor) co_return;
-      auto [ec, socket] = co_await self->acceptor->async_accept(asio::as_tuple(use_awaitable));
-      if (!self->running) co_return;
-      if (ec) {
-        if (ec == asio::error::operation_aborted) co_return;
-        // Out of descriptors and the like: pause instead of spinning.
-        LogWarning("link: accept failed: ", ec.message());
-        auto timer = std::make_shared<asio::steady_timer>(self->io);
-        co_await Sleep(timer, std::chrono::milliseconds(200));
-        continue;
-      }
-      if (self->pending_inbound >= kMaxPendingHandshakes) {
-        LogWarning("link: refusing connection from ", EndpointText(socket), ": ",
-                   kMaxPendingHandshakes, " handshakes already in progress");
-        boost::system::error_code ignored;
-        socket.close(ignored);
-        continue;
-      }
-      auto shared_socket = std::make_shared<tcp::socket>(std::move(socket));
-      self->pending.insert(shared_socket);
-      ++self->pending_inbound;
-      asio::co_spawn(self->io, Inbound(self, shared_socket),
-                     [](std::exception_ptr e) { LogFailure("inbound handshake", e); });
-    }
-  }
-
-  static asio::awaitable<void> Inbound(std::shared_ptr<Impl> self,
-                                       std::shared_ptr<tcp::socket> socket) {
+  // The listener's handler: runs the inbound handshake on an accepted
+  // connection and registers the link. Returns once the link is registered
+  // (or the handshake failed), which frees the listener's slot.
+  static asio::awaitable<void> Inbound(std::weak_ptr<Impl> weak, tcp::socket accepted) {
+    std::shared_ptr<Impl> self = weak.lock();
+    if (!self || !self->running) co_return;  // closes `accepted`
+    auto socket = std::make_shared<tcp::socket>(std::move(accepted));
+    self->pending.insert(socket);
     std::shared_ptr<Link> link = co_await Handshake(self, socket, false, std::nullopt);
-    --self->pending_inbound;
     if (link == nullptr) co_return;
     if (!self->running) {
       link->Close("node stopping");
@@ -385,23 +364,27 @@ Status LinkManager::Start(const std::vector<PeerIdentity>& roster) {
       return Unavailable("cannot resolve peer listen address " + listen.ToString() + ": " +
                          ec.message());
     }
-    auto acceptor = std::make_unique<tcp::acceptor>(impl.io);
+    tcp::acceptor acceptor(impl.io);
     const tcp::endpoint endpoint = results.begin()->endpoint();
-    acceptor->open(endpoint.protocol(), ec);
-    if (!ec) acceptor->set_option(tcp::acceptor::reuse_address(true), ec);
-    if (!ec) acceptor->bind(endpoint, ec);
-    if (!ec) acceptor->listen(asio::socket_base::max_listen_connections, ec);
+    acceptor.open(endpoint.protocol(), ec);
+    if (!ec) acceptor.set_option(tcp::acceptor::reuse_address(true), ec);
+    if (!ec) acceptor.bind(endpoint, ec);
+    if (!ec) acceptor.listen(asio::socket_base::max_listen_connections, ec);
     if (ec) {
       return Unavailable("cannot listen for peers on " + listen.ToString() + ": " + ec.message());
     }
-    impl.acceptor = std::move(acceptor);
+    net::ListenerOptions options;
+    options.name = "link listener";
+    options.max_connections = kMaxPendingHandshakes;
+    // The handler holds the manager weakly: the listener is the manager's.
+    std::weak_ptr<Impl> weak = impl_;
+    impl.listener = std::make_unique<net::Listener<tcp>>(
+        impl.io, std::move(acceptor), std::move(options),
+        [weak](tcp::socket socket) { return Impl::Inbound(weak, std::move(socket)); });
   }
   impl.started = true;
   impl.running = true;
-  if (impl.acceptor) {
-    asio::co_spawn(impl.io, Impl::AcceptLoop(impl_),
-                   [](std::exception_ptr e) { LogFailure("peer listener", e); });
-  }
+  if (impl.listener) impl.listener->Start();
   UpdateRoster(roster);
   return Status::Ok();
 }
@@ -443,7 +426,7 @@ void LinkManager::Stop() {
   if (!impl.running) return;
   impl.running = false;
   boost::system::error_code ignored;
-  if (impl.acceptor) impl.acceptor->close(ignored);
+  if (impl.listener) impl.listener->Stop();
   std::vector<std::shared_ptr<Link>> links;
   for (auto& [key, m] : impl.members) {
     impl.StopDialer(m);
@@ -492,10 +475,7 @@ void LinkManager::WakeAll() {
 }
 
 uint16_t LinkManager::listen_port() const {
-  if (!impl_->acceptor) return 0;
-  boost::system::error_code ec;
-  auto endpoint = impl_->acceptor->local_endpoint(ec);
-  return ec ? 0 : endpoint.port();
+  return impl_->listener ? impl_->listener->local_endpoint().port() : 0;
 }
 
 }  // namespace caravan::daemon::link

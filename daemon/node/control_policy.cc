@@ -6,7 +6,10 @@
 #include "daemon/node/indicator_json.h"
 #include "daemon/node/node.h"
 #include "daemon/policy/policy_eval.h"
+#include "daemon/policy/country_codes.h"
 #include "daemon/policy/policy_explain.h"
+#include "daemon/policy/share_decision.h"
+#include "daemon/sync/outbound.h"
 
 namespace caravan::daemon {
 
@@ -17,76 +20,186 @@ Result<std::string> ControlDispatcher::PolicyReload(const std::string& actor) {
                    {"loaded_at", TimeOrNull(info.loaded_at)}});
 }
 
+namespace {
+
+nlohmann::json RuleFileJson(const policy::Rule& rule) {
+  // Built-in rules (TLP:RED, revocations, warninglists) have no file:
+  // null, as docs/policy.md says.
+  return rule.file.empty() ? nlohmann::json(nullptr)
+                           : nlohmann::json(rule.file);
+}
+
+// The stored indicator `id` as the sender sees it: its current revision,
+// whether it is a relay, its warninglist flag.
+struct StoredIndicator {
+  protocol::RecordBody current;
+  bool is_relay = false;
+  std::optional<policy::WarninglistFlag> warninglist;
+};
+
+Result<StoredIndicator> LoadStored(store::Reader& reader,
+                                   const protocol::IndicatorId& id,
+                                   const protocol::PublicKey& us) {
+  auto row = reader.Get(id);
+  if (!row.ok()) return row.status();
+  if (!row->has_value()) {
+    return NotFound("no indicator " + protocol::IdToHex(id));
+  }
+  auto bytes = reader.GetRecordBytes(id, (*row)->revision, (*row)->variant);
+  if (!bytes.ok()) return bytes.status();
+  auto record = protocol::DecodeSignedRecord(*bytes);
+  if (!record.ok()) return record.status();
+  auto body = protocol::DecodeRecordBody(record->body);
+  if (!body.ok()) return body.status();
+  StoredIndicator out;
+  out.current = std::move(*body);
+  out.is_relay = out.current.origin != us;
+  auto hit = reader.GetWarninglistHit(id);
+  if (!hit.ok()) return hit.status();
+  if (*hit && !(*hit)->forced) {
+    out.warninglist = policy::WarninglistFlag{(*hit)->list, (*hit)->entry};
+  }
+  return out;
+}
+
+}  // namespace
+
 Result<std::string> ControlDispatcher::PolicyExplain(
     protocol::wire::Explain::Reader e) {
   const std::string country = Str(e.getCountry());
-  if (!protocol::IsCountryCode(country)) {
+  // The codes policy files accept: an unassigned code (ZZ) can never be a
+  // peer's country, so explaining it would answer a question nobody asks.
+  if (!policy::IsAssignedCountryCode(country)) {
     return InvalidInput("'" + country +
-                        "' is not an ISO 3166-1 alpha-2 country code");
+                        "' is not an assigned ISO 3166-1 alpha-2 country "
+                        "code");
   }
-  auto indicator =
-      BuildIndicator(SubmissionFromWire(e.getIndicator()),
-                     node_.config().defaults);
-  if (!indicator.ok()) return indicator.status();
+  const bool outbound =
+      e.getDirection() == protocol::wire::Explain::Direction::OUTBOUND;
+  const std::string id_hex = Str(e.getId());
   auto set = node_.policy().current();
   const int64_t now = std::time(nullptr);
-  // Explain as if this node created the revision now (outbound) or a peer
-  // of that country sent it (inbound).
-  protocol::RecordBody body;
-  body.origin = node_.identity().public_key();
-  body.created = now;
-  body.indicator = std::move(*indicator);
+  const auto& us = node_.identity().public_key();
+
+  StoredIndicator subject;
+  std::optional<protocol::IndicatorId> id;
+  if (!id_hex.empty()) {
+    id = protocol::IdFromHex(id_hex);
+    if (!id) {
+      return InvalidInput("'" + id_hex +
+                          "' is not an indicator id (64 hex digits)");
+    }
+  } else {
+    auto indicator = BuildIndicator(SubmissionFromWire(e.getIndicator()),
+                                    node_.config().defaults);
+    if (!indicator.ok()) return indicator.status();
+    // Explain as if this node created the revision now (outbound) or a
+    // peer of that country sent it (inbound).
+    subject.current.origin = us;
+    subject.current.created = now;
+    subject.current.indicator = std::move(*indicator);
+    const auto wl = node_.warninglists().current()->Match(
+        subject.current.indicator.type, subject.current.indicator.value);
+    if (wl) subject.warninglist = policy::WarninglistFlag{wl->list, wl->entry};
+  }
+
+  // What the sender reads: the stored indicator, today's quota count and,
+  // per peer of that country, what it holds.
+  struct PeerHolding {
+    std::string name;
+    std::optional<policy::HeldRevision> held;
+  };
+  uint64_t sent_today = 0;
+  std::vector<PeerHolding> peers;
+  CARAVAN_RETURN_IF_ERROR(node_.WithReader([&](store::Reader& reader)
+                                               -> Status {
+    if (id) {
+      auto stored = LoadStored(reader, *id, us);
+      if (!stored.ok()) return stored.status();
+      subject = std::move(*stored);
+    }
+    if (!outbound) return Status::Ok();
+    auto quota = reader.QuotaCount(country, store::UtcDay(now));
+    if (!quota.ok()) return quota.status();
+    sent_today = *quota;
+    std::vector<store::Delivery> deliveries;
+    if (id) {
+      auto d = reader.Deliveries(*id);
+      if (!d.ok()) return d.status();
+      deliveries = std::move(*d);
+    }
+    for (const auto& m : node_.roster()->members()) {
+      if (m.country != country) continue;
+      PeerHolding p{m.name, std::nullopt};
+      for (const auto& d : deliveries) {
+        if (d.peer != m.name) continue;
+        p.held = policy::HeldRevision{
+            d.revision, d.variant, d.variant == daemon::sync::kWithdrawalVariant};
+      }
+      peers.push_back(std::move(p));
+    }
+    return Status::Ok();
+  }));
+
+  policy::ShareInputs in;
+  in.now = now;
+  in.sent_today_to_country = sent_today;
+  in.is_relay = subject.is_relay;
+  in.warninglist = subject.warninglist;
+  nlohmann::json doc = {{"direction", outbound ? "outbound" : "inbound"},
+                        {"country", country},
+                        {"id", id ? nlohmann::json(id_hex)
+                                  : nlohmann::json(nullptr)},
+                        {"revision", subject.current.revision}};
   policy::Explanation explanation;
-  if (e.getDirection() == protocol::wire::Explain::Direction::OUTBOUND) {
-    policy::OutboundContext ctx;
-    ctx.now = now;
-    explanation =
-        policy::Explain(policy::EvaluateOutbound(*set, body, country, ctx));
+  if (outbound) {
+    // The answer for a peer of that country that holds nothing yet; each
+    // rostered peer's own answer, given what it holds, is listed below.
+    const policy::ShareDecision d =
+        policy::DecideShare(*set, subject.current, country, in);
+    explanation = policy::Explain(d);
+    nlohmann::json list = nlohmann::json::array();
+    for (const auto& p : peers) {
+      policy::ShareInputs pin = in;
+      pin.held = p.held;
+      const policy::ShareDecision pd =
+          policy::DecideShare(*set, subject.current, country, pin);
+      list.push_back(
+          {{"name", p.name},
+           {"holds_revision",
+            p.held ? nlohmann::json(p.held->revision) : nlohmann::json(nullptr)},
+           {"decision", policy::ActionName(pd.action)},
+           {"rule", {{"file", RuleFileJson(pd.rule)},
+                     {"line", pd.rule.line},
+                     {"key", pd.rule.key}}},
+           {"reason", pd.rule.reason}});
+    }
+    doc["peers"] = std::move(list);
   } else {
     policy::InboundContext ctx;
     ctx.now = now;
-    explanation =
-        policy::Explain(policy::EvaluateInbound(*set, body, country, ctx));
+    explanation = policy::Explain(
+        policy::EvaluateInbound(*set, subject.current, country, ctx));
   }
-  nlohmann::json doc = {
-      {"direction", e.getDirection() ==
-                            protocol::wire::Explain::Direction::OUTBOUND
-                        ? "outbound"
-                        : "inbound"},
-      {"country", country},
-      {"decision", explanation.decision},
-      {"rule",
-       {{"file", explanation.rule.file},
-        {"line", explanation.rule.line},
-        {"key", explanation.rule.key}}},
-      {"reason", explanation.rule.reason},
-      {"scope_file", explanation.scope_file},
-      {"redact", explanation.redact},
-      {"reshare", explanation.reshare ? nlohmann::json(*explanation.reshare)
-                                      : nlohmann::json(nullptr)},
-      {"retry_at", explanation.retry_at
-                       ? TimeOrNull(*explanation.retry_at)
-                       : nlohmann::json(nullptr)},
-      {"expires_at", explanation.expires_at
-                         ? TimeOrNull(*explanation.expires_at)
-                         : nlohmann::json(nullptr)},
-  };
-  // Warninglists (docs/warninglists.md): a match is withheld from every
-  // peer, whatever the policy says, unless it is submitted with --force.
-  const auto wl = node_.warninglists().current()->Match(
-      body.indicator.type, body.indicator.value);
-  doc["warninglist"] = wl ? nlohmann::json{{"name", wl->list},
-                                           {"entry", wl->entry}}
+  doc["decision"] = explanation.decision;
+  doc["rule"] = {{"file", RuleFileJson(explanation.rule)},
+                 {"line", explanation.rule.line},
+                 {"key", explanation.rule.key}};
+  doc["reason"] = explanation.rule.reason;
+  doc["scope_file"] = explanation.scope_file;
+  doc["redact"] = explanation.redact;
+  doc["reshare"] = explanation.reshare ? nlohmann::json(*explanation.reshare)
+                                       : nlohmann::json(nullptr);
+  doc["retry_at"] = explanation.retry_at ? TimeOrNull(*explanation.retry_at)
+                                         : nlohmann::json(nullptr);
+  doc["expires_at"] = explanation.expires_at
+                          ? TimeOrNull(*explanation.expires_at)
                           : nlohmann::json(nullptr);
-  if (wl && e.getDirection() ==
-                protocol::wire::Explain::Direction::OUTBOUND) {
-    doc["decision"] = "withhold";
-    doc["rule"] = {{"file", ""}, {"line", 0}, {"key", "warninglist:" + wl->list}};
-    doc["reason"] = "matches warninglist '" + wl->list + "' (entry " +
-                    wl->entry +
-                    "); flagged records are not shared automatically "
-                    "(submit with --force to share)";
-  }
+  doc["warninglist"] =
+      subject.warninglist
+          ? nlohmann::json{{"name", subject.warninglist->list},
+                           {"entry", subject.warninglist->entry}}
+          : nlohmann::json(nullptr);
   return DumpJson(doc);
 }
 

@@ -32,8 +32,7 @@ bool RowVerifies(store::Reader& reader, const store::IndicatorRow& row) {
 // Builds the store filter from a control Query. A value is parsed like a
 // submission (defanged accepted, type detected); an IP address or network
 // finds the networks that contain it.
-Result<store::QueryFilter> FilterFrom(protocol::wire::Query::Reader q,
-                                      bool for_export) {
+Result<store::QueryFilter> FilterFrom(protocol::wire::Query::Reader q) {
   store::QueryFilter f;
   const std::string type_text = Str(q.getType());
   if (!type_text.empty()) {
@@ -86,7 +85,6 @@ Result<store::QueryFilter> FilterFrom(protocol::wire::Query::Reader q,
       return InvalidInput("bad page cursor '" + after + "'");
     }
   }
-  (void)for_export;
   return f;
 }
 
@@ -149,7 +147,7 @@ Result<std::string> ControlDispatcher::NodeStatus() {
 
 Result<std::string> ControlDispatcher::Query(protocol::wire::Query::Reader q,
                                              bool for_export) {
-  auto filter = FilterFrom(q, for_export);
+  auto filter = FilterFrom(q);
   if (!filter.ok()) return filter.status();
   std::optional<protocol::Tlp> max_tlp;
   if (q.getMaxTlp().size() > 0) {

@@ -33,7 +33,10 @@ std::vector<uint8_t> ControlDispatcher::Submit(
   std::vector<SubmissionInput> inputs;
   inputs.reserve(items.size());
   for (auto item : items) inputs.push_back(SubmissionFromWire(item));
-  for (auto& in : inputs) in.force = s.getForce();
+  for (auto& in : inputs) {
+    in.force = s.getForce();
+    in.replace = s.getReplace();
+  }
   const auto outcomes = node_.submitter().Submit(inputs, actor);
   node_.NotifyCommitted();
   // A record forced now may have been withheld as flagged before.
@@ -57,6 +60,11 @@ std::vector<uint8_t> ControlDispatcher::Submit(
     stored.setId(capnp::Text::Reader(id.c_str(), id.size()));
     stored.setRevision(o.revision);
     stored.setUnchanged(o.unchanged);
+    auto changes = stored.initChanges(static_cast<unsigned>(o.changes.size()));
+    for (unsigned k = 0; k < o.changes.size(); ++k) {
+      changes.set(k, capnp::Text::Reader(o.changes[k].c_str(),
+                                         o.changes[k].size()));
+    }
     if (o.warninglist) {
       const auto& wl = *o.warninglist;
       stored.setWarninglist(capnp::Text::Reader(wl.list.c_str(), wl.list.size()));

@@ -25,6 +25,8 @@ struct Pending {
   size_t input_index;
   protocol::RecordBody body;
   protocol::IndicatorId id;
+  std::vector<std::string> changes;  // against the revision before
+  bool replaced = false;             // --replace: not merged
 };
 
 // The body of the current revision of `id` if we hold it, for comparing
@@ -41,7 +43,10 @@ Result<std::optional<protocol::RecordBody>> CurrentBody(
   return std::optional<protocol::RecordBody>(std::move(*body));
 }
 
-std::string AuditDetail(const protocol::RecordBody& body) {
+// The audit trail of a re-submission says what it changed and whether it
+// replaced (so a dropped tag is never silent, even with --replace).
+std::string AuditDetail(const protocol::RecordBody& body,
+                        const Pending& pending) {
   nlohmann::json d = {
       {"type", protocol::TypeName(body.indicator.type)},
       {"value", body.indicator.value},
@@ -49,6 +54,8 @@ std::string AuditDetail(const protocol::RecordBody& body) {
       {"origin_seq", body.origin_seq},
       {"tlp", protocol::TlpName(body.indicator.tlp)}};
   if (body.indicator.revoked) d["reason"] = body.indicator.revoke_reason;
+  if (!pending.changes.empty()) d["changes"] = pending.changes;
+  if (pending.replaced) d["replaced"] = true;
   return d.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
 }
 
@@ -76,7 +83,7 @@ Status StorePending(store::WriteTxn& txn, const crypto::IdentityKey& identity,
     if (!outcome.ok()) return outcome.status();
     audit.push_back({txn.now(), actor, action,
                      protocol::IdToHex(pending[i].id), "",
-                     AuditDetail(row.body)});
+                     AuditDetail(row.body, pending[i])});
   }
   if (audit.empty()) return Status::Ok();
   return txn.AppendAudits(audit).status();
@@ -140,6 +147,12 @@ Result<protocol::Indicator> BuildIndicator(
   return protocol::ValidateIndicator(std::move(ind));
 }
 
+protocol::SubmittedFields SubmittedFieldsOf(const SubmissionInput& in) {
+  return {.tlp = !in.tlp.empty(),
+          .confidence = in.confidence >= 0,
+          .reshare = !in.reshare.empty()};
+}
+
 Submitter::Submitter(store::Store& store, const crypto::IdentityKey& identity,
                      const protocol::NodeConfig& config, Metrics* metrics)
     : store_(store), identity_(identity), config_(config), metrics_(metrics) {}
@@ -169,7 +182,7 @@ std::vector<SubmissionOutcome> Submitter::Submit(
     std::map<protocol::IndicatorId, protocol::RecordBody> in_batch;
     for (size_t i = 0; i < inputs.size(); ++i) {
       if (!parsed[i]) continue;
-      const protocol::Indicator& ind = *parsed[i];
+      protocol::Indicator ind = *parsed[i];
       const auto id = protocol::ComputeIndicatorId(me, ind.type, ind.value);
       std::optional<protocol::RecordBody> current;
       if (auto it = in_batch.find(id); it != in_batch.end()) {
@@ -180,10 +193,22 @@ std::vector<SubmissionOutcome> Submitter::Submit(
         current = std::move(*stored);
       }
       outcomes[i].id = id;
-      if (current && current->indicator == ind) {
-        outcomes[i].revision = current->revision;
-        outcomes[i].unchanged = true;
-        continue;
+      if (current) {
+        auto merged = protocol::MergeResubmission(
+            current->indicator, ind, SubmittedFieldsOf(inputs[i]),
+            inputs[i].replace ? protocol::ResubmitMode::kReplace
+                              : protocol::ResubmitMode::kMerge);
+        if (!merged.ok()) {
+          outcomes[i].error = merged.status();
+          continue;
+        }
+        if (merged->changes.empty()) {
+          outcomes[i].revision = current->revision;
+          outcomes[i].unchanged = true;
+          continue;
+        }
+        ind = std::move(merged->merged);
+        outcomes[i].changes = std::move(merged->changes);
       }
       protocol::RecordBody body;
       body.origin = me;
@@ -192,7 +217,8 @@ std::vector<SubmissionOutcome> Submitter::Submit(
       body.indicator = ind;
       outcomes[i].revision = body.revision;
       in_batch[id] = body;
-      pending.push_back({i, std::move(body), id});
+      pending.push_back({i, std::move(body), id, outcomes[i].changes,
+                         current.has_value() && inputs[i].replace});
     }
     if (!pending.empty()) {
       // One block of origin sequence numbers for the batch, in input order.
@@ -261,7 +287,7 @@ Result<SubmissionOutcome> Submitter::Revoke(const protocol::IndicatorId& id,
     body.indicator.revoked = true;
     body.indicator.revoke_reason = reason;
     outcome.revision = body.revision;
-    std::vector<Pending> pending = {{0, std::move(body), id}};
+    std::vector<Pending> pending = {{0, std::move(body), id, {}, false}};
     return StorePending(txn, identity_, config_, pending, "revoke", actor);
   }).get();
   if (!written.ok()) return written;

@@ -6,6 +6,11 @@
 // one Merkle-batch signature), stored and audited, all in one store write:
 // success is reported only after the commit.
 //
+// A value this node already holds is merged into its current revision
+// (protocol/indicator_merge.h: stricter TLP, tag union, ...) unless the
+// input asks to replace it; the current revision is read inside the store
+// write, so concurrent submissions of one value merge, never overwrite.
+//
 // Thread-safety: Submit and Revoke block until the store commits; call them
 // from the worker pool, any number concurrently (the store serializes
 // writes and commits concurrent calls together).
@@ -18,6 +23,7 @@
 #include "daemon/observe/metrics.h"
 #include "daemon/store/store.h"
 #include "protocol/indicator.h"
+#include "protocol/indicator_merge.h"
 #include "protocol/config/node_config.h"
 #include "protocol/status.h"
 #include "protocol/formats/warninglist.h"
@@ -36,6 +42,9 @@ struct SubmissionInput {
   std::string reshare;  // empty: node default
   uint64_t line = 0;    // echoed back for bulk reporting
   bool force = false;   // store even when a warninglist matches (--force)
+  // The submission is the whole new revision of a known value (--replace)
+  // instead of being merged into it; also revives a revoked one.
+  bool replace = false;
 };
 
 struct SubmissionOutcome {
@@ -43,7 +52,12 @@ struct SubmissionOutcome {
   Status error;  // ok: stored (or unchanged)
   protocol::IndicatorId id{};
   uint32_t revision = 0;
-  bool unchanged = false;  // same content as the current revision
+  // Nothing to change: the merge (or replacement) equals the current
+  // revision, so no new revision was made.
+  bool unchanged = false;
+  // What the new revision changed against the one before ("+tag x", "tlp
+  // green->amber"); empty for a new value (revision 1) and when unchanged.
+  std::vector<std::string> changes;
   // The warninglist it matched (docs/warninglists.md), and whether it was
   // stored anyway with --force (then it is shared as usual).
   std::optional<protocol::WarninglistMatch> warninglist;
@@ -52,8 +66,12 @@ struct SubmissionOutcome {
 
 // Parses and validates one submission against the node defaults. Errors
 // name the field: "unknown type 'ipv5' (ipv4, ipv6, ...)".
+// Which of the optional fields the input set itself (the rest came from
+// the node defaults and take no part in a merge) is SubmittedFieldsOf.
 Result<protocol::Indicator> BuildIndicator(
     const SubmissionInput& input, const protocol::NodeConfig::Defaults& d);
+
+protocol::SubmittedFields SubmittedFieldsOf(const SubmissionInput& input);
 
 class WarninglistState;
 
@@ -71,7 +89,8 @@ class Submitter {
   }
 
   // One outcome per input, in order. Invalid inputs get their error and do
-  // not stop the others. If the store write fails, every valid input gets
+  // not stop the others; so does a merge that is refused (a revoked value
+  // without `replace`, too many tags in the union). If the store write fails, every valid input gets
   // that error (nothing of the batch was stored).
   std::vector<SubmissionOutcome> Submit(
       const std::vector<SubmissionInput>& inputs, const std::string& actor);

@@ -139,43 +139,15 @@ OutboundDecision EvaluateOutbound(const PolicySet& set,
   OutboundDecision d;
   d.scope_file = file.name;
 
-  // 1. A revocation goes to whoever holds the indicator, whatever today's
-  // policy says: withholding it would leave them blocking or trusting
-  // something the origin retracted. To anyone else it would only leak the
-  // value, so it is withheld.
-  if (ind.revoked) {
-    d.rule.key = "revocation";
-    if (ctx.recipient_holds_indicator) {
-      // In the form this scope allows: a revocation carries the fields of
-      // a revision, and its redaction must not leak what the first
-      // revision withheld. A relay cannot redact (only the origin signs).
-      if (ctx.is_relay) {
-        for (RedactField f : rules.redact) {
-          if (FieldPresent(ind, f)) {
-            return Withhold(
-                std::move(d),
-                FileRule(file, "outbound.redact",
-                         "a relayed revocation cannot be redacted (only its "
-                         "origin can) and it carries " +
-                             std::string(RedactFieldName(f))));
-          }
-        }
-        d.reshare_ceiling = ind.reshare;
-      } else {
-        for (RedactField f : rules.redact) {
-          d.redact.emplace_back(RedactFieldName(f));
-        }
-        // Lowered like any send (a revocation is relayed to holders
-        // whatever its reshare, so this never stops it following a copy).
-        d.reshare_ceiling = std::min(ind.reshare, rules.reshare);
-      }
-      d.verdict = Verdict::kShare;
-      d.rule.reason = "a revocation always reaches peers that hold the indicator";
-      return d;
-    }
-    d.verdict = Verdict::kWithhold;
-    d.rule.reason = "a revocation goes only to peers that received the indicator";
-    return d;
+  // 1. A revocation goes only to peers that hold the indicator: to anyone
+  // else it would only leak the value. To a holder it goes below, once
+  // its content has passed the same checks as any revision (it carries the
+  // fields of the revision it retracts).
+  if (ind.revoked && !ctx.recipient_holds_indicator) {
+    return Withhold(std::move(d),
+                    Rule{"", 0, "revocation",
+                         "a revocation goes only to peers that received the "
+                         "indicator"});
   }
 
   // 2. Protected national assets never leave, whatever any file says.
@@ -217,6 +189,37 @@ OutboundDecision EvaluateOutbound(const PolicySet& set,
                       FileRule(file, "outbound.require_tags",
                                "required tag '" + t + "' is missing"));
     }
+  }
+
+  // A revocation whose content may go reaches the holder whatever the
+  // relay, embargo and quota rules say: withholding a retraction does more
+  // harm than sending it. In the form this scope allows: redacted, and a
+  // relay cannot redact (only the origin signs).
+  if (ind.revoked) {
+    if (ctx.is_relay) {
+      for (RedactField f : rules.redact) {
+        if (FieldPresent(ind, f)) {
+          return Withhold(
+              std::move(d),
+              FileRule(file, "outbound.redact",
+                       "a relayed revocation cannot be redacted (only its "
+                       "origin can) and it carries " +
+                           std::string(RedactFieldName(f))));
+        }
+      }
+      d.reshare_ceiling = ind.reshare;
+    } else {
+      for (RedactField f : rules.redact) {
+        d.redact.emplace_back(RedactFieldName(f));
+      }
+      // Lowered like any send (a revocation is relayed to holders whatever
+      // its reshare, so this never stops it following a copy).
+      d.reshare_ceiling = std::min(ind.reshare, rules.reshare);
+    }
+    d.verdict = Verdict::kShare;
+    d.rule = Rule{"", 0, "revocation",
+                  "a revocation always reaches peers that hold the indicator"};
+    return d;
   }
 
   // 5. Relays: only the origin may change a signed record, so a relayed

@@ -35,6 +35,19 @@ Explanation Explain(const OutboundDecision& d) {
   return e;
 }
 
+Explanation Explain(const ShareDecision& d) {
+  Explanation e;
+  e.decision = std::string(ActionName(d.action));
+  e.rule = d.rule;
+  e.scope_file = d.scope_file;
+  if (d.action == ShareDecision::Action::kShare) {
+    e.redact = d.redact;
+    e.reshare = std::string(protocol::ReshareName(d.reshare_ceiling));
+  }
+  if (d.action == ShareDecision::Action::kDefer) e.retry_at = d.retry_at;
+  return e;
+}
+
 Explanation Explain(const InboundDecision& d) {
   Explanation e;
   e.decision = std::string(VerdictName(d.verdict));

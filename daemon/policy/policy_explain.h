@@ -4,8 +4,8 @@
 //
 // Explanation is a flat value whose fields are the stable snake_case JSON
 // fields of `caravan policy explain --json`:
-//   decision    "share" | "withhold" | "defer" | "accept" | "reject" |
-//               "quarantine"
+//   decision    "share" | "withhold" | "defer" | "withdraw" | "skip" |
+//               "accept" | "reject" | "quarantine"
 //   rule        {file, line, key}: file is null for built-in rules
 //   reason      one sentence
 //   scope_file  the file that governs the direction for the country
@@ -21,6 +21,7 @@
 #include <vector>
 
 #include "daemon/policy/policy_eval.h"
+#include "daemon/policy/share_decision.h"
 
 namespace caravan::policy {
 
@@ -35,6 +36,7 @@ struct Explanation {
 };
 
 Explanation Explain(const OutboundDecision& d);
+Explanation Explain(const ShareDecision& d);
 Explanation Explain(const InboundDecision& d);
 
 // "share", "withhold", "defer" / "accept", "reject", "quarantine".

@@ -3,7 +3,9 @@
 #include <algorithm>
 #include <vector>
 
+#include "protocol/ip_embedded.h"
 #include "protocol/ip_network.h"
+#include "protocol/url_host.h"
 
 namespace caravan::policy {
 namespace {
@@ -55,25 +57,48 @@ bool OverlapsAnyRange(const ProtectedAssets& assets,
   return it != assets.cidr_ranges.end() && it->first <= Hi(net);
 }
 
+// "::ffff:195.158.1.2 (IPv4-mapped 195.158.1.2)": a network as written,
+// plus the range it was matched through when that is an embedded one.
+std::string Describe(std::string_view shown, const protocol::CanonicalRange& r) {
+  std::string out(shown);
+  if (!r.form.empty()) {
+    out += " (";
+    out += r.form;
+    out += ' ';
+    out += r.network.ToString();
+    out += ')';
+  }
+  return out;
+}
+
+// Protection is overlap of canonical ranges (protocol/ip_embedded.h), so
+// that an IPv4 network is also found under its IPv6 spellings and back.
 std::optional<ProtectedMatch> MatchNetwork(const ProtectedAssets& assets,
                                            const protocol::IpNetwork& net,
                                            std::string_view shown) {
+  const std::vector<protocol::CanonicalRange> mine =
+      protocol::CanonicalRanges(net);
   // The index answers "is there a match" fast; the scan below, run only on
   // a hit, finds the entry (and its line) to name in the decision.
-  if (!assets.cidr_ranges.empty() && !OverlapsAnyRange(assets, net)) {
+  if (!assets.cidr_ranges.empty() &&
+      std::none_of(mine.begin(), mine.end(), [&](const auto& r) {
+        return OverlapsAnyRange(assets, r.network);
+      })) {
     return std::nullopt;
   }
   for (const auto& p : assets.cidrs) {
-    if (!protocol::Overlaps(p.network, net)) continue;
-    const std::string protected_text = p.network.ToString();
-    std::string how;
-    if (protocol::Contains(p.network, net)) {
-      how = " is inside protected network ";
-    } else {
-      how = " contains protected network ";
+    for (const auto& theirs : protocol::CanonicalRanges(p.network)) {
+      for (const auto& r : mine) {
+        if (!protocol::Overlaps(theirs.network, r.network)) continue;
+        const char* how = protocol::Contains(theirs.network, r.network)
+                              ? " is inside protected network "
+                              : " contains protected network ";
+        return ProtectedMatch{
+            "cidrs", p.line,
+            Describe(shown, r) + how +
+                Describe(p.network.ToString(), theirs)};
+      }
     }
-    return ProtectedMatch{"cidrs", p.line,
-                          std::string(shown) + how + protected_text};
   }
   return std::nullopt;
 }
@@ -96,14 +121,76 @@ std::optional<ProtectedMatch> MatchDomain(const ProtectedAssets& assets,
   return std::nullopt;
 }
 
-std::optional<ProtectedMatch> MatchHost(const ProtectedAssets& assets,
-                                        const std::string& host,
-                                        std::string_view shown) {
-  if (host.empty()) return std::nullopt;
-  if (auto ip = protocol::ParseIpNetwork(host); ip && ip->is_address()) {
-    return MatchNetwork(assets, *ip, shown);
+std::optional<ProtectedMatch> MatchHostName(const ProtectedAssets& assets,
+                                            const protocol::HostName& host,
+                                            std::string_view shown) {
+  if (host.address) return MatchNetwork(assets, *host.address, shown);
+  if (!host.domain.empty()) return MatchDomain(assets, host.domain, shown);
+  return std::nullopt;
+}
+
+// Whether anything in protected.toml could be named by a host: when not,
+// a host that cannot be read cannot hide a protected one either.
+bool ProtectsHosts(const ProtectedAssets& assets) {
+  return !assets.cidrs.empty() || !assets.domain_suffixes.empty();
+}
+
+// Fail closed on a host that a reader would read some way we cannot
+// predict: it might be a protected one.
+ProtectedMatch Unreadable(const ProtectedAssets& assets, std::string_view type,
+                          std::string_view value, const Status& why) {
+  return ProtectedMatch{
+      assets.domain_suffixes.empty() ? "cidrs" : "domain_suffixes", 0,
+      std::string(type) + " '" + std::string(value) + "' " + why.message() +
+          "; its host cannot be read unambiguously, so it is withheld to be "
+          "safe"};
+}
+
+// A URL's host read both ways (protocol/url_host.h): protected if either
+// reading names a protected host; withheld if either cannot be read.
+std::optional<ProtectedMatch> MatchUrl(const ProtectedAssets& assets,
+                                       const std::string& url) {
+  const auto rfc = protocol::Rfc3986UrlHost(url);
+  const auto browser = protocol::WhatwgUrlHost(url);
+  if (rfc.ok()) {
+    if (auto m = MatchHostName(assets, *rfc, url)) return m;
   }
-  return MatchDomain(assets, host, shown);
+  if (browser.ok() && !(rfc.ok() && *rfc == *browser)) {
+    const std::string shown =
+        url + " (a browser reads host " + browser->ToString() + ")";
+    if (auto m = MatchHostName(assets, *browser, shown)) return m;
+  }
+  if (!ProtectsHosts(assets)) return std::nullopt;
+  if (!rfc.ok()) {
+    return Unreadable(assets, "url", url,
+                      InvalidInput("read by RFC 3986 " + rfc.status().message()));
+  }
+  if (!browser.ok()) {
+    return Unreadable(assets, "url", url,
+                      InvalidInput("read as a browser reads it " +
+                                   browser.status().message()));
+  }
+  return std::nullopt;
+}
+
+// The domain part of an e-mail address: an address literal ("[1.2.3.4]",
+// "[IPv6:2001:db8::1]", RFC 5321) or a name read as a resolver reads it.
+Result<protocol::HostName> EmailHostName(std::string_view email) {
+  const size_t at = email.rfind('@');
+  if (at == std::string_view::npos) return InvalidInput("has no '@'");
+  std::string_view domain = email.substr(at + 1);
+  if (domain.size() >= 2 && domain.front() == '[' && domain.back() == ']') {
+    std::string_view literal = domain.substr(1, domain.size() - 2);
+    if (literal.size() > 5 && Lower(literal.substr(0, 5)) == "ipv6:") {
+      literal.remove_prefix(5);
+    }
+    auto ip = protocol::ParseIpNetwork(literal);
+    if (!ip || !ip->is_address()) {
+      return InvalidInput("has an address literal that is not an address");
+    }
+    return protocol::HostName{ip, ""};
+  }
+  return protocol::ReadHost(domain, protocol::HostRules::kResolver);
 }
 
 std::optional<uint32_t> ParseAsn(std::string_view v) {
@@ -127,7 +214,11 @@ void IndexProtectedNetworks(ProtectedAssets& assets) {
   std::vector<std::pair<IpBound, IpBound>> ranges;
   ranges.reserve(assets.cidrs.size());
   for (const auto& p : assets.cidrs) {
-    ranges.push_back({Lo(p.network), Hi(p.network)});
+    // Every canonical range: a protected ::ffff:195.158.0.0/112 must be
+    // found by a lookup of the IPv4 195.158.1.2.
+    for (const auto& r : protocol::CanonicalRanges(p.network)) {
+      ranges.push_back({Lo(r.network), Hi(r.network)});
+    }
   }
   std::sort(ranges.begin(), ranges.end());
   assets.cidr_ranges.clear();
@@ -144,20 +235,9 @@ void IndexProtectedNetworks(ProtectedAssets& assets) {
 }
 
 std::string UrlHost(std::string_view url) {
-  const size_t scheme = url.find("://");
-  if (scheme != std::string_view::npos) url.remove_prefix(scheme + 3);
-  const size_t end = url.find_first_of("/?#");
-  std::string_view authority = url.substr(0, end);
-  const size_t at = authority.rfind('@');
-  if (at != std::string_view::npos) authority.remove_prefix(at + 1);
-  if (!authority.empty() && authority.front() == '[') {
-    const size_t close = authority.find(']');
-    if (close == std::string_view::npos) return "";
-    return CleanHost(authority.substr(0, close + 1));
-  }
-  const size_t colon = authority.rfind(':');
-  if (colon != std::string_view::npos) authority = authority.substr(0, colon);
-  return CleanHost(authority);
+  const std::string_view host = protocol::Rfc3986HostText(url);
+  if (!host.empty() && host.front() == '[' && host.back() != ']') return "";
+  return CleanHost(host);
 }
 
 std::string EmailHost(std::string_view email) {
@@ -182,12 +262,24 @@ std::optional<ProtectedMatch> MatchProtected(
       }
       return MatchNetwork(assets, *net, v);
     }
-    case IndicatorType::kDomain:
-      return MatchDomain(assets, CleanHost(v), v);
+    case IndicatorType::kDomain: {
+      if (auto m = MatchDomain(assets, CleanHost(v), v)) return m;
+      // A name like "0xc3.0x9e.1.2" is an address to every resolver.
+      auto host = protocol::ReadHost(v, protocol::HostRules::kResolver);
+      if (host.ok() && host->address) {
+        return MatchNetwork(assets, *host->address,
+                            v + " (read as " + host->ToString() + ")");
+      }
+      return std::nullopt;
+    }
     case IndicatorType::kUrl:
-      return MatchHost(assets, UrlHost(v), v);
-    case IndicatorType::kEmail:
-      return MatchHost(assets, EmailHost(v), v);
+      return MatchUrl(assets, v);
+    case IndicatorType::kEmail: {
+      auto host = EmailHostName(v);
+      if (host.ok()) return MatchHostName(assets, *host, v);
+      if (!ProtectsHosts(assets)) return std::nullopt;
+      return Unreadable(assets, "email", v, host.status());
+    }
     case IndicatorType::kAsn: {
       auto asn = ParseAsn(v);
       if (!asn) return std::nullopt;

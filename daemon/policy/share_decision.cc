@@ -74,7 +74,10 @@ ShareDecision DecideShare(const PolicySet& set,
       break;
   }
   out.action = Action::kWithhold;
-  if (in.held && !ind.revoked) {
+  // A revision a holder may not see, a revocation among them (it carries
+  // the content of the revision it retracts): the origin withdraws what
+  // the peer holds instead.
+  if (in.held) {
     if (in.held->withdrawn) {
       // It already holds our withdrawal: nothing more to say until a
       // revision it may see.

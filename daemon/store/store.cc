@@ -182,6 +182,23 @@ Status RunInSavepoint(Database& db, const WriteFn& fn, WriteTxn& txn) {
   return s;
 }
 
+// Ends the open transaction: COMMIT when `keep`, else ROLLBACK. Returns
+// what a write that succeeded in it is told.
+Status EndTransaction(Database& db, bool keep) {
+  if (sqlite3_get_autocommit(db.handle())) {
+    // SQLite already rolled the transaction back (disk full, I/O...).
+    Status lost = internal::SqliteStatus(sqlite3_errcode(db.handle()),
+                                         db.handle(),
+                                         "store transaction was rolled back");
+    return lost.ok() ? Internal("store transaction was rolled back") : lost;
+  }
+  Status commit = keep ? RunCached(db, "COMMIT") : Status::Ok();
+  if ((!keep || !commit.ok()) && !sqlite3_get_autocommit(db.handle())) {
+    (void)RunCached(db, "ROLLBACK");
+  }
+  return commit;
+}
+
 }  // namespace
 
 void Store::RunOneTransaction(std::deque<Pending>& batch) {
@@ -192,30 +209,14 @@ void Store::RunOneTransaction(std::deque<Pending>& batch) {
     batch.clear();
     return;
   }
-  if (batch.size() == 1) {
-    // Alone in its transaction, a function needs no savepoint: the
-    // transaction is its undo. A savepoint would make SQLite copy every
-    // page the function touches to a sub-journal first.
-    Status s = CallWriteFn(batch.front().fn, txn);
-    Status commit;
-    if (s.ok() && !sqlite3_get_autocommit(db_->handle())) {
-      commit = RunCached(*db_, "COMMIT");
-    } else if (s.ok()) {
-      commit = Internal("store transaction was rolled back");
-    } else {
-      commit = std::move(s);
-    }
-    if (!commit.ok() && !sqlite3_get_autocommit(db_->handle())) {
-      (void)RunCached(*db_, "ROLLBACK");
-    }
-    batch.front().done(std::move(commit));
-    batch.pop_front();
-    return;
-  }
+  // Alone in its transaction, a function needs no savepoint: the
+  // transaction is its undo. A savepoint would make SQLite copy every
+  // page the function touches to a sub-journal first.
+  const bool alone = batch.size() == 1;
   const auto start = std::chrono::steady_clock::now();
   std::vector<Status> results;
   results.reserve(batch.size());
-  bool lost = false;
+  if (alone) results.push_back(CallWriteFn(batch.front().fn, txn));
   while (results.size() < batch.size()) {
     if (!results.empty() &&
         std::chrono::steady_clock::now() - start > options_.batch_budget) {
@@ -224,23 +225,10 @@ void Store::RunOneTransaction(std::deque<Pending>& batch) {
     results.push_back(RunInSavepoint(*db_, batch[results.size()].fn, txn));
     // Some errors (disk full, I/O) make SQLite roll back the whole
     // transaction; then nothing of this batch is stored.
-    if (sqlite3_get_autocommit(db_->handle())) {
-      lost = true;
-      break;
-    }
+    if (sqlite3_get_autocommit(db_->handle())) break;
   }
-  Status commit;
-  if (lost) {
-    commit = internal::SqliteStatus(sqlite3_errcode(db_->handle()),
-                                    db_->handle(),
-                                    "store transaction was rolled back");
-    if (commit.ok()) commit = Internal("store transaction was rolled back");
-  } else {
-    commit = RunCached(*db_, "COMMIT");
-    if (!commit.ok() && !sqlite3_get_autocommit(db_->handle())) {
-      (void)RunCached(*db_, "ROLLBACK");
-    }
-  }
+  // A lone function's failure undoes the whole transaction.
+  const Status commit = EndTransaction(*db_, !alone || results.front().ok());
   // Only now, after COMMIT, may anyone learn that their write succeeded.
   for (size_t i = 0; i < results.size(); ++i) {
     Status& s = results[i];

@@ -125,6 +125,7 @@ OutboundChoice DecideOutbound(const LogRecord& e, const PeerInfo& peer,
 
 protocol::SignedRecord BuildWithdrawal(const protocol::RecordBody& current,
                                        const protocol::RecordBody& held,
+                                       uint32_t held_variant,
                                        const crypto::IdentityKey& identity) {
   protocol::RecordBody body;
   body.origin = current.origin;
@@ -137,7 +138,13 @@ protocol::SignedRecord BuildWithdrawal(const protocol::RecordBody& current,
   ind.value = held.indicator.value;
   ind.tlp = held.indicator.tlp;
   ind.confidence = held.indicator.confidence;
+  // The peer may hold a variant with a lowered reshare (VariantNumber's
+  // bits 8..9): the withdrawal must not grant more than it was given.
   ind.reshare = held.indicator.reshare;
+  if (const uint32_t lowered = (held_variant >> 8) & 3u; lowered != 0) {
+    ind.reshare = std::min(ind.reshare,
+                           static_cast<protocol::Reshare>(lowered - 1));
+  }
   ind.revoked = true;
   ind.revoke_reason =
       "withdrawn by its origin: the current revision is not shared with "

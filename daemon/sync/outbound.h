@@ -75,13 +75,16 @@ OutboundChoice DecideOutbound(const LogRecord& entry, const PeerInfo& peer,
 // never collides with a redaction variant.
 inline constexpr uint32_t kWithdrawalVariant = 1u << 16;
 
-// A withdrawal of `held` (the revision of our own indicator the peer holds)
-// at the current revision `current`: a revocation signed by us, carrying
-// only what the peer already had (type, value, TLP, confidence, reshare)
-// and no field of the current revision, so it leaks nothing the current
-// revision's policy withholds. Deterministic: a resend is byte-identical.
+// A withdrawal of `held` (the full record of the revision of our own
+// indicator the peer holds, which it holds as `held_variant`) at the
+// current revision `current`: a revocation signed by us, carrying only what
+// the peer already had (type, value, TLP, confidence, and the reshare of
+// its variant) and no field of the current revision, so it leaks nothing
+// the current revision's policy withholds. Deterministic: a resend is
+// byte-identical.
 protocol::SignedRecord BuildWithdrawal(const protocol::RecordBody& current,
                                        const protocol::RecordBody& held,
+                                       uint32_t held_variant,
                                        const crypto::IdentityKey& identity);
 
 // The variant number for a redaction set and reshare ceiling: stable, never

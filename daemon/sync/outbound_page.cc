@@ -1,5 +1,6 @@
 #include "daemon/sync/outbound_page.h"
 
+#include <algorithm>
 #include <map>
 #include <nlohmann/json.hpp>
 
@@ -30,12 +31,13 @@ Result<LogRecord> Decode(const store::StoredRecord& stored) {
                    stored.received_from};
 }
 
-// The withdrawal of `held_revision` (ours, full variant 0 in our store) at
-// `current`'s revision; nullopt when that revision is no longer stored.
+// The withdrawal of what the peer holds (our own revision, whose full
+// variant 0 is in our store) at `current`'s revision; nullopt when that
+// revision is no longer stored.
 Result<std::optional<protocol::SignedRecord>> Withdrawal(
-    store::Reader& reader, const LogRecord& current, uint32_t held_revision,
-    const PageContext& ctx) {
-  auto bytes = reader.GetRecordBytes(current.id, held_revision, 0);
+    store::Reader& reader, const LogRecord& current,
+    const policy::HeldRevision& held_revision, const PageContext& ctx) {
+  auto bytes = reader.GetRecordBytes(current.id, held_revision.revision, 0);
   if (!bytes.ok()) {
     if (bytes.status().code() == StatusCode::kNotFound) {
       return std::optional<protocol::SignedRecord>();
@@ -45,7 +47,8 @@ Result<std::optional<protocol::SignedRecord>> Withdrawal(
   auto held = Decode(store::StoredRecord{.signed_bytes = std::move(*bytes)});
   if (!held.ok()) return held.status();
   return std::optional<protocol::SignedRecord>(
-      BuildWithdrawal(current.body, held->body, *ctx.identity));
+      BuildWithdrawal(current.body, held->body, held_revision.variant,
+                      *ctx.identity));
 }
 
 // Decides `records` for `peer`, filling `page` and `held`.
@@ -106,7 +109,7 @@ Status DecideAll(const PageContext& ctx, store::Reader& reader,
     }
     OutboundChoice c = DecideOutbound(*entry, peer, in);
     if (c.kind == OutboundChoice::Kind::kWithdraw) {
-      auto withdrawal = Withdrawal(reader, *entry, in.held->revision, ctx);
+      auto withdrawal = Withdrawal(reader, *entry, *in.held, ctx);
       if (!withdrawal.ok()) return withdrawal.status();
       if (*withdrawal) {
         page.sent.push_back({stored.seq, entry->id, entry->body.revision,
@@ -168,9 +171,13 @@ Status Persist(const PageContext& ctx, const PeerInfo& peer,
     for (uint64_t seq : released) {
       CARAVAN_RETURN_IF_ERROR(txn.RemoveWithheld(seq, peer.name));
     }
-    if (!page.sends.empty()) {
+    // Withdrawals take back what a peer holds: they never use its quota.
+    const auto counted = std::count_if(
+        page.sent.begin(), page.sent.end(),
+        [](const SentRecord& s) { return !s.withdrawal; });
+    if (counted > 0) {
       auto q = txn.AddQuota(peer.country, store::UtcDay(ctx.now),
-                            page.sends.size());
+                            static_cast<uint64_t>(counted));
       if (!q.ok()) return q.status();
     }
     if (advance && page.up_to_seq > 0) {

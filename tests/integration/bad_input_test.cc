@@ -17,8 +17,11 @@
 #include <capnp/serialize.h>
 
 #include <algorithm>
+#include <chrono>
 #include <cstring>
+#include <memory>
 #include <random>
+#include <thread>
 
 #include "protocol/control.capnp.h"
 #include "protocol/control_framing.h"
@@ -238,6 +241,45 @@ TEST_F(ControlSocketTest, GarbageFramesAreRefusedAndTheDaemonKeepsServing) {
   EXPECT_TRUE(node_->running());
 }
 
+// The connection cap (ControlServerOptions::max_connections, 64), now
+// enforced by the shared listener (daemon/net/listener.h): one connection
+// over it gets a RetryLater reply and is closed; a freed slot serves again.
+TEST_F(ControlSocketTest, ConnectionsOverTheCapAreToldToRetryLater) {
+  constexpr int kCap = 64;
+  std::vector<std::unique_ptr<RawConnection>> held;
+  for (int i = 0; i < kCap; ++i) {
+    auto conn = std::make_unique<RawConnection>(node_->socket());
+    ASSERT_TRUE(conn->connected()) << i;
+    // A reply proves the connection was accepted and holds a slot.
+    ASSERT_TRUE(conn->Send(StatusRequestFrame()));
+    bool closed = false;
+    auto code = conn->ReadReply(&closed);
+    ASSERT_TRUE(code.has_value()) << i << " closed=" << closed;
+    ASSERT_EQ(*code, 0) << conn->last_message();
+    held.push_back(std::move(conn));
+  }
+  RawConnection over(node_->socket());
+  ASSERT_TRUE(over.connected());
+  bool closed = false;
+  auto code = over.ReadReply(&closed);
+  ASSERT_TRUE(code.has_value()) << "closed=" << closed;
+  EXPECT_EQ(*code, int(StatusCode::kRetryLater)) << over.last_message();
+  EXPECT_NE(over.last_message().find("too many control connections (64)"),
+            std::string::npos)
+      << over.last_message();
+  EXPECT_TRUE(over.ClosedByPeer());
+
+  held.pop_back();  // frees a slot once the daemon sees the hang-up
+  bool served = false;
+  for (int i = 0; i < 50 && !served; ++i) {
+    served = node_->Cli({"status"}).exit_code == 0;
+    if (!served) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  EXPECT_TRUE(served);
+  held.clear();
+  EXPECT_TRUE(node_->running());
+}
+
 // Regression: caravand died with SIGSEGV after a few bulk submits whose
 // requests span several reads (boost::asio::cancellation_slot::clear from
 // the `async_read_some || timer.async_wait` awaitable operator in
@@ -359,11 +401,22 @@ TEST_F(ControlSocketTest, CallerWithoutSocketAccessIsDenied) {
   struct stat st {};
   ASSERT_EQ(stat(node_->socket().c_str(), &st), 0);
   EXPECT_EQ(st.st_mode & 0777, 0660u);
-  CommandResult r = RunAsNobody({CaravanPath(), "--config",
+  // nobody must be able to execute the CLI even when the build tree sits
+  // under a 0700 directory (a clone in `mktemp -d`): run a 0755 copy from
+  // a 0755 directory of its own (exit 121 was execv failing).
+  TempDir bin_dir;
+  ASSERT_EQ(chmod(bin_dir.path().c_str(), 0755), 0);
+  const fs::path cli = bin_dir.path() / "caravan";
+  std::error_code copy_error;
+  fs::copy_file(CaravanPath(), cli, copy_error);
+  ASSERT_FALSE(copy_error) << copy_error.message();
+  ASSERT_EQ(chmod(cli.c_str(), 0755), 0);
+  CommandResult r = RunAsNobody({cli.string(), "--config",
                                  node_->config().string(), "submit", "ipv4",
                                  "192.0.2.66"},
                                 node_->root() / "nobody.err");
   ASSERT_NE(r.exit_code, 120) << "setuid failed";
+  ASSERT_NE(r.exit_code, 121) << "nobody cannot execute " << cli;
   EXPECT_EQ(r.exit_code, 4) << r.err;
   EXPECT_NE(r.err.find("permission denied on control socket"),
             std::string::npos)

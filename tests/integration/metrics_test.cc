@@ -4,13 +4,20 @@
 // and link byte counts (issue 5: `caravan peers list` follows the traffic,
 // not only acknowledgements) are checked. Every wait is a bounded poll.
 
+#include <arpa/inet.h>
 #include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
+#include <chrono>
 #include <cstdlib>
 #include <map>
 #include <optional>
 #include <sstream>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "tests/integration/federation_fixture.h"
@@ -129,6 +136,55 @@ TEST_F(MetricsTest, ServesOnlyGetMetrics) {
   const std::string huge = "X-Big: " + std::string(20000, 'a');
   EXPECT_EQ(HttpGet(port_, "/metrics", {huge}).status, 431);
   EXPECT_EQ(HttpGet(port_, "/metrics").status, 200);
+}
+
+// A loopback TCP connection that sends nothing; -1 if connect failed.
+int IdleConnection(uint16_t port) {
+  int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(port);
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  if (connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
+    close(fd);
+    return -1;
+  }
+  return fd;
+}
+
+// Whether the daemon closed `fd` within `ms` milliseconds.
+bool ClosedWithin(int fd, int ms) {
+  pollfd p = {fd, POLLIN, 0};
+  if (poll(&p, 1, ms) <= 0) return false;
+  char b;
+  return recv(fd, &b, 1, MSG_DONTWAIT) <= 0;
+}
+
+// kMaxMetricsConnections (16), enforced by the shared listener
+// (daemon/net/listener.h): the 17th connection is closed at accept while 16
+// idle ones are held, and scraping works again once one goes away.
+TEST_F(MetricsTest, ConnectionsOverTheCapAreClosedAtAccept) {
+  std::vector<int> held;
+  for (int i = 0; i < 16; ++i) {
+    int fd = IdleConnection(port_);
+    ASSERT_GE(fd, 0) << i;
+    held.push_back(fd);
+  }
+  int over = IdleConnection(port_);
+  ASSERT_GE(over, 0);
+  EXPECT_TRUE(ClosedWithin(over, 5000)) << "17th connection was served";
+  close(over);
+  for (int fd : held) EXPECT_FALSE(ClosedWithin(fd, 0));
+  close(held.back());
+  held.pop_back();
+  bool scraped = false;
+  for (int i = 0; i < 50 && !scraped; ++i) {
+    scraped = HttpGet(port_, "/metrics").status == 200;
+    if (!scraped) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  EXPECT_TRUE(scraped);
+  for (int fd : held) close(fd);
+  EXPECT_TRUE(node_.running());
 }
 
 TEST(MetricsConfigTest, BadListenAddressIsAConfigError) {

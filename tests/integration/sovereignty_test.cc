@@ -183,5 +183,45 @@ TEST_F(SovereigntyTest, UpdateUnderShareFalseBecomesAWithdrawal) {
   EXPECT_EQ(explained["decision"], "withhold") << explained.dump();
 }
 
+// Finding 7: explain is the sender's answer. It reads today's quota, it
+// refuses a code no policy file may name, built-in rules have a null file,
+// and for a stored indicator it says what each peer gets given what it
+// holds.
+TEST_F(SovereigntyTest, ExplainIsTheSendersDecision) {
+  FedNode& uz = Make("CERT-UZ", "UZ");
+  FedNode& kz = Make("CERT-KZ", "KZ");
+  uz.ShareWith("KZ", "amber", "max_per_day = 1\n");
+  ASSERT_NO_FATAL_FAILURE(StartAllAndConnect(uz, kz));
+  const std::string id = Submit(uz, {"domain", "first.example", "--tlp", "green"});
+  ASSERT_NO_FATAL_FAILURE(WaitSettled(uz, kz));
+  ASSERT_FALSE(kz.Lookup("first.example").is_null());
+
+  json quota = uz.CliJson({"policy", "explain", "--to", "KZ", "domain",
+                           "second.example", "--tlp", "green"});
+  EXPECT_EQ(quota["decision"], "defer") << quota.dump();
+  EXPECT_EQ(quota["rule"]["key"], "outbound.max_per_day") << quota.dump();
+
+  CommandResult zz = uz.Cli({"policy", "explain", "--to", "ZZ", "domain",
+                             "second.example"});
+  EXPECT_EQ(zz.exit_code, 4) << zz.Describe();
+  EXPECT_NE(zz.err.find("ZZ"), std::string::npos) << zz.Describe();
+
+  json red = uz.CliJson({"policy", "explain", "--to", "KZ", "domain",
+                         "second.example", "--tlp", "red"});
+  EXPECT_EQ(red["rule"]["key"], "tlp_red") << red.dump();
+  EXPECT_TRUE(red["rule"]["file"].is_null()) << red.dump();
+
+  json stored = uz.CliJson({"policy", "explain", "--to", "KZ", id});
+  ASSERT_EQ(stored["peers"].size(), 1u) << stored.dump();
+  EXPECT_EQ(stored["peers"][0]["name"], "CERT-KZ");
+  EXPECT_EQ(stored["peers"][0]["holds_revision"], 1);
+  EXPECT_EQ(stored["peers"][0]["decision"], "skip") << stored.dump();
+  CommandResult text = uz.Cli({"policy", "explain", "--to", "KZ", id});
+  ASSERT_EQ(text.exit_code, 0) << text.Describe();
+  EXPECT_NE(text.out.find("peer CERT-KZ (holds revision 1): skip"),
+            std::string::npos)
+      << text.out;
+}
+
 }  // namespace
 }  // namespace caravan::integration

@@ -272,5 +272,47 @@ TEST_F(SpoolTest, DaemonStoppedAndKilledMidFileLosesAndDoublesNothing) {
   EXPECT_EQ(node_->Cli({"audit", "verify"}).exit_code, 0);
 }
 
+// A spool file has no place for options, so the spool always merges
+// (docs/spool.md): a plain line never drops a tag or loosens the TLP of a
+// value already held, a tag it brings is added, and a revoked value stays
+// revoked (that line is reported).
+TEST_F(SpoolTest, KnownValuesAreMergedNeverLoosened) {
+  auto r = node_->Cli({"submit", "domain", "kept.example.org", "--tag",
+                       "internal", "--tlp", "amber"});
+  ASSERT_EQ(r.exit_code, 0) << r.Describe();
+  r = node_->Cli({"submit", "ipv4", "198.51.100.99"});
+  ASSERT_EQ(r.exit_code, 0) << r.Describe();
+  const std::string revoked_id = r.out.substr(0, r.out.find('\n'));
+  r = node_->Cli({"revoke", revoked_id, "--reason", "sinkholed"});
+  ASSERT_EQ(r.exit_code, 0) << r.Describe();
+
+  Drop("plain.txt", "kept.example.org\n");
+  ASSERT_TRUE(WaitFiled("done/plain.txt", "plain.txt")) << node_->LogText();
+  auto doc = node_->CliJson({"query", "kept.example.org"});
+  ASSERT_EQ(doc["indicators"].size(), 1u);
+  EXPECT_EQ(doc["indicators"][0]["revision"], 1) << doc.dump();
+  EXPECT_EQ(doc["indicators"][0]["tags"], nlohmann::json::array({"internal"}));
+
+  Drop("more.csv",
+       "value,type,tlp,tags\n"
+       "kept.example.org,domain,clear,c2\n"
+       "198.51.100.99,ipv4,,\n");
+  ASSERT_TRUE(WaitFiled("done/more.csv", "more.csv")) << node_->LogText();
+  doc = node_->CliJson({"query", "kept.example.org"});
+  ASSERT_EQ(doc["indicators"].size(), 1u);
+  EXPECT_EQ(doc["indicators"][0]["revision"], 2) << doc.dump();
+  EXPECT_EQ(doc["indicators"][0]["tlp"], "amber") << doc.dump();
+  EXPECT_EQ(doc["indicators"][0]["tags"],
+            nlohmann::json::array({"c2", "internal"}));
+  const auto report = ReadLines(spool() / "done" / "more.csv.error");
+  ASSERT_EQ(report.size(), 1u) << Join(report);
+  EXPECT_EQ(report[0].rfind("more.csv:3: indicator is revoked (sinkholed)", 0),
+            0u)
+      << report[0];
+  doc = node_->CliJson({"query", "198.51.100.99", "--include-revoked"});
+  ASSERT_EQ(doc["indicators"].size(), 1u);
+  EXPECT_EQ(doc["indicators"][0]["revoked"], true);
+}
+
 }  // namespace
 }  // namespace caravan::integration

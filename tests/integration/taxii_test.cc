@@ -421,5 +421,41 @@ TEST_F(TaxiiTest, ObjectByIdVersionsAndAddObjects) {
             false);
 }
 
+// TAXII add always merges (docs/taxii.md): a SIEM re-posting a value this
+// node holds cannot drop its tags or loosen its TLP; labels it brings are
+// added as tags.
+TEST_F(TaxiiTest, AddObjectsMergesIntoKnownValues) {
+  CommandResult r = node_.Cli({"submit", "ipv4", "203.0.113.44", "--tlp",
+                               "green", "--tag", "internal"});
+  ASSERT_EQ(r.exit_code, 0) << r.Describe();
+  auto indicator = [](const std::string& extra) {
+    return R"({"objects":[{"type":"indicator","spec_version":"2.1",
+          "id":"indicator--7e2e2d2b-17d4-4cbf-938f-98ee46b3cd3f",
+          "created":"2024-01-01T00:00:00.000Z","modified":"2024-01-01T00:00:00.000Z",
+          "pattern":"[ipv4-addr:value = '203.0.113.44']","pattern_type":"stix",
+          "valid_from":"2024-01-01T00:00:00Z")" +
+           extra + "}]}";
+  };
+  auto plain = Post(Objects("own"), "siem:s3cret", kTaxiiType, indicator(""));
+  ASSERT_EQ(plain.status, 202) << plain.body;
+  EXPECT_EQ(plain.Json()["success_count"], 1) << plain.body;
+  auto q = node_.CliJson({"query", "203.0.113.44"});
+  ASSERT_EQ(q["indicators"].size(), 1u);
+  EXPECT_EQ(q["indicators"][0]["revision"], 1) << q.dump();
+  EXPECT_EQ(q["indicators"][0]["tags"], nlohmann::json::array({"internal"}));
+
+  auto looser = Post(
+      Objects("own"), "siem:s3cret", kTaxiiType,
+      indicator(R"(,"labels":["c2"],"object_marking_refs":["marking-definition--94868c89-83c2-464b-929b-a1a8aa3c8487"])"));
+  ASSERT_EQ(looser.status, 202) << looser.body;
+  EXPECT_EQ(looser.Json()["success_count"], 1) << looser.body;
+  q = node_.CliJson({"query", "203.0.113.44"});
+  ASSERT_EQ(q["indicators"].size(), 1u);
+  EXPECT_EQ(q["indicators"][0]["revision"], 2) << q.dump();
+  EXPECT_EQ(q["indicators"][0]["tlp"], "green") << q.dump();
+  EXPECT_EQ(q["indicators"][0]["tags"],
+            nlohmann::json::array({"c2", "internal"}));
+}
+
 }  // namespace
 }  // namespace caravan::integration

@@ -215,13 +215,18 @@ TEST(PolicyEval, ProtectedAssetsWinOverEverything) {
   EXPECT_EQ(Out(set, r).verdict, Verdict::kWithhold);
 }
 
-TEST(PolicyEval, RevocationReachesHoldersWhateverThePolicy) {
-  PolicySet set = MustLoad({});  // deny everything
-  auto r = Record(IndicatorType::kDomain, "a.example", Tlp::kRed);
+TEST(PolicyEval, RevocationReachesHoldersWhenItsContentMayGo) {
+  PolicySet set = MustLoad({{"kz.toml", "applies_to = [\"KZ\"]\n[outbound]\n"
+                                        "share = true\nmax_tlp = \"amber\"\n"
+                                        "embargo = \"30d\"\nmax_per_day = 1\n"}});
+  auto r = Record(IndicatorType::kDomain, "a.example", Tlp::kGreen);
   r.indicator.revoked = true;
   r.indicator.reshare = Reshare::kDirect;
   OutboundContext ctx;
+  ctx.now = r.created;
+  ctx.sent_today_to_country = 1;
   ctx.recipient_holds_indicator = true;
+  // Neither the embargo nor a used-up quota holds a retraction back.
   auto d = Out(set, r, "KZ", ctx);
   EXPECT_EQ(d.verdict, Verdict::kShare);
   EXPECT_EQ(d.rule.key, "revocation");
@@ -229,6 +234,14 @@ TEST(PolicyEval, RevocationReachesHoldersWhateverThePolicy) {
   EXPECT_EQ(d.reshare_ceiling, Reshare::kNone);
   ctx.recipient_holds_indicator = false;
   EXPECT_EQ(Out(set, r, "KZ", ctx).verdict, Verdict::kWithhold);
+  // It carries the content of the revision it retracts: a red revocation
+  // is withheld even from a holder (DecideShare turns that into a
+  // withdrawal), and so is one under share = false.
+  ctx.recipient_holds_indicator = true;
+  r.indicator.tlp = Tlp::kRed;
+  EXPECT_EQ(Out(set, r, "KZ", ctx).rule.key, "tlp_red");
+  r.indicator.tlp = Tlp::kGreen;
+  EXPECT_EQ(Out(set, r, "FR", ctx).rule.key, "outbound.share");
 }
 
 TEST(PolicyEval, TypesConfidenceAndTags) {

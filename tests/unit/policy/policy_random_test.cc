@@ -53,10 +53,80 @@ std::pair<std::pair<uint64_t, uint64_t>, std::pair<uint64_t, uint64_t>> Range(
   return {{n.hi & ~mask_hi, n.lo & ~mask_lo}, {n.hi | mask_hi, n.lo | mask_lo}};
 }
 
-bool RefOverlaps(const Net& a, const Net& b) {
-  if (a.v6 != b.v6) return false;
-  auto ra = Range(a), rb = Range(b);
-  return !(ra.second < rb.first || rb.second < ra.first);
+// IPv6 spellings of IPv4 (docs/policy.md, protected.toml), read here as
+// plain 128-bit numbers: an IPv6 network stands for its own range and, per
+// embedding prefix it meets, the IPv4 addresses its part of that prefix
+// carries: from what its lowest address carries to what its highest does.
+using U128 = unsigned __int128;
+
+U128 Wide(uint64_t hi, uint64_t lo) { return (U128{hi} << 64) | lo; }
+
+struct RefEmbedding {
+  U128 first, last;               // the embedding prefix as a range
+  uint32_t (*carried)(U128 a);    // the IPv4 address `a` carries
+  bool inverted = false;          // carried() complements (Teredo client)
+  bool not_low_two = false;       // :: and ::1 carry nothing
+};
+
+uint32_t Low32(U128 a) { return static_cast<uint32_t>(a); }
+
+const std::vector<RefEmbedding> kRefEmbeddings = {
+    // ::ffff:0:0/96, ::/96, ::ffff:0:0:0/96, 64:ff9b::/96
+    {Wide(0, 0xffff00000000ULL), Wide(0, 0xffffffffffffULL), Low32},
+    {Wide(0, 0), Wide(0, 0xffffffffULL), Low32, false, true},
+    {Wide(0, 0xffff0000'00000000ULL), Wide(0, 0xffff0000'ffffffffULL), Low32},
+    {Wide(0x0064ff9b00000000ULL, 0), Wide(0x0064ff9b00000000ULL, 0xffffffffULL),
+     Low32},
+    // 64:ff9b:1::/48 in the four RFC 6052 layouts that fit it.
+    {Wide(0x0064ff9b00010000ULL, 0), Wide(0x0064ff9b0001ffffULL, ~0ULL),
+     [](U128 a) {
+       return static_cast<uint32_t>((((a >> 64) & 0xffff) << 16) | ((a >> 40) & 0xffff));
+     }},
+    {Wide(0x0064ff9b00010000ULL, 0), Wide(0x0064ff9b0001ffffULL, ~0ULL),
+     [](U128 a) {
+       return static_cast<uint32_t>((((a >> 64) & 0xff) << 24) | ((a >> 32) & 0xffffff));
+     }},
+    {Wide(0x0064ff9b00010000ULL, 0), Wide(0x0064ff9b0001ffffULL, ~0ULL),
+     [](U128 a) { return static_cast<uint32_t>(a >> 24); }},
+    {Wide(0x0064ff9b00010000ULL, 0), Wide(0x0064ff9b0001ffffULL, ~0ULL), Low32},
+    // 2002::/16 (6to4), 2001::/32 (Teredo server; client complemented).
+    {Wide(0x2002000000000000ULL, 0), Wide(0x2002ffffffffffffULL, ~0ULL),
+     [](U128 a) { return static_cast<uint32_t>(a >> 80); }},
+    {Wide(0x2001000000000000ULL, 0), Wide(0x20010000ffffffffULL, ~0ULL),
+     [](U128 a) { return static_cast<uint32_t>(a >> 64); }},
+    {Wide(0x2001000000000000ULL, 0), Wide(0x20010000ffffffffULL, ~0ULL),
+     [](U128 a) { return ~static_cast<uint32_t>(a); }, true},
+};
+
+struct RefRange {
+  bool v6 = false;
+  U128 lo = 0, hi = 0;  // IPv4 as plain 32-bit numbers
+};
+
+std::vector<RefRange> RefCanonical(const Net& n) {
+  auto r = Range(n);
+  std::vector<RefRange> out = {{n.v6, Wide(r.first.first, r.first.second),
+                                Wide(r.second.first, r.second.second)}};
+  if (!n.v6) return out;
+  for (const RefEmbedding& e : kRefEmbeddings) {
+    const U128 lo = std::max(out[0].lo, e.first);
+    const U128 hi = std::min(out[0].hi, e.last);
+    if (lo > hi || (e.not_low_two && hi <= 1)) continue;
+    uint32_t a = e.carried(lo), b = e.carried(hi);
+    if (e.inverted) std::swap(a, b);
+    out.push_back({false, a, b});
+  }
+  return out;
+}
+
+// Any canonical range of one meets any of the other.
+bool RefTouches(const Net& a, const Net& b) {
+  for (const RefRange& x : RefCanonical(a)) {
+    for (const RefRange& y : RefCanonical(b)) {
+      if (x.v6 == y.v6 && x.lo <= y.hi && y.lo <= x.hi) return true;
+    }
+  }
+  return false;
 }
 
 std::string NetText(const Net& n) {
@@ -163,6 +233,9 @@ const std::vector<Net> kCidrPool = {
     {false, 0, 0xCB007107, 32},  // 203.0.113.7
     {true, 0x20010db800100000ULL, 0, 48},
     {true, 0x20010db800000000ULL, 0, 32},
+    {true, 0, 0x0000ffffc39e0000ULL, 112},          // ::ffff:195.158.0.0/112
+    {true, 0x0064ff9b00000000ULL, 0xc6336400, 120},  // 64:ff9b::198.51.100.0/120
+    {true, 0x2002cb0071000000ULL, 0, 40},            // 2002:cb00:7100::/40
 };
 const std::vector<std::string> kSuffixPool = {"gov.uz", "mail.gov.uz",
                                               "example.kz", "uz"};
@@ -427,7 +500,9 @@ class Gen {
 
   struct Case {
     RecordBody record;
-    Host host;
+    // Hosts the value names, in the order the engine reads them (RFC 3986
+    // first, then a browser's reading when it differs).
+    std::vector<Host> hosts;
     std::optional<uint32_t> asn;
     std::string country;
     OutboundContext out;
@@ -463,6 +538,97 @@ class Gen {
     return Masked(n);
   }
 
+  // An IPv4 network (often near a protected one) written inside IPv6
+  // through one of the embeddings; the reference reads the number, not this
+  // construction.
+  Net EmbeddedIp() {
+    const uint32_t a = static_cast<uint32_t>(Ip(false).lo);
+    U128 x = 0;
+    int start = 96;  // where the IPv4 bits begin
+    switch (Int(0, 8)) {
+      case 7:                                                       // local-use /48
+        x = Wide(0x0064ff9b00010000ULL | (a >> 16), 0) | (U128{a & 0xffff} << 40);
+        start = 48;
+        break;
+      case 8:                                                       // local-use /64
+        x = Wide(0x0064ff9b00010000ULL, 0) | (U128{a} << 24);
+        start = 72;
+        break;
+      case 0: x = Wide(0, 0xffff00000000ULL) | a; break;           // mapped
+      case 1: x = a; break;                                         // compatible
+      case 2: x = Wide(0, 0xffff000000000000ULL) | a; break;       // translated
+      case 3: x = Wide(0x0064ff9b00000000ULL, 0) | a; break;       // NAT64
+      case 4: x = Wide(0x0064ff9b00010000ULL, 0) | a; break;       // local-use /96
+      case 5:                                                       // 6to4
+        x = Wide(0x2002000000000000ULL, 0) | (U128{a} << 80) | Wide(U64() & 0xffff, U64());
+        start = 16;
+        break;
+      default:                                                      // Teredo client
+        x = Wide(0x2001000000000000ULL | (U64() & 0xffffffffULL), U64() << 32) |
+            static_cast<uint32_t>(~a);
+        break;
+    }
+    Net n;
+    n.v6 = true;
+    n.hi = static_cast<uint64_t>(x >> 64);
+    n.lo = static_cast<uint64_t>(x);
+    const int r = Int(0, 9);
+    n.prefix = r < 5 ? 128 : r < 8 ? start + Int(0, 32) : Int(0, 128);
+    return Masked(n);
+  }
+
+  // How a URL may write an IPv4 host: every spelling reads as `a`.
+  std::string V4HostText(uint32_t a) {
+    const uint32_t b0 = a >> 24, b1 = (a >> 16) & 255, b2 = (a >> 8) & 255, b3 = a & 255;
+    std::ostringstream s;
+    switch (Int(0, 6)) {
+      case 0: s << a; break;                                   // 3281912066
+      case 1: s << (Chance(50) ? "0x" : "0X") << std::hex << a; break;
+      case 2:
+        s << std::oct << '0' << b0 << ".0" << b1 << ".0" << b2 << ".0" << b3;
+        break;
+      case 3: s << b0 << '.' << b1 << '.' << (b2 * 256 + b3); break;
+      case 4: s << b0 << '.' << b1 << '.' << b2 << '.' << b3 << '.'; break;
+      default: s << b0 << '.' << b1 << '.' << b2 << '.' << b3; break;
+    }
+    return s.str();
+  }
+
+  // How a URL may write a host name: case, a trailing dot, an escape.
+  std::string DomainHostText(const std::string& d) {
+    switch (Int(0, 4)) {
+      case 0: return Upper(d);
+      case 1: return d + ".";
+      case 2: {
+        std::ostringstream s;
+        s << '%' << std::hex << static_cast<int>(d[0]) << d.substr(1);
+        return s.str();
+      }
+      default: return d;
+    }
+  }
+
+  // A URL host, spelled in one of its forms, and what it names.
+  std::string UrlHostText(Host& h) {
+    const int kind = Int(0, 5);
+    if (kind == 0) {
+      Net n = Ip(false);
+      n.prefix = 32;
+      n = Masked(n);
+      h.ip = n;
+      return Chance(50) ? NetText(n) : V4HostText(static_cast<uint32_t>(n.lo));
+    }
+    if (kind == 1) {
+      Net n = Chance(50) ? EmbeddedIp() : Ip(true);
+      n.prefix = 128;
+      n = Masked(n);
+      h.ip = n;
+      return "[" + NetText(n) + "]";
+    }
+    h.domain = Domain();
+    return Chance(50) ? *h.domain : DomainHostText(*h.domain);
+  }
+
   Case Indicator(int64_t now) {
     Case c;
     RecordBody& r = c.record;
@@ -479,52 +645,52 @@ class Gen {
     switch (ind.type) {
       case IndicatorType::kIpv4:
       case IndicatorType::kIpv6: {
-        Net n = Ip(ind.type == IndicatorType::kIpv6);
-        c.host.ip = n;
+        const bool v6 = ind.type == IndicatorType::kIpv6;
+        Net n = v6 && Chance(40) ? EmbeddedIp() : Ip(v6);
+        c.hosts = {Host{n, std::nullopt}};
         ind.value = NetText(n);
         break;
       }
       case IndicatorType::kDomain:
-        c.host.domain = Domain();
-        ind.value = *c.host.domain;
+        c.hosts = {Host{std::nullopt, Domain()}};
+        ind.value = *c.hosts[0].domain;
         break;
       case IndicatorType::kUrl: {
-        std::string host;
-        const int kind = Int(0, 5);
-        if (kind == 0) {
-          Net n = Ip(false);
-          n.prefix = 32;
-          n = Masked(n);
-          c.host.ip = n;
-          host = NetText(n);
-        } else if (kind == 1) {
-          Net n = Ip(true);
-          n.prefix = 128;
-          c.host.ip = n;
-          host = "[" + NetText(n) + "]";
-        } else {
-          c.host.domain = Domain();
-          host = *c.host.domain;
-        }
-        std::string url = Pick(std::vector<std::string>{"http", "https", "ftp", "tcp"}) + "://";
+        const std::string scheme =
+            Pick(std::vector<std::string>{"http", "https", "ftp", "tcp"});
+        std::string url = scheme + "://";
         if (Chance(20)) url += "user:p@";
-        url += host;
+        Host first;
+        url += UrlHostText(first);
         if (Chance(30)) url += ":" + std::to_string(Int(1, 65535));
+        c.hosts = {first};
+        if (Chance(25)) {
+          // "first\@second": a browser ends an http URL's authority at '\'
+          // (host first); RFC 3986 reads up to the last '@' as user info
+          // (host second). tcp is not special: both read second.
+          Host second;
+          url += "\\@" + UrlHostText(second);
+          if (scheme == "tcp") {
+            c.hosts = {second};
+          } else {
+            c.hosts = {second, first};
+          }
+        }
         url += Pick(std::vector<std::string>{"", "/", "/x/gov.uz", "/?a=b@gov.uz", "#f"});
         ind.value = url;
         break;
       }
       case IndicatorType::kEmail:
         if (Chance(15)) {
-          Net n = Ip(false);
-          n.prefix = 32;
+          Net n = Chance(70) ? Ip(false) : EmbeddedIp();
+          n.prefix = n.v6 ? 128 : 32;
           n = Masked(n);
-          c.host.ip = n;
-          ind.value = "x@[" + NetText(n) + "]";
+          c.hosts = {Host{n, std::nullopt}};
+          ind.value = std::string("x@[") + (n.v6 ? "IPv6:" : "") + NetText(n) + "]";
         } else {
-          c.host.domain = Domain();
+          c.hosts = {Host{std::nullopt, Domain()}};
           ind.value = Pick(std::vector<std::string>{"a", "gov.uz", "Minister"}) + "@" +
-                      *c.host.domain;
+                      *c.hosts[0].domain;
         }
         break;
       case IndicatorType::kAsn: {
@@ -609,23 +775,27 @@ bool HasType(const std::optional<std::set<IndicatorType>>& types, IndicatorType 
   return !types || types->count(t) != 0;
 }
 
-bool Protected(const RefPolicy& p, const Gen::Case& c) {
-  if (c.host.ip) {
-    for (const auto& n : p.cidrs) {
-      if (RefOverlaps(n, *c.host.ip)) return true;
+// The key of the protected.toml list that withholds the value, or "".
+// Hosts are tried in the engine's order; the first protected one names it.
+std::string ProtectedKey(const RefPolicy& p, const Gen::Case& c) {
+  for (const auto& h : c.hosts) {
+    if (h.ip) {
+      for (const auto& n : p.cidrs) {
+        if (RefTouches(n, *h.ip)) return "cidrs";
+      }
     }
-  }
-  if (c.host.domain) {
-    for (const auto& s : p.suffixes) {
-      if (RefDomainTouches(*c.host.domain, s)) return true;
+    if (h.domain) {
+      for (const auto& s : p.suffixes) {
+        if (RefDomainTouches(*h.domain, s)) return "domain_suffixes";
+      }
     }
   }
   if (c.asn) {
     for (uint32_t a : p.asns) {
-      if (a == *c.asn) return true;
+      if (a == *c.asn) return "asns";
     }
   }
-  return false;
+  return "";
 }
 
 RefDecision RefOutbound(const RefPolicy& p, const Gen::Case& c) {
@@ -644,31 +814,13 @@ RefDecision RefOutbound(const RefPolicy& p, const Gen::Case& c) {
       {"description", !ind.description.empty()}, {"tags", !ind.tags.empty()},
       {"first_seen", ind.first_seen != 0},        {"last_seen", ind.last_seen != 0},
       {"valid_until", ind.valid_until != 0}};
-  if (ind.revoked) {
+  if (ind.revoked && !c.out.recipient_holds_indicator) {
     d.key = "revocation";
-    if (c.out.recipient_holds_indicator) {
-      // To a holder, in the form the scope allows; a relay cannot redact.
-      if (c.out.is_relay) {
-        for (const auto& f : o.redact) {
-          if (present.at(f)) {
-            d.file = file->name;
-            d.key = "outbound.redact";
-            return d;
-          }
-        }
-      } else {
-        for (const auto& f : kRedactNames) {
-          if (o.redact.count(f)) d.redact.push_back(f);
-        }
-      }
-      d.verdict = "share";
-      d.reshare = c.out.is_relay ? ind.reshare : std::min(ind.reshare, o.reshare);
-    }
     return d;
   }
-  if (Protected(p, c)) {
+  if (std::string key = ProtectedKey(p, c); !key.empty()) {
     d.file = "protected.toml";
-    d.key = c.host.ip ? "cidrs" : c.host.domain ? "domain_suffixes" : "asns";
+    d.key = key;
     return d;
   }
   if (ind.tlp == Tlp::kRed) {
@@ -687,6 +839,27 @@ RefDecision RefOutbound(const RefPolicy& p, const Gen::Case& c) {
   }
   for (const auto& t : o.require) {
     if (!tags.count(t)) { d.key = "outbound.require_tags"; return d; }
+  }
+  if (ind.revoked) {
+    // To a holder, once its content passed: in the form the scope allows;
+    // a relay cannot redact.
+    if (c.out.is_relay) {
+      for (const auto& f : o.redact) {
+        if (present.at(f)) {
+          d.key = "outbound.redact";
+          return d;
+        }
+      }
+    } else {
+      for (const auto& f : kRedactNames) {
+        if (o.redact.count(f)) d.redact.push_back(f);
+      }
+    }
+    d.verdict = "share";
+    d.file = "";
+    d.key = "revocation";
+    d.reshare = c.out.is_relay ? ind.reshare : std::min(ind.reshare, o.reshare);
+    return d;
   }
   if (c.out.is_relay) {
     if (ind.reshare != Reshare::kFederation) {

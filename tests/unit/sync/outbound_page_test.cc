@@ -1,4 +1,5 @@
-// DecideNextPage (daemon/sync/outbound_page.h): what one page of our log
+// DecideNextPage, RedecideWithheld and RecordAcknowledged
+// (daemon/sync/outbound_page.h): what one page of our log
 // writes. A full page with nothing to send or hold for the peer (on a
 // catch-up from that peer, every page is its own records) writes nothing;
 // the page that ends the log, or holds something, records the cursor.
@@ -112,6 +113,86 @@ TEST_F(OutboundPageTest, AFullPageThatHoldsSomethingIsWritten) {
   auto withheld = reader_->WithheldForPeer(peer_.name, 0, 2000);
   ASSERT_TRUE(withheld.ok());
   EXPECT_EQ(withheld->size(), 1000u);
+}
+
+// Issue 13 finding 1: only current revisions leave. Revision 1 of a value
+// whose revision 2 is stored is never decided for the peer (no send, no
+// withheld row); the later entry decides.
+TEST_F(OutboundPageTest, SupersededRevisionsAreSkippedTheCurrentOneDecides) {
+  Status s = store_->Write([](store::WriteTxn& txn) -> Status {
+    for (uint32_t rev : {1u, 2u}) {
+      auto row = MakeRow(protocol::IndicatorType::kDomain, "sup.example", rev,
+                         /*origin_byte=*/3, "UZ");
+      row.received_from = "CERT-X";
+      auto o = txn.InsertRecord(row);
+      if (!o.ok()) return o.status();
+    }
+    return Status::Ok();
+  }).get();
+  ASSERT_TRUE(s.ok()) << s.ToString();
+  auto page = Decide(0);
+  ASSERT_TRUE(page.ok()) << page.status().ToString();
+  EXPECT_TRUE(page->sends.empty());
+  EXPECT_EQ(page->settled, std::vector<uint64_t>{1});
+  auto withheld = reader_->WithheldForPeer(peer_.name, 0, 10);
+  ASSERT_TRUE(withheld.ok());
+  ASSERT_EQ(withheld->size(), 1u);
+  EXPECT_EQ((*withheld)[0].seq, 2u) << "the current revision decides";
+}
+
+// A withheld row of a revision that was superseded since is forgotten when
+// it is re-decided, not re-audited forever.
+TEST_F(OutboundPageTest, ReDecisionForgetsWithheldRowsOfSupersededRevisions) {
+  Store(0, 1, /*origin_byte=*/3, "CERT-X");  // p0.example revision 1, seq 1
+  ASSERT_TRUE(Decide(0).ok());
+  ASSERT_EQ(reader_->WithheldForPeer(peer_.name, 0, 10)->size(), 1u);
+  Status s = store_->Write([](store::WriteTxn& txn) -> Status {
+    auto row = MakeRow(protocol::IndicatorType::kDomain, "p0.example", 2,
+                       /*origin_byte=*/3, "KZ");
+    row.received_from = "CERT-X";
+    return txn.InsertRecord(row).status();
+  }).get();
+  ASSERT_TRUE(s.ok()) << s.ToString();
+  PageContext ctx{store_.get(), reader_.get(), &policy_, identity_.get(),
+                  1'700'000'000};
+  uint64_t next = 0;
+  auto page = RedecideWithheld(ctx, peer_, /*all=*/true, 0, &next);
+  ASSERT_TRUE(page.ok()) << page.status().ToString();
+  EXPECT_TRUE(page->sends.empty());
+  auto withheld = reader_->WithheldForPeer(peer_.name, 0, 10);
+  ASSERT_TRUE(withheld.ok());
+  EXPECT_TRUE(withheld->empty()) << "row of seq " << (*withheld)[0].seq;
+}
+
+// Issue 13 finding 2 (the in-flight half): revision 1 was sent while the
+// peer held nothing, and revision 2 (here a revocation would be the worst
+// case) was decided before the acknowledgement recorded the delivery. The
+// acknowledgement marks revision 2's record due, so the periodic
+// re-decision judges it again with the peer as a holder.
+TEST_F(OutboundPageTest, AcknowledgingASupersededRevisionMarksTheCurrentDue) {
+  const auto first = MakeRow(protocol::IndicatorType::kDomain, "race.example",
+                             1, /*origin_byte=*/3, "UZ");
+  Status s = store_->Write([&](store::WriteTxn& txn) -> Status {
+    CARAVAN_RETURN_IF_ERROR(txn.InsertRecord(first).status());
+    auto second = MakeRow(protocol::IndicatorType::kDomain, "race.example", 2,
+                          /*origin_byte=*/3, "UZ");
+    return txn.InsertRecord(second).status();
+  }).get();
+  ASSERT_TRUE(s.ok()) << s.ToString();
+  PageContext ctx{store_.get(), reader_.get(), &policy_, identity_.get(),
+                  1'700'000'000};
+  s = RecordAcknowledged(ctx, peer_, 1, {{1, first.id, 1, 0, {}}}, 0, 0);
+  ASSERT_TRUE(s.ok()) << s.ToString();
+  auto withheld = reader_->WithheldForPeer(peer_.name, 0, 10);
+  ASSERT_TRUE(withheld.ok());
+  ASSERT_EQ(withheld->size(), 1u);
+  EXPECT_EQ((*withheld)[0].seq, 2u);
+  EXPECT_EQ((*withheld)[0].rule, "(sync):superseded_in_flight");
+  EXPECT_GT((*withheld)[0].retry_at, 0) << "not due: never re-decided";
+  // An acknowledgement of the current revision itself marks nothing.
+  s = RecordAcknowledged(ctx, peer_, 2, {{2, first.id, 2, 0, {}}}, 0, 0);
+  ASSERT_TRUE(s.ok()) << s.ToString();
+  EXPECT_EQ(reader_->WithheldForPeer(peer_.name, 0, 10)->size(), 1u);
 }
 
 }  // namespace

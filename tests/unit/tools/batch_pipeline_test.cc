@@ -147,9 +147,20 @@ FakeControlServer::Handler HoldOddBatchesUntil(
 TEST(BatchPipelineTest, KeepsTwoRequestsInFlightOnTwoConnections) {
   // Each odd batch is answered only once the next batch has arrived: a
   // pipeline that waited for one reply before sending more would get the
-  // error instead.
-  FakeControlServer server(HoldOddBatchesUntil(
-      &FakeControlServer::WaitForRequest, "no request arrived"));
+  // error instead. Each even batch also waits for the odd one before it:
+  // otherwise, on a loaded machine, the server thread of the second
+  // connection could read and answer batch 2 before the first one read
+  // batch 1, and the server would never see two outstanding at once.
+  FakeControlServer server([](FakeControlServer& s, uint64_t batch) {
+    const uint64_t partner = batch % 2 == 1 ? batch + 1 : batch - 1;
+    Answer a;
+    if (!s.WaitForRequest(partner)) {
+      a.status = Internal("batch " + std::to_string(batch) +
+                          " held: no request arrived for batch " +
+                          std::to_string(partner));
+    }
+    return a;
+  });
   PipelineRun run = RunPipeline(server, 6);
   ASSERT_TRUE(run.status.ok()) << run.status.ToString();
   EXPECT_EQ(run.delivered, Range(6));

@@ -1,61 +1,22 @@
-// Tests of the node config format (protocol/config/node_config.h), the roster file
-// (protocol/config/roster_file.h), daemon logging and sd_notify (daemon/observe/).
+// Tests of the node config format (protocol/config/node_config.h).
 
 #include <gtest/gtest.h>
 #include <stdlib.h>
-#include <sys/socket.h>
-#include <sys/un.h>
-#include <unistd.h>
 
 #include <filesystem>
-#include <fstream>
-#include <mutex>
 #include <string>
-#include <thread>
-#include <vector>
 
-#include "daemon/observe/log.h"
-#include "daemon/observe/sd_notify.h"
 #include "protocol/config/node_config.h"
-#include "protocol/config/roster_file.h"
+#include "tests/unit/protocol/config/config_test_util.h"
 
 namespace caravan {
 namespace {
 
 namespace fs = std::filesystem;
+using config_test::ErrorOf;
+using config_test::TempDir;
 using protocol::HostPort;
 using protocol::NodeConfig;
-using protocol::RosterMember;
-
-// A fresh directory under the system temp dir, removed at the end.
-class TempDir {
- public:
-  TempDir() {
-    std::string tmpl = (fs::temp_directory_path() / "caravan-cfg-XXXXXX");
-    char* made = mkdtemp(tmpl.data());
-    if (made == nullptr) throw std::runtime_error("mkdtemp failed");
-    path_ = made;
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path_, ec);
-  }
-  const fs::path& path() const { return path_; }
-  fs::path Write(const std::string& name, const std::string& text) const {
-    fs::path p = path_ / name;
-    std::ofstream(p, std::ios::binary) << text;
-    return p;
-  }
-
- private:
-  fs::path path_;
-};
-
-// The message of a failed load, or "" when it succeeded.
-template <typename T>
-std::string ErrorOf(const Result<T>& r) {
-  return r.ok() ? "" : r.status().message();
-}
 
 constexpr const char* kMinimal = R"([node]
 name = "CERT-UZ"
@@ -514,10 +475,11 @@ TEST(NodeConfigTest, InitialConfigLoadsWithPathsInsideTheNodeDirectory) {
   EXPECT_EQ(c->control.socket, "/run/caravan-test/c.sock");
 }
 
-// The repository root, from this file's path (tests/unit/observe/...).
+// The repository root, from this file's path
+// (tests/unit/protocol/config/...).
 fs::path RepoRoot() {
   return fs::path(__FILE__).parent_path().parent_path().parent_path()
-      .parent_path();
+      .parent_path().parent_path();
 }
 
 TEST(NodeConfigTest, ShippedExampleConfigLoads) {
@@ -553,317 +515,6 @@ TEST(NodeConfigTest, DefaultConfigPathFollowsTheEnvironment) {
   } else {
     unsetenv("CARAVAN_CONFIG");
   }
-}
-
-// ---- roster ------------------------------------------------------------------
-
-protocol::PublicKey KeyFilledWith(uint8_t b) {
-  protocol::PublicKey k;
-  k.fill(b);
-  return k;
-}
-
-TEST(RosterTest, PublicKeyTextRoundTripAndErrors) {
-  protocol::PublicKey key;
-  for (size_t i = 0; i < key.size(); ++i) key[i] = static_cast<uint8_t>(i * 7 + 250);
-  std::string text = protocol::PublicKeyToText(key);
-  EXPECT_EQ(text.size(), 8u + 43u);
-  EXPECT_EQ(text.substr(0, 8), "caravan:");
-  EXPECT_EQ(text.find_first_of("+/="), std::string::npos);  // URL-safe
-  Result<protocol::PublicKey> back = protocol::ParsePublicKeyText(text);
-  ASSERT_TRUE(back.ok()) << ErrorOf(back);
-  EXPECT_EQ(*back, key);
-
-  EXPECT_FALSE(protocol::ParsePublicKeyText(text.substr(8)).ok());
-  EXPECT_FALSE(protocol::ParsePublicKeyText("caravan:" + text.substr(9)).ok());
-  std::string bad_char = text;
-  bad_char[20] = '+';
-  EXPECT_FALSE(protocol::ParsePublicKeyText(bad_char).ok());
-  // 43 characters carry 258 bits; the 2 spare bits must be zero.
-  std::string spare_bits = protocol::PublicKeyToText(KeyFilledWith(0));
-  spare_bits.back() = 'B';
-  EXPECT_FALSE(protocol::ParsePublicKeyText(spare_bits).ok());
-}
-
-TEST(RosterTest, RenderThenParseRoundTrip) {
-  std::vector<RosterMember> members = {
-      {"CERT-KZ", "KZ", KeyFilledWith(1), HostPort{"kz.example.org", 7420}},
-      {"CERT \"KG\"", "KG", KeyFilledWith(2), std::nullopt},
-      {"CERT-TJ", "TJ", KeyFilledWith(3), HostPort{"2001:db8::5", 7420}},
-  };
-  std::string text = protocol::RenderRoster(members);
-  Result<std::vector<RosterMember>> back = protocol::ParseRoster(text, "r.toml");
-  ASSERT_TRUE(back.ok()) << ErrorOf(back);
-  EXPECT_EQ(*back, members);
-
-  Result<std::vector<RosterMember>> empty =
-      protocol::ParseRoster(protocol::RenderRoster({}), "r.toml");
-  ASSERT_TRUE(empty.ok()) << ErrorOf(empty);
-  EXPECT_TRUE(empty->empty());
-}
-
-TEST(RosterTest, WriteRosterFileReplacesTheFileAtomically) {
-  TempDir dir;
-  fs::path path = dir.path() / "roster.toml";
-  std::vector<RosterMember> one = {{"A", "UZ", KeyFilledWith(9), std::nullopt}};
-  ASSERT_TRUE(protocol::WriteRosterFile(path, one).ok());
-  std::vector<RosterMember> two = one;
-  two.push_back({"B", "KZ", KeyFilledWith(8), HostPort{"192.0.2.7", 1}});
-  ASSERT_TRUE(protocol::WriteRosterFile(path, two).ok());
-  Result<std::vector<RosterMember>> loaded = protocol::LoadRosterFile(path);
-  ASSERT_TRUE(loaded.ok()) << ErrorOf(loaded);
-  EXPECT_EQ(*loaded, two);
-  EXPECT_FALSE(fs::exists(dir.path() / "roster.toml.tmp"));
-
-  Status s = protocol::WriteRosterFile(dir.path() / "no/such/dir/r.toml", one);
-  EXPECT_EQ(s.code(), StatusCode::kUnavailable);
-  Result<std::vector<RosterMember>> missing =
-      protocol::LoadRosterFile(dir.path() / "absent.toml");
-  EXPECT_EQ(missing.status().code(), StatusCode::kNotFound);
-}
-
-TEST(RosterTest, ErrorsNameFileAndLine) {
-  const std::string k1 = protocol::PublicKeyToText(KeyFilledWith(1));
-  const std::string k2 = protocol::PublicKeyToText(KeyFilledWith(2));
-  const std::string text =
-      "[[member]]\n"                                        // 1
-      "name = \"A\"\n"                                      // 2
-      "country = \"UZ\"\n"                                  // 3
-      "key = \"" + k1 + "\"\n"                              // 4
-      "\n"                                                  // 5
-      "[[member]]\n"                                        // 6
-      "name = \"A\"\n"                                      // 7
-      "country = \"kz\"\n"                                  // 8
-      "key = \"" + k1 + "\"\n"                              // 9
-      "endpoint = \"kz.example.org\"\n"                     // 10
-      "\n"                                                  // 11
-      "[[member]]\n"                                        // 12
-      "name = \"C\"\n"                                      // 13
-      "country = \"TJ\"\n"                                  // 14
-      "key = \"ed25519:abc\"\n"                             // 15
-      "fingerprint = \"x\"\n"                               // 16
-      "\n"                                                  // 17
-      "[[member]]\n"                                        // 18
-      "name = 5\n"                                          // 19
-      "key = \"" + k2 + "\"\n";                             // 20
-  Result<std::vector<RosterMember>> r = protocol::ParseRoster(text, "/r.toml");
-  ASSERT_FALSE(r.ok());
-  EXPECT_EQ(r.status().code(), StatusCode::kInvalidInput);
-  EXPECT_EQ(r.status().message(),
-            "/r.toml:7: duplicate member name 'A' (first at line 1)\n"
-            "/r.toml:8: [[member]] country: 'kz' is not an ISO 3166-1 alpha-2 "
-            "code (two uppercase letters)\n"
-            "/r.toml:9: duplicate member key (first at line 1)\n"
-            "/r.toml:10: [[member]] endpoint: 'kz.example.org' has no port; "
-            "expected HOST:PORT\n"
-            "/r.toml:15: [[member]] key: key does not start with 'caravan:'\n"
-            "/r.toml:16: unknown key 'fingerprint' in [[member]]\n"
-            "/r.toml:18: [[member]] country: is required\n"
-            "/r.toml:19: [[member]] name: must be a string, not an integer");
-}
-
-TEST(RosterTest, StructuralErrors) {
-  Result<std::vector<RosterMember>> r =
-      protocol::ParseRoster("member = 3\n", "r.toml");
-  ASSERT_FALSE(r.ok());
-  EXPECT_EQ(r.status().message(),
-            "r.toml:1: 'member' must be written as [[member]] tables");
-  r = protocol::ParseRoster("[peer]\nname = \"x\"\n", "r.toml");
-  ASSERT_FALSE(r.ok());
-  EXPECT_EQ(r.status().message(),
-            "r.toml:1: unknown key 'peer' (a roster holds only [[member]] "
-            "tables)");
-  r = protocol::ParseRoster("[[member]\n", "r.toml");
-  ASSERT_FALSE(r.ok());
-  EXPECT_EQ(r.status().message().rfind("r.toml:1: ", 0), 0u)
-      << r.status().message();
-}
-
-// ---- logging -----------------------------------------------------------------
-
-std::mutex g_captured_mutex;
-std::vector<std::string> g_captured;
-
-void CaptureSink(std::string_view line) {
-  std::lock_guard<std::mutex> lock(g_captured_mutex);
-  g_captured.emplace_back(line);
-}
-
-class LogTest : public ::testing::Test {
- protected:
-  void SetUp() override {
-    g_captured.clear();
-    daemon::SetLogSink(&CaptureSink);
-  }
-  void TearDown() override {
-    daemon::SetLogSink(nullptr);
-    daemon::LogInit(daemon::LogLevel::kInfo);
-  }
-};
-
-TEST_F(LogTest, PrefixesEachLineWithItsSyslogPriority) {
-  using daemon::FormatLogLine;
-  using daemon::LogLevel;
-  EXPECT_EQ(FormatLogLine(LogLevel::kError, "disk full"), "<3>disk full\n");
-  EXPECT_EQ(FormatLogLine(LogLevel::kWarning, "w"), "<4>w\n");
-  EXPECT_EQ(FormatLogLine(LogLevel::kNotice, "n"), "<5>n\n");
-  EXPECT_EQ(FormatLogLine(LogLevel::kInfo, "i"), "<6>i\n");
-  EXPECT_EQ(FormatLogLine(LogLevel::kDebug, "d"), "<7>d\n");
-}
-
-TEST_F(LogTest, EscapesAnythingThatCouldForgeALineOrDriveATerminal) {
-  using daemon::EscapeLogText;
-  // A peer name trying to inject a second, fake error line.
-  EXPECT_EQ(daemon::FormatLogLine(daemon::LogLevel::kInfo,
-                                  "peer evil\n<3>root key stolen"),
-            "<6>peer evil\\x0a<3>root key stolen\n");
-  EXPECT_EQ(EscapeLogText("a\rb\tc\x1b[31md\x7f"),
-            "a\\x0db\\x09c\\x1b[31md\\x7f");
-  EXPECT_EQ(EscapeLogText(std::string("nul\0byte", 8)), "nul\\x00byte");
-  EXPECT_EQ(EscapeLogText("back\\x0a"), "back\\\\x0a");  // unambiguous
-  // Valid UTF-8 passes; invalid bytes, overlongs and C1 controls do not.
-  EXPECT_EQ(EscapeLogText("Тошкент 東京"), "Тошкент 東京");
-  EXPECT_EQ(EscapeLogText("\xff\xfe"), "\\xff\\xfe");
-  EXPECT_EQ(EscapeLogText("\xc0\xaf"), "\\xc0\\xaf");
-  EXPECT_EQ(EscapeLogText("csi\xc2\x9b" "31m"), "csi\\xc2\\x9b31m");
-  EXPECT_EQ(EscapeLogText("cut\xe2\x82"), "cut\\xe2\\x82");
-  EXPECT_EQ(EscapeLogText("\xed\xa0\x80"), "\\xed\\xa0\\x80");  // surrogate
-}
-
-TEST_F(LogTest, TruncatesLongMessages) {
-  std::string line = daemon::FormatLogLine(
-      daemon::LogLevel::kInfo, std::string(daemon::kMaxLogMessageBytes + 50, 'a'));
-  EXPECT_EQ(line, "<6>" + std::string(daemon::kMaxLogMessageBytes, 'a') +
-                      " [truncated]\n");
-}
-
-TEST_F(LogTest, ThresholdDropsLessSevereMessages) {
-  daemon::LogInit(daemon::LogLevel::kWarning);
-  EXPECT_FALSE(daemon::LogEnabled(daemon::LogLevel::kInfo));
-  EXPECT_TRUE(daemon::LogEnabled(daemon::LogLevel::kError));
-  daemon::LogInfo("not shown");
-  daemon::LogDebug("not shown");
-  daemon::LogWarning("peer ", std::string("KZ"), " sent ", 3, " bad records");
-  daemon::LogError("store: ", std::string_view("locked"));
-  ASSERT_EQ(g_captured.size(), 2u);
-  EXPECT_EQ(g_captured[0], "<4>peer KZ sent 3 bad records\n");
-  EXPECT_EQ(g_captured[1], "<3>store: locked\n");
-
-  daemon::LogInit(daemon::LogLevel::kDebug);
-  daemon::LogDebug("now shown");
-  daemon::LogNotice("notice");
-  ASSERT_EQ(g_captured.size(), 4u);
-  EXPECT_EQ(g_captured[2], "<7>now shown\n");
-  EXPECT_EQ(g_captured[3], "<5>notice\n");
-}
-
-TEST_F(LogTest, LinesFromManyThreadsStayWhole) {
-  constexpr int kThreads = 4;
-  constexpr int kLines = 200;
-  std::vector<std::thread> threads;
-  for (int t = 0; t < kThreads; ++t) {
-    threads.emplace_back([t] {
-      for (int i = 0; i < kLines; ++i) {
-        daemon::LogInfo("thread ", t, " line ", i, " ", std::string(100, 'x'));
-      }
-    });
-  }
-  for (std::thread& th : threads) th.join();
-  ASSERT_EQ(g_captured.size(), static_cast<size_t>(kThreads * kLines));
-  for (const std::string& line : g_captured) {
-    EXPECT_EQ(line.rfind("<6>thread ", 0), 0u);
-    EXPECT_EQ(line.find('\n'), line.size() - 1);
-  }
-}
-
-TEST_F(LogTest, DefaultSinkWritesToStderr) {
-  daemon::SetLogSink(nullptr);
-  ::testing::internal::CaptureStderr();
-  daemon::LogNotice("to stderr");
-  std::string err = ::testing::internal::GetCapturedStderr();
-  EXPECT_EQ(err, "<5>to stderr\n");
-}
-
-// ---- sd_notify ---------------------------------------------------------------
-
-// A datagram socket standing in for systemd's notify socket.
-class NotifySocket {
- public:
-  explicit NotifySocket(const fs::path& path) : path_(path) {
-    fd_ = ::socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-    sockaddr_un addr{};
-    addr.sun_family = AF_UNIX;
-    std::snprintf(addr.sun_path, sizeof addr.sun_path, "%s", path.c_str());
-    if (fd_ < 0 ||
-        ::bind(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
-      throw std::runtime_error("cannot bind notify socket");
-    }
-    setenv("NOTIFY_SOCKET", path.c_str(), 1);
-  }
-  ~NotifySocket() {
-    unsetenv("NOTIFY_SOCKET");
-    ::close(fd_);
-  }
-  // The next datagram (sd_notify has sent it before returning).
-  std::string Receive() {
-    char buf[4096];
-    ssize_t n = ::recv(fd_, buf, sizeof buf, MSG_DONTWAIT);
-    return n < 0 ? "" : std::string(buf, static_cast<size_t>(n));
-  }
-
- private:
-  fs::path path_;
-  int fd_ = -1;
-};
-
-TEST(SdNotifyTest, NoOpsWithoutSystemd) {
-  unsetenv("NOTIFY_SOCKET");
-  EXPECT_TRUE(daemon::NotifyReady().ok());
-  EXPECT_TRUE(daemon::NotifyStatus("x").ok());
-  EXPECT_TRUE(daemon::NotifyWatchdog().ok());
-  EXPECT_TRUE(daemon::NotifyStopping().ok());
-  unsetenv("WATCHDOG_USEC");
-  EXPECT_FALSE(daemon::WatchdogInterval().has_value());
-}
-
-TEST(SdNotifyTest, SendsStatesToTheNotifySocket) {
-  TempDir dir;
-  NotifySocket sock(dir.path() / "notify");
-  ASSERT_TRUE(daemon::NotifyReady().ok());
-  EXPECT_EQ(sock.Receive(), "READY=1");
-  ASSERT_TRUE(daemon::NotifyReloading().ok());
-  EXPECT_EQ(sock.Receive(), "RELOADING=1");
-  ASSERT_TRUE(daemon::NotifyWatchdog().ok());
-  EXPECT_EQ(sock.Receive(), "WATCHDOG=1");
-  ASSERT_TRUE(daemon::NotifyStopping().ok());
-  EXPECT_EQ(sock.Receive(), "STOPPING=1");
-  // A newline would let the text add its own assignment, such as READY=1.
-  ASSERT_TRUE(daemon::NotifyStatus("3 peers\nREADY=1").ok());
-  EXPECT_EQ(sock.Receive(), "STATUS=3 peers READY=1");
-  ASSERT_TRUE(daemon::NotifyStatus(std::string(500, 's')).ok());
-  EXPECT_EQ(sock.Receive(), "STATUS=" + std::string(200, 's'));
-}
-
-TEST(SdNotifyTest, ReportsAnUnreachableSocket) {
-  TempDir dir;
-  setenv("NOTIFY_SOCKET", (dir.path() / "nobody").c_str(), 1);
-  Status s = daemon::NotifyReady();
-  unsetenv("NOTIFY_SOCKET");
-  EXPECT_EQ(s.code(), StatusCode::kUnavailable);
-  EXPECT_NE(s.message().find("READY"), std::string::npos);
-}
-
-TEST(SdNotifyTest, WatchdogIntervalComesFromTheEnvironment) {
-  setenv("WATCHDOG_USEC", "30000000", 1);
-  setenv("WATCHDOG_PID", std::to_string(getpid()).c_str(), 1);
-  std::optional<std::chrono::microseconds> w = daemon::WatchdogInterval();
-  ASSERT_TRUE(w.has_value());
-  EXPECT_EQ(*w, std::chrono::seconds(30));
-  // Meant for another process: not ours to ping.
-  setenv("WATCHDOG_PID", std::to_string(getpid() + 1).c_str(), 1);
-  EXPECT_FALSE(daemon::WatchdogInterval().has_value());
-  unsetenv("WATCHDOG_USEC");
-  unsetenv("WATCHDOG_PID");
 }
 
 }  // namespace
