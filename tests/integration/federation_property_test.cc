@@ -398,21 +398,6 @@ struct AuditedSend {
   uint64_t audit_seq = 0;
 };
 
-// The engine bugs this test found, each pinned by a skipped
-// FederationPropertyFindingTest below (docs/federation.md, "Testing the
-// guarantee"). Remove an exemption (KnownBug -> Violation) with its fix.
-constexpr char kRevocationContentBug[] =
-    "KNOWN BUG revocation-content (a revocation to a holder carries the "
-    "current revision's TLP, confidence, tags and description, which the "
-    "policy withheld; a withdrawal a relay forwards carries what the relay "
-    "had, not what the next holder had)";
-
-constexpr char kWithdrawalReshareBug[] =
-    "KNOWN BUG withdrawal-reshare (a withdrawal carries the reshare of the "
-    "origin's full record, not of the variant the holder had: a holder "
-    "sent reshare none or direct gets a withdrawal saying direct or "
-    "federation)";
-
 const std::vector<std::string> kNames = {"CERT-UZ", "CERT-KZ", "CERT-CN"};
 const std::vector<std::string> kCountries = {"UZ", "KZ", "CN"};
 
@@ -455,10 +440,6 @@ class FederationPropertyTest : public FederationFixture {
   void CheckHolders();
   void CheckChains();
   void Violation(const std::string& what);
-  // A violation of a known, reported engine bug (`bug` names it): reported
-  // always, failing only with CARAVAN_FEDPROP_STRICT=1, so CI keeps
-  // guarding everything else until the engine is fixed.
-  void KnownBug(const std::string& bug, const std::string& what);
   void ReportIfFailed();
 
   // Helpers for the checks.
@@ -505,7 +486,6 @@ class FederationPropertyTest : public FederationFixture {
   std::vector<AuditedSend> sends_;
   std::set<std::tuple<int, int, std::string, uint32_t, uint32_t>> sent_keys_;
   std::vector<std::string> violations_;
-  std::vector<std::string> known_bugs_;
   std::vector<std::string> notes_;
   int steps_ = 0;
 };
@@ -711,6 +691,11 @@ void FederationPropertyTest::OpSubmit(int i, bool update) {
   std::string line = "[" + std::to_string(i) + "] " + kCountries[origin] + " " +
                      (update ? "update" : "submit");
   for (size_t k = 1; k < args.size(); ++k) line += " " + args[k];
+  if (r.exit_code != 0 && r.err.find("is revoked") != std::string::npos) {
+    // Reviving a revoked value takes --replace (docs/policy.md).
+    Log(line + " -> refused: revoked");
+    return;
+  }
   if (r.exit_code != 0) {
     Log(line + " -> FAILED " + r.Describe());
     ADD_FAILURE() << line << ": " << r.Describe();
@@ -928,11 +913,6 @@ void FederationPropertyTest::Violation(const std::string& what) {
   violations_.push_back(what);
 }
 
-void FederationPropertyTest::KnownBug(const std::string& bug,
-                                      const std::string& what) {
-  known_bugs_.push_back(bug + ": " + what);
-}
-
 void FederationPropertyTest::ReadAudits() {
   for (int s = 0; s < 3; ++s) {
     // The whole log (the CLI pages through it), not Audit()'s capped read.
@@ -1130,14 +1110,7 @@ void FederationPropertyTest::CheckAuditedSends() {
       }
       why.push_back("v" + std::to_string(v.number) + ": " + w);
     }
-    if (!allowed && held.revoked && !why.empty() &&
-        std::all_of(why.begin(), why.end(), [](const std::string& w) {
-          return w.find("revocation reveals") != std::string::npos;
-        })) {
-      std::string text = what + " {" + held.Text() + "}:";
-      for (const auto& w : why) text += " [" + w + "]";
-      KnownBug(kRevocationContentBug, text);
-    } else if (!allowed) {
+    if (!allowed) {
       std::string text =
           what + " {" + (relay ? held : ApplyVariant(held, s.variant)).Text() +
           "} allowed by no policy version in force between " +
@@ -1201,16 +1174,7 @@ void FederationPropertyTest::CheckHoldings() {
         auto want = SentContent(s);
         if (!want) break;
         const Content got = ContentFromJson(cur);
-        const std::string d = Differences(*want, got, false);
-        if (d.empty() && variant == kWithdrawalVariant &&
-            got.reshare > want->reshare) {
-          KnownBug(kWithdrawalReshareBug,
-                   kNames[r] + " holds a withdrawal of " + id.substr(0, 12) +
-                       " (" + m.value + ") rev " + std::to_string(revision) +
-                       " from " + kNames[from] + " with reshare " +
-                       kReshareNames[got.reshare] + "; it had " +
-                       kReshareNames[want->reshare]);
-        } else if (!Differences(*want, got, true).empty()) {
+        if (!Differences(*want, got, true).empty()) {
           Violation(kNames[r] + " shows " + id.substr(0, 12) + " (" + m.value +
                     ") rev " + std::to_string(revision) + " variant " +
                     std::to_string(variant) + " unlike what " + kNames[from] +
@@ -1264,8 +1228,10 @@ void FederationPropertyTest::CheckHolders() {
           cur["variant"].dump() + (held_revoked ? " (revoked)" : "") +
           " while the origin's current is rev " + std::to_string(current) +
           (revoked ? " (a revocation)" : "");
-      if (revoked && !(held == current && held_revoked)) {
-        Violation(what + state + ": the revocation did not reach it");
+      if (revoked && !held_revoked) {
+        Violation(what + state +
+                  ": neither the revocation nor a withdrawal "
+                  "reached it");
       } else if (!revoked && held != current && !held_revoked) {
         Violation(what + state + ": a stale live revision");
       } else if (held > current) {
@@ -1291,10 +1257,7 @@ void FederationPropertyTest::ReportIfFailed() {
   std::ostringstream out;
   out << "fedprop seed " << seed_ << ", " << steps_ << " steps\n";
   for (const auto& n : notes_) out << "note: " << n << "\n";
-  for (const auto& k : known_bugs_) out << k << "\n";
-  const bool strict = EnvNumber("CARAVAN_FEDPROP_STRICT", 0) != 0;
-  const bool failed =
-      !violations_.empty() || HasFailure() || (strict && !known_bugs_.empty());
+  const bool failed = !violations_.empty() || HasFailure();
   if (!failed && EnvNumber("CARAVAN_FEDPROP_VERBOSE", 0) == 0) {
     std::cerr << out.str();
     return;
@@ -1361,13 +1324,13 @@ TEST_F(FederationPropertyTest, RandomOperationsKeepSovereignty) {
   Run(seed, steps);
 }
 
-// The smallest failing sequence the property test found (seed 20261205,
-// 60 steps; minimized by hand to three operations): KZ holds a green
-// revision; the origin raises it to TLP:RED with a description (KZ gets a
-// withdrawal that carries only what it had); then the origin revokes it.
-// The revocation is the origin's current record plus `revoked`, so it
-// reaches KZ with TLP:RED, the new confidence and the description of the
-// red revision, which the policy never let go.
+// Regression (found by the property test, seed 20261205, 60 steps;
+// minimized by hand to three operations): KZ holds a green revision; the
+// origin raises it to TLP:RED with a description (KZ gets a withdrawal that
+// carries only what it had); then the origin revokes it. The revocation is
+// the origin's current record plus `revoked`, and it used to reach KZ with
+// TLP:RED, the new confidence and the red revision's description, which
+// the policy never let go (fixed in 1161b18).
 class FederationPropertyFindingTest : public FederationFixture {};
 
 TEST_F(FederationPropertyFindingTest, RevocationRevealsWithheldRevision) {
@@ -1384,11 +1347,6 @@ TEST_F(FederationPropertyFindingTest, RevocationRevealsWithheldRevision) {
   r = uz.Cli({"submit", "domain", "leak.example", "--tlp", "red",
               "--confidence", "10", "--description", "informant in ministry",
               "--replace"});
-  if (r.exit_code != 0) {
-    r = uz.Cli({"submit", "domain", "leak.example", "--tlp", "red",
-                "--confidence", "10", "--description",
-                "informant in ministry"});
-  }
   ASSERT_EQ(r.exit_code, 0) << r.Describe();
   ASSERT_EQ(uz.Lookup("leak.example")["tlp"], "red");
   ASSERT_TRUE(WaitFor([&] {
@@ -1401,27 +1359,21 @@ TEST_F(FederationPropertyFindingTest, RevocationRevealsWithheldRevision) {
 
   r = uz.Cli({"revoke", id, "--reason", "false positive"});
   ASSERT_EQ(r.exit_code, 0) << r.Describe();
-  ASSERT_TRUE(WaitFor([&] {
-    return kz.Lookup("leak.example")["revision"] == 3;
-  })) << "the revocation did not reach the holder: "
-      << kz.Lookup("leak.example").dump();
-  json revocation = kz.Lookup("leak.example");
-  if (revocation["tlp"] == "red") {
-    GTEST_SKIP() << "KNOWN BUG (fedprop: revocation content): a revocation "
-                    "to a holder carries the current revision's TLP, "
-                    "confidence, tags and description, which the policy "
-                    "withheld: "
-                 << revocation.dump();
-  }
-  EXPECT_EQ(revocation["tlp"], "green") << revocation.dump();
-  EXPECT_EQ(revocation["confidence"], 70) << revocation.dump();
-  EXPECT_EQ(revocation["description"], "") << revocation.dump();
+  ASSERT_TRUE(WaitFor([&] { return uz.Settled("CERT-KZ"); }));
+  // KZ holds a retraction either way (the withdrawal, or a revocation in
+  // the form KZ may see); never the red revision's fields.
+  json now = kz.Lookup("leak.example");
+  EXPECT_EQ(now["revoked"], true) << now.dump();
+  EXPECT_EQ(now["tlp"], "green") << now.dump();
+  EXPECT_EQ(now["confidence"], 70) << now.dump();
+  EXPECT_EQ(now["description"], "") << now.dump();
 }
 
-// The second finding (seed 3, 60 steps; minimized by hand to two
-// operations): KZ's scope lowers reshare to direct, so KZ holds a variant
-// saying direct. When the value goes red, the withdrawal is built from the
-// origin's full record and says federation: more than KZ was ever given.
+// Regression (found by the property test, seed 3, 60 steps; minimized by
+// hand to two operations): KZ's scope lowers reshare to direct, so KZ
+// holds a variant saying direct. When the value went red, the withdrawal
+// was built from the origin's full record and said federation, more than
+// KZ was ever given (fixed in 1161b18).
 TEST_F(FederationPropertyFindingTest, WithdrawalKeepsTheHoldersReshare) {
   FedNode& uz = Make("CERT-UZ", "UZ");
   FedNode& kz = Make("CERT-KZ", "KZ");
@@ -1441,11 +1393,6 @@ TEST_F(FederationPropertyFindingTest, WithdrawalKeepsTheHoldersReshare) {
       << kz.Lookup("reshare.example").dump();
   json withdrawal = kz.Lookup("reshare.example");
   ASSERT_EQ(withdrawal["variant"], 65536) << withdrawal.dump();
-  if (withdrawal["reshare"] == "federation") {
-    GTEST_SKIP() << "KNOWN BUG (fedprop: withdrawal-reshare): the withdrawal "
-                    "carries the full record's reshare, not the holder's: "
-                 << withdrawal.dump();
-  }
   EXPECT_EQ(withdrawal["reshare"], "direct") << withdrawal.dump();
 }
 
