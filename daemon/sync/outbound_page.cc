@@ -44,7 +44,9 @@ Result<std::optional<protocol::SignedRecord>> Withdrawal(
     }
     return bytes.status();
   }
-  auto held = Decode(store::StoredRecord{.signed_bytes = std::move(*bytes)});
+  store::StoredRecord stored;
+  stored.signed_bytes = std::move(*bytes);
+  auto held = Decode(stored);
   if (!held.ok()) return held.status();
   return std::optional<protocol::SignedRecord>(
       BuildWithdrawal(current.body, held->body, held_revision.variant,

@@ -201,7 +201,10 @@ TEST(StoreInsert, TheLogMarksEveryRecordThatIsNotCurrent) {
   auto reader = ReaderOrDie(*store);
   auto superseded = [&] {
     std::vector<bool> out;
-    for (const auto& e : *reader->LogRange(0, 100)) out.push_back(e.superseded);
+    Result<std::vector<StoredRecord>> log = reader->LogRange(0, 100);
+    EXPECT_TRUE(log.ok()) << log.status().ToString();
+    if (!log.ok()) return out;
+    for (const auto& e : log.value()) out.push_back(e.superseded);
     return out;
   };
   EXPECT_EQ(superseded(), (std::vector<bool>{false, true, true, false}));
