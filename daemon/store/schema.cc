@@ -242,6 +242,22 @@ UPDATE records SET superseded = 1
   WHERE seq NOT IN (SELECT record_seq FROM indicators);
 )sql";
 
+// Migration 6: unacked_pages, what each sent page of our log carried to a
+// peer, written with the page's decision and deleted when the peer's
+// acknowledgement is recorded. A daemon stopped after the peer committed a
+// page but before it recorded the acknowledgement finds the page here when
+// the peer's Hello says it holds it, and records the deliveries and the
+// "share" audit then (a later revocation or withdrawal must reach that
+// peer). `sent` is the page's SentRecord list (daemon/sync/unacked_page.h).
+constexpr const char* kMigration6 = R"sql(
+CREATE TABLE unacked_pages (
+  peer TEXT NOT NULL,
+  up_to_seq INTEGER NOT NULL,
+  sent TEXT NOT NULL,
+  PRIMARY KEY (peer, up_to_seq)
+) WITHOUT ROWID;
+)sql";
+
 // Append new migrations here; never edit one that has shipped.
 constexpr Migration kMigrations[] = {
     {1, kMigration1},
@@ -249,6 +265,7 @@ constexpr Migration kMigrations[] = {
     {3, kMigration3},
     {4, kMigration4},
     {5, kMigration5},
+    {6, kMigration6},
 };
 static_assert(sizeof(kMigrations) / sizeof(kMigrations[0]) == kSchemaVersion,
               "kSchemaVersion must equal the number of migrations");

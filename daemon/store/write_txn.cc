@@ -613,6 +613,53 @@ Status WriteTxn::RemoveWithheld(uint64_t seq, std::string_view peer) {
   return st.Run();
 }
 
+Status WriteTxn::PutUnackedPage(std::string_view peer, uint64_t up_to_seq,
+                               std::string_view sent) {
+  CARAVAN_RETURN_IF_ERROR(CheckName("peer name", peer));
+  CARAVAN_RETURN_IF_ERROR(CheckSeq("page end", up_to_seq));
+  CARAVAN_STORE_ASSIGN_OR_RETURN(
+      Statement st,
+      db_.Prepare("INSERT OR REPLACE INTO unacked_pages (peer, up_to_seq, "
+                  "sent) VALUES (?, ?, ?)"));
+  st.BindText(1, peer);
+  st.Bind(2, static_cast<int64_t>(up_to_seq));
+  st.BindText(3, sent);
+  return st.Run();
+}
+
+Status WriteTxn::DropUnackedPages(std::string_view peer, uint64_t up_to_seq) {
+  CARAVAN_RETURN_IF_ERROR(CheckSeq("page end", up_to_seq));
+  CARAVAN_STORE_ASSIGN_OR_RETURN(
+      Statement st,
+      db_.Prepare("DELETE FROM unacked_pages WHERE peer = ? AND "
+                  "up_to_seq <= ?"));
+  st.BindText(1, peer);
+  st.Bind(2, static_cast<int64_t>(up_to_seq));
+  return st.Run();
+}
+
+Result<std::vector<std::pair<uint64_t, std::string>>>
+WriteTxn::TakeUnackedPages(std::string_view peer) {
+  std::vector<std::pair<uint64_t, std::string>> pages;
+  {
+    CARAVAN_STORE_ASSIGN_OR_RETURN(
+        Statement st,
+        db_.Prepare("SELECT up_to_seq, sent FROM unacked_pages WHERE "
+                    "peer = ? ORDER BY up_to_seq"));
+    st.BindText(1, peer);
+    for (;;) {
+      CARAVAN_STORE_ASSIGN_OR_RETURN(bool row, st.Step());
+      if (!row) break;
+      pages.emplace_back(static_cast<uint64_t>(st.Int(0)), st.Text(1));
+    }
+  }
+  CARAVAN_STORE_ASSIGN_OR_RETURN(
+      Statement st, db_.Prepare("DELETE FROM unacked_pages WHERE peer = ?"));
+  st.BindText(1, peer);
+  CARAVAN_RETURN_IF_ERROR(st.Run());
+  return pages;
+}
+
 Result<uint64_t> WriteTxn::AddQuota(std::string_view country, int64_t day,
                                    uint64_t n) {
   CARAVAN_RETURN_IF_ERROR(CheckName("quota country", country));

@@ -14,7 +14,9 @@
 #include <cstdint>
 #include <optional>
 #include <span>
+#include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "daemon/store/hub_types.h"
@@ -105,6 +107,17 @@ class WriteTxn {
   Status AddWithheld(const Withheld& withheld);
   // Forgets it (it was sent, or re-evaluated). Absent is not an error.
   Status RemoveWithheld(uint64_t seq, std::string_view peer);
+
+  // Pages of our log sent to `peer` and not yet recorded as acknowledged
+  // (schema.cc migration 6). `sent` is opaque here (daemon/sync encodes
+  // it); a page decided again with the same end replaces the row.
+  Status PutUnackedPage(std::string_view peer, uint64_t up_to_seq,
+                        std::string_view sent);
+  // Deletes the pages of `peer` ending at or before `up_to_seq`.
+  Status DropUnackedPages(std::string_view peer, uint64_t up_to_seq);
+  // Deletes and returns every page of `peer`, ascending by end.
+  Result<std::vector<std::pair<uint64_t, std::string>>> TakeUnackedPages(
+      std::string_view peer);
 
   // Adds `n` to the count for (country, day) and returns the new count.
   Result<uint64_t> AddQuota(std::string_view country, int64_t day,

@@ -4,8 +4,10 @@
 #include <map>
 #include <nlohmann/json.hpp>
 
+#include "daemon/observe/log.h"
 #include "daemon/policy/policy_eval.h"
 #include "daemon/sync/decision_audit.h"
+#include "daemon/sync/unacked_page.h"
 
 namespace caravan::daemon::sync {
 namespace {
@@ -117,7 +119,7 @@ Status DecideAll(const PageContext& ctx, store::Reader& reader,
       if (!withdrawal.ok()) return withdrawal.status();
       if (*withdrawal) {
         page.sent.push_back({stored.seq, entry->id, entry->body.revision,
-                             c.variant, c.rule, true, log_end});
+                             c.variant, c.rule, true, log_end, false});
         page.sends.emplace_back(stored.seq, std::move(**withdrawal));
         continue;
       }
@@ -129,7 +131,7 @@ Status DecideAll(const PageContext& ctx, store::Reader& reader,
       case OutboundChoice::Kind::kSend:
         ++sent_today;
         page.sent.push_back({stored.seq, entry->id, entry->body.revision,
-                             c.variant, c.rule, false, log_end});
+                             c.variant, c.rule, false, log_end, false});
         page.sends.emplace_back(stored.seq, std::move(c.to_send));
         break;
       case OutboundChoice::Kind::kWithhold:
@@ -149,12 +151,18 @@ Status DecideAll(const PageContext& ctx, store::Reader& reader,
   return Status::Ok();
 }
 
-// Writes the withheld entries (auditing new or changed ones), the quota and
-// the cursor in one transaction.
+// Writes the withheld entries (auditing new or changed ones), the entries
+// sent from the withheld table (kept until acknowledged, retry_at 0), the
+// quota and, for a page of new log entries (`advance`), the cursor and what
+// the page sends (unacked_pages), in one transaction.
 Status Persist(const PageContext& ctx, const PeerInfo& peer,
                const OutboundPage& page, const std::vector<Held>& held,
-               const std::vector<uint64_t>& released, bool advance) {
+               const std::vector<uint64_t>& released,
+               const std::vector<store::Withheld>& in_flight, bool advance) {
   return ctx.store->Write([&](store::WriteTxn& txn) -> Status {
+    for (const auto& w : in_flight) {
+      CARAVAN_RETURN_IF_ERROR(txn.AddWithheld(w));
+    }
     std::vector<store::AuditEvent> audit;
     audit.reserve(held.size());
     for (const auto& h : held) {
@@ -186,6 +194,10 @@ Status Persist(const PageContext& ctx, const PeerInfo& peer,
     }
     if (advance && page.up_to_seq > 0) {
       CARAVAN_RETURN_IF_ERROR(txn.AdvanceDecided(peer.name, page.up_to_seq));
+      if (!page.sent.empty()) {
+        CARAVAN_RETURN_IF_ERROR(txn.PutUnackedPage(
+            peer.name, page.up_to_seq, EncodeUnackedPage(page.sent)));
+      }
     }
     return Status::Ok();
   }).get();
@@ -254,7 +266,7 @@ Result<OutboundPage> DecideNextPage(const PageContext& ctx,
   // peer's own records) writes nothing: decided_seq catches up with the
   // next page that writes, and deciding it again is idempotent.
   if (held.empty() && page.sends.empty() && page.full) return page;
-  CARAVAN_RETURN_IF_ERROR(Persist(ctx, peer, page, held, {}, true));
+  CARAVAN_RETURN_IF_ERROR(Persist(ctx, peer, page, held, {}, {}, true));
   CountWithheld(ctx, held);
   return page;
 }
@@ -298,33 +310,80 @@ Result<OutboundPage> RedecideWithheld(const PageContext& ctx,
     const auto& p = previous[h.row.seq];
     return p.rule == h.row.rule && p.retry_at == h.row.retry_at;
   });
-  std::vector<uint64_t> released = page.settled;
-  for (const auto& s : page.sent) released.push_back(s.seq);
-  CARAVAN_RETURN_IF_ERROR(Persist(ctx, peer, page, held, released, false));
+  // What goes now keeps its withheld row (retry_at 0: not due again by
+  // time) until the peer acknowledges it: stopped before that, the daemon
+  // re-decides it at the next session's start and sends it again.
+  std::vector<store::Withheld> in_flight;
+  for (auto& s : page.sent) {
+    s.from_withheld = true;
+    store::Withheld w = previous[s.seq];
+    w.retry_at = 0;
+    in_flight.push_back(std::move(w));
+  }
+  CARAVAN_RETURN_IF_ERROR(
+      Persist(ctx, peer, page, held, page.settled, in_flight, false));
   CountWithheld(ctx, held);
   return page;
 }
+
+namespace {
+
+// The deliveries and "share"/"withdraw" audit entries of `sent`, which the
+// peer committed; entries re-sent from the withheld table leave it.
+Status RecordDeliveries(store::WriteTxn& txn, const PeerInfo& peer,
+                        const std::vector<SentRecord>& sent) {
+  DecisionAudit shares(txn.now(), "node", peer.name, peer.country);
+  for (const auto& s : sent) {
+    CARAVAN_RETURN_IF_ERROR(txn.RecordDelivery(
+        {s.id, peer.name, s.revision, s.variant, txn.now()}));
+    if (s.from_withheld) {
+      CARAVAN_RETURN_IF_ERROR(txn.RemoveWithheld(s.seq, peer.name));
+    }
+    shares.Add(s.withdrawal ? "withdraw" : "share", s.rule,
+               {s.id, s.revision, s.variant, s.seq, {}});
+  }
+  CARAVAN_RETURN_IF_ERROR(RedecideSupersededInFlight(txn, peer, sent));
+  if (!shares.empty()) {
+    auto a = txn.AppendAudits(shares.Take());
+    if (!a.ok()) return a.status();
+  }
+  return Status::Ok();
+}
+
+}  // namespace
 
 Status RecordAcknowledged(const PageContext& ctx, const PeerInfo& peer,
                           uint64_t acked_seq,
                           const std::vector<SentRecord>& sent,
                           uint64_t bytes_sent, uint64_t bytes_received) {
   return ctx.store->Write([&](store::WriteTxn& txn) -> Status {
-    DecisionAudit shares(txn.now(), "node", peer.name, peer.country);
-    for (const auto& s : sent) {
-      CARAVAN_RETURN_IF_ERROR(txn.RecordDelivery(
-          {s.id, peer.name, s.revision, s.variant, txn.now()}));
-      shares.Add(s.withdrawal ? "withdraw" : "share", s.rule,
-                 {s.id, s.revision, s.variant, s.seq, {}});
-    }
-    CARAVAN_RETURN_IF_ERROR(RedecideSupersededInFlight(txn, peer, sent));
-    if (!shares.empty()) {
-      auto a = txn.AppendAudits(shares.Take());
-      if (!a.ok()) return a.status();
-    }
+    CARAVAN_RETURN_IF_ERROR(RecordDeliveries(txn, peer, sent));
+    CARAVAN_RETURN_IF_ERROR(txn.DropUnackedPages(peer.name, acked_seq));
     CARAVAN_RETURN_IF_ERROR(txn.AdvanceAcked(peer.name, acked_seq));
     return txn.RecordContact(peer.name, txn.now(), bytes_sent,
                              bytes_received);
+  }).get();
+}
+
+Status RecoverAcknowledged(const PageContext& ctx, const PeerInfo& peer,
+                           uint64_t peer_acked) {
+  return ctx.store->Write([&](store::WriteTxn& txn) -> Status {
+    auto pages = txn.TakeUnackedPages(peer.name);
+    if (!pages.ok()) return pages.status();
+    std::vector<SentRecord> committed;
+    for (const auto& [up_to, text] : *pages) {
+      if (up_to > peer_acked) break;  // not committed: decided again
+      auto sent = DecodeUnackedPage(text);
+      if (!sent.ok()) return sent.status();
+      committed.insert(committed.end(),
+                       std::make_move_iterator(sent->begin()),
+                       std::make_move_iterator(sent->end()));
+    }
+    if (committed.empty()) return Status::Ok();
+    LogNotice("sync with ", peer.name, ": recording ", committed.size(),
+              " deliveries it committed before we last stopped");
+    CARAVAN_RETURN_IF_ERROR(RecordDeliveries(txn, peer, committed));
+    return txn.AdvanceAcked(peer.name, peer_acked);
   }).get();
 }
 

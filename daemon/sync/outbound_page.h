@@ -25,6 +25,10 @@ struct SentRecord {
   // Our log's last seq, read before the page was: it was current then, so
   // only a record stored after this can have superseded it.
   uint64_t log_end = 0;
+  // Released from the withheld table by a re-decision: its withheld row
+  // stays until the peer acknowledges it (then it goes), so a daemon
+  // stopped in between re-decides and sends it again.
+  bool from_withheld = false;
 };
 
 struct OutboundPage {
@@ -73,5 +77,14 @@ Status RecordAcknowledged(const PageContext& ctx, const PeerInfo& peer,
                           uint64_t acked_seq,
                           const std::vector<SentRecord>& sent,
                           uint64_t bytes_sent, uint64_t bytes_received);
+
+// At the start of a session: the peer says it committed our log through
+// `peer_acked`. Pages it holds whose acknowledgement we never recorded
+// (stopped after the peer committed, before we recorded it) are recorded
+// now as RecordAcknowledged would have; pages past that point are dropped
+// (the session decides those entries again). For a hub-relayed peer pass
+// our own acked_seq: the hub's acknowledgements are recorded as they come.
+Status RecoverAcknowledged(const PageContext& ctx, const PeerInfo& peer,
+                           uint64_t peer_acked);
 
 }  // namespace caravan::daemon::sync

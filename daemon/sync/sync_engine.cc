@@ -261,6 +261,20 @@ awaitable<void> SyncEngine::RunSession(std::shared_ptr<link::Link> link) {
   }
   LogInfo("sync with ", s.peer.name, " (", s.peer.country,
           ") resumes after our log entry ", s.cursor);
+  {
+    PageContext ctx{deps_.store, nullptr, nullptr, deps_.identity, Now()};
+    const PeerInfo peer = s.peer;
+    const uint64_t peer_acked = s.cursor;
+    auto recover = [ctx, peer, peer_acked] {
+      return RecoverAcknowledged(ctx, peer, peer_acked);
+    };
+    Status recovered = *co_await Offload(*deps_.pool, std::move(recover));
+    if (!recovered.ok()) {
+      LogError("sync with ", s.peer.name, ": ", recovered.message());
+      link->Close("internal error");
+      co_return;
+    }
+  }
 
   sessions_.insert(&s);
   s.relayed = co_await OpenRelayed(s);
@@ -656,6 +670,17 @@ SyncEngine::OpenRelayed(Session& s) {
     }
     // The hub acknowledged through here (durably queued): resume after it.
     r->cursor = state->acked_seq;
+    PageContext ctx{deps_.store, nullptr, nullptr, deps_.identity, Now()};
+    const PeerInfo peer = r->peer;
+    const uint64_t acked = r->cursor;
+    auto drop_unacked = [ctx, peer, acked] {
+      return RecoverAcknowledged(ctx, peer, acked);
+    };
+    Status dropped = *co_await Offload(*deps_.pool, std::move(drop_unacked));
+    if (!dropped.ok()) {
+      LogError("sealed sync for ", m.name, ": ", dropped.message());
+      continue;
+    }
     LogInfo("sealed sync with ", m.name, " via ", s.peer.name,
             " resumes after our log entry ", r->cursor);
     sessions_.insert(r.get());

@@ -223,6 +223,8 @@ TEST(StoreOpen, Migration5MarksSupersededRecordsOfAnOlderStore) {
     ASSERT_TRUE(Insert(*store, MakeRow(IndicatorType::kDomain, "b.example", 1)).ok());
   }
   RawExec(path,
+          "DROP TABLE unacked_pages;"
+          "DELETE FROM schema_version WHERE version = 6;"
           "ALTER TABLE records DROP COLUMN superseded;"
           "DELETE FROM schema_version WHERE version = 5;");
   auto store = OpenOrDie(path);

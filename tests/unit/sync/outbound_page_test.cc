@@ -9,6 +9,8 @@
 #include "crypto/identity_key.h"
 #include "daemon/policy/policy.h"
 #include "daemon/sync/outbound_page.h"
+#include "daemon/sync/unacked_page.h"
+#include "protocol/record_codec.h"
 #include "tests/unit/store/store_test_util.h"
 
 namespace caravan::daemon::sync {
@@ -193,6 +195,111 @@ TEST_F(OutboundPageTest, AcknowledgingASupersededRevisionMarksTheCurrentDue) {
   s = RecordAcknowledged(ctx, peer_, 2, {{2, first.id, 2, 0, {}}}, 0, 0);
   ASSERT_TRUE(s.ok()) << s.ToString();
   EXPECT_EQ(reader_->WithheldForPeer(peer_.name, 0, 10)->size(), 1u);
+}
+
+TEST(UnackedPageTest, RoundTripsEveryFieldAndWritesEachRuleOnce) {
+  const policy::Rule share_rule{"policies/kz.toml", 3, "outbound.max_tlp",
+                                "green <= amber"};
+  const policy::Rule other_rule{"", 0, "revocation", "peer holds it"};
+  std::vector<SentRecord> sent;
+  for (uint64_t seq : {5u, 6u, 9u}) {
+    SentRecord s;
+    s.seq = seq;
+    s.id = KeyOf(static_cast<uint8_t>(seq));
+    s.revision = static_cast<uint32_t>(seq * 2);
+    s.variant = seq == 9 ? kWithdrawalVariant : 1;
+    s.rule = seq == 6 ? other_rule : share_rule;
+    s.withdrawal = seq == 9;
+    s.log_end = 100 + seq;
+    s.from_withheld = seq == 5;
+    sent.push_back(s);
+  }
+  const std::string text = EncodeUnackedPage(sent);
+  EXPECT_EQ(text.find("outbound.max_tlp"), text.rfind("outbound.max_tlp"))
+      << text;
+  auto back = DecodeUnackedPage(text);
+  ASSERT_TRUE(back.ok()) << back.status().ToString();
+  ASSERT_EQ(back->size(), sent.size());
+  for (size_t i = 0; i < sent.size(); ++i) {
+    EXPECT_EQ((*back)[i].seq, sent[i].seq);
+    EXPECT_EQ((*back)[i].id, sent[i].id);
+    EXPECT_EQ((*back)[i].revision, sent[i].revision);
+    EXPECT_EQ((*back)[i].variant, sent[i].variant);
+    EXPECT_EQ((*back)[i].rule, sent[i].rule);
+    EXPECT_EQ((*back)[i].withdrawal, sent[i].withdrawal);
+    EXPECT_EQ((*back)[i].log_end, sent[i].log_end);
+    EXPECT_EQ((*back)[i].from_withheld, sent[i].from_withheld);
+  }
+  for (const char* broken :
+       {"", "[]", "{\"rules\":[],\"sent\":[[1]]}",
+        "{\"rules\":[],\"sent\":[[1,\"00\",1,0,0,false,0,false]]}"}) {
+    EXPECT_FALSE(DecodeUnackedPage(broken).ok()) << broken;
+  }
+}
+
+// The stop-after-send race (tests/integration/federation_property_test.cc,
+// StopRightAfterSendKeepsDeliveryAndAudit): the peer committed a page, we
+// stopped before recording its acknowledgement. At the next session its
+// Hello names the point it holds: the pages up to there are recorded as
+// delivered and audited, those after it are dropped (decided again).
+TEST_F(OutboundPageTest, RecoveryRecordsPagesThePeerHoldsAndDropsTheRest) {
+  const auto held = MakeRow(protocol::IndicatorType::kDomain, "held.example",
+                            1, /*origin_byte=*/3, "UZ");
+  const auto lost = MakeRow(protocol::IndicatorType::kDomain, "lost.example",
+                            1, /*origin_byte=*/3, "UZ");
+  const policy::Rule rule{"policies/kz.toml", 2, "outbound", "shared"};
+  Status s = store_->Write([&](store::WriteTxn& txn) -> Status {
+    CARAVAN_RETURN_IF_ERROR(txn.InsertRecord(held).status());
+    CARAVAN_RETURN_IF_ERROR(txn.InsertRecord(lost).status());
+    CARAVAN_RETURN_IF_ERROR(txn.PutUnackedPage(
+        peer_.name, 1,
+        EncodeUnackedPage({{1, held.id, 1, 0, rule, false, 2, false}})));
+    return txn.PutUnackedPage(
+        peer_.name, 2,
+        EncodeUnackedPage({{2, lost.id, 1, 0, rule, false, 2, false}}));
+  }).get();
+  ASSERT_TRUE(s.ok()) << s.ToString();
+  PageContext ctx{store_.get(), reader_.get(), &policy_, identity_.get(),
+                  1'700'000'000};
+  s = RecoverAcknowledged(ctx, peer_, /*peer_acked=*/1);
+  ASSERT_TRUE(s.ok()) << s.ToString();
+  auto held_to = reader_->Deliveries(held.id);
+  ASSERT_TRUE(held_to.ok());
+  ASSERT_EQ(held_to->size(), 1u);
+  EXPECT_EQ((*held_to)[0].peer, peer_.name);
+  EXPECT_TRUE(reader_->Deliveries(lost.id)->empty());
+  EXPECT_EQ(reader_->GetPeerState(peer_.name)->acked_seq, 1u);
+  store::AuditFilter filter;
+  filter.peer = peer_.name;
+  auto audit = reader_->ReadAudit(filter);
+  ASSERT_TRUE(audit.ok());
+  ASSERT_EQ(audit->entries.size(), 1u);
+  EXPECT_EQ(audit->entries[0].event.action, "share");
+  EXPECT_NE(audit->entries[0].event.detail.find(protocol::IdToHex(held.id)),
+            std::string::npos);
+  // Both rows are gone: a second recovery records nothing twice.
+  s = RecoverAcknowledged(ctx, peer_, 2);
+  ASSERT_TRUE(s.ok()) << s.ToString();
+  EXPECT_TRUE(reader_->Deliveries(lost.id)->empty());
+  EXPECT_EQ(reader_->ReadAudit(filter)->entries.size(), 1u);
+}
+
+// An entry a re-decision releases keeps its withheld row until the peer
+// acknowledges it: stopped in between, the next session re-decides it.
+TEST_F(OutboundPageTest, AcknowledgingAnEntrySentFromWithheldRemovesItsRow) {
+  const auto row = MakeRow(protocol::IndicatorType::kDomain, "w.example", 1,
+                           /*origin_byte=*/3, "UZ");
+  Status s = store_->Write([&](store::WriteTxn& txn) -> Status {
+    CARAVAN_RETURN_IF_ERROR(txn.InsertRecord(row).status());
+    return txn.AddWithheld({1, peer_.name, "policies/kz.toml:embargo", 0, 0});
+  }).get();
+  ASSERT_TRUE(s.ok()) << s.ToString();
+  PageContext ctx{store_.get(), reader_.get(), &policy_, identity_.get(),
+                  1'700'000'000};
+  SentRecord sent{1, row.id, 1, 0, {}, false, 1, /*from_withheld=*/true};
+  s = RecordAcknowledged(ctx, peer_, 1, {sent}, 0, 0);
+  ASSERT_TRUE(s.ok()) << s.ToString();
+  EXPECT_TRUE(reader_->WithheldForPeer(peer_.name, 0, 10)->empty());
 }
 
 }  // namespace
