@@ -254,6 +254,39 @@ void FederationFixture::StartAllAndConnect(const FedNode& a,
   Connect(a, b);
 }
 
+int64_t ParseTime(const nlohmann::json& t) {
+  if (!t.is_string()) return -1;
+  struct tm tm {};
+  if (strptime(t.get<std::string>().c_str(), "%Y-%m-%dT%H:%M:%SZ", &tm) ==
+      nullptr) {
+    return -1;
+  }
+  return timegm(&tm);
+}
+
+std::string FederationFixture::Submit(FedNode& n,
+                                      const std::vector<std::string>& args) {
+  std::vector<std::string> argv = {"submit"};
+  argv.insert(argv.end(), args.begin(), args.end());
+  CommandResult r = n.Cli(argv);
+  EXPECT_EQ(r.exit_code, 0) << "submit at " << n.name() << ": "
+                            << r.Describe();
+  std::string out = r.out;
+  while (!out.empty() && out.back() == '\n') out.pop_back();
+  return out;
+}
+
+void FederationFixture::WaitSettled(const FedNode& from, const FedNode& to) {
+  ASSERT_TRUE(WaitFor([&] { return from.Settled(to.name()); }))
+      << from.name() << " -> " << to.name() << " did not settle; state "
+      << from.PeerState(to.name()).dump() << "\n"
+      << from.name() << " status " << from.CliJson({"status"}).dump() << "\n"
+      << from.name() << " log:\n"
+      << from.node().LogText() << "\n"
+      << to.name() << " log:\n"
+      << to.node().LogText();
+}
+
 void FederationFixture::TearDown() {
   for (auto& n : nodes_) {
     if (n->node().running()) {

@@ -151,8 +151,20 @@ class FederationFixture : public ::testing::Test {
   void StartAllAndConnect(const FedNode& a, const FedNode& b);
   void TearDown() override;
 
+  // `caravan submit args...` at `n`: its output without the trailing
+  // newline (the id, or "updated rev N: ..."); a failure is recorded when
+  // it does not exit 0.
+  std::string Submit(FedNode& n, const std::vector<std::string>& args);
+  // Waits until `from` has everything decided and acknowledged by `to`; a
+  // fatal failure with both logs when it does not settle.
+  void WaitSettled(const FedNode& from, const FedNode& to);
+
   std::vector<std::unique_ptr<FedNode>> nodes_;
 };
+
+// RFC 3339 "YYYY-MM-DDTHH:MM:SSZ" (as the CLI prints times) to Unix
+// seconds; -1 when `t` is not such a string.
+int64_t ParseTime(const nlohmann::json& t);
 
 // Writes `lines` (one per line) to `path`.
 void WriteLinesFile(const std::filesystem::path& path,

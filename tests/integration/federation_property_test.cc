@@ -55,23 +55,12 @@
 #include <vector>
 
 #include "tests/integration/federation_fixture.h"
+#include "tests/integration/sanitized.h"
 
 namespace caravan::integration {
 namespace {
 
 using nlohmann::json;
-
-#if defined(__SANITIZE_ADDRESS__)
-constexpr bool kSanitized = true;
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-constexpr bool kSanitized = true;
-#else
-constexpr bool kSanitized = false;
-#endif
-#else
-constexpr bool kSanitized = false;
-#endif
 
 // The CI run: fixed, short, and shorter under ASan (about 10x slower), so
 // it stays within the suite's time budget.
@@ -93,17 +82,6 @@ uint64_t EnvNumber(const char* name, uint64_t fallback) {
   const char* v = std::getenv(name);
   if (v == nullptr || *v == '\0') return fallback;
   return std::strtoull(v, nullptr, 10);
-}
-
-// RFC 3339 "YYYY-MM-DDTHH:MM:SSZ" to Unix seconds (-1 if unparsable).
-int64_t ParseTime(const json& t) {
-  if (!t.is_string()) return -1;
-  struct tm tm {};
-  if (strptime(t.get<std::string>().c_str(), "%Y-%m-%dT%H:%M:%SZ", &tm) ==
-      nullptr) {
-    return -1;
-  }
-  return timegm(&tm);
 }
 
 int64_t Now() { return static_cast<int64_t>(std::time(nullptr)); }

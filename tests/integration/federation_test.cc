@@ -17,23 +17,12 @@
 #include <vector>
 
 #include "tests/integration/federation_fixture.h"
+#include "tests/integration/sanitized.h"
 
 namespace caravan::integration {
 namespace {
 
 using nlohmann::json;
-
-#if defined(__SANITIZE_ADDRESS__)
-constexpr bool kSanitized = true;
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-constexpr bool kSanitized = true;
-#else
-constexpr bool kSanitized = false;
-#endif
-#else
-constexpr bool kSanitized = false;
-#endif
 
 // The kill -9 transfer: 50k records, fewer under ASan (about 10x slower)
 // so the whole suite stays within its time budget.
@@ -50,17 +39,6 @@ std::vector<std::string> Ips(uint32_t prefix, uint32_t first, uint32_t n) {
   return out;
 }
 
-// RFC 3339 "YYYY-MM-DDTHH:MM:SSZ" to Unix seconds (-1 if unparsable).
-int64_t ParseTime(const json& t) {
-  if (!t.is_string()) return -1;
-  struct tm tm {};
-  if (strptime(t.get<std::string>().c_str(), "%Y-%m-%dT%H:%M:%SZ", &tm) ==
-      nullptr) {
-    return -1;
-  }
-  return timegm(&tm);
-}
-
 class FederationTest : public FederationFixture {
  protected:
   // Submits a bulk file of `values` at `n` with extra flags; the count of
@@ -74,28 +52,6 @@ class FederationTest : public FederationFixture {
     CommandResult r = n.Cli(args);
     ASSERT_EQ(r.exit_code, 0) << "bulk submit at " << n.name() << ": "
                               << r.Describe();
-  }
-  std::string Submit(FedNode& n, const std::vector<std::string>& args) {
-    std::vector<std::string> argv = {"submit"};
-    argv.insert(argv.end(), args.begin(), args.end());
-    CommandResult r = n.Cli(argv);
-    EXPECT_EQ(r.exit_code, 0) << "submit at " << n.name() << ": "
-                              << r.Describe();
-    std::string id = r.out;
-    while (!id.empty() && id.back() == '\n') id.pop_back();
-    return id;
-  }
-  // Waits until `from` has everything decided and acknowledged by `to`.
-  void WaitSettled(const FedNode& from, const FedNode& to) {
-    ASSERT_TRUE(WaitFor([&] { return from.Settled(to.name()); }))
-        << from.name() << " -> " << to.name() << " did not settle; state "
-        << from.PeerState(to.name()).dump() << "\n"
-        << from.name() << " status " << from.CliJson({"status"}).dump()
-        << "\n"
-        << from.name() << " log:\n"
-        << from.node().LogText() << "\n"
-        << to.name() << " log:\n"
-        << to.node().LogText();
   }
   // Every revision of the indicator `id` at `n` verifies; returns the
   // `show` document.

@@ -19,27 +19,11 @@ using nlohmann::json;
 
 class SovereigntyTest : public FederationFixture {
  protected:
-  std::string Submit(FedNode& n, const std::vector<std::string>& args) {
-    std::vector<std::string> argv = {"submit"};
-    argv.insert(argv.end(), args.begin(), args.end());
-    CommandResult r = n.Cli(argv);
-    EXPECT_EQ(r.exit_code, 0) << "submit at " << n.name() << ": "
-                              << r.Describe();
-    std::string out = r.out;
-    while (!out.empty() && out.back() == '\n') out.pop_back();
-    return out;
-  }
   // The 64-hex id of `value` at `n` (it must be there).
   std::string IdOf(const FedNode& n, const std::string& value) {
     json j = n.Lookup(value);
     EXPECT_FALSE(j.is_null()) << value << " is not at " << n.name();
     return j.is_null() ? "" : j["id"].get<std::string>();
-  }
-  void WaitSettled(const FedNode& from, const FedNode& to) {
-    ASSERT_TRUE(WaitFor([&] { return from.Settled(to.name()); }))
-        << from.name() << " -> " << to.name() << " did not settle; "
-        << from.PeerState(to.name()).dump() << "\n"
-        << from.node().LogText();
   }
   void Restart(FedNode& n) {
     std::string why;
