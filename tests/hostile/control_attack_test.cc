@@ -55,18 +55,21 @@ TEST(ControlAttackTest, PartialLargeFramesKeepMemoryBoundedAndCliServed) {
   std::this_thread::sleep_for(1s);
   const TimedCommand cli = TimedCli(node, {"status"});
   const Footprint held = TakeFootprint(node);
+  const size_t connections = partial.size();
   partial.Clear();
   std::this_thread::sleep_for(2s);
   const Footprint after = TakeFootprint(node);
   const TimedCommand cli_after = TimedCli(node, {"status"});
 
-  report.Metric("connections", static_cast<int64_t>(partial.size()));
+  report.Metric("connections", static_cast<int64_t>(connections));
   report.Metric("bytes_pushed_kb", pushed / 1024);
   report.Metric("rss_held_kb", held.rss_kb);
   report.Metric("cli_ms", cli.elapsed.count());
   report.Metric("cli_after_ms", cli_after.elapsed.count());
   report.Growth(before, after);
 
+  EXPECT_EQ(connections, static_cast<size_t>(scale.control_partial))
+      << "could not open the attack's connections (harness problem)";
   EXPECT_LE(after.hwm_kb, kRssPeakBoundKb)
       << "partial control frames are buffered without a budget";
   EXPECT_LE(after.rss_kb, before.rss_kb + kRssAfterSlackKb)

@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -50,7 +51,8 @@ Footprint TakeFootprint(const TestNode& node) {
   Footprint f;
   if (node.running()) {
     f.rss_kb = StatusKb(node.pid(), "VmRSS:");
-    f.hwm_kb = StatusKb(node.pid(), "VmHWM:");
+    // VmHWM is updated lazily and may trail a fresh VmRSS.
+    f.hwm_kb = std::max(StatusKb(node.pid(), "VmHWM:"), f.rss_kb);
   }
   const fs::path db = node.database();
   f.store_bytes = FileBytes(db) + FileBytes(db.string() + "-wal");

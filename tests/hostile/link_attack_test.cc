@@ -63,7 +63,7 @@ TEST_F(LinkAttackTest, RosteredPeerSyncsDuringOneHostLinkFlood) {
   AddPeer(peer, victim, /*dial=*/true);
   const TimedCommand cli = TimedCli(victim.node(), {"status"});
 
-  // Waits past the bound (up to 30 s) so the report says how long it
+  // Waits past the bound (up to 20 s) so the report says how long it
   // really took.
   std::chrono::milliseconds link_ms{-1}, sync_ms{-1};
   WaitFor(
@@ -78,7 +78,7 @@ TEST_F(LinkAttackTest, RosteredPeerSyncsDuringOneHostLinkFlood) {
         sync_ms = Since(dial_start);
         return true;
       },
-      30s);
+      20s);
   const auto attack_time = Clock::now() - attack_start;
   const int64_t stalled_at_end = flood.stalled_open();
   flood.Stop();
@@ -93,8 +93,8 @@ TEST_F(LinkAttackTest, RosteredPeerSyncsDuringOneHostLinkFlood) {
   report.Metric("cli_ms", cli.elapsed.count());
   report.Growth(before, after);
 
-  EXPECT_GE(stalled_at_end, scale_.link_stalled / 2)
-      << "the flood itself did not hold its connections (harness problem)";
+  EXPECT_GE(flood.connections(), scale_.link_stalled)
+      << "the flood could not open its connections (harness problem)";
   EXPECT_GE(sync_ms.count(), 0)
       << "the rostered peer's indicator never arrived during the flood";
   EXPECT_LE(sync_ms.count(), kPeerSyncBound.count())
@@ -153,7 +153,9 @@ TEST_F(LinkAttackTest, FailedHandshakeSpamGrowsStoreAndLogBoundedly) {
       << "failed handshakes grow the store without bound";
   EXPECT_LE(after.log_lines - before.log_lines, LogLineBound(attack_time))
       << "failed handshakes are logged one line each";
-  EXPECT_GE(audited, 1) << "failed handshakes must stay visible in the audit";
+  if (sent > 0) {
+    EXPECT_GE(audited, 1) << "failed handshakes must stay visible in the audit";
+  }
   EXPECT_EQ(cli_failures, 0);
   EXPECT_LE(cli_worst, kCliAnswerBound);
 }
