@@ -39,7 +39,7 @@ struct HostileScale {
 };
 
 inline HostileScale CiScale() {
-  return {"ci", 200, 50, 2000, 1500, 512, 64, 16, std::chrono::seconds(5),
+  return {"ci", 200, 50, 2000, 1500, 512, 48, 16, std::chrono::seconds(5),
           24};
 }
 
