@@ -45,3 +45,11 @@ inline int64_t LogLineBound(std::chrono::steady_clock::duration duration) {
 }
 
 }  // namespace caravan::hostile
+
+namespace caravan::hostile {
+
+// A spool error report quotes at most a bounded prefix of each rejected
+// line: one report stays under this however long the lines were.
+inline constexpr int64_t kSpoolErrorReportBoundBytes = 64 * 1024;
+
+}  // namespace caravan::hostile

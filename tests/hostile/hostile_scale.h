@@ -36,23 +36,26 @@ struct HostileScale {
   // Attack 6: control-socket connections each holding a partial 16 MiB
   // frame.
   int control_partial;
+  // Attack 7: junk files dropped into the spool (long bad lines), beside a
+  // hard link to the identity key.
+  int spool_junk_files;
 };
 
 inline HostileScale CiScale() {
   return {"ci", 200, 50, 2000, 1500, 512, 48, 16, std::chrono::seconds(5),
-          24};
+          24, 20};
 }
 
 inline HostileScale FullScale() {
   return {"full", 1000, 500, 20000, 6000, 4096, 150, 64,
-          std::chrono::seconds(30), 64};
+          std::chrono::seconds(30), 64, 200};
 }
 
 // No attack at all: the same tests with every count at zero, to check
 // that the harness and the good path pass on their own (a test that fails
 // here fails for a harness reason, not a daemon bug).
 inline HostileScale CalmScale() {
-  return {"calm", 0, 0, 0, 0, 512, 0, 0, std::chrono::seconds(0), 0};
+  return {"calm", 0, 0, 0, 0, 512, 0, 0, std::chrono::seconds(0), 0, 0};
 }
 
 // The scale named by CARAVAN_HOSTILE_SCALE (ci when unset or unknown).
