@@ -26,7 +26,8 @@ using namespace std::chrono_literals;
 // The 4-byte little-endian length of a control frame
 // (protocol/control_framing.h).
 std::string FrameLength(uint32_t bytes) {
-  return {static_cast<char>(bytes & 0xff), static_cast<char>((bytes >> 8) & 0xff),
+  return {static_cast<char>(bytes & 0xff),
+          static_cast<char>((bytes >> 8) & 0xff),
           static_cast<char>((bytes >> 16) & 0xff),
           static_cast<char>((bytes >> 24) & 0xff)};
 }

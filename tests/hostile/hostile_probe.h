@@ -57,7 +57,8 @@ struct TimedCommand {
   CommandResult result;
   std::chrono::milliseconds elapsed{0};
 };
-TimedCommand TimedCli(const TestNode& node, const std::vector<std::string>& args,
+TimedCommand TimedCli(const TestNode& node,
+                      const std::vector<std::string>& args,
                       std::chrono::seconds timeout = std::chrono::seconds(10));
 
 // An HTTP request with its wall time.

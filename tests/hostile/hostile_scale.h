@@ -43,12 +43,13 @@ struct HostileScale {
 
 inline HostileScale CiScale() {
   return {"ci", 200, 50, 2000, 1500, 512, 48, 16, std::chrono::seconds(5),
-          24, 20};
+          24,   20};
 }
 
 inline HostileScale FullScale() {
-  return {"full", 1000, 500, 20000, 6000, 4096, 150, 64,
-          std::chrono::seconds(30), 64, 200};
+  return {
+      "full", 1000, 500, 20000, 6000, 4096, 150, 64, std::chrono::seconds(30),
+      64,     200};
 }
 
 // No attack at all: the same tests with every count at zero, to check

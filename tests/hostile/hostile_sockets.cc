@@ -146,8 +146,8 @@ int64_t PushToAll(const std::vector<int>& fds, const std::string& head,
       which.push_back(i);
     }
     if (polls.empty() || Clock::now() >= deadline) return sum;
-    const int ready = poll(polls.data(), polls.size(),
-                           std::min(MillisLeft(deadline), 100));
+    const int ready =
+        poll(polls.data(), polls.size(), std::min(MillisLeft(deadline), 100));
     if (ready < 0 && errno != EINTR) return sum;
     for (size_t k = 0; k < polls.size(); ++k) {
       if (polls[k].revents == 0) continue;

@@ -142,10 +142,10 @@ TEST_F(LinkAttackTest, FailedHandshakeSpamGrowsStoreAndLogBoundedly) {
   }
 
   report.Metric("handshakes_sent", sent);
-  report.Metric("attack_ms",
-                std::chrono::duration_cast<std::chrono::milliseconds>(
-                    attack_time)
-                    .count());
+  report.Metric(
+      "attack_ms",
+      std::chrono::duration_cast<std::chrono::milliseconds>(attack_time)
+          .count());
   report.Metric("cli_ms", cli_worst.count());
   report.Metric("audit_handshake_entries", audited);
   report.Growth(before, after);

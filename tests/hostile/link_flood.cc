@@ -33,7 +33,8 @@ std::string Framed(size_t length) {
 }
 
 // Advances `conn` on its poll events; true when it is finished (closed).
-bool ServiceGarbage(GarbageConn& conn, short revents, std::atomic<int64_t>* sent) {
+bool ServiceGarbage(GarbageConn& conn, short revents,
+                    std::atomic<int64_t>* sent) {
   if (Clock::now() - conn.started > kGarbageLifetime) {
     CloseHard(conn.fd);
     return true;

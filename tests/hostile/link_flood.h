@@ -30,7 +30,9 @@ std::string GarbageHandshake();
 class LinkFlood {
  public:
   LinkFlood(uint16_t port, int stalled, int garbage_per_second)
-      : port_(port), stalled_(stalled), garbage_per_second_(garbage_per_second) {}
+      : port_(port),
+        stalled_(stalled),
+        garbage_per_second_(garbage_per_second) {}
   ~LinkFlood() { Stop(); }
   LinkFlood(const LinkFlood&) = delete;
   LinkFlood& operator=(const LinkFlood&) = delete;

@@ -6,9 +6,8 @@
 // not the line), the key's secret appears in no report and no log line,
 // and the CLI keeps answering meanwhile.
 
-#include <unistd.h>
-
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <chrono>
 #include <filesystem>
@@ -71,8 +70,7 @@ TEST(SpoolAttackTest, JunkFilesAndKeyLinkLeaveBoundedReportsAndNoSecret) {
   ASSERT_TRUE(fs::is_directory(spool / "incoming")) << node.LogText();
   // The identity key's secret line (the second line of the key file).
   const std::string key_text = ReadFile(node.dir() / "identity.key");
-  const std::string secret =
-      key_text.substr(key_text.find('\n') + 1, 44);
+  const std::string secret = key_text.substr(key_text.find('\n') + 1, 44);
   ASSERT_GE(secret.size(), 40u) << "unexpected key file layout";
   const Footprint before = TakeFootprint(node);
 
@@ -80,7 +78,8 @@ TEST(SpoolAttackTest, JunkFilesAndKeyLinkLeaveBoundedReportsAndNoSecret) {
   for (int i = 0; i < scale.spool_junk_files; ++i) {
     const fs::path aside = spool / ("junk-" + std::to_string(i) + ".txt.tmp");
     WriteFile(aside, JunkFileText(i));
-    fs::rename(aside, spool / "incoming" / ("junk-" + std::to_string(i) + ".txt"));
+    fs::rename(aside,
+               spool / "incoming" / ("junk-" + std::to_string(i) + ".txt"));
   }
   if (scale.spool_junk_files > 0) {
     ASSERT_EQ(link((node.dir() / "identity.key").c_str(),
@@ -112,8 +111,7 @@ TEST(SpoolAttackTest, JunkFilesAndKeyLinkLeaveBoundedReportsAndNoSecret) {
       secret_in_report |= text.find(secret) != std::string::npos;
     }
   }
-  const bool secret_in_log =
-      node.LogText().find(secret) != std::string::npos;
+  const bool secret_in_log = node.LogText().find(secret) != std::string::npos;
 
   report.Metric("junk_files", scale.spool_junk_files);
   report.Metric("pending_after", static_cast<int64_t>(Pending(spool)));

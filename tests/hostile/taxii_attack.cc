@@ -28,10 +28,10 @@ std::string GetRequest(const std::string& target,
 
 std::string UnauthenticatedPostHead(const std::string& target,
                                     size_t content_length) {
-  return "POST " + target + " HTTP/1.1\r\nHost: 127.0.0.1\r\nAccept: " +
-         kTaxiiMedia + "\r\nContent-Type: " + kTaxiiMedia +
-         "\r\nContent-Length: " + std::to_string(content_length) +
-         "\r\n\r\n";
+  return "POST " + target +
+         " HTTP/1.1\r\nHost: 127.0.0.1\r\nAccept: " + kTaxiiMedia +
+         "\r\nContent-Type: " + kTaxiiMedia +
+         "\r\nContent-Length: " + std::to_string(content_length) + "\r\n\r\n";
 }
 
 RawReply RequestFrom(const std::string& source, uint16_t port,

@@ -12,6 +12,8 @@
 //   fast, an unknown user costs what a wrong password costs, and failed
 //   logins are logged and audited in summary.
 
+#include "tests/hostile/taxii_attack.h"
+
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -26,7 +28,6 @@
 #include "tests/hostile/hostile_probe.h"
 #include "tests/hostile/hostile_scale.h"
 #include "tests/hostile/hostile_sockets.h"
-#include "tests/hostile/taxii_attack.h"
 #include "tests/integration/harness.h"
 #include "tests/integration/http_client.h"
 
@@ -257,7 +258,8 @@ TEST_F(TaxiiAttackTest, PasswordGuessingLeavesGoodPathFastAndIsAudited) {
     guessers.emplace_back([&, g] {
       for (int i = 0; Clock::now() < attack_end; ++i) {
         // Mostly the real account, sometimes names that do not exist.
-        const std::string user = i % 4 == 3 ? "user" + std::to_string(i) : "victim";
+        const std::string user =
+            i % 4 == 3 ? "user" + std::to_string(i) : "victim";
         RequestFrom(kAttacker, taxii_port_,
                     GetRequest("/taxii2/", user + ":guess" + std::to_string(g) +
                                                "-" + std::to_string(i)),
@@ -300,7 +302,8 @@ TEST_F(TaxiiAttackTest, PasswordGuessingLeavesGoodPathFastAndIsAudited) {
   const bool logged = new_log.find("login") != std::string::npos;
   const int64_t tens =
       std::chrono::duration_cast<std::chrono::seconds>(attack_time).count() /
-          10 + 1;
+          10 +
+      1;
 
   report.Metric("guessers", scale_.guessers);
   report.Metric("guesses", guesses.load());
