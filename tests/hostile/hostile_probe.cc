@@ -3,10 +3,13 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <cctype>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
+#include <nlohmann/json.hpp>
+#include <thread>
 
 namespace caravan::hostile {
 namespace {
@@ -104,6 +107,50 @@ TimedHttp TimedRequest(uint16_t port, const integration::HttpRequest& request) {
   t.reply = integration::SendHttp(port, request);
   t.elapsed = Since(start);
   return t;
+}
+
+int64_t CountAuditEntries(const TestNode& node,
+                          const std::vector<std::string>& needles) {
+  const TimedCommand audit = TimedCli(
+      node, {"--json", "audit", "--limit", "10000"}, std::chrono::seconds(60));
+  const auto doc = nlohmann::json::parse(audit.result.out, nullptr, false);
+  if (audit.result.exit_code != 0 || doc.is_discarded() ||
+      !doc.contains("entries")) {
+    return -1;
+  }
+  int64_t count = 0;
+  for (const auto& entry : doc["entries"]) {
+    std::string text = entry.dump();
+    for (auto& c : text) {
+      c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    }
+    for (const auto& needle : needles) {
+      if (text.find(needle) != std::string::npos) {
+        ++count;
+        break;
+      }
+    }
+  }
+  return count;
+}
+
+int64_t AuditedEventually(TestNode& node,
+                          const std::vector<std::string>& needles,
+                          int64_t baseline, std::chrono::seconds wait) {
+  const auto deadline = Clock::now() + wait;
+  for (;;) {
+    const int64_t count = CountAuditEntries(node, needles);
+    if (count > baseline) return count - baseline;
+    if (Clock::now() >= deadline) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  }
+  node.Stop();
+  std::string why;
+  if (!node.Start(&why)) {
+    ADD_FAILURE() << "restart to flush summaries: " << why;
+    return -1;
+  }
+  return CountAuditEntries(node, needles) - baseline;
 }
 
 }  // namespace caravan::hostile

@@ -68,6 +68,20 @@ struct TimedHttp {
 };
 TimedHttp TimedRequest(uint16_t port, const integration::HttpRequest& request);
 
+// Entries of `caravan audit --json --limit 10000` whose JSON text (lower
+// case) holds any of `needles`; -1 if the CLI failed.
+int64_t CountAuditEntries(const TestNode& node,
+                          const std::vector<std::string>& needles);
+
+// Failures may be summarised per interval and written when it ends: polls
+// the audit for up to `wait` for more than `baseline` matching entries; if
+// none came, restarts the daemon (SIGTERM, which must flush what it holds,
+// then start) and counts once more. The count above the baseline; the
+// daemon is running again unless it failed to start (then -1).
+int64_t AuditedEventually(TestNode& node,
+                          const std::vector<std::string>& needles,
+                          int64_t baseline, std::chrono::seconds wait);
+
 // Milliseconds since `start`.
 std::chrono::milliseconds Since(std::chrono::steady_clock::time_point start);
 
