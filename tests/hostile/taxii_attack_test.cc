@@ -292,7 +292,7 @@ TEST_F(TaxiiAttackTest, PasswordGuessingLeavesGoodPathFastAndIsAudited) {
 
   // Failed logins: summarised in the audit log (after a restart at the
   // latest) and named in the log.
-  const int64_t audited = AuditedEventually(node_, kLogin, audited_before, 15s);
+  const int64_t audited = AuditedEventually(node_, kLogin, audited_before, 10s);
   const std::string new_log =
       Lower(node_.LogText().substr(static_cast<size_t>(before.log_bytes)));
   bool logged = false;
