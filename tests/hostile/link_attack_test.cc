@@ -54,7 +54,8 @@ TEST_F(LinkAttackTest, RosteredPeerSyncsDuringOneHostLinkFlood) {
   const auto attack_start = Clock::now();
   flood.Start();
   // The flood takes every handshake slot it can before the peer dials.
-  WaitFor([&] { return flood.stalled_open() >= scale_.link_stalled; }, 10s);
+  // (A daemon that refuses at a cap closes some at once: count openings.)
+  WaitFor([&] { return flood.connections() >= scale_.link_stalled; }, 10s);
   std::this_thread::sleep_for(1s);
 
   const std::string value = "198.51.100.77";
@@ -142,7 +143,7 @@ TEST_F(LinkAttackTest, FailedHandshakeSpamGrowsStoreAndLogBoundedly) {
   // Still visible, if only in summary (after a restart at the latest).
   const int64_t audited =
       sent > 0
-          ? AuditedEventually(victim.node(), kHandshake, audited_before, 15s)
+          ? AuditedEventually(victim.node(), kHandshake, audited_before, 10s)
           : 0;
 
   report.Metric("handshakes_sent", sent);
