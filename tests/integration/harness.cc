@@ -313,9 +313,17 @@ void TestNode::Spawn() {
   posix_spawn_file_actions_addopen(&actions, STDOUT_FILENO, log_path.c_str(),
                                    O_WRONLY | O_CREAT | O_APPEND, 0600);
   posix_spawn_file_actions_adddup2(&actions, STDOUT_FILENO, STDERR_FILENO);
+  std::vector<std::string> argv = {CaravandPath(), "--config",
+                                   config().string()};
+  if (file_limit_ > 0) {
+    // The shell lowers both limits and execs the daemon in its place.
+    argv.insert(argv.begin(),
+                {"/bin/sh", "-c",
+                 "ulimit -n " + std::to_string(file_limit_) +
+                     " && exec \"$0\" \"$@\""});
+  }
   try {
-    pid_ = SpawnOrThrow({CaravandPath(), "--config", config().string()},
-                        &actions);
+    pid_ = SpawnOrThrow(argv, &actions);
   } catch (...) {
     posix_spawn_file_actions_destroy(&actions);
     throw;

@@ -19,6 +19,7 @@
 // Paths of the binaries under test come from the compile definitions
 // CARAVAN_CARAVAND_PATH and CARAVAN_CARAVAN_PATH.
 
+#include <sys/resource.h>
 #include <sys/types.h>
 
 #include <chrono>
@@ -138,6 +139,11 @@ class TestNode {
   void Kill();
   bool running() const { return pid_ > 0; }
   pid_t pid() const { return pid_; }
+  // Every later Start()/Spawn() runs caravand with RLIMIT_NOFILE (soft and
+  // hard) at `limit`, set before exec (through `/bin/sh -c ulimit -n`, which
+  // execs caravand, so pid() is still the daemon), so descriptor
+  // exhaustion is reachable with a few thousand sockets. 0: inherit ours.
+  void SetDaemonFileLimit(rlim_t limit) { file_limit_ = limit; }
 
   // Runs `caravan --config CONFIG args...`.
   CommandResult Cli(const std::vector<std::string>& args,
@@ -151,6 +157,7 @@ class TestNode {
   TempDir tmp_;
   CommandResult init_;
   pid_t pid_ = -1;
+  rlim_t file_limit_ = 0;  // 0: the daemon inherits our RLIMIT_NOFILE
 };
 
 // Lines of a text file, without newlines (at most `max_lines`; 0 = all).
