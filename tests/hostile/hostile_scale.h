@@ -14,6 +14,8 @@
 #include <cstdlib>
 #include <string>
 
+#include "tests/integration/sanitized.h"
+
 namespace caravan::hostile {
 
 struct HostileScale {
@@ -68,25 +70,13 @@ inline HostileScale CurrentScale() {
   return CiScale();
 }
 
-}  // namespace caravan::hostile
-
-namespace caravan::hostile {
-
 // The bounds are about memory and time of an optimised build: under ASan
 // (a 256 MiB quarantine, ~10x slower) they would measure the sanitizer.
 // Non-null: why the suite is skipped in this build.
 inline const char* SkipReason() {
-#if defined(__SANITIZE_ADDRESS__)
-  return "hostile-load bounds are measured without sanitizers";
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-  return "hostile-load bounds are measured without sanitizers";
-#else
-  return nullptr;
-#endif
-#else
-  return nullptr;
-#endif
+  return integration::kSanitized
+             ? "hostile-load bounds are measured without sanitizers"
+             : nullptr;
 }
 
 }  // namespace caravan::hostile
