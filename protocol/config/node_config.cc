@@ -633,12 +633,25 @@ Result<NodeConfig> ParseNodeConfig(std::string_view text,
   // [spool]
   {
     TableReader r(errors, table("spool"), "spool",
-                  {"dir", "max_file_bytes", "poll_interval"});
+                  {"dir", "max_file_bytes", "poll_interval", "settle_time"});
     if (r.Get("dir") != nullptr) r.Path("dir", base, config.spool.dir);
     if (auto v = r.Integer("max_file_bytes", 1024, 4ll * 1024 * 1024 * 1024)) {
       config.spool.max_file_bytes = static_cast<uint64_t>(*v);
     }
     r.Duration("poll_interval", config.spool.poll_interval);
+    if (std::optional<std::string> st = r.String("settle_time")) {
+      // "0s" turns the wait off (every writer renames into place).
+      Result<std::chrono::seconds> d =
+          *st == "0s" ? Result<std::chrono::seconds>(std::chrono::seconds(0))
+                      : ParseConfigDuration(*st);
+      if (!d.ok()) {
+        r.Error("settle_time", d.status().message());
+      } else if (*d > std::chrono::hours(1)) {
+        r.Error("settle_time", "'" + *st + "' is longer than 1h");
+      } else {
+        config.spool.settle_time = *d;
+      }
+    }
   }
   // [hub]
   {
@@ -833,6 +846,10 @@ std::string RenderNodeConfig(const NodeConfig& c) {
           "# How often incoming/ is scanned for new files.\n"
           "poll_interval = "
        << q(FormatConfigDuration(c.spool.poll_interval)) << "\n"
+       << "# A file is claimed once its size and mtime stayed unchanged this\n"
+          "# long (0s: at once, when every writer renames into place).\n"
+          "settle_time = "
+       << q(FormatConfigDuration(c.spool.settle_time)) << "\n"
        << "\n"
        "[hub]\n"
        "# Relay hub: store and forward sealed batches between members that\n"
