@@ -352,8 +352,11 @@ class TableReader {
       : errors_(errors), table_(table), name_(name) {
     if (table_ == nullptr) return;
     for (auto&& [key, node] : *table_) {
+      // Not captured as a structured binding: clang 14 (the fuzz build)
+      // cannot capture one in a lambda.
+      const std::string_view key_text = key.str();
       bool known = std::any_of(keys.begin(), keys.end(), [&](const char* k) {
-        return key.str() == k;
+        return key_text == k;
       });
       if (!known) {
         errors_.Add(key.source().begin.line, "unknown key '" + std::string(key.str()) +
@@ -473,8 +476,9 @@ Result<NodeConfig> ParseNodeConfig(std::string_view text,
       "warninglists",
       "metrics"};
   for (auto&& [key, node] : *root) {
+    const std::string_view key_text = key.str();  // clang 14: see TableReader
     bool known = std::any_of(std::begin(kTables), std::end(kTables),
-                             [&](const char* t) { return key.str() == t; });
+                             [&](const char* t) { return key_text == t; });
     if (!known) {
       errors.Add(key.source().begin.line,
                  node.is_table()
