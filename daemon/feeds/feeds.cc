@@ -43,6 +43,7 @@ Status Feeds::StartSpool() {
   SpoolOptions options;
   options.dir = cfg.spool.dir;
   options.max_file_bytes = cfg.spool.max_file_bytes;
+  options.settle_time = cfg.spool.settle_time;
   store::Store* store = deps_.store;
   SpoolAuditFn audit = [store](const std::string& actor,
                                const std::string& action,

@@ -34,8 +34,7 @@ constexpr uint64_t kMaxJsonDocumentBytes =
 
 std::string ErrnoText(int err) { return std::strerror(err); }
 
-// Names and reasons go into one-line reports and logs: control bytes
-// become '?', and a reason is cut at kMaxReasonBytes.
+// Names go into one-line logs: control bytes become '?', cut at `max`.
 std::string Clean(std::string_view s, size_t max) {
   std::string out;
   out.reserve(std::min(s.size(), max));
@@ -55,8 +54,23 @@ std::string ReportLine(const std::string& name, uint64_t line,
                        std::string_view reason) {
   std::string out = name;
   if (line > 0) out += ":" + std::to_string(line);
-  out += ": " + Clean(reason, kMaxReasonBytes) + "\n";
+  out += ": " + BoundedSpoolReason(reason) + "\n";
   return out;
+}
+
+// What a non-regular directory entry is, for its report.
+std::string FileKind(mode_t mode) {
+  if (S_ISLNK(mode)) return "a symbolic link";
+  if (S_ISFIFO(mode)) return "a FIFO";
+  if (S_ISSOCK(mode)) return "a socket";
+  if (S_ISCHR(mode) || S_ISBLK(mode)) return "a device node";
+  if (S_ISDIR(mode)) return "a directory";
+  return "not a regular file";
+}
+
+int64_t MtimeNs(const struct stat& st) {
+  return static_cast<int64_t>(st.st_mtim.tv_sec) * 1000000000 +
+         st.st_mtim.tv_nsec;
 }
 
 class Fd {
@@ -252,10 +266,44 @@ void UnlinkIfThere(const fs::path& p) {
 
 }  // namespace
 
-Spool::Spool(SpoolOptions options, SpoolSubmitFn submit, SpoolAuditFn audit)
+std::string BoundedSpoolReason(std::string_view reason) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string out;
+  out.reserve(std::min(reason.size(), kMaxSpoolReasonBytes) + 24);
+  size_t i = 0;
+  for (; i < reason.size(); ++i) {
+    const auto u = static_cast<unsigned char>(reason[i]);
+    const bool escape = u < 0x20 || u == 0x7f || u == '\\';
+    const size_t need = escape ? 4 : 1;
+    if (out.size() + need > kMaxSpoolReasonBytes) break;
+    if (escape) {
+      out += "\\x";
+      out += kHex[u >> 4];
+      out += kHex[u & 15];
+    } else {
+      out.push_back(static_cast<char>(u));
+    }
+  }
+  if (i == reason.size()) return out;
+  // Cut: back off to the start of a UTF-8 sequence, so the report stays
+  // valid UTF-8 when the reason was.
+  while (!out.empty() &&
+         (static_cast<unsigned char>(out.back()) & 0xc0) == 0x80) {
+    out.pop_back();
+  }
+  if (!out.empty() && static_cast<unsigned char>(out.back()) >= 0xc0) {
+    out.pop_back();
+  }
+  out += "\xe2\x80\xa6(" + std::to_string(reason.size()) + " bytes)";
+  return out;
+}
+
+Spool::Spool(SpoolOptions options, SpoolSubmitFn submit, SpoolAuditFn audit,
+             SpoolClock now)
     : options_(std::move(options)),
       submit_(std::move(submit)),
-      audit_(std::move(audit)) {
+      audit_(std::move(audit)),
+      now_(now ? std::move(now) : SpoolClock(&std::chrono::steady_clock::now)) {
   if (options_.batch_lines == 0) options_.batch_lines = 1;
 }
 
@@ -327,8 +375,30 @@ std::vector<std::string> Spool::ListProcessing() {
   return names;
 }
 
+bool Spool::Settled(const std::string& name, const struct stat& st,
+                    std::chrono::steady_clock::time_point now) {
+  if (options_.settle_time.count() <= 0) return true;
+  const Sighting seen{static_cast<uint64_t>(st.st_ino),
+                      static_cast<uint64_t>(st.st_nlink),
+                      static_cast<uint64_t>(st.st_size), MtimeNs(st), now};
+  auto it = sightings_.find(name);
+  if (it == sightings_.end()) {
+    if (sightings_.size() < kMaxSpoolSightings) sightings_.emplace(name, seen);
+    return false;
+  }
+  Sighting& s = it->second;
+  if (s.inode != seen.inode || s.links != seen.links || s.size != seen.size ||
+      s.mtime_ns != seen.mtime_ns) {
+    s = seen;  // still being written: the settle time starts again
+    return false;
+  }
+  return now - s.since >= options_.settle_time;
+}
+
 std::vector<std::string> Spool::ListIncoming() {
-  std::vector<std::pair<fs::file_time_type, std::string>> found;
+  const auto now = now_();
+  std::vector<std::pair<int64_t, std::string>> found;  // mtime, name
+  std::vector<std::string> listed;
   std::error_code ec;
   for (fs::directory_iterator it(incoming(), ec), end; !ec && it != end;
        it.increment(ec)) {
@@ -337,14 +407,17 @@ std::vector<std::string> Spool::ListIncoming() {
         !name.empty() && (name.front() == '.' || name.ends_with(".tmp") ||
                           name.ends_with(".part"));
     if (hidden_or_partial) continue;  // being written: the convention
-    std::error_code sec;
-    const fs::file_status st = it->symlink_status(sec);
+    struct stat st{};
+    const bool stat_ok = ::lstat(it->path().c_str(), &st) == 0;
     std::string why;
     if (!IsCandidateName(name)) {
       why = "name longer than " + std::to_string(kMaxSpoolNameBytes) +
             " bytes or with control characters";
-    } else if (sec || !fs::is_regular_file(st)) {
-      why = "not a regular file";
+    } else if (!stat_ok) {
+      if (errno == ENOENT) continue;  // renamed away meanwhile
+      why = "cannot stat: " + ErrnoText(errno);
+    } else if (S_ISDIR(st.st_mode)) {
+      why = "a directory";
     }
     if (!why.empty()) {
       if (std::find(warned_.begin(), warned_.end(), name) == warned_.end()) {
@@ -354,13 +427,23 @@ std::vector<std::string> Spool::ListIncoming() {
       }
       continue;
     }
-    fs::file_time_type mtime = fs::last_write_time(it->path(), sec);
-    found.emplace_back(sec ? fs::file_time_type::min() : mtime,
-                       std::move(name));
+    // Links, FIFOs and the like are claimed at once, to be refused unread;
+    // a regular file only once its writer has let it be for settle_time.
+    if (S_ISREG(st.st_mode)) {
+      listed.push_back(name);
+      if (!Settled(name, st, now)) continue;
+    }
+    found.emplace_back(MtimeNs(st), std::move(name));
   }
   if (ec) {
     daemon::LogWarning("spool: cannot list ", incoming().string(), ": ",
                        ec.message());
+  } else {
+    // Forget files that are gone (claimed or removed): bounded memory.
+    std::sort(listed.begin(), listed.end());
+    std::erase_if(sightings_, [&](const auto& kv) {
+      return !std::binary_search(listed.begin(), listed.end(), kv.first);
+    });
   }
   std::sort(found.begin(), found.end());
   std::vector<std::string> names;
@@ -467,9 +550,25 @@ SpoolFileResult Spool::Ingest(const std::string& name,
     return result;
   }
 
-  // O_NOFOLLOW: a symbolic link dropped (or swapped) into the spool must
-  // not make the daemon read a file the dropper cannot; O_NONBLOCK: a FIFO
-  // must not hang it.
+  // Refused without being opened: opening a device node can have effects
+  // of its own, and a FIFO or socket holds nothing to ingest.
+  struct stat lst{};
+  if (::lstat(path.c_str(), &lst) != 0) {
+    if (errno == ENOENT) {
+      daemon::LogWarning("spool: processing/", name, " vanished");
+      return result;
+    }
+  } else if (!S_ISREG(lst.st_mode)) {
+    p = {};
+    return FinishFailed(name,
+                        FileKind(lst.st_mode) +
+                            "; the spool takes regular files only (not read)",
+                        p);
+  }
+  // Everything below works from this descriptor alone, so what was checked
+  // is what is read. O_NOFOLLOW: a symbolic link swapped in after the lstat
+  // must not make the daemon read a file the dropper cannot; O_NONBLOCK: a
+  // FIFO swapped in must not hang it.
   Fd fd(::open(path.c_str(), O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC));
   if (fd.get() < 0) {
     const int err = errno;
@@ -491,7 +590,20 @@ SpoolFileResult Spool::Ingest(const std::string& name,
   }
   if (!S_ISREG(st.st_mode)) {
     p = {};
-    return FinishFailed(name, "not a regular file", p);
+    return FinishFailed(name,
+                        FileKind(st.st_mode) +
+                            "; the spool takes regular files only (not read)",
+                        p);
+  }
+  if (st.st_nlink != 1) {
+    // A hard link can name a file the dropper may not read (a key file):
+    // the daemon, which can, must not ingest it and echo it in a report.
+    p = {};
+    return FinishFailed(name,
+                        "has " + std::to_string(st.st_nlink) +
+                            " hard links; the spool takes files with exactly "
+                            "one (not read)",
+                        p);
   }
   const auto size = static_cast<uint64_t>(st.st_size);
   if (resume && (p.inode != st.st_ino || p.size != size)) {
@@ -642,6 +754,25 @@ SpoolFileResult Spool::Ingest(const std::string& name,
       result.accepted = p.accepted;
       result.rejected = p.rejected;
       return result;
+    }
+  }
+  struct stat after{};
+  if (::fstat(fd.get(), &after) == 0 &&
+      (static_cast<uint64_t>(after.st_size) != size ||
+       MtimeNs(after) != MtimeNs(st))) {
+    // Its writer was still at work (settle_time too short for it, or a
+    // pause longer than it): say so, rather than ingest a prefix silently.
+    const std::string line = ReportLine(
+        name, 0,
+        "the file changed while it was read (" + std::to_string(size) +
+            " bytes when claimed, " + std::to_string(after.st_size) +
+            " now): only what it held when claimed was ingested; write "
+            "elsewhere and rename into incoming/ (docs/spool.md)");
+    daemon::LogWarning("spool: ", name,
+                       " changed while it was read; see its report");
+    if (WriteAll(journal.get(), line, Journal(name)).ok() &&
+        ::fdatasync(journal.get()) == 0) {
+      p.report_bytes += line.size();
     }
   }
   if (source->read_error() != 0) {

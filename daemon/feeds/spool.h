@@ -2,14 +2,19 @@
 // Spool: ingestion of files that SIEM and SOAR tools drop into a directory
 // (docs/spool.md). The directory holds
 //   incoming/    where tools rename finished files into (rename(2) is
-//                atomic, so a file is never seen half-written)
+//                atomic, so a file is never seen half-written); a file
+//                written in place is claimed only once its size and mtime
+//                have not changed for `settle_time`
 //   processing/  the file being ingested (claimed by rename from incoming/)
 //   done/        files ingested; NAME.error beside one lists its bad lines
 //   failed/      files of which nothing could be used, NAME.error says why
 //   .state/      progress markers and report journals (spool_state.h)
-// Only regular files whose names do not start with '.', do not end in .tmp
-// or .part, hold no control character and are at most kMaxSpoolNameBytes
-// long are taken from incoming/.
+// Only names that do not start with '.', do not end in .tmp or .part, hold
+// no control character and are at most kMaxSpoolNameBytes long are taken
+// from incoming/. Of those, a symbolic link, FIFO, socket or device node, or
+// a regular file with more than one hard link (a link to a file the dropper
+// could not read itself, such as a key file) is moved to failed/ with its
+// reason and never read. Directories are left where they are.
 //
 // Each file is read as a stream (STIX and MISP JSON whole, bounded by the
 // size limit), submitted in batches of `batch_lines` entries as actor
@@ -23,8 +28,12 @@
 // in spool_service.h drives it on the worker pool). One Spool per
 // directory; RunOnce must not run concurrently with itself.
 
+#include <sys/stat.h>
+
 #include <atomic>
+#include <chrono>
 #include <cstdint>
+#include <map>
 #include <filesystem>
 #include <functional>
 #include <string>
@@ -58,7 +67,24 @@ struct SpoolOptions {
   size_t batch_lines = 1000;
   // Report lines written per file; the rest are counted in one last line.
   size_t max_report_lines = 10000;
+  // A regular file in incoming/ is claimed only after its inode, size and
+  // mtime were seen unchanged for this long (protects writers that do not
+  // rename into place). 0: claim at first sight.
+  std::chrono::milliseconds settle_time{2000};
 };
+
+// The monotonic clock the settle time is measured on (tests pass a fake).
+using SpoolClock = std::function<std::chrono::steady_clock::time_point()>;
+
+// Bound on a reason quoted in a report line: the parsers quote at most 64
+// bytes of the offending value, and nothing of a rejected line beyond this
+// many bytes reaches a report, whatever the reason says.
+inline constexpr size_t kMaxSpoolReasonBytes = 160;
+
+// `reason` made safe for a one-line report: control bytes, backslash and
+// DEL escaped as \xHH, cut at kMaxSpoolReasonBytes (never inside a UTF-8
+// sequence or an escape) with "…(N bytes)" naming the whole length.
+std::string BoundedSpoolReason(std::string_view reason);
 
 // What happened to one file during RunOnce.
 struct SpoolFileResult {
@@ -74,7 +100,9 @@ struct SpoolFileResult {
 class Spool {
  public:
   // `submit` must be callable; `audit` may be empty.
-  Spool(SpoolOptions options, SpoolSubmitFn submit, SpoolAuditFn audit = {});
+  // `now` defaults to std::chrono::steady_clock::now.
+  Spool(SpoolOptions options, SpoolSubmitFn submit, SpoolAuditFn audit = {},
+        SpoolClock now = {});
 
   // Creates the directory and its subdirectories (mode 0750) where
   // missing. kUnavailable naming the directory on failure.
@@ -82,7 +110,8 @@ class Spool {
 
   // Ingests everything pending: files an earlier run left in processing/
   // (resumed from their markers), then incoming/ oldest first, re-listing
-  // until it is empty. Returns once nothing is left or, between two
+  // until nothing more is ready (files still settling wait for a later
+  // call). Returns once nothing is left or, between two
   // batches, as soon as `stop` is set. Problems with single files are
   // logged and end in their reports; only a bug or an OS failure throws.
   std::vector<SpoolFileResult> RunOnce(const std::atomic<bool>& stop);
@@ -116,10 +145,30 @@ class Spool {
   std::filesystem::path Marker(const std::string& name) const;
   std::filesystem::path Journal(const std::string& name) const;
 
+  // Whether `name` in incoming/ (lstat'ed as `st`) has kept its inode,
+  // link count, size and mtime for settle_time; records what it saw for the next call.
+  bool Settled(const std::string& name, const struct stat& st,
+               std::chrono::steady_clock::time_point now);
+
+  // What a file in incoming/ looked like when first seen so, and since when.
+  struct Sighting {
+    uint64_t inode = 0;
+    uint64_t links = 0;  // link(2)-into-place then unlink: 2, then 1
+    uint64_t size = 0;
+    int64_t mtime_ns = 0;
+    std::chrono::steady_clock::time_point since;
+  };
+
   SpoolOptions options_;
   SpoolSubmitFn submit_;
   SpoolAuditFn audit_;
+  SpoolClock now_;
   std::vector<std::string> warned_;  // names already logged as skipped
+  // Files of incoming/ still settling; pruned to what the last listing saw,
+  // and at most kMaxSpoolSightings entries (bounded memory).
+  std::map<std::string, Sighting> sightings_;
 };
+
+inline constexpr size_t kMaxSpoolSightings = 100000;
 
 }  // namespace caravan::feeds

@@ -352,8 +352,11 @@ class TableReader {
       : errors_(errors), table_(table), name_(name) {
     if (table_ == nullptr) return;
     for (auto&& [key, node] : *table_) {
+      // Not captured as a structured binding: clang 14 (the fuzz build)
+      // cannot capture one in a lambda.
+      const std::string_view key_text = key.str();
       bool known = std::any_of(keys.begin(), keys.end(), [&](const char* k) {
-        return key.str() == k;
+        return key_text == k;
       });
       if (!known) {
         errors_.Add(key.source().begin.line, "unknown key '" + std::string(key.str()) +
@@ -473,8 +476,9 @@ Result<NodeConfig> ParseNodeConfig(std::string_view text,
       "warninglists",
       "metrics"};
   for (auto&& [key, node] : *root) {
+    const std::string_view key_text = key.str();  // clang 14: see TableReader
     bool known = std::any_of(std::begin(kTables), std::end(kTables),
-                             [&](const char* t) { return key.str() == t; });
+                             [&](const char* t) { return key_text == t; });
     if (!known) {
       errors.Add(key.source().begin.line,
                  node.is_table()
@@ -633,12 +637,25 @@ Result<NodeConfig> ParseNodeConfig(std::string_view text,
   // [spool]
   {
     TableReader r(errors, table("spool"), "spool",
-                  {"dir", "max_file_bytes", "poll_interval"});
+                  {"dir", "max_file_bytes", "poll_interval", "settle_time"});
     if (r.Get("dir") != nullptr) r.Path("dir", base, config.spool.dir);
     if (auto v = r.Integer("max_file_bytes", 1024, 4ll * 1024 * 1024 * 1024)) {
       config.spool.max_file_bytes = static_cast<uint64_t>(*v);
     }
     r.Duration("poll_interval", config.spool.poll_interval);
+    if (std::optional<std::string> st = r.String("settle_time")) {
+      // "0s" turns the wait off (every writer renames into place).
+      Result<std::chrono::seconds> d =
+          *st == "0s" ? Result<std::chrono::seconds>(std::chrono::seconds(0))
+                      : ParseConfigDuration(*st);
+      if (!d.ok()) {
+        r.Error("settle_time", d.status().message());
+      } else if (*d > std::chrono::hours(1)) {
+        r.Error("settle_time", "'" + *st + "' is longer than 1h");
+      } else {
+        config.spool.settle_time = *d;
+      }
+    }
   }
   // [hub]
   {
@@ -833,6 +850,10 @@ std::string RenderNodeConfig(const NodeConfig& c) {
           "# How often incoming/ is scanned for new files.\n"
           "poll_interval = "
        << q(FormatConfigDuration(c.spool.poll_interval)) << "\n"
+       << "# A file is claimed once its size and mtime stayed unchanged this\n"
+          "# long (0s: at once, when every writer renames into place).\n"
+          "settle_time = "
+       << q(FormatConfigDuration(c.spool.settle_time)) << "\n"
        << "\n"
        "[hub]\n"
        "# Relay hub: store and forward sealed batches between members that\n"

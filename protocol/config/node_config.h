@@ -152,6 +152,9 @@ struct NodeConfig {
     uint64_t max_file_bytes = 256ull * 1024 * 1024;
     // How often incoming/ is scanned for new files.
     std::chrono::seconds poll_interval{2};
+    // A file is claimed only after its size and mtime stayed unchanged this
+    // long (writers that do not rename into place); 0..1h, 0: at once.
+    std::chrono::seconds settle_time{2};
     bool operator==(const Spool&) const = default;
   } spool;
 

@@ -12,3 +12,9 @@ caravan_add_fuzzer(fuzz_control_frame
 caravan_add_fuzzer(fuzz_bulk_reader
   SOURCES ${_pf}/fuzz_bulk_reader.cc LIBS caravan_formats
   CORPUS ${_pf}/corpus/bulk)
+caravan_add_fuzzer(fuzz_url_host
+  SOURCES ${_pf}/fuzz_url_host.cc LIBS caravan_protocol
+  CORPUS ${_pf}/corpus/url_host)
+caravan_add_fuzzer(fuzz_ip_embedded
+  SOURCES ${_pf}/fuzz_ip_embedded.cc LIBS caravan_protocol
+  CORPUS ${_pf}/corpus/ip_embedded)

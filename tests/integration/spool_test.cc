@@ -5,9 +5,11 @@
 // exactly once.
 #include <gtest/gtest.h>
 #include <signal.h>
+#include <sys/stat.h>
 
 #include <chrono>
 #include <filesystem>
+#include <fstream>
 #include <functional>
 #include <set>
 #include <string>
@@ -312,6 +314,70 @@ TEST_F(SpoolTest, KnownValuesAreMergedNeverLoosened) {
   doc = node_->CliJson({"query", "198.51.100.99", "--include-revoked"});
   ASSERT_EQ(doc["indicators"].size(), 1u);
   EXPECT_EQ(doc["indicators"][0]["revoked"], true);
+}
+
+// Finding 9: a file claimed while its writer was still writing had 4 of 20
+// lines ingested, with no warning. A writer that writes in place, pausing
+// well under settle_time (2 s) between lines, now has all of its lines
+// ingested once.
+TEST_F(SpoolTest, SlowWriterInPlaceHasEveryLineIngestedOnce) {
+  const fs::path p = spool() / "incoming" / "slow.txt";
+  {
+    std::ofstream out(p, std::ios::binary);
+    for (int i = 0; i < 20; ++i) {
+      out << "198.51.100." << i + 1 << "\n" << std::flush;
+      std::this_thread::sleep_for(std::chrono::milliseconds(150));
+    }
+  }
+  ASSERT_TRUE(WaitFiled("done/slow.txt", "slow.txt")) << node_->LogText();
+  EXPECT_FALSE(fs::exists(spool() / "done" / "slow.txt.error"))
+      << ReadFile(spool() / "done" / "slow.txt.error");
+  EXPECT_EQ(Indicators(), 20u);
+  EXPECT_EQ(Records(), 20u);
+  EXPECT_EQ(Found("198.51.100.1"), 1u);
+  EXPECT_EQ(Found("198.51.100.20"), 1u);
+}
+
+// Finding 9: a hard link to a key file was ingested and its line echoed
+// into failed/NAME.error. A symbolic link and a FIFO are refused unread
+// too, and the FIFO does not block the spool: a good file dropped after
+// them is still ingested.
+TEST_F(SpoolTest, HardLinkSymlinkAndFifoAreRefusedUnreadWithoutBlocking) {
+  const fs::path key = node_->dir() / "hardlink-target.key";
+  WriteFile(key, "c2VjcmV0LWtleS1tYXRlcmlhbC1kby1ub3QtbGVhaw==\n");
+  ASSERT_EQ(::chmod(key.c_str(), 0600), 0);
+  fs::create_hard_link(key, spool() / "incoming" / "keys.txt");
+  fs::create_symlink(key, spool() / "incoming" / "link.txt");
+  ASSERT_EQ(::mkfifo((spool() / "incoming" / "pipe.txt").c_str(), 0600), 0);
+  ASSERT_TRUE(WaitFiled("failed/keys.txt", "keys.txt")) << node_->LogText();
+  ASSERT_TRUE(WaitFiled("failed/link.txt", "link.txt")) << node_->LogText();
+  ASSERT_TRUE(WaitFiled("failed/pipe.txt", "pipe.txt")) << node_->LogText();
+  Drop("good.txt", "198.51.100.77\n");
+  ASSERT_TRUE(WaitFiled("done/good.txt", "good.txt")) << node_->LogText();
+
+  const std::string hard = ReadFile(spool() / "failed" / "keys.txt.error");
+  EXPECT_NE(hard.find("hard links"), std::string::npos) << hard;
+  const std::string sym = ReadFile(spool() / "failed" / "link.txt.error");
+  EXPECT_NE(sym.find("symbolic link"), std::string::npos) << sym;
+  const std::string fifo = ReadFile(spool() / "failed" / "pipe.txt.error");
+  EXPECT_NE(fifo.find("FIFO"), std::string::npos) << fifo;
+  for (const std::string& report : {hard, sym, fifo}) {
+    EXPECT_EQ(report.find("c2VjcmV0"), std::string::npos) << report;
+  }
+  EXPECT_EQ(node_->LogText().find("c2VjcmV0"), std::string::npos);
+  EXPECT_EQ(Indicators(), 1u);
+}
+
+// A rejected line of 10 KB is quoted bounded in the report.
+TEST_F(SpoolTest, LongRejectedLineIsQuotedBoundedInTheReport) {
+  const std::string huge = "not-an-indicator-" + std::string(10000, 'z');
+  Drop("long.txt", huge + "\n198.51.100.5\n");
+  ASSERT_TRUE(WaitFiled("done/long.txt", "long.txt")) << node_->LogText();
+  const std::string report = ReadFile(spool() / "done" / "long.txt.error");
+  EXPECT_NE(report.find("long.txt:1: "), std::string::npos) << report;
+  EXPECT_LT(report.size(), 250u) << report;
+  EXPECT_EQ(report.find(std::string(100, 'z')), std::string::npos) << report;
+  EXPECT_EQ(Found("198.51.100.5"), 1u);
 }
 
 }  // namespace

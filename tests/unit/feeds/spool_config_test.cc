@@ -22,6 +22,24 @@ TEST(SpoolConfigTest, OffByDefaultWithDocumentedDefaults) {
   EXPECT_TRUE(c->spool.dir.empty());
   EXPECT_EQ(c->spool.max_file_bytes, 256ull * 1024 * 1024);
   EXPECT_EQ(c->spool.poll_interval, std::chrono::seconds(2));
+  EXPECT_EQ(c->spool.settle_time, std::chrono::seconds(2));
+}
+
+TEST(SpoolConfigTest, SettleTimeIsReadBoundedAndMayBeOff) {
+  auto c = Parse("[spool]\nsettle_time = \"10s\"\n");
+  ASSERT_TRUE(c.ok()) << c.status().message();
+  EXPECT_EQ(c->spool.settle_time, std::chrono::seconds(10));
+  auto off = Parse("[spool]\nsettle_time = \"0s\"\n");
+  ASSERT_TRUE(off.ok()) << off.status().message();
+  EXPECT_EQ(off->spool.settle_time, std::chrono::seconds(0));
+  auto lng = Parse("[spool]\nsettle_time = \"2h\"\n");
+  ASSERT_FALSE(lng.ok());
+  EXPECT_NE(lng.status().message().find("settle_time"), std::string::npos)
+      << lng.status().message();
+  EXPECT_NE(lng.status().message().find("longer than 1h"), std::string::npos)
+      << lng.status().message();
+  auto bad = Parse("[spool]\nsettle_time = 5\n");
+  ASSERT_FALSE(bad.ok());
 }
 
 TEST(SpoolConfigTest, KeysAreRead) {
@@ -55,7 +73,7 @@ TEST(SpoolConfigTest, BadValuesAreErrorsWithTheirLine) {
 TEST(SpoolConfigTest, RenderedConfigReadsBackTheSameSpool) {
   auto c = Parse(
       "[spool]\ndir = \"/var/spool/caravan\"\nmax_file_bytes = 2048\n"
-      "poll_interval = \"5s\"\n");
+      "poll_interval = \"5s\"\nsettle_time = \"0s\"\n");
   ASSERT_TRUE(c.ok()) << c.status().message();
   const std::string text = RenderNodeConfig(*c);
   auto back = ParseNodeConfig(text, "/etc/caravan/caravand.toml");

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <chrono>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -103,9 +104,12 @@ struct FakeSubmit {
 
 class SpoolTest : public ::testing::Test {
  protected:
+  // Settle time off: these tests drop files by renaming into place; the
+  // settle tests set it and drive the fake clock.
   SpoolOptions Options() {
     SpoolOptions o;
     o.dir = tmp_.path() / "spool";
+    o.settle_time = std::chrono::milliseconds(0);
     return o;
   }
   std::unique_ptr<Spool> Make(SpoolOptions o) {
@@ -114,7 +118,8 @@ class SpoolTest : public ::testing::Test {
         [this](const std::string& actor, const std::string& action,
                const std::string& subject, const std::string&) {
           audits_.push_back(actor + " " + action + " " + subject);
-        });
+        },
+        [this] { return now_; });
     EXPECT_TRUE(s->Prepare().ok());
     return s;
   }
@@ -133,6 +138,7 @@ class SpoolTest : public ::testing::Test {
   FakeSubmit fake_;
   std::vector<std::string> audits_;
   std::atomic<bool> stop_{false};
+  std::chrono::steady_clock::time_point now_{};  // the fake clock
 };
 
 TEST_F(SpoolTest, PrepareCreatesTheDirectoriesMode0750) {
@@ -271,27 +277,168 @@ TEST_F(SpoolTest, OversizeFileIsRefusedUnread) {
   EXPECT_EQ(fake_.calls, 0);
 }
 
-TEST_F(SpoolTest, PartialHiddenAndNonRegularEntriesAreLeftAlone) {
+TEST_F(SpoolTest, PartialHiddenAndBadlyNamedEntriesAreLeftAlone) {
   auto spool = Make(Options());
   Write(in(".hidden"), "10.0.0.1\n");
   Write(in("upload.tmp"), "10.0.0.2\n");
   Write(in("upload.part"), "10.0.0.3\n");
   fs::create_directory(in("subdir"));
-  Write(tmp_.path() / "secret", "10.0.0.4\n");
-  fs::create_symlink(tmp_.path() / "secret", in("link.txt"));
-  ASSERT_EQ(::mkfifo(in("fifo").c_str(), 0600), 0);
   Write(in("bad\nname"), "10.0.0.5\n");
   EXPECT_TRUE(spool->RunOnce(stop_).empty());
   EXPECT_EQ(fake_.calls, 0);
   EXPECT_EQ(Names(dir() / "incoming"),
-            (std::vector<std::string>{".hidden", "bad\nname", "fifo",
-                                      "link.txt", "subdir", "upload.part",
-                                      "upload.tmp"}));
+            (std::vector<std::string>{".hidden", "bad\nname", "subdir",
+                                      "upload.part", "upload.tmp"}));
   // Renaming into place is what makes a file eligible.
   fs::rename(in("upload.tmp"), in("upload.txt"));
   auto results = spool->RunOnce(stop_);
   ASSERT_EQ(results.size(), 1u);
   EXPECT_EQ(results[0].final_path, "done/upload.txt");
+}
+
+// Finding 9: a symbolic link or FIFO in incoming/ is moved to failed/ with
+// its reason, unread and without blocking on the FIFO.
+TEST_F(SpoolTest, SymlinkAndFifoAreRefusedUnreadIntoFailed) {
+  auto spool = Make(Options());
+  Write(tmp_.path() / "secret", "10.0.0.4\n");
+  fs::create_symlink(tmp_.path() / "secret", in("link.txt"));
+  ASSERT_EQ(::mkfifo(in("fifo").c_str(), 0600), 0);
+  auto results = spool->RunOnce(stop_);
+  ASSERT_EQ(results.size(), 2u);
+  EXPECT_TRUE(results[0].failed);
+  EXPECT_TRUE(results[1].failed);
+  EXPECT_EQ(fake_.calls, 0);
+  EXPECT_TRUE(Names(dir() / "incoming").empty());
+  const std::string link_report = Read(dir() / "failed" / "link.txt.error");
+  EXPECT_NE(link_report.find("a symbolic link"), std::string::npos)
+      << link_report;
+  EXPECT_EQ(link_report.find("10.0.0.4"), std::string::npos) << link_report;
+  const std::string fifo_report = Read(dir() / "failed" / "fifo.error");
+  EXPECT_NE(fifo_report.find("a FIFO"), std::string::npos) << fifo_report;
+  // The link itself was moved, its target left as it was.
+  EXPECT_TRUE(fs::is_symlink(dir() / "failed" / "link.txt"));
+  EXPECT_EQ(Read(tmp_.path() / "secret"), "10.0.0.4\n");
+}
+
+// Finding 9: a hard link to a file the dropper cannot read (a key file) was
+// ingested and its line echoed into the report.
+TEST_F(SpoolTest, HardLinkIsRefusedAndItsContentNeverEchoed) {
+  auto spool = Make(Options());
+  const std::string key = "c2VjcmV0LWtleS1tYXRlcmlhbC1kby1ub3QtbGVhaw==\n";
+  Write(tmp_.path() / "identity.key", key);
+  fs::create_hard_link(tmp_.path() / "identity.key", in("feed.txt"));
+  auto results = spool->RunOnce(stop_);
+  ASSERT_EQ(results.size(), 1u);
+  EXPECT_TRUE(results[0].failed);
+  EXPECT_EQ(results[0].final_path, "failed/feed.txt");
+  EXPECT_EQ(fake_.calls, 0);
+  const std::string report = Read(dir() / "failed" / "feed.txt.error");
+  EXPECT_NE(report.find("has 2 hard links"), std::string::npos) << report;
+  EXPECT_EQ(report.find("c2VjcmV0"), std::string::npos) << report;
+  EXPECT_EQ(Read(tmp_.path() / "identity.key"), key);
+}
+
+// Finding 9: a file claimed while its writer was still writing: 4 of 20
+// lines ingested. A file written in place is claimed only after its size
+// and mtime held for the settle time; then every line is ingested once.
+TEST_F(SpoolTest, SlowWriterIsClaimedOnlyOnceSettledAndEveryLineIngestedOnce) {
+  SpoolOptions o = Options();
+  o.settle_time = std::chrono::seconds(2);
+  auto spool = Make(o);
+  const fs::path p = in("slow.txt");
+  std::ofstream out(p, std::ios::binary);
+  for (int i = 0; i < 20; ++i) {
+    out << "10.1.0." << i << "\n" << std::flush;
+    // Each line changes the size; a scan between two lines finds it
+    // unsettled however long the clock says it has been.
+    now_ += std::chrono::seconds(1);
+    EXPECT_TRUE(spool->RunOnce(stop_).empty()) << "claimed after line " << i;
+    if (i % 5 == 4) {
+      now_ += std::chrono::seconds(1);
+      EXPECT_TRUE(spool->RunOnce(stop_).empty()) << "claimed at pause " << i;
+    }
+  }
+  out.close();
+  // The final size was first seen by the scan after line 20, 1 s ago.
+  now_ += std::chrono::milliseconds(999);
+  EXPECT_TRUE(spool->RunOnce(stop_).empty());  // not yet 2 s unchanged
+  now_ += std::chrono::milliseconds(1);
+  auto results = spool->RunOnce(stop_);
+  ASSERT_EQ(results.size(), 1u);
+  EXPECT_EQ(results[0].final_path, "done/slow.txt");
+  EXPECT_EQ(results[0].accepted, 20u);
+  auto counts = fake_.Counts();
+  EXPECT_EQ(counts.size(), 20u);
+  for (const auto& [value, n] : counts) EXPECT_EQ(n, 1) << value;
+  EXPECT_FALSE(fs::exists(dir() / "done" / "slow.txt.error"));
+}
+
+TEST_F(SpoolTest, SettleTimeRestartsWhenTheFileIsReplaced) {
+  SpoolOptions o = Options();
+  o.settle_time = std::chrono::seconds(2);
+  auto spool = Make(o);
+  Write(in("a.txt"), "10.2.0.1\n");
+  EXPECT_TRUE(spool->RunOnce(stop_).empty());
+  now_ += std::chrono::seconds(1);
+  // Same size, new inode (replaced by rename): a new file, a new wait.
+  Drop("a.txt", "10.2.0.2\n");
+  EXPECT_TRUE(spool->RunOnce(stop_).empty());
+  now_ += std::chrono::seconds(1);
+  EXPECT_TRUE(spool->RunOnce(stop_).empty());
+  now_ += std::chrono::seconds(1);
+  auto results = spool->RunOnce(stop_);
+  ASSERT_EQ(results.size(), 1u);
+  EXPECT_EQ(fake_.Counts(), (std::map<std::string, int>{{"10.2.0.2", 1}}));
+}
+
+// A writer still appending after the claim is named in the report, never
+// passed over in silence.
+TEST_F(SpoolTest, FileThatGrowsWhileReadIsReported) {
+  SpoolOptions o = Options();
+  o.batch_lines = 1;
+  auto spool = Make(o);
+  Drop("grow.txt", Lines("10.3.0.", 3));
+  fake_.hook = [&](int call) {
+    if (call != 1) return;
+    std::ofstream more(dir() / "processing" / "grow.txt",
+                       std::ios::binary | std::ios::app);
+    more << "10.3.0.99\n";
+  };
+  auto results = spool->RunOnce(stop_);
+  ASSERT_EQ(results.size(), 1u);
+  EXPECT_EQ(results[0].accepted, 3u);
+  const std::string report = Read(dir() / "done" / "grow.txt.error");
+  EXPECT_NE(report.find("changed while it was read"), std::string::npos)
+      << report;
+}
+
+// A rejected line's reason is quoted bounded and escaped in the report.
+TEST_F(SpoolTest, LongRejectedLineIsQuotedBounded) {
+  auto spool = Make(Options());
+  const std::string long_value = "bad" + std::string(5000, 'x');
+  Drop("long.txt", long_value + "\n10.4.0.1\n");
+  auto results = spool->RunOnce(stop_);
+  ASSERT_EQ(results.size(), 1u);
+  EXPECT_EQ(results[0].rejected, 1u);
+  const std::string report = Read(dir() / "done" / "long.txt.error");
+  EXPECT_LT(report.size(), 200u) << report;
+  EXPECT_NE(report.find("\xe2\x80\xa6("), std::string::npos) << report;
+  EXPECT_EQ(report.find(std::string(200, 'x')), std::string::npos);
+}
+
+TEST(BoundedSpoolReasonTest, EscapesAndCuts) {
+  EXPECT_EQ(BoundedSpoolReason("short reason"), "short reason");
+  EXPECT_EQ(BoundedSpoolReason("a\tb\\c\x7f"), "a\\x09b\\x5cc\\x7f");
+  const std::string cut = BoundedSpoolReason(std::string(1000, 'y'));
+  EXPECT_EQ(cut, std::string(kMaxSpoolReasonBytes, 'y') +
+                     "\xe2\x80\xa6(1000 bytes)");
+  // Never cut inside a UTF-8 sequence ("é" is two bytes).
+  std::string accents;
+  for (int i = 0; i < 200; ++i) accents += "\xc3\xa9";
+  const std::string a = BoundedSpoolReason(accents);
+  const std::string kept = a.substr(0, a.find("\xe2\x80\xa6"));
+  EXPECT_EQ(kept.size() % 2, 0u);
+  EXPECT_LE(kept.size(), kMaxSpoolReasonBytes);
 }
 
 TEST_F(SpoolTest, CandidateNames) {
