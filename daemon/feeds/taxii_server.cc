@@ -53,6 +53,7 @@ TaxiiServerOptions TaxiiServerOptionsFrom(
   o.login.throttle.failures_before_delay = c.login_failures_before_delay;
   o.login.throttle.max_delay = c.login_delay_max;
   o.login.max_pending = c.max_pending_logins;
+  o.login.summary_interval = c.login_log_interval;
   return o;
 }
 

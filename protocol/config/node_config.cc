@@ -622,7 +622,7 @@ Result<NodeConfig> ParseNodeConfig(std::string_view text,
                    "max_connections_per_source", "header_timeout",
                    "idle_timeout", "request_timeout",
                    "login_failures_before_delay", "login_delay_max",
-                   "max_pending_logins"});
+                   "max_pending_logins", "login_log_interval"});
     r.Endpoint("listen", config.taxii.listen);
     if (r.Get("accounts") != nullptr) {
       r.Path("accounts", base, config.taxii.accounts);
@@ -666,6 +666,8 @@ Result<NodeConfig> ParseNodeConfig(std::string_view text,
     bounded("idle_timeout", t.idle_timeout, seconds(1), seconds(3600));
     bounded("request_timeout", t.request_timeout, seconds(1), seconds(3600));
     bounded("login_delay_max", t.login_delay_max, seconds(1), seconds(3600));
+    bounded("login_log_interval", t.login_log_interval, seconds(1),
+            seconds(3600));
   }
   // [spool]
   {
@@ -870,6 +872,10 @@ std::string RenderNodeConfig(const NodeConfig& c) {
        "login_delay_max = " << q(FormatConfigDuration(c.taxii.login_delay_max))
     << "\n"
        "max_pending_logins = " << c.taxii.max_pending_logins << "\n"
+       "# Failed logins: the first from an address is logged at once, the\n"
+       "# rest summarised (log and audit, with counts) once per interval.\n"
+       "login_log_interval = "
+    << q(FormatConfigDuration(c.taxii.login_log_interval)) << "\n"
        "\n"
        "[warninglists]\n"
        "# MISP warninglists (docs/warninglists.md): every *.json in dir is\n"

@@ -152,6 +152,8 @@ struct NodeConfig {
     uint32_t login_failures_before_delay = 5;    // then 429, 1..1000
     std::chrono::seconds login_delay_max{60};    // longest delay, 1 s..1 h
     uint32_t max_pending_logins = 16;            // queued Argon2, 1..1024
+    // One summary (log line + audit entry) per source and interval.
+    std::chrono::seconds login_log_interval{60};  // 1 s..1 h
     bool operator==(const Taxii&) const = default;
   } taxii;
 
