@@ -106,7 +106,12 @@ void TaxiiLoginGuard::Flush(Clock::time_point now) {
 }
 
 void TaxiiLoginGuard::FlushAll() {
-  for (const auto& summary : tally_.TakeAll()) Summarise(summary);
+  // At shutdown the store may already be closing: log only.
+  for (const auto& summary : tally_.TakeAll()) {
+    daemon::LogWarning("taxii: failed logins from ", summary.source, ": ",
+                       daemon::net::DescribeFailures(summary),
+                       " (at shutdown; not audited)");
+  }
 }
 
 void TaxiiLoginGuard::Summarise(

@@ -78,7 +78,8 @@ class TaxiiLoginGuard {
                                     Clock::time_point now);
 
   // Logs and audits the summaries of windows that have ended (call about
-  // once a second); FlushAll at shutdown.
+  // once a second). FlushAll, at shutdown, logs the open windows without
+  // auditing them (the store may be closing).
   void Flush(Clock::time_point now);
   void FlushAll();
 
