@@ -1,5 +1,7 @@
 #include "daemon/feeds/feeds.h"
 
+#include <boost/asio/post.hpp>
+
 #include "daemon/observe/log.h"
 #include "daemon/store/write_txn.h"
 
@@ -28,8 +30,25 @@ Status Feeds::Start() {
   options.max_request_bytes = cfg.taxii.max_request_bytes;
   handler_ = std::make_unique<TaxiiHandler>(*deps_.store, std::move(accounts),
                                             deps_.submit, options);
+  // Summarised failed logins (one entry per source and interval) go to
+  // the audit log from the worker pool: the io thread never waits on the
+  // store's writer.
+  store::Store* store = deps_.store;
+  boost::asio::thread_pool* pool = deps_.pool;
+  LoginAuditFn audit = [store, pool](const std::string& source,
+                                     const std::string& detail) {
+    boost::asio::post(*pool, [store, source, detail] {
+      Status s = store->Write([&](store::WriteTxn& txn) -> Status {
+        auto r = txn.AppendAudit({txn.now(), "taxii:" + source,
+                                  "taxii_login_failed", source, "", detail});
+        return r.ok() ? Status::Ok() : r.status();
+      }).get();
+      if (!s.ok()) daemon::LogError("taxii: audit: ", s.message());
+    });
+  };
   server_ = std::make_unique<TaxiiServer>(*deps_.io, *deps_.pool, *handler_,
-                                          cfg.taxii.max_request_bytes);
+                                          TaxiiServerOptionsFrom(cfg.taxii),
+                                          std::move(audit));
   server_->set_metrics(deps_.metrics);
   CARAVAN_RETURN_IF_ERROR(server_->Start(*cfg.taxii.listen));
   daemon::LogNotice("taxii: serving on ", cfg.taxii.listen->ToString());

@@ -7,6 +7,7 @@
 #include <boost/beast/http.hpp>
 #include <set>
 
+#include "daemon/feeds/http_lingering_close.h"
 #include "daemon/net/listener.h"
 #include "daemon/observe/log.h"
 #include "daemon/observe/metrics.h"
@@ -37,8 +38,11 @@ http::response<http::string_body> Plain(http::status status, unsigned version,
 
 }  // namespace
 
-MetricsServer::MetricsServer(asio::io_context& io, ScrapeFn scrape)
-    : io_(io), state_(std::make_shared<State>(std::move(scrape))) {}
+MetricsServer::MetricsServer(asio::io_context& io, ScrapeFn scrape,
+                             MetricsServerOptions options)
+    : io_(io),
+      options_(options),
+      state_(std::make_shared<State>(std::move(scrape))) {}
 
 MetricsServer::~MetricsServer() { Stop(); }
 
@@ -66,7 +70,8 @@ Status MetricsServer::Start(const protocol::HostPort& listen) {
   daemon::net::ListenerOptions options;
   options.name = "metrics";
   // Over the limit: refuse by closing; a scraper retries next interval.
-  options.max_connections = kMaxMetricsConnections;
+  options.max_connections = options_.max_connections;
+  options.max_per_source = options_.max_connections_per_source;
   listener_ = std::make_unique<daemon::net::Listener<tcp>>(
       io_, std::move(acceptor), std::move(options),
       [state = state_](tcp::socket socket) {
@@ -95,11 +100,24 @@ asio::awaitable<void> MetricsServer::Session(std::shared_ptr<State> state,
   beast::tcp_stream stream(std::move(socket));
   state->live.insert(&stream);
   beast::flat_buffer buffer(kMaxMetricsRequestBytes);
+  bool first = true;
+  bool linger = false;  // a refusal left part of the request unread
   while (!state->stopped) {
     http::request_parser<http::empty_body> parser;
     parser.header_limit(kMaxMetricsRequestBytes);
-    // The stream's timer closes the socket when it fires: the idle timeout.
-    stream.expires_after(kMetricsIdleTimeout);
+    // The stream's timer closes the socket when it fires. Between requests
+    // a connection may idle for kMetricsIdleTimeout; once a request has
+    // begun, the whole head must arrive within kMetricsHeaderTimeout.
+    if (buffer.size() == 0) {
+      stream.expires_after(first ? kMetricsHeaderTimeout
+                                 : kMetricsIdleTimeout);
+      auto [rec, rn] = co_await stream.async_read_some(
+          buffer.prepare(1024), asio::as_tuple(asio::use_awaitable));
+      if (rec) break;
+      buffer.commit(rn);
+    }
+    first = false;
+    stream.expires_after(kMetricsHeaderTimeout);
     // Only the head is read: a request announcing a body is answered 413
     // without reading it.
     auto [ec, n] = co_await http::async_read_header(
@@ -110,9 +128,11 @@ asio::awaitable<void> MetricsServer::Session(std::shared_ptr<State> state,
     if (ec == http::error::header_limit || ec == http::error::buffer_overflow) {
       res = Plain(http::status::request_header_fields_too_large, 11,
                   "request head too large\n");
+      linger = true;
     } else if (!ec && !parser.is_done()) {
       res = Plain(http::status::payload_too_large, 11,
                   "a metrics request has no body\n");
+      linger = true;
     } else if (ec) {
       break;
     } else {
@@ -141,6 +161,11 @@ asio::awaitable<void> MetricsServer::Session(std::shared_ptr<State> state,
         stream, *res, asio::as_tuple(asio::use_awaitable));
     (void)wn;
     if (wec || !keep_alive) break;
+  }
+  if (linger && !state->stopped) {
+    // Closing with the rest of the head unread would reset the connection
+    // and lose the 431/413 just written.
+    co_await LingeringClose(stream, kMetricsHeaderTimeout);
   }
   boost::system::error_code ignored;
   stream.socket().shutdown(tcp::socket::shutdown_both, ignored);

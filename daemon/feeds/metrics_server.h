@@ -6,11 +6,16 @@
 // it behind a proxy.
 //
 // Limits, so a stray or hostile client costs little: request head at most
-// kMaxMetricsRequestBytes (431 above), no request body (413), at most
-// kMaxMetricsConnections at once (later ones are closed at accept, by the
-// shared listener, daemon/net/listener.h, which also backs off when out of
-// descriptors), and a connection idle for kMetricsIdleTimeout is closed by
-// the stream's own timer (no awaitable operators).
+// kMaxMetricsRequestBytes (431 above, then the connection is closed), no
+// request body (413), at most `max_connections` at once and
+// `max_connections_per_source` from one address ([metrics], later ones are
+// closed at accept by the shared listener, daemon/net/listener.h, which
+// also backs off when out of descriptors), so one local user holding
+// connections cannot block scrapes from another address. A request head
+// must arrive whole within kMetricsHeaderTimeout, and a connection idle
+// between requests for kMetricsIdleTimeout is closed (the stream's own
+// timer; no awaitable operators): slow or idle clients free their slots
+// quickly.
 //
 // Threading: one coroutine per connection on the io_context; the ScrapeFn
 // runs there too (it offloads store reads itself). Start/Stop on the io
@@ -32,15 +37,21 @@
 namespace caravan::feeds {
 
 inline constexpr size_t kMaxMetricsRequestBytes = 8 * 1024;
-inline constexpr size_t kMaxMetricsConnections = 16;
-inline constexpr std::chrono::seconds kMetricsIdleTimeout{30};
+inline constexpr std::chrono::seconds kMetricsHeaderTimeout{5};
+inline constexpr std::chrono::seconds kMetricsIdleTimeout{10};
+
+struct MetricsServerOptions {
+  size_t max_connections = 16;
+  size_t max_connections_per_source = 4;
+};
 
 // Produces the whole exposition text (Metrics::Render), on the io thread.
 using ScrapeFn = std::function<boost::asio::awaitable<std::string>()>;
 
 class MetricsServer {
  public:
-  MetricsServer(boost::asio::io_context& io, ScrapeFn scrape);
+  MetricsServer(boost::asio::io_context& io, ScrapeFn scrape,
+                MetricsServerOptions options = {});
   ~MetricsServer();
   MetricsServer(const MetricsServer&) = delete;
   MetricsServer& operator=(const MetricsServer&) = delete;
@@ -59,6 +70,7 @@ class MetricsServer {
       std::shared_ptr<State> state, boost::asio::ip::tcp::socket socket);
 
   boost::asio::io_context& io_;
+  MetricsServerOptions options_;
   // Shared with the coroutines, which may outlive the server object.
   std::shared_ptr<State> state_;
   std::unique_ptr<daemon::net::Listener<boost::asio::ip::tcp>> listener_;

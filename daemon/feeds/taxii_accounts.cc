@@ -3,6 +3,7 @@
 #include <sodium.h>
 
 #include <array>
+#include <map>
 #include <fstream>
 #include <sstream>
 #include <toml++/toml.h>
@@ -12,8 +13,29 @@ namespace caravan::feeds {
 struct TaxiiAccounts::Cache {
   std::array<uint8_t, crypto_generichash_KEYBYTES> key{};
   mutable std::mutex mu;
-  std::set<std::string> verified;  // keyed digests of name \0 password
+  // keyed digest of name \0 password -> when the verification expires
+  std::map<std::string, std::chrono::steady_clock::time_point> verified;
   Cache() { randombytes_buf(key.data(), key.size()); }
+  bool Fresh(const std::string& digest) {
+    std::lock_guard lock(mu);
+    auto it = verified.find(digest);
+    if (it == verified.end()) return false;
+    if (it->second <= std::chrono::steady_clock::now()) {
+      verified.erase(it);
+      return false;
+    }
+    return true;
+  }
+  void Remember(const std::string& digest) {
+    std::lock_guard lock(mu);
+    const auto now = std::chrono::steady_clock::now();
+    if (verified.size() >= kMaxVerifiedLogins) {
+      std::erase_if(verified, [now](const auto& kv) { return kv.second <= now; });
+    }
+    if (verified.size() < kMaxVerifiedLogins) {
+      verified[digest] = now + kVerifiedLoginTtl;
+    }
+  }
   std::string Digest(std::string_view name, std::string_view password) const {
     std::array<uint8_t, 32> out{};
     crypto_generichash_state st;
@@ -120,25 +142,60 @@ Result<TaxiiAccounts> TaxiiAccounts::Load(const std::string& path) {
   return parsed;
 }
 
-std::optional<TaxiiAccount> TaxiiAccounts::Authenticate(
-    std::string_view name, std::string_view password) const {
-  const TaxiiAccount* account = nullptr;
+const TaxiiAccount* TaxiiAccounts::Find(std::string_view name) const {
+  // Compare keyed digests of equal length with sodium_memcmp over every
+  // account: the time does not depend on where (or whether) it matches.
+  const std::string wanted = cache_->Digest(name, "");
+  const TaxiiAccount* found = nullptr;
   for (const auto& a : accounts_) {
-    if (a.name == name) account = &a;
+    const std::string have = cache_->Digest(a.name, "");
+    if (sodium_memcmp(wanted.data(), have.data(), wanted.size()) == 0) {
+      found = &a;
+    }
   }
-  if (account == nullptr || password.size() > 1024) return std::nullopt;
-  const std::string digest = cache_->Digest(name, password);
-  {
-    std::lock_guard lock(cache_->mu);
-    if (cache_->verified.count(digest)) return *account;
-  }
-  if (crypto_pwhash_str_verify(account->password_hash.c_str(),
-                               password.data(), password.size()) != 0) {
+  return found;
+}
+
+bool TaxiiAccounts::Exists(std::string_view name) const {
+  return Find(name) != nullptr;
+}
+
+std::optional<TaxiiAccount> TaxiiAccounts::Cached(
+    std::string_view name, std::string_view password) const {
+  const TaxiiAccount* account = Find(name);
+  if (account == nullptr || password.size() > kMaxPasswordBytes) {
     return std::nullopt;
   }
-  std::lock_guard lock(cache_->mu);
-  if (cache_->verified.size() < 1024) cache_->verified.insert(digest);
+  if (!cache_->Fresh(cache_->Digest(name, password))) return std::nullopt;
   return *account;
+}
+
+std::optional<TaxiiAccount> TaxiiAccounts::Authenticate(
+    std::string_view name, std::string_view password) const {
+  if (password.size() > kMaxPasswordBytes) return std::nullopt;
+  const TaxiiAccount* account = Find(name);
+  if (account != nullptr) {
+    const std::string digest = cache_->Digest(name, password);
+    if (cache_->Fresh(digest)) return *account;
+    if (crypto_pwhash_str_verify(account->password_hash.c_str(),
+                                 password.data(), password.size()) != 0) {
+      return std::nullopt;
+    }
+    cache_->Remember(digest);
+    return *account;
+  }
+  // Unknown name: spend what a wrong password for a real account costs.
+  // The first account's hash with a password it cannot have (a random
+  // 32-byte value is never the typed password, and the result is ignored)
+  // has the same Argon2 parameters as the accounts an attacker probes.
+  if (!accounts_.empty()) {
+    std::array<char, 32> junk{};
+    randombytes_buf(junk.data(), junk.size());
+    const int ignored = crypto_pwhash_str_verify(
+        accounts_.front().password_hash.c_str(), junk.data(), junk.size());
+    (void)ignored;
+  }
+  return std::nullopt;
 }
 
 Result<std::string> HashTaxiiPassword(std::string_view password) {

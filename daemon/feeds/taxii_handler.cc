@@ -273,7 +273,53 @@ TaxiiHandler::TaxiiHandler(store::Store& store, TaxiiAccounts accounts,
 
 TaxiiHandler::~TaxiiHandler() = default;
 
-HttpResponse TaxiiHandler::Handle(const HttpRequest& request) {
+std::optional<Credentials> BasicCredentials(
+    const HttpRequest& header) {
+  std::string_view auth(header[http::field::authorization]);
+  if (auth.size() <= 6 || auth.substr(0, 6) != "Basic ") return std::nullopt;
+  auto decoded =
+      FromBase64Variant(auth.substr(6), sodium_base64_VARIANT_ORIGINAL);
+  if (!decoded) return std::nullopt;
+  const size_t colon = decoded->find(':');
+  if (colon == std::string::npos) return std::nullopt;
+  return Credentials{decoded->substr(0, colon), decoded->substr(colon + 1)};
+}
+
+HttpResponse TaxiiErrorResponse(const HttpRequest& header,
+                                http::status status, std::string title,
+                                std::string description) {
+  json body = {{"title", std::move(title)},
+               {"http_status", std::to_string(static_cast<int>(status))}};
+  if (!description.empty()) body["description"] = std::move(description);
+  HttpResponse res(status, header.version());
+  res.set(http::field::content_type, kTaxiiMediaType);
+  res.keep_alive(header.keep_alive());
+  res.body() = body.dump(-1, ' ', false, json::error_handler_t::replace);
+  if (status == http::status::unauthorized) {
+    res.set(http::field::www_authenticate, "Basic realm=\"caravan\"");
+  }
+  res.prepare_payload();
+  return res;
+}
+
+std::optional<HttpResponse> TaxiiHandler::RefuseBeforeBody(
+    const HttpRequest& header, const TaxiiAccount& account) const {
+  // Only an account that may add objects ever needs a request body; for
+  // every other one it is refused unread (the server then closes).
+  const bool has_body = header.chunked() ||
+                        (header.has_content_length() &&
+                         header[http::field::content_length] != "0");
+  if (!has_body) return std::nullopt;
+  if (account.can_write && submit_ && header.method() == http::verb::post) {
+    return std::nullopt;
+  }
+  return TaxiiErrorResponse(header, http::status::forbidden,
+                            "account '" + account.name +
+                                "' may not send a request body");
+}
+
+HttpResponse TaxiiHandler::Handle(const HttpRequest& request,
+                                  const TaxiiAccount& account) {
   std::unique_ptr<store::Reader> reader;
   {
     std::lock_guard lock(readers_mu_);
@@ -292,7 +338,7 @@ HttpResponse TaxiiHandler::Handle(const HttpRequest& request) {
   }
   HttpResponse res;
   try {
-    res = Route(request, *reader);
+    res = Route(request, account, *reader);
   } catch (const std::exception& e) {
     res = Error(request, http::status::internal_server_error,
                 "internal error", e.what());
@@ -303,26 +349,11 @@ HttpResponse TaxiiHandler::Handle(const HttpRequest& request) {
 }
 
 HttpResponse TaxiiHandler::Route(const HttpRequest& req,
+                                 const TaxiiAccount& caller,
                                  store::Reader& reader) {
-  // ---- authentication: HTTP Basic, every path ----
-  std::optional<TaxiiAccount> account;
-  {
-    std::string_view auth(req[http::field::authorization]);
-    if (auth.size() > 6 && auth.substr(0, 6) == "Basic ") {
-      auto decoded =
-          FromBase64Variant(auth.substr(6), sodium_base64_VARIANT_ORIGINAL);
-      if (decoded) {
-        size_t colon = decoded->find(':');
-        if (colon != std::string::npos) {
-          account = accounts_.Authenticate(decoded->substr(0, colon),
-                                           decoded->substr(colon + 1));
-        }
-      }
-    }
-  }
-  if (!account) {
-    return Error(req, http::status::unauthorized, "authentication required");
-  }
+  // Authentication is the server's (taxii_server.cc), from the headers,
+  // before the body is read; here the caller is known.
+  const TaxiiAccount* account = &caller;
   std::string_view target(req.target());
   std::string_view path = target.substr(0, target.find('?'));
   auto params = ParseQuery(target.find('?') == std::string_view::npos

@@ -18,6 +18,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -55,15 +56,23 @@ class TaxiiHandler {
                TaxiiOptions options);
   ~TaxiiHandler();
 
-  // Never throws for bad requests: every failure is an HTTP error response
-  // with a TAXII error JSON body.
-  HttpResponse Handle(const HttpRequest& request);
+  // Serves `request` for the authenticated `account`. Never throws for bad
+  // requests: every failure is an HTTP error response with a TAXII error
+  // JSON body.
+  HttpResponse Handle(const HttpRequest& request, const TaxiiAccount& account);
+  // The refusal (403) of a request whose head announces a body that
+  // `account` may not send (only writers POST objects); nullopt when the
+  // body may be read. Cheap: runs on the io thread before the body is read.
+  std::optional<HttpResponse> RefuseBeforeBody(
+      const HttpRequest& header, const TaxiiAccount& account) const;
+  const TaxiiAccounts& accounts() const { return accounts_; }
 
   struct DateIndex;  // log seq -> date_added (private detail)
 
  private:
   struct Scope;
-  HttpResponse Route(const HttpRequest& request, store::Reader& reader);
+  HttpResponse Route(const HttpRequest& request, const TaxiiAccount& caller,
+                     store::Reader& reader);
 
   store::Store& store_;
   TaxiiAccounts accounts_;
@@ -75,6 +84,20 @@ class TaxiiHandler {
   std::mutex status_mu_;
   std::map<std::string, std::string> statuses_;  // status id -> JSON
 };
+
+// The name and password of an "Authorization: Basic" header; nullopt when
+// there is none or it is malformed.
+struct Credentials {
+  std::string name;
+  std::string password;
+};
+std::optional<Credentials> BasicCredentials(const HttpRequest& header);
+
+// A TAXII error response (JSON body; 401 carries WWW-Authenticate) for a
+// request of which only the head may have been read.
+HttpResponse TaxiiErrorResponse(const HttpRequest& header,
+                                http::status status, std::string title,
+                                std::string description = "");
 
 // TAXII timestamps: "2026-01-02T03:04:05.123456Z" from Unix microseconds,
 // and back (fraction optional, at most 6 digits); nullopt when malformed.

@@ -150,7 +150,9 @@ Status Node::Start() {
   CARAVAN_RETURN_IF_ERROR(feeds_->Start());
   if (config_.metrics.listen) {
     metrics_server_ = std::make_unique<feeds::MetricsServer>(
-        io_, [this] { return ScrapeMetrics(); });
+        io_, [this] { return ScrapeMetrics(); },
+        feeds::MetricsServerOptions{config_.metrics.max_connections,
+                                    config_.metrics.max_connections_per_source});
     CARAVAN_RETURN_IF_ERROR(metrics_server_->Start(*config_.metrics.listen));
     LogNotice("metrics: serving /metrics on ",
               config_.metrics.listen->ToString(), " (port ",

@@ -622,7 +622,11 @@ Result<NodeConfig> ParseNodeConfig(std::string_view text,
   {
     TableReader r(errors, table("taxii"), "taxii",
                   {"listen", "accounts", "page_size_max",
-                   "max_request_bytes"});
+                   "max_request_bytes", "max_header_bytes", "max_connections",
+                   "max_connections_per_source", "header_timeout",
+                   "idle_timeout", "request_timeout",
+                   "login_failures_before_delay", "login_delay_max",
+                   "max_pending_logins", "login_log_interval"});
     r.Endpoint("listen", config.taxii.listen);
     if (r.Get("accounts") != nullptr) {
       r.Path("accounts", base, config.taxii.accounts);
@@ -633,6 +637,41 @@ Result<NodeConfig> ParseNodeConfig(std::string_view text,
     if (auto v = r.Integer("max_request_bytes", 1024, 64 * 1024 * 1024)) {
       config.taxii.max_request_bytes = static_cast<uint64_t>(*v);
     }
+    auto& t = config.taxii;
+    if (auto v = r.Integer("max_header_bytes", 1024, 1024 * 1024)) {
+      t.max_header_bytes = static_cast<uint32_t>(*v);
+    }
+    if (auto v = r.Integer("max_connections", 1, 100000)) {
+      t.max_connections = static_cast<uint32_t>(*v);
+    }
+    if (auto v = r.Integer("max_connections_per_source", 1, 100000)) {
+      t.max_connections_per_source = static_cast<uint32_t>(*v);
+    }
+    if (auto v = r.Integer("login_failures_before_delay", 1, 1000)) {
+      t.login_failures_before_delay = static_cast<uint32_t>(*v);
+    }
+    if (auto v = r.Integer("max_pending_logins", 1, 1024)) {
+      t.max_pending_logins = static_cast<uint32_t>(*v);
+    }
+    // A duration with a range: out of range is an error naming the key.
+    auto bounded = [&r](std::string_view key, std::chrono::seconds& out,
+                        std::chrono::seconds lo, std::chrono::seconds hi) {
+      std::chrono::seconds d = out;
+      r.Duration(key, d);
+      if (d < lo || d > hi) {
+        r.Error(key, "must be between " + FormatConfigDuration(lo) +
+                         " and " + FormatConfigDuration(hi));
+      } else {
+        out = d;
+      }
+    };
+    using std::chrono::seconds;
+    bounded("header_timeout", t.header_timeout, seconds(1), seconds(300));
+    bounded("idle_timeout", t.idle_timeout, seconds(1), seconds(3600));
+    bounded("request_timeout", t.request_timeout, seconds(1), seconds(3600));
+    bounded("login_delay_max", t.login_delay_max, seconds(1), seconds(3600));
+    bounded("login_log_interval", t.login_log_interval, seconds(1),
+            seconds(3600));
   }
   // [spool]
   {
@@ -677,8 +716,15 @@ Result<NodeConfig> ParseNodeConfig(std::string_view text,
   }
   // [metrics]
   {
-    TableReader r(errors, table("metrics"), "metrics", {"listen"});
+    TableReader r(errors, table("metrics"), "metrics",
+                  {"listen", "max_connections", "max_connections_per_source"});
     r.Endpoint("listen", config.metrics.listen);
+    if (auto v = r.Integer("max_connections", 1, 1024)) {
+      config.metrics.max_connections = static_cast<uint32_t>(*v);
+    }
+    if (auto v = r.Integer("max_connections_per_source", 1, 1024)) {
+      config.metrics.max_connections_per_source = static_cast<uint32_t>(*v);
+    }
   }
   // [defaults]
   {
@@ -821,6 +867,32 @@ std::string RenderNodeConfig(const NodeConfig& c) {
                                           "\n")
        << "page_size_max = " << c.taxii.page_size_max << "\n"
        "max_request_bytes = " << c.taxii.max_request_bytes << "\n"
+       "# Limits under hostile load (docs/taxii.md, Limits): request head\n"
+       "# size (431 above), connections in all and per client address.\n"
+       "max_header_bytes = " << c.taxii.max_header_bytes << "\n"
+       "max_connections = " << c.taxii.max_connections << "\n"
+       "max_connections_per_source = " << c.taxii.max_connections_per_source
+    << "\n"
+       "# Time for the request head, between keep-alive requests, and for\n"
+       "# the body (and for the client to take the response).\n"
+       "header_timeout = " << q(FormatConfigDuration(c.taxii.header_timeout))
+    << "\n"
+       "idle_timeout = " << q(FormatConfigDuration(c.taxii.idle_timeout))
+    << "\n"
+       "request_timeout = "
+    << q(FormatConfigDuration(c.taxii.request_timeout)) << "\n"
+       "# After this many failed logins from one address or for one name,\n"
+       "# further attempts get 429 for a delay that doubles per failure up\n"
+       "# to login_delay_max. Password checks queued at most: 503 above.\n"
+       "login_failures_before_delay = " << c.taxii.login_failures_before_delay
+    << "\n"
+       "login_delay_max = " << q(FormatConfigDuration(c.taxii.login_delay_max))
+    << "\n"
+       "max_pending_logins = " << c.taxii.max_pending_logins << "\n"
+       "# Failed logins: the first from an address is logged at once, the\n"
+       "# rest summarised (log and audit, with counts) once per interval.\n"
+       "login_log_interval = "
+    << q(FormatConfigDuration(c.taxii.login_log_interval)) << "\n"
        "\n"
        "[warninglists]\n"
        "# MISP warninglists (docs/warninglists.md): every *.json in dir is\n"
@@ -868,6 +940,10 @@ std::string RenderNodeConfig(const NodeConfig& c) {
        "# \"\": off. No authentication: bind to loopback (127.0.0.1:9464)\n"
        "# or put it behind a proxy.\n"
        "listen = " << q(EndpointText(c.metrics.listen)) << "\n"
+       "# Scrapes at once, in all and per client address.\n"
+       "max_connections = " << c.metrics.max_connections << "\n"
+       "max_connections_per_source = " << c.metrics.max_connections_per_source
+    << "\n"
        "\n"
        "[defaults]\n"
        "# Given to submissions that do not say otherwise.\n"

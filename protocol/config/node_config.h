@@ -142,6 +142,18 @@ struct NodeConfig {
     std::filesystem::path accounts;
     uint32_t page_size_max = 1000;  // largest `limit` served, 1..10000
     uint64_t max_request_bytes = 8 * 1024 * 1024;  // POST bodies; 413 above
+    // Hostile-load limits (docs/config.md [taxii], docs/taxii.md "Limits").
+    uint32_t max_header_bytes = 16 * 1024;       // request head; 431 above
+    uint32_t max_connections = 256;              // 1..100000
+    uint32_t max_connections_per_source = 32;    // per address, 1..100000
+    std::chrono::seconds header_timeout{10};     // whole head, 1 s..5 min
+    std::chrono::seconds idle_timeout{30};       // keep-alive, 1 s..1 h
+    std::chrono::seconds request_timeout{60};    // body; response, 1 s..1 h
+    uint32_t login_failures_before_delay = 5;    // then 429, 1..1000
+    std::chrono::seconds login_delay_max{60};    // longest delay, 1 s..1 h
+    uint32_t max_pending_logins = 16;            // queued Argon2, 1..1024
+    // One summary (log line + audit entry) per source and interval.
+    std::chrono::seconds login_log_interval{60};  // 1 s..1 h
     bool operator==(const Taxii&) const = default;
   } taxii;
 
@@ -189,6 +201,8 @@ struct NodeConfig {
   // bind to loopback or put it behind a proxy.
   struct Metrics {
     std::optional<HostPort> listen;  // unset: no metrics listener
+    uint32_t max_connections = 16;            // 1..1024
+    uint32_t max_connections_per_source = 4;  // per address, 1..1024
     bool operator==(const Metrics&) const = default;
   } metrics;
 

@@ -211,6 +211,42 @@ TEST(NodeConfigTest, FullFileSetsEveryKey) {
   EXPECT_EQ(c->retention.sweep_interval, std::chrono::minutes(30));
 }
 
+TEST(NodeConfigTest, TaxiiAndMetricsLimitsHaveSafeDefaultsAndAreSet) {
+  TempDir dir;
+  Result<NodeConfig> d =
+      protocol::LoadNodeConfig(dir.Write("d.toml", kMinimal));
+  ASSERT_TRUE(d.ok()) << ErrorOf(d);
+  EXPECT_EQ(d->taxii.max_connections, 256u);
+  EXPECT_EQ(d->taxii.max_connections_per_source, 32u);
+  EXPECT_EQ(d->taxii.max_header_bytes, 16u * 1024);
+  EXPECT_EQ(d->taxii.header_timeout, std::chrono::seconds(10));
+  EXPECT_EQ(d->taxii.login_failures_before_delay, 5u);
+  EXPECT_EQ(d->metrics.max_connections, 16u);
+  EXPECT_EQ(d->metrics.max_connections_per_source, 4u);
+  Result<NodeConfig> c = protocol::LoadNodeConfig(dir.Write(
+      "c.toml",
+      std::string(kMinimal) +
+          "[taxii]\nmax_connections = 10\nmax_connections_per_source = 2\n"
+          "max_header_bytes = 4096\nheader_timeout = \"3s\"\n"
+          "idle_timeout = \"1m\"\nrequest_timeout = \"2m\"\n"
+          "login_failures_before_delay = 7\nlogin_delay_max = \"5m\"\n"
+          "max_pending_logins = 3\nlogin_log_interval = \"10s\"\n"
+          "[metrics]\nmax_connections = 8\nmax_connections_per_source = 1\n"));
+  ASSERT_TRUE(c.ok()) << ErrorOf(c);
+  EXPECT_EQ(c->taxii.max_connections, 10u);
+  EXPECT_EQ(c->taxii.max_connections_per_source, 2u);
+  EXPECT_EQ(c->taxii.max_header_bytes, 4096u);
+  EXPECT_EQ(c->taxii.header_timeout, std::chrono::seconds(3));
+  EXPECT_EQ(c->taxii.idle_timeout, std::chrono::seconds(60));
+  EXPECT_EQ(c->taxii.request_timeout, std::chrono::seconds(120));
+  EXPECT_EQ(c->taxii.login_failures_before_delay, 7u);
+  EXPECT_EQ(c->taxii.login_delay_max, std::chrono::seconds(300));
+  EXPECT_EQ(c->taxii.max_pending_logins, 3u);
+  EXPECT_EQ(c->taxii.login_log_interval, std::chrono::seconds(10));
+  EXPECT_EQ(c->metrics.max_connections, 8u);
+  EXPECT_EQ(c->metrics.max_connections_per_source, 1u);
+}
+
 TEST(NodeConfigTest, RelativePathsAreRelativeToTheConfigFileNotTheCwd) {
   TempDir dir;
   fs::create_directories(dir.path() / "etc");
@@ -288,6 +324,15 @@ INSTANTIATE_TEST_SUITE_P(
         ErrorCase{"UnbracketedIpv6", "[taxii]\nlisten = \"::1:80\"\n",
                   "5: [taxii] listen: '::1:80': an IPv6 address must be in "
                   "brackets, as in [2001:db8::1]:7420"},
+        ErrorCase{"TaxiiTimeoutOutOfRange",
+                  "[taxii]\nheader_timeout = \"10m\"\n",
+                  "5: [taxii] header_timeout: must be between 1s and 5m"},
+        ErrorCase{"TaxiiCapOutOfRange", "[taxii]\nmax_connections = 0\n",
+                  "5: [taxii] max_connections: 0 is out of range 1..100000"},
+        ErrorCase{"MetricsCapOutOfRange",
+                  "[metrics]\nmax_connections_per_source = 5000\n",
+                  "5: [metrics] max_connections_per_source: 5000 is out of "
+                  "range 1..1024"},
         ErrorCase{"BadDuration", "[peers]\nkeepalive = \"30\"\n",
                   "5: [peers] keepalive: duration '30' lacks a unit (s, m, "
                   "h or d) after its number"},
