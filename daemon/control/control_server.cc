@@ -383,6 +383,9 @@ awaitable<void> ControlServer::Serve(stream_protocol::socket socket) {
   }
   connection->Close();
   connections_.erase(connection);
+  // Run's frame (and with it the request buffer and its budget charge) is
+  // gone by now.
+  OnBuffersReleased();
   if (failure) std::rethrow_exception(failure);
 }
 
