@@ -112,6 +112,7 @@ class ControlServer::Connection
         }
         std::vector<uint8_t> refusal = ErrorResponse(length.status());
         co_await WriteReply(std::move(refusal));
+        DiscardPending();
         co_return;
       }
       BudgetCharge charge(server_.budget_);
@@ -273,6 +274,19 @@ class ControlServer::Connection
         [self = shared_from_this(), gone](boost::system::error_code ec) {
           if (!ec && self->PeerHungUp()) self->MarkGone(*gone);
         });
+  }
+
+  // Drops what the client already sent after a bad header (up to 64 KiB,
+  // without waiting): closing a Unix socket with unread bytes makes the
+  // client read ECONNRESET instead of our error reply and a clean EOF.
+  void DiscardPending() {
+    std::array<uint8_t, 4096> sink;
+    for (size_t total = 0; total < 64 * 1024;) {
+      const ssize_t r = recv(socket_.native_handle(), sink.data(), sink.size(),
+                             MSG_DONTWAIT);
+      if (r <= 0) return;
+      total += static_cast<size_t>(r);
+    }
   }
 
   bool PeerHungUp() {
