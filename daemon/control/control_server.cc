@@ -2,6 +2,7 @@
 
 #include <grp.h>
 #include <malloc.h>
+#include <poll.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -261,9 +262,9 @@ class ControlServer::Connection
   }
 
   // Sets `gone` when the client hangs up while its request is handled. A
-  // hang-up that happened before the watch starts is seen by the peek; one
+  // hang-up that happened before the watch starts is seen at once; one
   // after it by the wait. Data the client sends meanwhile (a pipelined
-  // request) is left for the next read and ends the watch.
+  // request) or a half-close is left for the next read and ends the watch.
   void WatchForHangup(std::shared_ptr<std::atomic<bool>> gone) {
     if (PeerHungUp()) {
       MarkGone(*gone);
@@ -289,12 +290,13 @@ class ControlServer::Connection
     }
   }
 
+  // Whether the client closed its end entirely. POLLHUP, not an EOF read:
+  // a client that only shut down its writing side (`send; shutdown(WR);
+  // read`) still waits for the reply.
   bool PeerHungUp() {
-    char byte;
-    const ssize_t r = recv(socket_.native_handle(), &byte, 1,
-                           MSG_PEEK | MSG_DONTWAIT);
-    if (r == 0) return true;
-    return r < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR;
+    pollfd p{socket_.native_handle(), POLLIN | POLLRDHUP, 0};
+    if (poll(&p, 1, 0) <= 0) return false;
+    return (p.revents & (POLLHUP | POLLERR | POLLNVAL)) != 0;
   }
 
   void MarkGone(std::atomic<bool>& gone) {

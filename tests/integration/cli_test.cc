@@ -358,7 +358,8 @@ TEST_F(BulkTest, CsvBadLinesAreReportedAndGoodLinesStored) {
             ",red,100,,\n"
             "ipv4,198.51.100.4,green,70\n");                  // 10 short row
   CommandResult r = node_->Cli({"submit", "--file", csv.string(), "--json"});
-  ASSERT_EQ(r.exit_code, 4)  // some lines rejected (docs/cli.md) << r.Describe();
+  // Some lines are rejected: exit 4 (docs/cli.md).
+  ASSERT_EQ(r.exit_code, 4) << r.Describe();
   auto sum = nlohmann::json::parse(r.out);
   const std::set<uint64_t> bad = ReportedLines(r.err, csv.string());
   EXPECT_TRUE(bad.count(4) && bad.count(5) && bad.count(6) && bad.count(7))
@@ -399,7 +400,8 @@ TEST_F(BulkTest, JsonlBadLinesAreReportedAndGoodLinesStored) {
             "not json at all\n"                                 // 9
             R"({"type":"asn","value":"AS64496"})" "\n");        // 10
   CommandResult r = node_->Cli({"submit", "--file", jsonl.string(), "--json"});
-  ASSERT_EQ(r.exit_code, 4)  // some lines rejected (docs/cli.md) << r.Describe();
+  // Some lines are rejected: exit 4 (docs/cli.md).
+  ASSERT_EQ(r.exit_code, 4) << r.Describe();
   auto sum = nlohmann::json::parse(r.out);
   const std::set<uint64_t> bad = ReportedLines(r.err, jsonl.string());
   EXPECT_EQ(bad, (std::set<uint64_t>{3, 4, 6, 7, 8, 9})) << r.err;

@@ -397,6 +397,14 @@ TEST_F(HostileControlTest, DiskFullFailsLoudlyAndLosesNothingStored) {
   EXPECT_NE(metrics.body.find("caravan_store_errors_total{kind=\""),
             std::string::npos)
       << metrics.body;
+  for (size_t at = metrics.body.find("\ncaravan_store_errors_total{");
+       at != std::string::npos;
+       at = metrics.body.find("\ncaravan_store_errors_total{", at + 1)) {
+    std::cout << "[ numbers  ] "
+              << metrics.body.substr(at + 1,
+                                     metrics.body.find('\n', at + 1) - at - 1)
+              << "\n";
+  }
 
   // Without the limit, every line reported stored is there, once, and the
   // audit chain verifies.
