@@ -33,6 +33,11 @@ struct Request {
     quarantineDecide @15 :QuarantineDecision;
     keyShow @16 :Void;
   }
+  deadlineUnixMs @17 :Int64;    # when the client stops waiting, as Unix time
+                                # in ms on the host's clock (client and daemon
+                                # share it: the socket is local); 0: never.
+                                # The daemon does not start a request whose
+                                # deadline has passed (it answers RetryLater).
 }
 
 struct Submission {
@@ -68,6 +73,10 @@ struct SubmitResult {
       stored @1 :Stored;
       error @2 :Text;
     }
+    errorCode @3 :UInt8;        # with error: its caravan::StatusCode
+                                # (invalidInput, denied: the item was
+                                # refused; unavailable, internal...: the
+                                # store failed). 0 from older daemons.
   }
   struct Stored {
     id @0 :Text;                # hex

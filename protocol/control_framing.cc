@@ -2,16 +2,27 @@
 
 #include <capnp/serialize.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <cstring>
 #include <string>
 
 namespace caravan::protocol {
 
-std::vector<uint8_t> FrameMessage(capnp::MessageBuilder& message) {
+Result<std::vector<uint8_t>> FrameMessageWithin(capnp::MessageBuilder& message,
+                                                size_t max_bytes) {
+  // The size is known without flattening: a message over the limit never
+  // costs a second copy of itself.
+  const size_t size = capnp::computeSerializedSizeInWords(message) *
+                      sizeof(capnp::word);
+  const size_t limit = std::min(max_bytes, kMaxControlFrameLimit);
+  if (size > limit) {
+    return InvalidInput("control message of " + std::to_string(size) +
+                        " bytes exceeds the frame limit of " +
+                        std::to_string(limit) + " bytes");
+  }
   kj::Array<capnp::word> flat = capnp::messageToFlatArray(message);
   auto bytes = flat.asBytes();
-  if (bytes.size() > kMaxControlFrameBytes) std::abort();  // caller's bug
   const uint32_t n = static_cast<uint32_t>(bytes.size());
   std::vector<uint8_t> out;
   out.reserve(kControlFrameHeaderBytes + bytes.size());
@@ -20,12 +31,35 @@ std::vector<uint8_t> FrameMessage(capnp::MessageBuilder& message) {
   return out;
 }
 
-capnp::ReaderOptions ControlReaderOptions() {
+std::vector<uint8_t> FrameMessage(capnp::MessageBuilder& message) {
+  auto framed = FrameMessageWithin(message, kMaxControlFrameBytes);
+  if (!framed.ok()) std::abort();  // a caller's bug: see the header
+  return std::move(*framed);
+}
+
+capnp::ReaderOptions ControlReaderOptions(size_t max_frame_bytes) {
   capnp::ReaderOptions o;
-  o.traversalLimitInWords = kMaxControlFrameBytes / sizeof(capnp::word);
+  o.traversalLimitInWords =
+      std::min(max_frame_bytes, kMaxControlFrameLimit) / sizeof(capnp::word);
   o.nestingLimit = 32;
   return o;
 }
+
+Result<uint32_t> ParseFrameHeader(std::span<const uint8_t, 4> h,
+                                  size_t max_bytes) {
+  const uint32_t n = uint32_t(h[0]) | uint32_t(h[1]) << 8 |
+                     uint32_t(h[2]) << 16 | uint32_t(h[3]) << 24;
+  if (n == 0 || n % sizeof(capnp::word) != 0 || n > max_bytes) {
+    return InvalidInput("control frame: declared length " + std::to_string(n) +
+                        " is not a positive multiple of 8 up to " +
+                        std::to_string(max_bytes));
+  }
+  return n;
+}
+
+FrameDecoder::FrameDecoder(size_t max_frame_bytes)
+    : max_frame_bytes_(std::clamp<size_t>(max_frame_bytes, sizeof(capnp::word),
+                                          kMaxControlFrameLimit)) {}
 
 void FrameDecoder::Append(std::span<const uint8_t> bytes) {
   if (error_) return;  // the stream is dead; do not grow
@@ -42,22 +76,19 @@ Result<std::optional<std::vector<capnp::word>>> FrameDecoder::Next() {
   if (error_) return *error_;
   if (buffered() < kControlFrameHeaderBytes) return std::optional<std::vector<capnp::word>>();
   const uint8_t* h = buffer_.data() + start_;
-  const uint32_t n = uint32_t(h[0]) | uint32_t(h[1]) << 8 |
-                     uint32_t(h[2]) << 16 | uint32_t(h[3]) << 24;
-  if (n == 0 || n % sizeof(capnp::word) != 0 || n > kMaxControlFrameBytes) {
-    error_ = InvalidInput("control frame: declared length " + std::to_string(n) +
-                          " is not a positive multiple of 8 up to " +
-                          std::to_string(kMaxControlFrameBytes));
-    buffer_.clear();
+  auto n = ParseFrameHeader(std::span<const uint8_t, 4>(h, 4), max_frame_bytes_);
+  if (!n.ok()) {
+    error_ = n.status();
+    buffer_ = {};  // give the memory back, not just the length
     start_ = 0;
     return *error_;
   }
-  if (buffered() < kControlFrameHeaderBytes + n) {
+  if (buffered() < kControlFrameHeaderBytes + *n) {
     return std::optional<std::vector<capnp::word>>();
   }
-  std::vector<capnp::word> words(n / sizeof(capnp::word));
-  std::memcpy(words.data(), h + kControlFrameHeaderBytes, n);
-  start_ += kControlFrameHeaderBytes + n;
+  std::vector<capnp::word> words(*n / sizeof(capnp::word));
+  std::memcpy(words.data(), h + kControlFrameHeaderBytes, *n);
+  start_ += kControlFrameHeaderBytes + *n;
   return std::optional<std::vector<capnp::word>>(std::move(words));
 }
 

@@ -17,7 +17,8 @@ Status BatchPipeline::Send(
     std::unique_ptr<capnp::MallocMessageBuilder> request) {
   if (!in_flight_.empty() && connections_.size() == 1 && !second_tried_) {
     second_tried_ = true;
-    auto second = ControlClient::Connect(connections_[0]->path());
+    auto second = ControlClient::Connect(connections_[0]->path(),
+                                         connections_[0]->limits());
     if (second.ok()) connections_.push_back(std::move(*second));
   }
   while (in_flight_.size() >= connections_.size()) {

@@ -33,6 +33,9 @@ int main(int argc, char** argv) {
                  "caravand.toml (default: $CARAVAN_CONFIG, then "
                  "/etc/caravan/caravand.toml)");
   app.add_flag("--json", global.json, "one JSON document on stdout");
+  app.add_option("--timeout", global.timeout,
+                 "give up on caravand after this long per request (default "
+                 "5m); a request not started by then is never run");
   std::function<int()> run;
 
   InitOptions init;

@@ -6,6 +6,7 @@
 #include <iostream>
 
 #include "protocol/config/node_config.h"
+#include "protocol/time_text.h"
 
 namespace caravan::tools {
 
@@ -31,7 +32,17 @@ Result<std::unique_ptr<ControlClient>> ConnectToDaemon(
     }
     return config.status();
   }
-  return ControlClient::Connect(config->control.socket);
+  ClientLimits limits;
+  limits.max_frame_bytes = config->control.max_frame_bytes;
+  if (!options.timeout.empty()) {
+    auto seconds = protocol::ParseDuration(options.timeout);
+    if (!seconds.ok() || *seconds <= 0) {
+      return InvalidInput("--timeout: '" + options.timeout +
+                          "' is not a duration such as 30s or 5m");
+    }
+    limits.timeout = std::chrono::seconds(*seconds);
+  }
+  return ControlClient::Connect(config->control.socket, limits);
 }
 
 Result<nlohmann::json> CallForJson(const GlobalOptions& options,

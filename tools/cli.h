@@ -22,6 +22,10 @@ namespace caravan::tools {
 struct GlobalOptions {
   std::string config;  // --config; empty: $CARAVAN_CONFIG or the default
   bool json = false;   // --json
+  // --timeout: how long one request to caravand may take ("30s", "5m");
+  // empty: ClientLimits' default. The daemon does not start a request
+  // whose time is up.
+  std::string timeout;
 };
 
 // Prints "caravan: <message>" to stderr and returns the exit code for it.

@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include <filesystem>
+#include <functional>
 #include <fstream>
 #include <iostream>
 #include <sstream>
@@ -13,6 +14,7 @@
 #include "tools/batch_pipeline.h"
 #include "tools/commands.h"
 #include "tools/submission_builder.h"
+#include "tools/submit_batcher.h"
 
 namespace caravan::tools {
 namespace {
@@ -27,7 +29,11 @@ constexpr size_t kBatchLines = 5000;
 constexpr uint64_t kMaxUpdateNotes = 100;
 
 struct BulkTotals {
-  uint64_t lines = 0, stored = 0, unchanged = 0, rejected = 0;
+  uint64_t lines = 0, stored = 0, unchanged = 0;
+  // Refused as invalid or by policy (the line's fault: exit 4), and not
+  // stored because the store failed (disk full...: exit 1).
+  uint64_t rejected = 0, failed = 0;
+  std::string first_failure;  // the store's reason, for the summary
   uint64_t flagged = 0;  // stored, but matched a warninglist (not forced)
   // stored = created + updated: a new value (revision 1), or a new
   // revision of a known one (merged, or replaced with --replace).
@@ -79,6 +85,80 @@ nlohmann::json WarninglistJson(protocol::wire::SubmitResult::Stored::Reader s) {
           {"forced", s.getForced()}};
 }
 
+// Whether an item's error code (SubmitResult.Item.errorCode) says the item
+// itself was refused (invalid, denied by policy), as opposed to a failure
+// of the store. 0 comes from daemons older than the field: their item
+// errors were refusals, except a store failure they could not tell apart.
+bool IsRefusal(uint8_t code) {
+  const auto c = static_cast<StatusCode>(code);
+  return c == StatusCode::kOk || c == StatusCode::kInvalidInput ||
+         c == StatusCode::kDenied || c == StatusCode::kNotFound;
+}
+
+// The exit code of a bulk submit (docs/cli.md): 1 when the store failed
+// for some line, else 4 when some line was refused, else 0.
+int BulkExitCode(const BulkTotals& t) {
+  if (t.failed > 0) {
+    std::cerr << "caravan: " << t.failed
+              << " line(s) not stored because the store failed: "
+              << t.first_failure << "\n";
+    return 1;
+  }
+  if (t.rejected > 0) {
+    std::cerr << "caravan: " << t.rejected << " of " << t.lines
+              << " line(s) rejected (see above)\n";
+    return 4;
+  }
+  return 0;
+}
+
+// Sends every item `next` yields in Submit requests cut by count and by
+// bytes (SubmitBatcher). An item too large for any request is rejected
+// with its line number; the others still go.
+Status SendInBatches(const std::function<bool(protocol::BulkItem*)>& next,
+                     const SubmitOptions& o, const std::string& source,
+                     size_t max_frame_bytes, BatchPipeline& pipeline,
+                     BulkTotals& totals) {
+  SubmitBatcher batcher(max_frame_bytes, kBatchLines);
+  std::vector<protocol::BulkItem> batch;
+  auto send = [&]() -> Status {
+    if (batch.empty()) return Status::Ok();
+    auto message = std::make_unique<capnp::MallocMessageBuilder>();
+    auto submit = message->initRoot<protocol::wire::Request>().initSubmit();
+    submit.setForce(o.force);
+    submit.setReplace(o.replace);
+    auto items = submit.initItems(static_cast<unsigned>(batch.size()));
+    for (unsigned i = 0; i < batch.size(); ++i) {
+      CARAVAN_RETURN_IF_ERROR(FillSubmission(items[i], o.context, batch[i]));
+    }
+    batch.clear();
+    batcher.Clear();
+    return pipeline.Send(std::move(message));
+  };
+  protocol::BulkItem item;
+  while (next(&item)) {
+    const size_t bytes = SubmissionWireBytes(item, o.context);
+    auto fit = batcher.Offer(bytes);
+    if (fit == SubmitBatcher::Fit::kFull) {
+      CARAVAN_RETURN_IF_ERROR(send());
+      fit = batcher.Offer(bytes);
+    }
+    if (fit == SubmitBatcher::Fit::kTooLarge) {
+      ++totals.rejected;
+      std::cerr << "\r" << source << ":" << item.line << ": too large: "
+                << bytes << " bytes encoded, more than one request to "
+                << "caravand may hold (" << batcher.max_item_bytes()
+                << " of [control] max_frame_bytes " << max_frame_bytes
+                << "); split its tags or description\n";
+    } else {
+      batch.push_back(std::move(item));
+      if (batcher.full()) CARAVAN_RETURN_IF_ERROR(send());
+    }
+    item = protocol::BulkItem();
+  }
+  return send();
+}
+
 void PrintProgress(const BulkTotals& t, bool final_line) {
   std::cerr << "\r" << t.lines << " lines: " << t.stored << " stored, "
             << t.unchanged << " unchanged, " << t.rejected << " rejected"
@@ -95,8 +175,13 @@ Status AccountBatch(const ControlReply& reply, const std::string& source,
   }
   for (auto item : response.getSubmitResult().getResults()) {
     if (item.isError()) {
-      ++t.rejected;
+      if (IsRefusal(item.getErrorCode())) {
+        ++t.rejected;
+      } else if (++t.failed == 1) {
+        t.first_failure = item.getError().cStr();
+      }
       std::cerr << "\r" << source << ":" << item.getLine() << ": "
+                << (IsRefusal(item.getErrorCode()) ? "" : "not stored: ")
                 << item.getError().cStr() << "\n";
       continue;
     }
@@ -188,22 +273,18 @@ int SubmitImported(const GlobalOptions& global, const SubmitOptions& o,
   BulkTotals totals;
   totals.lines = imported.size() + skipped;
   totals.rejected = skipped;
+  const size_t max_frame = (*client)->limits().max_frame_bytes;
   BatchPipeline pipeline = MakePipeline(std::move(*client), source,
                                         o.print_ids, progress, totals);
-  for (size_t start = 0; start < imported.size(); start += kBatchLines) {
-    const size_t n = std::min(kBatchLines, imported.size() - start);
-    auto message = std::make_unique<capnp::MallocMessageBuilder>();
-    auto items_req = message->initRoot<protocol::wire::Request>()
-                     .initSubmit();
-    items_req.setForce(o.force);
-    items_req.setReplace(o.replace);
-    auto items = items_req.initItems(static_cast<unsigned>(n));
-    for (unsigned i = 0; i < n; ++i) {
-      Status s = FillSubmission(items[i], o.context, imported[start + i]);
-      if (!s.ok()) return Fail(s);
-    }
-    Status s = pipeline.Send(std::move(message));
-    if (!s.ok()) return Fail(s);
+  size_t index = 0;
+  auto next = [&](protocol::BulkItem* out) {
+    if (index == imported.size()) return false;
+    *out = imported[index++];
+    return true;
+  };
+  if (Status s = SendInBatches(next, o, source, max_frame, pipeline, totals);
+      !s.ok()) {
+    return Fail(s);
   }
   if (Status s = pipeline.Finish(); !s.ok()) return Fail(s);
   if (progress) PrintProgress(totals, true);
@@ -214,15 +295,17 @@ int SubmitImported(const GlobalOptions& global, const SubmitOptions& o,
                {"updated", totals.updated},
                {"unchanged", totals.unchanged},
                {"rejected", totals.rejected},
+               {"not_stored", totals.failed},
                {"flagged", totals.flagged}});
   } else if (!o.print_ids) {
     std::cout << totals.lines << " objects: " << totals.stored << " stored, "
               << totals.unchanged << " unchanged, " << totals.rejected
               << " rejected or skipped";
+    if (totals.failed > 0) std::cout << ", " << totals.failed << " not stored";
     if (totals.flagged > 0) std::cout << ", " << totals.flagged << " flagged";
     std::cout << SplitText(totals) << "\n";
   }
-  return totals.rejected > 0 && totals.stored + totals.unchanged == 0 ? 4 : 0;
+  return BulkExitCode(totals);
 }
 
 // `submit --file X --format stix|misp` (or a .json file / MISP feed
@@ -322,39 +405,25 @@ int RunBulk(const GlobalOptions& global, const SubmitOptions& o) {
   const std::string source = o.file == "-" ? "stdin" : o.file;
   protocol::BulkReader reader(*in, *format);
   BulkTotals totals;
+  const size_t max_frame = (*client)->limits().max_frame_bytes;
   BatchPipeline pipeline = MakePipeline(std::move(*client), source,
                                         o.print_ids, progress, totals);
-  bool more = true;
-  while (more) {
-    auto message = std::make_unique<capnp::MallocMessageBuilder>();
-    auto submit = message->initRoot<protocol::wire::Request>().initSubmit();
-    submit.setForce(o.force);
-    submit.setReplace(o.replace);
-    // Collect one batch; lines the reader itself rejects are reported here.
-    std::vector<protocol::BulkItem> batch;
-    protocol::BulkItem item;
-    while (batch.size() < kBatchLines && (more = reader.Next(&item))) {
+  // Lines the reader itself rejects are reported here and skipped.
+  auto next = [&](protocol::BulkItem* out) {
+    while (reader.Next(out)) {
       ++totals.lines;
-      if (item.error) {
-        ++totals.rejected;
-        std::cerr << "\r" << source << ":" << item.line << ": " << *item.error
-                  << "\n";
-        continue;
-      }
-      batch.push_back(std::move(item));
-      item = protocol::BulkItem();
+      if (!out->error) return true;
+      ++totals.rejected;
+      std::cerr << "\r" << source << ":" << out->line << ": " << *out->error
+                << "\n";
+      *out = protocol::BulkItem();
     }
-    if (batch.empty()) break;
-    auto items = submit.initItems(static_cast<unsigned>(batch.size()));
-    for (unsigned i = 0; i < batch.size(); ++i) {
-      Status s = FillSubmission(items[i], o.context, batch[i]);
-      if (!s.ok()) return Fail(s);
-    }
-    Status s = pipeline.Send(std::move(message));
-    if (!s.ok()) {
-      if (progress) PrintProgress(totals, true);
-      return Fail(s);
-    }
+    return false;
+  };
+  if (Status s = SendInBatches(next, o, source, max_frame, pipeline, totals);
+      !s.ok()) {
+    if (progress) PrintProgress(totals, true);
+    return Fail(s);
   }
   if (Status s = pipeline.Finish(); !s.ok()) {
     if (progress) PrintProgress(totals, true);
@@ -368,15 +437,17 @@ int RunBulk(const GlobalOptions& global, const SubmitOptions& o) {
                {"updated", totals.updated},
                {"unchanged", totals.unchanged},
                {"rejected", totals.rejected},
+               {"not_stored", totals.failed},
                {"flagged", totals.flagged}});
   } else if (!o.print_ids) {
     std::cout << totals.lines << " lines: " << totals.stored << " stored, "
               << totals.unchanged << " unchanged, " << totals.rejected
               << " rejected";
+    if (totals.failed > 0) std::cout << ", " << totals.failed << " not stored";
     if (totals.flagged > 0) std::cout << ", " << totals.flagged << " flagged";
     std::cout << SplitText(totals) << "\n";
   }
-  return totals.rejected > 0 && totals.stored + totals.unchanged == 0 ? 4 : 0;
+  return BulkExitCode(totals);
 }
 
 int RunSingle(const GlobalOptions& global, const SubmitOptions& o) {
@@ -397,7 +468,14 @@ int RunSingle(const GlobalOptions& global, const SubmitOptions& o) {
     return Fail(Internal("caravand answered a submit without its result"));
   }
   if (results[0].isError()) {
-    return Fail(InvalidInput(results[0].getError().cStr()));
+    const std::string why = results[0].getError().cStr();
+    if (IsRefusal(results[0].getErrorCode())) {
+      const auto code = static_cast<StatusCode>(results[0].getErrorCode());
+      return Fail(Status(code == StatusCode::kOk ? StatusCode::kInvalidInput
+                                                 : code,
+                         why));
+    }
+    return Fail(Internal("not stored: the store failed: " + why));
   }
   auto stored = results[0].getStored();
   if (stored.getWarninglist().size() > 0) {

@@ -14,7 +14,10 @@ namespace {
 // Cap'n Proto text must be NUL-terminated; a string_view need not be.
 void SetMessage(protocol::wire::Response::Builder response,
                 std::string_view text) {
-  const std::string copy(text);
+  // Messages may quote client input: bounded, so an error reply always
+  // fits in a frame.
+  constexpr size_t kMaxMessageBytes = 64 * 1024;
+  const std::string copy(text.substr(0, kMaxMessageBytes));
   response.setMessage(capnp::Text::Reader(copy.c_str(), copy.size()));
 }
 
@@ -38,13 +41,22 @@ std::vector<uint8_t> OkResponse(std::string_view text) {
   return protocol::FrameMessage(message);
 }
 
-std::vector<uint8_t> JsonResponse(std::string_view json) {
+std::vector<uint8_t> JsonResponse(std::string_view json,
+                                  size_t max_frame_bytes) {
   capnp::MallocMessageBuilder message;
   auto response = message.initRoot<protocol::wire::Response>();
   response.setCode(0);
   const std::string copy(json);
   response.setJson(capnp::Text::Reader(copy.c_str(), copy.size()));
-  return protocol::FrameMessage(message);
+  // A read's JSON grows with the store: too large is the client's to narrow
+  // (a filter, a smaller limit), never an abort of the daemon.
+  auto framed = protocol::FrameMessageWithin(message, max_frame_bytes);
+  if (!framed.ok()) {
+    return ErrorResponse(InvalidInput(
+        "the reply is too large for one control frame (" +
+        framed.status().message() + "): narrow the request"));
+  }
+  return std::move(*framed);
 }
 
 }  // namespace caravan::daemon

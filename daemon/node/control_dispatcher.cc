@@ -31,20 +31,20 @@ SubmissionInput SubmissionFromWire(protocol::wire::Submission::Reader s) {
 }
 
 boost::asio::awaitable<std::vector<uint8_t>> ControlDispatcher::Handle(
-    std::vector<capnp::word> request, ControlPeer peer) {
+    std::vector<capnp::word> request, ControlCall call) {
   // The request moves into a shared_ptr in its own statement: g++ 12
   // destroys a coroutine parameter twice when it is moved straight into a
   // lambda capture inside a co_await expression.
   auto shared = std::make_shared<std::vector<capnp::word>>(std::move(request));
-  auto work = [this, shared, peer]() { return HandleNow(*shared, peer); };
+  auto work = [this, shared, call]() { return HandleNow(*shared, call); };
   std::optional<std::vector<uint8_t>> reply =
       co_await Offload(node_.pool(), std::move(work));
   co_return std::move(*reply);
 }
 
 std::vector<uint8_t> ControlDispatcher::HandleNow(
-    const std::vector<capnp::word>& words, const ControlPeer& peer) {
-  const std::string actor = "uid:" + std::to_string(peer.uid);
+    const std::vector<capnp::word>& words, const ControlCall& call) {
+  const std::string actor = "uid:" + std::to_string(call.peer.uid);
   const auto started = std::chrono::steady_clock::now();
   // The request kind is the union field's schema name ("submit",
   // "auditVerify"): bounded by the schema, and new kinds need no table here.
@@ -57,12 +57,16 @@ std::vector<uint8_t> ControlDispatcher::HandleNow(
   try {
     capnp::FlatArrayMessageReader reader(
         kj::arrayPtr(words.data(), words.size()),
-        protocol::ControlReaderOptions());
+        protocol::ControlReaderOptions(node_.config().control.max_frame_bytes));
     auto request = reader.getRoot<Request>();
     KJ_IF_MAYBE(field, capnp::toDynamic(request).which()) {
       kind = field->getProto().getName().cStr();
     } else {
       kind = "unknown";
+    }
+    if (auto skip = Abandoned(request, call, kind)) {
+      observe();
+      return std::move(*skip);
     }
     auto reply = Dispatch(request, actor);
     observe();
@@ -77,14 +81,36 @@ std::vector<uint8_t> ControlDispatcher::HandleNow(
   }
 }
 
-namespace {
-
-std::vector<uint8_t> Reply(const Result<std::string>& json) {
-  if (!json.ok()) return ErrorResponse(json.status());
-  return JsonResponse(*json);
+std::optional<std::vector<uint8_t>> ControlDispatcher::Abandoned(
+    Request::Reader request, const ControlCall& call, const std::string& kind) {
+  // The request may have waited behind others in the pool's queue: a client
+  // that gave up must not find its submit run minutes later.
+  if (call.client_gone->load()) {
+    node_.metrics().control_requests_abandoned.With({"client_gone"}).Inc();
+    LogNotice("control: ", kind, " request not run: its client hung up");
+    return std::vector<uint8_t>();
+  }
+  const int64_t deadline_ms = request.getDeadlineUnixMs();
+  if (deadline_ms <= 0) return std::nullopt;
+  const int64_t now_ms =
+      std::chrono::duration_cast<std::chrono::milliseconds>(
+          std::chrono::system_clock::now().time_since_epoch())
+          .count();
+  if (now_ms < deadline_ms) return std::nullopt;
+  node_.metrics().control_requests_abandoned.With({"deadline"}).Inc();
+  LogNotice("control: ", kind, " request not run: its deadline passed ",
+            now_ms - deadline_ms, " ms before it could start");
+  return ErrorResponse(RetryLater(
+      "request not run: its deadline passed " +
+      std::to_string(now_ms - deadline_ms) +
+      " ms before caravand could start it (the daemon is busy)"));
 }
 
-}  // namespace
+
+std::vector<uint8_t> ControlDispatcher::Reply(const Result<std::string>& json) {
+  if (!json.ok()) return ErrorResponse(json.status());
+  return JsonResponse(*json, node_.config().control.max_frame_bytes);
+}
 
 std::vector<uint8_t> ControlDispatcher::Dispatch(Request::Reader r,
                                                  const std::string& actor) {

@@ -8,6 +8,7 @@
 
 #include <boost/asio/awaitable.hpp>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -27,16 +28,26 @@ class ControlDispatcher : public ControlHandler {
   explicit ControlDispatcher(Node& node) : node_(node) {}
 
   boost::asio::awaitable<std::vector<uint8_t>> Handle(
-      std::vector<capnp::word> request, ControlPeer peer) override;
+      std::vector<capnp::word> request, ControlCall call) override;
 
   // Decodes and answers one request synchronously (worker pool; tests).
+  // A request whose client has hung up, or whose deadline has passed, is
+  // not run (it waited in the pool's queue too long): the first gets an
+  // empty reply nobody reads, the second RetryLater naming the delay.
   std::vector<uint8_t> HandleNow(const std::vector<capnp::word>& request,
-                                 const ControlPeer& peer);
+                                 const ControlCall& call);
 
  private:
   using Request = protocol::wire::Request;
+  // The reply for a request that must not run (client gone, deadline
+  // passed), or nullopt to run it.
+  std::optional<std::vector<uint8_t>> Abandoned(Request::Reader request,
+                                                const ControlCall& call,
+                                                const std::string& kind);
   std::vector<uint8_t> Dispatch(Request::Reader request,
                                 const std::string& actor);
+  // A read's JSON, or its error, framed within max_frame_bytes.
+  std::vector<uint8_t> Reply(const Result<std::string>& json);
 
   // Reads (control_reads.cc).
   Result<std::string> NodeStatus();

@@ -53,6 +53,7 @@ std::vector<uint8_t> ControlDispatcher::Submit(
     if (!o.error.ok()) {
       const std::string text = o.error.message();
       results[i].setError(capnp::Text::Reader(text.c_str(), text.size()));
+      results[i].setErrorCode(static_cast<uint8_t>(o.error.code()));
       continue;
     }
     auto stored = results[i].initStored();
@@ -73,7 +74,13 @@ std::vector<uint8_t> ControlDispatcher::Submit(
       stored.setForced(o.forced);
     }
   }
-  return protocol::FrameMessage(message);
+  // One reply line per item: at most kMaxSubmitBatch items whose ids and
+  // messages are bounded, yet a reply over the frame limit must be an
+  // error, never an abort.
+  auto framed = protocol::FrameMessageWithin(
+      message, node_.config().control.max_frame_bytes);
+  if (!framed.ok()) return ErrorResponse(framed.status());
+  return std::move(*framed);
 }
 
 Result<std::string> ControlDispatcher::Revoke(protocol::wire::Revoke::Reader r,

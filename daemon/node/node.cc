@@ -5,6 +5,7 @@
 #include <iterator>
 
 #include "crypto/key_file.h"
+#include "daemon/net/listener_core.h"
 #include "daemon/observe/log.h"
 #include "daemon/observe/sd_notify.h"
 #include "daemon/node/control_dispatcher.h"
@@ -23,6 +24,22 @@ namespace {
 // Worker threads for control requests: SQLite reads run in parallel on
 // their own connections; writes queue for the single store writer.
 constexpr int kWorkerThreads = 4;
+
+// Disk full, I/O errors and the like: loud (error level, at most one line
+// per interval with the count since the last) and counted in /metrics by
+// kind. Runs on the store's writer thread only, so the limiter needs no
+// lock.
+std::function<void(std::string_view, const Status&)> StoreErrorReporter(
+    Metrics& metrics) {
+  auto limiter = std::make_shared<net::LogLimiter>(std::chrono::seconds(10));
+  return [&metrics, limiter](std::string_view kind, const Status& error) {
+    metrics.store_errors.With({std::string(kind)}).Inc();
+    if (uint64_t n = limiter->Count(std::chrono::steady_clock::now())) {
+      LogError("store: ", n, " write(s) failed since the last report (",
+               kind, "): ", error.message());
+    }
+  };
+}
 
 }  // namespace
 
@@ -51,6 +68,7 @@ Result<std::unique_ptr<Node>> Node::Open(protocol::NodeConfig config,
   options.sync = cfg.store.synchronous == protocol::StoreSynchronous::kFull
                      ? store::StoreOptions::Sync::kFull
                      : store::StoreOptions::Sync::kNormal;
+  options.on_storage_error = StoreErrorReporter(node->metrics_);
   auto store = store::Store::Open(cfg.store.database.string(), options);
   if (!store.ok()) {
     return Status(store.status().code(),
@@ -90,7 +108,13 @@ Status Node::Start() {
   options.socket_path = config_.control.socket;
   options.group = config_.control.group;
   options.max_frame_bytes = config_.control.max_frame_bytes;
-  control_ = std::make_unique<ControlServer>(io_, *dispatcher_, options);
+  options.max_connections = config_.control.max_connections;
+  options.max_buffered_bytes = config_.control.max_buffered_bytes;
+  options.idle_timeout = config_.control.idle_timeout;
+  options.frame_timeout = config_.control.frame_timeout;
+  options.write_timeout = config_.control.write_timeout;
+  control_ = std::make_unique<ControlServer>(io_, *dispatcher_, options,
+                                             &metrics_);
   CARAVAN_RETURN_IF_ERROR(control_->Start());
   Status audited = store_->Write([&](store::WriteTxn& txn) -> Status {
     auto r = txn.AppendAudit(

@@ -278,14 +278,30 @@ Metrics::Metrics()
       taxii_request_seconds(
           "caravan_taxii_request_duration_seconds",
           "Time to answer a TAXII or feed HTTP request, by status code.",
-          {"code"}, kMaxCodes, MakeHistogram(LatencyBuckets())) {}
+          {"code"}, kMaxCodes, MakeHistogram(LatencyBuckets())),
+      store_errors("caravan_store_errors_total",
+                   "Store operations SQLite failed, by kind (disk_full, "
+                   "io_error, read_only, corrupt, no_memory, cant_open, "
+                   "other).",
+                   {"kind"}, 8, MakeCounter()),
+      control_connections_dropped(
+          "caravan_control_connections_dropped_total",
+          "Control socket connections closed for breaking a limit, by "
+          "reason (frame_timeout, write_timeout, bad_frame).",
+          {"reason"}, 4, MakeCounter()),
+      control_requests_abandoned(
+          "caravan_control_requests_abandoned_total",
+          "Control requests not run because their deadline passed or their "
+          "client hung up while they waited.",
+          {"reason"}, 3, MakeCounter()) {}
 
 std::string Metrics::Render(
     const std::vector<CollectedFamily>& collected) const {
   std::string out;
   for (const CounterFamily* f :
        {&records_stored, &submissions, &records_received, &records_duplicate,
-        &records_rejected, &records_shared, &records_withheld}) {
+        &records_rejected, &records_shared, &records_withheld, &store_errors,
+        &control_connections_dropped, &control_requests_abandoned}) {
     RenderCounters(out, *f);
   }
   RenderHistograms(out, control_request_seconds);

@@ -168,6 +168,13 @@ class Metrics {
   HistogramFamily control_request_seconds;
   // {code}: TAXII/feeds HTTP requests, by response status code.
   HistogramFamily taxii_request_seconds;
+  // {kind}: store operations SQLite failed (kStoreError* kinds).
+  CounterFamily store_errors;
+  // {reason}: control connections closed for breaking a limit
+  // ("frame_timeout", "write_timeout", "bad_frame").
+  CounterFamily control_connections_dropped;
+  // {reason}: control requests not run ("deadline", "client_gone").
+  CounterFamily control_requests_abandoned;
 
   // The whole exposition text: the families above, then `collected`.
   std::string Render(const std::vector<CollectedFamily>& collected) const;

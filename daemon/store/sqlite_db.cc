@@ -35,6 +35,19 @@ Status SqliteStatus(int rc, sqlite3* db, std::string_view what) {
   }
 }
 
+std::string_view StorageErrorKind(int rc) {
+  switch (rc & 0xff) {
+    case SQLITE_FULL: return "disk_full";
+    case SQLITE_IOERR: return "io_error";
+    case SQLITE_READONLY: return "read_only";
+    case SQLITE_CORRUPT:
+    case SQLITE_NOTADB: return "corrupt";
+    case SQLITE_NOMEM: return "no_memory";
+    case SQLITE_CANTOPEN: return "cant_open";
+    default: return "";
+  }
+}
+
 Statement::~Statement() {
   if (!stmt_) return;
   if (owned_) {

@@ -29,6 +29,11 @@ namespace caravan::store::internal {
 // should do next (busy -> retry later, corrupt -> corrupt, ...).
 Status SqliteStatus(int rc, sqlite3* db, std::string_view what);
 
+// The kind of storage failure an (extended) SQLite result code is, for
+// logs and /metrics: "disk_full", "io_error", "read_only", "corrupt",
+// "no_memory", "cant_open"; "" when it is not one (ok, busy, constraint...).
+std::string_view StorageErrorKind(int rc);
+
 class Statement {
  public:
   Statement(sqlite3_stmt* stmt, bool owned) : stmt_(stmt), owned_(owned) {}

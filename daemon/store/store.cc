@@ -168,9 +168,11 @@ Status CallWriteFn(const WriteFn& fn, WriteTxn& txn) {
 
 // Runs one write function in its own savepoint: its failure undoes only its
 // own changes.
-Status RunInSavepoint(Database& db, const WriteFn& fn, WriteTxn& txn) {
+Status RunInSavepoint(Database& db, const WriteFn& fn, WriteTxn& txn,
+                      const std::function<void(const Status&)>& on_error) {
   CARAVAN_RETURN_IF_ERROR(RunCached(db, "SAVEPOINT write_fn"));
   Status s = CallWriteFn(fn, txn);
+  if (!s.ok()) on_error(s);  // before ROLLBACK TO resets the error code
   if (sqlite3_get_autocommit(db.handle())) return s;  // SQLite rolled back
   if (s.ok()) {
     Status released = RunCached(db, "RELEASE write_fn");
@@ -184,7 +186,8 @@ Status RunInSavepoint(Database& db, const WriteFn& fn, WriteTxn& txn) {
 
 // Ends the open transaction: COMMIT when `keep`, else ROLLBACK. Returns
 // what a write that succeeded in it is told.
-Status EndTransaction(Database& db, bool keep) {
+Status EndTransaction(Database& db, bool keep,
+                      const std::function<void(const Status&)>& on_error) {
   if (sqlite3_get_autocommit(db.handle())) {
     // SQLite already rolled the transaction back (disk full, I/O...).
     Status lost = internal::SqliteStatus(sqlite3_errcode(db.handle()),
@@ -193,6 +196,7 @@ Status EndTransaction(Database& db, bool keep) {
     return lost.ok() ? Internal("store transaction was rolled back") : lost;
   }
   Status commit = keep ? RunCached(db, "COMMIT") : Status::Ok();
+  if (!commit.ok()) on_error(commit);
   if ((!keep || !commit.ok()) && !sqlite3_get_autocommit(db.handle())) {
     (void)RunCached(db, "ROLLBACK");
   }
@@ -201,10 +205,19 @@ Status EndTransaction(Database& db, bool keep) {
 
 }  // namespace
 
+void Store::ReportIfStorageError(const Status& error) {
+  if (!options_.on_storage_error) return;
+  const std::string_view kind =
+      internal::StorageErrorKind(sqlite3_extended_errcode(db_->handle()));
+  if (!kind.empty()) options_.on_storage_error(kind, error);
+}
+
 void Store::RunOneTransaction(std::deque<Pending>& batch) {
   WriteTxn txn(*db_, Now());
+  const auto on_error = [this](const Status& s) { ReportIfStorageError(s); };
   Status begin = RunCached(*db_, "BEGIN IMMEDIATE");
   if (!begin.ok()) {
+    ReportIfStorageError(begin);
     for (Pending& p : batch) p.done(begin);
     batch.clear();
     return;
@@ -216,19 +229,24 @@ void Store::RunOneTransaction(std::deque<Pending>& batch) {
   const auto start = std::chrono::steady_clock::now();
   std::vector<Status> results;
   results.reserve(batch.size());
-  if (alone) results.push_back(CallWriteFn(batch.front().fn, txn));
+  if (alone) {
+    results.push_back(CallWriteFn(batch.front().fn, txn));
+    if (!results.back().ok()) ReportIfStorageError(results.back());
+  }
   while (results.size() < batch.size()) {
     if (!results.empty() &&
         std::chrono::steady_clock::now() - start > options_.batch_budget) {
       break;  // the rest waits for the next transaction
     }
-    results.push_back(RunInSavepoint(*db_, batch[results.size()].fn, txn));
+    results.push_back(
+        RunInSavepoint(*db_, batch[results.size()].fn, txn, on_error));
     // Some errors (disk full, I/O) make SQLite roll back the whole
     // transaction; then nothing of this batch is stored.
     if (sqlite3_get_autocommit(db_->handle())) break;
   }
   // A lone function's failure undoes the whole transaction.
-  const Status commit = EndTransaction(*db_, !alone || results.front().ok());
+  const Status commit =
+      EndTransaction(*db_, !alone || results.front().ok(), on_error);
   // Only now, after COMMIT, may anyone learn that their write succeeded.
   for (size_t i = 0; i < results.size(); ++i) {
     Status& s = results[i];

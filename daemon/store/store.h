@@ -38,6 +38,7 @@
 #include <mutex>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <thread>
 
 #include "daemon/store/reader.h"
@@ -66,6 +67,12 @@ struct StoreOptions {
   // Unix seconds now; stamps stored_at and WriteTxn::now(). Default: the
   // system clock. Tests pass a fake one.
   std::function<int64_t()> clock;
+  // Called on the writer thread when SQLite fails a write for a storage
+  // reason (disk full, I/O error, read-only, corrupt, out of memory),
+  // with that kind (internal::StorageErrorKind) and the error a caller
+  // got. Must be quick and must not write to the store. Unset: ignored.
+  std::function<void(std::string_view kind, const Status& error)>
+      on_storage_error;
 };
 
 using WriteFn = std::function<Status(WriteTxn&)>;
@@ -118,6 +125,10 @@ class Store {
   void WriterLoop();
   // Runs a prefix of `batch` in one transaction, fulfils it, erases it.
   void RunOneTransaction(std::deque<Pending>& batch);
+  // Reports `error` to options_.on_storage_error when the connection's
+  // last SQLite error is a storage failure. Call right after the failure,
+  // before another statement resets the error code.
+  void ReportIfStorageError(const Status& error);
   int64_t Now() const;
 
   const std::string path_;

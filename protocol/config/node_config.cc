@@ -550,7 +550,9 @@ Result<NodeConfig> ParseNodeConfig(std::string_view text,
   // [control]
   {
     TableReader r(errors, table("control"), "control",
-                  {"socket", "group", "max_frame_bytes"});
+                  {"socket", "group", "max_frame_bytes", "max_connections",
+                   "max_buffered_bytes", "idle_timeout", "frame_timeout",
+                   "write_timeout"});
     r.Path("socket", base, config.control.socket);
     if (config.control.socket.native().size() > kMaxSocketPathBytes) {
       r.Error("socket", "'" + config.control.socket.string() + "' is " +
@@ -573,6 +575,25 @@ Result<NodeConfig> ParseNodeConfig(std::string_view text,
     if (auto v = r.Integer("max_frame_bytes", kMinFrameBytes, kMaxFrameBytes)) {
       config.control.max_frame_bytes = static_cast<uint32_t>(*v);
     }
+    if (auto v = r.Integer("max_connections", 1, 4096)) {
+      config.control.max_connections = static_cast<uint32_t>(*v);
+    }
+    if (auto v = r.Integer("max_buffered_bytes", kMinFrameBytes,
+                           static_cast<int64_t>(kMaxControlBufferedBytes))) {
+      config.control.max_buffered_bytes = static_cast<uint64_t>(*v);
+    }
+    if (config.control.max_buffered_bytes < config.control.max_frame_bytes) {
+      r.Error(r.Get("max_buffered_bytes") != nullptr ? "max_buffered_bytes"
+                                                     : "max_frame_bytes",
+              "max_buffered_bytes (" +
+                  std::to_string(config.control.max_buffered_bytes) +
+                  ") must be at least max_frame_bytes (" +
+                  std::to_string(config.control.max_frame_bytes) +
+                  "), or no frame of the largest size could be read");
+    }
+    r.Duration("idle_timeout", config.control.idle_timeout);
+    r.Duration("frame_timeout", config.control.frame_timeout);
+    r.Duration("write_timeout", config.control.write_timeout);
   }
   // [peers]
   {
@@ -835,6 +856,20 @@ std::string RenderNodeConfig(const NodeConfig& c) {
        "group = " << q(c.control.group) << "\n"
        "# Largest request or response frame on the socket, in bytes.\n"
        "max_frame_bytes = " << c.control.max_frame_bytes << "\n"
+       "# Live CLI connections at most; more are refused (retry later).\n"
+       "max_connections = " << c.control.max_connections << "\n"
+       "# Request and reply bytes all connections may hold at once (beyond\n"
+       "# 64 KiB each); a request that needs more waits for it.\n"
+       "max_buffered_bytes = " << c.control.max_buffered_bytes << "\n"
+       "# A connection with no request for this long is closed.\n"
+       "idle_timeout = " << q(FormatConfigDuration(c.control.idle_timeout))
+    << "\n"
+       "# A request must arrive whole within this of its first byte.\n"
+       "frame_timeout = " << q(FormatConfigDuration(c.control.frame_timeout))
+    << "\n"
+       "# A client that does not read its reply within this is dropped.\n"
+       "write_timeout = " << q(FormatConfigDuration(c.control.write_timeout))
+    << "\n"
        "\n"
        "[peers]\n"
        "# Where to accept peer links, HOST:PORT (0.0.0.0:7420, [::]:7420);\n"

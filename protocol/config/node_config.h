@@ -70,6 +70,8 @@ enum class StoreSynchronous : uint8_t { kFull, kNormal };  // SQLite PRAGMA
 
 inline constexpr uint32_t kMinFrameBytes = 64 * 1024;
 inline constexpr uint32_t kMaxFrameBytes = 256 * 1024 * 1024;
+// The largest [control] max_buffered_bytes.
+inline constexpr uint64_t kMaxControlBufferedBytes = 4ull << 30;
 // The config file itself is bounded: anything larger is not a config.
 inline constexpr size_t kMaxConfigFileBytes = 1024 * 1024;
 // sockaddr_un.sun_path holds 108 bytes including the terminating NUL.
@@ -107,6 +109,17 @@ struct NodeConfig {
     // daemon's own group.
     std::string group = "caravan";
     uint32_t max_frame_bytes = 16 * 1024 * 1024;  // kMin..kMaxFrameBytes
+    // Live CLI connections at most (1..4096).
+    uint32_t max_connections = 64;
+    // Request and reply bytes all connections may hold together, beyond
+    // 64 KiB free per connection. max_frame_bytes..kMaxControlBufferedBytes.
+    uint64_t max_buffered_bytes = 64ull * 1024 * 1024;
+    // A connection with no request for this long is closed.
+    std::chrono::seconds idle_timeout{120};
+    // A request frame must arrive whole within this of its first byte.
+    std::chrono::seconds frame_timeout{30};
+    // A reply must be read within this, or the connection is closed.
+    std::chrono::seconds write_timeout{30};
     bool operator==(const Control&) const = default;
   } control;
 

@@ -175,7 +175,7 @@ TEST_F(ResubmitCliTest, RevokedValueIsNotRevivedWithoutReplace) {
   EXPECT_NE(r.err.find("--replace"), std::string::npos) << r.Describe();
   // In a bulk file it is that line's error; the others go on.
   r = node_->Cli({"submit", "--file", "-"}, "198.51.100.77\n198.51.100.78\n");
-  EXPECT_EQ(r.exit_code, 0) << r.Describe();
+  EXPECT_EQ(r.exit_code, 4) << r.Describe();  // one line rejected
   EXPECT_NE(r.err.find("stdin:1: indicator is revoked"), std::string::npos)
       << r.Describe();
   EXPECT_NE(r.out.find("2 lines: 1 stored, 0 unchanged, 1 rejected"),

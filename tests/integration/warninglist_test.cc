@@ -160,7 +160,7 @@ TEST_F(WarninglistNodeTest, RefuseModeNeedsForce) {
   const fs::path file = node_->root() / "bulk.txt";
   WriteFile(file, "192.168.7.7\n203.0.113.9\nt.me\n");
   r = node_->Cli({"submit", "--file", file.string()});
-  EXPECT_EQ(r.exit_code, 0) << r.Describe();
+  EXPECT_EQ(r.exit_code, 4) << r.Describe();  // two lines refused
   EXPECT_NE(r.err.find(file.string() + ":1: matches warninglist '" +
                        kRfc1918 + "'"),
             std::string::npos)

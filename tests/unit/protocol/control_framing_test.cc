@@ -131,5 +131,55 @@ TEST(ControlFraming, ReaderOptionsAreBounded) {
   EXPECT_LE(o.nestingLimit, 64);
 }
 
+// Issue 14, finding 7: a message over the limit made FrameMessage abort
+// the CLI (exit 134, no message). FrameMessageWithin says why instead.
+TEST(ControlFraming, OversizedMessageIsAnErrorNotAnAbort) {
+  capnp::MallocMessageBuilder m;
+  m.initRoot<wire::Request>().setShow(std::string(200 * 1024, 'x'));
+  auto framed = FrameMessageWithin(m, 64 * 1024);
+  ASSERT_FALSE(framed.ok());
+  EXPECT_EQ(framed.status().code(), StatusCode::kInvalidInput);
+  EXPECT_NE(framed.status().message().find("exceeds the frame limit of 65536"),
+            std::string::npos)
+      << framed.status().message();
+  auto fits = FrameMessageWithin(m, 1 << 20);
+  ASSERT_TRUE(fits.ok());
+  EXPECT_EQ(*fits, FrameMessage(m));
+}
+
+TEST(ControlFraming, DecoderHonoursItsOwnLimit) {
+  const auto f = ShowFrame(std::string(1000, 'y'));
+  FrameDecoder small(512);
+  small.Append(f);
+  auto next = small.Next();
+  ASSERT_FALSE(next.ok());
+  EXPECT_NE(next.status().message().find("up to 512"), std::string::npos);
+  EXPECT_EQ(small.buffered(), 0u) << "a dead stream keeps no bytes";
+  FrameDecoder big(4096);
+  big.Append(f);
+  auto ok = big.Next();
+  ASSERT_TRUE(ok.ok());
+  ASSERT_TRUE(ok->has_value());
+  EXPECT_EQ(ReadShow(**ok), std::string(1000, 'y'));
+}
+
+TEST(ControlFraming, HeaderParsing) {
+  const uint8_t good[4] = {8, 0, 0, 0};
+  EXPECT_EQ(*ParseFrameHeader(std::span<const uint8_t, 4>(good, 4), 8), 8u);
+  const uint8_t zero[4] = {0, 0, 0, 0};
+  EXPECT_FALSE(ParseFrameHeader(std::span<const uint8_t, 4>(zero, 4), 64).ok());
+  const uint8_t odd[4] = {9, 0, 0, 0};
+  EXPECT_FALSE(ParseFrameHeader(std::span<const uint8_t, 4>(odd, 4), 64).ok());
+  const uint8_t over[4] = {0, 0, 1, 0};  // 65536
+  EXPECT_FALSE(
+      ParseFrameHeader(std::span<const uint8_t, 4>(over, 4), 65528).ok());
+  EXPECT_TRUE(ParseFrameHeader(std::span<const uint8_t, 4>(over, 4), 65536).ok());
+}
+
+TEST(ControlFraming, ReaderLimitFollowsTheFrameLimit) {
+  EXPECT_EQ(ControlReaderOptions(1 << 20).traversalLimitInWords,
+            (1u << 20) / 8);
+}
+
 }  // namespace
 }  // namespace caravan::protocol

@@ -562,5 +562,48 @@ TEST(NodeConfigTest, DefaultConfigPathFollowsTheEnvironment) {
   }
 }
 
+// Issue 14, finding 6: the control socket's resource limits.
+TEST(NodeConfigTest, ControlLimitsHaveSafeDefaultsAndRanges) {
+  auto c = protocol::ParseNodeConfig(kMinimal, "/c/n.toml");
+  ASSERT_TRUE(c.ok()) << c.status().message();
+  EXPECT_EQ(c->control.max_connections, 64u);
+  EXPECT_EQ(c->control.max_buffered_bytes, 64u << 20);
+  EXPECT_EQ(c->control.idle_timeout, std::chrono::seconds(120));
+  EXPECT_EQ(c->control.frame_timeout, std::chrono::seconds(30));
+  EXPECT_EQ(c->control.write_timeout, std::chrono::seconds(30));
+
+  c = protocol::ParseNodeConfig(
+      std::string(kMinimal) +
+          "[control]\nmax_frame_bytes = 1048576\nmax_buffered_bytes = "
+          "4194304\nmax_connections = 8\nframe_timeout = \"3s\"\n"
+          "write_timeout = \"1s\"\nidle_timeout = \"1m\"\n",
+      "/c/n.toml");
+  ASSERT_TRUE(c.ok()) << c.status().message();
+  EXPECT_EQ(c->control.max_buffered_bytes, 4u << 20);
+  EXPECT_EQ(c->control.max_connections, 8u);
+  EXPECT_EQ(c->control.frame_timeout, std::chrono::seconds(3));
+  EXPECT_EQ(c->control.write_timeout, std::chrono::seconds(1));
+  EXPECT_EQ(c->control.idle_timeout, std::chrono::seconds(60));
+
+  c = protocol::ParseNodeConfig(
+      std::string(kMinimal) + "[control]\nmax_connections = 0\n", "/c/n.toml");
+  ASSERT_FALSE(c.ok());
+  EXPECT_NE(c.status().message().find("max_connections: 0 is out of range"),
+            std::string::npos)
+      << c.status().message();
+  // A budget smaller than one frame could never read a full frame.
+  c = protocol::ParseNodeConfig(
+      std::string(kMinimal) +
+          "[control]\nmax_frame_bytes = 8388608\nmax_buffered_bytes = "
+          "4194304\n",
+      "/c/n.toml");
+  ASSERT_FALSE(c.ok());
+  EXPECT_NE(c.status().message().find(
+                "max_buffered_bytes (4194304) must be at least "
+                "max_frame_bytes (8388608)"),
+            std::string::npos)
+      << c.status().message();
+}
+
 }  // namespace
 }  // namespace caravan
