@@ -10,6 +10,7 @@
 #include <CLI/CLI.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
+#include <csignal>
 #include <iostream>
 #include <nlohmann/json.hpp>
 
@@ -90,6 +91,10 @@ int main(int argc, char** argv) {
   // Keys, database and socket are created private; the socket is widened
   // to 0660 on purpose.
   umask(0077);
+  // Past a file-size limit (RLIMIT_FSIZE, systemd's LimitFSIZE=) a write
+  // fails with EFBIG, which the store reports, logs and counts like a full
+  // disk; the default action of SIGXFSZ would kill the daemon instead.
+  signal(SIGXFSZ, SIG_IGN);
 
   if (!check_dir.empty()) return CheckPolicy(check_dir, json);
   if (config_path.empty()) {
