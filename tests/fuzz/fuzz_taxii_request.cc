@@ -4,11 +4,14 @@
 // daemon and no socket. Routing, query strings, `next` tokens, headers
 // and POSTed envelopes (STIX import) are all reached.
 //
-// The first input byte chooses the credentials: bit 0 adds a valid Basic
-// Authorization header for a read-write account (a fuzzer cannot guess
-// one), otherwise the request's own header, if any, is used. Invariant
-// checked: every request gets a response with a status in 200..599, and
-// no request is answered 5xx (a bad request is the client's error).
+// The login is decided from the request head before the handler runs
+// (taxii_login_guard.h), so the handler always serves an account: the
+// first input byte chooses which, bit 0 a read-write account with every
+// collection up to TLP red, else a read-only one limited to "received" and
+// TLP clear. Both go through RefuseBeforeBody first, as the server does.
+// Invariant checked: every request gets a response with a status in
+// 200..599, and no request is answered 5xx (a bad request is the client's
+// error).
 #include <stdlib.h>
 
 #include <boost/asio/buffer.hpp>
@@ -28,9 +31,6 @@ namespace {
 
 namespace http = boost::beast::http;
 using namespace caravan;
-
-// "Basic " + base64("fuzz:fuzz-password").
-constexpr char kAuth[] = "Basic ZnV6ejpmdXp6LXBhc3N3b3Jk";
 
 struct World {
   std::unique_ptr<store::Store> store;
@@ -68,7 +68,7 @@ World* MakeWorld() {
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   static World* world = MakeWorld();
   if (size == 0) return 0;
-  const bool add_auth = (data[0] & 1) != 0;
+  const bool writer = (data[0] & 1) != 0;
   ++data;
   --size;
 
@@ -86,9 +86,17 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (!ec && !parser.is_done()) parser.put_eof(ec);
   if (ec || !parser.is_done()) return 0;
   feeds::HttpRequest request = parser.release();
-  if (add_auth) request.set(http::field::authorization, kAuth);
-
-  feeds::HttpResponse response = world->handler->Handle(request);
+  static const feeds::TaxiiAccount kWriter{
+      "fuzz", "", {"received", "own", "all"}, protocol::Tlp::kRed, true};
+  static const feeds::TaxiiAccount kReader{
+      "reader", "", {"received"}, protocol::Tlp::kClear, false};
+  const feeds::TaxiiAccount& account = writer ? kWriter : kReader;
+  feeds::HttpResponse response;
+  if (auto refused = world->handler->RefuseBeforeBody(request, account)) {
+    response = std::move(*refused);
+  } else {
+    response = world->handler->Handle(request, account);
+  }
   const unsigned status = response.result_int();
   if (status < 200 || status > 599) std::abort();
   if (status >= 500) std::abort();
