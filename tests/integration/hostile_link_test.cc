@@ -122,6 +122,9 @@ class StalledFlood {
 
 class HostileLinkTest : public FederationFixture {};
 
+// Stalled connections the flood keeps open (from one address).
+constexpr size_t kFloodConnections = 400;
+
 // Issue 14, finding 2: every failed inbound handshake wrote an audit row
 // and log lines (43k rows in 30 s from one attacker).
 TEST_F(HostileLinkTest, FailedHandshakeSpamIsSummarisedNotAuditedPerAttempt) {
@@ -202,13 +205,14 @@ TEST_F(HostileLinkTest, StalledFloodFromOneHostDoesNotKeepARosteredPeerOut) {
   p.ShareWithAll("amber");
   ASSERT_EQ(p.Cli({"policy", "reload"}).exit_code, 0);
 
-  StalledFlood flood(d.port(), 400);
-  ASSERT_TRUE(WaitFor([&] { return flood.opened() >= 400; },
+  StalledFlood flood(d.port(), kFloodConnections);
+  ASSERT_TRUE(WaitFor([&] { return flood.opened() >= kFloodConnections; },
                       std::chrono::seconds(30)))
       << "the flood did not get going: " << flood.opened();
 
   // P is rostered at D without an endpoint (P dials in from 127.0.0.1, an
-  // address D has never seen), and dials D during the flood.
+  // address D has never seen), and dials D during the flood: the link can
+  // only come through the flooded port.
   const auto start = Clock::now();
   AddPeer(d, p, /*dial=*/false);
   AddPeer(p, d, /*dial=*/true);
@@ -218,7 +222,7 @@ TEST_F(HostileLinkTest, StalledFloodFromOneHostDoesNotKeepARosteredPeerOut) {
   EXPECT_TRUE(WaitFor([&] { return !d.Lookup(during).is_null(); },
                       std::chrono::seconds(20)))
       << "P's indicator did not reach D during the flood; D's log:\n"
-      << d.node().LogText();
+      << d.node().LogText() << "\nP's log:\n" << p.node().LogText();
   const double linked_s =
       std::chrono::duration<double>(Clock::now() - start).count();
 
