@@ -111,14 +111,16 @@ int main(int argc, char** argv) {
   boost::asio::io_context io(1);
   auto node = daemon::Node::Open(std::move(*config), io);
   if (!node.ok()) {
-    daemon::LogError("caravand cannot start: ", node.status().message());
+    daemon::LogEachLine(daemon::LogLevel::kError, "caravand cannot start: ",
+                        node.status().message());
     return kExitConfig;
   }
   if (init_only) return 0;
 
   Status started = (*node)->Start();
   if (!started.ok()) {
-    daemon::LogError("caravand cannot start: ", started.message());
+    daemon::LogEachLine(daemon::LogLevel::kError, "caravand cannot start: ",
+                        started.message());
     return 1;
   }
   boost::asio::signal_set signals(io, SIGTERM, SIGINT, SIGHUP);

@@ -83,11 +83,14 @@ Status CheckPeer(const crypto::HandshakeState& hs, const std::vector<uint8_t>& p
   return Status::Ok();
 }
 
+// `*first_read` is set once the responder has read message 1 (which
+// disarms its first-message deadline).
 asio::awaitable<HandshakeOutcome> DoHandshake(asio::ip::tcp::socket& socket, bool initiator,
                                               const crypto::IdentityKey& identity,
                                               const crypto::LinkKey& link_key,
                                               const RosterLookup& lookup,
-                                              const std::optional<protocol::PublicKey>& expected) {
+                                              const std::optional<protocol::PublicKey>& expected,
+                                              std::shared_ptr<bool> first_read) {
   HandshakeOutcome outcome;
   auto hs = crypto::HandshakeState::Create(CaravanNoiseConfig(initiator, link_key));
   if (!hs) {
@@ -126,6 +129,7 @@ asio::awaitable<HandshakeOutcome> DoHandshake(asio::ip::tcp::socket& socket, boo
   } else {
     outcome.status = co_await ReadFramed(socket, kHandshake1Bytes, 1, &message, outcome);
     if (!outcome.status.ok()) co_return outcome;
+    *first_read = true;
     auto payload = hs->ReadMessage(message);
     if (!payload || !payload->empty()) {
       outcome.status = Corrupt("handshake message 1 is not a bare ephemeral key");
@@ -167,12 +171,21 @@ crypto::NoiseConfig CaravanNoiseConfig(bool initiator, const crypto::LinkKey& lo
   return config;
 }
 
+// g++ 12 inlines Asio's coroutine frame allocator (aligned_alloc) and its
+// operator delete into this frame and then reports them as mismatched
+// (-Wmismatched-new-delete, a false positive: GCC bug 109224). They are the
+// matching pair Asio provides.
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wmismatched-new-delete"
+#endif
 asio::awaitable<HandshakeOutcome> RunHandshake(asio::ip::tcp::socket& socket, bool initiator,
                                                const crypto::IdentityKey& identity,
                                                const crypto::LinkKey& link_key,
                                                const RosterLookup& lookup,
                                                std::optional<protocol::PublicKey> expected_peer,
-                                               std::chrono::seconds timeout) {
+                                               std::chrono::seconds timeout,
+                                               std::chrono::milliseconds first_message_timeout) {
   // The deadline closes the socket, which fails the pending read. Not an
   // awaitable `||`: Boost 1.81's operators have a use-after-free in
   // cancellation (asio issue 1332).
@@ -185,16 +198,45 @@ asio::awaitable<HandshakeOutcome> RunHandshake(asio::ip::tcp::socket& socket, bo
     boost::system::error_code ignored;
     socket.close(ignored);
   });
+  // The responder's first-message deadline: a connection that sends nothing
+  // (the cheapest flood there is) holds its slot this long, not `timeout`.
+  // The handler checks `first_read`, so an expiry that races the read of
+  // message 1 does nothing.
+  auto first_read = std::make_shared<bool>(false);
+  auto first_expired = std::make_shared<bool>(false);
+  asio::steady_timer first_timer(socket.get_executor());
+  if (!initiator && first_message_timeout.count() > 0 && first_message_timeout < timeout) {
+    first_timer.expires_after(first_message_timeout);
+    first_timer.async_wait(
+        [&socket, first_read, first_expired](boost::system::error_code ec) {
+          if (ec || *first_read) return;
+          *first_expired = true;
+          boost::system::error_code ignored;
+          socket.close(ignored);
+        });
+  }
   HandshakeOutcome outcome = co_await DoHandshake(
-      socket, initiator, identity, link_key, lookup, expected_peer);
+      socket, initiator, identity, link_key, lookup, expected_peer, first_read);
   timer.cancel();
+  first_timer.cancel();
+  if (*first_expired) {
+    HandshakeOutcome timed_out;
+    timed_out.timed_out = true;
+    timed_out.status = Unavailable("no handshake message within " +
+                                   std::to_string(first_message_timeout.count()) + " ms");
+    co_return timed_out;
+  }
   if (*expired) {
     HandshakeOutcome timed_out;
+    timed_out.timed_out = true;
     timed_out.status = Unavailable("handshake not finished within " +
                                    std::to_string(timeout.count()) + "s");
     co_return timed_out;
   }
   co_return outcome;
 }
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic pop
+#endif
 
 }  // namespace caravan::daemon::link

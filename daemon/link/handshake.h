@@ -5,7 +5,9 @@
 // exact length XX gives it; message 1 has an empty payload, messages 2 and 3
 // carry the sender's 96-byte identity payload (crypto/link_certificate.h).
 //
-// The whole handshake is bounded by `timeout`. Nothing but handshake bytes is
+// The whole handshake is bounded by `timeout`; a responder may also bound
+// the wait for message 1 (`first_message_timeout`), so a connection that
+// sends nothing gives up its slot in a second or two, not after `timeout`. Nothing but handshake bytes is
 // ever read or written here, so a failure closes the connection before any
 // application data.
 //
@@ -52,13 +54,18 @@ struct HandshakeOutcome {
   crypto::NoiseTransport transport;  // set when ok
   uint64_t bytes_sent = 0;
   uint64_t bytes_received = 0;
+  // A deadline ended it (status is then kUnavailable).
+  bool timed_out = false;
 };
 
 // Runs the handshake as initiator or responder. An initiator passes the key
 // of the member it dialed in `expected_peer`: any other identity is refused.
+// A responder with a non-zero `first_message_timeout` (< timeout) closes the
+// connection when message 1 has not fully arrived by then.
 boost::asio::awaitable<HandshakeOutcome> RunHandshake(
     boost::asio::ip::tcp::socket& socket, bool initiator, const crypto::IdentityKey& identity,
     const crypto::LinkKey& link_key, const RosterLookup& lookup,
-    std::optional<protocol::PublicKey> expected_peer, std::chrono::seconds timeout);
+    std::optional<protocol::PublicKey> expected_peer, std::chrono::seconds timeout,
+    std::chrono::milliseconds first_message_timeout = std::chrono::milliseconds(0));
 
 }  // namespace caravan::daemon::link

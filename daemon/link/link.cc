@@ -53,6 +53,7 @@ std::string_view LinkEventKindName(LinkEvent::Kind kind) {
     case LinkEvent::kUnknownPeer: return "unknown_peer";
     case LinkEvent::kProtocolViolation: return "protocol_violation";
     case LinkEvent::kDuplicateClosed: return "duplicate_closed";
+    case LinkEvent::kHandshakeFailures: return "handshake_failures";
   }
   return "unknown";
 }

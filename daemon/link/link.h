@@ -27,6 +27,7 @@
 #include <cstdint>
 #include <deque>
 #include <functional>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -57,6 +58,15 @@ struct LinkOptions {
   size_t max_message_bytes = 16 << 20;       // one application message
   size_t max_send_queue_bytes = 64 << 20;    // encrypted bytes waiting to go out
   std::chrono::seconds idle_timeout{90};     // no bytes for this long = dead
+  // Inbound handshakes in progress at once, and per source address
+  // (daemon/link/handshake_slots.h: a quarter is kept for known addresses).
+  size_t max_handshakes = 64;
+  size_t max_handshakes_per_source = 4;
+  // Time a new inbound connection has to send handshake message 1.
+  std::chrono::seconds first_message_timeout{2};
+  // Failed handshakes and refusals are logged (and emitted) at once for the
+  // first of a source's window, then summarised once per this interval.
+  std::chrono::seconds failure_report_interval{60};
 };
 
 // Events for the audit log and metrics; delivered on the io thread.
@@ -67,11 +77,19 @@ struct LinkEvent {
     kHandshakeFailed,
     kUnknownPeer,
     kProtocolViolation,
-    kDuplicateClosed
+    kDuplicateClosed,
+    // The failed handshakes and refusals of one source address during one
+    // failure_report_interval, after the first (which came as its own
+    // kHandshakeFailed or kUnknownPeer). remote_endpoint is the address.
+    kHandshakeFailures
   } kind;
   std::string peer_name;        // empty if unknown
   std::string remote_endpoint;  // "ip:port"
   std::string detail;           // why (never key material)
+  // kHandshakeFailures only: failures in the window (the first included)
+  // and how many of each reason (kPreauthReasons).
+  uint64_t failure_count = 0;
+  std::map<std::string, uint64_t> failure_reasons{};
 };
 
 std::string_view LinkEventKindName(LinkEvent::Kind kind);

@@ -13,6 +13,8 @@
 
 #include "daemon/link/backoff.h"
 #include "daemon/link/handshake.h"
+#include "daemon/link/handshake_slots.h"
+#include "daemon/net/failure_tally.h"
 #include "daemon/net/listener.h"
 #include "daemon/observe/log.h"
 
@@ -25,6 +27,46 @@ using asio::use_awaitable;
 namespace {
 
 using Clock = std::chrono::steady_clock;
+
+// A dialer whose peer accepted the TCP connection but dropped it (or let it
+// time out) before the handshake ended retries within this long at most:
+// the peer is up but busy (a flood may be taking its handshake slots), and
+// it must get its link back seconds after the flood, not after the long
+// backoff meant for a peer that is down (the 44 s of issue 14).
+constexpr std::chrono::seconds kBusyRetryMax{5};
+
+// Addresses a member resolves to, kept per member for the known-address
+// check (a bound on what a hostile DNS answer can make us hold).
+constexpr size_t kMaxAddressesPerMember = 8;
+
+// How often due failure summaries are looked for.
+constexpr std::chrono::seconds kReportTick{1};
+
+// The address part of `address` as a key: IPv4-mapped IPv6 addresses (a
+// dual-stack listener) as plain IPv4, so they match resolved endpoints.
+std::string AddressKey(const asio::ip::address& address) {
+  if (address.is_v6() && address.to_v6().is_v4_mapped()) {
+    return asio::ip::make_address_v4(asio::ip::v4_mapped, address.to_v6()).to_string();
+  }
+  return address.to_string();
+}
+
+std::string AddressKeyOf(const tcp::socket& socket) {
+  boost::system::error_code ec;
+  auto endpoint = socket.remote_endpoint(ec);
+  return ec ? std::string() : AddressKey(endpoint.address());
+}
+
+// The kPreauthReasons name for a failed handshake.
+const char* ReasonOf(const HandshakeOutcome& outcome) {
+  if (outcome.timed_out) return "timeout";
+  switch (outcome.status.code()) {
+    case StatusCode::kUnavailable: return "closed";
+    case StatusCode::kCorrupt: return "malformed";
+    case StatusCode::kDenied: return "unknown_identity";
+    default: return "other";
+  }
+}
 
 void LogFailure(const char* what, std::exception_ptr e) {
   if (!e) return;
@@ -58,6 +100,19 @@ struct LinkManager::Impl : std::enable_shared_from_this<Impl> {
     int64_t last_contact = 0;
     uint64_t bytes_sent_before = 0;  // totals of links already closed
     uint64_t bytes_received_before = 0;
+    // Known addresses (HandshakeSlots): what its endpoint resolved to when
+    // last dialed, and where its last link came from.
+    std::vector<std::string> resolved;
+    std::string last_address;
+  };
+
+  // What one dial attempt came to.
+  struct DialOutcome {
+    std::shared_ptr<Link> link;  // the started link, or nullptr
+    // Failed after the TCP connection was accepted, for want of an answer
+    // (closed or timed out): the peer is up but busy.
+    bool busy = false;
+    std::string address;  // the address connected to
   };
 
   Impl(asio::io_context& io_in, const crypto::IdentityKey& identity_in,
@@ -68,7 +123,15 @@ struct LinkManager::Impl : std::enable_shared_from_this<Impl> {
         link_key(link_key_in),
         options(std::move(options_in)),
         runner(std::move(runner_in)),
-        on_event(std::move(on_event_in)) {}
+        on_event(std::move(on_event_in)),
+        slots(HandshakeSlots::Options{options.max_handshakes,
+                                      options.max_handshakes_per_source}),
+        failures(net::FailureTally::Options{
+            std::chrono::duration_cast<std::chrono::milliseconds>(
+                options.failure_report_interval),
+            1024, 8}) {
+    for (const char* reason : kPreauthReasons) failures_by_reason[reason] = 0;
+  }
 
   asio::io_context& io;
   const crypto::IdentityKey& identity;
@@ -81,17 +144,37 @@ struct LinkManager::Impl : std::enable_shared_from_this<Impl> {
   bool running = false;
   uint64_t next_generation = 1;
   // Accepts inbound connections; its live connections are the inbound
-  // handshakes in progress, capped at kMaxPendingHandshakes.
+  // handshakes in progress (a backstop; HandshakeSlots is the real cap).
   std::unique_ptr<net::Listener<tcp>> listener;
   std::map<protocol::PublicKey, Member> members;
   // Sockets in connect or handshake, so Stop can close them.
   std::set<std::shared_ptr<tcp::socket>> pending;
+  // Inbound handshake slots, shared fairly per source address.
+  HandshakeSlots slots;
+  // Pre-authentication failures per source address, summarised.
+  net::FailureTally failures;
+  std::map<std::string, uint64_t> failures_by_reason;  // for /metrics
+  // Addresses of roster members (resolved endpoints, last links).
+  std::set<std::string> known_addresses;
+  std::unique_ptr<asio::steady_timer> report_timer;
 
+  // The one place link events are logged (the node audits them; it does
+  // not log them again).
   void Emit(LinkEvent::Kind kind, std::string peer_name, std::string endpoint,
             std::string detail) {
-    LinkEvent event{kind, std::move(peer_name), std::move(endpoint), std::move(detail)};
+    LinkEvent event;
+    event.kind = kind;
+    event.peer_name = std::move(peer_name);
+    event.remote_endpoint = std::move(endpoint);
+    event.detail = std::move(detail);
+    Emit(std::move(event));
+  }
+
+  void Emit(LinkEvent event) {
+    const LinkEvent::Kind kind = event.kind;
     const bool bad = kind == LinkEvent::kHandshakeFailed || kind == LinkEvent::kUnknownPeer ||
-                     kind == LinkEvent::kProtocolViolation;
+                     kind == LinkEvent::kProtocolViolation ||
+                     kind == LinkEvent::kHandshakeFailures;
     const std::string line = std::string("link ") + std::string(LinkEventKindName(kind)) +
                              ": peer=" + (event.peer_name.empty() ? "?" : event.peer_name) +
                              " remote=" + event.remote_endpoint + " " + event.detail;
@@ -101,6 +184,67 @@ struct LinkManager::Impl : std::enable_shared_from_this<Impl> {
       LogNotice(line);
     }
     if (on_event) on_event(event);
+  }
+
+  // A handshake from or to `source` (an address) failed or was refused
+  // before anyone was authenticated. Counted always; logged and emitted
+  // (audited) at once only when it opens the source's window, the rest
+  // later as one summary per source and interval (ReportDue): an attacker
+  // decides how often this runs, never how much the log or the store grows.
+  void RecordPreauthFailure(const std::string& source, const char* reason,
+                            LinkEvent::Kind kind, std::string peer_name,
+                            std::string remote, std::string detail) {
+    ++failures_by_reason[reason];
+    if (!failures.Record(source.empty() ? "?" : source, reason, Clock::now())) return;
+    detail += " (more failures from " + (source.empty() ? std::string("?") : source) +
+              " within " + std::to_string(options.failure_report_interval.count()) +
+              "s are summarised)";
+    Emit(kind, std::move(peer_name), std::move(remote), std::move(detail));
+  }
+
+  void EmitSummaries(std::vector<net::FailureTally::Summary> due) {
+    for (auto& summary : due) {
+      if (summary.count <= 1) continue;  // the one failure was emitted already
+      LinkEvent event;
+      event.kind = LinkEvent::kHandshakeFailures;
+      event.remote_endpoint = summary.source;
+      const auto seconds =
+          std::chrono::duration_cast<std::chrono::seconds>(summary.last - summary.first);
+      event.detail = net::DescribeFailures(summary) + " from " + summary.source + " in " +
+                     std::to_string(seconds.count()) + "s before authentication";
+      event.failure_count = summary.count;
+      event.failure_reasons = std::move(summary.reasons);
+      Emit(std::move(event));
+    }
+  }
+
+  static asio::awaitable<void> ReportLoop(std::weak_ptr<Impl> weak) {
+    for (;;) {
+      std::shared_ptr<Impl> self = weak.lock();
+      if (!self || !self->running || !self->report_timer) co_return;
+      asio::steady_timer& timer = *self->report_timer;
+      timer.expires_after(kReportTick);
+      self.reset();  // the manager may go while we sleep
+      auto [ec] = co_await timer.async_wait(asio::as_tuple(use_awaitable));
+      if (ec) co_return;
+      self = weak.lock();
+      if (!self || !self->running) co_return;
+      self->EmitSummaries(self->failures.TakeDue(Clock::now()));
+    }
+  }
+
+  void RebuildKnown() {
+    known_addresses.clear();
+    for (const auto& [key, m] : members) {
+      for (const auto& a : m.resolved) known_addresses.insert(a);
+      if (!m.last_address.empty()) known_addresses.insert(m.last_address);
+      if (m.id.endpoint) {
+        // A literal address is known before the first dial resolves it.
+        boost::system::error_code ec;
+        auto literal = asio::ip::make_address(m.id.endpoint->host, ec);
+        if (!ec) known_addresses.insert(AddressKey(literal));
+      }
+    }
   }
 
   Member* Find(const protocol::PublicKey& key) {
@@ -143,7 +287,10 @@ struct LinkManager::Impl : std::enable_shared_from_this<Impl> {
   static asio::awaitable<void> DialLoop(std::shared_ptr<Impl> self, protocol::PublicKey key,
                                         uint64_t generation) {
     Backoff backoff(self->options.backoff_initial, self->options.backoff_max);
+    Backoff busy_backoff(self->options.backoff_initial,
+                         std::min<std::chrono::seconds>(self->options.backoff_max, kBusyRetryMax));
     bool wait_first = false;
+    bool last_busy = false;
     for (;;) {
       Member* m = self->Find(key, generation);
       if (!self->running || m == nullptr) co_return;
@@ -151,12 +298,14 @@ struct LinkManager::Impl : std::enable_shared_from_this<Impl> {
       if (m->link && m->link->is_open()) {
         // Up (dialed by either side): sleep until it drops.
         backoff.Reset();
+        busy_backoff.Reset();
         wait_first = true;
+        last_busy = false;
         co_await Sleep(timer, std::chrono::hours(24));
         continue;
       }
       if (wait_first) {
-        const auto delay = backoff.Next();
+        const auto delay = last_busy ? busy_backoff.Next() : backoff.Next();
         m->state = "backoff";
         m->backoff_until = Clock::now() + delay;
         co_await Sleep(timer, delay);
@@ -167,32 +316,47 @@ struct LinkManager::Impl : std::enable_shared_from_this<Impl> {
       wait_first = true;
       m->state = "connecting";
       const protocol::HostPort endpoint = *m->id.endpoint;
-      std::shared_ptr<Link> link = co_await Connect(self, endpoint, key);
+      DialOutcome dialed = co_await Connect(self, endpoint, key);
+      std::shared_ptr<Link> link = std::move(dialed.link);
       m = self->Find(key, generation);
-      if (link == nullptr) continue;
+      if (link == nullptr) {
+        last_busy = dialed.busy;
+        // A peer that is down still backs off to the long maximum.
+        if (!last_busy) busy_backoff.Reset();
+        continue;
+      }
       if (!self->running || m == nullptr) {
         link->Close(self->running ? "member removed from roster" : "node stopping");
         co_return;
       }
       backoff.Reset();
-      self->Register(link);
+      busy_backoff.Reset();
+      last_busy = false;
+      self->Register(link, dialed.address);
     }
   }
 
   // Resolves, connects and runs the handshake as initiator; the started
   // link, or nullptr (the failure is logged and, if it is the peer's fault,
   // emitted as an event).
-  static asio::awaitable<std::shared_ptr<Link>> Connect(std::shared_ptr<Impl> self,
-                                                        protocol::HostPort endpoint,
-                                                        protocol::PublicKey key) {
+  static asio::awaitable<DialOutcome> Connect(std::shared_ptr<Impl> self,
+                                              protocol::HostPort endpoint,
+                                              protocol::PublicKey key) {
     const std::string name = self->Lookup(key) ? self->Lookup(key)->name : "";
     tcp::resolver resolver(self->io);
     auto [rec, results] = co_await resolver.async_resolve(
         endpoint.host, std::to_string(endpoint.port), asio::as_tuple(use_awaitable));
     if (rec) {
       LogInfo("link: cannot resolve ", endpoint.ToString(), " for ", name, ": ", rec.message());
-      std::shared_ptr<Link> none;
-      co_return none;
+      co_return DialOutcome{};
+    }
+    if (Member* m = self->Find(key)) {
+      m->resolved.clear();
+      for (const auto& entry : results) {
+        if (m->resolved.size() >= kMaxAddressesPerMember) break;
+        m->resolved.push_back(AddressKey(entry.endpoint().address()));
+      }
+      self->RebuildKnown();
     }
     auto socket = std::make_shared<tcp::socket>(self->io);
     self->pending.insert(socket);
@@ -214,24 +378,30 @@ struct LinkManager::Impl : std::enable_shared_from_this<Impl> {
       self->pending.erase(socket);
       LogInfo("link: cannot connect to ", name, " at ", endpoint.ToString(), ": ",
               *expired ? std::string("timed out") : cec.message());
-      std::shared_ptr<Link> none;
-      co_return none;
+      co_return DialOutcome{};
     }
-    std::shared_ptr<Link> link = co_await Handshake(self, socket, true, key);
-    co_return link;
+    DialOutcome outcome;
+    outcome.address = AddressKey(connected_to.address());
+    bool busy = false;
+    outcome.link = co_await Handshake(self, socket, true, key, &busy);
+    outcome.busy = busy;
+    co_return outcome;
   }
 
   // Runs the handshake on `socket` (registered in `pending`); the started
-  // link or nullptr.
+  // link or nullptr. On failure `*busy` (if given) says whether the other
+  // side went silent or closed (rather than answered wrongly).
   static asio::awaitable<std::shared_ptr<Link>> Handshake(
       std::shared_ptr<Impl> self, std::shared_ptr<tcp::socket> socket, bool initiator,
-      std::optional<protocol::PublicKey> expected) {
+      std::optional<protocol::PublicKey> expected, bool* busy = nullptr) {
     Impl* impl = self.get();
     const RosterLookup lookup = [impl](const protocol::PublicKey& k) { return impl->Lookup(k); };
     const std::string remote = EndpointText(*socket);
+    const std::string source = AddressKeyOf(*socket);
     HandshakeOutcome outcome =
         co_await RunHandshake(*socket, initiator, self->identity, self->link_key, lookup,
-                              expected, self->options.handshake_timeout);
+                              expected, self->options.handshake_timeout,
+                              self->options.first_message_timeout);
     self->pending.erase(socket);
     std::shared_ptr<Link> none;
     if (!self->running) {
@@ -246,10 +416,16 @@ struct LinkManager::Impl : std::enable_shared_from_this<Impl> {
       if (expected) {
         if (auto member = self->Lookup(*expected)) peer_name = member->name;
       }
-      self->Emit(outcome.status.code() == StatusCode::kDenied ? LinkEvent::kUnknownPeer
-                                                              : LinkEvent::kHandshakeFailed,
-                 peer_name, remote,
-                 std::string(initiator ? "outbound: " : "inbound: ") + outcome.status.message());
+      const char* reason = ReasonOf(outcome);
+      if (busy != nullptr) {
+        *busy = outcome.timed_out || outcome.status.code() == StatusCode::kUnavailable;
+      }
+      self->RecordPreauthFailure(
+          source, reason,
+          outcome.status.code() == StatusCode::kDenied ? LinkEvent::kUnknownPeer
+                                                       : LinkEvent::kHandshakeFailed,
+          peer_name, remote,
+          std::string(initiator ? "outbound: " : "inbound: ") + outcome.status.message());
       co_return none;
     }
     auto link = std::make_shared<Link>(std::move(*socket), std::move(outcome.transport),
@@ -268,6 +444,28 @@ struct LinkManager::Impl : std::enable_shared_from_this<Impl> {
   static asio::awaitable<void> Inbound(std::weak_ptr<Impl> weak, tcp::socket accepted) {
     std::shared_ptr<Impl> self = weak.lock();
     if (!self || !self->running) co_return;  // closes `accepted`
+    const std::string source = AddressKeyOf(accepted);
+    const bool known = self->known_addresses.count(source) != 0;
+    const HandshakeSlots::Decision decision = self->slots.Acquire(source, known);
+    if (decision != HandshakeSlots::Decision::kAdmitted) {
+      const std::string why =
+          decision == HandshakeSlots::Decision::kSourceFull
+              ? "this address already has " + std::to_string(self->slots.PerSourceCap(known)) +
+                    " handshakes in progress"
+              : std::string("every handshake slot open to ") +
+                    (known ? "known" : "unknown") + " addresses is taken";
+      self->RecordPreauthFailure(source, "over_capacity", LinkEvent::kHandshakeFailed, "",
+                                 EndpointText(accepted), "inbound: refused: " + why);
+      co_return;  // closes `accepted`
+    }
+    // Frees the slot however the handshake ends (the frame may also be
+    // destroyed without resuming when the io_context goes).
+    struct SlotRelease {
+      std::shared_ptr<Impl> impl;
+      std::string source;
+      bool known;
+      ~SlotRelease() { impl->slots.Release(source, known); }
+    } release{self, source, known};
     auto socket = std::make_shared<tcp::socket>(std::move(accepted));
     self->pending.insert(socket);
     std::shared_ptr<Link> link = co_await Handshake(self, socket, false, std::nullopt);
@@ -276,7 +474,7 @@ struct LinkManager::Impl : std::enable_shared_from_this<Impl> {
       link->Close("node stopping");
       co_return;
     }
-    self->Register(link);
+    self->Register(link, source);
   }
 
   // The initiator's identity key of `link`.
@@ -284,13 +482,18 @@ struct LinkManager::Impl : std::enable_shared_from_this<Impl> {
     return link.initiator() ? identity.public_key() : link.peer().key;
   }
 
-  void Register(const std::shared_ptr<Link>& link) {
+  // `address`: where the link's other end is (a known address from now on).
+  void Register(const std::shared_ptr<Link>& link, const std::string& address) {
     Member* m = Find(link->peer().key);
     if (m == nullptr) {
       link->Close("not in the roster");
       return;
     }
     if (!link->is_open()) return;  // died before we got here
+    if (!address.empty() && m->last_address != address) {
+      m->last_address = address;
+      RebuildKnown();
+    }
     std::shared_ptr<Link> existing = m->link;
     if (existing && existing->is_open()) {
       const protocol::PublicKey& new_initiator = InitiatorKey(*link);
@@ -375,7 +578,11 @@ Status LinkManager::Start(const std::vector<PeerIdentity>& roster) {
     }
     net::ListenerOptions options;
     options.name = "link listener";
-    options.max_connections = kMaxPendingHandshakes;
+    // A backstop only: the handler applies the fair per-source limits
+    // (HandshakeSlots) and refuses at once, so the listener's count also
+    // holds connections about to be refused; room for them keeps a known
+    // peer from being refused here first.
+    options.max_connections = 2 * std::max<size_t>(impl.options.max_handshakes, 1);
     // The handler holds the manager weakly: the listener is the manager's.
     std::weak_ptr<Impl> weak = impl_;
     impl.listener = std::make_unique<net::Listener<tcp>>(
@@ -385,6 +592,9 @@ Status LinkManager::Start(const std::vector<PeerIdentity>& roster) {
   impl.started = true;
   impl.running = true;
   if (impl.listener) impl.listener->Start();
+  impl.report_timer = std::make_unique<asio::steady_timer>(impl.io);
+  asio::co_spawn(impl.io, Impl::ReportLoop(impl_),
+                 [](std::exception_ptr e) { LogFailure("link failure reports", e); });
   UpdateRoster(roster);
   return Status::Ok();
 }
@@ -404,6 +614,7 @@ void LinkManager::UpdateRoster(const std::vector<PeerIdentity>& roster) {
     it = impl.members.erase(it);
     if (link) link->Close("removed from roster");  // OnClosed finds no member
   }
+
   for (const PeerIdentity& id : roster) {
     Impl::Member* m = impl.Find(id.key);
     if (m == nullptr) {
@@ -419,6 +630,9 @@ void LinkManager::UpdateRoster(const std::vector<PeerIdentity>& roster) {
       impl.StartDialer(*m);
     }
   }
+  // Members and endpoints may have changed (resolved addresses are
+  // refreshed by each member's next dial).
+  impl.RebuildKnown();
 }
 
 void LinkManager::Stop() {
@@ -434,7 +648,16 @@ void LinkManager::Stop() {
   }
   for (auto& link : links) link->Close("node stopping");
   for (const auto& socket : impl.pending) socket->close(ignored);
+  if (impl.report_timer) impl.report_timer->cancel();
+  // What the open windows counted is still reported (and audited).
+  impl.EmitSummaries(impl.failures.TakeAll());
 }
+
+std::map<std::string, uint64_t> LinkManager::PreauthFailures() const {
+  return impl_->failures_by_reason;
+}
+
+size_t LinkManager::handshakes_in_progress() const { return impl_->slots.in_use(); }
 
 std::map<std::string, LinkManager::LinkStatus> LinkManager::LinkStates() const {
   std::map<std::string, LinkStatus> states;

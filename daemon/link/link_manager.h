@@ -14,7 +14,13 @@
 //
 // Isolation: every connection, handshake, link and session runs in its own
 // coroutines with its own timeouts, so a stalled or hostile peer holds up
-// nothing but itself. Handshakes in progress are capped (kMaxPendingHandshakes).
+// nothing but itself. Inbound handshakes in progress are capped and shared
+// fairly per source address, with slots kept for known addresses
+// (daemon/link/handshake_slots.h); a connection must send its first
+// handshake message within options.first_message_timeout. Failed and
+// refused handshakes are logged and emitted for the first of each source
+// and interval, then summarised (kHandshakeFailures), so a flood grows
+// neither the log nor the audit without bound.
 //
 // Ownership: the manager borrows `io`, `identity` and `link_key`, which must
 // outlive it; its state is shared with its coroutines, so destroying it is
@@ -38,8 +44,6 @@
 #include "protocol/status.h"
 
 namespace caravan::daemon::link {
-
-inline constexpr size_t kMaxPendingHandshakes = 64;
 
 // Runs the application protocol on one link; returns when done. The link is
 // closed afterwards (if the runner did not close it).
@@ -82,6 +86,12 @@ class LinkManager {
 
   // Ends every dialer's backoff wait: members that are down are dialed now.
   void WakeAll();
+
+  // Pre-authentication failures on the link (failed or refused handshakes,
+  // both directions) since Start, by reason (every kPreauthReasons entry).
+  std::map<std::string, uint64_t> PreauthFailures() const;
+  // Inbound handshakes in progress now.
+  size_t handshakes_in_progress() const;
 
   // The TCP port the listener is bound to (0 if not listening); with port 0
   // in options.listen this is the ephemeral port chosen.

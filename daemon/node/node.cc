@@ -11,6 +11,7 @@
 #include "daemon/node/control_dispatcher.h"
 #include "daemon/node/indicator_json.h"
 #include "daemon/node/metrics_collect.h"
+#include "daemon/link/link_metrics.h"
 #include "daemon/sync/offload.h"
 #include "daemon/policy/policy_eval.h"
 #include "protocol/record_codec.h"
@@ -143,6 +144,10 @@ Status Node::Start() {
   link_options.handshake_timeout = config_.peers.handshake_timeout;
   link_options.backoff_max = config_.peers.dial_backoff_max;
   link_options.max_message_bytes = config_.peers.max_message_bytes;
+  link_options.max_handshakes = config_.peers.max_handshakes;
+  link_options.max_handshakes_per_source = config_.peers.max_handshakes_per_source;
+  link_options.first_message_timeout = config_.peers.first_message_timeout;
+  link_options.failure_report_interval = config_.peers.failure_report_interval;
   links_ = std::make_unique<link::LinkManager>(
       io_, *identity_, *link_key_, link_options,
       [this](std::shared_ptr<link::Link> l) { return sync_->RunSession(l); },
@@ -241,19 +246,21 @@ void Node::OnLinkEvent(const link::LinkEvent& e) {
       link_states_[e.peer_name] = "down";
     }
   }
-  if (e.kind == link::LinkEvent::kUp || e.kind == link::LinkEvent::kDown) {
-    LogInfo("link ", e.peer_name, " ", kind, " (", e.remote_endpoint, ") ",
-            e.detail);
-  } else {
-    LogWarning("link ", e.peer_name.empty() ? "?" : e.peer_name, " ", kind,
-               " from ", e.remote_endpoint, ": ", e.detail);
+  // The link manager has logged the event; here it is only audited (it
+  // was logged twice, issue 14). Failed handshakes arrive already
+  // summarised: the first of a source's window, then one kHandshakeFailures
+  // per source and interval, so this stays bounded under a flood.
+  nlohmann::json details = {{"remote", e.remote_endpoint}, {"detail", e.detail}};
+  if (e.kind == link::LinkEvent::kHandshakeFailures) {
+    details["count"] = e.failure_count;
+    details["reasons"] = e.failure_reasons;
   }
   // Audited off the io thread (the store writer queues it).
   store_->Submit(
-      [e, kind](store::WriteTxn& txn) -> Status {
+      [e, kind, details = DumpJson(details)](store::WriteTxn& txn) -> Status {
         auto r = txn.AppendAudit(
             {txn.now(), "link", "link-" + kind, e.peer_name, e.peer_name,
-             DumpJson({{"remote", e.remote_endpoint}, {"detail", e.detail}})});
+             details});
         return r.ok() ? Status::Ok() : r.status();
       },
       [](Status) {});
@@ -270,8 +277,13 @@ void Node::OnLinkEvent(const link::LinkEvent& e) {
 
 boost::asio::awaitable<std::string> Node::ScrapeMetrics() {
   std::map<std::string, link::LinkManager::LinkStatus> links;
-  if (links_) links = links_->LinkStates();  // io thread, like us
-  auto collect = [this, links] {
+  std::vector<CollectedFamily> link_families;
+  if (links_) {
+    links = links_->LinkStates();  // io thread, like us
+    link_families = link::PreauthMetrics(links_->PreauthFailures(),
+                                         links_->handshakes_in_progress());
+  }
+  auto collect = [this, links, link_families] {
     auto families = WithReader(
         [&](store::Reader& r) -> Result<std::vector<CollectedFamily>> {
           auto f = CollectNodeMetrics(r, links, std::time(nullptr), started_at_);
@@ -286,6 +298,8 @@ boost::asio::awaitable<std::string> Node::ScrapeMetrics() {
       LogWarning("metrics: store not readable: ", families.status().message());
       return metrics_.Render({});
     }
+    families->insert(families->end(), link_families.begin(),
+                     link_families.end());
     return metrics_.Render(*families);
   };
   auto text = co_await Offload(pool_, std::move(collect));
@@ -373,12 +387,14 @@ void Node::Stop() {
 Status Node::ReloadPolicies(const std::string& actor) {
   Status roster_loaded = ReloadRoster();
   if (!roster_loaded.ok()) {
-    LogError("roster reload refused, keeping the running roster: ",
-             roster_loaded.message());
+    LogEachLine(LogLevel::kError,
+                "roster reload refused, keeping the running roster: ",
+                roster_loaded.message());
   }
   if (Status lists = warninglists_.Reload(); !lists.ok()) {
-    LogError("warninglists reload refused, keeping the running set: ",
-             lists.message());
+    LogEachLine(LogLevel::kError,
+                "warninglists reload refused, keeping the running set: ",
+                lists.message());
   } else if (!config_.warninglists.dir.empty()) {
     LogNotice("warninglists reloaded from ", config_.warninglists.dir.string(),
               " (", warninglists_.current()->list_count(), " lists)");
@@ -389,8 +405,9 @@ Status Node::ReloadPolicies(const std::string& actor) {
     LogNotice("policies reloaded from ", config_.policy.dir.string(), " (",
               policy_.info().files, " files)");
   } else {
-    LogError("policy reload refused, keeping the running set: ",
-             loaded.message());
+    LogEachLine(LogLevel::kError,
+                "policy reload refused, keeping the running set: ",
+                loaded.message());
   }
   Status audited = store_->Write([&](store::WriteTxn& txn) -> Status {
     auto r = txn.AppendAudit(

@@ -133,4 +133,17 @@ void Log(LogLevel level, std::string_view message) {
   }
 }
 
+void LogEachLine(LogLevel level, std::string_view prefix,
+                 std::string_view message) {
+  size_t start = 0;
+  do {
+    size_t end = message.find('\n', start);
+    if (end == std::string_view::npos) end = message.size();
+    std::string line(prefix);
+    line += message.substr(start, end - start);
+    Log(level, line);
+    start = end + 1;
+  } while (start < message.size());
+}
+
 }  // namespace caravan::daemon

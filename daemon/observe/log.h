@@ -53,6 +53,12 @@ bool LogEnabled(LogLevel level);
 // ignored: there is nowhere left to report it).
 void Log(LogLevel level, std::string_view message);
 
+// Logs `prefix` + each line of `message` as a line of its own: for
+// statuses that list several errors, one `file:line: reason` per line
+// (joined by '\n', which Log would otherwise show as a literal \x0a).
+void LogEachLine(LogLevel level, std::string_view prefix,
+                 std::string_view message);
+
 // The exact line Log would write: "<N>" + escaped, truncated message + "\n".
 std::string FormatLogLine(LogLevel level, std::string_view message);
 

@@ -1,17 +1,12 @@
 #pragma once
-// The assigned ISO 3166-1 alpha-2 country codes, for validating the
-// country names in policy files (a typo such as "KS" for "KZ" would
-// otherwise silently make a policy apply to nobody).
-//
-// Pure functions over a constant table; thread-safe.
+// The policy engine's name for protocol/country_codes.h (the table moved to
+// protocol/ so the roster loader, which may not include daemon/, checks
+// member countries against the same list).
 
-#include <string_view>
+#include "protocol/country_codes.h"
 
 namespace caravan::policy {
 
-// True for the 249 officially assigned codes plus "XK" (Kosovo: user
-// assigned, but used by the EU and most CERT bodies). Case-sensitive:
-// codes are upper case.
-bool IsAssignedCountryCode(std::string_view code);
+using protocol::IsAssignedCountryCode;
 
 }  // namespace caravan::policy

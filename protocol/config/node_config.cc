@@ -240,7 +240,24 @@ std::optional<LogLevel> ParseLogLevelName(std::string_view name) {
 // ---- shared helpers -------------------------------------------------------
 
 void LineErrors::Add(uint32_t line, std::string reason) {
-  items_.emplace_back(line, std::move(reason));
+  // Reasons quote the file's content. Its control characters are shown as
+  // \xNN here so that ToStatus's '\n' is the only line break: one error per
+  // line in the CLI's output and in the daemon's log, and no terminal escape
+  // from a hostile file.
+  std::string shown;
+  shown.reserve(reason.size());
+  for (char ch : reason) {
+    const auto c = static_cast<unsigned char>(ch);
+    if (c < 0x20 || c == 0x7f) {
+      static constexpr char kHex[] = "0123456789abcdef";
+      shown += "\\x";
+      shown += kHex[c >> 4];
+      shown += kHex[c & 0xf];
+    } else {
+      shown += ch;
+    }
+  }
+  items_.emplace_back(line, std::move(shown));
 }
 
 Status LineErrors::ToStatus() const {
@@ -599,7 +616,9 @@ Result<NodeConfig> ParseNodeConfig(std::string_view text,
   {
     TableReader r(errors, table("peers"), "peers",
                   {"listen", "roster", "dial_backoff_max", "keepalive",
-                   "handshake_timeout", "max_message_bytes"});
+                   "handshake_timeout", "max_message_bytes", "max_handshakes",
+                   "max_handshakes_per_source", "first_message_timeout",
+                   "failure_report_interval"});
     r.Endpoint("listen", config.peers.listen);
     r.Path("roster", base, config.peers.roster);
     r.Duration("dial_backoff_max", config.peers.dial_backoff_max);
@@ -608,6 +627,31 @@ Result<NodeConfig> ParseNodeConfig(std::string_view text,
     if (auto v =
             r.Integer("max_message_bytes", kMinFrameBytes, kMaxFrameBytes)) {
       config.peers.max_message_bytes = static_cast<uint32_t>(*v);
+    }
+    if (auto v = r.Integer("max_handshakes", 1, 4096)) {
+      config.peers.max_handshakes = static_cast<uint32_t>(*v);
+    }
+    if (auto v = r.Integer("max_handshakes_per_source", 1, 4096)) {
+      if (*v > config.peers.max_handshakes) {
+        r.Error("max_handshakes_per_source",
+                std::to_string(*v) + " is more than max_handshakes (" +
+                    std::to_string(config.peers.max_handshakes) + ")");
+      } else {
+        config.peers.max_handshakes_per_source = static_cast<uint32_t>(*v);
+      }
+    }
+    r.Duration("first_message_timeout", config.peers.first_message_timeout);
+    if (config.peers.first_message_timeout > config.peers.handshake_timeout) {
+      r.Error("first_message_timeout",
+              FormatConfigDuration(config.peers.first_message_timeout) +
+                  " is longer than handshake_timeout (" +
+                  FormatConfigDuration(config.peers.handshake_timeout) + ")");
+    }
+    r.Duration("failure_report_interval", config.peers.failure_report_interval);
+    if (config.peers.failure_report_interval > std::chrono::hours(1)) {
+      r.Error("failure_report_interval",
+              FormatConfigDuration(config.peers.failure_report_interval) +
+                  " is longer than 1h");
     }
   }
   // [policy]
@@ -887,6 +931,20 @@ std::string RenderNodeConfig(const NodeConfig& c) {
     << q(FormatConfigDuration(c.peers.handshake_timeout)) << "\n"
        "# Largest application message accepted from a peer, in bytes.\n"
        "max_message_bytes = " << c.peers.max_message_bytes << "\n"
+       "# Inbound handshakes in progress at once; a quarter are kept for\n"
+       "# the addresses of roster members.\n"
+       "max_handshakes = " << c.peers.max_handshakes << "\n"
+       "# Inbound handshakes in progress from one address.\n"
+       "max_handshakes_per_source = " << c.peers.max_handshakes_per_source
+    << "\n"
+       "# Time a new inbound connection has to send its first handshake\n"
+       "# message (a silent connection is dropped after this).\n"
+       "first_message_timeout = "
+    << q(FormatConfigDuration(c.peers.first_message_timeout)) << "\n"
+       "# Failed handshakes are logged and audited for the first from an\n"
+       "# address at once, then summarised once per this interval.\n"
+       "failure_report_interval = "
+    << q(FormatConfigDuration(c.peers.failure_report_interval)) << "\n"
        "\n"
        "[policy]\n"
        "# Directory of policy files (default.toml, <CC>.toml, groups.toml,\n"

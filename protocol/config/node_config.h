@@ -130,6 +130,16 @@ struct NodeConfig {
     std::chrono::seconds keepalive{30};
     std::chrono::seconds handshake_timeout{10};
     uint32_t max_message_bytes = 16 * 1024 * 1024;  // kMin..kMaxFrameBytes
+    // Inbound handshakes in progress at once (1..4096) and from one source
+    // address (1..max_handshakes); a quarter are kept for known addresses.
+    uint32_t max_handshakes = 64;
+    uint32_t max_handshakes_per_source = 4;
+    // For an inbound connection's first handshake message; 1s..
+    // handshake_timeout.
+    std::chrono::seconds first_message_timeout{2};
+    // Failed handshakes: the first per source at once, then one summary per
+    // source and interval (log and audit); 1s..1h.
+    std::chrono::seconds failure_report_interval{60};
     bool operator==(const Peers&) const = default;
   } peers;
 

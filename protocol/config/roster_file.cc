@@ -11,6 +11,8 @@
 #include <sstream>
 #include <toml++/toml.h>
 
+#include "protocol/country_codes.h"
+
 namespace caravan::protocol {
 
 namespace fs = std::filesystem;
@@ -57,6 +59,34 @@ std::string ViaHubError(const std::vector<RosterMember>& roster,
   if (!it->via.empty()) {
     return "'" + hub +
            "' is itself reached through a hub; a hub must be a direct peer";
+  }
+  return "";
+}
+
+// What is wrong with `cc` as a member's country (empty: nothing). Only
+// assigned codes: "ZZ" or a typo would put a member in no country, so no
+// policy would ever name it.
+std::string CountryError(const std::string& cc) {
+  if (!IsCountryCode(cc)) {
+    return "'" + cc + "' is not an ISO 3166-1 alpha-2 code (two uppercase "
+           "letters)";
+  }
+  if (!IsAssignedCountryCode(cc)) {
+    return "'" + cc + "' is not an assigned ISO 3166-1 alpha-2 country code";
+  }
+  return "";
+}
+
+// What is wrong with `key` as a member's identity key (empty: nothing). A
+// key that is not a canonical point of the prime-order subgroup (the
+// all-zero key, the identity, other small-order points) is accepted by no
+// honest signer and lets weak signatures verify under some checkers.
+std::string IdentityKeyError(const PublicKey& key) {
+  if (sodium_init() < 0) return "libsodium cannot be initialised";
+  if (key == PublicKey{}) return "the all-zero key is not an identity key";
+  if (crypto_core_ed25519_is_valid_point(key.data()) != 1) {
+    return "not a valid Ed25519 public key (small-order or non-canonical "
+           "point)";
   }
   return "";
 }
@@ -173,11 +203,8 @@ Result<std::vector<RosterMember>> ParseRoster(std::string_view text,
         }
       }
       if (std::optional<std::string> cc = field("country", true)) {
-        if (!IsCountryCode(*cc)) {
-          fail(line_of("country"),
-               "[[member]] country: '" + *cc +
-                   "' is not an ISO 3166-1 alpha-2 code (two uppercase "
-                   "letters)");
+        if (std::string why = CountryError(*cc); !why.empty()) {
+          fail(line_of("country"), "[[member]] country: " + why);
         } else {
           m.country = *cc;
         }
@@ -186,6 +213,8 @@ Result<std::vector<RosterMember>> ParseRoster(std::string_view text,
         Result<PublicKey> key = ParsePublicKeyText(*k);
         if (!key.ok()) {
           fail(line_of("key"), "[[member]] key: " + key.status().message());
+        } else if (std::string why = IdentityKeyError(*key); !why.empty()) {
+          fail(line_of("key"), "[[member]] key: " + why);
         } else {
           m.key = *key;
         }
@@ -246,6 +275,12 @@ Status CheckNewMember(const std::vector<RosterMember>& roster,
                       const RosterMember& member, const PublicKey& self_key) {
   if (std::string why = NameError(member.name); !why.empty()) {
     return InvalidInput("NAME '" + member.name + "' " + why);
+  }
+  if (std::string why = CountryError(member.country); !why.empty()) {
+    return InvalidInput("--country " + why);
+  }
+  if (std::string why = IdentityKeyError(member.key); !why.empty()) {
+    return InvalidInput("--key: " + why);
   }
   if (member.key == self_key) return InvalidInput("--key is this node's own key");
   for (const RosterMember& m : roster) {

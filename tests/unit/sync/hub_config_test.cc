@@ -1,6 +1,8 @@
 // Hub mode configuration: roster `via` and the [hub] table.
 #include <gtest/gtest.h>
+#include <sodium.h>
 
+#include <array>
 #include <string>
 
 #include "protocol/config/node_config.h"
@@ -9,9 +11,15 @@
 namespace caravan::protocol {
 namespace {
 
+// A valid Ed25519 key from a seed filled with `b` (the roster loader
+// refuses keys that are not points of the prime-order subgroup).
 PublicKey Key(uint8_t b) {
+  EXPECT_GE(sodium_init(), 0);
+  std::array<uint8_t, crypto_sign_SEEDBYTES> seed;
+  seed.fill(b);
+  std::array<uint8_t, crypto_sign_SECRETKEYBYTES> secret;
   PublicKey k{};
-  k.fill(b);
+  crypto_sign_seed_keypair(k.data(), secret.data(), seed.data());
   return k;
 }
 

@@ -1,6 +1,9 @@
 // Tests of the roster file (protocol/config/roster_file.h).
 
 #include <gtest/gtest.h>
+#include <sodium.h>
+
+#include <array>
 
 #include <filesystem>
 #include <optional>
@@ -22,9 +25,15 @@ using protocol::RosterMember;
 
 // ---- roster ------------------------------------------------------------------
 
+// A valid Ed25519 public key derived from a seed filled with `b` (the
+// loader refuses keys that are not points of the prime-order subgroup).
 protocol::PublicKey KeyFilledWith(uint8_t b) {
+  EXPECT_GE(sodium_init(), 0);
+  std::array<uint8_t, crypto_sign_SEEDBYTES> seed;
+  seed.fill(b);
+  std::array<uint8_t, crypto_sign_SECRETKEYBYTES> secret;
   protocol::PublicKey k;
-  k.fill(b);
+  crypto_sign_seed_keypair(k.data(), secret.data(), seed.data());
   return k;
 }
 
@@ -45,7 +54,7 @@ TEST(RosterTest, PublicKeyTextRoundTripAndErrors) {
   bad_char[20] = '+';
   EXPECT_FALSE(protocol::ParsePublicKeyText(bad_char).ok());
   // 43 characters carry 258 bits; the 2 spare bits must be zero.
-  std::string spare_bits = protocol::PublicKeyToText(KeyFilledWith(0));
+  std::string spare_bits = protocol::PublicKeyToText(protocol::PublicKey{});
   spare_bits.back() = 'B';
   EXPECT_FALSE(protocol::ParsePublicKeyText(spare_bits).ok());
 }
@@ -142,6 +151,77 @@ TEST(RosterTest, StructuralErrors) {
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.status().message().rfind("r.toml:1: ", 0), 0u)
       << r.status().message();
+}
+
+}  // namespace
+}  // namespace caravan
+
+namespace caravan {
+namespace {
+
+// Issue 14: a roster naming an unassigned country ("ZZ") or a key that is no
+// Ed25519 identity (all zero, small order) used to load.
+std::string OneMember(const std::string& country, const std::string& key) {
+  return "[[member]]\n"
+         "name = \"X\"\n"
+         "country = \"" + country + "\"\n"
+         "key = \"" + key + "\"\n";
+}
+
+TEST(RosterTest, UnassignedCountryIsRefusedWithFileAndLine) {
+  const std::string key = protocol::PublicKeyToText(KeyFilledWith(1));
+  for (const std::string cc : {"ZZ", "AA", "QM", "XA", "UK"}) {
+    Result<std::vector<RosterMember>> r =
+        protocol::ParseRoster(OneMember(cc, key), "/r.toml");
+    ASSERT_FALSE(r.ok()) << cc;
+    EXPECT_EQ(r.status().message(),
+              "/r.toml:3: [[member]] country: '" + cc +
+                  "' is not an assigned ISO 3166-1 alpha-2 country code");
+  }
+  EXPECT_TRUE(protocol::ParseRoster(OneMember("XK", key), "/r.toml").ok());
+  EXPECT_TRUE(protocol::ParseRoster(OneMember("GB", key), "/r.toml").ok());
+}
+
+TEST(RosterTest, AllZeroAndSmallOrderKeysAreRefused) {
+  protocol::PublicKey identity_point{};  // y = 1: the neutral element
+  identity_point[0] = 1;
+  protocol::PublicKey order_two{};  // y = -1 (p - 1): order 2
+  for (size_t i = 0; i < order_two.size(); ++i) order_two[i] = 0xff;
+  order_two[0] = 0xec;
+  order_two[31] = 0x7f;
+  struct Case {
+    protocol::PublicKey key;
+    std::string reason;
+  };
+  const std::vector<Case> cases = {
+      {protocol::PublicKey{}, "the all-zero key is not an identity key"},
+      {identity_point,
+       "not a valid Ed25519 public key (small-order or non-canonical point)"},
+      {order_two,
+       "not a valid Ed25519 public key (small-order or non-canonical point)"},
+  };
+  for (const Case& c : cases) {
+    Result<std::vector<RosterMember>> r = protocol::ParseRoster(
+        OneMember("KZ", protocol::PublicKeyToText(c.key)), "/r.toml");
+    ASSERT_FALSE(r.ok());
+    EXPECT_EQ(r.status().message(), "/r.toml:4: [[member]] key: " + c.reason);
+  }
+}
+
+TEST(RosterTest, CheckNewMemberRefusesUnassignedCountryAndBadKey) {
+  const protocol::PublicKey self = KeyFilledWith(7);
+  RosterMember zz{"X", "ZZ", KeyFilledWith(1), std::nullopt};
+  Status s = protocol::CheckNewMember({}, zz, self);
+  EXPECT_EQ(s.code(), StatusCode::kInvalidInput);
+  EXPECT_NE(s.message().find("'ZZ' is not an assigned"), std::string::npos)
+      << s.message();
+  RosterMember zero{"X", "KZ", protocol::PublicKey{}, std::nullopt};
+  s = protocol::CheckNewMember({}, zero, self);
+  EXPECT_EQ(s.code(), StatusCode::kInvalidInput);
+  EXPECT_NE(s.message().find("--key: the all-zero key"), std::string::npos)
+      << s.message();
+  RosterMember good{"X", "KZ", KeyFilledWith(1), std::nullopt};
+  EXPECT_TRUE(protocol::CheckNewMember({}, good, self).ok());
 }
 
 }  // namespace

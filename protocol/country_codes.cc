@@ -1,6 +1,6 @@
-#include "daemon/policy/country_codes.h"
+#include "protocol/country_codes.h"
 
-namespace caravan::policy {
+namespace caravan::protocol {
 namespace {
 
 // ISO 3166-1 alpha-2 officially assigned codes (249), as of 2023, plus XK.
@@ -49,4 +49,4 @@ bool IsAssignedCountryCode(std::string_view code) {
   return false;
 }
 
-}  // namespace caravan::policy
+}  // namespace caravan::protocol
