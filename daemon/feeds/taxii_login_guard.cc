@@ -94,8 +94,18 @@ std::optional<HttpResponse> TaxiiLoginGuard::After(
           ? "bad password for account '" + credentials.name + "'"
           : "unknown account";
   if (tally_.Record(source, reason, now)) {
+    // The first failure of a window is logged and audited at once, so an
+    // operator sees a guessing run start; the window's summary (count
+    // included) follows when it closes.
     daemon::LogWarning("taxii: failed login from ", source, ": ", reason,
                        " (further failures from it are summarised)");
+    if (audit_) {
+      audit_(source, nlohmann::json{{"failed_logins", 1},
+                                    {"reasons", {{reason, 1}}},
+                                    {"first_of_window", true}}
+                         .dump(-1, ' ', false,
+                               nlohmann::json::error_handler_t::replace));
+    }
   }
   return TaxiiErrorResponse(header, http::status::unauthorized,
                             "authentication required");
