@@ -159,6 +159,10 @@ Status Persist(const PageContext& ctx, const PeerInfo& peer,
                const OutboundPage& page, const std::vector<Held>& held,
                const std::vector<uint64_t>& released,
                const std::vector<store::Withheld>& in_flight, bool advance) {
+  // Encoded here, on the pool thread: the store's writer thread is the one
+  // every write waits for.
+  const bool record_sent = advance && page.up_to_seq > 0 && !page.sent.empty();
+  const std::string unacked = record_sent ? EncodeUnackedPage(page.sent) : "";
   return ctx.store->Write([&](store::WriteTxn& txn) -> Status {
     for (const auto& w : in_flight) {
       CARAVAN_RETURN_IF_ERROR(txn.AddWithheld(w));
@@ -194,9 +198,9 @@ Status Persist(const PageContext& ctx, const PeerInfo& peer,
     }
     if (advance && page.up_to_seq > 0) {
       CARAVAN_RETURN_IF_ERROR(txn.AdvanceDecided(peer.name, page.up_to_seq));
-      if (!page.sent.empty()) {
-        CARAVAN_RETURN_IF_ERROR(txn.PutUnackedPage(
-            peer.name, page.up_to_seq, EncodeUnackedPage(page.sent)));
+      if (record_sent) {
+        CARAVAN_RETURN_IF_ERROR(
+            txn.PutUnackedPage(peer.name, page.up_to_seq, unacked));
       }
     }
     return Status::Ok();
@@ -374,7 +378,13 @@ Status RecoverAcknowledged(const PageContext& ctx, const PeerInfo& peer,
     for (const auto& [up_to, text] : *pages) {
       if (up_to > peer_acked) break;  // not committed: decided again
       auto sent = DecodeUnackedPage(text);
-      if (!sent.ok()) return sent.status();
+      if (!sent.ok()) {
+        // Our own row, unreadable: losing its audit detail is better than
+        // refusing every session with this peer from now on.
+        LogError("sync with ", peer.name, ": dropping the unreadable record "
+                 "of page ", up_to, ": ", sent.status().message());
+        continue;
+      }
       committed.insert(committed.end(),
                        std::make_move_iterator(sent->begin()),
                        std::make_move_iterator(sent->end()));
