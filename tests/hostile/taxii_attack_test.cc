@@ -30,6 +30,7 @@
 #include "tests/hostile/hostile_sockets.h"
 #include "tests/integration/harness.h"
 #include "tests/integration/http_client.h"
+#include "tests/integration/taxii_node.h"
 
 namespace caravan::hostile {
 namespace {
@@ -45,11 +46,7 @@ constexpr const char* kGood = "siem:s3cret";  // the good client's account
 constexpr const char* kAccept = "Accept: application/taxii+json;version=2.1";
 
 std::string PasswordHash(const std::string& password) {
-  const auto r = RunProgram({CARAVAN_TAXII_PASSWD_PATH}, password + "\n");
-  EXPECT_EQ(r.exit_code, 0) << r.Describe();
-  std::string hash = r.out;
-  while (!hash.empty() && hash.back() == '\n') hash.pop_back();
-  return hash;
+  return integration::TaxiiPasswordHash(CARAVAN_TAXII_PASSWD_PATH, password);
 }
 
 // Sets `listen = "127.0.0.1:PORT"` (and `more` after it) in `[section]` of

@@ -20,6 +20,7 @@
 
 #include "tests/integration/harness.h"
 #include "tests/integration/http_client.h"
+#include "tests/integration/taxii_node.h"
 
 namespace caravan::integration {
 namespace {
@@ -28,13 +29,9 @@ using Clock = std::chrono::steady_clock;
 using namespace std::chrono_literals;
 
 std::string PasswordHash(const std::string& password) {
-  auto r = RunProgram(
-      {std::string(CARAVAN_BINARY_DIR) + "/daemon/feeds/caravan-taxii-passwd"},
-      password + "\n");
-  EXPECT_EQ(r.exit_code, 0) << r.Describe();
-  std::string h = r.out;
-  while (!h.empty() && h.back() == '\n') h.pop_back();
-  return h;
+  return TaxiiPasswordHash(
+      std::string(CARAVAN_BINARY_DIR) + "/daemon/feeds/caravan-taxii-passwd",
+      password);
 }
 
 const std::string kAccept = "Accept: application/taxii+json;version=2.1";
@@ -141,22 +138,17 @@ class HostileTaxiiTest : public ::testing::Test {
   void StartWith(const std::string& extra, bool metrics = false) {
     ASSERT_EQ(node_.init_result().exit_code, 0);
     port_ = FreeLoopbackPort();
-    WriteFile(node_.dir() / "taxii-accounts.toml",
-              "[[account]]\nname = \"siem\"\npassword_hash = \"" +
-                  PasswordHash("s3cret") +
-                  "\"\ncollections = [\"own\", \"all\"]\n"
-                  "max_tlp = \"green\"\ncan_write = true\n"
-                  "[[account]]\nname = \"reader\"\npassword_hash = \"" +
-                  PasswordHash("other") +
-                  "\"\ncollections = [\"all\"]\nmax_tlp = \"red\"\n");
-    std::string cfg = ReadFile(node_.config());
+    std::string cfg = ServeTaxii(
+        node_, port_,
+        "[[account]]\nname = \"siem\"\npassword_hash = \"" +
+            PasswordHash("s3cret") +
+            "\"\ncollections = [\"own\", \"all\"]\n"
+            "max_tlp = \"green\"\ncan_write = true\n"
+            "[[account]]\nname = \"reader\"\npassword_hash = \"" +
+            PasswordHash("other") +
+            "\"\ncollections = [\"all\"]\nmax_tlp = \"red\"\n");
+    ASSERT_FALSE(cfg.empty());
     size_t at = cfg.find("[taxii]");
-    ASSERT_NE(at, std::string::npos);
-    size_t listen = cfg.find("listen = ", at);
-    size_t eol = cfg.find('\n', listen);
-    cfg.replace(listen, eol - listen,
-                "listen = \"127.0.0.1:" + std::to_string(port_) +
-                    "\"\naccounts = \"taxii-accounts.toml\"");
     // Later duplicates of rendered keys would be a TOML error: drop the
     // rendered lines of the keys `extra` sets.
     for (size_t pos = 0; pos < extra.size();) {

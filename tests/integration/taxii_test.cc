@@ -7,6 +7,7 @@
 
 #include "tests/integration/harness.h"
 #include "tests/integration/http_client.h"
+#include "tests/integration/taxii_node.h"
 
 namespace caravan::integration {
 namespace {
@@ -199,13 +200,9 @@ namespace caravan::integration {
 namespace {
 
 std::string PasswordHash(const std::string& password) {
-  auto r = RunProgram(
-      {std::string(CARAVAN_BINARY_DIR) + "/daemon/feeds/caravan-taxii-passwd"},
-      password + "\n");
-  EXPECT_EQ(r.exit_code, 0) << r.Describe();
-  std::string h = r.out;
-  while (!h.empty() && h.back() == '\n') h.pop_back();
-  return h;
+  return TaxiiPasswordHash(
+      std::string(CARAVAN_BINARY_DIR) + "/daemon/feeds/caravan-taxii-passwd",
+      password);
 }
 
 const char* kTaxiiType = "application/taxii+json;version=2.1";
@@ -216,23 +213,16 @@ class TaxiiTest : public ::testing::Test {
   void SetUp() override {
     ASSERT_EQ(node_.init_result().exit_code, 0);
     port_ = FreeLoopbackPort();
-    WriteFile(node_.dir() / "taxii-accounts.toml",
-              "[[account]]\nname = \"siem\"\npassword_hash = \"" +
-                  PasswordHash("s3cret") +
-                  "\"\ncollections = [\"own\", \"all\"]\n"
-                  "max_tlp = \"green\"\ncan_write = true\n"
-                  "[[account]]\nname = \"peeronly\"\npassword_hash = \"" +
-                  PasswordHash("other") +
-                  "\"\ncollections = [\"received\"]\nmax_tlp = \"red\"\n");
-    std::string cfg = ReadFile(node_.config());
-    size_t at = cfg.find("[taxii]");
-    ASSERT_NE(at, std::string::npos);
-    size_t listen = cfg.find("listen = ", at);
-    size_t eol = cfg.find('\n', listen);
-    cfg.replace(listen, eol - listen,
-                "listen = \"127.0.0.1:" + std::to_string(port_) +
-                    "\"\naccounts = \"taxii-accounts.toml\"");
-    WriteFile(node_.config(), cfg);
+    ASSERT_FALSE(
+        ServeTaxii(node_, port_,
+                   "[[account]]\nname = \"siem\"\npassword_hash = \"" +
+                       PasswordHash("s3cret") +
+                       "\"\ncollections = [\"own\", \"all\"]\n"
+                       "max_tlp = \"green\"\ncan_write = true\n"
+                       "[[account]]\nname = \"peeronly\"\npassword_hash = \"" +
+                       PasswordHash("other") +
+                       "\"\ncollections = [\"received\"]\nmax_tlp = \"red\"\n")
+            .empty());
     std::string why;
     ASSERT_TRUE(node_.Start(&why)) << why;
     auto colls = Get("/api/collections/");
