@@ -52,8 +52,10 @@ enum class HostRules {
   // decoding; a last label that is a number but the whole is not an IPv4
   // address, like "foo.0x10"; an IDNA error).
   kBrowser,
-  // A name handed to a resolver: nothing is refused for its characters, and
-  // a name ending in a number that is not an IPv4 address stays a name.
+  // A name handed to a resolver: only control characters and a '%' left
+  // after decoding are refused (a C resolver stops at NUL; a tool that
+  // decodes twice reads another host), and a name ending in a number that
+  // is not an IPv4 address stays a name.
   kResolver,
 };
 

@@ -350,6 +350,10 @@ Result<json> ParseBoundedJson(std::string_view text, size_t max_bytes,
     // they become a Status.
     return InvalidInput(std::string(what) + ": not valid JSON (byte " +
                         std::to_string(e.byte) + "): " + e.what());
+  } catch (const json::exception& e) {
+    // Valid syntax the library still refuses: a number too large for any
+    // of its types ("-453e950", out_of_range.406).
+    return InvalidInput(std::string(what) + ": unreadable JSON: " + e.what());
   }
 }
 

@@ -197,6 +197,8 @@ TEST(ProtectedMatch, Issue13Finding5UnreadableUrlHostIsWithheldWhenHostsAreProte
       {kUrl, "http://x^y\\@evil.com/"},        // forbidden code point
       {kUrl, "http://gov.ux:abc\\@evil.com/"},  // a port a browser refuses
       {kUrl, "http://%ff\\@evil.com/"},        // not UTF-8 once decoded
+      {kUrl, "smb://gov.uz%00.evil.com/"},     // a C resolver reads gov.uz
+      {kUrl, "smb://%2567ov.uz/"},             // decoded twice: gov.uz
   };
   ExpectWithheld(both, unreadable, "domain_suffixes", 0);
   EXPECT_THAT(Out(both, kUrl, "http://foo.0x10/").rule.reason,

@@ -97,7 +97,7 @@ TEST(UrlHost, BothReadingsOfTrickyUrls) {
       {"http://09.1.2.3/", "FAIL", "09.1.2.3"},
       {"http://0x100000000/", "FAIL", "0x100000000"},
       {"http://x^y.example/", "FAIL", "x^y.example"},
-      {"http://a%zz.example/", "FAIL", "a%zz.example"},
+      {"http://a%zz.example/", "FAIL", "FAIL"},  // a leftover '%'
       {"http://a%2fb.example/", "FAIL", "a/b.example"},
       {"http://%ff.example/", "FAIL", "FAIL"},
       {"http://[::1]x/", "FAIL", "[::1]"},
@@ -110,8 +110,9 @@ TEST(UrlHost, BothReadingsOfTrickyUrls) {
       {"http://user@/x", "FAIL", "FAIL"},
       {"http:///", "FAIL", "FAIL"},
       {"http://:80/", "FAIL", "FAIL"},
-      // Tabs and newlines vanish; surrounding spaces are trimmed.
-      {" http://go\tv.u\nz/ ", "gov.uz", "go\tv.u\nz"},
+      // A browser drops tabs and newlines and trims surrounding spaces; a
+      // resolver handed the raw host refuses the control characters.
+      {" http://go\tv.u\nz/ ", "gov.uz", "FAIL"},
       // file: no user info nor port; localhost and drive letters are no host.
       {"file://gov.uz/etc", "gov.uz", "gov.uz"},
       {"file:///etc/passwd", "-", "FAIL"},
@@ -176,6 +177,23 @@ TEST(UrlHost, ResolverRulesKeepOddNamesAsNames) {
             "195.158.1.2");
   EXPECT_FALSE(ReadHost("", HostRules::kResolver).ok());
   EXPECT_FALSE(ReadHost(".", HostRules::kResolver).ok());
+}
+
+TEST(UrlHost, ResolverRulesRefuseControlCharactersAndLeftoverPercent) {
+  // A C resolver stops at NUL: "gov.uz%00.evil.com" would be gov.uz.
+  auto nul = Rfc3986UrlHost("smb://gov.uz%00.evil.com/");
+  ASSERT_FALSE(nul.ok());
+  EXPECT_NE(nul.status().message().find("control character or '%'"),
+            std::string::npos)
+      << nul.status().message();
+  EXPECT_FALSE(WhatwgUrlHost("smb://gov.uz%00.evil.com/").ok());
+  EXPECT_FALSE(ReadHost(std::string("a\x01b.example"), HostRules::kResolver).ok());
+  // "%2567" decodes to "%67", which a tool decoding twice reads as "g".
+  EXPECT_FALSE(ReadHost("%2567ov.uz", HostRules::kResolver).ok());
+  EXPECT_FALSE(ReadHost("a%zz.example", HostRules::kResolver).ok());
+  // Found by fuzz_url_host: decoding "%%%%38510.%" leaves '%' and NUL.
+  EXPECT_FALSE(Rfc3986UrlHost(std::string("b://\0%%%%38510.%..//", 20)).ok());
+  EXPECT_EQ(ReadHost("%67ov.uz", HostRules::kResolver)->ToString(), "gov.uz");
 }
 
 // A host that cannot be read is withheld whenever protected.toml names

@@ -165,6 +165,10 @@ TEST(MispImport, MalformedInputIsAClearError) {
   EXPECT_EQ(err("{\"response\": [{\"x\": 1}]}"), "misp: response entry without Event");
   EXPECT_NE(err(std::string(kMaxMispBytes + 1, ' ')).find("limit"), std::string::npos);
   EXPECT_NE(err(std::string(70, '[')).find("nested deeper"), std::string::npos);
+  // Found by fuzz_misp_import: valid syntax, a number no type holds. It
+  // used to escape as an exception and end the process.
+  EXPECT_NE(err("{\"Event\": {\"uuid\": -453e950}}").find("number overflow"),
+            std::string::npos);
 }
 
 TEST(MispFeedDir, BadManifestsAndMissingFiles) {
