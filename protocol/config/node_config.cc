@@ -213,6 +213,9 @@ std::string NameError(std::string_view name) {
   return "";
 }
 
+// The country of systemd/caravand.toml, which the operator must replace.
+constexpr std::string_view kPlaceholderCountry = "XX";
+
 bool IsCountryCode(std::string_view code) {
   return code.size() == 2 && code[0] >= 'A' && code[0] <= 'Z' &&
          code[1] >= 'A' && code[1] <= 'Z';
@@ -536,6 +539,13 @@ Result<NodeConfig> ParseNodeConfig(std::string_view text,
         r.Error("country", "'" + *cc +
                                "' is not an ISO 3166-1 alpha-2 code (two "
                                "uppercase letters, such as UZ)");
+      } else if (*cc == kPlaceholderCountry) {
+        // The shipped example config says XX; a node started from it
+        // unedited would announce itself as nowhere and get the default
+        // policy everywhere, so refuse it rather than run.
+        r.Error("country", "'XX' is the example config's placeholder: set "
+                           "this node's own ISO 3166-1 alpha-2 code (such "
+                           "as UZ)");
       } else {
         config.node.country = *cc;
       }
