@@ -50,19 +50,20 @@ def fail(msg):
     print("FAIL:", msg, flush=True)
 
 
-# (regex on one logical line, replacement or None to skip, why). Applied in
-# order; the first match wins. {ROOT}, {BUILD}, {OP} are filled in.
+# (regex on one logical line, replacement or None to skip the line or
+# SKIP_BLOCK to skip its whole block, why). Applied in order; the first
+# match wins. {ROOT}, {BUILD}, {OP} are filled in.
+SKIP_BLOCK = object()
 SUBSTITUTIONS = [
-    (r"^sudo apt-get install \./caravan_", None,
-     "installs the .deb on this machine: CI's package step does that"),
+    (r"^sudo apt-get install \./caravan_", SKIP_BLOCK,
+     "installs the .deb on this machine: scripts/package-check does that"),
     (r"^scripts/setup\b", None, "the tree under test is already set up"),
     (r"^cmake -S \. -B build\b", None, "the tree under test is configured"),
     (r"^cmake --build build\b", None, "the tree under test is built"),
     (r"^git pull && cmake --build build\b", None,
      "the tree under test is built"),
-    (r"^sudo cmake --install build --prefix /usr --strip$",
-     'sudo env DESTDIR={ROOT} cmake --install {BUILD} --prefix /usr --strip '
-     '>/dev/null', ""),
+    (r"^sudo cmake --install build (.*)$",
+     r"sudo env DESTDIR={ROOT} cmake --install {BUILD} \1 >/dev/null", ""),
     (r"^sudo systemd-sysusers && sudo systemd-tmpfiles --create$",
      "sudo systemd-sysusers {ROOT}/usr/lib/sysusers.d/caravan.conf && "
      "sudo cp /etc/passwd /etc/group {ROOT}/etc/ && "
@@ -80,7 +81,7 @@ SUBSTITUTIONS = [
     (r"^sudo systemctl stop caravand$", "caravand_stop", ""),
     (r"^sudo systemctl restart caravand$", "caravand_stop && caravand_start",
      ""),
-    (r"^sudo systemctl reload caravand\b", "caravand_reload", ""),
+    (r"^sudo systemctl reload caravand$", "caravand_reload", ""),
     (r"^sudo systemctl disable --now caravand$", "caravand_stop", ""),
     (r"^sudo systemctl daemon-reload\b", None, "needs systemd as PID 1"),
     (r"^systemctl status caravand\b", None, "needs systemd as PID 1"),
@@ -89,6 +90,10 @@ SUBSTITUTIONS = [
      "the installed unit needs a running systemd (CI verifies it offline)"),
     (r"^sudo apt-get install sqlite3\b", "command -v sqlite3 >/dev/null",
      ""),
+    # The manifest lists the installed paths without DESTDIR: staged under
+    # ROOT here (never the host's /usr).
+    (r"^sudo xargs rm -f < build/install_manifest\.txt$",
+     "sed 's|^|{ROOT}|' {BUILD}/install_manifest.txt | sudo xargs rm -f", ""),
 ]
 
 
@@ -97,8 +102,6 @@ def reroot(line, root, build, op):
         line = re.sub(r"(?<![\w/.$-])/" + re.escape(path) + r"(?=[/\s'\"]|$)",
                       root + "/" + path, line)
     line = re.sub(r"-C / ", f"-C {root} ", line)
-    line = line.replace("build/install_manifest.txt",
-                        build + "/install_manifest.txt")
     line = re.sub(r"\balice\b", op, line)
     line = line.replace("caravan:...", MEMBER_KEY)
     line = re.sub(r"^day=\d{4}-\d\d-\d\d$", "day=$(date +%F)", line)
@@ -139,15 +142,22 @@ def translate(lines, root, build, op):
         command = re.sub(r"\s+#[^'\"]*$", "", text)
         for pattern, replacement, why in SUBSTITUTIONS:
             if re.search(pattern, command):
+                if replacement is SKIP_BLOCK:
+                    return [], [("the whole block", why)]
                 if replacement is None:
                     skipped.append((command, why))
                     command = ": skipped"
                 else:
-                    command = replacement.format(ROOT=root, BUILD=build, OP=op)
+                    command = re.sub(pattern, replacement.format(
+                        ROOT=root, BUILD=build, OP=op), command)
                 break
         else:
             if re.search(r"\b(systemctl|journalctl)\b", command):
                 fail(f"no substitution for a line that needs systemd: {text}")
+                command = "false"
+            # Never onto this machine's own /usr.
+            if "cmake --install" in command:
+                fail(f"no substitution for an install outside DESTDIR: {text}")
                 command = "false"
         script.append(reroot(command, root, build, op))
     return script, skipped
