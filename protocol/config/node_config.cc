@@ -280,11 +280,16 @@ Status LineErrors::ToStatus() const {
 Result<std::string> ReadBoundedFile(const fs::path& path, size_t max_bytes) {
   std::error_code ec;
   fs::file_status st = fs::status(path, ec);
-  if (ec || !fs::exists(st)) {
-    if (ec == std::errc::no_such_file_or_directory || !fs::exists(st)) {
-      return NotFound(path.string() + ": no such file");
-    }
+  // The error decides, not the status: a file in a directory we may not
+  // search (an operator not yet in the caravan group, /etc/caravan 0750)
+  // has an unknown status too, and must read "Permission denied", not
+  // "no such file" (issue 15).
+  if (ec && ec != std::errc::no_such_file_or_directory &&
+      ec != std::errc::not_a_directory) {
     return Unavailable(path.string() + ": " + ec.message());
+  }
+  if (ec || !fs::exists(st)) {
+    return NotFound(path.string() + ": no such file");
   }
   if (!fs::is_regular_file(st)) {
     return InvalidInput(path.string() + ": not a regular file");

@@ -362,6 +362,14 @@ def check_config(w):
     with open(config) as f:
         if 'country = "UZ"' not in f.read():
             fail("sudoedit did not set the country")
+    # The operator is not in the caravan group yet (the next block adds
+    # it): the CLI must say why it cannot read the config (issue 15: it
+    # said "no such file").
+    out = w.as_operator("caravan status")
+    if out.returncode == 0 or "Permission denied" not in out.stderr or \
+            "no such file" in out.stderr:
+        fail(f"caravan status outside the caravan group: exit "
+             f"{out.returncode}, {out.stderr!r}; wanted 'Permission denied'")
 
 
 def check_running(w):

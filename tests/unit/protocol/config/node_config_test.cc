@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 #include <stdlib.h>
+#include <unistd.h>
 
 #include <filesystem>
 #include <fstream>
@@ -575,6 +576,23 @@ TEST(NodeConfigTest, ShippedExampleConfigLoadsOnceTheCountryIsSet) {
   EXPECT_EQ(c->log, defaults.log);
   EXPECT_EQ(c->retention, defaults.retention);
   EXPECT_EQ(c->peers.keepalive, defaults.peers.keepalive);
+}
+
+// Issue 15: an operator not yet in the caravan group cannot search
+// /etc/caravan (0750); the CLI said "no such file" for a config that is
+// there. Root reads through any mode, so this runs only unprivileged (the
+// deploy_doc test checks it as a real operator under root CI).
+TEST(NodeConfigTest, UnsearchableDirectoryIsPermissionDeniedNotMissing) {
+  if (geteuid() == 0) GTEST_SKIP() << "root ignores directory modes";
+  TempDir dir;
+  fs::create_directory(dir.path() / "etc");
+  fs::path file = dir.Write("etc/caravand.toml", kMinimal);
+  fs::permissions(dir.path() / "etc", fs::perms::none);
+  Result<NodeConfig> r = protocol::LoadNodeConfig(file);
+  fs::permissions(dir.path() / "etc", fs::perms::owner_all);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().message(), file.string() + ": Permission denied");
+  EXPECT_NE(r.status().code(), StatusCode::kNotFound);
 }
 
 TEST(NodeConfigTest, DefaultConfigPathFollowsTheEnvironment) {
