@@ -6,10 +6,13 @@ bash: sources caravan.bash in a clean bash and asks it to complete
   option values, caravand's options);
 - every subcommand and every option `caravan --help` lists, at every depth,
   so a new command or option cannot miss its completion silently;
-- peer names, from a real caravand started here with one roster member
-  (`caravan --config X peers remove C<TAB>` offers it), and nothing, without
-  hanging, when the daemon is stopped.
-zsh: `zsh -n` on _caravan when zsh is installed (syntax only).
+- peer names and countries, from a real caravand started here with one
+  roster member (`caravan --config X peers remove C<TAB>` offers it,
+  `policy explain --to K<TAB>` its country), and nothing, without hanging,
+  when the daemon is stopped.
+zsh (when installed): `zsh -n` on _caravan, and its helper that reads peer
+names and countries from the node, run in zsh against the same daemon (a
+whole zsh completion needs a terminal; not driven here).
 
 Usage: completion_test.py --caravan BIN --caravand BIN --repo DIR
 """
@@ -107,6 +110,28 @@ def free_port():
         return s.getsockname()[1]
 
 
+def check_zsh_peer_field(zsh_script, config, env):
+    """The zsh helper that asks the node, run alone in zsh (a whole
+    completion needs a terminal): names and countries of the peers."""
+    zsh = shutil.which("zsh")
+    if zsh is None:
+        return
+    with open(zsh_script, encoding="utf-8") as f:
+        m = re.search(r"^_caravan_peer_field\(\) \{.*?^\}$", f.read(),
+                      re.M | re.S)
+    if m is None:
+        failures.append("_caravan: no _caravan_peer_field function")
+        return
+    for field, wanted in (("name", "CERT-KZ"), ("country", "KZ")):
+        out = subprocess.run(
+            [zsh, "-f", "-c", m.group(0) + f"\n_caravan_config='{config}'\n"
+             f"_caravan_peer_field {field}"],
+            capture_output=True, text=True, timeout=20, env=env)
+        if out.stdout.split() != [wanted]:
+            failures.append(f"zsh _caravan_peer_field {field}: {out.stdout!r} "
+                            f"{out.stderr!r}, wanted {wanted}")
+
+
 def check_peer_names(script, caravan, caravand):
     with tempfile.TemporaryDirectory(prefix="cvcomp-") as tmp:
         node = os.path.join(tmp, "node")
@@ -137,6 +162,10 @@ def check_peer_names(script, caravan, caravand):
                             "CERT-K"], ["CERT-KZ"], env, exact=True)
             expect(script, ["caravan", "--config", config, "audit", "--peer",
                             ""], ["CERT-KZ"], env, exact=True)
+            expect(script, ["caravan", "--config", config, "policy",
+                            "explain", "--to", "K"], ["KZ"], env, exact=True)
+            check_zsh_peer_field(os.path.join(os.path.dirname(script),
+                                              "_caravan"), config, env)
         finally:
             daemon.terminate()
             daemon.wait(timeout=30)

@@ -3,12 +3,14 @@
 # bash-completion package), or source it from ~/.bashrc.
 #
 # Subcommands and options are listed here (tests/packaging/completion_test.sh
-# checks them against `caravan --help`); peer names come from the running
-# node (`caravan peers list --json`), asked only when a peer name is
+# checks them against `caravan --help`); peer names and countries come from
+# the running node (`caravan peers list --json`), asked only when one is
 # completed, with a short timeout so a stopped daemon never hangs the shell.
 # Self-contained: needs no helper of the bash-completion package.
 
-_caravan_peer_names() {
+# _caravan_peer_field FIELD: that field ("name", "country") of every peer
+# of the node, one a line.
+_caravan_peer_field() {
   # The config the command line names, if any, so the right node is asked.
   local -a cfg=()
   local i
@@ -17,11 +19,13 @@ _caravan_peer_names() {
       cfg=(--config "${COMP_WORDS[i + 1]}")
     fi
   done
-  # One JSON document: pull out the "name" fields without needing jq.
+  # One JSON document: pull out the fields without needing jq.
   caravan "${cfg[@]}" --timeout 2s peers list --json 2>/dev/null |
-    grep -o '"name"[[:space:]]*:[[:space:]]*"[^"]*"' |
-    sed 's/.*:[[:space:]]*"\(.*\)"/\1/'
+    grep -o "\"$1\"[[:space:]]*:[[:space:]]*\"[^\"]*\"" |
+    sed 's/.*:[[:space:]]*"\(.*\)"/\1/' | sort -u
 }
+_caravan_peer_names() { _caravan_peer_field name; }
+_caravan_peer_countries() { _caravan_peer_field country; }
 
 _caravan() {
   local cur prev
@@ -72,10 +76,15 @@ _caravan() {
       COMPREPLY=($(compgen -W "$(_caravan_peer_names)" -- "$cur"))
       return 0
       ;;
+    --to | --from | --origin)
+      # Countries the node has peers in; any other code may be typed.
+      COMPREPLY=($(compgen -W "$(_caravan_peer_countries)" -- "$cur"))
+      return 0
+      ;;
     --timeout | --confidence | --tag | --description | --valid-until | \
     --since | --cidr | --limit | --reason | --note | --name | --country | \
     --key | --endpoint | --peer-listen | --taxii-listen | --control | \
-    --to | --from | --origin | --after-seq)
+    --after-seq)
       return 0  # free text: nothing to offer
       ;;
   esac
