@@ -14,6 +14,7 @@
 #include <iostream>
 #include <nlohmann/json.hpp>
 
+#include "build_info.h"
 #include "daemon/observe/log.h"
 #include "daemon/observe/sd_notify.h"
 #include "daemon/node/node.h"
@@ -85,7 +86,8 @@ int main(int argc, char** argv) {
   app.add_flag("--json", json, "with --check-policy: JSON output");
   app.add_flag("--init-only", init_only,
                "open (create and migrate) the store, then exit");
-  app.set_version_flag("--version", "caravand 0.1.0");
+  app.set_version_flag("--version",
+                       std::string("caravand ") + caravan::build::kVersionLine);
   CLI11_PARSE(app, argc, argv);
 
   // Keys, database and socket are created private; the socket is widened

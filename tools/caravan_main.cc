@@ -3,6 +3,7 @@
 #include <CLI/CLI.hpp>
 #include <iostream>
 
+#include "build_info.h"
 #include "tools/commands.h"
 
 namespace {
@@ -28,6 +29,8 @@ int main(int argc, char** argv) {
   // Global flags are accepted after the subcommand too (`caravan query
   // --json`), as scripts write them.
   app.fallthrough();
+  app.set_version_flag("--version",
+                       std::string("caravan ") + caravan::build::kVersionLine);
   GlobalOptions global;
   app.add_option("--config", global.config,
                  "caravand.toml (default: $CARAVAN_CONFIG, then "

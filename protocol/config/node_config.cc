@@ -213,6 +213,9 @@ std::string NameError(std::string_view name) {
   return "";
 }
 
+// The country of systemd/caravand.toml, which the operator must replace.
+constexpr std::string_view kPlaceholderCountry = "XX";
+
 bool IsCountryCode(std::string_view code) {
   return code.size() == 2 && code[0] >= 'A' && code[0] <= 'Z' &&
          code[1] >= 'A' && code[1] <= 'Z';
@@ -277,11 +280,16 @@ Status LineErrors::ToStatus() const {
 Result<std::string> ReadBoundedFile(const fs::path& path, size_t max_bytes) {
   std::error_code ec;
   fs::file_status st = fs::status(path, ec);
-  if (ec || !fs::exists(st)) {
-    if (ec == std::errc::no_such_file_or_directory || !fs::exists(st)) {
-      return NotFound(path.string() + ": no such file");
-    }
+  // The error decides, not the status: a file in a directory we may not
+  // search (an operator not yet in the caravan group, /etc/caravan 0750)
+  // has an unknown status too, and must read "Permission denied", not
+  // "no such file" (issue 15).
+  if (ec && ec != std::errc::no_such_file_or_directory &&
+      ec != std::errc::not_a_directory) {
     return Unavailable(path.string() + ": " + ec.message());
+  }
+  if (ec || !fs::exists(st)) {
+    return NotFound(path.string() + ": no such file");
   }
   if (!fs::is_regular_file(st)) {
     return InvalidInput(path.string() + ": not a regular file");
@@ -536,6 +544,13 @@ Result<NodeConfig> ParseNodeConfig(std::string_view text,
         r.Error("country", "'" + *cc +
                                "' is not an ISO 3166-1 alpha-2 code (two "
                                "uppercase letters, such as UZ)");
+      } else if (*cc == kPlaceholderCountry) {
+        // The shipped example config says XX; a node started from it
+        // unedited would announce itself as nowhere and get the default
+        // policy everywhere, so refuse it rather than run.
+        r.Error("country", "'XX' is the example config's placeholder: set "
+                           "this node's own ISO 3166-1 alpha-2 code (such "
+                           "as UZ)");
       } else {
         config.node.country = *cc;
       }
