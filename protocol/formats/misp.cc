@@ -132,11 +132,7 @@ void ReadTags(const json& o, std::optional<Tlp>* tlp, std::vector<std::string>* 
   }
 }
 
-struct EventContext {
-  std::string uuid;
-  std::optional<Tlp> tlp;
-  std::vector<std::string> tags;
-};
+using EventContext = MispEventContext;
 
 void ImportAttribute(const json& a, const EventContext& ev, MispImport* out) {
   ++out->attributes;
@@ -220,9 +216,7 @@ void ImportAttribute(const json& a, const EventContext& ev, MispImport* out) {
 Status ImportEvent(const json& e, MispImport* out) {
   if (!e.is_object()) return InvalidInput("misp: event is not a JSON object");
   ++out->events;
-  EventContext ev;
-  ev.uuid = Str(e, "uuid");
-  ReadTags(e, &ev.tlp, &ev.tags);
+  const EventContext ev = MispEventContextOf(e);
   auto attrs = [&](const json& holder) -> Status {
     auto it = holder.find("Attribute");
     if (it == holder.end()) return Status::Ok();
@@ -293,6 +287,19 @@ Status WriteAtomically(const std::filesystem::path& path, const std::string& tex
 std::string Date(int64_t t) { return FormatTime(t).substr(0, 10); }
 
 }  // namespace
+
+MispEventContext MispEventContextOf(const json& event) {
+  MispEventContext ev;
+  if (!event.is_object()) return ev;
+  ev.uuid = Str(event, "uuid");
+  ReadTags(event, &ev.tlp, &ev.tags);
+  return ev;
+}
+
+void ImportMispAttribute(const json& attribute, const MispEventContext& event,
+                         MispImport* out) {
+  ImportAttribute(attribute, event, out);
+}
 
 Result<MispImport> ImportMispEvent(std::string_view json_text) {
   auto parsed = ParseBoundedJson(json_text, kMaxMispBytes, "misp");

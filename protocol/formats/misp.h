@@ -21,6 +21,7 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -60,6 +61,21 @@ struct MispImport {
   size_t events = 0;
   size_t attributes = 0;  // attributes seen, Object attributes included
 };
+
+// What an event gives each of its attributes: its uuid, its TLP tag (the
+// most restrictive) and its other tags.
+struct MispEventContext {
+  std::string uuid;
+  std::optional<Tlp> tlp;
+  std::vector<std::string> tags;
+};
+// From the event object's "uuid" and "Tag" (other members are not read).
+MispEventContext MispEventContextOf(const nlohmann::json& event);
+// Maps one attribute of an event (or of one of its Objects) into `out`,
+// counting it in out->attributes: what ImportMispEvent does per attribute;
+// the streaming importer (misp_stream.h) calls it for each one it reads.
+void ImportMispAttribute(const nlohmann::json& attribute,
+                         const MispEventContext& event, MispImport* out);
 
 // Imports `{"Event": {...}}`, a bare event object, or a REST response
 // `{"response": [{"Event": {...}}, ...]}`. Fails (InvalidInput) when the

@@ -953,6 +953,10 @@ void ImportObject(const json& o, size_t index, StixImport* out) {
 
 }  // namespace
 
+void ImportStixObject(const json& object, size_t index, StixImport* out) {
+  ImportObject(object, index, out);
+}
+
 Result<StixImport> ImportStixBundle(std::string_view json_text) {
   auto parsed = ParseBoundedJson(json_text, kMaxStixBytes, "stix");
   if (!parsed.ok()) return parsed.status();

@@ -155,6 +155,12 @@ struct StixImport {
 // object is never fatal: it goes to `skipped`.
 Result<StixImport> ImportStixBundle(std::string_view json_text);
 
+// Maps one element of a bundle's "objects" (1-based `index`) into `out`:
+// its items, or why it was skipped, or a count of other objects. What
+// ImportStixBundle does per object; the streaming importer
+// (stix_stream.h) calls it for each object it reads.
+void ImportStixObject(const nlohmann::json& object, size_t index, StixImport* out);
+
 // Shared by the JSON importers: fails unless `text` fits `max_bytes` and
 // nests at most kMaxJsonDepth deep, then parses it (InvalidInput with the
 // parser's byte position on a syntax error).
