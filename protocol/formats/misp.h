@@ -95,6 +95,14 @@ Result<MispImport> ImportMispFeedDir(const std::filesystem::path& dir);
 // one origin. Never fails.
 nlohmann::json MispEventFor(const std::vector<ExportItem>& items);
 
+// The pieces of MispEventFor, for writers that stream: one attribute, the
+// event without "Attribute" (`newest` = latest created, `event_tlp` = most
+// restrictive TLP of its attributes), and an event's manifest.json entry.
+nlohmann::json MispAttributeFor(const ExportItem& item);
+nlohmann::json MispEventShell(const PublicKey& origin, std::string_view name,
+                              std::string_view country, int64_t newest, Tlp event_tlp);
+nlohmann::json MispManifestEntry(const nlohmann::json& event);
+
 struct MispFeedWritten {
   std::vector<std::string> event_uuids;  // one per origin, in first-seen order
   size_t attributes = 0;

@@ -313,6 +313,11 @@ json StixBundle(const std::vector<ExportItem>& items) {
           {"objects", std::move(objects)}};
 }
 
+json StixIdentityFor(const ExportItem& item) {
+  return StixIdentity(item.body.origin, item.origin_name, item.origin_country,
+                      kCaravanObjectsCreated);
+}
+
 // ---- JSON input -------------------------------------------------------------
 
 Result<json> ParseBoundedJson(std::string_view text, size_t max_bytes,

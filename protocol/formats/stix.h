@@ -102,6 +102,8 @@ nlohmann::json StixProjectIdentity();
 // order. The bundle id is derived from the items' ids and revisions (same
 // items, same bundle id). Never fails.
 nlohmann::json StixBundle(const std::vector<ExportItem>& items);
+// The identity object StixBundle writes for the item's origin.
+nlohmann::json StixIdentityFor(const ExportItem& item);
 
 // ---- import ---------------------------------------------------------------
 
