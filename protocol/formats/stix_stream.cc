@@ -64,7 +64,11 @@ class ShapeWalker : public JsonStreamWalker {
     return {};
   }
   void Captured(const Position&, json&& value) override { type_ = std::move(value); }
-  void TooLarge(const Position&) override { type_ = "(too large)"; }
+  // A huge "type": only whether it was a string matters (it cannot be
+  // "bundle").
+  void TooLarge(const Position& at) override {
+    type_ = at.kind == Kind::kScalar ? json("(too large)") : json::object();
+  }
 
  private:
   bool has_type_ = false, has_objects_ = false, objects_array_ = false;
