@@ -67,7 +67,10 @@ int main(int argc, char** argv) {
       "submit", "submit TYPE VALUE, or a bulk file with --file");
   submit_cmd->add_option("ARGS", submit_args, "TYPE VALUE (or VALUE)");
   submit_cmd->add_option("--file", submit.file, "bulk file, - for stdin");
-  submit_cmd->add_option("--format", submit.format, "txt, csv or jsonl");
+  submit_cmd->add_option("--format", submit.format,
+                         "txt, csv, jsonl (ndjson), stix (bundle or TAXII "
+                         "envelope) or misp (event, REST response or feed "
+                         "directory); default from the file name");
   submit_cmd->add_option("--type", submit.context.type,
                          "indicator type (bulk: for lines without one)");
   submit_cmd->add_flag("--print-ids", submit.print_ids,
@@ -157,7 +160,8 @@ int main(int argc, char** argv) {
 
   ExportOptions exp;
   auto* export_cmd = app.add_subcommand("export", "indicators to stdout");
-  export_cmd->add_option("--format", exp.format, "csv, plain, stix or misp")
+  export_cmd->add_option("--format", exp.format,
+                         "csv, jsonl, plain (or txt), stix or misp")
       ->required();
   export_cmd->add_option("--output", exp.output,
                          "misp only: write a MISP feed directory "

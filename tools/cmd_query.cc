@@ -10,8 +10,10 @@
 #include "protocol/formats/misp.h"
 #include "protocol/record_codec.h"
 #include "protocol/formats/stix.h"
+#include "protocol/formats/stream_export.h"
 #include "protocol/time_text.h"
 #include "tools/commands.h"
+#include "tools/spool_directory.h"
 #include "tools/table.h"
 
 namespace caravan::tools {
@@ -19,6 +21,10 @@ namespace {
 
 // Page size for export: bounded replies, any number of indicators.
 constexpr uint32_t kExportPage = 5000;
+// Pages with signed records (STIX/MISP) are several times larger per
+// indicator and are parsed into a JSON tree: a smaller page keeps the
+// CLI's peak memory well under 64 MiB (issue 19) at no measurable cost.
+constexpr uint32_t kRecordsExportPage = 1000;
 
 Status FillQuery(protocol::wire::Query::Builder q, const std::string& value,
                  const std::string& type, const std::string& origin,
@@ -118,7 +124,10 @@ Status ForEachExported(
     capnp::MallocMessageBuilder message;
     auto q = message.initRoot<protocol::wire::Request>().initExport();
     CARAVAN_RETURN_IF_ERROR(FillQuery(q, "", o.type, o.origin, o.tag, o.since,
-                                      "", o.include_revoked, kExportPage));
+                                      "", o.include_revoked,
+                                      wire_format == "records"
+                                          ? kRecordsExportPage
+                                          : kExportPage));
     q.setMaxTlp(Text(o.max_tlp));
     q.setAfter(Text(after));
     q.setFormat(Text(wire_format));
@@ -132,45 +141,83 @@ Status ForEachExported(
   }
 }
 
-// `export --format stix|misp`: pages through the store like csv does, then
-// writes one STIX bundle, or the MISP events (one per origin CERT) as a
-// REST-search-shaped document {"response": [{"Event": ...}, ...]} that
-// `caravan submit --format misp` and MISP itself read back.
+// One `export --format jsonl` line: the fields `submit --format jsonl`
+// reads (protocol/formats/bulk_reader.h), unset ones left out.
+std::string JsonlLine(const nlohmann::json& ind) {
+  nlohmann::json line = nlohmann::json::object();
+  for (const char* key : {"type", "value", "tlp", "confidence", "tags",
+                          "description", "valid_until", "first_seen",
+                          "last_seen", "reshare"}) {
+    const auto it = ind.find(key);
+    if (it == ind.end() || it->is_null()) continue;
+    if (it->is_string() && it->get_ref<const std::string&>().empty()) continue;
+    line[key] = *it;
+  }
+  return line.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+}
+
+// `export --format stix|misp`: pages through the store like csv does and
+// writes each indicator as its page arrives (protocol/formats/
+// stream_export.h), so memory stays bounded by one page whatever the
+// store's size. STIX: one bundle on stdout. MISP: the events (one per
+// origin CERT) as a REST-search-shaped document {"response": [{"Event":
+// ...}, ...]} on stdout, or a feed directory with --output; attributes are
+// grouped by origin through spool files (in the feed directory, or in
+// $TMPDIR for stdout). `caravan submit --format stix|misp` and MISP itself
+// read both back. On a failure half way the output is cut short (a STIX
+// bundle or MISP document without its end is not valid JSON) and the exit
+// code says so.
 int RunStructuredExport(const GlobalOptions& global, const ExportOptions& o) {
-  std::vector<protocol::ExportItem> items;
-  Status paged = ForEachExported(global, o, "records",
-                                 [&](const nlohmann::json& ind) -> Status {
-                                   auto item = ExportItemFromJson(ind);
-                                   if (!item.ok()) return item.status();
-                                   items.push_back(std::move(*item));
-                                   return Status::Ok();
-                                 });
-  if (!paged.ok()) return Fail(paged);
-  if (!o.output.empty()) {
-    auto written = protocol::WriteMispFeed(o.output, items);
-    if (!written.ok()) return Fail(written.status());
-    std::cerr << o.output << ": " << written->event_uuids.size()
-              << " MISP events, " << written->attributes << " attributes\n";
-    return 0;
-  }
+  auto for_each_item =
+      [&](const std::function<Status(const protocol::ExportItem&)>& consume) {
+        return ForEachExported(global, o, "records",
+                               [&](const nlohmann::json& ind) -> Status {
+                                 auto item = ExportItemFromJson(ind);
+                                 if (!item.ok()) return item.status();
+                                 return consume(*item);
+                               });
+      };
   if (o.format == "stix") {
-    std::cout << protocol::StixBundle(items).dump(1) << "\n" << std::flush;
+    protocol::StixBundleWriter writer(std::cout);
+    Status paged = for_each_item([&](const protocol::ExportItem& item) {
+      writer.Add(item);
+      return std::cout ? Status::Ok()
+                       : Unavailable("cannot write the bundle to stdout");
+    });
+    if (!paged.ok()) return Fail(paged);
+    if (!writer.Finish()) {
+      return Fail(Unavailable("cannot write the bundle to stdout"));
+    }
     return 0;
   }
-  std::map<protocol::PublicKey, std::vector<protocol::ExportItem>> by_origin;
-  std::vector<protocol::PublicKey> order;
-  for (auto& item : items) {
-    auto [it, added] = by_origin.try_emplace(item.body.origin);
-    if (added) order.push_back(item.body.origin);
-    it->second.push_back(std::move(item));
+  auto spool_dir = MispSpoolDirectory(o.output);
+  if (!spool_dir.ok()) return Fail(spool_dir.status());
+  Status done = Status::Ok();
+  {
+    protocol::MispEventSpool spool(spool_dir->path());
+    done = for_each_item(
+        [&](const protocol::ExportItem& item) { return spool.Add(item); });
+    if (done.ok() && !o.output.empty()) {
+      auto written = protocol::WriteMispFeedFromSpool(o.output, spool);
+      if (written.ok()) {
+        std::cerr << o.output << ": " << written->event_uuids.size()
+                  << " MISP events, " << written->attributes
+                  << " attributes\n";
+      }
+      done = written.status();
+    } else if (done.ok()) {
+      std::cout << "{\"response\":[\n";
+      for (size_t i = 0; i < spool.events() && done.ok(); ++i) {
+        if (i > 0) std::cout << ",\n";
+        done = spool.WriteEvent(i, std::cout);
+      }
+      std::cout << "\n]}\n" << std::flush;
+      if (done.ok() && !std::cout) {
+        done = Unavailable("cannot write the MISP document to stdout");
+      }
+    }
   }
-  nlohmann::json response = nlohmann::json::array();
-  for (const auto& origin : order) {
-    response.push_back(protocol::MispEventFor(by_origin[origin]));
-  }
-  std::cout << nlohmann::json{{"response", std::move(response)}}.dump(1) << "\n"
-            << std::flush;
-  return 0;
+  return done.ok() ? 0 : Fail(done);
 }
 
 }  // namespace
@@ -267,9 +314,10 @@ int RunExport(const GlobalOptions& global, const ExportOptions& o) {
   if (o.format == "stix" || o.format == "misp") {
     return RunStructuredExport(global, o);
   }
-  if (o.format != "csv" && o.format != "plain") {
+  if (o.format != "csv" && o.format != "plain" && o.format != "txt" &&
+      o.format != "jsonl") {
     return Fail(InvalidInput("unknown export --format '" + o.format +
-                             "' (csv, plain, stix, misp)"));
+                             "' (csv, jsonl, plain or txt, stix, misp)"));
   }
   if (o.format == "csv") {
     std::cout << "type,value,tlp,confidence,tags,origin,created,valid_until,"
@@ -277,8 +325,12 @@ int RunExport(const GlobalOptions& global, const ExportOptions& o) {
   }
   Status paged =
       ForEachExported(global, o, "", [&](const nlohmann::json& ind) -> Status {
-        if (o.format == "plain") {
+        if (o.format == "plain" || o.format == "txt") {
           std::cout << ind["value"].get<std::string>() << "\n";
+          return Status::Ok();
+        }
+        if (o.format == "jsonl") {
+          std::cout << JsonlLine(ind) << "\n";
           return Status::Ok();
         }
         std::string tags;

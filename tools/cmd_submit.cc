@@ -13,6 +13,7 @@
 #include "protocol/formats/stix.h"
 #include "tools/batch_pipeline.h"
 #include "tools/commands.h"
+#include "tools/structured_source.h"
 #include "tools/submission_builder.h"
 #include "tools/submit_batcher.h"
 
@@ -112,51 +113,77 @@ int BulkExitCode(const BulkTotals& t) {
   return 0;
 }
 
-// Sends every item `next` yields in Submit requests cut by count and by
-// bytes (SubmitBatcher). An item too large for any request is rejected
-// with its line number; the others still go.
+// Cuts items into Submit requests by count and by bytes (SubmitBatcher)
+// and hands each full one to the pipeline. An item too large for any
+// request is rejected with its line number; the others still go.
+class BatchSender {
+ public:
+  BatchSender(const SubmitOptions& o, const std::string& source,
+              size_t max_frame_bytes, BatchPipeline& pipeline,
+              BulkTotals& totals)
+      : o_(o), source_(source), max_frame_bytes_(max_frame_bytes),
+        pipeline_(pipeline), totals_(totals),
+        batcher_(max_frame_bytes, kBatchLines) {}
+
+  Status Add(protocol::BulkItem&& item) {
+    const size_t bytes = SubmissionWireBytes(item, o_.context);
+    auto fit = batcher_.Offer(bytes);
+    if (fit == SubmitBatcher::Fit::kFull) {
+      CARAVAN_RETURN_IF_ERROR(Flush());
+      fit = batcher_.Offer(bytes);
+    }
+    if (fit == SubmitBatcher::Fit::kTooLarge) {
+      ++totals_.rejected;
+      std::cerr << "\r" << source_ << ":" << item.line << ": too large: "
+                << bytes << " bytes encoded, more than one request to "
+                << "caravand may hold (" << batcher_.max_item_bytes()
+                << " of [control] max_frame_bytes " << max_frame_bytes_
+                << "); split its tags or description\n";
+      return Status::Ok();
+    }
+    batch_.push_back(std::move(item));
+    if (batcher_.full()) return Flush();
+    return Status::Ok();
+  }
+
+  // Sends what is batched.
+  Status Flush() {
+    if (batch_.empty()) return Status::Ok();
+    auto message = std::make_unique<capnp::MallocMessageBuilder>();
+    auto submit = message->initRoot<protocol::wire::Request>().initSubmit();
+    submit.setForce(o_.force);
+    submit.setReplace(o_.replace);
+    auto items = submit.initItems(static_cast<unsigned>(batch_.size()));
+    for (unsigned i = 0; i < batch_.size(); ++i) {
+      CARAVAN_RETURN_IF_ERROR(FillSubmission(items[i], o_.context, batch_[i]));
+    }
+    batch_.clear();
+    batcher_.Clear();
+    return pipeline_.Send(std::move(message));
+  }
+
+ private:
+  const SubmitOptions& o_;
+  const std::string& source_;
+  size_t max_frame_bytes_;
+  BatchPipeline& pipeline_;
+  BulkTotals& totals_;
+  SubmitBatcher batcher_;
+  std::vector<protocol::BulkItem> batch_;
+};
+
+// Sends every item `next` yields through a BatchSender.
 Status SendInBatches(const std::function<bool(protocol::BulkItem*)>& next,
                      const SubmitOptions& o, const std::string& source,
                      size_t max_frame_bytes, BatchPipeline& pipeline,
                      BulkTotals& totals) {
-  SubmitBatcher batcher(max_frame_bytes, kBatchLines);
-  std::vector<protocol::BulkItem> batch;
-  auto send = [&]() -> Status {
-    if (batch.empty()) return Status::Ok();
-    auto message = std::make_unique<capnp::MallocMessageBuilder>();
-    auto submit = message->initRoot<protocol::wire::Request>().initSubmit();
-    submit.setForce(o.force);
-    submit.setReplace(o.replace);
-    auto items = submit.initItems(static_cast<unsigned>(batch.size()));
-    for (unsigned i = 0; i < batch.size(); ++i) {
-      CARAVAN_RETURN_IF_ERROR(FillSubmission(items[i], o.context, batch[i]));
-    }
-    batch.clear();
-    batcher.Clear();
-    return pipeline.Send(std::move(message));
-  };
+  BatchSender sender(o, source, max_frame_bytes, pipeline, totals);
   protocol::BulkItem item;
   while (next(&item)) {
-    const size_t bytes = SubmissionWireBytes(item, o.context);
-    auto fit = batcher.Offer(bytes);
-    if (fit == SubmitBatcher::Fit::kFull) {
-      CARAVAN_RETURN_IF_ERROR(send());
-      fit = batcher.Offer(bytes);
-    }
-    if (fit == SubmitBatcher::Fit::kTooLarge) {
-      ++totals.rejected;
-      std::cerr << "\r" << source << ":" << item.line << ": too large: "
-                << bytes << " bytes encoded, more than one request to "
-                << "caravand may hold (" << batcher.max_item_bytes()
-                << " of [control] max_frame_bytes " << max_frame_bytes
-                << "); split its tags or description\n";
-    } else {
-      batch.push_back(std::move(item));
-      if (batcher.full()) CARAVAN_RETURN_IF_ERROR(send());
-    }
+    CARAVAN_RETURN_IF_ERROR(sender.Add(std::move(item)));
     item = protocol::BulkItem();
   }
-  return send();
+  return sender.Flush();
 }
 
 void PrintProgress(const BulkTotals& t, bool final_line) {
@@ -227,66 +254,50 @@ BatchPipeline MakePipeline(std::unique_ptr<ControlClient> client,
       });
 }
 
-// Reads a whole (bounded) file or stdin; STIX and MISP are JSON documents,
-// not line streams.
-Result<std::string> ReadAll(const std::string& path, size_t max_bytes) {
-  std::ifstream file;
-  std::istream* in = &std::cin;
-  if (path != "-") {
-    file.open(path, std::ios::binary);
-    if (!file) return NotFound("cannot open " + path);
-    in = &file;
-  }
-  std::string text;
-  char buf[65536];
-  while (in->read(buf, sizeof buf) || in->gcount() > 0) {
-    text.append(buf, static_cast<size_t>(in->gcount()));
-    if (text.size() > max_bytes) {
-      return InvalidInput(path + ": larger than " +
-                          std::to_string(max_bytes) + " bytes");
-    }
-  }
-  return text;
-}
-
-// "stix" or "misp" for a JSON document: a bundle or TAXII envelope is STIX,
-// an Event or REST response is MISP.
-std::string DetectJsonFormat(const std::string& text) {
-  const size_t head = std::min<size_t>(text.size(), 4096);
-  const std::string_view start(text.data(), head);
-  if (start.find("\"Event\"") != std::string_view::npos ||
-      start.find("\"response\"") != std::string_view::npos) {
-    return "misp";
-  }
-  return "stix";
-}
-
 // Imported items in Submit batches, outcomes accounted like bulk lines
 // (the "line" is the object or attribute number in the document).
+// `produce` streams the document: it hands each item to `emit.item` and
+// counts each object it skipped (already reported) with `emit.skipped`.
 int SubmitImported(const GlobalOptions& global, const SubmitOptions& o,
-                   const std::vector<protocol::BulkItem>& imported,
-                   size_t skipped) {
-  auto client = ConnectToDaemon(global);
-  if (!client.ok()) return Fail(client.status());
+                   const std::function<Status(const ImportEmit&)>& produce) {
   const bool progress = isatty(STDERR_FILENO) && !global.json;
   const std::string source = o.file == "-" ? "stdin" : o.file;
   BulkTotals totals;
-  totals.lines = imported.size() + skipped;
-  totals.rejected = skipped;
-  const size_t max_frame = (*client)->limits().max_frame_bytes;
-  BatchPipeline pipeline = MakePipeline(std::move(*client), source,
-                                        o.print_ids, progress, totals);
-  size_t index = 0;
-  auto next = [&](protocol::BulkItem* out) {
-    if (index == imported.size()) return false;
-    *out = imported[index++];
-    return true;
+  // Connected at the first item: the importers check the whole document
+  // first, which for a large one may take longer than the control
+  // socket's idle_timeout.
+  std::unique_ptr<BatchPipeline> pipeline;
+  std::unique_ptr<BatchSender> sender;
+  auto connect = [&]() -> Status {
+    if (sender) return Status::Ok();
+    auto client = ConnectToDaemon(global);
+    if (!client.ok()) return client.status();
+    const size_t max_frame = (*client)->limits().max_frame_bytes;
+    pipeline.reset(new BatchPipeline(MakePipeline(
+        std::move(*client), source, o.print_ids, progress, totals)));
+    sender = std::make_unique<BatchSender>(o, source, max_frame, *pipeline,
+                                           totals);
+    return Status::Ok();
   };
-  if (Status s = SendInBatches(next, o, source, max_frame, pipeline, totals);
-      !s.ok()) {
-    return Fail(s);
+  ImportEmit emit;
+  emit.item = [&](protocol::BulkItem&& item) -> Status {
+    ++totals.lines;
+    CARAVAN_RETURN_IF_ERROR(connect());
+    return sender->Add(std::move(item));
+  };
+  emit.skipped = [&] {
+    ++totals.lines;
+    ++totals.rejected;
+  };
+  Status sent = produce(emit);
+  if (sent.ok() && sender) sent = sender->Flush();
+  if (!sent.ok()) {
+    if (progress) PrintProgress(totals, true);
+    return Fail(sent);
   }
-  if (Status s = pipeline.Finish(); !s.ok()) return Fail(s);
+  if (pipeline) {
+    if (Status s = pipeline->Finish(); !s.ok()) return Fail(s);
+  }
   if (progress) PrintProgress(totals, true);
   if (global.json) {
     PrintJson({{"objects", totals.lines},
@@ -309,16 +320,15 @@ int SubmitImported(const GlobalOptions& global, const SubmitOptions& o,
 }
 
 // `submit --file X --format stix|misp` (or a .json file / MISP feed
-// directory without --format). Objects caravan cannot represent are
-// reported on stderr with their reason. A STIX indicator that carries
-// another origin's caravan signed record is submitted as our own
-// submission: verified re-import of foreign records is not done here
+// directory without --format). Documents are read as streams
+// (tools/structured_source.h), never whole. Objects caravan cannot
+// represent are reported on stderr with their reason. A STIX indicator
+// that carries another origin's caravan signed record is submitted as our
+// own submission: verified re-import of foreign records is not done here
 // (docs/stix.md).
 int RunStructured(const GlobalOptions& global, const SubmitOptions& o,
                   std::string format) {
   const std::string source = o.file == "-" ? "stdin" : o.file;
-  std::vector<protocol::BulkItem> items;
-  size_t skipped = 0;
   if (format == "misp" && o.file != "-" &&
       std::filesystem::is_directory(o.file)) {
     auto feed = protocol::ImportMispFeedDir(o.file);
@@ -326,43 +336,22 @@ int RunStructured(const GlobalOptions& global, const SubmitOptions& o,
     for (const auto& sk : feed->skipped) {
       std::cerr << source << ": " << sk.reason << "\n";
     }
-    skipped = feed->skipped.size();
-    for (auto& it : feed->items) items.push_back(std::move(it.item));
-    return SubmitImported(global, o, items, skipped);
-  }
-  auto text = ReadAll(o.file, std::max(protocol::kMaxStixBytes,
-                                       protocol::kMaxMispBytes));
-  if (!text.ok()) return Fail(text.status());
-  if (format.empty()) format = DetectJsonFormat(*text);
-  if (format == "stix") {
-    auto bundle = protocol::ImportStixBundle(*text);
-    if (!bundle.ok()) return Fail(bundle.status());
-    for (const auto& sk : bundle->skipped) {
-      std::cerr << source << ": object " << sk.index << ": " << sk.reason
-                << "\n";
-    }
-    skipped = bundle->skipped.size();
-    for (auto& it : bundle->items) {
-      if (it.revoked) {
-        // A revocation is a signed act of the origin; an import cannot
-        // make one for it.
-        std::cerr << source << ": object " << it.item.line << ": "
-                  << it.stix_id << ": revoked indicator not imported\n";
-        ++skipped;
-        continue;
+    return SubmitImported(global, o, [&](const ImportEmit& emit) -> Status {
+      for (size_t i = 0; i < feed->skipped.size(); ++i) emit.skipped();
+      for (auto& it : feed->items) {
+        CARAVAN_RETURN_IF_ERROR(emit.item(std::move(it.item)));
       }
-      items.push_back(std::move(it.item));
-    }
-  } else {
-    auto event = protocol::ImportMispEvent(*text);
-    if (!event.ok()) return Fail(event.status());
-    for (const auto& sk : event->skipped) {
-      std::cerr << source << ": " << sk.reason << "\n";
-    }
-    skipped = event->skipped.size();
-    for (auto& it : event->items) items.push_back(std::move(it.item));
+      return Status::Ok();
+    });
   }
-  return SubmitImported(global, o, items, skipped);
+  auto input = OpenStructuredInput(o.file);
+  if (!input.ok()) return Fail(input.status());
+  if (format.empty()) format = DetectJsonFormat(**input);
+  // The first pass checks the whole document before anything is sent, so
+  // a document that is not JSON fails as before, with nothing stored.
+  return SubmitImported(global, o, [&](const ImportEmit& emit) {
+    return StreamStructured(**input, format, source, emit);
+  });
 }
 
 int RunBulk(const GlobalOptions& global, const SubmitOptions& o) {

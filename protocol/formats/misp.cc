@@ -132,11 +132,7 @@ void ReadTags(const json& o, std::optional<Tlp>* tlp, std::vector<std::string>* 
   }
 }
 
-struct EventContext {
-  std::string uuid;
-  std::optional<Tlp> tlp;
-  std::vector<std::string> tags;
-};
+using EventContext = MispEventContext;
 
 void ImportAttribute(const json& a, const EventContext& ev, MispImport* out) {
   ++out->attributes;
@@ -220,9 +216,7 @@ void ImportAttribute(const json& a, const EventContext& ev, MispImport* out) {
 Status ImportEvent(const json& e, MispImport* out) {
   if (!e.is_object()) return InvalidInput("misp: event is not a JSON object");
   ++out->events;
-  EventContext ev;
-  ev.uuid = Str(e, "uuid");
-  ReadTags(e, &ev.tlp, &ev.tags);
+  const EventContext ev = MispEventContextOf(e);
   auto attrs = [&](const json& holder) -> Status {
     auto it = holder.find("Attribute");
     if (it == holder.end()) return Status::Ok();
@@ -294,6 +288,19 @@ std::string Date(int64_t t) { return FormatTime(t).substr(0, 10); }
 
 }  // namespace
 
+MispEventContext MispEventContextOf(const json& event) {
+  MispEventContext ev;
+  if (!event.is_object()) return ev;
+  ev.uuid = Str(event, "uuid");
+  ReadTags(event, &ev.tlp, &ev.tags);
+  return ev;
+}
+
+void ImportMispAttribute(const json& attribute, const MispEventContext& event,
+                         MispImport* out) {
+  ImportAttribute(attribute, event, out);
+}
+
 Result<MispImport> ImportMispEvent(std::string_view json_text) {
   auto parsed = ParseBoundedJson(json_text, kMaxMispBytes, "misp");
   if (!parsed.ok()) return parsed.status();
@@ -364,6 +371,60 @@ Result<MispImport> ImportMispFeedDir(const std::filesystem::path& dir) {
   return out;
 }
 
+json MispAttributeFor(const ExportItem& it) {
+  const Indicator& ind = it.body.indicator;
+  std::string type(kExportType[static_cast<int>(ind.type)]);
+  bool to_ids = true;
+  json tags = json::array({{{"name", "tlp:" + std::string(TlpName(ind.tlp))}}});
+  for (const std::string& t : ind.tags) {
+    if (t == kMispNotToIdsTag) {
+      to_ids = false;
+      continue;
+    }
+    if (t.rfind("misp:type=", 0) == 0) {
+      const std::string wanted = t.substr(10);
+      const bool ip = ind.type == IndicatorType::kIpv4 || ind.type == IndicatorType::kIpv6;
+      auto st = SimpleTypes().find(wanted);
+      if ((ip && (wanted == "ip-src" || wanted == "ip-dst")) ||
+          (st != SimpleTypes().end() && st->second == ind.type)) {
+        type = wanted;
+        continue;
+      }
+    }
+    tags.push_back({{"name", t}});
+  }
+  tags.push_back({{"name", "caravan:confidence=\"" + std::to_string(ind.confidence) + "\""}});
+  json a = {{"uuid", UuidFromDigest(it.id)},
+            {"type", type},
+            {"category", std::string(Category(type))},
+            {"value", ind.value},
+            {"to_ids", to_ids && !ind.revoked},
+            {"comment", ind.description},
+            {"timestamp", std::to_string(it.body.created)},
+            {"Tag", tags}};
+  if (ind.first_seen > 0) a["first_seen"] = FormatTime(ind.first_seen);
+  if (ind.last_seen > 0) a["last_seen"] = FormatTime(ind.last_seen);
+  if (ind.revoked) a["deleted"] = true;
+  return a;
+}
+
+json MispEventShell(const PublicKey& origin, std::string_view name,
+                    std::string_view country, int64_t newest, Tlp event_tlp) {
+  json orgc = {{"name", name.empty() ? OriginKeyText(origin) : std::string(name)},
+               {"uuid", DerivedUuid("caravan misp org", origin)}};
+  return {{"uuid", DerivedUuid("caravan misp event", origin)},
+          {"info", "caravan: indicators from " + orgc["name"].get<std::string>() +
+                       (country.empty() ? "" : " (" + std::string(country) + ")")},
+          {"date", Date(newest)},
+          {"timestamp", std::to_string(newest)},
+          {"publish_timestamp", std::to_string(newest)},
+          {"published", true},
+          {"analysis", "2"},
+          {"threat_level_id", "4"},
+          {"Orgc", orgc},
+          {"Tag", json::array({{{"name", "tlp:" + std::string(TlpName(event_tlp))}}})}};
+}
+
 json MispEventFor(const std::vector<ExportItem>& items) {
   const PublicKey origin = items.empty() ? PublicKey{} : items.front().body.origin;
   const std::string name = items.empty() ? "" : items.front().origin_name;
@@ -372,58 +433,23 @@ json MispEventFor(const std::vector<ExportItem>& items) {
   Tlp event_tlp = Tlp::kClear;
   json attributes = json::array();
   for (const ExportItem& it : items) {
-    const Indicator& ind = it.body.indicator;
     newest = std::max(newest, it.body.created);
-    event_tlp = std::max(event_tlp, ind.tlp);
-    std::string type(kExportType[static_cast<int>(ind.type)]);
-    bool to_ids = true;
-    json tags = json::array({{{"name", "tlp:" + std::string(TlpName(ind.tlp))}}});
-    for (const std::string& t : ind.tags) {
-      if (t == kMispNotToIdsTag) {
-        to_ids = false;
-        continue;
-      }
-      if (t.rfind("misp:type=", 0) == 0) {
-        const std::string wanted = t.substr(10);
-        const bool ip = ind.type == IndicatorType::kIpv4 || ind.type == IndicatorType::kIpv6;
-        auto st = SimpleTypes().find(wanted);
-        if ((ip && (wanted == "ip-src" || wanted == "ip-dst")) ||
-            (st != SimpleTypes().end() && st->second == ind.type)) {
-          type = wanted;
-          continue;
-        }
-      }
-      tags.push_back({{"name", t}});
-    }
-    tags.push_back({{"name", "caravan:confidence=\"" + std::to_string(ind.confidence) + "\""}});
-    json a = {{"uuid", UuidFromDigest(it.id)},
-              {"type", type},
-              {"category", std::string(Category(type))},
-              {"value", ind.value},
-              {"to_ids", to_ids && !ind.revoked},
-              {"comment", ind.description},
-              {"timestamp", std::to_string(it.body.created)},
-              {"Tag", tags}};
-    if (ind.first_seen > 0) a["first_seen"] = FormatTime(ind.first_seen);
-    if (ind.last_seen > 0) a["last_seen"] = FormatTime(ind.last_seen);
-    if (ind.revoked) a["deleted"] = true;
-    attributes.push_back(std::move(a));
+    event_tlp = std::max(event_tlp, it.body.indicator.tlp);
+    attributes.push_back(MispAttributeFor(it));
   }
-  json orgc = {{"name", name.empty() ? OriginKeyText(origin) : name},
-               {"uuid", DerivedUuid("caravan misp org", origin)}};
-  return {{"Event",
-           {{"uuid", DerivedUuid("caravan misp event", origin)},
-            {"info", "caravan: indicators from " + orgc["name"].get<std::string>() +
-                         (country.empty() ? "" : " (" + country + ")")},
-            {"date", Date(newest)},
-            {"timestamp", std::to_string(newest)},
-            {"publish_timestamp", std::to_string(newest)},
-            {"published", true},
-            {"analysis", "2"},
-            {"threat_level_id", "4"},
-            {"Orgc", orgc},
-            {"Tag", json::array({{{"name", "tlp:" + std::string(TlpName(event_tlp))}}})},
-            {"Attribute", std::move(attributes)}}}};
+  json event = MispEventShell(origin, name, country, newest, event_tlp);
+  event["Attribute"] = std::move(attributes);
+  return {{"Event", std::move(event)}};
+}
+
+json MispManifestEntry(const json& event) {
+  return {{"Orgc", event.at("Orgc")},
+          {"Tag", event.at("Tag")},
+          {"info", event.at("info")},
+          {"date", event.at("date")},
+          {"analysis", 2},
+          {"threat_level_id", 4},
+          {"timestamp", std::stoll(event.at("timestamp").get<std::string>())}};
 }
 
 Result<MispFeedWritten> WriteMispFeed(const std::filesystem::path& dir,
@@ -447,13 +473,7 @@ Result<MispFeedWritten> WriteMispFeed(const std::filesystem::path& dir,
     const std::string uuid = e.at("uuid");
     CARAVAN_RETURN_IF_ERROR(WriteAtomically(
         dir / (uuid + ".json"), event.dump(-1, ' ', false, json::error_handler_t::replace)));
-    manifest[uuid] = {{"Orgc", e.at("Orgc")},
-                      {"Tag", e.at("Tag")},
-                      {"info", e.at("info")},
-                      {"date", e.at("date")},
-                      {"analysis", 2},
-                      {"threat_level_id", 4},
-                      {"timestamp", std::stoll(e.at("timestamp").get<std::string>())}};
+    manifest[uuid] = MispManifestEntry(e);
     written.event_uuids.push_back(uuid);
     written.attributes += group.size();
   }

@@ -21,6 +21,7 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -61,6 +62,21 @@ struct MispImport {
   size_t attributes = 0;  // attributes seen, Object attributes included
 };
 
+// What an event gives each of its attributes: its uuid, its TLP tag (the
+// most restrictive) and its other tags.
+struct MispEventContext {
+  std::string uuid;
+  std::optional<Tlp> tlp;
+  std::vector<std::string> tags;
+};
+// From the event object's "uuid" and "Tag" (other members are not read).
+MispEventContext MispEventContextOf(const nlohmann::json& event);
+// Maps one attribute of an event (or of one of its Objects) into `out`,
+// counting it in out->attributes: what ImportMispEvent does per attribute;
+// the streaming importer (misp_stream.h) calls it for each one it reads.
+void ImportMispAttribute(const nlohmann::json& attribute,
+                         const MispEventContext& event, MispImport* out);
+
 // Imports `{"Event": {...}}`, a bare event object, or a REST response
 // `{"response": [{"Event": {...}}, ...]}`. Fails (InvalidInput) when the
 // text is over kMaxMispBytes, not JSON, too deeply nested, holds more than
@@ -78,6 +94,14 @@ Result<MispImport> ImportMispFeedDir(const std::filesystem::path& dir);
 // The MISP event (feed format, `{"Event": {...}}`) for items that all share
 // one origin. Never fails.
 nlohmann::json MispEventFor(const std::vector<ExportItem>& items);
+
+// The pieces of MispEventFor, for writers that stream: one attribute, the
+// event without "Attribute" (`newest` = latest created, `event_tlp` = most
+// restrictive TLP of its attributes), and an event's manifest.json entry.
+nlohmann::json MispAttributeFor(const ExportItem& item);
+nlohmann::json MispEventShell(const PublicKey& origin, std::string_view name,
+                              std::string_view country, int64_t newest, Tlp event_tlp);
+nlohmann::json MispManifestEntry(const nlohmann::json& event);
 
 struct MispFeedWritten {
   std::vector<std::string> event_uuids;  // one per origin, in first-seen order

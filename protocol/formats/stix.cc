@@ -313,6 +313,11 @@ json StixBundle(const std::vector<ExportItem>& items) {
           {"objects", std::move(objects)}};
 }
 
+json StixIdentityFor(const ExportItem& item) {
+  return StixIdentity(item.body.origin, item.origin_name, item.origin_country,
+                      kCaravanObjectsCreated);
+}
+
 // ---- JSON input -------------------------------------------------------------
 
 Result<json> ParseBoundedJson(std::string_view text, size_t max_bytes,
@@ -952,6 +957,10 @@ void ImportObject(const json& o, size_t index, StixImport* out) {
 }
 
 }  // namespace
+
+void ImportStixObject(const json& object, size_t index, StixImport* out) {
+  ImportObject(object, index, out);
+}
 
 Result<StixImport> ImportStixBundle(std::string_view json_text) {
   auto parsed = ParseBoundedJson(json_text, kMaxStixBytes, "stix");

@@ -102,6 +102,8 @@ nlohmann::json StixProjectIdentity();
 // order. The bundle id is derived from the items' ids and revisions (same
 // items, same bundle id). Never fails.
 nlohmann::json StixBundle(const std::vector<ExportItem>& items);
+// The identity object StixBundle writes for the item's origin.
+nlohmann::json StixIdentityFor(const ExportItem& item);
 
 // ---- import ---------------------------------------------------------------
 
@@ -154,6 +156,12 @@ struct StixImport {
 // has more than kMaxStixObjects objects, or is none of those shapes. A bad
 // object is never fatal: it goes to `skipped`.
 Result<StixImport> ImportStixBundle(std::string_view json_text);
+
+// Maps one element of a bundle's "objects" (1-based `index`) into `out`:
+// its items, or why it was skipped, or a count of other objects. What
+// ImportStixBundle does per object; the streaming importer
+// (stix_stream.h) calls it for each object it reads.
+void ImportStixObject(const nlohmann::json& object, size_t index, StixImport* out);
 
 // Shared by the JSON importers: fails unless `text` fits `max_bytes` and
 // nests at most kMaxJsonDepth deep, then parses it (InvalidInput with the

@@ -6,3 +6,8 @@ caravan_add_fuzzer(fuzz_stix_import
 caravan_add_fuzzer(fuzz_misp_import
   SOURCES ${_ff}/fuzz_misp_import.cc LIBS caravan_formats
   CORPUS ${_ff}/corpus/misp)
+# The streaming importers (stix_stream.h, misp_stream.h) against the
+# whole-document ones: same items for every input.
+caravan_add_fuzzer(fuzz_stream_import
+  SOURCES ${_ff}/fuzz_stream_import.cc LIBS caravan_formats
+  CORPUS ${_ff}/corpus/stream)
