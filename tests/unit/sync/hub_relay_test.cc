@@ -5,6 +5,7 @@
 #include <string>
 
 #include "crypto/identity_x25519.h"
+#include "crypto/seal.h"
 #include "daemon/policy/policy_loader.h"
 #include "tests/unit/sync/hub_test_util.h"
 
@@ -379,12 +380,16 @@ TEST(HubRelayTest, ChainStateSurvivesARestart) {
   const std::string path = shared.File("c.db");
   {
     Node c(f.c, {f.a.Roster("HUB"), f.h.Roster()}, false);
-    c.store = std::move(*store::Store::Open(path));
+    auto opened = store::Store::Open(path);
+    ASSERT_TRUE(opened.ok());
+    c.store = std::move(*opened);
     EXPECT_EQ(HandleSealed(c.Context(), Info(f.h), chain.envelopes[0], 1)->kind,
               SealedOutcome::kApplied);
   }
   Node c(f.c, {f.a.Roster("HUB"), f.h.Roster()}, false);
-  c.store = std::move(*store::Store::Open(path));
+  auto reopened = store::Store::Open(path);
+  ASSERT_TRUE(reopened.ok());
+  c.store = std::move(*reopened);
   // After the restart envelope 1 is still a duplicate and 2 the next.
   EXPECT_EQ(HandleSealed(c.Context(), Info(f.h), chain.envelopes[0], 2)->kind,
             SealedOutcome::kDuplicate);
