@@ -147,6 +147,8 @@ struct SyncEngine::Session {
   bool sealed = false;
   bool hub_refused = false;  // the hub refused a batch: offer it again
   uint64_t resend_from = 0;  // the recipient asked for our batches from here
+  uint64_t last_resend_from = 0;  // the last such request we served, when
+  std::chrono::steady_clock::time_point last_resend_at{};
   uint64_t chain_seq = 0;    // the head of our chain to the recipient
   ChainHash chain_hash{};
   std::vector<std::shared_ptr<Session>> relayed;  // our sealed sub-sessions
@@ -773,10 +775,22 @@ awaitable<bool> SyncEngine::LoadOutbox(Session& r, uint64_t acked) {
     f.envelope_id = header->envelope_id;
     f.hash = EnvelopeHash(row.envelope);
     f.envelope = std::move(row.envelope);
+    f.queued_at_hub = row.queued_at_hub;
+    // Not sent again at once: the hub most likely still holds it (it
+    // acknowledged it durably); the recipient's receipt asks for what it
+    // misses, and [hub] resend_after covers a hub that lost it.
+    f.sent_at = std::chrono::steady_clock::now();
     r.cursor = std::max(r.cursor, f.up_to);
     r.in_flight.push_back(std::move(f));
   }
-  if (!r.in_flight.empty()) r.resend_from = r.in_flight.front().pair_seq;
+  // One not yet held by the hub (we stopped before its acknowledgement)
+  // is offered again now.
+  for (const auto& f : r.in_flight) {
+    if (!f.queued_at_hub) {
+      r.resend_from = f.pair_seq;
+      break;
+    }
+  }
   if (receipted != 0) {
     store::Store* store = deps_.store;
     auto drop = [store, key, receipted] {
@@ -1128,7 +1142,15 @@ awaitable<bool> SyncEngine::OnReceipt(Session& s, const SealedOutcome& o) {
                receipt.refused_envelope ? " (refused: " +
                                               receipt.refused_reason + ")"
                                         : std::string());
-    target->resend_from = receipt.resend_from;
+    // Every envelope after a gap asks for the same resend: send once per
+    // point, and again only after [hub] resend_after.
+    const auto now = std::chrono::steady_clock::now();
+    if (receipt.resend_from != target->last_resend_from ||
+        now - target->last_resend_at >= deps_.config->hub.resend_after) {
+      target->resend_from = receipt.resend_from;
+      target->last_resend_from = receipt.resend_from;
+      target->last_resend_at = now;
+    }
   }
   target->Poke();
   co_return true;
