@@ -200,6 +200,9 @@ Result<SealedOutcome> Receive(const SealedContext& ctx,
     detail["got_prev_hash"] = HexBytes(link.prev_hash);
   }
   detail["records"] = opened->entries.size();
+  // What the size class cost: padding bytes in an envelope of `bytes`.
+  detail["bytes"] = envelope.size();
+  detail["padding"] = opened->padding;
   detail["accepted"] = applied->accepted;
   detail["quarantined"] = applied->quarantined;
   detail["rejected"] = applied->rejected;

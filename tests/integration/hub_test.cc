@@ -96,9 +96,10 @@ std::pair<int64_t, int64_t> Queued(const FedNode& h, const std::string& peer) {
 // queue for `sender`'s envelopes in its SQLite file, the way a misbehaving
 // or broken hub would. Returns how many of the sender's rows it found
 // before editing; each fault is applied to the rows in queue order:
-//   rows[0] dropped, rows[1] duplicated at the end of the queue (a copy
-//   under a new id), rows[2] and rows[3] swapped (reordered), rows[4]
-//   corrupted (one ciphertext byte flipped).
+//   rows[0] duplicated at the end of the queue (a copy under a new id: a
+//   replay of what the recipient applied by then), rows[1] dropped,
+//   rows[2] and rows[3] swapped (reordered), rows[4] corrupted (one
+//   ciphertext byte flipped).
 int InjectHubFaults(const std::filesystem::path& db_path,
                     const std::string& sender) {
   sqlite3* db = nullptr;
@@ -143,18 +144,19 @@ int InjectHubFaults(const std::filesystem::path& db_path,
   };
   bool ok = found >= 5;
   if (ok) {
-    // Drop.
-    ok = exec("DELETE FROM hub_queue WHERE hub_seq = ?", {}, rows[0].hub_seq);
     // Duplicate: the same sealed bytes again, later, under a fresh id.
-    std::string copy_id = rows[1].id;
+    std::string copy_id = rows[0].id;
     copy_id[0] = static_cast<char>(copy_id[0] ^ 0x5a);
-    ok = ok && exec("INSERT INTO hub_queue (envelope_id, sender, sender_key, "
-                    "recipient_key, first_seq, up_to_seq, envelope, "
-                    "stored_at, envelope_bytes) SELECT ?, sender, "
-                    "sender_key, recipient_key, first_seq, up_to_seq, "
-                    "envelope, stored_at, envelope_bytes FROM hub_queue "
-                    "WHERE hub_seq = ?",
-                    {copy_id}, rows[1].hub_seq);
+    ok = exec("INSERT INTO hub_queue (envelope_id, sender, sender_key, "
+              "recipient_key, first_seq, up_to_seq, envelope, "
+              "stored_at, envelope_bytes) SELECT ?, sender, "
+              "sender_key, recipient_key, first_seq, up_to_seq, "
+              "envelope, stored_at, envelope_bytes FROM hub_queue "
+              "WHERE hub_seq = ?",
+              {copy_id}, rows[0].hub_seq);
+    // Drop.
+    ok = ok && exec("DELETE FROM hub_queue WHERE hub_seq = ?", {},
+                    rows[1].hub_seq);
     // Reorder: rows 2 and 3 trade places (bytes and ids move together).
     ok = ok && exec("UPDATE hub_queue SET envelope_id = zeroblob(16) WHERE "
                     "hub_seq = ?", {}, rows[2].hub_seq);
@@ -546,8 +548,9 @@ TEST_F(HubTest, HubFaultsAreDetectedReportedAndRepaired) {
   const size_t shares_before = shares();
 
   // C goes down; five envelopes (one record each) queue at the hub. The
-  // revised indicator goes out as revision 1 in the first (to be dropped)
-  // and revision 2 in the last (to be corrupted).
+  // revised indicator goes out as revision 1 in the first (to be
+  // replayed) and revision 2 in the last (to be corrupted); "two" is in
+  // the one the hub drops.
   ASSERT_EQ(c_.Stop(), 0);
   const std::string revised = "revised.hub-acct-41c2.example";
   std::vector<std::vector<std::string>> submits = {
