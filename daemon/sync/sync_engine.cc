@@ -848,16 +848,27 @@ awaitable<bool> SyncEngine::ResendSealed(Session& s) {
   s.resend_from = 0;
   s.hub_refused = false;
   if (from == 0) co_return true;
+  // By pair seq, not by reference: a receipt read while we wait to send
+  // may take batches out of the window.
+  std::vector<uint64_t> batches;
+  for (const auto& f : s.in_flight) {
+    if (f.pair_seq != 0 && f.pair_seq >= from) batches.push_back(f.pair_seq);
+  }
   size_t resent = 0;
-  for (auto& f : s.in_flight) {
-    if (f.pair_seq == 0 || f.pair_seq < from) continue;
+  for (uint64_t pair_seq : batches) {
     capnp::MallocMessageBuilder again;
-    auto sealed = again.initRoot<protocol::wire::PeerMessage>().initSealed();
-    sealed.setEnvelope(kj::arrayPtr(f.envelope.data(), f.envelope.size()));
+    bool still_unreceipted = false;
+    for (auto& f : s.in_flight) {
+      if (f.pair_seq != pair_seq) continue;
+      auto sealed = again.initRoot<protocol::wire::PeerMessage>().initSealed();
+      sealed.setEnvelope(kj::arrayPtr(f.envelope.data(), f.envelope.size()));
+      f.sent_at = now;
+      f.queued_at_hub = false;
+      still_unreceipted = true;
+    }
+    if (!still_unreceipted) continue;
     Status sent = co_await SendMessage(s, again);
     if (!sent.ok()) co_return false;
-    f.sent_at = now;
-    f.queued_at_hub = false;
     ++resent;
   }
   if (resent > 0) {
