@@ -635,8 +635,9 @@ TEST_F(HubTest, HubFaultsAreDetectedReportedAndRepaired) {
   EXPECT_GE(c_view["hub_faults"]["refused"].get<int64_t>(), 1);
   // The deliveries came with the receipt.
   EXPECT_GT(shares(), shares_before);
-  json after = ListedPeer(a_, c_.name());
-  EXPECT_EQ(after["awaiting_receipt"], 0);
+  EXPECT_TRUE(WaitFor([&] {
+    return ListedPeer(a_, c_.name())["awaiting_receipt"] == 0;
+  })) << ListedPeer(a_, c_.name()).dump();
   // The link did not flap: C's link to the hub went down at most once
   // (when C stopped), and stays up.
   size_t downs = 0;
