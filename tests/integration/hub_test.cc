@@ -650,5 +650,55 @@ TEST_F(HubTest, HubFaultsAreDetectedReportedAndRepaired) {
   EXPECT_EQ(ListedPeer(c_, h_.name())["link"], "up");
 }
 
+// A hub that silently loses the last envelope (nothing after it reveals a
+// gap): A sends it again after [hub] resend_after, and C applies it once.
+TEST_F(HubTest, EnvelopeTheHubLostIsResentAfterTheTimeout) {
+  ASSERT_TRUE(a_.ok() && h_.ok() && c_.ok()) << a_.why() << h_.why() << c_.why();
+  ASSERT_NO_FATAL_FAILURE(EnableHub());
+  ASSERT_TRUE(EditConfig(a_.node().config(), "[hub]", "resend_after = \"1m\"",
+                         "resend_after = \"2s\""));
+  ASSERT_NO_FATAL_FAILURE(StartAll());
+  AppendFile(a_.node().dir() / "roster.toml",
+             Member(h_, "endpoint = \"" + h_.endpoint() + "\"\n") +
+                 Member(c_, "via = \"HUB\"\n"));
+  AppendFile(c_.node().dir() / "roster.toml",
+             Member(h_, "endpoint = \"" + h_.endpoint() + "\"\n") +
+                 Member(a_, "via = \"HUB\"\n"));
+  AddPeer(h_, a_, /*dial=*/false);
+  AddPeer(h_, c_, /*dial=*/false);
+  for (FedNode* n : {&a_, &c_}) {
+    ASSERT_EQ(n->Cli({"policy", "reload"}).exit_code, 0) << n->name();
+  }
+  ASSERT_NO_FATAL_FAILURE(AShareWithUz());
+  ASSERT_EQ(c_.Stop(), 0);
+  const std::string lost = "lost.hub-acct-9e07.example";
+  ASSERT_EQ(a_.Cli({"submit", "domain", lost, "--tlp", "green"}).exit_code, 0);
+  ASSERT_TRUE(WaitFor([&] {
+    json p = ListedPeer(a_, c_.name());
+    return !p.is_null() && p["queued_at_hub"] == 1;
+  })) << ListedPeer(a_, c_.name()).dump() << Logs();
+  // The hub loses it.
+  ASSERT_EQ(h_.Stop(), 0);
+  {
+    sqlite3* db = nullptr;
+    ASSERT_EQ(sqlite3_open(h_.node().database().c_str(), &db), SQLITE_OK);
+    EXPECT_EQ(sqlite3_exec(db, "DELETE FROM hub_queue", nullptr, nullptr,
+                           nullptr),
+              SQLITE_OK);
+    EXPECT_EQ(sqlite3_changes(db), 1);
+    sqlite3_close(db);
+  }
+  std::string why;
+  ASSERT_TRUE(h_.Start(&why)) << why;
+  ASSERT_TRUE(c_.Start(&why)) << why;
+  ASSERT_TRUE(WaitFor([&] { return !c_.Lookup(lost).is_null(); })) << Logs();
+  ASSERT_TRUE(WaitFor([&] { return Acked(a_, c_.name()) >= a_.LogSeq(); }))
+      << Logs();
+  EXPECT_EQ(c_.Values().count(lost), 1u);
+  EXPECT_NE(a_.node().LogText().find("no receipt within [hub] resend_after"),
+            std::string::npos)
+      << Logs();
+}
+
 }  // namespace
 }  // namespace caravan::integration

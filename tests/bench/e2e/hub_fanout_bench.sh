@@ -111,7 +111,18 @@ print('$mode: %d records to %d members in %.2f s = %.0f records/s (%.0f deliveri
 }
 
 if [ -n "$values_file" ]; then
-  grep -v '^[[:space:]]*\(#\|$\)' "$values_file" | sort -u | head -n "$n" >"$tmp/values.txt"
+  python3 - "$values_file" "$n" "$tmp/values.txt" <<'P'
+import sys
+src, n, dst = sys.argv[1], int(sys.argv[2]), sys.argv[3]
+seen = []
+for line in open(src, encoding="utf-8", errors="replace"):
+    v = line.strip()
+    if v and not v.startswith("#") and v not in seen:
+        seen.append(v)
+    if len(seen) == n:
+        break
+open(dst, "w").write("".join(v + "\n" for v in seen))
+P
   n=$(wc -l <"$tmp/values.txt")
 else
 python3 - "$n" "$tmp" <<'P'
