@@ -78,6 +78,40 @@ struct SealedHeader {
   # entries inside have firstSeq..upToSeq, nothing above upToSeq.
   firstSeq @4 :UInt64;
   upToSeq @5 :UInt64;
+  # 2: the plaintext is the chained layout (docs/wire.md 4.1: SealedInner,
+  # signature, batch, padding). 0 (absent): the first layout, refused.
+  formatVersion @6 :UInt32;
+  # Which of the recipient's keys the envelope is wrapped for: empty means
+  # the X25519 form of its identity key (the only one today); a later
+  # prekey scheme names its key here.
+  recipientKeyId @7 :Data;
+}
+
+# Inside the ciphertext of a format 2 envelope (docs/wire.md 4.1): the hub
+# never sees it.
+struct SealedInner {
+  # Batch: this envelope's number among those the sender sealed to this
+  # recipient (1, 2, 3, ...); 0 in a receipt (receipts are not chained).
+  pairSeq @0 :UInt64;
+  # Batch: BLAKE2b-256 of the whole previous envelope the sender sealed to
+  # this recipient (32 zero bytes before the first).
+  prevHash @1 :Data;
+  # Set: this envelope is the recipient's receipt back to the sender, and
+  # no batch follows.
+  receipt @2 :SealedReceipt;
+}
+
+struct SealedReceipt {
+  # Every batch of the pair through this pairSeq is committed (or refused
+  # for good); committedHash is the hash of that envelope as we got it.
+  committedSeq @0 :UInt64;
+  committedHash @1 :Data;
+  # Non-zero: we are missing this pairSeq (a gap or reorder at the hub):
+  # send every batch from it again.
+  resendFrom @2 :UInt64;
+  # Set when this receipt reports an envelope we refused: its id and why.
+  refusedEnvelope @3 :Data;
+  refusedReason @4 :Text;
 }
 
 struct SealedAck {
@@ -89,4 +123,6 @@ struct SealedAck {
   # Recipient -> hub: every envelope the hub sent us with hubSeq <= this
   # one is committed (or was refused by us and will never be).
   hubSeq @3 :UInt64;
+  # Hub -> sender: the id of the envelope queued (or refused).
+  envelopeId @4 :Data;
 }

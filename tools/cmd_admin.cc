@@ -68,12 +68,37 @@ std::string AuditDetailText(const nlohmann::json& detail) {
   return detail.dump();
 }
 
+// "2 at hub, 3 unreceipted; faults: 1 gap" for a member via a hub, "-"
+// otherwise.
+std::string SealedCell(const nlohmann::json& p) {
+  if (!p.contains("queued_at_hub") || p["queued_at_hub"].is_null()) return "-";
+  std::string cell = Str(p["queued_at_hub"]) + " at hub, " +
+                     Str(p["awaiting_receipt"]) + " unreceipted";
+  if (p.contains("hub_faults") && p["hub_faults"].is_object()) {
+    std::string faults;
+    for (const char* kind : {"gaps", "duplicates", "refused", "broken"}) {
+      const auto& f = p["hub_faults"];
+      if (f.contains(kind) && f[kind].is_number() && f[kind].get<int64_t>() > 0) {
+        faults += (faults.empty() ? "" : ", ") + Str(f[kind]) + " " + kind;
+      }
+    }
+    if (!faults.empty()) cell += "; faults: " + faults;
+  }
+  return cell;
+}
+
 // ENDPOINT says how a member is reached: dialed there, through a hub
 // ("via HUB"), or "-" (it dials us). On a hub, HUB QUEUE is what the hub
-// holds for the member: sealed envelopes and their bytes.
+// holds for the member: sealed envelopes and their bytes. For members
+// reached via a hub, SEALED is our batches the hub holds ("at hub") and
+// those the member has not receipted yet, and any faults its chain to us
+// showed (gaps, duplicates, refused envelopes).
 void ShowPeers(const nlohmann::json& peers) {
-  bool hub = false;
+  bool hub = false, sealed = false;
   for (const auto& p : peers) {
+    if (p.contains("queued_at_hub") && !p["queued_at_hub"].is_null()) {
+      sealed = true;
+    }
     if (p.contains("hub_queued_envelopes") &&
         !p["hub_queued_envelopes"].is_null()) {
       hub = true;
@@ -83,6 +108,7 @@ void ShowPeers(const nlohmann::json& peers) {
                                      "LAST CONTACT", "BACKLOG", "SENT",
                                      "RECEIVED"};
   if (hub) header.push_back("HUB QUEUE");
+  if (sealed) header.push_back("SEALED");
   header.push_back("FINGERPRINT");
   Table table(header);
   for (const auto& p : peers) {
@@ -97,6 +123,7 @@ void ShowPeers(const nlohmann::json& peers) {
       row.push_back(Str(p["hub_queued_envelopes"]) + " (" +
                     Str(p["hub_queued_bytes"]) + " B)");
     }
+    if (sealed) row.push_back(SealedCell(p));
     row.push_back(Str(p["fingerprint"]));
     table.AddRow(row);
   }

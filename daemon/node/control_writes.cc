@@ -204,10 +204,40 @@ Result<nlohmann::json> ControlDispatcher::PeersJson(store::Reader& reader) {
     if (!depths.ok()) return depths.status();
     for (const auto& d : *depths) depth[d.recipient_key] = d;
   }
+  // Hub accountability (docs/federation.md): per member reached via a hub,
+  // our sealed batches the hub holds vs those the member receipted, and
+  // the faults we saw in its chain to us.
+  auto outbox = reader.SealedOutboxCounts();
+  if (!outbox.ok()) return outbox.status();
+  auto chains_in = reader.SealedChainsIn();
+  if (!chains_in.ok()) return chains_in.status();
   nlohmann::json peers = nlohmann::json::array();
   for (const auto& m : members) {
     auto state = reader.GetPeerState(m.name);
     if (!state.ok()) return state.status();
+    nlohmann::json queued_at_hub = nullptr, awaiting_receipt = nullptr;
+    nlohmann::json hub_faults = nullptr;
+    if (!m.via.empty()) {
+      queued_at_hub = 0;
+      awaiting_receipt = 0;
+      for (const auto& c : *outbox) {
+        if (c.recipient_key != m.key) continue;
+        queued_at_hub = c.queued_at_hub;
+        awaiting_receipt = c.awaiting_receipt;
+      }
+      hub_faults = {{"gaps", 0}, {"duplicates", 0}, {"refused", 0},
+                    {"broken", 0}, {"last_fault", nullptr}};
+      for (const auto& c : *chains_in) {
+        if (c.sender_key != m.key) continue;
+        hub_faults = {{"gaps", c.gaps},
+                      {"duplicates", c.duplicates},
+                      {"refused", c.refused},
+                      {"broken", c.broken},
+                      {"last_fault", c.last_fault_at == 0
+                                         ? nlohmann::json(nullptr)
+                                         : TimeOrNull(c.last_fault_at)}};
+      }
+    }
     nlohmann::json queued_envelopes = nullptr, queued_bytes = nullptr;
     if (hub) {
       auto it = depth.find(m.key);
@@ -225,6 +255,11 @@ Result<nlohmann::json> ControlDispatcher::PeersJson(store::Reader& reader) {
                                : nlohmann::json(m.via)},
          {"hub_queued_envelopes", queued_envelopes},
          {"hub_queued_bytes", queued_bytes},
+         {"queued_at_hub", queued_at_hub},
+         {"awaiting_receipt", awaiting_receipt},
+         {"delivered_seq", m.via.empty() ? nlohmann::json(nullptr)
+                                         : nlohmann::json(state->acked_seq)},
+         {"hub_faults", hub_faults},
          {"link", links.count(m.name) ? links.at(m.name) : "down"},
          {"last_contact", TimeOrNull(state->last_contact)},
          {"backlog", *last_log_seq > state->acked_seq

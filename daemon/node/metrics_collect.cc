@@ -196,4 +196,67 @@ Result<std::vector<CollectedFamily>> CollectHubMetrics(
   return out;
 }
 
+Result<std::vector<CollectedFamily>> CollectSealedChainMetrics(
+    store::Reader& reader, const std::vector<protocol::RosterMember>& roster) {
+  auto chains = reader.SealedChainsIn();
+  if (!chains.ok()) return chains.status();
+  auto outbox = reader.SealedOutboxCounts();
+  if (!outbox.ok()) return outbox.status();
+  CollectedFamily faults{"caravan_hub_chain_faults_total",
+                         "Faults in a member's chain of sealed envelopes to "
+                         "us, by the hub it comes through and kind (gap: "
+                         "came before a missing one; duplicate: a replay; "
+                         "refused: failed our checks; broken: not chained "
+                         "to what we applied). Each is audited.",
+                         MetricType::kCounter,
+                         {"sender", "hub", "kind"},
+                         {}};
+  auto last_fault = Gauge("caravan_hub_chain_last_fault_timestamp_seconds",
+                          "Unix time of the last fault in the member's chain "
+                          "to us (0: none).",
+                          {"sender", "hub"});
+  auto at_hub = Gauge("caravan_sealed_queued_at_hub",
+                      "Our sealed batches for the member that its hub "
+                      "acknowledged holding and the member has not "
+                      "receipted yet.",
+                      {"recipient"});
+  auto unreceipted = Gauge("caravan_sealed_awaiting_receipt",
+                           "Our sealed batches for the member not yet "
+                           "receipted by it (kept, and sent again after "
+                           "[hub] resend_after).",
+                           {"recipient"});
+  for (const auto& m : roster) {
+    if (m.via.empty()) continue;
+    const store::SealedChainIn* c = nullptr;
+    for (const auto& one : *chains) {
+      if (one.sender_key == m.key) c = &one;
+    }
+    const std::pair<std::string_view, uint64_t> kinds[] = {
+        {store::kChainGap, c ? c->gaps : 0},
+        {store::kChainDuplicate, c ? c->duplicates : 0},
+        {store::kChainRefused, c ? c->refused : 0},
+        {store::kChainBroken, c ? c->broken : 0}};
+    for (const auto& [kind, n] : kinds) {
+      faults.samples.push_back(
+          {{m.name, m.via, std::string(kind)}, static_cast<double>(n)});
+    }
+    last_fault.samples.push_back(
+        {{m.name, m.via}, c ? static_cast<double>(c->last_fault_at) : 0.0});
+    double held = 0, waiting = 0;
+    for (const auto& o : *outbox) {
+      if (o.recipient_key != m.key) continue;
+      held = static_cast<double>(o.queued_at_hub);
+      waiting = static_cast<double>(o.awaiting_receipt);
+    }
+    at_hub.samples.push_back({{m.name}, held});
+    unreceipted.samples.push_back({{m.name}, waiting});
+  }
+  std::vector<CollectedFamily> out;
+  out.push_back(std::move(faults));
+  out.push_back(std::move(last_fault));
+  out.push_back(std::move(at_hub));
+  out.push_back(std::move(unreceipted));
+  return out;
+}
+
 }  // namespace caravan::daemon

@@ -41,4 +41,10 @@ Result<std::vector<CollectedFamily>> CollectNodeMetrics(
 Result<std::vector<CollectedFamily>> CollectHubMetrics(
     store::Reader& reader, const std::vector<protocol::RosterMember>& roster);
 
+// Hub accountability, on every node with members reached via a hub: the
+// faults in their chains to us and our sealed batches awaiting receipts
+// (docs/metrics.md "Hub accountability").
+Result<std::vector<CollectedFamily>> CollectSealedChainMetrics(
+    store::Reader& reader, const std::vector<protocol::RosterMember>& roster);
+
 }  // namespace caravan::daemon

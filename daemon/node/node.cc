@@ -287,8 +287,12 @@ boost::asio::awaitable<std::string> Node::ScrapeMetrics() {
     auto families = WithReader(
         [&](store::Reader& r) -> Result<std::vector<CollectedFamily>> {
           auto f = CollectNodeMetrics(r, links, std::time(nullptr), started_at_);
-          if (!f.ok() || !config_.hub.enabled) return f;
+          if (!f.ok()) return f;
           const auto roster_now = roster();  // hub queue depth per member
+          auto chains = CollectSealedChainMetrics(r, roster_now->members());
+          if (!chains.ok()) return chains.status();
+          std::move(chains->begin(), chains->end(), std::back_inserter(*f));
+          if (!config_.hub.enabled) return f;
           auto hub = CollectHubMetrics(r, roster_now->members());
           if (!hub.ok()) return hub.status();
           std::move(hub->begin(), hub->end(), std::back_inserter(*f));

@@ -134,7 +134,7 @@ Result<std::vector<HubEnvelope>> WriteTxn::HubRemoveDelivered(
 
 Status WriteTxn::HubCountRefused(std::string_view reason, uint64_t bytes) {
   if (reason != kHubRefusedNotHub && reason != kHubRefusedUnknownRecipient &&
-      reason != kHubRefusedQueueFull) {
+      reason != kHubRefusedQueueFull && reason != kHubRefusedOldFormat) {
     return InvalidInput("unknown hub refusal reason '" + std::string(reason) +
                         "'");
   }

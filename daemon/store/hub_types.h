@@ -61,5 +61,57 @@ inline constexpr std::string_view kHubRefusedNotHub = "not_hub";
 inline constexpr std::string_view kHubRefusedUnknownRecipient =
     "unknown_recipient";
 inline constexpr std::string_view kHubRefusedQueueFull = "queue_full";
+// An envelope of an older layout than the chained one (SealedHeader
+// formatVersion != 2): refused by name, never queued.
+inline constexpr std::string_view kHubRefusedOldFormat = "old_format";
+
+// ---- Hub accountability (docs/federation.md): per-pair envelope chains.
+
+using ChainDigest = std::array<uint8_t, 32>;  // BLAKE2b-256 of an envelope
+
+// Recipient side: what we applied of one sender's chain, and the hub
+// misbehaviour we saw in it (sealed_chain_in).
+struct SealedChainIn {
+  protocol::PublicKey sender_key{};
+  uint64_t last_seq = 0;  // highest pair seq applied (0: none yet)
+  ChainDigest last_hash{};
+  uint64_t gaps = 0;        // envelopes that came before a missing one
+  uint64_t duplicates = 0;  // replays of what we applied
+  uint64_t refused = 0;     // envelopes refused (poison)
+  uint64_t broken = 0;      // a next envelope not chained to our last one
+  int64_t last_fault_at = 0;  // unix time of the last of those; 0: none
+};
+// Fault kinds (a closed set: audit actions and metric label values).
+inline constexpr std::string_view kChainGap = "gap";
+inline constexpr std::string_view kChainDuplicate = "duplicate";
+inline constexpr std::string_view kChainRefused = "refused";
+inline constexpr std::string_view kChainBroken = "broken";
+
+// Sender side: one sealed batch sent via a hub and not yet receipted by
+// its recipient (sealed_outbox).
+struct SealedOutboxEntry {
+  protocol::PublicKey recipient_key{};
+  uint64_t pair_seq = 0;
+  uint64_t up_to_seq = 0;  // the log point the batch decides
+  std::vector<uint8_t> envelope;
+  std::string sent;  // its SentRecord list (daemon/sync/unacked_page.h)
+  bool queued_at_hub = false;  // the hub acknowledged holding it
+  int64_t created_at = 0;
+};
+
+// Sender side: the head of our chain to one recipient (sealed_chain_out).
+struct SealedChainOut {
+  uint64_t last_seq = 0;   // highest pair seq sealed (0: none yet)
+  ChainDigest last_hash{};
+  uint64_t receipted_seq = 0;  // highest the recipient receipted
+};
+
+// Sender side, per recipient, for `peers list` / `status`.
+struct SealedOutboxCount {
+  protocol::PublicKey recipient_key{};
+  uint64_t awaiting_receipt = 0;  // in the outbox
+  uint64_t queued_at_hub = 0;     // of those, the hub acknowledged holding
+  uint64_t receipted_seq = 0;
+};
 
 }  // namespace caravan::store

@@ -124,6 +124,15 @@ class Reader {
   // The hub's totals since the store was created (hub_counters), ordered
   // by event then reason; empty on a node that never was a hub.
   Result<std::vector<HubCount>> HubCounters();
+  // Hub accountability (daemon/store/sealed_chain.cc): the head of our
+  // chain to `recipient` (zeros when none), the batches it has not
+  // receipted (by pair seq), per-recipient outbox counts, and every
+  // sender's chain as we applied it (with the faults seen).
+  Result<SealedChainOut> SealedChainOutGet(const PublicKey& recipient);
+  Result<std::vector<SealedOutboxEntry>> SealedOutbox(
+      const PublicKey& recipient);
+  Result<std::vector<SealedOutboxCount>> SealedOutboxCounts();
+  Result<std::vector<SealedChainIn>> SealedChainsIn();
 
   // The warninglist hit of `id` (daemon/store/warninglist_hits.cc), nullopt
   // when it matched none.

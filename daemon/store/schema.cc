@@ -258,6 +258,42 @@ CREATE TABLE unacked_pages (
 ) WITHOUT ROWID;
 )sql";
 
+// Migration: hub accountability (docs/federation.md). sealed_chain_in is a
+// recipient's view of each sender's chain of sealed envelopes (what it
+// applied and the hub faults it saw); sealed_chain_out the head of our own
+// chain to each recipient; sealed_outbox the sealed batches we sent via a
+// hub and our recipient has not receipted yet (sent again after
+// [hub] resend_after, or when its receipt asks), with the SentRecord list
+// recorded as deliveries when the receipt comes.
+constexpr const char* kMigrationSealedChains = R"sql(
+CREATE TABLE sealed_chain_in (
+  sender_key BLOB PRIMARY KEY,
+  last_seq INTEGER NOT NULL,
+  last_hash BLOB NOT NULL,
+  gaps INTEGER NOT NULL DEFAULT 0,
+  duplicates INTEGER NOT NULL DEFAULT 0,
+  refused INTEGER NOT NULL DEFAULT 0,
+  broken INTEGER NOT NULL DEFAULT 0,
+  last_fault_at INTEGER NOT NULL DEFAULT 0
+) WITHOUT ROWID;
+CREATE TABLE sealed_chain_out (
+  recipient_key BLOB PRIMARY KEY,
+  last_seq INTEGER NOT NULL,
+  last_hash BLOB NOT NULL,
+  receipted_seq INTEGER NOT NULL DEFAULT 0
+) WITHOUT ROWID;
+CREATE TABLE sealed_outbox (
+  recipient_key BLOB NOT NULL,
+  pair_seq INTEGER NOT NULL,
+  up_to_seq INTEGER NOT NULL,
+  envelope BLOB NOT NULL,
+  sent TEXT NOT NULL,
+  queued_at_hub INTEGER NOT NULL DEFAULT 0 CHECK (queued_at_hub IN (0, 1)),
+  created_at INTEGER NOT NULL,
+  PRIMARY KEY (recipient_key, pair_seq)
+) WITHOUT ROWID;
+)sql";
+
 // Append new migrations here; never edit one that has shipped.
 constexpr Migration kMigrations[] = {
     {1, kMigration1},
@@ -266,6 +302,7 @@ constexpr Migration kMigrations[] = {
     {4, kMigration4},
     {5, kMigration5},
     {6, kMigration6},
+    {7, kMigrationSealedChains},
 };
 static_assert(sizeof(kMigrations) / sizeof(kMigrations[0]) == kSchemaVersion,
               "kSchemaVersion must equal the number of migrations");

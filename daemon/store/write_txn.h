@@ -147,6 +147,24 @@ class WriteTxn {
   // kHubRefused*; InvalidInput for another) in hub_counters.
   Status HubCountRefused(std::string_view reason, uint64_t bytes);
 
+  // Hub accountability (daemon/store/sealed_chain.cc). Recipient side:
+  // `sender`'s chain as applied (zeros when none yet); moving it to
+  // (seq, hash) once that envelope's records are stored; counting one
+  // fault (kChain*; InvalidInput for another kind).
+  Result<SealedChainIn> SealedChainInGet(const PublicKey& sender);
+  Status SealedChainInAdvance(const PublicKey& sender, uint64_t seq,
+                              const ChainDigest& hash);
+  Status SealedChainInFault(const PublicKey& sender, std::string_view kind);
+  // Sender side: a sealed batch enters the outbox and becomes the head of
+  // our chain to its recipient (`hash` is its EnvelopeHash); the hub
+  // acknowledged holding one; the recipient receipted every batch through
+  // `pair_seq` (deleted, and returned with their SentRecord lists).
+  Status SealedOutboxPut(const SealedOutboxEntry& entry,
+                         const ChainDigest& hash);
+  Status SealedOutboxQueued(const PublicKey& recipient, uint64_t pair_seq);
+  Result<std::vector<SealedOutboxEntry>> SealedOutboxReceipted(
+      const PublicKey& recipient, uint64_t pair_seq);
+
   // Warninglists (daemon/store/warninglist_hits.cc): records that the held
   // indicator `hit.id` matched a warninglist (replacing an earlier hit's
   // list and entry; forced once means forced) and sets its current row's

@@ -19,6 +19,11 @@ namespace {
 
 constexpr size_t kSignatureBytes = 64;
 constexpr size_t kMaxSenderName = 64;
+constexpr size_t kMaxInner = 4096;
+constexpr size_t kInnerLengthBytes = 4;
+// seal.h's fixed bytes around header and plaintext: version, header
+// length, recipient count, one recipient entry, nonce, tag.
+constexpr size_t kSealOverhead = 1 + 4 + 2 + (8 + 80) + 24 + 16;
 
 std::vector<uint8_t> Flat(capnp::MessageBuilder& message) {
   kj::Array<capnp::word> words = capnp::messageToFlatArray(message);
@@ -54,6 +59,73 @@ Result<crypto::X25519PublicKey> RecipientX25519(const protocol::PublicKey& k) {
   return *x;
 }
 
+bool CopyHash(capnp::Data::Reader data, ChainHash& out) {
+  if (data.size() != out.size()) return false;
+  std::copy(data.begin(), data.end(), out.begin());
+  return true;
+}
+
+void PutU32(std::vector<uint8_t>& out, uint32_t v) {
+  for (int shift = 24; shift >= 0; shift -= 8) {
+    out.push_back(static_cast<uint8_t>(v >> shift));
+  }
+}
+
+// signature || u32be(len(inner)) || inner || batch || padding, signed over
+// the header and the signed part (everything from the length to the
+// padding), sealed to the header's recipient.
+Result<std::vector<uint8_t>> SealPlaintext(const SealedHeaderInfo& header,
+                                           const SealedInnerInfo& inner,
+                                           std::span<const uint8_t> batch,
+                                           const crypto::IdentityKey& sender,
+                                           size_t max_bytes,
+                                           const std::string& what) {
+  if (sender.public_key() != header.sender_key) {
+    return InvalidInput("sealed header names another sender than the signer");
+  }
+  if (header.format_version != kSealedFormat ||
+      !header.recipient_key_id.empty()) {
+    return InvalidInput("sealed header must be format 2 for the identity key");
+  }
+  auto x = RecipientX25519(header.recipient_key);
+  if (!x.ok()) return x.status();
+  const std::vector<uint8_t> inner_bytes = EncodeSealedInner(inner);
+  std::vector<uint8_t> signed_part;
+  signed_part.reserve(kInnerLengthBytes + inner_bytes.size() + batch.size());
+  PutU32(signed_part, static_cast<uint32_t>(inner_bytes.size()));
+  signed_part.insert(signed_part.end(), inner_bytes.begin(), inner_bytes.end());
+  signed_part.insert(signed_part.end(), batch.begin(), batch.end());
+  const std::vector<uint8_t> header_bytes = EncodeSealedHeader(header);
+  const auto sig = crypto::SignSealedBatch(sender, header_bytes, signed_part);
+  const size_t unpadded = kSignatureBytes + signed_part.size();
+  const size_t overhead = kSealOverhead + header_bytes.size();
+  const size_t max_plaintext =
+      std::min(crypto::kMaxSealPlaintext,
+               max_bytes > overhead ? max_bytes - overhead : size_t{0});
+  const size_t padded = PaddedPlaintextSize(unpadded, max_plaintext);
+  if (padded == 0) {
+    return InvalidInput("sealed " + what + " exceeds the envelope limit of " +
+                        std::to_string(max_bytes) + " bytes");
+  }
+  std::vector<uint8_t> plaintext(padded, 0);
+  std::copy(sig.begin(), sig.end(), plaintext.begin());
+  std::copy(signed_part.begin(), signed_part.end(),
+            plaintext.begin() + kSignatureBytes);
+  size_t padded_len = 0;
+  if (sodium_pad(&padded_len, plaintext.data(), unpadded, padded, padded) !=
+          0 ||
+      padded_len != padded) {
+    return InvalidInput("sealed " + what + " could not be padded");
+  }
+  auto envelope = crypto::Seal(header_bytes, plaintext, {*x});
+  if (!envelope || envelope->size() > max_bytes) {
+    return InvalidInput("sealed " + what + " exceeds the envelope limit of " +
+                        std::to_string(max_bytes) + " bytes");
+  }
+  return std::move(*envelope);
+}
+
+
 }  // namespace
 
 store::HubEnvelopeId NewEnvelopeId() {
@@ -61,6 +133,124 @@ store::HubEnvelopeId NewEnvelopeId() {
   store::HubEnvelopeId id{};
   randombytes_buf(id.data(), id.size());
   return id;
+}
+
+ChainHash EnvelopeHash(std::span<const uint8_t> envelope) {
+  crypto::EnsureSodium();
+  ChainHash out{};
+  crypto_generichash(out.data(), out.size(), envelope.data(), envelope.size(),
+                     nullptr, 0);
+  return out;
+}
+
+std::vector<uint8_t> EncodeSealedInner(const SealedInnerInfo& inner) {
+  capnp::MallocMessageBuilder message;
+  auto b = message.initRoot<protocol::wire::SealedInner>();
+  b.setPairSeq(inner.link.pair_seq);
+  b.setPrevHash(kj::arrayPtr(inner.link.prev_hash.data(),
+                             inner.link.prev_hash.size()));
+  if (inner.receipt) {
+    const SealedReceiptInfo& r = *inner.receipt;
+    auto rb = b.initReceipt();
+    rb.setCommittedSeq(r.committed_seq);
+    rb.setCommittedHash(
+        kj::arrayPtr(r.committed_hash.data(), r.committed_hash.size()));
+    rb.setResendFrom(r.resend_from);
+    if (r.refused_envelope) {
+      rb.setRefusedEnvelope(kj::arrayPtr(r.refused_envelope->data(),
+                                         r.refused_envelope->size()));
+      const std::string reason =
+          r.refused_reason.substr(0, kMaxReceiptReason);
+      rb.setRefusedReason(reason);
+    }
+  }
+  return Flat(message);
+}
+
+Result<SealedInnerInfo> DecodeSealedInner(std::span<const uint8_t> bytes) {
+  if (bytes.size() > kMaxInner) {
+    return InvalidInput("sealed inner header larger than " +
+                        std::to_string(kMaxInner) + " bytes");
+  }
+  auto words = Words(bytes, "sealed inner header");
+  if (!words.ok()) return words.status();
+  SealedInnerInfo out;
+  try {
+    capnp::FlatArrayMessageReader reader(
+        kj::arrayPtr(words->data(), words->size()),
+        link::PeerReaderOptions(kMaxInner));
+    auto r = reader.getRoot<protocol::wire::SealedInner>();
+    out.link.pair_seq = r.getPairSeq();
+    if (!CopyHash(r.getPrevHash(), out.link.prev_hash)) {
+      return InvalidInput("sealed inner header: prevHash must be 32 bytes");
+    }
+    if (r.hasReceipt()) {
+      if (out.link.pair_seq != 0) {
+        return InvalidInput("sealed inner header: a receipt has pairSeq 0, "
+                            "not " + std::to_string(out.link.pair_seq));
+      }
+      auto rr = r.getReceipt();
+      SealedReceiptInfo receipt;
+      receipt.committed_seq = rr.getCommittedSeq();
+      if (!CopyHash(rr.getCommittedHash(), receipt.committed_hash)) {
+        return InvalidInput("sealed receipt: committedHash must be 32 bytes");
+      }
+      receipt.resend_from = rr.getResendFrom();
+      if (receipt.resend_from != 0 &&
+          receipt.resend_from != receipt.committed_seq + 1) {
+        return InvalidInput("sealed receipt: resendFrom " +
+                            std::to_string(receipt.resend_from) +
+                            " is not the pair seq after committedSeq " +
+                            std::to_string(receipt.committed_seq));
+      }
+      if (rr.hasRefusedEnvelope()) {
+        auto id = rr.getRefusedEnvelope();
+        store::HubEnvelopeId refused{};
+        if (id.size() != refused.size()) {
+          return InvalidInput("sealed receipt: refusedEnvelope must be 16 "
+                              "bytes");
+        }
+        std::copy(id.begin(), id.end(), refused.begin());
+        receipt.refused_envelope = refused;
+        auto reason = rr.getRefusedReason();
+        if (reason.size() == 0 || reason.size() > kMaxReceiptReason) {
+          return InvalidInput("sealed receipt: refusedReason must be 1..512 "
+                              "bytes");
+        }
+        receipt.refused_reason.assign(reason.begin(), reason.end());
+      } else if (rr.hasRefusedReason()) {
+        return InvalidInput("sealed receipt: refusedReason without "
+                            "refusedEnvelope");
+      }
+      out.receipt = std::move(receipt);
+    } else if (out.link.pair_seq == 0) {
+      return InvalidInput("sealed inner header: a batch needs pairSeq >= 1");
+    }
+  } catch (const kj::Exception& e) {
+    return InvalidInput(std::string("sealed inner header unreadable: ") +
+                        e.getDescription().cStr());
+  }
+  return out;
+}
+
+size_t PaddedPlaintextSize(size_t unpadded, size_t max_plaintext) {
+  // ISO/IEC 7816-4 padding adds at least one byte.
+  size_t bucket = kSealedPadFloor;
+  while (bucket <= unpadded && bucket < crypto::kMaxSealPlaintext) {
+    bucket *= 2;
+  }
+  if (bucket > unpadded && bucket <= max_plaintext) return bucket;
+  const size_t step =
+      (unpadded / kSealedPadLargeStep + 1) * kSealedPadLargeStep;
+  return step <= max_plaintext ? step : 0;
+}
+
+bool IsSealedSizeClass(size_t padded) {
+  if (padded < kSealedPadFloor || padded > crypto::kMaxSealPlaintext) {
+    return false;
+  }
+  const bool power_of_two = (padded & (padded - 1)) == 0;
+  return power_of_two || padded % kSealedPadLargeStep == 0;
 }
 
 std::vector<uint8_t> EncodeSealedHeader(const SealedHeaderInfo& h) {
@@ -73,6 +263,11 @@ std::vector<uint8_t> EncodeSealedHeader(const SealedHeaderInfo& h) {
       kj::arrayPtr(h.recipient_key.data(), h.recipient_key.size()));
   b.setFirstSeq(h.first_seq);
   b.setUpToSeq(h.up_to_seq);
+  b.setFormatVersion(h.format_version);
+  if (!h.recipient_key_id.empty()) {
+    b.setRecipientKeyId(
+        kj::arrayPtr(h.recipient_key_id.data(), h.recipient_key_id.size()));
+  }
   return Flat(message);
 }
 
@@ -107,6 +302,13 @@ Result<SealedHeaderInfo> DecodeSealedHeader(std::span<const uint8_t> bytes) {
     }
     h.first_seq = r.getFirstSeq();
     h.up_to_seq = r.getUpToSeq();
+    h.format_version = r.getFormatVersion();
+    auto key_id = r.getRecipientKeyId();
+    if (key_id.size() > 64) {
+      return InvalidInput("sealed header: recipient key id longer than 64 "
+                          "bytes");
+    }
+    h.recipient_key_id.assign(key_id.begin(), key_id.end());
   } catch (const kj::Exception& e) {
     return InvalidInput(std::string("sealed header unreadable: ") +
                         e.getDescription().cStr());
@@ -120,14 +322,12 @@ Result<SealedHeaderInfo> DecodeSealedHeader(std::span<const uint8_t> bytes) {
 }
 
 Result<std::vector<uint8_t>> SealBatch(
-    const SealedHeaderInfo& header,
+    const SealedHeaderInfo& header, const ChainLink& link,
     const std::vector<std::pair<uint64_t, protocol::SignedRecord>>& entries,
     const crypto::IdentityKey& sender, size_t max_bytes) {
-  if (sender.public_key() != header.sender_key) {
-    return InvalidInput("sealed header names another sender than the signer");
+  if (link.pair_seq == 0) {
+    return InvalidInput("a sealed batch's pair seq starts at 1");
   }
-  auto x = RecipientX25519(header.recipient_key);
-  if (!x.ok()) return x.status();
   capnp::MallocMessageBuilder message;
   auto records = message.initRoot<protocol::wire::Records>();
   auto list = records.initEntries(static_cast<unsigned>(entries.size()));
@@ -142,17 +342,20 @@ Result<std::vector<uint8_t>> SealBatch(
   }
   records.setUpToSeq(header.up_to_seq);
   const std::vector<uint8_t> batch = Flat(message);
-  const std::vector<uint8_t> header_bytes = EncodeSealedHeader(header);
-  const auto sig = crypto::SignSealedBatch(sender, header_bytes, batch);
-  std::vector<uint8_t> plaintext(sig.begin(), sig.end());
-  plaintext.insert(plaintext.end(), batch.begin(), batch.end());
-  auto envelope = crypto::Seal(header_bytes, plaintext, {*x});
-  if (!envelope || envelope->size() > max_bytes) {
-    return InvalidInput("sealed batch of " + std::to_string(entries.size()) +
-                        " records exceeds the envelope limit of " +
-                        std::to_string(max_bytes) + " bytes");
+  return SealPlaintext(header, {link, std::nullopt}, batch, sender, max_bytes,
+                       "batch of " + std::to_string(entries.size()) +
+                           " records");
+}
+
+Result<std::vector<uint8_t>> SealReceipt(const SealedHeaderInfo& header,
+                                         const SealedReceiptInfo& receipt,
+                                         const crypto::IdentityKey& sender,
+                                         size_t max_bytes) {
+  if (header.first_seq != 0 || header.up_to_seq != 0) {
+    return InvalidInput("a sealed receipt decides no log range");
   }
-  return std::move(*envelope);
+  return SealPlaintext(header, {ChainLink{}, receipt}, {}, sender, max_bytes,
+                       "receipt");
 }
 
 Result<SealedHeaderInfo> InspectSealed(std::span<const uint8_t> envelope,
@@ -189,27 +392,70 @@ Result<OpenedBatch> OpenSealed(std::span<const uint8_t> envelope,
   if (header->recipient_key != my_identity) {
     return InvalidInput("sealed envelope is addressed to another member");
   }
+  if (header->format_version != kSealedFormat) {
+    return InvalidInput("sealed envelope has format " +
+                        std::to_string(header->format_version) +
+                        "; this node reads only format " +
+                        std::to_string(kSealedFormat) +
+                        " (chained); the sender must upgrade");
+  }
+  if (!header->recipient_key_id.empty()) {
+    return InvalidInput("sealed envelope is wrapped for a recipient key id "
+                        "we do not hold (only the identity key is used)");
+  }
   auto opened = crypto::Open(envelope, me);
   if (!opened) {
     return InvalidInput("sealed envelope does not open (altered or not "
                         "sealed to our key)");
   }
-  if (opened->plaintext.size() < kSignatureBytes) {
-    return InvalidInput("sealed batch too short for the sender signature");
+  std::vector<uint8_t>& plain = opened->plaintext;
+  if (!IsSealedSizeClass(plain.size())) {
+    return InvalidInput("sealed plaintext of " + std::to_string(plain.size()) +
+                        " bytes is not padded to a size class");
+  }
+  size_t unpadded = 0;
+  if (sodium_unpad(&unpadded, plain.data(), plain.size(), plain.size()) != 0) {
+    return InvalidInput("sealed plaintext padding is malformed");
+  }
+  if (unpadded < kSignatureBytes + kInnerLengthBytes) {
+    return InvalidInput("sealed plaintext too short for signature and inner "
+                        "header");
   }
   crypto::Ed25519Signature sig{};
-  std::copy_n(opened->plaintext.begin(), kSignatureBytes, sig.begin());
-  std::span<const uint8_t> batch(opened->plaintext.data() + kSignatureBytes,
-                                 opened->plaintext.size() - kSignatureBytes);
-  if (!crypto::VerifySealedBatch(header->sender_key, opened->header, batch,
-                                 sig)) {
+  std::copy_n(plain.begin(), kSignatureBytes, sig.begin());
+  std::span<const uint8_t> signed_part(plain.data() + kSignatureBytes,
+                                       unpadded - kSignatureBytes);
+  if (!crypto::VerifySealedBatch(header->sender_key, opened->header,
+                                 signed_part, sig)) {
     return InvalidInput("sealed batch is not signed by the sender its header "
                         "names");
   }
-  auto words = Words(batch, "sealed batch");
-  if (!words.ok()) return words.status();
+  uint32_t inner_len = 0;
+  for (size_t i = 0; i < kInnerLengthBytes; ++i) {
+    inner_len = (inner_len << 8) | signed_part[i];
+  }
+  if (inner_len > signed_part.size() - kInnerLengthBytes) {
+    return InvalidInput("sealed inner header length " +
+                        std::to_string(inner_len) + " runs past the batch");
+  }
+  auto inner =
+      DecodeSealedInner(signed_part.subspan(kInnerLengthBytes, inner_len));
+  if (!inner.ok()) return inner.status();
+  std::span<const uint8_t> batch =
+      signed_part.subspan(kInnerLengthBytes + inner_len);
   OpenedBatch out;
   out.header = *header;
+  out.hash = EnvelopeHash(envelope);
+  out.inner = *inner;
+  out.padding = plain.size() - unpadded;
+  if (out.inner.receipt) {
+    if (!batch.empty() || header->first_seq != 0 || header->up_to_seq != 0) {
+      return InvalidInput("sealed receipt carries a batch or a log range");
+    }
+    return out;
+  }
+  auto words = Words(batch, "sealed batch");
+  if (!words.ok()) return words.status();
   try {
     capnp::FlatArrayMessageReader reader(
         kj::arrayPtr(words->data(), words->size()),

@@ -5,16 +5,26 @@
 //
 // The envelope is a crypto/seal.h envelope with one recipient, the X25519
 // form of the recipient's identity key (crypto/identity_x25519.h). Its
-// header (authenticated, readable by the hub) is a SealedHeader message;
-// its plaintext is the sender's 64-byte signature (crypto/
-// sealed_batch_signature.h) followed by a Records message exactly as it
-// would have gone on a direct link: each origin signature stays inside the
-// ciphertext, so the hub cannot even confirm a guessed indicator.
+// header (authenticated, readable by the hub) is a SealedHeader message
+// with formatVersion 2; its plaintext (docs/wire.md 4.1) is
+//   signature(64) || u32be(L) || SealedInner (L bytes) || Records || pad
+// The SealedInner carries what the hub must not see or change: the pair
+// chain (this envelope's number among those the sender sealed to this
+// recipient, and the hash of the previous one) or, instead of a batch, a
+// receipt. The signature (crypto/sealed_batch_signature.h) covers the
+// header and everything after it up to the padding. The Records message
+// is exactly what would have gone on a direct link: each origin signature
+// stays inside the ciphertext, so the hub cannot even confirm a guessed
+// indicator. The padding (ISO/IEC 7816-4, sodium_pad) brings the plaintext
+// to a size class (PaddedPlaintextSize), so the hub learns that class
+// rather than the batch's size.
 //
 // Pure functions over bytes, with a size limit on every input; safe from
 // any thread. Every failure is InvalidInput naming what was wrong.
 
+#include <array>
 #include <cstdint>
+#include <optional>
 #include <span>
 #include <string>
 #include <utility>
@@ -29,6 +39,21 @@
 
 namespace caravan::daemon::sync {
 
+// The plaintext layout this node writes and reads (SealedHeader
+// formatVersion). Envelopes of any other format are refused by name.
+inline constexpr uint32_t kSealedFormat = 2;
+// Padding: the plaintext grows to the next power of two of at least this
+// many bytes; a plaintext whose power of two would not fit the envelope
+// limit is padded to a multiple of kSealedPadLargeStep instead.
+inline constexpr size_t kSealedPadFloor = 1024;
+inline constexpr size_t kSealedPadLargeStep = 64 * 1024;
+// Longest refusal reason a receipt carries (bytes, cut beyond).
+inline constexpr size_t kMaxReceiptReason = 512;
+
+// BLAKE2b-256 of a whole envelope: what chains a pair's envelopes.
+using ChainHash = std::array<uint8_t, 32>;
+ChainHash EnvelopeHash(std::span<const uint8_t> envelope);
+
 // The routing header: what the hub may read and route by.
 struct SealedHeaderInfo {
   store::HubEnvelopeId envelope_id{};  // random, chosen by the sender
@@ -41,8 +66,49 @@ struct SealedHeaderInfo {
   // up_to_seq (it was decided earlier), never below first_seq.
   uint64_t first_seq = 0;
   uint64_t up_to_seq = 0;
+  uint32_t format_version = kSealedFormat;
+  // Empty: wrapped for the recipient's identity key's X25519 form. Kept
+  // for a later prekey scheme; this node refuses any other value.
+  std::vector<uint8_t> recipient_key_id;
   bool operator==(const SealedHeaderInfo&) const = default;
 };
+
+// A batch's place in its pair's chain (sender -> recipient).
+struct ChainLink {
+  uint64_t pair_seq = 0;  // 1, 2, 3, ...
+  ChainHash prev_hash{};  // EnvelopeHash of pair_seq - 1; zeros before 1
+  bool operator==(const ChainLink&) const = default;
+};
+
+// The recipient's signed receipt back to the sender (not chained: it is
+// cumulative, so a lost or replayed one does no harm).
+struct SealedReceiptInfo {
+  uint64_t committed_seq = 0;   // every batch through this pair seq
+  ChainHash committed_hash{};   // EnvelopeHash of that batch (zeros if 0)
+  uint64_t resend_from = 0;     // 0, or the first pair seq we miss
+  std::optional<store::HubEnvelopeId> refused_envelope;
+  std::string refused_reason;   // with refused_envelope; <= 512 bytes
+  bool operator==(const SealedReceiptInfo&) const = default;
+};
+
+// What the SealedInner message holds: a chain link (a batch follows) or a
+// receipt (nothing follows).
+struct SealedInnerInfo {
+  ChainLink link;
+  std::optional<SealedReceiptInfo> receipt;
+  bool operator==(const SealedInnerInfo&) const = default;
+};
+std::vector<uint8_t> EncodeSealedInner(const SealedInnerInfo& inner);
+// Inverse of EncodeSealedInner, for at most 4 KiB. A batch needs
+// pair_seq >= 1; a receipt pair_seq 0.
+Result<SealedInnerInfo> DecodeSealedInner(std::span<const uint8_t> bytes);
+
+// The size class a plaintext of `unpadded` bytes is padded to, when the
+// envelope may carry at most `max_plaintext` plaintext bytes; 0 when it
+// cannot fit at all.
+size_t PaddedPlaintextSize(size_t unpadded, size_t max_plaintext);
+// True when `padded` is a size class PaddedPlaintextSize produces.
+bool IsSealedSizeClass(size_t padded);
 
 // A fresh random envelope id (libsodium randombytes).
 store::HubEnvelopeId NewEnvelopeId();
@@ -53,14 +119,21 @@ std::vector<uint8_t> EncodeSealedHeader(const SealedHeaderInfo& header);
 Result<SealedHeaderInfo> DecodeSealedHeader(std::span<const uint8_t> bytes);
 
 // Seals `entries` (sender log seq, record) deciding the sender's log
-// through header.up_to_seq, signed by `sender` (whose public key must be
-// header.sender_key). Fails when the recipient key has no X25519 form,
-// an entry's seq is below header.first_seq, or the envelope would
-// exceed `max_bytes`.
+// through header.up_to_seq, as link `link` of the pair's chain, signed by
+// `sender` (whose public key must be header.sender_key). Fails when the
+// recipient key has no X25519 form, an entry's seq is below
+// header.first_seq, link.pair_seq is 0, or the envelope would exceed
+// `max_bytes`.
 Result<std::vector<uint8_t>> SealBatch(
-    const SealedHeaderInfo& header,
+    const SealedHeaderInfo& header, const ChainLink& link,
     const std::vector<std::pair<uint64_t, protocol::SignedRecord>>& entries,
     const crypto::IdentityKey& sender, size_t max_bytes);
+
+// Seals a receipt (header.first_seq = up_to_seq = 0), signed by `sender`.
+Result<std::vector<uint8_t>> SealReceipt(const SealedHeaderInfo& header,
+                                         const SealedReceiptInfo& receipt,
+                                         const crypto::IdentityKey& sender,
+                                         size_t max_bytes);
 
 // What the hub reads: the header, after checking the envelope's structure,
 // its size (<= max_bytes), that it has exactly one recipient and that the
@@ -70,13 +143,19 @@ Result<SealedHeaderInfo> InspectSealed(std::span<const uint8_t> envelope,
 
 struct OpenedBatch {
   SealedHeaderInfo header;
-  std::vector<InboundEntry> entries;  // in the sender's log order
+  ChainHash hash{};  // EnvelopeHash of the envelope opened
+  SealedInnerInfo inner;
+  std::vector<InboundEntry> entries;  // in the sender's log order; none
+                                      // in a receipt
+  size_t padding = 0;                 // plaintext bytes of padding
 };
 
 // Opens an envelope addressed to `me` (whose identity public key is
 // `my_identity`): checks as InspectSealed, decrypts, verifies the sender's
-// signature against header.sender_key and decodes the records (strict
-// Cap'n Proto limits). Origin signatures are NOT checked here: the caller
+// signature against header.sender_key, removes the padding and decodes
+// the inner header and the records (strict Cap'n Proto limits). An
+// envelope of another format, or wrapped for another of our keys, is
+// refused by name. Origin signatures are NOT checked here: the caller
 // hands the entries to ApplyInbound, which does that as for any peer.
 Result<OpenedBatch> OpenSealed(std::span<const uint8_t> envelope,
                                const crypto::LinkKey& me,

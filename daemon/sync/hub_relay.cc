@@ -3,6 +3,7 @@
 #include <nlohmann/json.hpp>
 
 #include "daemon/sync/decision_audit.h"
+#include "daemon/sync/sealed_chain.h"
 
 namespace caravan::daemon::sync {
 namespace {
@@ -23,16 +24,6 @@ nlohmann::json HeaderJson(const SealedHeaderInfo& h) {
           {"sender", h.sender_name},
           {"first_seq", h.first_seq},
           {"up_to_seq", h.up_to_seq}};
-}
-
-// One audit entry in its own write (a refusal changes nothing else).
-Status Audit(store::Store* store, std::string actor, std::string action,
-             std::string subject, std::string peer, nlohmann::json detail) {
-  return store->Write([&](store::WriteTxn& txn) -> Status {
-    auto a = txn.AppendAudit(
-        {txn.now(), actor, action, subject, peer, AuditDetailJson(detail)});
-    return a.ok() ? Status::Ok() : a.status();
-  }).get();
 }
 
 // `hub_reason` (one of store::kHubRefused*) is set when we refuse as the
@@ -59,6 +50,78 @@ Result<SealedOutcome> Refuse(store::Store* store, SealedOutcome out,
   return out;
 }
 
+// Seals `receipt` for `to` (a roster member) as our answer through the
+// link the envelope came from. A receipt that cannot be sealed (the
+// member's key has no X25519 form) is logged by the caller's absence of a
+// reply: the sender then resends after [hub] resend_after.
+std::vector<uint8_t> SealReply(const SealedContext& ctx,
+                               const protocol::RosterMember& to,
+                               const SealedReceiptInfo& receipt) {
+  SealedHeaderInfo h;
+  h.envelope_id = NewEnvelopeId();
+  h.sender_name = ctx.self_name;
+  h.sender_key = ctx.inbound.self;
+  h.recipient_key = to.key;
+  auto sealed = SealReceipt(h, receipt, *ctx.identity, ctx.max_envelope_bytes);
+  if (!sealed.ok()) return {};
+  return std::move(*sealed);
+}
+
+// A receipt stating how far we applied `chain`, optionally asking for the
+// rest again and naming an envelope we refused.
+SealedReceiptInfo ReceiptFor(const store::SealedChainIn& chain,
+                             bool ask_resend) {
+  SealedReceiptInfo r;
+  r.committed_seq = chain.last_seq;
+  r.committed_hash = chain.last_hash;
+  if (ask_resend) r.resend_from = chain.last_seq + 1;
+  return r;
+}
+
+// Refuses a forwarded (or directly sent) envelope addressed to us: audited
+// "sealed_refuse" with the evidence, counted as a chain fault of the
+// sender it names, and reported to that sender (if it is a roster member)
+// with a signed receipt asking it to send again from what we miss. The
+// hub is acknowledged as for any envelope, so it drops this one.
+Result<SealedOutcome> RefuseForUs(const SealedContext& ctx,
+                                  const PeerInfo& link_peer, uint64_t hub_seq,
+                                  SealedOutcome out, std::string reason,
+                                  size_t envelope_bytes) {
+  store::Store* store = ctx.inbound.store;
+  out.kind = SealedOutcome::kRefused;
+  out.reason = std::move(reason);
+  out.chain_fault = std::string(store::kChainRefused);
+  const protocol::RosterMember* sender =
+      ctx.inbound.roster->Find(out.header.sender_key);
+  nlohmann::json detail = HeaderJson(out.header);
+  detail["reason"] = out.reason;
+  detail["via"] = link_peer.name;
+  detail["hub_seq"] = hub_seq;
+  detail["bytes"] = envelope_bytes;
+  auto chain = store->WriteValue<store::SealedChainIn>(
+      [&](store::WriteTxn& txn) -> Result<store::SealedChainIn> {
+        if (sender != nullptr) {
+          CARAVAN_RETURN_IF_ERROR(
+              txn.SealedChainInFault(sender->key, store::kChainRefused));
+        }
+        auto a = txn.AppendAudit({txn.now(), "peer:" + link_peer.name,
+                                  "sealed_refuse", Hex(out.header.envelope_id),
+                                  out.header.sender_name,
+                                  AuditDetailJson(detail)});
+        if (!a.ok()) return a.status();
+        if (sender == nullptr) return store::SealedChainIn{};
+        return txn.SealedChainInGet(sender->key);
+      }).get();
+  if (!chain.ok()) return chain.status();
+  if (sender != nullptr && sender->key != ctx.inbound.self) {
+    SealedReceiptInfo r = ReceiptFor(*chain, /*ask_resend=*/true);
+    r.refused_envelope = out.header.envelope_id;
+    r.refused_reason = out.reason.substr(0, kMaxReceiptReason);
+    out.reply = SealReply(ctx, *sender, r);
+  }
+  return out;
+}
+
 Result<SealedOutcome> Receive(const SealedContext& ctx,
                               const PeerInfo& link_peer,
                               std::span<const uint8_t> envelope,
@@ -81,25 +144,93 @@ Result<SealedOutcome> Receive(const SealedContext& ctx,
   auto opened = OpenSealed(envelope, *ctx.x25519, ctx.inbound.self,
                            ctx.max_envelope_bytes);
   if (!opened.ok()) {
-    return Refuse(store, out, link_peer, "reject", opened.status().message());
+    return RefuseForUs(ctx, link_peer, hub_seq, out, opened.status().message(),
+                       envelope.size());
   }
   const PeerInfo from{sender->name, sender->country, sender->key};
+  if (opened->inner.receipt) {
+    out.kind = SealedOutcome::kReceipt;
+    out.receipt = *opened->inner.receipt;
+    out.receipt_from = from;
+    return out;
+  }
+  const ChainLink& link = opened->inner.link;
+  auto state = store->WriteValue<store::SealedChainIn>(
+      [&](store::WriteTxn& txn) { return txn.SealedChainInGet(sender->key); })
+                   .get();
+  if (!state.ok()) return state.status();
+  const ChainVerdict verdict = ClassifyLink(*state, link);
+  nlohmann::json detail = HeaderJson(out.header);
+  detail["via"] = link_peer.name;
+  detail["hub_seq"] = hub_seq;
+  detail["pair_seq"] = link.pair_seq;
+  if (verdict == ChainVerdict::kDuplicate || verdict == ChainVerdict::kGap) {
+    // Not applied. A gap is the hub's doing (it dropped, held back or
+    // reordered what the sender chained): the evidence names what we
+    // expected and what came.
+    const bool gap = verdict == ChainVerdict::kGap;
+    out.kind = gap ? SealedOutcome::kSetAside : SealedOutcome::kDuplicate;
+    out.chain_fault = std::string(ChainFaultKind(verdict));
+    detail["expected_seq"] = state->last_seq + 1;
+    detail["expected_prev_hash"] = HexBytes(state->last_hash);
+    detail["got_seq"] = link.pair_seq;
+    detail["got_prev_hash"] = HexBytes(link.prev_hash);
+    detail["records"] = opened->entries.size();
+    auto written = store->Write([&](store::WriteTxn& txn) -> Status {
+      CARAVAN_RETURN_IF_ERROR(
+          txn.SealedChainInFault(sender->key, out.chain_fault));
+      auto a = txn.AppendAudit({txn.now(), "peer:" + link_peer.name,
+                                gap ? "hub_gap" : "sealed_duplicate",
+                                Hex(out.header.envelope_id), sender->name,
+                                AuditDetailJson(detail)});
+      return a.ok() ? Status::Ok() : a.status();
+    }).get();
+    CARAVAN_RETURN_IF_ERROR(written);
+    out.reply = SealReply(ctx, *sender, ReceiptFor(*state, gap));
+    return out;
+  }
   auto applied = ApplyInbound(ctx.inbound, from, opened->entries,
                               opened->header.up_to_seq);
   if (!applied.ok()) return applied.status();
   out.kind = SealedOutcome::kApplied;
   out.inbound = *applied;
-  nlohmann::json detail = HeaderJson(out.header);
-  detail["via"] = link_peer.name;
-  detail["hub_seq"] = hub_seq;
+  if (verdict == ChainVerdict::kBroken) {
+    out.chain_fault = std::string(store::kChainBroken);
+    detail["expected_prev_hash"] = HexBytes(state->last_hash);
+    detail["got_prev_hash"] = HexBytes(link.prev_hash);
+  }
   detail["records"] = opened->entries.size();
+  // What the size class cost: padding bytes in an envelope of `bytes`.
+  detail["bytes"] = envelope.size();
+  detail["padding"] = opened->padding;
   detail["accepted"] = applied->accepted;
   detail["quarantined"] = applied->quarantined;
   detail["rejected"] = applied->rejected;
   detail["duplicates"] = applied->duplicates;
-  CARAVAN_RETURN_IF_ERROR(Audit(store, "peer:" + sender->name,
-                                "sealed_receive", Hex(out.header.envelope_id),
-                                sender->name, detail));
+  // The chain moves only after the records are stored: a crash between
+  // the two makes the resend apply again (idempotent), never skip.
+  auto written = store->Write([&](store::WriteTxn& txn) -> Status {
+    CARAVAN_RETURN_IF_ERROR(
+        txn.SealedChainInAdvance(sender->key, link.pair_seq, opened->hash));
+    if (verdict == ChainVerdict::kBroken) {
+      CARAVAN_RETURN_IF_ERROR(
+          txn.SealedChainInFault(sender->key, store::kChainBroken));
+      auto b = txn.AppendAudit({txn.now(), "peer:" + sender->name,
+                                "sealed_chain_broken",
+                                Hex(out.header.envelope_id), sender->name,
+                                AuditDetailJson(detail)});
+      if (!b.ok()) return b.status();
+    }
+    auto a = txn.AppendAudit({txn.now(), "peer:" + sender->name,
+                              "sealed_receive", Hex(out.header.envelope_id),
+                              sender->name, AuditDetailJson(detail)});
+    return a.ok() ? Status::Ok() : a.status();
+  }).get();
+  CARAVAN_RETURN_IF_ERROR(written);
+  store::SealedChainIn now = *state;
+  now.last_seq = link.pair_seq;
+  now.last_hash = opened->hash;
+  out.reply = SealReply(ctx, *sender, ReceiptFor(now, false));
   return out;
 }
 
@@ -122,6 +253,15 @@ Result<SealedOutcome> Queue(const SealedContext& ctx,
     out.reason = "sealed envelope names sender " + out.header.sender_name +
                  " but came from link peer " + link_peer.name;
     return out;
+  }
+  if (out.header.format_version != kSealedFormat) {
+    return Refuse(store, out, link_peer, "hub_refuse",
+                  "sealed envelope has format " +
+                      std::to_string(out.header.format_version) +
+                      "; this hub relays only format " +
+                      std::to_string(kSealedFormat) +
+                      " (chained); the sender must upgrade",
+                  store::kHubRefusedOldFormat, envelope.size());
   }
   const protocol::RosterMember* recipient =
       ctx.inbound.roster->Find(out.header.recipient_key);
@@ -178,6 +318,16 @@ Result<SealedOutcome> HandleSealed(const SealedContext& ctx,
   SealedOutcome out;
   auto header = InspectSealed(envelope, ctx.max_envelope_bytes);
   if (!header.ok()) {
+    if (hub_seq != 0) {
+      // A poison envelope the hub forwards (bit rot, or the hub's own
+      // doing): set aside, not fatal. The link peer relayed it; closing
+      // the link would only make it forward the same bytes again.
+      out.for_us = true;
+      return RefuseForUs(ctx, link_peer, hub_seq, out,
+                         "unreadable sealed envelope: " +
+                             header.status().message(),
+                         envelope.size());
+    }
     out.kind = SealedOutcome::kBreach;
     out.reason = header.status().message();
     return out;
@@ -186,10 +336,13 @@ Result<SealedOutcome> HandleSealed(const SealedContext& ctx,
   out.for_us = header->recipient_key == ctx.inbound.self;
   if (out.for_us) return Receive(ctx, link_peer, envelope, hub_seq, out);
   if (hub_seq != 0) {
-    // Only a hub forwarding to its recipient sets hubSeq.
-    out.kind = SealedOutcome::kBreach;
-    out.reason = "forwarded sealed envelope is addressed to another member";
-    return out;
+    // Only a hub forwarding to its recipient sets hubSeq: one for another
+    // member is the hub's mistake, refused and dropped like any poison.
+    out.for_us = true;
+    return RefuseForUs(ctx, link_peer, hub_seq, out,
+                       "forwarded sealed envelope is addressed to another "
+                       "member",
+                       envelope.size());
   }
   return Queue(ctx, link_peer, envelope, out);
 }

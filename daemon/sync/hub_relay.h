@@ -5,9 +5,17 @@
 // link, in the role this node has for it:
 //  - recipient (the header names us): open it, check the sender against the
 //    roster (and that it is configured `via` the link peer, or is the link
-//    peer), verify, and store the records with ApplyInbound exactly as if
+//    peer), verify, check its place in the sender's chain (sealed_chain.h)
+//    and store the records of the next one with ApplyInbound exactly as if
 //    the sender had sent them directly; audited as "sealed_receive" naming
-//    the hub;
+//    the hub. A duplicate is dropped (audited "sealed_duplicate"), one
+//    beyond a gap set aside (audited "hub_gap" with the evidence), and a
+//    forwarded envelope that fails any check is refused ("sealed_refuse")
+//    without closing the link: the hub drops it and the link goes on.
+//    Each of these answers the sender with a receipt signed by us
+//    (SealedOutcome::reply), sealed back through the same link;
+//  - recipient of a receipt (one of our sealed batches was committed,
+//    refused or found missing): kReceipt, handled by the sender's session;
 //  - hub (addressed to another member, [hub] enabled): check the envelope
 //    comes from the link peer it names as sender and goes to a roster
 //    member, and queue it durably (audited "hub_store", or "hub_refuse"
@@ -28,6 +36,7 @@
 #include <string>
 #include <vector>
 
+#include "crypto/identity_key.h"
 #include "crypto/link_key.h"
 #include "daemon/store/store.h"
 #include "daemon/sync/hub_envelope.h"
@@ -39,6 +48,8 @@ namespace caravan::daemon::sync {
 struct SealedContext {
   InboundContext inbound;  // store, roster, policy, self key, cache, now
   const crypto::LinkKey* x25519 = nullptr;  // our identity key's X25519 form
+  const crypto::IdentityKey* identity = nullptr;  // signs our receipts
+  std::string self_name;                          // our roster name
   const protocol::NodeConfig::Hub* hub = nullptr;
   size_t max_envelope_bytes = 0;  // min(hub limit, link message limit)
 };
@@ -49,6 +60,9 @@ struct SealedOutcome {
     kQueued,   // we are the hub and hold it now (or held it already)
     kRefused,  // a clear, audited refusal; the link goes on
     kBreach,   // the link peer broke the protocol: close the link
+    kReceipt,  // a receipt for our sealed batches (receipt, receipt_from)
+    kDuplicate,  // a batch of the chain we applied already: dropped
+    kSetAside,   // a batch beyond a gap in the chain: not applied
   };
   Kind kind = kRefused;
   bool for_us = false;        // we were (or would have been) the recipient
@@ -56,6 +70,12 @@ struct SealedOutcome {
   std::string reason;         // kRefused / kBreach
   InboundOutcome inbound;     // kApplied
   uint64_t hub_seq = 0;       // kQueued: where it sits in the hub's queue
+  // As recipient: a sealed receipt for the sender, to send back on the
+  // link the envelope came from (empty: none).
+  std::vector<uint8_t> reply;
+  std::string chain_fault;    // store::kChain* when the chain saw a fault
+  SealedReceiptInfo receipt;  // kReceipt
+  PeerInfo receipt_from;      // kReceipt: the member that sent it
 };
 
 // `link_peer` is the member at the other end of the link; `hub_seq` is the

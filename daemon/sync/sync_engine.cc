@@ -10,14 +10,18 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <ctime>
 #include <deque>
+#include <nlohmann/json.hpp>
 #include <set>
 #include <string>
 
 #include "daemon/observe/log.h"
+#include "daemon/sync/decision_audit.h"
 #include "crypto/identity_x25519.h"
 #include "daemon/sync/hub_envelope.h"
 #include "daemon/sync/hub_relay.h"
 #include "daemon/sync/offload.h"
+#include "daemon/sync/sealed_chain.h"
+#include "daemon/sync/unacked_page.h"
 #include "daemon/sync/outbound_page.h"
 #include "protocol/peer.capnp.h"
 
@@ -46,6 +50,11 @@ constexpr size_t kMaxQueuedRecords = kMaxInFlight * kPageSize;
 constexpr size_t kMaxSilentPages = 50;
 // How often an idle session looks for ended embargoes.
 constexpr auto kRecheckInterval = std::chrono::seconds(5);
+// Sealed batches (hub mode) sent and not yet receipted by their recipient,
+// at most, per recipient: each is kept (in memory and in sealed_outbox)
+// until the receipt, so this bounds both; a recipient that is down holds
+// its sender at this many envelopes queued at the hub.
+constexpr size_t kMaxSealedUnreceipted = 8;
 
 int64_t Now() { return std::time(nullptr); }
 
@@ -107,7 +116,15 @@ struct SyncEngine::Session {
   struct InFlight {
     uint64_t up_to = 0;
     std::vector<SentRecord> sent;
-    std::vector<uint8_t> envelope;  // sealed sessions: resent if refused
+    // Sealed sessions: the envelope, kept until its recipient's receipt
+    // and sent again when it is missing. pair_seq 0: a page with nothing
+    // for the recipient, recorded with the batches before it.
+    std::vector<uint8_t> envelope;
+    uint64_t pair_seq = 0;
+    store::HubEnvelopeId envelope_id{};
+    ChainHash hash{};
+    bool queued_at_hub = false;  // the hub acknowledged holding it
+    std::chrono::steady_clock::time_point sent_at{};
   };
   std::deque<InFlight> in_flight;
   uint64_t peer_acked = 0;
@@ -128,7 +145,12 @@ struct SyncEngine::Session {
   // Hub mode, sender side: this session decides for `peer`, a member
   // reached via the link's peer (a hub); batches go sealed, one at a time.
   bool sealed = false;
-  bool resend = false;  // the hub refused the batch in flight: retry it
+  bool hub_refused = false;  // the hub refused a batch: offer it again
+  uint64_t resend_from = 0;  // the recipient asked for our batches from here
+  uint64_t last_resend_from = 0;  // the last such request we served, when
+  std::chrono::steady_clock::time_point last_resend_at{};
+  uint64_t chain_seq = 0;    // the head of our chain to the recipient
+  ChainHash chain_hash{};
   std::vector<std::shared_ptr<Session>> relayed;  // our sealed sub-sessions
   // Hub mode, hub side: queued envelopes sent to this peer, not yet acked.
   uint64_t hub_sent = 0;
@@ -340,22 +362,7 @@ awaitable<void> SyncEngine::RunSession(std::shared_ptr<link::Link> link) {
 awaitable<void> SyncEngine::SendLoop(Session& s) {
   for (;;) {
     if (s.done || !s.link->is_open()) co_return;
-    if (s.sealed && s.resend && !s.in_flight.empty()) {
-      // The hub refused our batch (its queue for us is full): wait, then
-      // offer the same envelope again. Nothing else goes meanwhile, so the
-      // hub's acknowledgements stay in our log order.
-      s.resend = false;
-      s.wake.expires_after(kRecheckInterval);
-      co_await s.wake.async_wait(asio::as_tuple(use_awaitable));
-      if (s.done || !s.link->is_open()) co_return;
-      capnp::MallocMessageBuilder again;
-      auto sealed = again.initRoot<protocol::wire::PeerMessage>().initSealed();
-      const auto& bytes = s.in_flight.front().envelope;
-      sealed.setEnvelope(kj::arrayPtr(bytes.data(), bytes.size()));
-      Status sent = co_await SendMessage(s, again);
-      if (!sent.ok()) co_return;
-      continue;
-    }
+    if (s.sealed && !co_await ResendSealed(s)) co_return;
     if (!s.sealed && deps_.config->hub.enabled) co_await ForwardHubQueue(s);
     if (!s.sealed && std::chrono::steady_clock::now() - s.contact_flushed >=
                          kContactFlushInterval) {
@@ -365,8 +372,12 @@ awaitable<void> SyncEngine::SendLoop(Session& s) {
                    s.reported_received);
       s.contact_flushed = std::chrono::steady_clock::now();
     }
-    if (s.in_flight.size() >= (s.sealed ? 1 : kMaxInFlight) || !s.dirty) {
-      s.wake.expires_after(kRecheckInterval);
+    if ((s.sealed ? SealedWindowFull(s) : s.in_flight.size() >= kMaxInFlight) ||
+        !s.dirty) {
+      s.wake.expires_after(
+          s.sealed ? std::min<std::chrono::steady_clock::duration>(
+                         kRecheckInterval, deps_.config->hub.resend_after)
+                   : kRecheckInterval);
       auto [ec] = co_await s.wake.async_wait(asio::as_tuple(use_awaitable));
       if (ec != asio::error::operation_aborted) s.dirty = true;  // recheck
       continue;
@@ -438,7 +449,10 @@ awaitable<void> SyncEngine::SendLoop(Session& s) {
     Status sent = co_await SendMessage(s, message);
     if (!sent.ok()) co_return;
     s.cursor = up_to;
-    s.in_flight.push_back({up_to, std::move(page->sent), {}});
+    Session::InFlight sent_page;
+    sent_page.up_to = up_to;
+    sent_page.sent = std::move(page->sent);
+    s.in_flight.push_back(std::move(sent_page));
   }
 }
 
@@ -503,7 +517,13 @@ awaitable<void> SyncEngine::ReceiveLoop(Session& s) {
           const std::string refused(text.begin(),
                                     std::min<size_t>(text.size(), 1024));
           const uint64_t hub_seq = ack.getHubSeq();
-          if (!co_await OnSealedAck(s, recipient, up_to, refused, hub_seq)) {
+          store::HubEnvelopeId id{};
+          auto id_bytes = ack.getEnvelopeId();
+          if (id_bytes.size() == id.size()) {
+            std::copy(id_bytes.begin(), id_bytes.end(), id.begin());
+          }
+          if (!co_await OnSealedAck(s, recipient, up_to, refused, hub_seq,
+                                    id)) {
             co_return;
           }
           break;
@@ -644,6 +664,28 @@ awaitable<void> SyncEngine::AckLoop(Session& s) {
 
 // ---- Hub mode (docs/federation.md) -------------------------------------
 
+namespace {
+
+// The sealed window: a batch waits while kMaxSealedUnreceipted are
+// unreceipted, or while the hub has not yet acknowledged holding the last
+// one (so its acknowledgements, and refusals, come in our chain's order).
+bool SealedWindowFullImpl(size_t batches, bool one_not_at_hub) {
+  return batches >= kMaxSealedUnreceipted || one_not_at_hub;
+}
+
+}  // namespace
+
+bool SyncEngine::SealedWindowFull(const Session& s) {
+  size_t batches = 0;
+  bool not_at_hub = false;
+  for (const auto& f : s.in_flight) {
+    if (f.pair_seq == 0) continue;
+    ++batches;
+    if (!f.queued_at_hub) not_at_hub = true;
+  }
+  return SealedWindowFullImpl(batches, not_at_hub);
+}
+
 awaitable<std::vector<std::shared_ptr<SyncEngine::Session>>>
 SyncEngine::OpenRelayed(Session& s) {
   std::vector<std::shared_ptr<Session>> out;
@@ -668,7 +710,8 @@ SyncEngine::OpenRelayed(Session& s) {
       LogError("sealed sync for ", m.name, ": ", state.status().message());
       continue;
     }
-    // The hub acknowledged through here (durably queued): resume after it.
+    // The recipient receipted through here: resume after it, with what we
+    // sealed since and it has not receipted (our outbox) sent again.
     r->cursor = state->acked_seq;
     PageContext ctx{deps_.store, nullptr, nullptr, deps_.identity, Now()};
     const PeerInfo peer = r->peer;
@@ -681,20 +724,177 @@ SyncEngine::OpenRelayed(Session& s) {
       LogError("sealed sync for ", m.name, ": ", dropped.message());
       continue;
     }
+    if (!co_await LoadOutbox(*r, acked)) continue;
     LogInfo("sealed sync with ", m.name, " via ", s.peer.name,
-            " resumes after our log entry ", r->cursor);
+            " resumes after our log entry ", r->cursor, " (",
+            r->in_flight.size(), " sealed batches awaiting its receipt)");
     sessions_.insert(r.get());
     out.push_back(std::move(r));
   }
   co_return out;
 }
 
+awaitable<bool> SyncEngine::LoadOutbox(Session& r, uint64_t acked) {
+  store::Reader* rd = r.reader.get();
+  const protocol::PublicKey key = r.peer.key;
+  using Loaded =
+      std::pair<store::SealedChainOut, std::vector<store::SealedOutboxEntry>>;
+  auto load = [rd, key]() -> Result<Loaded> {
+    auto head = rd->SealedChainOutGet(key);
+    if (!head.ok()) return head.status();
+    auto rows = rd->SealedOutbox(key);
+    if (!rows.ok()) return rows.status();
+    return Loaded{*head, std::move(*rows)};
+  };
+  auto loaded = *co_await Offload(*deps_.pool, std::move(load));
+  if (!loaded.ok()) {
+    LogError("sealed sync for ", r.peer.name, ": ",
+             loaded.status().message());
+    co_return false;
+  }
+  r.chain_seq = loaded->first.last_seq;
+  r.chain_hash = loaded->first.last_hash;
+  uint64_t receipted = 0;  // rows recorded before we stopped
+  for (auto& row : loaded->second) {
+    if (row.up_to_seq <= acked) {
+      receipted = row.pair_seq;
+      continue;
+    }
+    auto header = InspectSealed(row.envelope, row.envelope.size());
+    auto sent = DecodeUnackedPage(row.sent);
+    if (!header.ok() || !sent.ok()) {
+      // Our own row, unreadable: its records are decided again instead.
+      LogError("sealed sync for ", r.peer.name, ": dropping unreadable "
+               "outbox batch ", row.pair_seq);
+      break;
+    }
+    Session::InFlight f;
+    f.up_to = row.up_to_seq;
+    f.sent = std::move(*sent);
+    f.pair_seq = row.pair_seq;
+    f.envelope_id = header->envelope_id;
+    f.hash = EnvelopeHash(row.envelope);
+    f.envelope = std::move(row.envelope);
+    f.queued_at_hub = row.queued_at_hub;
+    // Not sent again at once: the hub most likely still holds it (it
+    // acknowledged it durably); the recipient's receipt asks for what it
+    // misses, and [hub] resend_after covers a hub that lost it.
+    f.sent_at = std::chrono::steady_clock::now();
+    r.cursor = std::max(r.cursor, f.up_to);
+    r.in_flight.push_back(std::move(f));
+  }
+  // One not yet held by the hub (we stopped before its acknowledgement)
+  // is offered again now.
+  for (const auto& f : r.in_flight) {
+    if (!f.queued_at_hub) {
+      r.resend_from = f.pair_seq;
+      break;
+    }
+  }
+  if (receipted != 0) {
+    store::Store* store = deps_.store;
+    auto drop = [store, key, receipted] {
+      return store
+          ->Write([&](store::WriteTxn& txn) -> Status {
+            auto rows = txn.SealedOutboxReceipted(key, receipted);
+            return rows.ok() ? Status::Ok() : rows.status();
+          })
+          .get();
+    };
+    Status dropped = *co_await Offload(*deps_.pool, std::move(drop));
+    if (!dropped.ok()) {
+      LogError("sealed sync for ", r.peer.name, ": ", dropped.message());
+      co_return false;
+    }
+  }
+  co_return true;
+}
+
+awaitable<bool> SyncEngine::ResendSealed(Session& s) {
+  if (s.in_flight.empty()) {
+    s.hub_refused = false;
+    s.resend_from = 0;
+    co_return true;
+  }
+  const auto now = std::chrono::steady_clock::now();
+  uint64_t from = 0;
+  const char* why = "";
+  if (s.resend_from != 0) {
+    from = s.resend_from;
+    why = "the recipient asked for it";
+  } else if (s.hub_refused) {
+    // The hub refused a batch (its queue for us is full): wait, then
+    // offer it again; nothing new goes meanwhile.
+    s.wake.expires_after(kRecheckInterval);
+    co_await s.wake.async_wait(asio::as_tuple(use_awaitable));
+    if (s.done || !s.link->is_open()) co_return false;
+    for (const auto& f : s.in_flight) {
+      if (f.pair_seq != 0 && !f.queued_at_hub) {
+        from = f.pair_seq;
+        break;
+      }
+    }
+    why = "the hub refused it";
+  } else {
+    for (const auto& f : s.in_flight) {
+      if (f.pair_seq == 0) continue;
+      if (now - f.sent_at >= deps_.config->hub.resend_after) {
+        from = f.pair_seq;
+        why = "no receipt within [hub] resend_after";
+      }
+      break;  // the oldest batch decides
+    }
+  }
+  s.resend_from = 0;
+  s.hub_refused = false;
+  if (from == 0) co_return true;
+  // By pair seq, not by reference: a receipt read while we wait to send
+  // may take batches out of the window.
+  std::vector<uint64_t> batches;
+  for (const auto& f : s.in_flight) {
+    if (f.pair_seq != 0 && f.pair_seq >= from) batches.push_back(f.pair_seq);
+  }
+  size_t resent = 0;
+  for (uint64_t pair_seq : batches) {
+    capnp::MallocMessageBuilder again;
+    bool still_unreceipted = false;
+    for (auto& f : s.in_flight) {
+      if (f.pair_seq != pair_seq) continue;
+      auto sealed = again.initRoot<protocol::wire::PeerMessage>().initSealed();
+      sealed.setEnvelope(kj::arrayPtr(f.envelope.data(), f.envelope.size()));
+      f.sent_at = now;
+      f.queued_at_hub = false;
+      still_unreceipted = true;
+    }
+    if (!still_unreceipted) continue;
+    Status sent = co_await SendMessage(s, again);
+    if (!sent.ok()) co_return false;
+    ++resent;
+  }
+  if (resent > 0) {
+    LogInfo("sealed sync with ", s.peer.name, ": sent ", resent,
+            " batches again from pair seq ", from, " (", why, ")");
+  }
+  co_return true;
+}
+
 awaitable<bool> SyncEngine::SendSealedPage(Session& s, uint64_t up_to,
                                            OutboundPage& page) {
   if (page.sends.empty()) {
     // Nothing for the recipient in this page (all withheld or skipped):
-    // no envelope, the decision alone moves the cursor. Only with nothing
-    // in flight, so the acknowledged point never passes an unacked batch.
+    // no envelope, the decision alone moves the cursor. With batches
+    // awaiting their receipt it is recorded with them, so the recorded
+    // point never passes a batch the recipient has not committed.
+    if (!s.in_flight.empty()) {
+      if (s.in_flight.back().pair_seq != 0) s.in_flight.emplace_back();
+      auto& marker = s.in_flight.back();
+      marker.up_to = std::max(marker.up_to, up_to);
+      marker.sent.insert(marker.sent.end(),
+                         std::make_move_iterator(page.sent.begin()),
+                         std::make_move_iterator(page.sent.end()));
+      s.cursor = std::max(s.cursor, up_to);
+      co_return true;
+    }
     PageContext ctx{deps_.store, nullptr, nullptr, deps_.identity, Now()};
     const PeerInfo peer = s.peer;
     auto record = [ctx, peer, up_to] {
@@ -718,14 +918,36 @@ awaitable<bool> SyncEngine::SendSealedPage(Session& s, uint64_t up_to,
     header.first_seq = std::min(header.first_seq, seq);
   }
   header.up_to_seq = std::max(up_to, header.first_seq);
+  const ChainLink link{s.chain_seq + 1, s.chain_hash};
   auto sends = std::make_shared<
       std::vector<std::pair<uint64_t, protocol::SignedRecord>>>(
       std::move(page.sends));
+  auto sent_list = std::make_shared<std::vector<SentRecord>>(
+      std::move(page.sent));
   const crypto::IdentityKey* identity = deps_.identity;
+  store::Store* store = deps_.store;
   // Leave room for the Sealed/PeerMessage framing around the envelope.
-  const size_t max_bytes = deps_.config->peers.max_message_bytes - 1024;
-  auto seal = [header, sends, identity, max_bytes] {
-    return SealBatch(header, *sends, *identity, max_bytes);
+  const size_t max_bytes =
+      std::min<size_t>(deps_.config->hub.max_envelope_bytes,
+                       deps_.config->peers.max_message_bytes - 1024);
+  // Sealed, then kept in the outbox (and made the head of our chain)
+  // before it leaves: whatever happens to it after, we can send it again.
+  auto seal = [header, link, sends, sent_list, identity, store,
+               max_bytes]() -> Result<std::vector<uint8_t>> {
+    auto envelope = SealBatch(header, link, *sends, *identity, max_bytes);
+    if (!envelope.ok()) return envelope.status();
+    store::SealedOutboxEntry row;
+    row.recipient_key = header.recipient_key;
+    row.pair_seq = link.pair_seq;
+    row.up_to_seq = header.up_to_seq;
+    row.envelope = *envelope;
+    row.sent = EncodeUnackedPage(*sent_list);
+    const ChainHash hash = EnvelopeHash(*envelope);
+    Status kept = store->Write([&](store::WriteTxn& txn) {
+      return txn.SealedOutboxPut(row, hash);
+    }).get();
+    if (!kept.ok()) return kept;
+    return std::move(*envelope);
   };
   auto envelope = *co_await Offload(*deps_.pool, std::move(seal));
   if (!envelope.ok()) {
@@ -733,15 +955,24 @@ awaitable<bool> SyncEngine::SendSealedPage(Session& s, uint64_t up_to,
              envelope.status().message());
     co_return false;
   }
+  s.chain_seq = link.pair_seq;
+  s.chain_hash = EnvelopeHash(*envelope);
+  Session::InFlight f;
+  f.up_to = header.up_to_seq;
+  f.sent = std::move(*sent_list);
+  f.pair_seq = link.pair_seq;
+  f.envelope_id = header.envelope_id;
+  f.hash = s.chain_hash;
+  f.sent_at = std::chrono::steady_clock::now();
+  f.envelope = std::move(*envelope);
+  s.cursor = std::max(s.cursor, up_to);
+  s.in_flight.push_back(std::move(f));
   capnp::MallocMessageBuilder message;
   auto sealed = message.initRoot<protocol::wire::PeerMessage>().initSealed();
-  sealed.setEnvelope(kj::arrayPtr(envelope->data(), envelope->size()));
+  const auto& bytes = s.in_flight.back().envelope;
+  sealed.setEnvelope(kj::arrayPtr(bytes.data(), bytes.size()));
   Status sent = co_await SendMessage(s, message);
-  if (!sent.ok()) co_return false;
-  s.cursor = std::max(s.cursor, up_to);
-  s.in_flight.push_back(
-      {header.up_to_seq, std::move(page.sent), std::move(*envelope)});
-  co_return true;
+  co_return sent.ok();
 }
 
 awaitable<void> SyncEngine::ForwardHubQueue(Session& s) {
@@ -779,6 +1010,8 @@ awaitable<bool> SyncEngine::OnSealed(
                                Now()};
   if (deps_.warninglists) ctx.inbound.warninglists = deps_.warninglists();
   ctx.x25519 = sealed_key_.get();
+  ctx.identity = deps_.identity;
+  ctx.self_name = deps_.config->node.name;
   ctx.hub = &deps_.config->hub;
   ctx.max_envelope_bytes = std::min<size_t>(deps_.config->hub.max_envelope_bytes,
                                             deps_.config->peers.max_message_bytes);
@@ -802,6 +1035,11 @@ awaitable<bool> SyncEngine::OnSealed(
     LogWarning("sealed envelope via ", s.peer.name, " refused: ",
                outcome->reason);
   }
+  if (!outcome->chain_fault.empty()) {
+    LogWarning("sealed chain from ", outcome->header.sender_name, " via ",
+               s.peer.name, ": ", outcome->chain_fault, " (envelope ",
+               HexBytes(outcome->header.envelope_id), ")");
+  }
   if (outcome->kind == SealedOutcome::kApplied && outcome->inbound.stored_new &&
       deps_.on_new_records) {
     deps_.on_new_records();
@@ -809,6 +1047,19 @@ awaitable<bool> SyncEngine::OnSealed(
   if (outcome->kind == SealedOutcome::kQueued) {
     // The recipient's session (if its link is up) forwards it now.
     for (Session* other : sessions_) other->Poke();
+  }
+  if (outcome->kind == SealedOutcome::kReceipt) {
+    if (!co_await OnReceipt(s, *outcome)) co_return false;
+  }
+  if (!outcome->reply.empty()) {
+    // Our signed receipt back to the sender, through the same link.
+    capnp::MallocMessageBuilder reply_message;
+    auto reply =
+        reply_message.initRoot<protocol::wire::PeerMessage>().initSealed();
+    reply.setEnvelope(
+        kj::arrayPtr(outcome->reply.data(), outcome->reply.size()));
+    Status sent = co_await SendMessage(s, reply_message);
+    if (!sent.ok()) co_return false;
   }
   capnp::MallocMessageBuilder ack_message;
   auto ack = ack_message.initRoot<protocol::wire::PeerMessage>().initSealedAck();
@@ -820,17 +1071,108 @@ awaitable<bool> SyncEngine::OnSealed(
     const auto& h = outcome->header;
     ack.setRecipientKey(kj::arrayPtr(h.recipient_key.data(), h.recipient_key.size()));
     ack.setUpToSeq(h.up_to_seq);
+    ack.setEnvelopeId(kj::arrayPtr(h.envelope_id.data(), h.envelope_id.size()));
     if (outcome->kind == SealedOutcome::kRefused) ack.setRefused(outcome->reason);
   }
   Status sent = co_await SendMessage(s, ack_message);
   co_return sent.ok();
 }
 
+awaitable<bool> SyncEngine::OnReceipt(Session& s, const SealedOutcome& o) {
+  Session* target = nullptr;
+  for (auto& r : s.relayed) {
+    if (r->peer.key == o.receipt_from.key) target = r.get();
+  }
+  if (target == nullptr) {
+    LogWarning("a receipt from ", o.receipt_from.name, " came via ",
+               s.peer.name, ", which we do not route it through; ignored");
+    co_return true;
+  }
+  const SealedReceiptInfo& receipt = o.receipt;
+  auto done = std::make_shared<std::vector<SentRecord>>();
+  uint64_t recorded_up_to = 0;
+  bool hash_ok = true;
+  while (!target->in_flight.empty()) {
+    auto& front = target->in_flight.front();
+    if (front.pair_seq > receipt.committed_seq) break;
+    if (front.pair_seq == receipt.committed_seq &&
+        front.hash != receipt.committed_hash) {
+      hash_ok = false;
+    }
+    done->insert(done->end(), std::make_move_iterator(front.sent.begin()),
+                 std::make_move_iterator(front.sent.end()));
+    recorded_up_to = front.up_to;
+    target->in_flight.pop_front();
+  }
+  if (!hash_ok) {
+    LogWarning(target->peer.name, " receipted our sealed batch ",
+               receipt.committed_seq, " with another hash than we sent");
+  }
+  const bool report = receipt.resend_from != 0 || receipt.refused_envelope;
+  if (recorded_up_to == 0 && !report) co_return true;  // nothing new
+  PageContext ctx{deps_.store, nullptr, nullptr, deps_.identity, Now()};
+  const PeerInfo peer = target->peer;
+  const std::string hub = s.peer.name;
+  auto record = [ctx, peer, hub, receipt, recorded_up_to, done,
+                 report]() -> Status {
+    if (recorded_up_to != 0) {
+      CARAVAN_RETURN_IF_ERROR(
+          RecordAcknowledged(ctx, peer, recorded_up_to, *done, 0, 0));
+    }
+    return ctx.store->Write([&](store::WriteTxn& txn) -> Status {
+      auto rows = txn.SealedOutboxReceipted(peer.key, receipt.committed_seq);
+      if (!rows.ok()) return rows.status();
+      if (!report) return Status::Ok();
+      // The recipient reports what the hub did to our chain: audited here
+      // too, with its signed words.
+      nlohmann::json detail = {{"recipient", peer.name},
+                               {"via", hub},
+                               {"committed_seq", receipt.committed_seq},
+                               {"resend_from", receipt.resend_from}};
+      if (receipt.refused_envelope) {
+        detail["refused_envelope"] = HexBytes(*receipt.refused_envelope);
+        detail["refused_reason"] = receipt.refused_reason;
+      }
+      auto a = txn.AppendAudit({txn.now(), "peer:" + peer.name,
+                                "hub_fault_reported", peer.name, hub,
+                                AuditDetailJson(detail)});
+      return a.ok() ? Status::Ok() : a.status();
+    }).get();
+  };
+  Status recorded = *co_await Offload(*deps_.pool, std::move(record));
+  if (!recorded.ok()) {
+    LogError("recording the receipt of ", peer.name, ": ", recorded.message());
+    co_return false;
+  }
+  if (deps_.metrics != nullptr && !done->empty()) {
+    deps_.metrics->records_shared.With({peer.name}).Inc(done->size());
+  }
+  if (receipt.resend_from != 0) {
+    LogWarning(peer.name, " reports via ", hub, " that it misses our sealed "
+               "batch ", receipt.resend_from,
+               receipt.refused_envelope ? " (refused: " +
+                                              receipt.refused_reason + ")"
+                                        : std::string());
+    // Every envelope after a gap asks for the same resend: send once per
+    // point, and again only after [hub] resend_after.
+    const auto now = std::chrono::steady_clock::now();
+    if (receipt.resend_from != target->last_resend_from ||
+        now - target->last_resend_at >= deps_.config->hub.resend_after) {
+      target->resend_from = receipt.resend_from;
+      target->last_resend_from = receipt.resend_from;
+      target->last_resend_at = now;
+    }
+  }
+  target->Poke();
+  co_return true;
+}
+
 awaitable<bool> SyncEngine::OnSealedAck(Session& s,
                                         const protocol::PublicKey& recipient,
                                         uint64_t up_to,
                                         const std::string& refused,
-                                        uint64_t hub_seq) {
+                                        uint64_t hub_seq,
+                                        const store::HubEnvelopeId& id) {
   if (hub_seq != 0) {
     // We are the hub; the recipient committed through hub_seq.
     store::Store* store = deps_.store;
@@ -853,35 +1195,36 @@ awaitable<bool> SyncEngine::OnSealedAck(Session& s,
   for (auto& r : s.relayed) {
     if (r->peer.key == recipient) target = r.get();
   }
-  if (target == nullptr) {
-    LogWarning("peer ", s.peer.name,
-               " acknowledged a sealed batch for a member we do not route "
-               "through it");
-    co_return true;
+  // The hub's word on one of our receipts (not in flight) needs nothing.
+  Session::InFlight* batch = nullptr;
+  if (target != nullptr) {
+    for (auto& f : target->in_flight) {
+      if (f.pair_seq != 0 && f.envelope_id == id) batch = &f;
+    }
   }
+  if (batch == nullptr) co_return true;
   if (!refused.empty()) {
     LogWarning("hub ", s.peer.name, " refused our sealed batch for ",
                target->peer.name, ": ", refused);
-    target->resend = true;
+    target->hub_refused = true;
     target->Poke();
     co_return true;
   }
-  auto done = std::make_shared<std::vector<SentRecord>>();
-  while (!target->in_flight.empty() && target->in_flight.front().up_to <= up_to) {
-    auto& front = target->in_flight.front().sent;
-    done->insert(done->end(), std::make_move_iterator(front.begin()),
-                 std::make_move_iterator(front.end()));
-    target->in_flight.pop_front();
-  }
-  PageContext ctx{deps_.store, nullptr, nullptr, deps_.identity, Now()};
-  const PeerInfo peer = target->peer;
-  auto record = [ctx, peer, up_to, done] {
-    return RecordAcknowledged(ctx, peer, up_to, *done, 0, 0);
+  // Queued at the hub: only that. The deliveries wait for the receipt.
+  (void)up_to;
+  batch->queued_at_hub = true;
+  store::Store* store = deps_.store;
+  const protocol::PublicKey key = target->peer.key;
+  const uint64_t pair_seq = batch->pair_seq;
+  auto mark = [store, key, pair_seq] {
+    return store->Write([&](store::WriteTxn& txn) {
+      return txn.SealedOutboxQueued(key, pair_seq);
+    }).get();
   };
-  Status recorded = *co_await Offload(*deps_.pool, std::move(record));
-  if (!recorded.ok()) {
-    LogError("recording the hub's acknowledgement for ", peer.name, ": ",
-             recorded.message());
+  Status marked = *co_await Offload(*deps_.pool, std::move(mark));
+  if (!marked.ok()) {
+    LogError("recording the hub's acknowledgement for ", target->peer.name,
+             ": ", marked.message());
     co_return false;
   }
   target->Poke();

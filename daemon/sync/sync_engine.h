@@ -14,8 +14,10 @@
 // Hub mode (docs/federation.md): on a link to a member that the roster
 // names as `via` for others, each of those others gets a sealed
 // sub-session on the same link: decided exactly as for a direct peer, but
-// each batch is sealed to that member (hub_envelope.h) and acknowledged by
-// the hub once on its disk. A node with [hub] enabled queues sealed batches
+// each batch is sealed to that member (hub_envelope.h) as the next link of
+// our chain to it; the hub's acknowledgement means only "queued at the
+// hub", and the deliveries are recorded on the member's own signed
+// receipt (hub accountability, docs/federation.md). A node with [hub] enabled queues sealed batches
 // for others and forwards them on the recipient's link (hub_relay.h).
 //
 // Threading: sessions are coroutines on the io_context; every store access
@@ -40,6 +42,8 @@
 #include "protocol/config/node_config.h"
 
 namespace caravan::daemon::sync {
+
+struct SealedOutcome;  // hub_relay.h
 
 struct SyncDeps {
   boost::asio::io_context* io = nullptr;
@@ -108,6 +112,15 @@ class SyncEngine {
       Session& s);
   boost::asio::awaitable<bool> SendSealedPage(Session& s, uint64_t up_to,
                                               OutboundPage& page);
+  // Hub accountability (sender side): the batches a recipient has not
+  // receipted come back from sealed_outbox when its sub-session opens;
+  // they are sent again when the recipient asks, the hub refused one, or
+  // the oldest waited [hub] resend_after; a receipt records deliveries.
+  boost::asio::awaitable<bool> LoadOutbox(Session& r, uint64_t acked);
+  boost::asio::awaitable<bool> ResendSealed(Session& s);
+  static bool SealedWindowFull(const Session& s);
+  boost::asio::awaitable<bool> OnReceipt(Session& s,
+                                         const SealedOutcome& o);
   boost::asio::awaitable<void> ForwardHubQueue(Session& s);
   // (Arguments by reference to the caller's named locals: g++ 12 must not
   // see class-type temporaries inside a co_await expression.)
@@ -118,7 +131,8 @@ class SyncEngine {
                                            const protocol::PublicKey& recipient,
                                            uint64_t up_to,
                                            const std::string& refused,
-                                           uint64_t hub_seq);
+                                           uint64_t hub_seq,
+                                           const store::HubEnvelopeId& id);
 
   SyncDeps deps_;
   std::set<Session*> sessions_;  // io thread only

@@ -779,7 +779,8 @@ Result<NodeConfig> ParseNodeConfig(std::string_view text,
   // [hub]
   {
     TableReader r(errors, table("hub"), "hub",
-                  {"enabled", "max_envelope_bytes", "max_queued_per_sender"});
+                  {"enabled", "max_envelope_bytes", "max_queued_per_sender",
+                   "resend_after"});
     if (const toml::node* n = r.Get("enabled")) {
       if (!n->is_boolean()) {
         r.Error("enabled", "must be true or false, not " + TomlTypeName(*n));
@@ -792,6 +793,14 @@ Result<NodeConfig> ParseNodeConfig(std::string_view text,
     }
     if (auto v = r.Integer("max_queued_per_sender", 1, 10000000)) {
       config.hub.max_queued_per_sender = static_cast<uint32_t>(*v);
+    }
+    std::chrono::seconds resend = config.hub.resend_after;
+    r.Duration("resend_after", resend);
+    if (resend < std::chrono::seconds(1) || resend > std::chrono::hours(24)) {
+      r.Error("resend_after", "must be 1s..1d, not '" +
+                                  FormatConfigDuration(resend) + "'");
+    } else {
+      config.hub.resend_after = resend;
     }
   }
   // [metrics]
@@ -1042,6 +1051,10 @@ std::string RenderNodeConfig(const NodeConfig& c) {
        "enabled = " << (c.hub.enabled ? "true" : "false") << "\n"
        "max_envelope_bytes = " << c.hub.max_envelope_bytes << "\n"
        "max_queued_per_sender = " << c.hub.max_queued_per_sender << "\n"
+       "# On every member: a sealed batch sent via a hub and not yet\n"
+       "# acknowledged by its recipient's receipt is sent again this long\n"
+       "# after it left (1s..1d).\n"
+       "resend_after = " << q(FormatConfigDuration(c.hub.resend_after)) << "\n"
        "\n"
        "[metrics]\n"
        "# Prometheus metrics at http://HOST:PORT/metrics (docs/metrics.md);\n"

@@ -217,6 +217,10 @@ struct NodeConfig {
     // Envelopes queued from one sender (all its recipients) before further
     // ones are refused until recipients drain the queue.
     uint32_t max_queued_per_sender = 10000;  // 1..10000000
+    // Sender side (any member reaching others via a hub): a sealed batch
+    // the recipient has not acknowledged with its own receipt this long
+    // after we sent it is sent again (the hub may have lost or held it).
+    std::chrono::seconds resend_after{60};  // 1s..1d
     bool operator==(const Hub&) const = default;
   } hub;
 

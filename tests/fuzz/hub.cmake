@@ -3,3 +3,10 @@ caravan_add_fuzzer(fuzz_hub_envelope
   SOURCES ${CMAKE_CURRENT_LIST_DIR}/fuzz_hub_envelope.cc
   LIBS caravan_sync
   CORPUS ${CMAKE_CURRENT_LIST_DIR}/corpus/hub)
+
+# Hub accountability: the inner header (chain link, receipt) and the
+# recipient's path behind the seal.
+caravan_add_fuzzer(fuzz_hub_inner
+  SOURCES ${CMAKE_CURRENT_LIST_DIR}/fuzz_hub_inner.cc
+  LIBS caravan_sync
+  CORPUS ${CMAKE_CURRENT_LIST_DIR}/corpus/hub_inner)

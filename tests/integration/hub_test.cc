@@ -10,8 +10,11 @@
 // Every wait is a bounded poll on a condition.
 
 #include <gtest/gtest.h>
+#include <sqlite3.h>
 
 #include <algorithm>
+#include <chrono>
+#include <iostream>
 #include <cstdlib>
 #include <fstream>
 #include <iterator>
@@ -87,6 +90,90 @@ std::pair<int64_t, int64_t> Queued(const FedNode& h, const std::string& peer) {
   if (p.is_null() || !p["hub_queued_envelopes"].is_number()) return {-1, -1};
   return {p["hub_queued_envelopes"].get<int64_t>(),
           p["hub_queued_bytes"].get<int64_t>()};
+}
+
+// Test-only fault injection (hub accountability): edits the stopped hub's
+// queue for `sender`'s envelopes in its SQLite file, the way a misbehaving
+// or broken hub would. Returns how many of the sender's rows it found
+// before editing; each fault is applied to the rows in queue order:
+//   rows[0] duplicated at the end of the queue (a copy under a new id: a
+//   replay of what the recipient applied by then), rows[1] dropped,
+//   rows[2] and rows[3] swapped (reordered), rows[4] corrupted (one
+//   ciphertext byte flipped).
+int InjectHubFaults(const std::filesystem::path& db_path,
+                    const std::string& sender) {
+  sqlite3* db = nullptr;
+  if (sqlite3_open(db_path.c_str(), &db) != SQLITE_OK) {
+    sqlite3_close(db);
+    return -1;
+  }
+  struct Row {
+    int64_t hub_seq;
+    std::string id;
+    std::string envelope;
+  };
+  std::vector<Row> rows;
+  sqlite3_stmt* st = nullptr;
+  sqlite3_prepare_v2(db,
+                     "SELECT hub_seq, envelope_id, envelope FROM hub_queue "
+                     "WHERE sender = ? ORDER BY hub_seq",
+                     -1, &st, nullptr);
+  sqlite3_bind_text(st, 1, sender.c_str(), -1, SQLITE_TRANSIENT);
+  while (sqlite3_step(st) == SQLITE_ROW) {
+    auto blob = [&](int col) {
+      const auto* p = static_cast<const char*>(sqlite3_column_blob(st, col));
+      return std::string(p, p + sqlite3_column_bytes(st, col));
+    };
+    rows.push_back({sqlite3_column_int64(st, 0), blob(1), blob(2)});
+  }
+  sqlite3_finalize(st);
+  const int found = static_cast<int>(rows.size());
+  auto exec = [&](const char* sql, const std::vector<std::string>& blobs,
+                  int64_t seq) {
+    sqlite3_stmt* w = nullptr;
+    sqlite3_prepare_v2(db, sql, -1, &w, nullptr);
+    int i = 1;
+    for (const auto& b : blobs) {
+      sqlite3_bind_blob(w, i++, b.data(), static_cast<int>(b.size()),
+                        SQLITE_TRANSIENT);
+    }
+    sqlite3_bind_int64(w, i, seq);
+    const bool ok = sqlite3_step(w) == SQLITE_DONE;
+    sqlite3_finalize(w);
+    return ok;
+  };
+  bool ok = found >= 5;
+  if (ok) {
+    // Duplicate: the same sealed bytes again, later, under a fresh id.
+    std::string copy_id = rows[0].id;
+    copy_id[0] = static_cast<char>(copy_id[0] ^ 0x5a);
+    ok = exec("INSERT INTO hub_queue (envelope_id, sender, sender_key, "
+              "recipient_key, first_seq, up_to_seq, envelope, "
+              "stored_at, envelope_bytes) SELECT ?, sender, "
+              "sender_key, recipient_key, first_seq, up_to_seq, "
+              "envelope, stored_at, envelope_bytes FROM hub_queue "
+              "WHERE hub_seq = ?",
+              {copy_id}, rows[0].hub_seq);
+    // Drop.
+    ok = ok && exec("DELETE FROM hub_queue WHERE hub_seq = ?", {},
+                    rows[1].hub_seq);
+    // Reorder: rows 2 and 3 trade places (bytes and ids move together).
+    ok = ok && exec("UPDATE hub_queue SET envelope_id = zeroblob(16) WHERE "
+                    "hub_seq = ?", {}, rows[2].hub_seq);
+    ok = ok && exec("UPDATE hub_queue SET envelope_id = ?, envelope = ? "
+                    "WHERE hub_seq = ?",
+                    {rows[2].id, rows[2].envelope}, rows[3].hub_seq);
+    ok = ok && exec("UPDATE hub_queue SET envelope_id = ?, envelope = ? "
+                    "WHERE hub_seq = ?",
+                    {rows[3].id, rows[3].envelope}, rows[2].hub_seq);
+    // Corrupt: bit rot in the last ciphertext byte.
+    std::string rotten = rows[4].envelope;
+    rotten.back() = static_cast<char>(rotten.back() ^ 0x01);
+    ok = ok && exec("UPDATE hub_queue SET envelope = ? WHERE hub_seq = ?",
+                    {rotten}, rows[4].hub_seq);
+  }
+  sqlite3_close(db);
+  return ok ? found : -found - 1;
 }
 
 class HubTest : public ::testing::Test {
@@ -299,8 +386,16 @@ TEST_F(HubTest, PeersAddViaQueueDepthAndMetricsWhileTheRecipientIsDown) {
   for (const auto& v : values) {
     ASSERT_EQ(a_.Cli({"submit", "domain", v, "--tlp", "green"}).exit_code, 0);
   }
-  ASSERT_TRUE(WaitFor([&] { return Acked(a_, c_.name()) >= a_.LogSeq(); }))
-      << a_.PeerState(c_.name()).dump() << Logs();
+  // Queued at the hub (its acknowledgement), not delivered: C is down, so
+  // no receipt, and A's acknowledged point stays behind its log.
+  ASSERT_TRUE(WaitFor([&] {
+    json p = ListedPeer(a_, c_.name());
+    return !p.is_null() && p["queued_at_hub"].is_number() &&
+           p["queued_at_hub"].get<int64_t>() >= 1 &&
+           p["queued_at_hub"] == p["awaiting_receipt"] &&
+           Queued(h_, c_.name()).first == p["queued_at_hub"].get<int64_t>();
+  })) << ListedPeer(a_, c_.name()).dump() << Logs();
+  EXPECT_LT(Acked(a_, c_.name()), a_.LogSeq());
   size_t stored = 0;
   for (const auto& e : h_.Audit()) {
     if (e["action"] == "hub_store") ++stored;
@@ -354,8 +449,15 @@ TEST_F(HubTest, PeersAddViaQueueDepthAndMetricsWhileTheRecipientIsDown) {
   m = Scrape(metrics_port);
   EXPECT_EQ(MetricSample(m, "caravan_hub_queued_envelopes" + c_label), 0);
   EXPECT_EQ(MetricSample(m, "caravan_hub_queued_bytes" + c_label), 0);
-  EXPECT_EQ(MetricSample(m, "caravan_hub_envelopes_forwarded_total"), queued);
-  EXPECT_EQ(MetricSample(m, "caravan_hub_forwarded_bytes_total"), queued_bytes);
+  // Forwarded: A's batches, then C's receipts back to A, which record the
+  // deliveries at A.
+  ASSERT_TRUE(WaitFor([&] { return Acked(a_, c_.name()) >= a_.LogSeq(); }))
+      << a_.PeerState(c_.name()).dump() << Logs();
+  ASSERT_TRUE(WaitFor([&] {
+    m = Scrape(metrics_port);
+    return MetricSample(m, "caravan_hub_envelopes_forwarded_total") > queued &&
+           MetricSample(m, "caravan_hub_forwarded_bytes_total") > queued_bytes;
+  })) << Logs();
   EXPECT_EQ(h_.CliJson({"status"})["hub"]["queued_envelopes"], 0);
 }
 
@@ -402,6 +504,200 @@ TEST_F(HubTest, RouteAddedWhileTheHubLinkIsUpIsUsed) {
     json p = a_.PeerState(h_.name());
     return !p.is_null() && p["link"] == "up";
   })) << Logs();
+}
+
+// Hub accountability (docs/federation.md): a hub that drops, duplicates,
+// reorders and corrupts queued envelopes is caught by the recipient's
+// chain check, reported to the sender with a signed receipt, and every
+// record still arrives exactly once, in order, without the link flapping.
+// A's deliveries wait for C's receipt, not for the hub's word.
+TEST_F(HubTest, HubFaultsAreDetectedReportedAndRepaired) {
+  ASSERT_TRUE(a_.ok() && h_.ok() && c_.ok()) << a_.why() << h_.why() << c_.why();
+  ASSERT_NO_FATAL_FAILURE(EnableHub());
+  for (FedNode* n : {&a_, &c_}) {
+    ASSERT_TRUE(EditConfig(n->node().config(), "[hub]",
+                           "resend_after = \"1m\"", "resend_after = \"2s\""));
+  }
+  ASSERT_NO_FATAL_FAILURE(StartAll());
+  AppendFile(a_.node().dir() / "roster.toml",
+             Member(h_, "endpoint = \"" + h_.endpoint() + "\"\n") +
+                 Member(c_, "via = \"HUB\"\n"));
+  AppendFile(c_.node().dir() / "roster.toml",
+             Member(h_, "endpoint = \"" + h_.endpoint() + "\"\n") +
+                 Member(a_, "via = \"HUB\"\n"));
+  AddPeer(h_, a_, /*dial=*/false);
+  AddPeer(h_, c_, /*dial=*/false);
+  for (FedNode* n : {&a_, &c_}) {
+    ASSERT_EQ(n->Cli({"policy", "reload"}).exit_code, 0) << n->name();
+  }
+  ASSERT_NO_FATAL_FAILURE(AShareWithUz());
+
+  // The chain starts: one record through, receipted by C.
+  const std::string warm = "warm.hub-acct-41c2.example";
+  ASSERT_EQ(a_.Cli({"submit", "domain", warm, "--tlp", "green"}).exit_code, 0);
+  ASSERT_TRUE(WaitFor([&] { return !c_.Lookup(warm).is_null(); })) << Logs();
+  ASSERT_TRUE(WaitFor([&] { return Acked(a_, c_.name()) >= a_.LogSeq(); }))
+      << Logs();
+  auto shares = [&] {
+    size_t n = 0;
+    for (const auto& e : a_.Audit(10000, c_.name())) {
+      if (e["action"] == "share") ++n;
+    }
+    return n;
+  };
+  const size_t shares_before = shares();
+
+  // C goes down; five envelopes (one record each) queue at the hub. The
+  // revised indicator goes out as revision 1 in the first (to be
+  // replayed) and revision 2 in the last (to be corrupted); "two" is in
+  // the one the hub drops.
+  ASSERT_EQ(c_.Stop(), 0);
+  const std::string revised = "revised.hub-acct-41c2.example";
+  std::vector<std::vector<std::string>> submits = {
+      {"submit", "domain", revised, "--tlp", "green"},
+      {"submit", "domain", "two.hub-acct-41c2.example", "--tlp", "green"},
+      {"submit", "domain", "three.hub-acct-41c2.example", "--tlp", "green"},
+      {"submit", "domain", "four.hub-acct-41c2.example", "--tlp", "green"},
+      {"submit", "domain", revised, "--tlp", "amber"}};
+  for (size_t i = 0; i < submits.size(); ++i) {
+    ASSERT_EQ(a_.Cli(submits[i]).exit_code, 0);
+    ASSERT_TRUE(WaitFor([&] {
+      json p = ListedPeer(a_, c_.name());
+      return !p.is_null() && p["queued_at_hub"] == static_cast<int>(i + 1);
+    })) << ListedPeer(a_, c_.name()).dump() << Logs();
+  }
+  // Queued at the hub is not delivered: no deliveries, no share audit.
+  json listed = ListedPeer(a_, c_.name());
+  EXPECT_EQ(listed["awaiting_receipt"], 5);
+  EXPECT_LT(listed["delivered_seq"].get<int64_t>(), a_.LogSeq());
+  EXPECT_EQ(shares(), shares_before);
+
+  // The hub misbehaves while down: drop, duplicate, reorder, corrupt.
+  ASSERT_EQ(h_.Stop(), 0);
+  ASSERT_EQ(InjectHubFaults(h_.node().database(), a_.name()), 5);
+  std::string why;
+  ASSERT_TRUE(h_.Start(&why)) << why;
+  const auto back = std::chrono::steady_clock::now();
+  ASSERT_TRUE(c_.Start(&why)) << why;
+  auto audited_at = [](const FedNode& n, const std::string& action) {
+    size_t k = 0;
+    for (const auto& e : n.Audit()) {
+      if (e["action"] == action) ++k;
+    }
+    return k;
+  };
+  ASSERT_TRUE(WaitFor([&] { return audited_at(c_, "hub_gap") > 0; }))
+      << Logs();
+  const auto detected = std::chrono::steady_clock::now();
+  const std::vector<std::string> expected = {
+      warm, revised, "two.hub-acct-41c2.example",
+      "three.hub-acct-41c2.example", "four.hub-acct-41c2.example"};
+  ASSERT_TRUE(WaitFor([&] {
+    for (const auto& v : expected) {
+      if (c_.Lookup(v).is_null()) return false;
+    }
+    return c_.Lookup(revised)["revision"] == 2;
+  })) << Logs();
+  const auto recovered = std::chrono::steady_clock::now();
+  ASSERT_TRUE(WaitFor([&] { return Acked(a_, c_.name()) >= a_.LogSeq(); }))
+      << ListedPeer(a_, c_.name()).dump() << Logs();
+  const auto receipted = std::chrono::steady_clock::now();
+  auto ms = [&](auto t) {
+    return std::chrono::duration_cast<std::chrono::milliseconds>(t - back)
+        .count();
+  };
+  std::cout << "[hub accountability] from the hub's restart: detected "
+            << ms(detected) << " ms, all records at C " << ms(recovered)
+            << " ms, receipted at A " << ms(receipted) << " ms\n";
+
+  // Exactly once: one indicator per value, the revised one at revision 2.
+  auto values = c_.Values();
+  for (const auto& v : expected) EXPECT_EQ(values.count(v), 1u) << v;
+  EXPECT_EQ(values.size(), expected.size());
+  EXPECT_EQ(c_.Lookup(revised)["tlp"], "amber");
+  // Detected and audited at C with the evidence; reported to A.
+  bool evidence = false;
+  for (const auto& e : c_.Audit()) {
+    if (e["action"] != "hub_gap") continue;
+    const std::string d = e.dump();
+    evidence = d.find("expected_seq") != std::string::npos &&
+               d.find("got_seq") != std::string::npos &&
+               d.find("HUB") != std::string::npos;
+  }
+  EXPECT_TRUE(evidence);
+  EXPECT_GE(audited_at(c_, "sealed_refuse"), 1u);  // the corrupted one
+  EXPECT_GE(audited_at(c_, "sealed_duplicate"), 1u);
+  ASSERT_TRUE(WaitFor([&] { return audited_at(a_, "hub_fault_reported") > 0; }))
+      << Logs();
+  json c_view = ListedPeer(c_, a_.name());
+  ASSERT_TRUE(c_view["hub_faults"].is_object()) << c_view.dump();
+  EXPECT_GE(c_view["hub_faults"]["gaps"].get<int64_t>(), 1);
+  EXPECT_GE(c_view["hub_faults"]["refused"].get<int64_t>(), 1);
+  // The deliveries came with the receipt.
+  EXPECT_GT(shares(), shares_before);
+  EXPECT_TRUE(WaitFor([&] {
+    return ListedPeer(a_, c_.name())["awaiting_receipt"] == 0;
+  })) << ListedPeer(a_, c_.name()).dump();
+  // The link did not flap: C's link to the hub went down at most once
+  // (when C stopped), and stays up.
+  size_t downs = 0;
+  for (const auto& e : c_.Audit()) {
+    if (e["action"] == "link-down" && e.dump().find("HUB") != std::string::npos) {
+      ++downs;
+    }
+  }
+  EXPECT_LE(downs, 2u) << "the link to the hub flapped";
+  EXPECT_EQ(ListedPeer(c_, h_.name())["link"], "up");
+}
+
+// A hub that silently loses the last envelope (nothing after it reveals a
+// gap): A sends it again after [hub] resend_after, and C applies it once.
+TEST_F(HubTest, EnvelopeTheHubLostIsResentAfterTheTimeout) {
+  ASSERT_TRUE(a_.ok() && h_.ok() && c_.ok()) << a_.why() << h_.why() << c_.why();
+  ASSERT_NO_FATAL_FAILURE(EnableHub());
+  ASSERT_TRUE(EditConfig(a_.node().config(), "[hub]", "resend_after = \"1m\"",
+                         "resend_after = \"2s\""));
+  ASSERT_NO_FATAL_FAILURE(StartAll());
+  AppendFile(a_.node().dir() / "roster.toml",
+             Member(h_, "endpoint = \"" + h_.endpoint() + "\"\n") +
+                 Member(c_, "via = \"HUB\"\n"));
+  AppendFile(c_.node().dir() / "roster.toml",
+             Member(h_, "endpoint = \"" + h_.endpoint() + "\"\n") +
+                 Member(a_, "via = \"HUB\"\n"));
+  AddPeer(h_, a_, /*dial=*/false);
+  AddPeer(h_, c_, /*dial=*/false);
+  for (FedNode* n : {&a_, &c_}) {
+    ASSERT_EQ(n->Cli({"policy", "reload"}).exit_code, 0) << n->name();
+  }
+  ASSERT_NO_FATAL_FAILURE(AShareWithUz());
+  ASSERT_EQ(c_.Stop(), 0);
+  const std::string lost = "lost.hub-acct-9e07.example";
+  ASSERT_EQ(a_.Cli({"submit", "domain", lost, "--tlp", "green"}).exit_code, 0);
+  ASSERT_TRUE(WaitFor([&] {
+    json p = ListedPeer(a_, c_.name());
+    return !p.is_null() && p["queued_at_hub"] == 1;
+  })) << ListedPeer(a_, c_.name()).dump() << Logs();
+  // The hub loses it.
+  ASSERT_EQ(h_.Stop(), 0);
+  {
+    sqlite3* db = nullptr;
+    ASSERT_EQ(sqlite3_open(h_.node().database().c_str(), &db), SQLITE_OK);
+    EXPECT_EQ(sqlite3_exec(db, "DELETE FROM hub_queue", nullptr, nullptr,
+                           nullptr),
+              SQLITE_OK);
+    EXPECT_EQ(sqlite3_changes(db), 1);
+    sqlite3_close(db);
+  }
+  std::string why;
+  ASSERT_TRUE(h_.Start(&why)) << why;
+  ASSERT_TRUE(c_.Start(&why)) << why;
+  ASSERT_TRUE(WaitFor([&] { return !c_.Lookup(lost).is_null(); })) << Logs();
+  ASSERT_TRUE(WaitFor([&] { return Acked(a_, c_.name()) >= a_.LogSeq(); }))
+      << Logs();
+  EXPECT_EQ(c_.Values().count(lost), 1u);
+  EXPECT_NE(a_.node().LogText().find("no receipt within [hub] resend_after"),
+            std::string::npos)
+      << Logs();
 }
 
 }  // namespace

@@ -223,6 +223,11 @@ TEST(StoreOpen, Migration5MarksSupersededRecordsOfAnOlderStore) {
     ASSERT_TRUE(Insert(*store, MakeRow(IndicatorType::kDomain, "b.example", 1)).ok());
   }
   RawExec(path,
+          // Migrations after 6 (hub accountability's chains and outbox).
+          "DROP TABLE sealed_chain_in;"
+          "DROP TABLE sealed_chain_out;"
+          "DROP TABLE sealed_outbox;"
+          "DELETE FROM schema_version WHERE version > 6;"
           "DROP TABLE unacked_pages;"
           "DELETE FROM schema_version WHERE version = 6;"
           "ALTER TABLE records DROP COLUMN superseded;"

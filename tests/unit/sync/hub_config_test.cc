@@ -78,14 +78,17 @@ TEST(HubConfigTest, HubTableDefaultsParseAndRender) {
   ASSERT_TRUE(off.ok()) << off.status().message();
   EXPECT_FALSE(off->hub.enabled);
   EXPECT_EQ(off->hub.max_queued_per_sender, 10000u);
+  EXPECT_EQ(off->hub.resend_after, std::chrono::seconds(60));
   auto on = ParseNodeConfig(std::string(kMinimal) +
                                 "[hub]\nenabled = true\nmax_envelope_bytes = "
-                                "65536\nmax_queued_per_sender = 3\n",
+                                "65536\nmax_queued_per_sender = 3\n"
+                                "resend_after = \"2m30s\"\n",
                             "/etc/caravan/caravand.toml");
   ASSERT_TRUE(on.ok()) << on.status().message();
   EXPECT_TRUE(on->hub.enabled);
   EXPECT_EQ(on->hub.max_envelope_bytes, 65536u);
   EXPECT_EQ(on->hub.max_queued_per_sender, 3u);
+  EXPECT_EQ(on->hub.resend_after, std::chrono::seconds(150));
   auto back = ParseNodeConfig(RenderNodeConfig(*on),
                               "/etc/caravan/caravand.toml");
   ASSERT_TRUE(back.ok()) << back.status().message();
@@ -107,6 +110,15 @@ TEST(HubConfigTest, BadHubValuesAreRefusedWithLines) {
             std::string::npos)
       << m;
   EXPECT_NE(m.find("unknown key 'surprise' in [hub]"), std::string::npos) << m;
+  for (const char* resend : {"0s", "2d", "soon"}) {
+    auto r = ParseNodeConfig(std::string(kMinimal) + "[hub]\nresend_after = \"" +
+                                 resend + "\"\n",
+                             "caravand.toml");
+    ASSERT_FALSE(r.ok()) << resend;
+    EXPECT_NE(r.status().message().find("[hub] resend_after"),
+              std::string::npos)
+        << r.status().message();
+  }
 }
 
 }  // namespace

@@ -17,6 +17,7 @@ using testing::Member;
 using testing::SignedBy;
 
 constexpr size_t kMax = 16 * 1024 * 1024;
+const ChainLink kFirst{1, {}};
 
 struct Trio {
   Member a{"CERT-A", "KZ"};
@@ -45,7 +46,7 @@ TEST(HubEnvelopeTest, RecipientOpensWhatTheSenderSealed) {
   auto header = t.Header(3, 7);
   std::vector<std::pair<uint64_t, protocol::SignedRecord>> entries = {
       {3, SignedBy(t.a, "one.example")}, {6, SignedBy(t.a, "two.example")}};
-  auto env = SealBatch(header, entries, *t.a.key, kMax);
+  auto env = SealBatch(header, kFirst, entries, *t.a.key, kMax);
   ASSERT_TRUE(env.ok()) << env.status().message();
   auto me = crypto::IdentityToX25519Key(*t.c.key);
   auto opened = OpenSealed(*env, *me, t.c.key->public_key(), kMax);
@@ -60,8 +61,9 @@ TEST(HubEnvelopeTest, RecipientOpensWhatTheSenderSealed) {
 TEST(HubEnvelopeTest, HubReadsTheHeaderButNotTheRecords) {
   Trio t;
   auto header = t.Header(1, 1);
-  auto env = SealBatch(header, {{1, SignedBy(t.a, "secret-value.example")}},
-                       *t.a.key, kMax);
+  auto env = SealBatch(header, kFirst,
+                       {{1, SignedBy(t.a, "secret-value.example")}}, *t.a.key,
+                       kMax);
   ASSERT_TRUE(env.ok());
   auto seen = InspectSealed(*env, kMax);
   ASSERT_TRUE(seen.ok()) << seen.status().message();
@@ -77,8 +79,8 @@ TEST(HubEnvelopeTest, HubReadsTheHeaderButNotTheRecords) {
 
 TEST(HubEnvelopeTest, AnyChangedByteIsRefused) {
   Trio t;
-  auto env = SealBatch(t.Header(1, 2), {{2, SignedBy(t.a, "x.example")}},
-                       *t.a.key, kMax);
+  auto env = SealBatch(t.Header(1, 2), kFirst,
+                       {{2, SignedBy(t.a, "x.example")}}, *t.a.key, kMax);
   ASSERT_TRUE(env.ok());
   auto me = crypto::IdentityToX25519Key(*t.c.key);
   for (size_t i = 0; i < env->size(); i += 7) {
@@ -93,12 +95,14 @@ TEST(HubEnvelopeTest, ABatchSealedInTheSendersNameByAnotherIsRefused) {
   // The hub (or anyone) can seal to C; it cannot sign as A.
   Trio t;
   auto header = t.Header(1, 1);
-  EXPECT_FALSE(SealBatch(header, {}, *t.h.key, kMax).ok());
+  EXPECT_FALSE(SealBatch(header, kFirst, {}, *t.h.key, kMax).ok());
   const auto header_bytes = EncodeSealedHeader(header);
   std::vector<uint8_t> batch(8, 0);  // whatever; the signature fails first
   auto sig = crypto::SignSealedBatch(*t.h.key, header_bytes, batch);
   std::vector<uint8_t> plaintext(sig.begin(), sig.end());
   plaintext.insert(plaintext.end(), batch.begin(), batch.end());
+  plaintext.push_back(0x80);  // padded to the 1 KiB size class
+  plaintext.resize(kSealedPadFloor, 0);
   auto x = crypto::IdentityToX25519Public(t.c.key->public_key());
   auto forged = crypto::Seal(header_bytes, plaintext, {*x});
   ASSERT_TRUE(forged.has_value());
@@ -114,7 +118,7 @@ TEST(HubEnvelopeTest, EnvelopeForAnotherKeyThanItsHeaderIsRefused) {
   auto header = t.Header(1, 1);
   const auto header_bytes = EncodeSealedHeader(header);
   auto wrong = crypto::IdentityToX25519Public(t.h.key->public_key());
-  auto env = crypto::Seal(header_bytes, std::vector<uint8_t>(72, 1), {*wrong});
+  auto env = crypto::Seal(header_bytes, std::vector<uint8_t>(1024, 1), {*wrong});
   ASSERT_TRUE(env.has_value());
   auto seen = InspectSealed(*env, kMax);
   ASSERT_FALSE(seen.ok());
@@ -128,17 +132,17 @@ TEST(HubEnvelopeTest, LimitsAreEnforced) {
   for (uint64_t i = 1; i <= 50; ++i) {
     many.push_back({i, SignedBy(t.a, "n" + std::to_string(i) + ".example")});
   }
-  auto too_big = SealBatch(t.Header(1, 50), many, *t.a.key, 2048);
+  auto too_big = SealBatch(t.Header(1, 50), kFirst, many, *t.a.key, 2048);
   ASSERT_FALSE(too_big.ok());
   EXPECT_NE(too_big.status().message().find("exceeds the envelope limit"),
             std::string::npos);
-  auto env = SealBatch(t.Header(1, 50), many, *t.a.key, kMax);
+  auto env = SealBatch(t.Header(1, 50), kFirst, many, *t.a.key, kMax);
   ASSERT_TRUE(env.ok());
   EXPECT_FALSE(InspectSealed(*env, env->size() - 1).ok());
   EXPECT_TRUE(InspectSealed(*env, env->size()).ok());
   // An entry below the header's range is refused when sealing.
-  EXPECT_FALSE(SealBatch(t.Header(5, 9), {{4, SignedBy(t.a, "y.example")}},
-                         *t.a.key, kMax)
+  EXPECT_FALSE(SealBatch(t.Header(5, 9), kFirst,
+                         {{4, SignedBy(t.a, "y.example")}}, *t.a.key, kMax)
                    .ok());
 }
 
@@ -160,6 +164,170 @@ TEST(HubEnvelopeTest, HeaderDecodingRefusesMalformedInput) {
   auto back = DecodeSealedHeader(EncodeSealedHeader(good));
   ASSERT_TRUE(back.ok());
   EXPECT_EQ(*back, good);
+}
+
+// ---- Hub accountability: chain links, receipts, padding, refusals ----
+
+TEST(HubEnvelopeTest, ChainLinkAndHashTravelInsideTheCiphertext) {
+  Trio t;
+  ChainLink link{7, {}};
+  link.prev_hash.fill(0xab);
+  auto env = SealBatch(t.Header(1, 1), link, {{1, SignedBy(t.a, "z.example")}},
+                       *t.a.key, kMax);
+  ASSERT_TRUE(env.ok()) << env.status().message();
+  // Neither the pair seq nor the previous hash is readable outside.
+  const std::string prev(32, static_cast<char>(0xab));
+  EXPECT_FALSE(Contains(*env, prev));
+  auto me = crypto::IdentityToX25519Key(*t.c.key);
+  auto opened = OpenSealed(*env, *me, t.c.key->public_key(), kMax);
+  ASSERT_TRUE(opened.ok()) << opened.status().message();
+  EXPECT_EQ(opened->inner.link, link);
+  EXPECT_FALSE(opened->inner.receipt.has_value());
+  EXPECT_EQ(opened->hash, EnvelopeHash(*env));
+  EXPECT_FALSE(SealBatch(t.Header(1, 1), ChainLink{0, {}},
+                         {{1, SignedBy(t.a, "z.example")}}, *t.a.key, kMax)
+                   .ok());
+}
+
+TEST(HubEnvelopeTest, ReceiptRoundTripsSignedByTheRecipient) {
+  Trio t;
+  SealedHeaderInfo h;  // C answers A
+  h.envelope_id = NewEnvelopeId();
+  h.sender_name = t.c.name;
+  h.sender_key = t.c.key->public_key();
+  h.recipient_key = t.a.key->public_key();
+  SealedReceiptInfo r;
+  r.committed_seq = 4;
+  r.committed_hash.fill(3);
+  r.resend_from = 5;
+  r.refused_envelope = NewEnvelopeId();
+  r.refused_reason = "sealed envelope does not open";
+  auto env = SealReceipt(h, r, *t.c.key, kMax);
+  ASSERT_TRUE(env.ok()) << env.status().message();
+  auto me = crypto::IdentityToX25519Key(*t.a.key);
+  auto opened = OpenSealed(*env, *me, t.a.key->public_key(), kMax);
+  ASSERT_TRUE(opened.ok()) << opened.status().message();
+  ASSERT_TRUE(opened->inner.receipt.has_value());
+  EXPECT_EQ(*opened->inner.receipt, r);
+  EXPECT_TRUE(opened->entries.empty());
+  // A receipt signed by someone else than its header's sender (the hub
+  // forging C's word) does not open as C's.
+  EXPECT_FALSE(SealReceipt(h, r, *t.h.key, kMax).ok());
+  // A receipt never carries a log range.
+  auto ranged = h;
+  ranged.up_to_seq = 3;
+  EXPECT_FALSE(SealReceipt(ranged, r, *t.c.key, kMax).ok());
+}
+
+TEST(HubEnvelopeTest, InnerHeaderDecodingRefusesEveryMalformedForm) {
+  EXPECT_FALSE(DecodeSealedInner({}).ok());
+  EXPECT_FALSE(DecodeSealedInner(std::vector<uint8_t>(12, 0)).ok());
+  EXPECT_FALSE(DecodeSealedInner(std::vector<uint8_t>(5000, 0)).ok());
+  SealedInnerInfo batch;
+  batch.link.pair_seq = 0;  // a batch needs pair seq >= 1
+  auto zero = DecodeSealedInner(EncodeSealedInner(batch));
+  ASSERT_FALSE(zero.ok());
+  EXPECT_NE(zero.status().message().find("pairSeq >= 1"), std::string::npos);
+  SealedInnerInfo receipt;
+  receipt.receipt = SealedReceiptInfo{};
+  receipt.link.pair_seq = 2;  // a receipt is not chained
+  EXPECT_FALSE(DecodeSealedInner(EncodeSealedInner(receipt)).ok());
+  receipt.link.pair_seq = 0;
+  receipt.receipt->committed_seq = 3;
+  receipt.receipt->resend_from = 9;  // must be committed + 1
+  auto skip = DecodeSealedInner(EncodeSealedInner(receipt));
+  ASSERT_FALSE(skip.ok());
+  EXPECT_NE(skip.status().message().find("resendFrom"), std::string::npos);
+  receipt.receipt->resend_from = 4;
+  auto fine = DecodeSealedInner(EncodeSealedInner(receipt));
+  ASSERT_TRUE(fine.ok()) << fine.status().message();
+  EXPECT_EQ(*fine, receipt);
+  batch.link.pair_seq = 1;
+  auto first = DecodeSealedInner(EncodeSealedInner(batch));
+  ASSERT_TRUE(first.ok());
+  EXPECT_EQ(*first, batch);
+}
+
+TEST(HubEnvelopeTest, PaddingHidesTheSizeWithinItsClass) {
+  EXPECT_EQ(PaddedPlaintextSize(1, kMax), 1024u);
+  EXPECT_EQ(PaddedPlaintextSize(1023, kMax), 1024u);
+  EXPECT_EQ(PaddedPlaintextSize(1024, kMax), 2048u);  // pad adds >= 1 byte
+  EXPECT_EQ(PaddedPlaintextSize(300000, kMax), 524288u);
+  // Too large for the next power of two: the next 64 KiB step instead.
+  EXPECT_EQ(PaddedPlaintextSize(600000, 700000), 655360u);
+  EXPECT_EQ(PaddedPlaintextSize(600000, 600000), 0u);
+  EXPECT_TRUE(IsSealedSizeClass(1024));
+  EXPECT_TRUE(IsSealedSizeClass(655360));
+  EXPECT_FALSE(IsSealedSizeClass(1000));
+  EXPECT_FALSE(IsSealedSizeClass(3000));
+  // Two batches of different sizes in one class seal to one size.
+  Trio t;
+  auto small = SealBatch(t.Header(1, 1), kFirst,
+                         {{1, SignedBy(t.a, "a.example")}}, *t.a.key, kMax);
+  auto larger = SealBatch(
+      t.Header(1, 1), kFirst,
+      {{1, SignedBy(t.a, "a-much-longer-name.example")}}, *t.a.key, kMax);
+  ASSERT_TRUE(small.ok() && larger.ok());
+  EXPECT_EQ(small->size(), larger->size());
+  auto me = crypto::IdentityToX25519Key(*t.c.key);
+  auto opened = OpenSealed(*larger, *me, t.c.key->public_key(), kMax);
+  ASSERT_TRUE(opened.ok());
+  EXPECT_GT(opened->padding, 0u);
+  EXPECT_EQ(opened->entries.size(), 1u);
+}
+
+// Seals `plaintext` as A to C with `header`, bypassing SealBatch, so a
+// test can hand the recipient what a broken or old sender would send.
+std::vector<uint8_t> RawSeal(const Trio& t, const SealedHeaderInfo& header,
+                             std::span<const uint8_t> plaintext) {
+  auto x = crypto::IdentityToX25519Public(t.c.key->public_key());
+  return *crypto::Seal(EncodeSealedHeader(header), plaintext, {*x});
+}
+
+TEST(HubEnvelopeTest, EveryRefusalOfTheRecipientIsNamed) {
+  Trio t;
+  auto me = crypto::IdentityToX25519Key(*t.c.key);
+  auto refusal = [&](const std::vector<uint8_t>& env) {
+    auto r = OpenSealed(env, *me, t.c.key->public_key(), kMax);
+    return r.ok() ? std::string("opened") : r.status().message();
+  };
+  // Old format (no formatVersion): a clear refusal naming the format.
+  auto old = t.Header(1, 1);
+  old.format_version = 0;
+  EXPECT_NE(refusal(RawSeal(t, old, std::vector<uint8_t>(1024, 0)))
+                .find("format 0"),
+            std::string::npos);
+  // Wrapped for a key id we do not hold (a later prekey).
+  auto keyed = t.Header(1, 1);
+  keyed.recipient_key_id = {1, 2, 3};
+  EXPECT_NE(refusal(RawSeal(t, keyed, std::vector<uint8_t>(1024, 0)))
+                .find("key id"),
+            std::string::npos);
+  // Not padded to a size class.
+  EXPECT_NE(refusal(RawSeal(t, t.Header(1, 1), std::vector<uint8_t>(1000, 0)))
+                .find("size class"),
+            std::string::npos);
+  // Padding without its 0x80 marker.
+  EXPECT_NE(refusal(RawSeal(t, t.Header(1, 1), std::vector<uint8_t>(1024, 0)))
+                .find("padding"),
+            std::string::npos);
+  // Too short for the signature and the inner length.
+  std::vector<uint8_t> shorty(1024, 0);
+  shorty[10] = 0x80;
+  EXPECT_NE(refusal(RawSeal(t, t.Header(1, 1), shorty)).find("too short"),
+            std::string::npos);
+  // An inner length running past the signed part (signed by A, so only
+  // the layout is wrong).
+  const auto header = t.Header(1, 1);
+  std::vector<uint8_t> signed_part = {0, 0, 0x10, 0};  // 4096 bytes
+  auto sig = crypto::SignSealedBatch(*t.a.key, EncodeSealedHeader(header),
+                                     signed_part);
+  std::vector<uint8_t> plain(sig.begin(), sig.end());
+  plain.insert(plain.end(), signed_part.begin(), signed_part.end());
+  plain.push_back(0x80);
+  plain.resize(1024, 0);
+  EXPECT_NE(refusal(RawSeal(t, header, plain)).find("runs past"),
+            std::string::npos);
 }
 
 }  // namespace

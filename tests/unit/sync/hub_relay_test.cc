@@ -5,6 +5,7 @@
 #include <string>
 
 #include "crypto/identity_x25519.h"
+#include "crypto/seal.h"
 #include "daemon/policy/policy_loader.h"
 #include "tests/unit/sync/hub_test_util.h"
 
@@ -40,6 +41,8 @@ struct Node {
     ctx.inbound = InboundContext{store.get(), &roster_, &policy,
                                  self_.key->public_key(), &cache, 1'700'000'100};
     ctx.x25519 = x25519.get();
+    ctx.identity = self_.key.get();
+    ctx.self_name = self_.name;
     ctx.hub = &hub;
     ctx.max_envelope_bytes = kMax;
     return ctx;
@@ -94,7 +97,8 @@ struct Federation {
   Member b{"CERT-B", "TJ"};
 
   std::vector<uint8_t> Envelope(const Member& from, const Member& to,
-                                uint64_t up_to, const std::string& value) {
+                                uint64_t up_to, const std::string& value,
+                                ChainLink link = {1, {}}) {
     SealedHeaderInfo header;
     header.envelope_id = NewEnvelopeId();
     header.sender_name = from.name;
@@ -102,8 +106,9 @@ struct Federation {
     header.recipient_key = to.key->public_key();
     header.first_seq = up_to;
     header.up_to_seq = up_to;
-    auto env = SealBatch(header, {{up_to, SignedBy(from, value, up_to)}},
-                         *from.key, kMax);
+    auto env = SealBatch(header, link,
+                         {{up_to, SignedBy(from, value, up_to)}}, *from.key,
+                         kMax);
     EXPECT_TRUE(env.ok()) << env.status().message();
     return *env;
   }
@@ -226,13 +231,17 @@ TEST(HubRelayTest, RecipientStoresVerifiedRecordsWithTheSenderAsSource) {
   ASSERT_EQ(audit.size(), 1u);
   EXPECT_NE(audit[0].event.detail.find("\"via\":\"HUB\""), std::string::npos);
 
-  // Delivered twice (the hub did not see our ack): nothing new.
+  EXPECT_FALSE(out->reply.empty());  // our receipt back to A
+
+  // Delivered twice (the hub did not see our ack): a duplicate of the
+  // chain, dropped without touching the records, audited once.
   auto twice = HandleSealed(c.Context(), Info(f.h), env, 3);
   ASSERT_TRUE(twice.ok());
-  EXPECT_EQ(twice->kind, SealedOutcome::kApplied);
-  EXPECT_EQ(twice->inbound.accepted, 0u);
-  EXPECT_EQ(twice->inbound.duplicates, 1u);
+  EXPECT_EQ(twice->kind, SealedOutcome::kDuplicate);
+  EXPECT_EQ(twice->chain_fault, "duplicate");
   EXPECT_EQ((*reader)->LogRange(0, 10)->size(), 1u);
+  EXPECT_EQ(c.Audit("sealed_duplicate").size(), 1u);
+  EXPECT_EQ(c.Audit("sealed_receive").size(), 1u);
 }
 
 TEST(HubRelayTest, RecipientRefusesSendersNotRoutedThroughThatHub) {
@@ -254,13 +263,218 @@ TEST(HubRelayTest, RecipientRefusesSendersNotRoutedThroughThatHub) {
   EXPECT_TRUE((*reader)->LogRange(0, 10)->empty());
 }
 
-TEST(HubRelayTest, ForwardedEnvelopeForSomeoneElseIsABreach) {
+TEST(HubRelayTest, ForwardedEnvelopeForSomeoneElseIsSetAsideNotABreach) {
   Federation f;
   Node c(f.c, {f.a.Roster("HUB"), f.h.Roster(), f.b.Roster("HUB")}, false);
   auto out = HandleSealed(c.Context(), Info(f.h),
                           f.Envelope(f.a, f.b, 1, "b-only.example"), 5);
   ASSERT_TRUE(out.ok());
-  EXPECT_EQ(out->kind, SealedOutcome::kBreach);
+  EXPECT_EQ(out->kind, SealedOutcome::kRefused);
+  EXPECT_NE(out->reason.find("another member"), std::string::npos);
+  EXPECT_EQ(c.Audit("sealed_refuse").size(), 1u);
+  // The same from the sender itself (no hubSeq) still breaks the link.
+  auto direct = HandleSealed(c.Context(), Info(f.a),
+                             std::vector<uint8_t>(64, 7), 0);
+  ASSERT_TRUE(direct.ok());
+  EXPECT_EQ(direct->kind, SealedOutcome::kBreach);
+}
+
+// ---- Hub accountability: the recipient's chain ------------------------
+
+// A's chain to C: envelope i (1-based) carries value "v<i>.example" at A's
+// log seq i, chained to envelope i-1.
+struct Chain {
+  explicit Chain(Federation& f, size_t n) {
+    ChainHash prev{};
+    for (uint64_t i = 1; i <= n; ++i) {
+      envelopes.push_back(f.Envelope(f.a, f.c, i,
+                                     "v" + std::to_string(i) + ".example",
+                                     {i, prev}));
+      prev = EnvelopeHash(envelopes.back());
+    }
+  }
+  std::vector<std::vector<uint8_t>> envelopes;
+};
+
+// What C's reply says, opened as A.
+SealedReceiptInfo ReplyAsA(Federation& f, const SealedOutcome& out) {
+  auto a_x = crypto::IdentityToX25519Key(*f.a.key);
+  auto opened = OpenSealed(out.reply, *a_x, f.a.key->public_key(), kMax);
+  EXPECT_TRUE(opened.ok()) << opened.status().message();
+  if (!opened.ok() || !opened->inner.receipt) return {};
+  EXPECT_EQ(opened->header.sender_key, f.c.key->public_key());
+  return *opened->inner.receipt;
+}
+
+TEST(HubRelayTest, GapIsSetAsideAuditedAndTheSenderAskedToResend) {
+  Federation f;
+  Node c(f.c, {f.a.Roster("HUB"), f.h.Roster()}, false);
+  Chain chain(f, 3);
+  auto first = HandleSealed(c.Context(), Info(f.h), chain.envelopes[0], 1);
+  ASSERT_TRUE(first.ok());
+  ASSERT_EQ(first->kind, SealedOutcome::kApplied);
+  EXPECT_EQ(ReplyAsA(f, *first).committed_seq, 1u);
+  EXPECT_EQ(ReplyAsA(f, *first).committed_hash,
+            EnvelopeHash(chain.envelopes[0]));
+  // The hub drops envelope 2: envelope 3 is set aside, not applied.
+  auto third = HandleSealed(c.Context(), Info(f.h), chain.envelopes[2], 3);
+  ASSERT_TRUE(third.ok());
+  EXPECT_EQ(third->kind, SealedOutcome::kSetAside);
+  EXPECT_EQ(third->chain_fault, "gap");
+  auto ask = ReplyAsA(f, *third);
+  EXPECT_EQ(ask.committed_seq, 1u);
+  EXPECT_EQ(ask.resend_from, 2u);
+  auto gaps = c.Audit("hub_gap");
+  ASSERT_EQ(gaps.size(), 1u);
+  EXPECT_NE(gaps[0].event.detail.find("\"expected_seq\":2"), std::string::npos)
+      << gaps[0].event.detail;
+  EXPECT_NE(gaps[0].event.detail.find("\"got_seq\":3"), std::string::npos);
+  EXPECT_NE(gaps[0].event.detail.find("\"via\":\"HUB\""), std::string::npos);
+  auto reader = c.store->OpenReader();
+  EXPECT_EQ((*reader)->LogRange(0, 10)->size(), 1u);
+  // The resend (2 then 3) applies both, in order, exactly once.
+  for (size_t i : {1u, 2u}) {
+    auto again = HandleSealed(c.Context(), Info(f.h), chain.envelopes[i],
+                              10 + i);
+    ASSERT_TRUE(again.ok());
+    EXPECT_EQ(again->kind, SealedOutcome::kApplied) << i;
+  }
+  EXPECT_EQ((*reader)->LogRange(0, 10)->size(), 3u);
+  auto chains = (*reader)->SealedChainsIn();
+  ASSERT_TRUE(chains.ok());
+  ASSERT_EQ(chains->size(), 1u);
+  EXPECT_EQ(chains->front().last_seq, 3u);
+  EXPECT_EQ(chains->front().gaps, 1u);
+  EXPECT_EQ(chains->front().last_hash, EnvelopeHash(chain.envelopes[2]));
+}
+
+TEST(HubRelayTest, ReorderAndReplayApplyEachBatchOnceInOrder) {
+  Federation f;
+  Node c(f.c, {f.a.Roster("HUB"), f.h.Roster()}, false);
+  Chain chain(f, 2);
+  // The hub swaps 1 and 2: 2 is set aside, 1 applied, the resent 2
+  // applied, and a replay of 1 changes nothing.
+  EXPECT_EQ(HandleSealed(c.Context(), Info(f.h), chain.envelopes[1], 1)->kind,
+            SealedOutcome::kSetAside);
+  EXPECT_EQ(HandleSealed(c.Context(), Info(f.h), chain.envelopes[0], 2)->kind,
+            SealedOutcome::kApplied);
+  EXPECT_EQ(HandleSealed(c.Context(), Info(f.h), chain.envelopes[1], 3)->kind,
+            SealedOutcome::kApplied);
+  auto replay = HandleSealed(c.Context(), Info(f.h), chain.envelopes[0], 4);
+  ASSERT_TRUE(replay.ok());
+  EXPECT_EQ(replay->kind, SealedOutcome::kDuplicate);
+  EXPECT_EQ(ReplyAsA(f, *replay).committed_seq, 2u);
+  EXPECT_EQ(ReplyAsA(f, *replay).resend_from, 0u);
+  auto reader = c.store->OpenReader();
+  auto log = (*reader)->LogRange(0, 10);
+  ASSERT_EQ(log->size(), 2u);
+  EXPECT_EQ(c.Audit("sealed_receive").size(), 2u);
+  EXPECT_EQ(c.Audit("hub_gap").size(), 1u);
+  EXPECT_EQ(c.Audit("sealed_duplicate").size(), 1u);
+}
+
+TEST(HubRelayTest, ChainStateSurvivesARestart) {
+  Federation f;
+  Chain chain(f, 2);
+  TempDir shared;
+  const std::string path = shared.File("c.db");
+  {
+    Node c(f.c, {f.a.Roster("HUB"), f.h.Roster()}, false);
+    auto opened = store::Store::Open(path);
+    ASSERT_TRUE(opened.ok());
+    c.store = std::move(*opened);
+    EXPECT_EQ(HandleSealed(c.Context(), Info(f.h), chain.envelopes[0], 1)->kind,
+              SealedOutcome::kApplied);
+  }
+  Node c(f.c, {f.a.Roster("HUB"), f.h.Roster()}, false);
+  auto reopened = store::Store::Open(path);
+  ASSERT_TRUE(reopened.ok());
+  c.store = std::move(*reopened);
+  // After the restart envelope 1 is still a duplicate and 2 the next.
+  EXPECT_EQ(HandleSealed(c.Context(), Info(f.h), chain.envelopes[0], 2)->kind,
+            SealedOutcome::kDuplicate);
+  EXPECT_EQ(HandleSealed(c.Context(), Info(f.h), chain.envelopes[1], 3)->kind,
+            SealedOutcome::kApplied);
+}
+
+TEST(HubRelayTest, BrokenChainIsAppliedAndAudited) {
+  Federation f;
+  Node c(f.c, {f.a.Roster("HUB"), f.h.Roster()}, false);
+  Chain chain(f, 1);
+  ASSERT_EQ(HandleSealed(c.Context(), Info(f.h), chain.envelopes[0], 1)->kind,
+            SealedOutcome::kApplied);
+  ChainHash wrong{};
+  wrong.fill(9);
+  auto forked = f.Envelope(f.a, f.c, 2, "fork.example", {2, wrong});
+  auto out = HandleSealed(c.Context(), Info(f.h), forked, 2);
+  ASSERT_TRUE(out.ok());
+  EXPECT_EQ(out->kind, SealedOutcome::kApplied);
+  EXPECT_EQ(out->chain_fault, "broken");
+  EXPECT_EQ(c.Audit("sealed_chain_broken").size(), 1u);
+}
+
+TEST(HubRelayTest, PoisonEnvelopesAreRefusedReportedAndNotFatal) {
+  Federation f;
+  Node c(f.c, {f.a.Roster("HUB"), f.h.Roster()}, false);
+  Chain chain(f, 1);
+  // Bit rot in the ciphertext: refused with the reason, reported to A.
+  auto rotten = chain.envelopes[0];
+  rotten.back() ^= 0x40;
+  auto out = HandleSealed(c.Context(), Info(f.h), rotten, 7);
+  ASSERT_TRUE(out.ok());
+  EXPECT_EQ(out->kind, SealedOutcome::kRefused);
+  EXPECT_NE(out->reason.find("does not open"), std::string::npos);
+  auto report = ReplyAsA(f, *out);
+  ASSERT_TRUE(report.refused_envelope.has_value());
+  EXPECT_EQ(report.resend_from, 1u);
+  EXPECT_NE(report.refused_reason.find("does not open"), std::string::npos);
+  // A mangled header: refused (no sender to report to), not a breach.
+  auto mangled = chain.envelopes[0];
+  mangled[8] ^= 0xff;
+  auto header_out = HandleSealed(c.Context(), Info(f.h), mangled, 8);
+  ASSERT_TRUE(header_out.ok());
+  EXPECT_EQ(header_out->kind, SealedOutcome::kRefused);
+  // Old-format envelope: refused by name.
+  SealedHeaderInfo old;
+  old.envelope_id = NewEnvelopeId();
+  old.sender_name = f.a.name;
+  old.sender_key = f.a.key->public_key();
+  old.recipient_key = f.c.key->public_key();
+  old.first_seq = old.up_to_seq = 1;
+  old.format_version = 0;
+  auto x = crypto::IdentityToX25519Public(f.c.key->public_key());
+  auto old_env = crypto::Seal(EncodeSealedHeader(old),
+                              std::vector<uint8_t>(200, 1), {*x});
+  auto old_out = HandleSealed(c.Context(), Info(f.h), *old_env, 9);
+  ASSERT_TRUE(old_out.ok());
+  EXPECT_EQ(old_out->kind, SealedOutcome::kRefused);
+  EXPECT_NE(old_out->reason.find("format 0"), std::string::npos);
+  EXPECT_EQ(c.Audit("sealed_refuse").size(), 3u);
+  // The good envelope still applies afterwards.
+  EXPECT_EQ(HandleSealed(c.Context(), Info(f.h), chain.envelopes[0], 10)->kind,
+            SealedOutcome::kApplied);
+  auto reader = c.store->OpenReader();
+  EXPECT_EQ((*reader)->SealedChainsIn()->front().refused, 2u);
+}
+
+TEST(HubRelayTest, HubRefusesOldFormatByName) {
+  Federation f;
+  Node hub(f.h, {f.a.Roster(), f.c.Roster()}, true);
+  SealedHeaderInfo old;
+  old.envelope_id = NewEnvelopeId();
+  old.sender_name = f.a.name;
+  old.sender_key = f.a.key->public_key();
+  old.recipient_key = f.c.key->public_key();
+  old.first_seq = old.up_to_seq = 1;
+  old.format_version = 0;
+  auto x = crypto::IdentityToX25519Public(f.c.key->public_key());
+  auto env = crypto::Seal(EncodeSealedHeader(old), std::vector<uint8_t>(9, 1),
+                          {*x});
+  auto out = HandleSealed(hub.Context(), Info(f.a), *env, 0);
+  ASSERT_TRUE(out.ok());
+  EXPECT_EQ(out->kind, SealedOutcome::kRefused);
+  EXPECT_NE(out->reason.find("format 0"), std::string::npos);
+  EXPECT_EQ(hub.Counted("refused", "old_format"), 1u);
 }
 
 }  // namespace
