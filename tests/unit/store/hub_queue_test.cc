@@ -214,6 +214,8 @@ TEST(HubQueueDepth, Migration4FillsInTheSizesOfQueuedEnvelopes) {
   { auto store = OpenOrDie(path); }
   // Put the file back to schema 3 with one envelope queued the old way.
   RawExec(path,
+          "DROP TABLE stix_ids;"
+          "DELETE FROM schema_version WHERE version = 7;"
           "DROP TABLE unacked_pages;"
           "DELETE FROM schema_version WHERE version = 6;"
           "ALTER TABLE records DROP COLUMN superseded;"
