@@ -664,8 +664,12 @@ TEST_F(TaxiiTest, RevisionsInOneSecondHaveExactIncreasingVersions) {
                       v[i].get<std::string>());
     EXPECT_EQ(listed.Json()["objects"].size(), 1u) << listed.body;
     // The signed record says the same time to the millisecond.
-    const auto& ext = at.Json()["objects"][0]["extensions"]
-                          [std::string(protocol::kCaravanExtensionId)];
+    const nlohmann::json doc = at.Json();
+    const auto& object = doc["objects"][0];
+    ASSERT_TRUE(object.contains("extensions")) << at.body;
+    const auto& ext =
+        object["extensions"][std::string(protocol::kCaravanExtensionId)];
+    ASSERT_TRUE(ext.contains("signed_record")) << at.body;
     const std::string b64 = ext["signed_record"].get<std::string>();
     std::vector<uint8_t> bytes(b64.size());
     size_t len = 0;
