@@ -42,6 +42,10 @@ struct RecordBody {
   created @3 :Int64;
   variant @4 :UInt32;         # 0 full; else a redacted variant by the origin
   indicator @5 :Indicator;
+  # Milliseconds within `created` (0..999). Added later: 0 encodes exactly
+  # as a body without the field (canonical form drops the zero data word),
+  # so every older record keeps its bytes, id and signature.
+  createdMillis @6 :UInt16;
 }
 
 struct BatchProof {

@@ -91,6 +91,10 @@ struct RecordBody {
   uint64_t origin_seq = 0;  // the origin's own sequence number, from 1
   uint32_t revision = 1;    // 1 for the first revision of an id
   int64_t created = 0;      // when this revision was made (Unix seconds)
+  // ... and the milliseconds within that second (0..999): STIX `modified`
+  // and TAXII versions are created + created_millis, strictly increasing
+  // per indicator (issue 19). 0 in records made before the field existed.
+  uint16_t created_millis = 0;
   // 0 for the full revision; otherwise a redacted variant the origin made
   // for some recipients (a number chosen by the origin, stable per
   // redaction set).

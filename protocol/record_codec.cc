@@ -50,6 +50,11 @@ Result<RecordBody> ReadBody(wire::RecordBody::Reader r) {
   body.revision = r.getRevision();
   body.created = r.getCreated();
   body.variant = r.getVariant();
+  body.created_millis = r.getCreatedMillis();
+  if (body.created_millis > 999) {
+    return CorruptBody("created_millis is " +
+                       std::to_string(body.created_millis) + " (0..999)");
+  }
   if (body.origin_seq == 0) return CorruptBody("origin_seq is 0 (starts at 1)");
   if (body.revision == 0) return CorruptBody("revision is 0 (starts at 1)");
   if (body.created < 0) return CorruptBody("created is negative");
@@ -121,6 +126,7 @@ std::vector<uint8_t> EncodeRecordBody(const RecordBody& body) {
   b.setRevision(body.revision);
   b.setCreated(body.created);
   b.setVariant(body.variant);
+  b.setCreatedMillis(body.created_millis);
   const Indicator& ind = body.indicator;
   auto i = b.initIndicator();
   i.setType(static_cast<wire::IndicatorType>(ind.type));

@@ -110,6 +110,7 @@ Result<protocol::ExportItem> ExportItemFromJson(const nlohmann::json& ind) {
     auto t = protocol::ParseTime(ind["first_created"].get<std::string>(), 0);
     if (t.ok()) item.first_created = *t;
   }
+  item.stix_id = ind.value("stix_id", std::string());  // a TAXII posted id
   return item;
 }
 

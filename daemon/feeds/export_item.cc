@@ -41,6 +41,10 @@ Result<protocol::ExportItem> LoadExportItem(store::Reader& reader,
   if (!item.ok()) return item.status();
   // GetRevisions is ordered by revision: the first is the oldest held.
   item->first_created = revisions->front().created;
+  // A TAXII client's id for it is exported in place of the derived one.
+  auto posted = reader.PostedStixId(row.id);
+  if (!posted.ok()) return posted.status();
+  if (*posted) item->stix_id = std::move(**posted);
   return item;
 }
 

@@ -24,7 +24,8 @@ namespace caravan::feeds {
 
 // The export item of `row`'s current view: the body decoded from the stored
 // signed record (so what is exported is exactly what the origin signed),
-// the signed record bytes, and `first_created` from revision 1. Fails with
+// the signed record bytes, `first_created` from revision 1, and the STIX
+// id a TAXII client posted for it (stix_id, when one was). Fails with
 // the store's status when the record cannot be read, Corrupt when its bytes
 // do not decode.
 Result<protocol::ExportItem> LoadExportItem(store::Reader& reader,

@@ -6,6 +6,22 @@
 #include "daemon/store/write_txn.h"
 
 namespace caravan::feeds {
+namespace {
+
+// The spool wants only the error text of each item.
+SpoolSubmitFn SpoolSubmit(SubmitFn submit) {
+  return [submit = std::move(submit)](
+             const std::vector<protocol::BulkItem>& items,
+             const std::string& actor) {
+    std::vector<std::string> errors;
+    for (auto& outcome : submit(items, actor)) {
+      errors.push_back(std::move(outcome.error));
+    }
+    return errors;
+  };
+}
+
+}  // namespace
 
 Feeds::Feeds(FeedsDeps deps) : deps_(std::move(deps)) {}
 
@@ -77,7 +93,8 @@ Status Feeds::StartSpool() {
   spool_ = std::make_unique<SpoolService>(*deps_.io, *deps_.pool,
                                           std::move(options),
                                           cfg.spool.poll_interval,
-                                          deps_.submit, std::move(audit));
+                                          SpoolSubmit(deps_.submit),
+                                          std::move(audit));
   return spool_->Start();
 }
 

@@ -8,6 +8,8 @@
 #include <set>
 
 #include "daemon/feeds/export_item.h"
+#include "daemon/feeds/taxii_add_status.h"
+#include "daemon/feeds/taxii_lookup.h"
 #include "protocol/indicator_parse.h"
 #include "protocol/record_codec.h"
 #include "protocol/formats/stix.h"
@@ -19,17 +21,8 @@ namespace {
 using nlohmann::json;
 
 constexpr size_t kLogChunk = 2000;
-
-std::string Base64Url(std::string_view text) {
-  std::string out(sodium_base64_encoded_len(
-                      text.size(), sodium_base64_VARIANT_URLSAFE_NO_PADDING),
-                  '\0');
-  sodium_bin2base64(out.data(), out.size(),
-                    reinterpret_cast<const uint8_t*>(text.data()), text.size(),
-                    sodium_base64_VARIANT_URLSAFE_NO_PADDING);
-  out.resize(out.size() - 1);
-  return out;
-}
+// Ids one match[id] may name (each is a few index probes).
+constexpr size_t kMaxMatchIds = 1000;
 
 std::optional<std::string> FromBase64Variant(std::string_view text,
                                              int variant) {
@@ -124,43 +117,6 @@ std::vector<std::string> SplitComma(const std::string& s) {
   }
   return out;
 }
-
-// What a listing serves: the filters and where it is. The `next` token is
-// this, as JSON in base64url.
-struct ListSpec {
-  std::string collection;
-  uint64_t after_seq = 0;
-  std::vector<std::string> types, ids;
-  std::string version = "last";  // last | first | all | a timestamp
-  size_t limit = 0;
-  std::string Token() const {
-    return Base64Url(json{{"c", collection},
-                          {"s", after_seq},
-                          {"t", types},
-                          {"i", ids},
-                          {"v", version},
-                          {"l", limit}}
-                         .dump());
-  }
-  static std::optional<ListSpec> FromToken(std::string_view token) {
-    auto text = FromBase64Variant(token,
-                                  sodium_base64_VARIANT_URLSAFE_NO_PADDING);
-    if (!text || text->size() > 64 * 1024) return std::nullopt;
-    try {
-      auto j = json::parse(*text);
-      ListSpec s;
-      s.collection = j.at("c").get<std::string>();
-      s.after_seq = j.at("s").get<uint64_t>();
-      s.types = j.at("t").get<std::vector<std::string>>();
-      s.ids = j.at("i").get<std::vector<std::string>>();
-      s.version = j.at("v").get<std::string>();
-      s.limit = j.at("l").get<size_t>();
-      return s;
-    } catch (const json::exception&) {
-      return std::nullopt;
-    }
-  }
-};
 
 struct Listed {
   uint64_t seq = 0;
@@ -269,7 +225,8 @@ TaxiiHandler::TaxiiHandler(store::Store& store, TaxiiAccounts accounts,
       accounts_(std::move(accounts)),
       submit_(std::move(submit)),
       options_(std::move(options)),
-      dates_(std::make_unique<DateIndex>()) {}
+      dates_(std::make_unique<DateIndex>()),
+      tokens_(std::make_unique<PageTokenSealer>()) {}
 
 TaxiiHandler::~TaxiiHandler() = default;
 
@@ -524,51 +481,11 @@ HttpResponse TaxiiHandler::Route(const HttpRequest& req,
     if (req.body().size() > options_.max_request_bytes) {
       return Error(req, http::status::payload_too_large, "request too large");
     }
-    auto imported = protocol::ImportStixBundle(req.body());
-    if (!imported.ok()) {
-      return Error(req, http::status::unprocessable_entity,
-                   "bad envelope", imported.status().message());
-    }
-    std::vector<protocol::BulkItem> items;
-    for (const auto& it : imported->items) items.push_back(it.item);
-    auto errors = submit_(items, "taxii:" + account->name);
-    json successes = json::array(), failures = json::array();
-    for (size_t i = 0; i < imported->items.size(); ++i) {
-      const std::string err = i < errors.size() ? errors[i] : "not submitted";
-      if (err.empty()) {
-        successes.push_back({{"id", imported->items[i].stix_id}});
-      } else {
-        failures.push_back(
-            {{"id", imported->items[i].stix_id}, {"message", err}});
-      }
-    }
-    for (const auto& sk : imported->skipped) {
-      failures.push_back({{"id", sk.stix_id}, {"message", sk.reason}});
-    }
-    std::array<uint8_t, 16> rnd{};
-    randombytes_buf(rnd.data(), rnd.size());
-    const std::string status_id = protocol::UuidFromDigest(rnd);
-    json status = {{"id", status_id},
-                   {"status", "complete"},
-                   {"request_timestamp",
-                    TaxiiTime(static_cast<int64_t>(std::time(nullptr)) *
-                              1000000)},
-                   {"total_count", successes.size() + failures.size()},
-                   {"success_count", successes.size()},
-                   {"successes", successes},
-                   {"failure_count", failures.size()},
-                   {"failures", failures},
-                   {"pending_count", 0}};
-    {
-      std::lock_guard lock(status_mu_);
-      if (statuses_.size() >= 1000) statuses_.erase(statuses_.begin());
-      statuses_[account->name + "/" + status_id] = status.dump();
-    }
-    return Json(req, http::status::accepted, status);
+    return AddObjects(req, *account, reader);
   }
 
   // ---- listings ----
-  ListSpec spec;
+  PageSpec spec;
   bool by_id = false, versions = false;
   if (parts.size() >= 3 && !parts[2].empty()) {
     if (what != "objects") return Error(req, http::status::not_found, "no such resource");
@@ -584,12 +501,21 @@ HttpResponse TaxiiHandler::Route(const HttpRequest& req,
   if (!refreshed.ok()) {
     return Error(req, http::status::service_unavailable, refreshed.message());
   }
-  if (params.count("next")) {
-    auto from = ListSpec::FromToken(params["next"]);
-    if (!from || from->collection != *collection) {
-      return Error(req, http::status::bad_request, "bad next token");
+  if (params.count("next") && !by_id) {
+    auto from = tokens_->Open(params["next"], account->name);
+    if (!from.ok()) {
+      return Error(req, http::status::bad_request, "bad next token",
+                   from.status().message());
     }
-    spec = *from;
+    if (from->collection != *collection) {
+      return Error(req, http::status::bad_request, "bad next token",
+                   "the token continues a listing of collection '" +
+                       from->collection + "', not '" + *collection + "'");
+    }
+    spec = std::move(*from);
+    // The token is authentic, but caps are the server's: whatever limit it
+    // carries (or a `limit` given beside it), at most page_size_max.
+    spec.limit = std::clamp<size_t>(spec.limit, 1, options_.page_size_max);
   } else {
     spec.collection = *collection;
     if (params.count("added_after")) {
@@ -612,90 +538,182 @@ HttpResponse TaxiiHandler::Route(const HttpRequest& req,
       }
     }
   }
+  if (spec.ids.size() > kMaxMatchIds) {
+    return Error(req, http::status::bad_request, "too many ids",
+                 "match[id] names at most " + std::to_string(kMaxMatchIds) +
+                     " ids");
+  }
+  std::optional<int64_t> version_time;
   if (spec.version != "last" && spec.version != "first" &&
-      spec.version != "all" && !ParseTaxiiTime(spec.version)) {
-    return Error(req, http::status::bad_request, "bad match[version]");
+      spec.version != "all") {
+    version_time = ParseTaxiiTime(spec.version);
+    if (!version_time) {
+      return Error(req, http::status::bad_request, "bad match[version]");
+    }
+  }
+  auto has_posted = reader.HasPostedStixIds();
+  if (!has_posted.ok()) {
+    return Error(req, http::status::service_unavailable,
+                 has_posted.status().message());
   }
   const std::set<std::string> types(spec.types.begin(), spec.types.end());
-  const std::set<std::string> ids(spec.ids.begin(), spec.ids.end());
-  // An object-by-id lookup scans the whole log (ids are not indexed:
-  // TODO(perf) keep a STIX id index).
-  const size_t budget = by_id ? SIZE_MAX : options_.max_scan;
-  std::vector<Listed> listed;
-  uint64_t cursor = spec.after_seq;
-  size_t scanned = 0;
-  const uint64_t last_seq = dates_->LastSeq();
-  bool done = false;
-  std::map<protocol::IndicatorId, std::optional<store::IndicatorRow>> rows;
-  while (!done && cursor < last_seq && scanned < budget &&
-         listed.size() < spec.limit) {
-    auto page = reader.LogRange(cursor, kLogChunk);
-    if (!page.ok()) {
-      return Error(req, http::status::service_unavailable,
-                   page.status().message());
+
+  // One log record as the STIX object this request serves, or nullopt when
+  // the collection, the caller's TLP ceiling, quarantine, a warninglist
+  // hit or the version and type filters leave it out. The caller's caps
+  // come from `account`, never from a token.
+  auto serve = [&](const store::StoredRecord& rec,
+                   const store::IndicatorRow& row, int64_t first_created,
+                   std::string stix_id) -> std::optional<json> {
+    const bool received = rec.received_from.has_value();
+    if (rec.variant != 0 && !received) return std::nullopt;  // peers' copies
+    if (*collection == kCollectionReceived && !received) return std::nullopt;
+    if (*collection == kCollectionOwn && received) return std::nullopt;
+    if (row.quarantined || row.warning) return std::nullopt;
+    if (spec.version == "last" &&
+        (rec.revision != row.revision || rec.variant != row.variant)) {
+      return std::nullopt;
     }
-    if (page->empty()) break;
-    for (const auto& rec : *page) {
-      if (listed.size() >= spec.limit || scanned >= budget) {
-        done = true;
-        break;
+    if (spec.version == "first" && rec.revision != 1) return std::nullopt;
+    auto item = ExportItemFromRecord(rec, row.origin_name, row.origin_country);
+    if (!item.ok()) return std::nullopt;  // unreadable: never served
+    if (item->body.indicator.tlp > account->max_tlp) return std::nullopt;
+    item->first_created = first_created;
+    item->stix_id = std::move(stix_id);
+    json obj = protocol::StixIndicator(*item);
+    if (!types.empty() && !types.count(obj["type"].get<std::string>())) {
+      return std::nullopt;
+    }
+    if (version_time &&
+        ParseTaxiiTime(obj["modified"].get<std::string>()) != version_time) {
+      return std::nullopt;
+    }
+    return obj;
+  };
+
+  std::vector<Listed> listed;
+  bool more = false;
+  uint64_t cursor = spec.after_seq;
+  if (!spec.ids.empty()) {
+    // By id (objects/ID/, versions/, match[id]): through the indexes
+    // (taxii_lookup.h), never the log, so the answer is on the first page.
+    std::vector<Listed> found;
+    std::set<protocol::IndicatorId> seen;
+    const uint64_t indexed_seq = dates_->LastSeq();
+    for (const auto& stix_id : spec.ids) {
+      auto hits = FindStixId(reader, stix_id, *has_posted);
+      if (!hits.ok()) {
+        return Error(req, http::status::service_unavailable,
+                     hits.status().message());
       }
-      cursor = rec.seq;
-      ++scanned;
-      const bool received = rec.received_from.has_value();
-      if (rec.variant != 0 && !received) continue;  // redacted copies for peers
-      if (*collection == kCollectionReceived && !received) continue;
-      if (*collection == kCollectionOwn && received) continue;
-      auto cached = rows.find(rec.id);
-      if (cached == rows.end()) {
-        auto row = reader.Get(rec.id);
+      for (const auto& hit : *hits) {
+        if (!seen.insert(hit.id).second) continue;
+        auto row = reader.Get(hit.id);
         if (!row.ok()) {
           return Error(req, http::status::service_unavailable,
                        row.status().message());
         }
-        if (rows.size() > 10000) rows.clear();
-        cached = rows.emplace(rec.id, std::move(*row)).first;
-      }
-      const auto& row = cached->second;
-      if (!row || row->quarantined || row->warning) continue;
-      if (spec.version == "last" &&
-          (rec.revision != row->revision || rec.variant != row->variant)) {
-        continue;
-      }
-      if (spec.version == "first" && rec.revision != 1) continue;
-      auto item = ExportItemFromRecord(rec, row->origin_name,
-                                       row->origin_country);
-      if (!item.ok()) continue;  // unreadable: never served
-      if (item->body.indicator.tlp > account->max_tlp) continue;
-      item->first_created = rec.created;
-      if (rec.revision != 1) {
-        auto revs = reader.GetRevisions(rec.id);
-        if (revs.ok() && !revs->empty()) {
-          item->first_created = revs->front().created;
+        if (!*row) continue;
+        if (!hit.posted && !StixTypeMatches(stix_id, (*row)->indicator.type)) {
+          continue;
+        }
+        auto revs = reader.GetRevisions(hit.id);
+        if (!revs.ok()) {
+          return Error(req, http::status::service_unavailable,
+                       revs.status().message());
+        }
+        const int64_t first_created = revs->empty() ? 0 : revs->front().created;
+        for (const auto& rec : *revs) {
+          // Records stored since the date index was refreshed have no
+          // date_added yet: the next request serves them.
+          if (rec.seq <= spec.after_seq || rec.seq > indexed_seq) continue;
+          auto obj = serve(rec, **row, first_created, stix_id);
+          if (obj) found.push_back({rec.seq, dates_->DateOf(rec.seq), std::move(*obj)});
         }
       }
-      json obj = protocol::StixIndicator(*item);
-      if (!types.empty() && !types.count(obj["type"].get<std::string>())) {
-        continue;
-      }
-      if (!ids.empty() && !ids.count(obj["id"].get<std::string>())) continue;
-      if (spec.version != "last" && spec.version != "first" &&
-          spec.version != "all" && obj["modified"] != spec.version) {
-        continue;
-      }
-      listed.push_back({rec.seq, dates_->DateOf(rec.seq), std::move(obj)});
     }
+    std::sort(found.begin(), found.end(),
+              [](const Listed& a, const Listed& b) { return a.seq < b.seq; });
+    // objects/ID/ answers every version at once (they are few); match[id]
+    // pages like any listing.
+    const size_t take = by_id ? found.size() : std::min(found.size(), spec.limit);
+    more = take < found.size();
+    found.resize(take);
+    listed = std::move(found);
+    if (!listed.empty()) cursor = listed.back().seq;
+  } else {
+    // Everything else walks the log from the cursor, at most max_scan
+    // records per request.
+    struct Held {
+      std::optional<store::IndicatorRow> row;
+      std::string stix_id;  // posted id to export, "" = derived
+    };
+    std::map<protocol::IndicatorId, Held> rows;
+    size_t scanned = 0;
+    const uint64_t last_seq = dates_->LastSeq();
+    bool done = false;
+    while (!done && cursor < last_seq && scanned < options_.max_scan &&
+           listed.size() < spec.limit) {
+      auto page = reader.LogRange(cursor, kLogChunk);
+      if (!page.ok()) {
+        return Error(req, http::status::service_unavailable,
+                     page.status().message());
+      }
+      if (page->empty()) break;
+      for (const auto& rec : *page) {
+        if (listed.size() >= spec.limit || scanned >= options_.max_scan) {
+          done = true;
+          break;
+        }
+        cursor = rec.seq;
+        ++scanned;
+        const bool received = rec.received_from.has_value();
+        if (rec.variant != 0 && !received) continue;
+        if (*collection == kCollectionReceived && !received) continue;
+        if (*collection == kCollectionOwn && received) continue;
+        auto cached = rows.find(rec.id);
+        if (cached == rows.end()) {
+          auto row = reader.Get(rec.id);
+          if (!row.ok()) {
+            return Error(req, http::status::service_unavailable,
+                         row.status().message());
+          }
+          Held held{std::move(*row), ""};
+          if (*has_posted && held.row) {
+            auto posted = reader.PostedStixId(rec.id);
+            if (!posted.ok()) {
+              return Error(req, http::status::service_unavailable,
+                           posted.status().message());
+            }
+            if (*posted) held.stix_id = std::move(**posted);
+          }
+          if (rows.size() > 10000) rows.clear();
+          cached = rows.emplace(rec.id, std::move(held)).first;
+        }
+        const auto& row = cached->second.row;
+        if (!row) continue;
+        int64_t first_created = rec.created;
+        if (rec.revision != 1) {
+          auto revs = reader.GetRevisions(rec.id);
+          if (revs.ok() && !revs->empty()) first_created = revs->front().created;
+        }
+        auto obj = serve(rec, *row, first_created, cached->second.stix_id);
+        if (obj) {
+          listed.push_back({rec.seq, dates_->DateOf(rec.seq), std::move(*obj)});
+        }
+      }
+    }
+    more = cursor < last_seq;
   }
-  const bool more = cursor < last_seq && !by_id;
   if (by_id && listed.empty()) {
     return Error(req, http::status::not_found, "no such object");
   }
   json body = json::object();
   if (more) {
-    ListSpec next = spec;
+    PageSpec next = spec;
     next.after_seq = cursor;
     body["more"] = true;
-    body["next"] = next.Token();
+    body["next"] = tokens_->Seal(next, account->name);
   } else {
     body["more"] = false;
   }
@@ -723,6 +741,81 @@ HttpResponse TaxiiHandler::Route(const HttpRequest& req,
     res.set("X-TAXII-Date-Added-Last", TaxiiTime(listed.back().date_added));
   }
   return res;
+}
+
+HttpResponse TaxiiHandler::AddObjects(const HttpRequest& req,
+                                      const TaxiiAccount& account,
+                                      store::Reader& reader) {
+  auto imported = protocol::ImportStixBundle(req.body());
+  if (!imported.ok()) {
+    return Error(req, http::status::unprocessable_entity, "bad envelope",
+                 imported.status().message());
+  }
+  // Every object as posted, so the status lists each one (ImportStixBundle
+  // reports only indicators and vulnerabilities).
+  auto objects = ListPostedObjects(req.body(), protocol::kMaxStixBytes);
+  if (!objects.ok()) {
+    return Error(req, http::status::unprocessable_entity, "bad envelope",
+                 objects.status().message());
+  }
+  std::vector<protocol::BulkItem> items;
+  for (const auto& it : imported->items) items.push_back(it.item);
+  const auto outcomes = submit_(items, "taxii:" + account.name);
+
+  // How many items each object yielded: a posted id names an indicator
+  // only when its object made exactly one (an OR of several values is
+  // several indicators, none of which is "the" object).
+  std::map<size_t, size_t> per_object;
+  for (const auto& it : imported->items) ++per_object[it.item.line];
+  std::vector<ItemResult> results(imported->items.size());
+  for (size_t i = 0; i < imported->items.size(); ++i) {
+    const auto& it = imported->items[i];
+    if (i >= outcomes.size()) {
+      results[i].error = "not submitted";
+      continue;
+    }
+    results[i].error = outcomes[i].error;
+    if (!outcomes[i].error.empty()) continue;
+    const protocol::IndicatorId& id = outcomes[i].id;
+    auto row = reader.Get(id);
+    if (!row.ok() || !*row) continue;  // stored, but not readable here
+    if (per_object[it.item.line] == 1 && !it.stix_id.empty()) {
+      const std::string derived =
+          std::string(it.item.type == "cve" ? "vulnerability--"
+                                            : "indicator--") +
+          protocol::UuidFromDigest(id);
+      if (it.stix_id != derived) {
+        Status mapped = store_
+                            .Write([&](store::WriteTxn& txn) {
+                              return txn.PutStixId(it.stix_id, id);
+                            })
+                            .get();
+        if (!mapped.ok()) {
+          results[i].error = "stored, but its id was not kept: " +
+                             mapped.message();
+          continue;
+        }
+      }
+    }
+    auto item = LoadExportItem(reader, **row);
+    if (item.ok()) {
+      results[i].stored_version =
+          protocol::StixIndicator(*item)["modified"].get<std::string>();
+    }
+  }
+  std::array<uint8_t, 16> rnd{};
+  randombytes_buf(rnd.data(), rnd.size());
+  const std::string status_id = protocol::UuidFromDigest(rnd);
+  json status = BuildAddStatus(
+      status_id,
+      TaxiiTime(static_cast<int64_t>(std::time(nullptr)) * 1000000),
+      *objects, *imported, results);
+  {
+    std::lock_guard lock(status_mu_);
+    if (statuses_.size() >= 1000) statuses_.erase(statuses_.begin());
+    statuses_[account.name + "/" + status_id] = status.dump();
+  }
+  return Json(req, http::status::accepted, status);
 }
 
 }  // namespace caravan::feeds

@@ -7,8 +7,9 @@
 // Objects are served from the store's log: every record (object version)
 // has a date_added derived from its local log order, strictly increasing
 // (see DateIndex in the .cc and docs/taxii.md). Listings page by log seq;
-// the `next` token encodes the filters and the cursor, so it alone
-// continues a listing.
+// the `next` token encodes the filters and the cursor under a MAC
+// (taxii_page_token.h), so it alone continues a listing and cannot be
+// forged; every cap is re-applied to it.
 //
 // Threading: Handle blocks on SQLite; call it on the worker pool, from any
 // number of threads at once.
@@ -23,6 +24,7 @@
 #include <vector>
 
 #include "daemon/feeds/taxii_accounts.h"
+#include "daemon/feeds/taxii_page_token.h"
 #include "daemon/store/reader.h"
 #include "daemon/store/store.h"
 #include "protocol/formats/bulk_reader.h"
@@ -36,9 +38,14 @@ using HttpResponse = http::response<http::string_body>;
 inline constexpr std::string_view kTaxiiMediaType =
     "application/taxii+json;version=2.1";
 
-// Submits imported items as `actor`; one error text per item ("" = stored
-// or unchanged), in order. Blocking.
-using SubmitFn = std::function<std::vector<std::string>(
+// What became of one submitted item.
+struct SubmitOutcome {
+  std::string error;           // "" = stored or unchanged
+  protocol::IndicatorId id{};  // the indicator it is now part of (if stored)
+};
+// Submits imported items as `actor`; one outcome per item, in order.
+// Blocking.
+using SubmitFn = std::function<std::vector<SubmitOutcome>(
     const std::vector<protocol::BulkItem>&, const std::string& actor)>;
 
 struct TaxiiOptions {
@@ -73,12 +80,17 @@ class TaxiiHandler {
   struct Scope;
   HttpResponse Route(const HttpRequest& request, const TaxiiAccount& caller,
                      store::Reader& reader);
+  // POST .../objects/ once the caller may write: import, submit, keep the
+  // posted ids, answer the status resource.
+  HttpResponse AddObjects(const HttpRequest& request,
+                          const TaxiiAccount& account, store::Reader& reader);
 
   store::Store& store_;
   TaxiiAccounts accounts_;
   SubmitFn submit_;
   TaxiiOptions options_;
   std::unique_ptr<DateIndex> dates_;
+  std::unique_ptr<PageTokenSealer> tokens_;  // `next` tokens (MACed)
   std::mutex readers_mu_;
   std::vector<std::unique_ptr<store::Reader>> idle_readers_;
   std::mutex status_mu_;

@@ -179,6 +179,8 @@ Result<std::string> ControlDispatcher::Query(protocol::wire::Query::Reader q,
         if (!item.ok()) return item.status();
         list.back()["signed_record"] = feeds::ToBase64(item->signed_record);
         list.back()["first_created"] = TimeOrNull(item->first_created);
+        // The id a TAXII client posted for it, exported in its place.
+        if (!item->stix_id.empty()) list.back()["stix_id"] = item->stix_id;
       }
     }
     nlohmann::json doc = {{"indicators", std::move(list)}};

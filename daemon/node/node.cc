@@ -168,12 +168,13 @@ Status Node::Start() {
                         it.description, it.valid_until, it.first_seen,
                         it.last_seen, it.reshare, it.line});
     }
-    std::vector<std::string> errors;
+    std::vector<feeds::SubmitOutcome> outcomes;
     for (const auto& out : submitter_->Submit(inputs, actor)) {
-      errors.push_back(out.error.ok() ? std::string() : out.error.message());
+      outcomes.push_back(
+          {out.error.ok() ? std::string() : out.error.message(), out.id});
     }
     NotifyCommitted();
-    return errors;
+    return outcomes;
   };
   feeds_ = std::make_unique<feeds::Feeds>(std::move(feeds_deps));
   CARAVAN_RETURN_IF_ERROR(feeds_->Start());

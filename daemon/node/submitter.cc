@@ -1,5 +1,7 @@
 #include "daemon/node/submitter.h"
 
+#include <algorithm>
+#include <chrono>
 #include <map>
 #include <nlohmann/json.hpp>
 
@@ -87,6 +89,25 @@ Status StorePending(store::WriteTxn& txn, const crypto::IdentityKey& identity,
   }
   if (audit.empty()) return Status::Ok();
   return txn.AppendAudits(audit).status();
+}
+
+// Stamps a new revision's time: `now` (the store's clock, seconds) with the
+// wall clock's milliseconds, but strictly after `previous` (the revision it
+// follows, if any), so TAXII versions and STIX `modified` of one indicator
+// never repeat (issue 19): a second revision in the same millisecond, or
+// after the clock stepped back, gets the millisecond after the last one.
+void StampRevisionTime(int64_t now, const protocol::RecordBody* previous,
+                       protocol::RecordBody& body) {
+  const auto wall = std::chrono::duration_cast<std::chrono::milliseconds>(
+      std::chrono::system_clock::now().time_since_epoch());
+  int64_t millis = now * 1000 + wall.count() % 1000;
+  if (previous != nullptr) {
+    const int64_t last =
+        previous->created * 1000 + previous->created_millis;
+    millis = std::max(millis, last + 1);
+  }
+  body.created = millis / 1000;
+  body.created_millis = static_cast<uint16_t>(millis % 1000);
 }
 
 }  // namespace
@@ -213,7 +234,7 @@ std::vector<SubmissionOutcome> Submitter::Submit(
       protocol::RecordBody body;
       body.origin = me;
       body.revision = current ? current->revision + 1 : 1;
-      body.created = txn.now();
+      StampRevisionTime(txn.now(), current ? &*current : nullptr, body);
       body.indicator = ind;
       outcomes[i].revision = body.revision;
       in_batch[id] = body;
@@ -283,7 +304,8 @@ Result<SubmissionOutcome> Submitter::Revoke(const protocol::IndicatorId& id,
     body.origin_seq = *seq;
     body.revision += 1;
     body.variant = 0;
-    body.created = txn.now();
+    const protocol::RecordBody previous = body;
+    StampRevisionTime(txn.now(), &previous, body);
     body.indicator.revoked = true;
     body.indicator.revoke_reason = reason;
     outcome.revision = body.revision;

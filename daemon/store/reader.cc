@@ -1,5 +1,7 @@
 #include "daemon/store/reader.h"
 
+#include <algorithm>
+#include <climits>
 #include <variant>
 
 #include "daemon/store/audit_chain.h"
@@ -320,6 +322,69 @@ Result<std::optional<IndicatorRow>> Reader::Get(const IndicatorId& id) {
   CARAVAN_RETURN_IF_ERROR(
       LoadTags(*db_, static_cast<int64_t>(r.cursor), r.indicator.tags));
   return std::optional<IndicatorRow>(std::move(r));
+}
+
+Result<std::vector<IndicatorId>> Reader::IdsWithPrefix(
+    std::span<const uint8_t> prefix, size_t limit) {
+  if (prefix.empty() || prefix.size() > 32 || limit == 0) {
+    return InvalidInput("id prefix must be 1..32 bytes and limit positive");
+  }
+  // SQLite compares blobs bytewise, then by length: every id starting with
+  // `prefix` lies in [prefix, prefix + 1) where + 1 carries from the end.
+  std::vector<uint8_t> upper(prefix.begin(), prefix.end());
+  while (!upper.empty() && upper.back() == 0xff) upper.pop_back();
+  if (!upper.empty()) ++upper.back();
+  CARAVAN_STORE_READ_TXN(*db_);
+  CARAVAN_STORE_ASSIGN_OR_RETURN(
+      Statement st,
+      db_->Prepare(upper.empty()
+                       ? "SELECT id FROM indicators WHERE id >= ?1 "
+                         "ORDER BY id LIMIT ?3"
+                       : "SELECT id FROM indicators WHERE id >= ?1 AND "
+                         "id < ?2 ORDER BY id LIMIT ?3"));
+  st.BindBlob(1, prefix.data(), prefix.size());
+  if (!upper.empty()) st.BindBlob(2, upper);
+  st.Bind(3, static_cast<int64_t>(std::min<size_t>(limit, INT32_MAX)));
+  std::vector<IndicatorId> ids;
+  for (;;) {
+    CARAVAN_STORE_ASSIGN_OR_RETURN(bool row, st.Step());
+    if (!row) return ids;
+    IndicatorId id{};
+    if (!st.FixedBlob(0, id)) return Corrupt("indicator id is not 32 bytes");
+    ids.push_back(id);
+  }
+}
+
+Result<std::optional<IndicatorId>> Reader::IndicatorOfStixId(
+    std::string_view stix_id) {
+  CARAVAN_STORE_READ_TXN(*db_);
+  CARAVAN_STORE_ASSIGN_OR_RETURN(
+      Statement st, db_->Prepare("SELECT id FROM stix_ids WHERE stix_id = ?"));
+  st.BindText(1, stix_id);
+  CARAVAN_STORE_ASSIGN_OR_RETURN(bool row, st.Step());
+  if (!row) return std::optional<IndicatorId>();
+  IndicatorId id{};
+  if (!st.FixedBlob(0, id)) return Corrupt("stix_ids id is not 32 bytes");
+  return std::optional<IndicatorId>(id);
+}
+
+Result<std::optional<std::string>> Reader::PostedStixId(
+    const IndicatorId& id) {
+  CARAVAN_STORE_READ_TXN(*db_);
+  CARAVAN_STORE_ASSIGN_OR_RETURN(
+      Statement st,
+      db_->Prepare("SELECT stix_id FROM stix_ids WHERE id = ? "
+                   "ORDER BY rowid LIMIT 1"));
+  st.BindBlob(1, id);
+  CARAVAN_STORE_ASSIGN_OR_RETURN(bool row, st.Step());
+  if (!row) return std::optional<std::string>();
+  return std::optional<std::string>(st.Text(0));
+}
+
+Result<bool> Reader::HasPostedStixIds() {
+  CARAVAN_STORE_ASSIGN_OR_RETURN(
+      int64_t any, db_->QueryInt("SELECT EXISTS (SELECT 1 FROM stix_ids)"));
+  return any != 0;
 }
 
 Result<std::vector<StoredRecord>> Reader::GetRevisions(const IndicatorId& id) {

@@ -15,6 +15,7 @@
 
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -49,6 +50,18 @@ class Reader {
 
   // The current view of one indicator whatever its flags; nullopt if none.
   Result<std::optional<IndicatorRow>> Get(const IndicatorId& id);
+  // Ids of held indicators whose first bytes are `prefix` (1..32 bytes),
+  // ascending, at most `limit`: one range scan of the indicators' id index.
+  // TAXII finds an indicator by the UUID derived from its id this way.
+  Result<std::vector<IndicatorId>> IdsWithPrefix(
+      std::span<const uint8_t> prefix, size_t limit);
+  // STIX ids a client posted for an indicator (schema.cc, "stix_ids"):
+  // the indicator a posted id names, nullopt if none; and the first id
+  // posted for an indicator, nullopt if none; and whether any is held.
+  Result<std::optional<IndicatorId>> IndicatorOfStixId(
+      std::string_view stix_id);
+  Result<std::optional<std::string>> PostedStixId(const IndicatorId& id);
+  Result<bool> HasPostedStixIds();
   // Every record held for `id`, by revision then variant.
   Result<std::vector<StoredRecord>> GetRevisions(const IndicatorId& id);
   // NotFound when that exact record is not held.

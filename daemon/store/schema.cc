@@ -294,6 +294,22 @@ CREATE TABLE sealed_outbox (
 ) WITHOUT ROWID;
 )sql";
 
+// Migration: stix_ids, the STIX ids TAXII clients posted for indicators
+// (issue 19: a posted object keeps its id). caravan's own STIX id of an
+// indicator is derived from its id (protocol/formats/stix.h); a client's
+// id is another name for the same indicator, found by GET .../objects/ID/
+// and exported in place of the derived one (the first posted wins, by
+// rowid). A posted id, once mapped, keeps naming that indicator. Rows are
+// small and few (one per posted object); retention leaves them (a mapping
+// to an indicator no longer held finds nothing).
+constexpr const char* kMigrationStixIds = R"sql(
+CREATE TABLE stix_ids (
+  stix_id TEXT NOT NULL UNIQUE CHECK (length(stix_id) BETWEEN 1 AND 256),
+  id BLOB NOT NULL CHECK (length(id) = 32)
+);
+CREATE INDEX stix_ids_id ON stix_ids (id);
+)sql";
+
 // Append new migrations here; never edit one that has shipped.
 constexpr Migration kMigrations[] = {
     {1, kMigration1},
@@ -303,6 +319,7 @@ constexpr Migration kMigrations[] = {
     {5, kMigration5},
     {6, kMigration6},
     {7, kMigrationSealedChains},
+    {8, kMigrationStixIds},
 };
 static_assert(sizeof(kMigrations) / sizeof(kMigrations[0]) == kSchemaVersion,
               "kSchemaVersion must equal the number of migrations");

@@ -627,6 +627,18 @@ Status WriteTxn::PutUnackedPage(std::string_view peer, uint64_t up_to_seq,
   return st.Run();
 }
 
+Status WriteTxn::PutStixId(std::string_view stix_id, const IndicatorId& id) {
+  if (stix_id.empty() || stix_id.size() > 256) {
+    return InvalidInput("STIX id must be 1..256 bytes");
+  }
+  CARAVAN_STORE_ASSIGN_OR_RETURN(
+      Statement st,
+      db_.Prepare("INSERT OR IGNORE INTO stix_ids (stix_id, id) VALUES (?, ?)"));
+  st.BindText(1, stix_id);
+  st.BindBlob(2, id);
+  return st.Run();
+}
+
 Status WriteTxn::DropUnackedPages(std::string_view peer, uint64_t up_to_seq) {
   CARAVAN_RETURN_IF_ERROR(CheckSeq("page end", up_to_seq));
   CARAVAN_STORE_ASSIGN_OR_RETURN(

@@ -119,6 +119,11 @@ class WriteTxn {
   Result<std::vector<std::pair<uint64_t, std::string>>> TakeUnackedPages(
       std::string_view peer);
 
+  // Records that a client posted STIX id `stix_id` for indicator `id`
+  // (Reader::IndicatorOfStixId). A stix_id already mapped keeps its
+  // indicator (nothing changes). InvalidInput for an id of 0 or over 256
+  // bytes.
+  Status PutStixId(std::string_view stix_id, const IndicatorId& id);
   // Adds `n` to the count for (country, day) and returns the new count.
   Result<uint64_t> AddQuota(std::string_view country, int64_t day,
                             uint64_t n);

@@ -132,6 +132,7 @@ protocol::SignedRecord BuildWithdrawal(const protocol::RecordBody& current,
   body.origin_seq = current.origin_seq;
   body.revision = current.revision;
   body.created = current.created;
+  body.created_millis = current.created_millis;
   body.variant = kWithdrawalVariant;
   protocol::Indicator& ind = body.indicator;
   ind.type = held.indicator.type;

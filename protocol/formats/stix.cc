@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <cstdio>
 #include <cstring>
 #include <map>
 #include <set>
@@ -84,6 +85,20 @@ std::string QuoteLiteral(std::string_view s) {
 std::string StixTime(int64_t t) {
   std::string s = FormatTime(t);  // ...:05Z
   s.insert(s.size() - 1, ".000");
+  return s;
+}
+
+std::string StixTimeMillis(int64_t unix_millis) {
+  int64_t secs = unix_millis / 1000;
+  int64_t ms = unix_millis % 1000;
+  if (ms < 0) {
+    ms += 1000;
+    --secs;
+  }
+  std::string s = FormatTime(secs);  // ...:05Z
+  char frac[8];
+  std::snprintf(frac, sizeof frac, ".%03d", static_cast<int>(ms));
+  s.insert(s.size() - 1, frac);
   return s;
 }
 
@@ -224,16 +239,27 @@ json StixIndicator(const ExportItem& item) {
   const RecordBody& body = item.body;
   const Indicator& ind = body.indicator;
   const bool is_cve = ind.type == IndicatorType::kCve;
+  // `modified` is the revision's time to the millisecond (strictly
+  // increasing per indicator, so each version is exact). `created` is
+  // revision 1's, whose milliseconds only revision 1 itself carries (the
+  // store keeps whole seconds): later versions use its second.
+  const int64_t modified_ms = body.created * 1000 + body.created_millis;
   const int64_t modified = body.created;
   const int64_t created =
       item.first_created > 0 ? std::min(item.first_created, modified) : modified;
+  const int64_t created_ms =
+      body.revision == 1 ? modified_ms : std::min(created * 1000, modified_ms);
   const std::string type = is_cve ? "vulnerability" : "indicator";
+  const bool posted_id = item.stix_id.size() > type.size() + 2 &&
+                         item.stix_id.compare(0, type.size() + 2,
+                                              type + "--") == 0;
 
   json o = {{"type", type},
             {"spec_version", "2.1"},
-            {"id", type + "--" + UuidFromDigest(item.id)},
-            {"created", StixTime(created)},
-            {"modified", StixTime(modified)},
+            {"id", posted_id ? item.stix_id
+                             : type + "--" + UuidFromDigest(item.id)},
+            {"created", StixTimeMillis(created_ms)},
+            {"modified", StixTimeMillis(modified_ms)},
             {"created_by_ref", StixIdentityId(body.origin)},
             {"name", ind.value},
             {"confidence", ind.confidence},

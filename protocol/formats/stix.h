@@ -57,10 +57,16 @@ struct ExportItem {
   // `created` of revision 1 (STIX `created`, stable across versions);
   // 0 = unknown: the current revision's time is used instead.
   int64_t first_created = 0;
+  // The STIX id to export instead of the one derived from `id`: the id a
+  // TAXII client posted for this indicator (docs/taxii.md). Used only when
+  // it names the object's type ("indicator--…" or "vulnerability--…").
+  std::string stix_id;
 };
 
 // "2026-01-02T03:04:05.000Z": STIX timestamps with millisecond precision.
 std::string StixTime(int64_t unix_seconds);
+// The same from Unix milliseconds ("…:05.123Z"): revision times.
+std::string StixTimeMillis(int64_t unix_millis);
 
 // A UUID-shaped string from the first 16 bytes of `digest` (>= 16 bytes)
 // with the version nibble set to 5 and the RFC 4122 variant bits set.

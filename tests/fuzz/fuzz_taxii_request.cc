@@ -57,7 +57,14 @@ World* MakeWorld() {
   world->handler = std::make_unique<feeds::TaxiiHandler>(
       *world->store, std::move(*accounts),
       [](const std::vector<protocol::BulkItem>& items, const std::string&) {
-        return std::vector<std::string>(items.size());  // all "stored"
+        // All "stored", each as a distinct indicator, so posted ids get
+        // kept and looked up like on a real node.
+        std::vector<feeds::SubmitOutcome> out(items.size());
+        for (size_t i = 0; i < items.size(); ++i) {
+          out[i].id[0] = static_cast<uint8_t>(i);
+          out[i].id[1] = static_cast<uint8_t>(i >> 8);
+        }
+        return out;
       },
       options);
   return world;

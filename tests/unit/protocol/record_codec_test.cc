@@ -53,6 +53,32 @@ TEST(RecordCodec, RoundTrip) {
   EXPECT_EQ(*d2, revoked);
 }
 
+// Issue 19: revision times carry milliseconds in a field added later.
+// A body without them (created_millis 0, every record made before) keeps
+// the old layout byte for byte: the canonical form drops the zero data
+// word, so the data section is still the three words it always was and
+// old signatures and ids are unaffected. Non-zero millis round-trip.
+TEST(RecordCodec, CreatedMillisIsAdditive) {
+  RecordBody b = SampleBody();
+  ASSERT_EQ(b.created_millis, 0);
+  const auto old_bytes = EncodeRecordBody(b);
+  // Root struct pointer: bits 32..47 are the data section size in words.
+  ASSERT_GE(old_bytes.size(), 8u);
+  EXPECT_EQ(old_bytes[4] | (old_bytes[5] << 8), 3);
+  b.created_millis = 123;
+  const auto new_bytes = EncodeRecordBody(b);
+  EXPECT_EQ(new_bytes[4] | (new_bytes[5] << 8), 4);
+  EXPECT_EQ(new_bytes.size(), old_bytes.size() + 8);
+  auto d = DecodeRecordBody(new_bytes);
+  ASSERT_TRUE(d.ok()) << d.status().ToString();
+  EXPECT_EQ(d->created_millis, 123);
+  EXPECT_EQ(*d, b);
+  b.created_millis = 999;
+  auto top = DecodeRecordBody(EncodeRecordBody(b));
+  ASSERT_TRUE(top.ok());
+  EXPECT_EQ(top->created_millis, 999);
+}
+
 TEST(RecordCodec, DeterministicAndTagOrderIndependent) {
   RecordBody a = SampleBody();
   RecordBody b = SampleBody();
@@ -186,6 +212,8 @@ TEST(RecordCodec, RejectsInvalidFields) {
       {[](wire::RecordBody::Builder b) { b.setOriginSeq(0); }, "origin_seq is 0"},
       {[](wire::RecordBody::Builder b) { b.setRevision(0); }, "revision is 0"},
       {[](wire::RecordBody::Builder b) { b.setCreated(-5); }, "created is negative"},
+      {[](wire::RecordBody::Builder b) { b.setCreatedMillis(1000); },
+       "created_millis is 1000"},
       {[](wire::RecordBody::Builder b) { b.getIndicator().setDescription(""); },
        "not the canonical encoding"},  // empty text must be a null pointer
   };

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "tests/unit/store/store_test_util.h"
+#include "tests/unit/store/schema_rollback.h"
 
 namespace caravan::store {
 namespace {
@@ -213,12 +214,8 @@ TEST(HubQueueDepth, Migration4FillsInTheSizesOfQueuedEnvelopes) {
   const std::string path = dir.File("hub.db");
   { auto store = OpenOrDie(path); }
   // Put the file back to schema 3 with one envelope queued the old way.
+  RawExec(path, caravan::store::testing::kRollBackToSchema6);
   RawExec(path,
-          // Migrations after 6 (hub accountability's chains and outbox).
-          "DROP TABLE sealed_chain_in;"
-          "DROP TABLE sealed_chain_out;"
-          "DROP TABLE sealed_outbox;"
-          "DELETE FROM schema_version WHERE version > 6;"
           "DROP TABLE unacked_pages;"
           "DELETE FROM schema_version WHERE version = 6;"
           "ALTER TABLE records DROP COLUMN superseded;"

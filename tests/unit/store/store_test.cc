@@ -8,6 +8,7 @@
 
 #include "daemon/store/schema.h"
 #include "tests/unit/store/store_test_util.h"
+#include "tests/unit/store/schema_rollback.h"
 
 namespace caravan::store {
 namespace {
@@ -222,12 +223,8 @@ TEST(StoreOpen, Migration5MarksSupersededRecordsOfAnOlderStore) {
     ASSERT_TRUE(Insert(*store, MakeRow(IndicatorType::kDomain, "a.example", 2)).ok());
     ASSERT_TRUE(Insert(*store, MakeRow(IndicatorType::kDomain, "b.example", 1)).ok());
   }
+  RawExec(path, caravan::store::testing::kRollBackToSchema6);
   RawExec(path,
-          // Migrations after 6 (hub accountability's chains and outbox).
-          "DROP TABLE sealed_chain_in;"
-          "DROP TABLE sealed_chain_out;"
-          "DROP TABLE sealed_outbox;"
-          "DELETE FROM schema_version WHERE version > 6;"
           "DROP TABLE unacked_pages;"
           "DELETE FROM schema_version WHERE version = 6;"
           "ALTER TABLE records DROP COLUMN superseded;"
@@ -732,6 +729,67 @@ TEST(StoreQuarantine, SetAndList) {
                 .get()
                 .code(),
             StatusCode::kNotFound);
+}
+
+}  // namespace
+}  // namespace caravan::store
+
+namespace caravan::store {
+namespace {
+
+using protocol::IndicatorType;
+using testing::Insert;
+using testing::MakeRow;
+using testing::OpenOrDie;
+using testing::ReaderOrDie;
+using testing::TempDir;
+
+// TAXII lookups by id (issue 19): ids by prefix come from the id index,
+// and posted STIX ids map to indicators (first posted wins for export).
+TEST(StoreStixIds, PrefixProbeAndPostedIds) {
+  TempDir dir;
+  auto store = OpenOrDie(dir.File("store.db"));
+  std::vector<IndicatorId> ids;
+  for (int i = 0; i < 50; ++i) {
+    RecordRow row = MakeRow(IndicatorType::kDomain,
+                            "h" + std::to_string(i) + ".example");
+    ids.push_back(row.id);
+    ASSERT_TRUE(Insert(*store, row).ok());
+  }
+  auto reader = ReaderOrDie(*store);
+  for (const auto& id : ids) {
+    auto hits = reader->IdsWithPrefix(std::span(id.data(), 6), 10);
+    ASSERT_TRUE(hits.ok()) << hits.status().ToString();
+    ASSERT_EQ(hits->size(), 1u);
+    EXPECT_EQ((*hits)[0], id);
+    auto whole = reader->IdsWithPrefix(std::span(id.data(), 32), 10);
+    ASSERT_TRUE(whole.ok());
+    EXPECT_EQ(whole->size(), 1u);
+  }
+  // A prefix of 0xff bytes has no upper bound; a short one finds many.
+  const uint8_t ff[2] = {0xff, 0xff};
+  EXPECT_TRUE(reader->IdsWithPrefix(std::span(ff, 2), 10).ok());
+  const uint8_t none[1] = {0x00};
+  auto many = reader->IdsWithPrefix(std::span(ids[0].data(), 0), 10);
+  EXPECT_FALSE(many.ok());  // empty prefix refused
+  EXPECT_TRUE(reader->IdsWithPrefix(std::span(none, 1), 100).ok());
+
+  EXPECT_FALSE(*reader->HasPostedStixIds());
+  auto put = [&](const std::string& stix_id, const IndicatorId& id) {
+    return store->Write([&](WriteTxn& t) { return t.PutStixId(stix_id, id); })
+        .get();
+  };
+  ASSERT_TRUE(put("indicator--a", ids[1]).ok());
+  ASSERT_TRUE(put("indicator--b", ids[1]).ok());
+  ASSERT_TRUE(put("indicator--a", ids[2]).ok());  // kept: still ids[1]
+  EXPECT_FALSE(put("", ids[1]).ok());
+  EXPECT_FALSE(put(std::string(257, 'x'), ids[1]).ok());
+  EXPECT_TRUE(*reader->HasPostedStixIds());
+  EXPECT_EQ(*reader->IndicatorOfStixId("indicator--a"), ids[1]);
+  EXPECT_EQ(*reader->IndicatorOfStixId("indicator--b"), ids[1]);
+  EXPECT_FALSE(reader->IndicatorOfStixId("indicator--c")->has_value());
+  EXPECT_EQ(*reader->PostedStixId(ids[1]), "indicator--a");
+  EXPECT_FALSE(reader->PostedStixId(ids[2])->has_value());
 }
 
 }  // namespace

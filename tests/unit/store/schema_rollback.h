@@ -1,0 +1,18 @@
+#pragma once
+// SQL that takes a store back to schema version 6 (unacked_pages, issue 14),
+// for the tests that then roll it further back and check an older
+// migration. Every migration after 6 undoes itself here, so a new one is
+// added in one place.
+
+namespace caravan::store::testing {
+
+inline constexpr const char* kRollBackToSchema6 =
+    // Hub accountability: chains and outbox.
+    "DROP TABLE sealed_chain_in;"
+    "DROP TABLE sealed_chain_out;"
+    "DROP TABLE sealed_outbox;"
+    // TAXII: the STIX ids clients posted.
+    "DROP TABLE stix_ids;"
+    "DELETE FROM schema_version WHERE version > 6;";
+
+}  // namespace caravan::store::testing
