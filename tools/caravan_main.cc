@@ -73,7 +73,12 @@ int CaravanMain(int argc, const char* const* argv,
     run = [&] { return RunKeyShow(global); };
   });
 
-  app.add_subcommand("status", "node, counts, peers, policy state")
+  app.add_subcommand("status",
+                     "health headline, node, counts, peers, policy state")
+      ->footer(
+          "The first line is 'ok' or 'degraded: <reasons>'; the exit code "
+          "is 0 for ok and 1 for degraded, like 'systemctl is-active'. "
+          "With --json it is 0 and health.state says ok or degraded.")
       ->callback([&] { run = [&] { return RunStatus(global); }; });
 
   SubmitOptions submit;
@@ -128,8 +133,13 @@ int CaravanMain(int argc, const char* const* argv,
   query_cmd->add_option("--cidr", query.cidr, "network: what is inside it");
   query_cmd->add_flag("--include-revoked", query.include_revoked,
                       "also revoked indicators");
-  query_cmd->add_option("--limit", query.limit,
-                        "at most N indicators (default 100)");
+  query_cmd
+      ->add_option("--limit", query.limit,
+                   "at most N indicators per page (default 100, at most "
+                   "10000)")
+      ->check(CLI::NonNegativeNumber);
+  query_cmd->add_option("--after", query.after,
+                        "the next page: the cursor the previous one printed");
   query_cmd->callback([&] { run = [&] { return RunQuery(global, query); }; });
 
   std::string show_id;
@@ -138,16 +148,28 @@ int CaravanMain(int argc, const char* const* argv,
       ->required();
   show_cmd->callback([&] { run = [&] { return RunShow(global, show_id); }; });
 
-  std::string revoke_id, revoke_reason;
-  auto* revoke_cmd = app.add_subcommand("revoke", "signed revocation");
-  revoke_cmd->add_option("ID", revoke_id, "indicator id, or a unique prefix of it")
-      ->required();
+  RevokeOptions revoke;
+  auto* revoke_cmd = app.add_subcommand(
+      "revoke", "signed revocation of ID, or of --value TYPE VALUE");
+  auto* revoke_id_opt = revoke_cmd->add_option(
+      "ID", revoke.id, "indicator id, or a unique prefix of it");
   revoke_cmd
-      ->add_option("--reason", revoke_reason,
+      ->add_option("--value", revoke.value,
+                   "TYPE VALUE: this node's indicator of that value")
+      ->expected(2)
+      ->excludes(revoke_id_opt);
+  revoke_cmd
+      ->add_option("--reason", revoke.reason,
                    "why: sent with the revocation to every holder")
       ->required();
   revoke_cmd->callback([&] {
-    run = [&] { return RunRevoke(global, revoke_id, revoke_reason); };
+    run = [&]() -> int {
+      if (revoke.id.empty() && revoke.value.empty()) {
+        std::cerr << "caravan: revoke needs an ID or --value TYPE VALUE\n";
+        return 2;
+      }
+      return RunRevoke(global, revoke);
+    };
   });
 
   std::string sight_target, sight_note;
@@ -161,7 +183,14 @@ int CaravanMain(int argc, const char* const* argv,
   AuditOptions audit;
   auto* audit_cmd = app.add_subcommand("audit", "the audit log");
   audit_cmd->add_option("--since", audit.since, "TIME or duration (2h)");
+  audit_cmd->add_option("--until", audit.until,
+                        "only entries up to this TIME or duration ago (1d)");
   audit_cmd->add_option("--peer", audit.peer, "only entries naming this peer");
+  audit_cmd->add_option("--action", audit.action,
+                        "only this action (share, revoke, defer, ...)");
+  audit_cmd->add_option("--id", audit.id,
+                        "only entries about this indicator (id or a prefix "
+                        "of 6+ hex digits)");
   // Unsigned options would wrap "-3" to a huge number: refuse it instead.
   audit_cmd
       ->add_option("--after-seq", audit.after_seq,
@@ -257,15 +286,28 @@ int CaravanMain(int argc, const char* const* argv,
   quarantine_cmd->add_subcommand("list", "held indicators")->callback([&] {
     run = [&] { return RunQuarantineList(global); };
   });
-  std::string decide_id;
+  QuarantineDecideOptions decide;
   for (const char* verb : {"approve", "reject"}) {
-    auto* cmd = quarantine_cmd->add_subcommand(verb, std::string(verb) + " ID");
-    cmd->add_option("ID", decide_id, "indicator id, or a unique prefix of it")
-        ->required();
+    auto* cmd = quarantine_cmd->add_subcommand(
+        verb, std::string(verb) + " ID..., or --all --from PEER");
+    auto* ids_opt = cmd->add_option(
+        "ID", decide.ids, "indicator ids, or unique prefixes of them");
+    auto* all_opt = cmd->add_flag("--all", decide.all,
+                                  "every indicator held from --from PEER")
+                        ->excludes(ids_opt);
+    cmd->add_option("--from", decide.from, "the peer, with --all")
+        ->needs(all_opt);
     const bool approve = std::string(verb) == "approve";
     cmd->callback([&, approve] {
-      run = [&, approve] {
-        return RunQuarantineDecide(global, decide_id, approve);
+      run = [&, approve]() -> int {
+        decide.approve = approve;
+        if (decide.all == decide.from.empty() ||
+            (decide.ids.empty() && !decide.all)) {
+          std::cerr << "caravan: quarantine " << (approve ? "approve" : "reject")
+                    << " needs IDs, or --all --from PEER\n";
+          return 2;
+        }
+        return RunQuarantineDecide(global, decide);
       };
     });
   }

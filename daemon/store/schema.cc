@@ -258,6 +258,14 @@ CREATE TABLE unacked_pages (
 ) WITHOUT ROWID;
 )sql";
 
+// Migration 7: `caravan audit --action` and `--id PREFIX` read through an
+// index each (a range of one action or of subjects starting with the
+// prefix, in seq order) instead of walking the whole log.
+constexpr const char* kMigration7 = R"sql(
+CREATE INDEX audit_action ON audit (action, seq);
+CREATE INDEX audit_subject ON audit (subject, seq);
+)sql";
+
 // Append new migrations here; never edit one that has shipped.
 constexpr Migration kMigrations[] = {
     {1, kMigration1},
@@ -266,6 +274,7 @@ constexpr Migration kMigrations[] = {
     {4, kMigration4},
     {5, kMigration5},
     {6, kMigration6},
+    {7, kMigration7},
 };
 static_assert(sizeof(kMigrations) / sizeof(kMigrations[0]) == kSchemaVersion,
               "kSchemaVersion must equal the number of migrations");

@@ -215,6 +215,9 @@ TEST(HubQueueDepth, Migration4FillsInTheSizesOfQueuedEnvelopes) {
   // Put the file back to schema 3 with one envelope queued the old way.
   RawExec(path,
           "DROP TABLE unacked_pages;"
+          "DROP INDEX audit_action;"  // migration 7 (audit filters)
+          "DROP INDEX audit_subject;"
+          "DELETE FROM schema_version WHERE version = 7;"
           "DELETE FROM schema_version WHERE version = 6;"
           "ALTER TABLE records DROP COLUMN superseded;"
           "DELETE FROM schema_version WHERE version = 5;"

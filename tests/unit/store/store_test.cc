@@ -224,6 +224,9 @@ TEST(StoreOpen, Migration5MarksSupersededRecordsOfAnOlderStore) {
   }
   RawExec(path,
           "DROP TABLE unacked_pages;"
+          "DROP INDEX audit_action;"  // migration 7 (audit filters)
+          "DROP INDEX audit_subject;"
+          "DELETE FROM schema_version WHERE version = 7;"
           "DELETE FROM schema_version WHERE version = 6;"
           "ALTER TABLE records DROP COLUMN superseded;"
           "DELETE FROM schema_version WHERE version = 5;");
