@@ -277,6 +277,12 @@ Status LineErrors::ToStatus() const {
 Result<std::string> ReadBoundedFile(const fs::path& path, size_t max_bytes) {
   std::error_code ec;
   fs::file_status st = fs::status(path, ec);
+  if (ec == std::errc::permission_denied) {
+    // A directory on the way is closed to us (0750 /etc/caravan and a user
+    // not yet in its group): say so, not "no such file" (issue 15).
+    return Denied(path.string() +
+                  ": permission denied (is this user in the file's group?)");
+  }
   if (ec || !fs::exists(st)) {
     if (ec == std::errc::no_such_file_or_directory || !fs::exists(st)) {
       return NotFound(path.string() + ": no such file");
