@@ -18,7 +18,7 @@ struct Request {
     status @0 :Void;
     submit @1 :Submit;
     query @2 :Query;
-    show @3 :Text;              # indicator id, hex
+    show @3 :Text;              # indicator id, hex (or a unique prefix)
     revoke @4 :Revoke;
     sight @5 :Sight;
     audit @6 :AuditQuery;
@@ -107,8 +107,10 @@ struct Query {
 }
 
 struct Revoke {
-  id @0 :Text;
+  id @0 :Text;                  # 64 hex, or a unique prefix (>= 6 digits)
   reason @1 :Text;
+  type @2 :Text;                # with value, instead of id: this node's
+  value @3 :Text;               # indicator of that value (may be defanged)
 }
 
 struct Sight {
@@ -124,6 +126,10 @@ struct AuditQuery {
   peer @1 :Text;
   limit @2 :UInt32;             # entries in this page; 0: 1000; at most 10000
   afterSeq @3 :UInt64;          # only entries with seq > afterSeq
+  until @4 :Int64;              # only entries at or before; 0: no bound
+  action @5 :Text;              # only this action ("share", "revoke", ...)
+  idPrefix @6 :Text;            # only subjects starting with these 6..64
+                                # hex digits (an indicator id or prefix)
 }
 
 struct Explain {
@@ -144,8 +150,11 @@ struct PeerAdd {
 }
 
 struct QuarantineDecision {
-  id @0 :Text;
+  id @0 :Text;                  # 64 hex, or a unique prefix (>= 6 digits)
   approve @1 :Bool;
+  ids @2 :List(Text);           # more ids (or prefixes), decided together
+  allFrom @3 :Text;             # instead of ids: everything held from this
+                                # peer (at most kMaxQueryLimit per request)
 }
 
 struct Response {

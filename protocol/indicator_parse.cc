@@ -226,9 +226,15 @@ Result<std::string> NormalizeIpv4(std::string_view v) {
     prefix = v.substr(slash + 1);
   }
   if (std::string why = Ipv4Problem(addr); !why.empty()) {
-    if (addr.find(':') != std::string_view::npos) {
-      why = "is an IPv6 address";
-      return Bad(t, v, why);
+    const size_t colon = addr.find(':');
+    if (colon != std::string_view::npos) {
+      // "1.2.3.4:443" is an address and a port, not IPv6 (issue 15).
+      if (addr.find(':', colon + 1) == std::string_view::npos &&
+          Ipv4Problem(addr.substr(0, colon)).empty()) {
+        return Bad(t, v, "has a port (" + std::string(addr.substr(colon)) +
+                             "): give the address alone");
+      }
+      return Bad(t, v, "is an IPv6 address");
     }
     return Bad(t, v, "is not an IPv4 address (" + why + ")");
   }

@@ -4,11 +4,12 @@
 #include <iostream>
 
 #include "build_info.h"
+#include "tools/caravan_app.h"
+#include "tools/cli_usage.h"
 #include "tools/commands.h"
 
+namespace caravan::tools {
 namespace {
-
-using namespace caravan::tools;
 
 void AddContextFlags(CLI::App* cmd, SubmitContext& c) {
   cmd->add_option("--tlp", c.tlp, "TLP: clear, green, amber, amber+strict, red");
@@ -21,11 +22,27 @@ void AddContextFlags(CLI::App* cmd, SubmitContext& c) {
   cmd->add_option("--reshare", c.reshare, "none, direct or federation");
 }
 
+// The exit code table of docs/cli.md, for `caravan --help`.
+constexpr const char* kExitCodesFooter =
+    "Exit codes:\n"
+    "  0  ok (status: the node is healthy)\n"
+    "  1  failure: the daemon or its store failed (status: degraded)\n"
+    "  2  usage error: unknown command or option, missing argument\n"
+    "  3  not found\n"
+    "  4  rejected input: validation or policy (also an ambiguous id "
+    "prefix)\n"
+    "  5  caravand unreachable, or it did not answer within --timeout\n"
+    "\n"
+    "'caravan help CMD' or 'caravan CMD --help' for one command.";
+
 }  // namespace
 
-int main(int argc, char** argv) {
-  CLI::App app{"caravan: share threat indicators between national CERTs"};
+int CaravanMain(int argc, const char* const* argv,
+                const std::function<void(const CLI::App&)>& before_parse) {
+  CLI::App app{"caravan: share threat indicators between national CERTs",
+               "caravan"};
   app.require_subcommand(1);
+  app.footer(kExitCodesFooter);
   // Global flags are accepted after the subcommand too (`caravan query
   // --json`), as scripts write them.
   app.fallthrough();
@@ -43,7 +60,8 @@ int main(int argc, char** argv) {
 
   InitOptions init;
   auto* init_cmd = app.add_subcommand("init", "create a new node in DIR");
-  init_cmd->add_option("DIR", init.dir)->required();
+  init_cmd->add_option("DIR", init.dir, "directory for the new node (created)")
+      ->required();
   init_cmd->add_option("--name", init.name, "node name")->required();
   init_cmd->add_option("--country", init.country, "ISO 3166-1 alpha-2")
       ->required();
@@ -58,7 +76,12 @@ int main(int argc, char** argv) {
     run = [&] { return RunKeyShow(global); };
   });
 
-  app.add_subcommand("status", "node, counts, peers, policy state")
+  app.add_subcommand("status",
+                     "health headline, node, counts, peers, policy state")
+      ->footer(
+          "The first line is 'ok' or 'degraded: <reasons>'; the exit code "
+          "is 0 for ok and 1 for degraded, like 'systemctl is-active'. "
+          "With --json it is 0 and health.state says ok or degraded.")
       ->callback([&] { run = [&] { return RunStatus(global); }; });
 
   SubmitOptions submit;
@@ -108,32 +131,57 @@ int main(int argc, char** argv) {
   QueryOptions query;
   auto* query_cmd = app.add_subcommand("query", "search indicators");
   query_cmd->add_option("VALUE", query.value, "value, may be defanged");
-  query_cmd->add_option("--type", query.type);
+  query_cmd->add_option("--type", query.type,
+                        "only this type (ipv4, domain, url, sha256, ...)");
   query_cmd->add_option("--origin", query.origin, "origin country");
-  query_cmd->add_option("--tag", query.tag);
+  query_cmd->add_option("--tag", query.tag, "only indicators with this tag");
   query_cmd->add_option("--since", query.since, "RFC 3339 time or 2h, 30d");
   query_cmd->add_option("--cidr", query.cidr, "network: what is inside it");
-  query_cmd->add_flag("--include-revoked", query.include_revoked);
-  query_cmd->add_option("--limit", query.limit);
+  query_cmd->add_flag("--include-revoked", query.include_revoked,
+                      "also revoked indicators");
+  query_cmd
+      ->add_option("--limit", query.limit,
+                   "at most N indicators per page (default 100, at most "
+                   "10000)")
+      ->check(CLI::NonNegativeNumber);
+  query_cmd->add_option("--after", query.after,
+                        "the next page: the cursor the previous one printed");
   query_cmd->callback([&] { run = [&] { return RunQuery(global, query); }; });
 
   std::string show_id;
   auto* show_cmd = app.add_subcommand("show", "every revision of one indicator");
-  show_cmd->add_option("ID", show_id)->required();
+  show_cmd->add_option("ID", show_id, "indicator id, or a unique prefix of it")
+      ->required();
   show_cmd->callback([&] { run = [&] { return RunShow(global, show_id); }; });
 
-  std::string revoke_id, revoke_reason;
-  auto* revoke_cmd = app.add_subcommand("revoke", "signed revocation");
-  revoke_cmd->add_option("ID", revoke_id)->required();
-  revoke_cmd->add_option("--reason", revoke_reason)->required();
+  RevokeOptions revoke;
+  auto* revoke_cmd = app.add_subcommand(
+      "revoke", "signed revocation of ID, or of --value TYPE VALUE");
+  auto* revoke_id_opt = revoke_cmd->add_option(
+      "ID", revoke.id, "indicator id, or a unique prefix of it");
+  revoke_cmd
+      ->add_option("--value", revoke.value,
+                   "TYPE VALUE: this node's indicator of that value")
+      ->expected(2)
+      ->excludes(revoke_id_opt);
+  revoke_cmd
+      ->add_option("--reason", revoke.reason,
+                   "why: sent with the revocation to every holder")
+      ->required();
   revoke_cmd->callback([&] {
-    run = [&] { return RunRevoke(global, revoke_id, revoke_reason); };
+    run = [&]() -> int {
+      if (revoke.id.empty() && revoke.value.empty()) {
+        std::cerr << "caravan: revoke needs an ID or --value TYPE VALUE\n";
+        return 2;
+      }
+      return RunRevoke(global, revoke);
+    };
   });
 
   std::string sight_target, sight_note;
   auto* sight_cmd = app.add_subcommand("sight", "record a sighting");
   sight_cmd->add_option("TARGET", sight_target, "value or id")->required();
-  sight_cmd->add_option("--note", sight_note);
+  sight_cmd->add_option("--note", sight_note, "free text kept with the sighting");
   sight_cmd->callback([&] {
     run = [&] { return RunSight(global, sight_target, sight_note); };
   });
@@ -141,7 +189,14 @@ int main(int argc, char** argv) {
   AuditOptions audit;
   auto* audit_cmd = app.add_subcommand("audit", "the audit log");
   audit_cmd->add_option("--since", audit.since, "TIME or duration (2h)");
+  audit_cmd->add_option("--until", audit.until,
+                        "only entries up to this TIME or duration ago (1d)");
   audit_cmd->add_option("--peer", audit.peer, "only entries naming this peer");
+  audit_cmd->add_option("--action", audit.action,
+                        "only this action (share, revoke, defer, ...)");
+  audit_cmd->add_option("--id", audit.id,
+                        "only entries about this indicator (id or a prefix "
+                        "of 6+ hex digits)");
   // Unsigned options would wrap "-3" to a huge number: refuse it instead.
   audit_cmd
       ->add_option("--after-seq", audit.after_seq,
@@ -166,12 +221,15 @@ int main(int argc, char** argv) {
   export_cmd->add_option("--output", exp.output,
                          "misp only: write a MISP feed directory "
                          "(manifest.json + one event per origin) here");
-  export_cmd->add_option("--type", exp.type);
-  export_cmd->add_option("--max-tlp", exp.max_tlp);
-  export_cmd->add_option("--origin", exp.origin);
-  export_cmd->add_option("--tag", exp.tag);
-  export_cmd->add_option("--since", exp.since);
-  export_cmd->add_flag("--include-revoked", exp.include_revoked);
+  export_cmd->add_option("--type", exp.type, "only this indicator type");
+  export_cmd->add_option("--max-tlp", exp.max_tlp,
+                         "leave out anything above this TLP");
+  export_cmd->add_option("--origin", exp.origin, "only this origin country");
+  export_cmd->add_option("--tag", exp.tag, "only indicators with this tag");
+  export_cmd->add_option("--since", exp.since,
+                         "created since: RFC 3339 time or 2h, 30d");
+  export_cmd->add_flag("--include-revoked", exp.include_revoked,
+                       "also revoked indicators");
   export_cmd->callback([&] { run = [&] { return RunExport(global, exp); }; });
 
   auto* policy_cmd = app.add_subcommand("policy", "sharing policies");
@@ -207,8 +265,11 @@ int main(int argc, char** argv) {
   });
   PeerAddOptions peer_add;
   auto* add_cmd = peers_cmd->add_subcommand("add", "add a roster member");
-  add_cmd->add_option("NAME", peer_add.name)->required();
-  add_cmd->add_option("--country", peer_add.country)->required();
+  add_cmd->add_option("NAME", peer_add.name, "the peer's name on this node")
+      ->required();
+  add_cmd->add_option("--country", peer_add.country,
+                      "its country, ISO 3166-1 alpha-2 (KZ)")
+      ->required();
   add_cmd->add_option("--key", peer_add.key, "caravan:... key text")
       ->required();
   auto* endpoint_opt =
@@ -221,7 +282,7 @@ int main(int argc, char** argv) {
   add_cmd->callback([&] { run = [&] { return RunPeersAdd(global, peer_add); }; });
   std::string remove_name;
   auto* remove_cmd = peers_cmd->add_subcommand("remove", "remove a member");
-  remove_cmd->add_option("NAME", remove_name)->required();
+  remove_cmd->add_option("NAME", remove_name, "the peer's name")->required();
   remove_cmd->callback([&] {
     run = [&] { return RunPeersRemove(global, remove_name); };
   });
@@ -232,23 +293,65 @@ int main(int argc, char** argv) {
   quarantine_cmd->add_subcommand("list", "held indicators")->callback([&] {
     run = [&] { return RunQuarantineList(global); };
   });
-  std::string decide_id;
+  QuarantineDecideOptions decide;
   for (const char* verb : {"approve", "reject"}) {
-    auto* cmd = quarantine_cmd->add_subcommand(verb, std::string(verb) + " ID");
-    cmd->add_option("ID", decide_id)->required();
+    auto* cmd = quarantine_cmd->add_subcommand(
+        verb, std::string(verb) + " ID..., or --all --from PEER");
+    auto* ids_opt = cmd->add_option(
+        "ID", decide.ids, "indicator ids, or unique prefixes of them");
+    auto* all_opt = cmd->add_flag("--all", decide.all,
+                                  "every indicator held from --from PEER")
+                        ->excludes(ids_opt);
+    cmd->add_option("--from", decide.from, "the peer, with --all")
+        ->needs(all_opt);
     const bool approve = std::string(verb) == "approve";
     cmd->callback([&, approve] {
-      run = [&, approve] {
-        return RunQuarantineDecide(global, decide_id, approve);
+      run = [&, approve]() -> int {
+        decide.approve = approve;
+        if (decide.all == decide.from.empty() ||
+            (decide.ids.empty() && !decide.all)) {
+          std::cerr << "caravan: quarantine " << (approve ? "approve" : "reject")
+                    << " needs IDs, or --all --from PEER\n";
+          return 2;
+        }
+        return RunQuarantineDecide(global, decide);
       };
     });
   }
 
+  // `caravan help [CMD...]`: the same text as `caravan CMD... --help`.
+  std::vector<std::string> help_path;
+  auto* help_cmd = app.add_subcommand(
+      "help", "help for a command (the same as 'caravan CMD --help')");
+  help_cmd->add_option("CMD", help_path, "the command, e.g. 'peers add'");
+  help_cmd->callback([&] {
+    run = [&]() -> int {
+      auto command = FindCommand(app, help_path);
+      if (!command.ok()) {
+        std::cerr << "caravan: " << command.status().message() << "\n";
+        return 2;
+      }
+      std::cout << CommandHelp(**command);
+      return 0;
+    };
+  });
+
+  if (before_parse) before_parse(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
+    if (e.get_exit_code() != 0) {
+      // A mistyped command or option: name it and what was likely meant.
+      std::vector<std::string> args(argv + (argc > 0 ? 1 : 0), argv + argc);
+      if (auto message = UnknownWordMessage(app, args)) {
+        std::cerr << "caravan: " << *message << "\n";
+        return 2;
+      }
+    }
     const int code = app.exit(e);
     return code == 0 ? 0 : 2;  // usage errors are exit 2 (CONTRACT.md)
   }
   return run ? run() : 2;
 }
+
+}  // namespace caravan::tools

@@ -3,10 +3,13 @@
 #include <algorithm>
 #include <ctime>
 #include <iterator>
+#include <tuple>
 #include <iostream>
 
 #include "protocol/time_text.h"
+#include "tools/audit_text.h"
 #include "tools/commands.h"
+#include "tools/human_units.h"
 #include "tools/sibling_binary.h"
 #include "tools/submission_builder.h"
 #include "tools/table.h"
@@ -38,34 +41,23 @@ std::string Str(const nlohmann::json& v) {
   return v.dump();
 }
 
-// One row of `caravan audit` for people. Pages arrive one after another,
-// so columns have fixed minimum widths instead of the widest cell.
-std::string AuditLine(const std::vector<std::string>& cells) {
-  static constexpr size_t kWidths[] = {7, 20, 12, 10, 64};
-  std::string line;
-  for (size_t i = 0; i < cells.size(); ++i) {
-    line += cells[i];
-    if (i + 1 == cells.size()) break;
-    const size_t width = i < std::size(kWidths) ? kWidths[i] : 0;
-    line.append(cells[i].size() < width ? width - cells[i].size() : 0, ' ');
-    line += "  ";
-  }
-  return line + "\n";
+// Exact numbers of a peers entry shown for people: sizes in binary units,
+// times as ages ("3 min ago"); "-" for what never happened.
+std::string BytesCell(const nlohmann::json& v) {
+  return v.is_number_unsigned() ? HumanBytes(v.get<uint64_t>()) : Str(v);
+}
+std::string AgeCell(const nlohmann::json& v, int64_t now) {
+  return v.is_string() ? HumanAgeOfText(v.get<std::string>(), now) : "-";
 }
 
-// The DETAIL cell of `caravan audit` for people. A batch entry lists up to
-// about 400 records (docs/audit.md); one line of 48 KB helps nobody, so
-// the list is summed up here and printed whole only with --json.
-std::string AuditDetailText(const nlohmann::json& detail) {
-  if (detail.is_string()) return detail.get<std::string>();
-  if (detail.is_object() && detail.contains("records") &&
-      detail["records"].is_array() && detail["records"].size() > 1) {
-    nlohmann::json brief = detail;
-    brief["records"] = std::to_string(detail["records"].size()) +
-                       " records, listed with --json";
-    return brief.dump();
-  }
-  return detail.dump();
+// DEFERRED: records held back from the peer until a time (quota, embargo)
+// and when the first of them is tried again.
+std::string DeferredCell(const nlohmann::json& p, int64_t now) {
+  const uint64_t deferred = p.value("deferred", uint64_t{0});
+  if (deferred == 0) return "0";
+  const auto retry = p.value("deferred_retry_at", nlohmann::json());
+  return std::to_string(deferred) +
+         (retry.is_string() ? ", retry " + AgeCell(retry, now) : "");
 }
 
 // "2 at hub, 3 unreceipted; faults: 1 gap" for a member via a hub, "-"
@@ -92,8 +84,10 @@ std::string SealedCell(const nlohmann::json& p) {
 // holds for the member: sealed envelopes and their bytes. For members
 // reached via a hub, SEALED is our batches the hub holds ("at hub") and
 // those the member has not receipted yet, and any faults its chain to us
-// showed (gaps, duplicates, refused envelopes).
+// showed (gaps, duplicates, refused envelopes). Sizes and ages are for
+// people; --json has the exact numbers and RFC 3339 times.
 void ShowPeers(const nlohmann::json& peers) {
+  const int64_t now = std::time(nullptr);
   bool hub = false, sealed = false;
   for (const auto& p : peers) {
     if (p.contains("queued_at_hub") && !p["queued_at_hub"].is_null()) {
@@ -104,68 +98,106 @@ void ShowPeers(const nlohmann::json& peers) {
       hub = true;
     }
   }
-  std::vector<std::string> header = {"NAME", "COUNTRY", "ENDPOINT", "LINK",
-                                     "LAST CONTACT", "BACKLOG", "SENT",
-                                     "RECEIVED"};
+  std::vector<std::string> header = {
+      "NAME",    "COUNTRY",  "ENDPOINT", "LINK", "HANDSHAKE", "LAST CONTACT",
+      "BACKLOG", "DEFERRED", "SENT",     "RECEIVED"};
   if (hub) header.push_back("HUB QUEUE");
   if (sealed) header.push_back("SEALED");
   header.push_back("FINGERPRINT");
+  header.push_back("LAST ERROR");
   Table table(header);
   for (const auto& p : peers) {
     const bool via = p.contains("via") && p["via"].is_string();
     std::vector<std::string> row = {
-        Str(p["name"]),         Str(p["country"]),
+        Str(p["name"]),
+        Str(p["country"]),
         via ? "via " + Str(p["via"]) : Str(p["endpoint"]),
-        Str(p["link"]),         Str(p["last_contact"]),
-        Str(p["backlog"]),      Str(p["bytes_sent"]),
-        Str(p["bytes_received"])};
+        Str(p["link"]),
+        AgeCell(p.value("last_handshake", nlohmann::json()), now),
+        AgeCell(p["last_contact"], now),
+        Str(p["backlog"]),
+        DeferredCell(p, now),
+        BytesCell(p["bytes_sent"]),
+        BytesCell(p["bytes_received"])};
     if (hub) {
       row.push_back(Str(p["hub_queued_envelopes"]) + " (" +
                     Str(p["hub_queued_bytes"]) + " B)");
     }
     if (sealed) row.push_back(SealedCell(p));
     row.push_back(Str(p["fingerprint"]));
+    const auto error = p.value("last_error", nlohmann::json());
+    row.push_back(error.is_string()
+                      ? error.get<std::string>() + " (" +
+                            AgeCell(p.value("last_error_at", nlohmann::json()),
+                                    now) +
+                            ")"
+                      : "-");
     table.AddRow(row);
   }
   table.Print(std::cout);
 }
 
+// The first line of `caravan status`: "ok", or "degraded: " and the
+// daemon's reasons (docs/cli.md, "Health").
+std::string HealthHeadline(const nlohmann::json& status) {
+  const auto health = status.value("health", nlohmann::json::object());
+  if (health.value("state", std::string("ok")) == "ok") return "ok";
+  std::string line = "degraded:";
+  const auto reasons = health.value("reasons", nlohmann::json::array());
+  for (size_t i = 0; i < reasons.size(); ++i) {
+    line += (i == 0 ? " " : "; ") + Str(reasons[i]);
+  }
+  return line;
+}
+
 }  // namespace
 
 int RunStatus(const GlobalOptions& global) {
-  return CallAndShow(
-      global, [](Request::Builder r) { r.setStatus(); },
-      [](const nlohmann::json& d) {
-        const auto& node = d["node"];
-        const auto& counts = d["counts"];
-        const auto& policy = d["policy"];
-        std::cout << "node:        " << Str(node["name"]) << " ("
-                  << Str(node["country"]) << ")\n"
-                  << "key:         " << Str(node["key"]) << "\n"
-                  << "fingerprint: " << Str(node["fingerprint"]) << "\n"
-                  << "uptime:      " << Str(d["uptime_seconds"]) << " s\n"
-                  << "indicators:  " << Str(counts["indicators"]) << " ("
-                  << Str(counts["own"]) << " own, " << Str(counts["received"])
-                  << " received, "
-                  << Str(counts["quarantined"]) << " quarantined)\n"
-                  << "records:     " << Str(counts["records"]) << "\n"
-                  << "policy:      " << Str(policy["state"]) << ", "
-                  << Str(policy["files"]) << " files, loaded "
-                  << Str(policy["loaded_at"]) << "\n";
-        if (d.contains("hub") && d["hub"].value("enabled", false)) {
-          std::cout << "hub:         " << Str(d["hub"]["queued_envelopes"])
-                    << " sealed envelopes queued ("
-                    << Str(d["hub"]["queued_bytes"]) << " bytes)\n";
-        }
-        if (!policy["last_error"].is_null()) {
-          std::cout << "policy error (running set kept):\n"
-                    << Str(policy["last_error"]) << "\n";
-        }
-        if (!d["peers"].empty()) {
-          std::cout << "\n";
-          ShowPeers(d["peers"]);
-        }
-      });
+  capnp::MallocMessageBuilder message;
+  message.initRoot<Request>().setStatus();
+  auto doc = CallForJson(global, message);
+  if (!doc.ok()) return Fail(doc.status());
+  const auto& d = *doc;
+  if (global.json) {
+    PrintJson(d);
+  } else {
+    const auto& node = d["node"];
+    const auto& counts = d["counts"];
+    const auto& policy = d["policy"];
+    std::cout << HealthHeadline(d) << "\n"
+              << "node:        " << Str(node["name"]) << " ("
+              << Str(node["country"]) << ")\n"
+              << "key:         " << Str(node["key"]) << "\n"
+              << "fingerprint: " << Str(node["fingerprint"]) << "\n"
+              << "uptime:      "
+              << HumanDuration(d.value("uptime_seconds", int64_t{0})) << "\n"
+              << "indicators:  " << Str(counts["indicators"]) << " ("
+              << Str(counts["own"]) << " own, " << Str(counts["received"])
+              << " received, " << Str(counts["quarantined"])
+              << " quarantined)\n"
+              << "records:     " << Str(counts["records"]) << "\n"
+              << "policy:      " << Str(policy["state"]) << ", "
+              << Str(policy["files"]) << " files, loaded "
+              << Str(policy["loaded_at"]) << "\n";
+    if (d.contains("hub") && d["hub"].value("enabled", false)) {
+      std::cout << "hub:         " << Str(d["hub"]["queued_envelopes"])
+                << " sealed envelopes queued ("
+                << Str(d["hub"]["queued_bytes"]) << " bytes)\n";
+    }
+    if (!policy["last_error"].is_null()) {
+      std::cout << "policy error (running set kept):\n"
+                << Str(policy["last_error"]) << "\n";
+    }
+    if (!d["peers"].empty()) {
+      std::cout << "\n";
+      ShowPeers(d["peers"]);
+    }
+  }
+  // Like `systemctl is-active`: monitoring reads the exit code. With --json
+  // exit 0 says the document is whole; its health.state says the rest.
+  if (global.json) return 0;
+  const auto health = d.value("health", nlohmann::json::object());
+  return health.value("state", std::string("ok")) == "ok" ? 0 : 1;
 }
 
 int RunKeyShow(const GlobalOptions& global) {
@@ -177,14 +209,17 @@ int RunKeyShow(const GlobalOptions& global) {
       });
 }
 
-int RunRevoke(const GlobalOptions& global, const std::string& id,
-              const std::string& reason) {
+int RunRevoke(const GlobalOptions& global, const RevokeOptions& o) {
   return CallAndShow(
       global,
       [&](Request::Builder r) {
         auto rv = r.initRevoke();
-        rv.setId(Text(id));
-        rv.setReason(Text(reason));
+        rv.setId(Text(o.id));
+        rv.setReason(Text(o.reason));
+        if (o.value.size() == 2) {
+          rv.setType(Text(o.value[0]));
+          rv.setValue(Text(o.value[1]));
+        }
       },
       [](const nlohmann::json& d) {
         std::cout << "revoked " << Str(d["id"]) << " (revision "
@@ -207,12 +242,17 @@ int RunSight(const GlobalOptions& global, const std::string& target,
 }
 
 int RunAudit(const GlobalOptions& global, const AuditOptions& o) {
-  int64_t since = 0;
-  if (!o.since.empty()) {
-    auto t = protocol::ParseTime(o.since, std::time(nullptr));
-    if (!t.ok()) return Fail(InvalidInput("--since: '" + o.since +
-                                          "' is not a time or duration"));
-    since = *t;
+  int64_t since = 0, until = 0;
+  for (auto [flag, text, out] :
+       {std::tuple{"--since", &o.since, &since},
+        std::tuple{"--until", &o.until, &until}}) {
+    if (text->empty()) continue;
+    auto t = protocol::ParseTime(*text, std::time(nullptr));
+    if (!t.ok()) {
+      return Fail(InvalidInput(std::string(flag) + ": '" + *text +
+                               "' is not a time or duration"));
+    }
+    *out = *t;
   }
   // The log may hold millions of entries: ask for it a page at a time and
   // print each page as it comes, so memory stays bounded. --json is still
@@ -224,8 +264,7 @@ int RunAudit(const GlobalOptions& global, const AuditOptions& o) {
   if (global.json) {
     std::cout << "{\"entries\": [";
   } else {
-    std::cout << AuditLine(
-        {"SEQ", "TIME", "ACTOR", "ACTION", "SUBJECT", "DETAIL"});
+    std::cout << AuditHeader();
   }
   for (;;) {
     uint32_t want = kAuditPage;
@@ -236,6 +275,9 @@ int RunAudit(const GlobalOptions& global, const AuditOptions& o) {
     auto a = message.initRoot<Request>().initAudit();
     a.setSince(since);
     a.setPeer(Text(o.peer));
+    a.setUntil(until);
+    a.setAction(Text(o.action));
+    a.setIdPrefix(Text(o.id));
     a.setLimit(want);
     a.setAfterSeq(after);
     auto doc = CallForJson(global, message);
@@ -249,9 +291,7 @@ int RunAudit(const GlobalOptions& global, const AuditOptions& o) {
       if (global.json) {
         std::cout << (first ? "\n" : ",\n") << e.dump();
       } else {
-        std::cout << AuditLine({Str(e["seq"]), Str(e["time"]), Str(e["actor"]),
-                                Str(e["action"]), Str(e["subject"]),
-                                AuditDetailText(e["detail"])});
+        std::cout << AuditRow(e);
       }
       first = false;
       ++printed;
@@ -400,18 +440,22 @@ int RunQuarantineList(const GlobalOptions& global) {
       });
 }
 
-int RunQuarantineDecide(const GlobalOptions& global, const std::string& id,
-                        bool approve) {
+int RunQuarantineDecide(const GlobalOptions& global,
+                        const QuarantineDecideOptions& o) {
   return CallAndShow(
       global,
       [&](Request::Builder r) {
         auto q = r.initQuarantineDecide();
-        q.setId(Text(id));
-        q.setApprove(approve);
+        auto ids = q.initIds(static_cast<unsigned>(o.ids.size()));
+        for (unsigned i = 0; i < o.ids.size(); ++i) ids.set(i, Text(o.ids[i]));
+        if (o.all) q.setAllFrom(Text(o.from));
+        q.setApprove(o.approve);
       },
-      [approve](const nlohmann::json& d) {
-        std::cout << (approve ? "approved " : "rejected ") << Str(d["id"])
-                  << "\n";
+      [&o](const nlohmann::json& d) {
+        for (const auto& id : d["ids"]) {
+          std::cout << (o.approve ? "approved " : "rejected ") << Str(id)
+                    << "\n";
+        }
       });
 }
 

@@ -224,11 +224,18 @@ int RunStructuredExport(const GlobalOptions& global, const ExportOptions& o) {
 }  // namespace
 
 int RunQuery(const GlobalOptions& global, const QueryOptions& o) {
+  if (o.limit > kMaxQueryPage) {
+    std::cerr << "caravan: --limit " << o.limit << " is above the maximum of "
+              << kMaxQueryPage
+              << " per page; read further pages with --after CURSOR\n";
+    return 2;
+  }
   capnp::MallocMessageBuilder message;
   auto q = message.initRoot<protocol::wire::Request>().initQuery();
   Status s = FillQuery(q, o.value, o.type, o.origin, o.tag, o.since, o.cidr,
-                       o.include_revoked, o.limit);
+                       o.include_revoked, static_cast<uint32_t>(o.limit));
   if (!s.ok()) return Fail(s);
+  q.setAfter(Text(o.after));
   auto doc = CallForJson(global, message);
   if (!doc.ok()) return Fail(doc.status());
   const auto& list = (*doc)["indicators"];
@@ -246,6 +253,13 @@ int RunQuery(const GlobalOptions& global, const QueryOptions& o) {
     }
     table.Print(std::cout);
     if (list.empty()) std::cerr << "no indicators match\n";
+    // Say so when the page did not hold everything, and how to go on.
+    const auto next = doc->value("next", nlohmann::json());
+    if (next.is_string()) {
+      std::cout << doc->value("more", uint64_t{0})
+                << (doc->value("more_capped", false) ? "+" : "")
+                << " more: --after " << next.get<std::string>() << "\n";
+    }
   }
   // A lookup of one value that finds nothing is "not found" to scripts.
   return list.empty() && !o.value.empty() ? 3 : 0;

@@ -34,10 +34,15 @@ struct SubmitOptions {
 };
 int RunSubmit(const GlobalOptions& global, const SubmitOptions& options);
 
+// The most `query --limit` takes: the daemon's page bound
+// (store::kMaxQueryLimit); further pages come with --after.
+inline constexpr uint64_t kMaxQueryPage = 10000;
+
 struct QueryOptions {
   std::string value, type, origin, tag, since, cidr;
   bool include_revoked = false;
-  uint32_t limit = 0;
+  uint64_t limit = 0;  // 0: the daemon's default (100); at most kMaxQueryPage
+  std::string after;   // --after: the cursor a previous page ended with
 };
 int RunQuery(const GlobalOptions& global, const QueryOptions& options);
 int RunShow(const GlobalOptions& global, const std::string& id);
@@ -51,13 +56,19 @@ int RunExport(const GlobalOptions& global, const ExportOptions& options);
 
 int RunStatus(const GlobalOptions& global);
 int RunKeyShow(const GlobalOptions& global);
-int RunRevoke(const GlobalOptions& global, const std::string& id,
-              const std::string& reason);
+struct RevokeOptions {
+  std::string id;                  // an id or a unique prefix of one
+  std::vector<std::string> value;  // --value TYPE VALUE instead of an id
+  std::string reason;
+};
+int RunRevoke(const GlobalOptions& global, const RevokeOptions& options);
 int RunSight(const GlobalOptions& global, const std::string& target,
              const std::string& note);
 
 struct AuditOptions {
-  std::string since, peer;
+  std::string since, until, peer;
+  std::string action;     // only this action
+  std::string id;         // only subjects starting with this id prefix
   uint64_t after_seq = 0;  // only entries after this seq
   uint64_t limit = 0;      // at most this many entries in all; 0: every one
 };
@@ -81,7 +92,13 @@ int RunPeersAdd(const GlobalOptions& global, const PeerAddOptions& options);
 int RunPeersRemove(const GlobalOptions& global, const std::string& name);
 
 int RunQuarantineList(const GlobalOptions& global);
-int RunQuarantineDecide(const GlobalOptions& global, const std::string& id,
-                        bool approve);
+struct QuarantineDecideOptions {
+  std::vector<std::string> ids;  // ids or unique prefixes
+  bool all = false;              // --all --from PEER instead of ids
+  std::string from;
+  bool approve = false;
+};
+int RunQuarantineDecide(const GlobalOptions& global,
+                        const QuarantineDecideOptions& options);
 
 }  // namespace caravan::tools

@@ -51,6 +51,8 @@ class ControlDispatcher : public ControlHandler {
 
   // Reads (control_reads.cc).
   Result<std::string> NodeStatus();
+  // Adds "health" (node_health.h) to a status document.
+  void AddHealthJson(nlohmann::json& status);
   Result<std::string> Query(protocol::wire::Query::Reader q, bool for_export);
   Result<std::string> Show(const std::string& id_hex);
   Result<std::string> Audit(protocol::wire::AuditQuery::Reader q);

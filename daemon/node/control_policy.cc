@@ -3,6 +3,7 @@
 
 #include "daemon/node/control_dispatcher.h"
 #include "daemon/node/control_wire.h"
+#include "daemon/node/id_lookup.h"
 #include "daemon/node/indicator_json.h"
 #include "daemon/node/node.h"
 #include "daemon/policy/policy_eval.h"
@@ -84,11 +85,11 @@ Result<std::string> ControlDispatcher::PolicyExplain(
   StoredIndicator subject;
   std::optional<protocol::IndicatorId> id;
   if (!id_hex.empty()) {
-    id = protocol::IdFromHex(id_hex);
-    if (!id) {
-      return InvalidInput("'" + id_hex +
-                          "' is not an indicator id (64 hex digits)");
-    }
+    auto resolved = node_.WithReader([&](store::Reader& reader) {
+      return ResolveId(reader, id_hex);
+    });
+    if (!resolved.ok()) return resolved.status();
+    id = *resolved;
   } else {
     auto indicator = BuildIndicator(SubmissionFromWire(e.getIndicator()),
                                     node_.config().defaults);
@@ -148,7 +149,7 @@ Result<std::string> ControlDispatcher::PolicyExplain(
   in.warninglist = subject.warninglist;
   nlohmann::json doc = {{"direction", outbound ? "outbound" : "inbound"},
                         {"country", country},
-                        {"id", id ? nlohmann::json(id_hex)
+                        {"id", id ? nlohmann::json(protocol::IdToHex(*id))
                                   : nlohmann::json(nullptr)},
                         {"revision", subject.current.revision}};
   policy::Explanation explanation;

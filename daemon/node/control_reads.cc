@@ -3,9 +3,12 @@
 #include "daemon/feeds/export_item.h"
 #include "daemon/node/control_dispatcher.h"
 #include "daemon/node/control_wire.h"
+#include "daemon/node/id_lookup.h"
 #include "daemon/node/indicator_json.h"
 #include "daemon/node/node.h"
+#include "daemon/node/node_health.h"
 #include "daemon/sync/record_signing.h"
+#include "protocol/id_prefix.h"
 #include "protocol/indicator_parse.h"
 #include "protocol/record_codec.h"
 
@@ -15,6 +18,11 @@ namespace caravan::daemon {
 namespace {
 
 constexpr size_t kDefaultQueryLimit = 100;
+
+// A query page says how many more rows match, counted up to this (one
+// index pass that stops there): "100000+ more" is as useful as the exact
+// figure, and the count stays bounded on any store.
+constexpr uint64_t kMoreCountCap = 100000;
 
 // An audit page ends once its details reach this, far under a control
 // frame (protocol::kMaxControlFrameBytes) even with JSON escaping: batch
@@ -74,9 +82,13 @@ Result<store::QueryFilter> FilterFrom(protocol::wire::Query::Reader q) {
   if (q.getTag().size() > 0) f.tag = Str(q.getTag());
   if (q.getSince() != 0) f.since = q.getSince();
   f.include_revoked = q.getIncludeRevoked();
-  f.limit = q.getLimit() == 0 ? kDefaultQueryLimit
-                              : std::min<size_t>(q.getLimit(),
-                                                 store::kMaxQueryLimit);
+  if (q.getLimit() > store::kMaxQueryLimit) {
+    return InvalidInput("limit " + std::to_string(q.getLimit()) +
+                        " is above the maximum of " +
+                        std::to_string(store::kMaxQueryLimit) +
+                        " per page; read further pages with --after");
+  }
+  f.limit = q.getLimit() == 0 ? kDefaultQueryLimit : q.getLimit();
   const std::string after = Str(q.getAfter());
   if (!after.empty()) {
     try {
@@ -141,8 +153,21 @@ Result<std::string> ControlDispatcher::NodeStatus() {
     }
     auto peers = PeersJson(reader);
     if (peers.ok()) doc["peers"] = std::move(*peers);
+    AddHealthJson(doc);
     return DumpJson(doc);
   });
+}
+
+void ControlDispatcher::AddHealthJson(nlohmann::json& status) {
+  uint64_t store_errors = 0;
+  for (const auto& [labels, counter] :
+       node_.metrics().store_errors.Children()) {
+    store_errors += counter->value();
+  }
+  auto reasons = DegradedReasons(status, std::time(nullptr),
+                                 node_.started_at(), store_errors);
+  status["health"] = {{"state", reasons.empty() ? "ok" : "degraded"},
+                      {"reasons", std::move(reasons)}};
 }
 
 Result<std::string> ControlDispatcher::Query(protocol::wire::Query::Reader q,
@@ -185,23 +210,35 @@ Result<std::string> ControlDispatcher::Query(protocol::wire::Query::Reader q,
     }
     nlohmann::json doc = {{"indicators", std::move(list)}};
     doc["count"] = doc["indicators"].size();
-    doc["next"] = page->next_after == 0
+    uint64_t next_after = page->next_after;
+    if (!for_export) {
+      // A query says how many more match (a full last page has none).
+      uint64_t more = 0;
+      if (next_after != 0) {
+        store::QueryFilter rest = *filter;
+        rest.after = next_after;
+        auto counted = reader.CountMatching(rest, kMoreCountCap);
+        if (!counted.ok()) return counted.status();
+        more = *counted;
+        if (more == 0) next_after = 0;
+      }
+      doc["more"] = more;
+      doc["more_capped"] = more == kMoreCountCap;
+    }
+    doc["next"] = next_after == 0
                       ? nlohmann::json(nullptr)
-                      : nlohmann::json(std::to_string(page->next_after));
+                      : nlohmann::json(std::to_string(next_after));
     return DumpJson(doc);
   });
 }
 
-Result<std::string> ControlDispatcher::Show(const std::string& id_hex) {
-  auto id = protocol::IdFromHex(id_hex);
-  if (!id) {
-    return InvalidInput("'" + id_hex +
-                        "' is not an indicator id (64 hex digits)");
-  }
+Result<std::string> ControlDispatcher::Show(const std::string& id_text) {
   return node_.WithReader([&](store::Reader& reader) -> Result<std::string> {
+    auto id = ResolveId(reader, id_text);
+    if (!id.ok()) return id.status();
     auto row = reader.Get(*id);
     if (!row.ok()) return row.status();
-    if (!row->has_value()) return NotFound("no indicator " + id_hex);
+    if (!row->has_value()) return NotFound("no indicator " + id_text);
     auto revisions = reader.GetRevisions(*id);
     if (!revisions.ok()) return revisions.status();
     nlohmann::json revs = nlohmann::json::array();
@@ -253,6 +290,13 @@ Result<std::string> ControlDispatcher::Audit(
                                    : std::min<size_t>(q.getLimit(),
                                                       store::kMaxQueryLimit);
   filter.after = q.getAfterSeq();
+  filter.until = q.getUntil();
+  filter.action = Str(q.getAction());
+  if (q.getIdPrefix().size() > 0) {
+    auto prefix = protocol::ParseIdPrefix(Str(q.getIdPrefix()));
+    if (!prefix.ok()) return prefix.status();
+    filter.subject_prefix = prefix->hex;
+  }
   filter.max_detail_bytes = kAuditPageDetailBytes;
   return node_.WithReader([&](store::Reader& reader) -> Result<std::string> {
     auto page = reader.ReadAudit(filter);

@@ -8,9 +8,12 @@
 #include "daemon/control/control_response.h"
 #include "daemon/node/control_dispatcher.h"
 #include "daemon/node/control_wire.h"
+#include "daemon/node/id_lookup.h"
 #include "daemon/node/indicator_json.h"
 #include "daemon/node/node.h"
+#include "daemon/node/peer_health_json.h"
 #include "protocol/control_framing.h"
+#include "protocol/id_prefix.h"
 #include "protocol/indicator_parse.h"
 #include "protocol/record_codec.h"
 #include "protocol/config/roster_file.h"
@@ -18,7 +21,83 @@
 namespace caravan::daemon {
 namespace {
 
+// The id a revocation names: its id (or a unique prefix), or with
+// `revoke --value TYPE VALUE` this node's own indicator of that value (only
+// the origin revokes, so the id is computable without a search).
+Result<protocol::IndicatorId> RevokeTarget(Node& node,
+                                           protocol::wire::Revoke::Reader r) {
+  const std::string value = Str(r.getValue());
+  if (value.empty()) {
+    return node.WithReader([&](store::Reader& reader) {
+      return ResolveId(reader, Str(r.getId()));
+    });
+  }
+  const std::string type_text = Str(r.getType());
+  auto type = protocol::ParseTypeName(type_text);
+  if (!type) return InvalidInput("unknown type '" + type_text + "'");
+  auto normalized = protocol::NormalizeValue(*type, value);
+  if (!normalized.ok()) return normalized.status();
+  const auto id = protocol::ComputeIndicatorId(node.identity().public_key(),
+                                               *type, *normalized);
+  auto held = node.WithReader([&](store::Reader& reader) {
+    return reader.Get(id);
+  });
+  if (!held.ok()) return held.status();
+  if (!held->has_value()) {
+    return NotFound("this node made no " + type_text + " indicator '" +
+                    *normalized + "' (only its origin revokes one)");
+  }
+  return id;
+}
 
+// The quarantined indicators a decision names: its ids (each an id or a
+// unique prefix), or every one held from one peer.
+Result<std::vector<protocol::IndicatorId>> DecisionTargets(
+    Node& node, protocol::wire::QuarantineDecision::Reader d) {
+  return node.WithReader(
+      [&](store::Reader& reader) -> Result<std::vector<protocol::IndicatorId>> {
+        std::vector<protocol::IndicatorId> ids;
+        const std::string from = Str(d.getAllFrom());
+        if (!from.empty()) {
+          // Page through the quarantine (the quarantined index), keeping
+          // that peer's; one decision takes at most kMaxQueryLimit.
+          store::QueryFilter f;
+          f.quarantine = store::QuarantineFilter::kOnly;
+          f.include_revoked = true;
+          f.limit = 1000;
+          do {
+            auto page = reader.Query(f);
+            if (!page.ok()) return page.status();
+            for (const auto& row : page->rows) {
+              if (row.received_from == from &&
+                  ids.size() < store::kMaxQueryLimit) {
+                ids.push_back(row.id);
+              }
+            }
+            f.after = page->next_after;
+          } while (f.after != 0 && ids.size() < store::kMaxQueryLimit);
+          if (ids.empty()) {
+            return NotFound("nothing from '" + from + "' is in quarantine");
+          }
+          return ids;
+        }
+        std::vector<std::string> texts;
+        if (d.getId().size() > 0) texts.push_back(Str(d.getId()));
+        for (auto t : d.getIds()) texts.push_back(Str(t));
+        if (texts.empty()) return InvalidInput("no indicator id given");
+        if (texts.size() > store::kMaxQueryLimit) {
+          return InvalidInput("at most " +
+                              std::to_string(store::kMaxQueryLimit) +
+                              " ids per decision");
+        }
+        for (const auto& text : texts) {
+          auto id = ResolveId(reader, text);
+          if (!id.ok()) return id.status();
+          ids.push_back(*id);
+        }
+        return ids;
+      });
+}
 
 }  // namespace
 
@@ -85,12 +164,8 @@ std::vector<uint8_t> ControlDispatcher::Submit(
 
 Result<std::string> ControlDispatcher::Revoke(protocol::wire::Revoke::Reader r,
                                               const std::string& actor) {
-  const std::string id_hex = Str(r.getId());
-  auto id = protocol::IdFromHex(id_hex);
-  if (!id) {
-    return InvalidInput("'" + id_hex +
-                        "' is not an indicator id (64 hex digits)");
-  }
+  auto id = RevokeTarget(node_, r);
+  if (!id.ok()) return id.status();
   auto outcome = node_.submitter().Revoke(*id, Str(r.getReason()), actor);
   if (!outcome.ok()) return outcome.status();
   node_.NotifyCommitted();
@@ -108,8 +183,17 @@ Result<std::string> ControlDispatcher::Sight(protocol::wire::Sight::Reader s,
   }
   // The target is an id, or a value held from one or more origins.
   std::vector<protocol::IndicatorId> ids;
-  if (auto id = protocol::IdFromHex(target)) {
-    ids.push_back(*id);
+  // Hex digits are an id or a prefix of one; a prefix nothing starts with
+  // may still be a value (an md5 is hex too).
+  auto by_id = protocol::LooksLikeIdPrefix(target)
+                   ? node_.WithReader([&](store::Reader& reader) {
+                       return ResolveId(reader, target);
+                     })
+                   : Result<protocol::IndicatorId>(NotFound(""));
+  if (by_id.ok()) {
+    ids.push_back(*by_id);
+  } else if (by_id.status().code() != StatusCode::kNotFound) {
+    return by_id.status();
   } else {
     auto parsed = protocol::DetectAndNormalize(target);
     if (!parsed.ok()) {
@@ -153,29 +237,38 @@ Result<std::string> ControlDispatcher::Sight(protocol::wire::Sight::Reader s,
 
 Result<std::string> ControlDispatcher::QuarantineDecide(
     protocol::wire::QuarantineDecision::Reader d, const std::string& actor) {
-  const std::string id_hex = Str(d.getId());
-  auto id = protocol::IdFromHex(id_hex);
-  if (!id) return InvalidInput("'" + id_hex + "' is not an indicator id");
+  auto ids = DecisionTargets(node_, d);
+  if (!ids.ok()) return ids.status();
   const bool approve = d.getApprove();
+  // All or nothing: one id not in quarantine decides none of them.
   Status written = node_.store().Write([&](store::WriteTxn& txn) -> Status {
-    auto current = txn.Current(*id);
-    if (!current.ok()) return current.status();
-    if (!current->has_value() || !(*current)->quarantined) {
-      return NotFound("no quarantined indicator " + id_hex);
+    for (const auto& id : *ids) {
+      const std::string id_hex = protocol::IdToHex(id);
+      auto current = txn.Current(id);
+      if (!current.ok()) return current.status();
+      if (!current->has_value() || !(*current)->quarantined) {
+        return NotFound("no quarantined indicator " + id_hex);
+      }
+      if (approve) {
+        CARAVAN_RETURN_IF_ERROR(txn.SetQuarantined(id, false));
+      } else {
+        auto deleted = txn.DeleteIndicator(id);
+        if (!deleted.ok()) return deleted.status();
+      }
+      auto audited = txn.AppendAudit(
+          {txn.now(), actor,
+           approve ? "quarantine-approve" : "quarantine-reject", id_hex, "",
+           "{}"});
+      if (!audited.ok()) return audited.status();
     }
-    if (approve) {
-      CARAVAN_RETURN_IF_ERROR(txn.SetQuarantined(*id, false));
-    } else {
-      auto deleted = txn.DeleteIndicator(*id);
-      if (!deleted.ok()) return deleted.status();
-    }
-    auto audited = txn.AppendAudit(
-        {txn.now(), actor, approve ? "quarantine-approve" : "quarantine-reject",
-         id_hex, "", "{}"});
-    return audited.ok() ? Status::Ok() : audited.status();
+    return Status::Ok();
   }).get();
   if (!written.ok()) return written;
-  return DumpJson({{"id", id_hex}, {"approved", approve}});
+  nlohmann::json decided = nlohmann::json::array();
+  for (const auto& id : *ids) decided.push_back(protocol::IdToHex(id));
+  return DumpJson({{"id", decided.size() == 1 ? decided[0] : decided},
+                   {"ids", std::move(decided)},
+                   {"approved", approve}});
 }
 
 Result<std::string> ControlDispatcher::PeersList() {
@@ -212,6 +305,7 @@ Result<nlohmann::json> ControlDispatcher::PeersJson(store::Reader& reader) {
   auto chains_in = reader.SealedChainsIn();
   if (!chains_in.ok()) return chains_in.status();
   nlohmann::json peers = nlohmann::json::array();
+  const auto link_health = node_.LinkHealthByPeer();
   for (const auto& m : members) {
     auto state = reader.GetPeerState(m.name);
     if (!state.ok()) return state.status();
@@ -268,6 +362,7 @@ Result<nlohmann::json> ControlDispatcher::PeersJson(store::Reader& reader) {
          {"acked_seq", state->acked_seq},
          {"bytes_sent", state->bytes_sent},
          {"bytes_received", state->bytes_received}});
+    CARAVAN_RETURN_IF_ERROR(AddPeerHealthJson(reader, link_health, peers.back()));
   }
   return peers;
 }

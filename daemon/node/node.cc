@@ -238,6 +238,11 @@ std::map<std::string, std::string> Node::LinkStates() const {
   return link_states_;
 }
 
+std::map<std::string, Node::LinkHealth> Node::LinkHealthByPeer() const {
+  std::lock_guard lock(roster_mu_);
+  return link_health_;
+}
+
 void Node::OnLinkEvent(const link::LinkEvent& e) {
   const std::string kind(link::LinkEventKindName(e.kind));
   {
@@ -245,6 +250,16 @@ void Node::OnLinkEvent(const link::LinkEvent& e) {
     if (e.kind == link::LinkEvent::kUp) link_states_[e.peer_name] = "up";
     if (e.kind == link::LinkEvent::kDown && !e.peer_name.empty()) {
       link_states_[e.peer_name] = "down";
+    }
+    if (!e.peer_name.empty()) {
+      LinkHealth& health = link_health_[e.peer_name];
+      if (e.kind == link::LinkEvent::kUp) {
+        health.up_since = std::time(nullptr);
+      } else if (e.kind != link::LinkEvent::kHandshakeFailures &&
+                 e.kind != link::LinkEvent::kDuplicateClosed) {
+        health.last_error = kind + (e.detail.empty() ? "" : ": " + e.detail);
+        health.last_error_at = std::time(nullptr);
+      }
     }
   }
   // The link manager has logged the event; here it is only audited (it

@@ -66,6 +66,17 @@ class Node {
   // Link state per peer name ("up", "down", ...), safe from any thread.
   std::map<std::string, std::string> LinkStates() const;
 
+  // What `caravan status` tells of each peer's link since this start:
+  // when it last came up and the last thing that went wrong (a handshake
+  // failure, a refusal, a protocol violation, a link going down).
+  struct LinkHealth {
+    int64_t up_since = 0;       // unix seconds of the last handshake; 0 none
+    std::string last_error;     // "down: <why>"; empty: none yet
+    int64_t last_error_at = 0;  // unix seconds; 0 with no error
+  };
+  // By peer name, safe from any thread.
+  std::map<std::string, LinkHealth> LinkHealthByPeer() const;
+
   // ---- for the control dispatcher ----
   const protocol::NodeConfig& config() const { return config_; }
   const crypto::IdentityKey& identity() const { return *identity_; }
@@ -130,6 +141,7 @@ class Node {
   mutable std::mutex roster_mu_;
   std::shared_ptr<const sync::RosterIndex> roster_;  // guarded by roster_mu_
   std::map<std::string, std::string> link_states_;   // guarded by roster_mu_
+  std::map<std::string, LinkHealth> link_health_;    // guarded by roster_mu_
 
   std::mutex readers_mu_;
   std::vector<std::unique_ptr<store::Reader>> idle_readers_;  // by mu

@@ -295,6 +295,31 @@ Result<QueryPage> Reader::Query(const QueryFilter& filter) {
   return page;
 }
 
+Result<uint64_t> Reader::CountMatching(const QueryFilter& filter,
+                                       uint64_t cap) {
+  if (cap == 0 || cap > static_cast<uint64_t>(INT64_MAX)) {
+    return InvalidInput("count cap out of range");
+  }
+  CARAVAN_STORE_READ_TXN(*db_);
+  QueryFilter f = filter;
+  f.limit = 1;  // replaced by the cap below
+  CARAVAN_STORE_ASSIGN_OR_RETURN(BuiltQuery q, BuildQuery(*db_, f));
+  if (q.matches_nothing) return uint64_t{0};
+  // The same statement selecting only rid, its LIMIT the cap, counted.
+  const std::string columns = kIndicatorColumns;
+  const size_t at = q.sql.find(columns);
+  if (at == std::string::npos) return Internal("query text without columns");
+  std::string sql = q.sql;
+  sql.replace(at, columns.size(), "rid");
+  sql = "SELECT count(*) FROM (" + sql + ")";
+  q.binds.back() = static_cast<int64_t>(cap);
+  CARAVAN_STORE_ASSIGN_OR_RETURN(Statement st, PrepareBuilt(*db_, q, sql));
+  BindAll(st, q.binds);
+  CARAVAN_STORE_ASSIGN_OR_RETURN(bool row, st.Step());
+  if (!row) return Internal("count returned no row");
+  return static_cast<uint64_t>(st.Int(0));
+}
+
 Result<std::vector<std::string>> Reader::ExplainQuery(
     const QueryFilter& filter) {
   CARAVAN_STORE_READ_TXN(*db_);
@@ -324,27 +349,17 @@ Result<std::optional<IndicatorRow>> Reader::Get(const IndicatorId& id) {
   return std::optional<IndicatorRow>(std::move(r));
 }
 
-Result<std::vector<IndicatorId>> Reader::IdsWithPrefix(
-    std::span<const uint8_t> prefix, size_t limit) {
-  if (prefix.empty() || prefix.size() > 32 || limit == 0) {
-    return InvalidInput("id prefix must be 1..32 bytes and limit positive");
-  }
-  // SQLite compares blobs bytewise, then by length: every id starting with
-  // `prefix` lies in [prefix, prefix + 1) where + 1 carries from the end.
-  std::vector<uint8_t> upper(prefix.begin(), prefix.end());
-  while (!upper.empty() && upper.back() == 0xff) upper.pop_back();
-  if (!upper.empty()) ++upper.back();
+Result<std::vector<IndicatorId>> Reader::IdsInRange(const IndicatorId& low,
+                                                    const IndicatorId& high,
+                                                    size_t limit) {
+  CARAVAN_RETURN_IF_ERROR(CheckLimit(limit));
   CARAVAN_STORE_READ_TXN(*db_);
   CARAVAN_STORE_ASSIGN_OR_RETURN(
-      Statement st,
-      db_->Prepare(upper.empty()
-                       ? "SELECT id FROM indicators WHERE id >= ?1 "
-                         "ORDER BY id LIMIT ?3"
-                       : "SELECT id FROM indicators WHERE id >= ?1 AND "
-                         "id < ?2 ORDER BY id LIMIT ?3"));
-  st.BindBlob(1, prefix.data(), prefix.size());
-  if (!upper.empty()) st.BindBlob(2, upper);
-  st.Bind(3, static_cast<int64_t>(std::min<size_t>(limit, INT32_MAX)));
+      Statement st, db_->Prepare("SELECT id FROM indicators WHERE id >= ? AND "
+                                 "id <= ? ORDER BY id LIMIT ?"));
+  st.BindBlob(1, low);
+  st.BindBlob(2, high);
+  st.Bind(3, static_cast<int64_t>(limit));
   std::vector<IndicatorId> ids;
   for (;;) {
     CARAVAN_STORE_ASSIGN_OR_RETURN(bool row, st.Step());
@@ -353,6 +368,20 @@ Result<std::vector<IndicatorId>> Reader::IdsWithPrefix(
     if (!st.FixedBlob(0, id)) return Corrupt("indicator id is not 32 bytes");
     ids.push_back(id);
   }
+}
+
+Result<std::vector<IndicatorId>> Reader::IdsWithPrefix(
+    std::span<const uint8_t> prefix, size_t limit) {
+  if (prefix.empty() || prefix.size() > 32) {
+    return InvalidInput("id prefix must be 1..32 bytes");
+  }
+  // Every id starting with `prefix` lies in [prefix 00.., prefix ff..].
+  IndicatorId low{};
+  IndicatorId high{};
+  high.fill(0xff);
+  std::copy(prefix.begin(), prefix.end(), low.begin());
+  std::copy(prefix.begin(), prefix.end(), high.begin());
+  return IdsInRange(low, high, limit);
 }
 
 Result<std::optional<IndicatorId>> Reader::IndicatorOfStixId(
@@ -548,6 +577,26 @@ Result<AuditPage> Reader::ReadAudit(const AuditFilter& f) {
   if (!f.peer.empty()) {
     sql += " AND peer = ?";
     binds.push_back(f.peer);
+  }
+  if (f.until != 0) {
+    sql += " AND time <= ?";
+    binds.push_back(f.until);
+  }
+  if (!f.action.empty()) {
+    sql += " AND action = ?";
+    binds.push_back(f.action);
+  }
+  if (!f.subject_prefix.empty()) {
+    // [prefix, prefix with its last byte raised by one): every subject that
+    // starts with the prefix, as one range of audit_subject.
+    std::string upper = f.subject_prefix;
+    if (static_cast<unsigned char>(upper.back()) == 0xff) {
+      return InvalidInput("audit subject prefix ends in byte 0xff");
+    }
+    upper.back() = static_cast<char>(upper.back() + 1);
+    sql += " AND subject >= ? AND subject < ?";
+    binds.push_back(f.subject_prefix);
+    binds.push_back(upper);
   }
   // One row past the limit says whether another page follows.
   sql += " ORDER BY seq LIMIT ?";
@@ -783,6 +832,20 @@ Result<std::vector<Withheld>> Reader::WithheldForPeer(std::string_view peer,
   st.Bind(2, static_cast<int64_t>(std::min<uint64_t>(after_seq, INT64_MAX)));
   st.Bind(3, static_cast<int64_t>(limit));
   return ReadAll<Withheld>(st, ReadWithheldRow);
+}
+
+Result<DeferredSummary> Reader::DeferredForPeer(std::string_view peer) {
+  CARAVAN_STORE_ASSIGN_OR_RETURN(
+      Statement st,
+      db_->Prepare("SELECT count(*), coalesce(min(retry_at), 0) FROM withheld "
+                   "WHERE peer = ? AND retry_at > 0"));
+  st.BindText(1, peer);
+  CARAVAN_STORE_ASSIGN_OR_RETURN(bool row, st.Step());
+  DeferredSummary s;
+  if (!row) return s;
+  s.records = static_cast<uint64_t>(st.Int(0));
+  s.next_retry_at = st.Int(1);
+  return s;
 }
 
 Result<uint64_t> Reader::QuotaCount(std::string_view country, int64_t day) {

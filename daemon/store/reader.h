@@ -45,11 +45,21 @@ class Reader {
   // Current views matching `filter`, in cursor order, with tags. Each set
   // filter field is served by an index (see ExplainQuery).
   Result<QueryPage> Query(const QueryFilter& filter);
+  // How many rows Query(filter) would return without its limit, counting
+  // at most `cap` (one pass over the same index as Query, stopping at the
+  // cap): "N more" after a page.
+  Result<uint64_t> CountMatching(const QueryFilter& filter, uint64_t cap);
   // SQLite's EXPLAIN QUERY PLAN lines for the statement Query would run.
   Result<std::vector<std::string>> ExplainQuery(const QueryFilter& filter);
 
   // The current view of one indicator whatever its flags; nullopt if none.
   Result<std::optional<IndicatorRow>> Get(const IndicatorId& id);
+  // Ids held in [low, high] (byte order), ascending, at most `limit`
+  // (1..kMaxQueryLimit): an id prefix's candidates (protocol/id_prefix.h),
+  // one range scan of the id index.
+  Result<std::vector<IndicatorId>> IdsInRange(const IndicatorId& low,
+                                              const IndicatorId& high,
+                                              size_t limit);
   // Ids of held indicators whose first bytes are `prefix` (1..32 bytes),
   // ascending, at most `limit`: one range scan of the indicators' id index.
   // TAXII finds an indicator by the UUID derived from its id this way.
@@ -114,6 +124,10 @@ class Reader {
   Result<std::vector<Withheld>> WithheldForPeer(std::string_view peer,
                                                 uint64_t after_seq,
                                                 size_t limit);
+
+  // The withheld entries of `peer` that wait for a time (retry_at > 0):
+  // one walk of that peer's part of the withheld primary key.
+  Result<DeferredSummary> DeferredForPeer(std::string_view peer);
 
   Result<uint64_t> QuotaCount(std::string_view country, int64_t day);
 

@@ -310,6 +310,14 @@ CREATE TABLE stix_ids (
 CREATE INDEX stix_ids_id ON stix_ids (id);
 )sql";
 
+// Migration: `caravan audit --action` and `--id PREFIX` read through an
+// index each (a range of one action or of subjects starting with the
+// prefix, in seq order) instead of walking the whole log.
+constexpr const char* kMigrationAuditIndexes = R"sql(
+CREATE INDEX audit_action ON audit (action, seq);
+CREATE INDEX audit_subject ON audit (subject, seq);
+)sql";
+
 // Append new migrations here; never edit one that has shipped.
 constexpr Migration kMigrations[] = {
     {1, kMigration1},
@@ -320,6 +328,7 @@ constexpr Migration kMigrations[] = {
     {6, kMigration6},
     {7, kMigrationSealedChains},
     {8, kMigrationStixIds},
+    {9, kMigrationAuditIndexes},
 };
 static_assert(sizeof(kMigrations) / sizeof(kMigrations[0]) == kSchemaVersion,
               "kSchemaVersion must equal the number of migrations");

@@ -156,6 +156,9 @@ struct AuditEntry {
 
 struct AuditFilter {
   int64_t since = 0;    // time >= since
+  int64_t until = 0;    // time <= until; 0 = no bound
+  std::string action;   // exact, empty = any
+  std::string subject_prefix;  // subjects starting with this; empty = any
   std::string actor;    // exact, empty = any
   std::string peer;     // exact, empty = any
   uint64_t after = 0;   // seq > after
@@ -212,6 +215,13 @@ struct Withheld {
   std::string rule;      // the policy rule that withheld it
   int64_t retry_at = 0;  // embargo end; 0 = only re-run on policy reload
   int64_t withheld_at = 0;
+};
+
+// Records held back from one peer until a time (quota, embargo): what
+// `caravan status` and `peers list` show as DEFERRED.
+struct DeferredSummary {
+  uint64_t records = 0;
+  int64_t next_retry_at = 0;  // the earliest retry time; 0 with none
 };
 
 // The UTC day number of a Unix time, the key of the quota table.

@@ -282,8 +282,12 @@ Result<std::string> ReadBoundedFile(const fs::path& path, size_t max_bytes) {
   fs::file_status st = fs::status(path, ec);
   // The error decides, not the status: a file in a directory we may not
   // search (an operator not yet in the caravan group, /etc/caravan 0750)
-  // has an unknown status too, and must read "Permission denied", not
+  // has an unknown status too, and must read "permission denied", not
   // "no such file" (issue 15).
+  if (ec == std::errc::permission_denied) {
+    return Denied(path.string() +
+                  ": permission denied (is this user in the file's group?)");
+  }
   if (ec && ec != std::errc::no_such_file_or_directory &&
       ec != std::errc::not_a_directory) {
     return Unavailable(path.string() + ": " + ec.message());

@@ -18,3 +18,6 @@ caravan_add_fuzzer(fuzz_url_host
 caravan_add_fuzzer(fuzz_ip_embedded
   SOURCES ${_pf}/fuzz_ip_embedded.cc LIBS caravan_protocol
   CORPUS ${_pf}/corpus/ip_embedded)
+caravan_add_fuzzer(fuzz_id_prefix
+  SOURCES ${_pf}/fuzz_id_prefix.cc LIBS caravan_protocol
+  CORPUS ${_pf}/corpus/id_prefix)

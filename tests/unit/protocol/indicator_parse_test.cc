@@ -127,6 +127,9 @@ const std::vector<BadCase> kBad = {
     {T::kIpv4, "1.2.3.4/33", "invalid prefix length '33'"},
     {T::kIpv4, "1.2.3.4/", "invalid prefix length ''"},
     {T::kIpv4, "::1", "is an IPv6 address"},
+    // issue 15: a port is not IPv6
+    {T::kIpv4, "1.2.3.4:443", "has a port (:443): give the address alone"},
+    {T::kIpv4, "1.2.3.4:44:3", "is an IPv6 address"},
     {T::kIpv4, "", "is empty"},
     {T::kIpv4, "   ", "is empty"},
     {T::kIpv6, "fe80::1%eth0", "zone id"},

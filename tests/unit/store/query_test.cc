@@ -291,3 +291,76 @@ TEST_F(QueryTest, SelectiveFiltersUseIndexes) {
 
 }  // namespace
 }  // namespace caravan::store
+
+namespace caravan::store {
+namespace {
+
+// An id prefix's candidates come from one range of the id index, whatever
+// the rest of the id.
+TEST_F(QueryTest, IdsInRangeFindsTheIdsWithAPrefix) {
+  std::vector<IndicatorId> ids;
+  for (int i = 0; i < 40; ++i) {
+    RecordRow row = MakeRow(IndicatorType::kDomain,
+                            "d" + std::to_string(i) + ".example");
+    ids.push_back(row.id);
+    Add(row);
+  }
+  std::sort(ids.begin(), ids.end());
+  // The range of the first id's first byte holds exactly the ids whose
+  // first byte is that.
+  IndicatorId low{}, high{};
+  low.fill(0);
+  high.fill(0xff);
+  low[0] = high[0] = ids[0][0];
+  std::vector<IndicatorId> expected;
+  for (const auto& id : ids) {
+    if (id[0] == ids[0][0]) expected.push_back(id);
+  }
+  auto found = reader_->IdsInRange(low, high, 100);
+  ASSERT_TRUE(found.ok()) << found.status().ToString();
+  EXPECT_EQ(*found, expected);
+  // An exact range is one id; a limit cuts the list.
+  auto exact = reader_->IdsInRange(ids[5], ids[5], 10);
+  ASSERT_TRUE(exact.ok());
+  EXPECT_EQ(*exact, std::vector<IndicatorId>{ids[5]});
+  low.fill(0);
+  high.fill(0xff);
+  auto two = reader_->IdsInRange(low, high, 2);
+  ASSERT_TRUE(two.ok());
+  EXPECT_EQ(*two, (std::vector<IndicatorId>{ids[0], ids[1]}));
+  EXPECT_FALSE(reader_->IdsInRange(low, high, 0).ok());
+}
+
+}  // namespace
+}  // namespace caravan::store
+
+namespace caravan::store {
+namespace {
+
+TEST_F(QueryTest, CountMatchingCountsWhatFollowsACursorUpToACap) {
+  for (int i = 0; i < 30; ++i) {
+    Add(MakeRow(IndicatorType::kDomain, "n" + std::to_string(i) + ".example"));
+  }
+  Add(MakeRow(IndicatorType::kUrl, "http://x.example/"));
+  QueryFilter f;
+  f.type = IndicatorType::kDomain;
+  f.limit = 10;
+  auto page = reader_->Query(f);
+  ASSERT_TRUE(page.ok());
+  ASSERT_NE(page->next_after, 0u);
+  f.after = page->next_after;
+  auto more = reader_->CountMatching(f, 1000);
+  ASSERT_TRUE(more.ok()) << more.status().ToString();
+  EXPECT_EQ(*more, 20u);
+  auto capped = reader_->CountMatching(f, 5);
+  ASSERT_TRUE(capped.ok());
+  EXPECT_EQ(*capped, 5u);
+  f.type = IndicatorType::kSha256;
+  auto none = reader_->CountMatching(f, 1000);
+  ASSERT_TRUE(none.ok());
+  EXPECT_EQ(*none, 0u);
+  EXPECT_FALSE(reader_->CountMatching(f, 0).ok());
+}
+
+}  // namespace
+}  // namespace caravan::store

@@ -13,6 +13,9 @@ inline constexpr const char* kRollBackToSchema6 =
     "DROP TABLE sealed_outbox;"
     // TAXII: the STIX ids clients posted.
     "DROP TABLE stix_ids;"
+    // caravan audit --action / --id.
+    "DROP INDEX audit_action;"
+    "DROP INDEX audit_subject;"
     "DELETE FROM schema_version WHERE version > 6;";
 
 }  // namespace caravan::store::testing

@@ -591,7 +591,9 @@ TEST(NodeConfigTest, UnsearchableDirectoryIsPermissionDeniedNotMissing) {
   Result<NodeConfig> r = protocol::LoadNodeConfig(file);
   fs::permissions(dir.path() / "etc", fs::perms::owner_all);
   ASSERT_FALSE(r.ok());
-  EXPECT_EQ(r.status().message(), file.string() + ": Permission denied");
+  EXPECT_EQ(r.status().message(),
+            file.string() +
+                ": permission denied (is this user in the file's group?)");
   EXPECT_NE(r.status().code(), StatusCode::kNotFound);
 }
 
