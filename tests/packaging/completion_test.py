@@ -197,7 +197,7 @@ def main():
     expect(script, ["caravan", "submit", "ip"], ["ipv4", "ipv6"], exact=True)
     expect(script, ["caravan", "query", "--type", "d"], ["domain"], exact=True)
     expect(script, ["caravan", "export", "--format", ""],
-           ["csv", "misp", "plain", "stix"], exact=True)
+           ["csv", "jsonl", "misp", "plain", "stix", "txt"], exact=True)
     expect(script, ["caravan", "submit", "--tlp", "amber"],
            ["amber", "amber+strict"], exact=True)
     expect(script, ["caravan", "policy", "explain", "--to", "KZ", "sha"],

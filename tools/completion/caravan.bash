@@ -34,7 +34,7 @@ _caravan() {
   COMPREPLY=()
 
   local global_opts="--config --json --timeout --version --help"
-  local commands="init key status submit query show revoke sight audit export policy peers quarantine"
+  local commands="init key status submit query show revoke sight audit export policy peers quarantine help"
   local types="ipv4 ipv6 domain url email md5 sha1 sha256 cve asn"
   local tlps="clear green amber amber+strict red"
 
@@ -66,7 +66,7 @@ _caravan() {
     --reshare) COMPREPLY=($(compgen -W "none direct federation" -- "$cur")); return 0 ;;
     --format)
       if [[ $cmd == export ]]; then
-        COMPREPLY=($(compgen -W "csv plain stix misp" -- "$cur"))
+        COMPREPLY=($(compgen -W "csv plain txt jsonl stix misp" -- "$cur"))
       else
         COMPREPLY=($(compgen -W "txt csv jsonl stix misp" -- "$cur"))
       fi
@@ -84,7 +84,7 @@ _caravan() {
     --timeout | --confidence | --tag | --description | --valid-until | \
     --since | --cidr | --limit | --reason | --note | --name | --country | \
     --key | --endpoint | --peer-listen | --taxii-listen | --control | \
-    --after-seq)
+    --after-seq | --after | --until | --action | --id | --value)
       return 0  # free text: nothing to offer
       ;;
   esac
@@ -112,13 +112,13 @@ _caravan() {
         return 0
       fi
       ;;
-    query) opts="--type --origin --tag --since --cidr --include-revoked --limit" ;;
+    query) opts="--type --origin --tag --since --cidr --include-revoked --limit --after" ;;
     show) ;;
-    revoke) opts="--reason" ;;
+    revoke) opts="--reason --value" ;;
     sight) opts="--note" ;;
     audit)
       verbs="verify"
-      opts="--since --peer --after-seq --limit"
+      opts="--since --until --peer --action --id --after-seq --limit"
       ;;
     export) opts="--format --output --type --max-tlp --origin --tag --since --include-revoked" ;;
     policy)
@@ -141,7 +141,11 @@ _caravan() {
         return 0
       fi
       ;;
-    quarantine) verbs="list approve reject" ;;
+    quarantine)
+      verbs="list approve reject"
+      [[ $verb == approve || $verb == reject ]] && opts="--all --from"
+      ;;
+    help) verbs=$commands ;;
     *) return 0 ;;
   esac
 
