@@ -2,25 +2,17 @@
 
 #include <nlohmann/json.hpp>
 
+#include "crypto/key_text.h"
 #include "daemon/sync/decision_audit.h"
 #include "daemon/sync/sealed_chain.h"
 
 namespace caravan::daemon::sync {
 namespace {
 
-std::string Hex(std::span<const uint8_t> bytes) {
-  static constexpr char kDigits[] = "0123456789abcdef";
-  std::string out;
-  out.reserve(bytes.size() * 2);
-  for (uint8_t b : bytes) {
-    out.push_back(kDigits[b >> 4]);
-    out.push_back(kDigits[b & 15]);
-  }
-  return out;
-}
+using crypto::ToHex;
 
 nlohmann::json HeaderJson(const SealedHeaderInfo& h) {
-  return {{"envelope", Hex(h.envelope_id)},
+  return {{"envelope", ToHex(h.envelope_id)},
           {"sender", h.sender_name},
           {"first_seq", h.first_seq},
           {"up_to_seq", h.up_to_seq}};
@@ -42,7 +34,7 @@ Result<SealedOutcome> Refuse(store::Store* store, SealedOutcome out,
       CARAVAN_RETURN_IF_ERROR(txn.HubCountRefused(hub_reason, envelope_bytes));
     }
     auto a = txn.AppendAudit({txn.now(), "peer:" + link_peer.name, action,
-                              Hex(out.header.envelope_id),
+                              ToHex(out.header.envelope_id),
                               out.header.sender_name, AuditDetailJson(detail)});
     return a.ok() ? Status::Ok() : a.status();
   }).get();
@@ -105,7 +97,7 @@ Result<SealedOutcome> RefuseForUs(const SealedContext& ctx,
               txn.SealedChainInFault(sender->key, store::kChainRefused));
         }
         auto a = txn.AppendAudit({txn.now(), "peer:" + link_peer.name,
-                                  "sealed_refuse", Hex(out.header.envelope_id),
+                                  "sealed_refuse", ToHex(out.header.envelope_id),
                                   out.header.sender_name,
                                   AuditDetailJson(detail)});
         if (!a.ok()) return a.status();
@@ -172,16 +164,16 @@ Result<SealedOutcome> Receive(const SealedContext& ctx,
     out.kind = gap ? SealedOutcome::kSetAside : SealedOutcome::kDuplicate;
     out.chain_fault = std::string(ChainFaultKind(verdict));
     detail["expected_seq"] = state->last_seq + 1;
-    detail["expected_prev_hash"] = HexBytes(state->last_hash);
+    detail["expected_prev_hash"] = ToHex(state->last_hash);
     detail["got_seq"] = link.pair_seq;
-    detail["got_prev_hash"] = HexBytes(link.prev_hash);
+    detail["got_prev_hash"] = ToHex(link.prev_hash);
     detail["records"] = opened->entries.size();
     auto written = store->Write([&](store::WriteTxn& txn) -> Status {
       CARAVAN_RETURN_IF_ERROR(
           txn.SealedChainInFault(sender->key, out.chain_fault));
       auto a = txn.AppendAudit({txn.now(), "peer:" + link_peer.name,
                                 gap ? "hub_gap" : "sealed_duplicate",
-                                Hex(out.header.envelope_id), sender->name,
+                                ToHex(out.header.envelope_id), sender->name,
                                 AuditDetailJson(detail)});
       return a.ok() ? Status::Ok() : a.status();
     }).get();
@@ -196,8 +188,8 @@ Result<SealedOutcome> Receive(const SealedContext& ctx,
   out.inbound = *applied;
   if (verdict == ChainVerdict::kBroken) {
     out.chain_fault = std::string(store::kChainBroken);
-    detail["expected_prev_hash"] = HexBytes(state->last_hash);
-    detail["got_prev_hash"] = HexBytes(link.prev_hash);
+    detail["expected_prev_hash"] = ToHex(state->last_hash);
+    detail["got_prev_hash"] = ToHex(link.prev_hash);
   }
   detail["records"] = opened->entries.size();
   // What the size class cost: padding bytes in an envelope of `bytes`.
@@ -217,12 +209,12 @@ Result<SealedOutcome> Receive(const SealedContext& ctx,
           txn.SealedChainInFault(sender->key, store::kChainBroken));
       auto b = txn.AppendAudit({txn.now(), "peer:" + sender->name,
                                 "sealed_chain_broken",
-                                Hex(out.header.envelope_id), sender->name,
+                                ToHex(out.header.envelope_id), sender->name,
                                 AuditDetailJson(detail)});
       if (!b.ok()) return b.status();
     }
     auto a = txn.AppendAudit({txn.now(), "peer:" + sender->name,
-                              "sealed_receive", Hex(out.header.envelope_id),
+                              "sealed_receive", ToHex(out.header.envelope_id),
                               sender->name, AuditDetailJson(detail)});
     return a.ok() ? Status::Ok() : a.status();
   }).get();
@@ -290,7 +282,7 @@ Result<SealedOutcome> Queue(const SealedContext& ctx,
         detail["hub_seq"] = r->hub_seq;
         detail["bytes"] = row.envelope.size();
         auto a = txn.AppendAudit({txn.now(), "peer:" + row.sender, "hub_store",
-                                  Hex(row.envelope_id), recipient_name,
+                                  ToHex(row.envelope_id), recipient_name,
                                   AuditDetailJson(detail)});
         if (!a.ok()) return a.status();
         return r;
@@ -356,8 +348,8 @@ Result<size_t> HubDelivered(store::Store* store, const PeerInfo& recipient,
         for (const auto& e : *rows) {
           auto a = txn.AppendAudit(
               {txn.now(), "peer:" + recipient.name, "hub_forward",
-               Hex(e.envelope_id), recipient.name,
-               AuditDetailJson({{"envelope", Hex(e.envelope_id)},
+               ToHex(e.envelope_id), recipient.name,
+               AuditDetailJson({{"envelope", ToHex(e.envelope_id)},
                                 {"sender", e.sender},
                                 {"hub_seq", e.hub_seq},
                                 {"first_seq", e.first_seq},

@@ -36,7 +36,4 @@ ChainVerdict ClassifyLink(const store::SealedChainIn& state,
 // kBroken); empty for kNext.
 std::string_view ChainFaultKind(ChainVerdict verdict);
 
-// Lowercase hex, for audit evidence.
-std::string HexBytes(std::span<const uint8_t> bytes);
-
 }  // namespace caravan::daemon::sync

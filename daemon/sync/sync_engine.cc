@@ -17,6 +17,7 @@
 #include "daemon/observe/log.h"
 #include "daemon/sync/decision_audit.h"
 #include "crypto/identity_x25519.h"
+#include "crypto/key_text.h"
 #include "daemon/sync/hub_envelope.h"
 #include "daemon/sync/hub_relay.h"
 #include "daemon/sync/offload.h"
@@ -1038,7 +1039,7 @@ awaitable<bool> SyncEngine::OnSealed(
   if (!outcome->chain_fault.empty()) {
     LogWarning("sealed chain from ", outcome->header.sender_name, " via ",
                s.peer.name, ": ", outcome->chain_fault, " (envelope ",
-               HexBytes(outcome->header.envelope_id), ")");
+               crypto::ToHex(outcome->header.envelope_id), ")");
   }
   if (outcome->kind == SealedOutcome::kApplied && outcome->inbound.stored_new &&
       deps_.on_new_records) {
@@ -1130,7 +1131,7 @@ awaitable<bool> SyncEngine::OnReceipt(Session& s, const SealedOutcome& o) {
                                {"committed_seq", receipt.committed_seq},
                                {"resend_from", receipt.resend_from}};
       if (receipt.refused_envelope) {
-        detail["refused_envelope"] = HexBytes(*receipt.refused_envelope);
+        detail["refused_envelope"] = crypto::ToHex(*receipt.refused_envelope);
         detail["refused_reason"] = receipt.refused_reason;
       }
       auto a = txn.AppendAudit({txn.now(), "peer:" + peer.name,

@@ -41,7 +41,6 @@ TEST(SealedChainTest, FaultKindsAreTheStoreNames) {
   EXPECT_EQ(ChainFaultKind(ChainVerdict::kGap), store::kChainGap);
   EXPECT_EQ(ChainFaultKind(ChainVerdict::kDuplicate), store::kChainDuplicate);
   EXPECT_EQ(ChainFaultKind(ChainVerdict::kBroken), store::kChainBroken);
-  EXPECT_EQ(HexBytes(std::vector<uint8_t>{0x0a, 0xff}), "0aff");
 }
 
 }  // namespace
