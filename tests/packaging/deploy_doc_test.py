@@ -93,7 +93,8 @@ SUBSTITUTIONS = [
     # The manifest lists the installed paths without DESTDIR: staged under
     # ROOT here (never the host's /usr).
     (r"^sudo xargs rm -f < build/install_manifest\.txt$",
-     "sed 's|^|{ROOT}|' {BUILD}/install_manifest.txt | sudo xargs rm -f", ""),
+     "sudo sed 's|^|{ROOT}|' {BUILD}/install_manifest.txt | sudo xargs rm -f",
+     ""),
 ]
 
 
@@ -247,6 +248,33 @@ class Walk:
             "CARAVAN_CONFIG": f"{self.root}/etc/caravan/caravand.toml",
             "SUDO_EDITOR": editor, "WORK": self.work,
         }
+        self.readable_repo()
+
+    def readable_repo(self):
+        """The operator works in the repo as a reader of the doc would in
+        their checkout. A checkout below a 0700 directory (/root, mktemp -d)
+        is closed to that user: then it works in a copy of the tracked
+        files, made its own (the build tree is only used through sudo)."""
+        probe = subprocess.run(
+            ["runuser", "-u", self.op, "--", "test", "-r",
+             os.path.join(self.repo, "docs", "deploy.md")], check=False)
+        if probe.returncode == 0:
+            return
+        listed = subprocess.run(["git", "-C", self.repo, "ls-files", "-z"],
+                                capture_output=True, check=True).stdout
+        copy = os.path.join(self.work, "src")
+        for name in filter(None, listed.decode().split("\0")):
+            source = os.path.join(self.repo, name)
+            if not os.path.isfile(source):
+                continue
+            target = os.path.join(copy, name)
+            os.makedirs(os.path.dirname(target), exist_ok=True)
+            shutil.copy2(source, target)
+        subprocess.run(["chown", "-R", f"{self.op}:{self.op}", copy],
+                       check=True)
+        print(f"the operator cannot read {self.repo}: walking a copy of its "
+              f"tracked files in {copy}")
+        self.repo = copy
 
     def as_operator(self, script, check=True):
         return subprocess.run(
