@@ -4,6 +4,7 @@
 #include <climits>
 #include <variant>
 
+#include "crypto/key_text.h"
 #include "daemon/store/audit_chain.h"
 #include "daemon/store/ip_key.h"
 #include "daemon/store/schema.h"
@@ -548,15 +549,6 @@ Result<AuditEntry> ReadAuditRow(const Statement& st) {
 constexpr const char* kAuditColumns =
     "seq, time, actor, action, subject, peer, detail, prev_hash, hash";
 
-std::string HashHex(const internal::AuditHash& h) {
-  static const char kDigits[] = "0123456789abcdef";
-  std::string out;
-  for (uint8_t b : h) {
-    out.push_back(kDigits[b >> 4]);
-    out.push_back(kDigits[b & 15]);
-  }
-  return out;
-}
 
 }  // namespace
 
@@ -675,7 +667,7 @@ Result<uint64_t> Reader::VerifyAuditChain() {
   if (head_hash != prev) {
     return Corrupt("audit entry " + std::to_string(count) +
                    " does not match the anchored head hash " +
-                   HashHex(head_hash).substr(0, 16) + "...");
+                   crypto::ToHex(head_hash).substr(0, 16) + "...");
   }
   return count;
 }

@@ -3,6 +3,7 @@
 #include <limits>
 #include <string>
 
+#include "crypto/key_text.h"
 #include "daemon/store/audit_chain.h"
 #include "daemon/store/ip_key.h"
 #include "daemon/store/sqlite_db.h"
@@ -16,16 +17,7 @@ using protocol::IndicatorType;
 constexpr uint64_t kMaxSqlInt =
     static_cast<uint64_t>(std::numeric_limits<int64_t>::max());
 
-std::string Hex(const IndicatorId& id) {
-  static const char kDigits[] = "0123456789abcdef";
-  std::string out;
-  out.reserve(64);
-  for (uint8_t b : id) {
-    out.push_back(kDigits[b >> 4]);
-    out.push_back(kDigits[b & 15]);
-  }
-  return out;
-}
+std::string Hex(const IndicatorId& id) { return crypto::ToHex(id); }
 
 Status CheckLength(std::string_view what, std::string_view value,
                    size_t max) {
