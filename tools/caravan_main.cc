@@ -213,6 +213,17 @@ int CaravanMain(int argc, const char* const* argv,
     if (!run) run = [&] { return RunAudit(global, audit); };
   });
 
+  ReportOptions report;
+  auto* report_cmd = app.add_subcommand(
+      "report", "sovereignty report: what left, was held back, arrived");
+  report_cmd->add_option("--since", report.since,
+                         "start: RFC 3339 time or duration ago (default 30d)");
+  report_cmd->add_option("--until", report.until,
+                         "end: RFC 3339 time or duration ago (default now)");
+  report_cmd->add_option("--html", report.html,
+                         "write one self-contained HTML file to FILE");
+  report_cmd->callback([&] { run = [&] { return RunReport(global, report); }; });
+
   ExportOptions exp;
   auto* export_cmd = app.add_subcommand("export", "indicators to stdout");
   export_cmd->add_option("--format", exp.format,

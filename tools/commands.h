@@ -75,6 +75,14 @@ struct AuditOptions {
 int RunAudit(const GlobalOptions& global, const AuditOptions& options);
 int RunAuditVerify(const GlobalOptions& global);
 
+// `caravan report` (docs/report.md).
+struct ReportOptions {
+  std::string since = "30d";  // RFC 3339 or a duration back from now
+  std::string until;          // the same; empty: now
+  std::string html;           // write one self-contained HTML file here
+};
+int RunReport(const GlobalOptions& global, const ReportOptions& options);
+
 int RunPolicyCheck(const GlobalOptions& global, const std::string& dir);
 int RunPolicyReload(const GlobalOptions& global);
 struct ExplainOptions {
