@@ -72,8 +72,14 @@ int CaravanMain(int argc, const char* const* argv,
 
   auto* key_cmd = app.add_subcommand("key", "this node's identity key");
   key_cmd->require_subcommand(1);
-  key_cmd->add_subcommand("show", "key text and fingerprint")->callback([&] {
-    run = [&] { return RunKeyShow(global); };
+  bool key_invite = false;
+  auto* key_show_cmd =
+      key_cmd->add_subcommand("show", "key text and fingerprint");
+  key_show_cmd->add_flag("--invite", key_invite,
+                         "print the `caravan peers add` line for the other "
+                         "side");
+  key_show_cmd->callback([&] {
+    run = [&] { return RunKeyShow(global, key_invite); };
   });
 
   app.add_subcommand("status",

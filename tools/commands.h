@@ -55,7 +55,9 @@ struct ExportOptions {
 int RunExport(const GlobalOptions& global, const ExportOptions& options);
 
 int RunStatus(const GlobalOptions& global);
-int RunKeyShow(const GlobalOptions& global);
+// `invite`: the `caravan peers add` line for the other side instead
+// (tools/invite.h).
+int RunKeyShow(const GlobalOptions& global, bool invite = false);
 struct RevokeOptions {
   std::string id;                  // an id or a unique prefix of one
   std::vector<std::string> value;  // --value TYPE VALUE instead of an id
