@@ -32,6 +32,7 @@ struct Request {
     quarantineList @14 :Void;
     quarantineDecide @15 :QuarantineDecision;
     keyShow @16 :Void;
+    report @18 :ReportQuery;    # `caravan report` (docs/report.md)
   }
   deadlineUnixMs @17 :Int64;    # when the client stops waiting, as Unix time
                                 # in ms on the host's clock (client and daemon
@@ -130,6 +131,13 @@ struct AuditQuery {
   action @5 :Text;              # only this action ("share", "revoke", ...)
   idPrefix @6 :Text;            # only subjects starting with these 6..64
                                 # hex digits (an indicator id or prefix)
+}
+
+struct ReportQuery {
+  # The sovereignty report of the record decisions audited in
+  # [since, until] (Unix seconds, both inclusive), counted by the store.
+  since @0 :Int64;
+  until @1 :Int64;              # 0: now
 }
 
 struct Explain {

@@ -72,8 +72,14 @@ int CaravanMain(int argc, const char* const* argv,
 
   auto* key_cmd = app.add_subcommand("key", "this node's identity key");
   key_cmd->require_subcommand(1);
-  key_cmd->add_subcommand("show", "key text and fingerprint")->callback([&] {
-    run = [&] { return RunKeyShow(global); };
+  bool key_invite = false;
+  auto* key_show_cmd =
+      key_cmd->add_subcommand("show", "key text and fingerprint");
+  key_show_cmd->add_flag("--invite", key_invite,
+                         "print the `caravan peers add` line for the other "
+                         "side");
+  key_show_cmd->callback([&] {
+    run = [&] { return RunKeyShow(global, key_invite); };
   });
 
   app.add_subcommand("status",
@@ -212,6 +218,17 @@ int CaravanMain(int argc, const char* const* argv,
   audit_cmd->callback([&] {
     if (!run) run = [&] { return RunAudit(global, audit); };
   });
+
+  ReportOptions report;
+  auto* report_cmd = app.add_subcommand(
+      "report", "sovereignty report: what left, was held back, arrived");
+  report_cmd->add_option("--since", report.since,
+                         "start: RFC 3339 time or duration ago (default 30d)");
+  report_cmd->add_option("--until", report.until,
+                         "end: RFC 3339 time or duration ago (default now)");
+  report_cmd->add_option("--html", report.html,
+                         "write one self-contained HTML file to FILE");
+  report_cmd->callback([&] { run = [&] { return RunReport(global, report); }; });
 
   ExportOptions exp;
   auto* export_cmd = app.add_subcommand("export", "indicators to stdout");

@@ -10,6 +10,7 @@
 #include "tools/audit_text.h"
 #include "tools/commands.h"
 #include "tools/human_units.h"
+#include "tools/invite.h"
 #include "tools/sibling_binary.h"
 #include "tools/submission_builder.h"
 #include "tools/table.h"
@@ -200,10 +201,15 @@ int RunStatus(const GlobalOptions& global) {
   return health.value("state", std::string("ok")) == "ok" ? 0 : 1;
 }
 
-int RunKeyShow(const GlobalOptions& global) {
+int RunKeyShow(const GlobalOptions& global, bool invite) {
   return CallAndShow(
-      global, [](Request::Builder r) { r.setKeyShow(); },
-      [](const nlohmann::json& d) {
+      global,
+      [](Request::Builder r) { r.setKeyShow(); },
+      [invite](const nlohmann::json& d) {
+        if (invite) {
+          std::cout << InviteText(d);
+          return;
+        }
         std::cout << Str(d["key"]) << "\n"
                   << "fingerprint: " << Str(d["fingerprint"]) << "\n";
       });

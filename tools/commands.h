@@ -55,7 +55,9 @@ struct ExportOptions {
 int RunExport(const GlobalOptions& global, const ExportOptions& options);
 
 int RunStatus(const GlobalOptions& global);
-int RunKeyShow(const GlobalOptions& global);
+// `invite`: the `caravan peers add` line for the other side instead
+// (tools/invite.h).
+int RunKeyShow(const GlobalOptions& global, bool invite = false);
 struct RevokeOptions {
   std::string id;                  // an id or a unique prefix of one
   std::vector<std::string> value;  // --value TYPE VALUE instead of an id
@@ -74,6 +76,14 @@ struct AuditOptions {
 };
 int RunAudit(const GlobalOptions& global, const AuditOptions& options);
 int RunAuditVerify(const GlobalOptions& global);
+
+// `caravan report` (docs/report.md).
+struct ReportOptions {
+  std::string since = "30d";  // RFC 3339 or a duration back from now
+  std::string until;          // the same; empty: now
+  std::string html;           // write one self-contained HTML file here
+};
+int RunReport(const GlobalOptions& global, const ReportOptions& options);
 
 int RunPolicyCheck(const GlobalOptions& global, const std::string& dir);
 int RunPolicyReload(const GlobalOptions& global);

@@ -149,6 +149,8 @@ std::vector<uint8_t> ControlDispatcher::Dispatch(Request::Reader r,
       return Reply(QuarantineDecide(r.getQuarantineDecide(), actor));
     case Request::KEY_SHOW:
       return Reply(KeyShow());
+    case Request::REPORT:
+      return Reply(Report(r.getReport()));
   }
   // A newer CLI may send a request this daemon does not know.
   return ErrorResponse(

@@ -59,6 +59,8 @@ class ControlDispatcher : public ControlHandler {
   Result<std::string> AuditVerify();
   Result<std::string> KeyShow();
   Result<std::string> QuarantineList();
+  // `caravan report` (control_report.cc).
+  Result<std::string> Report(protocol::wire::ReportQuery::Reader q);
 
   // Changes (control_writes.cc).
   std::vector<uint8_t> Submit(protocol::wire::Submit::Reader s,

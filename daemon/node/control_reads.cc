@@ -320,10 +320,15 @@ Result<std::string> ControlDispatcher::AuditVerify() {
 
 Result<std::string> ControlDispatcher::KeyShow() {
   const auto& key = node_.identity().public_key();
+  // Where peers dial this node ([peers] listen), for `key show --invite`;
+  // null when it only dials out.
+  const auto& listen = node_.config().peers.listen;
   return DumpJson({{"key", crypto::KeyText(key)},
                    {"fingerprint", crypto::Fingerprint(key)},
                    {"name", node_.config().node.name},
-                   {"country", node_.config().node.country}});
+                   {"country", node_.config().node.country},
+                   {"endpoint", listen ? nlohmann::json(listen->ToString())
+                                       : nlohmann::json(nullptr)}});
 }
 
 Result<std::string> ControlDispatcher::QuarantineList() {

@@ -21,6 +21,7 @@
 #include <vector>
 
 #include "daemon/store/hub_types.h"
+#include "daemon/store/report_types.h"
 #include "daemon/store/store_types.h"
 #include "daemon/store/warninglist_hit.h"
 #include "protocol/status.h"
@@ -104,6 +105,11 @@ class Reader {
   // when an entry was changed, removed (from the middle or the end), or
   // its hash edited.
   Result<uint64_t> VerifyAuditChain();
+  // `caravan report`: the record decisions audited in [since, until]
+  // (Unix seconds), summed by SQL aggregates (daemon/store/report.cc).
+  // InvalidInput when until < since or the groups pass a bound that only
+  // a period of many years could reach.
+  Result<ReportCounts> CountDecisions(int64_t since, int64_t until);
 
   Result<std::vector<RosterMember>> Roster();
   Result<std::optional<RosterMember>> RosterByKey(const PublicKey& key);

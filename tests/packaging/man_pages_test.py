@@ -8,9 +8,13 @@ Fails when
 - a key of docs/config.md (caravand.toml tables and roster.toml) is not in
   its section of docs/man/caravand.toml.5;
 - a key of docs/policy.md's tables is not in docs/man/caravan-policy.5;
-- a page does not render cleanly (groff -ww, when groff is installed).
+- a page does not render cleanly (groff -ww, when groff is installed);
+- a page's .TH line names another version than the CMake project's
+  (--version; the pages are installed as written, so a release bump must
+  touch them).
 
 Usage: man_pages_test.py --caravan BIN --caravand BIN --repo DIR
+                         [--version X.Y.Z]
 """
 import argparse
 import os
@@ -195,11 +199,28 @@ def check_renders(pages):
             fail(f"{page}: groff warns: {out.stderr.strip()}")
 
 
+def check_versions(pages, version):
+    """Each page's .TH footer says "caravan VERSION"."""
+    for page in pages:
+        with open(page, encoding="utf-8") as f:
+            th = [l for l in f if l.startswith(".TH ")]
+        if len(th) != 1:
+            fail(f"{page}: {len(th)} .TH lines, expected one")
+            continue
+        m = re.search(r'"caravan ([^"]+)"', th[0])
+        if not m:
+            fail(f"{page}: .TH line names no \"caravan VERSION\": {th[0].strip()}")
+        elif m.group(1) != version:
+            fail(f"{page}: .TH says caravan {m.group(1)}, the project is "
+                 f"{version} (CMakeLists.txt project(VERSION)): update the page")
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--caravan", required=True)
     ap.add_argument("--caravand", required=True)
     ap.add_argument("--repo", required=True)
+    ap.add_argument("--version", default="")
     a = ap.parse_args()
     man = os.path.join(a.repo, "docs", "man")
     check_caravan(a.caravan, os.path.join(man, "caravan.1"))
@@ -208,9 +229,11 @@ def main():
                  os.path.join(man, "caravand.toml.5"))
     check_policy(os.path.join(a.repo, "docs", "policy.md"),
                  os.path.join(man, "caravan-policy.5"))
-    check_renders([os.path.join(man, p) for p in
-                   ("caravan.1", "caravand.8", "caravand.toml.5",
-                    "caravan-policy.5")])
+    pages = [os.path.join(man, p) for p in
+             ("caravan.1", "caravand.8", "caravand.toml.5", "caravan-policy.5")]
+    check_renders(pages)
+    if a.version:
+        check_versions(pages, a.version)
     for f in failures:
         print("FAIL:", f)
     if failures:

@@ -34,7 +34,7 @@ _caravan() {
   COMPREPLY=()
 
   local global_opts="--config --json --timeout --version --help"
-  local commands="init key status submit query show revoke sight audit export policy peers quarantine help"
+  local commands="init key status submit query show revoke sight audit report export policy peers quarantine help"
   local types="ipv4 ipv6 domain url email md5 sha1 sha256 cve asn"
   local tlps="clear green amber amber+strict red"
 
@@ -102,7 +102,10 @@ _caravan() {
   local verbs="" opts=""
   case $cmd in
     init) opts="--name --country --peer-listen --taxii-listen --control" ;;
-    key) verbs="show" ;;
+    key)
+      verbs="show"
+      [[ $verb == show ]] && opts="--invite"
+      ;;
     status) ;;
     submit)
       opts="--file --format --type --print-ids --force --replace $context"
@@ -120,6 +123,7 @@ _caravan() {
       verbs="verify"
       opts="--since --until --peer --action --id --after-seq --limit"
       ;;
+    report) opts="--since --until --html" ;;
     export) opts="--format --output --type --max-tlp --origin --tag --since --include-revoked" ;;
     policy)
       verbs="check reload explain"
