@@ -70,11 +70,19 @@ int CaravanMain(int argc, const char* const* argv,
   init_cmd->add_option("--control", init.control, "control socket path");
   init_cmd->callback([&] { run = [&] { return RunInit(global, init); }; });
 
-  auto* key_cmd = app.add_subcommand("key", "this node's identity key");
+  auto* key_cmd = app.add_subcommand("key", "this node's identity and link keys");
   key_cmd->require_subcommand(1);
   key_cmd->add_subcommand("show", "key text and fingerprint")->callback([&] {
     run = [&] { return RunKeyShow(global); };
   });
+  bool rotate_link = false;
+  auto* rotate_cmd = key_cmd->add_subcommand(
+      "rotate", "replace a key; peers accept the new link key with no roster change");
+  rotate_cmd
+      ->add_flag("--link", rotate_link,
+                 "rotate the link key (Noise), certified by the identity key")
+      ->required();
+  rotate_cmd->callback([&] { run = [&] { return RunKeyRotate(global, rotate_link); }; });
 
   app.add_subcommand("status",
                      "health headline, node, counts, peers, policy state")

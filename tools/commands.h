@@ -56,6 +56,8 @@ int RunExport(const GlobalOptions& global, const ExportOptions& options);
 
 int RunStatus(const GlobalOptions& global);
 int RunKeyShow(const GlobalOptions& global);
+// `caravan key rotate --link` (identity rotation is not implemented yet).
+int RunKeyRotate(const GlobalOptions& global, bool link);
 struct RevokeOptions {
   std::string id;                  // an id or a unique prefix of one
   std::vector<std::string> value;  // --value TYPE VALUE instead of an id

@@ -102,7 +102,10 @@ _caravan() {
   local verbs="" opts=""
   case $cmd in
     init) opts="--name --country --peer-listen --taxii-listen --control" ;;
-    key) verbs="show" ;;
+    key)
+      verbs="show rotate"
+      [[ $verb == rotate ]] && opts="--link"
+      ;;
     status) ;;
     submit)
       opts="--file --format --type --print-ids --force --replace $context"
