@@ -83,6 +83,28 @@ int CaravanMain(int argc, const char* const* argv,
                  "rotate the link key (Noise), certified by the identity key")
       ->required();
   rotate_cmd->callback([&] { run = [&] { return RunKeyRotate(global, rotate_link); }; });
+  KeyBackupOptions key_export;
+  auto* export_key_cmd = key_cmd->add_subcommand(
+      "export", "write the identity and link keys to a passphrase-encrypted file");
+  export_key_cmd
+      ->add_option("--encrypted", key_export.file,
+                   "the backup file to create (mode 0600; never overwritten)")
+      ->required();
+  export_key_cmd->add_option("--passphrase-file", key_export.passphrase_file,
+                             "read the passphrase from this file's first line "
+                             "(default: ask on the terminal)");
+  export_key_cmd->callback([&] { run = [&] { return RunKeyExport(global, key_export); }; });
+  KeyBackupOptions key_import;
+  auto* import_key_cmd = key_cmd->add_subcommand(
+      "import", "restore the identity and link keys from an encrypted backup");
+  import_key_cmd->add_option("FILE", key_import.file, "a file from caravan key export")
+      ->required();
+  import_key_cmd->add_option("--passphrase-file", key_import.passphrase_file,
+                             "read the passphrase from this file's first line "
+                             "(default: ask on the terminal)");
+  import_key_cmd->add_flag("--force", key_import.force,
+                           "overwrite this node's existing key files");
+  import_key_cmd->callback([&] { run = [&] { return RunKeyImport(global, key_import); }; });
 
   app.add_subcommand("status",
                      "health headline, node, counts, peers, policy state")
