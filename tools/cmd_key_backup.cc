@@ -4,6 +4,7 @@
 // named by caravand.toml [keys] and never talk to caravand: export may run
 // while it runs; import is for a stopped (or not yet started) node.
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <sodium.h>
 #include <termios.h>
 #include <unistd.h>

@@ -74,7 +74,9 @@ TEST_F(LinkRotationTest, RotatedLinkKeyRelinksEveryPeerWithNoRosterChange) {
   }
   for (FedNode* from : {&a, &b, &c}) {
     for (FedNode* to : {&a, &b, &c}) {
-      if (from != to) ASSERT_NO_FATAL_FAILURE(WaitSettled(*from, *to));
+      if (from != to) {
+        ASSERT_NO_FATAL_FAILURE(WaitSettled(*from, *to));
+      }
     }
   }
   const auto roster_a = protocol::LoadRosterFile(a.node().dir() / "roster.toml");
@@ -124,7 +126,9 @@ TEST_F(LinkRotationTest, RotatedLinkKeyRelinksEveryPeerWithNoRosterChange) {
   }
   for (FedNode* from : {&a, &b, &c}) {
     for (FedNode* to : {&a, &b, &c}) {
-      if (from != to) ASSERT_NO_FATAL_FAILURE(WaitSettled(*from, *to));
+      if (from != to) {
+        ASSERT_NO_FATAL_FAILURE(WaitSettled(*from, *to));
+      }
     }
   }
   const std::multiset<std::string> want_set(want.begin(), want.end());

@@ -87,7 +87,9 @@ TEST(KeyBackupTest, TruncatedExtendedAndForeignFilesAreRefusedWithAReason) {
                       kKeyBackupSize - 1}) {
     std::vector<uint8_t> cut(file.begin(), file.begin() + static_cast<long>(size));
     EXPECT_FALSE(OpenKeyBackup(cut, "correct horse battery", &error).has_value()) << size;
-    if (size >= 16) EXPECT_NE(error.find("truncated"), std::string::npos) << error;
+    if (size >= 16) {
+      EXPECT_NE(error.find("truncated"), std::string::npos) << error;
+    }
   }
   auto longer = file;
   longer.push_back(0);
