@@ -5,6 +5,7 @@
 // record lost or doubled; a handshake with the retired key is refused and
 // audited.
 #include <gtest/gtest.h>
+#include <sys/stat.h>
 
 #include <boost/asio/io_context.hpp>
 
@@ -172,6 +173,35 @@ TEST_F(LinkRotationTest, RotatedLinkKeyRelinksEveryPeerWithNoRosterChange) {
   io.run_for(std::chrono::milliseconds(100));
   // B's own link to A is unaffected.
   EXPECT_EQ(LinkOf(a, "CERT-B"), "up");
+}
+
+// A missing link.key no longer stops the daemon (exit 78): it makes one,
+// certified by the identity key, and audits it. A broken one still stops it.
+TEST(LinkKeyStartTest, MissingLinkKeyIsMadeAtStartAndABrokenOneStillRefused) {
+  TestNode node;
+  ASSERT_EQ(node.init_result().exit_code, 0) << node.init_result().Describe();
+  const std::filesystem::path link = node.dir() / "link.key";
+  std::filesystem::remove(link);
+  std::string why;
+  ASSERT_TRUE(node.Start(&why)) << why;
+  std::string error;
+  auto made = crypto::LoadLinkKeyFile(link, &error);
+  ASSERT_TRUE(made.has_value()) << error;
+  EXPECT_GT(made->serial, 0u);
+  bool audited = false;
+  for (const auto& e : node.CliJson({"audit", "--limit", "100"})["entries"]) {
+    if (e.value("action", "") == "link-key-create") audited = true;
+  }
+  EXPECT_TRUE(audited);
+  EXPECT_EQ(node.Stop(), 0);
+
+  WriteFile(link, "caravan-link-key v2\nAAAA\n");
+  ::chmod(link.c_str(), 0600);
+  node.Spawn();
+  auto status = node.WaitForDaemonExit(std::chrono::seconds(30));
+  ASSERT_TRUE(status.has_value());
+  EXPECT_EQ(*status, 78);
+  EXPECT_NE(node.LogText().find("link.key"), std::string::npos) << node.LogText();
 }
 
 }  // namespace
