@@ -14,7 +14,8 @@ namespace fs = std::filesystem;
 
 Result<LoadedLinkKey> LoadOrCreateLinkKey(const fs::path& path, int64_t now) {
   std::error_code ec;
-  const bool missing = !fs::exists(fs::symlink_status(path, ec)) && !ec;
+  // not_found (ENOENT) only: any other trouble is the loader's to report.
+  const bool missing = fs::symlink_status(path, ec).type() == fs::file_type::not_found;
   LoadedLinkKey loaded;
   std::string error;
   if (missing) {

@@ -189,10 +189,11 @@ TEST(LinkKeyStartTest, MissingLinkKeyIsMadeAtStartAndABrokenOneStillRefused) {
   ASSERT_TRUE(made.has_value()) << error;
   EXPECT_GT(made->serial, 0u);
   bool audited = false;
-  for (const auto& e : node.CliJson({"audit", "--limit", "100"})["entries"]) {
+  nlohmann::json audit = node.CliJson({"audit", "--limit", "100"});
+  for (const auto& e : audit["entries"]) {
     if (e.value("action", "") == "link-key-create") audited = true;
   }
-  EXPECT_TRUE(audited);
+  EXPECT_TRUE(audited) << audit.dump();
   EXPECT_EQ(node.Stop(), 0);
 
   WriteFile(link, "caravan-link-key v2\nAAAA\n");
