@@ -104,6 +104,9 @@ struct LinkManager::Impl : std::enable_shared_from_this<Impl> {
     // last dialed, and where its last link came from.
     std::vector<std::string> resolved;
     std::string last_address;
+    // Set by RotateLinkKey: the dialer's next attempt skips its backoff
+    // (the link was closed on purpose, the peer is up).
+    bool redial_now = false;
   };
 
   // What one dial attempt came to.
@@ -332,7 +335,7 @@ struct LinkManager::Impl : std::enable_shared_from_this<Impl> {
         co_await Sleep(timer, std::chrono::hours(24));
         continue;
       }
-      if (wait_first) {
+      if (wait_first && !m->redial_now) {
         const auto delay = last_busy ? busy_backoff.Next() : backoff.Next();
         m->state = "backoff";
         m->backoff_until = Clock::now() + delay;
@@ -342,6 +345,7 @@ struct LinkManager::Impl : std::enable_shared_from_this<Impl> {
         if (m->link && m->link->is_open()) continue;
       }
       wait_first = true;
+      m->redial_now = false;
       m->state = "connecting";
       const protocol::HostPort endpoint = *m->id.endpoint;
       DialOutcome dialed = co_await Connect(self, endpoint, key);
@@ -763,6 +767,7 @@ Status LinkManager::RotateLinkKey(LinkCredential next) {
   std::vector<std::shared_ptr<Link>> links;
   for (auto& [key, m] : impl.members) {
     if (m.link) links.push_back(m.link);
+    m.redial_now = true;
   }
   for (auto& link : links) link->Close("link key rotated");
   WakeAll();

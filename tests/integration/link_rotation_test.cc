@@ -84,6 +84,19 @@ TEST_F(LinkRotationTest, RotatedLinkKeyRelinksEveryPeerWithNoRosterChange) {
   const auto roster_c = protocol::LoadRosterFile(c.node().dir() / "roster.toml");
   ASSERT_TRUE(roster_a.ok() && roster_c.ok());
 
+  // Baseline for the report (not asserted): how long every link to B
+  // takes to come back when B restarts, in this same run.
+  const auto t_restart = Clock::now();
+  ASSERT_EQ(b.Stop(), 0);
+  std::string why;
+  ASSERT_TRUE(b.Start(&why)) << why;
+  ASSERT_TRUE(WaitFor([&] { return LinkOf(a, "CERT-B") == "up" && LinkOf(c, "CERT-B") == "up"; },
+                      std::chrono::seconds(30)));
+  const auto restart_ms =
+      std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - t_restart).count();
+  std::cout << "[ metric ] link_restart_relink_ms=" << restart_ms << " (baseline)\n";
+  RecordProperty("restart_relink_ms", static_cast<int>(restart_ms));
+
   // The old link key, as someone who stole it would have it.
   std::string error;
   auto old_link = crypto::LoadLinkKey(b.node().dir() / "link.key", &error);
