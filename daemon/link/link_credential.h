@@ -18,8 +18,7 @@ struct LinkCredential {
   std::shared_ptr<const crypto::LinkKey> key;  // never null in use
   uint64_t serial = 0;
   // Unix seconds. With serial 0 it is not in the certificate (the 96-byte
-  // form has none) and only schedules the next rotation: the key file's
-  // modification time.
+  // form has none) and only schedules the next rotation: the daemon's start.
   int64_t not_before = 0;
 };
 

@@ -1,7 +1,5 @@
 #include "daemon/node/link_rotation.h"
 
-#include <sys/stat.h>
-
 #include <algorithm>
 #include <string>
 #include <system_error>
@@ -40,9 +38,10 @@ Result<LoadedLinkKey> LoadOrCreateLinkKey(const fs::path& path, int64_t now) {
                        file->serial, file->not_before};
   if (file->serial == 0) {
     // A key never rotated carries no not-before: its schedule counts from
-    // when the file was written.
-    struct stat st{};
-    if (::stat(path.c_str(), &st) == 0) loaded.credential.not_before = st.st_mtime;
+    // this start. Its first rotation switches to the 112-byte payload that
+    // releases before rotation cannot read, so an upgraded federation gets
+    // a whole link_rotate period to upgrade every member first.
+    loaded.credential.not_before = now;
   }
   return loaded;
 }
@@ -52,7 +51,8 @@ Result<link::LinkCredential> MakeNextLinkKey(const fs::path& path,
                                              int64_t now) {
   crypto::LinkKeyFile file;
   file.key = crypto::LinkKey::Generate();
-  file.serial = std::max<uint64_t>(current.serial + 1, static_cast<uint64_t>(std::max<int64_t>(now, 1)));
+  file.serial =
+      std::max<uint64_t>(current.serial + 1, static_cast<uint64_t>(std::max<int64_t>(now, 1)));
   file.not_before = now;
   std::string error;
   if (!crypto::SaveLinkKeyFile(path, file, &error)) {

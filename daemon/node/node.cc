@@ -228,7 +228,7 @@ void Node::ScheduleLinkRotation() {
     std::lock_guard lock(link_key_mu_);
     not_before = link_key_.not_before;
   }
-  // A key never rotated (serial 0, not-before 0) is due now.
+  // From the key's not-before (for a serial-0 key: this start).
   link_rotate_timer_.expires_after(
       TimeToLinkRotation(not_before, config_.keys.link_rotate, std::time(nullptr)));
   link_rotate_timer_.async_wait([this](boost::system::error_code ec) {
