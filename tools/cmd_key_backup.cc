@@ -113,8 +113,8 @@ Status GetPassphrase(const KeyBackupOptions& o, bool confirm, Wiped* out) {
   if (confirm) {
     Wiped again;
     CARAVAN_RETURN_IF_ERROR(PromptPassphrase("Passphrase again: ", &again));
-    if (sodium_memcmp(out->s.data(), again.s.data(), out->s.size()) != 0 ||
-        out->s.size() != again.s.size()) {
+    if (out->s.size() != again.s.size() ||
+        sodium_memcmp(out->s.data(), again.s.data(), out->s.size()) != 0) {
       return InvalidInput("the passphrases differ");
     }
   }
