@@ -5,7 +5,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <charconv>
 #include <cerrno>
+#include <cstdint>
 #include <cstdio>
 #include <cstring>
 #include <optional>
@@ -17,6 +19,8 @@ namespace {
 
 constexpr std::string_view kIdentityHeader = "caravan-identity-key v1";
 constexpr std::string_view kLinkHeader = "caravan-link-key v1";
+// A rotated link key: a third line "serial N not_before T" (crypto/key_file.h).
+constexpr std::string_view kLinkHeaderV2 = "caravan-link-key v2";
 constexpr size_t kMaxKeyFileSize = 4096;
 constexpr int kB64Variant = sodium_base64_VARIANT_ORIGINAL;
 
@@ -65,7 +69,8 @@ bool WriteAll(int fd, std::string_view data) {
 }
 
 bool SaveSecret(const std::filesystem::path& path, std::string_view header,
-                std::span<const uint8_t, 32> secret, std::string* error) {
+                std::span<const uint8_t, 32> secret, std::string* error,
+                std::string_view third_line = {}) {
   EnsureSodium();
   WipedString contents;
   contents.s.reserve(header.size() + 64);
@@ -76,6 +81,10 @@ bool SaveSecret(const std::filesystem::path& path, std::string_view header,
   contents.s.append(b64);
   sodium_memzero(b64, sizeof b64);
   contents.s.push_back('\n');
+  if (!third_line.empty()) {
+    contents.s.append(third_line);
+    contents.s.push_back('\n');
+  }
 
   std::filesystem::path dir = path.parent_path();
   if (dir.empty()) dir = ".";
@@ -119,9 +128,13 @@ bool SaveSecret(const std::filesystem::path& path, std::string_view header,
   return true;
 }
 
+// `header_v2` (if not empty) is a second accepted first line, after which a
+// third line is expected and returned in *third_line.
 std::optional<SecretBytes<32>> LoadSecret(const std::filesystem::path& path,
                                           std::string_view header,
-                                          std::string* error) {
+                                          std::string* error,
+                                          std::string_view header_v2 = {},
+                                          std::optional<std::string>* third_line = nullptr) {
   EnsureSodium();
   Fd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
   if (fd.get() < 0) {
@@ -174,12 +187,24 @@ std::optional<SecretBytes<32>> LoadSecret(const std::filesystem::path& path,
     return std::nullopt;
   };
   size_t nl = text.find('\n');
-  if (nl == std::string_view::npos || text.substr(0, nl) != header) {
-    return bad("first line must be \"" + std::string(header) + "\"");
+  const std::string_view first =
+      nl == std::string_view::npos ? std::string_view() : text.substr(0, nl);
+  const bool v2 = !header_v2.empty() && first == header_v2;
+  if (nl == std::string_view::npos || (first != header && !v2)) {
+    return bad("first line must be \"" + std::string(header) + "\"" +
+               (header_v2.empty() ? "" : " or \"" + std::string(header_v2) + "\""));
   }
   std::string_view rest = text.substr(nl + 1);
   size_t nl2 = rest.find('\n');
-  if (nl2 == std::string_view::npos || nl2 + 1 != rest.size()) {
+  if (v2) {
+    const size_t nl3 = nl2 == std::string_view::npos ? nl2 : rest.find('\n', nl2 + 1);
+    if (nl3 == std::string_view::npos || nl3 + 1 != rest.size()) {
+      return bad("expected exactly three lines, each ending in a newline");
+    }
+    if (third_line != nullptr) {
+      third_line->emplace(rest.substr(nl2 + 1, nl3 - nl2 - 1));
+    }
+  } else if (nl2 == std::string_view::npos || nl2 + 1 != rest.size()) {
     return bad("expected exactly two lines, each ending in a newline");
   }
   std::string_view b64 = rest.substr(0, nl2);
@@ -215,9 +240,58 @@ bool SaveLinkKey(const std::filesystem::path& path, const LinkKey& key,
 
 std::unique_ptr<LinkKey> LoadLinkKey(const std::filesystem::path& path,
                                      std::string* error) {
-  std::optional<SecretBytes<32>> secret = LoadSecret(path, kLinkHeader, error);
-  if (!secret) return nullptr;
-  return LinkKey::FromSecret(secret->span());
+  std::optional<LinkKeyFile> file = LoadLinkKeyFile(path, error);
+  if (!file) return nullptr;
+  return std::move(file->key);
+}
+
+bool SaveLinkKeyFile(const std::filesystem::path& path, const LinkKeyFile& file,
+                     std::string* error) {
+  if (file.key == nullptr) {
+    SetError(error, "no link key to save to " + path.string());
+    return false;
+  }
+  if (file.serial == 0) return SaveSecret(path, kLinkHeader, file.key->secret(), error);
+  const std::string third = "serial " + std::to_string(file.serial) + " not_before " +
+                            std::to_string(file.not_before);
+  return SaveSecret(path, kLinkHeaderV2, file.key->secret(), error, third);
+}
+
+std::optional<LinkKeyFile> LoadLinkKeyFile(const std::filesystem::path& path,
+                                           std::string* error) {
+  std::optional<std::string> third;  // set for a v2 file
+  std::optional<SecretBytes<32>> secret =
+      LoadSecret(path, kLinkHeader, error, kLinkHeaderV2, &third);
+  if (!secret) return std::nullopt;
+  LinkKeyFile file;
+  if (third.has_value()) {
+    // "serial N not_before T": N in 1..2^63-1, T >= 0 (decimal digits only).
+    uint64_t serial = 0;
+    int64_t not_before = -1;
+    std::string_view line = *third;
+    auto number = [&line](std::string_view label, auto& out) {
+      if (line.substr(0, label.size()) != label) return false;
+      line.remove_prefix(label.size());
+      if (line.empty() || line[0] < '0' || line[0] > '9') return false;
+      auto [end, ec] = std::from_chars(line.data(), line.data() + line.size(), out);
+      if (ec != std::errc()) return false;
+      line.remove_prefix(static_cast<size_t>(end - line.data()));
+      return true;
+    };
+    const bool parsed = number("serial ", serial) && number(" not_before ", not_before) &&
+                        line.empty() && serial >= 1 &&
+                        serial <= static_cast<uint64_t>(INT64_MAX);
+    if (!parsed) {
+      SetError(error, "key file " + path.string() +
+                          " is malformed: third line must be \"serial N not_before T\" "
+                          "(N >= 1, T unix seconds)");
+      return std::nullopt;
+    }
+    file.serial = serial;
+    file.not_before = not_before;
+  }
+  file.key = LinkKey::FromSecret(secret->span());
+  return file;
 }
 
 }  // namespace caravan::crypto

@@ -33,12 +33,17 @@ struct Request {
     quarantineDecide @15 :QuarantineDecision;
     keyShow @16 :Void;
     report @18 :ReportQuery;    # `caravan report` (docs/report.md)
+    keyRotate @19 :KeyRotate;   # caravan key rotate
   }
   deadlineUnixMs @17 :Int64;    # when the client stops waiting, as Unix time
                                 # in ms on the host's clock (client and daemon
                                 # share it: the socket is local); 0: never.
                                 # The daemon does not start a request whose
                                 # deadline has passed (it answers RetryLater).
+}
+
+struct KeyRotate {
+  link @0 :Bool;                # the link key (identity rotation: not yet)
 }
 
 struct Submission {

@@ -70,7 +70,7 @@ int CaravanMain(int argc, const char* const* argv,
   init_cmd->add_option("--control", init.control, "control socket path");
   init_cmd->callback([&] { run = [&] { return RunInit(global, init); }; });
 
-  auto* key_cmd = app.add_subcommand("key", "this node's identity key");
+  auto* key_cmd = app.add_subcommand("key", "this node's identity and link keys");
   key_cmd->require_subcommand(1);
   bool key_invite = false;
   auto* key_show_cmd =
@@ -81,6 +81,36 @@ int CaravanMain(int argc, const char* const* argv,
   key_show_cmd->callback([&] {
     run = [&] { return RunKeyShow(global, key_invite); };
   });
+  bool rotate_link = false;
+  auto* rotate_cmd = key_cmd->add_subcommand(
+      "rotate", "replace a key; peers accept the new link key with no roster change");
+  rotate_cmd
+      ->add_flag("--link", rotate_link,
+                 "rotate the link key (Noise), certified by the identity key")
+      ->required();
+  rotate_cmd->callback([&] { run = [&] { return RunKeyRotate(global, rotate_link); }; });
+  KeyBackupOptions key_export;
+  auto* export_key_cmd = key_cmd->add_subcommand(
+      "export", "write the identity and link keys to a passphrase-encrypted file");
+  export_key_cmd
+      ->add_option("--encrypted", key_export.file,
+                   "the backup file to create (mode 0600; never overwritten)")
+      ->required();
+  export_key_cmd->add_option("--passphrase-file", key_export.passphrase_file,
+                             "read the passphrase from this file's first line "
+                             "(default: ask on the terminal)");
+  export_key_cmd->callback([&] { run = [&] { return RunKeyExport(global, key_export); }; });
+  KeyBackupOptions key_import;
+  auto* import_key_cmd = key_cmd->add_subcommand(
+      "import", "restore the identity and link keys from an encrypted backup");
+  import_key_cmd->add_option("FILE", key_import.file, "a file from caravan key export")
+      ->required();
+  import_key_cmd->add_option("--passphrase-file", key_import.passphrase_file,
+                             "read the passphrase from this file's first line "
+                             "(default: ask on the terminal)");
+  import_key_cmd->add_flag("--force", key_import.force,
+                           "overwrite this node's existing key files");
+  import_key_cmd->callback([&] { run = [&] { return RunKeyImport(global, key_import); }; });
 
   app.add_subcommand("status",
                      "health headline, node, counts, peers, policy state")

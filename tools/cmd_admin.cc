@@ -215,6 +215,17 @@ int RunKeyShow(const GlobalOptions& global, bool invite) {
       });
 }
 
+int RunKeyRotate(const GlobalOptions& global, bool link) {
+  return CallAndShow(
+      global, [link](Request::Builder r) { r.initKeyRotate().setLink(link); },
+      [](const nlohmann::json& d) {
+        std::cout << "link key rotated: serial " << d.value("old_serial", uint64_t{0})
+                  << " -> " << d.value("serial", uint64_t{0}) << " (" << d.value("path", std::string())
+                  << ")\n"
+                  << "links re-handshake with the new key; peers need no roster change\n";
+      });
+}
+
 int RunRevoke(const GlobalOptions& global, const RevokeOptions& o) {
   return CallAndShow(
       global,

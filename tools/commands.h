@@ -58,6 +58,18 @@ int RunStatus(const GlobalOptions& global);
 // `invite`: the `caravan peers add` line for the other side instead
 // (tools/invite.h).
 int RunKeyShow(const GlobalOptions& global, bool invite = false);
+// `caravan key rotate --link` (identity rotation is not implemented yet).
+int RunKeyRotate(const GlobalOptions& global, bool link);
+
+// `caravan key export --encrypted FILE` / `caravan key import FILE`
+// (tools/cmd_key_backup.cc).
+struct KeyBackupOptions {
+  std::string file;             // the backup
+  std::string passphrase_file;  // empty: ask on the terminal
+  bool force = false;           // import: overwrite existing key files
+};
+int RunKeyExport(const GlobalOptions& global, const KeyBackupOptions& o);
+int RunKeyImport(const GlobalOptions& global, const KeyBackupOptions& o);
 struct RevokeOptions {
   std::string id;                  // an id or a unique prefix of one
   std::vector<std::string> value;  // --value TYPE VALUE instead of an id

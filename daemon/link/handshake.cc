@@ -35,9 +35,11 @@ asio::awaitable<Status> WriteFramed(asio::ip::tcp::socket& socket,
   co_return Status::Ok();
 }
 
-// Reads one handshake message whose length must be exactly `expected`.
-asio::awaitable<Status> ReadFramed(asio::ip::tcp::socket& socket, size_t expected, int number,
-                                   std::vector<uint8_t>* message, HandshakeOutcome& outcome) {
+// Reads one handshake message whose length must be exactly `expected` or
+// (if not 0) `rotated`, its length with a rotated link key's payload.
+asio::awaitable<Status> ReadFramed(asio::ip::tcp::socket& socket, size_t expected,
+                                   size_t rotated, int number, std::vector<uint8_t>* message,
+                                   HandshakeOutcome& outcome) {
   std::array<uint8_t, kFrameLengthBytes> header{};
   auto [ec, n] = co_await asio::async_read(socket, asio::buffer(header),
                                            asio::as_tuple(use_awaitable));
@@ -47,9 +49,10 @@ asio::awaitable<Status> ReadFramed(asio::ip::tcp::socket& socket, size_t expecte
                           ": " + ec.message());
   }
   const size_t length = (size_t{header[0]} << 8) | header[1];
-  if (length != expected) {
+  if (length != expected && (rotated == 0 || length != rotated)) {
     co_return Corrupt("handshake message " + std::to_string(number) + " is " +
-                      std::to_string(length) + " bytes, expected " + std::to_string(expected));
+                      std::to_string(length) + " bytes, expected " + std::to_string(expected) +
+                      (rotated == 0 ? "" : " or " + std::to_string(rotated)));
   }
   message->resize(length);
   auto [ec2, n2] = co_await asio::async_read(socket, asio::buffer(*message),
@@ -64,13 +67,13 @@ asio::awaitable<Status> ReadFramed(asio::ip::tcp::socket& socket, size_t expecte
 
 // Checks a received identity payload and finds the member it names.
 Status CheckPeer(const crypto::HandshakeState& hs, const std::vector<uint8_t>& payload,
-                 const RosterLookup& lookup, const std::optional<protocol::PublicKey>& expected,
-                 HandshakeOutcome& outcome) {
+                 const RosterLookup& lookup, const SerialCheck& check_serial,
+                 const std::optional<protocol::PublicKey>& expected, HandshakeOutcome& outcome) {
   if (!hs.remote_static()) return Internal("handshake has no remote static key");
-  auto identity = crypto::VerifyHandshakePayload(payload, *hs.remote_static());
-  if (!identity) {
-    return Corrupt("link key certificate does not verify against the handshake's static key");
-  }
+  std::string why;
+  auto cert = crypto::VerifyLinkPayload(payload, *hs.remote_static(), &why);
+  if (!cert) return Corrupt(why);
+  const crypto::Ed25519PublicKey* identity = &cert->identity;
   auto member = lookup(*identity);
   if (!member) {
     return Denied("identity " + protocol::PublicKeyToText(*identity) + " is not in the roster");
@@ -79,7 +82,17 @@ Status CheckPeer(const crypto::HandshakeState& hs, const std::vector<uint8_t>& p
     return Denied("dialed " + protocol::PublicKeyToText(*expected) + " but " + member->name +
                   " answered");
   }
+  if (check_serial) {
+    Status serial = check_serial(*member, cert->serial);
+    if (!serial.ok()) {
+      outcome.retired_key = true;
+      outcome.peer = *member;  // who it claimed to be, for the event
+      return serial;
+    }
+  }
   outcome.peer = std::move(*member);
+  outcome.peer_serial = cert->serial;
+  outcome.peer_not_before = cert->not_before;
   return Status::Ok();
 }
 
@@ -87,18 +100,19 @@ Status CheckPeer(const crypto::HandshakeState& hs, const std::vector<uint8_t>& p
 // disarms its first-message deadline).
 asio::awaitable<HandshakeOutcome> DoHandshake(asio::ip::tcp::socket& socket, bool initiator,
                                               const crypto::IdentityKey& identity,
-                                              const crypto::LinkKey& link_key,
+                                              const LinkCredential& own,
                                               const RosterLookup& lookup,
+                                              const SerialCheck& check_serial,
                                               const std::optional<protocol::PublicKey>& expected,
                                               std::shared_ptr<bool> first_read) {
   HandshakeOutcome outcome;
-  auto hs = crypto::HandshakeState::Create(CaravanNoiseConfig(initiator, link_key));
+  auto hs = crypto::HandshakeState::Create(CaravanNoiseConfig(initiator, *own.key));
   if (!hs) {
     outcome.status = Internal("Noise handshake state could not be created");
     co_return outcome;
   }
-  const crypto::HandshakePayload own_payload =
-      crypto::BuildHandshakePayload(identity, link_key.public_key());
+  const std::vector<uint8_t> own_payload =
+      crypto::BuildLinkPayload(identity, own.key->public_key(), own.serial, own.not_before);
   std::vector<uint8_t> message;
 
   if (initiator) {
@@ -109,7 +123,8 @@ asio::awaitable<HandshakeOutcome> DoHandshake(asio::ip::tcp::socket& socket, boo
     }
     outcome.status = co_await WriteFramed(socket, *m1, outcome);
     if (!outcome.status.ok()) co_return outcome;
-    outcome.status = co_await ReadFramed(socket, kHandshake2Bytes, 2, &message, outcome);
+    outcome.status = co_await ReadFramed(socket, kHandshake2Bytes, kHandshake2RotatedBytes, 2,
+                                            &message, outcome);
     if (!outcome.status.ok()) co_return outcome;
     auto payload = hs->ReadMessage(message);
     if (!payload) {
@@ -117,7 +132,7 @@ asio::awaitable<HandshakeOutcome> DoHandshake(asio::ip::tcp::socket& socket, boo
       co_return outcome;
     }
     // The responder is checked before we say who we are.
-    outcome.status = CheckPeer(*hs, *payload, lookup, expected, outcome);
+    outcome.status = CheckPeer(*hs, *payload, lookup, check_serial, expected, outcome);
     if (!outcome.status.ok()) co_return outcome;
     auto m3 = hs->WriteMessage(own_payload);
     if (!m3) {
@@ -127,7 +142,7 @@ asio::awaitable<HandshakeOutcome> DoHandshake(asio::ip::tcp::socket& socket, boo
     outcome.status = co_await WriteFramed(socket, *m3, outcome);
     if (!outcome.status.ok()) co_return outcome;
   } else {
-    outcome.status = co_await ReadFramed(socket, kHandshake1Bytes, 1, &message, outcome);
+    outcome.status = co_await ReadFramed(socket, kHandshake1Bytes, 0, 1, &message, outcome);
     if (!outcome.status.ok()) co_return outcome;
     *first_read = true;
     auto payload = hs->ReadMessage(message);
@@ -142,14 +157,15 @@ asio::awaitable<HandshakeOutcome> DoHandshake(asio::ip::tcp::socket& socket, boo
     }
     outcome.status = co_await WriteFramed(socket, *m2, outcome);
     if (!outcome.status.ok()) co_return outcome;
-    outcome.status = co_await ReadFramed(socket, kHandshake3Bytes, 3, &message, outcome);
+    outcome.status = co_await ReadFramed(socket, kHandshake3Bytes, kHandshake3RotatedBytes, 3,
+                                            &message, outcome);
     if (!outcome.status.ok()) co_return outcome;
     auto payload3 = hs->ReadMessage(message);
     if (!payload3) {
       outcome.status = Corrupt("handshake message 3 failed to decrypt");
       co_return outcome;
     }
-    outcome.status = CheckPeer(*hs, *payload3, lookup, std::nullopt, outcome);
+    outcome.status = CheckPeer(*hs, *payload3, lookup, check_serial, std::nullopt, outcome);
     if (!outcome.status.ok()) co_return outcome;
   }
   if (!hs->IsComplete()) {
@@ -181,8 +197,9 @@ crypto::NoiseConfig CaravanNoiseConfig(bool initiator, const crypto::LinkKey& lo
 #endif
 asio::awaitable<HandshakeOutcome> RunHandshake(asio::ip::tcp::socket& socket, bool initiator,
                                                const crypto::IdentityKey& identity,
-                                               const crypto::LinkKey& link_key,
+                                               const LinkCredential& own,
                                                const RosterLookup& lookup,
+                                               const SerialCheck& check_serial,
                                                std::optional<protocol::PublicKey> expected_peer,
                                                std::chrono::seconds timeout,
                                                std::chrono::milliseconds first_message_timeout) {
@@ -216,7 +233,7 @@ asio::awaitable<HandshakeOutcome> RunHandshake(asio::ip::tcp::socket& socket, bo
         });
   }
   HandshakeOutcome outcome = co_await DoHandshake(
-      socket, initiator, identity, link_key, lookup, expected_peer, first_read);
+      socket, initiator, identity, own, lookup, check_serial, expected_peer, first_read);
   timer.cancel();
   first_timer.cancel();
   if (*first_expired) {

@@ -3,7 +3,8 @@
 // Noise_XX_25519_ChaChaPoly_BLAKE2b, prologue "caravan/1", every handshake
 // message preceded by its 2-byte big-endian length and checked against the
 // exact length XX gives it; message 1 has an empty payload, messages 2 and 3
-// carry the sender's 96-byte identity payload (crypto/link_certificate.h).
+// carry the sender's identity payload (crypto/link_certificate.h): 96 bytes
+// for a link key never rotated (serial 0), 112 for a rotated one.
 //
 // The whole handshake is bounded by `timeout`; a responder may also bound
 // the wait for message 1 (`first_message_timeout`), so a connection that
@@ -27,6 +28,7 @@
 #include "crypto/link_key.h"
 #include "crypto/noise.h"
 #include "daemon/link/link.h"
+#include "daemon/link/link_credential.h"
 #include "protocol/status.h"
 
 namespace caravan::daemon::link {
@@ -38,12 +40,20 @@ inline constexpr char kPrologue[] = "caravan/1";  // 9 bytes, no NUL on the wire
 inline constexpr size_t kHandshake1Bytes = 32;
 inline constexpr size_t kHandshake2Bytes = 32 + 48 + 96 + 16;
 inline constexpr size_t kHandshake3Bytes = 48 + 96 + 16;
+// The same with the 112-byte payload of a rotated link key (serial >= 1).
+inline constexpr size_t kHandshake2RotatedBytes = 32 + 48 + 112 + 16;
+inline constexpr size_t kHandshake3RotatedBytes = 48 + 112 + 16;
 
 // The NoiseConfig both sides use (the local static key is borrowed).
 crypto::NoiseConfig CaravanNoiseConfig(bool initiator, const crypto::LinkKey& local_static);
 
 // Looks an identity up in the roster; nullopt when unknown.
 using RosterLookup = std::function<std::optional<PeerIdentity>(const protocol::PublicKey&)>;
+// Checks a roster member's link certificate serial (LinkManager: not below
+// the highest seen); a refusal ends the handshake with that status and
+// HandshakeOutcome::retired_key set. An initiator checks it before sending
+// message 3, like the rest of the responder's identity.
+using SerialCheck = std::function<Status(const PeerIdentity&, uint64_t serial)>;
 
 struct HandshakeOutcome {
   // Ok, or why not: kDenied when the peer's identity is not in the roster
@@ -56,6 +66,13 @@ struct HandshakeOutcome {
   uint64_t bytes_received = 0;
   // A deadline ended it (status is then kUnavailable).
   bool timed_out = false;
+  // The peer's link certificate (set when ok): its serial and not-before;
+  // the caller compares the serial with the highest seen for the peer.
+  uint64_t peer_serial = 0;
+  int64_t peer_not_before = 0;
+  // The SerialCheck refused the peer's certificate (a retired link key);
+  // `peer` is then the member it claimed to be.
+  bool retired_key = false;
 };
 
 // Runs the handshake as initiator or responder. An initiator passes the key
@@ -64,7 +81,7 @@ struct HandshakeOutcome {
 // connection when message 1 has not fully arrived by then.
 boost::asio::awaitable<HandshakeOutcome> RunHandshake(
     boost::asio::ip::tcp::socket& socket, bool initiator, const crypto::IdentityKey& identity,
-    const crypto::LinkKey& link_key, const RosterLookup& lookup,
+    const LinkCredential& own, const RosterLookup& lookup, const SerialCheck& check_serial,
     std::optional<protocol::PublicKey> expected_peer, std::chrono::seconds timeout,
     std::chrono::milliseconds first_message_timeout = std::chrono::milliseconds(0));
 

@@ -68,6 +68,7 @@ inline constexpr const char* kPreauthReasons[] = {
     "malformed",         // bad lengths, decryption or link certificate
     "unknown_identity",  // a valid handshake by a key not in the roster
     "over_capacity",     // refused: no handshake slot for this address
+    "retired_link_key",  // a member's link key older than one it has shown
     "other",
 };
 

@@ -104,6 +104,9 @@ struct LinkManager::Impl : std::enable_shared_from_this<Impl> {
     // last dialed, and where its last link came from.
     std::vector<std::string> resolved;
     std::string last_address;
+    // Set by RotateLinkKey: the dialer's next attempt skips its backoff
+    // (the link was closed on purpose, the peer is up).
+    bool redial_now = false;
   };
 
   // What one dial attempt came to.
@@ -116,11 +119,11 @@ struct LinkManager::Impl : std::enable_shared_from_this<Impl> {
   };
 
   Impl(asio::io_context& io_in, const crypto::IdentityKey& identity_in,
-       const crypto::LinkKey& link_key_in, LinkOptions options_in, SessionRunner runner_in,
+       LinkCredential link_key_in, LinkOptions options_in, SessionRunner runner_in,
        std::function<void(const LinkEvent&)> on_event_in)
       : io(io_in),
         identity(identity_in),
-        link_key(link_key_in),
+        own(std::make_shared<const LinkCredential>(std::move(link_key_in))),
         options(std::move(options_in)),
         runner(std::move(runner_in)),
         on_event(std::move(on_event_in)),
@@ -135,7 +138,9 @@ struct LinkManager::Impl : std::enable_shared_from_this<Impl> {
 
   asio::io_context& io;
   const crypto::IdentityKey& identity;
-  const crypto::LinkKey& link_key;
+  // This node's link key; replaced by RotateLinkKey (handshakes in
+  // progress keep the one they started with).
+  std::shared_ptr<const LinkCredential> own;
   const LinkOptions options;
   SessionRunner runner;
   std::function<void(const LinkEvent&)> on_event;
@@ -157,6 +162,32 @@ struct LinkManager::Impl : std::enable_shared_from_this<Impl> {
   // Addresses of roster members (resolved endpoints, last links).
   std::set<std::string> known_addresses;
   std::unique_ptr<asio::steady_timer> report_timer;
+  // Highest link certificate serial seen per member identity.
+  std::map<protocol::PublicKey, uint64_t> link_serials;
+  std::function<void(const std::string&, const protocol::PublicKey&, uint64_t, int64_t)>
+      on_serial_raised;
+
+  // Ok when `serial` is not below the highest seen for `peer`; kDenied
+  // naming both serials otherwise (a retired link key).
+  Status CheckLinkSerial(const PeerIdentity& peer, uint64_t serial) const {
+    auto it = link_serials.find(peer.key);
+    if (it == link_serials.end() || serial >= it->second) return Status::Ok();
+    return Denied("retired link key: " + peer.name +
+                  " presented a link certificate with serial " + std::to_string(serial) +
+                  ", but serial " + std::to_string(it->second) +
+                  " has been seen (its link key was rotated)");
+  }
+
+  // A handshake with `outcome`'s member completed: remember its serial.
+  void RecordLinkSerial(const HandshakeOutcome& outcome) {
+    uint64_t& seen = link_serials[outcome.peer.key];
+    if (outcome.peer_serial <= seen) return;
+    seen = outcome.peer_serial;
+    if (on_serial_raised) {
+      on_serial_raised(outcome.peer.name, outcome.peer.key, outcome.peer_serial,
+                       outcome.peer_not_before);
+    }
+  }
 
   // The one place link events are logged (the node audits them; it does
   // not log them again).
@@ -304,7 +335,7 @@ struct LinkManager::Impl : std::enable_shared_from_this<Impl> {
         co_await Sleep(timer, std::chrono::hours(24));
         continue;
       }
-      if (wait_first) {
+      if (wait_first && !m->redial_now) {
         const auto delay = last_busy ? busy_backoff.Next() : backoff.Next();
         m->state = "backoff";
         m->backoff_until = Clock::now() + delay;
@@ -314,6 +345,7 @@ struct LinkManager::Impl : std::enable_shared_from_this<Impl> {
         if (m->link && m->link->is_open()) continue;
       }
       wait_first = true;
+      m->redial_now = false;
       m->state = "connecting";
       const protocol::HostPort endpoint = *m->id.endpoint;
       DialOutcome dialed = co_await Connect(self, endpoint, key);
@@ -396,13 +428,27 @@ struct LinkManager::Impl : std::enable_shared_from_this<Impl> {
       std::optional<protocol::PublicKey> expected, bool* busy = nullptr) {
     Impl* impl = self.get();
     const RosterLookup lookup = [impl](const protocol::PublicKey& k) { return impl->Lookup(k); };
+    const SerialCheck check_serial = [impl](const PeerIdentity& peer, uint64_t serial) {
+      return impl->CheckLinkSerial(peer, serial);
+    };
     const std::string remote = EndpointText(*socket);
     const std::string source = AddressKeyOf(*socket);
+    // Held for the whole handshake: a rotation may replace self->own.
+    const std::shared_ptr<const LinkCredential> own = self->own;
     HandshakeOutcome outcome =
-        co_await RunHandshake(*socket, initiator, self->identity, self->link_key, lookup,
+        co_await RunHandshake(*socket, initiator, self->identity, *own, lookup, check_serial,
                               expected, self->options.handshake_timeout,
                               self->options.first_message_timeout);
     self->pending.erase(socket);
+    if (outcome.status.ok() && self->running && own != self->own) {
+      // Rotated while this handshake ran: no link under the old key.
+      boost::system::error_code ignored;
+      socket->close(ignored);
+      if (busy != nullptr) *busy = true;  // redial soon
+      co_return nullptr;
+    }
+    const bool retired = outcome.retired_key;
+    if (outcome.status.ok() && self->running) self->RecordLinkSerial(outcome);
     std::shared_ptr<Link> none;
     if (!self->running) {
       boost::system::error_code ignored;
@@ -412,18 +458,19 @@ struct LinkManager::Impl : std::enable_shared_from_this<Impl> {
     if (!outcome.status.ok()) {
       boost::system::error_code ignored;
       socket->close(ignored);
-      std::string peer_name;
-      if (expected) {
+      std::string peer_name = retired ? outcome.peer.name : std::string();
+      if (expected && peer_name.empty()) {
         if (auto member = self->Lookup(*expected)) peer_name = member->name;
       }
-      const char* reason = ReasonOf(outcome);
+      const char* reason = retired ? "retired_link_key" : ReasonOf(outcome);
       if (busy != nullptr) {
         *busy = outcome.timed_out || outcome.status.code() == StatusCode::kUnavailable;
       }
       self->RecordPreauthFailure(
           source, reason,
-          outcome.status.code() == StatusCode::kDenied ? LinkEvent::kUnknownPeer
-                                                       : LinkEvent::kHandshakeFailed,
+          outcome.status.code() == StatusCode::kDenied && !retired
+              ? LinkEvent::kUnknownPeer
+              : LinkEvent::kHandshakeFailed,
           peer_name, remote,
           std::string(initiator ? "outbound: " : "inbound: ") + outcome.status.message());
       co_return none;
@@ -547,10 +594,19 @@ struct LinkManager::Impl : std::enable_shared_from_this<Impl> {
 };
 
 LinkManager::LinkManager(asio::io_context& io, const crypto::IdentityKey& identity,
+                         LinkCredential link_key, LinkOptions options, SessionRunner runner,
+                         std::function<void(const LinkEvent&)> on_event)
+    : impl_(std::make_shared<Impl>(io, identity, std::move(link_key), std::move(options),
+                                   std::move(runner), std::move(on_event))) {}
+
+LinkManager::LinkManager(asio::io_context& io, const crypto::IdentityKey& identity,
                          const crypto::LinkKey& link_key, LinkOptions options,
                          SessionRunner runner, std::function<void(const LinkEvent&)> on_event)
-    : impl_(std::make_shared<Impl>(io, identity, link_key, std::move(options), std::move(runner),
-                                   std::move(on_event))) {}
+    : LinkManager(io, identity,
+                  LinkCredential{std::shared_ptr<const crypto::LinkKey>(
+                                     std::shared_ptr<const crypto::LinkKey>(), &link_key),
+                                 0, 0},
+                  std::move(options), std::move(runner), std::move(on_event)) {}
 
 LinkManager::~LinkManager() { Stop(); }
 
@@ -695,6 +751,37 @@ void LinkManager::WakeAll() {
   for (auto& [key, m] : impl_->members) {
     if (m.wake && !(m.link && m.link->is_open())) m.wake->cancel();
   }
+}
+
+Status LinkManager::RotateLinkKey(LinkCredential next) {
+  Impl& impl = *impl_;
+  if (next.key == nullptr) return InvalidInput("link key rotation without a key");
+  if (next.serial <= impl.own->serial) {
+    return InvalidInput("link key serial " + std::to_string(next.serial) +
+                        " is not above the current " + std::to_string(impl.own->serial));
+  }
+  impl.own = std::make_shared<const LinkCredential>(std::move(next));
+  // Links keep the key they were made with until closed: close them all so
+  // that from now on nothing speaks under the old key. The dialers (ours,
+  // and the peers' for members that dial us) bring them back.
+  std::vector<std::shared_ptr<Link>> links;
+  for (auto& [key, m] : impl.members) {
+    if (m.link) links.push_back(m.link);
+    m.redial_now = true;
+  }
+  for (auto& link : links) link->Close("link key rotated");
+  WakeAll();
+  return Status::Ok();
+}
+
+const LinkCredential& LinkManager::link_credential() const { return *impl_->own; }
+
+void LinkManager::SetLinkSerials(
+    std::map<protocol::PublicKey, uint64_t> known,
+    std::function<void(const std::string&, const protocol::PublicKey&, uint64_t, int64_t)>
+        on_raised) {
+  impl_->link_serials = std::move(known);
+  impl_->on_serial_raised = std::move(on_raised);
 }
 
 uint16_t LinkManager::listen_port() const {

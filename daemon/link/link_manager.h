@@ -41,6 +41,7 @@
 #include "crypto/identity_key.h"
 #include "crypto/link_key.h"
 #include "daemon/link/link.h"
+#include "daemon/link/link_credential.h"
 #include "protocol/status.h"
 
 namespace caravan::daemon::link {
@@ -51,6 +52,11 @@ using SessionRunner = std::function<boost::asio::awaitable<void>(std::shared_ptr
 
 class LinkManager {
  public:
+  LinkManager(boost::asio::io_context& io, const crypto::IdentityKey& identity,
+              LinkCredential link_key, LinkOptions options, SessionRunner runner,
+              std::function<void(const LinkEvent&)> on_event);
+  // A link key never rotated (serial 0), borrowed: it must outlive the
+  // manager.
   LinkManager(boost::asio::io_context& io, const crypto::IdentityKey& identity,
               const crypto::LinkKey& link_key, LinkOptions options, SessionRunner runner,
               std::function<void(const LinkEvent&)> on_event);
@@ -86,6 +92,24 @@ class LinkManager {
 
   // Ends every dialer's backoff wait: members that are down are dialed now.
   void WakeAll();
+
+  // Link key rotation (docs/federation.md, Link key rotation): handshakes
+  // from now on use `next`, every live link is closed ("link key rotated")
+  // and every dialer woken, so links come back at once under the new key.
+  // `next.serial` must be above the current one (else kInvalidInput and
+  // nothing changes).
+  Status RotateLinkKey(LinkCredential next);
+  const LinkCredential& link_credential() const;
+
+  // The highest link certificate serial seen per member identity: a
+  // handshake whose certificate has a lower serial is refused (reason
+  // retired_link_key): that member's link key was rotated away.
+  // `known` seeds the table (from the store); `on_raised` is called on the
+  // io thread whenever a member's highest serial goes up.
+  void SetLinkSerials(std::map<protocol::PublicKey, uint64_t> known,
+                      std::function<void(const std::string& name, const protocol::PublicKey&,
+                                         uint64_t serial, int64_t not_before)>
+                          on_raised);
 
   // Pre-authentication failures on the link (failed or refused handshakes,
   // both directions) since Start, by reason (every kPreauthReasons entry).

@@ -151,6 +151,13 @@ std::vector<uint8_t> ControlDispatcher::Dispatch(Request::Reader r,
       return Reply(KeyShow());
     case Request::REPORT:
       return Reply(Report(r.getReport()));
+    case Request::KEY_ROTATE:
+      if (!r.getKeyRotate().getLink()) {
+        return ErrorResponse(InvalidInput(
+            "identity key rotation is not available yet; `caravan key rotate --link` "
+            "rotates the link key"));
+      }
+      return Reply(node_.RotateLinkKey(actor, /*scheduled=*/false));
   }
   // A newer CLI may send a request this daemon does not know.
   return ErrorResponse(

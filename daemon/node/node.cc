@@ -10,6 +10,7 @@
 #include "daemon/observe/sd_notify.h"
 #include "daemon/node/control_dispatcher.h"
 #include "daemon/node/indicator_json.h"
+#include "daemon/node/link_rotation.h"
 #include "daemon/node/metrics_collect.h"
 #include "daemon/link/link_metrics.h"
 #include "daemon/sync/offload.h"
@@ -51,7 +52,8 @@ Node::Node(protocol::NodeConfig config, boost::asio::io_context& io)
       policy_(config_.policy.dir),
       warninglists_(config_.warninglists),
       watchdog_timer_(io),
-      retention_timer_(io) {}
+      retention_timer_(io),
+      link_rotate_timer_(io) {}
 
 Node::~Node() { Stop(); }
 
@@ -62,8 +64,12 @@ Result<std::unique_ptr<Node>> Node::Open(protocol::NodeConfig config,
   std::string error;
   node->identity_ = crypto::LoadIdentityKey(cfg.keys.identity, &error);
   if (!node->identity_) return InvalidInput(error);
-  node->link_key_ = crypto::LoadLinkKey(cfg.keys.link, &error);
-  if (!node->link_key_) return InvalidInput(error);
+  // A missing link key is made here (the identity key certifies it, so no
+  // peer needs a roster change); a broken one still stops the start.
+  auto link_key = LoadOrCreateLinkKey(cfg.keys.link, std::time(nullptr));
+  if (!link_key.ok()) return link_key.status();
+  node->link_key_ = link_key->credential;
+  node->link_key_created_ = link_key->created;
 
   store::StoreOptions options;
   options.sync = cfg.store.synchronous == protocol::StoreSynchronous::kFull
@@ -124,6 +130,19 @@ Status Node::Start() {
     return r.ok() ? Status::Ok() : r.status();
   }).get();
   if (!audited.ok()) return audited;
+  if (link_key_created_) {
+    LogNotice("keys: ", config_.keys.link.string(), " was missing; made a new link key (serial ",
+              link_key_.serial, ")");
+    Status created = store_->Write([&](store::WriteTxn& txn) -> Status {
+      auto r = txn.AppendAudit(
+          {txn.now(), "node", "link-key-create", config_.node.name, "",
+           DumpJson({{"serial", link_key_.serial},
+                     {"path", config_.keys.link.string()},
+                     {"reason", "the link key file was missing"}})});
+      return r.ok() ? Status::Ok() : r.status();
+    }).get();
+    if (!created.ok()) return created;
+  }
 
   sync::SyncDeps deps;
   deps.io = &io_;
@@ -149,9 +168,16 @@ Status Node::Start() {
   link_options.first_message_timeout = config_.peers.first_message_timeout;
   link_options.failure_report_interval = config_.peers.failure_report_interval;
   links_ = std::make_unique<link::LinkManager>(
-      io_, *identity_, *link_key_, link_options,
+      io_, *identity_, link_key_, link_options,
       [this](std::shared_ptr<link::Link> l) { return sync_->RunSession(l); },
       [this](const link::LinkEvent& e) { OnLinkEvent(e); });
+  // TODO(trust): the highest serials seen are kept in memory only, so a
+  // restarted node accepts a peer's retired link key until it sees the
+  // peer's current one (docs/federation.md says so).
+  links_->SetLinkSerials({}, [this](const std::string& name, const protocol::PublicKey& key,
+                                    uint64_t serial, int64_t not_before) {
+    OnPeerLinkSerial(name, key, serial, not_before);
+  });
   CARAVAN_RETURN_IF_ERROR(links_->Start(RosterPeers()));
 
   feeds::FeedsDeps feeds_deps;
@@ -191,7 +217,92 @@ Status Node::Start() {
 
   ScheduleWatchdog();
   ScheduleRetentionSweep();
+  ScheduleLinkRotation();
   return Status::Ok();
+}
+
+void Node::ScheduleLinkRotation() {
+  if (config_.keys.link_rotate.count() == 0) return;  // "off"
+  int64_t not_before = 0;
+  {
+    std::lock_guard lock(link_key_mu_);
+    not_before = link_key_.not_before;
+  }
+  // From the key's not-before (for a serial-0 key: this start).
+  link_rotate_timer_.expires_after(
+      TimeToLinkRotation(not_before, config_.keys.link_rotate, std::time(nullptr)));
+  link_rotate_timer_.async_wait([this](boost::system::error_code ec) {
+    if (ec) return;
+    boost::asio::post(pool_, [this] {
+      auto rotated = RotateLinkKey("schedule", /*scheduled=*/true);
+      if (!rotated.ok()) {
+        LogError("keys: scheduled link key rotation failed: ", rotated.status().message());
+      }
+      // Re-armed from the new key's not-before; after a failure, an hour on.
+      boost::asio::post(io_, [this, ok = rotated.ok()] {
+        if (!ok) {
+          link_rotate_timer_.expires_after(std::chrono::hours(1));
+          link_rotate_timer_.async_wait([this](boost::system::error_code e) {
+            if (!e) ScheduleLinkRotation();
+          });
+          return;
+        }
+        ScheduleLinkRotation();
+      });
+    });
+  });
+}
+
+Result<std::string> Node::RotateLinkKey(const std::string& actor, bool scheduled) {
+  link::LinkCredential next;
+  uint64_t old_serial = 0;
+  {
+    // One rotation at a time: each follows the key the last one wrote.
+    std::lock_guard lock(link_key_mu_);
+    old_serial = link_key_.serial;
+    auto made = MakeNextLinkKey(config_.keys.link, link_key_, std::time(nullptr));
+    if (!made.ok()) return made.status();
+    next = std::move(*made);
+    link_key_ = next;
+  }
+  (scheduled ? link_rotations_schedule_ : link_rotations_operator_).fetch_add(1);
+  LogNotice("keys: link key rotated (", scheduled ? "schedule" : actor, "): serial ",
+            old_serial, " -> ", next.serial, "; links re-handshake with the new key");
+  // The link manager lives on the io thread.
+  boost::asio::post(io_, [this, next] {
+    if (!links_) return;
+    Status s = links_->RotateLinkKey(next);
+    if (!s.ok()) LogError("keys: link manager kept its link key: ", s.message());
+  });
+  const std::string details = DumpJson({{"old_serial", old_serial},
+                                        {"serial", next.serial},
+                                        {"not_before", next.not_before},
+                                        {"trigger", scheduled ? "schedule" : "operator"}});
+  Status audited = store_->Write([&](store::WriteTxn& txn) -> Status {
+    auto r = txn.AppendAudit(
+        {txn.now(), actor, "link-key-rotate", config_.node.name, "", details});
+    return r.ok() ? Status::Ok() : r.status();
+  }).get();
+  if (!audited.ok()) return audited;
+  return DumpJson({{"serial", next.serial},
+                   {"old_serial", old_serial},
+                   {"not_before", next.not_before},
+                   {"path", config_.keys.link.string()}});
+}
+
+void Node::OnPeerLinkSerial(const std::string& name, const protocol::PublicKey& key,
+                            uint64_t serial, int64_t not_before) {
+  // Serial 0 is the link key every node starts with: nothing to tell.
+  if (serial == 0) return;
+  (void)key;
+  store_->Submit(
+      [name, serial, not_before](store::WriteTxn& txn) -> Status {
+        auto r = txn.AppendAudit(
+            {txn.now(), "link", "link-key-accept", name, name,
+             DumpJson({{"serial", serial}, {"not_before", not_before}})});
+        return r.ok() ? Status::Ok() : r.status();
+      },
+      [](Status) {});
 }
 
 std::vector<link::PeerIdentity> Node::RosterPeers() const {
@@ -320,6 +431,8 @@ boost::asio::awaitable<std::string> Node::ScrapeMetrics() {
     }
     families->insert(families->end(), link_families.begin(),
                      link_families.end());
+    families->push_back(LinkRotationMetrics(link_rotations_operator_.load(),
+                                            link_rotations_schedule_.load()));
     return metrics_.Render(*families);
   };
   auto text = co_await Offload(pool_, std::move(collect));
@@ -391,6 +504,7 @@ void Node::Stop() {
   if (links_) links_->Stop();
   watchdog_timer_.cancel();
   retention_timer_.cancel();
+  link_rotate_timer_.cancel();
   // In-flight requests on the pool finish; their store writes commit.
   pool_.join();
   if (store_) {

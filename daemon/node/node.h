@@ -10,6 +10,7 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/thread_pool.hpp>
+#include <atomic>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -77,6 +78,14 @@ class Node {
   // By peer name, safe from any thread.
   std::map<std::string, LinkHealth> LinkHealthByPeer() const;
 
+  // Replaces this node's link key with a new one certified by the identity
+  // key (docs/federation.md, Link key rotation): writes keys.link, switches
+  // the link manager to it (every link re-handshakes under the new key),
+  // audits `actor` and counts it. `scheduled`: [keys] link_rotate did it.
+  // Call off the io thread (it writes the key file and waits for the
+  // audit). The JSON `caravan key rotate --link` prints.
+  Result<std::string> RotateLinkKey(const std::string& actor, bool scheduled);
+
   // ---- for the control dispatcher ----
   const protocol::NodeConfig& config() const { return config_; }
   const crypto::IdentityKey& identity() const { return *identity_; }
@@ -112,6 +121,9 @@ class Node {
   void ReleaseReader(std::unique_ptr<store::Reader> reader);
   void ScheduleWatchdog();
   void ScheduleRetentionSweep();
+  void ScheduleLinkRotation();
+  void OnPeerLinkSerial(const std::string& name, const protocol::PublicKey& key,
+                        uint64_t serial, int64_t not_before);
   void SweepRetention();
   void OnLinkEvent(const link::LinkEvent& event);
   // The /metrics text: link states on the io thread, store reads offloaded.
@@ -123,7 +135,13 @@ class Node {
   Metrics metrics_;  // before everything that counts into it
   boost::asio::thread_pool pool_;
   std::unique_ptr<crypto::IdentityKey> identity_;
-  std::unique_ptr<crypto::LinkKey> link_key_;
+  // This node's link key with its certificate serial; guarded by
+  // link_key_mu_ (the link manager has its own copy, on the io thread).
+  std::mutex link_key_mu_;
+  link::LinkCredential link_key_;
+  bool link_key_created_ = false;  // made at Open: keys.link was missing
+  std::atomic<uint64_t> link_rotations_operator_{0};
+  std::atomic<uint64_t> link_rotations_schedule_{0};
   std::unique_ptr<store::Store> store_;
   PolicyState policy_;
   WarninglistState warninglists_;
@@ -136,6 +154,7 @@ class Node {
   std::unique_ptr<feeds::MetricsServer> metrics_server_;  // [metrics] listen
   boost::asio::steady_timer watchdog_timer_;
   boost::asio::steady_timer retention_timer_;
+  boost::asio::steady_timer link_rotate_timer_;
   int64_t started_at_ = 0;
 
   mutable std::mutex roster_mu_;

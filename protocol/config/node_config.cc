@@ -565,9 +565,23 @@ Result<NodeConfig> ParseNodeConfig(std::string_view text,
   }
   // [keys]
   {
-    TableReader r(errors, table("keys"), "keys", {"identity", "link"});
+    TableReader r(errors, table("keys"), "keys", {"identity", "link", "link_rotate"});
     r.Path("identity", base, config.keys.identity);
     r.Path("link", base, config.keys.link);
+    if (std::optional<std::string> s = r.String("link_rotate")) {
+      if (*s == "off") {
+        config.keys.link_rotate = std::chrono::seconds(0);
+      } else {
+        Result<std::chrono::seconds> d = ParseConfigDuration(*s);
+        if (!d.ok()) {
+          r.Error("link_rotate", d.status().message() + " (or \"off\")");
+        } else if (*d < std::chrono::hours(1) || *d > std::chrono::hours(365 * 24)) {
+          r.Error("link_rotate", "'" + *s + "' is out of range 1h..365d (or \"off\")");
+        } else {
+          config.keys.link_rotate = *d;
+        }
+      }
+    }
   }
   // [store]
   {
@@ -912,7 +926,13 @@ std::string RenderNodeConfig(const NodeConfig& c) {
        "# back it up: losing it means a new identity for the federation.\n"
        "identity = " << p(c.keys.identity) << "\n"
        "# X25519 link key for Noise, certified by the identity key. Mode 0600.\n"
+       "# Made at start when missing; `caravan key rotate --link` replaces it.\n"
        "link = " << p(c.keys.link) << "\n"
+       "# Rotate the link key when its certificate is this old (1h..365d), or\n"
+       "# \"off\". Peers accept the new key with no roster change.\n"
+       "link_rotate = " << q(c.keys.link_rotate.count() == 0
+                                 ? std::string("off")
+                                 : FormatConfigDuration(c.keys.link_rotate)) << "\n"
        "\n"
        "[store]\n"
        "# SQLite database (WAL mode): indicators, records, sync state, audit.\n"

@@ -94,6 +94,9 @@ struct NodeConfig {
   struct Keys {
     std::filesystem::path identity = "identity.key";  // Ed25519, mode 0600
     std::filesystem::path link = "link.key";          // X25519, mode 0600
+    // Scheduled link key rotation: a new link key once its certificate is
+    // this old ("off" in the file: 0, never). 1h..365d.
+    std::chrono::seconds link_rotate{30 * 24 * 3600};
     bool operator==(const Keys&) const = default;
   } keys;
 

@@ -3,3 +3,13 @@ caravan_add_fuzzer(fuzz_noise_read
   SOURCES ${CMAKE_CURRENT_LIST_DIR}/fuzz_noise_read.cc
   LIBS caravan_crypto
   CORPUS ${CMAKE_CURRENT_LIST_DIR}/corpus/noise)
+
+caravan_add_fuzzer(fuzz_link_certificate
+  SOURCES ${CMAKE_CURRENT_LIST_DIR}/fuzz_link_certificate.cc
+  LIBS caravan_crypto
+  CORPUS ${CMAKE_CURRENT_LIST_DIR}/corpus/link_certificate)
+
+caravan_add_fuzzer(fuzz_key_backup_header
+  SOURCES ${CMAKE_CURRENT_LIST_DIR}/fuzz_key_backup_header.cc
+  LIBS caravan_crypto
+  CORPUS ${CMAKE_CURRENT_LIST_DIR}/corpus/key_backup)

@@ -431,9 +431,20 @@ def check_backup(w):
     names = subprocess.run(["tar", "-tzf", archive], capture_output=True,
                            text=True).stdout.split()
     for want in (f"var/lib/caravan/backup/caravan-{day}.db",
-                 "var/lib/caravan/identity.key", "etc/caravan/caravand.toml"):
+                 f"root/caravan-keys-{day}.bak", "etc/caravan/caravand.toml"):
         if want not in names:
             fail(f"backup archive lacks {want}: {names}")
+    # The keys travel encrypted only (caravan key export --encrypted).
+    for raw in ("var/lib/caravan/identity.key", "var/lib/caravan/link.key"):
+        if raw in names:
+            fail(f"backup archive holds the raw key file {raw}")
+    keys = f"{w.root}/root/caravan-keys-{day}.bak"
+    if os.path.exists(keys):
+        if stat.S_IMODE(os.stat(keys).st_mode) != 0o600:
+            fail(f"{keys} has mode {oct(os.stat(keys).st_mode)}, expected 0600")
+        with open(keys, "rb") as f:
+            if not f.read(16) == b"caravan-keys-bak":
+                fail(f"{keys} is not a caravan key backup")
 
 
 def check_restored(w):

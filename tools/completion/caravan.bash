@@ -57,7 +57,7 @@ _caravan() {
 
   # Values of options.
   case $prev in
-    --config | --file | --output)
+    --config | --file | --output | --encrypted | --passphrase-file)
       COMPREPLY=($(compgen -f -- "$cur"))
       return 0
       ;;
@@ -103,8 +103,10 @@ _caravan() {
   case $cmd in
     init) opts="--name --country --peer-listen --taxii-listen --control" ;;
     key)
-      verbs="show"
-      [[ $verb == show ]] && opts="--invite"
+      verbs="show rotate export import"
+      [[ $verb == rotate ]] && opts="--link"
+      [[ $verb == export ]] && opts="--encrypted --passphrase-file"
+      [[ $verb == import ]] && opts="--passphrase-file --force"
       ;;
     status) ;;
     submit)

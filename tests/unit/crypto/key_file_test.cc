@@ -79,6 +79,56 @@ TEST_F(KeyFileTest, LinkKeyRoundTrip) {
   EXPECT_EQ(loaded->public_key(), key->public_key());
 }
 
+TEST_F(KeyFileTest, RotatedLinkKeyKeepsSerialAndNotBefore) {
+  LinkKeyFile file;
+  file.key = LinkKey::Generate();
+  file.serial = 1764900123;
+  file.not_before = 1764900100;
+  const fs::path p = dir_ / "link.key";
+  std::string error;
+  ASSERT_TRUE(SaveLinkKeyFile(p, file, &error)) << error;
+  std::ifstream in(p);
+  std::string first, second, third;
+  std::getline(in, first);
+  std::getline(in, second);
+  std::getline(in, third);
+  EXPECT_EQ(first, "caravan-link-key v2");
+  EXPECT_EQ(third, "serial 1764900123 not_before 1764900100");
+  auto loaded = LoadLinkKeyFile(p, &error);
+  ASSERT_TRUE(loaded.has_value()) << error;
+  EXPECT_EQ(loaded->key->public_key(), file.key->public_key());
+  EXPECT_EQ(loaded->serial, 1764900123u);
+  EXPECT_EQ(loaded->not_before, 1764900100);
+  // The plain loader reads it too; a v1 file is serial 0.
+  EXPECT_NE(LoadLinkKey(p, &error), nullptr) << error;
+  file.serial = 0;
+  ASSERT_TRUE(SaveLinkKeyFile(p, file, &error)) << error;
+  auto v1 = LoadLinkKeyFile(p, &error);
+  ASSERT_TRUE(v1.has_value()) << error;
+  EXPECT_EQ(v1->serial, 0u);
+}
+
+TEST_F(KeyFileTest, RejectsMalformedRotatedLinkKeys) {
+  const std::string b64 = "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=";
+  for (const std::string& third :
+       {std::string("serial 0 not_before 5"), std::string("serial 5"),
+        std::string("serial 5 not_before -1"), std::string("serial x not_before 5"),
+        std::string("serial 5 not_before 5 extra"), std::string(""),
+        std::string("serial 99999999999999999999 not_before 5")}) {
+    const fs::path p = dir_ / "link.key";
+    WriteRaw(p, "caravan-link-key v2\n" + b64 + "\n" + third + "\n", 0600);
+    std::string error;
+    EXPECT_FALSE(LoadLinkKeyFile(p, &error).has_value()) << third;
+    EXPECT_NE(error.find("third line"), std::string::npos) << third << ": " << error;
+  }
+  // v2 without its third line.
+  const fs::path p = dir_ / "link2.key";
+  WriteRaw(p, "caravan-link-key v2\n" + b64 + "\n", 0600);
+  std::string error;
+  EXPECT_FALSE(LoadLinkKeyFile(p, &error).has_value());
+  EXPECT_NE(error.find("three lines"), std::string::npos) << error;
+}
+
 TEST_F(KeyFileTest, RefusesGroupOrWorldAccessibleFiles) {
   auto key = IdentityKey::Generate();
   fs::path p = dir_ / "identity.key";

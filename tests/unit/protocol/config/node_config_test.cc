@@ -107,6 +107,24 @@ TEST(ConfigDurationTest, ParsesAndFormats) {
   }
 }
 
+TEST(NodeConfigTest, LinkRotateTakesADurationOrOff) {
+  auto on = protocol::ParseNodeConfig(std::string(kMinimal) + "[keys]\nlink_rotate = \"7d\"\n",
+                                      "/c/caravand.toml");
+  ASSERT_TRUE(on.ok()) << on.status().message();
+  EXPECT_EQ(on->keys.link_rotate, std::chrono::hours(7 * 24));
+  auto off = protocol::ParseNodeConfig(std::string(kMinimal) + "[keys]\nlink_rotate = \"off\"\n",
+                                       "/c/caravand.toml");
+  ASSERT_TRUE(off.ok()) << off.status().message();
+  EXPECT_EQ(off->keys.link_rotate.count(), 0);
+  // Rendered as read back.
+  auto again = protocol::ParseNodeConfig(protocol::RenderNodeConfig(*off), "/c/caravand.toml");
+  ASSERT_TRUE(again.ok()) << again.status().message();
+  EXPECT_EQ(again->keys.link_rotate.count(), 0);
+  auto bad = protocol::ParseNodeConfig(std::string(kMinimal) + "[keys]\nlink_rotate = \"soon\"\n",
+                                       "/c/caravand.toml");
+  EXPECT_FALSE(bad.ok());
+}
+
 // ---- LoadNodeConfig: good files ---------------------------------------------
 
 TEST(NodeConfigTest, MinimalFileTakesDefaultsResolvedAgainstItsDirectory) {
@@ -121,6 +139,7 @@ TEST(NodeConfigTest, MinimalFileTakesDefaultsResolvedAgainstItsDirectory) {
   EXPECT_EQ(c->node.data_dir, d / "");
   EXPECT_EQ(c->keys.identity, d / "identity.key");
   EXPECT_EQ(c->keys.link, d / "link.key");
+  EXPECT_EQ(c->keys.link_rotate, std::chrono::hours(30 * 24));
   EXPECT_EQ(c->store.database, d / "caravan.db");
   EXPECT_EQ(c->store.synchronous, protocol::StoreSynchronous::kFull);
   EXPECT_EQ(c->control.socket, d / "caravand.sock");
@@ -312,6 +331,10 @@ INSTANTIATE_TEST_SUITE_P(
                   "5: unknown key 'extra' in [log]"},
         ErrorCase{"KeyOfAnotherTable", "keys = 5\n",
                   "4: unknown key 'keys' in [node]"},
+        ErrorCase{"LinkRotateTooShort", "[keys]\nlink_rotate = \"30m\"\n",
+                  "5: [keys] link_rotate: '30m' is out of range 1h..365d (or \"off\")"},
+        ErrorCase{"LinkRotateTooLong", "[keys]\nlink_rotate = \"366d\"\n",
+                  "5: [keys] link_rotate: '366d' is out of range 1h..365d (or \"off\")"},
         ErrorCase{"WrongTypeString", "[defaults]\nconfidence = \"50\"\n",
                   "5: [defaults] confidence: must be an integer, not a "
                   "string"},
