@@ -76,6 +76,10 @@ class Node {
   };
   // By peer name, safe from any thread.
   std::map<std::string, LinkHealth> LinkHealthByPeer() const;
+  // Forward secrecy: each member's prekey as we know it, and whether our
+  // sealed batches to it wait for one (docs/federation.md "Prekeys").
+  std::map<protocol::PublicKey, sync::SyncEngine::PrekeyView> PrekeyViews()
+      const;
 
   // ---- for the control dispatcher ----
   const protocol::NodeConfig& config() const { return config_; }
