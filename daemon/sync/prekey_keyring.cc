@@ -92,7 +92,7 @@ Result<std::unique_ptr<PrekeyKeyring>> PrekeyKeyring::Open(
   }
   if ((st.st_mode & 077) != 0) {
     char mode[8];
-    std::snprintf(mode, sizeof mode, "%03o",
+    std::snprintf(mode, sizeof mode, "%04o",
                   static_cast<unsigned>(st.st_mode & 0777));
     return InvalidInput("the prekeys file " + path.string() +
                         " is open to group or others (mode " + mode +

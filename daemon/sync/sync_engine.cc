@@ -978,10 +978,15 @@ awaitable<bool> SyncEngine::SendSealedPage(Session& s, uint64_t up_to,
   const ChainLink link{s.chain_seq + 1, s.chain_hash};
   // Sealed to the member's current prekey (the send loop waits while it
   // has none): never to its identity key.
-  const std::optional<PrekeyStatement> prekey = SealablePrekey(s.peer.key);
-  if (!prekey) {
-    LogError("sealed sync with ", s.peer.name, ": no prekey to seal to");
-    co_return false;
+  // (It may have expired while this page was decided: then the page
+  // waits here for the next one.)
+  std::optional<PrekeyStatement> prekey = SealablePrekey(s.peer.key);
+  while (!prekey) {
+    NoteAwaitingPrekey(s);
+    s.wake.expires_after(kRecheckInterval);
+    co_await s.wake.async_wait(asio::as_tuple(use_awaitable));
+    if (s.done || !s.link->is_open()) co_return false;
+    prekey = SealablePrekey(s.peer.key);
   }
   header.recipient_key_id = PrekeyKeyId(prekey->prekey_id);
   const crypto::X25519PublicKey prekey_public = prekey->prekey_public;
