@@ -1354,18 +1354,22 @@ Result<PrekeyStep> RunPrekeyStep(PrekeyKeyring& ring, store::Store& store,
     out.rotated = *made;
   }
   if (!out.rotated && out.erased == 0) return out;
-  nlohmann::json detail = {{"erased", out.erased}};
-  if (out.rotated) {
-    detail["prekey_id"] = out.rotated->prekey_id;
-    detail["not_before"] = out.rotated->not_before;
-    detail["not_after"] = out.rotated->not_after;
-  }
   Status audited = store.Write([&](store::WriteTxn& txn) -> Status {
-    auto a = txn.AppendAudit(
-        {txn.now(), "node", out.rotated ? "prekey_rotate" : "prekey_erase",
-         out.rotated ? std::to_string(out.rotated->prekey_id) : "", "",
-         AuditDetailJson(detail)});
-    return a.ok() ? Status::Ok() : a.status();
+    if (out.erased > 0) {
+      auto a = txn.AppendAudit({txn.now(), "node", "prekey_erase", "", "",
+                                AuditDetailJson({{"erased", out.erased}})});
+      if (!a.ok()) return a.status();
+    }
+    if (out.rotated) {
+      nlohmann::json detail = {{"prekey_id", out.rotated->prekey_id},
+                               {"not_before", out.rotated->not_before},
+                               {"not_after", out.rotated->not_after}};
+      auto a = txn.AppendAudit({txn.now(), "node", "prekey_rotate",
+                                std::to_string(out.rotated->prekey_id), "",
+                                AuditDetailJson(detail)});
+      if (!a.ok()) return a.status();
+    }
+    return Status::Ok();
   }).get();
   if (!audited.ok()) return audited;
   if (out.erased > 0) {
