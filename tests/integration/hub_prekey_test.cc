@@ -262,6 +262,9 @@ TEST_F(HubPrekeyTest, ExpiredPrekeyIsRefusedResealedAndTheCaptureStaysClosed) {
     return Listed(a_, c_.name())["awaiting_prekey"] == true;
   })) << Listed(a_, c_.name()).dump() << Logs();
   EXPECT_TRUE(Audited(a_, "prekey_awaited", c_.name()));
+  CommandResult table = a_.Cli({"peers", "list"});
+  EXPECT_NE(table.out.find("awaiting prekey"), std::string::npos)
+      << table.out;
   const std::string held = "held.prekey-5b1e.example";
   ASSERT_EQ(a_.Cli({"submit", "domain", held, "--tlp", "green"}).exit_code, 0);
   // Past the prekey's not-after (at most 4 s after it was made) plus the
