@@ -19,6 +19,7 @@ struct PeerMessage {
     bye @6 :Text;             # reason
     sealed @7 :Sealed;        # hub mode: a sealed batch (docs/federation.md)
     sealedAck @8 :SealedAck;
+    prekey @9 :PrekeyStatement;  # forward secrecy (docs/federation.md)
   }
 }
 
@@ -125,4 +126,22 @@ struct SealedAck {
   hubSeq @3 :UInt64;
   # Hub -> sender: the id of the envelope queued (or refused).
   envelopeId @4 :Data;
+}
+
+# ---- Prekeys (docs/federation.md, "Prekeys"; docs/wire.md) ----
+# A member's short-lived X25519 key, signed by its Ed25519 identity key.
+# Senders seal batches to it (SealedHeader.recipientKeyId = u64be(prekeyId))
+# so a copy kept by a hub stays closed once the prekey secret is erased,
+# even if the identity key leaks later. Sent by its owner on every link
+# when the link opens and when it rotates; a hub keeps the newest per
+# member and passes it to every member.
+struct PrekeyStatement {
+  memberKey @0 :Data;       # 32-byte Ed25519 identity key of the owner
+  prekeyId @1 :UInt64;      # grows with every rotation (1, 2, ...)
+  prekeyPublic @2 :Data;    # 32-byte X25519 public key
+  notBefore @3 :Int64;      # unix seconds
+  notAfter @4 :Int64;       # unix seconds; notBefore < notAfter
+  # Ed25519 by memberKey over "caravan/1 prekey\0" || memberKey ||
+  # u64be(prekeyId) || prekeyPublic || i64be(notBefore) || i64be(notAfter).
+  signature @5 :Data;
 }

@@ -77,6 +77,10 @@ std::string SealedCell(const nlohmann::json& p) {
     }
     if (!faults.empty()) cell += "; faults: " + faults;
   }
+  // Forward secrecy: nothing is sealed while no prekey of it is known.
+  if (p.contains("awaiting_prekey") && p["awaiting_prekey"] == true) {
+    cell += "; awaiting prekey";
+  }
   return cell;
 }
 

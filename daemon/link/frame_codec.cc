@@ -158,6 +158,7 @@ Result<InboundMessage> InspectPeerMessage(std::span<const capnp::word> words,
       case protocol::wire::PeerMessage::ERROR:
       case protocol::wire::PeerMessage::SEALED:      // hub mode
       case protocol::wire::PeerMessage::SEALED_ACK:  // hub mode
+      case protocol::wire::PeerMessage::PREKEY:      // forward secrecy
         result.kind = InboundMessage::kApplication;
         break;
       default:

@@ -306,6 +306,7 @@ Result<nlohmann::json> ControlDispatcher::PeersJson(store::Reader& reader) {
   if (!chains_in.ok()) return chains_in.status();
   nlohmann::json peers = nlohmann::json::array();
   const auto link_health = node_.LinkHealthByPeer();
+  const auto prekey_views = node_.PrekeyViews();
   for (const auto& m : members) {
     auto state = reader.GetPeerState(m.name);
     if (!state.ok()) return state.status();
@@ -332,6 +333,17 @@ Result<nlohmann::json> ControlDispatcher::PeersJson(store::Reader& reader) {
                                          : TimeOrNull(c.last_fault_at)}};
       }
     }
+    // Forward secrecy: the member's prekey we seal to, and whether our
+    // batches wait for one (never sealed to its identity key).
+    nlohmann::json prekey = nullptr, awaiting_prekey = nullptr;
+    if (!m.via.empty()) awaiting_prekey = false;
+    if (auto it = prekey_views.find(m.key); it != prekey_views.end()) {
+      if (it->second.id != 0) {
+        prekey = {{"id", it->second.id},
+                  {"valid_until", TimeOrNull(it->second.not_after)}};
+      }
+      if (!m.via.empty()) awaiting_prekey = it->second.awaiting;
+    }
     nlohmann::json queued_envelopes = nullptr, queued_bytes = nullptr;
     if (hub) {
       auto it = depth.find(m.key);
@@ -351,6 +363,8 @@ Result<nlohmann::json> ControlDispatcher::PeersJson(store::Reader& reader) {
          {"hub_queued_bytes", queued_bytes},
          {"queued_at_hub", queued_at_hub},
          {"awaiting_receipt", awaiting_receipt},
+         {"awaiting_prekey", awaiting_prekey},
+         {"prekey", prekey},
          {"delivered_seq", m.via.empty() ? nlohmann::json(nullptr)
                                          : nlohmann::json(state->acked_seq)},
          {"hub_faults", hub_faults},

@@ -156,6 +156,7 @@ Status Node::Start() {
   deps.on_new_records = [this] { NotifyCommitted(); };
   deps.metrics = &metrics_;
   sync_ = std::make_unique<sync::SyncEngine>(std::move(deps));
+  CARAVAN_RETURN_IF_ERROR(sync_->StartPrekeys());  // forward secrecy
   link::LinkOptions link_options;
   link_options.listen = config_.peers.listen;
   link_options.keepalive = config_.peers.keepalive;
@@ -347,6 +348,12 @@ void Node::NotifyCommitted() {
 std::map<std::string, std::string> Node::LinkStates() const {
   std::lock_guard lock(roster_mu_);
   return link_states_;
+}
+
+std::map<protocol::PublicKey, sync::SyncEngine::PrekeyView>
+Node::PrekeyViews() const {
+  if (!sync_) return {};
+  return sync_->PrekeyViews();
 }
 
 std::map<std::string, Node::LinkHealth> Node::LinkHealthByPeer() const {

@@ -77,6 +77,10 @@ class Node {
   };
   // By peer name, safe from any thread.
   std::map<std::string, LinkHealth> LinkHealthByPeer() const;
+  // Forward secrecy: each member's prekey as we know it, and whether our
+  // sealed batches to it wait for one (docs/federation.md "Prekeys").
+  std::map<protocol::PublicKey, sync::SyncEngine::PrekeyView> PrekeyViews()
+      const;
 
   // Replaces this node's link key with a new one certified by the identity
   // key (docs/federation.md, Link key rotation): writes keys.link, switches

@@ -97,6 +97,9 @@ struct SealedOutboxEntry {
   std::string sent;  // its SentRecord list (daemon/sync/unacked_page.h)
   bool queued_at_hub = false;  // the hub acknowledged holding it
   int64_t created_at = 0;
+  // Previous envelope hash (32) || encoded Records: what sealing the batch
+  // again to another prekey needs; empty on rows of older versions.
+  std::vector<uint8_t> reseal;
 };
 
 // Sender side: the head of our chain to one recipient (sealed_chain_out).

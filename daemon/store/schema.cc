@@ -318,6 +318,17 @@ CREATE INDEX audit_action ON audit (action, seq);
 CREATE INDEX audit_subject ON audit (subject, seq);
 )sql";
 
+// Migration: forward secrecy (docs/federation.md, "Prekeys"). A sealed
+// batch is sealed to its recipient's prekey; when the recipient has
+// erased that prekey before the batch reached it, the sender seals the
+// same batch again to the current one. `reseal` keeps what that needs:
+// the previous envelope's hash (32 bytes) followed by the encoded Records
+// message (our own records as we decided them; the sender holds them in
+// its log anyway). NULL on rows written before: those are sent as they are.
+constexpr const char* kMigrationSealedReseal = R"sql(
+ALTER TABLE sealed_outbox ADD COLUMN reseal BLOB;
+)sql";
+
 // Append new migrations here; never edit one that has shipped.
 constexpr Migration kMigrations[] = {
     {1, kMigration1},
@@ -329,6 +340,7 @@ constexpr Migration kMigrations[] = {
     {7, kMigrationSealedChains},
     {8, kMigrationStixIds},
     {9, kMigrationAuditIndexes},
+    {10, kMigrationSealedReseal},
 };
 static_assert(sizeof(kMigrations) / sizeof(kMigrations[0]) == kSchemaVersion,
               "kSchemaVersion must equal the number of migrations");

@@ -105,14 +105,19 @@ Status WriteTxn::SealedOutboxPut(const SealedOutboxEntry& e,
     CARAVAN_STORE_ASSIGN_OR_RETURN(
         Statement st,
         db_.Prepare("INSERT INTO sealed_outbox (recipient_key, pair_seq, "
-                    "up_to_seq, envelope, sent, queued_at_hub, created_at) "
-                    "VALUES (?, ?, ?, ?, ?, 0, ?)"));
+                    "up_to_seq, envelope, sent, queued_at_hub, created_at, "
+                    "reseal) VALUES (?, ?, ?, ?, ?, 0, ?, ?)"));
     st.BindBlob(1, e.recipient_key);
     st.Bind(2, Clamp(e.pair_seq));
     st.Bind(3, Clamp(e.up_to_seq));
     st.BindBlob(4, e.envelope);
     st.BindText(5, e.sent);
     st.Bind(6, now_);
+    if (e.reseal.empty()) {
+      st.BindNull(7);
+    } else {
+      st.BindBlob(7, e.reseal);
+    }
     CARAVAN_RETURN_IF_ERROR(st.Run());
   }
   CARAVAN_STORE_ASSIGN_OR_RETURN(
@@ -124,6 +129,36 @@ Status WriteTxn::SealedOutboxPut(const SealedOutboxEntry& e,
   st.BindBlob(1, e.recipient_key);
   st.Bind(2, Clamp(e.pair_seq));
   st.BindBlob(3, hash);
+  return st.Run();
+}
+
+Status WriteTxn::SealedOutboxResealed(const PublicKey& recipient,
+                                      uint64_t pair_seq,
+                                      const std::vector<uint8_t>& envelope,
+                                      const std::vector<uint8_t>& reseal,
+                                      const ChainDigest& hash) {
+  if (envelope.empty()) return InvalidInput("sealed outbox envelope empty");
+  {
+    CARAVAN_STORE_ASSIGN_OR_RETURN(
+        Statement st,
+        db_.Prepare("UPDATE sealed_outbox SET envelope = ?, reseal = ?, "
+                    "queued_at_hub = 0 WHERE recipient_key = ? AND "
+                    "pair_seq = ?"));
+    st.BindBlob(1, envelope);
+    st.BindBlob(2, reseal);
+    st.BindBlob(3, recipient);
+    st.Bind(4, Clamp(pair_seq));
+    CARAVAN_RETURN_IF_ERROR(st.Run());
+  }
+  // The head of our chain is the newest envelope: when it was sealed
+  // again, the next batch chains to its new hash.
+  CARAVAN_STORE_ASSIGN_OR_RETURN(
+      Statement st,
+      db_.Prepare("UPDATE sealed_chain_out SET last_hash = ? WHERE "
+                  "recipient_key = ? AND last_seq = ?"));
+  st.BindBlob(1, hash);
+  st.BindBlob(2, recipient);
+  st.Bind(3, Clamp(pair_seq));
   return st.Run();
 }
 
@@ -195,8 +230,8 @@ Result<std::vector<SealedOutboxEntry>> Reader::SealedOutbox(
   CARAVAN_STORE_ASSIGN_OR_RETURN(
       Statement st,
       db_->Prepare("SELECT pair_seq, up_to_seq, envelope, sent, "
-                   "queued_at_hub, created_at FROM sealed_outbox WHERE "
-                   "recipient_key = ? ORDER BY pair_seq"));
+                   "queued_at_hub, created_at, reseal FROM sealed_outbox "
+                   "WHERE recipient_key = ? ORDER BY pair_seq"));
   st.BindBlob(1, recipient);
   std::vector<SealedOutboxEntry> out;
   for (;;) {
@@ -210,6 +245,7 @@ Result<std::vector<SealedOutboxEntry>> Reader::SealedOutbox(
     e.sent = st.Text(3);
     e.queued_at_hub = st.Int(4) != 0;
     e.created_at = st.Int(5);
+    e.reseal = st.Blob(6);  // NULL reads as empty
     out.push_back(std::move(e));
   }
   return out;

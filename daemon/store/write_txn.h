@@ -167,6 +167,14 @@ class WriteTxn {
   Status SealedOutboxPut(const SealedOutboxEntry& entry,
                          const ChainDigest& hash);
   Status SealedOutboxQueued(const PublicKey& recipient, uint64_t pair_seq);
+  // The batch `pair_seq` was sealed again (to another prekey of the
+  // recipient): its new envelope and reseal data replace the old, it is
+  // no longer held by the hub, and when it is our chain's head the head
+  // takes its new hash.
+  Status SealedOutboxResealed(const PublicKey& recipient, uint64_t pair_seq,
+                              const std::vector<uint8_t>& envelope,
+                              const std::vector<uint8_t>& reseal,
+                              const ChainDigest& hash);
   Result<std::vector<SealedOutboxEntry>> SealedOutboxReceipted(
       const PublicKey& recipient, uint64_t pair_seq);
 

@@ -12,6 +12,8 @@
 #include "crypto/sealed_batch_signature.h"
 #include "crypto/sodium_init.h"
 #include "daemon/link/frame_codec.h"
+#include "daemon/sync/prekey_keyring.h"
+#include "daemon/sync/prekey_statement.h"
 #include "protocol/peer.capnp.h"
 
 namespace caravan::daemon::sync {
@@ -79,15 +81,23 @@ Result<std::vector<uint8_t>> SealPlaintext(const SealedHeaderInfo& header,
                                            std::span<const uint8_t> batch,
                                            const crypto::IdentityKey& sender,
                                            size_t max_bytes,
-                                           const std::string& what) {
+                                           const std::string& what,
+                                           const crypto::X25519PublicKey* prekey) {
   if (sender.public_key() != header.sender_key) {
     return InvalidInput("sealed header names another sender than the signer");
   }
-  if (header.format_version != kSealedFormat ||
-      !header.recipient_key_id.empty()) {
-    return InvalidInput("sealed header must be format 2 for the identity key");
+  if (header.format_version != kSealedFormat) {
+    return InvalidInput("sealed header must be format 2");
   }
-  auto x = RecipientX25519(header.recipient_key);
+  uint64_t prekey_id = 0;
+  if ((prekey != nullptr) !=
+      ParsePrekeyKeyId(header.recipient_key_id, prekey_id)) {
+    return InvalidInput("sealed header's recipient key id must name the "
+                        "prekey sealed to (and be empty without one)");
+  }
+  Result<crypto::X25519PublicKey> x =
+      prekey != nullptr ? Result<crypto::X25519PublicKey>(*prekey)
+                        : RecipientX25519(header.recipient_key);
   if (!x.ok()) return x.status();
   const std::vector<uint8_t> inner_bytes = EncodeSealedInner(inner);
   std::vector<uint8_t> signed_part;
@@ -321,13 +331,9 @@ Result<SealedHeaderInfo> DecodeSealedHeader(std::span<const uint8_t> bytes) {
   return h;
 }
 
-Result<std::vector<uint8_t>> SealBatch(
-    const SealedHeaderInfo& header, const ChainLink& link,
-    const std::vector<std::pair<uint64_t, protocol::SignedRecord>>& entries,
-    const crypto::IdentityKey& sender, size_t max_bytes) {
-  if (link.pair_seq == 0) {
-    return InvalidInput("a sealed batch's pair seq starts at 1");
-  }
+Result<std::vector<uint8_t>> EncodeSealedBatch(
+    const SealedHeaderInfo& header,
+    const std::vector<std::pair<uint64_t, protocol::SignedRecord>>& entries) {
   capnp::MallocMessageBuilder message;
   auto records = message.initRoot<protocol::wire::Records>();
   auto list = records.initEntries(static_cast<unsigned>(entries.size()));
@@ -341,10 +347,35 @@ Result<std::vector<uint8_t>> SealBatch(
     protocol::FillSignedRecord(entries[i].second, list[i].initRecord());
   }
   records.setUpToSeq(header.up_to_seq);
-  const std::vector<uint8_t> batch = Flat(message);
+  return Flat(message);
+}
+
+Result<std::vector<uint8_t>> SealEncodedBatch(
+    const SealedHeaderInfo& header, const ChainLink& link,
+    std::span<const uint8_t> batch, const crypto::IdentityKey& sender,
+    size_t max_bytes, const crypto::X25519PublicKey* prekey) {
+  if (link.pair_seq == 0) {
+    return InvalidInput("a sealed batch's pair seq starts at 1");
+  }
   return SealPlaintext(header, {link, std::nullopt}, batch, sender, max_bytes,
-                       "batch of " + std::to_string(entries.size()) +
-                           " records");
+                       "batch of " + std::to_string(batch.size()) + " bytes",
+                       prekey);
+}
+
+Result<std::vector<uint8_t>> SealBatch(
+    const SealedHeaderInfo& header, const ChainLink& link,
+    const std::vector<std::pair<uint64_t, protocol::SignedRecord>>& entries,
+    const crypto::IdentityKey& sender, size_t max_bytes,
+    const crypto::X25519PublicKey* prekey) {
+  auto batch = EncodeSealedBatch(header, entries);
+  if (!batch.ok()) return batch.status();
+  auto sealed =
+      SealEncodedBatch(header, link, *batch, sender, max_bytes, prekey);
+  if (!sealed.ok() && entries.size() > 0) {
+    return InvalidInput(std::string(sealed.status().message()) + " (" +
+                        std::to_string(entries.size()) + " records)");
+  }
+  return sealed;
 }
 
 Result<std::vector<uint8_t>> SealReceipt(const SealedHeaderInfo& header,
@@ -355,7 +386,7 @@ Result<std::vector<uint8_t>> SealReceipt(const SealedHeaderInfo& header,
     return InvalidInput("a sealed receipt decides no log range");
   }
   return SealPlaintext(header, {ChainLink{}, receipt}, {}, sender, max_bytes,
-                       "receipt");
+                       "receipt", nullptr);
 }
 
 Result<SealedHeaderInfo> InspectSealed(std::span<const uint8_t> envelope,
@@ -374,6 +405,14 @@ Result<SealedHeaderInfo> InspectSealed(std::span<const uint8_t> envelope,
   }
   auto header = DecodeSealedHeader(info->header);
   if (!header.ok()) return header.status();
+  if (!header->recipient_key_id.empty()) {
+    uint64_t prekey_id = 0;
+    if (!ParsePrekeyKeyId(header->recipient_key_id, prekey_id)) {
+      return InvalidInput("sealed header: recipient key id must be 8 bytes "
+                          "naming a prekey id >= 1");
+    }
+    return header;
+  }
   auto x = RecipientX25519(header->recipient_key);
   if (!x.ok()) return x.status();
   if (crypto::SealRecipientKeyId(*x) != info->recipients[0]) {
@@ -386,7 +425,8 @@ Result<SealedHeaderInfo> InspectSealed(std::span<const uint8_t> envelope,
 Result<OpenedBatch> OpenSealed(std::span<const uint8_t> envelope,
                                const crypto::LinkKey& me,
                                const protocol::PublicKey& my_identity,
-                               size_t max_bytes) {
+                               size_t max_bytes,
+                               const PrekeyKeyring* prekeys) {
   auto header = InspectSealed(envelope, max_bytes);
   if (!header.ok()) return header.status();
   if (header->recipient_key != my_identity) {
@@ -399,11 +439,26 @@ Result<OpenedBatch> OpenSealed(std::span<const uint8_t> envelope,
                         std::to_string(kSealedFormat) +
                         " (chained); the sender must upgrade");
   }
+  std::shared_ptr<const crypto::LinkKey> prekey;
   if (!header->recipient_key_id.empty()) {
-    return InvalidInput("sealed envelope is wrapped for a recipient key id "
-                        "we do not hold (only the identity key is used)");
+    uint64_t prekey_id = 0;
+    ParsePrekeyKeyId(header->recipient_key_id, prekey_id);  // InspectSealed
+    if (prekeys != nullptr) prekey = prekeys->Find(prekey_id);
+    if (prekey == nullptr) {
+      return InvalidInput(std::string(kPrekeyUnknownReason) + " (id " +
+                          std::to_string(prekey_id) +
+                          ": expired and erased, or never ours); seal "
+                          "again to our current prekey");
+    }
+    auto info = crypto::InspectEnvelope(envelope);
+    if (!info ||
+        info->recipients[0] != crypto::SealRecipientKeyId(prekey->public_key())) {
+      return InvalidInput("sealed envelope names our prekey " +
+                          std::to_string(prekey_id) +
+                          " but is wrapped for another key");
+    }
   }
-  auto opened = crypto::Open(envelope, me);
+  auto opened = crypto::Open(envelope, prekey != nullptr ? *prekey : me);
   if (!opened) {
     return InvalidInput("sealed envelope does not open (altered or not "
                         "sealed to our key)");

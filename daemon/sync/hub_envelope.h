@@ -27,6 +27,7 @@
 #include <optional>
 #include <span>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -67,8 +68,9 @@ struct SealedHeaderInfo {
   uint64_t first_seq = 0;
   uint64_t up_to_seq = 0;
   uint32_t format_version = kSealedFormat;
-  // Empty: wrapped for the recipient's identity key's X25519 form. Kept
-  // for a later prekey scheme; this node refuses any other value.
+  // Empty: wrapped for the recipient's identity key's X25519 form (only
+  // receipts, and batches of older senders). 8 bytes: u64be of the
+  // recipient's prekey id it is wrapped for (prekey_statement.h).
   std::vector<uint8_t> recipient_key_id;
   bool operator==(const SealedHeaderInfo&) const = default;
 };
@@ -124,10 +126,28 @@ Result<SealedHeaderInfo> DecodeSealedHeader(std::span<const uint8_t> bytes);
 // recipient key has no X25519 form, an entry's seq is below
 // header.first_seq, link.pair_seq is 0, or the envelope would exceed
 // `max_bytes`.
+//
+// `prekey`: the recipient's prekey to wrap for (forward secrecy); then
+// header.recipient_key_id must name it (PrekeyKeyId). Null: the
+// recipient's identity key, and recipient_key_id must be empty.
 Result<std::vector<uint8_t>> SealBatch(
     const SealedHeaderInfo& header, const ChainLink& link,
     const std::vector<std::pair<uint64_t, protocol::SignedRecord>>& entries,
-    const crypto::IdentityKey& sender, size_t max_bytes);
+    const crypto::IdentityKey& sender, size_t max_bytes,
+    const crypto::X25519PublicKey* prekey = nullptr);
+
+// The two halves of SealBatch, for a sender that keeps the encoded batch
+// to seal it again later to another prekey of the recipient (a resend
+// after the recipient erased the prekey it was first sealed to): the
+// Records message for `entries` (checked against header.first_seq), and
+// the sealing of such bytes.
+Result<std::vector<uint8_t>> EncodeSealedBatch(
+    const SealedHeaderInfo& header,
+    const std::vector<std::pair<uint64_t, protocol::SignedRecord>>& entries);
+Result<std::vector<uint8_t>> SealEncodedBatch(
+    const SealedHeaderInfo& header, const ChainLink& link,
+    std::span<const uint8_t> batch, const crypto::IdentityKey& sender,
+    size_t max_bytes, const crypto::X25519PublicKey* prekey);
 
 // Seals a receipt (header.first_seq = up_to_seq = 0), signed by `sender`.
 Result<std::vector<uint8_t>> SealReceipt(const SealedHeaderInfo& header,
@@ -137,7 +157,9 @@ Result<std::vector<uint8_t>> SealReceipt(const SealedHeaderInfo& header,
 
 // What the hub reads: the header, after checking the envelope's structure,
 // its size (<= max_bytes), that it has exactly one recipient and that the
-// recipient entry is the one for header.recipient_key.
+// recipient entry is the one for header.recipient_key (for an envelope
+// wrapped for a prekey, that the key id is well formed: only the
+// recipient can match the entry to its prekey).
 Result<SealedHeaderInfo> InspectSealed(std::span<const uint8_t> envelope,
                                        size_t max_bytes);
 
@@ -157,9 +179,16 @@ struct OpenedBatch {
 // envelope of another format, or wrapped for another of our keys, is
 // refused by name. Origin signatures are NOT checked here: the caller
 // hands the entries to ApplyInbound, which does that as for any peer.
+// An envelope wrapped for a prekey opens with that prekey from `prekeys`;
+// one for a prekey we do not hold (erased after its grace, or never ours)
+// is refused with a reason that starts with kPrekeyUnknownReason.
+inline constexpr std::string_view kPrekeyUnknownReason =
+    "sealed to a prekey we do not hold";
+class PrekeyKeyring;
 Result<OpenedBatch> OpenSealed(std::span<const uint8_t> envelope,
                                const crypto::LinkKey& me,
                                const protocol::PublicKey& my_identity,
-                               size_t max_bytes);
+                               size_t max_bytes,
+                               const PrekeyKeyring* prekeys = nullptr);
 
 }  // namespace caravan::daemon::sync

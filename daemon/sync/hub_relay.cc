@@ -134,7 +134,7 @@ Result<SealedOutcome> Receive(const SealedContext& ctx,
                       sender->name + " via " + link_peer.name);
   }
   auto opened = OpenSealed(envelope, *ctx.x25519, ctx.inbound.self,
-                           ctx.max_envelope_bytes);
+                           ctx.max_envelope_bytes, ctx.prekeys);
   if (!opened.ok()) {
     return RefuseForUs(ctx, link_peer, hub_seq, out, opened.status().message(),
                        envelope.size());

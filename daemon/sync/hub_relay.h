@@ -41,6 +41,7 @@
 #include "daemon/store/store.h"
 #include "daemon/sync/hub_envelope.h"
 #include "daemon/sync/inbound.h"
+#include "daemon/sync/prekey_keyring.h"
 #include "protocol/config/node_config.h"
 
 namespace caravan::daemon::sync {
@@ -48,6 +49,7 @@ namespace caravan::daemon::sync {
 struct SealedContext {
   InboundContext inbound;  // store, roster, policy, self key, cache, now
   const crypto::LinkKey* x25519 = nullptr;  // our identity key's X25519 form
+  const PrekeyKeyring* prekeys = nullptr;   // our prekeys (may be null)
   const crypto::IdentityKey* identity = nullptr;  // signs our receipts
   std::string self_name;                          // our roster name
   const protocol::NodeConfig::Hub* hub = nullptr;

@@ -5,9 +5,11 @@
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
+#include <algorithm>
 #include <ctime>
 #include <deque>
 #include <nlohmann/json.hpp>
@@ -24,6 +26,7 @@
 #include "daemon/sync/sealed_chain.h"
 #include "daemon/sync/unacked_page.h"
 #include "daemon/sync/outbound_page.h"
+#include "daemon/sync/prekey_keyring.h"
 #include "protocol/peer.capnp.h"
 
 namespace caravan::daemon::sync {
@@ -126,6 +129,11 @@ struct SyncEngine::Session {
     ChainHash hash{};
     bool queued_at_hub = false;  // the hub acknowledged holding it
     std::chrono::steady_clock::time_point sent_at{};
+    // The recipient's prekey it is sealed to (0: its identity key), and
+    // what sealing it again needs (previous hash || Records; empty on
+    // rows of older versions).
+    uint64_t prekey_id = 0;
+    std::vector<uint8_t> reseal;
   };
   std::deque<InFlight> in_flight;
   uint64_t peer_acked = 0;
@@ -153,6 +161,11 @@ struct SyncEngine::Session {
   uint64_t chain_seq = 0;    // the head of our chain to the recipient
   ChainHash chain_hash{};
   std::vector<std::shared_ptr<Session>> relayed;  // our sealed sub-sessions
+  // Direct sessions: prekey statements to send (ours, or as a hub other
+  // members'). Sealed sub-sessions: no valid prekey of the member is
+  // known, so nothing is sealed.
+  std::deque<PrekeyStatement> prekeys_out;
+  bool awaiting_prekey = false;
   // Hub mode, hub side: queued envelopes sent to this peer, not yet acked.
   uint64_t hub_sent = 0;
   std::deque<uint64_t> hub_in_flight;
@@ -173,7 +186,9 @@ struct SyncEngine::Session {
 SyncEngine::SyncEngine(SyncDeps deps)
     : deps_(std::move(deps)),
       sealed_key_(crypto::IdentityToX25519Key(*deps_.identity)) {}
-SyncEngine::~SyncEngine() = default;
+SyncEngine::~SyncEngine() {
+  if (prekey_timer_) prekey_timer_->cancel();
+}
 
 void SyncEngine::Wake() {
   asio::post(*deps_.io, [this] {
@@ -300,6 +315,17 @@ awaitable<void> SyncEngine::RunSession(std::shared_ptr<link::Link> link) {
   }
 
   sessions_.insert(&s);
+  // Our current prekey statement first, and as a hub every member's.
+  if (prekeys_) {
+    if (auto own = prekeys_->Current(Now())) s.prekeys_out.push_back(*own);
+  }
+  if (deps_.config->hub.enabled) {
+    for (const auto& [member, statement] : prekey_book_) {
+      if (member != s.peer.key && statement.not_after > Now()) {
+        s.prekeys_out.push_back(statement);
+      }
+    }
+  }
   s.relayed = co_await OpenRelayed(s);
   // The send loop runs beside the receive loop. Not joined with Asio's
   // awaitable `||`: Boost 1.81's operators have a use-after-free in
@@ -363,7 +389,19 @@ awaitable<void> SyncEngine::RunSession(std::shared_ptr<link::Link> link) {
 awaitable<void> SyncEngine::SendLoop(Session& s) {
   for (;;) {
     if (s.done || !s.link->is_open()) co_return;
+    if (!s.sealed && !s.prekeys_out.empty() && !co_await SendQueuedPrekeys(s)) {
+      co_return;
+    }
     if (s.sealed && !co_await ResendSealed(s)) co_return;
+    if (s.sealed && !SealablePrekey(s.peer.key)) {
+      // Nothing is sealed to the member's identity key: its batches wait
+      // (and the log stays undecided for it) until a prekey arrives,
+      // which pokes us.
+      NoteAwaitingPrekey(s);
+      s.wake.expires_after(kRecheckInterval);
+      co_await s.wake.async_wait(asio::as_tuple(use_awaitable));
+      continue;
+    }
     if (!s.sealed && deps_.config->hub.enabled) co_await ForwardHubQueue(s);
     if (!s.sealed && std::chrono::steady_clock::now() - s.contact_flushed >=
                          kContactFlushInterval) {
@@ -527,6 +565,17 @@ awaitable<void> SyncEngine::ReceiveLoop(Session& s) {
                                     id)) {
             co_return;
           }
+          break;
+        }
+        case protocol::wire::PeerMessage::PREKEY: {
+          auto read = ReadPrekeyStatement(root.getPrekey());
+          if (!read.ok()) {
+            LogWarning("prekey statement via ", s.peer.name, " refused: ",
+                       read.status().message());
+            break;
+          }
+          auto statement = std::make_shared<PrekeyStatement>(*read);
+          co_await OnPrekey(s, statement);
           break;
         }
         case protocol::wire::PeerMessage::ERROR:
@@ -777,6 +826,10 @@ awaitable<bool> SyncEngine::LoadOutbox(Session& r, uint64_t acked) {
     f.hash = EnvelopeHash(row.envelope);
     f.envelope = std::move(row.envelope);
     f.queued_at_hub = row.queued_at_hub;
+    if (!ParsePrekeyKeyId(header->recipient_key_id, f.prekey_id)) {
+      f.prekey_id = 0;
+    }
+    f.reseal = std::move(row.reseal);
     // Not sent again at once: the hub most likely still holds it (it
     // acknowledged it durably); the recipient's receipt asks for what it
     // misses, and [hub] resend_after covers a hub that lost it.
@@ -849,6 +902,9 @@ awaitable<bool> SyncEngine::ResendSealed(Session& s) {
   s.resend_from = 0;
   s.hub_refused = false;
   if (from == 0) co_return true;
+  // A batch sealed to a prekey the member no longer holds (it refused it)
+  // goes again sealed to its current one.
+  if (!co_await ResealFrom(s, from)) co_return false;
   // By pair seq, not by reference: a receipt read while we wait to send
   // may take batches out of the window.
   std::vector<uint64_t> batches;
@@ -920,6 +976,20 @@ awaitable<bool> SyncEngine::SendSealedPage(Session& s, uint64_t up_to,
   }
   header.up_to_seq = std::max(up_to, header.first_seq);
   const ChainLink link{s.chain_seq + 1, s.chain_hash};
+  // Sealed to the member's current prekey (the send loop waits while it
+  // has none): never to its identity key.
+  // (It may have expired while this page was decided: then the page
+  // waits here for the next one.)
+  std::optional<PrekeyStatement> prekey = SealablePrekey(s.peer.key);
+  while (!prekey) {
+    NoteAwaitingPrekey(s);
+    s.wake.expires_after(kRecheckInterval);
+    co_await s.wake.async_wait(asio::as_tuple(use_awaitable));
+    if (s.done || !s.link->is_open()) co_return false;
+    prekey = SealablePrekey(s.peer.key);
+  }
+  header.recipient_key_id = PrekeyKeyId(prekey->prekey_id);
+  const crypto::X25519PublicKey prekey_public = prekey->prekey_public;
   auto sends = std::make_shared<
       std::vector<std::pair<uint64_t, protocol::SignedRecord>>>(
       std::move(page.sends));
@@ -933,16 +1003,23 @@ awaitable<bool> SyncEngine::SendSealedPage(Session& s, uint64_t up_to,
                        deps_.config->peers.max_message_bytes - 1024);
   // Sealed, then kept in the outbox (and made the head of our chain)
   // before it leaves: whatever happens to it after, we can send it again.
-  auto seal = [header, link, sends, sent_list, identity, store,
-               max_bytes]() -> Result<std::vector<uint8_t>> {
-    auto envelope = SealBatch(header, link, *sends, *identity, max_bytes);
+  auto reseal = std::make_shared<std::vector<uint8_t>>();
+  auto seal = [header, link, sends, sent_list, identity, store, max_bytes,
+               prekey_public, reseal]() -> Result<std::vector<uint8_t>> {
+    auto batch = EncodeSealedBatch(header, *sends);
+    if (!batch.ok()) return batch.status();
+    auto envelope = SealEncodedBatch(header, link, *batch, *identity,
+                                     max_bytes, &prekey_public);
     if (!envelope.ok()) return envelope.status();
+    reseal->assign(link.prev_hash.begin(), link.prev_hash.end());
+    reseal->insert(reseal->end(), batch->begin(), batch->end());
     store::SealedOutboxEntry row;
     row.recipient_key = header.recipient_key;
     row.pair_seq = link.pair_seq;
     row.up_to_seq = header.up_to_seq;
     row.envelope = *envelope;
     row.sent = EncodeUnackedPage(*sent_list);
+    row.reseal = *reseal;
     const ChainHash hash = EnvelopeHash(*envelope);
     Status kept = store->Write([&](store::WriteTxn& txn) {
       return txn.SealedOutboxPut(row, hash);
@@ -966,6 +1043,8 @@ awaitable<bool> SyncEngine::SendSealedPage(Session& s, uint64_t up_to,
   f.hash = s.chain_hash;
   f.sent_at = std::chrono::steady_clock::now();
   f.envelope = std::move(*envelope);
+  f.prekey_id = prekey->prekey_id;
+  f.reseal = std::move(*reseal);
   s.cursor = std::max(s.cursor, up_to);
   s.in_flight.push_back(std::move(f));
   capnp::MallocMessageBuilder message;
@@ -1011,6 +1090,7 @@ awaitable<bool> SyncEngine::OnSealed(
                                Now()};
   if (deps_.warninglists) ctx.inbound.warninglists = deps_.warninglists();
   ctx.x25519 = sealed_key_.get();
+  ctx.prekeys = prekeys_.get();
   ctx.identity = deps_.identity;
   ctx.self_name = deps_.config->node.name;
   ctx.hub = &deps_.config->hub;
@@ -1229,6 +1309,361 @@ awaitable<bool> SyncEngine::OnSealedAck(Session& s,
     co_return false;
   }
   target->Poke();
+  co_return true;
+}
+
+// ---- Prekeys (forward secrecy, docs/federation.md "Prekeys") -----------
+
+namespace {
+
+// A statement is valid for two rotation periods, so one fetched just
+// before a rotation still serves a sender that is offline for a while.
+std::chrono::seconds PrekeyValidity(const protocol::NodeConfig& c) {
+  return c.hub.prekey_rotate * 2;
+}
+
+// How often the prekey loop looks: a quarter of the shorter period,
+// between 1 s and 1 min (rotation and erasure are at most that late).
+std::chrono::seconds PrekeyTick(const protocol::NodeConfig& c) {
+  const auto shorter = std::min(c.hub.prekey_rotate, c.hub.prekey_grace);
+  return std::clamp<std::chrono::seconds>(shorter / 4, std::chrono::seconds(1),
+                                          std::chrono::seconds(60));
+}
+
+struct PrekeyStep {
+  std::optional<PrekeyStatement> rotated;
+  size_t erased = 0;
+};
+
+// Erases the secrets past their grace and makes a new prekey when none is
+// current or the current one is `rotate` old; audits either (the id and
+// validity of a new prekey, how many secrets went; never a secret).
+Result<PrekeyStep> RunPrekeyStep(PrekeyKeyring& ring, store::Store& store,
+                                 std::chrono::seconds rotate,
+                                 std::chrono::seconds grace,
+                                 std::chrono::seconds validity) {
+  const int64_t now = Now();
+  PrekeyStep out;
+  auto erased = ring.EraseExpired(now, grace);
+  if (!erased.ok()) return erased.status();
+  out.erased = *erased;
+  const auto current = ring.Current(now);
+  if (!current || now >= current->not_before + rotate.count()) {
+    auto made = ring.Rotate(now, validity);
+    if (!made.ok()) return made.status();
+    out.rotated = *made;
+  }
+  if (!out.rotated && out.erased == 0) return out;
+  Status audited = store.Write([&](store::WriteTxn& txn) -> Status {
+    if (out.erased > 0) {
+      auto a = txn.AppendAudit({txn.now(), "node", "prekey_erase", "", "",
+                                AuditDetailJson({{"erased", out.erased}})});
+      if (!a.ok()) return a.status();
+    }
+    if (out.rotated) {
+      nlohmann::json detail = {{"prekey_id", out.rotated->prekey_id},
+                               {"not_before", out.rotated->not_before},
+                               {"not_after", out.rotated->not_after}};
+      auto a = txn.AppendAudit({txn.now(), "node", "prekey_rotate",
+                                std::to_string(out.rotated->prekey_id), "",
+                                AuditDetailJson(detail)});
+      if (!a.ok()) return a.status();
+    }
+    return Status::Ok();
+  }).get();
+  if (!audited.ok()) return audited;
+  if (out.erased > 0) {
+    LogInfo("prekeys: erased ", out.erased,
+            " prekey secrets past their grace period");
+  }
+  return out;
+}
+
+}  // namespace
+
+Status SyncEngine::StartPrekeys() {
+  auto ring = PrekeyKeyring::Open(deps_.config->node.data_dir / "prekeys",
+                                  *deps_.identity);
+  if (!ring.ok()) return ring.status();
+  prekeys_ = std::move(*ring);
+  // The first step before any link opens: what expired while we were
+  // down is erased before an envelope sealed to it can arrive, and the
+  // first sessions have a statement to send.
+  const auto& hub = deps_.config->hub;
+  auto first = RunPrekeyStep(*prekeys_, *deps_.store, hub.prekey_rotate,
+                             hub.prekey_grace, PrekeyValidity(*deps_.config));
+  if (!first.ok()) return first.status();
+  if (first->rotated) {
+    LogInfo("prekeys: new prekey ", first->rotated->prekey_id,
+            " valid until ", first->rotated->not_after);
+  }
+  prekey_timer_ = std::make_shared<asio::steady_timer>(*deps_.io);
+  asio::co_spawn(*deps_.io, PrekeyLoop(prekey_timer_), asio::detached);
+  return Status::Ok();
+}
+
+awaitable<void> SyncEngine::PrekeyLoop(
+    std::shared_ptr<asio::steady_timer> timer) {
+  PrekeyKeyring* ring = prekeys_.get();
+  store::Store* store = deps_.store;
+  const auto rotate = deps_.config->hub.prekey_rotate;
+  const auto grace = deps_.config->hub.prekey_grace;
+  const auto validity = PrekeyValidity(*deps_.config);
+  const auto tick = PrekeyTick(*deps_.config);
+  for (;;) {
+    timer->expires_after(tick);
+    auto [ec] = co_await timer->async_wait(asio::as_tuple(use_awaitable));
+    if (ec) co_return;  // cancelled: the engine is going
+    auto step = [ring, store, rotate, grace, validity] {
+      return RunPrekeyStep(*ring, *store, rotate, grace, validity);
+    };
+    auto done = *co_await Offload(*deps_.pool, std::move(step));
+    if (!done.ok()) {
+      LogError("prekeys: ", done.status().message());
+    } else if (done->rotated) {
+      LogInfo("prekeys: new prekey ", done->rotated->prekey_id,
+              " valid until ", done->rotated->not_after,
+              "; publishing it on every link");
+      PublishPrekey(*done->rotated, nullptr);
+    }
+    // Statements that expired are of no use to anyone.
+    for (auto it = prekey_book_.begin(); it != prekey_book_.end();) {
+      if (it->second.not_after <= Now()) {
+        const protocol::PublicKey member = it->first;
+        it = prekey_book_.erase(it);
+        UpdatePrekeyView(member);
+      } else {
+        ++it;
+      }
+    }
+  }
+}
+
+std::optional<PrekeyStatement> SyncEngine::SealablePrekey(
+    const protocol::PublicKey& member) const {
+  auto it = prekey_book_.find(member);
+  if (it == prekey_book_.end()) return std::nullopt;
+  const int64_t now = Now();
+  const PrekeyStatement& s = it->second;
+  if (s.not_after <= now || s.not_before > now + kPrekeyClockSkewSeconds) {
+    return std::nullopt;
+  }
+  return s;
+}
+
+void SyncEngine::NoteAwaitingPrekey(Session& s) {
+  if (s.awaiting_prekey) return;
+  s.awaiting_prekey = true;
+  const bool first = awaiting_prekey_.insert(s.peer.key).second;
+  UpdatePrekeyView(s.peer.key);
+  if (!first) return;
+  LogWarning("sealed sync with ", s.peer.name,
+             ": no valid prekey of it is known; its batches wait (never "
+             "sealed to its identity key)");
+  const std::string name = s.peer.name, via = s.link->peer().name;
+  // Audited once until a prekey arrives (TryWrite: never blocks the io
+  // thread; a full queue loses this entry, the log line stays).
+  (void)deps_.store->TryWrite([name, via](store::WriteTxn& txn) -> Status {
+    auto a = txn.AppendAudit({txn.now(), "peer:" + name, "prekey_awaited",
+                              name, via,
+                              AuditDetailJson({{"recipient", name},
+                                               {"via", via}})});
+    return a.ok() ? Status::Ok() : a.status();
+  });
+}
+
+void SyncEngine::PublishPrekey(const PrekeyStatement& statement,
+                               const Session* except) {
+  for (Session* other : sessions_) {
+    if (other->sealed || other == except ||
+        other->peer.key == statement.member_key) {
+      continue;
+    }
+    // A newer statement of the same member replaces one not yet sent.
+    auto& out = other->prekeys_out;
+    out.erase(std::remove_if(out.begin(), out.end(),
+                             [&](const PrekeyStatement& q) {
+                               return q.member_key == statement.member_key;
+                             }),
+              out.end());
+    out.push_back(statement);
+    other->Poke();
+  }
+}
+
+awaitable<bool> SyncEngine::SendQueuedPrekeys(Session& s) {
+  while (!s.prekeys_out.empty()) {
+    const PrekeyStatement statement = s.prekeys_out.front();
+    s.prekeys_out.pop_front();
+    capnp::MallocMessageBuilder message;
+    FillPrekeyStatement(
+        statement, message.initRoot<protocol::wire::PeerMessage>().initPrekey());
+    Status sent = co_await SendMessage(s, message);
+    if (!sent.ok()) co_return false;
+  }
+  co_return true;
+}
+
+awaitable<void> SyncEngine::OnPrekey(
+    Session& s, const std::shared_ptr<PrekeyStatement>& statement) {
+  if (statement->member_key == deps_.identity->public_key()) co_return;
+  const auto roster = deps_.roster();
+  if (roster->Find(statement->member_key) == nullptr) {
+    // A hub passes every member's statement to every member; one of a
+    // member we do not know is of no use to us (not an error).
+    LogDebug("prekey statement via ", s.peer.name,
+             " for a key not in our roster; ignored");
+    co_return;
+  }
+  std::shared_ptr<const PrekeyStatement> held;
+  if (auto it = prekey_book_.find(statement->member_key);
+      it != prekey_book_.end()) {
+    held = std::make_shared<PrekeyStatement>(it->second);
+  }
+  // The signature check runs on the worker pool, like every other.
+  auto check = [statement, roster, held] {
+    return CheckPrekeyStatement(*statement, *roster, Now(), held.get());
+  };
+  auto verdict = *co_await Offload(*deps_.pool, std::move(check));
+  if (!verdict.ok()) {
+    // A stale or replayed statement is what a hub can still do: it is
+    // bounded by expiry and never used; logged, not a protocol breach.
+    LogWarning("prekey statement via ", s.peer.name, " refused: ",
+               verdict.status().message());
+    co_return;
+  }
+  if (*verdict == PrekeyVerdict::kSame) co_return;
+  // The book may have moved while we checked.
+  if (auto it = prekey_book_.find(statement->member_key);
+      it != prekey_book_.end() &&
+      it->second.prekey_id >= statement->prekey_id) {
+    co_return;
+  }
+  prekey_book_[statement->member_key] = *statement;
+  awaiting_prekey_.erase(statement->member_key);
+  UpdatePrekeyView(statement->member_key);
+  LogInfo("prekey ", statement->prekey_id, " of ",
+          roster->Find(statement->member_key)->name, " via ", s.peer.name,
+          " (valid until ", statement->not_after, ")");
+  for (Session* other : sessions_) {
+    if (other->sealed && other->peer.key == statement->member_key) {
+      other->awaiting_prekey = false;
+      other->Poke();
+    }
+  }
+  if (deps_.config->hub.enabled) PublishPrekey(*statement, &s);
+}
+
+void SyncEngine::UpdatePrekeyView(const protocol::PublicKey& member) {
+  PrekeyView view;
+  if (auto it = prekey_book_.find(member); it != prekey_book_.end()) {
+    view.id = it->second.prekey_id;
+    view.not_after = it->second.not_after;
+  }
+  view.awaiting = awaiting_prekey_.count(member) > 0;
+  std::lock_guard lock(views_mu_);
+  views_[member] = view;
+}
+
+std::map<protocol::PublicKey, SyncEngine::PrekeyView> SyncEngine::PrekeyViews()
+    const {
+  std::lock_guard lock(views_mu_);
+  return views_;
+}
+
+awaitable<bool> SyncEngine::ResealFrom(Session& s, uint64_t from) {
+  const std::optional<PrekeyStatement> prekey = SealablePrekey(s.peer.key);
+  if (!prekey) co_return true;  // sent as they are; the loop then waits
+  // Each batch from `from` on, in chain order: sealed again when it was
+  // sealed to another prekey, or when the one before it was sealed again
+  // (its hash, which this one chains to, changed).
+  std::optional<ChainHash> new_prev;
+  size_t resealed = 0;
+  // By pair seq, not by reference: a receipt read while we seal may take
+  // batches out of the window.
+  std::vector<uint64_t> batches;
+  for (const auto& f : s.in_flight) {
+    if (f.pair_seq != 0 && f.pair_seq >= from) batches.push_back(f.pair_seq);
+  }
+  auto find = [&s](uint64_t pair_seq) -> Session::InFlight* {
+    for (auto& g : s.in_flight) {
+      if (g.pair_seq == pair_seq) return &g;
+    }
+    return nullptr;
+  };
+  for (const uint64_t pair_seq : batches) {
+    const Session::InFlight* found = find(pair_seq);
+    if (found == nullptr) break;
+    const Session::InFlight& f = *found;
+    const bool stale = f.prekey_id != prekey->prekey_id;
+    if (!stale && !new_prev) continue;
+    if (f.reseal.size() < sizeof(ChainHash)) {
+      // A row of an older version: it cannot be sealed again. Sent as it
+      // is; if it was chained to one sealed again the recipient sees a
+      // broken chain (audited there) and applies it anyway.
+      LogWarning("sealed sync with ", s.peer.name, ": batch ", f.pair_seq,
+                 " cannot be sealed again (no reseal data); sent as it is");
+      break;
+    }
+    auto header = InspectSealed(f.envelope, f.envelope.size());
+    if (!header.ok()) break;
+    SealedHeaderInfo h = *header;
+    h.envelope_id = NewEnvelopeId();
+    h.recipient_key_id = PrekeyKeyId(prekey->prekey_id);
+    ChainLink link{f.pair_seq, {}};
+    if (new_prev) {
+      link.prev_hash = *new_prev;
+    } else {
+      std::copy_n(f.reseal.begin(), link.prev_hash.size(),
+                  link.prev_hash.begin());
+    }
+    auto batch = std::make_shared<std::vector<uint8_t>>(
+        f.reseal.begin() + sizeof(ChainHash), f.reseal.end());
+    const crypto::IdentityKey* identity = deps_.identity;
+    store::Store* store = deps_.store;
+    const crypto::X25519PublicKey to = prekey->prekey_public;
+    const size_t max_bytes =
+        std::min<size_t>(deps_.config->hub.max_envelope_bytes,
+                         deps_.config->peers.max_message_bytes - 1024);
+    using Resealed = std::pair<std::vector<uint8_t>, std::vector<uint8_t>>;
+    auto reseal = [h, link, batch, identity, store, to,
+                   max_bytes]() -> Result<Resealed> {
+      auto envelope =
+          SealEncodedBatch(h, link, *batch, *identity, max_bytes, &to);
+      if (!envelope.ok()) return envelope.status();
+      std::vector<uint8_t> data(link.prev_hash.begin(), link.prev_hash.end());
+      data.insert(data.end(), batch->begin(), batch->end());
+      const ChainHash hash = EnvelopeHash(*envelope);
+      Status kept = store->Write([&](store::WriteTxn& txn) {
+        return txn.SealedOutboxResealed(h.recipient_key, link.pair_seq,
+                                        *envelope, data, hash);
+      }).get();
+      if (!kept.ok()) return kept;
+      return Resealed{std::move(*envelope), std::move(data)};
+    };
+    auto done = *co_await Offload(*deps_.pool, std::move(reseal));
+    if (!done.ok()) {
+      LogError("sealing batch ", pair_seq, " for ", s.peer.name,
+               " again: ", done.status().message());
+      co_return false;
+    }
+    // A receipt read meanwhile may have taken it out of the window.
+    Session::InFlight* again = find(pair_seq);
+    if (again == nullptr) break;
+    again->envelope = std::move(done->first);
+    again->reseal = std::move(done->second);
+    again->hash = EnvelopeHash(again->envelope);
+    again->envelope_id = h.envelope_id;
+    again->prekey_id = prekey->prekey_id;
+    again->queued_at_hub = false;
+    new_prev = again->hash;
+    if (pair_seq == s.chain_seq) s.chain_hash = again->hash;
+    ++resealed;
+  }
+  if (resealed > 0) {
+    LogInfo("sealed sync with ", s.peer.name, ": sealed ", resealed,
+            " batches again to its prekey ", prekey->prekey_id);
+  }
   co_return true;
 }
 

@@ -28,7 +28,10 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/thread_pool.hpp>
 #include <functional>
+#include <map>
 #include <memory>
+#include <mutex>
+#include <optional>
 #include <set>
 
 #include "crypto/identity_key.h"
@@ -39,6 +42,8 @@
 #include "daemon/store/store.h"
 #include "daemon/sync/inbound.h"
 #include "daemon/sync/outbound_page.h"
+#include "daemon/sync/prekey_keyring.h"
+#include "daemon/sync/prekey_statement.h"
 #include "protocol/config/node_config.h"
 
 namespace caravan::daemon::sync {
@@ -83,6 +88,21 @@ class SyncEngine {
   // with one sealed sub-session per member routed through it now. Any
   // thread.
   void RosterChanged();
+  // Forward secrecy (docs/federation.md, "Prekeys"): opens our prekey
+  // keyring (DATA_DIR/prekeys), makes a prekey when none is current and
+  // starts the loop that rotates every [hub] prekey_rotate, erases
+  // secrets prekey_grace after expiry and publishes each new statement on
+  // every link. Call once, after construction, on the thread that will
+  // run the io_context (before it runs).
+  Status StartPrekeys();
+  // What we know of a member's prekeys, for `peers list` and `status`.
+  struct PrekeyView {
+    uint64_t id = 0;          // the newest valid statement we hold; 0: none
+    int64_t not_after = 0;
+    bool awaiting = false;    // sealed batches wait for a valid prekey
+  };
+  // By member key; any thread.
+  std::map<protocol::PublicKey, PrekeyView> PrekeyViews() const;
   // Writes every live session's unreported link bytes to the store (they
   // are otherwise flushed every few seconds and at session end). Call on
   // the io thread or after the io_context stopped (Node::Stop).
@@ -134,8 +154,36 @@ class SyncEngine {
                                            uint64_t hub_seq,
                                            const store::HubEnvelopeId& id);
 
+  // Forward secrecy. The newest valid prekey statement of `member`, if
+  // we hold one (io thread).
+  std::optional<PrekeyStatement> SealablePrekey(
+      const protocol::PublicKey& member) const;
+  // A sealed sub-session has no prekey for its member: marked (and
+  // audited once until one arrives).
+  void NoteAwaitingPrekey(Session& s);
+  // Queues `statement` to every direct session except `except` and the
+  // statement's own member (io thread).
+  void PublishPrekey(const PrekeyStatement& statement, const Session* except);
+  boost::asio::awaitable<void> PrekeyLoop(
+      std::shared_ptr<boost::asio::steady_timer> timer);
+  boost::asio::awaitable<bool> SendQueuedPrekeys(Session& s);
+  boost::asio::awaitable<void> OnPrekey(
+      Session& s, const std::shared_ptr<PrekeyStatement>& statement);
+  // Seals again, to the member's current prekey, the batches from pair
+  // seq `from` that were sealed to another (or chained to one that was).
+  boost::asio::awaitable<bool> ResealFrom(Session& s, uint64_t from);
+  void UpdatePrekeyView(const protocol::PublicKey& member);
+
   SyncDeps deps_;
   std::set<Session*> sessions_;  // io thread only
+  std::unique_ptr<PrekeyKeyring> prekeys_;
+  std::shared_ptr<boost::asio::steady_timer> prekey_timer_;
+  // Newest valid statement per member (io thread). A hub serves these to
+  // every member; a member seals to them.
+  std::map<protocol::PublicKey, PrekeyStatement> prekey_book_;
+  std::set<protocol::PublicKey> awaiting_prekey_;  // io thread
+  mutable std::mutex views_mu_;
+  std::map<protocol::PublicKey, PrekeyView> views_;  // guarded by views_mu_
   // Our identity key's X25519 form: opens batches sealed to us.
   std::unique_ptr<crypto::LinkKey> sealed_key_;
 };

@@ -798,7 +798,7 @@ Result<NodeConfig> ParseNodeConfig(std::string_view text,
   {
     TableReader r(errors, table("hub"), "hub",
                   {"enabled", "max_envelope_bytes", "max_queued_per_sender",
-                   "resend_after"});
+                   "resend_after", "prekey_rotate", "prekey_grace"});
     if (const toml::node* n = r.Get("enabled")) {
       if (!n->is_boolean()) {
         r.Error("enabled", "must be true or false, not " + TomlTypeName(*n));
@@ -819,6 +819,29 @@ Result<NodeConfig> ParseNodeConfig(std::string_view text,
                                   FormatConfigDuration(resend) + "'");
     } else {
       config.hub.resend_after = resend;
+    }
+    constexpr auto kMaxPrekeyPeriod = std::chrono::hours(24 * 30);
+    std::chrono::seconds rotate = config.hub.prekey_rotate;
+    r.Duration("prekey_rotate", rotate);
+    if (rotate < std::chrono::seconds(1) || rotate > kMaxPrekeyPeriod) {
+      r.Error("prekey_rotate", "must be 1s..30d, not '" +
+                                   FormatConfigDuration(rotate) + "'");
+    } else {
+      config.hub.prekey_rotate = rotate;
+    }
+    std::chrono::seconds grace = config.hub.prekey_grace;
+    r.Duration("prekey_grace", grace);
+    if (grace < std::chrono::seconds(1) || grace > kMaxPrekeyPeriod) {
+      r.Error("prekey_grace", "must be 1s..30d, not '" +
+                                  FormatConfigDuration(grace) + "'");
+    } else if (grace < config.hub.resend_after) {
+      r.Error("prekey_grace",
+              "'" + FormatConfigDuration(grace) +
+                  "' is shorter than resend_after ('" +
+                  FormatConfigDuration(config.hub.resend_after) +
+                  "'): a resent batch could meet an erased prekey");
+    } else {
+      config.hub.prekey_grace = grace;
     }
   }
   // [metrics]
@@ -1079,6 +1102,11 @@ std::string RenderNodeConfig(const NodeConfig& c) {
        "# acknowledged by its recipient's receipt is sent again this long\n"
        "# after it left (1s..1d).\n"
        "resend_after = " << q(FormatConfigDuration(c.hub.resend_after)) << "\n"
+       "# Forward secrecy: a new signed X25519 prekey this often (1s..30d);\n"
+       "# senders seal to it, and its secret is erased prekey_grace after\n"
+       "# its statement expired (1s..30d, at least resend_after).\n"
+       "prekey_rotate = " << q(FormatConfigDuration(c.hub.prekey_rotate)) << "\n"
+       "prekey_grace = " << q(FormatConfigDuration(c.hub.prekey_grace)) << "\n"
        "\n"
        "[metrics]\n"
        "# Prometheus metrics at http://HOST:PORT/metrics (docs/metrics.md);\n"

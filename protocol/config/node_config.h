@@ -224,6 +224,15 @@ struct NodeConfig {
     // the recipient has not acknowledged with its own receipt this long
     // after we sent it is sent again (the hub may have lost or held it).
     std::chrono::seconds resend_after{60};  // 1s..1d
+    // Forward secrecy (docs/federation.md, "Prekeys"): every member makes a
+    // new X25519 prekey this often and publishes it signed; senders seal
+    // to it. A statement is valid for two periods (so one fetched just
+    // before a rotation still serves an offline sender).
+    std::chrono::seconds prekey_rotate{86400};  // 1s..30d
+    // How long a prekey secret is kept after its statement expired, so
+    // envelopes sealed to it late (resent, or held in a hub's queue) still
+    // open; then it is erased. At least resend_after.
+    std::chrono::seconds prekey_grace{2 * 86400};  // 1s..30d
     bool operator==(const Hub&) const = default;
   } hub;
 

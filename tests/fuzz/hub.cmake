@@ -10,3 +10,9 @@ caravan_add_fuzzer(fuzz_hub_inner
   SOURCES ${CMAKE_CURRENT_LIST_DIR}/fuzz_hub_inner.cc
   LIBS caravan_sync
   CORPUS ${CMAKE_CURRENT_LIST_DIR}/corpus/hub_inner)
+
+# Forward secrecy: the signed prekey statement members and hubs relay.
+caravan_add_fuzzer(fuzz_prekey_statement
+  SOURCES ${CMAKE_CURRENT_LIST_DIR}/fuzz_prekey_statement.cc
+  LIBS caravan_sync
+  CORPUS ${CMAKE_CURRENT_LIST_DIR}/corpus/prekey)

@@ -83,6 +83,13 @@ json ListedPeer(const FedNode& n, const std::string& peer) {
   return nullptr;
 }
 
+// True once `n` holds a valid prekey of `peer` (forward secrecy: a member
+// seals to `peer` only then, docs/federation.md "Prekeys").
+bool KnowsPrekey(const FedNode& n, const std::string& peer) {
+  json p = ListedPeer(n, peer);
+  return !p.is_null() && p.contains("prekey") && p["prekey"].is_object();
+}
+
 // What hub `h` holds for `peer` (envelopes, bytes), per `peers list`;
 // {-1, -1} when unknown.
 std::pair<int64_t, int64_t> Queued(const FedNode& h, const std::string& peer) {
@@ -375,11 +382,15 @@ TEST_F(HubTest, PeersAddViaQueueDepthAndMetricsWhileTheRecipientIsDown) {
       << remove_hub.Describe();
   EXPECT_FALSE(ListedPeer(a_, h_.name()).is_null());
 
-  // C goes down; the hub learns both members; A's link to it comes up and
+  // The hub learns both members; once A holds C's prekey, C goes down and
   // what A shares with C waits at the hub.
-  ASSERT_EQ(c_.Stop(), 0);
   AddPeer(h_, a_, /*dial=*/false);
   AddPeer(h_, c_, /*dial=*/false);
+  // A seals to C only with a prekey of C, which C publishes through the
+  // hub once its link is up (docs/federation.md "Prekeys").
+  ASSERT_TRUE(WaitFor([&] { return KnowsPrekey(a_, c_.name()); }))
+      << ListedPeer(a_, c_.name()).dump() << Logs();
+  ASSERT_EQ(c_.Stop(), 0);
   const std::vector<std::string> values = {"ops-1.hub-5d21e0.example",
                                            "ops-2.hub-5d21e0.example",
                                            "ops-3.hub-5d21e0.example"};
@@ -670,6 +681,8 @@ TEST_F(HubTest, EnvelopeTheHubLostIsResentAfterTheTimeout) {
     ASSERT_EQ(n->Cli({"policy", "reload"}).exit_code, 0) << n->name();
   }
   ASSERT_NO_FATAL_FAILURE(AShareWithUz());
+  ASSERT_TRUE(WaitFor([&] { return KnowsPrekey(a_, c_.name()); }))
+      << ListedPeer(a_, c_.name()).dump() << Logs();
   ASSERT_EQ(c_.Stop(), 0);
   const std::string lost = "lost.hub-acct-9e07.example";
   ASSERT_EQ(a_.Cli({"submit", "domain", lost, "--tlp", "green"}).exit_code, 0);

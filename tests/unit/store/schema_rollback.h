@@ -7,6 +7,8 @@
 namespace caravan::store::testing {
 
 inline constexpr const char* kRollBackToSchema6 =
+    // Forward secrecy: what a sealed batch needs to be sealed again.
+    "ALTER TABLE sealed_outbox DROP COLUMN reseal;"
     // Hub accountability: chains and outbox.
     "DROP TABLE sealed_chain_in;"
     "DROP TABLE sealed_chain_out;"

@@ -79,6 +79,52 @@ TEST(SealedOutbox, KeepsBatchesUntilTheReceiptAndTracksTheChainHead) {
   }).get().ok());
 }
 
+TEST(SealedOutbox, ResealReplacesTheEnvelopeAndMovesTheHeadHash) {
+  TempDir dir;
+  auto store = OpenOrDie(dir.File("s.db"));
+  ChainDigest h1{}, h2{}, h1b{}, h2b{};
+  h1.fill(1);
+  h2.fill(2);
+  h1b.fill(0x1b);
+  h2b.fill(0x2b);
+  auto one = Row(0xC, 1, 10);
+  one.reseal = std::vector<uint8_t>(40, 0xAA);
+  ASSERT_TRUE(store->Write([&](WriteTxn& t) {
+    CARAVAN_RETURN_IF_ERROR(t.SealedOutboxPut(one, h1));
+    CARAVAN_RETURN_IF_ERROR(t.SealedOutboxPut(Row(0xC, 2, 20), h2));
+    CARAVAN_RETURN_IF_ERROR(t.SealedOutboxQueued(Key(0xC), 1));
+    return t.SealedOutboxQueued(Key(0xC), 2);
+  }).get().ok());
+  auto reader = ReaderOrDie(*store);
+  auto rows = reader->SealedOutbox(Key(0xC));
+  ASSERT_TRUE(rows.ok());
+  EXPECT_EQ((*rows)[0].reseal, one.reseal);
+  EXPECT_TRUE((*rows)[1].reseal.empty());  // NULL reads as empty
+  // Batch 1 sealed again: not the head, so the head keeps h2.
+  const std::vector<uint8_t> env1(120, 0x51), data1(48, 0x61);
+  ASSERT_TRUE(store->Write([&](WriteTxn& t) {
+    return t.SealedOutboxResealed(Key(0xC), 1, env1, data1, h1b);
+  }).get().ok());
+  EXPECT_EQ(reader->SealedChainOutGet(Key(0xC))->last_hash, h2);
+  // Batch 2 (the head) sealed again: the head takes its new hash.
+  const std::vector<uint8_t> env2(130, 0x52), data2(50, 0x62);
+  ASSERT_TRUE(store->Write([&](WriteTxn& t) {
+    return t.SealedOutboxResealed(Key(0xC), 2, env2, data2, h2b);
+  }).get().ok());
+  EXPECT_EQ(reader->SealedChainOutGet(Key(0xC))->last_hash, h2b);
+  rows = reader->SealedOutbox(Key(0xC));
+  ASSERT_TRUE(rows.ok());
+  ASSERT_EQ(rows->size(), 2u);
+  EXPECT_EQ((*rows)[0].envelope, env1);
+  EXPECT_EQ((*rows)[0].reseal, data1);
+  EXPECT_FALSE((*rows)[0].queued_at_hub);  // the hub holds the old bytes
+  EXPECT_EQ((*rows)[1].envelope, env2);
+  EXPECT_EQ((*rows)[1].reseal, data2);
+  EXPECT_FALSE(store->Write([&](WriteTxn& t) {
+    return t.SealedOutboxResealed(Key(0xC), 1, {}, data1, h1b);
+  }).get().ok());
+}
+
 TEST(SealedChainIn, AdvancesAndCountsFaultsByKind) {
   TempDir dir;
   auto store = OpenOrDie(dir.File("s.db"));

@@ -121,5 +121,43 @@ TEST(HubConfigTest, BadHubValuesAreRefusedWithLines) {
   }
 }
 
+TEST(HubConfigTest, PrekeyPeriodsHaveSafeDefaultsRangesAndRoundTrip) {
+  auto defaults = ParseNodeConfig(kMinimal, "caravand.toml");
+  ASSERT_TRUE(defaults.ok()) << defaults.status().message();
+  EXPECT_EQ(defaults->hub.prekey_rotate, std::chrono::hours(24));
+  EXPECT_EQ(defaults->hub.prekey_grace, std::chrono::hours(48));
+  auto set = ParseNodeConfig(std::string(kMinimal) +
+                                 "[hub]\nprekey_rotate = \"6h\"\n"
+                                 "prekey_grace = \"1d12h\"\n",
+                             "/etc/caravan/caravand.toml");
+  ASSERT_TRUE(set.ok()) << set.status().message();
+  EXPECT_EQ(set->hub.prekey_rotate, std::chrono::hours(6));
+  EXPECT_EQ(set->hub.prekey_grace, std::chrono::hours(36));
+  auto back = ParseNodeConfig(RenderNodeConfig(*set),
+                              "/etc/caravan/caravand.toml");
+  ASSERT_TRUE(back.ok()) << back.status().message();
+  EXPECT_EQ(back->hub, set->hub);
+  for (const char* key : {"prekey_rotate", "prekey_grace"}) {
+    for (const char* value : {"0s", "31d", "soon"}) {
+      auto r = ParseNodeConfig(std::string(kMinimal) + "[hub]\n" + key +
+                                   " = \"" + value + "\"\n",
+                               "caravand.toml");
+      ASSERT_FALSE(r.ok()) << key << " = " << value;
+      EXPECT_NE(r.status().message().find(std::string("[hub] ") + key),
+                std::string::npos)
+          << r.status().message();
+    }
+  }
+  // A grace shorter than the resend timer could meet an erased prekey.
+  auto short_grace = ParseNodeConfig(std::string(kMinimal) +
+                                         "[hub]\nresend_after = \"10m\"\n"
+                                         "prekey_grace = \"5m\"\n",
+                                     "caravand.toml");
+  ASSERT_FALSE(short_grace.ok());
+  EXPECT_NE(short_grace.status().message().find("shorter than resend_after"),
+            std::string::npos)
+      << short_grace.status().message();
+}
+
 }  // namespace
 }  // namespace caravan::protocol
