@@ -172,13 +172,19 @@ Status Node::Start() {
       io_, *identity_, link_key_, link_options,
       [this](std::shared_ptr<link::Link> l) { return sync_->RunSession(l); },
       [this](const link::LinkEvent& e) { OnLinkEvent(e); });
-  // TODO(trust): the highest serials seen are kept in memory only, so a
-  // restarted node accepts a peer's retired link key until it sees the
-  // peer's current one (docs/federation.md says so).
-  links_->SetLinkSerials({}, [this](const std::string& name, const protocol::PublicKey& key,
-                                    uint64_t serial, int64_t not_before) {
-    OnPeerLinkSerial(name, key, serial, not_before);
-  });
+  // The highest link serial seen per member survives restarts (table
+  // link_serials): a retired link key stays refused after we restart. A
+  // store that cannot be read stops the start rather than forgetting them.
+  auto serials = WithReader([](store::Reader& r) { return r.LinkSerials(); });
+  if (!serials.ok()) {
+    return Status(serials.status().code(),
+                  "store: reading the link serials seen: " + serials.status().message());
+  }
+  links_->SetLinkSerials(std::move(*serials),
+                         [this](const std::string& name, const protocol::PublicKey& key,
+                                uint64_t serial, int64_t not_before) {
+                           OnPeerLinkSerial(name, key, serial, not_before);
+                         });
   CARAVAN_RETURN_IF_ERROR(links_->Start(RosterPeers()));
 
   feeds::FeedsDeps feeds_deps;
@@ -295,15 +301,23 @@ void Node::OnPeerLinkSerial(const std::string& name, const protocol::PublicKey& 
                             uint64_t serial, int64_t not_before) {
   // Serial 0 is the link key every node starts with: nothing to tell.
   if (serial == 0) return;
-  (void)key;
+  // Persisted with its audit entry, asynchronously (we are on the io
+  // thread). A failed write is logged, not fatal: the link manager keeps
+  // enforcing the serial in memory until the next restart.
   store_->Submit(
-      [name, serial, not_before](store::WriteTxn& txn) -> Status {
+      [name, key, serial, not_before](store::WriteTxn& txn) -> Status {
+        CARAVAN_RETURN_IF_ERROR(txn.RaiseLinkSerial(key, serial));
         auto r = txn.AppendAudit(
             {txn.now(), "link", "link-key-accept", name, name,
              DumpJson({{"serial", serial}, {"not_before", not_before}})});
         return r.ok() ? Status::Ok() : r.status();
       },
-      [](Status) {});
+      [name, serial](Status s) {
+        if (!s.ok()) {
+          LogError("link: could not store link serial ", serial, " of ", name,
+                   " (a restart would forget it): ", s.message());
+        }
+      });
 }
 
 std::vector<link::PeerIdentity> Node::RosterPeers() const {

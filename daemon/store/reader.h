@@ -13,6 +13,7 @@
 // (message names the statement), InvalidInput for a bad argument
 // (e.g. limit 0 or above kMaxQueryLimit).
 
+#include <map>
 #include <memory>
 #include <optional>
 #include <span>
@@ -174,6 +175,11 @@ class Reader {
   // Whether any indicator has a warninglist hit: when none has, callers
   // deciding many records skip the per-record lookup.
   Result<bool> HasWarninglistHits();
+
+  // The highest link certificate serial seen per member identity
+  // (daemon/store/link_serials.cc); the node seeds its link manager with
+  // it at start.
+  Result<std::map<PublicKey, uint64_t>> LinkSerials();
 
  private:
   explicit Reader(std::unique_ptr<internal::Database> db);

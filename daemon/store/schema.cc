@@ -329,6 +329,18 @@ constexpr const char* kMigrationSealedReseal = R"sql(
 ALTER TABLE sealed_outbox ADD COLUMN reseal BLOB;
 )sql";
 
+// Migration: the highest link certificate serial seen per member identity
+// (docs/federation.md, Link key rotation), so a link key rotated away stays
+// refused after a restart. One row per member ever linked (few; never
+// pruned: a member removed and added again keeps refusing its old keys).
+constexpr const char* kMigrationLinkSerials = R"sql(
+CREATE TABLE link_serials (
+  identity_key BLOB PRIMARY KEY CHECK (length(identity_key) = 32),
+  serial INTEGER NOT NULL CHECK (serial >= 0),
+  seen_at INTEGER NOT NULL
+);
+)sql";
+
 // Append new migrations here; never edit one that has shipped.
 constexpr Migration kMigrations[] = {
     {1, kMigration1},
@@ -341,6 +353,7 @@ constexpr Migration kMigrations[] = {
     {8, kMigrationStixIds},
     {9, kMigrationAuditIndexes},
     {10, kMigrationSealedReseal},
+    {11, kMigrationLinkSerials},
 };
 static_assert(sizeof(kMigrations) / sizeof(kMigrations[0]) == kSchemaVersion,
               "kSchemaVersion must equal the number of migrations");

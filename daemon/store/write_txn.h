@@ -185,6 +185,12 @@ class WriteTxn {
   // list name; a constraint error when the indicator is not held.
   Status PutWarninglistHit(const WarninglistHit& hit);
 
+  // Link key rotation (daemon/store/link_serials.cc): records that member
+  // `identity` presented a link certificate with `serial`. Only ever
+  // raises the stored serial (a lower or equal one changes nothing).
+  // InvalidInput for a serial above INT64_MAX.
+  Status RaiseLinkSerial(const PublicKey& identity, uint64_t serial);
+
  private:
   Status EnsurePeer(std::string_view peer);
   // replacing: a current row exists (its tags must go first).

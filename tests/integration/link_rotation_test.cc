@@ -3,7 +3,7 @@
 // `caravan key rotate --link`; every link comes back under the new key
 // within seconds with no roster change anywhere; sync carries on with no
 // record lost or doubled; a handshake with the retired key is refused and
-// audited.
+// audited, also by a peer restarted since (the highest serial is stored).
 #include <gtest/gtest.h>
 #include <sys/stat.h>
 
@@ -45,6 +45,55 @@ class LinkRotationTest : public FederationFixture {
   static std::string LinkOf(const FedNode& n, const std::string& peer) {
     const json p = n.PeerState(peer);
     return p.is_object() ? p.value("link", std::string()) : std::string();
+  }
+
+  // How many refusals of `member`'s retired link keys `n` has audited: one
+  // entry per refusal that opened its source's failure window (naming
+  // `member`), plus one per window summary that counted any.
+  static size_t RetiredKeyRefusals(const FedNode& n, const std::string& member) {
+    size_t count = 0;
+    for (const auto& e : n.Audit(10000, member)) {
+      const json d = e.value("detail", json::object());
+      if (e.value("action", "") == "link-handshake_failed" &&
+          d.value("detail", "").find("retired link key") != std::string::npos) {
+        ++count;
+      }
+    }
+    for (const auto& e : n.Audit()) {
+      const json d = e.value("detail", json::object());
+      if (e.value("action", "") == "link-handshake_failures" && d.contains("reasons") &&
+          d["reasons"].contains("retired_link_key")) {
+        ++count;
+      }
+    }
+    return count;
+  }
+
+  // Handshakes with `to` as `member` (its identity key) presenting
+  // `old_link`, a link key `member` has rotated away, as a thief of the old
+  // key file would: `to` must refuse it as a retired link key (more
+  // refusals audited than `refusals_before`) and never link.
+  void ExpectOldKeyRefused(const FedNode& to, const FedNode& member,
+                           const crypto::LinkKey& old_link, size_t refusals_before) {
+    std::string error;
+    auto identity = crypto::LoadIdentityKey(member.node().dir() / "identity.key", &error);
+    ASSERT_NE(identity, nullptr) << error;
+    auto key_to = protocol::ParsePublicKeyText(to.key());
+    ASSERT_TRUE(key_to.ok());
+    boost::asio::io_context io;
+    daemon::link::LinkOptions options;
+    options.handshake_timeout = std::chrono::seconds(5);
+    daemon::link::LinkManager thief(io, *identity, old_link, options, nullptr, nullptr);
+    daemon::link::PeerIdentity target{to.name(), to.country(), *key_to,
+                                      protocol::HostPort{"127.0.0.1", to.port()}};
+    ASSERT_TRUE(thief.Start({target}).ok());
+    auto refused = [&] { return RetiredKeyRefusals(to, member.name()) > refusals_before; };
+    const auto give_up = Clock::now() + std::chrono::seconds(20);
+    while (!refused() && Clock::now() < give_up) io.run_for(std::chrono::milliseconds(200));
+    EXPECT_TRUE(refused()) << to.node().LogText();
+    EXPECT_EQ(thief.LinkTo(to.name()), nullptr) << "linked with a retired link key";
+    thief.Stop();
+    io.run_for(std::chrono::milliseconds(100));
   }
 
   // Submits `count` ipv4 values 10.<prefix>.0.i at `n`; the values.
@@ -157,35 +206,56 @@ TEST_F(LinkRotationTest, RotatedLinkKeyRelinksEveryPeerWithNoRosterChange) {
   // A handshake with B's retired link key (and B's identity key: the
   // strongest a thief of the old key file could do) is refused by A and
   // audited there.
-  auto identity_b = crypto::LoadIdentityKey(b.node().dir() / "identity.key", &error);
-  ASSERT_NE(identity_b, nullptr) << error;
-  auto key_a = protocol::ParsePublicKeyText(a.key());
-  ASSERT_TRUE(key_a.ok());
-  boost::asio::io_context io;
-  daemon::link::LinkOptions options;
-  options.handshake_timeout = std::chrono::seconds(5);
-  daemon::link::LinkManager thief(io, *identity_b, *old_link, options, nullptr, nullptr);
-  daemon::link::PeerIdentity target{"CERT-A", "UZ", *key_a,
-                                    protocol::HostPort{"127.0.0.1", a.port()}};
-  ASSERT_TRUE(thief.Start({target}).ok());
-  auto refused = [&] {
-    // The refusal is audited at once (the first failure of its source's
-    // window) naming B, or in the window's summary by reason.
-    return Audited(a, "link-handshake_failed", "CERT-B", [](const json& d) {
-             return d.value("detail", "").find("retired link key") != std::string::npos;
-           }) ||
-           Audited(a, "link-handshake_failures", "", [](const json& d) {
-             return d.contains("reasons") && d["reasons"].contains("retired_link_key");
-           });
-  };
-  const auto give_up = Clock::now() + std::chrono::seconds(20);
-  while (!refused() && Clock::now() < give_up) io.run_for(std::chrono::milliseconds(200));
-  EXPECT_TRUE(refused()) << a.node().LogText();
-  EXPECT_EQ(thief.LinkTo("CERT-A"), nullptr);
-  thief.Stop();
-  io.run_for(std::chrono::milliseconds(100));
+  const size_t refusals_before = RetiredKeyRefusals(a, "CERT-B");
+  ASSERT_NO_FATAL_FAILURE(ExpectOldKeyRefused(a, b, *old_link, refusals_before));
   // B's own link to A is unaffected.
   EXPECT_EQ(LinkOf(a, "CERT-B"), "up");
+}
+
+// The highest link serial seen survives a restart (table link_serials):
+// after B rotates its link key and A restarts, A still refuses B's old link
+// key before it has seen B's new one again, and B links with the new key.
+TEST_F(LinkRotationTest, RetiredLinkKeyStaysRefusedAfterRestart) {
+  FedNode& a = Make("CERT-A", "UZ");
+  FedNode& b = Make("CERT-B", "KZ");
+  for (FedNode* n : {&a, &b}) n->ShareWithAll("green", "reshare = \"direct\"\n");
+  ASSERT_NO_FATAL_FAILURE(StartAll());
+  Connect(a, b);
+  ASSERT_TRUE(WaitFor([&] { return LinkOf(a, "CERT-B") == "up"; }, std::chrono::seconds(30)));
+
+  std::string error;
+  auto old_link = crypto::LoadLinkKey(b.node().dir() / "link.key", &error);
+  ASSERT_NE(old_link, nullptr) << error;
+  CommandResult rotated = b.Cli({"key", "rotate", "--link"});
+  ASSERT_EQ(rotated.exit_code, 0) << rotated.Describe();
+  // A has linked with B's new key: it saw (and stored) the new serial.
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        return Audited(a, "link-key-accept", "CERT-B",
+                       [](const json& d) { return d.value("serial", uint64_t{0}) > 0; }) &&
+               LinkOf(a, "CERT-B") == "up";
+      },
+      std::chrono::seconds(30)))
+      << "A: " << a.PeerState("CERT-B").dump() << "\nB log:\n" << b.node().LogText();
+
+  // B goes away and A restarts: the only serial A can know for B now is
+  // the one it stored before the restart.
+  ASSERT_EQ(b.Stop(), 0);
+  ASSERT_EQ(a.Stop(), 0);
+  std::string why;
+  ASSERT_TRUE(a.Start(&why)) << why;
+  const size_t refusals_before = RetiredKeyRefusals(a, "CERT-B");
+  ASSERT_NO_FATAL_FAILURE(ExpectOldKeyRefused(a, b, *old_link, refusals_before));
+
+  // B, with its current key, links again with A.
+  ASSERT_TRUE(b.Start(&why)) << why;
+  EXPECT_TRUE(WaitFor([&] { return LinkOf(a, "CERT-B") == "up" && LinkOf(b, "CERT-A") == "up"; },
+                      std::chrono::seconds(30)))
+      << "A: " << a.PeerState("CERT-B").dump() << "\nA log:\n" << a.node().LogText();
+  // And records still flow over that link.
+  const std::vector<std::string> sent = SubmitBatch(b, 21, 3);
+  ASSERT_NO_FATAL_FAILURE(WaitSettled(b, a));
+  for (const auto& v : sent) EXPECT_FALSE(a.Lookup(v).is_null()) << v;
 }
 
 // A missing link.key no longer stops the daemon (exit 78): it makes one,

@@ -18,6 +18,8 @@ inline constexpr const char* kRollBackToSchema6 =
     // caravan audit --action / --id.
     "DROP INDEX audit_action;"
     "DROP INDEX audit_subject;"
+    // Link key rotation: highest link serial per member.
+    "DROP TABLE link_serials;"
     "DELETE FROM schema_version WHERE version > 6;";
 
 }  // namespace caravan::store::testing
