@@ -104,6 +104,7 @@ _caravan() {
     init) opts="--name --country --peer-listen --taxii-listen --control" ;;
     key)
       verbs="show rotate export import"
+      [[ $verb == show ]] && opts="--invite"
       [[ $verb == rotate ]] && opts="--link"
       [[ $verb == export ]] && opts="--encrypted --passphrase-file"
       [[ $verb == import ]] && opts="--passphrase-file --force"
