@@ -29,6 +29,8 @@ std::vector<std::string> ChromiumArgs(const std::string& chromium,
                                       const std::filesystem::path& profile) {
   std::vector<std::string> args = {
       chromium, "--headless", "--disable-gpu", "--no-first-run",
+      // Containers often have a 64 MiB /dev/shm, too small for its renderer.
+      "--disable-dev-shm-usage",
       "--user-data-dir=" + profile.string(), "--proxy-server=127.0.0.1:9",
       "--window-size=1100,1600"};
   if (geteuid() == 0) args.push_back("--no-sandbox");
