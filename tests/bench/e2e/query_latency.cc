@@ -1,13 +1,17 @@
 // query_latency: exact-value query latency through caravand's control
 // socket, without the cost of spawning `caravan` per query. Sends Query
-// requests (the same message `caravan query VALUE` sends) over one
-// connection, one at a time, and reports the round-trip percentiles.
+// requests (the same message `caravan query VALUE` or `caravan query
+// --cidr NET` sends) over one connection, one at a time, and reports the
+// round-trip percentiles.
 //
-//   query_latency SOCKET VALUES_FILE QUERIES
+//   query_latency SOCKET VALUES_FILE QUERIES [exact|cidr24]
 //
 // Values are taken round-robin from VALUES_FILE after a deterministic
-// shuffle (so queries hit all parts of the store). Prints one line:
-// "query_latency n=N found=F p50_us=.. p90_us=.. p99_us=.. max_us=..".
+// shuffle (so queries hit all parts of the store). exact (the default)
+// looks each value up; cidr24 asks for the /24 around each IPv4 value of
+// the file (other lines are skipped), so every network holds at least one
+// stored indicator. Prints one line:
+// "query_latency mode=M n=N found=F p50_us=.. p90_us=.. p99_us=.. max_us=..".
 // Exit 1 if the daemon is unreachable or answers with an error.
 #include <sys/socket.h>
 #include <sys/un.h>
@@ -70,21 +74,43 @@ std::vector<capnp::word> ReadReply(int fd, FrameDecoder& decoder) {
   }
 }
 
+// "a.b.c.0/24" for a dotted IPv4 address, or "" for anything else.
+std::string Slash24(const std::string& value) {
+  unsigned a = 0, b = 0, c = 0, d = 0;
+  char tail = 0;
+  if (std::sscanf(value.c_str(), "%3u.%3u.%3u.%3u%c", &a, &b, &c, &d,
+                  &tail) != 4 ||
+      a > 255 || b > 255 || c > 255 || d > 255) {
+    return "";
+  }
+  return std::to_string(a) + "." + std::to_string(b) + "." +
+         std::to_string(c) + ".0/24";
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
-  if (argc != 4) {
-    std::fprintf(stderr, "usage: query_latency SOCKET VALUES_FILE QUERIES\n");
+  const std::string mode = argc == 5 ? argv[4] : "exact";
+  if ((argc != 4 && argc != 5) || (mode != "exact" && mode != "cidr24")) {
+    std::fprintf(stderr,
+                 "usage: query_latency SOCKET VALUES_FILE QUERIES "
+                 "[exact|cidr24]\n");
     return 2;
   }
+  const bool cidr = mode == "cidr24";
   std::vector<std::string> values;
   {
     std::ifstream in(argv[2]);
     for (std::string l; std::getline(in, l);) {
+      if (cidr) l = Slash24(l);
       if (!l.empty()) values.push_back(l);
     }
   }
-  if (values.empty()) return 2;
+  if (values.empty()) {
+    std::fprintf(stderr, "query_latency: no %s in %s\n",
+                 cidr ? "IPv4 values" : "values", argv[2]);
+    return 2;
+  }
   std::shuffle(values.begin(), values.end(), std::mt19937(42));
   const size_t queries = std::stoul(argv[3]);
   const int fd = Connect(argv[1]);
@@ -100,7 +126,11 @@ int main(int argc, char** argv) {
     const std::string& v = values[i % values.size()];
     capnp::MallocMessageBuilder message;
     auto q = message.initRoot<wire::Request>().initQuery();
-    q.setValue(capnp::Text::Reader(v.c_str(), v.size()));
+    if (cidr) {
+      q.setCidr(capnp::Text::Reader(v.c_str(), v.size()));
+    } else {
+      q.setValue(capnp::Text::Reader(v.c_str(), v.size()));
+    }
     const auto frame = caravan::protocol::FrameMessage(message);
     const auto start = std::chrono::steady_clock::now();
     if (!SendAll(fd, frame)) return 1;
@@ -134,8 +164,8 @@ int main(int argc, char** argv) {
     return micros[std::min(micros.size() - 1, size_t(p * micros.size()))];
   };
   std::printf(
-      "query_latency n=%zu found=%zu p50_us=%.0f p90_us=%.0f p99_us=%.0f "
+      "query_latency mode=%s n=%zu found=%zu p50_us=%.0f p90_us=%.0f p99_us=%.0f "
       "max_us=%.0f\n",
-      micros.size(), found, pct(0.50), pct(0.90), pct(0.99), micros.back());
+      mode.c_str(), micros.size(), found, pct(0.50), pct(0.90), pct(0.99), micros.back());
   return 0;
 }
