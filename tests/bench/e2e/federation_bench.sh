@@ -21,52 +21,16 @@ set -euo pipefail
 build=$(cd "$1" && pwd)
 n=${2:-200000}
 samples=${3:-200}
-caravan="$build/tools/caravan"
-caravand="$build/daemon/caravand"
-raw_insert="$build/tests/bench/raw_insert"
-crypto_bench="$build/tests/bench/crypto_bench"
-for b in "$caravan" "$caravand" "$raw_insert" "$crypto_bench"; do
-  [ -x "$b" ] || { echo "federation_bench: missing $b" >&2; exit 1; }
-done
-
+here=$(cd "$(dirname "$0")" && pwd)
 tmp=$(mktemp -d /tmp/cvf-XXXXXX)
-declare -A pid port
-cleanup() {
-  for k in "${!pid[@]}"; do kill -TERM "${pid[$k]}" 2>/dev/null || true; done
-  wait 2>/dev/null || true
-  rm -rf "$tmp"
-}
+# shellcheck source=lib.sh
+source "$here/lib.sh"
+require "$caravan" "$caravand" "$raw_insert" "$crypto_bench"
+cleanup() { stop_all; rm -rf "$tmp"; }
 trap cleanup EXIT
-now() { date +%s.%N; }
-cv() { local x=$1; shift; "$caravan" --config "$tmp/$x/caravand.toml" "$@"; }
-free_port() { python3 -c 'import socket;s=socket.socket();s.bind(("127.0.0.1",0));print(s.getsockname()[1])'; }
-start() {
-  "$caravand" --config "$tmp/$1/caravand.toml" >>"$tmp/$1.log" 2>&1 &
-  pid[$1]=$!
-  for _ in $(seq 1 300); do cv "$1" status >/dev/null 2>&1 && return 0; sleep 0.05; done
-  echo "caravand $1 did not start" >&2; cat "$tmp/$1.log" >&2; exit 1
-}
-stop() { kill -TERM "${pid[$1]}"; wait "${pid[$1]}" 2>/dev/null || true; unset "pid[$1]"; }
-count() { cv "$1" --json status | python3 -c 'import json,sys;print(json.load(sys.stdin)["counts"]["indicators"])'; }
-key() { cv "$1" --json key show | python3 -c 'import json,sys;print(json.load(sys.stdin)["key"])'; }
-peer_bytes() { cv "$1" --json status | python3 -c "import json,sys
-for p in json.load(sys.stdin)['peers']:
-  if p['name']=='CERT-$2': print(p['bytes_sent']+p['bytes_received'])"; }
-wait_count() {  # node target
-  while [ "$(count "$1")" -lt "$2" ]; do sleep 0.2; done
-}
-add() {  # a b [dial]
-  local ep=(); [ "${3:-1}" = 1 ] && ep=(--endpoint "127.0.0.1:${port[$2]}")
-  cv "$1" peers add "CERT-$2" --country "$(cc "$2")" --key "$(key "$2")" "${ep[@]}" >/dev/null
-}
 cc() { case $1 in A) echo UZ;; B) echo KZ;; C) echo CN;; esac; }
 
-for x in A B C; do
-  port[$x]=$(free_port)
-  "$caravan" init "$tmp/$x" --name "CERT-$x" --country "$(cc $x)" \
-    --peer-listen "127.0.0.1:${port[$x]}" >/dev/null
-  sed -i 's/^dial_backoff_max = .*/dial_backoff_max = "1s"/' "$tmp/$x/caravand.toml"
-done
+for x in A B C; do init_node "$x" "$(cc $x)"; done
 cat >"$tmp/A/policies/default.toml" <<'T'
 [outbound]
 share = true
@@ -93,15 +57,7 @@ raw_rate=$(sed -n 's/.*rate=\([0-9.]*\).*/\1/p' <<<"$raw")
 raw8k=$("$raw_insert" "$tmp/values1.txt" 800 8000)
 echo "$raw8k"
 raw8k_rate=$(sed -n 's/.*rate=\([0-9.]*\).*/\1/p' <<<"$raw8k")
-# The fastest of 5 runs: neighbours on a shared machine only ever slow a
-# run down, and the fastest verify rate is the hardest baseline to beat.
-verify_ns=$("$crypto_bench" --benchmark_filter='BM_VerifyRawBaseline$' \
-  --benchmark_format=json --benchmark_min_time=0.5 \
-  --benchmark_repetitions=5 2>/dev/null |
-  python3 -c 'import json,sys
-runs=[b for b in json.load(sys.stdin)["benchmarks"] if b.get("run_type")=="iteration"]
-print(min(b["cpu_time"] * {"ns":1,"us":1e3,"ms":1e6}[b["time_unit"]] for b in runs))')
-verify_rate=$(python3 -c "print(round(1e9/$verify_ns))")
+verify_rate=$(verify_rate)
 echo "ed25519 single verify: $verify_rate /s (one core, fastest of 5)"
 
 echo "== 1. one-link catch-up of $n records"
@@ -154,8 +110,6 @@ cv B policy reload >/dev/null
 # sample that waits for a dial is a connect time, and one that waits while
 # B decides its whole log for the new peer C is a catch-up time, not a
 # latency).
-link_ready() { cv "$1" --json status | python3 -c "import json,sys
-sys.exit(0 if any(p['name']=='CERT-$2' and p['link']=='up' and p['backlog']==0 for p in json.load(sys.stdin)['peers']) else 1)"; }
 for pair in "A B" "B C"; do
   set -- $pair
   for _ in $(seq 1 1200); do link_ready "$1" "$2" && break; sleep 0.1; done

@@ -15,7 +15,7 @@ set ytics nomirror
 set y2tics
 set yrange [0:*]
 set y2range [0:*]
-set format x "%.0s%c"
+set format x "%.1s%c"
 set key top right
 set grid
 plot "$1" every ::1 using 1:2 with linespoints lw 2 title "submit rate", \
