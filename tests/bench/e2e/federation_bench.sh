@@ -23,7 +23,7 @@ n=${2:-200000}
 samples=${3:-200}
 here=$(cd "$(dirname "$0")" && pwd)
 tmp=$(mktemp -d /tmp/cvf-XXXXXX)
-# shellcheck source=lib.sh
+# shellcheck source-path=SCRIPTDIR source=lib.sh
 source "$here/lib.sh"
 require "$caravan" "$caravand" "$raw_insert" "$crypto_bench"
 cleanup() { stop_all; rm -rf "$tmp"; }

@@ -1,3 +1,5 @@
+# shellcheck shell=bash
+# shellcheck disable=SC2034  # the paths below are for the caller
 # Helpers shared by the end-to-end benchmarks of tests/bench/e2e (sourced,
 # not run): node life cycle and reads through the `caravan` CLI, so every
 # benchmark drives real daemons the way an operator does.
@@ -6,6 +8,7 @@
 # subdirectory per node) before sourcing, and defines `cc NODE` (the node's
 # country) if it uses `add`. Nodes are named by one word (A, B, ...): the
 # node's directory is $tmp/NODE and its name CERT-NODE.
+: "${build:?set build before sourcing lib.sh}" "${tmp:?set tmp before sourcing lib.sh}"
 
 caravan="$build/tools/caravan"
 caravand="$build/daemon/caravand"

@@ -45,7 +45,7 @@ taxii_n=${BENCH_TAXII_N:-$((n < 100000 ? n : 100000))}
 [ "$chunks" -le "$n" ] || chunks=1
 
 tmp=$(mktemp -d /tmp/cvs-XXXXXX)
-# shellcheck source=lib.sh
+# shellcheck source-path=SCRIPTDIR source=lib.sh
 source "$here/lib.sh"
 require "$caravan" "$caravand" "$raw_insert" "$query_latency" "$crypto_bench"
 cleanup() { stop_all; rm -rf "$tmp"; }
