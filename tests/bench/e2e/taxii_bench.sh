@@ -20,7 +20,11 @@ done
 tmp=$(mktemp -d /tmp/cvt-XXXXXX)
 pid=
 cleanup() {
-  [ -n "$pid" ] && kill -TERM "$pid" 2>/dev/null && wait "$pid" 2>/dev/null
+  # `wait` reports the SIGTERM as a failure: under set -e an && chain
+  # ending in it would end the trap before the rm.
+  if [ -n "$pid" ] && kill -TERM "$pid" 2>/dev/null; then
+    wait "$pid" 2>/dev/null || true
+  fi
   rm -rf "$tmp"
 }
 trap cleanup EXIT
