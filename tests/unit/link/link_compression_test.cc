@@ -49,6 +49,16 @@ std::vector<uint8_t> RawZstd(const std::vector<uint8_t>& plain, bool declare_siz
   return out;
 }
 
+// The size of a zstd frame's header (RFC 8878 3.1.1.1): magic, descriptor,
+// window descriptor, dictionary id, content size.
+size_t FrameHeaderSize(const std::vector<uint8_t>& frame) {
+  const uint8_t fhd = frame.at(4);
+  const bool single_segment = (fhd & 0x20) != 0;
+  const size_t fcs_sizes[4] = {single_segment ? 1u : 0u, 2, 4, 8};
+  const size_t did_sizes[4] = {0, 1, 2, 4};
+  return 4 + 1 + (single_segment ? 0 : 1) + did_sizes[fhd & 3] + fcs_sizes[fhd >> 6];
+}
+
 std::vector<uint8_t> AsBytes(const std::vector<capnp::word>& words) {
   const auto* p = reinterpret_cast<const uint8_t*>(words.data());
   return std::vector<uint8_t>(p, p + words.size() * sizeof(capnp::word));
@@ -127,11 +137,18 @@ TEST(MessageDecompressor, RefusesCorruptTruncatedAndTrailingBytes) {
   const auto frame = *compressor.Compress(message);
   MessageDecompressor decompressor;
 
+  // The first block's type set to 3, "reserved" (RFC 8878 3.1.1.2.2).
+  // (Flipped literal bytes would decode to other text: zstd frames carry
+  // no checksum here, Noise already authenticated every byte.)
   std::vector<uint8_t> corrupt = frame;
-  for (size_t i = frame.size() / 2; i < frame.size() / 2 + 8; ++i) corrupt[i] ^= 0xa5;
+  const size_t header = FrameHeaderSize(frame);
+  ASSERT_LT(header + 3, frame.size());
+  corrupt[header] |= 0x06;
   auto r1 = decompressor.Decompress(corrupt, 1 << 20);
   ASSERT_FALSE(r1.ok());
   EXPECT_EQ(r1.status().code(), StatusCode::kInvalidInput);
+  EXPECT_NE(r1.status().message().find("corrupt zstd frame"), std::string::npos)
+      << r1.status().message();
 
   std::vector<uint8_t> truncated(frame.begin(), frame.end() - 3);
   auto r2 = decompressor.Decompress(truncated, 1 << 20);
