@@ -71,7 +71,7 @@ struct LinkOptions {
   // Offered in Hello and used once the peer's Hello offers it too
   // (docs/wire.md 4.3); kOff refuses compressed messages.
   protocol::LinkCompression compression = protocol::LinkCompression::kZstd;
-  int compression_level = 3;  // zstd level of what we send
+  int compression_level = 1;  // zstd level of what we send
 };
 
 // Events for the audit log and metrics; delivered on the io thread.

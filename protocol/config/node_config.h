@@ -158,7 +158,7 @@ struct NodeConfig {
     // "off": neither offered nor accepted.
     LinkCompression compression = LinkCompression::kZstd;
     // zstd level for what this node sends, kMin..kMaxLinkCompressionLevel.
-    int compression_level = 3;
+    int compression_level = 1;
     bool operator==(const Links&) const = default;
   } links;
 

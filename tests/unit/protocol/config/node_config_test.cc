@@ -691,7 +691,7 @@ TEST(NodeConfigTest, LinkCompressionDefaultsToZstdAndIsValidated) {
   auto c = protocol::ParseNodeConfig(kMinimal, "/c/n.toml");
   ASSERT_TRUE(c.ok()) << c.status().message();
   EXPECT_EQ(c->links.compression, protocol::LinkCompression::kZstd);
-  EXPECT_EQ(c->links.compression_level, 3);
+  EXPECT_EQ(c->links.compression_level, 1);
 
   c = protocol::ParseNodeConfig(
       std::string(kMinimal) + "[links]\ncompression = \"off\"\ncompression_level = 19\n",
