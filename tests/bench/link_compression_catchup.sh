@@ -31,7 +31,7 @@ cleanup() {
 trap cleanup EXIT
 now() { date +%s.%N; }
 free_port() { python3 -c 'import socket;s=socket.socket();s.bind(("127.0.0.1",0));print(s.getsockname()[1])'; }
-grep -v '^#' "$data/real/ipv4.txt" | grep -v '^$' | head -n "$n" >"$tmp/values.txt"
+awk -v n="$n" '!/^#/ && NF { print; if (++k == n) exit }' "$data/real/ipv4.txt" >"$tmp/values.txt"
 n=$(wc -l <"$tmp/values.txt")
 
 run_case() {  # compression policy(none|federation)
