@@ -1040,8 +1040,8 @@ std::string RenderNodeConfig(const NodeConfig& c) {
     << q(FormatConfigDuration(c.peers.failure_report_interval)) << "\n"
        "\n"
        "[links]\n"
-       "# \"zstd\": compress messages to peers that offer it too (records\n"
-       "# take about a third of the bytes); \"off\": never compress.\n"
+       "# \"zstd\": compress messages to peers that offer it too (a catch-up\n"
+       "# then takes 15-37 % of the bytes); \"off\": never compress.\n"
        "compression = " << q(LinkCompressionName(c.links.compression))
     << "\n"
        "# zstd level (1..19) of what this node sends: higher is smaller and\n"
