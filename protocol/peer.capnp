@@ -30,6 +30,10 @@ struct Hello {
   # The highest sequence number of the *receiver's* log (the peer we say
   # Hello to) that we have committed: the peer resumes after it.
   ackedSeq @3 :UInt64;
+  # Codecs the sender accepts for compressed application messages
+  # (docs/wire.md 4.3): "zstd". Absent or empty (older nodes, or
+  # `[links] compression = "off"`): send it nothing compressed.
+  compression @4 :List(Text);
 }
 
 struct Records {

@@ -36,12 +36,13 @@ std::vector<uint8_t> SerializeMessage(capnp::MessageBuilder& message) {
   return std::vector<uint8_t>(bytes.begin(), bytes.end());
 }
 
-std::vector<std::vector<uint8_t>> SplitAppMessage(std::span<const uint8_t> message) {
+std::vector<std::vector<uint8_t>> SplitAppMessage(std::span<const uint8_t> message,
+                                                  bool compressed) {
   std::vector<std::vector<uint8_t>> chunks;
-  const uint64_t n = message.size();
+  const uint64_t n = message.size() | (compressed ? kCompressedFlag : 0);
   std::vector<uint8_t> current = {static_cast<uint8_t>(n >> 24), static_cast<uint8_t>(n >> 16),
                                   static_cast<uint8_t>(n >> 8), static_cast<uint8_t>(n)};
-  current.reserve(std::min<size_t>(crypto::kNoiseMaxPayload, n + kAppLengthBytes));
+  current.reserve(std::min<size_t>(crypto::kNoiseMaxPayload, message.size() + kAppLengthBytes));
   size_t offset = 0;
   while (offset < message.size()) {
     const size_t room = crypto::kNoiseMaxPayload - current.size();
@@ -78,6 +79,10 @@ Result<size_t> ParseTransportFrameLength(std::span<const uint8_t, 2> header) {
   return n;
 }
 
+AppMessageAssembler::AppMessageAssembler(size_t max_message_bytes, bool accept_compressed)
+    : max_message_bytes_(max_message_bytes),
+      decompressor_(accept_compressed ? std::make_unique<MessageDecompressor>() : nullptr) {}
+
 Status AppMessageAssembler::Append(std::span<const uint8_t> plaintext,
                                    std::vector<std::vector<capnp::word>>* out) {
   if (failed_) return InvalidInput("application stream already broken");
@@ -88,8 +93,15 @@ Status AppMessageAssembler::Append(std::span<const uint8_t> plaintext,
       header_fill_ += take;
       plaintext = plaintext.subspan(take);
       if (header_fill_ < kAppLengthBytes) break;
-      const size_t n = (size_t{header_[0]} << 24) | (size_t{header_[1]} << 16) |
-                       (size_t{header_[2]} << 8) | header_[3];
+      const uint32_t prefix = (uint32_t{header_[0]} << 24) | (uint32_t{header_[1]} << 16) |
+                              (uint32_t{header_[2]} << 8) | header_[3];
+      const bool compressed = (prefix & kCompressedFlag) != 0;
+      const size_t n = prefix & ~kCompressedFlag;
+      if (compressed && decompressor_ == nullptr) {
+        failed_ = true;
+        return InvalidInput("compressed application message, but this node did not offer "
+                            "compression");
+      }
       // Checked before anything is allocated: a declared length costs us
       // nothing until its bytes actually arrive.
       if (n > max_message_bytes_) {
@@ -98,11 +110,15 @@ Status AppMessageAssembler::Append(std::span<const uint8_t> plaintext,
                             " bytes exceeds the limit of " +
                             std::to_string(max_message_bytes_));
       }
-      if (n < kMinAppMessageBytes || n % sizeof(capnp::word) != 0) {
+      // A zstd frame may have any length; what it decodes to is checked
+      // by the decompressor.
+      if (n < kMinAppMessageBytes || (!compressed && n % sizeof(capnp::word) != 0)) {
         failed_ = true;
         return InvalidInput("application message length " + std::to_string(n) +
-                            " is not a whole number of Cap'n Proto words");
+                            (compressed ? " is too short for a zstd frame"
+                                        : " is not a whole number of Cap'n Proto words"));
       }
+      body_compressed_ = compressed;
       header_fill_ = 0;
       in_body_ = true;
       body_bytes_ = n;
@@ -119,6 +135,18 @@ Status AppMessageAssembler::Append(std::span<const uint8_t> plaintext,
     body_fill_ += take;
     plaintext = plaintext.subspan(take);
     if (body_fill_ == body_bytes_) {
+      carried_bytes_ += body_bytes_;
+      if (body_compressed_) {
+        auto plain = decompressor_->Decompress(
+            std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(body_.data()), body_bytes_),
+            max_message_bytes_);
+        if (!plain.ok()) {
+          failed_ = true;
+          return plain.status();
+        }
+        body_ = std::move(*plain);
+      }
+      plain_bytes_ += body_.size() * sizeof(capnp::word);
       out->push_back(std::move(body_));
       body_ = {};
       in_body_ = false;
@@ -153,6 +181,10 @@ Result<InboundMessage> InspectPeerMessage(std::span<const capnp::word> words,
         break;
       }
       case protocol::wire::PeerMessage::HELLO:
+        result.kind = InboundMessage::kApplication;
+        result.hello = true;
+        result.offers_zstd = OffersZstd(root.getHello());
+        break;
       case protocol::wire::PeerMessage::RECORDS:
       case protocol::wire::PeerMessage::ACK:
       case protocol::wire::PeerMessage::ERROR:

@@ -19,12 +19,14 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <span>
 #include <string>
 #include <vector>
 
 #include "crypto/noise.h"
+#include "daemon/link/link_compression.h"
 #include "protocol/status.h"
 
 namespace caravan::daemon::link {
@@ -44,8 +46,11 @@ std::vector<uint8_t> SerializeMessage(capnp::MessageBuilder& message);
 
 // The transport plaintexts carrying one application message: the 4-byte
 // big-endian length of `message` then its bytes, cut into pieces of at most
-// crypto::kNoiseMaxPayload bytes. Never empty.
-std::vector<std::vector<uint8_t>> SplitAppMessage(std::span<const uint8_t> message);
+// crypto::kNoiseMaxPayload bytes. Never empty. With `compressed`, `message`
+// is a zstd frame (link_compression.h) and the length carries
+// kCompressedFlag (docs/wire.md 4.3).
+std::vector<std::vector<uint8_t>> SplitAppMessage(std::span<const uint8_t> message,
+                                                  bool compressed = false);
 
 // Encrypts `plaintext` (<= kNoiseMaxPayload bytes) with `cipher` and returns
 // the wire frame: 2-byte big-endian length || ciphertext. nullopt if the
@@ -60,14 +65,18 @@ Result<size_t> ParseTransportFrameLength(std::span<const uint8_t, 2> header);
 // Reassembles application messages from consecutive transport plaintexts.
 class AppMessageAssembler {
  public:
-  explicit AppMessageAssembler(size_t max_message_bytes)
-      : max_message_bytes_(max_message_bytes) {}
+  // With `accept_compressed` (this node offered compression in its Hello),
+  // compressed messages are decompressed; without, one is refused.
+  explicit AppMessageAssembler(size_t max_message_bytes, bool accept_compressed = false);
 
   // Consumes one decrypted transport plaintext and appends every message it
-  // completes to *out (as words, ready for capnp::FlatArrayMessageReader).
-  // Fails with kInvalidInput, naming the rule, when a declared length is
-  // above the limit, below kMinAppMessageBytes or not a multiple of 8; the
-  // stream is then unusable (the link must be closed).
+  // completes to *out (as words, ready for capnp::FlatArrayMessageReader;
+  // compressed ones already decompressed). Fails with kInvalidInput, naming
+  // the rule, when a declared length is above the limit, below
+  // kMinAppMessageBytes or (uncompressed) not a multiple of 8, when a
+  // compressed message arrives but was not offered, or when its zstd frame
+  // is refused (MessageDecompressor); the stream is then unusable (the
+  // link must be closed).
   Status Append(std::span<const uint8_t> plaintext,
                 std::vector<std::vector<capnp::word>>* out);
 
@@ -75,8 +84,18 @@ class AppMessageAssembler {
   // length prefix).
   size_t pending_bytes() const { return header_fill_ + body_fill_; }
 
+  // Over every completed message: its bytes as Cap'n Proto (decompressed)
+  // and as carried on the link (compressed where it was), length prefixes
+  // excluded. Equal while nothing arrived compressed.
+  uint64_t plain_bytes() const { return plain_bytes_; }
+  uint64_t carried_bytes() const { return carried_bytes_; }
+
  private:
   size_t max_message_bytes_;
+  std::unique_ptr<MessageDecompressor> decompressor_;  // null: not accepted
+  bool body_compressed_ = false;  // the message being read is a zstd frame
+  uint64_t plain_bytes_ = 0;
+  uint64_t carried_bytes_ = 0;
   uint8_t header_[kAppLengthBytes] = {};
   size_t header_fill_ = 0;
   std::vector<capnp::word> body_;
@@ -91,6 +110,9 @@ struct InboundMessage {
   enum Kind { kApplication, kPing, kPong, kBye } kind = kApplication;
   uint64_t nonce = 0;   // kPing/kPong
   std::string reason;   // kBye (as sent; log escaped)
+  // kApplication: a Hello, and whether it offers zstd (link_compression.h).
+  bool hello = false;
+  bool offers_zstd = false;
 };
 
 // Checks that `words` is a readable PeerMessage under PeerReaderOptions and

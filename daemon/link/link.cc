@@ -11,6 +11,7 @@
 #include <exception>
 
 #include "daemon/observe/log.h"
+#include "protocol/peer.capnp.h"
 
 namespace caravan::daemon::link {
 
@@ -127,7 +128,9 @@ asio::awaitable<Status> Link::Send(capnp::MessageBuilder& message) {
                            " bytes exceeds the link limit of " +
                            std::to_string(options_.max_message_bytes));
   }
-  if (!Enqueue(bytes)) {
+  const bool compressible =
+      IsCompressible(message.getRoot<protocol::wire::PeerMessage>().which());
+  if (!Enqueue(bytes, compressible)) {
     co_return Unavailable("link to " + peer_.name + " is closed: " + close_reason_);
   }
   co_return Status::Ok();
@@ -165,10 +168,17 @@ asio::awaitable<Result<std::vector<capnp::word>>> Link::Receive() {
 
 void Link::Close(std::string reason) { Fail(std::move(reason), false, true); }
 
-bool Link::Enqueue(std::span<const uint8_t> message) {
+bool Link::Enqueue(std::span<const uint8_t> message, bool compressible) {
   if (socket_closed_) return false;
   const bool was_empty = send_queue_.empty();
-  for (const auto& chunk : SplitAppMessage(message)) {
+  std::optional<std::vector<uint8_t>> compressed;
+  if (compressor_ && compressible && message.size() >= kMinCompressBytes) {
+    compressed = compressor_->Compress(message);
+  }
+  app_sent_plain_ += message.size();
+  app_sent_carried_ += compressed ? compressed->size() : message.size();
+  const auto chunks = compressed ? SplitAppMessage(*compressed, true) : SplitAppMessage(message);
+  for (const auto& chunk : chunks) {
     auto frame = SealFrame(transport_.send, chunk);
     if (!frame) {
       // Nonce exhaustion after 2^64 messages: the link must be re-established.
@@ -200,6 +210,15 @@ bool Link::Deliver(std::vector<capnp::word> words) {
       Fail("peer said bye: " + inspected->reason, false, false);
       return false;
     case InboundMessage::kApplication:
+      if (inspected->hello) {
+        // Compress from now on only what the peer said it can read; it
+        // sends its Hello first, so everything after it may be compressed.
+        if (inspected->offers_zstd && options_.compression == protocol::LinkCompression::kZstd) {
+          if (!compressor_) compressor_ = std::make_unique<MessageCompressor>(options_.compression_level);
+        } else {
+          compressor_.reset();
+        }
+      }
       inbox_bytes_ += words.size() * sizeof(capnp::word);
       inbox_.push_back(std::move(words));
       inbox_ready_.Notify();
@@ -256,7 +275,8 @@ void Link::Shutdown() {
 
 asio::awaitable<void> Link::ReadLoop(std::shared_ptr<Link> self) {
   Link& link = *self;
-  AppMessageAssembler assembler(link.options_.max_message_bytes);
+  AppMessageAssembler assembler(link.options_.max_message_bytes,
+                                link.options_.compression == protocol::LinkCompression::kZstd);
   std::array<uint8_t, kFrameLengthBytes> header{};
   std::vector<uint8_t> body;
   std::vector<uint8_t> plaintext;
@@ -309,6 +329,8 @@ asio::awaitable<void> Link::ReadLoop(std::shared_ptr<Link> self) {
     }
     complete.clear();
     Status appended = assembler.Append(plaintext, &complete);
+    link.app_received_plain_ = assembler.plain_bytes();
+    link.app_received_carried_ = assembler.carried_bytes();
     if (!appended.ok()) {
       link.Fail(appended.message(), true, true);
       break;

@@ -35,6 +35,7 @@
 
 #include "crypto/noise.h"
 #include "daemon/link/frame_codec.h"
+#include "daemon/link/link_compression.h"
 #include "protocol/indicator.h"
 #include "protocol/config/node_config.h"
 #include "protocol/status.h"
@@ -67,6 +68,10 @@ struct LinkOptions {
   // Failed handshakes and refusals are logged (and emitted) at once for the
   // first of a source's window, then summarised once per this interval.
   std::chrono::seconds failure_report_interval{60};
+  // Offered in Hello and used once the peer's Hello offers it too
+  // (docs/wire.md 4.3); kOff refuses compressed messages.
+  protocol::LinkCompression compression = protocol::LinkCompression::kZstd;
+  int compression_level = 1;  // zstd level of what we send
 };
 
 // Events for the audit log and metrics; delivered on the io thread.
@@ -148,6 +153,18 @@ class Link : public std::enable_shared_from_this<Link> {
   // Unix seconds of the last bytes received from the peer.
   int64_t last_activity() const { return last_activity_unix_; }
   size_t send_queue_bytes() const { return queued_bytes_; }
+  // Compression (docs/wire.md 4.3): what our Hello offers, and whether we
+  // compress what we send (the peer's Hello offered zstd too).
+  protocol::LinkCompression compression() const { return options_.compression; }
+  bool compressing() const { return compressor_ != nullptr; }
+  // Application messages (ping, pong and bye included) since the link came
+  // up: bytes as Cap'n Proto ("plain") and as carried, after compression
+  // where it applied. Length prefixes, framing and AEAD tags are in
+  // bytes_sent()/bytes_received() only.
+  uint64_t app_bytes_sent_plain() const { return app_sent_plain_; }
+  uint64_t app_bytes_sent_carried() const { return app_sent_carried_; }
+  uint64_t app_bytes_received_plain() const { return app_received_plain_; }
+  uint64_t app_bytes_received_carried() const { return app_received_carried_; }
 
  private:
   using Clock = std::chrono::steady_clock;
@@ -169,9 +186,10 @@ class Link : public std::enable_shared_from_this<Link> {
   static boost::asio::awaitable<void> ReadLoop(std::shared_ptr<Link> self);
   static boost::asio::awaitable<void> WriteLoop(std::shared_ptr<Link> self);
   static boost::asio::awaitable<void> Watchdog(std::shared_ptr<Link> self);
-  // Encrypts and queues `message` (flat-array bytes). False if the cipher
-  // refuses (the link is then closed).
-  bool Enqueue(std::span<const uint8_t> message);
+  // Encrypts and queues `message` (flat-array bytes), compressed first when
+  // the peer accepts it and `compressible` (link_compression.h). False if
+  // the cipher refuses (the link is then closed).
+  bool Enqueue(std::span<const uint8_t> message, bool compressible = false);
   // Handles one reassembled message; false when the link must stop reading.
   bool Deliver(std::vector<capnp::word> words);
   // Marks the link closed (first reason wins), wakes every waiter and
@@ -217,6 +235,13 @@ class Link : public std::enable_shared_from_this<Link> {
   uint64_t bytes_sent_ = 0;
   uint64_t bytes_received_ = 0;
   uint64_t next_ping_nonce_ = 1;
+
+  // Set when the peer's Hello offered zstd and we offer it too.
+  std::unique_ptr<MessageCompressor> compressor_;
+  uint64_t app_sent_plain_ = 0;
+  uint64_t app_sent_carried_ = 0;
+  uint64_t app_received_plain_ = 0;
+  uint64_t app_received_carried_ = 0;
 
   boost::asio::steady_timer watchdog_timer_;
 };

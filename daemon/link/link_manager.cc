@@ -100,6 +100,7 @@ struct LinkManager::Impl : std::enable_shared_from_this<Impl> {
     int64_t last_contact = 0;
     uint64_t bytes_sent_before = 0;  // totals of links already closed
     uint64_t bytes_received_before = 0;
+    LinkStatus app_before;  // only its app_* counters: closed links' totals
     // Known addresses (HandshakeSlots): what its endpoint resolved to when
     // last dialed, and where its last link came from.
     std::vector<std::string> resolved;
@@ -575,6 +576,7 @@ struct LinkManager::Impl : std::enable_shared_from_this<Impl> {
   static void AddClosedTotals(Member& m, const Link& link) {
     m.bytes_sent_before += link.bytes_sent();
     m.bytes_received_before += link.bytes_received();
+    m.app_before.AddAppBytes(link);
     m.last_contact = std::max(m.last_contact, link.last_activity());
   }
 
@@ -722,11 +724,16 @@ std::map<std::string, LinkManager::LinkStatus> LinkManager::LinkStates() const {
     LinkStatus& s = states[m.id.name];
     s.bytes_sent = m.bytes_sent_before;
     s.bytes_received = m.bytes_received_before;
+    s.app_sent_plain = m.app_before.app_sent_plain;
+    s.app_sent_carried = m.app_before.app_sent_carried;
+    s.app_received_plain = m.app_before.app_received_plain;
+    s.app_received_carried = m.app_before.app_received_carried;
     s.last_contact = m.last_contact;
     if (m.link && m.link->is_open()) {
       s.state = "up";
       s.bytes_sent += m.link->bytes_sent();
       s.bytes_received += m.link->bytes_received();
+      s.AddAppBytes(*m.link);
       s.last_contact = m.link->last_activity();
     } else if (m.state == "backoff" && impl_->running) {
       const auto left = std::chrono::duration_cast<std::chrono::seconds>(m.backoff_until - now);

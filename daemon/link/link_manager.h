@@ -83,6 +83,18 @@ class LinkManager {
     int64_t last_contact = 0;  // unix seconds of the last bytes received; 0 never
     uint64_t bytes_sent = 0;   // over all links to this member since Start
     uint64_t bytes_received = 0;
+    // Application message bytes over the same links, as Cap'n Proto and as
+    // carried after compression (Link::app_bytes_*; docs/wire.md 4.3).
+    uint64_t app_sent_plain = 0;
+    uint64_t app_sent_carried = 0;
+    uint64_t app_received_plain = 0;
+    uint64_t app_received_carried = 0;
+    void AddAppBytes(const Link& link) {
+      app_sent_plain += link.app_bytes_sent_plain();
+      app_sent_carried += link.app_bytes_sent_carried();
+      app_received_plain += link.app_bytes_received_plain();
+      app_received_carried += link.app_bytes_received_carried();
+    }
   };
   // Every roster member, by name.
   std::map<std::string, LinkStatus> LinkStates() const;

@@ -46,6 +46,18 @@ Result<std::vector<CollectedFamily>> CollectNodeMetrics(
   auto received = PeerCounter("caravan_link_bytes_received_total",
                               "Bytes received from the peer since caravand "
                               "started, handshakes and keepalives included.");
+  // Link compression (docs/wire.md 4.3): plain / carried is the ratio.
+  CollectedFamily app_plain{
+      "caravan_link_message_bytes_total",
+      "Application message bytes exchanged with the peer since caravand "
+      "started, as Cap'n Proto before compression (sent) or after "
+      "decompression (received).",
+      MetricType::kCounter, {"peer", "direction"}, {}};
+  CollectedFamily app_carried{
+      "caravan_link_message_carried_bytes_total",
+      "The same messages' bytes as carried on the link, compressed where "
+      "the link compresses (framing and encryption not included).",
+      MetricType::kCounter, {"peer", "direction"}, {}};
   auto contact = Gauge("caravan_peer_last_contact_timestamp_seconds",
                        "Unix time of the last bytes received from the peer "
                        "since caravand started (0: none).",
@@ -69,6 +81,15 @@ Result<std::vector<CollectedFamily>> CollectNodeMetrics(
         {{peer}, static_cast<double>(status.bytes_received)});
     contact.samples.push_back(
         {{peer}, static_cast<double>(status.last_contact)});
+    app_plain.samples.push_back(
+        {{peer, "sent"}, static_cast<double>(status.app_sent_plain)});
+    app_plain.samples.push_back(
+        {{peer, "received"}, static_cast<double>(status.app_received_plain)});
+    app_carried.samples.push_back(
+        {{peer, "sent"}, static_cast<double>(status.app_sent_carried)});
+    app_carried.samples.push_back(
+        {{peer, "received"},
+         static_cast<double>(status.app_received_carried)});
 
     auto ps = reader.GetPeerState(peer);
     if (!ps.ok()) return ps.status();
@@ -105,7 +126,8 @@ Result<std::vector<CollectedFamily>> CollectNodeMetrics(
       static_cast<double>(counts->last_log_seq));
   one("caravan_start_time_seconds", "Unix time caravand started.",
       static_cast<double>(started_at));
-  for (auto* f : {&state, &up, &sent, &received, &contact, &backlog, &lag}) {
+  for (auto* f : {&state, &up, &sent, &received, &app_plain, &app_carried,
+                  &contact, &backlog, &lag}) {
     out.push_back(std::move(*f));
   }
   return out;

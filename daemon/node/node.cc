@@ -168,6 +168,8 @@ Status Node::Start() {
   link_options.max_handshakes_per_source = config_.peers.max_handshakes_per_source;
   link_options.first_message_timeout = config_.peers.first_message_timeout;
   link_options.failure_report_interval = config_.peers.failure_report_interval;
+  link_options.compression = config_.links.compression;
+  link_options.compression_level = config_.links.compression_level;
   links_ = std::make_unique<link::LinkManager>(
       io_, *identity_, link_key_, link_options,
       [this](std::shared_ptr<link::Link> l) { return sync_->RunSession(l); },

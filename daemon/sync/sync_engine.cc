@@ -276,6 +276,7 @@ awaitable<void> SyncEngine::RunSession(std::shared_ptr<link::Link> link) {
     hello.setNodeName(deps_.config->node.name);
     hello.setCountry(deps_.config->node.country);
     hello.setAckedSeq(state->inbound_seq);
+    link::OfferCompression(hello, link->compression());  // docs/wire.md 4.3
     Status sent = co_await SendMessage(s, hello_message);
     if (!sent.ok()) co_return;
   }

@@ -221,6 +221,10 @@ bool IsCountryCode(std::string_view code) {
          code[1] >= 'A' && code[1] <= 'Z';
 }
 
+std::string_view LinkCompressionName(LinkCompression c) {
+  return c == LinkCompression::kOff ? "off" : "zstd";
+}
+
 std::string_view LogLevelName(LogLevel level) {
   switch (level) {
     case LogLevel::kError: return "error";
@@ -500,7 +504,7 @@ Result<NodeConfig> ParseNodeConfig(std::string_view text,
 
   // Top level: only the known tables.
   static constexpr const char* kTables[] = {
-      "node", "keys", "store", "control", "peers", "policy",
+      "node", "keys", "store", "control", "peers", "links", "policy",
       "taxii", "spool", "defaults", "log", "retention", "hub",
       "warninglists",
       "metrics"};
@@ -794,6 +798,24 @@ Result<NodeConfig> ParseNodeConfig(std::string_view text,
       }
     }
   }
+  // [links]
+  {
+    TableReader r(errors, table("links"), "links",
+                  {"compression", "compression_level"});
+    if (std::optional<std::string> s = r.String("compression")) {
+      if (*s == "zstd") {
+        config.links.compression = LinkCompression::kZstd;
+      } else if (*s == "off") {
+        config.links.compression = LinkCompression::kOff;
+      } else {
+        r.Error("compression", "'" + *s + "' is not one of: zstd, off");
+      }
+    }
+    if (auto v = r.Integer("compression_level", kMinLinkCompressionLevel,
+                           kMaxLinkCompressionLevel)) {
+      config.links.compression_level = static_cast<int>(*v);
+    }
+  }
   // [hub]
   {
     TableReader r(errors, table("hub"), "hub",
@@ -1016,6 +1038,15 @@ std::string RenderNodeConfig(const NodeConfig& c) {
        "# address at once, then summarised once per this interval.\n"
        "failure_report_interval = "
     << q(FormatConfigDuration(c.peers.failure_report_interval)) << "\n"
+       "\n"
+       "[links]\n"
+       "# \"zstd\": compress messages to peers that offer it too (a catch-up\n"
+       "# then takes 15-37 % of the bytes); \"off\": never compress.\n"
+       "compression = " << q(LinkCompressionName(c.links.compression))
+    << "\n"
+       "# zstd level (1..19) of what this node sends: higher is smaller and\n"
+       "# slower.\n"
+       "compression_level = " << c.links.compression_level << "\n"
        "\n"
        "[policy]\n"
        "# Directory of policy files (default.toml, <CC>.toml, groups.toml,\n"

@@ -68,6 +68,12 @@ std::optional<LogLevel> ParseLogLevelName(std::string_view name);
 
 enum class StoreSynchronous : uint8_t { kFull, kNormal };  // SQLite PRAGMA
 
+// [links] compression: what a node offers in Hello (docs/wire.md 4.3).
+enum class LinkCompression : uint8_t { kZstd, kOff };
+std::string_view LinkCompressionName(LinkCompression c);  // "zstd", "off"
+inline constexpr int kMinLinkCompressionLevel = 1;
+inline constexpr int kMaxLinkCompressionLevel = 19;
+
 inline constexpr uint32_t kMinFrameBytes = 64 * 1024;
 inline constexpr uint32_t kMaxFrameBytes = 256 * 1024 * 1024;
 // The largest [control] max_buffered_bytes.
@@ -145,6 +151,16 @@ struct NodeConfig {
     std::chrono::seconds failure_report_interval{60};
     bool operator==(const Peers&) const = default;
   } peers;
+
+  // Compression of application messages on links (docs/wire.md 4.3).
+  struct Links {
+    // "zstd": offered in Hello and used towards peers that offer it too;
+    // "off": neither offered nor accepted.
+    LinkCompression compression = LinkCompression::kZstd;
+    // zstd level for what this node sends, kMin..kMaxLinkCompressionLevel.
+    int compression_level = 1;
+    bool operator==(const Links&) const = default;
+  } links;
 
   struct Policy {
     std::filesystem::path dir = "policies";

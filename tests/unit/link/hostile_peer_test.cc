@@ -10,6 +10,7 @@
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/write.hpp>
 #include <sodium.h>
+#include <zstd.h>
 
 #include "daemon/link/link_manager.h"
 #include "tests/unit/link/link_test_util.h"
@@ -185,6 +186,38 @@ TEST(HostilePeer, DeclaredMessageLengthAboveTheLimitIsAProtocolViolation) {
             std::string::npos);
   ASSERT_EQ(f.sessions->ends.size(), 1u);
   EXPECT_EQ(f.sessions->ends[0].code(), StatusCode::kCorrupt);
+  f.server->Stop();
+}
+
+// docs/wire.md 4.3: a compressed message whose zstd frame declares more
+// than max_message_bytes (a decompression bomb: 4 MiB of zeros in a few
+// hundred bytes) is refused before anything is allocated, closing the
+// link as a protocol violation naming the peer.
+TEST(HostilePeer, CompressedBombIsAProtocolViolation) {
+  Fixture f;
+  f.Start(HostileOptions());
+  RawClient client(f.io);
+  bool closed = false;
+  auto bomb = [](RawClient& c) -> asio::awaitable<void> {
+    const std::vector<uint8_t> zeros(4u << 20, 0);
+    std::vector<uint8_t> frame(ZSTD_compressBound(zeros.size()));
+    frame.resize(ZSTD_compress(frame.data(), frame.size(), zeros.data(), zeros.size(), 3));
+    const uint32_t n = static_cast<uint32_t>(frame.size()) | kCompressedFlag;
+    std::vector<uint8_t> plaintext = {uint8_t(n >> 24), uint8_t(n >> 16), uint8_t(n >> 8),
+                                      uint8_t(n)};
+    plaintext.insert(plaintext.end(), frame.begin(), frame.end());
+    co_await RawSendTransport(c, plaintext);
+  };
+  asio::co_spawn(f.io, HandshakeThen(client, f.h, f.port(), {}, bomb, &closed), Rethrow);
+  ASSERT_TRUE(RunUntil(f.io, [&] { return closed; }));
+  ASSERT_EQ(f.events->Count(LinkEvent::kProtocolViolation), 1u);
+  EXPECT_EQ(f.events->Last(LinkEvent::kProtocolViolation)->peer_name, "HOSTILE");
+  EXPECT_NE(f.events->Last(LinkEvent::kProtocolViolation)->detail.find("above the limit"),
+            std::string::npos)
+      << f.events->Last(LinkEvent::kProtocolViolation)->detail;
+  ASSERT_EQ(f.sessions->ends.size(), 1u);
+  EXPECT_EQ(f.sessions->ends[0].code(), StatusCode::kCorrupt);
+  EXPECT_TRUE(f.sessions->received.empty());
   f.server->Stop();
 }
 

@@ -681,3 +681,45 @@ TEST(NodeConfigTest, ControlLimitsHaveSafeDefaultsAndRanges) {
 
 }  // namespace
 }  // namespace caravan
+
+namespace caravan {
+namespace {
+
+// [links] (docs/wire.md 4.3): zstd by default, "off" accepted, anything
+// else and a level out of 1..19 refused with the line.
+TEST(NodeConfigTest, LinkCompressionDefaultsToZstdAndIsValidated) {
+  auto c = protocol::ParseNodeConfig(kMinimal, "/c/n.toml");
+  ASSERT_TRUE(c.ok()) << c.status().message();
+  EXPECT_EQ(c->links.compression, protocol::LinkCompression::kZstd);
+  EXPECT_EQ(c->links.compression_level, 1);
+
+  c = protocol::ParseNodeConfig(
+      std::string(kMinimal) + "[links]\ncompression = \"off\"\ncompression_level = 19\n",
+      "/c/n.toml");
+  ASSERT_TRUE(c.ok()) << c.status().message();
+  EXPECT_EQ(c->links.compression, protocol::LinkCompression::kOff);
+  EXPECT_EQ(c->links.compression_level, 19);
+  // The renderer writes both keys and they load back the same.
+  const std::string rendered = protocol::RenderNodeConfig(*c);
+  EXPECT_NE(rendered.find("[links]"), std::string::npos);
+  EXPECT_NE(rendered.find("compression = \"off\""), std::string::npos);
+  auto again = protocol::ParseNodeConfig(rendered, "/c/n.toml");
+  ASSERT_TRUE(again.ok()) << again.status().message();
+  EXPECT_EQ(again->links, c->links);
+
+  c = protocol::ParseNodeConfig(std::string(kMinimal) + "[links]\ncompression = \"gzip\"\n",
+                                "/c/n.toml");
+  ASSERT_FALSE(c.ok());
+  EXPECT_EQ(c.status().message(),
+            "/c/n.toml:5: [links] compression: 'gzip' is not one of: zstd, off");
+  for (const char* level : {"0", "20", "-1"}) {
+    c = protocol::ParseNodeConfig(
+        std::string(kMinimal) + "[links]\ncompression_level = " + level + "\n", "/c/n.toml");
+    ASSERT_FALSE(c.ok()) << level;
+    EXPECT_NE(c.status().message().find("[links] compression_level"), std::string::npos)
+        << c.status().message();
+  }
+}
+
+}  // namespace
+}  // namespace caravan
