@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <span>
+#include <string>
 
 namespace caravan::daemon::sync {
 namespace {
@@ -28,6 +29,11 @@ Result<ReceivedBatch> ReadBatch(protocol::wire::WholeBatch::Reader in) {
   auto leaves = in.getLeaves();
   if (leaves.size() == 0) {
     return InvalidInput("whole batch: no leaves");
+  }
+  if (leaves.size() > kMaxLeavesPerWholeBatch) {
+    return InvalidInput("whole batch: " + std::to_string(leaves.size()) +
+                        " leaves, more than the " +
+                        std::to_string(kMaxLeavesPerWholeBatch) + " allowed");
   }
   batch.leaves.reserve(leaves.size());
   for (auto leaf : leaves) {
@@ -123,7 +129,14 @@ Result<ReceivedRecords> ReadRecordsMessage(
     entry.record = std::move(*record);
     received.entries.push_back(std::move(entry));
   }
+  size_t leaves = 0;
   for (auto b : in.getBatches()) {
+    leaves += b.getLeaves().size();
+    if (leaves > kMaxWholeBatchLeavesPerMessage) {
+      return InvalidInput("whole batches: more than " +
+                          std::to_string(kMaxWholeBatchLeavesPerMessage) +
+                          " leaves in one message");
+    }
     auto batch = ReadBatch(b);
     if (!batch.ok()) return batch.status();
     received.batches.push_back(std::move(*batch));

@@ -22,6 +22,15 @@
 
 namespace caravan::daemon::sync {
 
+// Leaves a received message may carry in whole batches, per batch and in
+// all. A conforming sender puts at most one page (1000 records) of its own
+// in a batch, and two pages in a message (new log and released withheld
+// entries). Why a bound at all: each leaf's rebuilt proof costs 32 bytes
+// per tree level, so without one a 16 MiB message of tiny leaves would
+// make the receiver allocate hundreds of MiB.
+inline constexpr size_t kMaxLeavesPerWholeBatch = 4096;
+inline constexpr size_t kMaxWholeBatchLeavesPerMessage = 8192;
+
 struct ReceivedBatch {
   protocol::PublicKey origin{};
   crypto::MerkleSaltSeed salt_seed{};

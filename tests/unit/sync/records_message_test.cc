@@ -209,6 +209,8 @@ TEST_F(RecordsMessageTest, MalformedBatchesAreRefusedNamingWhatIsWrong) {
       {"root signature is not 64 bytes",
        [](auto b) { b.initRootSignature(65); }},
       {"no leaves", [](auto b) { b.initLeaves(0); }},
+      {"4097 leaves, more than the 4096 allowed",
+       [](auto b) { b.initLeaves(kMaxLeavesPerWholeBatch + 1); }},
   };
   for (const auto& c : cases) {
     capnp::MallocMessageBuilder message;
@@ -294,6 +296,25 @@ TEST_F(RecordsMessageTest, PropertyRecordsForwardedAsSubsetsOfBatchesVerify) {
       EXPECT_EQ(checked.rejected[0].sender_seq, forward.sends[spoiled].first);
     }
   }
+}
+
+TEST_F(RecordsMessageTest, LeavesPerMessageAreBoundedBeforeAnyIsCopied) {
+  capnp::MallocMessageBuilder message;
+  auto records = message.initRoot<protocol::wire::Records>();
+  auto batches = records.initBatches(3);
+  for (unsigned b = 0; b < 3; ++b) {
+    batches[b].initOrigin(32);
+    batches[b].initSaltSeed(32);
+    batches[b].initRootSignature(64);
+    batches[b].initLeaves(kMaxLeavesPerWholeBatch);  // 3 x 4096 > 8192
+  }
+  auto words = capnp::messageToFlatArray(message);
+  capnp::FlatArrayMessageReader reader(words);
+  auto read = ReadRecordsMessage(reader.getRoot<protocol::wire::Records>());
+  ASSERT_FALSE(read.ok());
+  EXPECT_NE(read.status().message().find("more than 8192 leaves in one message"),
+            std::string::npos)
+      << read.status().message();
 }
 
 }  // namespace
