@@ -74,6 +74,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   std::span<const uint8_t> in(data + 1, size - 1);
   if (data[0] % 2 == 0) {
     std::vector<capnp::word> words(in.size() / sizeof(capnp::word));
+    if (words.empty()) return 0;
     std::memcpy(words.data(), in.data(), words.size() * sizeof(capnp::word));
     (void)Receive(kj::arrayPtr(words.data(), words.size()));
     return 0;
