@@ -125,26 +125,84 @@ bool VerifyBatchRoot(const Ed25519PublicKey& key, uint64_t tree_size,
   return Verify(key, SignDomain::kBatchRoot, BatchRootMessage(tree_size, root), sig);
 }
 
-SignedBatch SignBatch(const IdentityKey& key,
-                      const std::vector<std::span<const uint8_t>>& leaves) {
-  EnsureSodium();
-  SignedBatch batch;
-  batch.proofs.resize(leaves.size());
+namespace {
+
+// Fills in each proof's path and returns the root of the leaves whose
+// proofs already carry their salt, index and tree size.
+MerkleHash FillPaths(const std::vector<std::span<const uint8_t>>& leaves,
+                     std::vector<MerkleProof>& proofs) {
   std::vector<MerkleHash> leaf_hashes(leaves.size());
   for (size_t i = 0; i < leaves.size(); ++i) {
-    MerkleProof& proof = batch.proofs[i];
-    randombytes_buf(proof.salt.data(), proof.salt.size());
-    proof.leaf_index = i;
-    proof.tree_size = leaves.size();
-    leaf_hashes[i] = MerkleLeafHash(proof.salt, leaves[i]);
+    leaf_hashes[i] = MerkleLeafHash(proofs[i].salt, leaves[i]);
   }
   std::vector<std::vector<MerkleHash>> paths;
   MerkleHash root = MerkleTreeHash(leaf_hashes, &paths);  // aborts if empty
   for (size_t i = 0; i < leaves.size(); ++i) {
-    batch.proofs[i].path = std::move(paths[i]);
+    proofs[i].path = std::move(paths[i]);
   }
+  return root;
+}
+
+std::vector<MerkleProof> ProofsWithoutPaths(size_t leaves) {
+  std::vector<MerkleProof> proofs(leaves);
+  for (size_t i = 0; i < leaves; ++i) {
+    proofs[i].leaf_index = i;
+    proofs[i].tree_size = leaves;
+  }
+  return proofs;
+}
+
+}  // namespace
+
+SignedBatch SignBatch(const IdentityKey& key,
+                      const std::vector<std::span<const uint8_t>>& leaves) {
+  EnsureSodium();
+  SignedBatch batch;
+  batch.proofs = ProofsWithoutPaths(leaves.size());
+  for (auto& proof : batch.proofs) {
+    randombytes_buf(proof.salt.data(), proof.salt.size());
+  }
+  MerkleHash root = FillPaths(leaves, batch.proofs);
   batch.root_signature =
       Sign(key, SignDomain::kBatchRoot, BatchRootMessage(leaves.size(), root));
+  return batch;
+}
+
+std::array<uint8_t, 32> MerkleSaltFromSeed(const MerkleSaltSeed& seed,
+                                           uint64_t index) {
+  EnsureSodium();
+  static constexpr char kLabel[] = "caravan/1 merkle salt";  // + its NUL
+  uint8_t msg[sizeof kLabel + 8];
+  std::copy(kLabel, kLabel + sizeof kLabel, msg);
+  for (int i = 0; i < 8; ++i) {
+    msg[sizeof kLabel + i] = static_cast<uint8_t>(index >> (8 * (7 - i)));
+  }
+  std::array<uint8_t, 32> salt{};
+  crypto_generichash(salt.data(), salt.size(), msg, sizeof msg, seed.data(),
+                     seed.size());
+  return salt;
+}
+
+MerkleBatchTree BuildSeededBatch(
+    const std::vector<std::span<const uint8_t>>& leaves,
+    const MerkleSaltSeed& seed) {
+  MerkleBatchTree tree;
+  tree.proofs = ProofsWithoutPaths(leaves.size());
+  for (size_t i = 0; i < leaves.size(); ++i) {
+    tree.proofs[i].salt = MerkleSaltFromSeed(seed, i);
+  }
+  tree.root = FillPaths(leaves, tree.proofs);
+  return tree;
+}
+
+SignedBatch SignSeededBatch(const IdentityKey& key,
+                            const std::vector<std::span<const uint8_t>>& leaves,
+                            const MerkleSaltSeed& seed) {
+  MerkleBatchTree tree = BuildSeededBatch(leaves, seed);
+  SignedBatch batch;
+  batch.proofs = std::move(tree.proofs);
+  batch.root_signature = Sign(key, SignDomain::kBatchRoot,
+                              BatchRootMessage(leaves.size(), tree.root));
   return batch;
 }
 

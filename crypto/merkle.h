@@ -87,6 +87,36 @@ bool VerifyBatchRoot(const Ed25519PublicKey& key, uint64_t tree_size,
 SignedBatch SignBatch(const IdentityKey& key,
                       const std::vector<std::span<const uint8_t>>& leaves);
 
+// ---- Seeded batches: every salt derived from one 32-byte seed ----
+// A batch its origin sends whole (docs/wire.md, "Whole batches") carries
+// the seed once instead of a salt per leaf:
+//   salt(i) = BLAKE2b-256(key = seed, "caravan/1 merkle salt\0" || u64be(i))
+// A keyed hash is a PRF, so a record forwarded later with its own salt and
+// proof reveals neither the seed nor any other leaf's salt; the hiding
+// property of random salts holds. The seed is sent only with the whole
+// batch, never stored or forwarded with a single record.
+using MerkleSaltSeed = std::array<uint8_t, 32>;
+
+std::array<uint8_t, 32> MerkleSaltFromSeed(const MerkleSaltSeed& seed,
+                                           uint64_t index);
+
+struct MerkleBatchTree {
+  MerkleHash root{};
+  std::vector<MerkleProof> proofs;  // proofs[i] is for leaves[i]
+};
+
+// The tree of `leaves` salted from `seed`, with every leaf's proof.
+// Requires 1 or more leaves (aborts on none: a bug; callers of untrusted
+// input check first).
+MerkleBatchTree BuildSeededBatch(
+    const std::vector<std::span<const uint8_t>>& leaves,
+    const MerkleSaltSeed& seed);
+
+// BuildSeededBatch, then signs the root with `key`.
+SignedBatch SignSeededBatch(const IdentityKey& key,
+                            const std::vector<std::span<const uint8_t>>& leaves,
+                            const MerkleSaltSeed& seed);
+
 // True iff `proof` places `leaf_data` in a tree whose root `root_signature`
 // signs under `key`. False on any malformed proof.
 bool VerifyBatchProof(const Ed25519PublicKey& key,

@@ -34,6 +34,9 @@ struct Hello {
   # (docs/wire.md 4.3): "zstd". Absent or empty (older nodes, or
   # `[links] compression = "off"`): send it nothing compressed.
   compression @4 :List(Text);
+  # The sender of this Hello accepts Records.batches (whole batches). A
+  # peer that does not set it gets every record with its own proof.
+  wholeBatches @5 :Bool;
 }
 
 struct Records {
@@ -47,6 +50,26 @@ struct Records {
   # The highest sender log sequence this message decides (sent or withheld),
   # so a receiver can acknowledge past records it will never see.
   upToSeq @1 :UInt64;
+  # Records their origin signed together, sent whole (docs/wire.md, "Whole
+  # batches"): only to a peer whose Hello set wholeBatches. The receiver
+  # merges them with `entries` in senderSeq order.
+  batches @2 :List(WholeBatch);
+}
+
+# One Merkle batch (crypto/merkle.h) with every leaf: the receiver rebuilds
+# the tree from the leaves and the salt seed, verifies the one root
+# signature, and stores each record with the proof the tree gives it.
+struct WholeBatch {
+  origin @0 :Data;            # 32-byte Ed25519 key that signed the root
+  # 32 bytes; leaf i's salt is BLAKE2b-256(key = saltSeed,
+  # "caravan/1 merkle salt\0" || u64be(i)).
+  saltSeed @1 :Data;
+  rootSignature @2 :Data;     # 64 bytes, over (leaf count, root)
+  leaves @3 :List(Leaf);      # in tree order; at least one
+  struct Leaf {
+    senderSeq @0 :UInt64;
+    body @1 :Data;            # canonical RecordBody bytes
+  }
 }
 
 struct Ack {

@@ -50,7 +50,22 @@ CheckedMessage CheckInbound(const InboundContext& ctx,
                             kRejectUnknownOrigin});
       continue;
     }
-    if (!VerifySignedRecord(e.record, body->origin, ctx.root_cache)) {
+    if (e.batch) {
+      // A whole batch's leaf: its root was checked once for the batch.
+      if (e.batch->origin != body->origin) {
+        m.rejected.push_back({e.sender_seq, protocol::IdToHex(id),
+                              "record origin differs from the key that "
+                              "signed its batch",
+                              kRejectBadSignature});
+        continue;
+      }
+      if (!e.batch->verified) {
+        m.rejected.push_back({e.sender_seq, protocol::IdToHex(id),
+                              "origin signature of its batch does not verify",
+                              kRejectBadSignature});
+        continue;
+      }
+    } else if (!VerifySignedRecord(e.record, body->origin, ctx.root_cache)) {
       m.rejected.push_back({e.sender_seq, protocol::IdToHex(id),
                             "origin signature does not verify",
                             kRejectBadSignature});

@@ -20,6 +20,7 @@
 #include <cstdint>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -48,9 +49,19 @@ class RosterIndex {
   std::map<protocol::PublicKey, size_t> by_key_;
 };
 
+// For a leaf of a whole batch (records_message.h): the key its batch root
+// was signed by and whether that one signature verified. The leaf's proof
+// was rebuilt from the batch, so its own check is that its body names the
+// same origin.
+struct BatchVerdict {
+  protocol::PublicKey origin{};
+  bool verified = false;
+};
+
 struct InboundEntry {
   uint64_t sender_seq = 0;
   protocol::SignedRecord record;
+  std::optional<BatchVerdict> batch = std::nullopt;  // a whole batch's leaf
 };
 
 // A record that passed decoding, roster and signature checks.

@@ -2,8 +2,6 @@
 
 #include <algorithm>
 
-#include "crypto/signing.h"
-
 namespace caravan::daemon::sync {
 namespace {
 
@@ -112,21 +110,20 @@ OutboundChoice DecideOutbound(const LogRecord& e, const PeerInfo& peer,
   }
   const uint32_t variant = VariantNumber(d.redact, lowered);
   protocol::RecordBody body = Redacted(e.body, d.redact, lowered, variant);
-  std::vector<uint8_t> bytes = protocol::EncodeRecordBody(body);
-  // Ed25519 is deterministic: the same variant always gets the same bytes
-  // and signature, so a resend after a reconnect is a duplicate the
-  // receiver ignores.
-  auto sig = crypto::Sign(*in.identity, crypto::SignDomain::kRecord, bytes);
+  // The same variant always gets the same body, so a resend after a
+  // reconnect is a duplicate the receiver ignores (it keys on id, revision
+  // and variant), whichever batch signed it.
   c.kind = OutboundChoice::Kind::kSend;
-  c.to_send = protocol::SignedRecord{std::move(bytes), sig};
+  c.to_send = protocol::SignedRecord{protocol::EncodeRecordBody(body),
+                                     std::array<uint8_t, 64>{}};
+  c.needs_signature = true;
   c.variant = variant;
   return c;
 }
 
-protocol::SignedRecord BuildWithdrawal(const protocol::RecordBody& current,
-                                       const protocol::RecordBody& held,
-                                       uint32_t held_variant,
-                                       const crypto::IdentityKey& identity) {
+std::vector<uint8_t> BuildWithdrawalBody(const protocol::RecordBody& current,
+                                         const protocol::RecordBody& held,
+                                         uint32_t held_variant) {
   protocol::RecordBody body;
   body.origin = current.origin;
   body.origin_seq = current.origin_seq;
@@ -150,9 +147,7 @@ protocol::SignedRecord BuildWithdrawal(const protocol::RecordBody& current,
   ind.revoke_reason =
       "withdrawn by its origin: the current revision is not shared with "
       "your country";
-  std::vector<uint8_t> bytes = protocol::EncodeRecordBody(body);
-  auto sig = crypto::Sign(identity, crypto::SignDomain::kRecord, bytes);
-  return protocol::SignedRecord{std::move(bytes), sig};
+  return protocol::EncodeRecordBody(body);
 }
 
 }  // namespace caravan::daemon::sync

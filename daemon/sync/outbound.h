@@ -3,12 +3,12 @@
 // goes out (and in which form), is withheld, waits (embargo, quota), or
 // becomes a withdrawal of what the peer holds. The policy answer is
 // policy::DecideShare (daemon/policy/share_decision.h), the same function
-// `caravan policy explain` calls; this file adds loop prevention and the
-// signing of redacted variants and withdrawals with our identity key.
+// `caravan policy explain` calls; this file adds loop prevention and builds
+// the bodies of redacted variants and withdrawals, which the page signs
+// with our identity key (outbound_page.h: one Merkle batch per page).
 // This is where DESIGN.md's sovereignty promise is kept on the wire.
 //
-// Pure apart from signing with our identity key; runs on the worker pool.
-// Thread-safe (no state).
+// Pure; runs on the worker pool. Thread-safe (no state).
 
 #include <cstdint>
 #include <optional>
@@ -49,8 +49,13 @@ struct OutboundChoice {
   // builds the withdrawal (BuildWithdrawal) from the held revision.
   enum class Kind { kSend, kWithhold, kDefer, kSkip, kWithdraw };
   Kind kind = Kind::kWithhold;
-  // kSend: the bytes to send (the origin's record, or a variant we signed).
+  // kSend: the record to send: the origin's as stored, or a variant of our
+  // own record whose body is not signed yet (needs_signature).
   protocol::SignedRecord to_send;
+  // to_send.body is a variant of our own record and to_send.signature a
+  // placeholder: the caller signs it before anything leaves (the page
+  // signs all of them as one Merkle batch).
+  bool needs_signature = false;
   uint32_t variant = 0;
   int64_t retry_at = 0;  // kDefer
   policy::Rule rule;     // why (kSkip: loop prevention, no policy involved)
@@ -80,12 +85,12 @@ inline constexpr uint32_t kWithdrawalVariant = 1u << 16;
 // current revision `current`: a revocation signed by us, carrying only what
 // the peer already had (type, value, TLP, confidence, and the reshare of
 // its variant) and no field of the current revision, so it leaks nothing
-// the current revision's policy withholds. Deterministic: a resend is
-// byte-identical.
-protocol::SignedRecord BuildWithdrawal(const protocol::RecordBody& current,
-                                       const protocol::RecordBody& held,
-                                       uint32_t held_variant,
-                                       const crypto::IdentityKey& identity);
+// the current revision's policy withholds. Returns the canonical body
+// bytes, to be signed by us (the page signs them with its batch).
+// Deterministic: a resend has the same body.
+std::vector<uint8_t> BuildWithdrawalBody(const protocol::RecordBody& current,
+                                         const protocol::RecordBody& held,
+                                         uint32_t held_variant);
 
 // The variant number for a redaction set and reshare ceiling: stable, never
 // 0 (0 is the full record). Bits 0..7: redacted fields; bits 8..9: reshare

@@ -1,9 +1,12 @@
 #include "daemon/sync/outbound_page.h"
 
+#include <sodium.h>
+
 #include <algorithm>
 #include <map>
 #include <nlohmann/json.hpp>
 
+#include "crypto/signing.h"
 #include "daemon/observe/log.h"
 #include "daemon/policy/policy_eval.h"
 #include "daemon/sync/decision_audit.h"
@@ -33,16 +36,16 @@ Result<LogRecord> Decode(const store::StoredRecord& stored) {
                    stored.received_from};
 }
 
-// The withdrawal of what the peer holds (our own revision, whose full
-// variant 0 is in our store) at `current`'s revision; nullopt when that
-// revision is no longer stored.
-Result<std::optional<protocol::SignedRecord>> Withdrawal(
+// The body of the withdrawal of what the peer holds (our own revision,
+// whose full variant 0 is in our store) at `current`'s revision; nullopt
+// when that revision is no longer stored.
+Result<std::optional<std::vector<uint8_t>>> WithdrawalBody(
     store::Reader& reader, const LogRecord& current,
-    const policy::HeldRevision& held_revision, const PageContext& ctx) {
+    const policy::HeldRevision& held_revision) {
   auto bytes = reader.GetRecordBytes(current.id, held_revision.revision, 0);
   if (!bytes.ok()) {
     if (bytes.status().code() == StatusCode::kNotFound) {
-      return std::optional<protocol::SignedRecord>();
+      return std::optional<std::vector<uint8_t>>();
     }
     return bytes.status();
   }
@@ -50,9 +53,51 @@ Result<std::optional<protocol::SignedRecord>> Withdrawal(
   stored.signed_bytes = std::move(*bytes);
   auto held = Decode(stored);
   if (!held.ok()) return held.status();
-  return std::optional<protocol::SignedRecord>(
-      BuildWithdrawal(current.body, held->body, held_revision.variant,
-                      *ctx.identity));
+  return std::optional<std::vector<uint8_t>>(
+      BuildWithdrawalBody(current.body, held->body, held_revision.variant));
+}
+
+// Signs the page's records of our own that need our signature (variants,
+// withdrawals; with ctx.resign_own every record of ours) as one Merkle batch
+// with seeded salts; a lone record that needs it gets a single signature.
+// Nothing unsigned leaves this function.
+struct OwnSend {
+  size_t index = 0;  // into page.sends
+  bool must_sign = false;  // its signature is a placeholder
+};
+void SignOwnSends(const PageContext& ctx, OutboundPage& page,
+                  const std::vector<OwnSend>& own) {
+  if (own.empty()) return;
+  if (own.size() == 1) {
+    if (!own[0].must_sign) return;
+    auto& record = page.sends[own[0].index].second;
+    record.signature =
+        crypto::Sign(*ctx.identity, crypto::SignDomain::kRecord, record.body);
+    return;
+  }
+  PageBatch batch;
+  batch.origin = ctx.identity->public_key();
+  randombytes_buf(batch.salt_seed.data(), batch.salt_seed.size());
+  std::vector<std::span<const uint8_t>> leaves;
+  leaves.reserve(own.size());
+  for (const auto& o : own) {
+    leaves.emplace_back(page.sends[o.index].second.body);
+    batch.members.push_back(o.index);
+  }
+  crypto::SignedBatch signed_batch =
+      crypto::SignSeededBatch(*ctx.identity, leaves, batch.salt_seed);
+  for (size_t k = 0; k < own.size(); ++k) {
+    crypto::MerkleProof& p = signed_batch.proofs[k];
+    protocol::BatchProofData proof;
+    proof.salt = p.salt;
+    proof.leaf_index = p.leaf_index;
+    proof.tree_size = p.tree_size;
+    proof.path = std::move(p.path);
+    proof.root_signature = signed_batch.root_signature;
+    page.sends[own[k].index].second.signature = std::move(proof);
+  }
+  batch.root_signature = signed_batch.root_signature;
+  page.batches.push_back(std::move(batch));
 }
 
 // Decides `records` for `peer`, filling `page` and `held`.
@@ -69,6 +114,8 @@ Status DecideAll(const PageContext& ctx, store::Reader& reader,
   // read, and a hit commits with its record, so none is missed.
   auto any_hits = reader.HasWarninglistHits();
   if (!any_hits.ok()) return any_hits.status();
+  const protocol::PublicKey self = ctx.identity->public_key();
+  std::vector<OwnSend> own;  // signed together after the loop
   for (const auto& stored : records) {
     // The loop-prevention skips of DecideOutbound, before paying for the
     // decode: what a peer sent us comes back in every page of its session
@@ -115,12 +162,15 @@ Status DecideAll(const PageContext& ctx, store::Reader& reader,
     }
     OutboundChoice c = DecideOutbound(*entry, peer, in);
     if (c.kind == OutboundChoice::Kind::kWithdraw) {
-      auto withdrawal = Withdrawal(reader, *entry, *in.held, ctx);
+      auto withdrawal = WithdrawalBody(reader, *entry, *in.held);
       if (!withdrawal.ok()) return withdrawal.status();
       if (*withdrawal) {
         page.sent.push_back({stored.seq, entry->id, entry->body.revision,
                              c.variant, c.rule, true, log_end, false});
-        page.sends.emplace_back(stored.seq, std::move(**withdrawal));
+        own.push_back({page.sends.size(), true});
+        page.sends.emplace_back(
+            stored.seq, protocol::SignedRecord{std::move(**withdrawal),
+                                               std::array<uint8_t, 64>{}});
         continue;
       }
       // Our own earlier revision is gone from the store: nothing to build
@@ -132,6 +182,10 @@ Status DecideAll(const PageContext& ctx, store::Reader& reader,
         ++sent_today;
         page.sent.push_back({stored.seq, entry->id, entry->body.revision,
                              c.variant, c.rule, false, log_end, false});
+        if (c.needs_signature ||
+            (ctx.resign_own && entry->body.origin == self)) {
+          own.push_back({page.sends.size(), c.needs_signature});
+        }
         page.sends.emplace_back(stored.seq, std::move(c.to_send));
         break;
       case OutboundChoice::Kind::kWithhold:
@@ -148,6 +202,7 @@ Status DecideAll(const PageContext& ctx, store::Reader& reader,
         break;
     }
   }
+  SignOwnSends(ctx, page, own);
   return Status::Ok();
 }
 
@@ -245,6 +300,16 @@ Status RedecideSupersededInFlight(store::WriteTxn& txn, const PeerInfo& peer,
 }
 
 }  // namespace
+
+void AppendPage(OutboundPage& page, OutboundPage&& other) {
+  const size_t offset = page.sends.size();
+  for (auto& batch : other.batches) {
+    for (auto& m : batch.members) m += offset;
+    page.batches.push_back(std::move(batch));
+  }
+  for (auto& item : other.sends) page.sends.push_back(std::move(item));
+  for (auto& item : other.sent) page.sent.push_back(std::move(item));
+}
 
 Result<OutboundPage> DecideNextPage(const PageContext& ctx,
                                     const PeerInfo& peer, uint64_t after_seq,

@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "crypto/merkle.h"
 #include "daemon/observe/metrics.h"
 #include "daemon/store/store.h"
 #include "daemon/sync/outbound.h"
@@ -31,8 +32,21 @@ struct SentRecord {
   bool from_withheld = false;
 };
 
+// Records of our own in one page, signed by us as one Merkle batch whose
+// salts derive from one seed (crypto/merkle.h): one signature per page
+// instead of one per record. Each member in `sends` carries its proof, so
+// the page can go out record by record; a peer that accepts whole batches
+// gets the leaves, the seed and the signature once (Records.batches).
+struct PageBatch {
+  protocol::PublicKey origin{};  // ours: the key that signed the root
+  crypto::MerkleSaltSeed salt_seed{};
+  crypto::Ed25519Signature root_signature{};
+  std::vector<size_t> members;  // indices into OutboundPage::sends, leaf order
+};
+
 struct OutboundPage {
   std::vector<std::pair<uint64_t, protocol::SignedRecord>> sends;
+  std::vector<PageBatch> batches;  // over `sends`; a send is in one at most
   std::vector<SentRecord> sent;
   uint64_t up_to_seq = 0;  // decided through here (0: nothing new)
   bool full = false;       // more log follows this page
@@ -51,7 +65,16 @@ struct PageContext {
   const crypto::IdentityKey* identity = nullptr;
   int64_t now = 0;
   Metrics* metrics = nullptr;  // withheld counts by rule; may be null
+  // The peer accepts whole batches: our own records that go unchanged are
+  // signed again with the page's batch too, so the whole page of ours
+  // leaves as one batch (leaves, seed and one signature) instead of each
+  // record with the proof of the batch it was stored with. Off, only the
+  // variants and withdrawals we must sign anyway are batched.
+  bool resign_own = false;
 };
+
+// Appends `other`'s sends (and its batches, re-indexed) to `page`.
+void AppendPage(OutboundPage& page, OutboundPage&& other);
 
 // Decides log entries after `after_seq` (at most `limit`) for `peer`;
 // withheld and deferred ones are recorded and audited, the cursor advanced.

@@ -114,6 +114,8 @@ struct SyncEngine::Session {
   bool rerun_all = true;        // re-decide everything withheld
   uint64_t rerun_after = 0;     // where the full re-run continues
   uint64_t cursor = 0;          // decided (and sent) through here
+  // The peer's Hello said it accepts whole batches (Records.batches).
+  bool whole_batches = false;
   size_t silent_pages = 0;      // full pages decided since the last message
   // Sent and not yet recorded as acknowledged (the window): the peer's
   // acknowledgement moves peer_acked, the ack loop records and pops.
@@ -277,6 +279,7 @@ awaitable<void> SyncEngine::RunSession(std::shared_ptr<link::Link> link) {
     hello.setCountry(deps_.config->node.country);
     hello.setAckedSeq(state->inbound_seq);
     link::OfferCompression(hello, link->compression());  // docs/wire.md 4.3
+    hello.setWholeBatches(true);  // docs/wire.md 4.0
     Status sent = co_await SendMessage(s, hello_message);
     if (!sent.ok()) co_return;
   }
@@ -294,6 +297,7 @@ awaitable<void> SyncEngine::RunSession(std::shared_ptr<link::Link> link) {
       co_return;
     }
     s.cursor = root.getHello().getAckedSeq();
+    s.whole_batches = root.getHello().getWholeBatches();
   } catch (const kj::Exception& e) {
     link->Close("malformed Hello");
     co_return;
@@ -427,6 +431,9 @@ awaitable<void> SyncEngine::SendLoop(Session& s) {
     PageContext ctx{deps_.store, s.reader.get(), policy.get(),
                     deps_.identity, Now()};
     ctx.metrics = deps_.metrics;
+    // Sealed batches go record by record (a hub's members say no Hello to
+    // us): re-signing what is already signed would only add proof bytes.
+    ctx.resign_own = s.whole_batches && !s.sealed;
     const PeerInfo peer = s.peer;
     const uint64_t cursor = s.cursor;
     const bool rerun_all = s.rerun_all;
@@ -456,8 +463,7 @@ awaitable<void> SyncEngine::SendLoop(Session& s) {
                (!page.ok() ? page.status() : redecided.status()).message());
       co_return;
     }
-    for (auto& item : redecided->sends) page->sends.push_back(std::move(item));
-    for (auto& item : redecided->sent) page->sent.push_back(std::move(item));
+    AppendPage(*page, std::move(*redecided));
     if (page->up_to_seq == 0 && page->sends.empty()) continue;
     const uint64_t up_to = std::max(s.cursor, page->up_to_seq);
     if (page->up_to_seq > 0) s.dirty = true;  // maybe more after this page
@@ -476,16 +482,9 @@ awaitable<void> SyncEngine::SendLoop(Session& s) {
     s.silent_pages = 0;
 
     capnp::MallocMessageBuilder message;
-    auto records =
-        message.initRoot<protocol::wire::PeerMessage>().initRecords();
-    auto entries =
-        records.initEntries(static_cast<unsigned>(page->sends.size()));
-    for (unsigned i = 0; i < page->sends.size(); ++i) {
-      entries[i].setSenderSeq(page->sends[i].first);
-      protocol::FillSignedRecord(page->sends[i].second,
-                                 entries[i].initRecord());
-    }
-    records.setUpToSeq(up_to);
+    WriteRecordsMessage(
+        *page, up_to, s.whole_batches,
+        message.initRoot<protocol::wire::PeerMessage>().initRecords());
     Status sent = co_await SendMessage(s, message);
     if (!sent.ok()) co_return;
     s.cursor = up_to;
@@ -509,26 +508,16 @@ awaitable<void> SyncEngine::ReceiveLoop(Session& s) {
       auto root = message.getRoot<protocol::wire::PeerMessage>();
       switch (root.which()) {
         case protocol::wire::PeerMessage::RECORDS: {
-          auto records = root.getRecords();
-          auto entries = std::make_shared<std::vector<InboundEntry>>();
-          entries->reserve(records.getEntries().size());
-          bool malformed = false;
-          for (auto e : records.getEntries()) {
-            auto signed_record = protocol::ReadSignedRecord(e.getRecord());
-            if (!signed_record.ok()) {
-              malformed = true;
-              break;
-            }
-            entries->push_back({e.getSenderSeq(), std::move(*signed_record)});
-          }
-          if (malformed) {
-            LogWarning("peer ", s.peer.name,
-                       " sent a structurally broken record; closing");
+          auto read = ReadRecordsMessage(root.getRecords());
+          if (!read.ok()) {
+            LogWarning("peer ", s.peer.name, " sent a ",
+                       read.status().message(), "; closing");
             s.link->Close("malformed record");
             co_return;
           }
-          const uint64_t up_to = records.getUpToSeq();
-          if (!co_await QueueRecords(s, entries, up_to)) co_return;
+          auto received =
+              std::make_shared<ReceivedRecords>(std::move(*read));
+          if (!co_await QueueRecords(s, received)) co_return;
           break;
         }
         case protocol::wire::PeerMessage::ACK: {
@@ -601,8 +590,7 @@ awaitable<void> SyncEngine::ReceiveLoop(Session& s) {
 }
 
 awaitable<bool> SyncEngine::QueueRecords(
-    Session& s, const std::shared_ptr<std::vector<InboundEntry>>& entries,
-    uint64_t up_to) {
+    Session& s, const std::shared_ptr<ReceivedRecords>& received) {
   // Full queue: stop reading until the commit loop took it.
   while (s.checked_records >= kMaxQueuedRecords) {
     s.room_wake.expires_after(kRecheckInterval);
@@ -612,8 +600,13 @@ awaitable<bool> SyncEngine::QueueRecords(
   auto roster = deps_.roster();
   InboundContext ctx{deps_.store, roster.get(), nullptr,
                      deps_.identity->public_key(), &s.root_cache, Now()};
-  auto check = [ctx, roster, entries, up_to] {
-    return CheckInbound(ctx, roster, *entries, up_to);
+  // Rebuilding whole batches (hashing) and checking signatures both run
+  // on the pool, never on the link's thread.
+  auto check = [ctx, roster, received] {
+    const uint64_t up_to = received->up_to_seq;
+    return CheckInbound(ctx, roster,
+                        InboundInLogOrder(std::move(*received), *roster),
+                        up_to);
   };
   auto checked = *co_await Offload(*deps_.pool, std::move(check));
   if (s.done || !s.link->is_open()) co_return false;

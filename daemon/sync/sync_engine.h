@@ -44,6 +44,7 @@
 #include "daemon/sync/outbound_page.h"
 #include "daemon/sync/prekey_keyring.h"
 #include "daemon/sync/prekey_statement.h"
+#include "daemon/sync/records_message.h"
 #include "protocol/config/node_config.h"
 
 namespace caravan::daemon::sync {
@@ -116,8 +117,7 @@ class SyncEngine {
   // pool) and queues it, waiting while the queue is full (false: the
   // session ends); CommitLoop stores what is queued and acknowledges it.
   boost::asio::awaitable<bool> QueueRecords(
-      Session& s, const std::shared_ptr<std::vector<InboundEntry>>& entries,
-      uint64_t up_to);
+      Session& s, const std::shared_ptr<ReceivedRecords>& received);
   boost::asio::awaitable<void> CommitLoop(Session& s);
   // Records the peer's acknowledgements (deliveries, share audits) off the
   // receive loop, so a slow store write never stops us reading records.

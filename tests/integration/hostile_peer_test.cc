@@ -28,6 +28,7 @@
 #include "crypto/key_text.h"
 #include "crypto/link_certificate.h"
 #include "crypto/link_key.h"
+#include "crypto/merkle.h"
 #include "crypto/noise.h"
 #include "crypto/signing.h"
 #include "daemon/link/frame_codec.h"
@@ -97,14 +98,59 @@ class RawPeer {
     return true;
   }
 
-  bool SendHello(uint64_t acked = 0) {
+  bool SendHello(uint64_t acked = 0, bool whole_batches = false) {
     capnp::MallocMessageBuilder m;
     auto hello = m.initRoot<protocol::wire::PeerMessage>().initHello();
     hello.setProtocolVersion(1);
     hello.setNodeName("HOSTILE");
     hello.setCountry("TJ");
     hello.setAckedSeq(acked);
+    hello.setWholeBatches(whole_batches);
     return Send(m);
+  }
+
+  // Sends one whole batch (docs/wire.md 4.0) of `bodies` signed by
+  // `origin` at sender seqs first_seq...; `forge` spoils the signature.
+  bool SendWholeBatch(const crypto::IdentityKey& origin,
+                      const std::vector<std::vector<uint8_t>>& bodies,
+                      uint64_t first_seq, bool forge) {
+    crypto::MerkleSaltSeed seed{};
+    randombytes_buf(seed.data(), seed.size());
+    std::vector<std::span<const uint8_t>> leaves(bodies.begin(), bodies.end());
+    auto batch = crypto::SignSeededBatch(origin, leaves, seed);
+    if (forge) batch.root_signature[9] ^= 0x10;
+    capnp::MallocMessageBuilder m;
+    auto r = m.initRoot<protocol::wire::PeerMessage>().initRecords();
+    auto w = r.initBatches(1)[0];
+    const auto key = origin.public_key();
+    w.setOrigin(kj::arrayPtr(key.data(), key.size()));
+    w.setSaltSeed(kj::arrayPtr(seed.data(), seed.size()));
+    w.setRootSignature(
+        kj::arrayPtr(batch.root_signature.data(), batch.root_signature.size()));
+    auto list = w.initLeaves(static_cast<unsigned>(bodies.size()));
+    for (unsigned i = 0; i < bodies.size(); ++i) {
+      list[i].setSenderSeq(first_seq + i);
+      list[i].setBody(kj::arrayPtr(bodies[i].data(), bodies[i].size()));
+    }
+    r.setUpToSeq(first_seq + bodies.size() - 1);
+    return Send(m);
+  }
+
+  // The next Records message the daemon sends us (others are skipped).
+  std::optional<std::vector<capnp::word>> NextRecords(
+      std::chrono::seconds timeout) {
+    const auto deadline = Clock::now() + timeout;
+    while (Clock::now() < deadline) {
+      auto words = Next(deadline);
+      if (!words) return std::nullopt;
+      capnp::FlatArrayMessageReader reader(
+          kj::arrayPtr(words->data(), words->size()),
+          daemon::link::PeerReaderOptions(kMaxMessage));
+      if (reader.getRoot<protocol::wire::PeerMessage>().isRecords()) {
+        return words;
+      }
+    }
+    return std::nullopt;
   }
 
   bool Send(capnp::MessageBuilder& m) {
@@ -247,11 +293,11 @@ class RawPeer {
   std::deque<std::vector<capnp::word>> pending_;
 };
 
-// A signed single record of an ipv4 indicator by `origin`.
-protocol::SignedRecord MakeRecord(const crypto::IdentityKey& origin,
-                                  uint64_t origin_seq, uint32_t revision,
-                                  const std::string& value,
-                                  uint8_t confidence = 80) {
+// The canonical body of an ipv4 indicator by `origin`.
+std::vector<uint8_t> MakeBody(const crypto::IdentityKey& origin,
+                              uint64_t origin_seq, uint32_t revision,
+                              const std::string& value,
+                              uint8_t confidence = 80) {
   protocol::RecordBody body;
   body.origin = origin.public_key();
   body.origin_seq = origin_seq;
@@ -262,7 +308,16 @@ protocol::SignedRecord MakeRecord(const crypto::IdentityKey& origin,
   body.indicator.tlp = protocol::Tlp::kGreen;
   body.indicator.confidence = confidence;
   body.indicator.reshare = protocol::Reshare::kDirect;
-  std::vector<uint8_t> bytes = protocol::EncodeRecordBody(body);
+  return protocol::EncodeRecordBody(body);
+}
+
+// A signed single record of an ipv4 indicator by `origin`.
+protocol::SignedRecord MakeRecord(const crypto::IdentityKey& origin,
+                                  uint64_t origin_seq, uint32_t revision,
+                                  const std::string& value,
+                                  uint8_t confidence = 80) {
+  std::vector<uint8_t> bytes =
+      MakeBody(origin, origin_seq, revision, value, confidence);
   auto sig = crypto::Sign(origin, crypto::SignDomain::kRecord, bytes);
   return protocol::SignedRecord{std::move(bytes), sig};
 }
@@ -384,6 +439,101 @@ TEST_F(HostilePeerTest, ForgedSignatureIsRejectedAndTheLinkGoesOn) {
   ASSERT_FALSE(good.is_null());
   EXPECT_EQ(good["origin_name"], "HOSTILE");
   EXPECT_EQ(good["verified"], true);
+  ASSERT_NO_FATAL_FAILURE(ExpectServingOthers());
+}
+
+// Whole batches (docs/wire.md 4.0): one forged root signature refuses
+// every leaf of its batch; the same leaves signed properly are stored.
+TEST_F(HostilePeerTest, WholeBatchWithAForgedSignatureIsRejectedLeafByLeaf) {
+  auto peer = Member();
+  std::vector<std::vector<uint8_t>> bodies;
+  for (int i = 1; i <= 3; ++i) {
+    bodies.push_back(MakeBody(*hostile_, i, 1, "10.68.0." + std::to_string(i)));
+  }
+  ASSERT_TRUE(peer->SendWholeBatch(*hostile_, bodies, 1, /*forge=*/true));
+  ASSERT_TRUE(peer->WaitAck(3, std::chrono::seconds(30)));
+  ExpectAudited("reject", "origin signature of its batch does not verify");
+  for (int i = 1; i <= 3; ++i) {
+    EXPECT_TRUE(d_->Lookup("10.68.0." + std::to_string(i)).is_null())
+        << "a leaf of a forged batch was stored";
+  }
+  ASSERT_TRUE(peer->SendWholeBatch(*hostile_, bodies, 4, /*forge=*/false));
+  ASSERT_TRUE(peer->WaitAck(6, std::chrono::seconds(30)));
+  for (int i = 1; i <= 3; ++i) {
+    json stored = d_->Lookup("10.68.0." + std::to_string(i));
+    ASSERT_FALSE(stored.is_null()) << i;
+    EXPECT_EQ(stored["verified"], true);
+  }
+  ASSERT_NO_FATAL_FAILURE(ExpectServingOthers());
+}
+
+// The daemon's own records for TJ are variants (tj.toml has no reshare
+// key: reshare lowered to none), signed as one batch per page. A peer
+// whose Hello does not accept whole batches gets each with its proof; one
+// that does gets the leaves, the seed and one signature, and rebuilding
+// the tree verifies under the daemon's key.
+TEST_F(HostilePeerTest, DaemonSendsWholeBatchesOnlyToPeersThatAcceptThem) {
+  for (int i = 1; i <= 3; ++i) {
+    CommandResult r = d_->Cli(
+        {"submit", "ipv4", "192.0.2." + std::to_string(i), "--tlp", "green"});
+    ASSERT_EQ(r.exit_code, 0) << r.Describe();
+  }
+  auto daemon_key = crypto::ParseKeyText(d_->key());
+  ASSERT_TRUE(daemon_key.has_value());
+  for (bool whole : {false, true}) {
+    SCOPED_TRACE(whole ? "accepts whole batches" : "does not");
+    RawPeer peer(*hostile_);
+    std::string why;
+    ASSERT_TRUE(peer.Connect(d_->port()));
+    ASSERT_TRUE(peer.Handshake(&why)) << why;
+    // acked 0 and never acknowledging: the daemon sends it all each time.
+    ASSERT_TRUE(peer.SendHello(0, whole));
+    auto words = peer.NextRecords(std::chrono::seconds(30));
+    ASSERT_TRUE(words.has_value()) << d_->node().LogText();
+    capnp::FlatArrayMessageReader reader(
+        kj::arrayPtr(words->data(), words->size()),
+        daemon::link::PeerReaderOptions(kMaxMessage));
+    auto records = reader.getRoot<protocol::wire::PeerMessage>().getRecords();
+    if (!whole) {
+      EXPECT_EQ(records.getBatches().size(), 0u);
+      ASSERT_EQ(records.getEntries().size(), 3u);
+      for (auto e : records.getEntries()) {
+        auto record = protocol::ReadSignedRecord(e.getRecord());
+        ASSERT_TRUE(record.ok());
+        auto* proof = std::get_if<protocol::BatchProofData>(&record->signature);
+        ASSERT_NE(proof, nullptr) << "a variant page is one batch";
+        EXPECT_EQ(proof->tree_size, 3u);
+        crypto::MerkleProof p{proof->salt, proof->leaf_index,
+                              proof->tree_size, proof->path};
+        EXPECT_TRUE(crypto::VerifyBatchProof(*daemon_key, record->body, p,
+                                             proof->root_signature));
+      }
+    } else {
+      EXPECT_EQ(records.getEntries().size(), 0u);
+      ASSERT_EQ(records.getBatches().size(), 1u);
+      auto batch = records.getBatches()[0];
+      ASSERT_EQ(batch.getLeaves().size(), 3u);
+      crypto::MerkleSaltSeed seed{};
+      ASSERT_EQ(batch.getSaltSeed().size(), seed.size());
+      std::copy(batch.getSaltSeed().begin(), batch.getSaltSeed().end(),
+                seed.begin());
+      crypto::Ed25519Signature sig{};
+      ASSERT_EQ(batch.getRootSignature().size(), sig.size());
+      std::copy(batch.getRootSignature().begin(),
+                batch.getRootSignature().end(), sig.begin());
+      std::vector<std::vector<uint8_t>> bodies;
+      for (auto leaf : batch.getLeaves()) {
+        bodies.emplace_back(leaf.getBody().begin(), leaf.getBody().end());
+      }
+      std::vector<std::span<const uint8_t>> spans(bodies.begin(), bodies.end());
+      auto tree = crypto::BuildSeededBatch(spans, seed);
+      EXPECT_TRUE(crypto::VerifyBatchRoot(*daemon_key, 3, tree.root, sig));
+      auto body = protocol::DecodeRecordBody(bodies[0]);
+      ASSERT_TRUE(body.ok());
+      EXPECT_EQ(body->indicator.reshare, protocol::Reshare::kNone)
+          << "a variant (reshare lowered), as tj.toml asks";
+    }
+  }
   ASSERT_NO_FATAL_FAILURE(ExpectServingOthers());
 }
 

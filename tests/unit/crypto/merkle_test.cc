@@ -199,5 +199,70 @@ TEST(MerkleTest, RootSignatureIsBatchDomainOverSizeAndRoot) {
   EXPECT_FALSE(Verify(key->public_key(), SignDomain::kRecord, msg, batch.root_signature));
 }
 
+// Seeded batches (whole batches on the wire): the receiver rebuilds the
+// tree from the seed and the leaves; every proof is the same a random-salt
+// batch would give, so the record is stored and forwarded as before.
+TEST(MerkleTest, SeededBatchRebuildsToTheSignedRootWithEveryProof) {
+  auto key = IdentityKey::Generate();
+  MerkleSaltSeed seed{};
+  randombytes_buf(seed.data(), seed.size());
+  for (size_t n : {1u, 2u, 3u, 7u, 64u, 1000u}) {
+    auto leaves = MakeLeaves(n);
+    SignedBatch signed_batch = SignSeededBatch(*key, Spans(leaves), seed);
+    MerkleBatchTree rebuilt = BuildSeededBatch(Spans(leaves), seed);
+    ASSERT_EQ(rebuilt.proofs.size(), n);
+    EXPECT_TRUE(VerifyBatchRoot(key->public_key(), n, rebuilt.root,
+                                signed_batch.root_signature));
+    for (size_t i = 0; i < n; ++i) {
+      EXPECT_EQ(rebuilt.proofs[i].salt, MerkleSaltFromSeed(seed, i));
+      EXPECT_EQ(rebuilt.proofs[i].path, signed_batch.proofs[i].path);
+      EXPECT_TRUE(VerifyBatchProof(key->public_key(), leaves[i],
+                                   rebuilt.proofs[i],
+                                   signed_batch.root_signature))
+          << "size " << n << " leaf " << i;
+    }
+  }
+}
+
+TEST(MerkleTest, SeededSaltsDifferPerLeafAndPerSeed) {
+  MerkleSaltSeed a{}, b{};
+  b[0] = 1;
+  EXPECT_NE(MerkleSaltFromSeed(a, 0), MerkleSaltFromSeed(a, 1));
+  EXPECT_NE(MerkleSaltFromSeed(a, 0), MerkleSaltFromSeed(b, 0));
+  EXPECT_EQ(MerkleSaltFromSeed(a, 5), MerkleSaltFromSeed(a, 5));
+  // Pinned (Python: hashlib.blake2b(b"caravan/1 merkle salt\0" +
+  // bytes(8), key=bytes(32), digest_size=32)): a change of the derivation
+  // would break every peer's rebuild.
+  EXPECT_EQ(ToHex(MerkleSaltFromSeed(a, 0)),
+            "03e85cf0e1af364973e1326e90e97bae4eaf58775c8b9268257910c9cf954ad5");
+}
+
+TEST(MerkleTest, SeededBatchFailsForAnyChangedLeafSeedOrOrder) {
+  auto key = IdentityKey::Generate();
+  MerkleSaltSeed seed{};
+  randombytes_buf(seed.data(), seed.size());
+  auto leaves = MakeLeaves(5);
+  SignedBatch batch = SignSeededBatch(*key, Spans(leaves), seed);
+  auto verifies = [&](const std::vector<std::vector<uint8_t>>& l,
+                      const MerkleSaltSeed& s) {
+    return VerifyBatchRoot(key->public_key(), l.size(),
+                           BuildSeededBatch(Spans(l), s).root,
+                           batch.root_signature);
+  };
+  EXPECT_TRUE(verifies(leaves, seed));
+  auto changed = leaves;
+  changed[3].push_back('x');
+  EXPECT_FALSE(verifies(changed, seed));
+  auto swapped = leaves;
+  std::swap(swapped[0], swapped[1]);
+  EXPECT_FALSE(verifies(swapped, seed));
+  auto fewer = leaves;
+  fewer.pop_back();
+  EXPECT_FALSE(verifies(fewer, seed));
+  MerkleSaltSeed other = seed;
+  other[31] ^= 1;
+  EXPECT_FALSE(verifies(leaves, other));
+}
+
 }  // namespace
 }  // namespace caravan::crypto
