@@ -1,0 +1,220 @@
+#include "protocol/formats/stix_json_writer.h"
+
+#include <sodium.h>
+
+#include <algorithm>
+#include <charconv>
+#include <iterator>
+
+#include "protocol/record_codec.h"
+
+namespace caravan::protocol {
+namespace {
+
+// The members below are written in the order nlohmann's object (a
+// std::map) dumps them: byte order of the keys. StixIndicator builds the
+// same members; keep the two in step (the equality tests catch a drift).
+
+// indicator-type-ov (as in stix.cc): tags spelled like one become
+// indicator_types too.
+constexpr std::string_view kIndicatorTypeOv[] = {
+    "anomalous-activity", "anonymization", "benign",  "compromised",
+    "malicious-activity", "attribution",   "unknown"};
+
+bool IsPlain(std::string_view s) {
+  for (char c : s) {
+    const auto b = static_cast<unsigned char>(c);
+    if (b < 0x20 || b >= 0x80 || b == '"' || b == '\\') return false;
+  }
+  return true;
+}
+
+template <typename Int>
+void AppendInt(Int value, std::string& out) {
+  char buf[24];
+  auto [end, ec] = std::to_chars(buf, buf + sizeof buf, value);
+  (void)ec;  // 24 bytes hold any 64-bit integer
+  out.append(buf, end);
+}
+
+// `"key":` (keys are plain ASCII literals) preceded by a comma unless it
+// opens its object.
+void Key(std::string_view key, bool first, std::string& out) {
+  if (!first) out += ',';
+  out += '"';
+  out += key;
+  out += "\":";
+}
+
+void StringMember(std::string_view key, std::string_view value, bool first,
+                  std::string& out) {
+  Key(key, first, out);
+  AppendJsonString(value, out);
+}
+
+void StringArray(const std::vector<std::string>& values, std::string& out) {
+  out += '[';
+  for (size_t i = 0; i < values.size(); ++i) {
+    if (i) out += ',';
+    AppendJsonString(values[i], out);
+  }
+  out += ']';
+}
+
+std::string Base64Original(std::span<const uint8_t> bytes) {
+  std::string text(sodium_base64_ENCODED_LEN(bytes.size(),
+                                             sodium_base64_VARIANT_ORIGINAL),
+                   '\0');
+  sodium_bin2base64(text.data(), text.size(), bytes.data(), bytes.size(),
+                    sodium_base64_VARIANT_ORIGINAL);
+  text.resize(text.size() - 1);  // the terminating NUL
+  return text;
+}
+
+}  // namespace
+
+void AppendJsonString(std::string_view text, std::string& out) {
+  if (IsPlain(text)) {
+    out += '"';
+    out += text;
+    out += '"';
+    return;
+  }
+  // Control characters, quotes, backslashes, non-ASCII (valid or not):
+  // nlohmann's escaper, so the bytes match its dump exactly.
+  out += nlohmann::json(text).dump(-1, ' ', false,
+                                   nlohmann::json::error_handler_t::replace);
+}
+
+StixObjectHead StixHeadOf(const ExportItem& item) {
+  StixObjectHead head;
+  const bool is_cve = item.body.indicator.type == IndicatorType::kCve;
+  head.type = is_cve ? std::string_view("vulnerability")
+                     : std::string_view("indicator");
+  const bool posted_id =
+      item.stix_id.size() > head.type.size() + 2 &&
+      item.stix_id.compare(0, head.type.size(), head.type) == 0 &&
+      item.stix_id.compare(head.type.size(), 2, "--") == 0;
+  head.id = posted_id ? item.stix_id
+                      : std::string(head.type) + "--" + UuidFromDigest(item.id);
+  head.modified_millis =
+      item.body.created * 1000 + item.body.created_millis;
+  return head;
+}
+
+bool AppendStixIndicatorJson(const ExportItem& item, std::string& out) {
+  const RecordBody& body = item.body;
+  const Indicator& ind = body.indicator;
+  const bool is_cve = ind.type == IndicatorType::kCve;
+  std::string pattern;
+  if (!is_cve) {
+    auto p = StixPattern(ind.type, ind.value);
+    if (!p.ok()) return false;
+    pattern = std::move(*p);
+  }
+  const StixObjectHead head = StixHeadOf(item);
+  // Times as StixIndicator derives them (see there for why).
+  const int64_t modified_ms = head.modified_millis;
+  const int64_t modified = body.created;
+  const int64_t created = item.first_created > 0
+                              ? std::min(item.first_created, modified)
+                              : modified;
+  const int64_t created_ms =
+      body.revision == 1 ? modified_ms : std::min(created * 1000, modified_ms);
+
+  out += '{';
+  Key("confidence", true, out);
+  AppendInt(ind.confidence, out);
+  StringMember("created", StixTimeMillis(created_ms), false, out);
+  StringMember("created_by_ref", StixIdentityId(body.origin), false, out);
+  if (!ind.description.empty()) {
+    StringMember("description", ind.description, false, out);
+  }
+
+  Key("extensions", false, out);
+  out += '{';
+  Key(kCaravanExtensionId, true, out);
+  out += '{';
+  StringMember("caravan_id", IdToHex(item.id), true, out);
+  StringMember("extension_type", "property-extension", false, out);
+  if (ind.first_seen > 0) {
+    StringMember("first_seen", StixTime(ind.first_seen), false, out);
+  }
+  if (ind.last_seen > 0) {
+    StringMember("last_seen", StixTime(ind.last_seen), false, out);
+  }
+  StringMember("origin_key", OriginKeyText(body.origin), false, out);
+  Key("origin_seq", false, out);
+  AppendInt(body.origin_seq, out);
+  StringMember("reshare", ReshareName(ind.reshare), false, out);
+  Key("revision", false, out);
+  AppendInt(body.revision, out);
+  if (!ind.revoke_reason.empty()) {
+    StringMember("revoke_reason", ind.revoke_reason, false, out);
+  }
+  if (!item.signed_record.empty()) {
+    StringMember("signed_record", Base64Original(item.signed_record), false,
+                 out);
+  }
+  if (is_cve && ind.valid_until > 0) {
+    StringMember("valid_until", StixTime(ind.valid_until), false, out);
+  }
+  Key("variant", false, out);
+  AppendInt(body.variant, out);
+  out += "}}";
+
+  if (is_cve) {
+    Key("external_references", false, out);
+    out += "[{";
+    StringMember("external_id", ind.value, true, out);
+    StringMember("source_name", "cve", false, out);
+    out += "}]";
+  }
+  StringMember("id", head.id, false, out);
+  if (!is_cve) {
+    std::vector<std::string> types;
+    for (const std::string& t : ind.tags) {
+      if (std::find(std::begin(kIndicatorTypeOv), std::end(kIndicatorTypeOv),
+                    t) != std::end(kIndicatorTypeOv)) {
+        types.push_back(t);
+      }
+    }
+    if (!types.empty()) {
+      Key("indicator_types", false, out);
+      StringArray(types, out);
+    }
+  }
+  if (!ind.tags.empty()) {
+    Key("labels", false, out);
+    StringArray(ind.tags, out);
+  }
+  StringMember("modified", StixTimeMillis(modified_ms), false, out);
+  StringMember("name", ind.value, false, out);
+  Key("object_marking_refs", false, out);
+  out += '[';
+  AppendJsonString(TlpMarkingId(ind.tlp), out);
+  out += ']';
+  if (!is_cve) {
+    StringMember("pattern", pattern, false, out);
+    StringMember("pattern_type", "stix", false, out);
+    StringMember("pattern_version", "2.1", false, out);
+  }
+  if (ind.revoked) {
+    Key("revoked", false, out);
+    out += "true";
+  }
+  StringMember("spec_version", "2.1", false, out);
+  StringMember("type", head.type, false, out);
+  if (!is_cve) {
+    int64_t valid_from = ind.first_seen > 0 ? ind.first_seen : created;
+    if (ind.valid_until > 0) valid_from = std::min(valid_from, ind.valid_until - 1);
+    StringMember("valid_from", StixTime(valid_from), false, out);
+    if (ind.valid_until > 0) {
+      StringMember("valid_until", StixTime(ind.valid_until), false, out);
+    }
+  }
+  out += '}';
+  return true;
+}
+
+}  // namespace caravan::protocol
