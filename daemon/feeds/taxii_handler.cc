@@ -554,6 +554,7 @@ HttpResponse TaxiiHandler::Route(const HttpRequest& req,
   }
   const std::set<std::string> types(spec.types.begin(), spec.types.end());
   const bool want_objects = !versions && what == "objects";
+  protocol::StixOriginTexts origin_texts;  // one origin's texts at a time
 
   // One log record as the object version this request serves, or nullopt
   // when the collection, the caller's TLP ceiling, quarantine, a warninglist
@@ -593,7 +594,8 @@ HttpResponse TaxiiHandler::Route(const HttpRequest& req,
     // Written even when only the id and version are listed: an object
     // with no STIX form (a value no pattern can express) is never listed.
     listed.json.reserve(item->signed_record.size() * 2 + 1024);
-    if (!protocol::AppendStixIndicatorJson(*item, listed.json)) {
+    if (!protocol::AppendStixIndicatorJson(*item, listed.json,
+                                           &origin_texts)) {
       return std::nullopt;
     }
     if (!want_objects) listed.json.clear();

@@ -61,6 +61,78 @@ void StringArray(const std::vector<std::string>& values, std::string& out) {
   out += ']';
 }
 
+// Seconds of 0000-01-01T00:00:00Z .. 9999-12-31T23:59:59Z (Unix time):
+// the range whose years print as exactly four digits.
+constexpr int64_t kYear0 = -62167219200;
+constexpr int64_t kYear10000 = 253402300800;
+
+void Two(unsigned v, char* at) {
+  at[0] = static_cast<char>('0' + v / 10);
+  at[1] = static_cast<char>('0' + v % 10);
+}
+
+// FormatTime's civil date (time_text.cc), for the fast path.
+void CivilFromDays(int64_t z, int64_t* y, unsigned* m, unsigned* d) {
+  z += 719468;
+  const int64_t era = (z >= 0 ? z : z - 146096) / 146097;
+  const unsigned doe = static_cast<unsigned>(z - era * 146097);
+  const unsigned yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+  const unsigned doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+  const unsigned mp = (5 * doy + 2) / 153;
+  *d = doy - (153 * mp + 2) / 5 + 1;
+  *m = mp < 10 ? mp + 3 : mp - 9;
+  *y = static_cast<int64_t>(yoe) + era * 400 + (*m <= 2);
+}
+
+// "YYYY-MM-DDTHH:MM:SS.mmmZ" for secs in [kYear0, kYear10000).
+void AppendFastTime(int64_t secs, unsigned millis, std::string& out) {
+  int64_t days = secs / 86400;
+  int64_t rem = secs % 86400;
+  if (rem < 0) {
+    rem += 86400;
+    --days;
+  }
+  int64_t y;
+  unsigned m, d;
+  CivilFromDays(days, &y, &m, &d);
+  char buf[24] = "0000-00-00T00:00:00.000";
+  const auto year = static_cast<unsigned>(y);
+  Two(year / 100, buf);
+  Two(year % 100, buf + 2);
+  Two(m, buf + 5);
+  Two(d, buf + 8);
+  const auto r = static_cast<unsigned>(rem);
+  Two(r / 3600, buf + 11);
+  Two(r / 60 % 60, buf + 14);
+  Two(r % 60, buf + 17);
+  buf[20] = static_cast<char>('0' + millis / 100);
+  Two(millis % 100, buf + 21);
+  out.append(buf, 23);
+  out += 'Z';
+}
+
+// StixTime(unix_seconds), quoted.
+void TimeMember(std::string_view key, int64_t unix_seconds, bool first,
+                std::string& out) {
+  Key(key, first, out);
+  out += '"';
+  if (unix_seconds >= kYear0 && unix_seconds < kYear10000) {
+    AppendFastTime(unix_seconds, 0, out);
+  } else {
+    out += StixTime(unix_seconds);
+  }
+  out += '"';
+}
+
+// StixTimeMillis(unix_millis), quoted.
+void MillisMember(std::string_view key, int64_t unix_millis, bool first,
+                  std::string& out) {
+  Key(key, first, out);
+  out += '"';
+  AppendStixTimeMillis(unix_millis, out);
+  out += '"';
+}
+
 std::string Base64Original(std::span<const uint8_t> bytes) {
   std::string text(sodium_base64_ENCODED_LEN(bytes.size(),
                                              sodium_base64_VARIANT_ORIGINAL),
@@ -86,6 +158,28 @@ void AppendJsonString(std::string_view text, std::string& out) {
                                    nlohmann::json::error_handler_t::replace);
 }
 
+void AppendStixTimeMillis(int64_t unix_millis, std::string& out) {
+  if (unix_millis >= kYear0 * 1000 && unix_millis < kYear10000 * 1000) {
+    int64_t secs = unix_millis / 1000;
+    int64_t ms = unix_millis % 1000;
+    if (ms < 0) {
+      ms += 1000;
+      --secs;
+    }
+    AppendFastTime(secs, static_cast<unsigned>(ms), out);
+    return;
+  }
+  out += StixTimeMillis(unix_millis);
+}
+
+void StixOriginTexts::For(const PublicKey& origin) {
+  if (set_ && origin == origin_) return;
+  origin_ = origin;
+  identity_id_ = StixIdentityId(origin);
+  key_text_ = OriginKeyText(origin);
+  set_ = true;
+}
+
 StixObjectHead StixHeadOf(const ExportItem& item) {
   StixObjectHead head;
   const bool is_cve = item.body.indicator.type == IndicatorType::kCve;
@@ -102,7 +196,8 @@ StixObjectHead StixHeadOf(const ExportItem& item) {
   return head;
 }
 
-bool AppendStixIndicatorJson(const ExportItem& item, std::string& out) {
+bool AppendStixIndicatorJson(const ExportItem& item, std::string& out,
+                             StixOriginTexts* origin_texts) {
   const RecordBody& body = item.body;
   const Indicator& ind = body.indicator;
   const bool is_cve = ind.type == IndicatorType::kCve;
@@ -112,6 +207,9 @@ bool AppendStixIndicatorJson(const ExportItem& item, std::string& out) {
     if (!p.ok()) return false;
     pattern = std::move(*p);
   }
+  StixOriginTexts local_texts;
+  StixOriginTexts& texts = origin_texts ? *origin_texts : local_texts;
+  texts.For(body.origin);
   const StixObjectHead head = StixHeadOf(item);
   // Times as StixIndicator derives them (see there for why).
   const int64_t modified_ms = head.modified_millis;
@@ -125,8 +223,8 @@ bool AppendStixIndicatorJson(const ExportItem& item, std::string& out) {
   out += '{';
   Key("confidence", true, out);
   AppendInt(ind.confidence, out);
-  StringMember("created", StixTimeMillis(created_ms), false, out);
-  StringMember("created_by_ref", StixIdentityId(body.origin), false, out);
+  MillisMember("created", created_ms, false, out);
+  StringMember("created_by_ref", texts.identity_id(), false, out);
   if (!ind.description.empty()) {
     StringMember("description", ind.description, false, out);
   }
@@ -138,12 +236,12 @@ bool AppendStixIndicatorJson(const ExportItem& item, std::string& out) {
   StringMember("caravan_id", IdToHex(item.id), true, out);
   StringMember("extension_type", "property-extension", false, out);
   if (ind.first_seen > 0) {
-    StringMember("first_seen", StixTime(ind.first_seen), false, out);
+    TimeMember("first_seen", ind.first_seen, false, out);
   }
   if (ind.last_seen > 0) {
-    StringMember("last_seen", StixTime(ind.last_seen), false, out);
+    TimeMember("last_seen", ind.last_seen, false, out);
   }
-  StringMember("origin_key", OriginKeyText(body.origin), false, out);
+  StringMember("origin_key", texts.key_text(), false, out);
   Key("origin_seq", false, out);
   AppendInt(body.origin_seq, out);
   StringMember("reshare", ReshareName(ind.reshare), false, out);
@@ -157,7 +255,7 @@ bool AppendStixIndicatorJson(const ExportItem& item, std::string& out) {
                  out);
   }
   if (is_cve && ind.valid_until > 0) {
-    StringMember("valid_until", StixTime(ind.valid_until), false, out);
+    TimeMember("valid_until", ind.valid_until, false, out);
   }
   Key("variant", false, out);
   AppendInt(body.variant, out);
@@ -188,7 +286,7 @@ bool AppendStixIndicatorJson(const ExportItem& item, std::string& out) {
     Key("labels", false, out);
     StringArray(ind.tags, out);
   }
-  StringMember("modified", StixTimeMillis(modified_ms), false, out);
+  MillisMember("modified", modified_ms, false, out);
   StringMember("name", ind.value, false, out);
   Key("object_marking_refs", false, out);
   out += '[';
@@ -208,9 +306,9 @@ bool AppendStixIndicatorJson(const ExportItem& item, std::string& out) {
   if (!is_cve) {
     int64_t valid_from = ind.first_seen > 0 ? ind.first_seen : created;
     if (ind.valid_until > 0) valid_from = std::min(valid_from, ind.valid_until - 1);
-    StringMember("valid_from", StixTime(valid_from), false, out);
+    TimeMember("valid_from", valid_from, false, out);
     if (ind.valid_until > 0) {
-      StringMember("valid_until", StixTime(ind.valid_until), false, out);
+      TimeMember("valid_until", ind.valid_until, false, out);
     }
   }
   out += '}';

@@ -29,10 +29,32 @@ struct StixObjectHead {
 };
 StixObjectHead StixHeadOf(const ExportItem& item);
 
+// The texts derived from an origin key (its identity id, a BLAKE2b hash,
+// and its key text), kept for the last origin seen: the objects of one
+// page mostly share an origin. One thread at a time.
+class StixOriginTexts {
+ public:
+  void For(const PublicKey& origin);
+  const std::string& identity_id() const { return identity_id_; }
+  const std::string& key_text() const { return key_text_; }
+
+ private:
+  bool set_ = false;
+  PublicKey origin_{};
+  std::string identity_id_;
+  std::string key_text_;
+};
+
 // Appends the JSON text of StixIndicator(item) to `out`. False (and `out`
 // unchanged) when the item has no STIX form: a value StixPattern refuses
 // (not normalized), which StixIndicator cannot represent either.
-bool AppendStixIndicatorJson(const ExportItem& item, std::string& out);
+// `origin_texts` (may be null) saves re-deriving an origin's texts.
+bool AppendStixIndicatorJson(const ExportItem& item, std::string& out,
+                             StixOriginTexts* origin_texts = nullptr);
+
+// Appends StixTimeMillis(unix_millis) (unquoted) without going through
+// snprintf for years 0000..9999; the same text for any value.
+void AppendStixTimeMillis(int64_t unix_millis, std::string& out);
 
 // Appends `text` as a JSON string exactly as nlohmann's dump writes it
 // (ensure_ascii off, invalid UTF-8 replaced by U+FFFD).

@@ -6,6 +6,10 @@
 # SQLite read of the log, nlohmann DOM STIX of the same records). Not part
 # of ctest.
 # Usage: taxii_paging_bench.sh BUILD_DIR [N]   (default 100000)
+# BASELINE_CARAVAND=/path/to/caravand: then also page the same store served
+# by that binary (e.g. one built from an older commit): before/after in
+# one run. TAXII_PAGING_PERF=FILE: record a perf profile (call graphs) of
+# this build's caravand while it serves the pages.
 # Shared 2-core machine: read the ratios.
 set -euo pipefail
 build=$(cd "$1" && pwd)
@@ -57,4 +61,21 @@ all=$(/usr/bin/python3 -c 'import hashlib,sys
 d=hashlib.blake2b(b"caravan taxii collection\0all",digest_size=32).digest()
 b=bytearray(d[:16]);b[6]=(b[6]&15)|0x50;b[8]=(b[8]&0x3f)|0x80;h=b.hex()
 print("%s-%s-%s-%s-%s"%(h[:8],h[8:12],h[12:16],h[16:20],h[20:]))')
+echo "== this build's caravand"
+perf_pid=
+if [ -n "${TAXII_PAGING_PERF:-}" ]; then
+  perf record -F 499 --call-graph dwarf,16384 -p "$pid" -o "$TAXII_PAGING_PERF" \
+    2>/dev/null &
+  perf_pid=$!
+  sleep 1
+fi
 "$client" "$port" bench bench-pass "$all" "$tmp/node/caravan.db" 1000
+if [ -n "$perf_pid" ]; then kill -INT "$perf_pid"; wait "$perf_pid" || true; fi
+if [ -n "${BASELINE_CARAVAND:-}" ]; then
+  kill -TERM "$pid"; wait "$pid" 2>/dev/null || true
+  "$BASELINE_CARAVAND" --config "$tmp/node/caravand.toml" 2>>"$tmp/caravand.log" &
+  pid=$!
+  for _ in $(seq 1 200); do cli status >/dev/null 2>&1 && break; sleep 0.05; done
+  echo "== baseline caravand $BASELINE_CARAVAND"
+  "$client" "$port" bench bench-pass "$all" "$tmp/node/caravan.db" 1000
+fi

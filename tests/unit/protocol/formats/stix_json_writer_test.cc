@@ -22,9 +22,10 @@ std::string DomDump(const ExportItem& item) {
                                   nlohmann::json::error_handler_t::replace);
 }
 
-std::string Direct(const ExportItem& item) {
+std::string Direct(const ExportItem& item,
+                   StixOriginTexts* origin_texts = nullptr) {
   std::string out;
-  EXPECT_TRUE(AppendStixIndicatorJson(item, out));
+  EXPECT_TRUE(AppendStixIndicatorJson(item, out, origin_texts));
   return out;
 }
 
@@ -55,6 +56,7 @@ TEST(StixJsonWriter, EqualsTheDomForEveryTypeAndOptionalMember) {
       {}, {"c2"}, {"malicious-activity", "phishing"}, {"anonymization",
        "benign", "compromised", "unknown", "фишинг"}};
   size_t checked = 0;
+  StixOriginTexts shared_texts;
   for (const Indicator& base : OneOfEachType()) {
     for (int variant = 0; variant < 24; ++variant) {
       Indicator ind = base;
@@ -94,6 +96,8 @@ TEST(StixJsonWriter, EqualsTheDomForEveryTypeAndOptionalMember) {
       }
       SCOPED_TRACE(base.value + " variant " + std::to_string(variant));
       ASSERT_EQ(Direct(item), DomDump(item));
+      // Origins alternate: the kept texts follow the origin.
+      ASSERT_EQ(Direct(item, &shared_texts), DomDump(item));
       const StixObjectHead head = StixHeadOf(item);
       const nlohmann::json dom = StixIndicator(item);
       EXPECT_EQ(head.type, dom["type"].get<std::string>());
@@ -104,6 +108,38 @@ TEST(StixJsonWriter, EqualsTheDomForEveryTypeAndOptionalMember) {
     }
   }
   EXPECT_EQ(checked, 11u * 24u);
+}
+
+TEST(StixJsonWriter, TimesEqualStixTimeMillisEverywhere) {
+  std::vector<int64_t> millis = {
+      0, 1, 999, 1000, -1, -999, -1000, -1001,
+      951782400000,            // 2000-02-29
+      4107542400000,           // 2100-03-01
+      1767225600123,           // 2026-01-01T00:00:00.123
+      -62167219200000,         // 0000-01-01T00:00:00.000
+      -62167219200001,         // the millisecond before: slow path
+      253402300799999,         // 9999-12-31T23:59:59.999
+      253402300800000,         // year 10000: slow path
+      INT64_MAX / 2, INT64_MIN / 2};
+  std::mt19937_64 rng(17);
+  for (int i = 0; i < 20000; ++i) {
+    millis.push_back(static_cast<int64_t>(rng() % 253402300800000ull) -
+                     static_cast<int64_t>(rng() % 62167219200000ull));
+  }
+  for (int64_t ms : millis) {
+    std::string out;
+    AppendStixTimeMillis(ms, out);
+    ASSERT_EQ(out, StixTimeMillis(ms)) << ms;
+  }
+}
+
+TEST(StixJsonWriter, FarTimesFallBackToTheSameText) {
+  Indicator ind = Ind(IndicatorType::kDomain, "far.example.org");
+  ExportItem item = MakeItem(ind);
+  item.body.indicator.valid_until = 400000000000;  // year 14645
+  item.body.indicator.first_seen = -70000000000;   // before year 0
+  item.body.indicator.last_seen = 300000000000;
+  EXPECT_EQ(Direct(item), DomDump(item));
 }
 
 TEST(StixJsonWriter, AppendsAfterWhatIsThere) {
