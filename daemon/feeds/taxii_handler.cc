@@ -680,9 +680,12 @@ HttpResponse TaxiiHandler::Route(const HttpRequest& req,
     bool done = false;
     while (!done && cursor < last_seq && scanned < options_.max_scan &&
            listed.size() < spec.limit) {
+      // The first read asks for exactly what the page lacks; later ones
+      // (records were filtered out) for at least kMinLogChunk.
+      const size_t lacking = spec.limit - listed.size();
       const size_t chunk = std::min(
           {kLogChunk, options_.max_scan - scanned,
-           std::max<size_t>(spec.limit - listed.size(), kMinLogChunk)});
+           scanned == 0 ? lacking : std::max(lacking, kMinLogChunk)});
       auto page = reader.ServableLogRange(cursor, chunk);
       if (!page.ok()) {
         return Error(req, http::status::service_unavailable,

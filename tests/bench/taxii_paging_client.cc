@@ -69,8 +69,10 @@ struct PagingResult {
   double seconds = 0;
 };
 
+// Pages through the collection; only the first page when `first_only`.
 PagingResult PageAll(const std::string& port, const std::string& basic,
-                     const std::string& collection, size_t limit) {
+                     const std::string& collection, size_t limit,
+                     bool first_only = false) {
   asio::io_context io;
   asio::ip::tcp::resolver resolver(io);
   beast::tcp_stream stream(io);
@@ -114,7 +116,7 @@ PagingResult PageAll(const std::string& port, const std::string& basic,
         std::exit(1);
       }
     }
-    next = NextToken(res.body());
+    next = first_only ? std::string() : NextToken(res.body());
     if (next.empty()) {
       last_body = std::move(res.body());
       break;
@@ -122,7 +124,7 @@ PagingResult PageAll(const std::string& port, const std::string& basic,
   }
   r.seconds = Seconds(start);
   auto last = nlohmann::json::parse(last_body);
-  if (last.value("more", true)) {
+  if (!first_only && last.value("more", true)) {
     std::fprintf(stderr, "taxii_paging_client: the last page has no next "
                          "but more is not false\n");
     std::exit(1);
@@ -209,7 +211,7 @@ int main(int argc, char** argv) {
   const size_t limit = argc > 6 ? std::stoul(argv[6]) : 1000;
 
   // Warm-up page (the server's date index, the login cache).
-  PageAll(port, basic, argv[4], 1);
+  PageAll(port, basic, argv[4], 1, /*first_only=*/true);
   const PagingResult taxii = PageAll(port, basic, argv[4], limit);
   const RawResult raw = ReadRaw(argv[5], limit);
 

@@ -142,6 +142,16 @@ TEST(StixJsonWriter, FarTimesFallBackToTheSameText) {
   EXPECT_EQ(Direct(item), DomDump(item));
 }
 
+TEST(StixJsonWriter, SignedRecordBase64OfEveryLengthRemainder) {
+  ExportItem item = MakeItem(Ind(IndicatorType::kIpv4, "192.0.2.1"));
+  std::mt19937 rng(3);
+  for (size_t len = 1; len < 70; ++len) {
+    item.signed_record.resize(len);
+    for (auto& b : item.signed_record) b = static_cast<uint8_t>(rng());
+    ASSERT_EQ(Direct(item), DomDump(item)) << len;
+  }
+}
+
 TEST(StixJsonWriter, AppendsAfterWhatIsThere) {
   ExportItem item = MakeItem(Ind(IndicatorType::kDomain, "a.example.org"));
   std::string out = "[1,";
