@@ -69,7 +69,7 @@ if [ -n "${TAXII_PAGING_PERF:-}" ]; then
   perf_pid=$!
   sleep 1
 fi
-"$client" "$port" bench bench-pass "$all" "$tmp/node/caravan.db" 1000
+"$client" "$port" bench bench-pass "$all" "$tmp/node/caravan.db" 1000 "$pid"
 if [ -n "$perf_pid" ]; then kill -INT "$perf_pid"; wait "$perf_pid" || true; fi
 if [ -n "${BASELINE_CARAVAND:-}" ]; then
   kill -TERM "$pid"; wait "$pid" 2>/dev/null || true
@@ -77,5 +77,5 @@ if [ -n "${BASELINE_CARAVAND:-}" ]; then
   pid=$!
   for _ in $(seq 1 200); do cli status >/dev/null 2>&1 && break; sleep 0.05; done
   echo "== baseline caravand $BASELINE_CARAVAND"
-  "$client" "$port" bench bench-pass "$all" "$tmp/node/caravan.db" 1000
+  "$client" "$port" bench bench-pass "$all" "$tmp/node/caravan.db" 1000 "$pid"
 fi

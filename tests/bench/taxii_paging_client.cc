@@ -3,7 +3,8 @@
 // baselines measured in the same run on the same store file. Driven by
 // tests/bench/taxii_paging_bench.sh; not part of ctest.
 //
-//   taxii_paging_client PORT ACCOUNT PASSWORD COLLECTION_ID STORE_DB [LIMIT]
+//   taxii_paging_client PORT ACCOUNT PASSWORD COLLECTION_ID STORE_DB [LIMIT
+//                       [DAEMON_PID]]
 //
 // Prints, each as objects (or rows) per second:
 //   taxii paging     GET .../objects/?limit=LIMIT then `next` until `more`
@@ -17,6 +18,10 @@
 //                    nlohmann: the per-object JSON building the server did
 //                    before the direct writer (protocol/formats/
 //                    stix_json_writer.h)
+// With DAEMON_PID, also the CPU seconds caravand spent serving the pages
+// (/proc/PID/stat utime + stime) and objects per daemon CPU-second: the
+// server's own cost, which a loaded shared machine does not inflate the
+// way it inflates wall time.
 // Shared 2-core machine: read the ratios.
 
 #include <sqlite3.h>
@@ -25,8 +30,12 @@
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <unistd.h>
+
 #include <chrono>
 #include <cstdio>
+#include <fstream>
+#include <sstream>
 #include <nlohmann/json.hpp>
 #include <string>
 
@@ -60,6 +69,22 @@ std::string NextToken(const std::string& body) {
   if (at == std::string::npos) return "";
   const size_t end = body.find('"', at + kKey.size());
   return body.substr(at + kKey.size(), end - at - kKey.size());
+}
+
+// utime + stime of process `pid` in seconds; 0 when unreadable.
+double ProcessCpuSeconds(const std::string& pid) {
+  std::ifstream in("/proc/" + pid + "/stat");
+  std::string text((std::istreambuf_iterator<char>(in)),
+                   std::istreambuf_iterator<char>());
+  const size_t close = text.rfind(')');  // the command name may hold spaces
+  if (close == std::string::npos) return 0;
+  std::istringstream fields(text.substr(close + 2));
+  std::string field;
+  double ticks = 0;
+  for (int i = 3; i <= 15 && fields >> field; ++i) {
+    if (i == 14 || i == 15) ticks += std::stod(field);
+  }
+  return ticks / static_cast<double>(sysconf(_SC_CLK_TCK));
 }
 
 struct PagingResult {
@@ -212,7 +237,12 @@ int main(int argc, char** argv) {
 
   // Warm-up page (the server's date index, the login cache).
   PageAll(port, basic, argv[4], 1, /*first_only=*/true);
+  const std::string daemon_pid = argc > 7 ? argv[7] : "";
+  const double cpu_before =
+      daemon_pid.empty() ? 0 : ProcessCpuSeconds(daemon_pid);
   const PagingResult taxii = PageAll(port, basic, argv[4], limit);
+  const double daemon_cpu =
+      daemon_pid.empty() ? 0 : ProcessCpuSeconds(daemon_pid) - cpu_before;
   const RawResult raw = ReadRaw(argv[5], limit);
 
   const double taxii_rate = taxii.objects / taxii.seconds;
@@ -222,6 +252,11 @@ int main(int argc, char** argv) {
               "%.1f MB, %.2f s = %.0f objects/s\n",
               limit, taxii.objects, taxii.pages, taxii.bytes / 1e6,
               taxii.seconds, taxii_rate);
+  if (daemon_cpu > 0) {
+    std::printf("caravand CPU while paging: %.2f s = %.0f objects per "
+                "daemon CPU-second\n",
+                daemon_cpu, taxii.objects / daemon_cpu);
+  }
   std::printf("baseline raw sqlite read of the same log: %zu rows in %.2f s "
               "= %.0f rows/s\n",
               raw.rows, raw.read_seconds, raw_rate);
