@@ -6,9 +6,11 @@
 
 namespace caravan::feeds {
 
-Result<protocol::ExportItem> ExportItemFromRecord(
-    const store::StoredRecord& record, std::string origin_name,
-    std::string origin_country) {
+namespace {
+
+Result<protocol::ExportItem> DecodedItem(const store::StoredRecord& record,
+                                         std::string origin_name,
+                                         std::string origin_country) {
   auto signed_record = protocol::DecodeSignedRecord(record.signed_bytes);
   if (!signed_record.ok()) return signed_record.status();
   auto body = protocol::DecodeRecordBody(signed_record->body);
@@ -18,7 +20,26 @@ Result<protocol::ExportItem> ExportItemFromRecord(
   item.id = record.id;
   item.origin_name = std::move(origin_name);
   item.origin_country = std::move(origin_country);
-  item.signed_record = record.signed_bytes;
+  return item;
+}
+
+}  // namespace
+
+Result<protocol::ExportItem> ExportItemFromRecord(
+    const store::StoredRecord& record, std::string origin_name,
+    std::string origin_country) {
+  auto item = DecodedItem(record, std::move(origin_name),
+                          std::move(origin_country));
+  if (item.ok()) item->signed_record = record.signed_bytes;
+  return item;
+}
+
+Result<protocol::ExportItem> ExportItemFromRecord(
+    store::StoredRecord&& record, std::string origin_name,
+    std::string origin_country) {
+  auto item = DecodedItem(record, std::move(origin_name),
+                          std::move(origin_country));
+  if (item.ok()) item->signed_record = std::move(record.signed_bytes);
   return item;
 }
 

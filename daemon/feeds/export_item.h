@@ -37,6 +37,11 @@ Result<protocol::ExportItem> LoadExportItem(store::Reader& reader,
 Result<protocol::ExportItem> ExportItemFromRecord(
     const store::StoredRecord& record, std::string origin_name,
     std::string origin_country);
+// The same, taking the record's signed bytes instead of copying them (the
+// TAXII listing serves each record once).
+Result<protocol::ExportItem> ExportItemFromRecord(
+    store::StoredRecord&& record, std::string origin_name,
+    std::string origin_country);
 
 // Standard base64 with padding (libsodium's original variant).
 std::string ToBase64(std::span<const uint8_t> bytes);

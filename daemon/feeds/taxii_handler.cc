@@ -9,10 +9,12 @@
 
 #include "daemon/feeds/export_item.h"
 #include "daemon/feeds/taxii_add_status.h"
+#include "daemon/feeds/taxii_envelope.h"
 #include "daemon/feeds/taxii_lookup.h"
 #include "protocol/indicator_parse.h"
 #include "protocol/record_codec.h"
 #include "protocol/formats/stix.h"
+#include "protocol/formats/stix_json_writer.h"
 #include "protocol/time_text.h"
 
 namespace caravan::feeds {
@@ -21,6 +23,11 @@ namespace {
 using nlohmann::json;
 
 constexpr size_t kLogChunk = 2000;
+// Smallest log read while a page fills: a filter that drops most records
+// still reads in useful chunks.
+constexpr size_t kMinLogChunk = 100;
+// Log times read per query while the date index catches up (no bytes).
+constexpr size_t kDateChunk = 10000;
 // Ids one match[id] may name (each is a few index probes).
 constexpr size_t kMaxMatchIds = 1000;
 
@@ -118,12 +125,6 @@ std::vector<std::string> SplitComma(const std::string& s) {
   return out;
 }
 
-struct Listed {
-  uint64_t seq = 0;
-  int64_t date_added = 0;  // Unix microseconds
-  json object;
-};
-
 }  // namespace
 
 std::string TaxiiTime(int64_t unix_micros) {
@@ -184,7 +185,7 @@ struct TaxiiHandler::DateIndex {
     std::lock_guard lock(mu);
     for (;;) {
       uint64_t after = seqs.empty() ? 0 : seqs.back();
-      auto page = reader.LogRange(after, kLogChunk);
+      auto page = reader.LogTimes(after, kDateChunk);
       if (!page.ok()) return page.status();
       for (const auto& rec : *page) {
         int64_t d = rec.stored_at * 1000000;
@@ -192,7 +193,7 @@ struct TaxiiHandler::DateIndex {
         seqs.push_back(rec.seq);
         dates.push_back(d);
       }
-      if (page->size() < kLogChunk) return Status::Ok();
+      if (page->size() < kDateChunk) return Status::Ok();
     }
   }
   int64_t DateOf(uint64_t seq) {
@@ -551,53 +552,68 @@ HttpResponse TaxiiHandler::Route(const HttpRequest& req,
       return Error(req, http::status::bad_request, "bad match[version]");
     }
   }
-  auto has_posted = reader.HasPostedStixIds();
-  if (!has_posted.ok()) {
-    return Error(req, http::status::service_unavailable,
-                 has_posted.status().message());
-  }
   const std::set<std::string> types(spec.types.begin(), spec.types.end());
+  const bool want_objects = !versions && what == "objects";
+  protocol::StixOriginTexts origin_texts;  // one origin's texts at a time
 
-  // One log record as the STIX object this request serves, or nullopt when
-  // the collection, the caller's TLP ceiling, quarantine, a warninglist
+  // One log record as the object version this request serves, or nullopt
+  // when the collection, the caller's TLP ceiling, quarantine, a warninglist
   // hit or the version and type filters leave it out. The caller's caps
-  // come from `account`, never from a token.
-  auto serve = [&](const store::StoredRecord& rec,
-                   const store::IndicatorRow& row, int64_t first_created,
-                   std::string stix_id) -> std::optional<json> {
+  // come from `account`, never from a token. Takes the record's bytes.
+  auto serve = [&](store::Reader::ServableRecord& s)
+      -> std::optional<ListedObject> {
+    const store::StoredRecord& rec = s.record;
+    if (!s.has_current) return std::nullopt;
     const bool received = rec.received_from.has_value();
     if (rec.variant != 0 && !received) return std::nullopt;  // peers' copies
     if (*collection == kCollectionReceived && !received) return std::nullopt;
     if (*collection == kCollectionOwn && received) return std::nullopt;
-    if (row.quarantined || row.warning) return std::nullopt;
-    if (spec.version == "last" &&
-        (rec.revision != row.revision || rec.variant != row.variant)) {
+    if (s.quarantined || s.warning) return std::nullopt;
+    if (spec.version == "last" && (rec.revision != s.current_revision ||
+                                   rec.variant != s.current_variant)) {
       return std::nullopt;
     }
     if (spec.version == "first" && rec.revision != 1) return std::nullopt;
-    auto item = ExportItemFromRecord(rec, row.origin_name, row.origin_country);
+    const uint64_t seq = rec.seq;
+    auto item = ExportItemFromRecord(std::move(s.record),
+                                     std::move(s.origin_name),
+                                     std::move(s.origin_country));
     if (!item.ok()) return std::nullopt;  // unreadable: never served
     if (item->body.indicator.tlp > account->max_tlp) return std::nullopt;
-    item->first_created = first_created;
-    item->stix_id = std::move(stix_id);
-    json obj = protocol::StixIndicator(*item);
-    if (!types.empty() && !types.count(obj["type"].get<std::string>())) {
+    item->first_created = s.first_created;
+    if (s.posted_stix_id) item->stix_id = std::move(*s.posted_stix_id);
+    protocol::StixObjectHead head = protocol::StixHeadOf(*item);
+    if (!types.empty() && !types.count(std::string(head.type))) {
       return std::nullopt;
     }
-    if (version_time &&
-        ParseTaxiiTime(obj["modified"].get<std::string>()) != version_time) {
+    if (version_time && head.modified_millis * 1000 != *version_time) {
       return std::nullopt;
     }
-    return obj;
+    ListedObject listed{seq, dates_->DateOf(seq), std::move(head.id),
+                        head.modified_millis, std::string()};
+    // Written even when only the id and version are listed: an object
+    // with no STIX form (a value no pattern can express) is never listed.
+    listed.json.reserve(item->signed_record.size() * 2 + 1024);
+    if (!protocol::AppendStixIndicatorJson(*item, listed.json,
+                                           &origin_texts)) {
+      return std::nullopt;
+    }
+    if (!want_objects) listed.json.clear();
+    return listed;
   };
 
-  std::vector<Listed> listed;
+  std::vector<ListedObject> listed;
   bool more = false;
   uint64_t cursor = spec.after_seq;
   if (!spec.ids.empty()) {
     // By id (objects/ID/, versions/, match[id]): through the indexes
     // (taxii_lookup.h), never the log, so the answer is on the first page.
-    std::vector<Listed> found;
+    auto has_posted = reader.HasPostedStixIds();
+    if (!has_posted.ok()) {
+      return Error(req, http::status::service_unavailable,
+                   has_posted.status().message());
+    }
+    std::vector<ListedObject> found;
     std::set<protocol::IndicatorId> seen;
     const uint64_t indexed_seq = dates_->LastSeq();
     for (const auto& stix_id : spec.ids) {
@@ -623,17 +639,30 @@ HttpResponse TaxiiHandler::Route(const HttpRequest& req,
                        revs.status().message());
         }
         const int64_t first_created = revs->empty() ? 0 : revs->front().created;
-        for (const auto& rec : *revs) {
+        for (auto& rec : *revs) {
           // Records stored since the date index was refreshed have no
           // date_added yet: the next request serves them.
           if (rec.seq <= spec.after_seq || rec.seq > indexed_seq) continue;
-          auto obj = serve(rec, **row, first_created, stix_id);
-          if (obj) found.push_back({rec.seq, dates_->DateOf(rec.seq), std::move(*obj)});
+          store::Reader::ServableRecord s;
+          s.record = std::move(rec);
+          s.has_current = true;
+          s.current_revision = (*row)->revision;
+          s.current_variant = (*row)->variant;
+          s.quarantined = (*row)->quarantined;
+          s.warning = (*row)->warning;
+          s.origin_name = (*row)->origin_name;
+          s.origin_country = (*row)->origin_country;
+          s.first_created = first_created;
+          s.posted_stix_id = stix_id;
+          auto obj = serve(s);
+          if (obj) found.push_back(std::move(*obj));
         }
       }
     }
     std::sort(found.begin(), found.end(),
-              [](const Listed& a, const Listed& b) { return a.seq < b.seq; });
+              [](const ListedObject& a, const ListedObject& b) {
+                return a.seq < b.seq;
+              });
     // objects/ID/ answers every version at once (they are few); match[id]
     // pages like any listing.
     const size_t take = by_id ? found.size() : std::min(found.size(), spec.limit);
@@ -643,64 +672,36 @@ HttpResponse TaxiiHandler::Route(const HttpRequest& req,
     if (!listed.empty()) cursor = listed.back().seq;
   } else {
     // Everything else walks the log from the cursor, at most max_scan
-    // records per request.
-    struct Held {
-      std::optional<store::IndicatorRow> row;
-      std::string stix_id;  // posted id to export, "" = derived
-    };
-    std::map<protocol::IndicatorId, Held> rows;
+    // records per request, each record read with what serving it needs
+    // in one statement (Reader::ServableLogRange). A chunk asks for about
+    // what the page still lacks, so a full page reads no record twice.
     size_t scanned = 0;
     const uint64_t last_seq = dates_->LastSeq();
     bool done = false;
     while (!done && cursor < last_seq && scanned < options_.max_scan &&
            listed.size() < spec.limit) {
-      auto page = reader.LogRange(cursor, kLogChunk);
+      // The first read asks for exactly what the page lacks; later ones
+      // (records were filtered out) for at least kMinLogChunk.
+      const size_t lacking = spec.limit - listed.size();
+      const size_t chunk = std::min(
+          {kLogChunk, options_.max_scan - scanned,
+           scanned == 0 ? lacking : std::max(lacking, kMinLogChunk)});
+      auto page = reader.ServableLogRange(cursor, chunk);
       if (!page.ok()) {
         return Error(req, http::status::service_unavailable,
                      page.status().message());
       }
       if (page->empty()) break;
-      for (const auto& rec : *page) {
-        if (listed.size() >= spec.limit || scanned >= options_.max_scan) {
+      for (auto& s : *page) {
+        if (listed.size() >= spec.limit || scanned >= options_.max_scan ||
+            s.record.seq > last_seq) {
           done = true;
           break;
         }
-        cursor = rec.seq;
+        cursor = s.record.seq;
         ++scanned;
-        const bool received = rec.received_from.has_value();
-        if (rec.variant != 0 && !received) continue;
-        if (*collection == kCollectionReceived && !received) continue;
-        if (*collection == kCollectionOwn && received) continue;
-        auto cached = rows.find(rec.id);
-        if (cached == rows.end()) {
-          auto row = reader.Get(rec.id);
-          if (!row.ok()) {
-            return Error(req, http::status::service_unavailable,
-                         row.status().message());
-          }
-          Held held{std::move(*row), ""};
-          if (*has_posted && held.row) {
-            auto posted = reader.PostedStixId(rec.id);
-            if (!posted.ok()) {
-              return Error(req, http::status::service_unavailable,
-                           posted.status().message());
-            }
-            if (*posted) held.stix_id = std::move(**posted);
-          }
-          if (rows.size() > 10000) rows.clear();
-          cached = rows.emplace(rec.id, std::move(held)).first;
-        }
-        const auto& row = cached->second.row;
-        if (!row) continue;
-        int64_t first_created = rec.created;
-        if (rec.revision != 1) {
-          auto revs = reader.GetRevisions(rec.id);
-          if (revs.ok() && !revs->empty()) first_created = revs->front().created;
-        }
-        auto obj = serve(rec, *row, first_created, cached->second.stix_id);
-        if (obj) {
-          listed.push_back({rec.seq, dates_->DateOf(rec.seq), std::move(*obj)});
-        }
+        auto obj = serve(s);
+        if (obj) listed.push_back(std::move(*obj));
       }
     }
     more = cursor < last_seq;
@@ -708,34 +709,20 @@ HttpResponse TaxiiHandler::Route(const HttpRequest& req,
   if (by_id && listed.empty()) {
     return Error(req, http::status::not_found, "no such object");
   }
-  json body = json::object();
+  std::string next;
   if (more) {
-    PageSpec next = spec;
-    next.after_seq = cursor;
-    body["more"] = true;
-    body["next"] = tokens_->Seal(next, account->name);
-  } else {
-    body["more"] = false;
+    PageSpec next_spec = spec;
+    next_spec.after_seq = cursor;
+    next = tokens_->Seal(next_spec, account->name);
   }
-  if (versions) {
-    json list = json::array();
-    for (const auto& l : listed) list.push_back(l.object["modified"]);
-    body["versions"] = list;
-  } else if (what == "manifest") {
-    json list = json::array();
-    for (const auto& l : listed) {
-      list.push_back({{"id", l.object["id"]},
-                      {"date_added", TaxiiTime(l.date_added)},
-                      {"version", l.object["modified"]},
-                      {"media_type", "application/stix+json;version=2.1"}});
-    }
-    if (!list.empty()) body["objects"] = list;
-  } else {
-    json list = json::array();
-    for (auto& l : listed) list.push_back(std::move(l.object));
-    if (!list.empty()) body["objects"] = list;
-  }
-  auto res = Json(req, http::status::ok, body);
+  std::string body = versions           ? VersionsBody(listed, more, next)
+                     : what == "manifest" ? ManifestBody(listed, more, next)
+                                          : EnvelopeBody(listed, more, next);
+  HttpResponse res(http::status::ok, req.version());
+  res.set(http::field::content_type, kTaxiiMediaType);
+  res.keep_alive(req.keep_alive());
+  res.body() = std::move(body);
+  res.prepare_payload();
   if (!listed.empty()) {
     res.set("X-TAXII-Date-Added-First", TaxiiTime(listed.front().date_added));
     res.set("X-TAXII-Date-Added-Last", TaxiiTime(listed.back().date_added));

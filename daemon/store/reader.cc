@@ -489,6 +489,76 @@ Result<std::vector<StoredRecord>> Reader::LogRange(uint64_t after_seq,
   return out;
 }
 
+Result<std::vector<Reader::ServableRecord>> Reader::ServableLogRange(
+    uint64_t after_seq, size_t limit) {
+  CARAVAN_RETURN_IF_ERROR(CheckLimit(limit));
+  if (after_seq > static_cast<uint64_t>(INT64_MAX)) {
+    return std::vector<ServableRecord>();
+  }
+  // Revision 1's time needs a probe of (id, revision, variant) only for
+  // later revisions; the posted id is one probe of stix_ids_id (an empty
+  // index when no client ever posted an id).
+  CARAVAN_STORE_ASSIGN_OR_RETURN(
+      Statement st,
+      db_->Prepare(
+          "SELECT r.seq, r.id, r.revision, r.variant, r.origin, "
+          "r.origin_seq, r.created, r.received_from, r.stored_at, "
+          "r.signed_bytes, "
+          "i.revision, i.variant, i.quarantined, i.warning, i.origin_name, "
+          "i.origin_country, "
+          "CASE WHEN r.revision = 1 THEN r.created ELSE "
+          "(SELECT f.created FROM records f WHERE f.id = r.id "
+          "ORDER BY f.revision, f.variant LIMIT 1) END, "
+          "(SELECT s.stix_id FROM stix_ids s WHERE s.id = r.id "
+          "ORDER BY s.rowid LIMIT 1) "
+          "FROM records r LEFT JOIN indicators i ON i.id = r.id "
+          "WHERE r.seq > ?1 ORDER BY r.seq LIMIT ?2"));
+  st.Bind(1, static_cast<int64_t>(after_seq));
+  st.Bind(2, static_cast<int64_t>(limit));
+  std::vector<ServableRecord> out;
+  out.reserve(std::min<size_t>(limit, 4096));
+  for (;;) {
+    CARAVAN_STORE_ASSIGN_OR_RETURN(bool row, st.Step());
+    if (!row) break;
+    ServableRecord s;
+    CARAVAN_STORE_ASSIGN_OR_RETURN(s.record, ReadRecord(st));
+    s.has_current = !st.IsNull(10);
+    if (s.has_current) {
+      s.current_revision = static_cast<uint32_t>(st.Int(10));
+      s.current_variant = static_cast<uint32_t>(st.Int(11));
+      s.quarantined = st.Int(12) != 0;
+      s.warning = st.Int(13) != 0;
+      s.origin_name = st.Text(14);
+      s.origin_country = st.Text(15);
+    }
+    s.first_created = st.Int(16);
+    if (!st.IsNull(17)) s.posted_stix_id = st.Text(17);
+    out.push_back(std::move(s));
+  }
+  return out;
+}
+
+Result<std::vector<Reader::LogTime>> Reader::LogTimes(uint64_t after_seq,
+                                                      size_t limit) {
+  CARAVAN_RETURN_IF_ERROR(CheckLimit(limit));
+  if (after_seq > static_cast<uint64_t>(INT64_MAX)) {
+    return std::vector<LogTime>();
+  }
+  CARAVAN_STORE_ASSIGN_OR_RETURN(
+      Statement st,
+      db_->Prepare("SELECT seq, stored_at FROM records WHERE seq > ?1 "
+                   "ORDER BY seq LIMIT ?2"));
+  st.Bind(1, static_cast<int64_t>(after_seq));
+  st.Bind(2, static_cast<int64_t>(limit));
+  std::vector<LogTime> out;
+  for (;;) {
+    CARAVAN_STORE_ASSIGN_OR_RETURN(bool row, st.Step());
+    if (!row) break;
+    out.push_back({static_cast<uint64_t>(st.Int(0)), st.Int(1)});
+  }
+  return out;
+}
+
 // The highest seq actually held, not sqlite_sequence: an insert that hits
 // ON CONFLICT DO NOTHING still uses up a number, which no acknowledgement
 // would ever cover (a backlog that never drains).

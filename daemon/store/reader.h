@@ -93,6 +93,34 @@ class Reader {
   };
   Result<std::vector<StoredRecord>> LogRange(uint64_t after_seq, size_t limit,
                                              const LogReader& for_peer);
+  // TAXII listings (daemon/feeds/taxii_listing.h): log entries with
+  // seq > after_seq, ascending, at most `limit` (1..kMaxQueryLimit), each
+  // joined in one statement (one snapshot) with what serving it needs:
+  // its indicator's current view flags, revision 1's `created` and the
+  // STIX id a client posted for it. Replaces a Get, a GetRevisions and a
+  // PostedStixId per entry.
+  struct ServableRecord {
+    StoredRecord record;       // superseded is not filled in
+    bool has_current = false;  // the indicator has a current view
+    uint32_t current_revision = 0;
+    uint32_t current_variant = 0;
+    bool quarantined = false;
+    bool warning = false;
+    std::string origin_name;
+    std::string origin_country;
+    int64_t first_created = 0;  // `created` of its first record held
+    std::optional<std::string> posted_stix_id;
+  };
+  Result<std::vector<ServableRecord>> ServableLogRange(uint64_t after_seq,
+                                                       size_t limit);
+  // (seq, stored_at) of log entries with seq > after_seq, ascending, at
+  // most `limit` (1..kMaxQueryLimit): TAXII's date_added index, without
+  // reading the records' bytes.
+  struct LogTime {
+    uint64_t seq = 0;
+    int64_t stored_at = 0;
+  };
+  Result<std::vector<LogTime>> LogTimes(uint64_t after_seq, size_t limit);
   // Whole-store counts: walks the indicators (status, metrics).
   Result<Counts> GetCounts();
   // Counts::last_log_seq alone, one index probe (backlogs per peer).

@@ -334,6 +334,82 @@ TEST_F(TaxiiTest, PagesThrough25kObjectsAndResumesWithAddedAfter) {
             "[domain-name:value = 'new.example.org']");
 }
 
+// Issue 17: the paging cursor is a log position (keyset), so records
+// stored between two pages neither shift what follows nor repeat what came
+// before: every object is served exactly once, in date_added order, and a
+// page's objects, manifest and the envelope stay well formed.
+TEST_F(TaxiiTest, KeysetPagingAcrossInsertsLosesAndRepeatsNothing) {
+  std::string lines;
+  for (int i = 0; i < 40; ++i) lines += "192.0.2." + std::to_string(i) + "\n";
+  WriteFile(node_.root() / "first.txt", lines);
+  ASSERT_EQ(node_.Cli({"submit", "--file", (node_.root() / "first.txt").string(),
+                       "--tlp", "green"}).exit_code, 0);
+  std::set<std::string> names;
+  std::set<std::string> versions;  // id + modified
+  size_t repeated = 0;
+  std::string last_added;
+  std::string target = Objects("all") + "?limit=7";
+  int inserted = 0;
+  for (int guard = 0; guard < 40; ++guard) {
+    auto page = Get(target);
+    ASSERT_EQ(page.status, 200) << page.body;
+    const auto doc = page.Json();
+    if (doc.contains("objects")) {
+      EXPECT_LE(doc["objects"].size(), 7u);
+      EXPECT_LT(last_added, page.headers["x-taxii-date-added-first"]);
+      last_added = page.headers["x-taxii-date-added-last"];
+      for (const auto& o : doc["objects"]) {
+        EXPECT_EQ(o["type"], "indicator");
+        EXPECT_EQ(o["spec_version"], "2.1");
+        names.insert(o["name"].get<std::string>());
+        if (!versions.insert(o["id"].get<std::string>() +
+                             o["modified"].get<std::string>()).second) {
+          ++repeated;
+        }
+      }
+    }
+    if (!doc["more"].get<bool>()) break;
+    // Between pages: a new value, stored after the cursor.
+    if (inserted < 5) {
+      ASSERT_EQ(node_.Cli({"submit", "domain",
+                           "late" + std::to_string(inserted) + ".example.org",
+                           "--tlp", "green"}).exit_code, 0);
+      ++inserted;
+    }
+    target = Objects("all") + "?next=" + doc["next"].get<std::string>();
+  }
+  EXPECT_EQ(repeated, 0u);
+  EXPECT_EQ(inserted, 5);
+  EXPECT_EQ(names.size(), 45u);
+  for (int i = 0; i < 5; ++i) {
+    EXPECT_TRUE(names.count("late" + std::to_string(i) + ".example.org")) << i;
+  }
+  // The manifest pages the same log: the same 45 versions.
+  std::set<std::string> manifest;
+  target = "/api/collections/" + ids_["all"] + "/manifest/?limit=10";
+  for (int guard = 0; guard < 20; ++guard) {
+    auto page = Get(target);
+    ASSERT_EQ(page.status, 200) << page.body;
+    const auto doc = page.Json();
+    for (const auto& m : doc.value("objects", nlohmann::json::array())) {
+      EXPECT_EQ(m["media_type"], "application/stix+json;version=2.1");
+      manifest.insert(m["id"].get<std::string>() +
+                      m["version"].get<std::string>());
+    }
+    if (!doc["more"].get<bool>()) break;
+    target = "/api/collections/" + ids_["all"] + "/manifest/?next=" +
+             doc["next"].get<std::string>();
+  }
+  EXPECT_EQ(manifest, versions);
+  // A token with one character changed is refused with the reason.
+  auto first = Get(Objects("all") + "?limit=7").Json();
+  std::string token = first["next"];
+  token[token.size() / 2] = token[token.size() / 2] == 'A' ? 'B' : 'A';
+  auto refused = Get(Objects("all") + "?next=" + token);
+  EXPECT_EQ(refused.status, 400) << refused.body;
+  EXPECT_EQ(refused.Json()["title"], "bad next token") << refused.body;
+}
+
 TEST_F(TaxiiTest, RefusesBadCredentialsAcceptAndCollections) {
   auto bad = Get("/taxii2/", "siem:wrong");
   EXPECT_EQ(bad.status, 401);
