@@ -10,6 +10,7 @@
 #include "daemon/observe/log.h"
 #include "daemon/policy/policy_eval.h"
 #include "daemon/sync/decision_audit.h"
+#include "daemon/sync/record_signing.h"
 #include "daemon/sync/unacked_page.h"
 
 namespace caravan::daemon::sync {
@@ -87,14 +88,8 @@ void SignOwnSends(const PageContext& ctx, OutboundPage& page,
   crypto::SignedBatch signed_batch =
       crypto::SignSeededBatch(*ctx.identity, leaves, batch.salt_seed);
   for (size_t k = 0; k < own.size(); ++k) {
-    crypto::MerkleProof& p = signed_batch.proofs[k];
-    protocol::BatchProofData proof;
-    proof.salt = p.salt;
-    proof.leaf_index = p.leaf_index;
-    proof.tree_size = p.tree_size;
-    proof.path = std::move(p.path);
-    proof.root_signature = signed_batch.root_signature;
-    page.sends[own[k].index].second.signature = std::move(proof);
+    page.sends[own[k].index].second.signature = ToBatchProof(
+        std::move(signed_batch.proofs[k]), signed_batch.root_signature);
   }
   batch.root_signature = signed_batch.root_signature;
   page.batches.push_back(std::move(batch));

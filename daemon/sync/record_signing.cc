@@ -34,15 +34,21 @@ std::vector<protocol::SignedRecord> SignBodies(
   std::vector<std::span<const uint8_t>> leaves(bodies.begin(), bodies.end());
   crypto::SignedBatch batch = crypto::SignBatch(key, leaves);
   for (size_t i = 0; i < bodies.size(); ++i) {
-    const crypto::MerkleProof& p = batch.proofs[i];
-    protocol::BatchProofData proof;
-    proof.salt = p.salt;
-    proof.leaf_index = p.leaf_index;
-    proof.tree_size = p.tree_size;
-    proof.path = p.path;
-    proof.root_signature = batch.root_signature;
-    out.push_back({std::move(bodies[i]), std::move(proof)});
+    out.push_back({std::move(bodies[i]),
+                   ToBatchProof(std::move(batch.proofs[i]),
+                                batch.root_signature)});
   }
+  return out;
+}
+
+protocol::BatchProofData ToBatchProof(crypto::MerkleProof proof,
+                                      const crypto::Ed25519Signature& root) {
+  protocol::BatchProofData out;
+  out.salt = proof.salt;
+  out.leaf_index = proof.leaf_index;
+  out.tree_size = proof.tree_size;
+  out.path = std::move(proof.path);
+  out.root_signature = root;
   return out;
 }
 

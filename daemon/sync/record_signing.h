@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "crypto/identity_key.h"
+#include "crypto/merkle.h"
 #include "protocol/record_codec.h"
 
 namespace caravan::daemon {
@@ -23,6 +24,11 @@ namespace caravan::daemon {
 std::vector<protocol::SignedRecord> SignBodies(
     const crypto::IdentityKey& key,
     std::vector<std::vector<uint8_t>> bodies);
+
+// A Merkle proof (crypto) in the signed-record form (protocol), with the
+// root signature every member of its batch carries.
+protocol::BatchProofData ToBatchProof(crypto::MerkleProof proof,
+                                      const crypto::Ed25519Signature& root);
 
 // Remembers batch roots whose signature already verified, so the N records
 // of one batch cost one Ed25519 verification, not N.

@@ -4,6 +4,8 @@
 #include <span>
 #include <string>
 
+#include "daemon/sync/record_signing.h"
+
 namespace caravan::daemon::sync {
 namespace {
 
@@ -58,16 +60,11 @@ void ExpandBatch(ReceivedBatch& batch, const RosterIndex& roster,
         batch.origin, leaves.size(), tree.root, batch.root_signature);
   }
   for (size_t i = 0; i < batch.leaves.size(); ++i) {
-    crypto::MerkleProof& p = tree.proofs[i];
-    protocol::BatchProofData proof;
-    proof.salt = p.salt;
-    proof.leaf_index = p.leaf_index;
-    proof.tree_size = p.tree_size;
-    proof.path = std::move(p.path);
-    proof.root_signature = batch.root_signature;
     InboundEntry entry;
     entry.sender_seq = batch.leaves[i].first;
-    entry.record = {std::move(batch.leaves[i].second), std::move(proof)};
+    entry.record = {std::move(batch.leaves[i].second),
+                    ToBatchProof(std::move(tree.proofs[i]),
+                                 batch.root_signature)};
     entry.batch = verdict;
     out.push_back(std::move(entry));
   }
