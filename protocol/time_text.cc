@@ -184,20 +184,28 @@ Result<int64_t> ParseTime(std::string_view text, int64_t now) {
   return ParseAbsoluteTime(text);
 }
 
-std::string FormatTime(int64_t t) {
+CivilTime ToCivilTime(int64_t t) {
   int64_t days = t / 86400;
   int64_t secs = t % 86400;
   if (secs < 0) {
     secs += 86400;
     --days;
   }
-  int64_t y;
-  unsigned m, d;
-  CivilFromDays(days, &y, &m, &d);
+  CivilTime c{};
+  CivilFromDays(days, &c.year, &c.month, &c.day);
+  const auto s = static_cast<unsigned>(secs);
+  c.hour = s / 3600;
+  c.minute = s / 60 % 60;
+  c.second = s % 60;
+  return c;
+}
+
+std::string FormatTime(int64_t t) {
+  const CivilTime c = ToCivilTime(t);
   char buf[64];
-  std::snprintf(buf, sizeof buf, "%04lld-%02u-%02uT%02d:%02d:%02dZ",
-                static_cast<long long>(y), m, d, static_cast<int>(secs / 3600),
-                static_cast<int>(secs / 60 % 60), static_cast<int>(secs % 60));
+  std::snprintf(buf, sizeof buf, "%04lld-%02u-%02uT%02u:%02u:%02uZ",
+                static_cast<long long>(c.year), c.month, c.day, c.hour,
+                c.minute, c.second);
   return buf;
 }
 

@@ -29,6 +29,19 @@ Result<int64_t> ParseAbsoluteTime(std::string_view text);
 // result would be before 1970.
 Result<int64_t> ParseTime(std::string_view text, int64_t now);
 
+// The UTC calendar fields of a Unix time (proleptic Gregorian; negative
+// times are before 1970). Shared by FormatTime and the STIX writer's fast
+// path so both print the same date for the same second.
+struct CivilTime {
+  int64_t year;
+  unsigned month;   // 1..12
+  unsigned day;     // 1..31
+  unsigned hour;    // 0..23
+  unsigned minute;  // 0..59
+  unsigned second;  // 0..59
+};
+CivilTime ToCivilTime(int64_t unix_seconds);
+
 // "2026-01-02T03:04:05Z" (RFC 3339, UTC, whole seconds). Negative times are
 // written as before 1970; never fails.
 std::string FormatTime(int64_t unix_seconds);

@@ -5,6 +5,7 @@
 #include <iterator>
 
 #include "protocol/record_codec.h"
+#include "protocol/time_text.h"
 
 namespace caravan::protocol {
 namespace {
@@ -69,40 +70,18 @@ void Two(unsigned v, char* at) {
   at[1] = static_cast<char>('0' + v % 10);
 }
 
-// FormatTime's civil date (time_text.cc), for the fast path.
-void CivilFromDays(int64_t z, int64_t* y, unsigned* m, unsigned* d) {
-  z += 719468;
-  const int64_t era = (z >= 0 ? z : z - 146096) / 146097;
-  const unsigned doe = static_cast<unsigned>(z - era * 146097);
-  const unsigned yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-  const unsigned doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-  const unsigned mp = (5 * doy + 2) / 153;
-  *d = doy - (153 * mp + 2) / 5 + 1;
-  *m = mp < 10 ? mp + 3 : mp - 9;
-  *y = static_cast<int64_t>(yoe) + era * 400 + (*m <= 2);
-}
-
 // "YYYY-MM-DDTHH:MM:SS.mmmZ" for secs in [kYear0, kYear10000).
 void AppendFastTime(int64_t secs, unsigned millis, std::string& out) {
-  int64_t days = secs / 86400;
-  int64_t rem = secs % 86400;
-  if (rem < 0) {
-    rem += 86400;
-    --days;
-  }
-  int64_t y;
-  unsigned m, d;
-  CivilFromDays(days, &y, &m, &d);
+  const CivilTime c = ToCivilTime(secs);
   char buf[24] = "0000-00-00T00:00:00.000";
-  const auto year = static_cast<unsigned>(y);
+  const auto year = static_cast<unsigned>(c.year);
   Two(year / 100, buf);
   Two(year % 100, buf + 2);
-  Two(m, buf + 5);
-  Two(d, buf + 8);
-  const auto r = static_cast<unsigned>(rem);
-  Two(r / 3600, buf + 11);
-  Two(r / 60 % 60, buf + 14);
-  Two(r % 60, buf + 17);
+  Two(c.month, buf + 5);
+  Two(c.day, buf + 8);
+  Two(c.hour, buf + 11);
+  Two(c.minute, buf + 14);
+  Two(c.second, buf + 17);
   buf[20] = static_cast<char>('0' + millis / 100);
   Two(millis % 100, buf + 21);
   out.append(buf, 23);

@@ -95,5 +95,25 @@ TEST(TimeText, FormatRoundTrips) {
   }
 }
 
+TEST(TimeText, CivilTimeSplitsBeforeAndAfter1970) {
+  const CivilTime before = ToCivilTime(-1);
+  EXPECT_EQ(before.year, 1969);
+  EXPECT_EQ(before.month, 12u);
+  EXPECT_EQ(before.day, 31u);
+  EXPECT_EQ(before.hour, 23u);
+  EXPECT_EQ(before.minute, 59u);
+  EXPECT_EQ(before.second, 59u);
+  const CivilTime leap = ToCivilTime(1709164800 + 86399);  // 2024-02-29
+  EXPECT_EQ(leap.year, 2024);
+  EXPECT_EQ(leap.month, 2u);
+  EXPECT_EQ(leap.day, 29u);
+  EXPECT_EQ(leap.hour, 23u);
+  // The earliest second whose year still prints as four digits.
+  const CivilTime year0 = ToCivilTime(-62167219200);
+  EXPECT_EQ(year0.year, 0);
+  EXPECT_EQ(year0.month, 1u);
+  EXPECT_EQ(year0.day, 1u);
+}
+
 }  // namespace
 }  // namespace caravan::protocol
