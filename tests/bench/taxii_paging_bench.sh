@@ -15,24 +15,17 @@ set -euo pipefail
 build=$(cd "$1" && pwd)
 n=${2:-100000}
 here=$(cd "$(dirname "$0")" && pwd)
-caravan="$build/tools/caravan"
-caravand="$build/daemon/caravand"
+tmp=$(mktemp -d /tmp/cvtp-XXXXXX)
+# shellcheck source=e2e/lib.sh
+. "$here/e2e/lib.sh"
 passwd="$build/daemon/feeds/caravan-taxii-passwd"
 client="$build/tests/bench/taxii_paging_client"
-for b in "$caravan" "$caravand" "$passwd" "$client"; do
-  [ -x "$b" ] || { echo "taxii_paging_bench: missing $b" >&2; exit 1; }
-done
-tmp=$(mktemp -d /tmp/cvtp-XXXXXX)
-pid=
-cleanup() {
-  [ -n "$pid" ] && kill -TERM "$pid" 2>/dev/null && wait "$pid" 2>/dev/null
-  rm -rf "$tmp"
-}
-trap cleanup EXIT
-cli() { "$caravan" --config "$tmp/node/caravand.toml" "$@"; }
-port=$(/usr/bin/python3 -c 'import socket;s=socket.socket();s.bind(("127.0.0.1",0));print(s.getsockname()[1])')
+require "$caravan" "$caravand" "$passwd" "$client"
+trap 'stop_all; rm -rf "$tmp"' EXIT
+cli() { cv node "$@"; }
+port=$(free_port)
 
-"$caravan" init "$tmp/node" --name CERT-BENCH --country UZ >/dev/null
+init_node node UZ
 hash=$(printf 'bench-pass\n' | "$passwd")
 cat >"$tmp/node/taxii-accounts.toml" <<TOML
 [[account]]
@@ -50,13 +43,11 @@ cfg = re.sub(r'(\[taxii\][^\[]*?)listen = "[^"]*"',
              cfg, count=1, flags=re.S)
 open(path, "w").write(cfg)
 PY
-"$caravand" --config "$tmp/node/caravand.toml" 2>"$tmp/caravand.log" &
-pid=$!
-for _ in $(seq 1 200); do cli status >/dev/null 2>&1 && break; sleep 0.05; done
+start node
 
 /usr/bin/python3 "$here/e2e/gen_values.py" "$n" >"$tmp/values.txt"
 cli submit --file "$tmp/values.txt" --tlp green --json >/dev/null
-echo "node holds $(cli --json status | /usr/bin/python3 -c 'import json,sys;print(json.load(sys.stdin)["counts"]["indicators"])') indicators"
+echo "node holds $(count node) indicators"
 all=$(/usr/bin/python3 -c 'import hashlib,sys
 d=hashlib.blake2b(b"caravan taxii collection\0all",digest_size=32).digest()
 b=bytearray(d[:16]);b[6]=(b[6]&15)|0x50;b[8]=(b[8]&0x3f)|0x80;h=b.hex()
@@ -64,18 +55,16 @@ print("%s-%s-%s-%s-%s"%(h[:8],h[8:12],h[12:16],h[16:20],h[20:]))')
 echo "== this build's caravand"
 perf_pid=
 if [ -n "${TAXII_PAGING_PERF:-}" ]; then
-  perf record -F 499 --call-graph dwarf,16384 -p "$pid" -o "$TAXII_PAGING_PERF" \
+  perf record -F 499 --call-graph dwarf,16384 -p "${pid[node]}" -o "$TAXII_PAGING_PERF" \
     2>/dev/null &
   perf_pid=$!
   sleep 1
 fi
-"$client" "$port" bench bench-pass "$all" "$tmp/node/caravan.db" 1000 "$pid"
+"$client" "$port" bench bench-pass "$all" "$tmp/node/caravan.db" 1000 "${pid[node]}"
 if [ -n "$perf_pid" ]; then kill -INT "$perf_pid"; wait "$perf_pid" || true; fi
 if [ -n "${BASELINE_CARAVAND:-}" ]; then
-  kill -TERM "$pid"; wait "$pid" 2>/dev/null || true
-  "$BASELINE_CARAVAND" --config "$tmp/node/caravand.toml" 2>>"$tmp/caravand.log" &
-  pid=$!
-  for _ in $(seq 1 200); do cli status >/dev/null 2>&1 && break; sleep 0.05; done
+  stop node
+  caravand=$BASELINE_CARAVAND start node
   echo "== baseline caravand $BASELINE_CARAVAND"
-  "$client" "$port" bench bench-pass "$all" "$tmp/node/caravan.db" 1000 "$pid"
+  "$client" "$port" bench bench-pass "$all" "$tmp/node/caravan.db" 1000 "${pid[node]}"
 fi
