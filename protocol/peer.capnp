@@ -127,6 +127,16 @@ struct SealedInner {
   # Set: this envelope is the recipient's receipt back to the sender, and
   # no batch follows.
   receipt @2 :SealedReceipt;
+  # h-hub (delay metric): when the sender sealed this envelope, Unix time in
+  # milliseconds on the sender's clock; 0: not stated (an older sender).
+  # Inside the signed ciphertext, so the hub can neither read nor change
+  # it; the recipient measures sealing -> opening from it
+  # (docs/federation.md "Delay").
+  sealedAtMs @3 :Int64;
+  # h-hub (chain restart): set, instead of a batch or a receipt, when the
+  # sender can no longer produce batches the recipient asked for (its own
+  # outbox row is unreadable or gone): pairSeq 0, nothing follows.
+  restart @4 :SealedChainRestart;
 }
 
 struct SealedReceipt {
@@ -171,4 +181,15 @@ struct PrekeyStatement {
   # Ed25519 by memberKey over "caravan/1 prekey\0" || memberKey ||
   # u64be(prekeyId) || prekeyPublic || i64be(notBefore) || i64be(notAfter).
   signature @5 :Data;
+}
+
+# ---- h-hub: hub accountability, signed chain restart (docs/federation.md
+# "Chain restart"). Inside a sealed envelope (SealedInner.restart), signed
+# by the sender with the rest of the plaintext.
+struct SealedChainRestart {
+  nextSeq @0 :UInt64;       # the pair seq of the sender's next batch (>= 2)
+  prevHash @1 :Data;        # 32 bytes: what that batch's prevHash will be
+  lostFrom @2 :UInt64;      # the first pair seq the sender cannot produce
+                            # (1 <= lostFrom < nextSeq)
+  reason @3 :Text;          # 1..512 bytes, for the recipient's audit
 }

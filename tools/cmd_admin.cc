@@ -1,6 +1,7 @@
 // Node administration commands: status, key, revoke, sight, audit, policy,
 // peers, quarantine. Each sends one typed request and shows the JSON reply.
 #include <algorithm>
+#include <cstdio>
 #include <ctime>
 #include <iterator>
 #include <tuple>
@@ -61,6 +62,20 @@ std::string DeferredCell(const nlohmann::json& p, int64_t now) {
          (retry.is_string() ? ", retry " + AgeCell(retry, now) : "");
 }
 
+// A hub delay for people: "850 ms", "42.0 s", or HumanDuration beyond a
+// minute.
+std::string DelayText(double seconds) {
+  if (seconds < 1) {
+    return std::to_string(static_cast<int64_t>(seconds * 1000)) + " ms";
+  }
+  if (seconds < 60) {
+    char buf[32];
+    std::snprintf(buf, sizeof buf, "%.1f s", seconds);
+    return buf;
+  }
+  return HumanDuration(static_cast<int64_t>(seconds));
+}
+
 // "2 at hub, 3 unreceipted; faults: 1 gap" for a member via a hub, "-"
 // otherwise.
 std::string SealedCell(const nlohmann::json& p) {
@@ -81,7 +96,26 @@ std::string SealedCell(const nlohmann::json& p) {
   if (p.contains("awaiting_prekey") && p["awaiting_prekey"] == true) {
     cell += "; awaiting prekey";
   }
+  // Hub accountability: the worst delay through the hub lately.
+  if (p.contains("hub_delay") && p["hub_delay"].is_object()) {
+    cell += "; worst delay " +
+            DelayText(p["hub_delay"].value("worst_recent_seconds", 0.0));
+  }
   return cell;
+}
+
+// One line per hub for `caravan status`: the worst delay a sealed
+// envelope took through it in the last hour, and whose.
+void ShowHubDelays(const nlohmann::json& delays) {
+  for (const auto& h : delays) {
+    std::cout << "hub delay:   " << h.value("hub", std::string("-"))
+              << ": worst "
+              << DelayText(h.value("worst_recent_seconds", 0.0))
+              << " in the last hour (from "
+              << h.value("sender", std::string("-")) << "), "
+              << h.value("over_alert", uint64_t{0})
+              << " over [hub] delay_alert since start\n";
+  }
 }
 
 // ENDPOINT says how a member is reached: dialed there, through a hub
@@ -188,6 +222,9 @@ int RunStatus(const GlobalOptions& global) {
       std::cout << "hub:         " << Str(d["hub"]["queued_envelopes"])
                 << " sealed envelopes queued ("
                 << Str(d["hub"]["queued_bytes"]) << " bytes)\n";
+    }
+    if (d.contains("hub_delays") && d["hub_delays"].is_array()) {
+      ShowHubDelays(d["hub_delays"]);
     }
     if (!policy["last_error"].is_null()) {
       std::cout << "policy error (running set kept):\n"

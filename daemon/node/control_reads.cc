@@ -3,6 +3,7 @@
 #include "daemon/feeds/export_item.h"
 #include "daemon/node/control_dispatcher.h"
 #include "daemon/node/control_wire.h"
+#include "daemon/node/hub_delay_json.h"
 #include "daemon/node/id_lookup.h"
 #include "daemon/node/indicator_json.h"
 #include "daemon/node/node.h"
@@ -151,6 +152,8 @@ Result<std::string> ControlDispatcher::NodeStatus() {
       doc["hub"]["queued_envelopes"] = envelopes;
       doc["hub"]["queued_bytes"] = bytes;
     }
+    // Hub accountability: the worst recent delay through each hub.
+    doc["hub_delays"] = HubDelaysByHubJson(node_.HubDelayViews());
     auto peers = PeersJson(reader);
     if (peers.ok()) doc["peers"] = std::move(*peers);
     AddHealthJson(doc);

@@ -8,6 +8,7 @@
 #include "daemon/control/control_response.h"
 #include "daemon/node/control_dispatcher.h"
 #include "daemon/node/control_wire.h"
+#include "daemon/node/hub_delay_json.h"
 #include "daemon/node/id_lookup.h"
 #include "daemon/node/indicator_json.h"
 #include "daemon/node/node.h"
@@ -307,6 +308,7 @@ Result<nlohmann::json> ControlDispatcher::PeersJson(store::Reader& reader) {
   nlohmann::json peers = nlohmann::json::array();
   const auto link_health = node_.LinkHealthByPeer();
   const auto prekey_views = node_.PrekeyViews();
+  const auto delays = node_.HubDelayViews();
   for (const auto& m : members) {
     auto state = reader.GetPeerState(m.name);
     if (!state.ok()) return state.status();
@@ -344,6 +346,15 @@ Result<nlohmann::json> ControlDispatcher::PeersJson(store::Reader& reader) {
       }
       if (!m.via.empty()) awaiting_prekey = it->second.awaiting;
     }
+    // Hub accountability: how long the member's sealed envelopes took
+    // through its hub lately (docs/federation.md "Delay"); null when none
+    // came in the recent window (or the member is not reached via a hub).
+    nlohmann::json hub_delay = nullptr;
+    if (!m.via.empty()) {
+      if (auto it = delays.find({m.via, m.name}); it != delays.end()) {
+        hub_delay = HubDelayJson(it->second);
+      }
+    }
     nlohmann::json queued_envelopes = nullptr, queued_bytes = nullptr;
     if (hub) {
       auto it = depth.find(m.key);
@@ -368,6 +379,7 @@ Result<nlohmann::json> ControlDispatcher::PeersJson(store::Reader& reader) {
          {"delivered_seq", m.via.empty() ? nlohmann::json(nullptr)
                                          : nlohmann::json(state->acked_seq)},
          {"hub_faults", hub_faults},
+         {"hub_delay", hub_delay},
          {"link", links.count(m.name) ? links.at(m.name) : "down"},
          {"last_contact", TimeOrNull(state->last_contact)},
          {"backlog", *last_log_seq > state->acked_seq

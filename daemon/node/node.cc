@@ -372,6 +372,12 @@ Node::PrekeyViews() const {
   return sync_->PrekeyViews();
 }
 
+std::map<std::pair<std::string, std::string>, sync::HubDelayBook::View>
+Node::HubDelayViews() const {
+  if (!sync_) return {};
+  return sync_->HubDelayViews();
+}
+
 std::map<std::string, Node::LinkHealth> Node::LinkHealthByPeer() const {
   std::lock_guard lock(roster_mu_);
   return link_health_;

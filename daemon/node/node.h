@@ -81,6 +81,10 @@ class Node {
   // sealed batches to it wait for one (docs/federation.md "Prekeys").
   std::map<protocol::PublicKey, sync::SyncEngine::PrekeyView> PrekeyViews()
       const;
+  // Hub accountability: recent delays of sealed envelopes by (hub, sender)
+  // (daemon/sync/hub_delay.h).
+  std::map<std::pair<std::string, std::string>, sync::HubDelayBook::View>
+  HubDelayViews() const;
 
   // Replaces this node's link key with a new one certified by the identity
   // key (docs/federation.md, Link key rotation): writes keys.link, switches

@@ -132,6 +132,10 @@ std::vector<double> LatencyBuckets() {
           0.25,  0.5,    1,     2.5,  5,     10};
 }
 
+std::vector<double> HubDelayBuckets() {
+  return {0.1, 0.5, 1, 5, 15, 60, 300, 900, 3600, 21600, 86400};
+}
+
 // ---- Family --------------------------------------------------------------------
 
 template <typename M>
@@ -293,7 +297,13 @@ Metrics::Metrics()
           "caravan_control_requests_abandoned_total",
           "Control requests not run because their deadline passed or their "
           "client hung up while they waited.",
-          {"reason"}, 3, MakeCounter()) {}
+          {"reason"}, 3, MakeCounter()),
+      hub_delay_seconds(
+          "caravan_hub_delay_seconds",
+          "Sealed envelopes' time from their sealing (the sender's clock, "
+          "inside the envelope) to their opening here, by the hub they "
+          "came through and their sender.",
+          {"hub", "sender"}, kMaxPeers, MakeHistogram(HubDelayBuckets())) {}
 
 std::string Metrics::Render(
     const std::vector<CollectedFamily>& collected) const {
@@ -306,6 +316,7 @@ std::string Metrics::Render(
   }
   RenderHistograms(out, control_request_seconds);
   RenderHistograms(out, taxii_request_seconds);
+  RenderHistograms(out, hub_delay_seconds);
   for (const auto& f : collected) {
     Header(out, f.name, f.help, f.type);
     for (const auto& [values, v] : f.samples) {

@@ -74,6 +74,9 @@ class Histogram {
 
 // Latency buckets for request handling, in seconds (1 ms .. 10 s).
 std::vector<double> LatencyBuckets();
+// Buckets for sealed envelopes' delays through a hub, in seconds
+// (100 ms .. 1 day).
+std::vector<double> HubDelayBuckets();
 
 enum class MetricType { kCounter, kGauge, kHistogram };
 
@@ -175,6 +178,9 @@ class Metrics {
   CounterFamily control_connections_dropped;
   // {reason}: control requests not run ("deadline", "client_gone").
   CounterFamily control_requests_abandoned;
+  // {hub, sender}: sealed envelopes' time from sealing (the sender's
+  // clock, inside the envelope) to opening here (hub accountability).
+  HistogramFamily hub_delay_seconds;
 
   // The whole exposition text: the families above, then `collected`.
   std::string Render(const std::vector<CollectedFamily>& collected) const;

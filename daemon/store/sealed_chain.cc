@@ -208,6 +208,18 @@ Result<std::vector<SealedOutboxEntry>> WriteTxn::SealedOutboxReceipted(
   return out;
 }
 
+Result<uint64_t> WriteTxn::SealedOutboxDropThrough(const PublicKey& recipient,
+                                                   uint64_t pair_seq) {
+  CARAVAN_STORE_ASSIGN_OR_RETURN(
+      Statement st,
+      db_.Prepare("DELETE FROM sealed_outbox WHERE recipient_key = ? AND "
+                  "pair_seq <= ?"));
+  st.BindBlob(1, recipient);
+  st.Bind(2, Clamp(pair_seq));
+  CARAVAN_RETURN_IF_ERROR(st.Run());
+  return static_cast<uint64_t>(sqlite3_changes(db_.handle()));
+}
+
 Result<SealedChainOut> Reader::SealedChainOutGet(const PublicKey& recipient) {
   CARAVAN_STORE_ASSIGN_OR_RETURN(
       Statement st,

@@ -177,6 +177,11 @@ class WriteTxn {
                               const ChainDigest& hash);
   Result<std::vector<SealedOutboxEntry>> SealedOutboxReceipted(
       const PublicKey& recipient, uint64_t pair_seq);
+  // Chain restart (docs/federation.md): deletes every outbox row for
+  // `recipient` through `pair_seq` without counting them receipted (their
+  // records are decided and sealed again); returns how many.
+  Result<uint64_t> SealedOutboxDropThrough(const PublicKey& recipient,
+                                           uint64_t pair_seq);
 
   // Warninglists (daemon/store/warninglist_hits.cc): records that the held
   // indicator `hit.id` matched a warninglist (replacing an earlier hit's

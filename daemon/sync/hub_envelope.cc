@@ -5,6 +5,7 @@
 #include <sodium.h>
 
 #include <algorithm>
+#include <chrono>
 #include <cstring>
 
 #include "crypto/identity_x25519.h"
@@ -44,6 +45,14 @@ Result<std::vector<capnp::word>> Words(std::span<const uint8_t> bytes,
   std::vector<capnp::word> words(bytes.size() / sizeof(capnp::word));
   std::memcpy(words.data(), bytes.data(), bytes.size());
   return words;
+}
+
+// The sealing time stated inside an envelope (SealedInner.sealedAtMs):
+// this host's wall clock, Unix ms.
+int64_t SealingTimeMs() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
 }
 
 bool CopyKey(capnp::Data::Reader data, protocol::PublicKey& out) {
@@ -159,6 +168,15 @@ std::vector<uint8_t> EncodeSealedInner(const SealedInnerInfo& inner) {
   b.setPairSeq(inner.link.pair_seq);
   b.setPrevHash(kj::arrayPtr(inner.link.prev_hash.data(),
                              inner.link.prev_hash.size()));
+  b.setSealedAtMs(inner.sealed_at_ms);
+  if (inner.restart) {
+    const SealedRestartInfo& r = *inner.restart;
+    auto rb = b.initRestart();
+    rb.setNextSeq(r.next_seq);
+    rb.setPrevHash(kj::arrayPtr(r.prev_hash.data(), r.prev_hash.size()));
+    rb.setLostFrom(r.lost_from);
+    rb.setReason(r.reason.substr(0, kMaxReceiptReason));
+  }
   if (inner.receipt) {
     const SealedReceiptInfo& r = *inner.receipt;
     auto rb = b.initReceipt();
@@ -193,6 +211,40 @@ Result<SealedInnerInfo> DecodeSealedInner(std::span<const uint8_t> bytes) {
     out.link.pair_seq = r.getPairSeq();
     if (!CopyHash(r.getPrevHash(), out.link.prev_hash)) {
       return InvalidInput("sealed inner header: prevHash must be 32 bytes");
+    }
+    out.sealed_at_ms = r.getSealedAtMs();
+    if (out.sealed_at_ms < 0) {
+      return InvalidInput("sealed inner header: sealedAtMs " +
+                          std::to_string(out.sealed_at_ms) +
+                          " is before 1970");
+    }
+    if (r.hasRestart()) {
+      if (out.link.pair_seq != 0 || r.hasReceipt()) {
+        return InvalidInput("sealed inner header: a chain restart has "
+                            "pairSeq 0 and no receipt");
+      }
+      auto rr = r.getRestart();
+      SealedRestartInfo restart;
+      restart.next_seq = rr.getNextSeq();
+      restart.lost_from = rr.getLostFrom();
+      if (restart.next_seq < 2 || restart.lost_from == 0 ||
+          restart.lost_from >= restart.next_seq) {
+        return InvalidInput("sealed chain restart: needs 1 <= lostFrom (" +
+                            std::to_string(restart.lost_from) +
+                            ") < nextSeq (" +
+                            std::to_string(restart.next_seq) + ")");
+      }
+      if (!CopyHash(rr.getPrevHash(), restart.prev_hash)) {
+        return InvalidInput("sealed chain restart: prevHash must be 32 bytes");
+      }
+      auto reason = rr.getReason();
+      if (reason.size() == 0 || reason.size() > kMaxReceiptReason) {
+        return InvalidInput("sealed chain restart: reason must be 1..512 "
+                            "bytes");
+      }
+      restart.reason.assign(reason.begin(), reason.end());
+      out.restart = std::move(restart);
+      return out;
     }
     if (r.hasReceipt()) {
       if (out.link.pair_seq != 0) {
@@ -357,7 +409,9 @@ Result<std::vector<uint8_t>> SealEncodedBatch(
   if (link.pair_seq == 0) {
     return InvalidInput("a sealed batch's pair seq starts at 1");
   }
-  return SealPlaintext(header, {link, std::nullopt}, batch, sender, max_bytes,
+  const SealedInnerInfo inner{link, std::nullopt, std::nullopt,
+                              SealingTimeMs()};
+  return SealPlaintext(header, inner, batch, sender, max_bytes,
                        "batch of " + std::to_string(batch.size()) + " bytes",
                        prekey);
 }
@@ -385,8 +439,26 @@ Result<std::vector<uint8_t>> SealReceipt(const SealedHeaderInfo& header,
   if (header.first_seq != 0 || header.up_to_seq != 0) {
     return InvalidInput("a sealed receipt decides no log range");
   }
-  return SealPlaintext(header, {ChainLink{}, receipt}, {}, sender, max_bytes,
-                       "receipt", nullptr);
+  const SealedInnerInfo inner{ChainLink{}, receipt, std::nullopt,
+                              SealingTimeMs()};
+  return SealPlaintext(header, inner, {}, sender, max_bytes, "receipt",
+                       nullptr);
+}
+
+Result<std::vector<uint8_t>> SealRestart(const SealedHeaderInfo& header,
+                                         const SealedRestartInfo& restart,
+                                         const crypto::IdentityKey& sender,
+                                         size_t max_bytes) {
+  if (header.first_seq != 0 || header.up_to_seq != 0) {
+    return InvalidInput("a sealed chain restart decides no log range");
+  }
+  const SealedInnerInfo inner{ChainLink{}, std::nullopt, restart,
+                              SealingTimeMs()};
+  // What the recipient would refuse is refused here, by the same check.
+  auto checked = DecodeSealedInner(EncodeSealedInner(inner));
+  if (!checked.ok()) return checked.status();
+  return SealPlaintext(header, inner, {}, sender, max_bytes, "chain restart",
+                       nullptr);
 }
 
 Result<SealedHeaderInfo> InspectSealed(std::span<const uint8_t> envelope,
@@ -503,9 +575,11 @@ Result<OpenedBatch> OpenSealed(std::span<const uint8_t> envelope,
   out.hash = EnvelopeHash(envelope);
   out.inner = *inner;
   out.padding = plain.size() - unpadded;
-  if (out.inner.receipt) {
+  if (out.inner.receipt || out.inner.restart) {
     if (!batch.empty() || header->first_seq != 0 || header->up_to_seq != 0) {
-      return InvalidInput("sealed receipt carries a batch or a log range");
+      return InvalidInput(std::string("sealed ") +
+                          (out.inner.receipt ? "receipt" : "chain restart") +
+                          " carries a batch or a log range");
     }
     return out;
   }

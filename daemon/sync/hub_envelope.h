@@ -93,16 +93,34 @@ struct SealedReceiptInfo {
   bool operator==(const SealedReceiptInfo&) const = default;
 };
 
-// What the SealedInner message holds: a chain link (a batch follows) or a
-// receipt (nothing follows).
+// The sender's signed statement that it cannot produce the batches from
+// lost_from on any more (its outbox row is unreadable or gone) and that
+// its chain to the recipient goes on at next_seq, chained to prev_hash
+// (docs/federation.md "Chain restart"). The records of the lost batches
+// come again in new batches.
+struct SealedRestartInfo {
+  uint64_t next_seq = 0;   // >= 2
+  ChainHash prev_hash{};   // the prevHash batch next_seq carries
+  uint64_t lost_from = 0;  // 1 <= lost_from < next_seq
+  std::string reason;      // 1..512 bytes
+  bool operator==(const SealedRestartInfo&) const = default;
+};
+
+// What the SealedInner message holds: a chain link (a batch follows), a
+// receipt or a chain restart (nothing follows).
 struct SealedInnerInfo {
   ChainLink link;
   std::optional<SealedReceiptInfo> receipt;
+  std::optional<SealedRestartInfo> restart;
+  // When the sender sealed it: Unix ms on the sender's clock, 0 when not
+  // stated (older senders). The Seal* functions below stamp the wall
+  // clock at sealing; a resend carries the first sealing's time.
+  int64_t sealed_at_ms = 0;
   bool operator==(const SealedInnerInfo&) const = default;
 };
 std::vector<uint8_t> EncodeSealedInner(const SealedInnerInfo& inner);
 // Inverse of EncodeSealedInner, for at most 4 KiB. A batch needs
-// pair_seq >= 1; a receipt pair_seq 0.
+// pair_seq >= 1; a receipt pair_seq 0; sealed_at_ms is never negative.
 Result<SealedInnerInfo> DecodeSealedInner(std::span<const uint8_t> bytes);
 
 // The size class a plaintext of `unpadded` bytes is padded to, when the
@@ -152,6 +170,14 @@ Result<std::vector<uint8_t>> SealEncodedBatch(
 // Seals a receipt (header.first_seq = up_to_seq = 0), signed by `sender`.
 Result<std::vector<uint8_t>> SealReceipt(const SealedHeaderInfo& header,
                                          const SealedReceiptInfo& receipt,
+                                         const crypto::IdentityKey& sender,
+                                         size_t max_bytes);
+
+// Seals a chain restart like a receipt (no log range, wrapped for the
+// recipient's identity key), signed by `sender`. Fails on a restart
+// DecodeSealedInner would refuse.
+Result<std::vector<uint8_t>> SealRestart(const SealedHeaderInfo& header,
+                                         const SealedRestartInfo& restart,
                                          const crypto::IdentityKey& sender,
                                          size_t max_bytes);
 

@@ -114,6 +114,68 @@ Result<SealedOutcome> RefuseForUs(const SealedContext& ctx,
   return out;
 }
 
+// The sender's signed chain restart (already opened and verified as its):
+// moves our chain on past the batches it lost, or refuses a replayed or
+// backwards one. The lost pair seqs are audited, so the operator knows
+// what never came (their records come again in new batches).
+Result<SealedOutcome> Restart(const SealedContext& ctx,
+                              const PeerInfo& link_peer, uint64_t hub_seq,
+                              SealedOutcome out,
+                              const protocol::RosterMember& sender,
+                              const SealedRestartInfo& restart,
+                              size_t envelope_bytes) {
+  store::Store* store = ctx.inbound.store;
+  auto state = store->WriteValue<store::SealedChainIn>(
+      [&](store::WriteTxn& txn) { return txn.SealedChainInGet(sender.key); })
+                   .get();
+  if (!state.ok()) return state.status();
+  const RestartVerdict verdict = ClassifyRestart(*state, restart);
+  if (verdict != RestartVerdict::kSkip) {
+    const bool replayed = verdict == RestartVerdict::kReplayed;
+    return RefuseForUs(
+        ctx, link_peer, hub_seq, std::move(out),
+        std::string("sealed chain restart ") +
+            (replayed ? "replayed" : "backwards") + ": it names pair seq " +
+            std::to_string(restart.next_seq) + " as next, and we applied " +
+            "through " + std::to_string(state->last_seq),
+        envelope_bytes);
+  }
+  const auto [lost_first, lost_last] = LostRange(*state, restart);
+  nlohmann::json detail = HeaderJson(out.header);
+  detail["via"] = link_peer.name;
+  detail["hub_seq"] = hub_seq;
+  detail["lost_from"] = lost_first;
+  detail["lost_to"] = lost_last;
+  detail["lost"] = lost_last - lost_first + 1;
+  detail["sender_lost_from"] = restart.lost_from;
+  detail["next_seq"] = restart.next_seq;
+  detail["reason"] = restart.reason;
+  auto written = store->Write([&](store::WriteTxn& txn) -> Status {
+    CARAVAN_RETURN_IF_ERROR(txn.SealedChainInAdvance(
+        sender.key, restart.next_seq - 1, restart.prev_hash));
+    // Counted with the chains a sender broke: only it can restart one.
+    CARAVAN_RETURN_IF_ERROR(
+        txn.SealedChainInFault(sender.key, store::kChainBroken));
+    auto a = txn.AppendAudit({txn.now(), "peer:" + sender.name,
+                              "sealed_chain_restart",
+                              ToHex(out.header.envelope_id), sender.name,
+                              AuditDetailJson(detail)});
+    return a.ok() ? Status::Ok() : a.status();
+  }).get();
+  CARAVAN_RETURN_IF_ERROR(written);
+  out.kind = SealedOutcome::kRestarted;
+  out.chain_fault = std::string(store::kChainBroken);
+  out.reason = "chain restarted at pair seq " +
+               std::to_string(restart.next_seq) + "; pair seqs " +
+               std::to_string(lost_first) + ".." + std::to_string(lost_last) +
+               " lost: " + restart.reason;
+  store::SealedChainIn now = *state;
+  now.last_seq = restart.next_seq - 1;
+  now.last_hash = restart.prev_hash;
+  out.reply = SealReply(ctx, sender, ReceiptFor(now, false));
+  return out;
+}
+
 Result<SealedOutcome> Receive(const SealedContext& ctx,
                               const PeerInfo& link_peer,
                               std::span<const uint8_t> envelope,
@@ -140,11 +202,16 @@ Result<SealedOutcome> Receive(const SealedContext& ctx,
                        envelope.size());
   }
   const PeerInfo from{sender->name, sender->country, sender->key};
+  out.sealed_at_ms = opened->inner.sealed_at_ms;
   if (opened->inner.receipt) {
     out.kind = SealedOutcome::kReceipt;
     out.receipt = *opened->inner.receipt;
     out.receipt_from = from;
     return out;
+  }
+  if (opened->inner.restart) {
+    return Restart(ctx, link_peer, hub_seq, std::move(out), *sender,
+                   *opened->inner.restart, envelope.size());
   }
   const ChainLink& link = opened->inner.link;
   auto state = store->WriteValue<store::SealedChainIn>(

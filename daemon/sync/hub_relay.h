@@ -16,6 +16,11 @@
 //    (SealedOutcome::reply), sealed back through the same link;
 //  - recipient of a receipt (one of our sealed batches was committed,
 //    refused or found missing): kReceipt, handled by the sender's session;
+//  - recipient of a sender's signed chain restart (it lost batches we
+//    asked for): checked against its chain (sealed_chain.h
+//    ClassifyRestart); one that skips ahead moves the chain on, audited
+//    "sealed_chain_restart" with the pair seqs lost for good; a replayed
+//    or backwards one is refused ("sealed_refuse");
 //  - hub (addressed to another member, [hub] enabled): check the envelope
 //    comes from the link peer it names as sender and goes to a roster
 //    member, and queue it durably (audited "hub_store", or "hub_refuse"
@@ -65,6 +70,7 @@ struct SealedOutcome {
     kReceipt,  // a receipt for our sealed batches (receipt, receipt_from)
     kDuplicate,  // a batch of the chain we applied already: dropped
     kSetAside,   // a batch beyond a gap in the chain: not applied
+    kRestarted,  // the sender's signed chain restart moved its chain on
   };
   Kind kind = kRefused;
   bool for_us = false;        // we were (or would have been) the recipient
@@ -78,6 +84,9 @@ struct SealedOutcome {
   std::string chain_fault;    // store::kChain* when the chain saw a fault
   SealedReceiptInfo receipt;  // kReceipt
   PeerInfo receipt_from;      // kReceipt: the member that sent it
+  // kApplied / kReceipt: when the sender sealed it (Unix ms, its clock;
+  // 0: not stated), for the hub delay (hub_delay.h).
+  int64_t sealed_at_ms = 0;
 };
 
 // `link_peer` is the member at the other end of the link; `hub_seq` is the

@@ -26,4 +26,16 @@ std::string_view ChainFaultKind(ChainVerdict verdict) {
   return {};
 }
 
+RestartVerdict ClassifyRestart(const store::SealedChainIn& state,
+                               const SealedRestartInfo& restart) {
+  if (restart.next_seq <= state.last_seq) return RestartVerdict::kBackwards;
+  if (restart.next_seq == state.last_seq + 1) return RestartVerdict::kReplayed;
+  return RestartVerdict::kSkip;
+}
+
+std::pair<uint64_t, uint64_t> LostRange(const store::SealedChainIn& state,
+                                        const SealedRestartInfo& restart) {
+  return {state.last_seq + 1, restart.next_seq - 1};
+}
+
 }  // namespace caravan::daemon::sync

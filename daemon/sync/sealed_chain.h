@@ -21,6 +21,7 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <utility>
 
 #include "daemon/store/hub_types.h"
 #include "daemon/sync/hub_envelope.h"
@@ -35,5 +36,20 @@ ChainVerdict ClassifyLink(const store::SealedChainIn& state,
 // The store/audit/metric name of a fault verdict (kDuplicate, kGap,
 // kBroken); empty for kNext.
 std::string_view ChainFaultKind(ChainVerdict verdict);
+
+// A sender's signed chain restart (hub_envelope.h SealedRestartInfo)
+// against what we applied of its chain:
+//  - kSkip: it names a next batch beyond the one we expect: the batches
+//    in between (LostRange) can never come; move the chain on to it;
+//  - kReplayed: it names exactly the batch we expect next (we are there
+//    already: a replay of a restart we applied, or one that skips
+//    nothing): refused;
+//  - kBackwards: it names a batch we applied already: refused.
+enum class RestartVerdict { kSkip, kReplayed, kBackwards };
+RestartVerdict ClassifyRestart(const store::SealedChainIn& state,
+                               const SealedRestartInfo& restart);
+// kSkip: the pair seqs we will never get, first and last.
+std::pair<uint64_t, uint64_t> LostRange(const store::SealedChainIn& state,
+                                        const SealedRestartInfo& restart);
 
 }  // namespace caravan::daemon::sync

@@ -162,6 +162,11 @@ struct SyncEngine::Session {
   std::chrono::steady_clock::time_point last_resend_at{};
   uint64_t chain_seq = 0;    // the head of our chain to the recipient
   ChainHash chain_hash{};
+  // Our last signed chain restart to the recipient (docs/federation.md
+  // "Chain restart") and the pair seq it named as next: offered again
+  // while the recipient still asks for a batch before that.
+  std::vector<uint8_t> restart_envelope;
+  uint64_t restart_next = 0;
   std::vector<std::shared_ptr<Session>> relayed;  // our sealed sub-sessions
   // Direct sessions: prekey statements to send (ours, or as a hub other
   // members'). Sealed sub-sessions: no valid prekey of the member is
@@ -187,7 +192,8 @@ struct SyncEngine::Session {
 
 SyncEngine::SyncEngine(SyncDeps deps)
     : deps_(std::move(deps)),
-      sealed_key_(crypto::IdentityToX25519Key(*deps_.identity)) {}
+      sealed_key_(crypto::IdentityToX25519Key(*deps_.identity)),
+      hub_delays_(deps_.config->hub.delay_alert) {}
 SyncEngine::~SyncEngine() {
   if (prekey_timer_) prekey_timer_->cancel();
 }
@@ -859,7 +865,10 @@ awaitable<bool> SyncEngine::LoadOutbox(Session& r, uint64_t acked) {
 }
 
 awaitable<bool> SyncEngine::ResendSealed(Session& s) {
-  if (s.in_flight.empty()) {
+  // Nothing to send again, unless the recipient asks for a batch we
+  // sealed (and then lost: RestartChain below).
+  if (s.in_flight.empty() &&
+      (s.resend_from == 0 || s.resend_from > s.chain_seq)) {
     s.hub_refused = false;
     s.resend_from = 0;
     co_return true;
@@ -896,6 +905,27 @@ awaitable<bool> SyncEngine::ResendSealed(Session& s) {
   s.resend_from = 0;
   s.hub_refused = false;
   if (from == 0) co_return true;
+  // Asked for a batch we sealed but no longer hold (its outbox row was
+  // unreadable or is gone): the recipient would ask forever. Tell it, in
+  // a signed restart, that the chain goes on after our head; the records
+  // come again in new batches.
+  const bool held = std::any_of(
+      s.in_flight.begin(), s.in_flight.end(),
+      [from](const Session::InFlight& f) { return f.pair_seq == from; });
+  if (!held && from <= s.chain_seq) {
+    if (s.restart_next == 0 || from >= s.restart_next) {
+      co_return co_await RestartChain(s, from);
+    }
+    // Our restart has not reached it yet (lost, or the hub holds it).
+    capnp::MallocMessageBuilder again;
+    auto sealed = again.initRoot<protocol::wire::PeerMessage>().initSealed();
+    sealed.setEnvelope(kj::arrayPtr(s.restart_envelope.data(),
+                                    s.restart_envelope.size()));
+    Status sent = co_await SendMessage(s, again);
+    if (!sent.ok()) co_return false;
+    from = s.restart_next;
+    why = "after our chain restart, which it had not seen";
+  }
   // A batch sealed to a prekey the member no longer holds (it refused it)
   // goes again sealed to its current one.
   if (!co_await ResealFrom(s, from)) co_return false;
@@ -927,6 +957,89 @@ awaitable<bool> SyncEngine::ResendSealed(Session& s) {
             " batches again from pair seq ", from, " (", why, ")");
   }
   co_return true;
+}
+
+awaitable<bool> SyncEngine::RestartChain(Session& s, uint64_t from) {
+  const uint64_t next = s.chain_seq + 1;
+  SealedHeaderInfo header;
+  header.envelope_id = NewEnvelopeId();
+  header.sender_name = deps_.config->node.name;
+  header.sender_key = deps_.identity->public_key();
+  header.recipient_key = s.peer.key;
+  const SealedRestartInfo restart{
+      next, s.chain_hash, from,
+      "the sender no longer holds pair seqs " + std::to_string(from) + ".." +
+          std::to_string(s.chain_seq) +
+          " (its outbox row is unreadable or gone); their records come "
+          "again in new batches from pair seq " + std::to_string(next)};
+  const crypto::IdentityKey* identity = deps_.identity;
+  store::Store* store = deps_.store;
+  store::Reader* rd = s.reader.get();
+  const PeerInfo peer = s.peer;
+  const size_t max_bytes =
+      std::min<size_t>(deps_.config->hub.max_envelope_bytes,
+                       deps_.config->peers.max_message_bytes - 1024);
+  struct Restarted {
+    std::vector<uint8_t> envelope;
+    uint64_t acked = 0;      // the recipient's receipted log point
+    uint64_t dropped = 0;    // outbox rows dropped
+  };
+  // Sealed, our outbox for the recipient emptied (its records are decided
+  // again from the receipted point) and audited, in that order: a crash
+  // in between leaves at worst a restart sent again.
+  auto work = [header, restart, identity, store, rd, peer,
+               max_bytes]() -> Result<Restarted> {
+    auto envelope = SealRestart(header, restart, *identity, max_bytes);
+    if (!envelope.ok()) return envelope.status();
+    auto state = rd->GetPeerState(peer.name);
+    if (!state.ok()) return state.status();
+    Restarted out;
+    out.envelope = std::move(*envelope);
+    out.acked = state->acked_seq;
+    nlohmann::json detail = {{"recipient", peer.name},
+                             {"lost_from", restart.lost_from},
+                             {"lost_to", restart.next_seq - 1},
+                             {"next_seq", restart.next_seq},
+                             {"redecide_after", out.acked},
+                             {"reason", restart.reason}};
+    Status written = store->Write([&](store::WriteTxn& txn) -> Status {
+      auto dropped =
+          txn.SealedOutboxDropThrough(peer.key, restart.next_seq - 1);
+      if (!dropped.ok()) return dropped.status();
+      out.dropped = *dropped;
+      detail["outbox_rows_dropped"] = out.dropped;
+      auto a = txn.AppendAudit({txn.now(), "peer:" + peer.name,
+                                "sealed_chain_restart_sent",
+                                crypto::ToHex(header.envelope_id), peer.name,
+                                AuditDetailJson(detail)});
+      return a.ok() ? Status::Ok() : a.status();
+    }).get();
+    if (!written.ok()) return written;
+    return out;
+  };
+  auto done = *co_await Offload(*deps_.pool, std::move(work));
+  if (!done.ok()) {
+    LogError("restarting our sealed chain to ", s.peer.name, ": ",
+             done.status().message());
+    co_return false;
+  }
+  LogWarning(s.peer.name, " asks for our sealed batch ", from,
+             ", which we no longer hold: chain restarted at pair seq ", next,
+             " (", done->dropped, " outbox rows dropped); its records are "
+             "decided again after our log entry ", done->acked);
+  // Every batch not receipted goes again, decided anew: the ones we lost
+  // and those after them (the recipient skips to `next`).
+  s.in_flight.clear();
+  s.cursor = done->acked;
+  s.restart_envelope = std::move(done->envelope);
+  s.restart_next = next;
+  s.Poke();
+  capnp::MallocMessageBuilder message;
+  auto sealed = message.initRoot<protocol::wire::PeerMessage>().initSealed();
+  sealed.setEnvelope(kj::arrayPtr(s.restart_envelope.data(),
+                                  s.restart_envelope.size()));
+  Status sent = co_await SendMessage(s, message);
+  co_return sent.ok();
 }
 
 awaitable<bool> SyncEngine::SendSealedPage(Session& s, uint64_t up_to,
@@ -1110,6 +1223,10 @@ awaitable<bool> SyncEngine::OnSealed(
     LogWarning("sealed envelope via ", s.peer.name, " refused: ",
                outcome->reason);
   }
+  if (outcome->kind == SealedOutcome::kRestarted) {
+    LogWarning("sealed chain from ", outcome->header.sender_name, " via ",
+               s.peer.name, ": ", outcome->reason);
+  }
   if (!outcome->chain_fault.empty()) {
     LogWarning("sealed chain from ", outcome->header.sender_name, " via ",
                s.peer.name, ": ", outcome->chain_fault, " (envelope ",
@@ -1122,6 +1239,10 @@ awaitable<bool> SyncEngine::OnSealed(
   if (outcome->kind == SealedOutcome::kQueued) {
     // The recipient's session (if its link is up) forwards it now.
     for (Session* other : sessions_) other->Poke();
+  }
+  if (outcome->kind == SealedOutcome::kApplied ||
+      outcome->kind == SealedOutcome::kReceipt) {
+    co_await NoteHubDelay(s, *outcome);
   }
   if (outcome->kind == SealedOutcome::kReceipt) {
     if (!co_await OnReceipt(s, *outcome)) co_return false;
@@ -1151,6 +1272,83 @@ awaitable<bool> SyncEngine::OnSealed(
   }
   Status sent = co_await SendMessage(s, ack_message);
   co_return sent.ok();
+}
+
+awaitable<void> SyncEngine::NoteHubDelay(Session& s, const SealedOutcome& o) {
+  std::string sender;
+  if (o.kind == SealedOutcome::kReceipt) {
+    sender = o.receipt_from.name;
+  } else {
+    const auto roster = deps_.roster();
+    if (const auto* m = roster->Find(o.header.sender_key)) sender = m->name;
+  }
+  // Sent by the link peer itself: no hub in between to measure.
+  if (sender.empty() || sender == s.peer.name) co_return;
+  const int64_t now_ms =
+      std::chrono::duration_cast<std::chrono::milliseconds>(
+          std::chrono::system_clock::now().time_since_epoch())
+          .count();
+  const std::string hub = s.peer.name;
+  const HubDelayBook::Observation seen =
+      hub_delays_.Observe(hub, sender, o.sealed_at_ms, now_ms);
+  if (seen.clock_ahead) {
+    const auto now = std::chrono::steady_clock::now();
+    auto it = clock_ahead_.find(sender);
+    if (it == clock_ahead_.end() || now - it->second >= std::chrono::hours(1)) {
+      if (clock_ahead_.size() < kMaxHubDelayPairs) clock_ahead_[sender] = now;
+      LogWarning("sealed envelopes from ", sender, " via ", hub,
+                 " state a sealing time ", o.sealed_at_ms - now_ms,
+                 " ms ahead of our clock (more than ",
+                 kMaxSealedClockAhead.count(),
+                 " ms): its delay is not measured; check both clocks (NTP)");
+    }
+  }
+  if (!seen.measured) co_return;
+  if (deps_.metrics != nullptr) {
+    deps_.metrics->hub_delay_seconds.With({hub, sender})
+        .Observe(static_cast<double>(seen.delay_ms) / 1000.0);
+  }
+  if (!seen.audit_due) co_return;
+  const bool receipt = o.kind == SealedOutcome::kReceipt;
+  LogWarning(receipt ? "a receipt" : "a sealed batch", " from ", sender,
+             " took ", seen.delay_ms, " ms through hub ", hub,
+             " ([hub] delay_alert = ", hub_delays_.alert().count(), " ms)");
+  nlohmann::json detail = {
+      {"hub", hub},
+      {"sender", sender},
+      {"kind", receipt ? "receipt" : "batch"},
+      {"envelope", crypto::ToHex(o.header.envelope_id)},
+      {"delay_ms", seen.delay_ms},
+      {"delay_alert_ms", hub_delays_.alert().count()},
+      {"sealed_at_ms", o.sealed_at_ms},
+      {"opened_at_ms", now_ms},
+      {"held_back", seen.held_back}};
+  if (!receipt) {
+    detail["first_seq"] = o.header.first_seq;
+    detail["up_to_seq"] = o.header.up_to_seq;
+  }
+  store::Store* store = deps_.store;
+  const std::string envelope = crypto::ToHex(o.header.envelope_id);
+  auto audit = [store, hub, sender, envelope, detail]() -> Status {
+    return store->Write([&](store::WriteTxn& txn) -> Status {
+      auto a = txn.AppendAudit({txn.now(), "peer:" + hub, "hub_delay",
+                                envelope, sender, AuditDetailJson(detail)});
+      return a.ok() ? Status::Ok() : a.status();
+    }).get();
+  };
+  Status written = *co_await Offload(*deps_.pool, std::move(audit));
+  if (!written.ok()) {
+    LogError("auditing a hub delay via ", hub, ": ", written.message());
+  }
+}
+
+std::map<std::pair<std::string, std::string>, HubDelayBook::View>
+SyncEngine::HubDelayViews() const {
+  const int64_t now_ms =
+      std::chrono::duration_cast<std::chrono::milliseconds>(
+          std::chrono::system_clock::now().time_since_epoch())
+          .count();
+  return hub_delays_.Views(now_ms);
 }
 
 awaitable<bool> SyncEngine::OnReceipt(Session& s, const SealedOutcome& o) {

@@ -40,6 +40,7 @@
 #include "daemon/link/link.h"
 #include "daemon/policy/policy.h"
 #include "daemon/store/store.h"
+#include "daemon/sync/hub_delay.h"
 #include "daemon/sync/inbound.h"
 #include "daemon/sync/outbound_page.h"
 #include "daemon/sync/prekey_keyring.h"
@@ -104,6 +105,11 @@ class SyncEngine {
   };
   // By member key; any thread.
   std::map<protocol::PublicKey, PrekeyView> PrekeyViews() const;
+  // Hub accountability: the sealed envelopes' delays through each hub
+  // (hub_delay.h), by (hub name, sender name), for those with one in the
+  // recent window. Any thread.
+  std::map<std::pair<std::string, std::string>, HubDelayBook::View>
+  HubDelayViews() const;
   // Writes every live session's unreported link bytes to the store (they
   // are otherwise flushed every few seconds and at session end). Call on
   // the io thread or after the io_context stopped (Node::Stop).
@@ -138,9 +144,19 @@ class SyncEngine {
   // the oldest waited [hub] resend_after; a receipt records deliveries.
   boost::asio::awaitable<bool> LoadOutbox(Session& r, uint64_t acked);
   boost::asio::awaitable<bool> ResendSealed(Session& s);
+  // The recipient asks for pair seq `from`, which we sealed but no longer
+  // hold: seals and sends a signed chain restart (next = our head + 1),
+  // drops our outbox for it and decides everything it has not receipted
+  // again (docs/federation.md "Chain restart").
+  boost::asio::awaitable<bool> RestartChain(Session& s, uint64_t from);
   static bool SealedWindowFull(const Session& s);
   boost::asio::awaitable<bool> OnReceipt(Session& s,
                                          const SealedOutcome& o);
+  // Measures an applied batch's or a receipt's delay through the hub
+  // (the link's peer): metric, book, and a `hub_delay` audit entry when it
+  // passed [hub] delay_alert (rate-limited by the book).
+  boost::asio::awaitable<void> NoteHubDelay(Session& s,
+                                            const SealedOutcome& o);
   boost::asio::awaitable<void> ForwardHubQueue(Session& s);
   // (Arguments by reference to the caller's named locals: g++ 12 must not
   // see class-type temporaries inside a co_await expression.)
@@ -186,6 +202,10 @@ class SyncEngine {
   std::map<protocol::PublicKey, PrekeyView> views_;  // guarded by views_mu_
   // Our identity key's X25519 form: opens batches sealed to us.
   std::unique_ptr<crypto::LinkKey> sealed_key_;
+  HubDelayBook hub_delays_;
+  // Senders whose sealing times ran ahead of our clock, and when we last
+  // logged it (io thread; one line per sender per hour).
+  std::map<std::string, std::chrono::steady_clock::time_point> clock_ahead_;
 };
 
 }  // namespace caravan::daemon::sync

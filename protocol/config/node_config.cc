@@ -820,7 +820,8 @@ Result<NodeConfig> ParseNodeConfig(std::string_view text,
   {
     TableReader r(errors, table("hub"), "hub",
                   {"enabled", "max_envelope_bytes", "max_queued_per_sender",
-                   "resend_after", "prekey_rotate", "prekey_grace"});
+                   "resend_after", "prekey_rotate", "prekey_grace",
+                   "delay_alert"});
     if (const toml::node* n = r.Get("enabled")) {
       if (!n->is_boolean()) {
         r.Error("enabled", "must be true or false, not " + TomlTypeName(*n));
@@ -864,6 +865,15 @@ Result<NodeConfig> ParseNodeConfig(std::string_view text,
                   "'): a resent batch could meet an erased prekey");
     } else {
       config.hub.prekey_grace = grace;
+    }
+    std::chrono::seconds delay_alert = config.hub.delay_alert;
+    r.Duration("delay_alert", delay_alert);
+    if (delay_alert < std::chrono::seconds(1) ||
+        delay_alert > std::chrono::hours(24 * 7)) {
+      r.Error("delay_alert", "must be 1s..7d, not '" +
+                                 FormatConfigDuration(delay_alert) + "'");
+    } else {
+      config.hub.delay_alert = delay_alert;
     }
   }
   // [metrics]
@@ -1138,6 +1148,10 @@ std::string RenderNodeConfig(const NodeConfig& c) {
        "# its statement expired (1s..30d, at least resend_after).\n"
        "prekey_rotate = " << q(FormatConfigDuration(c.hub.prekey_rotate)) << "\n"
        "prekey_grace = " << q(FormatConfigDuration(c.hub.prekey_grace)) << "\n"
+       "# A sealed envelope that took longer than this from its sealing (the\n"
+       "# sender's time, inside the envelope) to its opening here is audited\n"
+       "# as hub_delay, at most once a minute per hub and sender (1s..7d).\n"
+       "delay_alert = " << q(FormatConfigDuration(c.hub.delay_alert)) << "\n"
        "\n"
        "[metrics]\n"
        "# Prometheus metrics at http://HOST:PORT/metrics (docs/metrics.md);\n"

@@ -249,6 +249,10 @@ struct NodeConfig {
     // envelopes sealed to it late (resent, or held in a hub's queue) still
     // open; then it is erased. At least resend_after.
     std::chrono::seconds prekey_grace{2 * 86400};  // 1s..30d
+    // Hub accountability (docs/federation.md "Delay"): a sealed envelope
+    // that took longer than this from its sealing to its opening here is
+    // audited as hub_delay (at most once a minute per hub and sender).
+    std::chrono::seconds delay_alert{300};  // 1s..7d
     bool operator==(const Hub&) const = default;
   } hub;
 

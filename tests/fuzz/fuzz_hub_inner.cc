@@ -1,12 +1,14 @@
 // Hub accountability's parsers behind the seal (daemon/sync/hub_envelope.h):
-// the inner header (chain link or receipt) and the recipient's whole
+// the inner header (chain link, receipt or chain restart, with the sealing
+// time of the delay measurement) and the recipient's whole
 // opening path after decryption. Input byte 0 selects the target; the
 // rest is the untrusted bytes:
 //   0: DecodeSealedInner on the bytes as they are;
 //   1: the bytes as a sender's signed part (u32be inner length, inner
 //      header, batch), signed by a fixed sender, padded and sealed to a
 //      fixed recipient, then OpenSealed: reaches the padding, the inner
-//      length, the inner and receipt checks and the batch decoder, which
+//      length, the inner, receipt and restart checks and the batch
+//      decoder, which
 //      a random envelope never does (it does not open).
 // Must never crash or read out of bounds, whatever the bytes.
 #include <sodium.h>

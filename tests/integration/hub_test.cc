@@ -21,6 +21,7 @@
 #include <map>
 #include <sstream>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "tests/integration/federation_fixture.h"
@@ -181,6 +182,55 @@ int InjectHubFaults(const std::filesystem::path& db_path,
   }
   sqlite3_close(db);
   return ok ? found : -found - 1;
+}
+
+// Test-only fault injection (chain restart): in the stopped sender's and
+// hub's databases, deletes the sender's outbox row of its `nth` (0-based)
+// unreceipted sealed batch and the hub's queued copy of it (matched by the
+// log point it decides), as if the sender's disk lost the row and the hub
+// the envelope. Returns the pair seq deleted, or -1.
+int64_t LoseOutboxRow(const std::filesystem::path& sender_db,
+                      const std::filesystem::path& hub_db,
+                      const std::string& sender, int nth) {
+  int64_t pair_seq = -1, up_to = -1;
+  sqlite3* db = nullptr;
+  if (sqlite3_open(sender_db.c_str(), &db) != SQLITE_OK) {
+    sqlite3_close(db);
+    return -1;
+  }
+  sqlite3_stmt* st = nullptr;
+  sqlite3_prepare_v2(db,
+                     "SELECT pair_seq, up_to_seq FROM sealed_outbox ORDER BY "
+                     "pair_seq LIMIT 1 OFFSET ?",
+                     -1, &st, nullptr);
+  sqlite3_bind_int(st, 1, nth);
+  if (sqlite3_step(st) == SQLITE_ROW) {
+    pair_seq = sqlite3_column_int64(st, 0);
+    up_to = sqlite3_column_int64(st, 1);
+  }
+  sqlite3_finalize(st);
+  bool ok = pair_seq > 0;
+  if (ok) {
+    sqlite3_prepare_v2(db, "DELETE FROM sealed_outbox WHERE pair_seq = ?", -1,
+                       &st, nullptr);
+    sqlite3_bind_int64(st, 1, pair_seq);
+    ok = sqlite3_step(st) == SQLITE_DONE && sqlite3_changes(db) == 1;
+    sqlite3_finalize(st);
+  }
+  sqlite3_close(db);
+  if (!ok || sqlite3_open(hub_db.c_str(), &db) != SQLITE_OK) {
+    sqlite3_close(db);
+    return -1;
+  }
+  sqlite3_prepare_v2(db,
+                     "DELETE FROM hub_queue WHERE sender = ? AND up_to_seq = ?",
+                     -1, &st, nullptr);
+  sqlite3_bind_text(st, 1, sender.c_str(), -1, SQLITE_TRANSIENT);
+  sqlite3_bind_int64(st, 2, up_to);
+  ok = sqlite3_step(st) == SQLITE_DONE && sqlite3_changes(db) == 1;
+  sqlite3_finalize(st);
+  sqlite3_close(db);
+  return ok ? pair_seq : -1;
 }
 
 class HubTest : public ::testing::Test {
@@ -711,6 +761,278 @@ TEST_F(HubTest, EnvelopeTheHubLostIsResentAfterTheTimeout) {
   EXPECT_NE(a_.node().LogText().find("no receipt within [hub] resend_after"),
             std::string::npos)
       << Logs();
+}
+
+// Hub delay (docs/federation.md "Delay"): the hub holds A's envelopes for
+// C (C cannot tell why: here C is down, so the hub keeps them queued)
+// longer than C's [hub] delay_alert. C measures each from the sealing time
+// A stated inside it: /metrics histogram, one rate-limited hub_delay audit
+// entry, and the worst recent delay in `peers list` and `status`. A
+// delivery under the threshold is measured but not audited.
+TEST_F(HubTest, DelayHeldAtTheHubIsMeasuredAuditedAndShown) {
+  ASSERT_TRUE(a_.ok() && h_.ok() && c_.ok()) << a_.why() << h_.why() << c_.why();
+  const uint16_t metrics_port = FreeLoopbackPort();
+  ASSERT_NO_FATAL_FAILURE(EnableHub());
+  ASSERT_TRUE(EditConfig(c_.node().config(), "[hub]", "delay_alert = \"5m\"",
+                         "delay_alert = \"3s\""));
+  ASSERT_TRUE(EditConfig(c_.node().config(), "[metrics]", "listen = \"\"",
+                         "listen = \"127.0.0.1:" +
+                             std::to_string(metrics_port) + "\""));
+  ASSERT_NO_FATAL_FAILURE(StartAll());
+  AppendFile(a_.node().dir() / "roster.toml",
+             Member(h_, "endpoint = \"" + h_.endpoint() + "\"\n") +
+                 Member(c_, "via = \"HUB\"\n"));
+  AppendFile(c_.node().dir() / "roster.toml",
+             Member(h_, "endpoint = \"" + h_.endpoint() + "\"\n") +
+                 Member(a_, "via = \"HUB\"\n"));
+  AddPeer(h_, a_, /*dial=*/false);
+  AddPeer(h_, c_, /*dial=*/false);
+  for (FedNode* n : {&a_, &c_}) {
+    ASSERT_EQ(n->Cli({"policy", "reload"}).exit_code, 0) << n->name();
+  }
+  ASSERT_NO_FATAL_FAILURE(AShareWithUz());
+  auto delay_entries = [&] {
+    std::vector<json> out;
+    for (const auto& e : c_.Audit()) {
+      if (e["action"] == "hub_delay") out.push_back(e);
+    }
+    return out;
+  };
+  const std::string count_label =
+      "caravan_hub_delay_seconds_count{hub=\"HUB\",sender=\"CERT-A\"}";
+
+  // Prompt: measured, under the threshold, not audited.
+  const std::string prompt = "prompt.hub-delay-5b17.example";
+  ASSERT_EQ(a_.Cli({"submit", "domain", prompt, "--tlp", "green"}).exit_code,
+            0);
+  ASSERT_TRUE(WaitFor([&] { return !c_.Lookup(prompt).is_null(); }))
+      << Logs();
+  ASSERT_TRUE(WaitFor([&] {
+    return MetricSample(Scrape(metrics_port), count_label) >= 1;
+  })) << Logs();
+  EXPECT_TRUE(delay_entries().empty());
+  json view = ListedPeer(c_, a_.name());
+  ASSERT_TRUE(view["hub_delay"].is_object()) << view.dump();
+  EXPECT_LT(view["hub_delay"]["worst_recent_seconds"].get<double>(), 3.0);
+  EXPECT_EQ(view["hub_delay"]["over_alert"], 0);
+
+  // Held: three envelopes (one record each) wait at the hub while C is
+  // down, at least 5 s from their sealing.
+  ASSERT_EQ(c_.Stop(), 0);
+  const std::vector<std::string> held = {"held-1.hub-delay-5b17.example",
+                                         "held-2.hub-delay-5b17.example",
+                                         "held-3.hub-delay-5b17.example"};
+  for (size_t i = 0; i < held.size(); ++i) {
+    ASSERT_EQ(a_.Cli({"submit", "domain", held[i], "--tlp", "green"})
+                  .exit_code,
+              0);
+    ASSERT_TRUE(WaitFor([&] {
+      json p = ListedPeer(a_, c_.name());
+      return !p.is_null() && p["queued_at_hub"] == static_cast<int>(i + 1);
+    })) << ListedPeer(a_, c_.name()).dump() << Logs();
+  }
+  const auto last_sealed = std::chrono::steady_clock::now();
+  std::this_thread::sleep_for(std::chrono::seconds(5));
+  const auto held_for = std::chrono::duration_cast<std::chrono::milliseconds>(
+                            std::chrono::steady_clock::now() - last_sealed)
+                            .count();
+  std::string why;
+  const auto back = std::chrono::steady_clock::now();
+  ASSERT_TRUE(c_.Start(&why)) << why;
+  ASSERT_TRUE(WaitFor([&] { return !delay_entries().empty(); })) << Logs();
+  const auto audited = std::chrono::steady_clock::now();
+  ASSERT_TRUE(WaitFor([&] {
+    for (const auto& v : held) {
+      if (c_.Lookup(v).is_null()) return false;
+    }
+    // C restarted: its histogram counts from 0 again (kept in memory).
+    return MetricSample(Scrape(metrics_port), count_label) >= 3;
+  })) << Logs();
+  std::cout << "[hub delay] held " << held_for << " ms at the hub; hub_delay "
+            << "audited "
+            << std::chrono::duration_cast<std::chrono::milliseconds>(audited -
+                                                                     back)
+                   .count()
+            << " ms after the recipient's restart\n";
+
+  // One entry for the three (rate limit), naming the hub, the sender, and
+  // a delay at least as long as the hold.
+  auto entries = delay_entries();
+  ASSERT_EQ(entries.size(), 1u);
+  json e = entries[0];  // a copy: never a const operator[] on a missing key
+  EXPECT_EQ(e["actor"], "peer:HUB");
+  EXPECT_EQ(e["peer"], a_.name());
+  ASSERT_TRUE(e["detail"].is_object()) << e.dump();
+  EXPECT_EQ(e["detail"]["hub"], "HUB");
+  EXPECT_EQ(e["detail"]["sender"], a_.name());
+  EXPECT_EQ(e["detail"]["kind"], "batch");
+  EXPECT_GE(e["detail"]["delay_ms"].get<int64_t>(), held_for);
+  EXPECT_EQ(e["detail"]["delay_alert_ms"], 3000);
+  EXPECT_LE(e["detail"]["sealed_at_ms"].get<int64_t>(),
+            e["detail"]["opened_at_ms"].get<int64_t>());
+  // /metrics: the held ones are in buckets above 3 s.
+  auto m = Scrape(metrics_port);
+  const double count = MetricSample(m, count_label);
+  const double under_5s = MetricSample(
+      m,
+      "caravan_hub_delay_seconds_bucket{hub=\"HUB\",sender=\"CERT-A\",le="
+      "\"1\"}");
+  EXPECT_LE(under_5s, count - 3);
+  EXPECT_GE(MetricSample(m, "caravan_hub_delay_seconds_sum{hub=\"HUB\","
+                            "sender=\"CERT-A\"}"),
+            3 * static_cast<double>(held_for) / 1000.0);
+  // peers list and status: the worst recent delay, three over the alert.
+  view = ListedPeer(c_, a_.name());
+  ASSERT_TRUE(view["hub_delay"].is_object()) << view.dump();
+  EXPECT_GE(view["hub_delay"]["worst_recent_seconds"].get<double>(),
+            static_cast<double>(held_for) / 1000.0);
+  EXPECT_EQ(view["hub_delay"]["over_alert"], 3);
+  EXPECT_TRUE(view["hub_delay"]["worst_at"].is_string());
+  CommandResult table = c_.Cli({"peers", "list"});
+  EXPECT_NE(table.out.find("worst delay"), std::string::npos) << table.out;
+  json status = c_.CliJson({"status"});
+  ASSERT_TRUE(status["hub_delays"].is_array()) << status.dump();
+  ASSERT_EQ(status["hub_delays"].size(), 1u) << status.dump();
+  EXPECT_EQ(status["hub_delays"][0]["hub"], "HUB");
+  EXPECT_EQ(status["hub_delays"][0]["sender"], a_.name());
+  EXPECT_GE(status["hub_delays"][0]["worst_recent_seconds"].get<double>(),
+            static_cast<double>(held_for) / 1000.0);
+  CommandResult status_text = c_.Cli({"status"});
+  EXPECT_NE(status_text.out.find("hub delay:   HUB: worst"), std::string::npos)
+      << status_text.out;
+  // A measures C's receipts through the hub the same way (not held).
+  ASSERT_TRUE(WaitFor([&] {
+    json p = ListedPeer(a_, c_.name());
+    return p["hub_delay"].is_object();
+  })) << ListedPeer(a_, c_.name()).dump();
+  // Every held record arrived once.
+  auto values = c_.Values();
+  for (const auto& v : held) EXPECT_EQ(values.count(v), 1u) << v;
+}
+
+// Chain restart (docs/federation.md): A's outbox row of a batch C never
+// got is gone, and so is the hub's copy. C asks A for it; A cannot
+// produce it, so it sends a signed chain restart; C audits the pair seqs
+// lost for good and moves on; A decides the unreceipted records again, and
+// every record arrives exactly once, recorded as delivered only on C's
+// receipt.
+TEST_F(HubTest, LostOutboxRowIsRestartedAndEveryRecordArrivesOnce) {
+  ASSERT_TRUE(a_.ok() && h_.ok() && c_.ok()) << a_.why() << h_.why() << c_.why();
+  ASSERT_NO_FATAL_FAILURE(EnableHub());
+  for (FedNode* n : {&a_, &c_}) {
+    ASSERT_TRUE(EditConfig(n->node().config(), "[hub]",
+                           "resend_after = \"1m\"", "resend_after = \"2s\""));
+  }
+  ASSERT_NO_FATAL_FAILURE(StartAll());
+  AppendFile(a_.node().dir() / "roster.toml",
+             Member(h_, "endpoint = \"" + h_.endpoint() + "\"\n") +
+                 Member(c_, "via = \"HUB\"\n"));
+  AppendFile(c_.node().dir() / "roster.toml",
+             Member(h_, "endpoint = \"" + h_.endpoint() + "\"\n") +
+                 Member(a_, "via = \"HUB\"\n"));
+  AddPeer(h_, a_, /*dial=*/false);
+  AddPeer(h_, c_, /*dial=*/false);
+  for (FedNode* n : {&a_, &c_}) {
+    ASSERT_EQ(n->Cli({"policy", "reload"}).exit_code, 0) << n->name();
+  }
+  ASSERT_NO_FATAL_FAILURE(AShareWithUz());
+  const std::string warm = "warm.hub-restart-c3e9.example";
+  ASSERT_EQ(a_.Cli({"submit", "domain", warm, "--tlp", "green"}).exit_code, 0);
+  ASSERT_TRUE(WaitFor([&] { return !c_.Lookup(warm).is_null(); })) << Logs();
+  ASSERT_TRUE(WaitFor([&] { return Acked(a_, c_.name()) >= a_.LogSeq(); }))
+      << Logs();
+  // Records shared with C: one "share" entry lists every record of one
+  // receipt that one rule allowed (detail.count).
+  auto shares = [&] {
+    size_t n = 0;
+    for (const auto& e : a_.Audit(10000, c_.name())) {
+      if (e["action"] != "share") continue;
+      const json detail = e.value("detail", json());
+      n += detail.is_object() ? detail.value("count", size_t{1}) : 1;
+    }
+    return n;
+  };
+  const size_t shares_before = shares();
+
+  // Three batches (one record each) wait at the hub while C is down.
+  ASSERT_EQ(c_.Stop(), 0);
+  const std::vector<std::string> values = {"one.hub-restart-c3e9.example",
+                                           "two.hub-restart-c3e9.example",
+                                           "three.hub-restart-c3e9.example"};
+  for (size_t i = 0; i < values.size(); ++i) {
+    ASSERT_EQ(a_.Cli({"submit", "domain", values[i], "--tlp", "green"})
+                  .exit_code,
+              0);
+    ASSERT_TRUE(WaitFor([&] {
+      json p = ListedPeer(a_, c_.name());
+      return !p.is_null() && p["queued_at_hub"] == static_cast<int>(i + 1);
+    })) << ListedPeer(a_, c_.name()).dump() << Logs();
+  }
+  // A loses its row of the middle batch; the hub loses its copy.
+  ASSERT_EQ(a_.Stop(), 0);
+  ASSERT_EQ(h_.Stop(), 0);
+  const int64_t lost =
+      LoseOutboxRow(a_.node().database(), h_.node().database(), a_.name(), 1);
+  ASSERT_GT(lost, 0);
+  std::string why;
+  ASSERT_TRUE(h_.Start(&why)) << why;
+  ASSERT_TRUE(a_.Start(&why)) << why;
+  const auto back = std::chrono::steady_clock::now();
+  ASSERT_TRUE(c_.Start(&why)) << why;
+  auto entries = [](const FedNode& n, const std::string& action) {
+    std::vector<json> out;
+    for (const auto& e : n.Audit()) {
+      if (e["action"] == action) out.push_back(e);
+    }
+    return out;
+  };
+  ASSERT_TRUE(WaitFor([&] {
+    return !entries(c_, "sealed_chain_restart").empty();
+  })) << Logs();
+  const auto restarted = std::chrono::steady_clock::now();
+  ASSERT_TRUE(WaitFor([&] {
+    for (const auto& v : values) {
+      if (c_.Lookup(v).is_null()) return false;
+    }
+    return true;
+  })) << Logs();
+  const auto delivered = std::chrono::steady_clock::now();
+  ASSERT_TRUE(WaitFor([&] { return Acked(a_, c_.name()) >= a_.LogSeq(); }))
+      << ListedPeer(a_, c_.name()).dump() << Logs();
+  const auto receipted = std::chrono::steady_clock::now();
+  auto ms = [&](auto t) {
+    return std::chrono::duration_cast<std::chrono::milliseconds>(t - back)
+        .count();
+  };
+  std::cout << "[chain restart] from the sender's restart without its row: "
+            << "restart audited at C " << ms(restarted)
+            << " ms, every record at C " << ms(delivered)
+            << " ms, receipted at A " << ms(receipted) << " ms\n";
+
+  // C audited the gap it can never fill, naming the pair seqs.
+  auto restart = entries(c_, "sealed_chain_restart");
+  ASSERT_EQ(restart.size(), 1u) << Logs();
+  json d = restart[0]["detail"];
+  ASSERT_TRUE(d.is_object()) << restart[0].dump();
+  EXPECT_EQ(d["lost_from"], lost) << d.dump();
+  EXPECT_GE(d["lost_to"].get<int64_t>(), lost) << d.dump();
+  EXPECT_EQ(d["via"], "HUB");
+  EXPECT_NE(d["reason"].get<std::string>().find("no longer holds"),
+            std::string::npos);
+  EXPECT_EQ(entries(a_, "sealed_chain_restart_sent").size(), 1u) << Logs();
+  // Exactly once at C, and one share per record at A (on C's receipt).
+  auto held = c_.Values();
+  for (const auto& v : values) EXPECT_EQ(held.count(v), 1u) << v;
+  EXPECT_EQ(held.size(), values.size() + 1);
+  EXPECT_TRUE(WaitFor([&] { return shares() == shares_before + values.size(); }))
+      << shares() << " shares, expected " << shares_before + values.size();
+  EXPECT_TRUE(WaitFor([&] {
+    return ListedPeer(a_, c_.name())["awaiting_receipt"] == 0;
+  })) << ListedPeer(a_, c_.name()).dump();
+  // C stopped asking: after the restart no further gap is audited.
+  const size_t gaps = entries(c_, "hub_gap").size();
+  std::this_thread::sleep_for(std::chrono::seconds(3));
+  EXPECT_EQ(entries(c_, "hub_gap").size(), gaps);
 }
 
 }  // namespace

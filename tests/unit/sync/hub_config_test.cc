@@ -148,6 +148,28 @@ TEST(HubConfigTest, PrekeyPeriodsHaveSafeDefaultsRangesAndRoundTrip) {
           << r.status().message();
     }
   }
+  // Hub delay alert: 5 min by default, 1s..7d, rendered and read back.
+  EXPECT_EQ(defaults->hub.delay_alert, std::chrono::minutes(5));
+  EXPECT_NE(RenderNodeConfig(*defaults).find("delay_alert = \"5m\""),
+            std::string::npos);
+  auto alert = ParseNodeConfig(std::string(kMinimal) +
+                                   "[hub]\ndelay_alert = \"90s\"\n",
+                               "caravand.toml");
+  ASSERT_TRUE(alert.ok()) << alert.status().message();
+  EXPECT_EQ(alert->hub.delay_alert, std::chrono::seconds(90));
+  auto alert_back =
+      ParseNodeConfig(RenderNodeConfig(*alert), "caravand.toml");
+  ASSERT_TRUE(alert_back.ok()) << alert_back.status().message();
+  EXPECT_EQ(alert_back->hub.delay_alert, std::chrono::seconds(90));
+  for (const char* value : {"0s", "8d", "later"}) {
+    auto r = ParseNodeConfig(std::string(kMinimal) +
+                                 "[hub]\ndelay_alert = \"" + value + "\"\n",
+                             "caravand.toml");
+    ASSERT_FALSE(r.ok()) << "delay_alert = " << value;
+    EXPECT_NE(r.status().message().find("[hub] delay_alert"),
+              std::string::npos)
+        << r.status().message();
+  }
   // A grace shorter than the resend timer could meet an erased prekey.
   auto short_grace = ParseNodeConfig(std::string(kMinimal) +
                                          "[hub]\nresend_after = \"10m\"\n"

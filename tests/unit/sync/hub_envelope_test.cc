@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <chrono>
 #include <string>
 
 #include "crypto/identity_x25519.h"
@@ -189,6 +190,88 @@ TEST(HubEnvelopeTest, ChainLinkAndHashTravelInsideTheCiphertext) {
                    .ok());
 }
 
+// Hub delay: the sealing time is stated inside the signed ciphertext (the
+// hub cannot read or change it) and is the sealing host's clock.
+TEST(HubEnvelopeTest, SealingTimeTravelsSignedInsideTheCiphertext) {
+  Trio t;
+  const auto ms = [] {
+    return std::chrono::duration_cast<std::chrono::milliseconds>(
+               std::chrono::system_clock::now().time_since_epoch())
+        .count();
+  };
+  const int64_t before = ms();
+  auto env = SealBatch(t.Header(1, 1), kFirst, {{1, SignedBy(t.a, "t.example")}},
+                       *t.a.key, kMax);
+  const int64_t after = ms();
+  ASSERT_TRUE(env.ok()) << env.status().message();
+  auto me = crypto::IdentityToX25519Key(*t.c.key);
+  auto opened = OpenSealed(*env, *me, t.c.key->public_key(), kMax);
+  ASSERT_TRUE(opened.ok()) << opened.status().message();
+  EXPECT_GE(opened->inner.sealed_at_ms, before);
+  EXPECT_LE(opened->inner.sealed_at_ms, after);
+  // Receipts state it too.
+  SealedHeaderInfo h = t.Header(0, 0);
+  h.sender_name = t.c.name;
+  h.sender_key = t.c.key->public_key();
+  h.recipient_key = t.a.key->public_key();
+  auto receipt = SealReceipt(h, SealedReceiptInfo{}, *t.c.key, kMax);
+  ASSERT_TRUE(receipt.ok()) << receipt.status().message();
+  auto a_me = crypto::IdentityToX25519Key(*t.a.key);
+  auto r = OpenSealed(*receipt, *a_me, t.a.key->public_key(), kMax);
+  ASSERT_TRUE(r.ok()) << r.status().message();
+  EXPECT_GE(r->inner.sealed_at_ms, before);
+  // Inner header round trip, and 0 (an older sender) reads as "not stated".
+  SealedInnerInfo inner;
+  inner.link = {4, {}};
+  inner.sealed_at_ms = 1'700'000'000'123;
+  auto back = DecodeSealedInner(EncodeSealedInner(inner));
+  ASSERT_TRUE(back.ok()) << back.status().message();
+  EXPECT_EQ(back->sealed_at_ms, inner.sealed_at_ms);
+  inner.sealed_at_ms = 0;
+  EXPECT_EQ(DecodeSealedInner(EncodeSealedInner(inner))->sealed_at_ms, 0);
+}
+
+TEST(HubEnvelopeTest, ChainRestartRoundTripsSignedByTheSender) {
+  Trio t;
+  SealedRestartInfo restart;
+  restart.next_seq = 9;
+  restart.prev_hash.fill(0x3c);
+  restart.lost_from = 6;
+  restart.reason = "outbox row unreadable";
+  auto env = SealRestart(t.Header(0, 0), restart, *t.a.key, kMax);
+  ASSERT_TRUE(env.ok()) << env.status().message();
+  auto me = crypto::IdentityToX25519Key(*t.c.key);
+  auto opened = OpenSealed(*env, *me, t.c.key->public_key(), kMax);
+  ASSERT_TRUE(opened.ok()) << opened.status().message();
+  ASSERT_TRUE(opened->inner.restart.has_value());
+  EXPECT_EQ(*opened->inner.restart, restart);
+  EXPECT_FALSE(opened->inner.receipt.has_value());
+  EXPECT_TRUE(opened->entries.empty());
+  // Only its sender can sign it; it decides no log range; and it must
+  // skip something (1 <= lostFrom < nextSeq) and say why.
+  EXPECT_FALSE(SealRestart(t.Header(0, 0), restart, *t.h.key, kMax).ok());
+  EXPECT_FALSE(SealRestart(t.Header(1, 1), restart, *t.a.key, kMax).ok());
+  for (auto bad : {std::pair<uint64_t, uint64_t>{1, 1}, {9, 0}, {9, 9},
+                   {9, 12}}) {
+    SealedRestartInfo r = restart;
+    r.next_seq = bad.first;
+    r.lost_from = bad.second;
+    auto sealed = SealRestart(t.Header(0, 0), r, *t.a.key, kMax);
+    ASSERT_FALSE(sealed.ok()) << bad.first << " " << bad.second;
+    EXPECT_NE(sealed.status().message().find("lostFrom"), std::string::npos);
+  }
+  SealedRestartInfo silent = restart;
+  silent.reason.clear();
+  EXPECT_FALSE(SealRestart(t.Header(0, 0), silent, *t.a.key, kMax).ok());
+  // A restart and a receipt in one inner header: refused.
+  SealedInnerInfo both;
+  both.receipt = SealedReceiptInfo{};
+  both.restart = restart;
+  auto mixed = DecodeSealedInner(EncodeSealedInner(both));
+  ASSERT_FALSE(mixed.ok());
+  EXPECT_NE(mixed.status().message().find("no receipt"), std::string::npos);
+}
+
 TEST(HubEnvelopeTest, ReceiptRoundTripsSignedByTheRecipient) {
   Trio t;
   SealedHeaderInfo h;  // C answers A
@@ -238,6 +321,12 @@ TEST(HubEnvelopeTest, InnerHeaderDecodingRefusesEveryMalformedForm) {
   auto skip = DecodeSealedInner(EncodeSealedInner(receipt));
   ASSERT_FALSE(skip.ok());
   EXPECT_NE(skip.status().message().find("resendFrom"), std::string::npos);
+  SealedInnerInfo before_epoch;
+  before_epoch.link.pair_seq = 1;
+  before_epoch.sealed_at_ms = -5;  // a sealing time before 1970
+  auto negative = DecodeSealedInner(EncodeSealedInner(before_epoch));
+  ASSERT_FALSE(negative.ok());
+  EXPECT_NE(negative.status().message().find("sealedAtMs"), std::string::npos);
   receipt.receipt->resend_from = 4;
   auto fine = DecodeSealedInner(EncodeSealedInner(receipt));
   ASSERT_TRUE(fine.ok()) << fine.status().message();

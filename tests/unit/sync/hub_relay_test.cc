@@ -6,6 +6,7 @@
 
 #include "crypto/identity_x25519.h"
 #include "crypto/seal.h"
+#include "crypto/sealed_batch_signature.h"
 #include "daemon/policy/policy_loader.h"
 #include "tests/unit/sync/hub_test_util.h"
 
@@ -455,6 +456,109 @@ TEST(HubRelayTest, PoisonEnvelopesAreRefusedReportedAndNotFatal) {
             SealedOutcome::kApplied);
   auto reader = c.store->OpenReader();
   EXPECT_EQ((*reader)->SealedChainsIn()->front().refused, 2u);
+}
+
+// A's signed chain restart, as it would seal it to C.
+std::vector<uint8_t> RestartEnvelope(Federation& f, uint64_t next,
+                                     const ChainHash& prev, uint64_t lost_from,
+                                     const Member* signer = nullptr) {
+  SealedHeaderInfo h;
+  h.envelope_id = NewEnvelopeId();
+  h.sender_name = f.a.name;
+  h.sender_key = f.a.key->public_key();
+  h.recipient_key = f.c.key->public_key();
+  SealedRestartInfo r{next, prev, lost_from, "outbox row gone"};
+  if (signer == nullptr) {
+    auto env = SealRestart(h, r, *f.a.key, kMax);
+    EXPECT_TRUE(env.ok()) << env.status().message();
+    return env.ok() ? *env : std::vector<uint8_t>{};
+  }
+  // Forged: the same plaintext layout (hub_envelope.h), signed by
+  // `signer` in A's name (SealRestart itself refuses to).
+  SealedInnerInfo inner;
+  inner.restart = r;
+  const auto inner_bytes = EncodeSealedInner(inner);
+  std::vector<uint8_t> signed_part;
+  for (int shift = 24; shift >= 0; shift -= 8) {
+    signed_part.push_back(static_cast<uint8_t>(inner_bytes.size() >> shift));
+  }
+  signed_part.insert(signed_part.end(), inner_bytes.begin(), inner_bytes.end());
+  const auto header_bytes = EncodeSealedHeader(h);
+  auto sig = crypto::SignSealedBatch(*signer->key, header_bytes, signed_part);
+  std::vector<uint8_t> plaintext(sig.begin(), sig.end());
+  plaintext.insert(plaintext.end(), signed_part.begin(), signed_part.end());
+  plaintext.push_back(0x80);
+  plaintext.resize(kSealedPadFloor, 0);
+  auto x = crypto::IdentityToX25519Public(f.c.key->public_key());
+  auto env = crypto::Seal(header_bytes, plaintext, {*x});
+  EXPECT_TRUE(env.has_value());
+  return env ? *env : std::vector<uint8_t>{};
+}
+
+// Chain restart (docs/federation.md): A lost batches 2 and 3 (its own
+// outbox rows) and so did the hub. C, stuck asking for 2, takes A's
+// signed restart, audits what it will never get, and goes on with A's
+// next batch; replayed, backwards and forged restarts are refused and
+// change nothing.
+TEST(HubRelayTest, SignedChainRestartSkipsTheLostBatchesOnce) {
+  Federation f;
+  Node c(f.c, {f.a.Roster("HUB"), f.h.Roster()}, false);
+  Chain chain(f, 4);
+  ASSERT_EQ(HandleSealed(c.Context(), Info(f.h), chain.envelopes[0], 1)->kind,
+            SealedOutcome::kApplied);
+  ASSERT_EQ(HandleSealed(c.Context(), Info(f.h), chain.envelopes[3], 2)->kind,
+            SealedOutcome::kSetAside);
+  auto chain_in = [&] {
+    auto reader = c.store->OpenReader();
+    return (*reader)->SealedChainsIn()->front();
+  };
+  // Forged: signed by the hub in A's name. Refused, chain unchanged.
+  auto forged = HandleSealed(c.Context(), Info(f.h),
+                             RestartEnvelope(f, 5, {}, 2, &f.h), 3);
+  ASSERT_TRUE(forged.ok());
+  EXPECT_EQ(forged->kind, SealedOutcome::kRefused);
+  EXPECT_NE(forged->reason.find("not signed by the sender"), std::string::npos)
+      << forged->reason;
+  EXPECT_EQ(chain_in().last_seq, 1u);
+  // The real one: A goes on at 5 (its head was 4), chained to batch 4.
+  const ChainHash head = EnvelopeHash(chain.envelopes[3]);
+  const auto restart = RestartEnvelope(f, 5, head, 2);
+  auto out = HandleSealed(c.Context(), Info(f.h), restart, 5);
+  ASSERT_TRUE(out.ok());
+  EXPECT_EQ(out->kind, SealedOutcome::kRestarted);
+  EXPECT_EQ(out->chain_fault, "broken");
+  auto receipt = ReplyAsA(f, *out);
+  EXPECT_EQ(receipt.committed_seq, 4u);
+  EXPECT_EQ(receipt.committed_hash, head);
+  EXPECT_EQ(receipt.resend_from, 0u);
+  auto audited = c.Audit("sealed_chain_restart");
+  ASSERT_EQ(audited.size(), 1u);
+  const std::string& d = audited[0].event.detail;
+  EXPECT_NE(d.find("\"lost_from\":2"), std::string::npos) << d;
+  EXPECT_NE(d.find("\"lost_to\":4"), std::string::npos) << d;
+  EXPECT_NE(d.find("\"lost\":3"), std::string::npos) << d;
+  EXPECT_NE(d.find("outbox row gone"), std::string::npos) << d;
+  EXPECT_EQ(chain_in().last_seq, 4u);
+  EXPECT_EQ(chain_in().last_hash, head);
+  // Replayed: C is at its point now. Refused, audited, nothing moves.
+  auto replay = HandleSealed(c.Context(), Info(f.h), restart, 6);
+  ASSERT_TRUE(replay.ok());
+  EXPECT_EQ(replay->kind, SealedOutcome::kRefused);
+  EXPECT_NE(replay->reason.find("replayed"), std::string::npos);
+  // Backwards once C moved on: a restart to 3 is refused by name.
+  auto behind = HandleSealed(c.Context(), Info(f.h),
+                             RestartEnvelope(f, 3, {}, 2), 7);
+  ASSERT_TRUE(behind.ok());
+  EXPECT_EQ(behind->kind, SealedOutcome::kRefused);
+  EXPECT_NE(behind->reason.find("backwards"), std::string::npos);
+  EXPECT_EQ(chain_in().last_seq, 4u);
+  EXPECT_EQ(c.Audit("sealed_chain_restart").size(), 1u);
+  // A's next batch (5, chained to 4) applies; the old 2..4 are duplicates.
+  auto next = f.Envelope(f.a, f.c, 9, "again.example", {5, head});
+  EXPECT_EQ(HandleSealed(c.Context(), Info(f.h), next, 8)->kind,
+            SealedOutcome::kApplied);
+  EXPECT_EQ(HandleSealed(c.Context(), Info(f.h), chain.envelopes[1], 9)->kind,
+            SealedOutcome::kDuplicate);
 }
 
 TEST(HubRelayTest, HubRefusesOldFormatByName) {

@@ -43,5 +43,37 @@ TEST(SealedChainTest, FaultKindsAreTheStoreNames) {
   EXPECT_EQ(ChainFaultKind(ChainVerdict::kBroken), store::kChainBroken);
 }
 
+SealedRestartInfo Restart(uint64_t next, uint64_t lost_from) {
+  SealedRestartInfo r;
+  r.next_seq = next;
+  r.lost_from = lost_from;
+  r.prev_hash.fill(9);
+  r.reason = "outbox row gone";
+  return r;
+}
+
+TEST(SealedChainTest, RestartSkipsOnlyAheadOfWhatWasApplied) {
+  const auto state = At(4, 7);  // applied 1..4, expecting 5
+  // The sender lost 5 and 6: it goes on at 7; 5..6 never come.
+  EXPECT_EQ(ClassifyRestart(state, Restart(7, 5)), RestartVerdict::kSkip);
+  EXPECT_EQ(LostRange(state, Restart(7, 5)),
+            (std::pair<uint64_t, uint64_t>{5, 6}));
+  // Its own lost_from does not widen what we skip: we lose only what we
+  // did not apply.
+  EXPECT_EQ(LostRange(state, Restart(7, 2)),
+            (std::pair<uint64_t, uint64_t>{5, 6}));
+  // Replayed: we are at its point already (applied it, or it skips
+  // nothing).
+  EXPECT_EQ(ClassifyRestart(state, Restart(5, 3)), RestartVerdict::kReplayed);
+  // Backwards: it names a batch we applied.
+  EXPECT_EQ(ClassifyRestart(state, Restart(4, 2)), RestartVerdict::kBackwards);
+  EXPECT_EQ(ClassifyRestart(state, Restart(2, 1)), RestartVerdict::kBackwards);
+  // Before anything was applied, a restart to 3 loses 1 and 2.
+  const store::SealedChainIn none;
+  EXPECT_EQ(ClassifyRestart(none, Restart(3, 1)), RestartVerdict::kSkip);
+  EXPECT_EQ(LostRange(none, Restart(3, 1)),
+            (std::pair<uint64_t, uint64_t>{1, 2}));
+}
+
 }  // namespace
 }  // namespace caravan::daemon::sync
