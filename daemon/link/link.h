@@ -96,10 +96,11 @@ struct LinkEvent {
     // Roster refusals (docs/wire.md 4.4), summarised per episode
     // (refusal_episodes.h): the first refusal of an episode, then "still
     // refused N times since T" at most every hour and when it ends.
-    // Dialer side: the member named peer_name told us (authenticated) we
-    // are not on its roster. Listener side: an authenticated identity not
-    // on our roster was refused (peer_name empty, remote_endpoint the
-    // address, detail names the key).
+    // kRosterRefused: the member named peer_name told us (authenticated)
+    // we are not on its roster (dialer side; the listener's first refusal
+    // of an episode is a kUnknownPeer naming the key). kRosterRefusals:
+    // either side's summary (the listener's: peer_name empty,
+    // remote_endpoint the address).
     kRosterRefused,
     kRosterRefusals,
   } kind;

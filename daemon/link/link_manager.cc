@@ -362,14 +362,15 @@ struct LinkManager::Impl : std::enable_shared_from_this<Impl> {
     const std::string address = source.empty() ? "?" : source;
     if (!listen_refusals.Record(address, key_text, Clock::now(), UnixNow())) return;
     LinkEvent event;
-    event.kind = LinkEvent::kRosterRefused;
+    // The listener's first of an episode keeps the name operators know.
+    event.kind = LinkEvent::kUnknownPeer;
     event.remote_endpoint = remote;
     event.refusal_reason = kRefusalNotOnRoster;
     event.refused_since = UnixNow();
     event.refused_count = 1;
     event.failure_count = 1;
     event.detail = "inbound: identity " + key_text +
-                   " is not on our roster; told it so (authenticated) and closed; "
+                   " is not in the roster; told it so (authenticated) and closed; "
                    "repeats from " + address + " are summarised";
     Emit(std::move(event));
   }

@@ -6,6 +6,7 @@
 #include <capnp/serialize.h>
 
 #include <chrono>
+#include <cstring>
 #include <string>
 
 #include "daemon/link/backoff.h"
@@ -94,7 +95,7 @@ TEST(RefusalEpisodes, LongEpisodesReportHourlyAndIdleOnesEnd) {
   EXPECT_TRUE(episodes.Record("A", "x", t0, 0));
   // A refusal every 5 minutes for two hours: two hourly reports.
   int reports = 0;
-  for (int minute = 5; minute <= 120; minute += 5) {
+  for (int minute = 5; minute <= 125; minute += 5) {
     const auto now = t0 + std::chrono::minutes(minute);
     EXPECT_FALSE(episodes.Record("A", "x", now, minute * 60));
     for (const auto& r : episodes.TakeDue(now)) {
@@ -104,12 +105,15 @@ TEST(RefusalEpisodes, LongEpisodesReportHourlyAndIdleOnesEnd) {
     }
   }
   EXPECT_EQ(reports, 2);
-  // Then silence: the episode ends after idle_end with what came since.
-  const auto quiet = t0 + std::chrono::minutes(120) + seconds(900);
+  // Then silence: the episode ends after idle_end with what came since
+  // the last report (the refusal of minute 125).
+  EXPECT_TRUE(episodes.TakeDue(t0 + std::chrono::minutes(125) + seconds(899)).empty());
+  const auto quiet = t0 + std::chrono::minutes(125) + seconds(900);
   auto due = episodes.TakeDue(quiet);
   ASSERT_EQ(due.size(), 1u);
   EXPECT_TRUE(due[0].ended);
-  EXPECT_EQ(due[0].count, 25u);
+  EXPECT_EQ(due[0].count, 26u);
+  EXPECT_EQ(due[0].since_last_report, 1u);
   EXPECT_EQ(episodes.open_episodes(), 0u);
 }
 
@@ -129,10 +133,13 @@ TEST(RefusalEpisodes, MemoryIsBoundedByFoldingNewKeysAndDetails) {
   EXPECT_EQ(other->details.size(), 2u);
   // A detail is cut to its bound.
   EXPECT_TRUE(episodes.Record("10.0.0.0", std::string(1000, 'k'), t0, 0) == false);
-  for (const auto& d : episodes.Peek("10.0.0.0")->details) {
+  const auto first = episodes.Peek("10.0.0.0");
+  ASSERT_TRUE(first.has_value());
+  for (const auto& d : first->details) {
     EXPECT_LE(d.size(), RefusalEpisodes::kMaxDetailBytes);
   }
-  EXPECT_EQ(episodes.TakeAll().size(), 1u);  // only "(other)" has unreported ones
+  // "(other)" and 10.0.0.0 (its second refusal) have unreported ones.
+  EXPECT_EQ(episodes.TakeAll().size(), 2u);
   EXPECT_EQ(episodes.open_episodes(), 0u);
 }
 
@@ -187,7 +194,7 @@ TEST(RosterRefusal, ADialerNotOnTheRosterIsToldSoAuthenticatedAndBacksOff) {
       << refused->detail;
   EXPECT_EQ(a_events->Count(LinkEvent::kUp), 0u);
   EXPECT_EQ(bm.RefusalsSent()["not_on_roster"], 1u);
-  EXPECT_NE(b_events->Last(LinkEvent::kRosterRefused), nullptr);
+  EXPECT_NE(b_events->Last(LinkEvent::kUnknownPeer), nullptr);
   EXPECT_TRUE(b_sessions->links.empty());  // nothing of A's was processed
 
   // Over 4 s: attempts at about 0, 1 and 3 s (not one per second), each
@@ -199,7 +206,7 @@ TEST(RosterRefusal, ADialerNotOnTheRosterIsToldSoAuthenticatedAndBacksOff) {
   size_t loud = 0;
   for (const auto& e : a_events->events) loud += e.kind == LinkEvent::kRosterRefused && !e.quiet;
   EXPECT_EQ(loud, 1u);
-  EXPECT_EQ(b_events->Count(LinkEvent::kRosterRefused), 1u);  // one per episode
+  EXPECT_EQ(b_events->Count(LinkEvent::kUnknownPeer), 1u);  // one per episode
 
   // B adds A: A's next attempt (RetryRefused, as a policy reload would)
   // comes at once and the link is up; the episode ends with one report.
