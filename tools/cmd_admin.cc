@@ -165,12 +165,21 @@ void ShowPeers(const nlohmann::json& peers) {
     if (sealed) row.push_back(SealedCell(p));
     row.push_back(Str(p["fingerprint"]));
     const auto error = p.value("last_error", nlohmann::json());
-    row.push_back(error.is_string()
-                      ? error.get<std::string>() + " (" +
-                            AgeCell(p.value("last_error_at", nlohmann::json()),
-                                    now) +
-                            ")"
-                      : "-");
+    const auto refusal = p.value("refusal", nlohmann::json());
+    if (refusal.is_object() && error.is_string()) {
+      // "not on CERT-UZ's roster (told by CERT-UZ, authenticated) since
+      // 3 min ago": an episode, not one event.
+      row.push_back(error.get<std::string>() + " since " +
+                    AgeCell(refusal.value("since", nlohmann::json()), now) +
+                    ", " + Str(refusal["count"]) + " refusals");
+    } else {
+      row.push_back(error.is_string()
+                        ? error.get<std::string>() + " (" +
+                              AgeCell(p.value("last_error_at", nlohmann::json()),
+                                      now) +
+                              ")"
+                        : "-");
+    }
     table.AddRow(row);
   }
   table.Print(std::cout);

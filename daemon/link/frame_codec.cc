@@ -188,6 +188,17 @@ Result<InboundMessage> InspectPeerMessage(std::span<const capnp::word> words,
       case protocol::wire::PeerMessage::RECORDS:
       case protocol::wire::PeerMessage::ACK:
       case protocol::wire::PeerMessage::ERROR:
+        if (root.getError().getCode() == kPeerErrorNotOnRoster) {
+          // A roster refusal (docs/wire.md 4.4): the link layer's own.
+          result.kind = InboundMessage::kRefused;
+          result.reason = "not_on_roster";
+          auto text = root.getError().getMessage();
+          result.refusal_text.assign(text.begin(),
+                                     std::min<size_t>(text.size(), kMaxRefusalText));
+          break;
+        }
+        result.kind = InboundMessage::kApplication;
+        break;
       case protocol::wire::PeerMessage::SEALED:      // hub mode
       case protocol::wire::PeerMessage::SEALED_ACK:  // hub mode
       case protocol::wire::PeerMessage::PREKEY:      // forward secrecy
@@ -220,6 +231,15 @@ std::vector<uint8_t> ByeMessage(std::string_view reason) {
   reason = reason.substr(0, kMaxByeReason);
   builder.initRoot<protocol::wire::PeerMessage>().setBye(
       capnp::Text::Reader(reason.data(), reason.size()));
+  return Serialize(builder);
+}
+
+std::vector<uint8_t> RefusalMessage(std::string_view text) {
+  capnp::MallocMessageBuilder builder(64);
+  auto error = builder.initRoot<protocol::wire::PeerMessage>().initError();
+  text = text.substr(0, kMaxRefusalText);
+  error.setCode(kPeerErrorNotOnRoster);
+  error.setMessage(capnp::Text::Reader(text.data(), text.size()));
   return Serialize(builder);
 }
 

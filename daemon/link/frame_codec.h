@@ -107,9 +107,11 @@ class AppMessageAssembler {
 
 // What the link layer itself does with a received message.
 struct InboundMessage {
-  enum Kind { kApplication, kPing, kPong, kBye } kind = kApplication;
+  enum Kind { kApplication, kPing, kPong, kBye, kRefused } kind = kApplication;
   uint64_t nonce = 0;   // kPing/kPong
-  std::string reason;   // kBye (as sent; log escaped)
+  std::string reason;   // kBye (as sent; log escaped); kRefused: "not_on_roster"
+  // kRefused: the refusal's text as sent (at most kMaxRefusalText bytes).
+  std::string refusal_text;
   // kApplication: a Hello, and whether it offers zstd (link_compression.h).
   bool hello = false;
   bool offers_zstd = false;
@@ -125,5 +127,13 @@ Result<InboundMessage> InspectPeerMessage(std::span<const capnp::word> words,
 std::vector<uint8_t> PingMessage(uint64_t nonce);
 std::vector<uint8_t> PongMessage(uint64_t nonce);
 std::vector<uint8_t> ByeMessage(std::string_view reason);
+// Roster refusal (docs/wire.md 4.4): a PeerError with this code says "you
+// are not on my roster"; the link layer handles it (InboundMessage::
+// kRefused), the sync layer never sees it. Its text, for people, names the
+// refuser: "not on the roster of CERT-UZ (UZ)".
+inline constexpr uint16_t kPeerErrorNotOnRoster = 1027;
+inline constexpr size_t kMaxRefusalText = 128;
+// That PeerError, its text cut to kMaxRefusalText.
+std::vector<uint8_t> RefusalMessage(std::string_view text);
 
 }  // namespace caravan::daemon::link

@@ -76,6 +76,8 @@ Status CheckPeer(const crypto::HandshakeState& hs, const std::vector<uint8_t>& p
   const crypto::Ed25519PublicKey* identity = &cert->identity;
   auto member = lookup(*identity);
   if (!member) {
+    outcome.unknown_identity = !expected;  // a responder's case only
+    outcome.unknown_identity_key = *identity;
     return Denied("identity " + protocol::PublicKeyToText(*identity) + " is not in the roster");
   }
   if (expected && *expected != *identity) {
@@ -166,6 +168,12 @@ asio::awaitable<HandshakeOutcome> DoHandshake(asio::ip::tcp::socket& socket, boo
       co_return outcome;
     }
     outcome.status = CheckPeer(*hs, *payload3, lookup, check_serial, std::nullopt, outcome);
+    if (outcome.unknown_identity && hs->IsComplete()) {
+      // Keys for the one refusal the caller sends (the status stays kDenied).
+      outcome.transport = hs->SplitTransport();
+      co_return outcome;
+    }
+    outcome.unknown_identity = false;
     if (!outcome.status.ok()) co_return outcome;
   }
   if (!hs->IsComplete()) {

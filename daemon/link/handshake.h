@@ -73,6 +73,13 @@ struct HandshakeOutcome {
   // The SerialCheck refused the peer's certificate (a retired link key);
   // `peer` is then the member it claimed to be.
   bool retired_key = false;
+  // Responder only: the initiator completed the handshake with a valid
+  // link certificate of an identity not on the roster (status kDenied).
+  // `unknown_identity_key` is that identity and `transport` is set, so
+  // the caller can send one authenticated refusal (docs/wire.md 4.4)
+  // before closing; nothing from the initiator may be read.
+  bool unknown_identity = false;
+  protocol::PublicKey unknown_identity_key{};
 };
 
 // Runs the handshake as initiator or responder. An initiator passes the key

@@ -55,6 +55,8 @@ std::string_view LinkEventKindName(LinkEvent::Kind kind) {
     case LinkEvent::kProtocolViolation: return "protocol_violation";
     case LinkEvent::kDuplicateClosed: return "duplicate_closed";
     case LinkEvent::kHandshakeFailures: return "handshake_failures";
+    case LinkEvent::kRosterRefused: return "roster_refused";
+    case LinkEvent::kRosterRefusals: return "roster_refusals";
   }
   return "unknown";
 }
@@ -83,7 +85,8 @@ Link::Link(asio::ip::tcp::socket socket, crypto::NoiseTransport transport,
       inbox_space_(socket_.get_executor()),
       bytes_sent_(handshake_bytes_sent),
       bytes_received_(handshake_bytes_received),
-      watchdog_timer_(socket_.get_executor()) {
+      watchdog_timer_(socket_.get_executor()),
+      first_message_timer_(socket_.get_executor()) {
   boost::system::error_code ec;
   auto endpoint = socket_.remote_endpoint(ec);
   if (!ec) {
@@ -209,6 +212,12 @@ bool Link::Deliver(std::vector<capnp::word> words) {
     case InboundMessage::kBye:
       Fail("peer said bye: " + inspected->reason, false, false);
       return false;
+    case InboundMessage::kRefused:
+      // Decrypted under this link's keys: the peer we authenticated said
+      // it. It reads nothing more from us, so nor do we.
+      refusal_ = LinkRefusalInfo{inspected->reason, inspected->refusal_text};
+      Fail("refused by the peer: " + inspected->reason, false, false);
+      return false;
     case InboundMessage::kApplication:
       if (inspected->hello) {
         // Compress from now on only what the peer said it can read; it
@@ -222,6 +231,10 @@ bool Link::Deliver(std::vector<capnp::word> words) {
       inbox_bytes_ += words.size() * sizeof(capnp::word);
       inbox_.push_back(std::move(words));
       inbox_ready_.Notify();
+      if (!got_first_message_) {
+        got_first_message_ = true;
+        first_message_timer_.cancel();
+      }
       return true;
   }
   return true;
@@ -257,9 +270,18 @@ void Link::Fail(std::string reason, bool violation, bool send_bye) {
   inbox_ready_.Notify();
   inbox_space_.Notify();
   watchdog_timer_.cancel();
+  first_message_timer_.cancel();
   ClosedCallback callback = std::move(on_closed_);
   on_closed_ = nullptr;
   if (callback) callback(*this, close_reason_, violation_);
+}
+
+asio::awaitable<void> Link::WaitForFirstMessage(std::chrono::milliseconds limit) {
+  auto self = shared_from_this();  // alive while we wait
+  if (!open_ || got_first_message_) co_return;
+  first_message_timer_.expires_after(limit);
+  auto [ec] = co_await first_message_timer_.async_wait(asio::as_tuple(use_awaitable));
+  (void)ec;  // cancelled: the message came or the link closed
 }
 
 void Link::Shutdown() {

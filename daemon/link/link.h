@@ -52,6 +52,9 @@ struct PeerIdentity {
 
 struct LinkOptions {
   std::optional<protocol::HostPort> listen;  // unset: dial out only
+  // This node's name and country, as a roster refusal names the refuser.
+  std::string own_name;
+  std::string own_country;
   std::chrono::seconds keepalive{30};        // ping when idle this long
   std::chrono::seconds handshake_timeout{10};
   std::chrono::seconds backoff_initial{1};
@@ -68,6 +71,9 @@ struct LinkOptions {
   // Failed handshakes and refusals are logged (and emitted) at once for the
   // first of a source's window, then summarised once per this interval.
   std::chrono::seconds failure_report_interval{60};
+  // A dialer told "not on my roster" (authenticated, docs/wire.md 4.4)
+  // backs off from backoff_initial doubling up to this.
+  std::chrono::seconds refused_backoff_max{300};
   // Offered in Hello and used once the peer's Hello offers it too
   // (docs/wire.md 4.3); kOff refuses compressed messages.
   protocol::LinkCompression compression = protocol::LinkCompression::kZstd;
@@ -86,7 +92,17 @@ struct LinkEvent {
     // The failed handshakes and refusals of one source address during one
     // failure_report_interval, after the first (which came as its own
     // kHandshakeFailed or kUnknownPeer). remote_endpoint is the address.
-    kHandshakeFailures
+    kHandshakeFailures,
+    // Roster refusals (docs/wire.md 4.4), summarised per episode
+    // (refusal_episodes.h): the first refusal of an episode, then "still
+    // refused N times since T" at most every hour and when it ends.
+    // kRosterRefused: the member named peer_name told us (authenticated)
+    // we are not on its roster (dialer side; the listener's first refusal
+    // of an episode is a kUnknownPeer naming the key). kRosterRefusals:
+    // either side's summary (the listener's: peer_name empty,
+    // remote_endpoint the address).
+    kRosterRefused,
+    kRosterRefusals,
   } kind;
   std::string peer_name;        // empty if unknown
   std::string remote_endpoint;  // "ip:port"
@@ -95,7 +111,25 @@ struct LinkEvent {
   // and how many of each reason (kPreauthReasons).
   uint64_t failure_count = 0;
   std::map<std::string, uint64_t> failure_reasons{};
+  // Not logged nor audited: only updates what status shows (a refusal
+  // counted inside an episode that was already reported).
+  bool quiet = false;
+  // kRosterRefused/kRosterRefusals: the episode's reason, first refusal
+  // (unix seconds) and refusals so far; `ended`: the episode is over.
+  std::string refusal_reason{};
+  int64_t refused_since = 0;
+  uint64_t refused_count = 0;
+  bool ended = false;
 };
+
+// What a peer told us when it refused the link (a PeerError of code
+// kPeerErrorNotOnRoster), after the handshake: authenticated, since it
+// came under the handshake's keys.
+struct LinkRefusalInfo {
+  std::string reason;  // "not_on_roster"
+  std::string text;    // as the refuser wrote it (bounded; log escaped)
+};
+inline constexpr char kRefusalNotOnRoster[] = "not_on_roster";
 
 std::string_view LinkEventKindName(LinkEvent::Kind kind);
 
@@ -140,6 +174,16 @@ class Link : public std::enable_shared_from_this<Link> {
   // Once the link is closed: kUnavailable naming the reason, or kCorrupt
   // ("protocol violation: ...") if the peer broke a rule.
   boost::asio::awaitable<Result<std::vector<capnp::word>>> Receive();
+
+  // Returns once the peer's first application message has arrived (it
+  // stays for Receive), the link closed, or `limit` passed, whichever
+  // comes first. One waiter at a time (the dialer, before it registers the
+  // link).
+  boost::asio::awaitable<void> WaitForFirstMessage(std::chrono::milliseconds limit);
+  bool got_first_message() const { return got_first_message_; }
+  // Set when the link closed because the peer sent a roster refusal (a PeerError of code
+  // kPeerErrorNotOnRoster).
+  const std::optional<LinkRefusalInfo>& refusal() const { return refusal_; }
 
   // Sends Bye with `reason` best effort and closes. Pending outgoing
   // messages are dropped (the sync layer resends what was not
@@ -244,6 +288,10 @@ class Link : public std::enable_shared_from_this<Link> {
   uint64_t app_received_carried_ = 0;
 
   boost::asio::steady_timer watchdog_timer_;
+  // WaitForFirstMessage sleeps on it; Deliver and Fail cancel it.
+  boost::asio::steady_timer first_message_timer_;
+  bool got_first_message_ = false;
+  std::optional<LinkRefusalInfo> refusal_;
 };
 
 }  // namespace caravan::daemon::link

@@ -14,9 +14,12 @@
 #include "daemon/link/backoff.h"
 #include "daemon/link/handshake.h"
 #include "daemon/link/handshake_slots.h"
+#include "daemon/link/refusal_episodes.h"
+#include "daemon/link/roster_refusal.h"
 #include "daemon/net/failure_tally.h"
 #include "daemon/net/listener.h"
 #include "daemon/observe/log.h"
+#include "protocol/config/roster_file.h"
 
 namespace caravan::daemon::link {
 
@@ -41,6 +44,24 @@ constexpr size_t kMaxAddressesPerMember = 8;
 
 // How often due failure summaries are looked for.
 constexpr std::chrono::seconds kReportTick{1};
+
+// Roster refusal episodes (refusal_episodes.h): reported at most this
+// often while they last; an episode ends when the link comes up or after
+// kRefusalIdleEnd (at least twice the longest refused backoff) without a
+// refusal.
+constexpr std::chrono::seconds kRefusalReportEvery{3600};
+constexpr std::chrono::seconds kRefusalIdleEnd{900};
+// Open episodes tracked per side (the rest folded into one).
+constexpr size_t kMaxRefusalEpisodes = 256;
+// How long a refusing responder waits for the refused initiator to close
+// (reading and dropping what it sends) before closing itself.
+constexpr std::chrono::milliseconds kRefusalLinger{2000};
+
+int64_t UnixNow() {
+  return std::chrono::duration_cast<std::chrono::seconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
 
 // The address part of `address` as a key: IPv4-mapped IPv6 addresses (a
 // dual-stack listener) as plain IPv4, so they match resolved endpoints.
@@ -108,6 +129,9 @@ struct LinkManager::Impl : std::enable_shared_from_this<Impl> {
     // Set by RotateLinkKey: the dialer's next attempt skips its backoff
     // (the link was closed on purpose, the peer is up).
     bool redial_now = false;
+    // Set by RetryRefused: the refused backoff starts again from
+    // backoff_initial and the next attempt skips its wait.
+    bool retry_refused = false;
   };
 
   // What one dial attempt came to.
@@ -117,6 +141,9 @@ struct LinkManager::Impl : std::enable_shared_from_this<Impl> {
     // (closed or timed out): the peer is up but busy.
     bool busy = false;
     std::string address;  // the address connected to
+    // The peer completed the handshake and then refused us (a roster refusal,
+    // authenticated under the handshake's keys).
+    std::optional<LinkRefusalInfo> refusal;
   };
 
   Impl(asio::io_context& io_in, const crypto::IdentityKey& identity_in,
@@ -133,7 +160,9 @@ struct LinkManager::Impl : std::enable_shared_from_this<Impl> {
         failures(net::FailureTally::Options{
             std::chrono::duration_cast<std::chrono::milliseconds>(
                 options.failure_report_interval),
-            1024, 8}) {
+            1024, 8}),
+        dial_refusals(RefusalOptions(options)),
+        listen_refusals(RefusalOptions(options)) {
     for (const char* reason : kPreauthReasons) failures_by_reason[reason] = 0;
   }
 
@@ -160,6 +189,13 @@ struct LinkManager::Impl : std::enable_shared_from_this<Impl> {
   // Pre-authentication failures per source address, summarised.
   net::FailureTally failures;
   std::map<std::string, uint64_t> failures_by_reason;  // for /metrics
+  // Roster refusals (docs/wire.md 4.4): episodes of members refusing us,
+  // by member name, and of identities we refused, by source address.
+  RefusalEpisodes dial_refusals;
+  RefusalEpisodes listen_refusals;
+  // For /metrics: refusals by reason, received (as a dialer) and sent.
+  std::map<std::string, uint64_t> refusals_received;
+  std::map<std::string, uint64_t> refusals_sent;
   // Addresses of roster members (resolved endpoints, last links).
   std::set<std::string> known_addresses;
   std::unique_ptr<asio::steady_timer> report_timer;
@@ -167,6 +203,15 @@ struct LinkManager::Impl : std::enable_shared_from_this<Impl> {
   std::map<protocol::PublicKey, uint64_t> link_serials;
   std::function<void(const std::string&, const protocol::PublicKey&, uint64_t, int64_t)>
       on_serial_raised;
+
+  static RefusalEpisodes::Options RefusalOptions(const LinkOptions& options) {
+    RefusalEpisodes::Options o;
+    o.report_every = kRefusalReportEvery;
+    o.idle_end = std::max<std::chrono::seconds>(kRefusalIdleEnd,
+                                                2 * options.refused_backoff_max);
+    o.max_episodes = kMaxRefusalEpisodes;
+    return o;
+  }
 
   // Ok when `serial` is not below the highest seen for `peer`; kDenied
   // naming both serials otherwise (a retired link key).
@@ -203,10 +248,15 @@ struct LinkManager::Impl : std::enable_shared_from_this<Impl> {
   }
 
   void Emit(LinkEvent event) {
+    if (event.quiet) {  // status only: counted inside a reported episode
+      if (on_event) on_event(event);
+      return;
+    }
     const LinkEvent::Kind kind = event.kind;
     const bool bad = kind == LinkEvent::kHandshakeFailed || kind == LinkEvent::kUnknownPeer ||
                      kind == LinkEvent::kProtocolViolation ||
-                     kind == LinkEvent::kHandshakeFailures;
+                     kind == LinkEvent::kHandshakeFailures ||
+                     kind == LinkEvent::kRosterRefused || kind == LinkEvent::kRosterRefusals;
     const std::string line = std::string("link ") + std::string(LinkEventKindName(kind)) +
                              ": peer=" + (event.peer_name.empty() ? "?" : event.peer_name) +
                              " remote=" + event.remote_endpoint + " " + event.detail;
@@ -262,6 +312,117 @@ struct LinkManager::Impl : std::enable_shared_from_this<Impl> {
       self = weak.lock();
       if (!self || !self->running) co_return;
       self->EmitSummaries(self->failures.TakeDue(Clock::now()));
+      for (auto& report : self->dial_refusals.TakeDue(Clock::now())) {
+        self->EmitRefusalReport(std::move(report), /*dialer=*/true, "");
+      }
+      for (auto& report : self->listen_refusals.TakeDue(Clock::now())) {
+        self->EmitRefusalReport(std::move(report), /*dialer=*/false, "");
+      }
+    }
+  }
+
+  // The dialer side: the member `name` refused us (authenticated). The
+  // first refusal of an episode is reported (logged, audited) at once; the
+  // rest only update what status shows until the episode's report.
+  void RecordRefusalReceived(const std::string& name, const std::string& remote,
+                             const LinkRefusalInfo& refusal) {
+    const std::string reason = refusal.reason.empty() ? "other" : refusal.reason;
+    ++refusals_received[reason];
+    const bool opened = dial_refusals.Record(name, reason, Clock::now(), UnixNow());
+    const auto episode = dial_refusals.Peek(name);
+    LinkEvent event;
+    event.kind = LinkEvent::kRosterRefused;
+    event.peer_name = name;
+    event.remote_endpoint = remote;
+    event.quiet = !opened;
+    event.refusal_reason = reason;
+    event.refused_since = episode ? episode->first_unix : UnixNow();
+    event.refused_count = episode ? episode->count : 1;
+    event.failure_count = event.refused_count;
+    // Named as our roster names it: the key we pinned is what answered.
+    event.detail = reason == kRefusalNotOnRoster
+                       ? "not on " + name + "'s roster (told by " + name + ", authenticated)"
+                       : "refused by " + name + " (authenticated): " + reason;
+    if (opened) {
+      event.detail += "; redialing with backoff up to " +
+                      std::to_string(options.refused_backoff_max.count()) +
+                      "s; repeats are summarised";
+    }
+    Emit(std::move(event));
+  }
+
+  // The listener side: an authenticated identity not on our roster was
+  // refused; the first of an address's episode is reported at once.
+  void RecordRefusalSent(const std::string& source, const std::string& remote,
+                         const protocol::PublicKey& key) {
+    ++refusals_sent[kRefusalNotOnRoster];
+    // Kept in the unknown_identity count of the handshake failures too.
+    ++failures_by_reason["unknown_identity"];
+    const std::string key_text = protocol::PublicKeyToText(key);
+    const std::string address = source.empty() ? "?" : source;
+    if (!listen_refusals.Record(address, key_text, Clock::now(), UnixNow())) return;
+    LinkEvent event;
+    // The listener's first of an episode keeps the name operators know.
+    event.kind = LinkEvent::kUnknownPeer;
+    event.remote_endpoint = remote;
+    event.refusal_reason = kRefusalNotOnRoster;
+    event.refused_since = UnixNow();
+    event.refused_count = 1;
+    event.failure_count = 1;
+    event.detail = "inbound: identity " + key_text +
+                   " is not in the roster; told it so (authenticated) and closed; "
+                   "repeats from " + address + " are summarised";
+    Emit(std::move(event));
+  }
+
+  // A "still refused N times since T" report of an episode (`dialer`: a
+  // member refusing us, keyed by name; else an address we refused).
+  // `why_ended` names what ended it, if it ended.
+  void EmitRefusalReport(RefusalEpisodes::Report report, bool dialer,
+                         const std::string& why_ended) {
+    LinkEvent event;
+    event.kind = LinkEvent::kRosterRefusals;
+    if (dialer) {
+      event.peer_name = report.key;
+    } else {
+      event.remote_endpoint = report.key;
+    }
+    event.refusal_reason = dialer && !report.details.empty() ? report.details.front()
+                                                             : kRefusalNotOnRoster;
+    event.refused_since = report.first_unix;
+    event.refused_count = report.count;
+    event.failure_count = report.count;
+    event.ended = report.ended;
+    std::string detail = dialer ? "by " + report.key + ": " : "inbound from " + report.key + ": ";
+    detail += DescribeEpisode(report);
+    if (!dialer && !report.details.empty()) {
+      detail += " (identities:";
+      for (const auto& d : report.details) detail += " " + d;
+      detail += ")";
+    }
+    detail += report.ended ? "; episode over" + (why_ended.empty() ? "" : " (" + why_ended + ")")
+                           : "; still refused";
+    event.detail = std::move(detail);
+    Emit(std::move(event));
+  }
+
+  // Ends the refusal episodes a new link from `source` to member `name`
+  // answers.
+  void EndRefusals(const std::string& name, const std::string& source) {
+    if (auto report = dial_refusals.End(name)) {
+      EmitRefusalReport(std::move(*report), true, "link up");
+    } else if (!name.empty()) {
+      LinkEvent cleared;  // status: no refusal any more
+      cleared.kind = LinkEvent::kRosterRefusals;
+      cleared.peer_name = name;
+      cleared.quiet = true;
+      cleared.ended = true;
+      Emit(std::move(cleared));
+    }
+    if (!source.empty()) {
+      if (auto report = listen_refusals.End(source)) {
+        EmitRefusalReport(std::move(*report), false, "link up");
+      }
     }
   }
 
@@ -321,8 +482,13 @@ struct LinkManager::Impl : std::enable_shared_from_this<Impl> {
     Backoff backoff(self->options.backoff_initial, self->options.backoff_max);
     Backoff busy_backoff(self->options.backoff_initial,
                          std::min<std::chrono::seconds>(self->options.backoff_max, kBusyRetryMax));
+    // After an authenticated "not on my roster" (docs/wire.md 4.4): the
+    // answer changes only when the other operator acts, so back off to
+    // minutes, whatever the (often short) dial_backoff_max.
+    Backoff refused_backoff(self->options.backoff_initial, self->options.refused_backoff_max);
     bool wait_first = false;
     bool last_busy = false;
+    bool last_refused = false;
     for (;;) {
       Member* m = self->Find(key, generation);
       if (!self->running || m == nullptr) co_return;
@@ -331,13 +497,23 @@ struct LinkManager::Impl : std::enable_shared_from_this<Impl> {
         // Up (dialed by either side): sleep until it drops.
         backoff.Reset();
         busy_backoff.Reset();
+        refused_backoff.Reset();
         wait_first = true;
         last_busy = false;
+        last_refused = false;
         co_await Sleep(timer, std::chrono::hours(24));
         continue;
       }
+      if (m->retry_refused) {
+        // Something that could change the peer's answer happened here.
+        m->retry_refused = false;
+        refused_backoff.Reset();
+        if (last_refused) m->redial_now = true;
+      }
       if (wait_first && !m->redial_now) {
-        const auto delay = last_busy ? busy_backoff.Next() : backoff.Next();
+        const auto delay = last_refused ? refused_backoff.Next()
+                           : last_busy  ? busy_backoff.Next()
+                                        : backoff.Next();
         m->state = "backoff";
         m->backoff_until = Clock::now() + delay;
         co_await Sleep(timer, delay);
@@ -354,8 +530,12 @@ struct LinkManager::Impl : std::enable_shared_from_this<Impl> {
       m = self->Find(key, generation);
       if (link == nullptr) {
         last_busy = dialed.busy;
+        last_refused = dialed.refusal.has_value();
         // A peer that is down still backs off to the long maximum.
         if (!last_busy) busy_backoff.Reset();
+        if (last_refused && m != nullptr && self->running) {
+          self->RecordRefusalReceived(m->id.name, dialed.address, *dialed.refusal);
+        }
         continue;
       }
       if (!self->running || m == nullptr) {
@@ -364,7 +544,9 @@ struct LinkManager::Impl : std::enable_shared_from_this<Impl> {
       }
       backoff.Reset();
       busy_backoff.Reset();
+      refused_backoff.Reset();
       last_busy = false;
+      last_refused = false;
       self->Register(link, dialed.address);
     }
   }
@@ -418,6 +600,26 @@ struct LinkManager::Impl : std::enable_shared_from_this<Impl> {
     bool busy = false;
     outcome.link = co_await Handshake(self, socket, true, key, &busy);
     outcome.busy = busy;
+    if (outcome.link == nullptr) co_return outcome;
+    // The link counts as up once the peer has spoken (its Hello): a peer
+    // that does not have us on its roster sends a refusal instead and
+    // closes (docs/wire.md 4.4), and then no link was ever up. A peer
+    // silent for first_message_timeout is registered all the same.
+    co_await outcome.link->WaitForFirstMessage(
+        std::chrono::duration_cast<std::chrono::milliseconds>(
+            std::max<std::chrono::seconds>(self->options.first_message_timeout,
+                                           std::chrono::seconds(1))));
+    if (!outcome.link->is_open()) {
+      outcome.refusal = outcome.link->refusal();
+      if (!outcome.refusal) {
+        // Closed before saying anything (an older node refusing us, or a
+        // busy one): an ordinary failure, retried soon.
+        LogInfo("link: ", name, " closed the link before its first message: ",
+                outcome.link->close_reason());
+        outcome.busy = true;
+      }
+      outcome.link = nullptr;
+    }
     co_return outcome;
   }
 
@@ -454,6 +656,16 @@ struct LinkManager::Impl : std::enable_shared_from_this<Impl> {
     if (!self->running) {
       boost::system::error_code ignored;
       socket->close(ignored);
+      co_return none;
+    }
+    if (outcome.unknown_identity && !initiator) {
+      // Authenticated, but not on our roster: say so under the
+      // handshake's keys and close, reading nothing of theirs.
+      self->RecordRefusalSent(source, remote, outcome.unknown_identity_key);
+      co_await SendRefusalAndClose(*socket, outcome.transport,
+                                   "not on the roster of " + self->options.own_name + " (" +
+                                       self->options.own_country + ")",
+                                   kRefusalLinger);
       co_return none;
     }
     if (!outcome.status.ok()) {
@@ -563,6 +775,7 @@ struct LinkManager::Impl : std::enable_shared_from_this<Impl> {
     m->last_contact = link->last_activity();
     Emit(LinkEvent::kUp, m->id.name, link->remote_endpoint(),
          link->initiator() ? "outbound" : "inbound");
+    EndRefusals(m->id.name, address);
     if (m->wake) m->wake->cancel();  // the dialer now waits for the drop
     if (runner) {
       std::shared_ptr<Link> for_runner = link;
@@ -668,6 +881,9 @@ void LinkManager::UpdateRoster(const std::vector<PeerIdentity>& roster) {
     }
     Impl::Member& m = it->second;
     impl.StopDialer(m);
+    if (auto report = impl.dial_refusals.End(m.id.name)) {
+      impl.EmitRefusalReport(std::move(*report), true, "removed from the roster");
+    }
     std::shared_ptr<Link> link = std::move(m.link);
     it = impl.members.erase(it);
     if (link) link->Close("removed from roster");  // OnClosed finds no member
@@ -691,6 +907,24 @@ void LinkManager::UpdateRoster(const std::vector<PeerIdentity>& roster) {
   // Members and endpoints may have changed (resolved addresses are
   // refreshed by each member's next dial).
   impl.RebuildKnown();
+  // A roster change here may follow the other side's (peers were talking).
+  RetryRefused();
+}
+
+void LinkManager::RetryRefused() {
+  for (auto& [key, m] : impl_->members) {
+    if (impl_->dial_refusals.Peek(m.id.name) == std::nullopt) continue;
+    m.retry_refused = true;
+    if (m.wake && !(m.link && m.link->is_open())) m.wake->cancel();
+  }
+}
+
+std::map<std::string, uint64_t> LinkManager::RefusalsReceived() const {
+  return impl_->refusals_received;
+}
+
+std::map<std::string, uint64_t> LinkManager::RefusalsSent() const {
+  return impl_->refusals_sent;
 }
 
 void LinkManager::Stop() {
@@ -709,6 +943,12 @@ void LinkManager::Stop() {
   if (impl.report_timer) impl.report_timer->cancel();
   // What the open windows counted is still reported (and audited).
   impl.EmitSummaries(impl.failures.TakeAll());
+  for (auto& report : impl.dial_refusals.TakeAll()) {
+    impl.EmitRefusalReport(std::move(report), true, "node stopping");
+  }
+  for (auto& report : impl.listen_refusals.TakeAll()) {
+    impl.EmitRefusalReport(std::move(report), false, "node stopping");
+  }
 }
 
 std::map<std::string, uint64_t> LinkManager::PreauthFailures() const {
@@ -777,6 +1017,7 @@ Status LinkManager::RotateLinkKey(LinkCredential next) {
     m.redial_now = true;
   }
   for (auto& link : links) link->Close("link key rotated");
+  RetryRefused();
   WakeAll();
   return Status::Ok();
 }

@@ -105,6 +105,19 @@ class LinkManager {
   // Ends every dialer's backoff wait: members that are down are dialed now.
   void WakeAll();
 
+  // Roster refusals (docs/wire.md 4.4): a member that told us (after
+  // authentication) that we are not on its roster is redialed with a
+  // backoff of its own, from backoff_initial doubling to
+  // options.refused_backoff_max. Something here that could change its
+  // answer (a roster change, a policy reload, a link key rotation) starts
+  // that backoff again and redials the refused members now. UpdateRoster
+  // and RotateLinkKey call it themselves.
+  void RetryRefused();
+  // Refusals since Start by reason: received as a dialer, sent as a
+  // listener (caravan_link_roster_refusals_total).
+  std::map<std::string, uint64_t> RefusalsReceived() const;
+  std::map<std::string, uint64_t> RefusalsSent() const;
+
   // Link key rotation (docs/federation.md, Link key rotation): handshakes
   // from now on use `next`, every live link is closed ("link key rotated")
   // and every dialer woken, so links come back at once under the new key.

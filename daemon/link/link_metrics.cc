@@ -23,4 +23,24 @@ std::vector<CollectedFamily> PreauthMetrics(
   return {std::move(failures), std::move(pending)};
 }
 
+CollectedFamily RefusalMetrics(const std::map<std::string, uint64_t>& received,
+                               const std::map<std::string, uint64_t>& sent) {
+  CollectedFamily family;
+  family.name = "caravan_link_roster_refusals_total";
+  family.help =
+      "Authenticated roster refusals: received (a member told us we are not "
+      "on its roster) and sent (we told an identity not on ours), by reason.";
+  family.type = MetricType::kCounter;
+  family.label_names = {"direction", "reason"};
+  for (const auto& [direction, counts] :
+       {std::pair{"received", &received}, std::pair{"sent", &sent}}) {
+    std::map<std::string, uint64_t> all = {{"not_on_roster", 0}};
+    for (const auto& [reason, count] : *counts) all[reason] = count;
+    for (const auto& [reason, count] : all) {
+      family.samples.push_back({{direction, reason}, static_cast<double>(count)});
+    }
+  }
+  return family;
+}
+
 }  // namespace caravan::daemon::link

@@ -19,4 +19,10 @@ namespace caravan::daemon::link {
 std::vector<CollectedFamily> PreauthMetrics(
     const std::map<std::string, uint64_t>& by_reason, size_t in_progress);
 
+// caravan_link_roster_refusals_total{direction="received"|"sent",reason}
+// (LinkManager::RefusalsReceived/RefusalsSent; docs/wire.md 4.4). Always
+// has the not_on_roster samples, 0 until the first refusal.
+CollectedFamily RefusalMetrics(const std::map<std::string, uint64_t>& received,
+                               const std::map<std::string, uint64_t>& sent);
+
 }  // namespace caravan::daemon::link

@@ -13,6 +13,7 @@
 #include "daemon/node/link_rotation.h"
 #include "daemon/node/metrics_collect.h"
 #include "daemon/link/link_metrics.h"
+#include "protocol/time_text.h"
 #include "daemon/sync/offload.h"
 #include "daemon/policy/policy_eval.h"
 #include "protocol/record_codec.h"
@@ -163,6 +164,9 @@ Status Node::Start() {
   link_options.idle_timeout = config_.peers.keepalive * 3;
   link_options.handshake_timeout = config_.peers.handshake_timeout;
   link_options.backoff_max = config_.peers.dial_backoff_max;
+  link_options.refused_backoff_max = config_.peers.refused_backoff_max;
+  link_options.own_name = config_.node.name;
+  link_options.own_country = config_.node.country;
   link_options.max_message_bytes = config_.peers.max_message_bytes;
   link_options.max_handshakes = config_.peers.max_handshakes;
   link_options.max_handshakes_per_source = config_.peers.max_handshakes_per_source;
@@ -395,6 +399,23 @@ void Node::OnLinkEvent(const link::LinkEvent& e) {
       LinkHealth& health = link_health_[e.peer_name];
       if (e.kind == link::LinkEvent::kUp) {
         health.up_since = std::time(nullptr);
+      } else if (e.kind == link::LinkEvent::kRosterRefused ||
+                 e.kind == link::LinkEvent::kRosterRefusals) {
+        // Roster refusals (docs/wire.md 4.4): the episode, for status.
+        if (e.ended) {
+          health.refusal_reason.clear();
+          health.refused_since = 0;
+          health.refused_count = 0;
+        } else {
+          health.refusal_reason = e.refusal_reason;
+          health.refused_since = e.refused_since;
+          health.refused_count = e.refused_count;
+          if (e.kind == link::LinkEvent::kRosterRefused) {
+            // "not on CERT-UZ's roster (told by CERT-UZ, authenticated)"
+            health.last_error = e.detail.substr(0, e.detail.find(';'));
+            health.last_error_at = e.refused_since;
+          }
+        }
       } else if (e.kind != link::LinkEvent::kHandshakeFailures &&
                  e.kind != link::LinkEvent::kDuplicateClosed) {
         health.last_error = kind + (e.detail.empty() ? "" : ": " + e.detail);
@@ -402,6 +423,7 @@ void Node::OnLinkEvent(const link::LinkEvent& e) {
       }
     }
   }
+  if (e.quiet) return;  // status only: inside an episode already audited
   // The link manager has logged the event; here it is only audited (it
   // was logged twice, issue 14). Failed handshakes arrive already
   // summarised: the first of a source's window, then one kHandshakeFailures
@@ -410,6 +432,13 @@ void Node::OnLinkEvent(const link::LinkEvent& e) {
   if (e.kind == link::LinkEvent::kHandshakeFailures) {
     details["count"] = e.failure_count;
     details["reasons"] = e.failure_reasons;
+  }
+  if (e.kind == link::LinkEvent::kRosterRefused ||
+      e.kind == link::LinkEvent::kRosterRefusals) {
+    details["reason"] = e.refusal_reason;
+    details["count"] = e.refused_count;
+    details["since"] = protocol::FormatTime(e.refused_since);
+    details["ended"] = e.ended;
   }
   // Audited off the io thread (the store writer queues it).
   store_->Submit(
@@ -438,6 +467,8 @@ boost::asio::awaitable<std::string> Node::ScrapeMetrics() {
     links = links_->LinkStates();  // io thread, like us
     link_families = link::PreauthMetrics(links_->PreauthFailures(),
                                          links_->handshakes_in_progress());
+    link_families.push_back(link::RefusalMetrics(links_->RefusalsReceived(),
+                                                 links_->RefusalsSent()));
   }
   auto collect = [this, links, link_families] {
     auto families = WithReader(
@@ -563,6 +594,13 @@ Status Node::ReloadPolicies(const std::string& actor) {
               " (", warninglists_.current()->list_count(), " lists)");
   }
   Status loaded = policy_.Reload(std::time(nullptr));
+  if (links_) {
+    // The operator may have just talked to a peer that refused us (not on
+    // its roster): ask it again now (docs/federation.md, Onboarding).
+    boost::asio::post(io_, [this] {
+      if (links_) links_->RetryRefused();
+    });
+  }
   if (loaded.ok()) {
     if (sync_) sync_->RerunWithheld();
     LogNotice("policies reloaded from ", config_.policy.dir.string(), " (",

@@ -74,6 +74,11 @@ class Node {
     int64_t up_since = 0;       // unix seconds of the last handshake; 0 none
     std::string last_error;     // "down: <why>"; empty: none yet
     int64_t last_error_at = 0;  // unix seconds; 0 with no error
+    // An open roster refusal episode (docs/wire.md 4.4): the member told
+    // us, authenticated, that we are not on its roster. Empty reason: none.
+    std::string refusal_reason;
+    int64_t refused_since = 0;   // unix seconds of the episode's first
+    uint64_t refused_count = 0;  // refusals in the episode so far
   };
   // By peer name, safe from any thread.
   std::map<std::string, LinkHealth> LinkHealthByPeer() const;

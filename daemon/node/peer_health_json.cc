@@ -20,6 +20,14 @@ Status AddPeerHealthJson(store::Reader& reader,
                            ? nlohmann::json(nullptr)
                            : nlohmann::json(health.last_error);
   peer["last_error_at"] = TimeOrNull(health.last_error_at);
+  // The member refuses us (authenticated): not on its roster.
+  peer["refusal"] =
+      health.refusal_reason.empty()
+          ? nlohmann::json(nullptr)
+          : nlohmann::json{{"reason", health.refusal_reason},
+                           {"authenticated", true},
+                           {"since", TimeOrNull(health.refused_since)},
+                           {"count", health.refused_count}};
   return Status::Ok();
 }
 

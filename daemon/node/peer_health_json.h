@@ -13,8 +13,10 @@
 
 namespace caravan::daemon {
 
-// Adds "deferred", "deferred_retry_at", "last_handshake", "last_error" and
-// "last_error_at" (times RFC 3339 or null) to `peer`, whose "name" is set.
+// Adds "deferred", "deferred_retry_at", "last_handshake", "last_error",
+// "last_error_at" (times RFC 3339 or null) and "refusal" (null, or the
+// open roster refusal episode: reason, authenticated, since, count) to
+// `peer`, whose "name" is set.
 Status AddPeerHealthJson(store::Reader& reader,
                          const std::map<std::string, Node::LinkHealth>& links,
                          nlohmann::json& peer);

@@ -652,13 +652,20 @@ Result<NodeConfig> ParseNodeConfig(std::string_view text,
   // [peers]
   {
     TableReader r(errors, table("peers"), "peers",
-                  {"listen", "roster", "dial_backoff_max", "keepalive",
+                  {"listen", "roster", "dial_backoff_max", "refused_backoff_max", "keepalive",
                    "handshake_timeout", "max_message_bytes", "max_handshakes",
                    "max_handshakes_per_source", "first_message_timeout",
                    "failure_report_interval"});
     r.Endpoint("listen", config.peers.listen);
     r.Path("roster", base, config.peers.roster);
     r.Duration("dial_backoff_max", config.peers.dial_backoff_max);
+    r.Duration("refused_backoff_max", config.peers.refused_backoff_max);
+    if (config.peers.refused_backoff_max < std::chrono::seconds(10) ||
+        config.peers.refused_backoff_max > std::chrono::hours(1)) {
+      r.Error("refused_backoff_max",
+              FormatConfigDuration(config.peers.refused_backoff_max) +
+                  " is outside 10s..1h");
+    }
     r.Duration("keepalive", config.peers.keepalive);
     r.Duration("handshake_timeout", config.peers.handshake_timeout);
     if (auto v =
@@ -1027,6 +1034,10 @@ std::string RenderNodeConfig(const NodeConfig& c) {
        "# Longest wait between dial attempts to an unreachable peer.\n"
        "dial_backoff_max = "
     << q(FormatConfigDuration(c.peers.dial_backoff_max)) << "\n"
+       "# Longest wait between dial attempts to a peer that told us we are\n"
+       "# not on its roster (after authentication).\n"
+       "refused_backoff_max = "
+    << q(FormatConfigDuration(c.peers.refused_backoff_max)) << "\n"
        "# Idle time after which a link sends a keepalive.\n"
        "keepalive = " << q(FormatConfigDuration(c.peers.keepalive)) << "\n"
        "# Time allowed for the Noise handshake and Hello.\n"

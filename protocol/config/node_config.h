@@ -136,6 +136,9 @@ struct NodeConfig {
     std::optional<HostPort> listen;  // unset: no listener (dial out only)
     std::filesystem::path roster = "roster.toml";
     std::chrono::seconds dial_backoff_max{300};
+    // A member that told us (authenticated) we are not on its roster is
+    // redialed from 1s doubling up to this; 10s..1h.
+    std::chrono::seconds refused_backoff_max{300};
     std::chrono::seconds keepalive{30};
     std::chrono::seconds handshake_timeout{10};
     uint32_t max_message_bytes = 16 * 1024 * 1024;  // kMin..kMaxFrameBytes

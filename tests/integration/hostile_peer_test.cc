@@ -13,10 +13,14 @@
 #include <netinet/in.h>
 #include <poll.h>
 #include <sodium.h>
+#include <signal.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
+#include <cstdio>
+#include <cstdlib>
 #include <ctime>
 #include <deque>
 #include <memory>
@@ -611,6 +615,139 @@ TEST_F(HostilePeerTest, PeerThatStopsReadingIsDroppedOthersServed) {
   ASSERT_NO_FATAL_FAILURE(ExpectServingOthers());
   ASSERT_NO_FATAL_FAILURE(ExpectServingOthers());
   ExpectAudited("link-down", "HOSTILE", "HOSTILE");
+  ASSERT_NO_FATAL_FAILURE(ExpectServingOthers());
+}
+
+
+// ---- Whole batches at their bounds, from an authenticated member (h-roster;
+// issue 17 follow-up; docs/wire.md 4.0). tests/hostile/whole_batch_flood.sh
+// runs this with more rounds and prints the memory numbers.
+
+// Peak resident memory of `pid` (VmHWM, KiB), or -1.
+int64_t PeakRssKib(pid_t pid) {
+  const std::string status = ReadFile("/proc/" + std::to_string(pid) + "/status");
+  const size_t at = status.find("VmHWM:");
+  if (at == std::string::npos) return -1;
+  return std::stoll(status.substr(at + 6));
+}
+
+// One Records message of whole batches: each inner vector is one batch of
+// leaf bodies, signed as a seeded batch by `signer` (origin field =
+// signer), its root signature spoiled with `forge`. Sender seqs run on
+// from *next_seq.
+bool SendBatches(RawPeer& peer, const crypto::IdentityKey& signer,
+                 const std::vector<std::vector<std::vector<uint8_t>>>& batches, bool forge,
+                 uint64_t* next_seq) {
+  capnp::MallocMessageBuilder m;
+  auto r = m.initRoot<protocol::wire::PeerMessage>().initRecords();
+  auto list = r.initBatches(static_cast<unsigned>(batches.size()));
+  for (unsigned b = 0; b < batches.size(); ++b) {
+    crypto::MerkleSaltSeed seed{};
+    randombytes_buf(seed.data(), seed.size());
+    std::vector<std::span<const uint8_t>> leaves(batches[b].begin(), batches[b].end());
+    auto signed_batch = crypto::SignSeededBatch(signer, leaves, seed);
+    if (forge) signed_batch.root_signature[17] ^= 0x01;
+    auto w = list[b];
+    const auto key = signer.public_key();
+    w.setOrigin(kj::arrayPtr(key.data(), key.size()));
+    w.setSaltSeed(kj::arrayPtr(seed.data(), seed.size()));
+    w.setRootSignature(kj::arrayPtr(signed_batch.root_signature.data(),
+                                    signed_batch.root_signature.size()));
+    auto out = w.initLeaves(static_cast<unsigned>(batches[b].size()));
+    for (unsigned i = 0; i < batches[b].size(); ++i) {
+      out[i].setSenderSeq((*next_seq)++);
+      out[i].setBody(kj::arrayPtr(batches[b][i].data(), batches[b][i].size()));
+    }
+  }
+  r.setUpToSeq(*next_seq - 1);
+  return peer.Send(m);
+}
+
+// `count` ipv4 bodies by `origin` (10.B.x.y), each with a description of
+// `description_bytes` (0: tiny leaves; up to kMaxDescriptionBytes).
+std::vector<std::vector<uint8_t>> FloodBodies(const crypto::IdentityKey& origin, int count,
+                                              int b, size_t description_bytes,
+                                              uint64_t* origin_seq) {
+  std::vector<std::vector<uint8_t>> bodies;
+  bodies.reserve(static_cast<size_t>(count));
+  for (int i = 0; i < count; ++i) {
+    protocol::RecordBody body;
+    body.origin = origin.public_key();
+    body.origin_seq = (*origin_seq)++;
+    body.revision = 1;
+    body.created = std::time(nullptr);
+    body.indicator.type = protocol::IndicatorType::kIpv4;
+    body.indicator.value = "10." + std::to_string(b) + "." + std::to_string(i / 256) + "." +
+                           std::to_string(i % 256);
+    body.indicator.tlp = protocol::Tlp::kGreen;
+    body.indicator.confidence = 80;
+    body.indicator.reshare = protocol::Reshare::kDirect;
+    body.indicator.description = std::string(description_bytes, 'd');
+    bodies.push_back(protocol::EncodeRecordBody(body));
+  }
+  return bodies;
+}
+
+int FloodRounds() {
+  const char* env = std::getenv("CARAVAN_WHOLE_BATCH_FLOOD_ROUNDS");
+  const int rounds = env != nullptr ? std::atoi(env) : 1;
+  return std::clamp(rounds, 1, 1000);
+}
+
+TEST_F(HostilePeerTest, WholeBatchFloodAtTheBoundsIsRefusedInBoundedMemory) {
+  const pid_t pid = d_->node().pid();
+  const int64_t idle_kib = PeakRssKib(pid);
+  ASSERT_GT(idle_kib, 0);
+  auto peer = Member();
+  auto stranger = crypto::IdentityKey::Generate();  // not on the roster
+  uint64_t seq = 1, hostile_seq = 1000000, stranger_seq = 1;
+  const int rounds = FloodRounds();
+  for (int round = 0; round < rounds; ++round) {
+    // 8192 tiny leaves (two batches of 4096), root signatures forged.
+    ASSERT_TRUE(SendBatches(*peer, *hostile_,
+                            {FloodBodies(*hostile_, 4096, 1, 0, &hostile_seq),
+                             FloodBodies(*hostile_, 4096, 2, 0, &hostile_seq)},
+                            /*forge=*/true, &seq));
+    // 8192 leaves naming another origin under a genuine signature.
+    ASSERT_TRUE(SendBatches(*peer, *hostile_,
+                            {FloodBodies(*stranger, 4096, 3, 0, &stranger_seq),
+                             FloodBodies(*stranger, 4096, 4, 0, &stranger_seq)},
+                            /*forge=*/false, &seq));
+    // 3500 leaves of the largest description (about 13 MiB, under the
+    // 16 MiB message limit), forged.
+    ASSERT_TRUE(SendBatches(
+        *peer, *hostile_,
+        {FloodBodies(*hostile_, 3500, 5, protocol::kMaxDescriptionBytes - 600, &hostile_seq)},
+        /*forge=*/true, &seq));
+    // A whole batch whose origin is not on the roster, signed by it:
+    // refused per record with no signature work.
+    ASSERT_TRUE(SendBatches(*peer, *stranger,
+                            {FloodBodies(*stranger, 4096, 6, 0, &stranger_seq)},
+                            /*forge=*/false, &seq));
+  }
+  ASSERT_TRUE(peer->WaitAck(seq - 1, std::chrono::seconds(240)))
+      << "the daemon did not get through the flood; log:\n"
+      << d_->node().LogText();
+  const int64_t flood_kib = PeakRssKib(pid);
+  std::printf("whole-batch flood: %d round(s), %llu leaves; VmHWM idle %lld KiB, after %lld KiB\n",
+              rounds, static_cast<unsigned long long>(seq - 1),
+              static_cast<long long>(idle_kib), static_cast<long long>(flood_kib));
+  // Alive, nothing of the flood stored, refusals audited.
+  EXPECT_EQ(kill(pid, 0), 0);
+  EXPECT_TRUE(d_->Lookup("10.1.0.1").is_null());
+  EXPECT_TRUE(d_->Lookup("10.3.0.1").is_null());
+  EXPECT_TRUE(d_->Lookup("10.5.0.1").is_null());
+  EXPECT_TRUE(d_->Lookup("10.6.0.1").is_null());
+  ExpectAudited("reject", "origin signature of its batch does not verify", "HOSTILE");
+  // One bound over any number of rounds: messages are processed one at a
+  // time, so the peak is a few messages' worth, not the flood's.
+  EXPECT_LT(flood_kib - idle_kib, 512 * 1024)
+      << "idle " << idle_kib << " KiB, after the flood " << flood_kib << " KiB";
+  // Over the bound: 4097 leaves in one batch closes the link.
+  ASSERT_TRUE(SendBatches(*peer, *hostile_,
+                          {FloodBodies(*hostile_, 4097, 7, 0, &hostile_seq)},
+                          /*forge=*/false, &seq));
+  EXPECT_TRUE(peer->WaitClosed(std::chrono::seconds(30)));
   ASSERT_NO_FATAL_FAILURE(ExpectServingOthers());
 }
 

@@ -112,6 +112,9 @@ LinkOptions FastOptions() {
   options.backoff_initial = std::chrono::seconds(1);
   options.backoff_max = std::chrono::seconds(2);
   options.idle_timeout = std::chrono::seconds(3);
+  // Also how long a dialer waits for the responder's first message before
+  // it counts a silent link as up (the recording runners say nothing).
+  options.first_message_timeout = std::chrono::seconds(1);
   options.max_message_bytes = 4 << 20;
   options.max_send_queue_bytes = 8 << 20;
   return options;

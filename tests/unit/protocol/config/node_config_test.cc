@@ -125,6 +125,29 @@ TEST(NodeConfigTest, LinkRotateTakesADurationOrOff) {
   EXPECT_FALSE(bad.ok());
 }
 
+TEST(NodeConfigTest, RefusedBackoffMaxDefaultsToFiveMinutesWithinTenSecondsToAnHour) {
+  auto def = protocol::ParseNodeConfig(std::string(kMinimal), "/c/caravand.toml");
+  ASSERT_TRUE(def.ok()) << def.status().message();
+  EXPECT_EQ(def->peers.refused_backoff_max, std::chrono::minutes(5));
+  auto set = protocol::ParseNodeConfig(
+      std::string(kMinimal) + "[peers]\nrefused_backoff_max = \"20m\"\n", "/c/caravand.toml");
+  ASSERT_TRUE(set.ok()) << set.status().message();
+  EXPECT_EQ(set->peers.refused_backoff_max, std::chrono::minutes(20));
+  // Rendered (caravan init, showconf) and read back.
+  auto again = protocol::ParseNodeConfig(protocol::RenderNodeConfig(*set), "/c/caravand.toml");
+  ASSERT_TRUE(again.ok()) << again.status().message();
+  EXPECT_EQ(again->peers.refused_backoff_max, std::chrono::minutes(20));
+  for (const char* bad : {"5s", "2h"}) {
+    auto r = protocol::ParseNodeConfig(std::string(kMinimal) +
+                                           "[peers]\nrefused_backoff_max = \"" + bad + "\"\n",
+                                       "/c/caravand.toml");
+    ASSERT_FALSE(r.ok()) << bad;
+    EXPECT_NE(r.status().message().find("refused_backoff_max"), std::string::npos)
+        << r.status().message();
+    EXPECT_NE(r.status().message().find("10s..1h"), std::string::npos) << r.status().message();
+  }
+}
+
 // ---- LoadNodeConfig: good files ---------------------------------------------
 
 TEST(NodeConfigTest, MinimalFileTakesDefaultsResolvedAgainstItsDirectory) {
