@@ -98,6 +98,8 @@ class Node {
   // The same, synchronously (on the pool): Ok when taken or already held;
   // InvalidInput "<reason>: <message>" when refused.
   Status AcceptIdentityRotation(const std::vector<uint8_t>& statement, const std::string& via);
+  // TODO(h-ident): not yet a /metrics family
+  // (caravan_identity_key_rotations_total{result}); counted here for it.
   uint64_t identity_rotations_accepted() const { return identity_rotations_accepted_.load(); }
   uint64_t identity_rotations_refused() const { return identity_rotations_refused_.load(); }
 
