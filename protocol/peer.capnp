@@ -20,6 +20,12 @@ struct PeerMessage {
     sealed @7 :Sealed;        # hub mode: a sealed batch (docs/federation.md)
     sealedAck @8 :SealedAck;
     prekey @9 :PrekeyStatement;  # forward secrecy (docs/federation.md)
+    # Placeholder holding h-leave's ordinal @10 (capnp allows no holes):
+    # the merge replaces it with h-leave's member. Never sent.
+    reservedForLeave @10 :Void;
+    # h-ident: an identity key rotation statement, the 209 bytes of
+    # crypto/identity_rotation.h (docs/federation.md, Identity key rotation).
+    identityRotation @11 :Data;
   }
 }
 

@@ -163,7 +163,13 @@ void ShowPeers(const nlohmann::json& peers) {
                     Str(p["hub_queued_bytes"]) + " B)");
     }
     if (sealed) row.push_back(SealedCell(p));
-    row.push_back(Str(p["fingerprint"]));
+    // Identity key rotation: say so beside the fingerprint, so the operator
+    // confirms the new one out of band (docs/federation.md).
+    const auto rotated = p.value("key_rotated_at", nlohmann::json());
+    row.push_back(Str(p["fingerprint"]) +
+                  (rotated.is_string() ? " (key rotated " +
+                                             rotated.get<std::string>().substr(0, 10) + ")"
+                                       : ""));
     const auto error = p.value("last_error", nlohmann::json());
     const auto refusal = p.value("refusal", nlohmann::json());
     if (refusal.is_object() && error.is_string()) {

@@ -202,6 +202,7 @@ Result<InboundMessage> InspectPeerMessage(std::span<const capnp::word> words,
       case protocol::wire::PeerMessage::SEALED:      // hub mode
       case protocol::wire::PeerMessage::SEALED_ACK:  // hub mode
       case protocol::wire::PeerMessage::PREKEY:      // forward secrecy
+      case protocol::wire::PeerMessage::IDENTITY_ROTATION:  // h-ident
         result.kind = InboundMessage::kApplication;
         break;
       default:

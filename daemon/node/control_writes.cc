@@ -22,6 +22,12 @@
 namespace caravan::daemon {
 namespace {
 
+// `peers list`: when the member's identity key last rotated (null: never).
+nlohmann::json KeyRotatedAt(const sync::KeyChains& chains, const protocol::PublicKey& key) {
+  const crypto::RotationStatement* s = chains.IntroducedBy(key);
+  return s == nullptr ? nlohmann::json(nullptr) : TimeOrNull(s->rotated_at);
+}
+
 // The id a revocation names: its id (or a unique prefix), or with
 // `revoke --value TYPE VALUE` this node's own indicator of that value (only
 // the origin revokes, so the id is computable without a search).
@@ -286,7 +292,9 @@ Result<nlohmann::json> ControlDispatcher::PeersJson(store::Reader& reader) {
     return roster.status();
   }
   std::vector<protocol::RosterMember> members;
-  if (roster.ok()) members = std::move(*roster);
+  // Identity key rotations held move members to their current keys.
+  const auto rotations = node_.roster();
+  if (roster.ok()) members = rotations->chains().Apply(std::move(*roster));
   const auto links = node_.LinkStates();
   const bool hub = node_.config().hub.enabled;
   auto last_log_seq = reader.LastLogSeq();
@@ -366,6 +374,7 @@ Result<nlohmann::json> ControlDispatcher::PeersJson(store::Reader& reader) {
          {"country", m.country},
          {"key", protocol::PublicKeyToText(m.key)},
          {"fingerprint", crypto::Fingerprint(m.key)},
+         {"key_rotated_at", KeyRotatedAt(rotations->chains(), m.key)},
          {"endpoint", m.endpoint ? nlohmann::json(m.endpoint->ToString())
                                  : nlohmann::json(nullptr)},
          {"via", m.via.empty() ? nlohmann::json(nullptr)

@@ -1,5 +1,7 @@
 #include "daemon/node/node.h"
 
+#include "crypto/identity_rotation.h"
+
 #include <algorithm>
 #include <ctime>
 #include <iterator>
@@ -156,6 +158,9 @@ Status Node::Start() {
   deps.warninglists = [this] { return warninglists_.current(); };
   deps.on_new_records = [this] { NotifyCommitted(); };
   deps.metrics = &metrics_;
+  deps.on_identity_rotation = [this](std::vector<uint8_t> statement, std::string via) {
+    OnIdentityRotation(std::move(statement), std::move(via));
+  };
   sync_ = std::make_unique<sync::SyncEngine>(std::move(deps));
   CARAVAN_RETURN_IF_ERROR(sync_->StartPrekeys());  // forward secrecy
   link::LinkOptions link_options;
@@ -347,9 +352,18 @@ Status Node::ReloadRoster() {
     }
     members = std::vector<protocol::RosterMember>{};
   }
+  // Identity key rotations held (docs/federation.md): members' current
+  // keys, and their retired keys for records made before a rotation.
+  auto rotations = WithReader([](store::Reader& r) { return r.IdentityRotations(); });
+  if (!rotations.ok()) return rotations.status();
+  std::vector<crypto::RotationStatement> held;
+  for (const auto& row : *rotations) {
+    if (auto s = crypto::ParseRotationStatement(row.statement)) held.push_back(*s);
+  }
   {
     std::lock_guard lock(roster_mu_);
-    roster_ = std::make_shared<const sync::RosterIndex>(std::move(*members));
+    roster_ = std::make_shared<const sync::RosterIndex>(std::move(*members),
+                                                        sync::KeyChains(std::move(held)));
   }
   if (links_) {
     // The link manager lives on the io thread.

@@ -99,6 +99,19 @@ class Node {
   // audit). The JSON `caravan key rotate --link` prints.
   Result<std::string> RotateLinkKey(const std::string& actor, bool scheduled);
 
+  // Identity key rotation of a member (identity_rotation_accept.cc): a
+  // statement that arrived from peer `via` is checked and, if good,
+  // stored, applied to the roster, audited and relayed to the other peers;
+  // a refusal is audited with its reason and logged. Call on the pool.
+  void OnIdentityRotation(std::vector<uint8_t> statement, std::string via);
+  // The same, synchronously (on the pool): Ok when taken or already held;
+  // InvalidInput "<reason>: <message>" when refused.
+  Status AcceptIdentityRotation(const std::vector<uint8_t>& statement, const std::string& via);
+  // TODO(h-ident): not yet a /metrics family
+  // (caravan_identity_key_rotations_total{result}); counted here for it.
+  uint64_t identity_rotations_accepted() const { return identity_rotations_accepted_.load(); }
+  uint64_t identity_rotations_refused() const { return identity_rotations_refused_.load(); }
+
   // ---- for the control dispatcher ----
   const protocol::NodeConfig& config() const { return config_; }
   const crypto::IdentityKey& identity() const { return *identity_; }
@@ -155,6 +168,10 @@ class Node {
   bool link_key_created_ = false;  // made at Open: keys.link was missing
   std::atomic<uint64_t> link_rotations_operator_{0};
   std::atomic<uint64_t> link_rotations_schedule_{0};
+  // Identity key rotations of members: one checked at a time.
+  std::mutex rotation_mu_;
+  std::atomic<uint64_t> identity_rotations_accepted_{0};
+  std::atomic<uint64_t> identity_rotations_refused_{0};
   std::unique_ptr<store::Store> store_;
   PolicyState policy_;
   WarninglistState warninglists_;

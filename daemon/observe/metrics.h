@@ -192,5 +192,7 @@ inline constexpr std::string_view kRejectUnknownOrigin = "unknown_origin";
 inline constexpr std::string_view kRejectBadSignature = "bad_signature";
 inline constexpr std::string_view kRejectPolicy = "policy";
 inline constexpr std::string_view kRejectConflict = "conflict";
+// Signed by an identity key after its rotation (docs/federation.md).
+inline constexpr std::string_view kRejectRetiredKey = "retired_key";
 
 }  // namespace caravan::daemon

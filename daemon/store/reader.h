@@ -24,6 +24,7 @@
 #include "daemon/store/hub_types.h"
 #include "daemon/store/report_types.h"
 #include "daemon/store/store_types.h"
+#include "daemon/store/identity_rotation_row.h"
 #include "daemon/store/warninglist_hit.h"
 #include "protocol/status.h"
 
@@ -208,6 +209,10 @@ class Reader {
   // (daemon/store/link_serials.cc); the node seeds its link manager with
   // it at start.
   Result<std::map<PublicKey, uint64_t>> LinkSerials();
+
+  // Every identity key rotation held, oldest rotation first
+  // (daemon/store/identity_rotations.cc).
+  Result<std::vector<IdentityRotationRow>> IdentityRotations();
 
  private:
   explicit Reader(std::unique_ptr<internal::Database> db);

@@ -341,6 +341,23 @@ CREATE TABLE link_serials (
 );
 )sql";
 
+// Migration: identity key rotations (docs/federation.md, "Identity key
+// rotation"): every rotation statement this node accepted or made, so
+// records signed by a retired key before its rotation keep verifying and
+// the statements can be relayed to members that were offline. A key is
+// retired once and introduced once. Few rows; never pruned.
+constexpr const char* kMigrationIdentityRotations = R"sql(
+CREATE TABLE identity_rotations (
+  old_key BLOB PRIMARY KEY CHECK (length(old_key) = 32),
+  new_key BLOB NOT NULL UNIQUE CHECK (length(new_key) = 32),
+  rotated_at INTEGER NOT NULL,
+  issued_at INTEGER NOT NULL,
+  statement BLOB NOT NULL CHECK (length(statement) BETWEEN 1 AND 1024),
+  member TEXT NOT NULL,
+  accepted_at INTEGER NOT NULL
+);
+)sql";
+
 // Append new migrations here; never edit one that has shipped.
 constexpr Migration kMigrations[] = {
     {1, kMigration1},
@@ -354,6 +371,7 @@ constexpr Migration kMigrations[] = {
     {9, kMigrationAuditIndexes},
     {10, kMigrationSealedReseal},
     {11, kMigrationLinkSerials},
+    {12, kMigrationIdentityRotations},
 };
 static_assert(sizeof(kMigrations) / sizeof(kMigrations[0]) == kSchemaVersion,
               "kSchemaVersion must equal the number of migrations");

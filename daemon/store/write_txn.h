@@ -21,6 +21,7 @@
 
 #include "daemon/store/hub_types.h"
 #include "daemon/store/store_types.h"
+#include "daemon/store/identity_rotation_row.h"
 #include "daemon/store/warninglist_hit.h"
 #include "protocol/status.h"
 
@@ -195,6 +196,12 @@ class WriteTxn {
   // raises the stored serial (a lower or equal one changes nothing).
   // InvalidInput for a serial above INT64_MAX.
   Status RaiseLinkSerial(const PublicKey& identity, uint64_t serial);
+
+  // Identity key rotation (daemon/store/identity_rotations.cc): keeps a
+  // rotation statement KeyChains accepted. True when stored; false when a
+  // statement for that old or new key is already held (nothing changes).
+  // InvalidInput for an empty or over-1-KiB statement.
+  Result<bool> PutIdentityRotation(const IdentityRotationRow& row);
 
  private:
   Status EnsurePeer(std::string_view peer);

@@ -6,13 +6,21 @@
 #include "daemon/policy/policy_eval.h"
 #include "daemon/policy/policy_explain.h"
 #include "daemon/sync/decision_audit.h"
+#include "daemon/sync/origin_signer.h"
 #include "daemon/sync/warninglist_flag.h"
 
 namespace caravan::daemon::sync {
 
-RosterIndex::RosterIndex(std::vector<protocol::RosterMember> members)
-    : members_(std::move(members)) {
+RosterIndex::RosterIndex(std::vector<protocol::RosterMember> members,
+                         KeyChains chains)
+    : members_(chains.Apply(std::move(members))), chains_(std::move(chains)) {
   for (size_t i = 0; i < members_.size(); ++i) by_key_[members_[i].key] = i;
+}
+
+const protocol::RosterMember* RosterIndex::FindOrigin(
+    const protocol::PublicKey& key) const {
+  if (const auto* m = Find(key)) return m;
+  return chains_.RetiredBy(key) ? Find(chains_.CurrentKey(key)) : nullptr;
 }
 
 const protocol::RosterMember* RosterIndex::Find(
@@ -43,16 +51,26 @@ CheckedMessage CheckInbound(const InboundContext& ctx,
       ++m.own_echoes;  // our own record coming back: we hold it already
       continue;
     }
-    const protocol::RosterMember* origin = ctx.roster->Find(body->origin);
+    const protocol::RosterMember* origin = ctx.roster->FindOrigin(body->origin);
     if (origin == nullptr) {
       m.rejected.push_back({e.sender_seq, protocol::IdToHex(id),
                             "origin is not in the roster",
                             kRejectUnknownOrigin});
       continue;
     }
+    // The signer is the origin's key valid at `created` (key_chain.h).
+    const SignerVerdict signer =
+        e.batch ? CheckBatchSigner(ctx.roster->chains(), e.batch->origin, *body)
+                : CheckRecordSigner(ctx.roster->chains(), e.record, *body, ctx.root_cache);
+    if (signer == SignerVerdict::kRetiredKey) {
+      m.rejected.push_back({e.sender_seq, protocol::IdToHex(id),
+                            "signed by a retired identity key after its rotation",
+                            kRejectRetiredKey});
+      continue;
+    }
     if (e.batch) {
       // A whole batch's leaf: its root was checked once for the batch.
-      if (e.batch->origin != body->origin) {
+      if (signer != SignerVerdict::kGood) {
         m.rejected.push_back({e.sender_seq, protocol::IdToHex(id),
                               "record origin differs from the key that "
                               "signed its batch",
@@ -65,7 +83,7 @@ CheckedMessage CheckInbound(const InboundContext& ctx,
                               kRejectBadSignature});
         continue;
       }
-    } else if (!VerifySignedRecord(e.record, body->origin, ctx.root_cache)) {
+    } else if (signer != SignerVerdict::kGood) {
       m.rejected.push_back({e.sender_seq, protocol::IdToHex(id),
                             "origin signature does not verify",
                             kRejectBadSignature});

@@ -25,6 +25,7 @@
 #include <string_view>
 #include <vector>
 
+#include "daemon/sync/key_chain.h"
 #include "daemon/sync/record_signing.h"
 #include "daemon/policy/policy.h"
 #include "daemon/store/store.h"
@@ -35,18 +36,28 @@
 
 namespace caravan::daemon::sync {
 
-// The roster indexed by identity key, immutable once built.
+// The roster indexed by identity key, immutable once built. With the
+// identity key rotations held (key_chain.h), members' keys are their
+// current ones (KeyChains::Apply).
 class RosterIndex {
  public:
-  explicit RosterIndex(std::vector<protocol::RosterMember> members);
+  explicit RosterIndex(std::vector<protocol::RosterMember> members,
+                       KeyChains chains = KeyChains());
+  // The member whose current key is `key` (links, sessions: never a
+  // retired key).
   const protocol::RosterMember* Find(const protocol::PublicKey& key) const;
+  // The member `key` names as a record origin: its current key or one it
+  // rotated away from (records keep the key they were created under).
+  const protocol::RosterMember* FindOrigin(const protocol::PublicKey& key) const;
   const std::vector<protocol::RosterMember>& members() const {
     return members_;
   }
+  const KeyChains& chains() const { return chains_; }
 
  private:
   std::vector<protocol::RosterMember> members_;
   std::map<protocol::PublicKey, size_t> by_key_;
+  KeyChains chains_;
 };
 
 // For a leaf of a whole batch (records_message.h): the key its batch root

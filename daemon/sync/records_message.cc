@@ -55,7 +55,9 @@ void ExpandBatch(ReceivedBatch& batch, const RosterIndex& roster,
   crypto::MerkleBatchTree tree =
       crypto::BuildSeededBatch(leaves, batch.salt_seed);  // leaves not empty
   BatchVerdict verdict{batch.origin, false};
-  if (roster.Find(batch.origin) != nullptr) {
+  // FindOrigin: a root signed by a retired key still verifies here, so the
+  // leaves are refused as retired_key (inbound.cc), not as forgeries.
+  if (roster.FindOrigin(batch.origin) != nullptr) {
     verdict.verified = crypto::VerifyBatchRoot(
         batch.origin, leaves.size(), tree.root, batch.root_signature);
   }

@@ -18,6 +18,7 @@
 
 #include "daemon/observe/log.h"
 #include "daemon/sync/decision_audit.h"
+#include "crypto/identity_rotation.h"
 #include "crypto/identity_x25519.h"
 #include "crypto/key_text.h"
 #include "daemon/sync/hub_envelope.h"
@@ -173,6 +174,8 @@ struct SyncEngine::Session {
   // known, so nothing is sealed.
   std::deque<PrekeyStatement> prekeys_out;
   bool awaiting_prekey = false;
+  // Direct sessions: identity rotation statements to send (each <= 1 KiB).
+  std::deque<std::vector<uint8_t>> rotations_out;
   // Hub mode, hub side: queued envelopes sent to this peer, not yet acked.
   uint64_t hub_sent = 0;
   std::deque<uint64_t> hub_in_flight;
@@ -326,6 +329,7 @@ awaitable<void> SyncEngine::RunSession(std::shared_ptr<link::Link> link) {
   }
 
   sessions_.insert(&s);
+  QueueHeldRotations(s);  // before records: they may need the new key
   // Our current prekey statement first, and as a hub every member's.
   if (prekeys_) {
     if (auto own = prekeys_->Current(Now())) s.prekeys_out.push_back(*own);
@@ -401,6 +405,9 @@ awaitable<void> SyncEngine::SendLoop(Session& s) {
   for (;;) {
     if (s.done || !s.link->is_open()) co_return;
     if (!s.sealed && !s.prekeys_out.empty() && !co_await SendQueuedPrekeys(s)) {
+      co_return;
+    }
+    if (!s.sealed && !s.rotations_out.empty() && !co_await SendQueuedRotations(s)) {
       co_return;
     }
     if (s.sealed && !co_await ResendSealed(s)) co_return;
@@ -572,6 +579,27 @@ awaitable<void> SyncEngine::ReceiveLoop(Session& s) {
           }
           auto statement = std::make_shared<PrekeyStatement>(*read);
           co_await OnPrekey(s, statement);
+          break;
+        }
+        case protocol::wire::PeerMessage::IDENTITY_ROTATION: {
+          // Checked on the worker pool by the node (key_chain.h); only
+          // the size is bounded here.
+          auto data = root.getIdentityRotation();
+          if (data.size() > crypto::kMaxRotationStatementBytes) {
+            LogWarning("identity rotation statement via ", s.peer.name, " of ",
+                       data.size(), " bytes refused (over 1 KiB)");
+          } else if (deps_.on_identity_rotation) {
+            // Awaited before the next message is read: records this peer
+            // sends next may need the new key (no record refused for a
+            // rotation still being taken).
+            auto take = [take_it = deps_.on_identity_rotation,
+                         statement = std::vector<uint8_t>(data.begin(), data.end()),
+                         via = s.peer.name] {
+              take_it(statement, via);
+              return true;
+            };
+            co_await Offload(*deps_.pool, std::move(take));
+          }
           break;
         }
         case protocol::wire::PeerMessage::ERROR:
@@ -1857,6 +1885,40 @@ awaitable<bool> SyncEngine::ResealFrom(Session& s, uint64_t from) {
             " batches again to its prekey ", prekey->prekey_id);
   }
   co_return true;
+}
+
+// ---- Identity key rotation (h-ident; docs/federation.md) ---------------
+
+void SyncEngine::QueueHeldRotations(Session& s) {
+  if (s.sealed) return;
+  for (const auto& statement : deps_.roster()->chains().All()) {
+    s.rotations_out.push_back(crypto::EncodeRotationStatement(statement));
+  }
+}
+
+awaitable<bool> SyncEngine::SendQueuedRotations(Session& s) {
+  while (!s.rotations_out.empty()) {
+    const std::vector<uint8_t> statement = std::move(s.rotations_out.front());
+    s.rotations_out.pop_front();
+    capnp::MallocMessageBuilder message;
+    message.initRoot<protocol::wire::PeerMessage>().setIdentityRotation(
+        kj::arrayPtr(statement.data(), statement.size()));
+    Status sent = co_await SendMessage(s, message);
+    if (!sent.ok()) co_return false;
+  }
+  co_return true;
+}
+
+void SyncEngine::PublishIdentityRotation(std::vector<uint8_t> statement,
+                                         std::string except_peer) {
+  asio::post(*deps_.io, [this, statement = std::move(statement),
+                         except_peer = std::move(except_peer)] {
+    for (Session* other : sessions_) {
+      if (other->sealed || other->peer.name == except_peer) continue;
+      other->rotations_out.push_back(statement);
+      other->Poke();
+    }
+  });
 }
 
 }  // namespace caravan::daemon::sync

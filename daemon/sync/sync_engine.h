@@ -69,6 +69,12 @@ struct SyncDeps {
   std::function<void()> on_new_records;
   // Shared, received, rejected, withheld counters; may be null.
   Metrics* metrics = nullptr;
+  // An identity key rotation statement (at most 1 KiB, not yet checked)
+  // arrived from peer `via` (docs/federation.md, Identity key rotation).
+  // Called on the worker pool, and the session reads nothing more from
+  // that peer until it returns; may be empty.
+  std::function<void(std::vector<uint8_t> statement, std::string via)>
+      on_identity_rotation = nullptr;
 };
 
 class SyncEngine {
@@ -90,6 +96,10 @@ class SyncEngine {
   // with one sealed sub-session per member routed through it now. Any
   // thread.
   void RosterChanged();
+  // Identity key rotation (sync_engine_rotation.cc): sends `statement` on
+  // every direct link except to `except_peer` (the member it came from).
+  // Any thread.
+  void PublishIdentityRotation(std::vector<uint8_t> statement, std::string except_peer);
   // Forward secrecy (docs/federation.md, "Prekeys"): opens our prekey
   // keyring (DATA_DIR/prekeys), makes a prekey when none is current and
   // starts the loop that rotates every [hub] prekey_rotate, erases
@@ -183,6 +193,11 @@ class SyncEngine {
   boost::asio::awaitable<void> PrekeyLoop(
       std::shared_ptr<boost::asio::steady_timer> timer);
   boost::asio::awaitable<bool> SendQueuedPrekeys(Session& s);
+  // Identity key rotations (sync_engine_rotation.cc): every statement held
+  // queued on a new session (a member offline during a rotation learns it
+  // from whoever it links to first), and the queue sent.
+  void QueueHeldRotations(Session& s);
+  boost::asio::awaitable<bool> SendQueuedRotations(Session& s);
   boost::asio::awaitable<void> OnPrekey(
       Session& s, const std::shared_ptr<PrekeyStatement>& statement);
   // Seals again, to the member's current prekey, the batches from pair

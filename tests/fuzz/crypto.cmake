@@ -13,3 +13,9 @@ caravan_add_fuzzer(fuzz_key_backup_header
   SOURCES ${CMAKE_CURRENT_LIST_DIR}/fuzz_key_backup_header.cc
   LIBS caravan_crypto
   CORPUS ${CMAKE_CURRENT_LIST_DIR}/corpus/key_backup)
+
+# Identity key rotation statements (a peer relays them; docs/federation.md).
+caravan_add_fuzzer(fuzz_identity_rotation
+  SOURCES ${CMAKE_CURRENT_LIST_DIR}/fuzz_identity_rotation.cc
+  LIBS caravan_crypto
+  CORPUS ${CMAKE_CURRENT_LIST_DIR}/corpus/identity_rotation)

@@ -20,6 +20,8 @@ inline constexpr const char* kRollBackToSchema6 =
     "DROP INDEX audit_subject;"
     // Link key rotation: highest link serial per member.
     "DROP TABLE link_serials;"
+    // Identity key rotation: the rotation statements held.
+    "DROP TABLE identity_rotations;"
     "DELETE FROM schema_version WHERE version > 6;";
 
 }  // namespace caravan::store::testing
