@@ -20,6 +20,7 @@ struct PeerMessage {
     sealed @7 :Sealed;        # hub mode: a sealed batch (docs/federation.md)
     sealedAck @8 :SealedAck;
     prekey @9 :PrekeyStatement;  # forward secrecy (docs/federation.md)
+    compromiseNotice @10 :CompromiseNotice;  # issue 16 (docs/federation.md)
   }
 }
 
@@ -171,4 +172,20 @@ struct PrekeyStatement {
   # Ed25519 by memberKey over "caravan/1 prekey\0" || memberKey ||
   # u64be(prekeyId) || prekeyPublic || i64be(notBefore) || i64be(notAfter).
   signature @5 :Data;
+}
+
+# ---- h-leave (issue 16): compromise notices ----
+
+# A member's signed statement that an identity key must no longer be
+# trusted for records created at or after `since` (docs/federation.md,
+# "Compromise"). Sent to the peers that received such records from the
+# issuer; each applies its [inbound] act_on_compromise_notices.
+struct CompromiseNotice {
+  issuerKey @0 :Data;       # 32-byte Ed25519 identity key of the issuer
+  compromisedKey @1 :Data;  # 32-byte Ed25519 identity key distrusted
+  since @2 :Int64;          # unix seconds: records created at or after
+  issuedAt @3 :Int64;       # unix seconds
+  # Ed25519 by issuerKey over "caravan/1 compromise notice\0" ||
+  # issuerKey || compromisedKey || i64be(since) || i64be(issuedAt).
+  signature @4 :Data;
 }

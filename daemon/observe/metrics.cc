@@ -293,7 +293,13 @@ Metrics::Metrics()
           "caravan_control_requests_abandoned_total",
           "Control requests not run because their deadline passed or their "
           "client hung up while they waited.",
-          {"reason"}, 3, MakeCounter()) {}
+          {"reason"}, 3, MakeCounter()),
+      member_trust_events(
+          "caravan_member_trust_events_total",
+          "Member trust events: removals (kept or purged), compromise "
+          "declarations, compromise notices sent, applied or refused, and "
+          "handshakes refused for a compromised key.",
+          {"event"}, 32, MakeCounter()) {}
 
 std::string Metrics::Render(
     const std::vector<CollectedFamily>& collected) const {
@@ -301,7 +307,8 @@ std::string Metrics::Render(
   for (const CounterFamily* f :
        {&records_stored, &submissions, &records_received, &records_duplicate,
         &records_rejected, &records_shared, &records_withheld, &store_errors,
-        &control_connections_dropped, &control_requests_abandoned}) {
+        &control_connections_dropped, &control_requests_abandoned,
+        &member_trust_events}) {
     RenderCounters(out, *f);
   }
   RenderHistograms(out, control_request_seconds);

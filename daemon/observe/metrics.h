@@ -175,6 +175,9 @@ class Metrics {
   CounterFamily control_connections_dropped;
   // {reason}: control requests not run ("deadline", "client_gone").
   CounterFamily control_requests_abandoned;
+  // {event}: member trust (issue 16): removals, compromise declarations,
+  // notices sent, applied or refused, handshakes refused (kTrust* names).
+  CounterFamily member_trust_events;
 
   // The whole exposition text: the families above, then `collected`.
   std::string Render(const std::vector<CollectedFamily>& collected) const;
@@ -186,5 +189,11 @@ inline constexpr std::string_view kRejectUnknownOrigin = "unknown_origin";
 inline constexpr std::string_view kRejectBadSignature = "bad_signature";
 inline constexpr std::string_view kRejectPolicy = "policy";
 inline constexpr std::string_view kRejectConflict = "conflict";
+
+// Events of member_trust_events (docs/metrics.md).
+inline constexpr std::string_view kTrustRemoveKeep = "remove_keep";
+inline constexpr std::string_view kTrustRemovePurge = "remove_purge";
+inline constexpr std::string_view kTrustCompromiseDeclared = "compromise_declared";
+inline constexpr std::string_view kTrustHandshakeRefused = "handshake_refused";
 
 }  // namespace caravan::daemon

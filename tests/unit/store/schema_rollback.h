@@ -20,6 +20,10 @@ inline constexpr const char* kRollBackToSchema6 =
     "DROP INDEX audit_subject;"
     // Link key rotation: highest link serial per member.
     "DROP TABLE link_serials;"
+    // Member trust (issue 16): departed and compromised members.
+    "DROP TABLE compromise_notices;"
+    "DROP TABLE compromised_keys;"
+    "DROP TABLE departed_members;"
     "DELETE FROM schema_version WHERE version > 6;";
 
 }  // namespace caravan::store::testing
