@@ -38,6 +38,12 @@ Status ConfirmPurge(const PeerRemoveOptions& o) {
   return Status::Ok();
 }
 
+// A string field of the reply, or "-" when absent or not a string.
+std::string TextOr(const nlohmann::json& doc, const char* key) {
+  auto it = doc.find(key);
+  return it != doc.end() && it->is_string() ? it->get<std::string>() : "-";
+}
+
 }  // namespace
 
 int RunPeersRemove(const GlobalOptions& global, const PeerRemoveOptions& o) {
@@ -61,7 +67,7 @@ int RunPeersRemove(const GlobalOptions& global, const PeerRemoveOptions& o) {
     PrintJson(*doc);
     return 0;
   }
-  const std::string name = doc->value("name", o.name);
+  const std::string name = TextOr(*doc, "name");
   if (o.purge) {
     std::cout << "purged " << name << ": deleted "
               << Count(*doc, "deleted", "indicators") << " indicators ("
@@ -98,13 +104,15 @@ int RunPeersCompromised(const GlobalOptions& global,
     PrintJson(*doc);
     return 0;
   }
-  std::cout << "key of " << doc->value("name", o.name) << " ("
-            << doc->value("fingerprint", std::string("-"))
-            << ") declared compromised since "
-            << doc->value("since", std::string("-")) << ": "
+  const auto notified = doc->find("notified");
+  std::cout << "key of " << TextOr(*doc, "name") << " ("
+            << TextOr(*doc, "fingerprint") << ") declared compromised since "
+            << TextOr(*doc, "since") << ": "
             << doc->value("quarantined", uint64_t{0})
             << " indicators quarantined; notice sent to "
-            << doc->value("notified", nlohmann::json::array()).size()
+            << (notified != doc->end() && notified->is_array()
+                    ? notified->size()
+                    : 0)
             << " peers; handshakes with that key are refused\n";
   return 0;
 }

@@ -11,6 +11,7 @@
 #include "crypto/key_text.h"
 #include "daemon/node/control_dispatcher.h"
 #include "daemon/node/control_wire.h"
+#include "daemon/node/indicator_json.h"
 #include "daemon/node/node.h"
 #include "daemon/sync/compromise_notice.h"
 #include "protocol/config/roster_file.h"

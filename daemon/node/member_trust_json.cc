@@ -1,6 +1,7 @@
 #include "daemon/node/member_trust_json.h"
 
 #include "crypto/key_text.h"
+#include "protocol/config/roster_file.h"
 #include "daemon/node/indicator_json.h"
 
 namespace caravan::daemon {

@@ -10,6 +10,7 @@
 #include <ctime>
 
 #include "crypto/key_text.h"
+#include "protocol/config/roster_file.h"
 #include "daemon/observe/log.h"
 #include "daemon/observe/metrics.h"
 #include "daemon/sync/decision_audit.h"

@@ -97,7 +97,8 @@ Result<CompromiseNotice> ReadCompromiseNotice(
   if (n.since < 0 || n.issued_at < 0) {
     return InvalidInput("compromise notice: times must not be before 1970");
   }
-  if (n.since > n.issued_at + kNoticeClockSkewSeconds) {
+  // Written so nothing overflows: both are >= 0 here.
+  if (n.since - kNoticeClockSkewSeconds > n.issued_at) {
     return InvalidInput("compromise notice: since " + std::to_string(n.since) +
                         " is after its issue time " +
                         std::to_string(n.issued_at));
