@@ -100,7 +100,7 @@ TEST_F(MemberCompromiseTest, NoticeQuarantinesExactlyTheRecordsSinceT) {
   json declared =
       kz.CliJson({"peers", "compromised", "CERT-UZ", "--since", t});
   EXPECT_EQ(declared["quarantined"], 3) << declared.dump();
-  EXPECT_EQ(declared["notified"], json({"CERT-CN", "CERT-TJ"}))
+  EXPECT_EQ(declared["notified"], json::array({"CERT-CN", "CERT-TJ"}))
       << declared.dump();
 
   // KZ: exactly the later records, as evidence with the reason.
