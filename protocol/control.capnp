@@ -34,6 +34,8 @@ struct Request {
     keyShow @16 :Void;
     report @18 :ReportQuery;    # `caravan report` (docs/report.md)
     keyRotate @19 :KeyRotate;   # caravan key rotate
+    peersDepart @20 :PeerRemove;          # peers remove NAME [--purge] (h-leave)
+    peersCompromised @21 :PeerCompromised;  # peers compromised NAME --since (h-leave)
   }
   deadlineUnixMs @17 :Int64;    # when the client stops waiting, as Unix time
                                 # in ms on the host's clock (client and daemon
@@ -110,6 +112,8 @@ struct Query {
   after @9 :Text;               # keyset cursor from a previous page ("next")
   format @10 :Text;             # export only: "" = indicator JSON; "records":
                                 # also signed_record (base64) and first_created
+  includeRemoved @11 :Bool;     # export only: keep records of removed
+                                # members (left out by default; issue 16)
 }
 
 struct Revoke {
@@ -178,4 +182,17 @@ struct Response {
     json @3 :Text;
     submitResult @4 :SubmitResult;
   }
+}
+
+# ---- h-leave (issue 16): leaving and compromise ----
+
+struct PeerRemove {
+  name @0 :Text;
+  purge @1 :Bool;               # also delete the member's records (audited
+                                # with counts); default: keep them, signed
+}
+
+struct PeerCompromised {
+  name @0 :Text;                # roster member whose identity key is distrusted
+  since @1 :Int64;              # Unix seconds: records created at or after
 }

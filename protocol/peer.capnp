@@ -20,10 +20,8 @@ struct PeerMessage {
     sealed @7 :Sealed;        # hub mode: a sealed batch (docs/federation.md)
     sealedAck @8 :SealedAck;
     prekey @9 :PrekeyStatement;  # forward secrecy (docs/federation.md)
-    # Placeholder holding h-leave's ordinal @10 (capnp allows no holes):
-    # the merge replaces it with h-leave's member. Never sent.
-    reservedForLeave @10 :Void;
-    # h-ident: an identity key rotation statement, the 209 bytes of
+    compromiseNotice @10 :CompromiseNotice;  # issue 16 (docs/federation.md)
+    # An identity key rotation statement, the 209 bytes of
     # crypto/identity_rotation.h (docs/federation.md, Identity key rotation).
     identityRotation @11 :Data;
   }
@@ -198,4 +196,20 @@ struct SealedChainRestart {
   lostFrom @2 :UInt64;      # the first pair seq the sender cannot produce
                             # (1 <= lostFrom < nextSeq)
   reason @3 :Text;          # 1..512 bytes, for the recipient's audit
+}
+
+# ---- h-leave (issue 16): compromise notices ----
+
+# A member's signed statement that an identity key must no longer be
+# trusted for records created at or after `since` (docs/federation.md,
+# "Compromise"). Sent to the peers that received such records from the
+# issuer; each applies its [inbound] act_on_compromise_notices.
+struct CompromiseNotice {
+  issuerKey @0 :Data;       # 32-byte Ed25519 identity key of the issuer
+  compromisedKey @1 :Data;  # 32-byte Ed25519 identity key distrusted
+  since @2 :Int64;          # unix seconds: records created at or after
+  issuedAt @3 :Int64;       # unix seconds
+  # Ed25519 by issuerKey over "caravan/1 compromise notice\0" ||
+  # issuerKey || compromisedKey || i64be(since) || i64be(issuedAt).
+  signature @4 :Data;
 }

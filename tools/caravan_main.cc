@@ -277,6 +277,8 @@ int CaravanMain(int argc, const char* const* argv,
                          "created since: RFC 3339 time or 2h, 30d");
   export_cmd->add_flag("--include-revoked", exp.include_revoked,
                        "also revoked indicators");
+  export_cmd->add_flag("--include-removed", exp.include_removed,
+                       "also records of members removed from the roster");
   export_cmd->callback([&] { run = [&] { return RunExport(global, exp); }; });
 
   auto* policy_cmd = app.add_subcommand("policy", "sharing policies");
@@ -327,11 +329,32 @@ int CaravanMain(int argc, const char* const* argv,
                    "(hub mode); never dialed")
       ->excludes(endpoint_opt);
   add_cmd->callback([&] { run = [&] { return RunPeersAdd(global, peer_add); }; });
-  std::string remove_name;
-  auto* remove_cmd = peers_cmd->add_subcommand("remove", "remove a member");
-  remove_cmd->add_option("NAME", remove_name, "the peer's name")->required();
+  PeerRemoveOptions peer_remove;
+  auto* remove_cmd = peers_cmd->add_subcommand(
+      "remove", "remove a member (its records stay, signed, unless --purge)");
+  remove_cmd->add_option("NAME", peer_remove.name, "the peer's name")
+      ->required();
+  remove_cmd->add_flag("--purge", peer_remove.purge,
+                       "also delete its records, revisions and sightings "
+                       "(audited with counts)");
+  remove_cmd->add_flag("--yes", peer_remove.yes,
+                       "with --purge: do not ask for confirmation");
   remove_cmd->callback([&] {
-    run = [&] { return RunPeersRemove(global, remove_name); };
+    run = [&] { return RunPeersRemove(global, peer_remove); };
+  });
+  PeerCompromisedOptions compromised;
+  auto* compromised_cmd = peers_cmd->add_subcommand(
+      "compromised",
+      "distrust a member's identity key: quarantine its records since TIME "
+      "and notify the peers that got them");
+  compromised_cmd->add_option("NAME", compromised.name, "the member's name")
+      ->required();
+  compromised_cmd
+      ->add_option("--since", compromised.since,
+                   "records created at or after this: RFC 3339 time or 2h, 30d")
+      ->required();
+  compromised_cmd->callback([&] {
+    run = [&] { return RunPeersCompromised(global, compromised); };
   });
 
   auto* quarantine_cmd =

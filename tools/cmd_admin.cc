@@ -491,23 +491,17 @@ int RunPeersAdd(const GlobalOptions& global, const PeerAddOptions& o) {
       });
 }
 
-int RunPeersRemove(const GlobalOptions& global, const std::string& name) {
-  return CallAndShow(
-      global, [&](Request::Builder r) { r.setPeersRemove(Text(name)); },
-      [](const nlohmann::json& d) {
-        std::cout << "removed " << Str(d["name"]) << "\n";
-      });
-}
-
 int RunQuarantineList(const GlobalOptions& global) {
   return CallAndShow(
       global, [](Request::Builder r) { r.setQuarantineList(); },
       [](const nlohmann::json& d) {
-        Table table({"ID", "TYPE", "VALUE", "TLP", "FROM", "CREATED"});
+        Table table({"ID", "TYPE", "VALUE", "TLP", "FROM", "CREATED",
+                     "REASON"});
         for (const auto& i : d["indicators"]) {
           table.AddRow({Str(i["id"]), Str(i["type"]), Str(i["value"]),
                         Str(i["tlp"]), Str(i["received_from"]),
-                        Str(i["created"])});
+                        Str(i["created"]),
+                        i.value("quarantine_reason", std::string("-"))});
         }
         table.Print(std::cout);
       });

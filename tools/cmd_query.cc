@@ -132,6 +132,7 @@ Status ForEachExported(
     q.setMaxTlp(Text(o.max_tlp));
     q.setAfter(Text(after));
     q.setFormat(Text(wire_format));
+    q.setIncludeRemoved(o.include_removed);
     auto doc = CallForJson(global, message);
     if (!doc.ok()) return doc.status();
     for (const auto& ind : (*doc)["indicators"]) {

@@ -51,6 +51,7 @@ struct ExportOptions {
   std::string format, type, max_tlp, origin, tag, since;
   std::string output;  // --format misp: a feed directory instead of stdout
   bool include_revoked = false;
+  bool include_removed = false;  // records of members removed from the roster
 };
 int RunExport(const GlobalOptions& global, const ExportOptions& options);
 
@@ -111,7 +112,20 @@ struct PeerAddOptions {
 };
 int RunPeersList(const GlobalOptions& global);
 int RunPeersAdd(const GlobalOptions& global, const PeerAddOptions& options);
-int RunPeersRemove(const GlobalOptions& global, const std::string& name);
+// `peers remove NAME [--purge [--yes]]` and `peers compromised NAME
+// --since TIME` (tools/cmd_member_trust.cc, issue 16).
+struct PeerRemoveOptions {
+  std::string name;
+  bool purge = false;
+  bool yes = false;  // --purge without asking
+};
+int RunPeersRemove(const GlobalOptions& global, const PeerRemoveOptions& o);
+struct PeerCompromisedOptions {
+  std::string name;
+  std::string since;  // RFC 3339 or a duration back from now
+};
+int RunPeersCompromised(const GlobalOptions& global,
+                        const PeerCompromisedOptions& o);
 
 int RunQuarantineList(const GlobalOptions& global);
 struct QuarantineDecideOptions {

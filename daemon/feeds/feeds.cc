@@ -44,6 +44,7 @@ Status Feeds::Start() {
   options.title = cfg.node.name;
   options.page_size_max = cfg.taxii.page_size_max;
   options.max_request_bytes = cfg.taxii.max_request_bytes;
+  options.include_removed = cfg.taxii.include_removed;
   handler_ = std::make_unique<TaxiiHandler>(*deps_.store, std::move(accounts),
                                             deps_.submit, options);
   // Summarised failed logins (one entry per source and interval) go to

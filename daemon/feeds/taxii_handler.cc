@@ -343,6 +343,16 @@ HttpResponse TaxiiHandler::Route(const HttpRequest& req,
     }
     filter.limit = store::kMaxQueryLimit;
     std::string body = csv ? "type,value,tlp,confidence,origin,id\n" : "";
+    // Removed members' records stay out unless configured (issue 16).
+    store::MemberTrust departed;
+    if (!options_.include_removed) {
+      auto trust = reader.GetMemberTrust();
+      if (!trust.ok()) {
+        return Error(req, http::status::service_unavailable,
+                     trust.status().message());
+      }
+      departed = std::move(*trust);
+    }
     for (;;) {
       auto page = reader.Query(filter);
       if (!page.ok()) {
@@ -351,6 +361,7 @@ HttpResponse TaxiiHandler::Route(const HttpRequest& req,
       }
       for (const auto& row : page->rows) {
         if (row.indicator.tlp > account->max_tlp || row.warning) continue;
+        if (departed.IsDeparted(row.origin)) continue;
         if (csv) {
           body += std::string(protocol::TypeName(row.indicator.type)) + "," +
                   row.indicator.value + "," +
@@ -560,10 +571,21 @@ HttpResponse TaxiiHandler::Route(const HttpRequest& req,
   // when the collection, the caller's TLP ceiling, quarantine, a warninglist
   // hit or the version and type filters leave it out. The caller's caps
   // come from `account`, never from a token. Takes the record's bytes.
+  // Removed members' records stay out unless configured (issue 16).
+  store::MemberTrust departed;
+  if (!options_.include_removed) {
+    auto trust = reader.GetMemberTrust();
+    if (!trust.ok()) {
+      return Error(req, http::status::service_unavailable,
+                   trust.status().message());
+    }
+    departed = std::move(*trust);
+  }
   auto serve = [&](store::Reader::ServableRecord& s)
       -> std::optional<ListedObject> {
     const store::StoredRecord& rec = s.record;
     if (!s.has_current) return std::nullopt;
+    if (departed.IsDeparted(rec.origin)) return std::nullopt;
     const bool received = rec.received_from.has_value();
     if (rec.variant != 0 && !received) return std::nullopt;  // peers' copies
     if (*collection == kCollectionReceived && !received) return std::nullopt;

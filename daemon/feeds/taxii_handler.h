@@ -53,6 +53,9 @@ struct TaxiiOptions {
   uint32_t page_size_max = 1000;
   uint64_t max_request_bytes = 8 * 1024 * 1024;
   size_t max_scan = 50000;  // log records examined per listing request
+  // Serve records of members removed from the roster ([taxii]
+  // include_removed); off, they are left out of every listing and feed.
+  bool include_removed = false;
 };
 
 class TaxiiHandler {

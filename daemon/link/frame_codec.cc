@@ -203,6 +203,7 @@ Result<InboundMessage> InspectPeerMessage(std::span<const capnp::word> words,
       case protocol::wire::PeerMessage::SEALED_ACK:  // hub mode
       case protocol::wire::PeerMessage::PREKEY:      // forward secrecy
       case protocol::wire::PeerMessage::IDENTITY_ROTATION:  // h-ident
+      case protocol::wire::PeerMessage::COMPROMISE_NOTICE:  // issue 16
         result.kind = InboundMessage::kApplication;
         break;
       default:

@@ -151,6 +151,11 @@ std::vector<uint8_t> ControlDispatcher::Dispatch(Request::Reader r,
       return Reply(KeyShow());
     case Request::REPORT:
       return Reply(Report(r.getReport()));
+    case Request::PEERS_DEPART:
+      return Reply(PeersDepart(Str(r.getPeersDepart().getName()),
+                               r.getPeersDepart().getPurge(), actor));
+    case Request::PEERS_COMPROMISED:
+      return Reply(PeersCompromised(r.getPeersCompromised(), actor));
     case Request::KEY_ROTATE:
       if (!r.getKeyRotate().getLink()) {
         return ErrorResponse(InvalidInput(

@@ -78,6 +78,15 @@ class ControlDispatcher : public ControlHandler {
                                const std::string& actor);
   Result<std::string> PeersRemove(const std::string& name,
                                   const std::string& actor);
+  // Leaving and compromise (issue 16): member_departure.cc,
+  // member_compromise.cc.
+  Result<std::string> PeersDepart(const std::string& name, bool purge,
+                                  const std::string& actor);
+  // InvalidInput when `key` was declared compromised (a member comes back
+  // only with a new key).
+  Status CheckNotCompromised(const protocol::PublicKey& key);
+  Result<std::string> PeersCompromised(
+      protocol::wire::PeerCompromised::Reader c, const std::string& actor);
 
   // Policy (control_policy.cc).
   Result<std::string> PolicyReload(const std::string& actor);

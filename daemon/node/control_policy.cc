@@ -10,6 +10,7 @@
 #include "daemon/policy/country_codes.h"
 #include "daemon/policy/policy_explain.h"
 #include "daemon/policy/share_decision.h"
+#include "daemon/sync/origin_trust.h"
 #include "daemon/sync/outbound.h"
 
 namespace caravan::daemon {
@@ -112,6 +113,7 @@ Result<std::string> ControlDispatcher::PolicyExplain(
   };
   uint64_t sent_today = 0;
   std::vector<PeerHolding> peers;
+  policy::OriginTrust origin_trust;  // removed member, compromised key
   CARAVAN_RETURN_IF_ERROR(node_.WithReader([&](store::Reader& reader)
                                                -> Status {
     if (id) {
@@ -120,6 +122,9 @@ Result<std::string> ControlDispatcher::PolicyExplain(
       subject = std::move(*stored);
     }
     if (!outbound) return Status::Ok();
+    auto trust = reader.GetMemberTrust();
+    if (!trust.ok()) return trust.status();
+    origin_trust = daemon::sync::OriginTrustOf(*trust, subject.current.origin);
     auto quota = reader.QuotaCount(country, store::UtcDay(now));
     if (!quota.ok()) return quota.status();
     sent_today = *quota;
@@ -147,6 +152,7 @@ Result<std::string> ControlDispatcher::PolicyExplain(
   in.sent_today_to_country = sent_today;
   in.is_relay = subject.is_relay;
   in.warninglist = subject.warninglist;
+  in.origin_trust = origin_trust;
   nlohmann::json doc = {{"direction", outbound ? "outbound" : "inbound"},
                         {"country", country},
                         {"id", id ? nlohmann::json(protocol::IdToHex(*id))

@@ -6,6 +6,7 @@
 #include "daemon/node/hub_delay_json.h"
 #include "daemon/node/id_lookup.h"
 #include "daemon/node/indicator_json.h"
+#include "daemon/node/member_trust_json.h"
 #include "daemon/node/node.h"
 #include "daemon/node/node_health.h"
 #include "daemon/sync/record_signing.h"
@@ -192,14 +193,22 @@ Result<std::string> ControlDispatcher::Query(protocol::wire::Query::Reader q,
   return node_.WithReader([&](store::Reader& reader) -> Result<std::string> {
     auto page = reader.Query(*filter);
     if (!page.ok()) return page.status();
+    // Export leaves out removed members' records unless asked to keep
+    // them (docs/federation.md, "Leaving").
+    auto t = reader.GetMemberTrust();
+    if (!t.ok()) return t.status();
+    const store::MemberTrust& trust = *t;
+    const bool keep_removed = !for_export || q.getIncludeRemoved();
     nlohmann::json list = nlohmann::json::array();
     for (const auto& row : page->rows) {
       if (max_tlp && row.indicator.tlp > *max_tlp) continue;
+      if (!keep_removed && trust.IsDeparted(row.origin)) continue;
       // Export pages are large and their consumers (firewalls) do not show
       // provenance; a query shows whether each signature checks.
       std::optional<bool> verified;
       if (!for_export) verified = RowVerifies(reader, row);
       list.push_back(IndicatorJson(row, verified));
+      if (!for_export) AddMemberTrustJson(trust, row, list.back());
       CARAVAN_RETURN_IF_ERROR(AddWarninglistJson(reader, row.id, list.back()));
       if (format == "records") {
         // STIX/MISP export: the CLI rebuilds ExportItems from these.
@@ -277,6 +286,9 @@ Result<std::string> ControlDispatcher::Show(const std::string& id_text) {
     }
     const bool current_verifies = RowVerifies(reader, **row);
     nlohmann::json indicator = IndicatorJson(**row, current_verifies);
+    auto trust = reader.GetMemberTrust();
+    if (!trust.ok()) return trust.status();
+    AddMemberTrustJson(*trust, **row, indicator);
     CARAVAN_RETURN_IF_ERROR(AddWarninglistJson(reader, (*row)->id, indicator));
     return DumpJson({{"indicator", std::move(indicator)},
                      {"revisions", std::move(revs)},
@@ -342,9 +354,12 @@ Result<std::string> ControlDispatcher::QuarantineList() {
     f.limit = store::kMaxQueryLimit;
     auto page = reader.Query(f);
     if (!page.ok()) return page.status();
+    auto trust = reader.GetMemberTrust();
+    if (!trust.ok()) return trust.status();
     nlohmann::json list = nlohmann::json::array();
     for (const auto& row : page->rows) {
       list.push_back(IndicatorJson(row, std::nullopt));
+      AddMemberTrustJson(*trust, row, list.back());
       CARAVAN_RETURN_IF_ERROR(AddWarninglistJson(reader, row.id, list.back()));
     }
     return DumpJson({{"indicators", std::move(list)}});

@@ -435,9 +435,12 @@ Result<std::string> ControlDispatcher::PeersAdd(
   // The loader's own rules, so the file written next always loads again.
   CARAVAN_RETURN_IF_ERROR(protocol::CheckNewMember(
       members, member, node_.identity().public_key()));
+  CARAVAN_RETURN_IF_ERROR(CheckNotCompromised(member.key));
   members.push_back(member);
   CARAVAN_RETURN_IF_ERROR(protocol::WriteRosterFile(path, members));
   Status audited = node_.store().Write([&](store::WriteTxn& txn) -> Status {
+    // Added again: its records are a member's again (member_departure.cc).
+    CARAVAN_RETURN_IF_ERROR(txn.ForgetDeparted(member.key));
     auto r = txn.AppendAudit(
         {txn.now(), actor, "peer-add", member.name, member.name,
          DumpJson({{"country", member.country},
@@ -460,23 +463,8 @@ Result<std::string> ControlDispatcher::PeersAdd(
 
 Result<std::string> ControlDispatcher::PeersRemove(const std::string& name,
                                                    const std::string& actor) {
-  const auto& path = node_.config().peers.roster;
-  auto roster = protocol::LoadRosterFile(path);
-  if (!roster.ok()) return roster.status();
-  auto members = std::move(*roster);
-  // Removing a hub others are routed through would write a roster that
-  // no longer loads.
-  CARAVAN_RETURN_IF_ERROR(protocol::CheckRemoveMember(members, name));
-  std::erase_if(members, [&](const auto& m) { return m.name == name; });
-  CARAVAN_RETURN_IF_ERROR(protocol::WriteRosterFile(path, members));
-  Status audited = node_.store().Write([&](store::WriteTxn& txn) -> Status {
-    auto r = txn.AppendAudit(
-        {txn.now(), actor, "peer-remove", name, name, "{}"});
-    return r.ok() ? Status::Ok() : r.status();
-  }).get();
-  if (!audited.ok()) return audited;
-  CARAVAN_RETURN_IF_ERROR(node_.ReloadRoster());
-  return DumpJson({{"name", name}});
+  // An older CLI's request: keep the records (member_departure.cc).
+  return PeersDepart(name, /*purge=*/false, actor);
 }
 
 }  // namespace caravan::daemon

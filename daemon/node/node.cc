@@ -161,6 +161,7 @@ Status Node::Start() {
   deps.on_identity_rotation = [this](std::vector<uint8_t> statement, std::string via) {
     OnIdentityRotation(std::move(statement), std::move(via));
   };
+  deps.on_keys_compromised = [this] { (void)RefuseCompromisedKeys(); };
   sync_ = std::make_unique<sync::SyncEngine>(std::move(deps));
   CARAVAN_RETURN_IF_ERROR(sync_->StartPrekeys());  // forward secrecy
   link::LinkOptions link_options;
@@ -179,6 +180,7 @@ Status Node::Start() {
   link_options.failure_report_interval = config_.peers.failure_report_interval;
   link_options.compression = config_.links.compression;
   link_options.compression_level = config_.links.compression_level;
+  CARAVAN_RETURN_IF_ERROR(RefuseCompromisedKeys());  // issue 16
   links_ = std::make_unique<link::LinkManager>(
       io_, *identity_, link_key_, link_options,
       [this](std::shared_ptr<link::Link> l) { return sync_->RunSession(l); },
@@ -333,7 +335,13 @@ void Node::OnPeerLinkSerial(const std::string& name, const protocol::PublicKey& 
 
 std::vector<link::PeerIdentity> Node::RosterPeers() const {
   std::vector<link::PeerIdentity> peers;
+  std::set<protocol::PublicKey> refused;
+  {
+    std::lock_guard lock(roster_mu_);
+    refused = refused_keys_;
+  }
   for (const auto& m : roster()->members()) {
+    if (refused.count(m.key)) continue;  // compromised (issue 16)
     peers.push_back({m.name, m.country, m.key, m.endpoint});
   }
   return peers;

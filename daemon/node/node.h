@@ -12,6 +12,7 @@
 #include <boost/asio/thread_pool.hpp>
 #include <atomic>
 #include <map>
+#include <set>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -59,6 +60,9 @@ class Node {
   // Re-reads roster.toml and tells the links (new members dialed, removed
   // ones dropped). A broken file keeps the running roster.
   Status ReloadRoster();
+  // Reads the compromised keys from the store (member_compromise.cc) and
+  // reloads the roster, so links with them end and are refused.
+  Status RefuseCompromisedKeys();
   std::shared_ptr<const sync::RosterIndex> roster() const;
 
   // New local records were committed: peers' sessions look again.
@@ -120,6 +124,11 @@ class Node {
   PolicyState& policy() { return policy_; }
   const WarninglistState& warninglists() const { return warninglists_; }
   // Sessions re-decide what they withheld (a record was --forced).
+  // Sends a compromise notice to those peers (issue 16). Any thread.
+  void QueueCompromiseNotice(const sync::CompromiseNotice& notice,
+                             std::vector<std::string> peers) {
+    if (sync_) sync_->QueueCompromiseNotice(notice, std::move(peers));
+  }
   void RerunWithheld() {
     if (sync_) sync_->RerunWithheld();
   }
@@ -191,6 +200,9 @@ class Node {
   std::shared_ptr<const sync::RosterIndex> roster_;  // guarded by roster_mu_
   std::map<std::string, std::string> link_states_;   // guarded by roster_mu_
   std::map<std::string, LinkHealth> link_health_;    // guarded by roster_mu_
+  // Identity keys declared compromised (issue 16): no link with them, even
+  // while their member is on the roster. Guarded by roster_mu_.
+  std::set<protocol::PublicKey> refused_keys_;
 
   std::mutex readers_mu_;
   std::vector<std::unique_ptr<store::Reader>> idle_readers_;  // by mu

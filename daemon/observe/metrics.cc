@@ -303,7 +303,13 @@ Metrics::Metrics()
           "Sealed envelopes' time from their sealing (the sender's clock, "
           "inside the envelope) to their opening here, by the hub they "
           "came through and their sender.",
-          {"hub", "sender"}, kMaxPeers, MakeHistogram(HubDelayBuckets())) {}
+          {"hub", "sender"}, kMaxPeers, MakeHistogram(HubDelayBuckets())),
+      member_trust_events(
+          "caravan_member_trust_events_total",
+          "Member trust events: removals (kept or purged), compromise "
+          "declarations, compromise notices sent, applied or refused, and "
+          "handshakes refused for a compromised key.",
+          {"event"}, 32, MakeCounter()) {}
 
 std::string Metrics::Render(
     const std::vector<CollectedFamily>& collected) const {
@@ -311,7 +317,8 @@ std::string Metrics::Render(
   for (const CounterFamily* f :
        {&records_stored, &submissions, &records_received, &records_duplicate,
         &records_rejected, &records_shared, &records_withheld, &store_errors,
-        &control_connections_dropped, &control_requests_abandoned}) {
+        &control_connections_dropped, &control_requests_abandoned,
+        &member_trust_events}) {
     RenderCounters(out, *f);
   }
   RenderHistograms(out, control_request_seconds);

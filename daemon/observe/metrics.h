@@ -181,6 +181,9 @@ class Metrics {
   // {hub, sender}: sealed envelopes' time from sealing (the sender's
   // clock, inside the envelope) to opening here (hub accountability).
   HistogramFamily hub_delay_seconds;
+  // {event}: member trust (issue 16): removals, compromise declarations,
+  // notices sent, applied or refused, handshakes refused (kTrust* names).
+  CounterFamily member_trust_events;
 
   // The whole exposition text: the families above, then `collected`.
   std::string Render(const std::vector<CollectedFamily>& collected) const;
@@ -194,5 +197,11 @@ inline constexpr std::string_view kRejectPolicy = "policy";
 inline constexpr std::string_view kRejectConflict = "conflict";
 // Signed by an identity key after its rotation (docs/federation.md).
 inline constexpr std::string_view kRejectRetiredKey = "retired_key";
+
+// Events of member_trust_events (docs/metrics.md).
+inline constexpr std::string_view kTrustRemoveKeep = "remove_keep";
+inline constexpr std::string_view kTrustRemovePurge = "remove_purge";
+inline constexpr std::string_view kTrustCompromiseDeclared = "compromise_declared";
+inline constexpr std::string_view kTrustHandshakeRefused = "handshake_refused";
 
 }  // namespace caravan::daemon

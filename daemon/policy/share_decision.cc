@@ -36,6 +36,14 @@ ShareDecision DecideShare(const PolicySet& set,
                     "the peer already holds " + RevisionText(in.held->revision)};
     return out;
   }
+  // Member trust (member_trust_rule.h): before any policy file, and for
+  // holders too (a removed or compromised origin's revocation stays home).
+  if (auto rule = MemberTrustRule(current, in.origin_trust)) {
+    out.action = Action::kWithhold;
+    out.scope_file = ScopeFor(set, recipient_country).outbound_file->name;
+    out.rule = std::move(*rule);
+    return out;
+  }
   // A warninglist match is a likely false positive, not a sovereignty
   // rule: it keeps a value from starting to travel, and does not stop the
   // revisions of one a peer already holds (docs/warninglists.md).

@@ -25,6 +25,7 @@
 #include <string_view>
 #include <vector>
 
+#include "daemon/policy/member_trust_rule.h"
 #include "daemon/policy/policy.h"
 #include "daemon/policy/policy_eval.h"
 #include "protocol/indicator.h"
@@ -51,6 +52,7 @@ struct ShareInputs {
   bool is_relay = false;               // the indicator's origin is not us
   std::optional<HeldRevision> held;    // nullopt: the peer holds nothing
   std::optional<WarninglistFlag> warninglist;
+  OriginTrust origin_trust;  // removed member, compromised key (issue 16)
 };
 
 struct ShareDecision {

@@ -22,6 +22,7 @@
 #include <vector>
 
 #include "daemon/store/hub_types.h"
+#include "daemon/store/member_trust.h"
 #include "daemon/store/report_types.h"
 #include "daemon/store/store_types.h"
 #include "daemon/store/identity_rotation_row.h"
@@ -213,6 +214,12 @@ class Reader {
   // Every identity key rotation held, oldest rotation first
   // (daemon/store/identity_rotations.cc).
   Result<std::vector<IdentityRotationRow>> IdentityRotations();
+  // Departed members and compromised keys (daemon/store/member_trust.cc).
+  Result<MemberTrust> GetMemberTrust();
+  // The peers we delivered an indicator of `origin` to whose current
+  // revision was created at or after `since` (deliveries), sorted.
+  Result<std::vector<std::string>> PeersHolding(const PublicKey& origin,
+                                                int64_t since);
 
  private:
   explicit Reader(std::unique_ptr<internal::Database> db);

@@ -358,6 +358,38 @@ CREATE TABLE identity_rotations (
 );
 )sql";
 
+// Migration: member trust (issue 16, docs/federation.md "Leaving" and
+// "Compromise"; daemon/store/member_trust.cc). departed_members: identity
+// keys removed from the roster (their records stay unless purged, and
+// never leave again). compromised_keys: keys whose records created at or
+// after `since` are no longer trusted (action 'quarantine' or 'flag'),
+// never pruned, so a re-added member needs a new key. compromise_notices:
+// the digests of peers' signed notices already applied (replay refusal).
+// All small: one row per member or notice.
+constexpr const char* kMigrationMemberTrust = R"sql(
+CREATE TABLE departed_members (
+  identity_key BLOB PRIMARY KEY CHECK (length(identity_key) = 32),
+  name TEXT NOT NULL,
+  removed_at INTEGER NOT NULL
+) WITHOUT ROWID;
+CREATE TABLE compromised_keys (
+  identity_key BLOB PRIMARY KEY CHECK (length(identity_key) = 32),
+  since INTEGER NOT NULL,
+  declared_at INTEGER NOT NULL,
+  declared_by BLOB NOT NULL CHECK (length(declared_by) = 32),
+  name TEXT NOT NULL,
+  action TEXT NOT NULL CHECK (action IN ('quarantine', 'flag'))
+) WITHOUT ROWID;
+CREATE TABLE compromise_notices (
+  digest BLOB PRIMARY KEY CHECK (length(digest) = 32),
+  issuer BLOB NOT NULL CHECK (length(issuer) = 32),
+  compromised BLOB NOT NULL CHECK (length(compromised) = 32),
+  since INTEGER NOT NULL,
+  issued_at INTEGER NOT NULL,
+  received_at INTEGER NOT NULL
+) WITHOUT ROWID;
+)sql";
+
 // Append new migrations here; never edit one that has shipped.
 constexpr Migration kMigrations[] = {
     {1, kMigration1},
@@ -372,6 +404,7 @@ constexpr Migration kMigrations[] = {
     {10, kMigrationSealedReseal},
     {11, kMigrationLinkSerials},
     {12, kMigrationIdentityRotations},
+    {13, kMigrationMemberTrust},
 };
 static_assert(sizeof(kMigrations) / sizeof(kMigrations[0]) == kSchemaVersion,
               "kSchemaVersion must equal the number of migrations");

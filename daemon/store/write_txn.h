@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "daemon/store/hub_types.h"
+#include "daemon/store/member_trust.h"
 #include "daemon/store/store_types.h"
 #include "daemon/store/identity_rotation_row.h"
 #include "daemon/store/warninglist_hit.h"
@@ -202,6 +203,29 @@ class WriteTxn {
   // statement for that old or new key is already held (nothing changes).
   // InvalidInput for an empty or over-1-KiB statement.
   Result<bool> PutIdentityRotation(const IdentityRotationRow& row);
+  // Member trust (daemon/store/member_trust.cc, issue 16).
+  // Records that member `m` left the roster (replacing an earlier row of
+  // its key); ForgetDeparted undoes it when the key is added again.
+  Status PutDeparted(const DepartedMember& m);
+  Status ForgetDeparted(const PublicKey& key);
+  // Records that `c.key` is compromised since `c.since`; a key already
+  // recorded keeps the earlier since and never goes from quarantine to flag.
+  Status PutCompromised(const CompromisedKey& c);
+  // Quarantines the held indicators of `origin` whose current revision
+  // was created at or after `since` (not yet quarantined); returns them.
+  Result<std::vector<IndicatorId>> QuarantineOrigin(const PublicKey& origin,
+                                                    int64_t since);
+  // Deletes every indicator with a record of `origin` (DeleteIndicator:
+  // records, revisions, deliveries, sightings); the audit stays. With
+  // `count_only`, deletes nothing and counts what it would delete.
+  Result<PurgeCounts> PurgeOrigin(const PublicKey& origin,
+                                  bool count_only = false);
+  // Remembers a peer's compromise notice by its digest: true when new,
+  // false when it was already recorded (a replay; nothing changes).
+  Result<bool> RecordCompromiseNotice(const std::array<uint8_t, 32>& digest,
+                                      const PublicKey& issuer,
+                                      const PublicKey& compromised,
+                                      int64_t since, int64_t issued_at);
 
  private:
   Status EnsurePeer(std::string_view peer);

@@ -62,6 +62,7 @@ OutboundChoice DecideOutbound(const LogRecord& e, const PeerInfo& peer,
   share.sent_today_to_country = in.sent_today;
   share.is_relay = !ours;
   share.held = in.held;
+  share.origin_trust = in.origin_trust;
   // A flagged record is withheld unless forced (docs/warninglists.md);
   // re-run with the others on policy reload, so a later --force releases it.
   if (e.warninglist && !e.warninglist->forced) {

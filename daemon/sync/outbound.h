@@ -69,6 +69,8 @@ struct OutboundInputs {
   // The highest revision of this id the peer already holds, if any
   // (deliveries table).
   std::optional<policy::HeldRevision> held;
+  // The origin's member trust (origin_trust.h): removed, compromised.
+  policy::OriginTrust origin_trust;
 };
 
 // `entry` must be the indicator's current record: superseded log entries

@@ -10,6 +10,7 @@
 #include "daemon/observe/log.h"
 #include "daemon/policy/policy_eval.h"
 #include "daemon/sync/decision_audit.h"
+#include "daemon/sync/origin_trust.h"
 #include "daemon/sync/record_signing.h"
 #include "daemon/sync/unacked_page.h"
 
@@ -109,6 +110,9 @@ Status DecideAll(const PageContext& ctx, store::Reader& reader,
   // read, and a hit commits with its record, so none is missed.
   auto any_hits = reader.HasWarninglistHits();
   if (!any_hits.ok()) return any_hits.status();
+  // Removed members and compromised keys (issue 16): a few rows, read once.
+  auto trust = reader.GetMemberTrust();
+  if (!trust.ok()) return trust.status();
   const protocol::PublicKey self = ctx.identity->public_key();
   std::vector<OwnSend> own;  // signed together after the loop
   for (const auto& stored : records) {
@@ -145,6 +149,7 @@ Status DecideAll(const PageContext& ctx, store::Reader& reader,
     in.identity = ctx.identity;
     in.now = ctx.now;
     in.sent_today = sent_today;
+    in.origin_trust = OriginTrustOf(*trust, entry->body.origin);
     if (entry->body.revision > 1) {
       auto deliveries = reader.Deliveries(entry->id);
       if (!deliveries.ok()) return deliveries.status();

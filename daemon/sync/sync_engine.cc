@@ -410,6 +410,7 @@ awaitable<void> SyncEngine::SendLoop(Session& s) {
     if (!s.sealed && !s.rotations_out.empty() && !co_await SendQueuedRotations(s)) {
       co_return;
     }
+    if (!s.sealed && !co_await SendPendingNotices(s, s.peer.name)) co_return;
     if (s.sealed && !co_await ResendSealed(s)) co_return;
     if (s.sealed && !SealablePrekey(s.peer.key)) {
       // Nothing is sealed to the member's identity key: its batches wait
@@ -600,6 +601,12 @@ awaitable<void> SyncEngine::ReceiveLoop(Session& s) {
             };
             co_await Offload(*deps_.pool, std::move(take));
           }
+          break;
+        }
+        case protocol::wire::PeerMessage::COMPROMISE_NOTICE: {  // issue 16
+          auto notice = std::make_shared<Result<CompromiseNotice>>(
+              ReadCompromiseNotice(root.getCompromiseNotice()));
+          co_await OnCompromiseNotice(s.peer.name, notice);
           break;
         }
         case protocol::wire::PeerMessage::ERROR:

@@ -43,6 +43,7 @@
 #include "daemon/sync/hub_delay.h"
 #include "daemon/sync/inbound.h"
 #include "daemon/sync/outbound_page.h"
+#include "daemon/sync/compromise_notice.h"
 #include "daemon/sync/prekey_keyring.h"
 #include "daemon/sync/prekey_statement.h"
 #include "daemon/sync/records_message.h"
@@ -75,6 +76,9 @@ struct SyncDeps {
   // that peer until it returns; may be empty.
   std::function<void(std::vector<uint8_t> statement, std::string via)>
       on_identity_rotation = nullptr;
+  // Called (on the worker pool) after a peer's notice quarantined a key,
+  // so the node refuses links with it (issue 16). May be empty.
+  std::function<void()> on_keys_compromised;
 };
 
 class SyncEngine {
@@ -124,6 +128,11 @@ class SyncEngine {
   // are otherwise flushed every few seconds and at session end). Call on
   // the io thread or after the io_context stopped (Node::Stop).
   void FlushContacts();
+  // Compromise notices (issue 16, compromise_exchange.cc): sends `notice`
+  // to each of `peers` (roster names) over its direct link, at once or
+  // when it next connects (kept in memory until sent). Any thread.
+  void QueueCompromiseNotice(const CompromiseNotice& notice,
+                             std::vector<std::string> peers);
 
  private:
   struct Session;
@@ -204,6 +213,16 @@ class SyncEngine {
   // seq `from` that were sealed to another (or chained to one that was).
   boost::asio::awaitable<bool> ResealFrom(Session& s, uint64_t from);
   void UpdatePrekeyView(const protocol::PublicKey& member);
+  // Compromise notices (compromise_exchange.cc): sends what waits for
+  // `peer` (false: the session ends); checks and applies a received one
+  // per [inbound] act_on_compromise_notices, audited either way.
+  boost::asio::awaitable<bool> SendPendingNotices(Session& s,
+                                                  const std::string& peer);
+  boost::asio::awaitable<void> OnCompromiseNotice(
+      const std::string& peer,
+      const std::shared_ptr<Result<CompromiseNotice>>& notice);
+  std::map<std::string, std::vector<CompromiseNotice>>
+      pending_notices_;  // io thread
 
   SyncDeps deps_;
   std::set<Session*> sessions_;  // io thread only

@@ -507,7 +507,7 @@ Result<NodeConfig> ParseNodeConfig(std::string_view text,
       "node", "keys", "store", "control", "peers", "links", "policy",
       "taxii", "spool", "defaults", "log", "retention", "hub",
       "warninglists",
-      "metrics"};
+      "metrics", "inbound"};
   for (auto&& [key, node] : *root) {
     const std::string_view key_text = key.str();  // clang 14: see TableReader
     bool known = std::any_of(std::begin(kTables), std::end(kTables),
@@ -703,6 +703,24 @@ Result<NodeConfig> ParseNodeConfig(std::string_view text,
     TableReader r(errors, table("policy"), "policy", {"dir"});
     r.Path("dir", base, config.policy.dir);
   }
+  // [inbound]
+  {
+    TableReader r(errors, table("inbound"), "inbound",
+                  {"act_on_compromise_notices"});
+    using On = NodeConfig::Inbound::OnCompromiseNotice;
+    if (std::optional<std::string> s = r.String("act_on_compromise_notices")) {
+      if (*s == "quarantine") {
+        config.inbound.act_on_compromise_notices = On::kQuarantine;
+      } else if (*s == "flag") {
+        config.inbound.act_on_compromise_notices = On::kFlag;
+      } else if (*s == "ignore") {
+        config.inbound.act_on_compromise_notices = On::kIgnore;
+      } else {
+        r.Error("act_on_compromise_notices",
+                "'" + *s + "' is not one of: quarantine, flag, ignore");
+      }
+    }
+  }
   // [warninglists]
   {
     TableReader r(errors, table("warninglists"), "warninglists",
@@ -735,7 +753,8 @@ Result<NodeConfig> ParseNodeConfig(std::string_view text,
                    "max_connections_per_source", "header_timeout",
                    "idle_timeout", "request_timeout",
                    "login_failures_before_delay", "login_delay_max",
-                   "max_pending_logins", "login_log_interval"});
+                   "max_pending_logins", "login_log_interval",
+                   "include_removed"});
     r.Endpoint("listen", config.taxii.listen);
     if (r.Get("accounts") != nullptr) {
       r.Path("accounts", base, config.taxii.accounts);
@@ -781,6 +800,14 @@ Result<NodeConfig> ParseNodeConfig(std::string_view text,
     bounded("login_delay_max", t.login_delay_max, seconds(1), seconds(3600));
     bounded("login_log_interval", t.login_log_interval, seconds(1),
             seconds(3600));
+    if (const toml::node* n = r.Get("include_removed")) {
+      if (!n->is_boolean()) {
+        r.Error("include_removed",
+                "must be true or false, not " + TomlTypeName(*n));
+      } else {
+        t.include_removed = **n->as_boolean();
+      }
+    }
   }
   // [spool]
   {
@@ -966,6 +993,17 @@ std::string EndpointText(const std::optional<HostPort>& hp) {
 
 }  // namespace
 
+std::string_view CompromiseNoticeActionName(
+    NodeConfig::Inbound::OnCompromiseNotice a) {
+  using On = NodeConfig::Inbound::OnCompromiseNotice;
+  switch (a) {
+    case On::kQuarantine: return "quarantine";
+    case On::kFlag: return "flag";
+    case On::kIgnore: return "ignore";
+  }
+  return "flag";
+}
+
 std::string RenderNodeConfig(const NodeConfig& c) {
   std::ostringstream o;
   auto q = [](std::string_view s) { return QuoteTomlString(s); };
@@ -1109,6 +1147,20 @@ std::string RenderNodeConfig(const NodeConfig& c) {
        "# rest summarised (log and audit, with counts) once per interval.\n"
        "login_log_interval = "
     << q(FormatConfigDuration(c.taxii.login_log_interval)) << "\n"
+       "# Serve records of members removed from the roster (`caravan peers\n"
+       "# remove`); false: left out, like `caravan export` without\n"
+       "# --include-removed.\n"
+       "include_removed = " << (c.taxii.include_removed ? "true" : "false")
+    << "\n"
+       "\n"
+       "[inbound]\n"
+       "# A peer's signed compromise notice (docs/federation.md,\n"
+       "# Compromise): \"quarantine\" its records of that key since the\n"
+       "# time, \"flag\" them (marked, never relayed), or \"ignore\" (audit\n"
+       "# only). One member's word never silences another by default.\n"
+       "act_on_compromise_notices = "
+    << q(CompromiseNoticeActionName(c.inbound.act_on_compromise_notices))
+    << "\n"
        "\n"
        "[warninglists]\n"
        "# MISP warninglists (docs/warninglists.md): every *.json in dir is\n"

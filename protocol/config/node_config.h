@@ -180,6 +180,17 @@ struct NodeConfig {
     bool operator==(const Warninglists&) const = default;
   } warninglists;
 
+  // [inbound]: what this node does with what peers tell it (issue 16).
+  struct Inbound {
+    // A peer's signed compromise notice (docs/federation.md,
+    // "Compromise"): quarantine the named key's records since its time,
+    // flag them (audit, a mark in show/query, never relayed), or only
+    // audit the notice.
+    enum class OnCompromiseNotice { kQuarantine, kFlag, kIgnore };
+    OnCompromiseNotice act_on_compromise_notices = OnCompromiseNotice::kFlag;
+    bool operator==(const Inbound&) const = default;
+  } inbound;
+
   struct Taxii {
     std::optional<HostPort> listen;  // unset: no TAXII server
     // TOML file of [[account]] tables (docs/taxii.md); empty: no accounts,
@@ -199,6 +210,9 @@ struct NodeConfig {
     uint32_t max_pending_logins = 16;            // queued Argon2, 1..1024
     // One summary (log line + audit entry) per source and interval.
     std::chrono::seconds login_log_interval{60};  // 1 s..1 h
+    // Serve records of members removed from the roster (issue 16); off:
+    // TAXII and the feeds leave them out, like `caravan export`.
+    bool include_removed = false;
     bool operator==(const Taxii&) const = default;
   } taxii;
 
@@ -292,6 +306,10 @@ Result<NodeConfig> ParseNodeConfig(std::string_view text,
 // relative). LoadNodeConfig of the result yields `config` with paths
 // resolved.
 std::string RenderNodeConfig(const NodeConfig& config);
+
+// "quarantine", "flag", "ignore" ([inbound] act_on_compromise_notices).
+std::string_view CompromiseNoticeActionName(
+    NodeConfig::Inbound::OnCompromiseNotice a);
 
 // What `caravan init` asks for; everything else takes its default.
 struct InitialConfigOptions {

@@ -16,3 +16,9 @@ caravan_add_fuzzer(fuzz_prekey_statement
   SOURCES ${CMAKE_CURRENT_LIST_DIR}/fuzz_prekey_statement.cc
   LIBS caravan_sync
   CORPUS ${CMAKE_CURRENT_LIST_DIR}/corpus/prekey)
+
+# Compromise notices (issue 16): the signed notice peers send each other.
+caravan_add_fuzzer(fuzz_compromise_notice
+  SOURCES ${CMAKE_CURRENT_LIST_DIR}/fuzz_compromise_notice.cc
+  LIBS caravan_sync
+  CORPUS ${CMAKE_CURRENT_LIST_DIR}/corpus/compromise_notice)

@@ -189,7 +189,7 @@ def main():
 
     expect(script, ["caravan", "st"], ["status"], exact=True)
     expect(script, ["caravan", "pe"], ["peers"], exact=True)
-    expect(script, ["caravan", "peers", ""], ["add", "list", "remove"],
+    expect(script, ["caravan", "peers", ""], ["add", "compromised", "list", "remove"],
            exact=True)
     expect(script, ["caravan", "--json", "po"], ["policy"], exact=True)
     expect(script, ["caravan", "submit", "--t"],

@@ -127,7 +127,7 @@ _caravan() {
       opts="--since --until --peer --action --id --after-seq --limit"
       ;;
     report) opts="--since --until --html" ;;
-    export) opts="--format --output --type --max-tlp --origin --tag --since --include-revoked" ;;
+    export) opts="--format --output --type --max-tlp --origin --tag --since --include-revoked --include-removed" ;;
     policy)
       verbs="check reload explain"
       [[ $verb == explain ]] && opts="--to --from $context"
@@ -141,9 +141,11 @@ _caravan() {
       fi
       ;;
     peers)
-      verbs="list add remove"
+      verbs="list add remove compromised"
       [[ $verb == add ]] && opts="--country --key --endpoint --via"
-      if [[ $verb == remove && $cur != -* ]]; then
+      [[ $verb == remove ]] && opts="--purge --yes"
+      [[ $verb == compromised ]] && opts="--since"
+      if [[ ($verb == remove || $verb == compromised) && $cur != -* ]]; then
         COMPREPLY=($(compgen -W "$(_caravan_peer_names)" -- "$cur"))
         return 0
       fi

@@ -22,6 +22,10 @@ inline constexpr const char* kRollBackToSchema6 =
     "DROP TABLE link_serials;"
     // Identity key rotation: the rotation statements held.
     "DROP TABLE identity_rotations;"
+    // Member trust (issue 16): departed and compromised members.
+    "DROP TABLE compromise_notices;"
+    "DROP TABLE compromised_keys;"
+    "DROP TABLE departed_members;"
     "DELETE FROM schema_version WHERE version > 6;";
 
 }  // namespace caravan::store::testing

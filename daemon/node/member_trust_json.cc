@@ -1,0 +1,30 @@
+#include "daemon/node/member_trust_json.h"
+
+#include "crypto/key_text.h"
+#include "protocol/config/roster_file.h"
+#include "daemon/node/indicator_json.h"
+
+namespace caravan::daemon {
+
+void AddMemberTrustJson(const store::MemberTrust& trust,
+                        const store::IndicatorRow& row, nlohmann::json& out) {
+  const store::CompromisedKey* c = trust.CompromiseOf(row.origin, row.created);
+  if (c == nullptr) {
+    out["compromise"] = nullptr;
+  } else {
+    out["compromise"] = {
+        {"since", TimeOrNull(c->since)},
+        {"declared_at", TimeOrNull(c->declared_at)},
+        {"declared_by", protocol::PublicKeyToText(c->declared_by)},
+        {"action", std::string(store::CompromiseActionName(c->action))}};
+  }
+  out["origin_removed"] = trust.IsDeparted(row.origin);
+  if (row.quarantined) {
+    out["quarantine_reason"] =
+        c != nullptr && c->action == store::CompromiseAction::kQuarantine
+            ? "compromised_key"
+            : "inbound_policy";
+  }
+}
+
+}  // namespace caravan::daemon

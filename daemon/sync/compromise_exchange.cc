@@ -1,0 +1,181 @@
+// Compromise notices over the links (issue 16, docs/federation.md
+// "Compromise"): SyncEngine's sending of the notices this node issued and
+// its checking and applying of the ones peers send, per [inbound]
+// act_on_compromise_notices. Every received notice is audited (actor
+// "peer:NAME") whether it was applied, ignored or refused, and counted in
+// caravan_member_trust_events_total.
+#include <capnp/message.h>
+
+#include <boost/asio/post.hpp>
+#include <ctime>
+
+#include "crypto/key_text.h"
+#include "protocol/config/roster_file.h"
+#include "daemon/observe/log.h"
+#include "daemon/observe/metrics.h"
+#include "daemon/sync/decision_audit.h"
+#include "daemon/sync/offload.h"
+#include "daemon/sync/sync_engine.h"
+
+namespace caravan::daemon::sync {
+namespace {
+
+using On = protocol::NodeConfig::Inbound::OnCompromiseNotice;
+
+// What became of one received notice.
+struct NoticeOutcome {
+  std::string event;   // member_trust_events label
+  std::string result;  // "quarantine", "flag", "ignore" or "refused"
+  std::string reason;  // refusals: why
+  uint64_t quarantined = 0;
+  bool refuse_links = false;
+};
+
+}  // namespace
+
+void SyncEngine::QueueCompromiseNotice(const CompromiseNotice& notice,
+                                       std::vector<std::string> peers) {
+  boost::asio::post(*deps_.io, [this, notice, peers = std::move(peers)] {
+    for (const auto& peer : peers) pending_notices_[peer].push_back(notice);
+    Wake();
+  });
+}
+
+boost::asio::awaitable<bool> SyncEngine::SendPendingNotices(
+    Session& s, const std::string& peer) {
+  auto it = pending_notices_.find(peer);
+  if (it == pending_notices_.end()) co_return true;
+  // Taken out first: the map may change while a send waits.
+  std::vector<CompromiseNotice> notices = std::move(it->second);
+  pending_notices_.erase(it);
+  for (size_t i = 0; i < notices.size(); ++i) {
+    capnp::MallocMessageBuilder message;
+    FillCompromiseNotice(
+        notices[i],
+        message.initRoot<protocol::wire::PeerMessage>().initCompromiseNotice());
+    Status sent = co_await SendMessage(s, message);
+    if (!sent.ok()) {
+      // Not sent: kept for the next session with that peer.
+      auto& back = pending_notices_[peer];
+      back.insert(back.begin(), notices.begin() + static_cast<long>(i),
+                  notices.end());
+      co_return false;
+    }
+    if (deps_.metrics != nullptr) {
+      deps_.metrics->member_trust_events.With({"notice_sent"}).Inc();
+    }
+    LogNotice("compromise notice sent to ", peer);
+  }
+  co_return true;
+}
+
+boost::asio::awaitable<void> SyncEngine::OnCompromiseNotice(
+    const std::string& peer,
+    const std::shared_ptr<Result<CompromiseNotice>>& notice) {
+  const auto roster = deps_.roster();
+  const On act = deps_.config->inbound.act_on_compromise_notices;
+  store::Store* store = deps_.store;
+  const protocol::PublicKey self = deps_.identity->public_key();
+  // Signature check and store write on the worker pool.
+  auto apply = [notice, roster, act, store, peer, self]() -> NoticeOutcome {
+    NoticeOutcome out;
+    nlohmann::json detail = {{"from", peer}};
+    std::string subject = peer;
+    std::optional<NoticeRefusal> refusal;
+    std::string why;
+    const CompromiseNotice* n = notice->ok() ? &**notice : nullptr;
+    std::array<uint8_t, 32> digest{};
+    const protocol::RosterMember* compromised = nullptr;
+    if (n == nullptr) {
+      refusal = NoticeRefusal::kMalformed;
+      why = notice->status().message();
+    } else {
+      detail["issuer"] = protocol::PublicKeyToText(n->issuer);
+      detail["key"] = protocol::PublicKeyToText(n->compromised);
+      detail["since"] = n->since;
+      detail["issued_at"] = n->issued_at;
+      NoticeCheck check = CheckCompromiseNotice(*n, *roster, std::time(nullptr));
+      if (check.refusal) {
+        refusal = check.refusal;
+        why = check.reason;
+      } else if (n->compromised == self) {
+        // About us: our operator decides (caravan key compromised, which
+        // needs identity rotation); audited, nothing applied.
+        refusal = NoticeRefusal::kUnknownKey;
+        why = "compromise notice names this node's own key";
+      } else {
+        compromised = check.compromised;
+        subject = compromised->name;
+        digest = NoticeDigest(*n);
+      }
+    }
+    Status written = store->Write([&](store::WriteTxn& txn) -> Status {
+      if (!refusal) {
+        auto fresh = txn.RecordCompromiseNotice(digest, n->issuer,
+                                                n->compromised, n->since,
+                                                n->issued_at);
+        if (!fresh.ok()) return fresh.status();
+        if (!*fresh) {
+          refusal = NoticeRefusal::kReplayed;
+          why = "this compromise notice was received and applied before";
+        }
+      }
+      if (refusal) {
+        out.result = "refused";
+        out.reason = why;
+        out.event = "notice_refused_" + std::string(NoticeRefusalName(*refusal));
+        detail["result"] = "refused";
+        detail["refusal"] = std::string(NoticeRefusalName(*refusal));
+        detail["reason"] = why;
+      } else {
+        out.result = std::string(protocol::CompromiseNoticeActionName(act));
+        out.event = "notice_" + out.result;
+        if (act != On::kIgnore) {
+          store::CompromisedKey c;
+          c.key = n->compromised;
+          c.since = n->since;
+          c.declared_at = txn.now();
+          c.declared_by = n->issuer;
+          c.name = compromised->name;
+          c.action = act == On::kQuarantine ? store::CompromiseAction::kQuarantine
+                                            : store::CompromiseAction::kFlag;
+          CARAVAN_RETURN_IF_ERROR(txn.PutCompromised(c));
+        }
+        if (act == On::kQuarantine) {
+          auto ids = txn.QuarantineOrigin(n->compromised, n->since);
+          if (!ids.ok()) return ids.status();
+          out.quarantined = ids->size();
+          out.refuse_links = true;
+        }
+        detail["result"] = out.result;
+        detail["quarantined"] = out.quarantined;
+      }
+      auto a = txn.AppendAudit({txn.now(), "peer:" + peer, "compromise-notice",
+                                subject, peer, AuditDetailJson(detail)});
+      return a.ok() ? Status::Ok() : a.status();
+    }).get();
+    if (!written.ok()) {
+      out.event = "notice_store_error";
+      out.result = "error";
+      out.reason = written.message();
+    }
+    return out;
+  };
+  NoticeOutcome outcome = *co_await Offload(*deps_.pool, std::move(apply));
+  if (deps_.metrics != nullptr) {
+    deps_.metrics->member_trust_events.With({outcome.event}).Inc();
+  }
+  if (outcome.result == "refused" || outcome.result == "error") {
+    LogWarning("compromise notice from ", peer, " not applied: ",
+               outcome.reason);
+  } else {
+    LogNotice("compromise notice from ", peer, ": ", outcome.result, " (",
+              outcome.quarantined, " indicators quarantined)");
+  }
+  if (outcome.refuse_links && deps_.on_keys_compromised) {
+    auto refuse = deps_.on_keys_compromised;
+    boost::asio::post(*deps_.pool, [refuse] { refuse(); });
+  }
+}
+
+}  // namespace caravan::daemon::sync

@@ -1,0 +1,125 @@
+// Signed compromise notices (issue 16, daemon/sync/compromise_notice.h):
+// a valid one round-trips and is accepted; every refusal names its reason.
+#include <gtest/gtest.h>
+
+#include <set>
+
+#include "daemon/sync/compromise_notice.h"
+#include "tests/unit/sync/hub_test_util.h"
+
+namespace caravan::daemon::sync {
+namespace {
+
+using testing::Member;
+
+constexpr int64_t kNow = 1'800'000'000;
+
+struct Federation {
+  Member kz{"CERT-KZ", "KZ"};
+  Member uz{"CERT-UZ", "UZ"};
+  Member outsider{"CERT-XX", "CN"};
+  RosterIndex roster{{kz.Roster(), uz.Roster()}};
+};
+
+std::string RefusalOf(const CompromiseNotice& n, const RosterIndex& roster,
+                      int64_t now = kNow) {
+  NoticeCheck c = CheckCompromiseNotice(n, roster, now);
+  return c.refusal ? std::string(NoticeRefusalName(*c.refusal)) : "accepted";
+}
+
+TEST(CompromiseNoticeTest, AValidNoticeRoundTripsAndIsAccepted) {
+  Federation f;
+  auto n = SignCompromiseNotice(*f.kz.key, f.uz.key->public_key(), kNow - 3600,
+                                kNow - 10);
+  auto decoded = DecodeCompromiseNotice(EncodeCompromiseNotice(n));
+  ASSERT_TRUE(decoded.ok()) << decoded.status().message();
+  EXPECT_EQ(*decoded, n);
+  NoticeCheck c = CheckCompromiseNotice(*decoded, f.roster, kNow);
+  EXPECT_FALSE(c.refusal.has_value()) << c.reason;
+  ASSERT_NE(c.issuer, nullptr);
+  EXPECT_EQ(c.issuer->name, "CERT-KZ");
+  ASSERT_NE(c.compromised, nullptr);
+  EXPECT_EQ(c.compromised->name, "CERT-UZ");
+}
+
+TEST(CompromiseNoticeTest, IssuerNotInTheRosterIsRefused) {
+  Federation f;
+  auto n = SignCompromiseNotice(*f.outsider.key, f.uz.key->public_key(),
+                                kNow - 3600, kNow);
+  EXPECT_EQ(RefusalOf(n, f.roster), "unknown_issuer");
+}
+
+TEST(CompromiseNoticeTest, WrongSignatureIsRefused) {
+  Federation f;
+  // Signed by UZ, claiming to be from KZ.
+  auto forged = SignCompromiseNotice(*f.uz.key, f.uz.key->public_key(),
+                                     kNow - 3600, kNow);
+  forged.issuer = f.kz.key->public_key();
+  EXPECT_EQ(RefusalOf(forged, f.roster), "bad_signature");
+  // A valid notice with one field changed after signing.
+  auto n = SignCompromiseNotice(*f.kz.key, f.uz.key->public_key(),
+                                kNow - 3600, kNow);
+  n.since -= 1;
+  EXPECT_EQ(RefusalOf(n, f.roster), "bad_signature");
+}
+
+TEST(CompromiseNoticeTest, UnknownCompromisedKeyIsRefused) {
+  Federation f;
+  auto n = SignCompromiseNotice(*f.kz.key, f.outsider.key->public_key(),
+                                kNow - 3600, kNow);
+  EXPECT_EQ(RefusalOf(n, f.roster), "unknown_key");
+}
+
+TEST(CompromiseNoticeTest, SinceOrIssueTimeInTheFutureIsRefused) {
+  Federation f;
+  auto n = SignCompromiseNotice(*f.kz.key, f.uz.key->public_key(),
+                                kNow + 3600, kNow + 3600);
+  EXPECT_EQ(RefusalOf(n, f.roster), "in_future");
+  // Within the clock skew it is accepted.
+  auto near = SignCompromiseNotice(*f.kz.key, f.uz.key->public_key(),
+                                   kNow + 60, kNow + 60);
+  EXPECT_EQ(RefusalOf(near, f.roster), "accepted");
+}
+
+TEST(CompromiseNoticeTest, DigestTellsReplaysFromNewNotices) {
+  Federation f;
+  auto n = SignCompromiseNotice(*f.kz.key, f.uz.key->public_key(),
+                                kNow - 3600, kNow);
+  auto again = DecodeCompromiseNotice(EncodeCompromiseNotice(n));
+  ASSERT_TRUE(again.ok());
+  EXPECT_EQ(NoticeDigest(n), NoticeDigest(*again));
+  auto later = SignCompromiseNotice(*f.kz.key, f.uz.key->public_key(),
+                                    kNow - 3600, kNow + 1);
+  EXPECT_NE(NoticeDigest(n), NoticeDigest(later));
+}
+
+TEST(CompromiseNoticeTest, MalformedBytesAreRefusedWithAReason) {
+  Federation f;
+  auto n = SignCompromiseNotice(*f.kz.key, f.uz.key->public_key(),
+                                kNow - 3600, kNow);
+  std::vector<uint8_t> bytes = EncodeCompromiseNotice(n);
+  // Truncated, not word-aligned, oversized, empty.
+  EXPECT_FALSE(DecodeCompromiseNotice(
+                   std::span<const uint8_t>(bytes.data(), bytes.size() - 8))
+                   .ok());
+  EXPECT_FALSE(DecodeCompromiseNotice(
+                   std::span<const uint8_t>(bytes.data(), bytes.size() - 3))
+                   .ok());
+  EXPECT_FALSE(
+      DecodeCompromiseNotice(std::vector<uint8_t>(kMaxCompromiseNoticeBytes + 8))
+          .ok());
+  EXPECT_FALSE(DecodeCompromiseNotice(std::vector<uint8_t>()).ok());
+  // A since after the issue time, negative times.
+  auto late = n;
+  late.since = late.issued_at + 3600;
+  auto r = DecodeCompromiseNotice(EncodeCompromiseNotice(late));
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.status().message().find("after its issue time"),
+            std::string::npos);
+  auto negative = n;
+  negative.since = -1;
+  EXPECT_FALSE(DecodeCompromiseNotice(EncodeCompromiseNotice(negative)).ok());
+}
+
+}  // namespace
+}  // namespace caravan::daemon::sync
