@@ -885,8 +885,16 @@ void LinkManager::UpdateRoster(const std::vector<PeerIdentity>& roster) {
       impl.EmitRefusalReport(std::move(*report), true, "removed from the roster");
     }
     std::shared_ptr<Link> link = std::move(m.link);
+    const std::string name = m.id.name;
     it = impl.members.erase(it);
-    if (link) link->Close("removed from roster");  // OnClosed finds no member
+    if (link) {
+      // OnClosed finds no member, so the link's end is told here: a member
+      // still listed by the node (a compromised key, issue 16) must not
+      // keep showing "up".
+      link->Close("removed from roster");
+      impl.Emit(LinkEvent::kDown, name, link->remote_endpoint(),
+                "removed from the link roster");
+    }
   }
 
   for (const PeerIdentity& id : roster) {
