@@ -6,6 +6,7 @@
 #include <cstdlib>
 #include <string_view>
 
+#include "crypto/big_endian.h"
 #include "crypto/sodium_init.h"
 
 namespace caravan::crypto {
@@ -15,19 +16,6 @@ namespace {
 // another caravan domain ("caravan/1 record\0", ...).
 constexpr std::string_view kOldKeyDomain{"caravan/1 identity rotation by old key\0", 39};
 constexpr std::string_view kNewKeyDomain{"caravan/1 identity rotation by new key\0", 39};
-
-void PutBigEndian(uint64_t v, uint8_t* out) {
-  for (int i = 7; i >= 0; --i) {
-    out[i] = static_cast<uint8_t>(v);
-    v >>= 8;
-  }
-}
-
-uint64_t GetBigEndian(const uint8_t* in) {
-  uint64_t v = 0;
-  for (int i = 0; i < 8; ++i) v = (v << 8) | in[i];
-  return v;
-}
 
 std::array<uint8_t, kRotationSignedBytes> SignedPart(const RotationStatement& s) {
   std::array<uint8_t, kRotationSignedBytes> out{};

@@ -5,6 +5,8 @@
 #include <algorithm>
 #include <string_view>
 
+#include "crypto/big_endian.h"
+
 namespace caravan::crypto {
 namespace {
 
@@ -12,19 +14,6 @@ constexpr std::string_view kLinkKeyPrefix = "caravan/1 link key";
 constexpr std::string_view kLinkKeyPrefixV2 = "caravan/2 link key";
 static_assert(kLinkKeyPrefix.size() == 18);
 static_assert(kLinkKeyPrefixV2.size() == 18);
-
-void PutBigEndian(uint64_t v, uint8_t* out) {
-  for (int i = 7; i >= 0; --i) {
-    out[i] = static_cast<uint8_t>(v);
-    v >>= 8;
-  }
-}
-
-uint64_t GetBigEndian(const uint8_t* in) {
-  uint64_t v = 0;
-  for (int i = 0; i < 8; ++i) v = (v << 8) | in[i];
-  return v;
-}
 
 std::nullopt_t Fail(std::string* error, const char* why) {
   if (error != nullptr) *error = why;
