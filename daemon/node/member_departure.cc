@@ -63,10 +63,10 @@ Result<std::string> ControlDispatcher::PeersDepart(const std::string& name,
     departed.key = gone->first;
   }
   const bool on_roster = it != members.end();
-  if (on_roster) {
-    members.erase(it);
-    CARAVAN_RETURN_IF_ERROR(protocol::WriteRosterFile(path, members));
-  }
+  if (on_roster) members.erase(it);
+  // The store first: a member recorded as departed is withheld from every
+  // peer (removed_member) even if writing the roster file then fails,
+  // while the reverse order could leave it off the roster but not marked.
   store::PurgeCounts counts;
   Status written = node_.store().Write([&](store::WriteTxn& txn) -> Status {
     departed.removed_at = txn.now();
@@ -82,7 +82,10 @@ Result<std::string> ControlDispatcher::PeersDepart(const std::string& name,
     return r.ok() ? Status::Ok() : r.status();
   }).get();
   if (!written.ok()) return written;
-  if (on_roster) CARAVAN_RETURN_IF_ERROR(node_.ReloadRoster());
+  if (on_roster) {
+    CARAVAN_RETURN_IF_ERROR(protocol::WriteRosterFile(path, members));
+    CARAVAN_RETURN_IF_ERROR(node_.ReloadRoster());
+  }
   node_.metrics()
       .member_trust_events
       .With({std::string(purge ? kTrustRemovePurge : kTrustRemoveKeep)})
