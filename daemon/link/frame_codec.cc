@@ -187,7 +187,12 @@ Result<InboundMessage> InspectPeerMessage(std::span<const capnp::word> words,
         break;
       case protocol::wire::PeerMessage::RECORDS:
       case protocol::wire::PeerMessage::ACK:
+        result.kind = InboundMessage::kApplication;
+        break;
       case protocol::wire::PeerMessage::ERROR:
+        // Only here: getError() on another union member would read that
+        // member's data as a PeerError (an Ack whose upToSeq ends in 1027
+        // would have looked like a roster refusal).
         if (root.getError().getCode() == kPeerErrorNotOnRoster) {
           // A roster refusal (docs/wire.md 4.4): the link layer's own.
           result.kind = InboundMessage::kRefused;
@@ -239,9 +244,10 @@ std::vector<uint8_t> ByeMessage(std::string_view reason) {
 std::vector<uint8_t> RefusalMessage(std::string_view text) {
   capnp::MallocMessageBuilder builder(64);
   auto error = builder.initRoot<protocol::wire::PeerMessage>().initError();
-  text = text.substr(0, kMaxRefusalText);
+  // A copy: capnp's Text::Reader needs a NUL after the text's last byte.
+  const std::string cut(text.substr(0, kMaxRefusalText));
   error.setCode(kPeerErrorNotOnRoster);
-  error.setMessage(capnp::Text::Reader(text.data(), text.size()));
+  error.setMessage(capnp::Text::Reader(cut.c_str(), cut.size()));
   return Serialize(builder);
 }
 

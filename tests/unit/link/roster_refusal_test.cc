@@ -155,6 +155,19 @@ TEST(RosterRefusalWire, IsAPeerErrorTheLinkLayerRecognises) {
   EXPECT_LE(inspected->refusal_text.size(), kMaxRefusalText);
 }
 
+TEST(RosterRefusalWire, AnAckWhoseSeqEndsInTheRefusalCodeIsNotARefusal) {
+  // getError() on an Ack reads its upToSeq's low 16 bits as the code: only
+  // a PeerError may be read as one.
+  capnp::MallocMessageBuilder builder;
+  builder.initRoot<protocol::wire::PeerMessage>().initAck().setUpToSeq(
+      (uint64_t{7} << 16) | kPeerErrorNotOnRoster);
+  auto flat = capnp::messageToFlatArray(builder);
+  std::vector<capnp::word> words(flat.begin(), flat.end());
+  auto inspected = InspectPeerMessage(words, 1 << 20);
+  ASSERT_TRUE(inspected.ok()) << inspected.status().message();
+  EXPECT_EQ(inspected->kind, InboundMessage::kApplication);
+}
+
 }  // namespace
 }  // namespace caravan::daemon::link
 
