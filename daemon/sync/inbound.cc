@@ -1,7 +1,11 @@
 #include "daemon/sync/inbound.h"
 
+#include <algorithm>
+#include <map>
 #include <nlohmann/json.hpp>
+#include <utility>
 
+#include "crypto/key_text.h"
 #include "daemon/observe/metrics.h"
 #include "daemon/policy/policy_eval.h"
 #include "daemon/policy/policy_explain.h"
@@ -37,12 +41,42 @@ CheckedMessage CheckInbound(const InboundContext& ctx,
   m.roster = std::move(roster);
   m.up_to_seq = up_to_seq;
   m.checked.reserve(entries.size());
+  // A whole batch's leaves refused for one kind of reason become one
+  // rejection (one audit entry) with a count and a sample of ids.
+  std::map<std::pair<uint32_t, std::string>, size_t> batch_rejections;
+  auto reject = [&](const InboundEntry& e, std::string subject, std::string reason,
+                    std::string_view metric_reason) {
+    if (e.batch) {
+      // Grouped by reason; undecodable leaves by kind (their texts vary).
+      std::string group = metric_reason == kRejectDecode ? std::string(metric_reason) : reason;
+      auto [it, added] = batch_rejections.try_emplace({e.batch->batch_no, std::move(group)},
+                                                      m.rejected.size());
+      if (!added) {
+        InboundRejection& r = m.rejected[it->second];
+        ++r.count;
+        r.sender_seq = std::min(r.sender_seq, e.sender_seq);
+        r.last_sender_seq = std::max(r.last_sender_seq, e.sender_seq);
+        if (r.sample.size() < kMaxRejectionSample && !subject.empty()) {
+          r.sample.push_back(std::move(subject));
+        }
+        return;
+      }
+    }
+    InboundRejection r;
+    r.sender_seq = r.last_sender_seq = e.sender_seq;
+    if (e.batch) {
+      r.batch_origin = e.batch->origin;
+      if (!subject.empty()) r.sample.push_back(subject);
+    }
+    r.subject = std::move(subject);
+    r.reason = std::move(reason);
+    r.metric_reason = metric_reason;
+    m.rejected.push_back(std::move(r));
+  };
   for (const auto& e : entries) {
     auto body = protocol::DecodeRecordBody(e.record.body);
     if (!body.ok()) {
-      m.rejected.push_back({e.sender_seq, "",
-                            "malformed record: " + body.status().message(),
-                            kRejectDecode});
+      reject(e, "", "malformed record: " + body.status().message(), kRejectDecode);
       continue;
     }
     const auto id = protocol::ComputeIndicatorId(
@@ -53,9 +87,8 @@ CheckedMessage CheckInbound(const InboundContext& ctx,
     }
     const protocol::RosterMember* origin = ctx.roster->FindOrigin(body->origin);
     if (origin == nullptr) {
-      m.rejected.push_back({e.sender_seq, protocol::IdToHex(id),
-                            "origin is not in the roster",
-                            kRejectUnknownOrigin});
+      reject(e, protocol::IdToHex(id), "origin is not in the roster",
+             kRejectUnknownOrigin);
       continue;
     }
     // The signer is the origin's key valid at `created` (key_chain.h).
@@ -63,30 +96,27 @@ CheckedMessage CheckInbound(const InboundContext& ctx,
         e.batch ? CheckBatchSigner(ctx.roster->chains(), e.batch->origin, *body)
                 : CheckRecordSigner(ctx.roster->chains(), e.record, *body, ctx.root_cache);
     if (signer == SignerVerdict::kRetiredKey) {
-      m.rejected.push_back({e.sender_seq, protocol::IdToHex(id),
-                            "signed by a retired identity key after its rotation",
-                            kRejectRetiredKey});
+      reject(e, protocol::IdToHex(id), "signed by a retired identity key after its rotation",
+             kRejectRetiredKey);
       continue;
     }
     if (e.batch) {
       // A whole batch's leaf: its root was checked once for the batch.
       if (signer != SignerVerdict::kGood) {
-        m.rejected.push_back({e.sender_seq, protocol::IdToHex(id),
-                              "record origin differs from the key that "
-                              "signed its batch",
-                              kRejectBadSignature});
+        reject(e, protocol::IdToHex(id),
+               "record origin differs from the key that "
+               "signed its batch",
+               kRejectBadSignature);
         continue;
       }
       if (!e.batch->verified) {
-        m.rejected.push_back({e.sender_seq, protocol::IdToHex(id),
-                              "origin signature of its batch does not verify",
-                              kRejectBadSignature});
+        reject(e, protocol::IdToHex(id), "origin signature of its batch does not verify",
+               kRejectBadSignature);
         continue;
       }
     } else if (signer != SignerVerdict::kGood) {
-      m.rejected.push_back({e.sender_seq, protocol::IdToHex(id),
-                            "origin signature does not verify",
-                            kRejectBadSignature});
+      reject(e, protocol::IdToHex(id), "origin signature does not verify",
+             kRejectBadSignature);
       continue;
     }
     m.checked.push_back({std::move(*body), id, origin,
@@ -125,9 +155,18 @@ class InboundWrite {
   Status Message(const CheckedMessage& m) {
     out_.duplicates += m.own_echoes;
     for (const auto& r : m.rejected) {
-      Reject(r.metric_reason, r.subject,
-             AuditDetailJson(
-                 {{"sender_seq", r.sender_seq}, {"reason", r.reason}}));
+      if (!r.batch_origin) {
+        Reject(r.metric_reason, r.subject, 1,
+               AuditDetailJson({{"sender_seq", r.sender_seq}, {"reason", r.reason}}));
+        continue;
+      }
+      Reject(r.metric_reason, r.subject, r.count,
+             AuditDetailJson({{"sender_seq", r.sender_seq},
+                              {"last_sender_seq", r.last_sender_seq},
+                              {"records", r.count},
+                              {"batch_origin", crypto::ToHex(*r.batch_origin)},
+                              {"sample_ids", r.sample},
+                              {"reason", r.reason}}));
     }
     for (const auto& c : m.checked) CARAVAN_RETURN_IF_ERROR(Record(c));
     return Status::Ok();
@@ -144,10 +183,10 @@ class InboundWrite {
   }
 
  private:
-  void Reject(std::string_view metric_reason, std::string subject,
+  void Reject(std::string_view metric_reason, std::string subject, size_t records,
               std::string detail) {
-    ++out_.rejected;
-    ++out_.rejected_by_reason[std::string(metric_reason)];
+    out_.rejected += records;
+    out_.rejected_by_reason[std::string(metric_reason)] += records;
     audit_.push_back({txn_.now(), actor_, "reject", std::move(subject),
                       from_.name, std::move(detail)});
   }
@@ -173,7 +212,7 @@ class InboundWrite {
            {"reason", reason}});
     };
     if (decision.verdict == policy::InboundDecision::Verdict::kReject) {
-      Reject(kRejectPolicy, protocol::IdToHex(c.id),
+      Reject(kRejectPolicy, protocol::IdToHex(c.id), 1,
              rejection(decision.rule.reason));
       return Status::Ok();
     }
@@ -190,7 +229,7 @@ class InboundWrite {
     if (!inserted.ok()) {
       // A record that contradicts what we hold is that record's problem,
       // not the link's.
-      Reject(kRejectConflict, protocol::IdToHex(c.id),
+      Reject(kRejectConflict, protocol::IdToHex(c.id), 1,
              rejection(inserted.status().message()));
       return Status::Ok();
     }

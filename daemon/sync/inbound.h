@@ -67,6 +67,7 @@ class RosterIndex {
 struct BatchVerdict {
   protocol::PublicKey origin{};
   bool verified = false;
+  uint32_t batch_no = 0;  // which batch of its message, from 0
 };
 
 struct InboundEntry {
@@ -83,13 +84,23 @@ struct CheckedRecord {
   std::vector<uint8_t> signed_bytes;
 };
 
-// A record refused before the store saw it (audited by StoreInbound).
+// A record refused before the store saw it (audited by StoreInbound), or
+// every leaf of one whole batch refused for the same kind of reason: one
+// audit entry for the batch, so a flood of forged batches costs one row per
+// batch, not one per leaf.
 struct InboundRejection {
   uint64_t sender_seq = 0;
   std::string subject;  // the indicator id in hex, empty if undecodable
   std::string reason;
   std::string_view metric_reason;  // kReject* of daemon/observe/metrics.h
+  // A batch's rejection: how many leaves, the last one's seq, and the ids
+  // of the first few (kMaxRejectionSample).
+  size_t count = 1;
+  uint64_t last_sender_seq = 0;
+  std::vector<std::string> sample;
+  std::optional<protocol::PublicKey> batch_origin = std::nullopt;
 };
+inline constexpr size_t kMaxRejectionSample = 8;
 
 // One Records message after CheckInbound. Holds the roster it was checked
 // against, so `origin` pointers stay valid until it is stored.

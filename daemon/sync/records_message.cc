@@ -47,14 +47,14 @@ Result<ReceivedBatch> ReadBatch(protocol::wire::WholeBatch::Reader in) {
 }
 
 // The entries of one batch, each with its rebuilt proof and the verdict.
-void ExpandBatch(ReceivedBatch& batch, const RosterIndex& roster,
+void ExpandBatch(ReceivedBatch& batch, uint32_t batch_no, const RosterIndex& roster,
                  std::vector<InboundEntry>& out) {
   std::vector<std::span<const uint8_t>> leaves;
   leaves.reserve(batch.leaves.size());
   for (const auto& [seq, body] : batch.leaves) leaves.emplace_back(body);
   crypto::MerkleBatchTree tree =
       crypto::BuildSeededBatch(leaves, batch.salt_seed);  // leaves not empty
-  BatchVerdict verdict{batch.origin, false};
+  BatchVerdict verdict{batch.origin, false, batch_no};
   // FindOrigin: a root signed by a retired key still verifies here, so the
   // leaves are refused as retired_key (inbound.cc), not as forgeries.
   if (roster.FindOrigin(batch.origin) != nullptr) {
@@ -147,7 +147,9 @@ std::vector<InboundEntry> InboundInLogOrder(ReceivedRecords received,
                                             const RosterIndex& roster) {
   std::vector<InboundEntry> out = std::move(received.entries);
   if (received.batches.empty()) return out;
-  for (auto& batch : received.batches) ExpandBatch(batch, roster, out);
+  for (uint32_t b = 0; b < received.batches.size(); ++b) {
+    ExpandBatch(received.batches[b], b, roster, out);
+  }
   // Stable: a sender that repeats a seq keeps the order it sent them in.
   std::stable_sort(out.begin(), out.end(),
                    [](const InboundEntry& a, const InboundEntry& b) {

@@ -40,6 +40,7 @@
 #include "protocol/record_codec.h"
 #include "tests/integration/federation_fixture.h"
 #include "tests/integration/raw_peer.h"
+#include "tests/integration/sanitized.h"
 
 namespace caravan::integration {
 namespace {
@@ -209,6 +210,7 @@ TEST_F(HostilePeerTest, WholeBatchWithAForgedSignatureIsRejectedLeafByLeaf) {
   ASSERT_TRUE(peer->SendWholeBatch(*hostile_, bodies, 1, /*forge=*/true));
   ASSERT_TRUE(peer->WaitAck(3, std::chrono::seconds(30)));
   ExpectAudited("reject", "origin signature of its batch does not verify");
+  ExpectAudited("reject", "sample_ids");  // one entry for the batch's 3 leaves
   for (int i = 1; i <= 3; ++i) {
     EXPECT_TRUE(d_->Lookup("10.68.0." + std::to_string(i)).is_null())
         << "a leaf of a forged batch was stored";
@@ -491,15 +493,28 @@ TEST_F(HostilePeerTest, WholeBatchFloodAtTheBoundsIsRefusedInBoundedMemory) {
   EXPECT_TRUE(d_->Lookup("10.5.0.1").is_null());
   EXPECT_TRUE(d_->Lookup("10.6.0.1").is_null());
   ExpectAudited("reject", "origin signature of its batch does not verify", "HOSTILE");
+  // One audit entry per refused batch (six batches a round), not one per
+  // leaf: the audit log of a flood grows with its messages, not its leaves.
+  size_t rejects = 0;
+  for (const auto& e : d_->Audit(10000, "HOSTILE")) rejects += e["action"] == "reject";
+  EXPECT_EQ(rejects, 6u * static_cast<size_t>(rounds));
   // One bound over any number of rounds: messages are processed one at a
-  // time, so the peak is a few messages' worth, not the flood's.
-  EXPECT_LT(flood_kib - idle_kib, 512 * 1024)
-      << "idle " << idle_kib << " KiB, after the flood " << flood_kib << " KiB";
-  // Over the bound: 4097 leaves in one batch closes the link.
-  ASSERT_TRUE(SendBatches(*peer, *hostile_,
-                          {FloodBodies(*hostile_, 4097, 7, 0, &hostile_seq)},
-                          /*forge=*/false, &seq));
+  // time, so the peak is a few messages' worth, not the flood's. ASan keeps
+  // up to 256 MiB of freed blocks in its quarantine plus redzones (CI saw
+  // +568 MiB for one round), so only a plain build measures the daemon.
+  if (!kSanitized) {
+    EXPECT_LT(flood_kib - idle_kib, 512 * 1024)
+        << "idle " << idle_kib << " KiB, after the flood " << flood_kib << " KiB";
+  }
+  // Over the bound: 4097 leaves in one batch closes the link. The daemon may
+  // close while the last pieces are still being written, so the send itself
+  // may fail; the log says why the link closed.
+  (void)SendBatches(*peer, *hostile_, {FloodBodies(*hostile_, 4097, 7, 0, &hostile_seq)},
+                    /*forge=*/false, &seq);
   EXPECT_TRUE(peer->WaitClosed(std::chrono::seconds(30)));
+  EXPECT_NE(d_->node().LogText().find("4097 leaves, more than the 4096 allowed"),
+            std::string::npos)
+      << d_->node().LogText();
   ASSERT_NO_FATAL_FAILURE(ExpectServingOthers());
 }
 
