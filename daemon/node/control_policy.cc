@@ -12,6 +12,7 @@
 #include "daemon/policy/share_decision.h"
 #include "daemon/sync/origin_trust.h"
 #include "daemon/sync/outbound.h"
+#include "daemon/sync/outbound_page.h"
 
 namespace caravan::daemon {
 
@@ -137,10 +138,15 @@ Result<std::string> ControlDispatcher::PolicyExplain(
     for (const auto& m : node_.roster()->members()) {
       if (m.country != country) continue;
       PeerHolding p{m.name, std::nullopt};
+      // The sender's inputs (outbound_page.cc): a relayed revocation is
+      // judged against the content the peer holds.
+      const bool with_content =
+          subject.current.indicator.revoked && subject.is_relay;
       for (const auto& d : deliveries) {
         if (d.peer != m.name) continue;
-        p.held = policy::HeldRevision{
-            d.revision, d.variant, d.variant == daemon::sync::kWithdrawalVariant};
+        auto held = daemon::sync::ReadHeld(reader, d, with_content);
+        if (!held.ok()) return held.status();
+        p.held = std::move(*held);
       }
       peers.push_back(std::move(p));
     }

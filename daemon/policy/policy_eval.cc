@@ -1,6 +1,7 @@
 #include "daemon/policy/policy_eval.h"
 
 #include <algorithm>
+#include <optional>
 
 #include "daemon/policy/policy_duration.h"
 #include "daemon/policy/protected_match.h"
@@ -57,6 +58,45 @@ bool FieldPresent(const Indicator& ind, RedactField f) {
     case RedactField::kValidUntil: return ind.valid_until != 0;
   }
   return true;
+}
+
+// A relay forwards the origin's signed bytes, so it cannot redact: no field
+// the scope redacts may be present. `what` names the thing relayed
+// ("record", "revocation") in the reason.
+std::optional<Rule> RelayRedactRefusal(const PolicyFile& file, const OutboundRules& rules,
+                                       const Indicator& ind, const std::string& what,
+                                       const std::string& why_suffix) {
+  for (RedactField f : rules.redact) {
+    if (FieldPresent(ind, f)) {
+      return FileRule(file, "outbound.redact",
+                      "a relayed " + what + " cannot be redacted (only its origin "
+                      "can) and it carries " +
+                          std::string(RedactFieldName(f)) + why_suffix);
+    }
+  }
+  return std::nullopt;
+}
+
+// Nor can it lower reshare: the record must allow relaying and the scope
+// must allow a "federation" record; then the redaction check above.
+std::optional<Rule> RelayRefusal(const PolicyFile& file, const OutboundRules& rules,
+                                 const Indicator& ind, const std::string& what,
+                                 const std::string& why_suffix) {
+  if (ind.reshare != Reshare::kFederation) {
+    return Rule{"", 0, "record.reshare",
+                "the origin allows reshare '" +
+                    std::string(protocol::ReshareName(ind.reshare)) +
+                    "', not 'federation', so the " + what + " cannot be relayed" +
+                    why_suffix};
+  }
+  if (rules.reshare != Reshare::kFederation) {
+    return FileRule(file, "outbound.reshare",
+                    "a relayed " + what + " keeps its origin's reshare 'federation', "
+                    "above this scope's reshare '" +
+                        std::string(protocol::ReshareName(rules.reshare)) + "'" +
+                        why_suffix);
+  }
+  return RelayRedactRefusal(file, rules, ind, what, why_suffix);
 }
 
 // Checks common to both directions; a Rule when the record fails one.
@@ -197,16 +237,16 @@ OutboundDecision EvaluateOutbound(const PolicySet& set,
   // relay cannot redact (only the origin signs).
   if (ind.revoked) {
     if (ctx.is_relay) {
-      for (RedactField f : rules.redact) {
-        if (FieldPresent(ind, f)) {
-          return Withhold(
-              std::move(d),
-              FileRule(file, "outbound.redact",
-                       "a relayed revocation cannot be redacted (only its "
-                       "origin can) and it carries " +
-                           std::string(RedactFieldName(f))));
-        }
-      }
+      // A relayed revocation carries the fields of the revision it retracts
+      // (for a withdrawal: of the revision its origin withdrew from us), which
+      // may be a revision the recipient never held. Then it tells the
+      // recipient something new and goes only as a relayed record would.
+      auto refusal =
+          ctx.revocation_tells_holder_nothing_new
+              ? RelayRedactRefusal(file, rules, ind, "revocation", "")
+              : RelayRefusal(file, rules, ind, "revocation",
+                             " (it carries content the peer never held)");
+      if (refusal) return Withhold(std::move(d), std::move(*refusal));
       d.reshare_ceiling = ind.reshare;
     } else {
       for (RedactField f : rules.redact) {
@@ -226,32 +266,8 @@ OutboundDecision EvaluateOutbound(const PolicySet& set,
   // record must allow relaying and must not need any change this scope asks
   // for (a lower reshare, a redaction).
   if (ctx.is_relay) {
-    if (ind.reshare != Reshare::kFederation) {
-      return Withhold(
-          std::move(d),
-          Rule{"", 0, "record.reshare",
-               "the origin allows reshare '" +
-                   std::string(protocol::ReshareName(ind.reshare)) +
-                   "', not 'federation', so it cannot be relayed"});
-    }
-    if (rules.reshare != Reshare::kFederation) {
-      return Withhold(
-          std::move(d),
-          FileRule(file, "outbound.reshare",
-                   "a relayed record keeps its origin's reshare 'federation', "
-                   "above this scope's reshare '" +
-                       std::string(protocol::ReshareName(rules.reshare)) +
-                       "'"));
-    }
-    for (RedactField f : rules.redact) {
-      if (FieldPresent(ind, f)) {
-        return Withhold(
-            std::move(d),
-            FileRule(file, "outbound.redact",
-                     "a relayed record cannot be redacted (only its origin "
-                     "can) and it carries " +
-                         std::string(RedactFieldName(f))));
-      }
+    if (auto r = RelayRefusal(file, rules, ind, "record", "")) {
+      return Withhold(std::move(d), std::move(*r));
     }
   }
 

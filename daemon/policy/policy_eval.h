@@ -55,6 +55,10 @@ struct OutboundContext {
   // The recipient holds an earlier revision (deliveries table). Only then
   // does a revocation go out regardless of today's policy.
   bool recipient_holds_indicator = false;
+  // A relayed revocation carries nothing the recipient did not hold (its
+  // held revision's fields, revoked and reshare aside, are the same). Only
+  // then does it reach a holder whatever the relay rules say.
+  bool revocation_tells_holder_nothing_new = false;
 };
 
 struct OutboundDecision {

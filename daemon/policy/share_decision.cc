@@ -12,6 +12,17 @@ std::string RevisionText(uint32_t revision) {
 
 }  // namespace
 
+bool RevealsNothingNew(const protocol::Indicator& held,
+                       const protocol::Indicator& revocation) {
+  protocol::Indicator a = held;
+  protocol::Indicator b = revocation;
+  a.revoked = b.revoked = false;
+  a.revoke_reason.clear();
+  b.revoke_reason.clear();
+  a.reshare = b.reshare;
+  return a == b;
+}
+
 std::string_view ActionName(ShareDecision::Action a) {
   switch (a) {
     case Action::kShare: return "share";
@@ -63,6 +74,8 @@ ShareDecision DecideShare(const PolicySet& set,
   ctx.sent_today_to_country = in.sent_today_to_country;
   ctx.is_relay = in.is_relay;
   ctx.recipient_holds_indicator = in.held.has_value();
+  ctx.revocation_tells_holder_nothing_new =
+      in.held && in.held->content && RevealsNothingNew(*in.held->content, ind);
   OutboundDecision d = EvaluateOutbound(set, current, recipient_country, ctx);
   out.rule = std::move(d.rule);
   out.scope_file = std::move(d.scope_file);

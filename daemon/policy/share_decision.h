@@ -8,7 +8,10 @@
 //
 // The rule for a peer that holds an earlier revision (docs/policy.md,
 // "Updates and holders"): the current revision is judged like any first
-// send. A revocation reaches every holder. Anything else that may not go
+// send. A revocation reaches every holder whose scope passes its content;
+// a relayed one that carries content the holder never had (a withdrawal
+// made for another holder, say) goes only as a relayed record would, since
+// a relay cannot redact what the origin signed. Anything else that may not go
 // becomes a withdrawal of what the peer holds when this node is the origin
 // (kWithdraw), and nothing when it is a relay (kWithhold): a holder never
 // receives what today's policy would not send, and never keeps acting on a
@@ -37,7 +40,15 @@ struct HeldRevision {
   uint32_t revision = 0;
   uint32_t variant = 0;
   bool withdrawn = false;  // what it holds is our withdrawal (a revocation)
+  // What that revision says, when the caller could read it from its store
+  // (a relay needs it to forward a revocation; nullopt: judged as new).
+  std::optional<protocol::Indicator> content;
 };
+
+// True when `revocation` tells a holder of `held` nothing it did not have:
+// every field equal but revoked, its reason and reshare.
+bool RevealsNothingNew(const protocol::Indicator& held,
+                       const protocol::Indicator& revocation);
 
 // The indicator matched a warninglist and was not submitted with --force
 // (docs/warninglists.md).

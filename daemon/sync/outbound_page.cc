@@ -59,6 +59,28 @@ Result<std::optional<std::vector<uint8_t>>> WithdrawalBody(
       BuildWithdrawalBody(current.body, held->body, held_revision.variant));
 }
 
+}  // namespace
+
+Result<policy::HeldRevision> ReadHeld(store::Reader& reader, const store::Delivery& d,
+                                      bool with_content) {
+  policy::HeldRevision held{d.revision, d.variant, d.variant == kWithdrawalVariant,
+                            std::nullopt};
+  if (!with_content) return held;
+  auto bytes = reader.GetRecordBytes(d.id, d.revision, d.variant);
+  if (!bytes.ok()) {
+    if (bytes.status().code() == StatusCode::kNotFound) return held;
+    return bytes.status();
+  }
+  store::StoredRecord stored;
+  stored.signed_bytes = std::move(*bytes);
+  auto record = Decode(stored);
+  if (!record.ok()) return record.status();
+  held.content = std::move(record->body.indicator);
+  return held;
+}
+
+namespace {
+
 // Signs the page's records of our own that need our signature (variants,
 // withdrawals; with ctx.resign_own every record of ours) as one Merkle batch
 // with seeded salts; a lone record that needs it gets a single signature.
@@ -153,11 +175,14 @@ Status DecideAll(const PageContext& ctx, store::Reader& reader,
     if (entry->body.revision > 1) {
       auto deliveries = reader.Deliveries(entry->id);
       if (!deliveries.ok()) return deliveries.status();
+      // A relayed revocation is judged against what the peer holds.
+      const bool with_content =
+          entry->body.indicator.revoked && entry->body.origin != self;
       for (const auto& d : *deliveries) {
-        if (d.peer == peer.name) {
-          in.held = policy::HeldRevision{d.revision, d.variant,
-                                         d.variant == kWithdrawalVariant};
-        }
+        if (d.peer != peer.name) continue;
+        auto held_revision = ReadHeld(reader, d, with_content);
+        if (!held_revision.ok()) return held_revision.status();
+        in.held = std::move(*held_revision);
       }
     }
     OutboundChoice c = DecideOutbound(*entry, peer, in);

@@ -73,6 +73,13 @@ struct PageContext {
   bool resign_own = false;
 };
 
+// What a peer holds of an indicator (its deliveries row `d`), with that
+// revision's content read from our store when `with_content` (a relayed
+// revocation is judged against it: policy::HeldRevision::content); the
+// content is left out when that record is no longer stored.
+Result<policy::HeldRevision> ReadHeld(store::Reader& reader, const store::Delivery& d,
+                                      bool with_content);
+
 // Appends `other`'s sends (and its batches, re-indexed) to `page`.
 void AppendPage(OutboundPage& page, OutboundPage&& other);
 

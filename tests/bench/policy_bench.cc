@@ -97,7 +97,7 @@ void BM_DecideShare(benchmark::State& state) {
   in.now = r.created + 7200;
   // range(0) == 1: the peer holds revision 1 and the update is above its
   // ceiling, so the answer is a withdrawal (the longest path).
-  if (state.range(0)) in.held = HeldRevision{1, 0, false};
+  if (state.range(0)) in.held = HeldRevision{1, 0, false, std::nullopt};
   for (auto _ : state) {
     benchmark::DoNotOptimize(DecideShare(set, r, "KZ", in));
   }

@@ -1374,6 +1374,57 @@ TEST_F(FederationPropertyFindingTest, WithdrawalKeepsTheHoldersReshare) {
   EXPECT_EQ(withdrawal["reshare"], "direct") << withdrawal.dump();
 }
 
+// Regression (found by scripts/fedprop, seed 406446285, 200 steps, UZ-KZ-CN
+// line; minimized by hand): CN holds a federation revision of UZ's value
+// (confidence 10) through KZ. UZ raises confidence to 95 with reshare
+// direct (KZ holds it; it cannot be relayed), then amber+strict, which KZ
+// may not see: UZ withdraws KZ's revision with a withdrawal carrying KZ's
+// confidence 95. KZ used to relay that withdrawal to CN as a revocation,
+// telling CN a confidence it was never given. Now it stays at KZ (the
+// relay rules) and CN keeps what it had.
+TEST_F(FederationPropertyFindingTest, RelayedWithdrawalTellsAnotherHolderNothingNew) {
+  FedNode& uz = Make("CERT-UZ", "UZ");
+  FedNode& kz = Make("CERT-KZ", "KZ");
+  FedNode& cn = Make("CERT-CN", "CN");
+  const std::string relaying =
+      "reshare = \"federation\"\n[inbound]\naccept = true\naccept_relayed = true\n";
+  uz.ShareWith("KZ", "amber", relaying);
+  kz.ShareWith("CN", "amber", relaying);
+  kz.ShareWith("UZ", "amber", relaying);
+  cn.ShareWith("KZ", "amber", relaying);
+  ASSERT_NO_FATAL_FAILURE(StartAll());
+  Connect(uz, kz);
+  Connect(kz, cn);
+  AddPeer(cn, uz, /*dial=*/false);  // they know each other's keys, never link
+  AddPeer(uz, cn, /*dial=*/false);
+  const std::string value = "relay-leak.example";
+  Submit(uz, {"domain", value, "--tlp", "green", "--confidence", "10", "--reshare",
+              "federation"});
+  ASSERT_TRUE(WaitFor([&] { return cn.Lookup(value)["confidence"] == 10; }))
+      << "CN never got the relayed revision: " << cn.Lookup(value).dump();
+  Submit(uz, {"domain", value, "--tlp", "green", "--confidence", "95", "--reshare",
+              "direct", "--replace"});
+  ASSERT_TRUE(WaitFor([&] { return kz.Lookup(value)["confidence"] == 95; }))
+      << kz.Lookup(value).dump();
+  Submit(uz, {"domain", value, "--tlp", "amber+strict", "--confidence", "95", "--reshare",
+              "direct", "--replace"});
+  ASSERT_TRUE(WaitFor([&] {
+    const json k = kz.Lookup(value);
+    return k["revoked"] == true && k["variant"] == 65536;
+  })) << "no withdrawal at KZ: " << kz.Lookup(value).dump();
+  ASSERT_NO_FATAL_FAILURE(WaitSettled(kz, cn));
+  const json at_cn = cn.Lookup(value);
+  EXPECT_EQ(at_cn["confidence"], 10) << at_cn.dump();
+  EXPECT_NE(at_cn["revoked"], true) << at_cn.dump();
+  // KZ says why, in its audit: the withdrawal would tell CN something new.
+  bool withheld = false;
+  for (const auto& e : kz.Audit(1000, "CERT-CN")) {
+    withheld = withheld || (e["action"] == "withhold" &&
+                            e.dump().find("content the peer never held") != std::string::npos);
+  }
+  EXPECT_TRUE(withheld);
+}
+
 // Found by the property test (seed 17220956, 200 steps; minimized by hand
 // to submit-then-stop): CN submits a value UZ may have and is stopped
 // (SIGTERM) right away. UZ commits the record and acknowledges it, but CN

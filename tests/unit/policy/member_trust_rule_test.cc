@@ -57,7 +57,7 @@ TEST(MemberTrustRule, ARemovedMembersRecordNeverLeaves) {
   EXPECT_NE(d.rule.reason.find("removed from the roster"), std::string::npos);
   // Not even to a holder of an earlier revision.
   ShareInputs holder = Relay(removed);
-  holder.held = HeldRevision{1, 0, false};
+  holder.held = HeldRevision{1, 0, false, std::nullopt};
   auto later = Created(kNow - 5);
   later.revision = 2;
   EXPECT_EQ(DecideShare(set, later, "KZ", holder).rule.key,

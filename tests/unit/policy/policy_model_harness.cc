@@ -214,6 +214,10 @@ std::vector<std::pair<Written, Case>> Candidates(const Written& w,
     record([](Case& x) { x.situation.held_variant = 0; });
   if (c.situation.held_withdrawn)
     record([](Case& x) { x.situation.held_withdrawn = false; });
+  if (c.situation.origin_departed)
+    record([](Case& x) { x.situation.origin_departed = false; });
+  if (c.situation.compromised_since)
+    record([](Case& x) { x.situation.compromised_since.reset(); });
   if (r.tlp != 1) record([](Case& x) { x.record.tlp = 1; });
   if (r.confidence != 100) record([](Case& x) { x.record.confidence = 100; });
   if (r.reshare != 2) record([](Case& x) { x.record.reshare = 2; });
@@ -281,11 +285,18 @@ Outcome Judge(const PolicySet& set, const Policy& p, const Case& c) {
   in.now = s.now;
   in.sent_today_to_country = s.sent_today;
   in.is_relay = s.relay;
+  const protocol::RecordBody body = Body(record, o.normalized);
   if (s.held) {
-    in.held = HeldRevision{*s.held, s.held_variant, s.held_withdrawn};
+    // The sender's store gives the held content; "other" content differs
+    // in one field the recipient would learn.
+    protocol::Indicator content = body.indicator;
+    content.revoked = false;
+    if (!s.held_same_content) content.confidence = content.confidence == 0 ? 1 : 0;
+    in.held = HeldRevision{*s.held, s.held_variant, s.held_withdrawn, content};
   }
   if (s.warninglist) in.warninglist = WarninglistFlag{*s.warninglist, "entry"};
-  o.engine = DecideShare(set, Body(record, o.normalized), s.country, in);
+  in.origin_trust = OriginTrust{s.origin_departed, s.compromised_since};
+  o.engine = DecideShare(set, body, s.country, in);
   o.model = Decide(p, record, s);
   o.agree = Same(o.engine, o.model);
   return o;
@@ -402,9 +413,13 @@ std::string Describe(Written w, const Case& c) {
     << " sent_today=" << st.sent_today << " relay=" << st.relay << " held="
     << (st.held ? std::to_string(*st.held) + " variant " +
                       std::to_string(st.held_variant) +
-                      (st.held_withdrawn ? " (withdrawal)" : "")
+                      (st.held_withdrawn ? " (withdrawal)" : "") +
+                      (st.held_same_content ? " same content" : " other content")
                 : std::string("none"))
-    << " warninglist=" << st.warninglist.value_or("none") << "\n";
+    << " warninglist=" << st.warninglist.value_or("none")
+    << " departed=" << st.origin_departed << " compromised_since="
+    << (st.compromised_since ? std::to_string(*st.compromised_since) : std::string("none"))
+    << "\n";
   auto loaded = LoadPolicyText(texts);
   if (!loaded.ok()) {
     s << "(the set does not load: " << loaded.status().message() << ")\n";

@@ -723,6 +723,8 @@ class Gen {
     c.out.sent_today_to_country = static_cast<uint64_t>(Int(0, 6));
     c.out.is_relay = Chance(30);
     c.out.recipient_holds_indicator = Chance(30);
+    c.out.revocation_tells_holder_nothing_new =
+        c.out.recipient_holds_indicator && Chance(50);
     c.in.now = now;
     c.in.relayed = Chance(30);
     c.in.holds_indicator = Chance(30);
@@ -842,8 +844,17 @@ RefDecision RefOutbound(const RefPolicy& p, const Gen::Case& c) {
   }
   if (ind.revoked) {
     // To a holder, once its content passed: in the form the scope allows;
-    // a relay cannot redact.
+    // a relay cannot redact, and one that tells the holder something new
+    // must pass the relay rules.
     if (c.out.is_relay) {
+      if (!c.out.revocation_tells_holder_nothing_new) {
+        if (ind.reshare != Reshare::kFederation) {
+          d.key = "record.reshare";
+          d.file = "";
+          return d;
+        }
+        if (o.reshare != Reshare::kFederation) { d.key = "outbound.reshare"; return d; }
+      }
       for (const auto& f : o.redact) {
         if (present.at(f)) {
           d.key = "outbound.redact";
@@ -939,6 +950,7 @@ std::string Describe(const RefPolicy& p, const Gen::Case& c) {
     << " ls=" << ind.last_seen << " vu=" << ind.valid_until << "\n--- country "
     << c.country << " now=" << c.out.now << " sent=" << c.out.sent_today_to_country
     << " relay=" << c.out.is_relay << " holds=" << c.out.recipient_holds_indicator
+    << " nothing_new=" << c.out.revocation_tells_holder_nothing_new
     << " in.relayed=" << c.in.relayed << " in.holds=" << c.in.holds_indicator << "\n";
   return s.str();
 }

@@ -28,7 +28,7 @@ ShareInputs Holding(uint32_t revision, bool relay = false) {
   ShareInputs in;
   in.now = kNow;
   in.is_relay = relay;
-  in.held = HeldRevision{revision, 0, false};
+  in.held = HeldRevision{revision, 0, false, std::nullopt};
   return in;
 }
 
@@ -121,8 +121,12 @@ TEST(ShareDecision, RevocationsReachHoldersOnlyAndAreRedacted) {
   ShareInputs none;
   none.now = kNow;
   EXPECT_EQ(DecideShare(set, revoked, "KZ", none).action, Action::kWithhold);
-  // A relay cannot redact: the revocation carrying a redacted field stays.
-  auto relayed = DecideShare(set, revoked, "KZ", Holding(1, true));
+  // A relay cannot redact: the revocation carrying a redacted field stays,
+  // even when it tells the holder nothing new.
+  ShareInputs holder = Holding(1, true);
+  holder.held->content = revoked.indicator;
+  holder.held->content->revoked = false;
+  auto relayed = DecideShare(set, revoked, "KZ", holder);
   EXPECT_EQ(relayed.action, Action::kWithhold);
   EXPECT_EQ(relayed.rule.key, "outbound.redact");
 }
@@ -144,6 +148,75 @@ TEST(ShareDecision, ARevocationCarryingWithheldContentBecomesAWithdrawal) {
   // A relay cannot withdraw: it keeps the revocation home.
   EXPECT_EQ(DecideShare(set, revoked, "KZ", Holding(1, true)).action,
             Action::kWithhold);
+}
+
+// Found by scripts/fedprop (seed 406446285): the origin withdrew its rev 7
+// (confidence 95, reshare direct) from a relay; the relay forwarded that
+// withdrawal under "revocation" to a peer it had given rev 6 (confidence
+// 10), which learned confidence 95. A relayed revocation that carries
+// content the holder never had goes only as a relayed record would.
+TEST(ShareDecision, ARelayedRevocationTellsAHolderNothingNewOrGoesAsARelay) {
+  PolicySet set = Kz("share = true\nreshare = \"federation\"\n");
+  auto held = Rev(6, Tlp::kGreen);
+  held.indicator.confidence = 10;
+  auto withdrawal = Rev(8, Tlp::kGreen);
+  withdrawal.indicator.confidence = 95;
+  withdrawal.indicator.reshare = Reshare::kDirect;
+  withdrawal.indicator.revoked = true;
+
+  ShareInputs in = Holding(6, /*relay=*/true);
+  in.held->content = held.indicator;
+  auto d = DecideShare(set, withdrawal, "KZ", in);
+  EXPECT_EQ(d.action, Action::kWithhold);
+  EXPECT_EQ(d.rule.key, "record.reshare");
+  EXPECT_NE(d.rule.reason.find("content the peer never held"), std::string::npos)
+      << d.rule.reason;
+  // Unknown content (the held record is no longer stored) is judged as new.
+  EXPECT_EQ(DecideShare(set, withdrawal, "KZ", Holding(6, true)).rule.key,
+            "record.reshare");
+
+  // The same content, revoked (and its reshare lowered): nothing new, so it
+  // reaches the holder whatever its reshare.
+  auto same = held;
+  same.revision = 8;
+  same.indicator.reshare = Reshare::kDirect;
+  same.indicator.revoked = true;
+  same.indicator.revoke_reason = "false positive";
+  d = DecideShare(set, same, "KZ", in);
+  EXPECT_EQ(d.action, Action::kShare);
+  EXPECT_EQ(d.rule.key, "revocation");
+  EXPECT_EQ(d.reshare_ceiling, Reshare::kDirect);
+
+  // New content the relay rules allow (federation both ways) goes.
+  withdrawal.indicator.reshare = Reshare::kFederation;
+  EXPECT_EQ(DecideShare(set, withdrawal, "KZ", in).action, Action::kShare);
+  // ... and a scope below federation keeps it home.
+  PolicySet direct = Kz("share = true\nreshare = \"direct\"\n");
+  d = DecideShare(direct, withdrawal, "KZ", in);
+  EXPECT_EQ(d.action, Action::kWithhold);
+  EXPECT_EQ(d.rule.key, "outbound.reshare");
+}
+
+TEST(ShareDecision, RevealsNothingNewIgnoresOnlyRevocationAndReshare) {
+  auto a = Rev(1, Tlp::kGreen).indicator;
+  auto b = a;
+  b.revoked = true;
+  b.revoke_reason = "gone";
+  b.reshare = Reshare::kNone;
+  EXPECT_TRUE(RevealsNothingNew(a, b));
+  for (auto change : std::vector<void (*)(protocol::Indicator&)>{
+           [](protocol::Indicator& i) { i.confidence = 1; },
+           [](protocol::Indicator& i) { i.tlp = Tlp::kAmber; },
+           [](protocol::Indicator& i) { i.tags = {"apt"}; },
+           [](protocol::Indicator& i) { i.description = "more"; },
+           [](protocol::Indicator& i) { i.first_seen = 5; },
+           [](protocol::Indicator& i) { i.last_seen = 5; },
+           [](protocol::Indicator& i) { i.valid_until = 5; },
+           [](protocol::Indicator& i) { i.value = "other.example"; }}) {
+    auto c = b;
+    change(c);
+    EXPECT_FALSE(RevealsNothingNew(a, c));
+  }
 }
 
 TEST(ShareDecision, ProtectedWinsOverHolding) {
@@ -174,7 +247,7 @@ TEST(ShareDecision, WarninglistStopsFirstSendsNotHolders) {
   EXPECT_EQ(d.action, Action::kWithhold);
   EXPECT_EQ(d.rule.key, "warninglist:alexa-top");
   EXPECT_TRUE(d.rule.file.empty());
-  in.held = HeldRevision{1, 0, false};
+  in.held = HeldRevision{1, 0, false, std::nullopt};
   EXPECT_EQ(DecideShare(set, Rev(2, Tlp::kGreen), "KZ", in).action,
             Action::kShare);
 }

@@ -676,9 +676,12 @@ Case Generator::Indicator(int64_t now) {
     s.held_variant = static_cast<uint32_t>(Chance(70) ? 0 : Int(1, 3));
     // Only the origin withdraws: a relay never holds "our" withdrawal.
     s.held_withdrawn = !s.relay && Chance(25);
+    s.held_same_content = Chance(50);
   }
   if (Chance(8))
     s.warninglist = Pick(std::vector<std::string>{"rfc1918", "alexa-top"});
+  s.origin_departed = Chance(4);
+  if (Chance(4)) s.compromised_since = r.created + Int(-2, 2);
   return c;
 }
 

@@ -218,6 +218,12 @@ Decision Decide(const Policy& p, const Record& r, const Situation& s) {
     d.key = "delivered";
     return d;
   }
+  // Member trust, before any file and for holders too: a compromised key's
+  // revisions from `since` on, and a removed member's records, stay home.
+  if (s.compromised_since && r.created >= *s.compromised_since) {
+    return Withhold("", 0, "compromised_key");
+  }
+  if (s.origin_departed) return Withhold("", 0, "removed_member");
   const File& scope = OutboundFile(p, s.country);
   const Outbound o = scope.outbound.value_or(Outbound{});
   // 1. A revocation would only leak the value to a peer that does not hold
@@ -228,6 +234,15 @@ Decision Decide(const Policy& p, const Record& r, const Situation& s) {
     if (!s.held) return Withhold("", 0, "revocation");
     if (auto no = ContentChecks(p, r, s)) return ToHolder(*no, s);
     if (s.relay) {
+      // A relayed revocation that tells the holder something it never had
+      // goes only as a relayed record would (7).
+      if (!s.held_same_content) {
+        if (r.reshare != kFederation) return Withhold("", 0, "record.reshare");
+        if (o.reshare != kFederation) {
+          return Withhold(scope.name, LineOf(o, "outbound.reshare"),
+                          "outbound.reshare");
+        }
+      }
       // A relay cannot redact.
       for (const auto& field : o.redact) {
         if (Present(r, field)) {

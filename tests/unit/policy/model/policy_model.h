@@ -88,6 +88,12 @@ struct Situation {
   std::optional<uint32_t> held;            // revision the peer holds
   uint32_t held_variant = 0;               // and which variant of it
   bool held_withdrawn = false;             // what it holds is our withdrawal
+  // What it holds says the same as the record, revoked and reshare aside
+  // (false: other content, or not known to the sender).
+  bool held_same_content = false;
+  // Member trust (docs/federation.md "Leaving", "Compromise").
+  bool origin_departed = false;
+  std::optional<int64_t> compromised_since;
   std::optional<std::string> warninglist;  // list name, when flagged
 };
 
