@@ -83,11 +83,11 @@ int CaravanMain(int argc, const char* const* argv,
   });
   bool rotate_link = false;
   auto* rotate_cmd = key_cmd->add_subcommand(
-      "rotate", "replace a key; peers accept the new link key with no roster change");
-  rotate_cmd
-      ->add_flag("--link", rotate_link,
-                 "rotate the link key (Noise), certified by the identity key")
-      ->required();
+      "rotate",
+      "replace the identity key (peers learn it from a statement signed by the old and "
+      "the new key), or with --link the link key");
+  rotate_cmd->add_flag("--link", rotate_link,
+                       "rotate the link key (Noise), certified by the identity key");
   rotate_cmd->callback([&] { run = [&] { return RunKeyRotate(global, rotate_link); }; });
   KeyBackupOptions key_export;
   auto* export_key_cmd = key_cmd->add_subcommand(

@@ -1,4 +1,5 @@
 // Policy requests: reload and explain.
+#include <algorithm>
 #include <ctime>
 
 #include "daemon/node/control_dispatcher.h"
@@ -41,7 +42,7 @@ struct StoredIndicator {
 
 Result<StoredIndicator> LoadStored(store::Reader& reader,
                                    const protocol::IndicatorId& id,
-                                   const protocol::PublicKey& us) {
+                                   const std::vector<protocol::PublicKey>& us) {
   auto row = reader.Get(id);
   if (!row.ok()) return row.status();
   if (!row->has_value()) {
@@ -55,7 +56,9 @@ Result<StoredIndicator> LoadStored(store::Reader& reader,
   if (!body.ok()) return body.status();
   StoredIndicator out;
   out.current = std::move(*body);
-  out.is_relay = out.current.origin != us;
+  // Ours under any key of our chain (docs/federation.md, "Identity key
+  // rotation"): an indicator made before a rotation is still ours.
+  out.is_relay = std::find(us.begin(), us.end(), out.current.origin) == us.end();
   auto hit = reader.GetWarninglistHit(id);
   if (!hit.ok()) return hit.status();
   if (*hit && !(*hit)->forced) {
@@ -81,7 +84,7 @@ Result<std::string> ControlDispatcher::PolicyExplain(
   const std::string id_hex = Str(e.getId());
   auto set = node_.policy().current();
   const int64_t now = std::time(nullptr);
-  const auto& us = node_.identity().public_key();
+  const auto& us = node_.own_keys();
 
   StoredIndicator subject;
   std::optional<protocol::IndicatorId> id;
@@ -97,7 +100,7 @@ Result<std::string> ControlDispatcher::PolicyExplain(
     if (!indicator.ok()) return indicator.status();
     // Explain as if this node created the revision now (outbound) or a
     // peer of that country sent it (inbound).
-    subject.current.origin = us;
+    subject.current.origin = us.front();
     subject.current.created = now;
     subject.current.indicator = std::move(*indicator);
     const auto wl = node_.warninglists().current()->Match(

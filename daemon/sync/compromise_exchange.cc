@@ -98,9 +98,10 @@ boost::asio::awaitable<void> SyncEngine::OnCompromiseNotice(
       if (check.refusal) {
         refusal = check.refusal;
         why = check.reason;
-      } else if (n->compromised == self) {
-        // About us: our operator decides (caravan key compromised, which
-        // needs identity rotation); audited, nothing applied.
+      } else if (n->compromised == self ||
+                 roster->chains().CurrentKey(n->compromised) == self) {
+        // About us (our key or one we rotated away from): our operator
+        // decides (caravan key compromised); audited, nothing applied.
         refusal = NoticeRefusal::kUnknownKey;
         why = "compromise notice names this node's own key";
       } else {

@@ -47,7 +47,8 @@ CheckedMessage CheckInbound(const InboundContext& ctx,
     }
     const auto id = protocol::ComputeIndicatorId(
         body->origin, body->indicator.type, body->indicator.value);
-    if (body->origin == ctx.self) {
+    if (body->origin == ctx.self ||
+        (ctx.roster != nullptr && ctx.roster->chains().CurrentKey(body->origin) == ctx.self)) {
       ++m.own_echoes;  // our own record coming back: we hold it already
       continue;
     }
