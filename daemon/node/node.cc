@@ -214,6 +214,14 @@ Status Node::Start() {
     return Status(serials.status().code(),
                   "store: reading the link serials seen: " + serials.status().message());
   }
+  // Our rotation chain in every handshake; peers' chains followed
+  // (docs/wire.md, "Rotation chain").
+  links_->SetIdentityChain(
+      {OwnHandshakeChain(),
+       [this](const protocol::PublicKey& presented,
+              const std::vector<crypto::RotationStatement>& chain) {
+         return MemberByChain(presented, chain);
+       }});
   links_->SetLinkSerials(std::move(*serials),
                          [this](const std::string& name, const protocol::PublicKey& key,
                                 uint64_t serial, int64_t not_before) {

@@ -17,10 +17,12 @@
 #include <set>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "crypto/identity_key.h"
+#include "crypto/identity_rotation.h"
 #include "crypto/link_key.h"
 #include "daemon/observe/metrics.h"
 #include "daemon/control/control_server.h"
@@ -192,6 +194,12 @@ class Node {
   void ScheduleWatchdog();
   void ScheduleRetentionSweep();
   void ScheduleLinkRotation();
+  // identity_chain.cc: the rotation statements this node appends to its
+  // handshake payload, and the member a peer's chain leads to (io thread).
+  std::vector<uint8_t> OwnHandshakeChain() const;
+  std::optional<link::PeerIdentity> MemberByChain(
+      const protocol::PublicKey& presented,
+      const std::vector<crypto::RotationStatement>& chain) const;
   void OnPeerLinkSerial(const std::string& name, const protocol::PublicKey& key,
                         uint64_t serial, int64_t not_before);
   void SweepRetention();
