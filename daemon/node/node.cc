@@ -548,6 +548,9 @@ boost::asio::awaitable<std::string> Node::ScrapeMetrics() {
                      link_families.end());
     families->push_back(LinkRotationMetrics(link_rotations_operator_.load(),
                                             link_rotations_schedule_.load()));
+    families->push_back(IdentityRotationMetrics(own_keys_.size() - 1,
+                                                identity_rotations_accepted_.load(),
+                                                identity_rotations_refused_.load()));
     return metrics_.Render(*families);
   };
   auto text = co_await Offload(pool_, std::move(collect));
