@@ -158,7 +158,9 @@ class InboundWrite {
     if (!current.ok()) return current.status();
     policy::InboundContext pctx;
     pctx.now = ctx_.now;
-    pctx.relayed = c.body.origin != from_.key;
+    // Not a relay when the sender made it under a key it rotated away
+    // from (c.origin is the member with its current key).
+    pctx.relayed = c.body.origin != from_.key && c.origin->key != from_.key;
     pctx.holds_indicator = current->has_value();
     const auto decision =
         policy::EvaluateInbound(*ctx_.policy, c.body, c.origin->country, pctx);

@@ -216,6 +216,8 @@ TEST_F(IdentityRotateTest, RealDaemonRotatesWithOnePeerOnlineAndOneOffline) {
     std::vector<uint8_t> bytes = protocol::EncodeRecordBody(body);
     const auto sig = crypto::Sign(*retired, crypto::SignDomain::kRecord, bytes);
     RawPeer raw(*current);
+    // Above the serial UZ's daemon showed (its link key was rotated).
+    raw.UseLinkSerial(static_cast<uint64_t>(std::time(nullptr)) + 100000);
     ASSERT_TRUE(raw.Connect(cn.port()));
     ASSERT_TRUE(raw.Handshake(&why)) << why;
     ASSERT_TRUE(raw.SendHello(0, false, "CERT-UZ", "UZ"));
