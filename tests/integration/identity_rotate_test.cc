@@ -9,12 +9,20 @@
 // statement), then holds exactly CN's UZ records. A record the retired key
 // signs after the rotation time is refused (injected by a raw peer holding
 // the retired key file); a handshake under the retired key is refused.
+// Finally UZ declares its retired key compromised since a time between its
+// first and second batch (`caravan key compromised --since`): exactly the
+// indicators K0 signed in [TIME, rotation) are quarantined at UZ and at
+// every peer the notice (issued by K1) reached.
 
 #include <gtest/gtest.h>
 
 #include <chrono>
 #include <ctime>
 #include <filesystem>
+#include <fstream>
+#include <set>
+#include <sstream>
+#include <thread>
 #include <iostream>
 #include <memory>
 #include <string>
@@ -77,6 +85,39 @@ bool SubmitWhenUp(FedNode& n, const std::string& value) {
   });
 }
 
+// Sets [inbound] act_on_compromise_notices before the node starts.
+void ActOnNotices(const FedNode& n, const std::string& how) {
+  const auto path = n.node().config();
+  std::ifstream in(path);
+  std::stringstream text;
+  text << in.rdbuf();
+  std::string s = text.str();
+  const std::string from = "act_on_compromise_notices = \"flag\"";
+  const auto at = s.find(from);
+  ASSERT_NE(at, std::string::npos) << "caravan init did not render the key";
+  s.replace(at, from.size(), "act_on_compromise_notices = \"" + how + "\"");
+  std::ofstream(path) << s;
+}
+
+// The values `quarantine list` shows at `n`.
+std::set<std::string> QuarantinedValues(const FedNode& n) {
+  std::set<std::string> out;
+  const CommandResult r = n.Cli({"quarantine", "list", "--json"});
+  const json q = json::parse(r.out, nullptr, false);
+  if (!q.is_object() || !q.contains("indicators")) return out;
+  for (const auto& i : q["indicators"]) out.insert(i.value("value", ""));
+  return out;
+}
+
+std::string Rfc3339(int64_t t) {
+  const std::time_t tt = static_cast<std::time_t>(t);
+  std::tm tm{};
+  gmtime_r(&tt, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return buf;
+}
+
 class IdentityRotateTest : public FederationFixture {};
 
 TEST_F(IdentityRotateTest, RealDaemonRotatesWithOnePeerOnlineAndOneOffline) {
@@ -87,6 +128,8 @@ TEST_F(IdentityRotateTest, RealDaemonRotatesWithOnePeerOnlineAndOneOffline) {
   // CN relays UZ's records to KZ (docs/policy.md, step 7: relays).
   cn.ShareWithAll("amber", "reshare = \"federation\"\n");
   kz.ShareWithAll("amber");
+  ASSERT_NO_FATAL_FAILURE(ActOnNotices(cn, "quarantine"));
+  ASSERT_NO_FATAL_FAILURE(ActOnNotices(kz, "quarantine"));
   ASSERT_NO_FATAL_FAILURE(StartAll());
   Connect(uz, cn);
   Connect(uz, kz);
@@ -105,10 +148,19 @@ TEST_F(IdentityRotateTest, RealDaemonRotatesWithOnePeerOnlineAndOneOffline) {
   CommandResult link = uz.Cli({"key", "rotate", "--link"});
   ASSERT_EQ(link.exit_code, 0) << link.Describe();
 
-  // Across: three more just before the identity rotation.
+  // Across: three more just before the identity rotation, created in a
+  // later second than the first three (the compromise time below).
+  const int64_t compromised_since = std::time(nullptr) + 1;
+  while (std::time(nullptr) < compromised_since) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
   for (int i = 4; i <= 6; ++i) {
     values.push_back("198.51.100." + std::to_string(i));
     Submit(uz, {"ipv4", values.back(), "--reshare", "federation"});
+  }
+  // The rotation in a later second still (TIME < rotation time).
+  while (std::time(nullptr) <= compromised_since) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
   }
   const int64_t before_rotation = std::time(nullptr);
   const auto rotate_started = Clock::now();
@@ -216,8 +268,11 @@ TEST_F(IdentityRotateTest, RealDaemonRotatesWithOnePeerOnlineAndOneOffline) {
     std::vector<uint8_t> bytes = protocol::EncodeRecordBody(body);
     const auto sig = crypto::Sign(*retired, crypto::SignDomain::kRecord, bytes);
     RawPeer raw(*current);
-    // Above the serial UZ's daemon showed (its link key was rotated).
-    raw.UseLinkSerial(static_cast<uint64_t>(std::time(nullptr)) + 100000);
+    // The serial UZ's daemon shows (its link key was rotated): not below
+    // it (refused as retired), not above (UZ's own would be then).
+    auto link_file = crypto::LoadLinkKeyFile(identity_file.parent_path() / "link.key", &error);
+    ASSERT_TRUE(link_file) << error;
+    raw.UseLinkSerial(link_file->serial);
     ASSERT_TRUE(raw.Connect(cn.port()));
     ASSERT_TRUE(raw.Handshake(&why)) << why;
     ASSERT_TRUE(raw.SendHello(0, false, "CERT-UZ", "UZ"));
@@ -236,6 +291,32 @@ TEST_F(IdentityRotateTest, RealDaemonRotatesWithOnePeerOnlineAndOneOffline) {
   }
   ASSERT_TRUE(uz.Start(&why)) << why;
   EXPECT_EQ(OwnKey(uz), k1);  // the rotation survives a restart
+  ASSERT_NO_FATAL_FAILURE(WaitSettled(uz, cn));
+
+  // The retired key was stolen before the rotation: `key compromised`.
+  for (const FedNode* n : {&uz, &cn, &kz}) EXPECT_TRUE(QuarantinedValues(*n).empty());
+  CommandResult declared =
+      uz.Cli({"key", "compromised", "--since", Rfc3339(compromised_since), "--json"});
+  ASSERT_EQ(declared.exit_code, 0) << declared.Describe();
+  const json d = json::parse(declared.out, nullptr, false);
+  ASSERT_TRUE(d.is_object()) << declared.out;
+  EXPECT_EQ(d.value("key", ""), k0);
+  // Values 4..6: K0 signed them at or after TIME and before the rotation.
+  // Value 1 was revised under K1 after it (not K0's), 2 and 3 are older.
+  const std::set<std::string> expected = {values[3], values[4], values[5]};
+  EXPECT_EQ(QuarantinedValues(uz), expected);
+  EXPECT_EQ(AuditCount(uz, "identity-key-compromised"), 1u);
+  std::set<std::string> notified;
+  for (const auto& p : d.value("notified", json::array())) notified.insert(p.get<std::string>());
+  EXPECT_EQ(notified.count("CERT-CN"), 1u) << declared.out;
+  for (FedNode* n : {&cn, &kz}) {
+    if (notified.count(n->name()) == 0) continue;
+    ASSERT_TRUE(WaitFor([&] { return QuarantinedValues(*n) == expected; }))
+        << n->name() << ": " << json(QuarantinedValues(*n)).dump() << "\n"
+        << n->node().LogText();
+  }
+  std::cout << "[ metric ] key compromised: quarantined " << expected.size()
+            << " indicators at UZ and at " << notified.size() << " notified peers\n";
 }
 
 }  // namespace
