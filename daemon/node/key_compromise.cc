@@ -23,6 +23,10 @@ namespace caravan::daemon {
 
 Result<std::string> ControlDispatcher::KeyCompromised(int64_t since, const std::string& actor) {
   const int64_t now = std::time(nullptr);
+  if (node_.reload_requested()) {
+    // Notices are queued in memory: not into a node about to reload.
+    return RetryLater("caravand is reloading under its new identity key; try again in a moment");
+  }
   if (node_.own_keys().size() < 2) {
     return InvalidInput(
         "this node never rotated its identity key: rotate it first (`caravan key rotate`), then "
