@@ -127,7 +127,8 @@ Result<std::string> ControlDispatcher::PolicyExplain(
     if (!outbound) return Status::Ok();
     auto trust = reader.GetMemberTrust();
     if (!trust.ok()) return trust.status();
-    origin_trust = daemon::sync::OriginTrustOf(*trust, subject.current.origin);
+    origin_trust = daemon::sync::OriginTrustOf(*trust, subject.current.origin,
+                                               &node_.roster()->chains());
     auto quota = reader.QuotaCount(country, store::UtcDay(now));
     if (!quota.ok()) return quota.status();
     sent_today = *quota;

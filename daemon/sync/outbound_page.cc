@@ -151,7 +151,7 @@ Status DecideAll(const PageContext& ctx, store::Reader& reader,
     in.chains = ctx.chains.get();
     in.now = ctx.now;
     in.sent_today = sent_today;
-    in.origin_trust = OriginTrustOf(*trust, entry->body.origin);
+    in.origin_trust = OriginTrustOf(*trust, entry->body.origin, ctx.chains.get());
     if (entry->body.revision > 1) {
       auto deliveries = reader.Deliveries(entry->id);
       if (!deliveries.ok()) return deliveries.status();
