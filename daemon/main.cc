@@ -110,30 +110,39 @@ int main(int argc, char** argv) {
   }
   daemon::LogInit(config->log.level);
 
-  boost::asio::io_context io(1);
-  auto node = daemon::Node::Open(std::move(*config), io);
-  if (!node.ok()) {
-    daemon::LogEachLine(daemon::LogLevel::kError, "caravand cannot start: ",
-                        node.status().message());
-    return kExitConfig;
-  }
-  if (init_only) return 0;
+  // One pass per Node: a node that rotated its identity key asks for a
+  // clean in-process reload (daemon/node/identity_rotate.cc), and the next
+  // pass opens a new Node, on a new io_context, under the new key.
+  for (bool first = true;; first = false) {
+    boost::asio::io_context io(1);
+    auto node = daemon::Node::Open(*config, io);
+    if (!node.ok()) {
+      daemon::LogEachLine(daemon::LogLevel::kError, "caravand cannot start: ",
+                          node.status().message());
+      return kExitConfig;
+    }
+    if (init_only) return 0;
 
-  Status started = (*node)->Start();
-  if (!started.ok()) {
-    daemon::LogEachLine(daemon::LogLevel::kError, "caravand cannot start: ",
-                        started.message());
-    return 1;
+    Status started = (*node)->Start();
+    if (!started.ok()) {
+      daemon::LogEachLine(daemon::LogLevel::kError, "caravand cannot start: ",
+                          started.message());
+      return 1;
+    }
+    boost::asio::signal_set signals(io, SIGTERM, SIGINT, SIGHUP);
+    WaitForSignals(signals, io, **node);
+    const auto& cfg = (*node)->config();
+    daemon::LogNotice("caravand ", cfg.node.name, " (", cfg.node.country, ") ",
+                      first ? "ready" : "reloaded under its new identity key",
+                      ", control socket ", cfg.control.socket.string());
+    (void)daemon::NotifyStatus("serving " + cfg.node.name);
+    (void)daemon::NotifyReady();
+    io.run();
+    const bool reload = (*node)->reload_requested();
+    if (reload) (void)daemon::NotifyReloading();
+    (*node)->Stop();
+    if (!reload) break;
   }
-  boost::asio::signal_set signals(io, SIGTERM, SIGINT, SIGHUP);
-  WaitForSignals(signals, io, **node);
-  const auto& cfg = (*node)->config();
-  daemon::LogNotice("caravand ", cfg.node.name, " (", cfg.node.country,
-                    ") ready, control socket ", cfg.control.socket.string());
-  (void)daemon::NotifyStatus("serving " + cfg.node.name);
-  (void)daemon::NotifyReady();
-  io.run();
-  (*node)->Stop();
   daemon::LogNotice("caravand stopped");
   return 0;
 }

@@ -36,6 +36,7 @@ struct Request {
     keyRotate @19 :KeyRotate;   # caravan key rotate
     peersDepart @20 :PeerRemove;          # peers remove NAME [--purge] (h-leave)
     peersCompromised @21 :PeerCompromised;  # peers compromised NAME --since (h-leave)
+    keyCompromised @22 :KeyCompromised;     # key compromised --since (h-ident2)
   }
   deadlineUnixMs @17 :Int64;    # when the client stops waiting, as Unix time
                                 # in ms on the host's clock (client and daemon
@@ -45,7 +46,12 @@ struct Request {
 }
 
 struct KeyRotate {
-  link @0 :Bool;                # the link key (identity rotation: not yet)
+  link @0 :Bool;                # the link key; false: the identity key
+}
+
+struct KeyCompromised {
+  since @0 :Int64;              # Unix seconds: our retired identity key is
+                                # distrusted for records created at or after
 }
 
 struct Submission {

@@ -83,12 +83,23 @@ int CaravanMain(int argc, const char* const* argv,
   });
   bool rotate_link = false;
   auto* rotate_cmd = key_cmd->add_subcommand(
-      "rotate", "replace a key; peers accept the new link key with no roster change");
-  rotate_cmd
-      ->add_flag("--link", rotate_link,
-                 "rotate the link key (Noise), certified by the identity key")
-      ->required();
+      "rotate",
+      "replace the identity key (peers learn it from a statement signed by the old and "
+      "the new key), or with --link the link key");
+  rotate_cmd->add_flag("--link", rotate_link,
+                       "rotate the link key (Noise), certified by the identity key");
   rotate_cmd->callback([&] { run = [&] { return RunKeyRotate(global, rotate_link); }; });
+  std::string key_compromised_since;
+  auto* key_compromised_cmd = key_cmd->add_subcommand(
+      "compromised",
+      "after `key rotate`: distrust the retired identity key for records since TIME "
+      "(quarantined here, and at the peers that got them)");
+  key_compromised_cmd
+      ->add_option("--since", key_compromised_since,
+                   "records created at or after this: RFC 3339 time or 2h, 30d")
+      ->required();
+  key_compromised_cmd->callback(
+      [&] { run = [&] { return RunKeyCompromised(global, key_compromised_since); }; });
   KeyBackupOptions key_export;
   auto* export_key_cmd = key_cmd->add_subcommand(
       "export", "write the identity and link keys to a passphrase-encrypted file");

@@ -274,7 +274,18 @@ int RunKeyShow(const GlobalOptions& global, bool invite) {
 int RunKeyRotate(const GlobalOptions& global, bool link) {
   return CallAndShow(
       global, [link](Request::Builder r) { r.initKeyRotate().setLink(link); },
-      [](const nlohmann::json& d) {
+      [link](const nlohmann::json& d) {
+        if (!link) {
+          std::cout << "identity key rotated: " << d.value("old_fingerprint", std::string())
+                    << " -> " << d.value("new_fingerprint", std::string()) << "\n"
+                    << "new key: " << d.value("new_key", std::string()) << "\n"
+                    << "old key kept in " << d.value("retired_key_file", std::string())
+                    << "\n"
+                    << "caravand reloads under the new key; peers learn it from the "
+                       "rotation statement (confirm the new fingerprint with them out of "
+                       "band)\n";
+          return;
+        }
         std::cout << "link key rotated: serial " << d.value("old_serial", uint64_t{0})
                   << " -> " << d.value("serial", uint64_t{0}) << " (" << d.value("path", std::string())
                   << ")\n"

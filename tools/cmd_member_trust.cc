@@ -117,4 +117,29 @@ int RunPeersCompromised(const GlobalOptions& global,
   return 0;
 }
 
+int RunKeyCompromised(const GlobalOptions& global, const std::string& since_text) {
+  auto since = protocol::ParseTime(since_text, std::time(nullptr));
+  if (!since.ok()) {
+    std::cerr << "caravan: --since: '" << since_text << "': " << since.status().message()
+              << "\n";
+    return 2;
+  }
+  capnp::MallocMessageBuilder message;
+  message.initRoot<Request>().initKeyCompromised().setSince(*since);
+  auto doc = CallForJson(global, message);
+  if (!doc.ok()) return Fail(doc.status());
+  if (global.json) {
+    PrintJson(*doc);
+    return 0;
+  }
+  const auto notified = doc->find("notified");
+  std::cout << "retired identity key " << TextOr(*doc, "fingerprint")
+            << " declared compromised since " << TextOr(*doc, "since") << ": "
+            << doc->value("quarantined", uint64_t{0})
+            << " of our indicators quarantined; notice signed by the current key sent to "
+            << (notified != doc->end() && notified->is_array() ? notified->size() : 0)
+            << " peers\n";
+  return 0;
+}
+
 }  // namespace caravan::tools

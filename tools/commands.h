@@ -126,6 +126,8 @@ struct PeerCompromisedOptions {
 };
 int RunPeersCompromised(const GlobalOptions& global,
                         const PeerCompromisedOptions& o);
+// `caravan key compromised --since TIME`: our retired identity key.
+int RunKeyCompromised(const GlobalOptions& global, const std::string& since);
 
 int RunQuarantineList(const GlobalOptions& global);
 struct QuarantineDecideOptions {

@@ -10,6 +10,7 @@
 #include <array>
 #include <cstring>
 
+#include "crypto/handshake_chain.h"
 #include "crypto/link_certificate.h"
 #include "protocol/config/roster_file.h"
 
@@ -35,11 +36,13 @@ asio::awaitable<Status> WriteFramed(asio::ip::tcp::socket& socket,
   co_return Status::Ok();
 }
 
-// Reads one handshake message whose length must be exactly `expected` or
-// (if not 0) `rotated`, its length with a rotated link key's payload.
-asio::awaitable<Status> ReadFramed(asio::ip::tcp::socket& socket, size_t expected,
-                                   size_t rotated, int number, std::vector<uint8_t>* message,
-                                   HandshakeOutcome& outcome) {
+// Reads one handshake message. With `identity_payload` false its length
+// must be exactly `overhead`; with it true, `overhead` (Noise's keys and
+// tags) plus an identity payload length (crypto/handshake_chain.h: a 96- or
+// 112-byte certificate and up to 4 rotation statements).
+asio::awaitable<Status> ReadFramed(asio::ip::tcp::socket& socket, size_t overhead,
+                                   bool identity_payload, int number,
+                                   std::vector<uint8_t>* message, HandshakeOutcome& outcome) {
   std::array<uint8_t, kFrameLengthBytes> header{};
   auto [ec, n] = co_await asio::async_read(socket, asio::buffer(header),
                                            asio::as_tuple(use_awaitable));
@@ -49,10 +52,16 @@ asio::awaitable<Status> ReadFramed(asio::ip::tcp::socket& socket, size_t expecte
                           ": " + ec.message());
   }
   const size_t length = (size_t{header[0]} << 8) | header[1];
-  if (length != expected && (rotated == 0 || length != rotated)) {
-    co_return Corrupt("handshake message " + std::to_string(number) + " is " +
-                      std::to_string(length) + " bytes, expected " + std::to_string(expected) +
-                      (rotated == 0 ? "" : " or " + std::to_string(rotated)));
+  const bool fits = identity_payload
+                        ? length >= overhead && crypto::IsHandshakePayloadSize(length - overhead)
+                        : length == overhead;
+  if (!fits) {
+    co_return Corrupt(
+        "handshake message " + std::to_string(number) + " is " + std::to_string(length) +
+        " bytes, expected " +
+        (identity_payload ? std::to_string(overhead) + " + 96 or 112 + 209 x (0 to " +
+                                std::to_string(crypto::kMaxHandshakeChain) + ")"
+                          : std::to_string(overhead)));
   }
   message->resize(length);
   auto [ec2, n2] = co_await asio::async_read(socket, asio::buffer(*message),
@@ -68,19 +77,35 @@ asio::awaitable<Status> ReadFramed(asio::ip::tcp::socket& socket, size_t expecte
 // Checks a received identity payload and finds the member it names.
 Status CheckPeer(const crypto::HandshakeState& hs, const std::vector<uint8_t>& payload,
                  const RosterLookup& lookup, const SerialCheck& check_serial,
+                 const ChainLookup& chain_lookup,
                  const std::optional<protocol::PublicKey>& expected, HandshakeOutcome& outcome) {
   if (!hs.remote_static()) return Internal("handshake has no remote static key");
   std::string why;
-  auto cert = crypto::VerifyLinkPayload(payload, *hs.remote_static(), &why);
+  auto split = crypto::SplitHandshakePayload(payload, &why);
+  if (!split) return Corrupt(why);
+  auto cert = crypto::VerifyLinkPayload(split->certificate, *hs.remote_static(), &why);
   if (!cert) return Corrupt(why);
   const crypto::Ed25519PublicKey* identity = &cert->identity;
+  if (!crypto::ChainEndsAt(split->chain, *identity)) {
+    return Corrupt("the rotation chain in the identity payload does not end at its identity " +
+                   protocol::PublicKeyToText(*identity));
+  }
   auto member = lookup(*identity);
+  if (!member && !split->chain.empty() && chain_lookup) {
+    // A key the roster does not pin yet, with the chain from one it does
+    // (the peer rotated while we were away).
+    member = chain_lookup(*identity, split->chain);
+    if (member) {
+      outcome.via_chain = true;
+      outcome.presented_identity = *identity;
+    }
+  }
   if (!member) {
     outcome.unknown_identity = !expected;  // a responder's case only
     outcome.unknown_identity_key = *identity;
     return Denied("identity " + protocol::PublicKeyToText(*identity) + " is not in the roster");
   }
-  if (expected && *expected != *identity) {
+  if (expected && *expected != member->key) {
     return Denied("dialed " + protocol::PublicKeyToText(*expected) + " but " + member->name +
                   " answered");
   }
@@ -106,15 +131,17 @@ asio::awaitable<HandshakeOutcome> DoHandshake(asio::ip::tcp::socket& socket, boo
                                               const RosterLookup& lookup,
                                               const SerialCheck& check_serial,
                                               const std::optional<protocol::PublicKey>& expected,
-                                              std::shared_ptr<bool> first_read) {
+                                              std::shared_ptr<bool> first_read,
+                                              const HandshakeChain& chain) {
   HandshakeOutcome outcome;
   auto hs = crypto::HandshakeState::Create(CaravanNoiseConfig(initiator, *own.key));
   if (!hs) {
     outcome.status = Internal("Noise handshake state could not be created");
     co_return outcome;
   }
-  const std::vector<uint8_t> own_payload =
+  std::vector<uint8_t> own_payload =
       crypto::BuildLinkPayload(identity, own.key->public_key(), own.serial, own.not_before);
+  own_payload.insert(own_payload.end(), chain.own.begin(), chain.own.end());
   std::vector<uint8_t> message;
 
   if (initiator) {
@@ -125,8 +152,8 @@ asio::awaitable<HandshakeOutcome> DoHandshake(asio::ip::tcp::socket& socket, boo
     }
     outcome.status = co_await WriteFramed(socket, *m1, outcome);
     if (!outcome.status.ok()) co_return outcome;
-    outcome.status = co_await ReadFramed(socket, kHandshake2Bytes, kHandshake2RotatedBytes, 2,
-                                            &message, outcome);
+    outcome.status = co_await ReadFramed(socket, kHandshake2Bytes - crypto::kHandshakePayloadSize,
+                                         true, 2, &message, outcome);
     if (!outcome.status.ok()) co_return outcome;
     auto payload = hs->ReadMessage(message);
     if (!payload) {
@@ -134,7 +161,8 @@ asio::awaitable<HandshakeOutcome> DoHandshake(asio::ip::tcp::socket& socket, boo
       co_return outcome;
     }
     // The responder is checked before we say who we are.
-    outcome.status = CheckPeer(*hs, *payload, lookup, check_serial, expected, outcome);
+    outcome.status =
+        CheckPeer(*hs, *payload, lookup, check_serial, chain.lookup, expected, outcome);
     if (!outcome.status.ok()) co_return outcome;
     auto m3 = hs->WriteMessage(own_payload);
     if (!m3) {
@@ -144,7 +172,7 @@ asio::awaitable<HandshakeOutcome> DoHandshake(asio::ip::tcp::socket& socket, boo
     outcome.status = co_await WriteFramed(socket, *m3, outcome);
     if (!outcome.status.ok()) co_return outcome;
   } else {
-    outcome.status = co_await ReadFramed(socket, kHandshake1Bytes, 0, 1, &message, outcome);
+    outcome.status = co_await ReadFramed(socket, kHandshake1Bytes, false, 1, &message, outcome);
     if (!outcome.status.ok()) co_return outcome;
     *first_read = true;
     auto payload = hs->ReadMessage(message);
@@ -159,15 +187,16 @@ asio::awaitable<HandshakeOutcome> DoHandshake(asio::ip::tcp::socket& socket, boo
     }
     outcome.status = co_await WriteFramed(socket, *m2, outcome);
     if (!outcome.status.ok()) co_return outcome;
-    outcome.status = co_await ReadFramed(socket, kHandshake3Bytes, kHandshake3RotatedBytes, 3,
-                                            &message, outcome);
+    outcome.status = co_await ReadFramed(socket, kHandshake3Bytes - crypto::kHandshakePayloadSize,
+                                         true, 3, &message, outcome);
     if (!outcome.status.ok()) co_return outcome;
     auto payload3 = hs->ReadMessage(message);
     if (!payload3) {
       outcome.status = Corrupt("handshake message 3 failed to decrypt");
       co_return outcome;
     }
-    outcome.status = CheckPeer(*hs, *payload3, lookup, check_serial, std::nullopt, outcome);
+    outcome.status =
+        CheckPeer(*hs, *payload3, lookup, check_serial, chain.lookup, std::nullopt, outcome);
     if (outcome.unknown_identity && hs->IsComplete()) {
       // Keys for the one refusal the caller sends (the status stays kDenied).
       outcome.transport = hs->SplitTransport();
@@ -210,7 +239,8 @@ asio::awaitable<HandshakeOutcome> RunHandshake(asio::ip::tcp::socket& socket, bo
                                                const SerialCheck& check_serial,
                                                std::optional<protocol::PublicKey> expected_peer,
                                                std::chrono::seconds timeout,
-                                               std::chrono::milliseconds first_message_timeout) {
+                                               std::chrono::milliseconds first_message_timeout,
+                                               const HandshakeChain& chain) {
   // The deadline closes the socket, which fails the pending read. Not an
   // awaitable `||`: Boost 1.81's operators have a use-after-free in
   // cancellation (asio issue 1332).
@@ -241,7 +271,7 @@ asio::awaitable<HandshakeOutcome> RunHandshake(asio::ip::tcp::socket& socket, bo
         });
   }
   HandshakeOutcome outcome = co_await DoHandshake(
-      socket, initiator, identity, own, lookup, check_serial, expected_peer, first_read);
+      socket, initiator, identity, own, lookup, check_serial, expected_peer, first_read, chain);
   timer.cancel();
   first_timer.cancel();
   if (*first_expired) {

@@ -4,7 +4,9 @@
 // message preceded by its 2-byte big-endian length and checked against the
 // exact length XX gives it; message 1 has an empty payload, messages 2 and 3
 // carry the sender's identity payload (crypto/link_certificate.h): 96 bytes
-// for a link key never rotated (serial 0), 112 for a rotated one.
+// for a link key never rotated (serial 0), 112 for a rotated one, followed
+// by up to four 209-byte identity rotation statements once the sender has
+// rotated its identity key (crypto/handshake_chain.h).
 //
 // The whole handshake is bounded by `timeout`; a responder may also bound
 // the wait for message 1 (`first_message_timeout`), so a connection that
@@ -25,6 +27,7 @@
 #include <string>
 
 #include "crypto/identity_key.h"
+#include "crypto/identity_rotation.h"
 #include "crypto/link_key.h"
 #include "crypto/noise.h"
 #include "daemon/link/link.h"
@@ -55,6 +58,20 @@ using RosterLookup = std::function<std::optional<PeerIdentity>(const protocol::P
 // message 3, like the rest of the responder's identity.
 using SerialCheck = std::function<Status(const PeerIdentity&, uint64_t serial)>;
 
+// Identity key rotation in the handshake (docs/wire.md, "Rotation chain";
+// crypto/handshake_chain.h). `own`: the statements this node appends to its
+// certificate (empty: never rotated). `lookup`: asked when the peer's
+// certificate names an identity not in the roster but carries a chain
+// ending at it: the roster member the chain rotates (its key as the roster
+// pins it now), or nullopt when the chain does not verify or does not start
+// at a key the roster pins. Null: such a peer is unknown.
+using ChainLookup = std::function<std::optional<PeerIdentity>(
+    const protocol::PublicKey& presented, const std::vector<crypto::RotationStatement>& chain)>;
+struct HandshakeChain {
+  std::vector<uint8_t> own;
+  ChainLookup lookup;
+};
+
 struct HandshakeOutcome {
   // Ok, or why not: kDenied when the peer's identity is not in the roster
   // (or not the member we dialed), kCorrupt when a message or the link
@@ -80,6 +97,11 @@ struct HandshakeOutcome {
   // before closing; nothing from the initiator may be read.
   bool unknown_identity = false;
   protocol::PublicKey unknown_identity_key{};
+  // The peer was found through its rotation chain (HandshakeChain): it
+  // signed with `presented_identity`, a key the roster does not pin yet;
+  // `peer` is the member as the roster has it.
+  bool via_chain = false;
+  protocol::PublicKey presented_identity{};
 };
 
 // Runs the handshake as initiator or responder. An initiator passes the key
@@ -90,6 +112,7 @@ boost::asio::awaitable<HandshakeOutcome> RunHandshake(
     boost::asio::ip::tcp::socket& socket, bool initiator, const crypto::IdentityKey& identity,
     const LinkCredential& own, const RosterLookup& lookup, const SerialCheck& check_serial,
     std::optional<protocol::PublicKey> expected_peer, std::chrono::seconds timeout,
-    std::chrono::milliseconds first_message_timeout = std::chrono::milliseconds(0));
+    std::chrono::milliseconds first_message_timeout = std::chrono::milliseconds(0),
+    const HandshakeChain& chain = HandshakeChain());
 
 }  // namespace caravan::daemon::link

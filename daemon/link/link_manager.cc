@@ -203,6 +203,8 @@ struct LinkManager::Impl : std::enable_shared_from_this<Impl> {
   std::map<protocol::PublicKey, uint64_t> link_serials;
   std::function<void(const std::string&, const protocol::PublicKey&, uint64_t, int64_t)>
       on_serial_raised;
+  // Our rotation chain and the roster's chain lookup (SetIdentityChain).
+  HandshakeChain chain;
 
   static RefusalEpisodes::Options RefusalOptions(const LinkOptions& options) {
     RefusalEpisodes::Options o;
@@ -641,7 +643,7 @@ struct LinkManager::Impl : std::enable_shared_from_this<Impl> {
     HandshakeOutcome outcome =
         co_await RunHandshake(*socket, initiator, self->identity, *own, lookup, check_serial,
                               expected, self->options.handshake_timeout,
-                              self->options.first_message_timeout);
+                              self->options.first_message_timeout, self->chain);
     self->pending.erase(socket);
     if (outcome.status.ok() && self->running && own != self->own) {
       // Rotated while this handshake ran: no link under the old key.
@@ -1039,6 +1041,8 @@ void LinkManager::SetLinkSerials(
   impl_->link_serials = std::move(known);
   impl_->on_serial_raised = std::move(on_raised);
 }
+
+void LinkManager::SetIdentityChain(HandshakeChain chain) { impl_->chain = std::move(chain); }
 
 uint16_t LinkManager::listen_port() const {
   return impl_->listener ? impl_->listener->local_endpoint().port() : 0;

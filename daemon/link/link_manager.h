@@ -41,6 +41,7 @@
 #include "crypto/identity_key.h"
 #include "crypto/link_key.h"
 #include "daemon/link/link.h"
+#include "daemon/link/handshake.h"
 #include "daemon/link/link_credential.h"
 #include "protocol/status.h"
 
@@ -135,6 +136,12 @@ class LinkManager {
                       std::function<void(const std::string& name, const protocol::PublicKey&,
                                          uint64_t serial, int64_t not_before)>
                           on_raised);
+
+  // Identity key rotation (docs/wire.md, "Rotation chain"): the statements
+  // this node appends to its handshake payload, and how a peer presenting
+  // a key the roster does not pin yet, with a chain, is matched to its
+  // member (daemon/link/handshake.h, HandshakeChain). Call before Start.
+  void SetIdentityChain(HandshakeChain chain);
 
   // Pre-authentication failures on the link (failed or refused handshakes,
   // both directions) since Start, by reason (every kPreauthReasons entry).

@@ -156,12 +156,10 @@ std::vector<uint8_t> ControlDispatcher::Dispatch(Request::Reader r,
                                r.getPeersDepart().getPurge(), actor));
     case Request::PEERS_COMPROMISED:
       return Reply(PeersCompromised(r.getPeersCompromised(), actor));
+    case Request::KEY_COMPROMISED:
+      return Reply(KeyCompromised(r.getKeyCompromised().getSince(), actor));
     case Request::KEY_ROTATE:
-      if (!r.getKeyRotate().getLink()) {
-        return ErrorResponse(InvalidInput(
-            "identity key rotation is not available yet; `caravan key rotate --link` "
-            "rotates the link key"));
-      }
+      if (!r.getKeyRotate().getLink()) return Reply(node_.RotateIdentityKey(actor));
       return Reply(node_.RotateLinkKey(actor, /*scheduled=*/false));
   }
   // A newer CLI may send a request this daemon does not know.

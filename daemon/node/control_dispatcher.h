@@ -87,6 +87,9 @@ class ControlDispatcher : public ControlHandler {
   Status CheckNotCompromised(const protocol::PublicKey& key);
   Result<std::string> PeersCompromised(
       protocol::wire::PeerCompromised::Reader c, const std::string& actor);
+  // `caravan key compromised --since` (key_compromise.cc): our own retired
+  // identity key.
+  Result<std::string> KeyCompromised(int64_t since, const std::string& actor);
 
   // Policy (control_policy.cc).
   Result<std::string> PolicyReload(const std::string& actor);

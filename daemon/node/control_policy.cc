@@ -1,4 +1,5 @@
 // Policy requests: reload and explain.
+#include <algorithm>
 #include <ctime>
 
 #include "daemon/node/control_dispatcher.h"
@@ -42,7 +43,7 @@ struct StoredIndicator {
 
 Result<StoredIndicator> LoadStored(store::Reader& reader,
                                    const protocol::IndicatorId& id,
-                                   const protocol::PublicKey& us) {
+                                   const std::vector<protocol::PublicKey>& us) {
   auto row = reader.Get(id);
   if (!row.ok()) return row.status();
   if (!row->has_value()) {
@@ -56,7 +57,9 @@ Result<StoredIndicator> LoadStored(store::Reader& reader,
   if (!body.ok()) return body.status();
   StoredIndicator out;
   out.current = std::move(*body);
-  out.is_relay = out.current.origin != us;
+  // Ours under any key of our chain (docs/federation.md, "Identity key
+  // rotation"): an indicator made before a rotation is still ours.
+  out.is_relay = std::find(us.begin(), us.end(), out.current.origin) == us.end();
   auto hit = reader.GetWarninglistHit(id);
   if (!hit.ok()) return hit.status();
   if (*hit && !(*hit)->forced) {
@@ -82,7 +85,7 @@ Result<std::string> ControlDispatcher::PolicyExplain(
   const std::string id_hex = Str(e.getId());
   auto set = node_.policy().current();
   const int64_t now = std::time(nullptr);
-  const auto& us = node_.identity().public_key();
+  const auto& us = node_.own_keys();
 
   StoredIndicator subject;
   std::optional<protocol::IndicatorId> id;
@@ -98,7 +101,7 @@ Result<std::string> ControlDispatcher::PolicyExplain(
     if (!indicator.ok()) return indicator.status();
     // Explain as if this node created the revision now (outbound) or a
     // peer of that country sent it (inbound).
-    subject.current.origin = us;
+    subject.current.origin = us.front();
     subject.current.created = now;
     subject.current.indicator = std::move(*indicator);
     const auto wl = node_.warninglists().current()->Match(
@@ -125,7 +128,8 @@ Result<std::string> ControlDispatcher::PolicyExplain(
     if (!outbound) return Status::Ok();
     auto trust = reader.GetMemberTrust();
     if (!trust.ok()) return trust.status();
-    origin_trust = daemon::sync::OriginTrustOf(*trust, subject.current.origin);
+    origin_trust = daemon::sync::OriginTrustOf(*trust, subject.current.origin,
+                                               &node_.roster()->chains());
     auto quota = reader.QuotaCount(country, store::UtcDay(now));
     if (!quota.ok()) return quota.status();
     sent_today = *quota;

@@ -44,17 +44,17 @@ Result<protocol::IndicatorId> RevokeTarget(Node& node,
   if (!type) return InvalidInput("unknown type '" + type_text + "'");
   auto normalized = protocol::NormalizeValue(*type, value);
   if (!normalized.ok()) return normalized.status();
-  const auto id = protocol::ComputeIndicatorId(node.identity().public_key(),
-                                               *type, *normalized);
-  auto held = node.WithReader([&](store::Reader& reader) {
-    return reader.Get(id);
-  });
-  if (!held.ok()) return held.status();
-  if (!held->has_value()) {
-    return NotFound("this node made no " + type_text + " indicator '" +
-                    *normalized + "' (only its origin revokes one)");
+  // Made under our current key or one we rotated away from.
+  for (const auto& key : node.own_keys()) {
+    const auto id = protocol::ComputeIndicatorId(key, *type, *normalized);
+    auto held = node.WithReader([&](store::Reader& reader) {
+      return reader.Get(id);
+    });
+    if (!held.ok()) return held.status();
+    if (held->has_value()) return id;
   }
-  return id;
+  return NotFound("this node made no " + type_text + " indicator '" +
+                  *normalized + "' (only its origin revokes one)");
 }
 
 // The quarantined indicators a decision names: its ids (each an id or a
@@ -435,6 +435,10 @@ Result<std::string> ControlDispatcher::PeersAdd(
   // The loader's own rules, so the file written next always loads again.
   CARAVAN_RETURN_IF_ERROR(protocol::CheckNewMember(
       members, member, node_.identity().public_key()));
+  if (node_.IsOwnKey(member.key)) {
+    return InvalidInput("key " + protocol::PublicKeyToText(member.key) +
+                        " is an identity key this node rotated away from, not a peer's");
+  }
   CARAVAN_RETURN_IF_ERROR(CheckNotCompromised(member.key));
   members.push_back(member);
   CARAVAN_RETURN_IF_ERROR(protocol::WriteRosterFile(path, members));

@@ -81,4 +81,18 @@ CollectedFamily LinkRotationMetrics(uint64_t by_operator, uint64_t by_schedule) 
   return f;
 }
 
+CollectedFamily IdentityRotationMetrics(uint64_t sent, uint64_t accepted, uint64_t refused) {
+  CollectedFamily f;
+  f.name = "caravan_identity_key_rotations_total";
+  f.help =
+      "Identity key rotations: sent, of this node's own key (caravan key rotate; all time, "
+      "from the store); accepted and refused, members' rotation statements since start.";
+  f.type = MetricType::kCounter;
+  f.label_names = {"result"};
+  f.samples = {{{"sent"}, static_cast<double>(sent)},
+               {{"accepted"}, static_cast<double>(accepted)},
+               {{"refused"}, static_cast<double>(refused)}};
+  return f;
+}
+
 }  // namespace caravan::daemon

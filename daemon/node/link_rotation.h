@@ -49,4 +49,10 @@ std::chrono::seconds TimeToLinkRotation(int64_t not_before, std::chrono::seconds
 // caravan_link_key_rotations_total{trigger="operator"|"schedule"}.
 CollectedFamily LinkRotationMetrics(uint64_t by_operator, uint64_t by_schedule);
 
+// caravan_identity_key_rotations_total{result="sent"|"accepted"|"refused"}:
+// sent, this node's own identity key rotations (from the store, so it
+// survives the reload each one causes); accepted and refused, members'
+// rotation statements since start.
+CollectedFamily IdentityRotationMetrics(uint64_t sent, uint64_t accepted, uint64_t refused);
+
 }  // namespace caravan::daemon

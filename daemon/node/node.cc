@@ -56,7 +56,8 @@ Node::Node(protocol::NodeConfig config, boost::asio::io_context& io)
       warninglists_(config_.warninglists),
       watchdog_timer_(io),
       retention_timer_(io),
-      link_rotate_timer_(io) {}
+      link_rotate_timer_(io),
+      reload_timer_(io) {}
 
 Node::~Node() { Stop(); }
 
@@ -86,6 +87,24 @@ Result<std::unique_ptr<Node>> Node::Open(protocol::NodeConfig config,
                       store.status().message());
   }
   node->store_ = std::move(*store);
+  {
+    // Our own identity key rotations (identity_rotate.cc): finish one a
+    // crash interrupted, refuse a key rotated away, know our whole chain.
+    auto rows = node->WithReader([](store::Reader& r) { return r.IdentityRotations(); });
+    if (!rows.ok()) return rows.status();
+    CARAVAN_RETURN_IF_ERROR(FinishIdentityRotation(cfg.keys.identity, *rows, node->identity_));
+    node->own_keys_ = {node->identity_->public_key()};
+    for (size_t step = 0; step < sync::kMaxRotationsPerChain; ++step) {
+      const auto* introduced = [&]() -> const store::IdentityRotationRow* {
+        for (const auto& row : *rows) {
+          if (row.new_key == node->own_keys_.back()) return &row;
+        }
+        return nullptr;
+      }();
+      if (introduced == nullptr) break;
+      node->own_keys_.push_back(introduced->old_key);
+    }
+  }
 
   // At start there is no running set to fall back on: a broken policy
   // directory keeps the daemon from starting rather than sharing under
@@ -104,6 +123,8 @@ Result<std::unique_ptr<Node>> Node::Open(protocol::NodeConfig config,
       std::make_unique<Submitter>(*node->store_, *node->identity_, cfg,
                                   &node->metrics_);
   node->submitter_->SetWarninglists(&node->warninglists_);
+  node->submitter_->SetRetiredKeys(
+      std::vector<protocol::PublicKey>(node->own_keys_.begin() + 1, node->own_keys_.end()));
   node->roster_ = std::make_shared<const sync::RosterIndex>(
       std::vector<protocol::RosterMember>{});
   Status roster = node->ReloadRoster();
@@ -193,6 +214,14 @@ Status Node::Start() {
     return Status(serials.status().code(),
                   "store: reading the link serials seen: " + serials.status().message());
   }
+  // Our rotation chain in every handshake; peers' chains followed
+  // (docs/wire.md, "Rotation chain").
+  links_->SetIdentityChain(
+      {OwnHandshakeChain(),
+       [this](const protocol::PublicKey& presented,
+              const std::vector<crypto::RotationStatement>& chain) {
+         return MemberByChain(presented, chain);
+       }});
   links_->SetLinkSerials(std::move(*serials),
                          [this](const std::string& name, const protocol::PublicKey& key,
                                 uint64_t serial, int64_t not_before) {
@@ -331,6 +360,10 @@ void Node::OnPeerLinkSerial(const std::string& name, const protocol::PublicKey& 
                    " (a restart would forget it): ", s.message());
         }
       });
+}
+
+bool Node::IsOwnKey(const protocol::PublicKey& key) const {
+  return std::find(own_keys_.begin(), own_keys_.end(), key) != own_keys_.end();
 }
 
 std::vector<link::PeerIdentity> Node::RosterPeers() const {
@@ -515,6 +548,9 @@ boost::asio::awaitable<std::string> Node::ScrapeMetrics() {
                      link_families.end());
     families->push_back(LinkRotationMetrics(link_rotations_operator_.load(),
                                             link_rotations_schedule_.load()));
+    families->push_back(IdentityRotationMetrics(own_keys_.size() - 1,
+                                                identity_rotations_accepted_.load(),
+                                                identity_rotations_refused_.load()));
     return metrics_.Render(*families);
   };
   auto text = co_await Offload(pool_, std::move(collect));
@@ -587,6 +623,7 @@ void Node::Stop() {
   watchdog_timer_.cancel();
   retention_timer_.cancel();
   link_rotate_timer_.cancel();
+  reload_timer_.cancel();
   // In-flight requests on the pool finish; their store writes commit.
   pool_.join();
   if (store_) {

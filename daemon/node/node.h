@@ -11,14 +11,18 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/thread_pool.hpp>
 #include <atomic>
+#include <chrono>
+#include <filesystem>
 #include <map>
 #include <set>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "crypto/identity_key.h"
+#include "crypto/identity_rotation.h"
 #include "crypto/link_key.h"
 #include "daemon/observe/metrics.h"
 #include "daemon/control/control_server.h"
@@ -28,6 +32,7 @@
 #include "daemon/node/policy_state.h"
 #include "daemon/node/submitter.h"
 #include "daemon/node/warninglist_state.h"
+#include "daemon/store/identity_rotation_row.h"
 #include "daemon/store/reader.h"
 #include "daemon/store/store.h"
 #include "daemon/sync/inbound.h"
@@ -38,6 +43,24 @@
 namespace caravan::daemon {
 
 class ControlDispatcher;
+
+// How long a node that rotated its identity key keeps running before its
+// in-process reload (identity_rotate.cc): the CLI's reply is written and
+// the statement leaves on the live links first.
+inline constexpr std::chrono::milliseconds kIdentityReloadDelay{300};
+
+// <identity>.next: the new key between writing it and the store's commit;
+// <identity>.retired-<unix seconds>: the key a rotation retired.
+std::filesystem::path NextIdentityKeyPath(const std::filesystem::path& identity);
+std::filesystem::path RetiredIdentityKeyPath(const std::filesystem::path& identity,
+                                             int64_t rotated_at);
+// At start, with the rotations the store holds: finishes a rotation a crash
+// interrupted (the store has K -> .next: .next becomes the key), removes a
+// .next left by one that never committed, and refuses a key the store says
+// was rotated away (kInvalidInput naming the file and the fix).
+Status FinishIdentityRotation(const std::filesystem::path& identity_path,
+                              const std::vector<store::IdentityRotationRow>& rows,
+                              std::unique_ptr<crypto::IdentityKey>& identity);
 
 class Node {
  public:
@@ -103,6 +126,21 @@ class Node {
   // audit). The JSON `caravan key rotate --link` prints.
   Result<std::string> RotateLinkKey(const std::string& actor, bool scheduled);
 
+  // Rotates this node's own identity key (identity_rotate.cc): a new key,
+  // the statement signed by both stored and audited (`identity-key-rotate`,
+  // `actor`), the key files replaced (the old one kept as a retired file),
+  // the statement sent on every live link, then a clean in-process reload
+  // under the new key (reload_requested; main() opens a new Node). Call on
+  // the pool. The JSON `caravan key rotate` prints.
+  Result<std::string> RotateIdentityKey(const std::string& actor);
+  // True once the node asked main() to reload it (its io_context stopped).
+  bool reload_requested() const { return reload_requested_.load(); }
+  // This node's identity keys, current first, then those it rotated away
+  // from (newest first). Fixed for a Node's life: a rotation reloads it.
+  const std::vector<protocol::PublicKey>& own_keys() const { return own_keys_; }
+  // Whether `key` is one of own_keys() (records we made under any of them).
+  bool IsOwnKey(const protocol::PublicKey& key) const;
+
   // Identity key rotation of a member (identity_rotation_accept.cc): a
   // statement that arrived from peer `via` is checked and, if good,
   // stored, applied to the roster, audited and relayed to the other peers;
@@ -111,8 +149,7 @@ class Node {
   // The same, synchronously (on the pool): Ok when taken or already held;
   // InvalidInput "<reason>: <message>" when refused.
   Status AcceptIdentityRotation(const std::vector<uint8_t>& statement, const std::string& via);
-  // TODO(h-ident): not yet a /metrics family
-  // (caravan_identity_key_rotations_total{result}); counted here for it.
+  // Counted for caravan_identity_key_rotations_total{result} (since start).
   uint64_t identity_rotations_accepted() const { return identity_rotations_accepted_.load(); }
   uint64_t identity_rotations_refused() const { return identity_rotations_refused_.load(); }
 
@@ -157,6 +194,12 @@ class Node {
   void ScheduleWatchdog();
   void ScheduleRetentionSweep();
   void ScheduleLinkRotation();
+  // identity_chain.cc: the rotation statements this node appends to its
+  // handshake payload, and the member a peer's chain leads to (io thread).
+  std::vector<uint8_t> OwnHandshakeChain() const;
+  std::optional<link::PeerIdentity> MemberByChain(
+      const protocol::PublicKey& presented,
+      const std::vector<crypto::RotationStatement>& chain) const;
   void OnPeerLinkSerial(const std::string& name, const protocol::PublicKey& key,
                         uint64_t serial, int64_t not_before);
   void SweepRetention();
@@ -181,6 +224,8 @@ class Node {
   std::mutex rotation_mu_;
   std::atomic<uint64_t> identity_rotations_accepted_{0};
   std::atomic<uint64_t> identity_rotations_refused_{0};
+  std::vector<protocol::PublicKey> own_keys_;  // set by Open
+  std::atomic<bool> reload_requested_{false};
   std::unique_ptr<store::Store> store_;
   PolicyState policy_;
   WarninglistState warninglists_;
@@ -194,6 +239,7 @@ class Node {
   boost::asio::steady_timer watchdog_timer_;
   boost::asio::steady_timer retention_timer_;
   boost::asio::steady_timer link_rotate_timer_;
+  boost::asio::steady_timer reload_timer_;  // identity rotation's reload
   int64_t started_at_ = 0;
 
   mutable std::mutex roster_mu_;

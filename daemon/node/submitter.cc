@@ -204,14 +204,26 @@ std::vector<SubmissionOutcome> Submitter::Submit(
     for (size_t i = 0; i < inputs.size(); ++i) {
       if (!parsed[i]) continue;
       protocol::Indicator ind = *parsed[i];
-      const auto id = protocol::ComputeIndicatorId(me, ind.type, ind.value);
+      // The indicator under our current key, or else one made under a key
+      // we rotated away from (its id and origin stay).
+      protocol::PublicKey origin = me;
+      protocol::IndicatorId id = protocol::ComputeIndicatorId(me, ind.type, ind.value);
       std::optional<protocol::RecordBody> current;
-      if (auto it = in_batch.find(id); it != in_batch.end()) {
-        current = it->second;
-      } else {
-        auto stored = CurrentBody(txn, id);
-        if (!stored.ok()) return stored.status();
-        current = std::move(*stored);
+      for (size_t k = 0; k <= retired_.size(); ++k) {
+        const protocol::PublicKey& key = k == 0 ? me : retired_[k - 1];
+        const auto candidate = protocol::ComputeIndicatorId(key, ind.type, ind.value);
+        if (auto it = in_batch.find(candidate); it != in_batch.end()) {
+          current = it->second;
+        } else {
+          auto stored = CurrentBody(txn, candidate);
+          if (!stored.ok()) return stored.status();
+          current = std::move(*stored);
+        }
+        if (current) {
+          origin = key;
+          id = candidate;
+          break;
+        }
       }
       outcomes[i].id = id;
       if (current) {
@@ -232,7 +244,7 @@ std::vector<SubmissionOutcome> Submitter::Submit(
         outcomes[i].changes = std::move(merged->changes);
       }
       protocol::RecordBody body;
-      body.origin = me;
+      body.origin = origin;
       body.revision = current ? current->revision + 1 : 1;
       StampRevisionTime(txn.now(), current ? &*current : nullptr, body);
       body.indicator = ind;
@@ -290,7 +302,8 @@ Result<SubmissionOutcome> Submitter::Revoke(const protocol::IndicatorId& id,
       return NotFound("no indicator " + protocol::IdToHex(id));
     }
     protocol::RecordBody body = **current;
-    if (body.origin != identity_.public_key()) {
+    if (body.origin != identity_.public_key() &&
+        std::find(retired_.begin(), retired_.end(), body.origin) == retired_.end()) {
       return Denied("indicator " + protocol::IdToHex(id) +
                     " was made by another CERT: only its origin can revoke "
                     "it");

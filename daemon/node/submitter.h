@@ -88,6 +88,14 @@ class Submitter {
     warninglists_ = warninglists;
   }
 
+  // The identity keys this node rotated away from (newest first;
+  // docs/federation.md, "Identity key rotation"): a value first submitted
+  // under one of them keeps its indicator id and origin, and its new
+  // revisions are signed by the current key. Call before the first Submit.
+  void SetRetiredKeys(std::vector<protocol::PublicKey> retired) {
+    retired_ = std::move(retired);
+  }
+
   // One outcome per input, in order. Invalid inputs get their error and do
   // not stop the others; so does a merge that is refused (a revoked value
   // without `replace`, too many tags in the union). If the store write fails, every valid input gets
@@ -108,6 +116,7 @@ class Submitter {
   const protocol::NodeConfig& config_;
   Metrics* metrics_;  // may be null
   const WarninglistState* warninglists_ = nullptr;  // may be null
+  std::vector<protocol::PublicKey> retired_;        // our retired keys
 };
 
 }  // namespace caravan::daemon

@@ -7,7 +7,8 @@ namespace caravan::policy {
 std::optional<Rule> MemberTrustRule(const protocol::RecordBody& current,
                                     const OriginTrust& origin) {
   // A compromise is the stronger statement: name it first.
-  if (origin.compromised_since && current.created >= *origin.compromised_since) {
+  if (origin.compromised_since && current.created >= *origin.compromised_since &&
+      (!origin.compromised_until || current.created < *origin.compromised_until)) {
     return Rule{"", 0, kRuleCompromisedKey,
                 "the origin's key is declared compromised since Unix time " +
                     std::to_string(*origin.compromised_since) +

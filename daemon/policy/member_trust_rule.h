@@ -20,6 +20,9 @@ struct OriginTrust {
   bool departed = false;  // removed from the roster (`peers remove`)
   // Its key is declared compromised since this time (Unix seconds).
   std::optional<int64_t> compromised_since;
+  // A key rotated away from signed nothing after its rotation time: later
+  // revisions of its indicators are its successor's and not covered.
+  std::optional<int64_t> compromised_until;
 };
 
 // Rule keys, as `policy explain`, the audit and `caravan report` name them.

@@ -62,15 +62,16 @@ Status WriteTxn::PutCompromised(const CompromisedKey& c) {
 }
 
 Result<std::vector<IndicatorId>> WriteTxn::QuarantineOrigin(
-    const PublicKey& origin, int64_t since) {
+    const PublicKey& origin, int64_t since, int64_t until) {
   std::vector<IndicatorId> ids;
   {
     CARAVAN_STORE_ASSIGN_OR_RETURN(
         Statement st,
         db_.Prepare("SELECT id FROM indicators WHERE origin = ?1 AND "
-                    "created >= ?2 AND quarantined = 0 ORDER BY rid"));
+                    "created >= ?2 AND created < ?3 AND quarantined = 0 ORDER BY rid"));
     st.BindBlob(1, origin);
     st.Bind(2, since);
+    st.Bind(3, until);
     for (;;) {
       CARAVAN_STORE_ASSIGN_OR_RETURN(bool row, st.Step());
       if (!row) break;
@@ -82,9 +83,10 @@ Result<std::vector<IndicatorId>> WriteTxn::QuarantineOrigin(
   CARAVAN_STORE_ASSIGN_OR_RETURN(
       Statement st,
       db_.Prepare("UPDATE indicators SET quarantined = 1 WHERE origin = ?1 "
-                  "AND created >= ?2 AND quarantined = 0"));
+                  "AND created >= ?2 AND created < ?3 AND quarantined = 0"));
   st.BindBlob(1, origin);
   st.Bind(2, since);
+  st.Bind(3, until);
   CARAVAN_RETURN_IF_ERROR(st.Run());
   return ids;
 }

@@ -12,6 +12,7 @@
 // thread.
 
 #include <cstdint>
+#include <limits>
 #include <optional>
 #include <span>
 #include <string>
@@ -213,8 +214,12 @@ class WriteTxn {
   Status PutCompromised(const CompromisedKey& c);
   // Quarantines the held indicators of `origin` whose current revision
   // was created at or after `since` (not yet quarantined); returns them.
-  Result<std::vector<IndicatorId>> QuarantineOrigin(const PublicKey& origin,
-                                                    int64_t since);
+  // With `until`: only created before it (a retired key signed nothing
+  // after its rotation time: later revisions of its indicators are signed
+  // by its successor and are not compromised).
+  Result<std::vector<IndicatorId>> QuarantineOrigin(
+      const PublicKey& origin, int64_t since,
+      int64_t until = std::numeric_limits<int64_t>::max());
   // Deletes every indicator with a record of `origin` (DeleteIndicator:
   // records, revisions, deliveries, sightings); the audit stays. With
   // `count_only`, deletes nothing and counts what it would delete.

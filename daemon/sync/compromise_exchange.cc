@@ -98,9 +98,10 @@ boost::asio::awaitable<void> SyncEngine::OnCompromiseNotice(
       if (check.refusal) {
         refusal = check.refusal;
         why = check.reason;
-      } else if (n->compromised == self) {
-        // About us: our operator decides (caravan key compromised, which
-        // needs identity rotation); audited, nothing applied.
+      } else if (n->compromised == self ||
+                 roster->chains().CurrentKey(n->compromised) == self) {
+        // About us (our key or one we rotated away from): our operator
+        // decides (caravan key compromised); audited, nothing applied.
         refusal = NoticeRefusal::kUnknownKey;
         why = "compromise notice names this node's own key";
       } else {
@@ -142,7 +143,13 @@ boost::asio::awaitable<void> SyncEngine::OnCompromiseNotice(
           CARAVAN_RETURN_IF_ERROR(txn.PutCompromised(c));
         }
         if (act == On::kQuarantine) {
-          auto ids = txn.QuarantineOrigin(n->compromised, n->since);
+          // A retired key signed nothing after its rotation: later
+          // revisions of its indicators are its successor's.
+          const crypto::RotationStatement* retired =
+              roster->chains().RetiredBy(n->compromised);
+          auto ids = retired != nullptr
+                         ? txn.QuarantineOrigin(n->compromised, n->since, retired->rotated_at)
+                         : txn.QuarantineOrigin(n->compromised, n->since);
           if (!ids.ok()) return ids.status();
           out.quarantined = ids->size();
           out.refuse_links = true;

@@ -166,6 +166,13 @@ NoticeCheck CheckCompromiseNotice(const CompromiseNotice& n,
                       " is not signed by its identity key");
   }
   const protocol::RosterMember* compromised = roster.Find(n.compromised);
+  if (compromised == nullptr && roster.chains().RetiredBy(n.compromised) != nullptr &&
+      roster.chains().CurrentKey(n.compromised) == n.issuer) {
+    // The victim, after rotating, about a key it rotated away from: the
+    // issuer is that key's successor in the chain we hold (key
+    // compromised --since, docs/federation.md "Compromise").
+    compromised = issuer;
+  }
   if (compromised == nullptr) {
     return Refuse(NoticeRefusal::kUnknownKey,
                   "compromise notice from " + issuer->name +

@@ -81,7 +81,8 @@ CheckedMessage CheckInbound(const InboundContext& ctx,
     }
     const auto id = protocol::ComputeIndicatorId(
         body->origin, body->indicator.type, body->indicator.value);
-    if (body->origin == ctx.self) {
+    if (body->origin == ctx.self ||
+        (ctx.roster != nullptr && ctx.roster->chains().CurrentKey(body->origin) == ctx.self)) {
       ++m.own_echoes;  // our own record coming back: we hold it already
       continue;
     }
@@ -196,7 +197,9 @@ class InboundWrite {
     if (!current.ok()) return current.status();
     policy::InboundContext pctx;
     pctx.now = ctx_.now;
-    pctx.relayed = c.body.origin != from_.key;
+    // Not a relay when the sender made it under a key it rotated away
+    // from (c.origin is the member with its current key).
+    pctx.relayed = c.body.origin != from_.key && c.origin->key != from_.key;
     pctx.holds_indicator = current->has_value();
     const auto decision =
         policy::EvaluateInbound(*ctx_.policy, c.body, c.origin->country, pctx);

@@ -6,6 +6,9 @@
 // signed by the key it retired is refused as `retired_key`, not as a bad
 // signature: it is a well-formed signature by a key that no longer speaks
 // for the member (a thief's, or a node that missed its own rotation).
+// A LATER key of the chain may sign a record created before it took over:
+// after a rotation the member re-signs variants and withdrawals of its old
+// records with its current key (its retired key signs nothing any more).
 //
 // Pure functions; thread-safe except for the optional cache (see
 // record_signing.h).

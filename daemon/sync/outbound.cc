@@ -50,13 +50,17 @@ OutboundChoice DecideOutbound(const LogRecord& e, const PeerInfo& peer,
                               const OutboundInputs& in) {
   // Loop prevention before policy: never echo a record to its origin or to
   // the peer it came from.
-  if (e.body.origin == peer.key) {
+  // The origin's current key: the peer made it under a key it rotated
+  // away from, or we did.
+  const protocol::PublicKey origin_now =
+      in.chains != nullptr ? in.chains->CurrentKey(e.body.origin) : e.body.origin;
+  if (e.body.origin == peer.key || origin_now == peer.key) {
     return Skip("origin", "the peer is the record's origin");
   }
   if (e.received_from && *e.received_from == peer.name) {
     return Skip("received_from", "the record came from this peer");
   }
-  const bool ours = e.body.origin == in.identity->public_key();
+  const bool ours = origin_now == in.identity->public_key();
   policy::ShareInputs share;
   share.now = in.now;
   share.sent_today_to_country = in.sent_today;

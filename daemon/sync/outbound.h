@@ -20,6 +20,7 @@
 #include "daemon/policy/policy_eval.h"
 #include "daemon/policy/share_decision.h"
 #include "daemon/store/warninglist_hit.h"
+#include "daemon/sync/key_chain.h"
 #include "protocol/record_codec.h"
 
 namespace caravan::daemon::sync {
@@ -64,6 +65,10 @@ struct OutboundChoice {
 struct OutboundInputs {
   const policy::PolicySet* policy = nullptr;
   const crypto::IdentityKey* identity = nullptr;
+  // Identity key rotations held (docs/federation.md): a record made under a
+  // key its member (or we) rotated away from is still that member's (ours).
+  // Null: no rotations.
+  const KeyChains* chains = nullptr;
   int64_t now = 0;
   uint64_t sent_today = 0;  // to the peer's country, this UTC day
   // The highest revision of this id the peer already holds, if any

@@ -142,6 +142,7 @@ Status DecideAll(const PageContext& ctx, store::Reader& reader,
     // decode: what a peer sent us comes back in every page of its session
     // (LogRange for that peer leaves out their bytes).
     if (stored.origin == peer.key ||
+        (ctx.chains && ctx.chains->CurrentKey(stored.origin) == peer.key) ||
         (stored.received_from && *stored.received_from == peer.name)) {
       page.settled.push_back(stored.seq);
       continue;
@@ -169,9 +170,10 @@ Status DecideAll(const PageContext& ctx, store::Reader& reader,
     OutboundInputs in;
     in.policy = ctx.policy;
     in.identity = ctx.identity;
+    in.chains = ctx.chains.get();
     in.now = ctx.now;
     in.sent_today = sent_today;
-    in.origin_trust = OriginTrustOf(*trust, entry->body.origin);
+    in.origin_trust = OriginTrustOf(*trust, entry->body.origin, ctx.chains.get());
     if (entry->body.revision > 1) {
       auto deliveries = reader.Deliveries(entry->id);
       if (!deliveries.ok()) return deliveries.status();
@@ -208,7 +210,9 @@ Status DecideAll(const PageContext& ctx, store::Reader& reader,
         page.sent.push_back({stored.seq, entry->id, entry->body.revision,
                              c.variant, c.rule, false, log_end, false});
         if (c.needs_signature ||
-            (ctx.resign_own && entry->body.origin == self)) {
+            (ctx.resign_own &&
+             (entry->body.origin == self ||
+              (ctx.chains && ctx.chains->CurrentKey(entry->body.origin) == self)))) {
           own.push_back({page.sends.size(), c.needs_signature});
         }
         page.sends.emplace_back(stored.seq, std::move(c.to_send));

@@ -4,6 +4,7 @@
 // deliveries. Each call is one read pass plus one store write.
 
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -64,7 +65,10 @@ struct PageContext {
   const policy::PolicySet* policy = nullptr;
   const crypto::IdentityKey* identity = nullptr;
   int64_t now = 0;
-  Metrics* metrics = nullptr;  // withheld counts by rule; may be null
+  Metrics* metrics = nullptr;
+  // Identity key rotations held (loop prevention and "ours" follow whole
+  // key chains); null: none. Shares ownership of the roster it lives in.
+  std::shared_ptr<const KeyChains> chains = nullptr;  // withheld counts by rule; may be null
   // The peer accepts whole batches: our own records that go unchanged are
   // signed again with the page's batch too, so the whole page of ours
   // leaves as one batch (leaves, seed and one signature) instead of each

@@ -445,6 +445,10 @@ awaitable<void> SyncEngine::SendLoop(Session& s) {
     PageContext ctx{deps_.store, s.reader.get(), policy.get(),
                     deps_.identity, Now()};
     ctx.metrics = deps_.metrics;
+    {
+      auto roster = deps_.roster();
+      ctx.chains = std::shared_ptr<const KeyChains>(roster, &roster->chains());
+    }
     // Sealed batches go record by record (a hub's members say no Hello to
     // us): re-signing what is already signed would only add proof bytes.
     ctx.resign_own = s.whole_batches && !s.sealed;

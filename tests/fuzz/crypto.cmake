@@ -19,3 +19,9 @@ caravan_add_fuzzer(fuzz_identity_rotation
   SOURCES ${CMAKE_CURRENT_LIST_DIR}/fuzz_identity_rotation.cc
   LIBS caravan_crypto
   CORPUS ${CMAKE_CURRENT_LIST_DIR}/corpus/identity_rotation)
+
+# The identity payload of a handshake with its rotation chain (docs/wire.md).
+caravan_add_fuzzer(fuzz_handshake_chain
+  SOURCES ${CMAKE_CURRENT_LIST_DIR}/fuzz_handshake_chain.cc
+  LIBS caravan_crypto
+  CORPUS ${CMAKE_CURRENT_LIST_DIR}/corpus/handshake_chain)

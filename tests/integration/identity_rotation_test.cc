@@ -9,8 +9,9 @@
 // the rotation relayed by CN (verified end to end by K0's signature) and
 // holds exactly CN's UZ records, old and new.
 //
-// TODO(h-ident): `caravan key rotate` at a real daemon (the rotating side)
-// is not built yet; this test plays that side with the test's own keys.
+// The rotating side played by the test's own keys, so every step (and a
+// replay) is under the test's control; identity_rotate_test.cc has a real
+// daemon rotate (`caravan key rotate`).
 
 #include <gtest/gtest.h>
 

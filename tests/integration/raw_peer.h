@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <ctime>
 #include <deque>
 #include <memory>
 #include <optional>
@@ -50,6 +51,10 @@ class RawPeer {
   ~RawPeer() {
     if (fd_ >= 0) close(fd_);
   }
+
+  // Certifies the link key with this serial (>= 1: the 112-byte payload of
+  // a rotated link key), e.g. to pass a member's highest serial seen.
+  void UseLinkSerial(uint64_t serial) { serial_ = serial; }
 
   bool Connect(uint16_t port, int rcvbuf = 0) {
     fd_ = socket(AF_INET, SOCK_STREAM, 0);
@@ -84,8 +89,9 @@ class RawPeer {
     if (!crypto::VerifyHandshakePayload(*payload, *hs->remote_static())) {
       return Fail(why, "responder payload does not verify");
     }
-    const auto mine =
-        crypto::BuildHandshakePayload(identity_, link_key_->public_key());
+    const auto mine = crypto::BuildLinkPayload(
+        identity_, link_key_->public_key(), serial_,
+        serial_ == 0 ? 0 : static_cast<int64_t>(std::time(nullptr)));
     auto m3 = hs->WriteMessage(mine);
     if (!m3 || !WriteFramed(*m3)) return Fail(why, "cannot send message 3");
     transport_ = hs->SplitTransport();
@@ -288,6 +294,7 @@ class RawPeer {
     return words;
   }
 
+  uint64_t serial_ = 0;
   const crypto::IdentityKey& identity_;
   std::unique_ptr<crypto::LinkKey> link_key_;
   int fd_ = -1;

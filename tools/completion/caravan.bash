@@ -103,9 +103,10 @@ _caravan() {
   case $cmd in
     init) opts="--name --country --peer-listen --taxii-listen --control" ;;
     key)
-      verbs="show rotate export import"
+      verbs="show rotate compromised export import"
       [[ $verb == show ]] && opts="--invite"
       [[ $verb == rotate ]] && opts="--link"
+      [[ $verb == compromised ]] && opts="--since"
       [[ $verb == export ]] && opts="--encrypted --passphrase-file"
       [[ $verb == import ]] && opts="--passphrase-file --force"
       ;;

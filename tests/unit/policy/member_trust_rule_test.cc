@@ -78,6 +78,19 @@ TEST(MemberTrustRule, ACompromisedKeyHoldsBackOnlyRecordsSinceItsTime) {
             kRuleCompromisedKey);
 }
 
+// A retired key declared compromised (key compromised --since): what was
+// created from its rotation on is its successor's and leaves.
+TEST(MemberTrustRule, ARetiredCompromisedKeyHoldsBackOnlyUntilItsRotation) {
+  PolicySet set = ShareAll();
+  OriginTrust retired;
+  retired.compromised_since = kNow - 100;
+  retired.compromised_until = kNow - 10;
+  EXPECT_EQ(DecideShare(set, Created(kNow - 101), "KZ", Relay(retired)).action, Action::kShare);
+  EXPECT_EQ(DecideShare(set, Created(kNow - 11), "KZ", Relay(retired)).rule.key,
+            kRuleCompromisedKey);
+  EXPECT_EQ(DecideShare(set, Created(kNow - 10), "KZ", Relay(retired)).action, Action::kShare);
+}
+
 TEST(MemberTrustRule, CompromiseIsNamedBeforeRemoval) {
   OriginTrust both;
   both.departed = true;

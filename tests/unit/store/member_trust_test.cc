@@ -86,6 +86,20 @@ TEST(MemberTrust, QuarantineOriginTakesOnlyThatKeySinceTheTime) {
   EXPECT_EQ(again->size(), 1u);  // a.example, the one not yet quarantined
 }
 
+// A retired key declared compromised: only what it signed before its
+// rotation (`until`); b.example's later revision is its successor's.
+TEST(MemberTrust, QuarantineOriginStopsAtUntil) {
+  TempDir dir;
+  auto store = OpenOrDie(dir.File("s.db"));
+  ASSERT_NO_FATAL_FAILURE(Seed(*store));
+  auto ids = store->WriteValue<std::vector<IndicatorId>>([](WriteTxn& txn) {
+    return txn.QuarantineOrigin(KeyOf(1), 0, 1'600'000'002);
+  }).get();
+  ASSERT_TRUE(ids.ok()) << ids.status().ToString();
+  ASSERT_EQ(ids->size(), 1u);
+  EXPECT_EQ((*ids)[0], IdOf(KeyOf(1), IndicatorType::kDomain, "a.example"));
+}
+
 TEST(MemberTrust, PurgeDeletesExactlyThatOrigin) {
   TempDir dir;
   auto store = OpenOrDie(dir.File("s.db"));

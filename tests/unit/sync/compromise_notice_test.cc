@@ -4,6 +4,7 @@
 
 #include <set>
 
+#include "crypto/identity_rotation.h"
 #include "daemon/sync/compromise_notice.h"
 #include "tests/unit/sync/hub_test_util.h"
 
@@ -68,6 +69,30 @@ TEST(CompromiseNoticeTest, UnknownCompromisedKeyIsRefused) {
   auto n = SignCompromiseNotice(*f.kz.key, f.outsider.key->public_key(),
                                 kNow - 3600, kNow);
   EXPECT_EQ(RefusalOf(n, f.roster), "unknown_key");
+}
+
+// `caravan key compromised` at a member that rotated K0 -> K1: the notice
+// is issued by K1 about K0. Taken because K1 is K0's successor in the chain
+// the receiver holds; refused from anyone else, and for a key nobody
+// rotated away from.
+TEST(CompromiseNoticeTest, RetiredKeyNoticeIssuedByItsSuccessorIsAccepted) {
+  Federation f;
+  auto uz1 = crypto::IdentityKey::Generate();
+  const auto rotation = crypto::SignRotation(*f.uz.key, *uz1, kNow - 600, kNow - 600);
+  const RosterIndex roster({f.kz.Roster(), f.uz.Roster()}, KeyChains({rotation}));
+  auto n = SignCompromiseNotice(*uz1, f.uz.key->public_key(), kNow - 3600, kNow);
+  NoticeCheck c = CheckCompromiseNotice(n, roster, kNow);
+  ASSERT_FALSE(c.refusal.has_value()) << c.reason;
+  ASSERT_NE(c.compromised, nullptr);
+  EXPECT_EQ(c.compromised->name, "CERT-UZ");
+  EXPECT_EQ(c.issuer->name, "CERT-UZ");
+  // Another member may not declare UZ's retired key for it this way.
+  EXPECT_EQ(RefusalOf(SignCompromiseNotice(*f.kz.key, f.uz.key->public_key(), kNow - 3600,
+                                           kNow),
+                      roster),
+            "unknown_key");
+  // Without the rotation held, the issuer is not even on the roster.
+  EXPECT_EQ(RefusalOf(n, f.roster), "unknown_issuer");
 }
 
 TEST(CompromiseNoticeTest, SinceOrIssueTimeInTheFutureIsRefused) {

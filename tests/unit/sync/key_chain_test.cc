@@ -196,13 +196,26 @@ TEST(OriginSigner, RetiredKeySigningAfterTheRotationIsRefusedAsRetiredKey) {
   EXPECT_EQ(CheckBatchSigner(chains, f.uz1->public_key(), body), SignerVerdict::kGood);
 }
 
-TEST(OriginSigner, NewKeySigningBeforeTheRotationIsABadSignature) {
+// After a rotation the member re-signs variants and withdrawals of its old
+// records (created before the rotation) with its current key: a later key
+// of the chain may sign them; any other key may not.
+TEST(OriginSigner, NewKeyMaySignARecordCreatedBeforeTheRotation) {
   Federation f;
-  const KeyChains chains({f.first});
+  const KeyChains chains({f.first, crypto::SignRotation(*f.uz1, *f.uz2, kT + 60, kT + 60)});
   protocol::RecordBody body;
   const auto rec = Record(*f.uz0, *f.uz1, kT - 5, &body);
-  EXPECT_EQ(CheckRecordSigner(chains, rec, body), SignerVerdict::kBadSignature);
+  EXPECT_EQ(CheckRecordSigner(chains, rec, body), SignerVerdict::kGood);
+  EXPECT_EQ(CheckRecordSigner(chains, Record(*f.uz0, *f.uz2, kT - 5, &body), body),
+            SignerVerdict::kGood);
+  EXPECT_EQ(CheckBatchSigner(chains, f.uz2->public_key(), body), SignerVerdict::kGood);
+  // Not without the rotation known, and never by another member's key.
+  EXPECT_EQ(CheckRecordSigner(KeyChains(), rec, body), SignerVerdict::kBadSignature);
+  EXPECT_EQ(CheckRecordSigner(chains, Record(*f.uz0, *f.kz, kT - 5, &body), body),
+            SignerVerdict::kBadSignature);
   EXPECT_EQ(CheckBatchSigner(chains, f.kz->public_key(), body), SignerVerdict::kBadSignature);
+  // A later key signing for an earlier one, not the other way round.
+  EXPECT_EQ(CheckRecordSigner(chains, Record(*f.uz1, *f.uz0, kT + 5, &body), body),
+            SignerVerdict::kBadSignature);
 }
 
 TEST(OriginSigner, NewIndicatorsUnderTheNewKeyVerifyDirectly) {

@@ -1,0 +1,91 @@
+// `caravan key compromised --since TIME` at the victim, after it rotated its
+// identity key (issue 16; docs/federation.md, "Compromise"): the key it
+// rotated away from last (K0, retired at T) is distrusted for records
+// created at or after TIME. Our own indicators K0 signed in [TIME, T) are
+// quarantined (kept as evidence, leave no more); revisions made after T are
+// signed by the current key and stay. A compromise notice issued by the
+// current key (issuer K1, compromised K0) goes to every peer we delivered
+// K0's records to since TIME; a peer accepts it because K1 is K0's
+// successor in the chain it holds, and applies its
+// [inbound] act_on_compromise_notices.
+#include <ctime>
+
+#include "crypto/key_text.h"
+#include "daemon/node/control_dispatcher.h"
+#include "daemon/node/control_wire.h"
+#include "daemon/node/indicator_json.h"
+#include "daemon/node/node.h"
+#include "daemon/observe/log.h"
+#include "daemon/sync/compromise_notice.h"
+#include "protocol/time_text.h"
+
+namespace caravan::daemon {
+
+Result<std::string> ControlDispatcher::KeyCompromised(int64_t since, const std::string& actor) {
+  const int64_t now = std::time(nullptr);
+  if (node_.reload_requested()) {
+    // Notices are queued in memory: not into a node about to reload.
+    return RetryLater("caravand is reloading under its new identity key; try again in a moment");
+  }
+  if (node_.own_keys().size() < 2) {
+    return InvalidInput(
+        "this node never rotated its identity key: rotate it first (`caravan key rotate`), then "
+        "declare the old one compromised");
+  }
+  const protocol::PublicKey retired = node_.own_keys()[1];
+  const crypto::RotationStatement* rotation = node_.roster()->chains().RetiredBy(retired);
+  if (rotation == nullptr) return Internal("the rotation of our retired key is not in the store");
+  const int64_t until = rotation->rotated_at;
+  if (since < 0) return InvalidInput("--since must not be before 1970");
+  if (since >= until) {
+    return InvalidInput("--since " + protocol::FormatTime(since) +
+                        " is not before the rotation at " + protocol::FormatTime(until) +
+                        ": the retired key signed nothing of ours after it");
+  }
+  std::vector<std::string> holders;  // peers we gave K0's records since TIME
+  {
+    auto peers = node_.WithReader(
+        [&](store::Reader& reader) { return reader.PeersHolding(retired, since); });
+    if (!peers.ok()) return peers.status();
+    holders = std::move(*peers);
+  }
+  std::vector<protocol::IndicatorId> quarantined;
+  const std::string name = node_.config().node.name;
+  Status written = node_.store().Write([&](store::WriteTxn& txn) -> Status {
+    auto ids = txn.QuarantineOrigin(retired, since, until);
+    if (!ids.ok()) return ids.status();
+    quarantined = std::move(*ids);
+    std::vector<store::AuditEvent> audit;
+    audit.push_back({txn.now(), actor, "identity-key-compromised", name, "",
+                     DumpJson({{"key", crypto::KeyText(retired)},
+                               {"fingerprint", crypto::Fingerprint(retired)},
+                               {"since", protocol::FormatTime(since)},
+                               {"rotated_at", protocol::FormatTime(until)},
+                               {"quarantined", quarantined.size()},
+                               {"notified", holders}})});
+    for (const auto& id : quarantined) {
+      audit.push_back({txn.now(), actor, "quarantine", protocol::IdToHex(id), "",
+                       DumpJson({{"reason", "compromised_key"}})});
+    }
+    auto a = txn.AppendAudits(audit);
+    return a.ok() ? Status::Ok() : a.status();
+  }).get();
+  if (!written.ok()) return written;
+  const sync::CompromiseNotice notice =
+      sync::SignCompromiseNotice(node_.identity(), retired, since, now);
+  if (!holders.empty()) node_.QueueCompromiseNotice(notice, holders);
+  LogNotice("keys: retired identity key ", crypto::Fingerprint(retired),
+            " declared compromised since ", protocol::FormatTime(since), " by ", actor, ": ",
+            quarantined.size(), " indicators quarantined, notice to ", holders.size(), " peers");
+  nlohmann::json ids = nlohmann::json::array();
+  for (const auto& id : quarantined) ids.push_back(protocol::IdToHex(id));
+  return DumpJson({{"key", crypto::KeyText(retired)},
+                   {"fingerprint", crypto::Fingerprint(retired)},
+                   {"since", TimeOrNull(since)},
+                   {"rotated_at", TimeOrNull(until)},
+                   {"quarantined", quarantined.size()},
+                   {"ids", std::move(ids)},
+                   {"notified", holders}});
+}
+
+}  // namespace caravan::daemon
