@@ -178,8 +178,9 @@ Status DecideAll(const PageContext& ctx, store::Reader& reader,
       auto deliveries = reader.Deliveries(entry->id);
       if (!deliveries.ok()) return deliveries.status();
       // A relayed revocation is judged against what the peer holds.
-      const bool with_content =
-          entry->body.indicator.revoked && entry->body.origin != self;
+      const protocol::PublicKey origin_now =
+          ctx.chains ? ctx.chains->CurrentKey(entry->body.origin) : entry->body.origin;
+      const bool with_content = entry->body.indicator.revoked && origin_now != self;
       for (const auto& d : *deliveries) {
         if (d.peer != peer.name) continue;
         auto held_revision = ReadHeld(reader, d, with_content);
