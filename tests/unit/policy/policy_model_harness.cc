@@ -295,7 +295,7 @@ Outcome Judge(const PolicySet& set, const Policy& p, const Case& c) {
     in.held = HeldRevision{*s.held, s.held_variant, s.held_withdrawn, content};
   }
   if (s.warninglist) in.warninglist = WarninglistFlag{*s.warninglist, "entry"};
-  in.origin_trust = OriginTrust{s.origin_departed, s.compromised_since};
+  in.origin_trust = OriginTrust{s.origin_departed, s.compromised_since, std::nullopt};
   o.engine = DecideShare(set, body, s.country, in);
   o.model = Decide(p, record, s);
   o.agree = Same(o.engine, o.model);
