@@ -316,6 +316,9 @@ TEST_F(HubPrekeyTest, RestartedHubServesTheOwnersPrekeyBeforeItReconnects) {
   ASSERT_TRUE(h_.Start(&why)) << why;
   // Served from the hub's book the moment it runs, C still down.
   EXPECT_EQ(PrekeyId(h_, c_.name()), c_prekey) << Listed(h_, c_.name()).dump();
+  EXPECT_NE(h_.node().LogText().find("prekey statements kept by this hub"),
+            std::string::npos)
+      << Logs();
   ASSERT_TRUE(a_.Start(&why)) << why;
   ASSERT_TRUE(WaitFor([&] { return PrekeyId(a_, c_.name()) == c_prekey; }))
       << Listed(a_, c_.name()).dump() << Logs();
