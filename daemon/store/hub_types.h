@@ -7,6 +7,7 @@
 // Plain values; thread-safe as values are.
 
 #include <array>
+#include <cstddef>
 #include <cstdint>
 #include <string>
 #include <string_view>
@@ -115,6 +116,41 @@ struct SealedOutboxCount {
   uint64_t awaiting_receipt = 0;  // in the outbox
   uint64_t queued_at_hub = 0;     // of those, the hub acknowledged holding
   uint64_t receipted_seq = 0;
+};
+
+// ---- The hub's prekey book (docs/federation.md "Prekeys"): the members'
+// signed prekey statements a hub serves to senders, kept on disk so a
+// restarted hub can serve an owner's prekey before that owner reconnects.
+// The store keeps the bytes; the sync engine re-verifies every row
+// (signature, roster, expiry) before it serves one (hub_prekey_book.h).
+
+// At most this many statements per owner, the newest by prekey id: the
+// hub serves the newest that still verifies, so a damaged newest row
+// falls back to the one before it rather than to nothing.
+inline constexpr size_t kHubPrekeysPerOwner = 4;
+// At most this many rows in all (kMaxRosterMembers x kHubPrekeysPerOwner).
+inline constexpr size_t kMaxHubPrekeyRows = 4096 * kHubPrekeysPerOwner;
+// A statement's encoded size (daemon/sync kMaxPrekeyStatementBytes).
+inline constexpr size_t kMaxHubPrekeyStatementBytes = 1024;
+
+// One stored statement (hub_prekey_book). owner_key, prekey_id and
+// not_after repeat the statement's own fields so rows can be bounded and
+// pruned without decoding; a reader must check they match.
+struct HubPrekeyRow {
+  protocol::PublicKey owner_key{};
+  uint64_t prekey_id = 0;          // >= 1
+  int64_t not_after = 0;           // Unix seconds
+  std::vector<uint8_t> statement;  // the encoded signed statement
+  int64_t stored_at = 0;           // set by HubPrekeyPut
+};
+
+// What Reader::HubPrekeyBook returns: the well-formed rows, by owner and
+// then newest prekey id first, and how many rows were malformed (a key of
+// the wrong length, an id below 1, a statement empty or over the bound):
+// those are never returned, and HubPrekeyPrune deletes them.
+struct HubPrekeyBookRows {
+  std::vector<HubPrekeyRow> rows;
+  uint64_t malformed = 0;
 };
 
 }  // namespace caravan::store

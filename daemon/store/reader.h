@@ -198,6 +198,12 @@ class Reader {
   Result<std::vector<SealedOutboxCount>> SealedOutboxCounts();
   Result<std::vector<SealedChainIn>> SealedChainsIn();
 
+  // The hub's prekey book as stored (daemon/store/hub_prekey_book.cc):
+  // the well-formed rows by owner, newest id first, unverified (the sync
+  // engine checks each statement before serving it); malformed rows are
+  // counted, never returned.
+  Result<HubPrekeyBookRows> HubPrekeyBook();
+
   // The warninglist hit of `id` (daemon/store/warninglist_hits.cc), nullopt
   // when it matched none.
   Result<std::optional<WarninglistHit>> GetWarninglistHit(

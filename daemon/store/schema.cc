@@ -390,6 +390,24 @@ CREATE TABLE compromise_notices (
 ) WITHOUT ROWID;
 )sql";
 
+// Migration: the hub's prekey book (docs/federation.md "Prekeys";
+// daemon/store/hub_prekey_book.cc). A hub keeps each member's signed
+// prekey statements so that, restarted, it serves an offline member's
+// current prekey to senders (without it they wait until the member
+// reconnects). At most kHubPrekeysPerOwner rows per owner (the newest
+// ids) and kMaxHubPrekeyRows in all; expired rows are pruned. The bytes
+// are re-verified (signature, roster, expiry) before a row is served.
+constexpr const char* kMigrationHubPrekeyBook = R"sql(
+CREATE TABLE hub_prekey_book (
+  owner_key BLOB NOT NULL CHECK (length(owner_key) = 32),
+  prekey_id INTEGER NOT NULL CHECK (prekey_id >= 1),
+  not_after INTEGER NOT NULL,
+  statement BLOB NOT NULL CHECK (length(statement) BETWEEN 1 AND 1024),
+  stored_at INTEGER NOT NULL,
+  PRIMARY KEY (owner_key, prekey_id)
+) WITHOUT ROWID;
+)sql";
+
 // Append new migrations here; never edit one that has shipped.
 constexpr Migration kMigrations[] = {
     {1, kMigration1},
@@ -405,6 +423,7 @@ constexpr Migration kMigrations[] = {
     {11, kMigrationLinkSerials},
     {12, kMigrationIdentityRotations},
     {13, kMigrationMemberTrust},
+    {14, kMigrationHubPrekeyBook},
 };
 static_assert(sizeof(kMigrations) / sizeof(kMigrations[0]) == kSchemaVersion,
               "kSchemaVersion must equal the number of migrations");

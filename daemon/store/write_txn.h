@@ -186,6 +186,19 @@ class WriteTxn {
   Result<uint64_t> SealedOutboxDropThrough(const PublicKey& recipient,
                                            uint64_t pair_seq);
 
+  // The hub's prekey book (daemon/store/hub_prekey_book.cc). Keeps a
+  // member's signed prekey statement the sync engine accepted: true when
+  // stored, false when one with that (owner, id) is already held (nothing
+  // changes). Only the owner's newest kHubPrekeysPerOwner ids stay.
+  // InvalidInput for an empty or over-1-KiB statement, an id of 0 or above
+  // INT64_MAX, or a book already holding kMaxHubPrekeyRows.
+  Result<bool> HubPrekeyPut(const HubPrekeyRow& row);
+  // Deletes the statements expired at `now` (not_after <= now) and every
+  // malformed row; returns how many went.
+  Result<uint64_t> HubPrekeyPrune(int64_t now);
+  // Deletes one statement (the sync engine refused it on loading).
+  Status HubPrekeyDelete(const PublicKey& owner, uint64_t prekey_id);
+
   // Warninglists (daemon/store/warninglist_hits.cc): records that the held
   // indicator `hit.id` matched a warninglist (replacing an earlier hit's
   // list and entry; forced once means forced) and sets its current row's

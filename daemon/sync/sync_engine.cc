@@ -22,6 +22,7 @@
 #include "crypto/identity_x25519.h"
 #include "crypto/key_text.h"
 #include "daemon/sync/hub_envelope.h"
+#include "daemon/sync/hub_prekey_book.h"
 #include "daemon/sync/hub_relay.h"
 #include "daemon/sync/offload.h"
 #include "daemon/sync/sealed_chain.h"
@@ -1628,6 +1629,21 @@ Status SyncEngine::StartPrekeys() {
     LogInfo("prekeys: new prekey ", first->rotated->prekey_id,
             " valid until ", first->rotated->not_after);
   }
+  if (hub.enabled) {
+    // A restarted hub serves what it was given, re-checked, so a sender
+    // can seal to a member that has not reconnected since.
+    auto restored =
+        RestoreHubPrekeyBook(*deps_.store, *deps_.roster(), Now());
+    if (!restored.ok()) return restored.status();
+    prekey_book_ = std::move(*restored);
+    for (const auto& [member, statement] : prekey_book_) {
+      UpdatePrekeyView(member);
+    }
+    if (!prekey_book_.empty()) {
+      LogInfo("prekeys: serving ", prekey_book_.size(),
+              " members' prekey statements kept by this hub");
+    }
+  }
   prekey_timer_ = std::make_shared<asio::steady_timer>(*deps_.io);
   asio::co_spawn(*deps_.io, PrekeyLoop(prekey_timer_), asio::detached);
   return Status::Ok();
@@ -1658,13 +1674,25 @@ awaitable<void> SyncEngine::PrekeyLoop(
       PublishPrekey(*done->rotated, nullptr);
     }
     // Statements that expired are of no use to anyone.
+    bool expired = false;
     for (auto it = prekey_book_.begin(); it != prekey_book_.end();) {
       if (it->second.not_after <= Now()) {
         const protocol::PublicKey member = it->first;
         it = prekey_book_.erase(it);
         UpdatePrekeyView(member);
+        expired = true;
       } else {
         ++it;
+      }
+    }
+    if (expired && deps_.config->hub.enabled) {
+      // The hub's stored copies go with them (older ids of an owner
+      // expire before its newest, so they go at the latest with it).
+      auto prune = [store] { return PruneHubPrekeys(*store, Now()); };
+      auto pruned = *co_await Offload(*deps_.pool, std::move(prune));
+      if (!pruned.ok()) {
+        LogError("prekeys: pruning the hub's prekey book: ",
+                 pruned.status().message());
       }
     }
   }
@@ -1771,6 +1799,19 @@ awaitable<void> SyncEngine::OnPrekey(
     co_return;
   }
   prekey_book_[statement->member_key] = *statement;
+  if (deps_.config->hub.enabled) {
+    // Kept before it is passed on: a hub restarted from here on still
+    // serves it while its owner is offline. A failed write costs only
+    // that (logged); the statement is served from memory meanwhile.
+    store::Store* store = deps_.store;
+    auto keep = [store, statement] { return KeepHubPrekey(*store, *statement); };
+    Status kept = *co_await Offload(*deps_.pool, std::move(keep));
+    if (!kept.ok()) {
+      LogError("prekeys: keeping prekey ", statement->prekey_id, " of ",
+               roster->Find(statement->member_key)->name,
+               " in the hub's book: ", kept.message());
+    }
+  }
   awaiting_prekey_.erase(statement->member_key);
   UpdatePrekeyView(statement->member_key);
   LogInfo("prekey ", statement->prekey_id, " of ",

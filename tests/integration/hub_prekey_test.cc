@@ -299,5 +299,57 @@ TEST_F(HubPrekeyTest, ExpiredPrekeyIsRefusedResealedAndTheCaptureStaysClosed) {
   EXPECT_FALSE(crypto::Open(captured, *leaked).has_value());
 }
 
+// The hub keeps the members' prekey statements on disk (table
+// hub_prekey_book): restarted while C is down, it serves C's current
+// prekey to A (restarted too, so A holds nothing of C's but what the hub
+// serves), A seals to it, and C opens the envelope when it returns.
+TEST_F(HubPrekeyTest, RestartedHubServesTheOwnersPrekeyBeforeItReconnects) {
+  ASSERT_NO_FATAL_FAILURE(Configure("1d", "2d", "2s"));
+  ASSERT_NO_FATAL_FAILURE(StartAndRoute());
+  ASSERT_TRUE(WaitFor([&] {
+    return PrekeyId(a_, c_.name()) != 0 && PrekeyId(h_, c_.name()) != 0;
+  })) << Logs();
+  const uint64_t c_prekey = PrekeyId(h_, c_.name());
+  ASSERT_EQ(PrekeyId(a_, c_.name()), c_prekey);
+  for (FedNode* n : {&c_, &a_, &h_}) ASSERT_EQ(n->Stop(), 0) << n->name();
+  std::string why;
+  ASSERT_TRUE(h_.Start(&why)) << why;
+  // Served from the hub's book the moment it runs, C still down.
+  EXPECT_EQ(PrekeyId(h_, c_.name()), c_prekey) << Listed(h_, c_.name()).dump();
+  EXPECT_NE(h_.node().LogText().find("prekey statements kept by this hub"),
+            std::string::npos)
+      << Logs();
+  ASSERT_TRUE(a_.Start(&why)) << why;
+  ASSERT_TRUE(WaitFor([&] { return PrekeyId(a_, c_.name()) == c_prekey; }))
+      << Listed(a_, c_.name()).dump() << Logs();
+  EXPECT_EQ(Listed(a_, c_.name())["awaiting_prekey"], false);
+
+  const std::string value = "kept.prekey-book-5b1e.example";
+  ASSERT_EQ(a_.Cli({"submit", "domain", value, "--tlp", "green"}).exit_code, 0);
+  ASSERT_TRUE(WaitFor([&] {
+    json p = Listed(a_, c_.name());
+    return !p.is_null() && p["queued_at_hub"] == 1;
+  })) << Listed(a_, c_.name()).dump() << Logs();
+  auto queued = HubQueue(h_);
+  ASSERT_EQ(queued.size(), 1u);
+  std::vector<uint8_t> want_key_id(8);
+  for (int i = 0; i < 8; ++i) {
+    want_key_id[7 - i] = static_cast<uint8_t>(c_prekey >> (8 * i));
+  }
+  EXPECT_EQ(RecipientKeyId(queued[0]), want_key_id)
+      << "not sealed to the prekey the restarted hub served";
+
+  ASSERT_TRUE(c_.Start(&why)) << why;
+  ASSERT_TRUE(WaitFor([&] { return !c_.Lookup(value).is_null(); })) << Logs();
+  EXPECT_EQ(c_.Values().count(value), 1u);
+  EXPECT_FALSE(Audited(c_, "sealed_refuse")) << Logs();
+  EXPECT_FALSE(Audited(h_, "hub_prekey_refused")) << Logs();
+  // A counts it delivered on C's receipt.
+  EXPECT_TRUE(WaitFor([&] {
+    json p = Listed(a_, c_.name());
+    return !p.is_null() && p.value("awaiting_receipt", -1) == 0;
+  })) << Listed(a_, c_.name()).dump() << Logs();
+}
+
 }  // namespace
 }  // namespace caravan::integration

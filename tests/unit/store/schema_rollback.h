@@ -26,6 +26,8 @@ inline constexpr const char* kRollBackToSchema6 =
     "DROP TABLE compromise_notices;"
     "DROP TABLE compromised_keys;"
     "DROP TABLE departed_members;"
+    // The hub's prekey book.
+    "DROP TABLE hub_prekey_book;"
     "DELETE FROM schema_version WHERE version > 6;";
 
 }  // namespace caravan::store::testing
