@@ -1,9 +1,10 @@
-// `caravan peers remove` and `caravan peers compromised` (issue 16,
-// docs/federation.md "Leaving" and "Compromise").
+// `caravan peers remove`, `caravan peers compromised` and `caravan key
+// compromised` (issue 16, docs/federation.md "Leaving" and "Compromise").
 #include <unistd.h>
 
 #include <ctime>
 #include <iostream>
+#include <optional>
 #include <string>
 
 #include "protocol/time_text.h"
@@ -18,6 +19,23 @@ uint64_t Count(const nlohmann::json& doc, const char* group,
                const char* field) {
   if (!doc.contains(group) || !doc.at(group).is_object()) return 0;
   return doc.at(group).value(field, uint64_t{0});
+}
+
+// --since TIME (RFC 3339, a date or a relative time), or a message on
+// stderr and nullopt.
+std::optional<int64_t> SinceOption(const std::string& text) {
+  auto since = protocol::ParseTime(text, std::time(nullptr));
+  if (!since.ok()) {
+    std::cerr << "caravan: --since: '" << text << "': " << since.status().message() << "\n";
+    return std::nullopt;
+  }
+  return *since;
+}
+
+// How many peers a compromise notice went to (the reply's "notified").
+size_t NotifiedCount(const nlohmann::json& doc) {
+  const auto notified = doc.find("notified");
+  return notified != doc.end() && notified->is_array() ? notified->size() : 0;
 }
 
 // A purge deletes evidence: on a terminal the operator types the member's
@@ -88,12 +106,8 @@ int RunPeersRemove(const GlobalOptions& global, const PeerRemoveOptions& o) {
 
 int RunPeersCompromised(const GlobalOptions& global,
                         const PeerCompromisedOptions& o) {
-  auto since = protocol::ParseTime(o.since, std::time(nullptr));
-  if (!since.ok()) {
-    std::cerr << "caravan: --since: '" << o.since
-              << "': " << since.status().message() << "\n";
-    return 2;
-  }
+  const auto since = SinceOption(o.since);
+  if (!since) return 2;
   capnp::MallocMessageBuilder message;
   auto r = message.initRoot<Request>().initPeersCompromised();
   r.setName(Text(o.name));
@@ -104,26 +118,18 @@ int RunPeersCompromised(const GlobalOptions& global,
     PrintJson(*doc);
     return 0;
   }
-  const auto notified = doc->find("notified");
   std::cout << "key of " << TextOr(*doc, "name") << " ("
             << TextOr(*doc, "fingerprint") << ") declared compromised since "
             << TextOr(*doc, "since") << ": "
             << doc->value("quarantined", uint64_t{0})
-            << " indicators quarantined; notice sent to "
-            << (notified != doc->end() && notified->is_array()
-                    ? notified->size()
-                    : 0)
+            << " indicators quarantined; notice sent to " << NotifiedCount(*doc)
             << " peers; handshakes with that key are refused\n";
   return 0;
 }
 
 int RunKeyCompromised(const GlobalOptions& global, const std::string& since_text) {
-  auto since = protocol::ParseTime(since_text, std::time(nullptr));
-  if (!since.ok()) {
-    std::cerr << "caravan: --since: '" << since_text << "': " << since.status().message()
-              << "\n";
-    return 2;
-  }
+  const auto since = SinceOption(since_text);
+  if (!since) return 2;
   capnp::MallocMessageBuilder message;
   message.initRoot<Request>().initKeyCompromised().setSince(*since);
   auto doc = CallForJson(global, message);
@@ -132,13 +138,11 @@ int RunKeyCompromised(const GlobalOptions& global, const std::string& since_text
     PrintJson(*doc);
     return 0;
   }
-  const auto notified = doc->find("notified");
   std::cout << "retired identity key " << TextOr(*doc, "fingerprint")
             << " declared compromised since " << TextOr(*doc, "since") << ": "
             << doc->value("quarantined", uint64_t{0})
             << " of our indicators quarantined; notice signed by the current key sent to "
-            << (notified != doc->end() && notified->is_array() ? notified->size() : 0)
-            << " peers\n";
+            << NotifiedCount(*doc) << " peers\n";
   return 0;
 }
 
