@@ -198,6 +198,7 @@ Result<std::string> ControlDispatcher::Query(protocol::wire::Query::Reader q,
     auto t = reader.GetMemberTrust();
     if (!t.ok()) return t.status();
     const store::MemberTrust& trust = *t;
+    const auto roster = node_.roster();  // its key chains, held for the page
     const bool keep_removed = !for_export || q.getIncludeRemoved();
     nlohmann::json list = nlohmann::json::array();
     for (const auto& row : page->rows) {
@@ -208,7 +209,7 @@ Result<std::string> ControlDispatcher::Query(protocol::wire::Query::Reader q,
       std::optional<bool> verified;
       if (!for_export) verified = RowVerifies(reader, row);
       list.push_back(IndicatorJson(row, verified));
-      if (!for_export) AddMemberTrustJson(trust, row, list.back());
+      if (!for_export) AddMemberTrustJson(trust, &roster->chains(), row, list.back());
       CARAVAN_RETURN_IF_ERROR(AddWarninglistJson(reader, row.id, list.back()));
       if (format == "records") {
         // STIX/MISP export: the CLI rebuilds ExportItems from these.
@@ -288,7 +289,8 @@ Result<std::string> ControlDispatcher::Show(const std::string& id_text) {
     nlohmann::json indicator = IndicatorJson(**row, current_verifies);
     auto trust = reader.GetMemberTrust();
     if (!trust.ok()) return trust.status();
-    AddMemberTrustJson(*trust, **row, indicator);
+    const auto roster = node_.roster();
+    AddMemberTrustJson(*trust, &roster->chains(), **row, indicator);
     CARAVAN_RETURN_IF_ERROR(AddWarninglistJson(reader, (*row)->id, indicator));
     return DumpJson({{"indicator", std::move(indicator)},
                      {"revisions", std::move(revs)},
@@ -356,10 +358,11 @@ Result<std::string> ControlDispatcher::QuarantineList() {
     if (!page.ok()) return page.status();
     auto trust = reader.GetMemberTrust();
     if (!trust.ok()) return trust.status();
+    const auto roster = node_.roster();
     nlohmann::json list = nlohmann::json::array();
     for (const auto& row : page->rows) {
       list.push_back(IndicatorJson(row, std::nullopt));
-      AddMemberTrustJson(*trust, row, list.back());
+      AddMemberTrustJson(*trust, &roster->chains(), row, list.back());
       CARAVAN_RETURN_IF_ERROR(AddWarninglistJson(reader, row.id, list.back()));
     }
     return DumpJson({{"indicators", std::move(list)}});

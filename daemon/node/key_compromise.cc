@@ -51,7 +51,18 @@ Result<std::string> ControlDispatcher::KeyCompromised(int64_t since, const std::
   }
   std::vector<protocol::IndicatorId> quarantined;
   const std::string name = node_.config().node.name;
+  // Recorded like a member's compromised key, so that `quarantine list`,
+  // `show` and `query` give the reason, and the outbound compromised_key
+  // rule (up to the rotation, through our own chain) holds the records too.
+  store::CompromisedKey declared;
+  declared.key = retired;
+  declared.since = since;
+  declared.declared_at = now;
+  declared.declared_by = node_.identity().public_key();
+  declared.name = node_.config().node.name;
+  declared.action = store::CompromiseAction::kQuarantine;
   Status written = node_.store().Write([&](store::WriteTxn& txn) -> Status {
+    CARAVAN_RETURN_IF_ERROR(txn.PutCompromised(declared));
     auto ids = txn.QuarantineOrigin(retired, since, until);
     if (!ids.ok()) return ids.status();
     quarantined = std::move(*ids);

@@ -6,9 +6,15 @@
 
 namespace caravan::daemon {
 
-void AddMemberTrustJson(const store::MemberTrust& trust,
+void AddMemberTrustJson(const store::MemberTrust& trust, const sync::KeyChains* chains,
                         const store::IndicatorRow& row, nlohmann::json& out) {
   const store::CompromisedKey* c = trust.CompromiseOf(row.origin, row.created);
+  // A revision made after its origin key was rotated away from was signed
+  // by the successor: the retired key's compromise does not cover it.
+  if (c != nullptr && chains != nullptr) {
+    const crypto::RotationStatement* retired = chains->RetiredBy(row.origin);
+    if (retired != nullptr && row.created >= retired->rotated_at) c = nullptr;
+  }
   if (c == nullptr) {
     out["compromise"] = nullptr;
   } else {

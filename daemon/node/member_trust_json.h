@@ -9,10 +9,14 @@
 
 #include "daemon/store/member_trust.h"
 #include "daemon/store/store_types.h"
+#include "daemon/sync/key_chain.h"
 
 namespace caravan::daemon {
 
-void AddMemberTrustJson(const store::MemberTrust& trust,
+// `chains` (may be null): the key chains of the roster, so that a
+// compromised key rotated away from covers only revisions made before its
+// rotation (as the outbound rule: sync/origin_trust.h).
+void AddMemberTrustJson(const store::MemberTrust& trust, const sync::KeyChains* chains,
                         const store::IndicatorRow& row, nlohmann::json& out);
 
 }  // namespace caravan::daemon

@@ -109,6 +109,18 @@ std::set<std::string> QuarantinedValues(const FedNode& n) {
   return out;
 }
 
+// The `compromise` mark `quarantine list` shows for `value` at `n`
+// (null when it shows none or the value is not in quarantine).
+json QuarantineMark(const FedNode& n, const std::string& value) {
+  const CommandResult r = n.Cli({"quarantine", "list", "--json"});
+  const json q = json::parse(r.out, nullptr, false);
+  if (!q.is_object() || !q.contains("indicators")) return nullptr;
+  for (const auto& i : q["indicators"]) {
+    if (i.value("value", "") == value) return i.value("compromise", json());
+  }
+  return nullptr;
+}
+
 std::string Rfc3339(int64_t t) {
   const std::time_t tt = static_cast<std::time_t>(t);
   std::tm tm{};
@@ -314,6 +326,16 @@ TEST_F(IdentityRotateTest, RealDaemonRotatesWithOnePeerOnlineAndOneOffline) {
     ASSERT_TRUE(WaitFor([&] { return QuarantinedValues(*n) == expected; }))
         << n->name() << ": " << json(QuarantinedValues(*n)).dump() << "\n"
         << n->node().LogText();
+  }
+  // The `compromise` mark follows the chain like the outbound rule: value
+  // 1's current revision was made after the rotation (signed by K1), so the
+  // retired key's compromise does not mark it; value 4's does.
+  for (FedNode* n : {&uz, &cn}) {
+    ASSERT_TRUE(WaitFor([&] { return n->Lookup(values[0]).value("confidence", 0) == 41; }))
+        << n->name() << ": " << n->Lookup(values[0]).dump();
+    EXPECT_TRUE(n->Lookup(values[0])["compromise"].is_null())
+        << n->name() << ": " << n->Lookup(values[0]).dump();
+    EXPECT_TRUE(QuarantineMark(*n, values[3]).is_object()) << n->name();
   }
   std::cout << "[ metric ] key compromised: quarantined " << expected.size()
             << " indicators at UZ and at " << notified.size() << " notified peers\n";
