@@ -355,14 +355,24 @@ awaitable<void> SyncEngine::RunSession(std::shared_ptr<link::Link> link) {
   auto join = std::make_shared<asio::steady_timer>(executor);
   std::vector<Session*> loops{&s};
   for (auto& r : s.relayed) loops.push_back(r.get());
-  auto on_loop_end = [loops_running, join](std::string what) {
-    return [loops_running, join, what](std::exception_ptr e) {
+  // A loop that ends before the session does (a page it could not decide,
+  // a store error) closes the link: left open, the link would look up
+  // while nothing more is sent or committed; closed, the peers reconnect
+  // and resume from what was acknowledged. `s` outlives every loop (we wait
+  // for them below).
+  Session* const main_session = &s;
+  auto on_loop_end = [loops_running, join, main_session, link](std::string what) {
+    return [loops_running, join, main_session, link, what](std::exception_ptr e) {
       if (e) {
         try {
           std::rethrow_exception(e);
         } catch (const std::exception& ex) {
           LogError("sync ", what, " failed: ", ex.what());
         }
+      }
+      if (!main_session->done && link->is_open()) {
+        LogWarning("sync ", what, " ended before its session; closing the link");
+        link->Close(what + " ended");
       }
       --*loops_running;
       join->cancel();
