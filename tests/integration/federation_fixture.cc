@@ -296,6 +296,19 @@ void FederationFixture::TearDown() {
   }
 }
 
+void ActOnNotices(const FedNode& n, const std::string& how) {
+  const auto path = n.node().config();
+  std::ifstream in(path);
+  std::stringstream text;
+  text << in.rdbuf();
+  std::string s = text.str();
+  const std::string from = "act_on_compromise_notices = \"flag\"";
+  const auto at = s.find(from);
+  ASSERT_NE(at, std::string::npos) << "caravan init did not render the key";
+  s.replace(at, from.size(), "act_on_compromise_notices = \"" + how + "\"");
+  std::ofstream(path) << s;
+}
+
 void WriteLinesFile(const std::filesystem::path& path,
                     const std::vector<std::string>& lines) {
   std::string text;

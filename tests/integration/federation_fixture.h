@@ -166,6 +166,11 @@ class FederationFixture : public ::testing::Test {
 // seconds; -1 when `t` is not such a string.
 int64_t ParseTime(const nlohmann::json& t);
 
+// Sets [inbound] act_on_compromise_notices in a node's caravand.toml (as
+// `caravan init` rendered it, "flag") before the node starts; a fatal
+// failure when the key is not there.
+void ActOnNotices(const FedNode& n, const std::string& how);
+
 // Writes `lines` (one per line) to `path`.
 void WriteLinesFile(const std::filesystem::path& path,
                     const std::vector<std::string>& lines);

@@ -24,6 +24,7 @@
 #include <sstream>
 #include <thread>
 #include <iostream>
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -33,6 +34,7 @@
 #include "crypto/key_text.h"
 #include "crypto/signing.h"
 #include "protocol/record_codec.h"
+#include "protocol/time_text.h"
 #include "tests/integration/federation_fixture.h"
 #include "tests/integration/raw_peer.h"
 
@@ -85,49 +87,23 @@ bool SubmitWhenUp(FedNode& n, const std::string& value) {
   });
 }
 
-// Sets [inbound] act_on_compromise_notices before the node starts.
-void ActOnNotices(const FedNode& n, const std::string& how) {
-  const auto path = n.node().config();
-  std::ifstream in(path);
-  std::stringstream text;
-  text << in.rdbuf();
-  std::string s = text.str();
-  const std::string from = "act_on_compromise_notices = \"flag\"";
-  const auto at = s.find(from);
-  ASSERT_NE(at, std::string::npos) << "caravan init did not render the key";
-  s.replace(at, from.size(), "act_on_compromise_notices = \"" + how + "\"");
-  std::ofstream(path) << s;
-}
-
-// The values `quarantine list` shows at `n`.
-std::set<std::string> QuarantinedValues(const FedNode& n) {
-  std::set<std::string> out;
+// What `quarantine list` shows at `n`: each value with its `compromise`
+// mark (null when it has none).
+std::map<std::string, json> Quarantined(const FedNode& n) {
+  std::map<std::string, json> out;
   const CommandResult r = n.Cli({"quarantine", "list", "--json"});
   const json q = json::parse(r.out, nullptr, false);
   if (!q.is_object() || !q.contains("indicators")) return out;
-  for (const auto& i : q["indicators"]) out.insert(i.value("value", ""));
+  for (const auto& i : q["indicators"]) {
+    out[i.value("value", "")] = i.value("compromise", json());
+  }
   return out;
 }
 
-// The `compromise` mark `quarantine list` shows for `value` at `n`
-// (null when it shows none or the value is not in quarantine).
-json QuarantineMark(const FedNode& n, const std::string& value) {
-  const CommandResult r = n.Cli({"quarantine", "list", "--json"});
-  const json q = json::parse(r.out, nullptr, false);
-  if (!q.is_object() || !q.contains("indicators")) return nullptr;
-  for (const auto& i : q["indicators"]) {
-    if (i.value("value", "") == value) return i.value("compromise", json());
-  }
-  return nullptr;
-}
-
-std::string Rfc3339(int64_t t) {
-  const std::time_t tt = static_cast<std::time_t>(t);
-  std::tm tm{};
-  gmtime_r(&tt, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return buf;
+std::set<std::string> QuarantinedValues(const FedNode& n) {
+  std::set<std::string> out;
+  for (const auto& [value, mark] : Quarantined(n)) out.insert(value);
+  return out;
 }
 
 class IdentityRotateTest : public FederationFixture {};
@@ -308,7 +284,7 @@ TEST_F(IdentityRotateTest, RealDaemonRotatesWithOnePeerOnlineAndOneOffline) {
   // The retired key was stolen before the rotation: `key compromised`.
   for (const FedNode* n : {&uz, &cn, &kz}) EXPECT_TRUE(QuarantinedValues(*n).empty());
   CommandResult declared =
-      uz.Cli({"key", "compromised", "--since", Rfc3339(compromised_since), "--json"});
+      uz.Cli({"key", "compromised", "--since", protocol::FormatTime(compromised_since), "--json"});
   ASSERT_EQ(declared.exit_code, 0) << declared.Describe();
   const json d = json::parse(declared.out, nullptr, false);
   ASSERT_TRUE(d.is_object()) << declared.out;
@@ -335,7 +311,7 @@ TEST_F(IdentityRotateTest, RealDaemonRotatesWithOnePeerOnlineAndOneOffline) {
         << n->name() << ": " << n->Lookup(values[0]).dump();
     EXPECT_TRUE(n->Lookup(values[0])["compromise"].is_null())
         << n->name() << ": " << n->Lookup(values[0]).dump();
-    EXPECT_TRUE(QuarantineMark(*n, values[3]).is_object()) << n->name();
+    EXPECT_TRUE(Quarantined(*n)[values[3]].is_object()) << n->name();
   }
   std::cout << "[ metric ] key compromised: quarantined " << expected.size()
             << " indicators at UZ and at " << notified.size() << " notified peers\n";

@@ -22,21 +22,6 @@ namespace {
 
 using json = nlohmann::json;
 
-// Sets [inbound] act_on_compromise_notices in a node's caravand.toml (as
-// `caravan init` rendered it) before the node starts.
-void ActOnNotices(const FedNode& n, const std::string& how) {
-  const auto path = n.node().config();
-  std::ifstream in(path);
-  std::stringstream text;
-  text << in.rdbuf();
-  std::string s = text.str();
-  const std::string from = "act_on_compromise_notices = \"flag\"";
-  const auto at = s.find(from);
-  ASSERT_NE(at, std::string::npos) << "caravan init did not render the key";
-  s.replace(at, from.size(), "act_on_compromise_notices = \"" + how + "\"");
-  std::ofstream(path) << s;
-}
-
 std::set<std::string> QuarantinedIds(const FedNode& n,
                                      const std::string& reason = "") {
   std::set<std::string> out;
