@@ -16,7 +16,7 @@
 namespace caravan::store::internal {
 
 // The newest schema version this code knows.
-inline constexpr int64_t kSchemaVersion = 14;
+inline constexpr int64_t kSchemaVersion = 15;
 
 // 'Crvn': PRAGMA application_id of every caravan store, so `file` and we can
 // tell a caravan database from any other SQLite file.
@@ -27,6 +27,10 @@ inline constexpr int64_t kApplicationId = 0x4372766e;
 // Unavailable for a schema newer than this code (message says so),
 // or the SQLite error of a failed migration (nothing is changed then).
 Status Migrate(Database& db, int64_t now);
+
+// Migration 15 (record_forms_migration.cc): records rebuilt in the shape
+// of record_forms.h. Runs inside Migrate's transaction.
+Status MigrateRecordForms(Database& db);
 
 // For read-only connections: the schema must be exactly kSchemaVersion.
 Status CheckSchemaVersion(Database& db);

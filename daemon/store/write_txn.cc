@@ -6,6 +6,7 @@
 #include "crypto/key_text.h"
 #include "daemon/store/audit_chain.h"
 #include "daemon/store/ip_key.h"
+#include "daemon/store/record_forms.h"
 #include "daemon/store/sqlite_db.h"
 
 namespace caravan::store {
@@ -101,6 +102,13 @@ bool Supersedes(uint32_t revision, uint32_t variant, const CurrentInfo& cur) {
 
 }  // namespace
 
+WriteTxn::WriteTxn(internal::Database& db, int64_t now)
+    : db_(db),
+      now_(now),
+      forms_(std::make_unique<internal::RecordForms>(db)) {}
+
+WriteTxn::~WriteTxn() = default;
+
 Result<std::optional<CurrentInfo>> WriteTxn::Current(const IndicatorId& id) {
   CARAVAN_STORE_ASSIGN_OR_RETURN(
       Statement st,
@@ -129,16 +137,20 @@ Result<uint64_t> WriteTxn::LastLogSeq() {
   return static_cast<uint64_t>(seq);
 }
 
-Result<std::optional<std::vector<uint8_t>>> WriteTxn::CurrentRecordBytes(
+Result<std::optional<std::vector<uint8_t>>> WriteTxn::CurrentRecordBody(
     const IndicatorId& id) {
   CARAVAN_STORE_ASSIGN_OR_RETURN(
       Statement st,
-      db_.Prepare("SELECT r.signed_bytes FROM indicators i "
-                  "JOIN records r ON r.seq = i.record_seq WHERE i.id = ?"));
+      db_.Prepare(std::string("SELECT ") + internal::kFormColumns +
+                  " FROM indicators i JOIN records r ON r.seq = i.record_seq "
+                  "LEFT JOIN batches b ON b.bid = r.batch WHERE i.id = ?"));
   st.BindBlob(1, id);
   CARAVAN_STORE_ASSIGN_OR_RETURN(bool row, st.Step());
   if (!row) return std::optional<std::vector<uint8_t>>();
-  return std::optional<std::vector<uint8_t>>(st.Blob(0));
+  CARAVAN_STORE_ASSIGN_OR_RETURN(
+      std::vector<uint8_t> body,
+      internal::BodyOf(internal::ReadStoredForm(st, 0).form));
+  return std::optional<std::vector<uint8_t>>(std::move(body));
 }
 
 Result<InsertOutcome> WriteTxn::InsertRecord(const RecordRow& row) {
@@ -167,28 +179,8 @@ Result<InsertOutcome> WriteTxn::InsertRecord(
 
   InsertOutcome out;
   {
-    CARAVAN_STORE_ASSIGN_OR_RETURN(
-        Statement st,
-        db_.Prepare("INSERT INTO records (id, revision, variant, origin, "
-                    "origin_seq, created, signed_bytes, received_from, "
-                    "stored_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) "
-                    "ON CONFLICT (id, revision, variant) DO NOTHING"));
-    st.BindBlob(1, row.id);
-    st.Bind(2, b.revision);
-    st.Bind(3, b.variant);
-    st.BindBlob(4, b.origin);
-    st.Bind(5, static_cast<int64_t>(b.origin_seq));
-    st.Bind(6, b.created);
-    st.BindBlob(7, row.signed_bytes);
-    if (row.received_from.empty()) {
-      st.BindNull(8);
-    } else {
-      st.BindText(8, row.received_from);
-    }
-    st.Bind(9, now_);
-    CARAVAN_RETURN_IF_ERROR(st.Run());
-  }
-  if (sqlite3_changes(db_.handle()) == 0) {
+    // A record held already is a no-op that names its log entry (what
+    // stops relay loops); probed first, so a duplicate costs no encoding.
     CARAVAN_STORE_ASSIGN_OR_RETURN(
         Statement st,
         db_.Prepare("SELECT seq FROM records WHERE id = ? AND revision = ? "
@@ -197,12 +189,39 @@ Result<InsertOutcome> WriteTxn::InsertRecord(
     st.Bind(2, b.revision);
     st.Bind(3, b.variant);
     CARAVAN_STORE_ASSIGN_OR_RETURN(bool found, st.Step());
-    if (!found) return Internal("duplicate record vanished");
-    out.kind = InsertOutcome::kDuplicate;
-    out.log_seq = static_cast<uint64_t>(st.Int(0));
-    return out;
+    if (found) {
+      out.kind = InsertOutcome::kDuplicate;
+      out.log_seq = static_cast<uint64_t>(st.Int(0));
+      return out;
+    }
+  }
+  CARAVAN_STORE_ASSIGN_OR_RETURN(internal::RecordForm form,
+                                 forms_->Compact(row.signed_bytes));
+  {
+    CARAVAN_STORE_ASSIGN_OR_RETURN(
+        Statement st,
+        db_.Prepare("INSERT INTO records (id, revision, variant, origin, "
+                    "origin_seq, created, received_from, stored_at, batch, "
+                    "leaf, signature, salt, body, raw) VALUES (?1, ?2, ?3, "
+                    "?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)"));
+    st.BindBlob(1, row.id);
+    st.Bind(2, b.revision);
+    st.Bind(3, b.variant);
+    st.BindBlob(4, b.origin);
+    st.Bind(5, static_cast<int64_t>(b.origin_seq));
+    st.Bind(6, b.created);
+    if (row.received_from.empty()) {
+      st.BindNull(7);
+    } else {
+      st.BindText(7, row.received_from);
+    }
+    st.Bind(8, now_);
+    internal::BindRecordForm(st, 9, form);
+    CARAVAN_RETURN_IF_ERROR(st.Run());
   }
   out.log_seq = static_cast<uint64_t>(sqlite3_last_insert_rowid(db_.handle()));
+  CARAVAN_RETURN_IF_ERROR(
+      forms_->Inserted(static_cast<int64_t>(out.log_seq), form));
   if (!cur || Supersedes(b.revision, b.variant, *cur)) {
     CARAVAN_RETURN_IF_ERROR(WriteCurrent(row, out.log_seq, cur.has_value()));
     out.became_current = true;

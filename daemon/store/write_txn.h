@@ -13,6 +13,7 @@
 
 #include <cstdint>
 #include <limits>
+#include <memory>
 #include <optional>
 #include <span>
 #include <string>
@@ -31,11 +32,13 @@ namespace caravan::store {
 
 namespace internal {
 class Database;
-}
+class RecordForms;
+}  // namespace internal
 
 class WriteTxn {
  public:
-  WriteTxn(internal::Database& db, int64_t now) : db_(db), now_(now) {}
+  WriteTxn(internal::Database& db, int64_t now);
+  ~WriteTxn();
   WriteTxn(const WriteTxn&) = delete;
   WriteTxn& operator=(const WriteTxn&) = delete;
 
@@ -61,9 +64,10 @@ class WriteTxn {
   // writes included.
   Result<uint64_t> LastLogSeq();
 
-  // The signed-record bytes of `id`'s current revision, nullopt if we hold
-  // none (the submitter compares content and builds the next revision).
-  Result<std::optional<std::vector<uint8_t>>> CurrentRecordBytes(
+  // The canonical body bytes of `id`'s current revision, nullopt if we
+  // hold none (the submitter compares content and builds the next
+  // revision). The signature is not read.
+  Result<std::optional<std::vector<uint8_t>>> CurrentRecordBody(
       const IndicatorId& id);
 
   // The next sequence number for a record this node originates (1, 2, ...).
@@ -254,6 +258,7 @@ class WriteTxn {
 
   internal::Database& db_;
   int64_t now_;
+  std::unique_ptr<internal::RecordForms> forms_;  // the records' disk form
 };
 
 }  // namespace caravan::store

@@ -241,6 +241,7 @@ TEST(HubPrekeyBook, Migration14AppliesToAVersion13Store) {
     auto store = OpenOrDie(path);
     ASSERT_TRUE(*Put(*store, Row(0xc8, 1, kNow + 100)));
   }
+  RawExec(path, kRollBackToSchema14);
   RawExec(path,
           "DROP TABLE hub_prekey_book;"
           "DELETE FROM schema_version WHERE version = 14;");
