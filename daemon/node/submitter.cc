@@ -110,13 +110,15 @@ Status StorePending(store::WriteTxn& txn, const crypto::IdentityKey& identity,
   for (const auto& p : pending) {
     bodies.push_back(protocol::EncodeRecordBody(p.body));
   }
-  auto signed_records = SignBodies(identity, std::move(bodies));
+  SignedBodies signed_bodies = SignBodies(identity, std::move(bodies));
+  const auto& signed_records = signed_bodies.records;
   std::vector<store::AuditEvent> audit;
   NewIndicatorSummary fresh;
   store::AuditEvent lone_fresh;
   store::RecordRow row;
   row.origin_country = config.node.country;
   row.origin_name = config.node.name;
+  row.salt_seed = signed_bodies.salt_seed;
   for (size_t i = 0; i < pending.size(); ++i) {
     row.body = std::move(pending[i].body);
     row.id = pending[i].id;

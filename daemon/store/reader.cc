@@ -27,13 +27,16 @@ constexpr const char* kIndicatorColumns =
 // A record's columns in the order ReadRecord expects (the signed record's
 // form from column 9 on), selected FROM kRecordsJoin.
 const std::string kRecordColumns =
-    std::string("r.seq, r.id, r.revision, r.variant, r.origin, "
+    std::string("r.seq, i.id, r.revision, r.variant, i.origin, "
                 "r.origin_seq, r.created, r.received_from, r.stored_at, ") +
     internal::kFormColumns;
 constexpr int kFormColumn = 9;
 constexpr int kAfterRecordColumns = kFormColumn + internal::kFormColumnCount;
+// A record names its indicator by rid (the indicator's id and origin are
+// its records' too).
 constexpr const char* kRecordsJoin =
-    " FROM records r LEFT JOIN batches b ON b.bid = r.batch ";
+    " FROM records r JOIN indicators i ON i.rid = r.rid "
+    "LEFT JOIN batches b ON b.bid = r.batch ";
 
 Status CheckLimit(size_t limit) {
   if (limit == 0 || limit > kMaxQueryLimit) {
@@ -440,7 +443,7 @@ Result<std::vector<StoredRecord>> Reader::GetRevisions(const IndicatorId& id) {
   CARAVAN_STORE_ASSIGN_OR_RETURN(
       Statement st,
       db_->Prepare("SELECT " + kRecordColumns + kRecordsJoin +
-                   "WHERE r.id = ? ORDER BY r.revision, r.variant"));
+                   "WHERE i.id = ? ORDER BY r.revision, r.variant"));
   st.BindBlob(1, id);
   return ReadRecords(st, *forms_);
 }
@@ -453,7 +456,7 @@ Result<std::vector<uint8_t>> Reader::GetRecordBytes(const IndicatorId& id,
       Statement st,
       db_->Prepare(std::string("SELECT ") + internal::kFormColumns +
                    kRecordsJoin +
-                   "WHERE r.id = ? AND r.revision = ? AND r.variant = ?"));
+                   "WHERE i.id = ? AND r.revision = ? AND r.variant = ?"));
   st.BindBlob(1, id);
   st.Bind(2, revision);
   st.Bind(3, variant);
@@ -486,7 +489,7 @@ Result<std::vector<StoredRecord>> Reader::LogRange(uint64_t after_seq,
       Statement st,
       db_->Prepare("SELECT " + kRecordColumns +
                    ", r.superseded, "
-                   "coalesce(r.origin = ?3 OR r.received_from = ?4, 0)" +
+                   "coalesce(i.origin = ?3 OR r.received_from = ?4, 0)" +
                    kRecordsJoin + "WHERE r.seq > ?1 ORDER BY r.seq LIMIT ?2"));
   st.Bind(1, static_cast<int64_t>(after_seq));
   st.Bind(2, static_cast<int64_t>(limit));
@@ -527,12 +530,11 @@ Result<std::vector<Reader::ServableRecord>> Reader::ServableLogRange(
           ", i.revision, i.variant, i.quarantined, i.warning, i.origin_name, "
           "i.origin_country, "
           "CASE WHEN r.revision = 1 THEN r.created ELSE "
-          "(SELECT f.created FROM records f WHERE f.id = r.id "
+          "(SELECT f.created FROM records f WHERE f.rid = r.rid "
           "ORDER BY f.revision, f.variant LIMIT 1) END, "
-          "(SELECT s.stix_id FROM stix_ids s WHERE s.id = r.id "
-          "ORDER BY s.rowid LIMIT 1) "
-          "FROM records r LEFT JOIN batches b ON b.bid = r.batch "
-          "LEFT JOIN indicators i ON i.id = r.id "
+          "(SELECT s.stix_id FROM stix_ids s WHERE s.id = i.id "
+          "ORDER BY s.rowid LIMIT 1)" +
+          std::string(kRecordsJoin) +
           "WHERE r.seq > ?1 ORDER BY r.seq LIMIT ?2"));
   st.Bind(1, static_cast<int64_t>(after_seq));
   st.Bind(2, static_cast<int64_t>(limit));

@@ -1,5 +1,6 @@
 #include "daemon/store/record_forms.h"
 
+#include <capnp/message.h>
 #include <capnp/serialize-packed.h>
 #include <kj/io.h>
 
@@ -49,6 +50,42 @@ Result<std::vector<uint8_t>> Unpack(const std::vector<uint8_t>& packed) {
   }
 }
 
+// Where a canonical body keeps its origin key's 32 bytes (the data of
+// RecordBody.origin); nullopt when the body does not read as one.
+std::optional<size_t> OriginOffset(const std::vector<uint8_t>& body) {
+  if (body.empty() || body.size() % 8 != 0) return std::nullopt;
+  try {
+    kj::ArrayPtr<const capnp::word> words(
+        reinterpret_cast<const capnp::word*>(body.data()), body.size() / 8);
+    kj::ArrayPtr<const capnp::word> segments[1] = {words};
+    capnp::ReaderOptions options;
+    options.traversalLimitInWords = protocol::kRecordTraversalLimitWords;
+    options.nestingLimit = protocol::kRecordNestingLimit;
+    capnp::SegmentArrayMessageReader message(kj::arrayPtr(segments, 1),
+                                             options);
+    auto origin =
+        message.getRoot<protocol::wire::RecordBody>().getOrigin();
+    const uint8_t* at = origin.begin();
+    if (origin.size() != 32 || at < body.data() ||
+        at + 32 > body.data() + body.size()) {
+      return std::nullopt;
+    }
+    return static_cast<size_t>(at - body.data());
+  } catch (const kj::Exception&) {
+    return std::nullopt;
+  }
+}
+
+// The stored (packed, origin zeroed) body back to the canonical one.
+Result<std::vector<uint8_t>> Restore(const std::vector<uint8_t>& packed,
+                                     const std::array<uint8_t, 32>& origin) {
+  CARAVAN_STORE_ASSIGN_OR_RETURN(std::vector<uint8_t> body, Unpack(packed));
+  std::optional<size_t> at = OriginOffset(body);
+  if (!at) return Corrupt("a stored record body has no origin field");
+  std::copy(origin.begin(), origin.end(), body.begin() + *at);
+  return body;
+}
+
 std::vector<uint8_t> PathBytes(const std::vector<Hash>& path) {
   std::vector<uint8_t> out;
   out.reserve(path.size() * 32);
@@ -80,6 +117,7 @@ RecordForm RawForm(const std::vector<uint8_t>& signed_bytes) {
 StoredForm ReadStoredForm(const Statement& st, int c) {
   StoredForm s;
   s.seq = st.Int(c);
+  (void)st.FixedBlob(c + 11, s.origin);
   if (!st.IsNull(c + 6)) {
     s.form.raw = st.Blob(c + 6);
     return s;
@@ -92,16 +130,26 @@ StoredForm ReadStoredForm(const Statement& st, int c) {
   if (!st.IsNull(c + 3)) {
     s.form.batch = st.Int(c + 3);
     s.form.leaf = static_cast<uint64_t>(st.Int(c + 4));
-    (void)st.FixedBlob(c + 5, s.form.salt);
     (void)st.FixedBlob(c + 7, s.root_signature);
     s.tree_size = static_cast<uint64_t>(st.Int(c + 8));
     s.batch_complete = st.Int(c + 9) != 0;
+    if (!st.IsNull(c + 5)) {
+      s.salt_missing = !st.FixedBlob(c + 5, s.form.salt);
+    } else {
+      crypto::MerkleSaltSeed seed{};
+      s.salt_missing = !st.FixedBlob(c + 10, seed);
+      if (!s.salt_missing) {
+        s.form.salt = crypto::MerkleSaltFromSeed(seed, s.form.leaf);
+        s.form.salt_derived = true;
+      }
+    }
   }
   return s;
 }
 
-Result<std::vector<uint8_t>> BodyOf(const RecordForm& form) {
-  if (form.raw.empty()) return Unpack(form.body);
+Result<std::vector<uint8_t>> BodyOf(const StoredForm& stored) {
+  const RecordForm& form = stored.form;
+  if (form.raw.empty()) return Restore(form.body, stored.origin);
   CARAVAN_STORE_ASSIGN_OR_RETURN(protocol::SignedRecord record,
                                  protocol::DecodeSignedRecord(form.raw));
   return std::move(record.body);
@@ -116,24 +164,36 @@ void BindRecordForm(Statement& st, int c, const RecordForm& form) {
   if (form.batch != 0) {
     st.Bind(c, form.batch);
     st.Bind(c + 1, static_cast<int64_t>(form.leaf));
-    st.BindBlob(c + 3, form.salt);
+    if (!form.salt_derived) st.BindBlob(c + 3, form.salt);
   }
   if (form.signature) st.BindBlob(c + 2, *form.signature);
   st.BindBlob(c + 4, form.body);
 }
 
 Result<RecordForm> RecordForms::Compact(
-    const std::vector<uint8_t>& signed_bytes) {
+    const std::vector<uint8_t>& signed_bytes,
+    const std::array<uint8_t, 32>& origin,
+    const std::optional<std::array<uint8_t, 32>>& salt_seed) {
   auto decoded = protocol::DecodeSignedRecord(signed_bytes);
   // Only a form that gives back exactly these bytes is used.
   if (!decoded.ok() ||
       protocol::EncodeSignedRecord(*decoded) != signed_bytes) {
     return RawForm(signed_bytes);
   }
+  std::optional<size_t> origin_at = OriginOffset(decoded->body);
+  if (!origin_at ||
+      !std::equal(origin.begin(), origin.end(),
+                  decoded->body.begin() + *origin_at)) {
+    return RawForm(signed_bytes);
+  }
   RecordForm form;
-  form.body = Pack(decoded->body);
-  auto unpacked = Unpack(form.body);
-  if (!unpacked.ok() || *unpacked != decoded->body) {
+  {
+    std::vector<uint8_t> zeroed = decoded->body;
+    std::fill_n(zeroed.begin() + *origin_at, 32, 0);
+    form.body = Pack(zeroed);
+  }
+  auto restored = Restore(form.body, origin);
+  if (!restored.ok() || *restored != decoded->body) {
     return RawForm(signed_bytes);
   }
   if (const auto* sig =
@@ -145,19 +205,30 @@ Result<RecordForm> RecordForms::Compact(
   if (proof.tree_size > static_cast<uint64_t>(INT64_MAX)) {
     return RawForm(signed_bytes);
   }
+  // The caller's seed counts only if it gives this leaf's salt.
+  const bool seed_fits =
+      salt_seed &&
+      crypto::MerkleSaltFromSeed(*salt_seed, proof.leaf_index) == proof.salt;
   CARAVAN_STORE_ASSIGN_OR_RETURN(
       Statement find,
-      db_.Prepare("SELECT bid, tree_size, leaves IS NOT NULL FROM batches "
-                  "WHERE root_signature = ?"));
+      db_.Prepare("SELECT bid, tree_size, leaves IS NOT NULL, salt_seed "
+                  "FROM batches WHERE root_signature = ?"));
   find.BindBlob(1, proof.root_signature);
   CARAVAN_STORE_ASSIGN_OR_RETURN(bool found, find.Step());
+  std::optional<crypto::MerkleSaltSeed> batch_seed;
   if (!found) {
     CARAVAN_STORE_ASSIGN_OR_RETURN(
         Statement add,
-        db_.Prepare("INSERT INTO batches (root_signature, tree_size) "
-                    "VALUES (?, ?)"));
+        db_.Prepare("INSERT INTO batches (root_signature, tree_size, "
+                    "salt_seed) VALUES (?, ?, ?)"));
     add.BindBlob(1, proof.root_signature);
     add.Bind(2, static_cast<int64_t>(proof.tree_size));
+    if (seed_fits) {
+      add.BindBlob(3, *salt_seed);
+      batch_seed = *salt_seed;
+    } else {
+      add.BindNull(3);
+    }
     CARAVAN_RETURN_IF_ERROR(add.Run());
     form.batch = sqlite3_last_insert_rowid(db_.handle());
   } else {
@@ -165,6 +236,8 @@ Result<RecordForm> RecordForms::Compact(
     if (static_cast<uint64_t>(find.Int(1)) != proof.tree_size) {
       return RawForm(signed_bytes);  // not the batch it claims to be in
     }
+    crypto::MerkleSaltSeed stored_seed{};
+    if (find.FixedBlob(3, stored_seed)) batch_seed = stored_seed;
     if (find.Int(2) != 0) {
       // The batch is complete: this leaf (a duplicate's revision, a
       // second copy) must be the one its leaf hashes hold, with the path
@@ -181,6 +254,9 @@ Result<RecordForm> RecordForms::Compact(
       }
     }
   }
+  form.salt_derived =
+      batch_seed &&
+      crypto::MerkleSaltFromSeed(*batch_seed, proof.leaf_index) == proof.salt;
   form.leaf = proof.leaf_index;
   form.salt = proof.salt;
   form.path = PathBytes(proof.path);
@@ -218,16 +294,19 @@ Status RecordForms::Inserted(int64_t seq, const RecordForm& form) {
 Status RecordForms::TryComplete(int64_t batch) {
   CARAVAN_STORE_ASSIGN_OR_RETURN(
       Statement info,
-      db_.Prepare("SELECT tree_size, root_signature FROM batches "
+      db_.Prepare("SELECT tree_size, root_signature, salt_seed FROM batches "
                   "WHERE bid = ?"));
   info.Bind(1, batch);
   CARAVAN_STORE_ASSIGN_OR_RETURN(bool found, info.Step());
   std::array<uint8_t, 64> root_signature{};
   if (!found || !info.FixedBlob(1, root_signature)) return Status::Ok();
   const uint64_t tree_size = static_cast<uint64_t>(info.Int(0));
+  crypto::MerkleSaltSeed seed{};
+  const bool has_seed = info.FixedBlob(2, seed);
   CARAVAN_STORE_ASSIGN_OR_RETURN(
       Statement st,
-      db_.Prepare("SELECT r.leaf, r.salt, r.body, p.path FROM records r "
+      db_.Prepare("SELECT r.leaf, r.salt, r.body, p.path, i.origin "
+                  "FROM records r JOIN indicators i ON i.rid = r.rid "
                   "LEFT JOIN record_paths p ON p.seq = r.seq "
                   "WHERE r.batch = ? AND r.raw IS NULL ORDER BY r.leaf"));
   st.Bind(1, batch);
@@ -238,12 +317,19 @@ Status RecordForms::TryComplete(int64_t batch) {
     CARAVAN_STORE_ASSIGN_OR_RETURN(bool row, st.Step());
     if (!row) break;
     Hash salt{};
-    if (static_cast<uint64_t>(st.Int(0)) != leaves.size() ||
-        !st.FixedBlob(1, salt) || st.IsNull(3)) {
+    const uint64_t leaf = static_cast<uint64_t>(st.Int(0));
+    if (st.IsNull(1) && has_seed) {
+      salt = crypto::MerkleSaltFromSeed(seed, leaf);
+    } else if (!st.FixedBlob(1, salt)) {
+      return Status::Ok();  // no salt to hash the leaf with
+    }
+    if (leaf != leaves.size() || st.IsNull(3)) {
       return Status::Ok();  // a gap, a second copy of a leaf, or no path
     }
+    std::array<uint8_t, 32> origin{};
+    if (!st.FixedBlob(4, origin)) return Status::Ok();
     CARAVAN_STORE_ASSIGN_OR_RETURN(std::vector<uint8_t> body,
-                                   Unpack(st.Blob(2)));
+                                   Restore(st.Blob(2), origin));
     leaves.push_back(crypto::MerkleLeafHash(salt, body));
     paths.push_back(st.Blob(3));
   }
@@ -306,7 +392,7 @@ Result<std::vector<uint8_t>> RecordForms::Expand(const StoredForm& stored) {
   const RecordForm& form = stored.form;
   if (!form.raw.empty()) return form.raw;
   protocol::SignedRecord record;
-  CARAVAN_STORE_ASSIGN_OR_RETURN(record.body, Unpack(form.body));
+  CARAVAN_STORE_ASSIGN_OR_RETURN(record.body, Restore(form.body, stored.origin));
   if (form.signature) {
     record.signature = *form.signature;
     return protocol::EncodeSignedRecord(record);
@@ -314,6 +400,10 @@ Result<std::vector<uint8_t>> RecordForms::Expand(const StoredForm& stored) {
   if (form.batch == 0) {
     return Corrupt("record " + std::to_string(stored.seq) +
                    " has neither a signature nor a batch");
+  }
+  if (stored.salt_missing) {
+    return Corrupt("record " + std::to_string(stored.seq) +
+                   " has no salt and its batch no salt seed");
   }
   protocol::BatchProofData proof;
   proof.salt = form.salt;

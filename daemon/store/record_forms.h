@@ -9,7 +9,9 @@
 // signature), and the same root signature and the same upper tree nodes
 // repeat in every record of the batch. So the store keeps
 //   * the body, Cap'n Proto packed (lossless: unpacking gives the canonical
-//     bytes back), in `records.body`;
+//     bytes back), in `records.body`, with its 32-byte origin key zeroed:
+//     the key is the indicator's (`indicators.origin`, the same for every
+//     record of the id) and random bytes do not pack;
 //   * a single signature in `records.signature`, or the leaf's batch, index
 //     and salt in `records.batch`, `leaf`, `salt`;
 //   * each batch's root signature and tree size once, in `batches`;
@@ -41,6 +43,9 @@ struct RecordForm {
   int64_t batch = 0;          // batches.bid; 0: not batch-signed
   uint64_t leaf = 0;          // leaf index in the batch
   std::array<uint8_t, 32> salt{};
+  // The salt is the batch's seeded one (crypto/merkle.h, MerkleSaltFromSeed
+  // of `batches.salt_seed`), so the row does not keep it.
+  bool salt_derived = false;
   // The leaf's inclusion path (32 bytes a hash), kept in record_paths
   // until the batch is complete; not a `records` column.
   std::vector<uint8_t> path;
@@ -55,21 +60,25 @@ struct StoredForm {
   std::array<uint8_t, 64> root_signature{};
   uint64_t tree_size = 0;
   bool batch_complete = false;  // batches.leaves is set
+  bool salt_missing = false;    // neither stored nor derivable: damage
+  std::array<uint8_t, 32> origin{};  // the indicator's, put back in the body
 };
 
-// `records` columns (prefix r.) and `batches` columns (prefix b., LEFT
-// JOINed on r.batch) that ReadStoredForm expects, in order, starting at
+// `records` columns (prefix r.), `batches` columns (prefix b., LEFT
+// JOINed on r.batch) and the indicator's origin (prefix i., JOINed on
+// r.rid) that ReadStoredForm expects, in order, starting at
 // the column index it is given.
 inline constexpr const char* kFormColumns =
     "r.seq, r.body, r.signature, r.batch, r.leaf, r.salt, r.raw, "
-    "b.root_signature, b.tree_size, b.leaves IS NOT NULL";
-inline constexpr int kFormColumnCount = 10;
+    "b.root_signature, b.tree_size, b.leaves IS NOT NULL, b.salt_seed, "
+    "i.origin";
+inline constexpr int kFormColumnCount = 12;
 
 StoredForm ReadStoredForm(const Statement& st, int first_column);
 
 // The canonical body bytes a form holds (unpacked, or decoded from raw),
 // without rebuilding its signature.
-Result<std::vector<uint8_t>> BodyOf(const RecordForm& form);
+Result<std::vector<uint8_t>> BodyOf(const StoredForm& stored);
 
 // Binds `form` to the six parameters from `first` on, in the order of the
 // `records` columns batch, leaf, signature, salt, body, raw.
@@ -83,8 +92,15 @@ class RecordForms {
 
   // The form to store `signed_bytes` in. May add a `batches` row. Never
   // fails on the bytes themselves (unreadable ones are kept raw); fails
-  // only on a store error.
-  Result<RecordForm> Compact(const std::vector<uint8_t>& signed_bytes);
+  // only on a store error. `salt_seed`, when the caller knows it (it made
+  // the batch, or received it whole), is kept once for the batch instead
+  // of a salt per leaf, for leaves whose salt it derives.
+  // `origin` is the key the indicator's row holds: a body naming another
+  // is kept raw.
+  Result<RecordForm> Compact(
+      const std::vector<uint8_t>& signed_bytes,
+      const std::array<uint8_t, 32>& origin,
+      const std::optional<std::array<uint8_t, 32>>& salt_seed = std::nullopt);
 
   // After the row with `form` was inserted as log entry `seq`: keeps the
   // leaf's path until its batch is complete, and completes the batch (leaf

@@ -1,4 +1,7 @@
-// Migration 15: the records table in the shape of record_forms.h.
+// Migration 15: the records table in the shape of record_forms.h, each
+// record naming its indicator by rid (the 32-byte id and the origin key
+// stay on the indicator's row only; every record has one, and all records
+// of an id share its origin, which the store has always enforced).
 //
 // The old table kept every record's signed bytes whole (proof and all).
 // SQLite cannot change a table's columns in place beyond adding some, and
@@ -26,10 +29,9 @@ namespace {
 constexpr const char* kRecordsTable = R"sql(
 CREATE TABLE records (
   seq INTEGER PRIMARY KEY AUTOINCREMENT,
-  id BLOB NOT NULL CHECK (length(id) = 32),
+  rid INTEGER NOT NULL,
   revision INTEGER NOT NULL CHECK (revision >= 1),
   variant INTEGER NOT NULL CHECK (variant >= 0),
-  origin BLOB NOT NULL CHECK (length(origin) = 32),
   origin_seq INTEGER NOT NULL,
   created INTEGER NOT NULL,
   received_from TEXT,
@@ -42,16 +44,17 @@ CREATE TABLE records (
   body BLOB,
   raw BLOB,
   CHECK ((raw IS NULL) = (body IS NOT NULL)),
-  UNIQUE (id, revision, variant)
+  UNIQUE (rid, revision, variant)
 );
-CREATE INDEX records_origin ON records (origin, origin_seq);
 CREATE INDEX records_batch ON records (batch, leaf) WHERE batch IS NOT NULL;
-CREATE VIEW log AS SELECT seq, id, revision, variant FROM records;
+CREATE VIEW log AS SELECT r.seq, i.id, r.revision, r.variant
+  FROM records r JOIN indicators i ON i.rid = r.rid;
 CREATE TABLE batches (
   bid INTEGER PRIMARY KEY,
   root_signature BLOB NOT NULL UNIQUE CHECK (length(root_signature) = 64),
   tree_size INTEGER NOT NULL CHECK (tree_size >= 1),
   held INTEGER NOT NULL DEFAULT 0,
+  salt_seed BLOB CHECK (salt_seed IS NULL OR length(salt_seed) = 32),
   leaves BLOB
 );
 CREATE TABLE record_paths (
@@ -65,22 +68,35 @@ Status CopyRecords(Database& db) {
   CARAVAN_STORE_ASSIGN_OR_RETURN(
       Statement read,
       db.PrepareUncached(
-          "SELECT seq, id, revision, variant, origin, origin_seq, created, "
-          "received_from, stored_at, superseded, signed_bytes "
-          "FROM records_v14 ORDER BY seq"));
+          "SELECT r.seq, i.rid, r.revision, r.variant, r.origin_seq, "
+          "r.created, r.received_from, r.stored_at, r.superseded, "
+          "r.signed_bytes, i.origin FROM records_v14 r "
+          "LEFT JOIN indicators i ON i.id = r.id ORDER BY r.seq"));
   CARAVAN_STORE_ASSIGN_OR_RETURN(
       Statement write,
       db.PrepareUncached(
-          "INSERT INTO records (seq, id, revision, variant, origin, "
-          "origin_seq, created, received_from, stored_at, superseded, "
-          "batch, leaf, signature, salt, body, raw) VALUES (?1, ?2, ?3, ?4, "
-          "?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)"));
+          "INSERT INTO records (seq, rid, revision, variant, origin_seq, "
+          "created, received_from, stored_at, superseded, batch, leaf, "
+          "signature, salt, body, raw) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, "
+          "?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)"));
   for (;;) {
     CARAVAN_STORE_ASSIGN_OR_RETURN(bool row, read.Step());
     if (!row) break;
+    if (read.IsNull(1)) {
+      // Every record is written with its indicator's row and deleted with
+      // it; one without is damage this migration must not hide.
+      return Corrupt("log entry " + std::to_string(read.Int(0)) +
+                     " has no indicator row; the store is damaged (run "
+                     "PRAGMA integrity_check and restore from a backup)");
+    }
+    std::array<uint8_t, 32> origin{};
+    if (!read.FixedBlob(10, origin)) {
+      return Corrupt("the indicator of log entry " +
+                     std::to_string(read.Int(0)) + " has a malformed origin");
+    }
     CARAVAN_STORE_ASSIGN_OR_RETURN(RecordForm form,
-                                   forms.Compact(read.Blob(10)));
-    for (int c = 0; c < 10; ++c) {
+                                   forms.Compact(read.Blob(9), origin));
+    for (int c = 0; c < 9; ++c) {
       switch (sqlite3_column_type(read.raw(), c)) {
         case SQLITE_NULL: write.BindNull(c + 1); break;
         case SQLITE_INTEGER: write.Bind(c + 1, read.Int(c)); break;
@@ -91,7 +107,7 @@ Status CopyRecords(Database& db) {
         }
       }
     }
-    BindRecordForm(write, 11, form);
+    BindRecordForm(write, 10, form);
     CARAVAN_RETURN_IF_ERROR(write.Run());
     write.Reset();
     CARAVAN_RETURN_IF_ERROR(forms.Inserted(read.Int(0), form));

@@ -252,7 +252,11 @@ class WriteTxn {
  private:
   Status EnsurePeer(std::string_view peer);
   // replacing: a current row exists (its tags must go first).
-  Status WriteCurrent(const RecordRow& row, uint64_t seq, bool replacing);
+  // Returns the indicator's rid.
+  Result<int64_t> WriteCurrent(const RecordRow& row, uint64_t seq,
+                               bool replacing);
+  // The log seq the next appended record gets (AUTOINCREMENT's rule).
+  Result<uint64_t> NextLogSeq();
   // records.superseded = 1 for the record at `seq` (no longer current).
   Status MarkSuperseded(uint64_t seq);
 

@@ -240,6 +240,25 @@ std::vector<RecordRow> WriteVersion14Store(const std::string& path,
     sqlite3_reset(st);
   }
   sqlite3_finalize(st);
+  // Each record's indicator row, as the code before wrote it.
+  sqlite3_prepare_v2(
+      db,
+      "INSERT INTO indicators (id, type, value, origin, origin_country, "
+      "origin_name, revision, variant, record_seq, tlp, confidence, "
+      "description, created, valid_until, first_seen, last_seen, reshare, "
+      "revoked, revoke_reason, received_from, quarantined, warning, "
+      "stored_at) SELECT r.id, 2, ?, r.origin, 'UZ', 'UZ-CERT', 1, 0, r.seq, "
+      "1, 50, '', r.created, 0, 0, 0, 0, 0, '', NULL, 0, 0, 5 "
+      "FROM records r WHERE r.id = ?",
+      -1, &st, nullptr);
+  for (const RecordRow& r : rows) {
+    sqlite3_bind_text(st, 1, r.body.indicator.value.c_str(), -1,
+                      SQLITE_STATIC);
+    sqlite3_bind_blob(st, 2, r.id.data(), 32, SQLITE_STATIC);
+    EXPECT_EQ(sqlite3_step(st), SQLITE_DONE);
+    sqlite3_reset(st);
+  }
+  sqlite3_finalize(st);
   // A deleted last entry: its log number must stay used.
   sqlite3_exec(db,
                "INSERT INTO records (id, revision, variant, origin, "

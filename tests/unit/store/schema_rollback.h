@@ -25,9 +25,10 @@ namespace caravan::store::testing {
     " stored_at INTEGER NOT NULL," \
     " superseded INTEGER NOT NULL DEFAULT 0 CHECK (superseded IN (0, 1))," \
     " UNIQUE (id, revision, variant));" \
-    "INSERT INTO records_v14 SELECT seq, id, revision, variant, origin," \
-    " origin_seq, created, raw, received_from, stored_at, superseded" \
-    " FROM records;" \
+    "INSERT INTO records_v14 SELECT r.seq, i.id, r.revision, r.variant," \
+    " i.origin, r.origin_seq, r.created, r.raw, r.received_from," \
+    " r.stored_at, r.superseded" \
+    " FROM records r JOIN indicators i ON i.rid = r.rid;" \
     "DROP TABLE record_paths;" \
     "DROP TABLE records;" \
     "DROP TABLE batches;" \
