@@ -568,6 +568,16 @@ Status WriteTxn::AdvanceAcked(std::string_view peer, uint64_t seq) {
                        peer, seq);
 }
 
+Status WriteTxn::AdvanceAckedWithinDecided(std::string_view peer,
+                                           uint64_t seq) {
+  CARAVAN_RETURN_IF_ERROR(CheckSeq("acked seq", seq));
+  CARAVAN_RETURN_IF_ERROR(EnsurePeer(peer));
+  return AdvanceColumn(db_,
+                       "UPDATE peer_state SET acked_seq = "
+                       "max(acked_seq, min(?1, decided_seq)) WHERE peer = ?2",
+                       peer, seq);
+}
+
 Status WriteTxn::AdvanceInbound(std::string_view peer, uint64_t sender_seq) {
   CARAVAN_RETURN_IF_ERROR(CheckSeq("inbound seq", sender_seq));
   CARAVAN_RETURN_IF_ERROR(EnsurePeer(peer));

@@ -99,6 +99,9 @@ class WriteTxn {
   // Per-peer cursors; each only moves forward (a smaller value is ignored).
   Status AdvanceDecided(std::string_view peer, uint64_t seq);
   Status AdvanceAcked(std::string_view peer, uint64_t seq);
+  // acked_seq to `seq`, but never past decided_seq: a peer's word on what
+  // it committed counts only for what we decided for it.
+  Status AdvanceAckedWithinDecided(std::string_view peer, uint64_t seq);
   Status AdvanceInbound(std::string_view peer, uint64_t sender_seq);
   // Sets last_contact and adds the byte counts.
   Status RecordContact(std::string_view peer, int64_t time,

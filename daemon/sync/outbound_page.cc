@@ -484,7 +484,15 @@ Status RecoverAcknowledged(const PageContext& ctx, const PeerInfo& peer,
                        std::make_move_iterator(sent->begin()),
                        std::make_move_iterator(sent->end()));
     }
-    if (committed.empty()) return Status::Ok();
+    if (committed.empty()) {
+      // A page that sent nothing (every entry withheld or skipped) leaves
+      // no unacked row; its acknowledgement can be lost with the link it
+      // crossed. The peer's Hello says it committed it: without this, our
+      // acked point stayed behind with nothing left to send that would
+      // move it (a backlog of 1 that never drained, seen in the
+      // federation property test).
+      return txn.AdvanceAckedWithinDecided(peer.name, peer_acked);
+    }
     LogNotice("sync with ", peer.name, ": recording ", committed.size(),
               " deliveries it committed before we last stopped");
     CARAVAN_RETURN_IF_ERROR(RecordDeliveries(txn, peer, committed));

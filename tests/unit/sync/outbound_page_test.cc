@@ -284,6 +284,22 @@ TEST_F(OutboundPageTest, RecoveryRecordsPagesThePeerHoldsAndDropsTheRest) {
   EXPECT_EQ(reader_->ReadAudit(filter)->entries.size(), 1u);
 }
 
+// A page that sent nothing (all withheld) has no unacked row; if its
+// acknowledgement was lost with the link, the next Hello's point moves our
+// acked point, but never past what we decided for that peer.
+TEST_F(OutboundPageTest, RecoveryMovesAckedOverPagesThatSentNothing) {
+  Status s = store_->Write([&](store::WriteTxn& txn) -> Status {
+    return txn.AdvanceDecided(peer_.name, 3);
+  }).get();
+  ASSERT_TRUE(s.ok()) << s.ToString();
+  PageContext ctx{store_.get(), reader_.get(), &policy_, identity_.get(),
+                  1'700'000'000};
+  ASSERT_TRUE(RecoverAcknowledged(ctx, peer_, 3).ok());
+  EXPECT_EQ(reader_->GetPeerState(peer_.name)->acked_seq, 3u);
+  ASSERT_TRUE(RecoverAcknowledged(ctx, peer_, 10).ok());
+  EXPECT_EQ(reader_->GetPeerState(peer_.name)->acked_seq, 3u);
+}
+
 // An entry a re-decision releases keeps its withheld row until the peer
 // acknowledges it: stopped in between, the next session re-decides it.
 TEST_F(OutboundPageTest, AcknowledgingAnEntrySentFromWithheldRemovesItsRow) {
