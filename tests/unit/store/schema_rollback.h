@@ -28,6 +28,8 @@ inline constexpr const char* kRollBackToSchema6 =
     "DROP TABLE departed_members;"
     // The hub's prekey book.
     "DROP TABLE hub_prekey_book;"
+    // Compromise notices waiting for offline peers (migration 16).
+    "DROP TABLE pending_notices;"
     "DELETE FROM schema_version WHERE version > 6;";
 
 }  // namespace caravan::store::testing
