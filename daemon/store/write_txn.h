@@ -246,6 +246,11 @@ class WriteTxn {
                                       const PublicKey& compromised,
                                       int64_t since, int64_t issued_at);
 
+  // Departed members and compromised keys as this transaction sees them
+  // (daemon/store/member_trust.cc): inbound records are quarantined on
+  // arrival when a compromise covers them.
+  Result<MemberTrust> GetMemberTrust();
+
   // Compromise notices waiting for a peer (daemon/store/pending_notices.cc,
   // migration 16). Put: true when queued, false when that notice already
   // waits for that peer; refused (kInvalidInput, this write rolled back)

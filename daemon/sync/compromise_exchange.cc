@@ -67,6 +67,13 @@ boost::asio::awaitable<bool> SyncEngine::SendStoredNotices(
       done.push_back(row.digest);
       continue;
     }
+    if (notice->issuer != deps_.identity->public_key()) {
+      // Issued before our identity key rotated (the row waited through the
+      // reload): peers pin only our current key, the newest of the chain,
+      // so that key signs it again (same key, since and issue time).
+      *notice = SignCompromiseNotice(*deps_.identity, notice->compromised,
+                                     notice->since, notice->issued_at);
+    }
     capnp::MallocMessageBuilder message;
     FillCompromiseNotice(
         *notice,

@@ -130,6 +130,64 @@ TEST_F(MemberCompromiseTest, NoticeQuarantinesExactlyTheRecordsSinceT) {
   for (FedNode* n : {&kz, &cn, &tj}) EXPECT_TRUE(n->AuditVerifies()) << n->name();
 }
 
+// A notice for a peer that is down waits in the issuer's store
+// (pending_notices): the issuer restarts, the peer comes back and gets it
+// (quarantining exactly the records since T), and the row is gone once
+// delivered: after another restart of the issuer the peer receives
+// nothing more (one compromise-notice entry, no replay).
+TEST_F(MemberCompromiseTest, NoticeForAPeerThatIsDownSurvivesTheIssuersRestart) {
+  FedNode& uz = Make("CERT-UZ", "UZ");
+  FedNode& kz = Make("CERT-KZ", "KZ");
+  FedNode& cn = Make("CERT-CN", "CN");
+  uz.ShareWith("KZ", "amber", "reshare = \"federation\"\n");
+  kz.ShareWithAll("amber", "reshare = \"federation\"\n");
+  ASSERT_NO_FATAL_FAILURE(ActOnNotices(cn, "quarantine"));
+  ASSERT_NO_FATAL_FAILURE(StartAll());
+  Connect(uz, kz);
+  Connect(kz, cn);
+  AddPeer(cn, uz, /*dial=*/false);
+
+  std::set<std::string> after;
+  Submit(uz, {"ipv4", "10.7.0.1", "--reshare", "federation"});
+  std::this_thread::sleep_for(std::chrono::milliseconds(2100));
+  for (const char* v : {"10.8.0.1", "10.8.0.2"}) {
+    after.insert(Submit(uz, {"ipv4", v, "--reshare", "federation"}));
+  }
+  ASSERT_NO_FATAL_FAILURE(WaitSettled(uz, kz));
+  ASSERT_NO_FATAL_FAILURE(WaitSettled(kz, cn));
+  const std::string t = kz.Lookup("10.8.0.1")["created"].get<std::string>();
+
+  ASSERT_EQ(cn.Stop(), 0);
+  json declared = kz.CliJson({"peers", "compromised", "CERT-UZ", "--since", t});
+  EXPECT_EQ(declared["notified"], json::array({"CERT-CN"})) << declared.dump();
+  EXPECT_EQ(QuarantinedIds(kz, "compromised_key"), after);
+  // The issuer restarts while the peer is down: before, the notice lived
+  // in memory only and was lost here.
+  ASSERT_EQ(kz.Stop(), 0);
+  std::string why;
+  ASSERT_TRUE(kz.Start(&why)) << why;
+  ASSERT_TRUE(cn.Start(&why)) << why;
+  ASSERT_TRUE(WaitFor([&] { return QuarantinedIds(cn) == after; }))
+      << kz.node().LogText() << cn.node().LogText();
+  EXPECT_EQ(QuarantinedIds(cn, "compromised_key"), after);
+  EXPECT_FALSE(cn.Lookup("10.7.0.1").is_null());
+
+  // Delivered, so deleted: KZ restarts again and sends its next record;
+  // the notice would have gone before it (one stream, notices first), so
+  // once CN holds the record CN has seen everything KZ had to send.
+  ASSERT_EQ(kz.Stop(), 0);
+  ASSERT_TRUE(kz.Start(&why)) << why;
+  Submit(kz, {"ipv4", "10.10.0.1"});
+  ASSERT_TRUE(WaitFor([&] { return !cn.Lookup("10.10.0.1").is_null(); }))
+      << kz.node().LogText();
+  auto applied = AuditOf(cn, "compromise-notice");
+  ASSERT_EQ(applied.size(), 1u);
+  EXPECT_NE(applied[0].dump().find("\"result\":\"quarantine\""),
+            std::string::npos)
+      << applied[0].dump();
+  for (FedNode* n : {&kz, &cn}) EXPECT_TRUE(n->AuditVerifies()) << n->name();
+}
+
 TEST_F(MemberCompromiseTest, DeclarationRefusesAFutureTimeAndAnUnknownMember) {
   FedNode& kz = Make("CERT-KZ", "KZ");
   ASSERT_NO_FATAL_FAILURE(StartAll());
