@@ -851,7 +851,7 @@ TEST_F(HubTest, MemberBehindTheHubRotatesItsIdentityKeyAndKeepsSending) {
   EXPECT_EQ(c_.Lookup(values[0]).value("confidence", 0), 41);
   for (const auto& v : values) {
     EXPECT_EQ(c_.Lookup(v)["origin_name"], a_.name()) << v;
-    EXPECT_EQ(c_.Lookup(v)["verified"], true) << v;
+    EXPECT_EQ(c_.Lookup(v)["verified"], true) << v << ": " << c_.Lookup(v).dump();
   }
   size_t accepted = 0, rejected = 0;
   for (const auto& e : c_.Audit()) {
