@@ -188,6 +188,43 @@ TEST_F(MemberCompromiseTest, NoticeForAPeerThatIsDownSurvivesTheIssuersRestart) 
   for (FedNode* n : {&kz, &cn}) EXPECT_TRUE(n->AuditVerifies()) << n->name();
 }
 
+// Quarantine on arrival: CN declared UZ's key compromised since T; a record
+// UZ makes afterwards reaches CN relayed by TJ (which knows nothing of the
+// compromise). CN stores it quarantined with the compromise, not as
+// normal; UZ's record from before T stays usable.
+TEST_F(MemberCompromiseTest, ARecordOfACompromisedKeyRelayedLaterIsQuarantinedOnArrival) {
+  FedNode& uz = Make("CERT-UZ", "UZ");
+  FedNode& tj = Make("CERT-TJ", "TJ");
+  FedNode& cn = Make("CERT-CN", "CN");
+  uz.ShareWith("TJ", "amber", "reshare = \"federation\"\n");
+  tj.ShareWithAll("amber", "reshare = \"federation\"\n");
+  ASSERT_NO_FATAL_FAILURE(StartAll());
+  Connect(uz, tj);
+  Connect(tj, cn);
+  AddPeer(cn, uz, /*dial=*/false);
+
+  const std::string early = Submit(uz, {"ipv4", "10.11.0.1", "--reshare", "federation"});
+  std::this_thread::sleep_for(std::chrono::milliseconds(2100));
+  const std::string later = Submit(uz, {"ipv4", "10.12.0.1", "--reshare", "federation"});
+  ASSERT_NO_FATAL_FAILURE(WaitSettled(uz, tj));
+  ASSERT_NO_FATAL_FAILURE(WaitSettled(tj, cn));
+  const std::string t = cn.Lookup("10.12.0.1")["created"].get<std::string>();
+  json declared = cn.CliJson({"peers", "compromised", "CERT-UZ", "--since", t});
+  EXPECT_EQ(declared["quarantined"], 1) << declared.dump();
+
+  // Made after the declaration, relayed by TJ.
+  const std::string arriving =
+      Submit(uz, {"ipv4", "10.13.0.1", "--reshare", "federation"});
+  ASSERT_NO_FATAL_FAILURE(WaitSettled(uz, tj));
+  ASSERT_NO_FATAL_FAILURE(WaitSettled(tj, cn));
+  const std::set<std::string> expected = {later, arriving};
+  EXPECT_EQ(QuarantinedIds(cn, "compromised_key"), expected) << cn.node().LogText();
+  EXPECT_TRUE(cn.Lookup("10.13.0.1").is_null());  // query leaves quarantine out
+  EXPECT_FALSE(cn.Lookup("10.11.0.1").is_null());
+  EXPECT_TRUE(QuarantinedIds(tj).empty());
+  EXPECT_TRUE(cn.AuditVerifies());
+}
+
 TEST_F(MemberCompromiseTest, DeclarationRefusesAFutureTimeAndAnUnknownMember) {
   FedNode& kz = Make("CERT-KZ", "KZ");
   ASSERT_NO_FATAL_FAILURE(StartAll());
