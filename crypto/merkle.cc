@@ -69,6 +69,39 @@ MerkleHash MerkleTreeHash(std::span<const MerkleHash> leaf_hashes,
   return Build(leaf_hashes, 0, leaf_hashes.size(), paths);
 }
 
+MerkleLevels MerkleTreeLevels(std::span<const MerkleHash> leaf_hashes) {
+  if (leaf_hashes.empty()) {
+    std::fputs("caravan: MerkleTreeLevels of an empty batch\n", stderr);
+    std::abort();
+  }
+  MerkleLevels levels;
+  levels.emplace_back(leaf_hashes.begin(), leaf_hashes.end());
+  while (levels.back().size() > 1) {
+    const std::vector<MerkleHash>& below = levels.back();
+    std::vector<MerkleHash> up;
+    up.reserve((below.size() + 1) / 2);
+    for (size_t i = 0; i + 1 < below.size(); i += 2) {
+      up.push_back(MerkleNodeHash(below[i], below[i + 1]));
+    }
+    if (below.size() % 2 == 1) up.push_back(below.back());
+    levels.push_back(std::move(up));
+  }
+  return levels;
+}
+
+std::vector<MerkleHash> MerklePathFromLevels(const MerkleLevels& levels,
+                                             uint64_t index) {
+  std::vector<MerkleHash> path;
+  for (size_t level = 0; level + 1 < levels.size(); ++level) {
+    const uint64_t sibling = index ^ 1;
+    // A node without a right neighbour moved up unchanged: no hash on
+    // this level (the RFC's split puts it deeper on the right).
+    if (sibling < levels[level].size()) path.push_back(levels[level][sibling]);
+    index >>= 1;
+  }
+  return path;
+}
+
 std::optional<MerkleHash> RootFromInclusionPath(const MerkleHash& leaf_hash,
                                                 uint64_t leaf_index,
                                                 uint64_t tree_size,

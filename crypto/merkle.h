@@ -60,6 +60,21 @@ MerkleHash MerkleNodeHash(const MerkleHash& left, const MerkleHash& right);
 MerkleHash MerkleTreeHash(std::span<const MerkleHash> leaf_hashes,
                           std::vector<std::vector<MerkleHash>>* paths = nullptr);
 
+// Every level of the tree over `leaf_hashes`, bottom up: levels[0] is the
+// leaves, each next level pairs neighbours (a last odd node moves up
+// unchanged), the last level is the root alone. This is the same tree as
+// MerkleTreeHash's (RFC 9162's split at the largest power of two gives the
+// same nodes), kept so that many leaves' paths come from one build
+// (MerklePathFromLevels). About 2n hashes. Requires at least one leaf
+// (aborts on none, as MerkleTreeHash).
+using MerkleLevels = std::vector<std::vector<MerkleHash>>;
+MerkleLevels MerkleTreeLevels(std::span<const MerkleHash> leaf_hashes);
+
+// The RFC 9162 inclusion path of leaf `index` (< levels[0].size()), leaf
+// side first: equal to what MerkleTreeHash gives for that leaf.
+std::vector<MerkleHash> MerklePathFromLevels(const MerkleLevels& levels,
+                                             uint64_t index);
+
 // RFC 9162 section 2.1.3.2: the root implied by a leaf hash and its
 // inclusion path. Returns nullopt if leaf_index >= tree_size, the path is
 // longer than kMaxMerklePathLength, or its length is wrong for the position.

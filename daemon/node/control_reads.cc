@@ -286,6 +286,7 @@ Result<std::string> ControlDispatcher::Show(const std::string& id_text) {
            {"stored_at", TimeOrNull(rec.stored_at)},
            {"signature", form},
            {"verified", verified},
+           {"signed_bytes", rec.signed_bytes.size()},
            {"received_from", rec.received_from
                                  ? nlohmann::json(*rec.received_from)
                                  : nlohmann::json(nullptr)}});

@@ -96,11 +96,11 @@ Result<PurgeCounts> WriteTxn::PurgeOrigin(const PublicKey& origin,
   PurgeCounts counts;
   std::vector<IndicatorId> ids;
   {
-    // Every indicator with a record of that origin (the records_origin
-    // index), whether or not a current row is still held.
+    // Every indicator of that origin (every record has its indicator's
+    // row; one pass over indicators: a rare, operator-started purge).
     CARAVAN_STORE_ASSIGN_OR_RETURN(
         Statement st,
-        db_.Prepare("SELECT DISTINCT id FROM records WHERE origin = ?1"));
+        db_.Prepare("SELECT id FROM indicators WHERE origin = ?1"));
     st.BindBlob(1, origin);
     for (;;) {
       CARAVAN_STORE_ASSIGN_OR_RETURN(bool row, st.Step());
@@ -117,7 +117,8 @@ Result<PurgeCounts> WriteTxn::PurgeOrigin(const PublicKey& origin,
                     "(SELECT count(*) FROM indicators WHERE id = ?1), "
                     "(SELECT count(*) FROM indicators WHERE id = ?1 AND "
                     "quarantined = 1), "
-                    "(SELECT count(*) FROM records WHERE id = ?1)"));
+                    "(SELECT count(*) FROM records WHERE rid = "
+                    "(SELECT rid FROM indicators WHERE id = ?1))"));
     st.BindBlob(1, id);
     CARAVAN_STORE_ASSIGN_OR_RETURN(bool row, st.Step());
     if (row) {

@@ -7,6 +7,7 @@
 #include "crypto/key_text.h"
 #include "daemon/store/audit_chain.h"
 #include "daemon/store/ip_key.h"
+#include "daemon/store/record_forms.h"
 #include "daemon/store/schema.h"
 #include "daemon/store/sqlite_db.h"
 
@@ -23,9 +24,19 @@ constexpr const char* kIndicatorColumns =
     "valid_until, first_seen, last_seen, reshare, revoked, revoke_reason, "
     "received_from, quarantined, warning, stored_at";
 
-constexpr const char* kRecordColumns =
-    "seq, id, revision, variant, origin, origin_seq, created, "
-    "received_from, stored_at, signed_bytes";
+// A record's columns in the order ReadRecord expects (the signed record's
+// form from column 9 on), selected FROM kRecordsJoin.
+const std::string kRecordColumns =
+    std::string("r.seq, i.id, r.revision, r.variant, i.origin, "
+                "r.origin_seq, r.created, r.received_from, r.stored_at, ") +
+    internal::kFormColumns;
+constexpr int kFormColumn = 9;
+constexpr int kAfterRecordColumns = kFormColumn + internal::kFormColumnCount;
+// A record names its indicator by rid (the indicator's id and origin are
+// its records' too).
+constexpr const char* kRecordsJoin =
+    " FROM records r JOIN indicators i ON i.rid = r.rid "
+    "LEFT JOIN batches b ON b.bid = r.batch ";
 
 Status CheckLimit(size_t limit) {
   if (limit == 0 || limit > kMaxQueryLimit) {
@@ -67,7 +78,10 @@ Result<IndicatorRow> ReadIndicator(const Statement& st) {
   return r;
 }
 
-Result<StoredRecord> ReadRecord(const Statement& st) {
+// The record's metadata, and its signed bytes unless `skip_bytes`.
+Result<StoredRecord> ReadRecord(const Statement& st,
+                                internal::RecordForms& forms,
+                                bool skip_bytes = false) {
   StoredRecord r;
   r.seq = static_cast<uint64_t>(st.Int(0));
   if (!st.FixedBlob(1, r.id) || !st.FixedBlob(4, r.origin)) {
@@ -80,16 +94,21 @@ Result<StoredRecord> ReadRecord(const Statement& st) {
   r.created = st.Int(6);
   if (!st.IsNull(7)) r.received_from = st.Text(7);
   r.stored_at = st.Int(8);
-  r.signed_bytes = st.Blob(9);
+  if (!skip_bytes) {
+    CARAVAN_STORE_ASSIGN_OR_RETURN(
+        r.signed_bytes,
+        forms.Expand(internal::ReadStoredForm(st, kFormColumn)));
+  }
   return r;
 }
 
-Result<std::vector<StoredRecord>> ReadRecords(Statement& st) {
+Result<std::vector<StoredRecord>> ReadRecords(Statement& st,
+                                              internal::RecordForms& forms) {
   std::vector<StoredRecord> out;
   for (;;) {
     CARAVAN_STORE_ASSIGN_OR_RETURN(bool row, st.Step());
     if (!row) break;
-    CARAVAN_STORE_ASSIGN_OR_RETURN(StoredRecord r, ReadRecord(st));
+    CARAVAN_STORE_ASSIGN_OR_RETURN(StoredRecord r, ReadRecord(st, forms));
     out.push_back(std::move(r));
   }
   return out;
@@ -263,7 +282,9 @@ Status LoadTags(Database& db, int64_t rid, std::vector<std::string>& tags) {
 
 }  // namespace
 
-Reader::Reader(std::unique_ptr<Database> db) : db_(std::move(db)) {}
+Reader::Reader(std::unique_ptr<Database> db)
+    : db_(std::move(db)),
+      forms_(std::make_unique<internal::RecordForms>(*db_)) {}
 Reader::~Reader() = default;
 
 Result<std::unique_ptr<Reader>> Reader::Open(const std::string& path,
@@ -421,19 +442,21 @@ Result<std::vector<StoredRecord>> Reader::GetRevisions(const IndicatorId& id) {
   CARAVAN_STORE_READ_TXN(*db_);
   CARAVAN_STORE_ASSIGN_OR_RETURN(
       Statement st,
-      db_->Prepare(std::string("SELECT ") + kRecordColumns +
-                   " FROM records WHERE id = ? ORDER BY revision, variant"));
+      db_->Prepare("SELECT " + kRecordColumns + kRecordsJoin +
+                   "WHERE i.id = ? ORDER BY r.revision, r.variant"));
   st.BindBlob(1, id);
-  return ReadRecords(st);
+  return ReadRecords(st, *forms_);
 }
 
 Result<std::vector<uint8_t>> Reader::GetRecordBytes(const IndicatorId& id,
                                                     uint32_t revision,
                                                     uint32_t variant) {
+  CARAVAN_STORE_READ_TXN(*db_);
   CARAVAN_STORE_ASSIGN_OR_RETURN(
       Statement st,
-      db_->Prepare("SELECT signed_bytes FROM records WHERE id = ? AND "
-                   "revision = ? AND variant = ?"));
+      db_->Prepare(std::string("SELECT ") + internal::kFormColumns +
+                   kRecordsJoin +
+                   "WHERE i.id = ? AND r.revision = ? AND r.variant = ?"));
   st.BindBlob(1, id);
   st.Bind(2, revision);
   st.Bind(3, variant);
@@ -442,7 +465,7 @@ Result<std::vector<uint8_t>> Reader::GetRecordBytes(const IndicatorId& id,
     return NotFound("no record revision " + std::to_string(revision) +
                     " variant " + std::to_string(variant) + " for that id");
   }
-  return st.Blob(0);
+  return forms_->Expand(internal::ReadStoredForm(st, 0));
 }
 
 Result<std::vector<StoredRecord>> Reader::LogRange(uint64_t after_seq,
@@ -458,17 +481,16 @@ Result<std::vector<StoredRecord>> Reader::LogRange(uint64_t after_seq,
     return std::vector<StoredRecord>();
   }
   // The superseded flag rides along, so the sender skips superseded
-  // revisions without a second query. CASE evaluates only the branch it
-  // takes: the peer's own entries cost no blob copy. With no peer, ?3 and
-  // ?4 are NULL and no row matches.
+  // revisions without a second query. The peer's own entries are not
+  // expanded (their bytes are left empty). With no peer, ?3 and ?4 are
+  // NULL and no row matches.
+  CARAVAN_STORE_READ_TXN(*db_);
   CARAVAN_STORE_ASSIGN_OR_RETURN(
       Statement st,
-      db_->Prepare(
-          "SELECT seq, id, revision, variant, origin, origin_seq, created, "
-          "received_from, stored_at, "
-          "CASE WHEN origin = ?3 OR received_from = ?4 THEN x'' "
-          "ELSE signed_bytes END, superseded "
-          "FROM records WHERE seq > ?1 ORDER BY seq LIMIT ?2"));
+      db_->Prepare("SELECT " + kRecordColumns +
+                   ", r.superseded, "
+                   "coalesce(i.origin = ?3 OR r.received_from = ?4, 0)" +
+                   kRecordsJoin + "WHERE r.seq > ?1 ORDER BY r.seq LIMIT ?2"));
   st.Bind(1, static_cast<int64_t>(after_seq));
   st.Bind(2, static_cast<int64_t>(limit));
   if (for_peer.peer_name.empty()) {
@@ -482,8 +504,10 @@ Result<std::vector<StoredRecord>> Reader::LogRange(uint64_t after_seq,
   for (;;) {
     CARAVAN_STORE_ASSIGN_OR_RETURN(bool row, st.Step());
     if (!row) break;
-    CARAVAN_STORE_ASSIGN_OR_RETURN(StoredRecord r, ReadRecord(st));
-    r.superseded = st.Int(10) != 0;
+    CARAVAN_STORE_ASSIGN_OR_RETURN(
+        StoredRecord r,
+        ReadRecord(st, *forms_, st.Int(kAfterRecordColumns + 1) != 0));
+    r.superseded = st.Int(kAfterRecordColumns) != 0;
     out.push_back(std::move(r));
   }
   return out;
@@ -498,41 +522,41 @@ Result<std::vector<Reader::ServableRecord>> Reader::ServableLogRange(
   // Revision 1's time needs a probe of (id, revision, variant) only for
   // later revisions; the posted id is one probe of stix_ids_id (an empty
   // index when no client ever posted an id).
+  CARAVAN_STORE_READ_TXN(*db_);
   CARAVAN_STORE_ASSIGN_OR_RETURN(
       Statement st,
       db_->Prepare(
-          "SELECT r.seq, r.id, r.revision, r.variant, r.origin, "
-          "r.origin_seq, r.created, r.received_from, r.stored_at, "
-          "r.signed_bytes, "
-          "i.revision, i.variant, i.quarantined, i.warning, i.origin_name, "
+          "SELECT " + kRecordColumns +
+          ", i.revision, i.variant, i.quarantined, i.warning, i.origin_name, "
           "i.origin_country, "
           "CASE WHEN r.revision = 1 THEN r.created ELSE "
-          "(SELECT f.created FROM records f WHERE f.id = r.id "
+          "(SELECT f.created FROM records f WHERE f.rid = r.rid "
           "ORDER BY f.revision, f.variant LIMIT 1) END, "
-          "(SELECT s.stix_id FROM stix_ids s WHERE s.id = r.id "
-          "ORDER BY s.rowid LIMIT 1) "
-          "FROM records r LEFT JOIN indicators i ON i.id = r.id "
+          "(SELECT s.stix_id FROM stix_ids s WHERE s.id = i.id "
+          "ORDER BY s.rowid LIMIT 1)" +
+          std::string(kRecordsJoin) +
           "WHERE r.seq > ?1 ORDER BY r.seq LIMIT ?2"));
   st.Bind(1, static_cast<int64_t>(after_seq));
   st.Bind(2, static_cast<int64_t>(limit));
   std::vector<ServableRecord> out;
   out.reserve(std::min<size_t>(limit, 4096));
+  constexpr int c = kAfterRecordColumns;
   for (;;) {
     CARAVAN_STORE_ASSIGN_OR_RETURN(bool row, st.Step());
     if (!row) break;
     ServableRecord s;
-    CARAVAN_STORE_ASSIGN_OR_RETURN(s.record, ReadRecord(st));
-    s.has_current = !st.IsNull(10);
+    CARAVAN_STORE_ASSIGN_OR_RETURN(s.record, ReadRecord(st, *forms_));
+    s.has_current = !st.IsNull(c);
     if (s.has_current) {
-      s.current_revision = static_cast<uint32_t>(st.Int(10));
-      s.current_variant = static_cast<uint32_t>(st.Int(11));
-      s.quarantined = st.Int(12) != 0;
-      s.warning = st.Int(13) != 0;
-      s.origin_name = st.Text(14);
-      s.origin_country = st.Text(15);
+      s.current_revision = static_cast<uint32_t>(st.Int(c));
+      s.current_variant = static_cast<uint32_t>(st.Int(c + 1));
+      s.quarantined = st.Int(c + 2) != 0;
+      s.warning = st.Int(c + 3) != 0;
+      s.origin_name = st.Text(c + 4);
+      s.origin_country = st.Text(c + 5);
     }
-    s.first_created = st.Int(16);
-    if (!st.IsNull(17)) s.posted_stix_id = st.Text(17);
+    s.first_created = st.Int(c + 6);
+    if (!st.IsNull(c + 7)) s.posted_stix_id = st.Text(c + 7);
     out.push_back(std::move(s));
   }
   return out;

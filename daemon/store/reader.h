@@ -34,6 +34,7 @@ namespace caravan::store {
 
 namespace internal {
 class Database;
+class RecordForms;
 }
 
 class Reader {
@@ -238,6 +239,8 @@ class Reader {
   explicit Reader(std::unique_ptr<internal::Database> db);
 
   std::unique_ptr<internal::Database> db_;
+  // Rebuilds signed records from their disk form (a batch's tree cached).
+  std::unique_ptr<internal::RecordForms> forms_;
 };
 
 }  // namespace caravan::store

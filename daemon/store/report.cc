@@ -124,7 +124,7 @@ Result<ReportCounts> Reader::CountDecisions(int64_t since, int64_t until) {
   }
 
   // Each shared record through our log seq to the indicator it revises:
-  // one probe of records' primary key and one of indicators' id index.
+  // one probe of records' primary key and one of indicators' rowid.
   CARAVAN_STORE_ASSIGN_OR_RETURN(
       Statement kinds,
       db_->Prepare(
@@ -133,7 +133,7 @@ Result<ReportCounts> Reader::CountDecisions(int64_t since, int64_t until) {
           "FROM audit a, json_each(CASE WHEN json_valid(a.detail) "
           " THEN a.detail ELSE '{}' END, '$.records') j "
           "LEFT JOIN records r ON r.seq = json_extract(j.value, '$.seq') "
-          "LEFT JOIN indicators i ON i.id = r.id "
+          "LEFT JOIN indicators i ON i.rid = r.rid "
           "WHERE a.time >= ?1 AND a.time <= ?2 AND a.action = 'share' "
           "GROUP BY 1, 2, 3 ORDER BY 1, 2, 3"));
   kinds.Bind(1, since);

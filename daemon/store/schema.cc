@@ -7,7 +7,8 @@ namespace {
 
 struct Migration {
   int64_t version;
-  const char* sql;
+  const char* sql;                     // run first, when not null
+  Status (*code)(Database&) = nullptr;  // then this, when not null
 };
 
 // Migration 1: everything. See schema.md for what each column means.
@@ -408,11 +409,10 @@ CREATE TABLE hub_prekey_book (
 ) WITHOUT ROWID;
 )sql";
 
-// Migration 16 (15 is the store reshape's): compromise notices this node
-// issued that wait for a peer (docs/federation.md "Compromise";
-// daemon/store/pending_notices.cc). Without it a notice for an offline
-// peer lived in memory and was lost on a restart or on the identity
-// rotation's in-process reload. One row per (peer, notice), at most
+// Migration 16: compromise notices this node issued that wait for a peer
+// (docs/federation.md "Compromise"; daemon/store/pending_notices.cc).
+// Without it a notice for an offline peer lived in memory and was lost on
+// a restart or on the identity rotation's in-process reload. One row per (peer, notice), at most
 // kMaxPendingNotices in all; a row goes when the peer confirmed receipt.
 constexpr const char* kMigrationPendingNotices = R"sql(
 CREATE TABLE pending_notices (
@@ -440,22 +440,13 @@ constexpr Migration kMigrations[] = {
     {12, kMigrationIdentityRotations},
     {13, kMigrationMemberTrust},
     {14, kMigrationHubPrekeyBook},
+    // Records in the shape of record_forms.h (schema.md, "records"): the
+    // conversion decodes every record, so it is code, not SQL.
+    {15, nullptr, MigrateRecordForms},
     {16, kMigrationPendingNotices},
 };
-
-// Versions strictly increase and the last is kSchemaVersion (15 is taken
-// by the store reshape on another branch; the one who merges keeps the
-// list without gaps).
-constexpr bool MigrationsInOrder() {
-  int64_t last = 0;
-  for (const Migration& m : kMigrations) {
-    if (m.version <= last) return false;
-    last = m.version;
-  }
-  return last == kSchemaVersion;
-}
-static_assert(MigrationsInOrder(),
-              "migration versions must increase and end at kSchemaVersion");
+static_assert(sizeof(kMigrations) / sizeof(kMigrations[0]) == kSchemaVersion,
+              "kSchemaVersion must equal the number of migrations");
 
 Result<int64_t> StoredVersion(Database& db) {
   CARAVAN_STORE_ASSIGN_OR_RETURN(
@@ -487,10 +478,7 @@ Status CheckOwnership(Database& db) {
                       std::to_string(app_id) + ")");
 }
 
-}  // namespace
-
-Status Migrate(Database& db, int64_t now) {
-  CARAVAN_RETURN_IF_ERROR(CheckOwnership(db));
+Status MigrateInTransaction(Database& db, int64_t now) {
   CARAVAN_RETURN_IF_ERROR(db.Exec("BEGIN IMMEDIATE"));
   auto fail = [&db](Status s) {
     (void)db.Exec("ROLLBACK");
@@ -509,7 +497,8 @@ Status Migrate(Database& db, int64_t now) {
   }
   for (const Migration& m : kMigrations) {
     if (m.version <= *version) continue;
-    Status s = db.Exec(m.sql);
+    Status s = m.sql != nullptr ? db.Exec(m.sql) : Status::Ok();
+    if (s.ok() && m.code != nullptr) s = m.code(db);
     if (!s.ok()) {
       return fail(Status(s.code(), "migration " + std::to_string(m.version) +
                                        " failed: " + s.message()));
@@ -523,6 +512,20 @@ Status Migrate(Database& db, int64_t now) {
     if (!s.ok()) return fail(s);
   }
   return db.Exec("COMMIT");
+}
+
+}  // namespace
+
+Status Migrate(Database& db, int64_t now) {
+  CARAVAN_RETURN_IF_ERROR(CheckOwnership(db));
+  // A migration that rebuilds a table drops the old one: with foreign keys
+  // on, that would cascade into the tables referencing it. The pragma is a
+  // no-op inside a transaction, so it is set around it.
+  CARAVAN_RETURN_IF_ERROR(db.Exec("PRAGMA foreign_keys = OFF"));
+  Status migrated = MigrateInTransaction(db, now);
+  Status on = db.Exec("PRAGMA foreign_keys = ON");
+  if (!migrated.ok()) return migrated;
+  return on;
 }
 
 Status CheckSchemaVersion(Database& db) {

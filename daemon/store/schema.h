@@ -28,6 +28,10 @@ inline constexpr int64_t kApplicationId = 0x4372766e;
 // or the SQLite error of a failed migration (nothing is changed then).
 Status Migrate(Database& db, int64_t now);
 
+// Migration 15 (record_forms_migration.cc): records rebuilt in the shape
+// of record_forms.h. Runs inside Migrate's transaction.
+Status MigrateRecordForms(Database& db);
+
 // For read-only connections: the schema must be exactly kSchemaVersion.
 Status CheckSchemaVersion(Database& db);
 

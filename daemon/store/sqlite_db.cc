@@ -76,6 +76,8 @@ void Statement::BindBlob(int index, const void* data, size_t size) {
 
 void Statement::BindNull(int index) { sqlite3_bind_null(stmt_, index); }
 
+void Statement::Reset() { sqlite3_reset(stmt_); }
+
 Result<bool> Statement::Step() {
   int rc = sqlite3_step(stmt_);
   if (rc == SQLITE_ROW) return true;

@@ -54,6 +54,9 @@ class Statement {
     BindBlob(index, bytes.data(), bytes.size());
   }
   void BindNull(int index);
+  // Makes the statement ready to run again (parameters keep their values):
+  // for a statement run many times in a loop.
+  void Reset();
 
   // true: a row is available; false: done. Errors name `what` is the SQL.
   Result<bool> Step();

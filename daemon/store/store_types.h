@@ -36,6 +36,11 @@ struct RecordRow {
   protocol::RecordBody body;
   IndicatorId id{};                   // BLAKE2b-256(origin||type||value)
   std::vector<uint8_t> signed_bytes;  // opaque; 1..kMaxSignedRecordBytes
+  // The salt seed of the record's batch (crypto/merkle.h) when the caller
+  // knows it: this node signed the batch, or received it whole. The store
+  // then keeps it once per batch instead of a salt per record. Private:
+  // never sent (a forwarded record carries its own salt).
+  std::optional<std::array<uint8_t, 32>> salt_seed;
   std::string origin_country;         // ISO 3166-1 alpha-2 of the origin
   std::string origin_name;            // roster name of the origin
   std::string received_from;          // peer name; empty = made locally
@@ -63,6 +68,7 @@ struct CurrentInfo {
   bool revoked = false;
   bool quarantined = false;
   uint64_t record_seq = 0;  // log seq of the record that is current
+  int64_t rid = 0;          // the indicator's row; its records name it
 };
 
 // One indicator's current view with its tags (Reader::Query).

@@ -6,6 +6,7 @@
 #include "crypto/key_text.h"
 #include "daemon/store/audit_chain.h"
 #include "daemon/store/ip_key.h"
+#include "daemon/store/record_forms.h"
 #include "daemon/store/sqlite_db.h"
 
 namespace caravan::store {
@@ -101,11 +102,18 @@ bool Supersedes(uint32_t revision, uint32_t variant, const CurrentInfo& cur) {
 
 }  // namespace
 
+WriteTxn::WriteTxn(internal::Database& db, int64_t now)
+    : db_(db),
+      now_(now),
+      forms_(std::make_unique<internal::RecordForms>(db)) {}
+
+WriteTxn::~WriteTxn() = default;
+
 Result<std::optional<CurrentInfo>> WriteTxn::Current(const IndicatorId& id) {
   CARAVAN_STORE_ASSIGN_OR_RETURN(
       Statement st,
       db_.Prepare("SELECT type, value, origin, revision, variant, revoked, "
-                  "quarantined, record_seq FROM indicators WHERE id = ?"));
+                  "quarantined, record_seq, rid FROM indicators WHERE id = ?"));
   st.BindBlob(1, id);
   CARAVAN_STORE_ASSIGN_OR_RETURN(bool row, st.Step());
   if (!row) return std::optional<CurrentInfo>();
@@ -120,6 +128,7 @@ Result<std::optional<CurrentInfo>> WriteTxn::Current(const IndicatorId& id) {
   info.revoked = st.Int(5) != 0;
   info.quarantined = st.Int(6) != 0;
   info.record_seq = static_cast<uint64_t>(st.Int(7));
+  info.rid = st.Int(8);
   return std::optional<CurrentInfo>(std::move(info));
 }
 
@@ -129,16 +138,20 @@ Result<uint64_t> WriteTxn::LastLogSeq() {
   return static_cast<uint64_t>(seq);
 }
 
-Result<std::optional<std::vector<uint8_t>>> WriteTxn::CurrentRecordBytes(
+Result<std::optional<std::vector<uint8_t>>> WriteTxn::CurrentRecordBody(
     const IndicatorId& id) {
   CARAVAN_STORE_ASSIGN_OR_RETURN(
       Statement st,
-      db_.Prepare("SELECT r.signed_bytes FROM indicators i "
-                  "JOIN records r ON r.seq = i.record_seq WHERE i.id = ?"));
+      db_.Prepare(std::string("SELECT ") + internal::kFormColumns +
+                  " FROM indicators i JOIN records r ON r.seq = i.record_seq "
+                  "LEFT JOIN batches b ON b.bid = r.batch WHERE i.id = ?"));
   st.BindBlob(1, id);
   CARAVAN_STORE_ASSIGN_OR_RETURN(bool row, st.Step());
   if (!row) return std::optional<std::vector<uint8_t>>();
-  return std::optional<std::vector<uint8_t>>(st.Blob(0));
+  CARAVAN_STORE_ASSIGN_OR_RETURN(
+      std::vector<uint8_t> body,
+      internal::BodyOf(internal::ReadStoredForm(st, 0)));
+  return std::optional<std::vector<uint8_t>>(std::move(body));
 }
 
 Result<InsertOutcome> WriteTxn::InsertRecord(const RecordRow& row) {
@@ -166,51 +179,93 @@ Result<InsertOutcome> WriteTxn::InsertRecord(
   }
 
   InsertOutcome out;
-  {
+  if (cur) {
+    // A record held already is a no-op that names its log entry (what
+    // stops relay loops); probed first, so a duplicate costs no encoding.
+    // A new id has no records yet.
     CARAVAN_STORE_ASSIGN_OR_RETURN(
         Statement st,
-        db_.Prepare("INSERT INTO records (id, revision, variant, origin, "
-                    "origin_seq, created, signed_bytes, received_from, "
-                    "stored_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) "
-                    "ON CONFLICT (id, revision, variant) DO NOTHING"));
-    st.BindBlob(1, row.id);
-    st.Bind(2, b.revision);
-    st.Bind(3, b.variant);
-    st.BindBlob(4, b.origin);
-    st.Bind(5, static_cast<int64_t>(b.origin_seq));
-    st.Bind(6, b.created);
-    st.BindBlob(7, row.signed_bytes);
-    if (row.received_from.empty()) {
-      st.BindNull(8);
-    } else {
-      st.BindText(8, row.received_from);
-    }
-    st.Bind(9, now_);
-    CARAVAN_RETURN_IF_ERROR(st.Run());
-  }
-  if (sqlite3_changes(db_.handle()) == 0) {
-    CARAVAN_STORE_ASSIGN_OR_RETURN(
-        Statement st,
-        db_.Prepare("SELECT seq FROM records WHERE id = ? AND revision = ? "
+        db_.Prepare("SELECT seq FROM records WHERE rid = ? AND revision = ? "
                     "AND variant = ?"));
-    st.BindBlob(1, row.id);
+    st.Bind(1, cur->rid);
     st.Bind(2, b.revision);
     st.Bind(3, b.variant);
     CARAVAN_STORE_ASSIGN_OR_RETURN(bool found, st.Step());
-    if (!found) return Internal("duplicate record vanished");
-    out.kind = InsertOutcome::kDuplicate;
-    out.log_seq = static_cast<uint64_t>(st.Int(0));
-    return out;
+    if (found) {
+      out.kind = InsertOutcome::kDuplicate;
+      out.log_seq = static_cast<uint64_t>(st.Int(0));
+      return out;
+    }
   }
-  out.log_seq = static_cast<uint64_t>(sqlite3_last_insert_rowid(db_.handle()));
-  if (!cur || Supersedes(b.revision, b.variant, *cur)) {
-    CARAVAN_RETURN_IF_ERROR(WriteCurrent(row, out.log_seq, cur.has_value()));
+  CARAVAN_STORE_ASSIGN_OR_RETURN(internal::RecordForm form,
+                                 forms_->Compact(row.signed_bytes, b.origin,
+                                                 row.salt_seed));
+  // A record names its indicator by rid, so a new id's current row is
+  // written first, naming the log entry the record is about to get.
+  int64_t rid = 0;
+  if (!cur) {
+    CARAVAN_STORE_ASSIGN_OR_RETURN(out.log_seq, NextLogSeq());
+    CARAVAN_STORE_ASSIGN_OR_RETURN(rid, WriteCurrent(row, out.log_seq, false));
     out.became_current = true;
-    if (cur) CARAVAN_RETURN_IF_ERROR(MarkSuperseded(cur->record_seq));
+  } else {
+    rid = cur->rid;
+  }
+  {
+    CARAVAN_STORE_ASSIGN_OR_RETURN(
+        Statement st,
+        db_.Prepare("INSERT INTO records (seq, rid, revision, variant, "
+                    "origin_seq, created, received_from, stored_at, batch, "
+                    "leaf, signature, salt, body, raw) VALUES (?1, ?2, ?3, "
+                    "?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)"));
+    if (out.log_seq != 0) {
+      st.Bind(1, static_cast<int64_t>(out.log_seq));
+    } else {
+      st.BindNull(1);
+    }
+    st.Bind(2, rid);
+    st.Bind(3, b.revision);
+    st.Bind(4, b.variant);
+    st.Bind(5, static_cast<int64_t>(b.origin_seq));
+    st.Bind(6, b.created);
+    if (row.received_from.empty()) {
+      st.BindNull(7);
+    } else {
+      st.BindText(7, row.received_from);
+    }
+    st.Bind(8, now_);
+    internal::BindRecordForm(st, 9, form);
+    CARAVAN_RETURN_IF_ERROR(st.Run());
+  }
+  const uint64_t seq =
+      static_cast<uint64_t>(sqlite3_last_insert_rowid(db_.handle()));
+  if (out.log_seq != 0 && seq != out.log_seq) {
+    return Internal("record stored as log entry " + std::to_string(seq) +
+                    ", not the " + std::to_string(out.log_seq) +
+                    " its indicator names");
+  }
+  out.log_seq = seq;
+  CARAVAN_RETURN_IF_ERROR(
+      forms_->Inserted(static_cast<int64_t>(out.log_seq), form));
+  if (!cur) return out;
+  if (Supersedes(b.revision, b.variant, *cur)) {
+    CARAVAN_RETURN_IF_ERROR(WriteCurrent(row, out.log_seq, true).status());
+    out.became_current = true;
+    CARAVAN_RETURN_IF_ERROR(MarkSuperseded(cur->record_seq));
   } else {
     CARAVAN_RETURN_IF_ERROR(MarkSuperseded(out.log_seq));
   }
   return out;
+}
+
+Result<uint64_t> WriteTxn::NextLogSeq() {
+  // AUTOINCREMENT gives one more than the largest number ever used (kept
+  // in sqlite_sequence) or held, whichever is larger.
+  CARAVAN_STORE_ASSIGN_OR_RETURN(
+      int64_t next,
+      db_.QueryInt("SELECT max(coalesce((SELECT seq FROM sqlite_sequence "
+                   "WHERE name = 'records'), 0), "
+                   "coalesce((SELECT max(seq) FROM records), 0)) + 1"));
+  return static_cast<uint64_t>(next);
 }
 
 Status WriteTxn::MarkSuperseded(uint64_t seq) {
@@ -221,8 +276,8 @@ Status WriteTxn::MarkSuperseded(uint64_t seq) {
   return st.Run();
 }
 
-Status WriteTxn::WriteCurrent(const RecordRow& row, uint64_t seq,
-                              bool replacing) {
+Result<int64_t> WriteTxn::WriteCurrent(const RecordRow& row, uint64_t seq,
+                                       bool replacing) {
   const protocol::RecordBody& b = row.body;
   const protocol::Indicator& ind = b.indicator;
   // An INSERT for the first revision, an UPDATE (the row keeps its rid, the
@@ -318,7 +373,7 @@ Status WriteTxn::WriteCurrent(const RecordRow& row, uint64_t seq,
     ins.BindText(2, tag);
     CARAVAN_RETURN_IF_ERROR(ins.Run());
   }
-  return Status::Ok();
+  return rid;
 }
 
 Result<uint64_t> WriteTxn::NextOriginSeq() { return ReserveOriginSeqs(1); }
@@ -697,21 +752,28 @@ Status WriteTxn::SetQuarantined(const IndicatorId& id, bool quarantined) {
 }
 
 Result<uint64_t> WriteTxn::DeleteIndicator(const IndicatorId& id) {
-  // Children before parents; tags and withheld entries go by cascade.
+  CARAVAN_STORE_ASSIGN_OR_RETURN(std::optional<CurrentInfo> cur, Current(id));
+  if (!cur) return NotFound("no records held for indicator " + Hex(id));
+  // Records first (they name the indicator's rid); tags, withheld entries
+  // and kept paths go by cascade.
+  uint64_t records = 0;
+  {
+    CARAVAN_STORE_ASSIGN_OR_RETURN(
+        Statement st, db_.Prepare("DELETE FROM records WHERE rid = ?"));
+    st.Bind(1, cur->rid);
+    CARAVAN_RETURN_IF_ERROR(st.Run());
+    records = static_cast<uint64_t>(sqlite3_changes(db_.handle()));
+  }
   static constexpr const char* kDeletes[] = {
       "DELETE FROM indicators WHERE id = ?",
       "DELETE FROM deliveries WHERE id = ?",
       "DELETE FROM sightings WHERE id = ?",
-      "DELETE FROM records WHERE id = ?",
   };
-  uint64_t records = 0;
   for (const char* sql : kDeletes) {
     CARAVAN_STORE_ASSIGN_OR_RETURN(Statement st, db_.Prepare(sql));
     st.BindBlob(1, id);
     CARAVAN_RETURN_IF_ERROR(st.Run());
-    records = static_cast<uint64_t>(sqlite3_changes(db_.handle()));
   }
-  if (records == 0) return NotFound("no records held for indicator " + Hex(id));
   return records;
 }
 

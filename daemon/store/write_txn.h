@@ -13,6 +13,7 @@
 
 #include <cstdint>
 #include <limits>
+#include <memory>
 #include <optional>
 #include <span>
 #include <string>
@@ -32,11 +33,13 @@ namespace caravan::store {
 
 namespace internal {
 class Database;
-}
+class RecordForms;
+}  // namespace internal
 
 class WriteTxn {
  public:
-  WriteTxn(internal::Database& db, int64_t now) : db_(db), now_(now) {}
+  WriteTxn(internal::Database& db, int64_t now);
+  ~WriteTxn();
   WriteTxn(const WriteTxn&) = delete;
   WriteTxn& operator=(const WriteTxn&) = delete;
 
@@ -62,9 +65,10 @@ class WriteTxn {
   // writes included.
   Result<uint64_t> LastLogSeq();
 
-  // The signed-record bytes of `id`'s current revision, nullopt if we hold
-  // none (the submitter compares content and builds the next revision).
-  Result<std::optional<std::vector<uint8_t>>> CurrentRecordBytes(
+  // The canonical body bytes of `id`'s current revision, nullopt if we
+  // hold none (the submitter compares content and builds the next
+  // revision). The signature is not read.
+  Result<std::optional<std::vector<uint8_t>>> CurrentRecordBody(
       const IndicatorId& id);
 
   // The next sequence number for a record this node originates (1, 2, ...).
@@ -265,12 +269,17 @@ class WriteTxn {
  private:
   Status EnsurePeer(std::string_view peer);
   // replacing: a current row exists (its tags must go first).
-  Status WriteCurrent(const RecordRow& row, uint64_t seq, bool replacing);
+  // Returns the indicator's rid.
+  Result<int64_t> WriteCurrent(const RecordRow& row, uint64_t seq,
+                               bool replacing);
+  // The log seq the next appended record gets (AUTOINCREMENT's rule).
+  Result<uint64_t> NextLogSeq();
   // records.superseded = 1 for the record at `seq` (no longer current).
   Status MarkSuperseded(uint64_t seq);
 
   internal::Database& db_;
   int64_t now_;
+  std::unique_ptr<internal::RecordForms> forms_;  // the records' disk form
 };
 
 }  // namespace caravan::store

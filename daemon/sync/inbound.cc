@@ -121,8 +121,10 @@ CheckedMessage CheckInbound(const InboundContext& ctx,
              kRejectBadSignature);
       continue;
     }
+    std::optional<crypto::MerkleSaltSeed> seed;
+    if (e.batch) seed = e.batch->salt_seed;
     m.checked.push_back({std::move(*body), id, origin,
-                         protocol::EncodeSignedRecord(e.record)});
+                         protocol::EncodeSignedRecord(e.record), seed});
   }
   return m;
 }
@@ -234,6 +236,7 @@ class InboundWrite {
     row.body = c.body;
     row.id = c.id;
     row.signed_bytes = c.signed_bytes;
+    row.salt_seed = c.salt_seed;
     row.origin_country = c.origin->country;
     row.origin_name = c.origin->name;
     row.received_from = from_.name;

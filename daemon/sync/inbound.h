@@ -68,6 +68,7 @@ struct BatchVerdict {
   protocol::PublicKey origin{};
   bool verified = false;
   uint32_t batch_no = 0;  // which batch of its message, from 0
+  crypto::MerkleSaltSeed salt_seed{};  // the batch's, kept by the store
 };
 
 struct InboundEntry {
@@ -82,6 +83,8 @@ struct CheckedRecord {
   protocol::IndicatorId id{};
   const protocol::RosterMember* origin = nullptr;  // in the message's roster
   std::vector<uint8_t> signed_bytes;
+  // A whole batch's leaf: the batch's salt seed (the store keeps it once).
+  std::optional<crypto::MerkleSaltSeed> salt_seed;
 };
 
 // A record refused before the store saw it (audited by StoreInbound), or

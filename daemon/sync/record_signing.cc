@@ -1,5 +1,7 @@
 #include "daemon/sync/record_signing.h"
 
+#include <sodium.h>
+
 #include "crypto/merkle.h"
 #include "crypto/signing.h"
 
@@ -21,23 +23,26 @@ std::vector<uint8_t> CacheKey(const crypto::Ed25519PublicKey& origin,
 
 }  // namespace
 
-std::vector<protocol::SignedRecord> SignBodies(
-    const crypto::IdentityKey& key, std::vector<std::vector<uint8_t>> bodies) {
-  std::vector<protocol::SignedRecord> out;
-  out.reserve(bodies.size());
+SignedBodies SignBodies(const crypto::IdentityKey& key,
+                        std::vector<std::vector<uint8_t>> bodies) {
+  SignedBodies out;
+  out.records.reserve(bodies.size());
   if (bodies.size() == 1) {
     auto sig = crypto::Sign(key, crypto::SignDomain::kRecord, bodies[0]);
-    out.push_back({std::move(bodies[0]), sig});
+    out.records.push_back({std::move(bodies[0]), sig});
     return out;
   }
   if (bodies.empty()) return out;
+  crypto::MerkleSaltSeed seed{};
+  randombytes_buf(seed.data(), seed.size());
   std::vector<std::span<const uint8_t>> leaves(bodies.begin(), bodies.end());
-  crypto::SignedBatch batch = crypto::SignBatch(key, leaves);
+  crypto::SignedBatch batch = crypto::SignSeededBatch(key, leaves, seed);
   for (size_t i = 0; i < bodies.size(); ++i) {
-    out.push_back({std::move(bodies[i]),
-                   ToBatchProof(std::move(batch.proofs[i]),
-                                batch.root_signature)});
+    out.records.push_back({std::move(bodies[i]),
+                           ToBatchProof(std::move(batch.proofs[i]),
+                                        batch.root_signature)});
   }
+  out.salt_seed = seed;
   return out;
 }
 

@@ -9,6 +9,7 @@
 
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <span>
 #include <vector>
 
@@ -18,12 +19,19 @@
 
 namespace caravan::daemon {
 
+// What SignBodies made: the signed records in the order of the bodies,
+// and, when they are one batch, the seed its salts come from (the store
+// keeps it once instead of a salt per record; it is never sent).
+struct SignedBodies {
+  std::vector<protocol::SignedRecord> records;
+  std::optional<crypto::MerkleSaltSeed> salt_seed;
+};
+
 // Signs each canonical body: one body gets a single signature; several get
-// one signature over their Merkle root and a proof each (DESIGN.md, Data
-// model). Returns the signed records in the order of `bodies`.
-std::vector<protocol::SignedRecord> SignBodies(
-    const crypto::IdentityKey& key,
-    std::vector<std::vector<uint8_t>> bodies);
+// one signature over their Merkle root (salts seeded from a fresh random
+// seed, crypto/merkle.h) and a proof each (DESIGN.md, Data model).
+SignedBodies SignBodies(const crypto::IdentityKey& key,
+                        std::vector<std::vector<uint8_t>> bodies);
 
 // A Merkle proof (crypto) in the signed-record form (protocol), with the
 // root signature every member of its batch carries.

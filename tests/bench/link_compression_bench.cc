@@ -91,7 +91,7 @@ struct Corpus {
     for (size_t at = 0; at < bodies.size(); at += kBatch) {
       std::vector<std::vector<uint8_t>> part(
           bodies.begin() + at, bodies.begin() + std::min(bodies.size(), at + kBatch));
-      for (auto& r : daemon::SignBodies(*origin, std::move(part))) batched.push_back(std::move(r));
+      for (auto& r : daemon::SignBodies(*origin, std::move(part)).records) batched.push_back(std::move(r));
     }
     std::vector<protocol::SignedRecord> singles;
     for (auto& b : bodies) {

@@ -68,7 +68,7 @@ struct Fixture {
     for (size_t i = 0; i < kBatch; ++i) {
       bodies.push_back(protocol::EncodeRecordBody(Body(*origin, i)));
     }
-    auto signed_records = SignBodies(*origin, std::move(bodies));
+    auto signed_records = SignBodies(*origin, std::move(bodies)).records;
     for (size_t i = 0; i < kMessage; ++i) {
       message.push_back({i + 1, std::move(signed_records[i])});
     }
@@ -125,7 +125,7 @@ struct CatchUp {
       for (size_t i = first; i < first + kBatch; ++i) {
         bodies.push_back(protocol::EncodeRecordBody(Body(*origin, i)));
       }
-      auto signed_records = SignBodies(*origin, std::move(bodies));
+      auto signed_records = SignBodies(*origin, std::move(bodies)).records;
       for (size_t at = 0; at < kBatch; at += kMessage) {
         std::vector<InboundEntry> entries;
         for (size_t i = at; i < at + kMessage; ++i) {

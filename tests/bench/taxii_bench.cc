@@ -174,8 +174,8 @@ void BM_RawSqlitePointLookup(benchmark::State& state) {
   }
   sqlite3_stmt* st = nullptr;
   sqlite3_prepare_v2(db,
-                     "SELECT signed_bytes FROM records WHERE id = ? ORDER BY "
-                     "revision",
+                     "SELECT r.body FROM records r JOIN indicators i ON "
+                     "i.rid = r.rid WHERE i.id = ? ORDER BY r.revision",
                      -1, &st, nullptr);
   std::mt19937_64 rng(42);
   std::vector<double> micros;

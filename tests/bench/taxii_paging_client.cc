@@ -189,8 +189,9 @@ RawResult ReadRaw(const std::string& db_path, size_t limit) {
   }
   sqlite3_stmt* st = nullptr;
   sqlite3_prepare_v2(db,
-                     "SELECT seq, id, signed_bytes FROM records WHERE seq > ? "
-                     "ORDER BY seq LIMIT ?",
+                     "SELECT r.seq, i.id, r.body FROM records r JOIN "
+                     "indicators i ON i.rid = r.rid WHERE r.seq > ? "
+                     "ORDER BY r.seq LIMIT ?",
                      -1, &st, nullptr);
   RawResult r;
   std::vector<caravan::store::StoredRecord> all;

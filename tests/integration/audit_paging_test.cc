@@ -40,16 +40,30 @@ TEST_F(AuditPagingTest, ReadsMoreThanTenThousandEntriesWhole) {
   WriteFile(path, lines);
   CommandResult bulk = node_->Cli({"submit", "--file", path.string()});
   ASSERT_EQ(bulk.exit_code, 0) << bulk.Describe();
+  // New indicators are audited one entry per write; a revision of each
+  // (a tag added) is one entry per indicator: more than 10,000 entries.
+  CommandResult tagged =
+      node_->Cli({"submit", "--file", path.string(), "--tag", "paging"});
+  ASSERT_EQ(tagged.exit_code, 0) << tagged.Describe();
 
   const json all = AuditJson(*node_, {});
-  // "start", one "submit" per value, and nothing twice or out of order.
+  // "start", the summaries, one "submit" per revision, and nothing twice
+  // or out of order.
   ASSERT_GE(all.size(), static_cast<size_t>(kValues + 1));
-  size_t submits = 0;
+  uint64_t summarized = 0;
+  size_t revisions = 0;
   for (size_t i = 0; i < all.size(); ++i) {
     ASSERT_EQ(all[i]["seq"].get<uint64_t>(), i + 1) << "gap or duplicate";
-    if (all[i]["action"] == "submit") ++submits;
+    if (all[i]["action"] != "submit") continue;
+    const json& detail = all[i]["detail"];
+    if (detail.contains("count")) {
+      summarized += detail["count"].get<uint64_t>();
+    } else if (detail.value("revision", 0) == 2) {
+      ++revisions;
+    }
   }
-  EXPECT_EQ(submits, static_cast<size_t>(kValues));
+  EXPECT_EQ(summarized, static_cast<uint64_t>(kValues));
+  EXPECT_EQ(revisions, static_cast<size_t>(kValues));
   // The chain the daemon verifies has exactly as many entries as we read
   // (verify itself is audited only in the log it checks, not here).
   json verify = node_->CliJson({"audit", "verify"});

@@ -827,8 +827,22 @@ bool FederationPropertyTest::AllSettled(std::chrono::seconds timeout) {
     for (int b = 0; b < 3; ++b) {
       if (a == b || !Linked(a, b)) continue;
       if (!WaitFor([&] { return n_[a]->Settled(kNames[b]); }, timeout)) {
+        // The daemons' own account is what explains a stall: keep the end
+        // of both logs in the failure (their directories are removed).
+        auto tail = [](const std::string& log) {
+          size_t at = log.size();
+          for (int lines = 0; lines < 80 && at > 0; ++lines) {
+            at = log.rfind('\n', at - 1);
+            if (at == std::string::npos) return log;
+          }
+          return log.substr(at + 1);
+        };
         ADD_FAILURE() << kNames[a] << " -> " << kNames[b] << " did not settle: "
-                      << n_[a]->PeerState(kNames[b]).dump();
+                      << n_[a]->PeerState(kNames[b]).dump() << "\n--- "
+                      << kNames[a] << " log (end) ---\n"
+                      << tail(n_[a]->node().LogText()) << "\n--- "
+                      << kNames[b] << " log (end) ---\n"
+                      << tail(n_[b]->node().LogText());
         return false;
       }
     }

@@ -1,12 +1,15 @@
 // raw_insert: the baseline for the end-to-end bulk submit benchmark. Inserts
 // the values of a text file (one IPv4 per line) as rows of the same shape
-// the daemon stores (records + indicators with the store's schema and
-// indexes, signed_bytes of a given size, BLAKE2b ids so inserts land at
+// the daemon stores (indicators + records with the store's schema and
+// indexes, a record body of a given size, BLAKE2b ids so inserts land at
 // random places in the id index like real ones), with raw prepared SQLite
 // statements, synchronous=FULL like the store's default, and none of the
 // node's work (parsing, signing, audit, control socket).
 //
 //   raw_insert VALUES_FILE RECORD_BYTES BATCH
+//
+// RECORD_BYTES: the bytes a record's own columns hold (the store's mean
+// `body` + `salt` + `signature` + `raw`, daemon/store/schema.md).
 //
 // BATCH: rows per transaction (0: all rows in one transaction). Prints one
 // line: "raw_insert rows=N batch=B seconds=S rate=R".
@@ -72,9 +75,9 @@ int main(int argc, char** argv) {
   sqlite3_stmt *rec = nullptr, *ind = nullptr;
   Check(sqlite3_prepare_v2(
             db,
-            "INSERT INTO records (id, revision, variant, origin, origin_seq, "
-            "created, signed_bytes, received_from, stored_at) VALUES (?, 1, "
-            "0, ?, ?, ?, ?, NULL, ?)",
+            "INSERT INTO records (seq, rid, revision, variant, origin_seq, "
+            "created, received_from, stored_at, body) VALUES (?, ?, 1, 0, ?, "
+            "?, NULL, ?, ?)",
             -1, &rec, nullptr), db);
   Check(sqlite3_prepare_v2(
             db,
@@ -86,7 +89,7 @@ int main(int argc, char** argv) {
             "VALUES (?, 1, ?, ?, 'UZ', 'CERT-UZ', 1, 0, ?, 2, 50, '', ?, 0, "
             "0, 0, 1, 0, '', NULL, 0, 0, ?, ?, ?, ?, ?)",
             -1, &ind, nullptr), db);
-  std::vector<uint8_t> origin(32, 7), signed_bytes(record_bytes, 0x5a);
+  std::vector<uint8_t> origin(32, 7), body(record_bytes, 0x5a);
   const int64_t now = 1'700'000'000;
 
   const auto start = std::chrono::steady_clock::now();
@@ -98,16 +101,9 @@ int main(int argc, char** argv) {
     crypto_generichash(id, sizeof id,
                        reinterpret_cast<const uint8_t*>(v.data()), v.size(),
                        nullptr, 0);
-    sqlite3_bind_blob(rec, 1, id, 32, SQLITE_STATIC);
-    sqlite3_bind_blob(rec, 2, origin.data(), 32, SQLITE_STATIC);
-    sqlite3_bind_int64(rec, 3, int64_t(i + 1));
-    sqlite3_bind_int64(rec, 4, now);
-    sqlite3_bind_blob(rec, 5, signed_bytes.data(), int(signed_bytes.size()),
-                      SQLITE_STATIC);
-    sqlite3_bind_int64(rec, 6, now);
-    Check(sqlite3_step(rec), db);
-    sqlite3_reset(rec);
-    const int64_t seq = sqlite3_last_insert_rowid(db);
+    // As the store does: the indicator's row first, naming the log entry
+    // its record gets; the record names the indicator's rowid.
+    const int64_t seq = int64_t(i + 1);
     sqlite3_bind_blob(ind, 1, id, 32, SQLITE_STATIC);
     sqlite3_bind_text(ind, 2, v.data(), int(v.size()), SQLITE_STATIC);
     sqlite3_bind_blob(ind, 3, origin.data(), 32, SQLITE_STATIC);
@@ -127,6 +123,14 @@ int main(int argc, char** argv) {
     sqlite3_bind_int64(ind, 10, now);
     Check(sqlite3_step(ind), db);
     sqlite3_reset(ind);
+    sqlite3_bind_int64(rec, 1, seq);
+    sqlite3_bind_int64(rec, 2, sqlite3_last_insert_rowid(db));
+    sqlite3_bind_int64(rec, 3, seq);
+    sqlite3_bind_int64(rec, 4, now);
+    sqlite3_bind_int64(rec, 5, now);
+    sqlite3_bind_blob(rec, 6, body.data(), int(body.size()), SQLITE_STATIC);
+    Check(sqlite3_step(rec), db);
+    sqlite3_reset(rec);
     if (batch != 0 && ++in_txn == batch) {
       Check(sqlite3_exec(db, "COMMIT; BEGIN IMMEDIATE", nullptr, nullptr,
                          nullptr), db);

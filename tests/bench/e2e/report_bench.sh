@@ -69,17 +69,18 @@ PRAGMA synchronous = OFF;
 PRAGMA cache_size = -400000;
 BEGIN;
 WITH RECURSIVE n(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM n WHERE x < $indicators)
-INSERT INTO records (seq, id, revision, variant, origin, origin_seq, created,
-                     signed_bytes, received_from, stored_at)
-SELECT x, CAST(printf('%032d', x) AS BLOB), 1, 0, zeroblob(32), x,
-       $t_now - 86400 * 40, zeroblob(200), NULL, $t_now - 86400 * 40 FROM n;
-INSERT INTO indicators (id, type, value, origin, origin_country, origin_name,
+INSERT INTO indicators (rid, id, type, value, origin, origin_country, origin_name,
   revision, variant, record_seq, tlp, confidence, description, created,
   valid_until, first_seen, last_seen, reshare, revoked, revoke_reason,
   received_from, quarantined, warning, stored_at)
-SELECT id, (seq % 4) * 2 % 7, 'v' || seq || '.example', origin, 'UZ',
-  'CERT-BENCH', 1, 0, seq, seq % 3, 80, '', created, 0, created, created, 0,
-  0, '', NULL, 0, 0, stored_at FROM records;
+SELECT x, CAST(printf('%032d', x) AS BLOB), (x % 4) * 2 % 7,
+  'v' || x || '.example', zeroblob(32), 'UZ', 'CERT-BENCH', 1, 0, x, x % 3,
+  80, '', $t_now - 86400 * 40, 0, $t_now - 86400 * 40, $t_now - 86400 * 40,
+  0, 0, '', NULL, 0, 0, $t_now - 86400 * 40 FROM n;
+INSERT INTO records (seq, rid, revision, variant, origin_seq, created,
+                     received_from, stored_at, raw)
+SELECT rid, rid, 1, 0, rid, created, NULL, stored_at, zeroblob(200)
+  FROM indicators;
 WITH RECURSIVE n(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM n WHERE x < $audit)
 INSERT INTO audit (seq, time, actor, action, subject, peer, detail, prev_hash, hash)
 SELECT $base + x, $t_now - 30 * 86400 + (x * (30 * 86400 - 60)) / $audit, 'node',

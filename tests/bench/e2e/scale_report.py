@@ -98,12 +98,13 @@ def main():
         ratio(at_n, empty))
     disk = (num(r, "disk_bytes") or 0) / n if n else None
     row("disk per indicator (B, node dir after checkpoint)", disk, "",
-        (num(r, "record_bytes"), "avg signed record"), "<=", 500, "<= 500 B")
+        (num(r, "record_bytes"), "avg record's own columns"), "<=", 500,
+        "<= 500 B")
     for path, label in (("federation", 'reshare = "federation"'),
                         ("none", "no reshare key")):
         row("wire bytes per IPv4 record, catch-up, %s" % label,
             num(r, "wire_ipv4_%s_bytes_per_record" % path), "",
-            (num(r, "record_bytes_ipv4"), "signed IPv4 record on disk"),
+            (num(r, "record_bytes_ipv4"), "signed IPv4 record, alone"),
             "<=", 120, "<= 120 B")
     verify = num(r, "verify_rate")
     raw1000 = num(r, "raw_1000_txn_rate")

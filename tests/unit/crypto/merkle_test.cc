@@ -266,3 +266,29 @@ TEST(MerkleTest, SeededBatchFailsForAnyChangedLeafSeedOrOrder) {
 
 }  // namespace
 }  // namespace caravan::crypto
+
+namespace caravan::crypto {
+namespace {
+
+// The store keeps a complete batch's leaf hashes and rebuilds paths from
+// the levels (daemon/store/record_forms.h): they must be the RFC paths.
+TEST(MerkleTest, PathsFromLevelsEqualTheRfcPathsForEveryTreeSizeUpTo70) {
+  for (size_t n = 1; n <= 70; ++n) {
+    std::vector<MerkleHash> leaves(n);
+    for (size_t i = 0; i < n; ++i) {
+      leaves[i].fill(static_cast<uint8_t>(i * 7 + n));
+    }
+    std::vector<std::vector<MerkleHash>> rfc_paths;
+    const MerkleHash root = MerkleTreeHash(leaves, &rfc_paths);
+    const MerkleLevels levels = MerkleTreeLevels(leaves);
+    ASSERT_EQ(levels.back().size(), 1u);
+    EXPECT_EQ(levels.back()[0], root) << "tree size " << n;
+    for (size_t i = 0; i < n; ++i) {
+      EXPECT_EQ(MerklePathFromLevels(levels, i), rfc_paths[i])
+          << "tree size " << n << " leaf " << i;
+    }
+  }
+}
+
+}  // namespace
+}  // namespace caravan::crypto

@@ -6,7 +6,43 @@
 
 namespace caravan::store::testing {
 
+// Migrations 16 and 15 undone: the store at schema version 14. Records in their
+// disk form back to whole signed bytes: the rows the store tests write are
+// kept raw (their bytes are not signed records), so `raw` is the old
+// column.
+#define CARAVAN_ROLLBACK_TO_SCHEMA_14 \
+    /* Compromise notices waiting for offline peers (migration 16). */ \
+    "DROP TABLE pending_notices;" \
+    "DROP VIEW log;" \
+    "CREATE TABLE records_v14 (" \
+    " seq INTEGER PRIMARY KEY AUTOINCREMENT," \
+    " id BLOB NOT NULL CHECK (length(id) = 32)," \
+    " revision INTEGER NOT NULL CHECK (revision >= 1)," \
+    " variant INTEGER NOT NULL CHECK (variant >= 0)," \
+    " origin BLOB NOT NULL CHECK (length(origin) = 32)," \
+    " origin_seq INTEGER NOT NULL," \
+    " created INTEGER NOT NULL," \
+    " signed_bytes BLOB NOT NULL," \
+    " received_from TEXT," \
+    " stored_at INTEGER NOT NULL," \
+    " superseded INTEGER NOT NULL DEFAULT 0 CHECK (superseded IN (0, 1))," \
+    " UNIQUE (id, revision, variant));" \
+    "INSERT INTO records_v14 SELECT r.seq, i.id, r.revision, r.variant," \
+    " i.origin, r.origin_seq, r.created, r.raw, r.received_from," \
+    " r.stored_at, r.superseded" \
+    " FROM records r JOIN indicators i ON i.rid = r.rid;" \
+    "DROP TABLE record_paths;" \
+    "DROP TABLE records;" \
+    "DROP TABLE batches;" \
+    "ALTER TABLE records_v14 RENAME TO records;" \
+    "CREATE INDEX records_origin ON records (origin, origin_seq);" \
+    "CREATE VIEW log AS SELECT seq, id, revision, variant FROM records;" \
+    "DELETE FROM schema_version WHERE version > 14;"
+
+inline constexpr const char* kRollBackToSchema14 = CARAVAN_ROLLBACK_TO_SCHEMA_14;
+
 inline constexpr const char* kRollBackToSchema6 =
+    CARAVAN_ROLLBACK_TO_SCHEMA_14
     // Forward secrecy: what a sealed batch needs to be sealed again.
     "ALTER TABLE sealed_outbox DROP COLUMN reseal;"
     // Hub accountability: chains and outbox.
@@ -28,8 +64,6 @@ inline constexpr const char* kRollBackToSchema6 =
     "DROP TABLE departed_members;"
     // The hub's prekey book.
     "DROP TABLE hub_prekey_book;"
-    // Compromise notices waiting for offline peers (migration 16).
-    "DROP TABLE pending_notices;"
     "DELETE FROM schema_version WHERE version > 6;";
 
 }  // namespace caravan::store::testing

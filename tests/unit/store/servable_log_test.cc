@@ -90,12 +90,14 @@ TEST(ServableLogRange, RecordWithoutCurrentViewAndBadLimits) {
   const std::string path = dir.File("store.db");
   auto store = OpenOrDie(path);
   ASSERT_TRUE(Insert(*store, MakeRow(IndicatorType::kDomain, "gone.example")).ok());
+  // A record names its indicator by rid: with the indicator's row gone
+  // (damage from outside; the store deletes both together) it has no id
+  // and is not served.
   RawExec(path, "DELETE FROM indicators WHERE value = 'gone.example'");
   auto reader = ReaderOrDie(*store);
   auto served = reader->ServableLogRange(0, 10);
   ASSERT_TRUE(served.ok());
-  ASSERT_EQ(served->size(), 1u);
-  EXPECT_FALSE((*served)[0].has_current);
+  EXPECT_TRUE(served->empty());
   EXPECT_EQ(reader->ServableLogRange(0, 0).status().code(),
             StatusCode::kInvalidInput);
   EXPECT_EQ(reader->ServableLogRange(0, kMaxQueryLimit + 1).status().code(),

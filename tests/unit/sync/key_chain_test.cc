@@ -160,7 +160,7 @@ protocol::SignedRecord Record(const crypto::IdentityKey& origin, const crypto::I
   body.indicator.type = protocol::IndicatorType::kIpv4;
   body.indicator.value = "192.0.2.7";
   *body_out = body;
-  return SignBodies(signer, {protocol::EncodeRecordBody(body)})[0];
+  return SignBodies(signer, {protocol::EncodeRecordBody(body)}).records[0];
 }
 
 TEST(OriginSigner, OldRecordsSignedByTheOldKeyStillVerify) {

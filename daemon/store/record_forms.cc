@@ -1,0 +1,438 @@
+#include "daemon/store/record_forms.h"
+
+#include <capnp/message.h>
+#include <capnp/serialize-packed.h>
+#include <kj/io.h>
+
+#include <algorithm>
+#include <climits>
+#include <cstring>
+#include <utility>
+
+#include "crypto/merkle.h"
+#include "protocol/record_codec.h"
+
+namespace caravan::store::internal {
+namespace {
+
+using Hash = std::array<uint8_t, 32>;
+
+std::vector<uint8_t> Pack(const std::vector<uint8_t>& body) {
+  kj::VectorOutputStream out(body.size() + 16);
+  {
+    capnp::_::PackedOutputStream packer(out);
+    packer.write(body.data(), body.size());
+  }
+  auto bytes = out.getArray();
+  return {bytes.begin(), bytes.end()};
+}
+
+// Packed bytes back to the canonical body. Bounded by the largest body a
+// record may have, so a damaged row cannot make it allocate more.
+Result<std::vector<uint8_t>> Unpack(const std::vector<uint8_t>& packed) {
+  try {
+    kj::ArrayInputStream in(kj::arrayPtr(packed.data(), packed.size()));
+    capnp::_::PackedInputStream unpacker(in);
+    std::vector<uint8_t> body(protocol::kMaxRecordBodyBytes + 8);
+    size_t n = 0;
+    // Reads a word at least each time, until the packed input is used up.
+    while (in.tryGetReadBuffer().size() > 0 && n < body.size()) {
+      n += unpacker.tryRead(body.data() + n, 8, body.size() - n);
+    }
+    if (n > protocol::kMaxRecordBodyBytes || n % 8 != 0) {
+      return Corrupt("a stored record body does not unpack to a body");
+    }
+    body.resize(n);
+    return body;
+  } catch (const kj::Exception& e) {
+    return Corrupt(std::string("a stored record body is damaged: ") +
+                   e.getDescription().cStr());
+  }
+}
+
+// Where a canonical body keeps its origin key's 32 bytes (the data of
+// RecordBody.origin); nullopt when the body does not read as one.
+std::optional<size_t> OriginOffset(const std::vector<uint8_t>& body) {
+  if (body.empty() || body.size() % 8 != 0) return std::nullopt;
+  try {
+    kj::ArrayPtr<const capnp::word> words(
+        reinterpret_cast<const capnp::word*>(body.data()), body.size() / 8);
+    kj::ArrayPtr<const capnp::word> segments[1] = {words};
+    capnp::ReaderOptions options;
+    options.traversalLimitInWords = protocol::kRecordTraversalLimitWords;
+    options.nestingLimit = protocol::kRecordNestingLimit;
+    capnp::SegmentArrayMessageReader message(kj::arrayPtr(segments, 1),
+                                             options);
+    auto origin =
+        message.getRoot<protocol::wire::RecordBody>().getOrigin();
+    const uint8_t* at = origin.begin();
+    if (origin.size() != 32 || at < body.data() ||
+        at + 32 > body.data() + body.size()) {
+      return std::nullopt;
+    }
+    return static_cast<size_t>(at - body.data());
+  } catch (const kj::Exception&) {
+    return std::nullopt;
+  }
+}
+
+// The stored (packed, origin zeroed) body back to the canonical one.
+Result<std::vector<uint8_t>> Restore(const std::vector<uint8_t>& packed,
+                                     const std::array<uint8_t, 32>& origin) {
+  CARAVAN_STORE_ASSIGN_OR_RETURN(std::vector<uint8_t> body, Unpack(packed));
+  std::optional<size_t> at = OriginOffset(body);
+  if (!at) return Corrupt("a stored record body has no origin field");
+  std::copy(origin.begin(), origin.end(), body.begin() + *at);
+  return body;
+}
+
+std::vector<uint8_t> PathBytes(const std::vector<Hash>& path) {
+  std::vector<uint8_t> out;
+  out.reserve(path.size() * 32);
+  for (const Hash& h : path) out.insert(out.end(), h.begin(), h.end());
+  return out;
+}
+
+Result<std::vector<Hash>> PathFromBytes(const std::vector<uint8_t>& bytes) {
+  if (bytes.size() % 32 != 0 ||
+      bytes.size() / 32 > protocol::kMaxBatchPathEntries) {
+    return Corrupt("a stored inclusion path has " +
+                   std::to_string(bytes.size()) + " bytes");
+  }
+  std::vector<Hash> path(bytes.size() / 32);
+  for (size_t i = 0; i < path.size(); ++i) {
+    std::memcpy(path[i].data(), bytes.data() + 32 * i, 32);
+  }
+  return path;
+}
+
+RecordForm RawForm(const std::vector<uint8_t>& signed_bytes) {
+  RecordForm form;
+  form.raw = signed_bytes;
+  return form;
+}
+
+}  // namespace
+
+StoredForm ReadStoredForm(const Statement& st, int c) {
+  StoredForm s;
+  s.seq = st.Int(c);
+  (void)st.FixedBlob(c + 11, s.origin);
+  if (!st.IsNull(c + 6)) {
+    s.form.raw = st.Blob(c + 6);
+    return s;
+  }
+  s.form.body = st.Blob(c + 1);
+  if (!st.IsNull(c + 2)) {
+    std::array<uint8_t, 64> sig{};
+    if (st.FixedBlob(c + 2, sig)) s.form.signature = sig;
+  }
+  if (!st.IsNull(c + 3)) {
+    s.form.batch = st.Int(c + 3);
+    s.form.leaf = static_cast<uint64_t>(st.Int(c + 4));
+    (void)st.FixedBlob(c + 7, s.root_signature);
+    s.tree_size = static_cast<uint64_t>(st.Int(c + 8));
+    s.batch_complete = st.Int(c + 9) != 0;
+    if (!st.IsNull(c + 5)) {
+      s.salt_missing = !st.FixedBlob(c + 5, s.form.salt);
+    } else {
+      crypto::MerkleSaltSeed seed{};
+      s.salt_missing = !st.FixedBlob(c + 10, seed);
+      if (!s.salt_missing) {
+        s.form.salt = crypto::MerkleSaltFromSeed(seed, s.form.leaf);
+        s.form.salt_derived = true;
+      }
+    }
+  }
+  return s;
+}
+
+Result<std::vector<uint8_t>> BodyOf(const StoredForm& stored) {
+  const RecordForm& form = stored.form;
+  if (form.raw.empty()) return Restore(form.body, stored.origin);
+  CARAVAN_STORE_ASSIGN_OR_RETURN(protocol::SignedRecord record,
+                                 protocol::DecodeSignedRecord(form.raw));
+  return std::move(record.body);
+}
+
+void BindRecordForm(Statement& st, int c, const RecordForm& form) {
+  for (int i = c; i < c + 6; ++i) st.BindNull(i);
+  if (!form.raw.empty()) {
+    st.BindBlob(c + 5, form.raw);
+    return;
+  }
+  if (form.batch != 0) {
+    st.Bind(c, form.batch);
+    st.Bind(c + 1, static_cast<int64_t>(form.leaf));
+    if (!form.salt_derived) st.BindBlob(c + 3, form.salt);
+  }
+  if (form.signature) st.BindBlob(c + 2, *form.signature);
+  st.BindBlob(c + 4, form.body);
+}
+
+Result<RecordForm> RecordForms::Compact(
+    const std::vector<uint8_t>& signed_bytes,
+    const std::array<uint8_t, 32>& origin,
+    const std::optional<std::array<uint8_t, 32>>& salt_seed) {
+  auto decoded = protocol::DecodeSignedRecord(signed_bytes);
+  // Only a form that gives back exactly these bytes is used.
+  if (!decoded.ok() ||
+      protocol::EncodeSignedRecord(*decoded) != signed_bytes) {
+    return RawForm(signed_bytes);
+  }
+  std::optional<size_t> origin_at = OriginOffset(decoded->body);
+  if (!origin_at ||
+      !std::equal(origin.begin(), origin.end(),
+                  decoded->body.begin() + *origin_at)) {
+    return RawForm(signed_bytes);
+  }
+  RecordForm form;
+  {
+    std::vector<uint8_t> zeroed = decoded->body;
+    std::fill_n(zeroed.begin() + *origin_at, 32, 0);
+    form.body = Pack(zeroed);
+  }
+  auto restored = Restore(form.body, origin);
+  if (!restored.ok() || *restored != decoded->body) {
+    return RawForm(signed_bytes);
+  }
+  if (const auto* sig =
+          std::get_if<std::array<uint8_t, 64>>(&decoded->signature)) {
+    form.signature = *sig;
+    return form;
+  }
+  const auto& proof = std::get<protocol::BatchProofData>(decoded->signature);
+  if (proof.tree_size > static_cast<uint64_t>(INT64_MAX)) {
+    return RawForm(signed_bytes);
+  }
+  // The caller's seed counts only if it gives this leaf's salt.
+  const bool seed_fits =
+      salt_seed &&
+      crypto::MerkleSaltFromSeed(*salt_seed, proof.leaf_index) == proof.salt;
+  CARAVAN_STORE_ASSIGN_OR_RETURN(
+      Statement find,
+      db_.Prepare("SELECT bid, tree_size, leaves IS NOT NULL, salt_seed "
+                  "FROM batches WHERE root_signature = ?"));
+  find.BindBlob(1, proof.root_signature);
+  CARAVAN_STORE_ASSIGN_OR_RETURN(bool found, find.Step());
+  std::optional<crypto::MerkleSaltSeed> batch_seed;
+  if (!found) {
+    CARAVAN_STORE_ASSIGN_OR_RETURN(
+        Statement add,
+        db_.Prepare("INSERT INTO batches (root_signature, tree_size, "
+                    "salt_seed) VALUES (?, ?, ?)"));
+    add.BindBlob(1, proof.root_signature);
+    add.Bind(2, static_cast<int64_t>(proof.tree_size));
+    if (seed_fits) {
+      add.BindBlob(3, *salt_seed);
+      batch_seed = *salt_seed;
+    } else {
+      add.BindNull(3);
+    }
+    CARAVAN_RETURN_IF_ERROR(add.Run());
+    form.batch = sqlite3_last_insert_rowid(db_.handle());
+  } else {
+    form.batch = find.Int(0);
+    if (static_cast<uint64_t>(find.Int(1)) != proof.tree_size) {
+      return RawForm(signed_bytes);  // not the batch it claims to be in
+    }
+    crypto::MerkleSaltSeed stored_seed{};
+    if (find.FixedBlob(3, stored_seed)) batch_seed = stored_seed;
+    if (find.Int(2) != 0) {
+      // The batch is complete: this leaf (a duplicate's revision, a
+      // second copy) must be the one its leaf hashes hold, with the path
+      // they give; else it is kept as it came.
+      CARAVAN_STORE_ASSIGN_OR_RETURN(const TreeCache* tree,
+                                     Tree(form.batch, proof.tree_size,
+                                          proof.root_signature));
+      if (proof.leaf_index >= tree->levels[0].size() ||
+          tree->levels[0][proof.leaf_index] !=
+              crypto::MerkleLeafHash(proof.salt, decoded->body) ||
+          crypto::MerklePathFromLevels(tree->levels, proof.leaf_index) !=
+              proof.path) {
+        return RawForm(signed_bytes);
+      }
+    }
+  }
+  form.salt_derived =
+      batch_seed &&
+      crypto::MerkleSaltFromSeed(*batch_seed, proof.leaf_index) == proof.salt;
+  form.leaf = proof.leaf_index;
+  form.salt = proof.salt;
+  form.path = PathBytes(proof.path);
+  return form;
+}
+
+Status RecordForms::Inserted(int64_t seq, const RecordForm& form) {
+  if (form.batch == 0 || !form.raw.empty()) return Status::Ok();
+  CARAVAN_STORE_ASSIGN_OR_RETURN(
+      Statement held,
+      db_.Prepare("UPDATE batches SET held = held + 1 WHERE bid = ? "
+                  "AND leaves IS NULL"));
+  held.Bind(1, form.batch);
+  CARAVAN_RETURN_IF_ERROR(held.Run());
+  if (sqlite3_changes(db_.handle()) == 0) return Status::Ok();  // complete
+  CARAVAN_STORE_ASSIGN_OR_RETURN(
+      Statement path,
+      db_.Prepare("INSERT INTO record_paths (seq, path) VALUES (?, ?)"));
+  path.Bind(1, seq);
+  path.BindBlob(2, form.path);
+  CARAVAN_RETURN_IF_ERROR(path.Run());
+  CARAVAN_STORE_ASSIGN_OR_RETURN(
+      Statement size,
+      db_.Prepare("SELECT held >= tree_size FROM batches WHERE bid = ?"));
+  size.Bind(1, form.batch);
+  CARAVAN_STORE_ASSIGN_OR_RETURN(bool row, size.Step());
+  if (!row || size.Int(0) == 0) return Status::Ok();
+  return TryComplete(form.batch);
+}
+
+// Every leaf of the batch is held (as far as the count says): when the
+// stored leaves are exactly indexes 0..n-1 and the tree they make gives
+// every stored path, keep the leaf hashes and drop the paths. Anything
+// else leaves the batch as it is (each record keeps its path).
+Status RecordForms::TryComplete(int64_t batch) {
+  CARAVAN_STORE_ASSIGN_OR_RETURN(
+      Statement info,
+      db_.Prepare("SELECT tree_size, root_signature, salt_seed FROM batches "
+                  "WHERE bid = ?"));
+  info.Bind(1, batch);
+  CARAVAN_STORE_ASSIGN_OR_RETURN(bool found, info.Step());
+  std::array<uint8_t, 64> root_signature{};
+  if (!found || !info.FixedBlob(1, root_signature)) return Status::Ok();
+  const uint64_t tree_size = static_cast<uint64_t>(info.Int(0));
+  crypto::MerkleSaltSeed seed{};
+  const bool has_seed = info.FixedBlob(2, seed);
+  CARAVAN_STORE_ASSIGN_OR_RETURN(
+      Statement st,
+      db_.Prepare("SELECT r.leaf, r.salt, r.body, p.path, i.origin "
+                  "FROM records r JOIN indicators i ON i.rid = r.rid "
+                  "LEFT JOIN record_paths p ON p.seq = r.seq "
+                  "WHERE r.batch = ? AND r.raw IS NULL ORDER BY r.leaf"));
+  st.Bind(1, batch);
+  std::vector<Hash> leaves;
+  std::vector<std::vector<uint8_t>> paths;
+  leaves.reserve(tree_size);
+  for (;;) {
+    CARAVAN_STORE_ASSIGN_OR_RETURN(bool row, st.Step());
+    if (!row) break;
+    Hash salt{};
+    const uint64_t leaf = static_cast<uint64_t>(st.Int(0));
+    if (st.IsNull(1) && has_seed) {
+      salt = crypto::MerkleSaltFromSeed(seed, leaf);
+    } else if (!st.FixedBlob(1, salt)) {
+      return Status::Ok();  // no salt to hash the leaf with
+    }
+    if (leaf != leaves.size() || st.IsNull(3)) {
+      return Status::Ok();  // a gap, a second copy of a leaf, or no path
+    }
+    std::array<uint8_t, 32> origin{};
+    if (!st.FixedBlob(4, origin)) return Status::Ok();
+    CARAVAN_STORE_ASSIGN_OR_RETURN(std::vector<uint8_t> body,
+                                   Restore(st.Blob(2), origin));
+    leaves.push_back(crypto::MerkleLeafHash(salt, body));
+    paths.push_back(st.Blob(3));
+  }
+  if (leaves.size() != tree_size || leaves.empty()) return Status::Ok();
+  const crypto::MerkleLevels levels = crypto::MerkleTreeLevels(leaves);
+  for (size_t i = 0; i < leaves.size(); ++i) {
+    if (PathBytes(crypto::MerklePathFromLevels(levels, i)) != paths[i]) {
+      return Status::Ok();
+    }
+  }
+  CARAVAN_STORE_ASSIGN_OR_RETURN(
+      Statement set,
+      db_.Prepare("UPDATE batches SET leaves = ? WHERE bid = ?"));
+  set.BindBlob(1, PathBytes(leaves));
+  set.Bind(2, batch);
+  CARAVAN_RETURN_IF_ERROR(set.Run());
+  CARAVAN_STORE_ASSIGN_OR_RETURN(
+      Statement drop,
+      db_.Prepare("DELETE FROM record_paths WHERE seq IN "
+                  "(SELECT seq FROM records WHERE batch = ?)"));
+  drop.Bind(1, batch);
+  CARAVAN_RETURN_IF_ERROR(drop.Run());
+  tree_.batch = batch;
+  tree_.root_signature = root_signature;
+  tree_.levels = levels;
+  return Status::Ok();
+}
+
+Result<const RecordForms::TreeCache*> RecordForms::Tree(
+    int64_t batch, uint64_t tree_size,
+    const std::array<uint8_t, 64>& root_signature) {
+  if (tree_.batch == batch && tree_.root_signature == root_signature) {
+    return &tree_;
+  }
+  CARAVAN_STORE_ASSIGN_OR_RETURN(
+      Statement st, db_.Prepare("SELECT leaves FROM batches WHERE bid = ?"));
+  st.Bind(1, batch);
+  CARAVAN_STORE_ASSIGN_OR_RETURN(bool row, st.Step());
+  if (!row || st.IsNull(0)) {
+    return Corrupt("batch " + std::to_string(batch) + " has no leaf hashes");
+  }
+  std::vector<uint8_t> bytes = st.Blob(0);
+  if (tree_size == 0 || bytes.size() != 32 * tree_size) {
+    return Corrupt("batch " + std::to_string(batch) + " holds " +
+                   std::to_string(bytes.size()) + " bytes of leaf hashes for " +
+                   std::to_string(tree_size) + " leaves");
+  }
+  std::vector<Hash> leaves(tree_size);
+  for (size_t i = 0; i < leaves.size(); ++i) {
+    std::memcpy(leaves[i].data(), bytes.data() + 32 * i, 32);
+  }
+  tree_.batch = 0;  // not valid until filled
+  tree_.levels = crypto::MerkleTreeLevels(leaves);
+  tree_.batch = batch;
+  tree_.root_signature = root_signature;
+  return &tree_;
+}
+
+Result<std::vector<uint8_t>> RecordForms::Expand(const StoredForm& stored) {
+  const RecordForm& form = stored.form;
+  if (!form.raw.empty()) return form.raw;
+  protocol::SignedRecord record;
+  CARAVAN_STORE_ASSIGN_OR_RETURN(record.body, Restore(form.body, stored.origin));
+  if (form.signature) {
+    record.signature = *form.signature;
+    return protocol::EncodeSignedRecord(record);
+  }
+  if (form.batch == 0) {
+    return Corrupt("record " + std::to_string(stored.seq) +
+                   " has neither a signature nor a batch");
+  }
+  if (stored.salt_missing) {
+    return Corrupt("record " + std::to_string(stored.seq) +
+                   " has no salt and its batch no salt seed");
+  }
+  protocol::BatchProofData proof;
+  proof.salt = form.salt;
+  proof.leaf_index = form.leaf;
+  proof.tree_size = stored.tree_size;
+  proof.root_signature = stored.root_signature;
+  if (stored.batch_complete) {
+    CARAVAN_STORE_ASSIGN_OR_RETURN(const TreeCache* tree,
+                                   Tree(form.batch, stored.tree_size,
+                                        stored.root_signature));
+    if (form.leaf >= tree->levels[0].size()) {
+      return Corrupt("record " + std::to_string(stored.seq) +
+                     " names a leaf outside its batch");
+    }
+    proof.path = crypto::MerklePathFromLevels(tree->levels, form.leaf);
+  } else {
+    CARAVAN_STORE_ASSIGN_OR_RETURN(
+        Statement st,
+        db_.Prepare("SELECT path FROM record_paths WHERE seq = ?"));
+    st.Bind(1, stored.seq);
+    CARAVAN_STORE_ASSIGN_OR_RETURN(bool row, st.Step());
+    if (!row) {
+      return Corrupt("record " + std::to_string(stored.seq) +
+                     " has lost its inclusion path");
+    }
+    CARAVAN_STORE_ASSIGN_OR_RETURN(proof.path, PathFromBytes(st.Blob(0)));
+  }
+  record.signature = std::move(proof);
+  return protocol::EncodeSignedRecord(record);
+}
+
+}  // namespace caravan::store::internal

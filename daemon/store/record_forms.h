@@ -1,0 +1,134 @@
+#pragma once
+// Private to daemon/store: how a signed record is kept on disk (schema.md,
+// "records" and "batches").
+//
+// A record arrives as opaque signed bytes (protocol/record_codec.h) and
+// leaves as exactly the same bytes, but it is not stored as they are: about
+// two thirds of a batch-signed record is its Merkle proof (a salt, a path of
+// 12-13 sibling hashes for a 5000-record batch, and the batch's root
+// signature), and the same root signature and the same upper tree nodes
+// repeat in every record of the batch. So the store keeps
+//   * the body, Cap'n Proto packed (lossless: unpacking gives the canonical
+//     bytes back), in `records.body`, with its 32-byte origin key zeroed:
+//     the key is the indicator's (`indicators.origin`, the same for every
+//     record of the id) and random bytes do not pack;
+//   * a single signature in `records.signature`, or the leaf's batch, index
+//     and salt in `records.batch`, `leaf`, `salt`;
+//   * each batch's root signature and tree size once, in `batches`;
+//   * a leaf's inclusion path in `record_paths` only until every leaf of its
+//     batch is held; then the batch's leaf hashes are kept once
+//     (`batches.leaves`, 32 bytes a leaf) and every path is recomputed from
+//     them when the record is read (RFC 9162, crypto/merkle.h).
+// Anything this cannot reproduce byte for byte (checked when it is
+// written) is kept verbatim in `records.raw`: nothing stored is ever
+// altered.
+//
+// Thread-safety: one RecordForms per connection, used by that
+// connection's one thread.
+
+#include <array>
+#include <cstdint>
+#include <optional>
+#include <vector>
+
+#include "daemon/store/sqlite_db.h"
+#include "protocol/status.h"
+
+namespace caravan::store::internal {
+
+// The columns of one `records` row that hold the signed record.
+struct RecordForm {
+  std::vector<uint8_t> body;  // packed canonical body; empty when raw
+  std::optional<std::array<uint8_t, 64>> signature;  // single-signed
+  int64_t batch = 0;          // batches.bid; 0: not batch-signed
+  uint64_t leaf = 0;          // leaf index in the batch
+  std::array<uint8_t, 32> salt{};
+  // The salt is the batch's seeded one (crypto/merkle.h, MerkleSaltFromSeed
+  // of `batches.salt_seed`), so the row does not keep it.
+  bool salt_derived = false;
+  // The leaf's inclusion path (32 bytes a hash), kept in record_paths
+  // until the batch is complete; not a `records` column.
+  std::vector<uint8_t> path;
+  std::vector<uint8_t> raw;   // the signed bytes verbatim (rare)
+};
+
+// A stored record's form columns as a reader selects them
+// (kFormColumns), plus what of its batch the same row joins.
+struct StoredForm {
+  RecordForm form;
+  int64_t seq = 0;
+  std::array<uint8_t, 64> root_signature{};
+  uint64_t tree_size = 0;
+  bool batch_complete = false;  // batches.leaves is set
+  bool salt_missing = false;    // neither stored nor derivable: damage
+  std::array<uint8_t, 32> origin{};  // the indicator's, put back in the body
+};
+
+// `records` columns (prefix r.), `batches` columns (prefix b., LEFT
+// JOINed on r.batch) and the indicator's origin (prefix i., JOINed on
+// r.rid) that ReadStoredForm expects, in order, starting at
+// the column index it is given.
+inline constexpr const char* kFormColumns =
+    "r.seq, r.body, r.signature, r.batch, r.leaf, r.salt, r.raw, "
+    "b.root_signature, b.tree_size, b.leaves IS NOT NULL, b.salt_seed, "
+    "i.origin";
+inline constexpr int kFormColumnCount = 12;
+
+StoredForm ReadStoredForm(const Statement& st, int first_column);
+
+// The canonical body bytes a form holds (unpacked, or decoded from raw),
+// without rebuilding its signature.
+Result<std::vector<uint8_t>> BodyOf(const StoredForm& stored);
+
+// Binds `form` to the six parameters from `first` on, in the order of the
+// `records` columns batch, leaf, signature, salt, body, raw.
+void BindRecordForm(Statement& st, int first, const RecordForm& form);
+
+class RecordForms {
+ public:
+  explicit RecordForms(Database& db) : db_(db) {}
+  RecordForms(const RecordForms&) = delete;
+  RecordForms& operator=(const RecordForms&) = delete;
+
+  // The form to store `signed_bytes` in. May add a `batches` row. Never
+  // fails on the bytes themselves (unreadable ones are kept raw); fails
+  // only on a store error. `salt_seed`, when the caller knows it (it made
+  // the batch, or received it whole), is kept once for the batch instead
+  // of a salt per leaf, for leaves whose salt it derives.
+  // `origin` is the key the indicator's row holds: a body naming another
+  // is kept raw.
+  Result<RecordForm> Compact(
+      const std::vector<uint8_t>& signed_bytes,
+      const std::array<uint8_t, 32>& origin,
+      const std::optional<std::array<uint8_t, 32>>& salt_seed = std::nullopt);
+
+  // After the row with `form` was inserted as log entry `seq`: keeps the
+  // leaf's path until its batch is complete, and completes the batch (leaf
+  // hashes kept once, paths dropped) when this was its last missing leaf.
+  Status Inserted(int64_t seq, const RecordForm& form);
+
+  // The signed bytes a stored form stands for (byte-identical to what
+  // Compact was given).
+  Result<std::vector<uint8_t>> Expand(const StoredForm& stored);
+
+ private:
+  // The tree of one complete batch, built from its leaf hashes (about 2n
+  // hashes); the last batch used is kept, since reads walk the log in
+  // order and a batch's records are mostly neighbours in it.
+  // Keyed by the root signature too: a batch row rolled back with its
+  // savepoint can have its number reused by another batch.
+  struct TreeCache {
+    int64_t batch = 0;
+    std::array<uint8_t, 64> root_signature{};
+    std::vector<std::vector<std::array<uint8_t, 32>>> levels;
+  };
+
+  Result<const TreeCache*> Tree(int64_t batch, uint64_t tree_size,
+                                const std::array<uint8_t, 64>& root_signature);
+  Status TryComplete(int64_t batch);
+
+  Database& db_;
+  TreeCache tree_;
+};
+
+}  // namespace caravan::store::internal

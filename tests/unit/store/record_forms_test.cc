@@ -1,0 +1,354 @@
+// The records' disk form (daemon/store/record_forms.h): whatever form a
+// record is kept in, the store gives back exactly the bytes it was given;
+// a batch held whole keeps its leaf hashes once and no path per record;
+// migration 15 converts a version-14 store in place and survives kill -9
+// at any moment.
+
+#include <signal.h>
+#include <sqlite3.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <filesystem>
+#include <random>
+#include <thread>
+
+#include "crypto/identity_key.h"
+#include "crypto/merkle.h"
+#include "crypto/signing.h"
+#include "protocol/record_codec.h"
+#include "daemon/store/schema.h"
+#include "tests/unit/store/schema_rollback.h"
+#include "tests/unit/store/store_test_util.h"
+
+namespace caravan::store {
+namespace {
+
+using protocol::IndicatorType;
+using testing::OpenOrDie;
+using testing::RawExec;
+using testing::ReaderOrDie;
+using testing::TempDir;
+
+// A row for `value` whose signed bytes are a real signed record (body
+// encoded as the protocol does; signature from `sign`).
+RecordRow Row(const crypto::IdentityKey& key, const std::string& value,
+              uint64_t origin_seq) {
+  RecordRow r;
+  r.body.origin = key.public_key();
+  r.body.origin_seq = origin_seq;
+  r.body.revision = 1;
+  r.body.created = 1'700'000'000 + static_cast<int64_t>(origin_seq);
+  r.body.indicator.type = IndicatorType::kDomain;
+  r.body.indicator.value = value;
+  r.body.indicator.tags = {"phishing"};
+  r.body.indicator.confidence = 50;
+  r.id = protocol::ComputeIndicatorId(r.body.origin, IndicatorType::kDomain,
+                                      value);
+  r.origin_country = "UZ";
+  r.origin_name = "UZ-CERT";
+  return r;
+}
+
+// `n` rows signed as one Merkle batch (n == 1: a single signature).
+std::vector<RecordRow> SignedRows(const crypto::IdentityKey& key,
+                                  const std::string& prefix, size_t n,
+                                  uint64_t first_seq) {
+  std::vector<RecordRow> rows;
+  std::vector<std::vector<uint8_t>> bodies;
+  for (size_t i = 0; i < n; ++i) {
+    rows.push_back(Row(key, prefix + std::to_string(i) + ".example",
+                       first_seq + i));
+    bodies.push_back(protocol::EncodeRecordBody(rows.back().body));
+  }
+  if (n == 1) {
+    protocol::SignedRecord single{
+        bodies[0], crypto::Sign(key, crypto::SignDomain::kRecord, bodies[0])};
+    rows[0].signed_bytes = protocol::EncodeSignedRecord(single);
+    return rows;
+  }
+  std::vector<std::span<const uint8_t>> leaves(bodies.begin(), bodies.end());
+  crypto::SignedBatch batch = crypto::SignBatch(key, leaves);
+  for (size_t i = 0; i < n; ++i) {
+    protocol::BatchProofData proof;
+    proof.salt = batch.proofs[i].salt;
+    proof.leaf_index = batch.proofs[i].leaf_index;
+    proof.tree_size = batch.proofs[i].tree_size;
+    proof.path = batch.proofs[i].path;
+    proof.root_signature = batch.root_signature;
+    rows[i].signed_bytes =
+        protocol::EncodeSignedRecord({bodies[i], std::move(proof)});
+  }
+  return rows;
+}
+
+void InsertAll(Store& store, const std::vector<RecordRow>& rows) {
+  auto done = store.Write([&rows](WriteTxn& txn) -> Status {
+    for (const RecordRow& row : rows) {
+      auto o = txn.InsertRecord(row);
+      if (!o.ok()) return o.status();
+    }
+    return Status::Ok();
+  });
+  ASSERT_TRUE(done.get().ok());
+}
+
+int64_t Count(const std::string& path, const std::string& sql) {
+  sqlite3* db = nullptr;
+  EXPECT_EQ(sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READONLY, nullptr),
+            SQLITE_OK);
+  sqlite3_stmt* st = nullptr;
+  int64_t n = -1;
+  if (sqlite3_prepare_v2(db, sql.c_str(), -1, &st, nullptr) == SQLITE_OK &&
+      sqlite3_step(st) == SQLITE_ROW) {
+    n = sqlite3_column_int64(st, 0);
+  }
+  sqlite3_finalize(st);
+  sqlite3_close(db);
+  return n;
+}
+
+// Every row's signed bytes, read back three ways, are what was stored.
+void ExpectBytesBack(Store& store, const std::vector<RecordRow>& rows) {
+  auto reader = ReaderOrDie(store);
+  std::map<IndicatorId, const RecordRow*> by_id;
+  for (const RecordRow& r : rows) by_id[r.id] = &r;
+  auto log = reader->LogRange(0, kMaxQueryLimit);
+  ASSERT_TRUE(log.ok()) << log.status().ToString();
+  ASSERT_EQ(log->size(), rows.size());
+  for (const StoredRecord& rec : *log) {
+    ASSERT_EQ(rec.signed_bytes, by_id.at(rec.id)->signed_bytes)
+        << "log entry " << rec.seq;
+  }
+  for (const RecordRow& r : rows) {
+    auto bytes = reader->GetRecordBytes(r.id, 1, 0);
+    ASSERT_TRUE(bytes.ok()) << bytes.status().ToString();
+    EXPECT_EQ(*bytes, r.signed_bytes);
+  }
+  auto revisions = reader->GetRevisions(rows.back().id);
+  ASSERT_TRUE(revisions.ok());
+  ASSERT_EQ(revisions->size(), 1u);
+  EXPECT_EQ((*revisions)[0].signed_bytes, rows.back().signed_bytes);
+}
+
+TEST(RecordForms, AWholeBatchKeepsItsLeafHashesOnceAndGivesEveryRecordBack) {
+  TempDir dir;
+  const std::string path = dir.File("s.db");
+  auto key = crypto::IdentityKey::Generate();
+  auto rows = SignedRows(*key, "whole", 37, 1);
+  auto store = OpenOrDie(path);
+  InsertAll(*store, rows);
+  ExpectBytesBack(*store, rows);
+  EXPECT_EQ(Count(path, "SELECT count(*) FROM record_paths"), 0);
+  EXPECT_EQ(Count(path, "SELECT length(leaves) FROM batches"), 37 * 32);
+  EXPECT_EQ(Count(path, "SELECT count(*) FROM records WHERE raw IS NOT NULL"),
+            0);
+  // The body is stored packed: smaller than the canonical bytes.
+  EXPECT_LT(Count(path, "SELECT max(length(body)) FROM records"),
+            static_cast<int64_t>(
+                protocol::DecodeSignedRecord(rows[0].signed_bytes)->body.size()));
+}
+
+TEST(RecordForms, ASubsetKeepsItsPathsUntilTheBatchIsWhole) {
+  TempDir dir;
+  const std::string path = dir.File("s.db");
+  auto key = crypto::IdentityKey::Generate();
+  auto rows = SignedRows(*key, "part", 10, 1);
+  auto store = OpenOrDie(path);
+  std::vector<RecordRow> first = {rows[7], rows[2], rows[9]};
+  InsertAll(*store, first);
+  ExpectBytesBack(*store, first);
+  EXPECT_EQ(Count(path, "SELECT count(*) FROM record_paths"), 3);
+  EXPECT_EQ(Count(path, "SELECT count(*) FROM batches WHERE leaves IS NULL"),
+            1);
+  // The same record again is a duplicate: nothing more held.
+  InsertAll(*store, {rows[7]});
+  EXPECT_EQ(Count(path, "SELECT held FROM batches"), 3);
+  // The rest, over two more writes: the batch completes, the paths go.
+  InsertAll(*store, {rows[0], rows[1], rows[3]});
+  InsertAll(*store, {rows[4], rows[5], rows[6], rows[8]});
+  EXPECT_EQ(Count(path, "SELECT count(*) FROM record_paths"), 0);
+  EXPECT_EQ(Count(path, "SELECT count(*) FROM batches WHERE leaves IS NULL"),
+            0);
+  std::vector<RecordRow> in_log_order = first;
+  for (size_t i : {0, 1, 3, 4, 5, 6, 8}) in_log_order.push_back(rows[i]);
+  ExpectBytesBack(*store, in_log_order);
+  // Deleting an indicator leaves the others provable from the leaf hashes.
+  auto deleted = store->Write([&rows](WriteTxn& txn) -> Status {
+    return txn.DeleteIndicator(rows[4].id).status();
+  });
+  ASSERT_TRUE(deleted.get().ok());
+  auto reader = ReaderOrDie(*store);
+  auto bytes = reader->GetRecordBytes(rows[5].id, 1, 0);
+  ASSERT_TRUE(bytes.ok());
+  EXPECT_EQ(*bytes, rows[5].signed_bytes);
+}
+
+TEST(RecordForms, SingleSignaturesAndUnreadableBytesComeBackAsGiven) {
+  TempDir dir;
+  const std::string path = dir.File("s.db");
+  auto key = crypto::IdentityKey::Generate();
+  std::vector<RecordRow> rows = SignedRows(*key, "single", 1, 1);
+  RecordRow opaque = Row(*key, "opaque.example", 2);
+  opaque.signed_bytes = {0xde, 0xad, 0xbe, 0xef, 1, 2, 3};
+  rows.push_back(opaque);
+  auto store = OpenOrDie(path);
+  InsertAll(*store, rows);
+  ExpectBytesBack(*store, rows);
+  EXPECT_EQ(Count(path, "SELECT count(*) FROM records WHERE raw IS NOT NULL"),
+            1);
+  EXPECT_EQ(Count(path, "SELECT count(*) FROM records WHERE signature IS "
+                        "NOT NULL"),
+            1);
+}
+
+// A version-14 store (what the code before migration 15 wrote: whole
+// signed bytes per record) with `batches` batches of `per_batch` records
+// (the last one only partly held) and one single-signed record.
+std::vector<RecordRow> WriteVersion14Store(const std::string& path,
+                                           size_t batches, size_t per_batch) {
+  { OpenOrDie(path); }
+  RawExec(path, testing::kRollBackToSchema14);
+  auto key = crypto::IdentityKey::Generate();
+  std::vector<RecordRow> rows;
+  for (size_t b = 0; b < batches; ++b) {
+    auto batch = SignedRows(*key, "b" + std::to_string(b) + "-", per_batch,
+                            1 + b * per_batch);
+    if (b + 1 == batches) batch.resize(per_batch / 2);
+    rows.insert(rows.end(), batch.begin(), batch.end());
+  }
+  auto single = SignedRows(*key, "lone", 1, 1'000'000);
+  rows.push_back(single[0]);
+  sqlite3* db = nullptr;
+  EXPECT_EQ(sqlite3_open(path.c_str(), &db), SQLITE_OK);
+  sqlite3_exec(db, "BEGIN", nullptr, nullptr, nullptr);
+  sqlite3_stmt* st = nullptr;
+  sqlite3_prepare_v2(db,
+                     "INSERT INTO records (id, revision, variant, origin, "
+                     "origin_seq, created, signed_bytes, received_from, "
+                     "stored_at) VALUES (?, 1, 0, ?, ?, ?, ?, NULL, 5)",
+                     -1, &st, nullptr);
+  for (const RecordRow& r : rows) {
+    sqlite3_bind_blob(st, 1, r.id.data(), 32, SQLITE_STATIC);
+    sqlite3_bind_blob(st, 2, r.body.origin.data(), 32, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 3, static_cast<int64_t>(r.body.origin_seq));
+    sqlite3_bind_int64(st, 4, r.body.created);
+    sqlite3_bind_blob(st, 5, r.signed_bytes.data(),
+                      static_cast<int>(r.signed_bytes.size()), SQLITE_STATIC);
+    EXPECT_EQ(sqlite3_step(st), SQLITE_DONE);
+    sqlite3_reset(st);
+  }
+  sqlite3_finalize(st);
+  // Each record's indicator row, as the code before wrote it.
+  sqlite3_prepare_v2(
+      db,
+      "INSERT INTO indicators (id, type, value, origin, origin_country, "
+      "origin_name, revision, variant, record_seq, tlp, confidence, "
+      "description, created, valid_until, first_seen, last_seen, reshare, "
+      "revoked, revoke_reason, received_from, quarantined, warning, "
+      "stored_at) SELECT r.id, 2, ?, r.origin, 'UZ', 'UZ-CERT', 1, 0, r.seq, "
+      "1, 50, '', r.created, 0, 0, 0, 0, 0, '', NULL, 0, 0, 5 "
+      "FROM records r WHERE r.id = ?",
+      -1, &st, nullptr);
+  for (const RecordRow& r : rows) {
+    sqlite3_bind_text(st, 1, r.body.indicator.value.c_str(), -1,
+                      SQLITE_STATIC);
+    sqlite3_bind_blob(st, 2, r.id.data(), 32, SQLITE_STATIC);
+    EXPECT_EQ(sqlite3_step(st), SQLITE_DONE);
+    sqlite3_reset(st);
+  }
+  sqlite3_finalize(st);
+  // A deleted last entry: its log number must stay used.
+  sqlite3_exec(db,
+               "INSERT INTO records (id, revision, variant, origin, "
+               "origin_seq, created, signed_bytes, stored_at) VALUES "
+               "(zeroblob(32), 1, 0, zeroblob(32), 0, 0, x'00', 5);"
+               "DELETE FROM records WHERE seq = (SELECT max(seq) FROM records);"
+               "COMMIT",
+               nullptr, nullptr, nullptr);
+  sqlite3_close(db);
+  return rows;
+}
+
+void ExpectMigrated(const std::string& path,
+                    const std::vector<RecordRow>& rows) {
+  auto store = OpenOrDie(path);
+  ExpectBytesBack(*store, rows);
+  EXPECT_EQ(Count(path, "SELECT max(version) FROM schema_version"),
+            internal::kSchemaVersion);
+  EXPECT_EQ(Count(path, "SELECT count(*) FROM pragma_table_info('records') "
+                        "WHERE name = 'signed_bytes'"),
+            0);
+  // Whole batches lost their paths; the half-held one kept them.
+  EXPECT_EQ(Count(path, "SELECT count(*) FROM batches WHERE leaves IS NULL"),
+            1);
+  EXPECT_GT(Count(path, "SELECT count(*) FROM record_paths"), 0);
+  EXPECT_EQ(Count(path, "SELECT count(*) FROM pragma_integrity_check "
+                        "WHERE integrity_check != 'ok'"),
+            0);
+  // The next log number follows the deleted last entry of version 14.
+  RecordRow next = SignedRows(*crypto::IdentityKey::Generate(), "next", 1,
+                              1)[0];
+  auto o = store->WriteValue<InsertOutcome>(
+      [&next](WriteTxn& txn) { return txn.InsertRecord(next); });
+  auto outcome = o.get();
+  ASSERT_TRUE(outcome.ok());
+  EXPECT_EQ(outcome->log_seq, rows.size() + 2);
+}
+
+TEST(RecordFormsMigration, AVersion14StoreIsConvertedInPlace) {
+  TempDir dir;
+  const std::string path = dir.File("s.db");
+  auto rows = WriteVersion14Store(path, 4, 50);
+  ExpectMigrated(path, rows);
+}
+
+// kill -9 at random moments of the migration: the store is then at
+// version 14 with every record as it was, or at 15 converted, never in
+// between; the next open finishes the job.
+TEST(RecordFormsMigration, KillNineDuringTheMigrationLosesNothing) {
+  TempDir dir;
+  const std::string original = dir.File("v14.db");
+  auto rows = WriteVersion14Store(original, 20, 500);
+  // How long one migration takes here (a copy, not killed).
+  const std::string timed = dir.File("timed.db");
+  std::filesystem::copy_file(original, timed);
+  const auto t0 = std::chrono::steady_clock::now();
+  { OpenOrDie(timed); }
+  const auto took = std::chrono::duration_cast<std::chrono::microseconds>(
+                        std::chrono::steady_clock::now() - t0)
+                        .count();
+  std::mt19937_64 rng(20261206);
+  int killed_at_14 = 0;
+  for (int round = 0; round < 6; ++round) {
+    const std::string path = dir.File("kill" + std::to_string(round) + ".db");
+    std::filesystem::copy_file(original, path);
+    pid_t child = fork();
+    ASSERT_GE(child, 0);
+    if (child == 0) {
+      auto opened = Store::Open(path);
+      _exit(opened.ok() ? 0 : 2);
+    }
+    std::this_thread::sleep_for(std::chrono::microseconds(
+        std::uniform_int_distribution<int64_t>(0, took)(rng)));
+    kill(child, SIGKILL);
+    int status = 0;
+    waitpid(child, &status, 0);
+    const int64_t version =
+        Count(path, "SELECT coalesce(max(version), 0) FROM schema_version");
+    ASSERT_TRUE(version == 14 || version == internal::kSchemaVersion)
+        << "round " << round << ": version " << version;
+    if (version == 14) {
+      ++killed_at_14;
+      EXPECT_EQ(Count(path, "SELECT count(*) FROM records"),
+                static_cast<int64_t>(rows.size()));
+    }
+    ExpectMigrated(path, rows);
+  }
+  // The kill points are spread over the migration's time: most land in it.
+  RecordProperty("killed_before_commit", killed_at_14);
+}
+
+}  // namespace
+}  // namespace caravan::store
