@@ -105,6 +105,8 @@ boost::asio::awaitable<bool> SyncEngine::SendStoredNotices(
     // Sent and confirmed; the rows go out again next session (replays).
     LogError("compromise notices for ", peer, " sent but still stored: ",
              forgotten.message());
+  } else if (sent > 0) {
+    LogNotice("compromise notices to ", peer, " confirmed by its link: ", sent);
   }
   co_return true;
 }

@@ -6,6 +6,7 @@
 // compromised_key), UZ's link to KZ is refused, and UZ cannot be added
 // back with the same key.
 #include <gtest/gtest.h>
+#include <sqlite3.h>
 
 #include <chrono>
 #include <fstream>
@@ -40,6 +41,24 @@ std::vector<json> AuditOf(const FedNode& n, const std::string& action) {
     if (e.value("action", "") == action) out.push_back(e);
   }
   return out;
+}
+
+// Rows of table pending_notices in a stopped node's store; -1 on error.
+int64_t PendingNoticeRows(const FedNode& n) {
+  sqlite3* db = nullptr;
+  int64_t rows = -1;
+  if (sqlite3_open_v2(n.node().database().c_str(), &db, SQLITE_OPEN_READONLY, nullptr) ==
+      SQLITE_OK) {
+    sqlite3_stmt* st = nullptr;
+    if (sqlite3_prepare_v2(db, "SELECT count(*) FROM pending_notices", -1, &st, nullptr) ==
+            SQLITE_OK &&
+        sqlite3_step(st) == SQLITE_ROW) {
+      rows = sqlite3_column_int64(st, 0);
+    }
+    sqlite3_finalize(st);
+  }
+  sqlite3_close(db);
+  return rows;
 }
 
 class MemberCompromiseTest : public FederationFixture {};
@@ -164,6 +183,7 @@ TEST_F(MemberCompromiseTest, NoticeForAPeerThatIsDownSurvivesTheIssuersRestart) 
   // The issuer restarts while the peer is down: before, the notice lived
   // in memory only and was lost here.
   ASSERT_EQ(kz.Stop(), 0);
+  EXPECT_EQ(PendingNoticeRows(kz), 1);
   std::string why;
   ASSERT_TRUE(kz.Start(&why)) << why;
   ASSERT_TRUE(cn.Start(&why)) << why;
@@ -175,7 +195,12 @@ TEST_F(MemberCompromiseTest, NoticeForAPeerThatIsDownSurvivesTheIssuersRestart) 
   // Delivered, so deleted: KZ restarts again and sends its next record;
   // the notice would have gone before it (one stream, notices first), so
   // once CN holds the record CN has seen everything KZ had to send.
+  ASSERT_TRUE(WaitFor([&] {
+    return kz.node().LogText().find("compromise notices to CERT-CN confirmed") !=
+           std::string::npos;
+  })) << kz.node().LogText();
   ASSERT_EQ(kz.Stop(), 0);
+  EXPECT_EQ(PendingNoticeRows(kz), 0);  // confirmed by CN's link: deleted
   ASSERT_TRUE(kz.Start(&why)) << why;
   Submit(kz, {"ipv4", "10.10.0.1"});
   ASSERT_TRUE(WaitFor([&] { return !cn.Lookup("10.10.0.1").is_null(); }))
