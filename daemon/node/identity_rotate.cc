@@ -176,7 +176,10 @@ Result<std::string> Node::RotateIdentityKey(const std::string& actor) {
   // Statements held go on every new link; this one also on every live
   // link now, before the reload closes them.
   (void)ReloadRoster();
-  if (sync_) sync_->PublishIdentityRotation(bytes, "");
+  if (sync_) {
+    sync_->HoldNotices();  // sent by the new node, signed by K1
+    sync_->PublishIdentityRotation(bytes, "");
+  }
   reload_requested_.store(true);
   // The reply reaches the CLI and the statement leaves on the live links
   // before the links close.

@@ -273,7 +273,7 @@ void SyncEngine::NoticesQueued(std::vector<std::string> peers) {
 }
 
 awaitable<bool> SyncEngine::SendPendingNotices(Session& s) {
-  if (!s.notices_due) co_return true;
+  if (!s.notices_due || notices_held_.load()) co_return true;
   s.notices_due = false;  // set again by NoticesQueued while we send
   co_return co_await SendStoredNotices(s, *s.reader, *s.link, s.peer.name);
 }

@@ -24,6 +24,7 @@
 // and signature check is offloaded to the worker pool. Wake() and
 // RerunWithheld() may be called from any thread.
 
+#include <atomic>
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/thread_pool.hpp>
@@ -133,6 +134,12 @@ class SyncEngine {
   // names; StorePendingNotice, committed); their live direct sessions send
   // them now, others when they next connect. Any thread.
   void NoticesQueued(std::vector<std::string> peers);
+  // Our identity key was just rotated and the node reloads under the new
+  // one: no stored notice leaves until then (a peer that takes the
+  // rotation statement first would refuse a notice signed by the key it
+  // just retired, and closes the link, dropping what it had not read).
+  // The new node sends them, signed by the new key. Any thread.
+  void HoldNotices() { notices_held_.store(true); }
 
  private:
   struct Session;
@@ -230,6 +237,7 @@ class SyncEngine {
       const std::shared_ptr<Result<CompromiseNotice>>& notice);
 
   SyncDeps deps_;
+  std::atomic<bool> notices_held_{false};  // HoldNotices
   std::set<Session*> sessions_;  // io thread only
   std::unique_ptr<PrekeyKeyring> prekeys_;
   std::shared_ptr<boost::asio::steady_timer> prekey_timer_;

@@ -213,6 +213,49 @@ TEST_F(MemberCompromiseTest, NoticeForAPeerThatIsDownSurvivesTheIssuersRestart) 
   for (FedNode* n : {&kz, &cn}) EXPECT_TRUE(n->AuditVerifies()) << n->name();
 }
 
+// The same across the issuer's identity key rotation: KZ declares while CN
+// is down, then rotates (`caravan key rotate`: an in-process reload that
+// used to drop the notice). CN comes back knowing only KZ's old key, learns
+// the rotation in the handshake, and takes the notice, which KZ's new key
+// signs again when sending (CN pins only that one).
+TEST_F(MemberCompromiseTest, NoticeForAPeerThatIsDownSurvivesTheIssuersKeyRotation) {
+  FedNode& uz = Make("CERT-UZ", "UZ");
+  FedNode& kz = Make("CERT-KZ", "KZ");
+  FedNode& cn = Make("CERT-CN", "CN");
+  uz.ShareWith("KZ", "amber", "reshare = \"federation\"\n");
+  kz.ShareWithAll("amber", "reshare = \"federation\"\n");
+  ASSERT_NO_FATAL_FAILURE(ActOnNotices(cn, "quarantine"));
+  ASSERT_NO_FATAL_FAILURE(StartAll());
+  Connect(uz, kz);
+  Connect(kz, cn);
+  AddPeer(cn, uz, /*dial=*/false);
+
+  std::set<std::string> after;
+  Submit(uz, {"ipv4", "10.14.0.1", "--reshare", "federation"});
+  std::this_thread::sleep_for(std::chrono::milliseconds(2100));
+  after.insert(Submit(uz, {"ipv4", "10.15.0.1", "--reshare", "federation"}));
+  ASSERT_NO_FATAL_FAILURE(WaitSettled(uz, kz));
+  ASSERT_NO_FATAL_FAILURE(WaitSettled(kz, cn));
+  const std::string t = kz.Lookup("10.15.0.1")["created"].get<std::string>();
+
+  ASSERT_EQ(cn.Stop(), 0);
+  json declared = kz.CliJson({"peers", "compromised", "CERT-UZ", "--since", t});
+  EXPECT_EQ(declared["notified"], json::array({"CERT-CN"})) << declared.dump();
+  CommandResult rotated = kz.Cli({"key", "rotate"});
+  ASSERT_EQ(rotated.exit_code, 0) << rotated.Describe();
+  std::string why;
+  ASSERT_TRUE(cn.Start(&why)) << why;
+  ASSERT_TRUE(WaitFor([&] { return QuarantinedIds(cn) == after; }))
+      << kz.node().LogText() << cn.node().LogText();
+  EXPECT_EQ(QuarantinedIds(cn, "compromised_key"), after);
+  EXPECT_FALSE(cn.Lookup("10.14.0.1").is_null());
+  auto applied = AuditOf(cn, "compromise-notice");
+  ASSERT_EQ(applied.size(), 1u);
+  EXPECT_NE(applied[0].dump().find("\"result\":\"quarantine\""), std::string::npos)
+      << applied[0].dump();
+  EXPECT_EQ(AuditOf(cn, "identity-key-accept").size(), 1u);
+}
+
 // Quarantine on arrival: CN declared UZ's key compromised since T; a record
 // UZ makes afterwards reaches CN relayed by TJ (which knows nothing of the
 // compromise). CN stores it quarantined with the compromise, not as
