@@ -119,6 +119,7 @@ Status StorePending(store::WriteTxn& txn, const crypto::IdentityKey& identity,
   row.origin_country = config.node.country;
   row.origin_name = config.node.name;
   row.salt_seed = signed_bodies.salt_seed;
+  row.batch_leaves = signed_bodies.leaf_hashes;
   for (size_t i = 0; i < pending.size(); ++i) {
     row.body = std::move(pending[i].body);
     row.id = pending[i].id;

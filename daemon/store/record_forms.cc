@@ -173,7 +173,8 @@ void BindRecordForm(Statement& st, int c, const RecordForm& form) {
 Result<RecordForm> RecordForms::Compact(
     const std::vector<uint8_t>& signed_bytes,
     const std::array<uint8_t, 32>& origin,
-    const std::optional<std::array<uint8_t, 32>>& salt_seed) {
+    const std::optional<std::array<uint8_t, 32>>& salt_seed,
+    const BatchLeaves& leaves) {
   auto decoded = protocol::DecodeSignedRecord(signed_bytes);
   // Only a form that gives back exactly these bytes is used.
   if (!decoded.ok() ||
@@ -217,10 +218,24 @@ Result<RecordForm> RecordForms::Compact(
   CARAVAN_STORE_ASSIGN_OR_RETURN(bool found, find.Step());
   std::optional<crypto::MerkleSaltSeed> batch_seed;
   if (!found) {
+    // A new batch whose every leaf hash the caller gives (and that places
+    // this record where its proof says) is complete from the start: no
+    // path is kept for any of its records.
+    std::optional<BatchTree> whole;
+    if (leaves && leaves->size() == proof.tree_size && !leaves->empty()) {
+      whole = BatchTree::FromLevels(crypto::MerkleTreeLevels(*leaves));
+      auto leaf = whole->Leaf(proof.leaf_index);
+      auto path = whole->Path(proof.leaf_index);
+      if (proof.leaf_index >= whole->size() || !leaf.ok() || !path.ok() ||
+          *leaf != crypto::MerkleLeafHash(proof.salt, decoded->body) ||
+          *path != proof.path) {
+        whole.reset();
+      }
+    }
     CARAVAN_STORE_ASSIGN_OR_RETURN(
         Statement add,
         db_.Prepare("INSERT INTO batches (root_signature, tree_size, "
-                    "salt_seed) VALUES (?, ?, ?)"));
+                    "salt_seed, leaves, top) VALUES (?, ?, ?, ?, ?)"));
     add.BindBlob(1, proof.root_signature);
     add.Bind(2, static_cast<int64_t>(proof.tree_size));
     if (seed_fits) {
@@ -229,8 +244,20 @@ Result<RecordForm> RecordForms::Compact(
     } else {
       add.BindNull(3);
     }
+    if (whole) {
+      add.BindBlob(4, whole->LeafBytes());
+      add.BindBlob(5, whole->TopBytes());
+    } else {
+      add.BindNull(4);
+      add.BindNull(5);
+    }
     CARAVAN_RETURN_IF_ERROR(add.Run());
     form.batch = sqlite3_last_insert_rowid(db_.handle());
+    if (whole) {
+      tree_.tree = std::move(whole);
+      tree_.batch = form.batch;
+      tree_.root_signature = proof.root_signature;
+    }
   } else {
     form.batch = find.Int(0);
     if (static_cast<uint64_t>(find.Int(1)) != proof.tree_size) {
@@ -242,14 +269,14 @@ Result<RecordForm> RecordForms::Compact(
       // The batch is complete: this leaf (a duplicate's revision, a
       // second copy) must be the one its leaf hashes hold, with the path
       // they give; else it is kept as it came.
-      CARAVAN_STORE_ASSIGN_OR_RETURN(const TreeCache* tree,
+      CARAVAN_STORE_ASSIGN_OR_RETURN(BatchTree * tree,
                                      Tree(form.batch, proof.tree_size,
                                           proof.root_signature));
-      if (proof.leaf_index >= tree->levels[0].size() ||
-          tree->levels[0][proof.leaf_index] !=
-              crypto::MerkleLeafHash(proof.salt, decoded->body) ||
-          crypto::MerklePathFromLevels(tree->levels, proof.leaf_index) !=
-              proof.path) {
+      if (proof.leaf_index >= tree->size()) return RawForm(signed_bytes);
+      CARAVAN_STORE_ASSIGN_OR_RETURN(auto leaf, tree->Leaf(proof.leaf_index));
+      CARAVAN_STORE_ASSIGN_OR_RETURN(auto path, tree->Path(proof.leaf_index));
+      if (leaf != crypto::MerkleLeafHash(proof.salt, decoded->body) ||
+          path != proof.path) {
         return RawForm(signed_bytes);
       }
     }
@@ -340,11 +367,13 @@ Status RecordForms::TryComplete(int64_t batch) {
       return Status::Ok();
     }
   }
+  BatchTree tree = BatchTree::FromLevels(levels);
   CARAVAN_STORE_ASSIGN_OR_RETURN(
       Statement set,
-      db_.Prepare("UPDATE batches SET leaves = ? WHERE bid = ?"));
-  set.BindBlob(1, PathBytes(leaves));
-  set.Bind(2, batch);
+      db_.Prepare("UPDATE batches SET leaves = ?, top = ? WHERE bid = ?"));
+  set.BindBlob(1, tree.LeafBytes());
+  set.BindBlob(2, tree.TopBytes());
+  set.Bind(3, batch);
   CARAVAN_RETURN_IF_ERROR(set.Run());
   CARAVAN_STORE_ASSIGN_OR_RETURN(
       Statement drop,
@@ -354,38 +383,44 @@ Status RecordForms::TryComplete(int64_t batch) {
   CARAVAN_RETURN_IF_ERROR(drop.Run());
   tree_.batch = batch;
   tree_.root_signature = root_signature;
-  tree_.levels = levels;
+  tree_.tree = std::move(tree);
   return Status::Ok();
 }
 
-Result<const RecordForms::TreeCache*> RecordForms::Tree(
+Result<BatchTree*> RecordForms::Tree(
     int64_t batch, uint64_t tree_size,
     const std::array<uint8_t, 64>& root_signature) {
-  if (tree_.batch == batch && tree_.root_signature == root_signature) {
-    return &tree_;
+  if (tree_.tree && tree_.batch == batch &&
+      tree_.root_signature == root_signature) {
+    return &*tree_.tree;
   }
   CARAVAN_STORE_ASSIGN_OR_RETURN(
-      Statement st, db_.Prepare("SELECT leaves FROM batches WHERE bid = ?"));
+      Statement st,
+      db_.Prepare("SELECT top FROM batches WHERE bid = ? AND "
+                  "leaves IS NOT NULL"));
   st.Bind(1, batch);
   CARAVAN_STORE_ASSIGN_OR_RETURN(bool row, st.Step());
   if (!row || st.IsNull(0)) {
     return Corrupt("batch " + std::to_string(batch) + " has no leaf hashes");
   }
-  std::vector<uint8_t> bytes = st.Blob(0);
-  if (tree_size == 0 || bytes.size() != 32 * tree_size) {
-    return Corrupt("batch " + std::to_string(batch) + " holds " +
-                   std::to_string(bytes.size()) + " bytes of leaf hashes for " +
+  // A record read alone needs its leaf's chunk only: read just those
+  // 2 KiB of the leaf hashes, within this call's snapshot.
+  Database* db = &db_;
+  std::optional<BatchTree> tree = BatchTree::FromStored(
+      tree_size, st.Blob(0),
+      [db, batch](uint64_t first, size_t count) {
+        return db->ReadBlobRange("batches", "leaves", batch, 32 * first,
+                                 32 * count);
+      });
+  if (!tree) {
+    return Corrupt("batch " + std::to_string(batch) +
+                   " holds upper tree levels of the wrong size for " +
                    std::to_string(tree_size) + " leaves");
   }
-  std::vector<Hash> leaves(tree_size);
-  for (size_t i = 0; i < leaves.size(); ++i) {
-    std::memcpy(leaves[i].data(), bytes.data() + 32 * i, 32);
-  }
-  tree_.batch = 0;  // not valid until filled
-  tree_.levels = crypto::MerkleTreeLevels(leaves);
+  tree_.tree = std::move(tree);
   tree_.batch = batch;
   tree_.root_signature = root_signature;
-  return &tree_;
+  return &*tree_.tree;
 }
 
 Result<std::vector<uint8_t>> RecordForms::Expand(const StoredForm& stored) {
@@ -411,14 +446,14 @@ Result<std::vector<uint8_t>> RecordForms::Expand(const StoredForm& stored) {
   proof.tree_size = stored.tree_size;
   proof.root_signature = stored.root_signature;
   if (stored.batch_complete) {
-    CARAVAN_STORE_ASSIGN_OR_RETURN(const TreeCache* tree,
+    CARAVAN_STORE_ASSIGN_OR_RETURN(BatchTree * tree,
                                    Tree(form.batch, stored.tree_size,
                                         stored.root_signature));
-    if (form.leaf >= tree->levels[0].size()) {
+    if (form.leaf >= tree->size()) {
       return Corrupt("record " + std::to_string(stored.seq) +
                      " names a leaf outside its batch");
     }
-    proof.path = crypto::MerklePathFromLevels(tree->levels, form.leaf);
+    CARAVAN_STORE_ASSIGN_OR_RETURN(proof.path, tree->Path(form.leaf));
   } else {
     CARAVAN_STORE_ASSIGN_OR_RETURN(
         Statement st,

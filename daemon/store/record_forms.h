@@ -17,8 +17,9 @@
 //   * each batch's root signature and tree size once, in `batches`;
 //   * a leaf's inclusion path in `record_paths` only until every leaf of its
 //     batch is held; then the batch's leaf hashes are kept once
-//     (`batches.leaves`, 32 bytes a leaf) and every path is recomputed from
-//     them when the record is read (RFC 9162, crypto/merkle.h).
+//     (`batches.leaves`, 32 bytes a leaf, and the tree's upper levels in
+//     `batches.top`, batch_tree.h) and every path is recomputed from them
+//     when the record is read (RFC 9162, crypto/merkle.h).
 // Anything this cannot reproduce byte for byte (checked when it is
 // written) is kept verbatim in `records.raw`: nothing stored is ever
 // altered.
@@ -28,13 +29,18 @@
 
 #include <array>
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <vector>
 
+#include "daemon/store/batch_tree.h"
 #include "daemon/store/sqlite_db.h"
 #include "protocol/status.h"
 
 namespace caravan::store::internal {
+
+// Every leaf hash of one batch, in leaf order, shared by its records.
+using BatchLeaves = std::shared_ptr<const std::vector<crypto::MerkleHash>>;
 
 // The columns of one `records` row that hold the signed record.
 struct RecordForm {
@@ -96,11 +102,14 @@ class RecordForms {
   // the batch, or received it whole), is kept once for the batch instead
   // of a salt per leaf, for leaves whose salt it derives.
   // `origin` is the key the indicator's row holds: a body naming another
-  // is kept raw.
+  // is kept raw. `leaves`, when the caller has every leaf hash of the
+  // record's batch (it signed the batch, or received it whole), makes a
+  // new batch complete at once (checked against this record's proof).
   Result<RecordForm> Compact(
       const std::vector<uint8_t>& signed_bytes,
       const std::array<uint8_t, 32>& origin,
-      const std::optional<std::array<uint8_t, 32>>& salt_seed = std::nullopt);
+      const std::optional<std::array<uint8_t, 32>>& salt_seed = std::nullopt,
+      const BatchLeaves& leaves = nullptr);
 
   // After the row with `form` was inserted as log entry `seq`: keeps the
   // leaf's path until its batch is complete, and completes the batch (leaf
@@ -112,19 +121,18 @@ class RecordForms {
   Result<std::vector<uint8_t>> Expand(const StoredForm& stored);
 
  private:
-  // The tree of one complete batch, built from its leaf hashes (about 2n
-  // hashes); the last batch used is kept, since reads walk the log in
-  // order and a batch's records are mostly neighbours in it.
+  // The tree of the last complete batch used (batch_tree.h): reads walk
+  // the log in order and a batch's records are mostly neighbours in it.
   // Keyed by the root signature too: a batch row rolled back with its
   // savepoint can have its number reused by another batch.
   struct TreeCache {
     int64_t batch = 0;
     std::array<uint8_t, 64> root_signature{};
-    std::vector<std::vector<std::array<uint8_t, 32>>> levels;
+    std::optional<BatchTree> tree;
   };
 
-  Result<const TreeCache*> Tree(int64_t batch, uint64_t tree_size,
-                                const std::array<uint8_t, 64>& root_signature);
+  Result<BatchTree*> Tree(int64_t batch, uint64_t tree_size,
+                          const std::array<uint8_t, 64>& root_signature);
   Status TryComplete(int64_t batch);
 
   Database& db_;

@@ -55,7 +55,8 @@ CREATE TABLE batches (
   tree_size INTEGER NOT NULL CHECK (tree_size >= 1),
   held INTEGER NOT NULL DEFAULT 0,
   salt_seed BLOB CHECK (salt_seed IS NULL OR length(salt_seed) = 32),
-  leaves BLOB
+  leaves BLOB,
+  top BLOB
 );
 CREATE TABLE record_paths (
   seq INTEGER PRIMARY KEY REFERENCES records (seq) ON DELETE CASCADE,

@@ -1,5 +1,7 @@
 #include "daemon/store/store.h"
 
+#include <malloc.h>
+
 #include <exception>
 
 #include "daemon/store/schema.h"
@@ -136,12 +138,26 @@ Result<std::unique_ptr<Reader>> Store::OpenReader() {
 
 void Store::WriterLoop() {
   std::deque<Pending> batch;  // carries over what one budget did not fit
+  bool wrote = false;  // since the writer's page cache was last released
   for (;;) {
     {
       std::unique_lock<std::mutex> lock(mu_);
-      not_empty_.wait(lock, [&] {
+      auto ready = [&] {
         return !queue_.empty() || closing_ || !batch.empty();
-      });
+      };
+      if (!wrote) {
+        not_empty_.wait(lock, ready);
+      } else if (!not_empty_.wait_for(lock, options_.idle_release, ready)) {
+        // Idle: give back the page cache (up to writer_cache_kib) and the
+        // heap it used, so a node at rest holds little memory whatever
+        // its store's size. The next write reads its pages again (from
+        // the OS's file cache, usually).
+        lock.unlock();
+        sqlite3_db_release_memory(db_->handle());
+        malloc_trim(0);
+        wrote = false;
+        continue;
+      }
       while (batch.size() < options_.max_batch && !queue_.empty()) {
         batch.push_back(std::move(queue_.front()));
         queue_.pop_front();
@@ -150,6 +166,7 @@ void Store::WriterLoop() {
     }
     not_full_.notify_all();
     RunOneTransaction(batch);
+    wrote = true;
   }
 }
 

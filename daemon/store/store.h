@@ -64,6 +64,9 @@ struct StoreOptions {
   // SQLite page cache of the writer connection. The default 2 MiB makes
   // inserts into large stores (random 32-byte ids) read from disk.
   int64_t writer_cache_kib = 64 * 1024;
+  // After this long without a write the writer releases its page cache and
+  // trims the heap (idle memory stays small at any store size).
+  std::chrono::milliseconds idle_release{5000};
   // Unix seconds now; stamps stored_at and WriteTxn::now(). Default: the
   // system clock. Tests pass a fake one.
   std::function<int64_t()> clock;

@@ -10,6 +10,7 @@
 #include <array>
 #include <cstdint>
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -41,6 +42,10 @@ struct RecordRow {
   // then keeps it once per batch instead of a salt per record. Private:
   // never sent (a forwarded record carries its own salt).
   std::optional<std::array<uint8_t, 32>> salt_seed;
+  // Every leaf hash of the record's batch, in leaf order, when the caller
+  // has them (the same cases): the store then keeps the batch's tree at
+  // once instead of this record's path until the whole batch is held.
+  std::shared_ptr<const std::vector<std::array<uint8_t, 32>>> batch_leaves;
   std::string origin_country;         // ISO 3166-1 alpha-2 of the origin
   std::string origin_name;            // roster name of the origin
   std::string received_from;          // peer name; empty = made locally

@@ -199,7 +199,8 @@ Result<InsertOutcome> WriteTxn::InsertRecord(
   }
   CARAVAN_STORE_ASSIGN_OR_RETURN(internal::RecordForm form,
                                  forms_->Compact(row.signed_bytes, b.origin,
-                                                 row.salt_seed));
+                                                 row.salt_seed,
+                                                 row.batch_leaves));
   // A record names its indicator by rid, so a new id's current row is
   // written first, naming the log entry the record is about to get.
   int64_t rid = 0;

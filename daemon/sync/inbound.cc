@@ -122,9 +122,14 @@ CheckedMessage CheckInbound(const InboundContext& ctx,
       continue;
     }
     std::optional<crypto::MerkleSaltSeed> seed;
-    if (e.batch) seed = e.batch->salt_seed;
+    std::shared_ptr<const std::vector<crypto::MerkleHash>> leaves;
+    if (e.batch) {
+      seed = e.batch->salt_seed;
+      leaves = e.batch->leaf_hashes;
+    }
     m.checked.push_back({std::move(*body), id, origin,
-                         protocol::EncodeSignedRecord(e.record), seed});
+                         protocol::EncodeSignedRecord(e.record), seed,
+                         std::move(leaves)});
   }
   return m;
 }
@@ -237,6 +242,7 @@ class InboundWrite {
     row.id = c.id;
     row.signed_bytes = c.signed_bytes;
     row.salt_seed = c.salt_seed;
+    row.batch_leaves = c.batch_leaves;
     row.origin_country = c.origin->country;
     row.origin_name = c.origin->name;
     row.received_from = from_.name;

@@ -69,6 +69,8 @@ struct BatchVerdict {
   bool verified = false;
   uint32_t batch_no = 0;  // which batch of its message, from 0
   crypto::MerkleSaltSeed salt_seed{};  // the batch's, kept by the store
+  // Its leaf hashes, in order: the store keeps the batch's tree from them.
+  std::shared_ptr<const std::vector<crypto::MerkleHash>> leaf_hashes;
 };
 
 struct InboundEntry {
@@ -83,8 +85,10 @@ struct CheckedRecord {
   protocol::IndicatorId id{};
   const protocol::RosterMember* origin = nullptr;  // in the message's roster
   std::vector<uint8_t> signed_bytes;
-  // A whole batch's leaf: the batch's salt seed (the store keeps it once).
+  // A whole batch's leaf: the batch's salt seed (the store keeps it once)
+  // and its leaf hashes.
   std::optional<crypto::MerkleSaltSeed> salt_seed;
+  std::shared_ptr<const std::vector<crypto::MerkleHash>> batch_leaves;
 };
 
 // A record refused before the store saw it (audited by StoreInbound), or

@@ -9,6 +9,7 @@
 
 #include <cstdint>
 #include <map>
+#include <memory>
 #include <optional>
 #include <span>
 #include <vector>
@@ -25,7 +26,15 @@ namespace caravan::daemon {
 struct SignedBodies {
   std::vector<protocol::SignedRecord> records;
   std::optional<crypto::MerkleSaltSeed> salt_seed;
+  // The batch's leaf hashes, in order (the store keeps its tree from them).
+  std::shared_ptr<const std::vector<crypto::MerkleHash>> leaf_hashes;
 };
+
+// The leaf hashes of a batch rebuilt from its salts and leaves (what
+// SignedBodies::leaf_hashes holds), for the store.
+std::shared_ptr<const std::vector<crypto::MerkleHash>> LeafHashes(
+    const std::vector<crypto::MerkleProof>& proofs,
+    const std::vector<std::span<const uint8_t>>& leaves);
 
 // Signs each canonical body: one body gets a single signature; several get
 // one signature over their Merkle root (salts seeded from a fresh random

@@ -185,6 +185,44 @@ TEST(RecordForms, ASubsetKeepsItsPathsUntilTheBatchIsWhole) {
   EXPECT_EQ(*bytes, rows[5].signed_bytes);
 }
 
+// The leaf hashes of `rows` (one batch), as the submitter hands them over.
+std::shared_ptr<const std::vector<crypto::MerkleHash>> LeafHashesOf(
+    const std::vector<RecordRow>& rows) {
+  auto out = std::make_shared<std::vector<crypto::MerkleHash>>();
+  for (const RecordRow& r : rows) {
+    auto rec = protocol::DecodeSignedRecord(r.signed_bytes);
+    const auto& proof = std::get<protocol::BatchProofData>(rec->signature);
+    out->push_back(crypto::MerkleLeafHash(proof.salt, rec->body));
+  }
+  return out;
+}
+
+TEST(RecordForms, ABatchWhoseLeafHashesComeAlongIsCompleteAtOnce) {
+  TempDir dir;
+  const std::string path = dir.File("s.db");
+  auto key = crypto::IdentityKey::Generate();
+  auto rows = SignedRows(*key, "given", 10, 1);
+  auto leaves = LeafHashesOf(rows);
+  for (auto& r : rows) r.batch_leaves = leaves;
+  auto store = OpenOrDie(path);
+  std::vector<RecordRow> some = {rows[6], rows[1], rows[8]};
+  InsertAll(*store, some);
+  EXPECT_EQ(Count(path, "SELECT count(*) FROM record_paths"), 0);
+  EXPECT_EQ(Count(path, "SELECT count(*) FROM batches WHERE leaves IS NULL"),
+            0);
+  ExpectBytesBack(*store, some);
+  // Leaf hashes that do not place the record where its proof does are not
+  // trusted: that batch keeps paths until it is whole.
+  auto other = SignedRows(*key, "wrong", 4, 100);
+  auto wrong = std::make_shared<std::vector<crypto::MerkleHash>>(
+      *LeafHashesOf(other));
+  (*wrong)[3][0] ^= 1;
+  for (auto& r : other) r.batch_leaves = wrong;
+  InsertAll(*store, {other[0], other[1]});
+  EXPECT_EQ(Count(path, "SELECT count(*) FROM record_paths"), 2);
+  ExpectBytesBack(*store, {some[0], some[1], some[2], other[0], other[1]});
+}
+
 TEST(RecordForms, SingleSignaturesAndUnreadableBytesComeBackAsGiven) {
   TempDir dir;
   const std::string path = dir.File("s.db");

@@ -1,0 +1,131 @@
+#include "daemon/store/batch_tree.h"
+
+#include <algorithm>
+#include <cstring>
+
+namespace caravan::store::internal {
+namespace {
+
+using Hash = BatchTree::Hash;
+
+void Append(const std::vector<Hash>& hashes, std::vector<uint8_t>& out) {
+  for (const Hash& h : hashes) out.insert(out.end(), h.begin(), h.end());
+}
+
+std::vector<Hash> Take(const uint8_t* bytes, size_t count) {
+  std::vector<Hash> out(count);
+  for (size_t i = 0; i < count; ++i) {
+    std::memcpy(out[i].data(), bytes + 32 * i, 32);
+  }
+  return out;
+}
+
+}  // namespace
+
+std::vector<size_t> BatchTree::LevelSizes(uint64_t leaves) {
+  std::vector<size_t> sizes = {static_cast<size_t>(leaves)};
+  while (sizes.back() > 1) sizes.push_back((sizes.back() + 1) / 2);
+  return sizes;
+}
+
+BatchTree BatchTree::FromLevels(const crypto::MerkleLevels& levels) {
+  BatchTree tree;
+  tree.leaves_ = levels.at(0);
+  for (size_t k = kChunkLevels; k < levels.size(); ++k) {
+    tree.top_.push_back(levels[k]);
+  }
+  tree.level_sizes_ = LevelSizes(tree.leaves_.size());
+  return tree;
+}
+
+std::optional<BatchTree> BatchTree::FromStored(uint64_t tree_size,
+                                               const std::vector<uint8_t>& top,
+                                               LeafLoader loader) {
+  if (tree_size == 0) return std::nullopt;
+  BatchTree tree;
+  tree.level_sizes_ = LevelSizes(tree_size);
+  size_t top_hashes = 0;
+  for (size_t k = kChunkLevels; k < tree.level_sizes_.size(); ++k) {
+    top_hashes += tree.level_sizes_[k];
+  }
+  if (top.size() != 32 * top_hashes) return std::nullopt;
+  size_t at = 0;
+  for (size_t k = kChunkLevels; k < tree.level_sizes_.size(); ++k) {
+    tree.top_.push_back(Take(top.data() + 32 * at, tree.level_sizes_[k]));
+    at += tree.level_sizes_[k];
+  }
+  tree.loader_ = std::move(loader);
+  return tree;
+}
+
+std::vector<uint8_t> BatchTree::LeafBytes() const {
+  std::vector<uint8_t> out;
+  out.reserve(32 * leaves_.size());
+  Append(leaves_, out);
+  return out;
+}
+
+std::vector<uint8_t> BatchTree::TopBytes() const {
+  std::vector<uint8_t> out;
+  for (const auto& level : top_) Append(level, out);
+  return out;
+}
+
+Result<const std::vector<std::vector<Hash>>*> BatchTree::Chunk(
+    uint64_t chunk) {
+  auto found = chunks_.find(chunk);
+  if (found != chunks_.end()) return &found->second;
+  const uint64_t first = chunk << kChunkLevels;
+  const uint64_t end =
+      std::min<uint64_t>(size(), first + (uint64_t{1} << kChunkLevels));
+  std::vector<std::vector<Hash>> levels;
+  if (!leaves_.empty()) {
+    levels.emplace_back(leaves_.begin() + first, leaves_.begin() + end);
+  } else {
+    auto bytes = loader_(first, end - first);
+    if (!bytes.ok()) return bytes.status();
+    if (bytes->size() != 32 * (end - first)) {
+      return Corrupt("a batch's leaf hashes are " +
+                     std::to_string(bytes->size()) + " bytes, not " +
+                     std::to_string(32 * (end - first)));
+    }
+    levels.push_back(Take(bytes->data(), end - first));
+  }
+  while (levels.size() < kChunkLevels && levels.back().size() > 1) {
+    const std::vector<Hash>& below = levels.back();
+    std::vector<Hash> up;
+    for (size_t i = 0; i + 1 < below.size(); i += 2) {
+      up.push_back(crypto::MerkleNodeHash(below[i], below[i + 1]));
+    }
+    if (below.size() % 2 == 1) up.push_back(below.back());
+    levels.push_back(std::move(up));
+  }
+  return &chunks_.emplace(chunk, std::move(levels)).first->second;
+}
+
+Result<Hash> BatchTree::Leaf(uint64_t index) {
+  auto chunk = Chunk(index >> kChunkLevels);
+  if (!chunk.ok()) return chunk.status();
+  return (**chunk)[0][index - ((index >> kChunkLevels) << kChunkLevels)];
+}
+
+Result<std::vector<Hash>> BatchTree::Path(uint64_t index) {
+  auto found = Chunk(index >> kChunkLevels);
+  if (!found.ok()) return found.status();
+  const auto& chunk = **found;
+  const uint64_t first = (index >> kChunkLevels) << kChunkLevels;
+  std::vector<Hash> path;
+  for (size_t k = 0; k + 1 < level_sizes_.size(); ++k) {
+    const uint64_t sibling = (index >> k) ^ 1;
+    // No right neighbour on this level: the node moved up unchanged.
+    if (sibling >= level_sizes_[k]) continue;
+    if (k < kChunkLevels) {
+      path.push_back(chunk[k][sibling - (first >> k)]);
+    } else {
+      path.push_back(top_[k - kChunkLevels][sibling]);
+    }
+  }
+  return path;
+}
+
+}  // namespace caravan::store::internal
