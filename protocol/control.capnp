@@ -52,6 +52,8 @@ struct KeyRotate {
 struct KeyCompromised {
   since @0 :Int64;              # Unix seconds: our retired identity key is
                                 # distrusted for records created at or after
+  key @1 :Text;                 # which retired key: its fingerprint or key
+                                # text; empty: the one retired last
 }
 
 struct Submission {

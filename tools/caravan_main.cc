@@ -90,16 +90,21 @@ int CaravanMain(int argc, const char* const* argv,
                        "rotate the link key (Noise), certified by the identity key");
   rotate_cmd->callback([&] { run = [&] { return RunKeyRotate(global, rotate_link); }; });
   std::string key_compromised_since;
+  std::string key_compromised_key;
   auto* key_compromised_cmd = key_cmd->add_subcommand(
       "compromised",
-      "after `key rotate`: distrust the retired identity key for records since TIME "
+      "after `key rotate`: distrust a retired identity key for records since TIME "
       "(quarantined here, and at the peers that got them)");
   key_compromised_cmd
       ->add_option("--since", key_compromised_since,
                    "records created at or after this: RFC 3339 time or 2h, 30d")
       ->required();
-  key_compromised_cmd->callback(
-      [&] { run = [&] { return RunKeyCompromised(global, key_compromised_since); }; });
+  key_compromised_cmd->add_option(
+      "--key", key_compromised_key,
+      "which retired key (fingerprint or caravan:... key text); default: the one retired last");
+  key_compromised_cmd->callback([&] {
+    run = [&] { return RunKeyCompromised(global, key_compromised_since, key_compromised_key); };
+  });
   KeyBackupOptions key_export;
   auto* export_key_cmd = key_cmd->add_subcommand(
       "export", "write the identity and link keys to a passphrase-encrypted file");

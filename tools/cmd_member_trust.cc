@@ -127,11 +127,16 @@ int RunPeersCompromised(const GlobalOptions& global,
   return 0;
 }
 
-int RunKeyCompromised(const GlobalOptions& global, const std::string& since_text) {
+int RunKeyCompromised(const GlobalOptions& global, const std::string& since_text,
+                      const std::string& key) {
   const auto since = SinceOption(since_text);
   if (!since) return 2;
   capnp::MallocMessageBuilder message;
-  message.initRoot<Request>().initKeyCompromised().setSince(*since);
+  auto r = message.initRoot<Request>().initKeyCompromised();
+  r.setSince(*since);
+  // The daemon matches it against our keys (and names what it is if it is
+  // not one of our retired ones).
+  r.setKey(Text(key));
   auto doc = CallForJson(global, message);
   if (!doc.ok()) return Fail(doc.status());
   if (global.json) {

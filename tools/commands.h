@@ -126,8 +126,10 @@ struct PeerCompromisedOptions {
 };
 int RunPeersCompromised(const GlobalOptions& global,
                         const PeerCompromisedOptions& o);
-// `caravan key compromised --since TIME`: our retired identity key.
-int RunKeyCompromised(const GlobalOptions& global, const std::string& since);
+// `caravan key compromised --since TIME [--key FINGERPRINT]`: one of our
+// retired identity keys (the one retired last without --key).
+int RunKeyCompromised(const GlobalOptions& global, const std::string& since,
+                      const std::string& key);
 
 int RunQuarantineList(const GlobalOptions& global);
 struct QuarantineDecideOptions {

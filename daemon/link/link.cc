@@ -83,6 +83,7 @@ Link::Link(asio::ip::tcp::socket socket, crypto::NoiseTransport transport,
       send_space_(socket_.get_executor()),
       inbox_ready_(socket_.get_executor()),
       inbox_space_(socket_.get_executor()),
+      pong_ready_(socket_.get_executor()),
       bytes_sent_(handshake_bytes_sent),
       bytes_received_(handshake_bytes_received),
       watchdog_timer_(socket_.get_executor()),
@@ -144,6 +145,15 @@ asio::awaitable<void> Link::WaitForSendSpace() {
   while (open_ && queued_bytes_ >= options_.max_send_queue_bytes) {
     co_await send_space_.Wait();
   }
+}
+
+asio::awaitable<bool> Link::RoundTrip() {
+  auto self = shared_from_this();
+  if (!open_) co_return false;
+  const uint64_t nonce = next_ping_nonce_++;
+  if (!Enqueue(PingMessage(nonce))) co_return false;
+  while (open_ && last_pong_nonce_ < nonce) co_await pong_ready_.Wait();
+  co_return last_pong_nonce_ >= nonce;
 }
 
 asio::awaitable<Result<std::vector<capnp::word>>> Link::Receive() {
@@ -208,7 +218,10 @@ bool Link::Deliver(std::vector<capnp::word> words) {
     case InboundMessage::kPing:
       return Enqueue(PongMessage(inspected->nonce));
     case InboundMessage::kPong:
-      return true;  // its bytes already count as activity
+      // Its bytes already count as activity; RoundTrip waits for it.
+      last_pong_nonce_ = std::max(last_pong_nonce_, inspected->nonce);
+      pong_ready_.Notify();
+      return true;
     case InboundMessage::kBye:
       Fail("peer said bye: " + inspected->reason, false, false);
       return false;
@@ -269,6 +282,7 @@ void Link::Fail(std::string reason, bool violation, bool send_bye) {
   send_space_.Notify();
   inbox_ready_.Notify();
   inbox_space_.Notify();
+  pong_ready_.Notify();
   watchdog_timer_.cancel();
   first_message_timer_.cancel();
   ClosedCallback callback = std::move(on_closed_);

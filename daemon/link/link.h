@@ -169,6 +169,14 @@ class Link : public std::enable_shared_from_this<Link> {
   // Returns when the send queue has room again or the link closed.
   boost::asio::awaitable<void> WaitForSendSpace();
 
+  // Queues a ping after everything queued so far and returns true once the
+  // peer's pong for it arrived: the peer's link read every message sent
+  // before it (it answers pings in the order it reads, and hands the
+  // messages before it to its application in that order). False when the
+  // link closed first. Used where a message needs a receipt the protocol
+  // has no message for (compromise notices).
+  boost::asio::awaitable<bool> RoundTrip();
+
   // The next application message, as words for capnp::FlatArrayMessageReader
   // (read it with PeerReaderOptions). Ping, pong and bye never come out.
   // Once the link is closed: kUnavailable naming the reason, or kCorrupt
@@ -271,6 +279,7 @@ class Link : public std::enable_shared_from_this<Link> {
   size_t inbox_bytes_ = 0;
   Signal inbox_ready_;  // Receive waits for messages
   Signal inbox_space_;  // reader waits for the application
+  Signal pong_ready_;   // RoundTrip waits for its pong
   bool reader_waiting_on_app_ = false;
 
   Clock::time_point last_received_;
@@ -279,6 +288,8 @@ class Link : public std::enable_shared_from_this<Link> {
   uint64_t bytes_sent_ = 0;
   uint64_t bytes_received_ = 0;
   uint64_t next_ping_nonce_ = 1;
+  // The highest nonce the peer's pongs echoed (our nonces only grow).
+  uint64_t last_pong_nonce_ = 0;
 
   // Set when the peer's Hello offered zstd and we offer it too.
   std::unique_ptr<MessageCompressor> compressor_;

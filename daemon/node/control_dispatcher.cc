@@ -157,7 +157,8 @@ std::vector<uint8_t> ControlDispatcher::Dispatch(Request::Reader r,
     case Request::PEERS_COMPROMISED:
       return Reply(PeersCompromised(r.getPeersCompromised(), actor));
     case Request::KEY_COMPROMISED:
-      return Reply(KeyCompromised(r.getKeyCompromised().getSince(), actor));
+      return Reply(KeyCompromised(r.getKeyCompromised().getSince(),
+                                  Str(r.getKeyCompromised().getKey()), actor));
     case Request::KEY_ROTATE:
       if (!r.getKeyRotate().getLink()) return Reply(node_.RotateIdentityKey(actor));
       return Reply(node_.RotateLinkKey(actor, /*scheduled=*/false));

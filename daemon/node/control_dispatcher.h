@@ -89,7 +89,10 @@ class ControlDispatcher : public ControlHandler {
       protocol::wire::PeerCompromised::Reader c, const std::string& actor);
   // `caravan key compromised --since` (key_compromise.cc): our own retired
   // identity key.
-  Result<std::string> KeyCompromised(int64_t since, const std::string& actor);
+  // `key` names one of our retired keys (fingerprint or key text); empty:
+  // the one retired last.
+  Result<std::string> KeyCompromised(int64_t since, const std::string& key,
+                                     const std::string& actor);
 
   // Policy (control_policy.cc).
   Result<std::string> PolicyReload(const std::string& actor);

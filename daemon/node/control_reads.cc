@@ -9,6 +9,7 @@
 #include "daemon/node/member_trust_json.h"
 #include "daemon/node/node.h"
 #include "daemon/node/node_health.h"
+#include "daemon/sync/origin_signer.h"
 #include "daemon/sync/record_signing.h"
 #include "protocol/id_prefix.h"
 #include "protocol/indicator_parse.h"
@@ -31,8 +32,21 @@ constexpr uint64_t kMoreCountCap = 100000;
 // entries' details are up to 64 KB each.
 constexpr size_t kAuditPageDetailBytes = 4 << 20;
 
+// Whether `record` is signed as the receiver rule wants (origin_signer.h):
+// by the origin chain's key valid at its creation or a later key of that
+// chain (after an identity rotation, variants and revisions of an old
+// indicator are signed by the member's current key). `cache` may be null.
+bool SignedByItsChain(const sync::KeyChains& chains,
+                      const protocol::SignedRecord& record,
+                      BatchRootCache* cache = nullptr) {
+  auto body = protocol::DecodeRecordBody(record.body);
+  return body.ok() && sync::CheckRecordSigner(chains, record, *body, cache) ==
+                          sync::SignerVerdict::kGood;
+}
+
 // Checks the signature of the record that is `row`'s current view.
-bool RowVerifies(store::Reader& reader, const store::IndicatorRow& row) {
+bool RowVerifies(store::Reader& reader, const sync::KeyChains& chains,
+                 const store::IndicatorRow& row) {
   // Batch roots whose signature this thread has checked already: a query's
   // rows mostly come from batches seen before, and one Ed25519
   // verification per row was most of a /24 query's time (issue 17). The
@@ -41,8 +55,7 @@ bool RowVerifies(store::Reader& reader, const store::IndicatorRow& row) {
   auto bytes = reader.GetRecordBytes(row.id, row.revision, row.variant);
   if (!bytes.ok()) return false;
   auto record = protocol::DecodeSignedRecord(*bytes);
-  return record.ok() &&
-         VerifySignedRecord(*record, row.origin, &verified_roots);
+  return record.ok() && SignedByItsChain(chains, *record, &verified_roots);
 }
 
 // Builds the store filter from a control Query. A value is parsed like a
@@ -213,7 +226,7 @@ Result<std::string> ControlDispatcher::Query(protocol::wire::Query::Reader q,
       // Export pages are large and their consumers (firewalls) do not show
       // provenance; a query shows whether each signature checks.
       std::optional<bool> verified;
-      if (!for_export) verified = RowVerifies(reader, row);
+      if (!for_export) verified = RowVerifies(reader, roster->chains(), row);
       list.push_back(IndicatorJson(row, verified));
       if (!for_export) AddMemberTrustJson(trust, &roster->chains(), row, list.back());
       CARAVAN_RETURN_IF_ERROR(AddWarninglistJson(reader, row.id, list.back()));
@@ -260,11 +273,11 @@ Result<std::string> ControlDispatcher::Show(const std::string& id_text) {
     if (!row->has_value()) return NotFound("no indicator " + id_text);
     auto revisions = reader.GetRevisions(*id);
     if (!revisions.ok()) return revisions.status();
+    const auto roster = node_.roster();  // its key chains
     nlohmann::json revs = nlohmann::json::array();
     for (const auto& rec : *revisions) {
       auto decoded = protocol::DecodeSignedRecord(rec.signed_bytes);
-      const bool verified =
-          decoded.ok() && VerifySignedRecord(*decoded, rec.origin);
+      const bool verified = decoded.ok() && SignedByItsChain(roster->chains(), *decoded);
       const char* form =
           !decoded.ok() ? "unreadable"
           : std::holds_alternative<protocol::BatchProofData>(
@@ -292,11 +305,10 @@ Result<std::string> ControlDispatcher::Show(const std::string& id_text) {
                         {"note", s.note},
                         {"actor", s.actor}});
     }
-    const bool current_verifies = RowVerifies(reader, **row);
+    const bool current_verifies = RowVerifies(reader, roster->chains(), **row);
     nlohmann::json indicator = IndicatorJson(**row, current_verifies);
     auto trust = reader.GetMemberTrust();
     if (!trust.ok()) return trust.status();
-    const auto roster = node_.roster();
     AddMemberTrustJson(*trust, &roster->chains(), **row, indicator);
     CARAVAN_RETURN_IF_ERROR(AddWarninglistJson(reader, (*row)->id, indicator));
     return DumpJson({{"indicator", std::move(indicator)},

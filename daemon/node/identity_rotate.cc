@@ -24,7 +24,9 @@
 // presents in its handshakes (docs/wire.md, "Rotation chain").
 #include <sys/stat.h>
 
+#include <chrono>
 #include <ctime>
+#include <thread>
 #include <filesystem>
 #include <system_error>
 
@@ -99,10 +101,21 @@ Result<std::string> Node::RotateIdentityKey(const std::string& actor) {
     return RetryLater("an identity key rotation is being applied; caravand reloads in a moment");
   }
   const crypto::IdentityKey& old_key = *identity_;
+  // Records carry whole seconds: the old key must have signed nothing
+  // created in the rotation's second (receivers would take it for the
+  // retired key signing after the rotation and refuse it). So submissions
+  // stop (until the reload; Thaw on failure), and the rotation takes
+  // effect in the next second.
+  submitter_->Freeze();
+  const int64_t frozen_at = std::time(nullptr);
+  while (std::time(nullptr) <= frozen_at) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
   const int64_t now = std::time(nullptr);
   // Each rotation must be after the one before it (peers refuse "older").
   if (const auto* previous = roster()->chains().IntroducedBy(old_key.public_key())) {
     if (now <= previous->rotated_at) {
+      submitter_->Thaw();
       return RetryLater("the identity key was rotated less than a second ago; try again");
     }
   }
@@ -116,6 +129,7 @@ Result<std::string> Node::RotateIdentityKey(const std::string& actor) {
   std::string error;
   if (!crypto::SaveIdentityKey(retired_path, old_key, &error) ||
       !crypto::SaveIdentityKey(next_path, *next, &error)) {
+    submitter_->Thaw();
     return Unavailable("identity key not rotated: " + error);
   }
   const nlohmann::json details = {
@@ -143,6 +157,7 @@ Result<std::string> Node::RotateIdentityKey(const std::string& actor) {
   if (!stored.ok()) {
     std::error_code ec;
     fs::remove(next_path, ec);
+    submitter_->Thaw();
     return stored;
   }
   // Committed: from here on the rotation happened; a failure below is
@@ -161,7 +176,10 @@ Result<std::string> Node::RotateIdentityKey(const std::string& actor) {
   // Statements held go on every new link; this one also on every live
   // link now, before the reload closes them.
   (void)ReloadRoster();
-  if (sync_) sync_->PublishIdentityRotation(bytes, "");
+  if (sync_) {
+    sync_->HoldNotices();  // sent by the new node, signed by K1
+    sync_->PublishIdentityRotation(bytes, "");
+  }
   reload_requested_.store(true);
   // The reply reaches the CLI and the statement leaves on the live links
   // before the links close.

@@ -1,6 +1,7 @@
-// `caravan key compromised --since TIME` at the victim, after it rotated its
-// identity key (issue 16; docs/federation.md, "Compromise"): the key it
-// rotated away from last (K0, retired at T) is distrusted for records
+// `caravan key compromised --since TIME [--key K]` at the victim, after it
+// rotated its identity key (issue 16; docs/federation.md, "Compromise"): a
+// key it rotated away from (K0, retired at T; without --key the one it
+// retired last, retired_key_choice.h) is distrusted for records
 // created at or after TIME. Our own indicators K0 signed in [TIME, T) are
 // quarantined (kept as evidence, leave no more); revisions made after T are
 // signed by the current key and stay. A compromise notice issued by the
@@ -15,25 +16,28 @@
 #include "daemon/node/control_wire.h"
 #include "daemon/node/indicator_json.h"
 #include "daemon/node/node.h"
+#include "daemon/node/retired_key_choice.h"
 #include "daemon/observe/log.h"
 #include "daemon/sync/compromise_notice.h"
+#include "daemon/sync/pending_notices.h"
 #include "protocol/time_text.h"
 
 namespace caravan::daemon {
 
-Result<std::string> ControlDispatcher::KeyCompromised(int64_t since, const std::string& actor) {
+Result<std::string> ControlDispatcher::KeyCompromised(int64_t since, const std::string& key,
+                                                      const std::string& actor) {
   const int64_t now = std::time(nullptr);
   if (node_.reload_requested()) {
-    // Notices are queued in memory: not into a node about to reload.
+    // The node's store and links are closing: declare it to the next one.
     return RetryLater("caravand is reloading under its new identity key; try again in a moment");
   }
-  if (node_.own_keys().size() < 2) {
-    return InvalidInput(
-        "this node never rotated its identity key: rotate it first (`caravan key rotate`), then "
-        "declare the old one compromised");
-  }
-  const protocol::PublicKey retired = node_.own_keys()[1];
-  const crypto::RotationStatement* rotation = node_.roster()->chains().RetiredBy(retired);
+  const auto roster = node_.roster();
+  auto chosen = ChooseRetiredKey(node_.own_keys(), key, *roster);
+  if (!chosen.ok()) return chosen.status();
+  const protocol::PublicKey retired = *chosen;
+  // Its own rotation's time, also for a key retired before the last one
+  // (K0 of K0 -> K1 -> K2 signed nothing after K0 -> K1).
+  const crypto::RotationStatement* rotation = roster->chains().RetiredBy(retired);
   if (rotation == nullptr) return Internal("the rotation of our retired key is not in the store");
   const int64_t until = rotation->rotated_at;
   if (since < 0) return InvalidInput("--since must not be before 1970");
@@ -61,8 +65,12 @@ Result<std::string> ControlDispatcher::KeyCompromised(int64_t since, const std::
   declared.declared_by = node_.identity().public_key();
   declared.name = node_.config().node.name;
   declared.action = store::CompromiseAction::kQuarantine;
+  // Stored with the declaration: a restart or reload loses neither.
+  const sync::CompromiseNotice notice =
+      sync::SignCompromiseNotice(node_.identity(), retired, since, now);
   Status written = node_.store().Write([&](store::WriteTxn& txn) -> Status {
     CARAVAN_RETURN_IF_ERROR(txn.PutCompromised(declared));
+    CARAVAN_RETURN_IF_ERROR(sync::StorePendingNotice(txn, notice, holders));
     auto ids = txn.QuarantineOrigin(retired, since, until);
     if (!ids.ok()) return ids.status();
     quarantined = std::move(*ids);
@@ -82,9 +90,7 @@ Result<std::string> ControlDispatcher::KeyCompromised(int64_t since, const std::
     return a.ok() ? Status::Ok() : a.status();
   }).get();
   if (!written.ok()) return written;
-  const sync::CompromiseNotice notice =
-      sync::SignCompromiseNotice(node_.identity(), retired, since, now);
-  if (!holders.empty()) node_.QueueCompromiseNotice(notice, holders);
+  if (!holders.empty()) node_.NoticesQueued(holders);
   LogNotice("keys: retired identity key ", crypto::Fingerprint(retired),
             " declared compromised since ", protocol::FormatTime(since), " by ", actor, ": ",
             quarantined.size(), " indicators quarantined, notice to ", holders.size(), " peers");

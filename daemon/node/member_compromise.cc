@@ -14,6 +14,7 @@
 #include "daemon/node/indicator_json.h"
 #include "daemon/node/node.h"
 #include "daemon/sync/compromise_notice.h"
+#include "daemon/sync/pending_notices.h"
 #include "protocol/config/roster_file.h"
 
 namespace caravan::daemon {
@@ -70,8 +71,13 @@ Result<std::string> ControlDispatcher::PeersCompromised(
       if (p != name) holders.push_back(std::move(p));
     }
   }
+  // Signed by us: each holder checks it against our key on its roster.
+  // Stored with the declaration: a restart or reload loses neither.
+  const sync::CompromiseNotice notice = sync::SignCompromiseNotice(
+      node_.identity(), declared.key, since, now);
   Status written = node_.store().Write([&](store::WriteTxn& txn) -> Status {
     CARAVAN_RETURN_IF_ERROR(txn.PutCompromised(declared));
+    CARAVAN_RETURN_IF_ERROR(sync::StorePendingNotice(txn, notice, holders));
     auto ids = txn.QuarantineOrigin(declared.key, since);
     if (!ids.ok()) return ids.status();
     quarantined = std::move(*ids);
@@ -90,10 +96,7 @@ Result<std::string> ControlDispatcher::PeersCompromised(
     return a.ok() ? Status::Ok() : a.status();
   }).get();
   if (!written.ok()) return written;
-  // Signed by us: each holder checks it against our key on its roster.
-  const sync::CompromiseNotice notice = sync::SignCompromiseNotice(
-      node_.identity(), declared.key, since, now);
-  if (!holders.empty()) node_.QueueCompromiseNotice(notice, holders);
+  if (!holders.empty()) node_.NoticesQueued(holders);
   node_.metrics()
       .member_trust_events.With({std::string(kTrustCompromiseDeclared)})
       .Inc();

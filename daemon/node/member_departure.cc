@@ -71,6 +71,10 @@ Result<std::string> ControlDispatcher::PeersDepart(const std::string& name,
   Status written = node_.store().Write([&](store::WriteTxn& txn) -> Status {
     departed.removed_at = txn.now();
     if (on_roster) CARAVAN_RETURN_IF_ERROR(txn.PutDeparted(departed));
+    // Compromise notices waiting for it would never go: they go now, so
+    // they do not hold places under the store's bound.
+    auto notices = txn.PendingNoticesForget(name);
+    if (!notices.ok()) return notices.status();
     auto c = txn.PurgeOrigin(departed.key, /*count_only=*/!purge);
     if (!c.ok()) return c.status();
     counts = *c;

@@ -120,6 +120,12 @@ Result<std::vector<CollectedFamily>> CollectNodeMetrics(
   one("caravan_indicators_quarantined",
       "Received indicators held for operator review.",
       static_cast<double>(counts->quarantined));
+  auto pending = reader.PendingNoticeCount();
+  if (!pending.ok()) return pending.status();
+  one("caravan_compromise_notices_pending",
+      "Compromise notices this node issued that wait for a peer's link to "
+      "confirm them (one per notice and peer).",
+      static_cast<double>(*pending));
   one("caravan_records", "Signed records held (every revision and variant).",
       static_cast<double>(counts->records));
   one("caravan_log_seq", "Highest local log sequence number.",

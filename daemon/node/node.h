@@ -161,10 +161,11 @@ class Node {
   PolicyState& policy() { return policy_; }
   const WarninglistState& warninglists() const { return warninglists_; }
   // Sessions re-decide what they withheld (a record was --forced).
-  // Sends a compromise notice to those peers (issue 16). Any thread.
-  void QueueCompromiseNotice(const sync::CompromiseNotice& notice,
-                             std::vector<std::string> peers) {
-    if (sync_) sync_->QueueCompromiseNotice(notice, std::move(peers));
+  // Compromise notices for those peers were stored
+  // (sync::StorePendingNotice): live links send them now (issue 16). Any
+  // thread.
+  void NoticesQueued(std::vector<std::string> peers) {
+    if (sync_) sync_->NoticesQueued(std::move(peers));
   }
   void RerunWithheld() {
     if (sync_) sync_->RerunWithheld();

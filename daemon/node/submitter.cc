@@ -236,9 +236,32 @@ Submitter::Submitter(store::Store& store, const crypto::IdentityKey& identity,
                      const protocol::NodeConfig& config, Metrics* metrics)
     : store_(store), identity_(identity), config_(config), metrics_(metrics) {}
 
+void Submitter::Freeze() {
+  std::unique_lock lock(freeze_mu_);
+  frozen_ = true;
+}
+
+void Submitter::Thaw() {
+  std::unique_lock lock(freeze_mu_);
+  frozen_ = false;
+}
+
+// Said to every submission while an identity rotation is applied.
+static Status Frozen() {
+  return RetryLater("caravand is rotating its identity key; submit again in a moment");
+}
+
 std::vector<SubmissionOutcome> Submitter::Submit(
     const std::vector<SubmissionInput>& inputs, const std::string& actor) {
   std::vector<SubmissionOutcome> outcomes(inputs.size());
+  std::shared_lock frozen(freeze_mu_);
+  if (frozen_) {
+    for (size_t i = 0; i < inputs.size(); ++i) {
+      outcomes[i].line = inputs[i].line;
+      outcomes[i].error = Frozen();
+    }
+    return outcomes;
+  }
   std::vector<std::optional<protocol::Indicator>> parsed(inputs.size());
   for (size_t i = 0; i < inputs.size(); ++i) {
     outcomes[i].line = inputs[i].line;
@@ -351,6 +374,8 @@ Result<SubmissionOutcome> Submitter::Revoke(const protocol::IndicatorId& id,
                         std::to_string(protocol::kMaxRevokeReasonBytes) +
                         " bytes");
   }
+  std::shared_lock frozen(freeze_mu_);
+  if (frozen_) return Frozen();
   SubmissionOutcome outcome;
   outcome.id = id;
   Status written = store_.Write([&](store::WriteTxn& txn) -> Status {

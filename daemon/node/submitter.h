@@ -16,6 +16,7 @@
 // writes and commits concurrent calls together).
 
 #include <cstdint>
+#include <shared_mutex>
 #include <string>
 #include <vector>
 
@@ -103,6 +104,15 @@ class Submitter {
   std::vector<SubmissionOutcome> Submit(
       const std::vector<SubmissionInput>& inputs, const std::string& actor);
 
+  // Identity key rotation (identity_rotate.cc): from Freeze on, Submit and
+  // Revoke sign nothing (every input gets RetryLater) until Thaw; Freeze
+  // returns once no Submit or Revoke is running, so every record the
+  // current key signed is stored and its `created` is in the past. The
+  // rotation then takes effect at a later second than all of them. Any
+  // thread.
+  void Freeze();
+  void Thaw();
+
   // A signed revocation: a new revision with revoked = true. NotFound for
   // an unknown id, Denied when this node is not the origin (only the origin
   // signs revisions), InvalidInput when already revoked.
@@ -117,6 +127,9 @@ class Submitter {
   Metrics* metrics_;  // may be null
   const WarninglistState* warninglists_ = nullptr;  // may be null
   std::vector<protocol::PublicKey> retired_;        // our retired keys
+  // Held shared by Submit and Revoke, unique by Freeze; guards frozen_.
+  std::shared_mutex freeze_mu_;
+  bool frozen_ = false;
 };
 
 }  // namespace caravan::daemon

@@ -173,13 +173,18 @@ Result<std::vector<std::string>> Reader::PeersHolding(const PublicKey& origin,
   return out;
 }
 
-Result<MemberTrust> Reader::GetMemberTrust() {
+namespace {
+
+// Both member trust tables, for the Reader and (inside a write, so an
+// arriving record sees a compromise declared earlier in the same batch)
+// the WriteTxn.
+Result<MemberTrust> ReadMemberTrust(internal::Database& db) {
   MemberTrust out;
   {
     CARAVAN_STORE_ASSIGN_OR_RETURN(
         Statement st,
-        db_->Prepare("SELECT identity_key, name, removed_at FROM "
-                     "departed_members"));
+        db.Prepare("SELECT identity_key, name, removed_at FROM "
+                   "departed_members"));
     for (;;) {
       CARAVAN_STORE_ASSIGN_OR_RETURN(bool row, st.Step());
       if (!row) break;
@@ -194,8 +199,8 @@ Result<MemberTrust> Reader::GetMemberTrust() {
   }
   CARAVAN_STORE_ASSIGN_OR_RETURN(
       Statement st,
-      db_->Prepare("SELECT identity_key, since, declared_at, declared_by, "
-                   "name, action FROM compromised_keys"));
+      db.Prepare("SELECT identity_key, since, declared_at, declared_by, "
+                 "name, action FROM compromised_keys"));
   for (;;) {
     CARAVAN_STORE_ASSIGN_OR_RETURN(bool row, st.Step());
     if (!row) break;
@@ -212,5 +217,11 @@ Result<MemberTrust> Reader::GetMemberTrust() {
   }
   return out;
 }
+
+}  // namespace
+
+Result<MemberTrust> Reader::GetMemberTrust() { return ReadMemberTrust(*db_); }
+
+Result<MemberTrust> WriteTxn::GetMemberTrust() { return ReadMemberTrust(db_); }
 
 }  // namespace caravan::store

@@ -23,6 +23,7 @@
 
 #include "daemon/store/hub_types.h"
 #include "daemon/store/member_trust.h"
+#include "daemon/store/pending_notice_row.h"
 #include "daemon/store/report_types.h"
 #include "daemon/store/store_types.h"
 #include "daemon/store/identity_rotation_row.h"
@@ -227,6 +228,12 @@ class Reader {
   // revision was created at or after `since` (deliveries), sorted.
   Result<std::vector<std::string>> PeersHolding(const PublicKey& origin,
                                                 int64_t since);
+
+  // The compromise notices waiting for `peer`, oldest first
+  // (daemon/store/pending_notices.cc); malformed rows are counted, never
+  // returned. And how many wait for all peers together.
+  Result<PendingNotices> PendingNoticesFor(std::string_view peer);
+  Result<int64_t> PendingNoticeCount();
 
  private:
   explicit Reader(std::unique_ptr<internal::Database> db);

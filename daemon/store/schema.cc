@@ -409,6 +409,21 @@ CREATE TABLE hub_prekey_book (
 ) WITHOUT ROWID;
 )sql";
 
+// Migration 16: compromise notices this node issued that wait for a peer
+// (docs/federation.md "Compromise"; daemon/store/pending_notices.cc).
+// Without it a notice for an offline peer lived in memory and was lost on
+// a restart or on the identity rotation's in-process reload. One row per (peer, notice), at most
+// kMaxPendingNotices in all; a row goes when the peer confirmed receipt.
+constexpr const char* kMigrationPendingNotices = R"sql(
+CREATE TABLE pending_notices (
+  peer TEXT NOT NULL CHECK (length(peer) BETWEEN 1 AND 256),
+  digest BLOB NOT NULL CHECK (length(digest) = 32),
+  notice BLOB NOT NULL CHECK (length(notice) BETWEEN 1 AND 512),
+  queued_at INTEGER NOT NULL,
+  PRIMARY KEY (peer, digest)
+) WITHOUT ROWID;
+)sql";
+
 // Append new migrations here; never edit one that has shipped.
 constexpr Migration kMigrations[] = {
     {1, kMigration1},
@@ -428,6 +443,7 @@ constexpr Migration kMigrations[] = {
     // Records in the shape of record_forms.h (schema.md, "records"): the
     // conversion decodes every record, so it is code, not SQL.
     {15, nullptr, MigrateRecordForms},
+    {16, kMigrationPendingNotices},
 };
 static_assert(sizeof(kMigrations) / sizeof(kMigrations[0]) == kSchemaVersion,
               "kSchemaVersion must equal the number of migrations");

@@ -23,6 +23,7 @@
 
 #include "daemon/store/hub_types.h"
 #include "daemon/store/member_trust.h"
+#include "daemon/store/pending_notice_row.h"
 #include "daemon/store/store_types.h"
 #include "daemon/store/identity_rotation_row.h"
 #include "daemon/store/warninglist_hit.h"
@@ -251,6 +252,22 @@ class WriteTxn {
                                       const PublicKey& issuer,
                                       const PublicKey& compromised,
                                       int64_t since, int64_t issued_at);
+
+  // Departed members and compromised keys as this transaction sees them
+  // (daemon/store/member_trust.cc): inbound records are quarantined on
+  // arrival when a compromise covers them.
+  Result<MemberTrust> GetMemberTrust();
+
+  // Compromise notices waiting for a peer (daemon/store/pending_notices.cc,
+  // migration 16). Put: true when queued, false when that notice already
+  // waits for that peer; refused (kInvalidInput, this write rolled back)
+  // past kMaxPendingNotices rows or for a notice or name out of bounds.
+  Result<bool> PendingNoticePut(const PendingNoticeRow& row);
+  // The peer confirmed the notice: its row goes (none: nothing happens).
+  Status PendingNoticeDelete(std::string_view peer,
+                             const std::array<uint8_t, 32>& digest);
+  // Every notice waiting for `peer` goes (it left the roster); the count.
+  Result<uint64_t> PendingNoticesForget(std::string_view peer);
 
  private:
   Status EnsurePeer(std::string_view peer);

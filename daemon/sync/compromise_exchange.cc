@@ -6,6 +6,7 @@
 // caravan_member_trust_events_total.
 #include <capnp/message.h>
 
+#include <algorithm>
 #include <boost/asio/post.hpp>
 #include <ctime>
 
@@ -33,41 +34,85 @@ struct NoticeOutcome {
 
 }  // namespace
 
-void SyncEngine::QueueCompromiseNotice(const CompromiseNotice& notice,
-                                       std::vector<std::string> peers) {
-  boost::asio::post(*deps_.io, [this, notice, peers = std::move(peers)] {
-    for (const auto& peer : peers) pending_notices_[peer].push_back(notice);
-    Wake();
-  });
-}
-
-boost::asio::awaitable<bool> SyncEngine::SendPendingNotices(
-    Session& s, const std::string& peer) {
-  auto it = pending_notices_.find(peer);
-  if (it == pending_notices_.end()) co_return true;
-  // Taken out first: the map may change while a send waits.
-  std::vector<CompromiseNotice> notices = std::move(it->second);
-  pending_notices_.erase(it);
-  for (size_t i = 0; i < notices.size(); ++i) {
+// g++ 12 false positive on Asio's coroutine frame allocator (GCC bug
+// 109224; see daemon/link/handshake.cc).
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wmismatched-new-delete"
+#endif
+boost::asio::awaitable<bool> SyncEngine::SendStoredNotices(
+    Session& s, store::Reader& session_reader, link::Link& link,
+    const std::string& peer_name) {
+  store::Reader* reader = &session_reader;
+  const std::string peer = peer_name;
+  auto read = [reader, peer] { return reader->PendingNoticesFor(peer); };
+  auto pending = *co_await Offload(*deps_.pool, std::move(read));
+  if (!pending.ok()) {
+    LogError("compromise notices for ", peer, ": ", pending.status().message());
+    co_return false;  // the session ends; the next one reads them again
+  }
+  if (pending->malformed > 0) {
+    LogWarning("compromise notices for ", peer, ": ", pending->malformed,
+               " malformed stored rows skipped");
+  }
+  if (pending->rows.empty()) co_return true;
+  std::vector<std::array<uint8_t, 32>> done;  // sent, or unreadable
+  size_t sent = 0;
+  for (const auto& row : pending->rows) {
+    auto notice = DecodeCompromiseNotice(row.notice);
+    if (!notice.ok()) {
+      // We encoded it: only a damaged store gets here. Never sendable.
+      LogWarning("compromise notice for ", peer, " dropped: stored bytes ",
+                 notice.status().message());
+      done.push_back(row.digest);
+      continue;
+    }
+    if (notice->issuer != deps_.identity->public_key()) {
+      // Issued before our identity key rotated (the row waited through the
+      // reload): peers pin only our current key, the newest of the chain,
+      // so that key signs it again (same key, since and issue time).
+      *notice = SignCompromiseNotice(*deps_.identity, notice->compromised,
+                                     notice->since, notice->issued_at);
+    }
     capnp::MallocMessageBuilder message;
     FillCompromiseNotice(
-        notices[i],
+        *notice,
         message.initRoot<protocol::wire::PeerMessage>().initCompromiseNotice());
-    Status sent = co_await SendMessage(s, message);
-    if (!sent.ok()) {
-      // Not sent: kept for the next session with that peer.
-      auto& back = pending_notices_[peer];
-      back.insert(back.begin(), notices.begin() + static_cast<long>(i),
-                  notices.end());
-      co_return false;
-    }
+    Status status = co_await SendMessage(s, message);
+    if (!status.ok()) co_return false;  // kept for the next session
+    done.push_back(row.digest);
+    ++sent;
     if (deps_.metrics != nullptr) {
       deps_.metrics->member_trust_events.With({"notice_sent"}).Inc();
     }
     LogNotice("compromise notice sent to ", peer);
   }
+  // The protocol has no receipt for a notice: a ping after them, answered,
+  // says the peer's link read them (a notice sent again later is refused
+  // there as a replay, so a session that ends first costs one audit line).
+  if (sent > 0 && !co_await link.RoundTrip()) co_return false;
+  store::Store* store = deps_.store;
+  auto forget = [store, peer, done] {
+    return store->Write([&](store::WriteTxn& txn) -> Status {
+      for (const auto& digest : done) {
+        CARAVAN_RETURN_IF_ERROR(txn.PendingNoticeDelete(peer, digest));
+      }
+      return Status::Ok();
+    }).get();
+  };
+  Status forgotten = *co_await Offload(*deps_.pool, std::move(forget));
+  if (!forgotten.ok()) {
+    // Sent and confirmed; the rows go out again next session (replays).
+    LogError("compromise notices for ", peer, " sent but still stored: ",
+             forgotten.message());
+  } else if (sent > 0) {
+    LogNotice("compromise notices to ", peer, " confirmed by its link: ", sent);
+  }
   co_return true;
 }
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic pop
+#endif
 
 boost::asio::awaitable<void> SyncEngine::OnCompromiseNotice(
     const std::string& peer,

@@ -11,6 +11,7 @@
 #include "daemon/policy/policy_explain.h"
 #include "daemon/sync/decision_audit.h"
 #include "daemon/sync/origin_signer.h"
+#include "daemon/sync/origin_trust.h"
 #include "daemon/sync/warninglist_flag.h"
 
 namespace caravan::daemon::sync {
@@ -151,10 +152,11 @@ namespace {
 class InboundWrite {
  public:
   InboundWrite(const InboundContext& ctx, const PeerInfo& from,
-               store::WriteTxn& txn)
+               store::WriteTxn& txn, const store::MemberTrust& trust)
       : ctx_(ctx),
         from_(from),
         txn_(txn),
+        trust_(trust),
         actor_("peer:" + from.name),
         decisions_(txn.now(), actor_, from.name) {}
 
@@ -208,8 +210,17 @@ class InboundWrite {
     // from (c.origin is the member with its current key).
     pctx.relayed = c.body.origin != from_.key && c.origin->key != from_.key;
     pctx.holds_indicator = current->has_value();
-    const auto decision =
+    auto decision =
         policy::EvaluateInbound(*ctx_.policy, c.body, c.origin->country, pctx);
+    if (decision.verdict != policy::InboundDecision::Verdict::kReject) {
+      // Signed by a key known compromised for its creation time: stored as
+      // evidence, quarantined with the reason, whatever the policy says.
+      const KeyChains* chains = ctx_.roster != nullptr ? &ctx_.roster->chains() : nullptr;
+      if (auto rule = QuarantineOnArrival(trust_, chains, c.body)) {
+        decision.verdict = policy::InboundDecision::Verdict::kQuarantine;
+        decision.rule = std::move(*rule);
+      }
+    }
     // Only rejections (rare, each its own reason) get an entry each.
     auto rejection = [&](const std::string& reason) {
       return AuditDetailJson(
@@ -268,6 +279,7 @@ class InboundWrite {
   const InboundContext& ctx_;
   const PeerInfo& from_;
   store::WriteTxn& txn_;
+  const store::MemberTrust& trust_;  // read once per store write
   const std::string actor_;
   InboundOutcome out_;
   std::vector<store::AuditEvent> audit_;  // rejections and others
@@ -283,7 +295,9 @@ Result<InboundOutcome> StoreInbound(const InboundContext& ctx,
   for (const auto& m : messages) up_to_seq = std::max(up_to_seq, m.up_to_seq);
   InboundOutcome out;
   Status written = ctx.store->Write([&](store::WriteTxn& txn) -> Status {
-    InboundWrite write(ctx, from, txn);
+    auto trust = txn.GetMemberTrust();
+    if (!trust.ok()) return trust.status();
+    InboundWrite write(ctx, from, txn, *trust);
     for (const auto& m : messages) CARAVAN_RETURN_IF_ERROR(write.Message(m));
     CARAVAN_RETURN_IF_ERROR(write.FlushAudit());
     CARAVAN_RETURN_IF_ERROR(txn.AdvanceInbound(from.name, up_to_seq));

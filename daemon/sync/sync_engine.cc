@@ -177,6 +177,9 @@ struct SyncEngine::Session {
   bool awaiting_prekey = false;
   // Direct sessions: identity rotation statements to send (each <= 1 KiB).
   std::deque<std::vector<uint8_t>> rotations_out;
+  // Direct sessions: the store may hold compromise notices for the peer
+  // (read at the start, and again after NoticesQueued named it).
+  bool notices_due = true;
   // Hub mode, hub side: queued envelopes sent to this peer, not yet acked.
   uint64_t hub_sent = 0;
   std::deque<uint64_t> hub_in_flight;
@@ -255,6 +258,24 @@ awaitable<Status> SyncEngine::SendMessage(Session& s,
     co_await pause.async_wait(asio::as_tuple(use_awaitable));
     if (s.done) co_return Unavailable("link closed");
   }
+}
+
+void SyncEngine::NoticesQueued(std::vector<std::string> peers) {
+  asio::post(*deps_.io, [this, peers = std::move(peers)] {
+    for (Session* s : sessions_) {
+      if (s->sealed) continue;  // notices go over direct links only
+      if (std::find(peers.begin(), peers.end(), s->peer.name) != peers.end()) {
+        s->notices_due = true;
+        s->Poke();
+      }
+    }
+  });
+}
+
+awaitable<bool> SyncEngine::SendPendingNotices(Session& s) {
+  if (!s.notices_due || notices_held_.load()) co_return true;
+  s.notices_due = false;  // set again by NoticesQueued while we send
+  co_return co_await SendStoredNotices(s, *s.reader, *s.link, s.peer.name);
 }
 
 awaitable<void> SyncEngine::RunSession(std::shared_ptr<link::Link> link) {
@@ -421,7 +442,7 @@ awaitable<void> SyncEngine::SendLoop(Session& s) {
     if (!s.sealed && !s.rotations_out.empty() && !co_await SendQueuedRotations(s)) {
       co_return;
     }
-    if (!s.sealed && !co_await SendPendingNotices(s, s.peer.name)) co_return;
+    if (!s.sealed && !co_await SendPendingNotices(s)) co_return;
     if (s.sealed && !co_await ResendSealed(s)) co_return;
     if (s.sealed && !SealablePrekey(s.peer.key)) {
       // Nothing is sealed to the member's identity key: its batches wait

@@ -24,6 +24,7 @@
 // and signature check is offloaded to the worker pool. Wake() and
 // RerunWithheld() may be called from any thread.
 
+#include <atomic>
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/thread_pool.hpp>
@@ -128,11 +129,17 @@ class SyncEngine {
   // are otherwise flushed every few seconds and at session end). Call on
   // the io thread or after the io_context stopped (Node::Stop).
   void FlushContacts();
-  // Compromise notices (issue 16, compromise_exchange.cc): sends `notice`
-  // to each of `peers` (roster names) over its direct link, at once or
-  // when it next connects (kept in memory until sent). Any thread.
-  void QueueCompromiseNotice(const CompromiseNotice& notice,
-                             std::vector<std::string> peers);
+  // Compromise notices (issue 16, compromise_exchange.cc,
+  // pending_notices.h): the caller stored notices for `peers` (roster
+  // names; StorePendingNotice, committed); their live direct sessions send
+  // them now, others when they next connect. Any thread.
+  void NoticesQueued(std::vector<std::string> peers);
+  // Our identity key was just rotated and the node reloads under the new
+  // one: no stored notice leaves until then (a peer that takes the
+  // rotation statement first would refuse a notice signed by the key it
+  // just retired, and closes the link, dropping what it had not read).
+  // The new node sends them, signed by the new key. Any thread.
+  void HoldNotices() { notices_held_.store(true); }
 
  private:
   struct Session;
@@ -213,18 +220,24 @@ class SyncEngine {
   // seq `from` that were sealed to another (or chained to one that was).
   boost::asio::awaitable<bool> ResealFrom(Session& s, uint64_t from);
   void UpdatePrekeyView(const protocol::PublicKey& member);
-  // Compromise notices (compromise_exchange.cc): sends what waits for
-  // `peer` (false: the session ends); checks and applies a received one
-  // per [inbound] act_on_compromise_notices, audited either way.
-  boost::asio::awaitable<bool> SendPendingNotices(Session& s,
-                                                  const std::string& peer);
+  // Compromise notices (compromise_exchange.cc): sends the stored notices
+  // waiting for the session's peer, when due (at the session's start and
+  // after NoticesQueued named it), and deletes them once the peer's link
+  // confirmed them (false: the session ends, the rows stay); checks and
+  // applies a received one per [inbound] act_on_compromise_notices,
+  // audited either way.
+  boost::asio::awaitable<bool> SendPendingNotices(Session& s);
+  // Its part that needs no session state (compromise_exchange.cc).
+  boost::asio::awaitable<bool> SendStoredNotices(Session& s,
+                                                 store::Reader& reader,
+                                                 link::Link& link,
+                                                 const std::string& peer);
   boost::asio::awaitable<void> OnCompromiseNotice(
       const std::string& peer,
       const std::shared_ptr<Result<CompromiseNotice>>& notice);
-  std::map<std::string, std::vector<CompromiseNotice>>
-      pending_notices_;  // io thread
 
   SyncDeps deps_;
+  std::atomic<bool> notices_held_{false};  // HoldNotices
   std::set<Session*> sessions_;  // io thread only
   std::unique_ptr<PrekeyKeyring> prekeys_;
   std::shared_ptr<boost::asio::steady_timer> prekey_timer_;

@@ -22,3 +22,10 @@ caravan_add_fuzzer(fuzz_compromise_notice
   SOURCES ${CMAKE_CURRENT_LIST_DIR}/fuzz_compromise_notice.cc
   LIBS caravan_sync
   CORPUS ${CMAKE_CURRENT_LIST_DIR}/corpus/compromise_notice)
+
+# `caravan key compromised --key TEXT` (issue 16): the operator's text
+# matched against our retired keys.
+caravan_add_fuzzer(fuzz_retired_key_choice
+  SOURCES ${CMAKE_CURRENT_LIST_DIR}/fuzz_retired_key_choice.cc
+  LIBS caravan_node
+  CORPUS ${CMAKE_CURRENT_LIST_DIR}/corpus/retired_key_choice)

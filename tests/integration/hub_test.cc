@@ -763,6 +763,105 @@ TEST_F(HubTest, EnvelopeTheHubLostIsResentAfterTheTimeout) {
       << Logs();
 }
 
+// Identity key rotation of a member that reaches the others only through a
+// hub (issue 16; docs/federation.md "Identity key rotation"): A rotates
+// (`caravan key rotate`) while sealing to C through H. H takes the
+// statement on its direct link and relays it; C learns it from H and keeps
+// receiving A's records sealed through the hub, before, across and after
+// the rotation (and a revision of an indicator made under the old key),
+// each exactly once, none refused.
+TEST_F(HubTest, MemberBehindTheHubRotatesItsIdentityKeyAndKeepsSending) {
+  ASSERT_TRUE(a_.ok() && h_.ok() && c_.ok()) << a_.why() << h_.why() << c_.why();
+  ASSERT_NO_FATAL_FAILURE(EnableHub());
+  ASSERT_NO_FATAL_FAILURE(StartAll());
+  AppendFile(a_.node().dir() / "roster.toml",
+             Member(h_, "endpoint = \"" + h_.endpoint() + "\"\n") +
+                 Member(c_, "via = \"HUB\"\n"));
+  AppendFile(c_.node().dir() / "roster.toml",
+             Member(h_, "endpoint = \"" + h_.endpoint() + "\"\n") +
+                 Member(a_, "via = \"HUB\"\n"));
+  AddPeer(h_, a_, /*dial=*/false);
+  AddPeer(h_, c_, /*dial=*/false);
+  for (FedNode* n : {&a_, &c_}) {
+    ASSERT_EQ(n->Cli({"policy", "reload"}).exit_code, 0) << n->name();
+  }
+  ASSERT_NO_FATAL_FAILURE(AShareWithUz());
+  const std::string k0 = a_.key();
+
+  std::vector<std::string> values;
+  auto submit = [&](const std::string& v) {
+    values.push_back(v);
+    // Retried while A reloads under its new key (its socket is away).
+    return WaitFor([&] {
+      return a_.Cli({"submit", "domain", v, "--tlp", "green"}).exit_code == 0;
+    });
+  };
+  for (int i = 1; i <= 3; ++i) {
+    ASSERT_TRUE(submit("before" + std::to_string(i) + ".hub-rot-41c2.example"));
+  }
+  ASSERT_TRUE(WaitFor([&] { return !c_.Lookup(values.back()).is_null(); }))
+      << Logs();
+
+  // Across: submitted right before the rotation, still under K0.
+  for (int i = 1; i <= 3; ++i) {
+    ASSERT_TRUE(submit("across" + std::to_string(i) + ".hub-rot-41c2.example"));
+  }
+  CommandResult rotated = a_.Cli({"key", "rotate", "--json"});
+  ASSERT_EQ(rotated.exit_code, 0) << rotated.Describe();
+  const json out = json::parse(rotated.out, nullptr, false);
+  ASSERT_TRUE(out.is_object()) << rotated.out;
+  const std::string k1 = out.value("new_key", "");
+  ASSERT_EQ(out.value("old_key", ""), k0);
+  ASSERT_NE(k1, k0);
+
+  // The hub (direct link) and C (only through the hub) take the new key.
+  auto pinned = [&](const FedNode& n) {
+    const json p = ListedPeer(n, a_.name());
+    return p.is_null() ? std::string() : p.value("key", "");
+  };
+  ASSERT_TRUE(WaitFor([&] { return pinned(h_) == k1; })) << Logs();
+  ASSERT_TRUE(WaitFor([&] { return pinned(c_) == k1; })) << Logs();
+
+  // After: new indicators (origin K1) and a revision of one made under K0.
+  for (int i = 1; i <= 3; ++i) {
+    ASSERT_TRUE(submit("after" + std::to_string(i) + ".hub-rot-41c2.example"));
+  }
+  ASSERT_TRUE(WaitFor([&] {
+    return a_.Cli({"submit", "domain", values[0], "--tlp", "green", "--confidence", "41"})
+               .exit_code == 0;
+  }));
+  ASSERT_TRUE(WaitFor([&] {
+    for (const auto& v : values) {
+      if (c_.Lookup(v).is_null()) return false;
+    }
+    return c_.Lookup(values[0]).value("revision", 0) == 2;
+  })) << Logs();
+  ASSERT_TRUE(WaitFor([&] { return Acked(a_, c_.name()) >= a_.LogSeq(); }))
+      << a_.PeerState(c_.name()).dump() << Logs();
+  const auto held = c_.Values();
+  size_t lost = 0, doubled = 0;
+  for (const auto& v : values) {
+    EXPECT_EQ(held.count(v), 1u) << v;
+    lost += held.count(v) == 0;
+    doubled += held.count(v) > 1;
+  }
+  EXPECT_EQ(held.size(), values.size());
+  std::cout << "[ metric ] hub-mode identity rotation: " << values.size()
+            << " indicators of A at C; lost " << lost << ", doubled " << doubled << "\n";
+  EXPECT_EQ(c_.Lookup(values[0]).value("confidence", 0), 41);
+  for (const auto& v : values) {
+    EXPECT_EQ(c_.Lookup(v)["origin_name"], a_.name()) << v;
+    EXPECT_EQ(c_.Lookup(v)["verified"], true) << v << ": " << c_.Lookup(v).dump();
+  }
+  size_t accepted = 0, rejected = 0;
+  for (const auto& e : c_.Audit()) {
+    accepted += e["action"] == "identity-key-accept";
+    rejected += e["action"] == "reject";
+  }
+  EXPECT_EQ(accepted, 1u) << Logs();
+  EXPECT_EQ(rejected, 0u) << "C refused a record of the rotation\n" << Logs();
+}
+
 // Hub delay (docs/federation.md "Delay"): the hub holds A's envelopes for
 // C (C cannot tell why: here C is down, so the hub keeps them queued)
 // longer than C's [hub] delay_alert. C measures each from the sealing time

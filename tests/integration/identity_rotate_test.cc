@@ -317,5 +317,69 @@ TEST_F(IdentityRotateTest, RealDaemonRotatesWithOnePeerOnlineAndOneOffline) {
             << " indicators at UZ and at " << notified.size() << " notified peers\n";
 }
 
+// `caravan key compromised --key` at a member that rotated twice (K0 -> K1
+// -> K2), through the real CLI and control socket: the current key,
+// another member's key, a key nobody has and text of neither form are
+// refused with their exit codes; K0 by its key text is taken, its record
+// quarantined at UZ and, by the notice K2 issued, at KZ; K1's record stays.
+TEST_F(IdentityRotateTest, KeyCompromisedNamesAnOlderRetiredKeyAndRefusesOthers) {
+  FedNode& uz = Make("CERT-UZ", "UZ");
+  FedNode& kz = Make("CERT-KZ", "KZ");
+  uz.ShareWithAll("amber");
+  ASSERT_NO_FATAL_FAILURE(ActOnNotices(kz, "quarantine"));
+  ASSERT_NO_FATAL_FAILURE(StartAll());
+  Connect(uz, kz);
+  const std::string k0 = uz.key();
+  Submit(uz, {"ipv4", "192.0.2.10", "--reshare", "federation"});
+  ASSERT_TRUE(WaitFor([&] { return !kz.Lookup("192.0.2.10").is_null(); }))
+      << kz.node().LogText();
+  const std::string since = kz.Lookup("192.0.2.10")["created"].get<std::string>();
+
+  auto rotate = [&](std::string* key) {
+    CommandResult r = uz.Cli({"key", "rotate", "--json"});
+    ASSERT_EQ(r.exit_code, 0) << r.Describe();
+    *key = json::parse(r.out, nullptr, false).value("new_key", "");
+    ASSERT_TRUE(WaitFor([&] { return OwnKey(uz) == *key; })) << uz.node().LogText();
+    ASSERT_TRUE(WaitFor([&] { return PeerKey(kz, "CERT-UZ") == *key; })) << kz.node().LogText();
+  };
+  std::string k1, k2;
+  ASSERT_NO_FATAL_FAILURE(rotate(&k1));
+  ASSERT_TRUE(SubmitWhenUp(uz, "192.0.2.11"));  // origin K1
+  ASSERT_TRUE(WaitFor([&] { return !kz.Lookup("192.0.2.11").is_null(); }));
+  ASSERT_NO_FATAL_FAILURE(rotate(&k2));
+
+  auto fingerprint = [](const std::string& key_text) {
+    return crypto::Fingerprint(*crypto::ParseKeyText(key_text));
+  };
+  struct Refusal {
+    std::string key;
+    int exit_code;
+    std::string says;
+  };
+  for (const Refusal& r : std::vector<Refusal>{
+           {fingerprint(k2), 4, "current identity key"},
+           {fingerprint(kz.key()), 4, "CERT-KZ's key, not this node's"},
+           {"0000:0000:0000:0000:0000", 3, "no key known here"},
+           {"not-a-key", 4, "neither a fingerprint"}}) {
+    CommandResult c = uz.Cli({"key", "compromised", "--since", since, "--key", r.key});
+    EXPECT_EQ(c.exit_code, r.exit_code) << r.key << ": " << c.Describe();
+    EXPECT_NE(c.err.find(r.says), std::string::npos) << c.err;
+  }
+  EXPECT_EQ(AuditCount(uz, "identity-key-compromised"), 0u);
+
+  CommandResult declared =
+      uz.Cli({"key", "compromised", "--since", since, "--key", k0, "--json"});
+  ASSERT_EQ(declared.exit_code, 0) << declared.Describe();
+  const json d = json::parse(declared.out, nullptr, false);
+  EXPECT_EQ(d.value("key", ""), k0) << declared.out;
+  EXPECT_EQ(d.value("quarantined", 0), 1) << declared.out;
+  const std::set<std::string> expected = {"192.0.2.10"};
+  EXPECT_EQ(QuarantinedValues(uz), expected);
+  ASSERT_TRUE(WaitFor([&] { return QuarantinedValues(kz) == expected; }))
+      << kz.node().LogText();
+  EXPECT_FALSE(kz.Lookup("192.0.2.11").is_null());
+  EXPECT_EQ(AuditCount(kz, "compromise-notice", "\"result\":\"quarantine\""), 1u);
+}
+
 }  // namespace
 }  // namespace caravan::integration

@@ -6,6 +6,7 @@
 // compromised_key), UZ's link to KZ is refused, and UZ cannot be added
 // back with the same key.
 #include <gtest/gtest.h>
+#include <sqlite3.h>
 
 #include <chrono>
 #include <fstream>
@@ -40,6 +41,24 @@ std::vector<json> AuditOf(const FedNode& n, const std::string& action) {
     if (e.value("action", "") == action) out.push_back(e);
   }
   return out;
+}
+
+// Rows of table pending_notices in a stopped node's store; -1 on error.
+int64_t PendingNoticeRows(const FedNode& n) {
+  sqlite3* db = nullptr;
+  int64_t rows = -1;
+  if (sqlite3_open_v2(n.node().database().c_str(), &db, SQLITE_OPEN_READONLY, nullptr) ==
+      SQLITE_OK) {
+    sqlite3_stmt* st = nullptr;
+    if (sqlite3_prepare_v2(db, "SELECT count(*) FROM pending_notices", -1, &st, nullptr) ==
+            SQLITE_OK &&
+        sqlite3_step(st) == SQLITE_ROW) {
+      rows = sqlite3_column_int64(st, 0);
+    }
+    sqlite3_finalize(st);
+  }
+  sqlite3_close(db);
+  return rows;
 }
 
 class MemberCompromiseTest : public FederationFixture {};
@@ -128,6 +147,150 @@ TEST_F(MemberCompromiseTest, NoticeQuarantinesExactlyTheRecordsSinceT) {
   EXPECT_NE(again.err.find("compromised"), std::string::npos) << again.err;
 
   for (FedNode* n : {&kz, &cn, &tj}) EXPECT_TRUE(n->AuditVerifies()) << n->name();
+}
+
+// A notice for a peer that is down waits in the issuer's store
+// (pending_notices): the issuer restarts, the peer comes back and gets it
+// (quarantining exactly the records since T), and the row is gone once
+// delivered: after another restart of the issuer the peer receives
+// nothing more (one compromise-notice entry, no replay).
+TEST_F(MemberCompromiseTest, NoticeForAPeerThatIsDownSurvivesTheIssuersRestart) {
+  FedNode& uz = Make("CERT-UZ", "UZ");
+  FedNode& kz = Make("CERT-KZ", "KZ");
+  FedNode& cn = Make("CERT-CN", "CN");
+  uz.ShareWith("KZ", "amber", "reshare = \"federation\"\n");
+  kz.ShareWithAll("amber", "reshare = \"federation\"\n");
+  ASSERT_NO_FATAL_FAILURE(ActOnNotices(cn, "quarantine"));
+  ASSERT_NO_FATAL_FAILURE(StartAll());
+  Connect(uz, kz);
+  Connect(kz, cn);
+  AddPeer(cn, uz, /*dial=*/false);
+
+  std::set<std::string> after;
+  Submit(uz, {"ipv4", "10.7.0.1", "--reshare", "federation"});
+  std::this_thread::sleep_for(std::chrono::milliseconds(2100));
+  for (const char* v : {"10.8.0.1", "10.8.0.2"}) {
+    after.insert(Submit(uz, {"ipv4", v, "--reshare", "federation"}));
+  }
+  ASSERT_NO_FATAL_FAILURE(WaitSettled(uz, kz));
+  ASSERT_NO_FATAL_FAILURE(WaitSettled(kz, cn));
+  const std::string t = kz.Lookup("10.8.0.1")["created"].get<std::string>();
+
+  ASSERT_EQ(cn.Stop(), 0);
+  json declared = kz.CliJson({"peers", "compromised", "CERT-UZ", "--since", t});
+  EXPECT_EQ(declared["notified"], json::array({"CERT-CN"})) << declared.dump();
+  EXPECT_EQ(QuarantinedIds(kz, "compromised_key"), after);
+  // The issuer restarts while the peer is down: before, the notice lived
+  // in memory only and was lost here.
+  ASSERT_EQ(kz.Stop(), 0);
+  EXPECT_EQ(PendingNoticeRows(kz), 1);
+  std::string why;
+  ASSERT_TRUE(kz.Start(&why)) << why;
+  ASSERT_TRUE(cn.Start(&why)) << why;
+  ASSERT_TRUE(WaitFor([&] { return QuarantinedIds(cn) == after; }))
+      << kz.node().LogText() << cn.node().LogText();
+  EXPECT_EQ(QuarantinedIds(cn, "compromised_key"), after);
+  EXPECT_FALSE(cn.Lookup("10.7.0.1").is_null());
+
+  // Delivered, so deleted: KZ restarts again and sends its next record;
+  // the notice would have gone before it (one stream, notices first), so
+  // once CN holds the record CN has seen everything KZ had to send.
+  ASSERT_TRUE(WaitFor([&] {
+    return kz.node().LogText().find("compromise notices to CERT-CN confirmed") !=
+           std::string::npos;
+  })) << kz.node().LogText();
+  ASSERT_EQ(kz.Stop(), 0);
+  EXPECT_EQ(PendingNoticeRows(kz), 0);  // confirmed by CN's link: deleted
+  ASSERT_TRUE(kz.Start(&why)) << why;
+  Submit(kz, {"ipv4", "10.10.0.1"});
+  ASSERT_TRUE(WaitFor([&] { return !cn.Lookup("10.10.0.1").is_null(); }))
+      << kz.node().LogText();
+  auto applied = AuditOf(cn, "compromise-notice");
+  ASSERT_EQ(applied.size(), 1u);
+  EXPECT_NE(applied[0].dump().find("\"result\":\"quarantine\""),
+            std::string::npos)
+      << applied[0].dump();
+  for (FedNode* n : {&kz, &cn}) EXPECT_TRUE(n->AuditVerifies()) << n->name();
+}
+
+// The same across the issuer's identity key rotation: KZ declares while CN
+// is down, then rotates (`caravan key rotate`: an in-process reload that
+// used to drop the notice). CN comes back knowing only KZ's old key, learns
+// the rotation in the handshake, and takes the notice, which KZ's new key
+// signs again when sending (CN pins only that one).
+TEST_F(MemberCompromiseTest, NoticeForAPeerThatIsDownSurvivesTheIssuersKeyRotation) {
+  FedNode& uz = Make("CERT-UZ", "UZ");
+  FedNode& kz = Make("CERT-KZ", "KZ");
+  FedNode& cn = Make("CERT-CN", "CN");
+  uz.ShareWith("KZ", "amber", "reshare = \"federation\"\n");
+  kz.ShareWithAll("amber", "reshare = \"federation\"\n");
+  ASSERT_NO_FATAL_FAILURE(ActOnNotices(cn, "quarantine"));
+  ASSERT_NO_FATAL_FAILURE(StartAll());
+  Connect(uz, kz);
+  Connect(kz, cn);
+  AddPeer(cn, uz, /*dial=*/false);
+
+  std::set<std::string> after;
+  Submit(uz, {"ipv4", "10.14.0.1", "--reshare", "federation"});
+  std::this_thread::sleep_for(std::chrono::milliseconds(2100));
+  after.insert(Submit(uz, {"ipv4", "10.15.0.1", "--reshare", "federation"}));
+  ASSERT_NO_FATAL_FAILURE(WaitSettled(uz, kz));
+  ASSERT_NO_FATAL_FAILURE(WaitSettled(kz, cn));
+  const std::string t = kz.Lookup("10.15.0.1")["created"].get<std::string>();
+
+  ASSERT_EQ(cn.Stop(), 0);
+  json declared = kz.CliJson({"peers", "compromised", "CERT-UZ", "--since", t});
+  EXPECT_EQ(declared["notified"], json::array({"CERT-CN"})) << declared.dump();
+  CommandResult rotated = kz.Cli({"key", "rotate"});
+  ASSERT_EQ(rotated.exit_code, 0) << rotated.Describe();
+  std::string why;
+  ASSERT_TRUE(cn.Start(&why)) << why;
+  ASSERT_TRUE(WaitFor([&] { return QuarantinedIds(cn) == after; }))
+      << kz.node().LogText() << cn.node().LogText();
+  EXPECT_EQ(QuarantinedIds(cn, "compromised_key"), after);
+  EXPECT_FALSE(cn.Lookup("10.14.0.1").is_null());
+  auto applied = AuditOf(cn, "compromise-notice");
+  ASSERT_EQ(applied.size(), 1u);
+  EXPECT_NE(applied[0].dump().find("\"result\":\"quarantine\""), std::string::npos)
+      << applied[0].dump();
+  EXPECT_EQ(AuditOf(cn, "identity-key-accept").size(), 1u);
+}
+
+// Quarantine on arrival: CN declared UZ's key compromised since T; a record
+// UZ makes afterwards reaches CN relayed by TJ (which knows nothing of the
+// compromise). CN stores it quarantined with the compromise, not as
+// normal; UZ's record from before T stays usable.
+TEST_F(MemberCompromiseTest, ARecordOfACompromisedKeyRelayedLaterIsQuarantinedOnArrival) {
+  FedNode& uz = Make("CERT-UZ", "UZ");
+  FedNode& tj = Make("CERT-TJ", "TJ");
+  FedNode& cn = Make("CERT-CN", "CN");
+  uz.ShareWith("TJ", "amber", "reshare = \"federation\"\n");
+  tj.ShareWithAll("amber", "reshare = \"federation\"\n");
+  ASSERT_NO_FATAL_FAILURE(StartAll());
+  Connect(uz, tj);
+  Connect(tj, cn);
+  AddPeer(cn, uz, /*dial=*/false);
+
+  const std::string early = Submit(uz, {"ipv4", "10.11.0.1", "--reshare", "federation"});
+  std::this_thread::sleep_for(std::chrono::milliseconds(2100));
+  const std::string later = Submit(uz, {"ipv4", "10.12.0.1", "--reshare", "federation"});
+  ASSERT_NO_FATAL_FAILURE(WaitSettled(uz, tj));
+  ASSERT_NO_FATAL_FAILURE(WaitSettled(tj, cn));
+  const std::string t = cn.Lookup("10.12.0.1")["created"].get<std::string>();
+  json declared = cn.CliJson({"peers", "compromised", "CERT-UZ", "--since", t});
+  EXPECT_EQ(declared["quarantined"], 1) << declared.dump();
+
+  // Made after the declaration, relayed by TJ.
+  const std::string arriving =
+      Submit(uz, {"ipv4", "10.13.0.1", "--reshare", "federation"});
+  ASSERT_NO_FATAL_FAILURE(WaitSettled(uz, tj));
+  ASSERT_NO_FATAL_FAILURE(WaitSettled(tj, cn));
+  const std::set<std::string> expected = {later, arriving};
+  EXPECT_EQ(QuarantinedIds(cn, "compromised_key"), expected) << cn.node().LogText();
+  EXPECT_TRUE(cn.Lookup("10.13.0.1").is_null());  // query leaves quarantine out
+  EXPECT_FALSE(cn.Lookup("10.11.0.1").is_null());
+  EXPECT_TRUE(QuarantinedIds(tj).empty());
+  EXPECT_TRUE(cn.AuditVerifies());
 }
 
 TEST_F(MemberCompromiseTest, DeclarationRefusesAFutureTimeAndAnUnknownMember) {

@@ -5,6 +5,9 @@
 
 #include <gtest/gtest.h>
 
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+
 #include <boost/asio/io_context.hpp>
 
 #include "tests/unit/link/link_test_util.h"
@@ -79,6 +82,49 @@ TEST(LinkManager, LinkComesUpAndCarriesSmallAndLargeMessagesBothWays) {
   b.manager->Stop();
   ASSERT_TRUE(RunUntil(io, [&] { return a.sessions->ends.size() == 1 && b.sessions->ends.size() == 1; }));
   EXPECT_EQ(a.sessions->ends[0].code(), StatusCode::kUnavailable);
+}
+
+// Link::RoundTrip (a receipt where the protocol has none: compromise
+// notices): true once the peer's pong for a ping queued after a message
+// came back, so the peer read that message first; false on a closed link.
+TEST(LinkManager, RoundTripReturnsAfterThePeerReadWhatWasSentBefore) {
+  boost::asio::io_context io;
+  Side a(MakeNode("CERT-A")), b(MakeNode("CERT-B", "KZ"));
+  a.Create(io, FastOptions());
+  b.Create(io, FastOptions());
+  ASSERT_TRUE(b.manager->Start({IdentityOf(a.node)}).ok());
+  ASSERT_TRUE(a.manager->Start({IdentityOf(b.node, b.manager->listen_port())}).ok());
+  ASSERT_TRUE(RunUntil(io, [&] { return a.LinkTo(b) && b.LinkTo(a); }));
+  auto sent = std::make_shared<std::optional<Status>>();
+  SpawnSend(a.LinkTo(b), 200'000, 'r', sent);
+  auto confirmed = std::make_shared<std::optional<bool>>();
+  boost::asio::co_spawn(
+      io,
+      [link = a.LinkTo(b), confirmed]() -> boost::asio::awaitable<void> {
+        *confirmed = co_await link->RoundTrip();
+      },
+      boost::asio::detached);
+  ASSERT_TRUE(RunUntil(io, [&] { return confirmed->has_value(); }));
+  EXPECT_TRUE(**confirmed);
+  EXPECT_TRUE(sent->has_value() && sent->value().ok());
+  // B's link read the message before the ping (its application takes it
+  // from the link's inbox in that order).
+  ASSERT_TRUE(RunUntil(io, [&] { return b.sessions->received.size() == 1; }));
+  EXPECT_TRUE(IsTextMessage(b.sessions->received[0], 200'000, 'r'));
+
+  // Closed: no answer can come, so false (and at once).
+  auto closed = std::make_shared<std::optional<bool>>();
+  auto link = a.LinkTo(b);
+  link->Close("test");
+  boost::asio::co_spawn(
+      io,
+      [link, closed]() -> boost::asio::awaitable<void> { *closed = co_await link->RoundTrip(); },
+      boost::asio::detached);
+  ASSERT_TRUE(RunUntil(io, [&] { return closed->has_value(); }));
+  EXPECT_FALSE(**closed);
+  a.manager->Stop();
+  b.manager->Stop();
+  RunFor(io, std::chrono::milliseconds(50));
 }
 
 TEST(LinkManager, PeerGoesDownAndIsRedialedWhenItReturns) {

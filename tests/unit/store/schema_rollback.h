@@ -6,11 +6,13 @@
 
 namespace caravan::store::testing {
 
-// Migration 15 undone: the store at schema version 14. Records in their
+// Migrations 16 and 15 undone: the store at schema version 14. Records in their
 // disk form back to whole signed bytes: the rows the store tests write are
 // kept raw (their bytes are not signed records), so `raw` is the old
 // column.
 #define CARAVAN_ROLLBACK_TO_SCHEMA_14 \
+    /* Compromise notices waiting for offline peers (migration 16). */ \
+    "DROP TABLE pending_notices;" \
     "DROP VIEW log;" \
     "CREATE TABLE records_v14 (" \
     " seq INTEGER PRIMARY KEY AUTOINCREMENT," \

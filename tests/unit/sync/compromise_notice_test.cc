@@ -95,6 +95,42 @@ TEST(CompromiseNoticeTest, RetiredKeyNoticeIssuedByItsSuccessorIsAccepted) {
   EXPECT_EQ(RefusalOf(n, f.roster), "unknown_issuer");
 }
 
+// `caravan key compromised --key` for a key retired before the last one:
+// UZ rotated K0 -> K1 -> K2 and declares K0. The notice is issued by K2,
+// the newest key of K0's chain, and is taken; K0's records are held back
+// only up to K0's own rotation (K0 -> K1). A notice signed by the retired
+// K1 is refused (peers pin K2 only: a stored notice issued before a
+// rotation is signed again by the current key when sent), and so is one
+// about K0 from another member.
+TEST(CompromiseNoticeTest, OlderRetiredKeyNoticeIssuedByTheNewestKeyOfItsChainIsAccepted) {
+  Federation f;
+  auto uz1 = crypto::IdentityKey::Generate();
+  auto uz2 = crypto::IdentityKey::Generate();
+  const auto first = crypto::SignRotation(*f.uz.key, *uz1, kNow - 900, kNow - 900);
+  const auto second = crypto::SignRotation(*uz1, *uz2, kNow - 300, kNow - 300);
+  const RosterIndex roster({f.kz.Roster(), f.uz.Roster()}, KeyChains({second, first}));
+  const auto k0 = f.uz.key->public_key();
+  for (const auto& compromised : {k0, uz1->public_key()}) {
+    auto n = SignCompromiseNotice(*uz2, compromised, kNow - 3600, kNow);
+    NoticeCheck c = CheckCompromiseNotice(n, roster, kNow);
+    ASSERT_FALSE(c.refusal.has_value()) << c.reason;
+    ASSERT_NE(c.compromised, nullptr);
+    EXPECT_EQ(c.compromised->name, "CERT-UZ");
+    EXPECT_EQ(c.issuer->name, "CERT-UZ");
+  }
+  // The bound the receiver applies to K0: its own rotation, not the last.
+  ASSERT_NE(roster.chains().RetiredBy(k0), nullptr);
+  EXPECT_EQ(roster.chains().RetiredBy(k0)->rotated_at, kNow - 900);
+  EXPECT_EQ(RefusalOf(SignCompromiseNotice(*uz1, k0, kNow - 3600, kNow), roster),
+            "unknown_issuer");
+  EXPECT_EQ(RefusalOf(SignCompromiseNotice(*f.kz.key, k0, kNow - 3600, kNow), roster),
+            "unknown_key");
+  // A receiver that holds only the first rotation does not know K2 yet.
+  const RosterIndex behind({f.kz.Roster(), f.uz.Roster()}, KeyChains({first}));
+  EXPECT_EQ(RefusalOf(SignCompromiseNotice(*uz2, k0, kNow - 3600, kNow), behind),
+            "unknown_issuer");
+}
+
 TEST(CompromiseNoticeTest, SinceOrIssueTimeInTheFutureIsRefused) {
   Federation f;
   auto n = SignCompromiseNotice(*f.kz.key, f.uz.key->public_key(),
