@@ -255,6 +255,21 @@ class HubTest : public ::testing::Test {
       ASSERT_TRUE(n->Start(&why)) << why;
     }
   }
+  // Rosters: A and C reach each other only via HUB; the hub knows both
+  // (and dials neither); A and C take their rosters in.
+  void JoinThroughHub() {
+    AppendFile(a_.node().dir() / "roster.toml",
+               Member(h_, "endpoint = \"" + h_.endpoint() + "\"\n") +
+                   Member(c_, "via = \"HUB\"\n"));
+    AppendFile(c_.node().dir() / "roster.toml",
+               Member(h_, "endpoint = \"" + h_.endpoint() + "\"\n") +
+                   Member(a_, "via = \"HUB\"\n"));
+    AddPeer(h_, a_, /*dial=*/false);
+    AddPeer(h_, c_, /*dial=*/false);
+    for (FedNode* n : {&a_, &c_}) {
+      ASSERT_EQ(n->Cli({"policy", "reload"}).exit_code, 0) << n->name();
+    }
+  }
   // A shares everything up to amber with UZ (C's country).
   void AShareWithUz() {
     a_.WritePolicy("uz.toml",
@@ -580,17 +595,7 @@ TEST_F(HubTest, HubFaultsAreDetectedReportedAndRepaired) {
                            "resend_after = \"1m\"", "resend_after = \"2s\""));
   }
   ASSERT_NO_FATAL_FAILURE(StartAll());
-  AppendFile(a_.node().dir() / "roster.toml",
-             Member(h_, "endpoint = \"" + h_.endpoint() + "\"\n") +
-                 Member(c_, "via = \"HUB\"\n"));
-  AppendFile(c_.node().dir() / "roster.toml",
-             Member(h_, "endpoint = \"" + h_.endpoint() + "\"\n") +
-                 Member(a_, "via = \"HUB\"\n"));
-  AddPeer(h_, a_, /*dial=*/false);
-  AddPeer(h_, c_, /*dial=*/false);
-  for (FedNode* n : {&a_, &c_}) {
-    ASSERT_EQ(n->Cli({"policy", "reload"}).exit_code, 0) << n->name();
-  }
+  ASSERT_NO_FATAL_FAILURE(JoinThroughHub());
   ASSERT_NO_FATAL_FAILURE(AShareWithUz());
 
   // The chain starts: one record through, receipted by C.
@@ -719,17 +724,7 @@ TEST_F(HubTest, EnvelopeTheHubLostIsResentAfterTheTimeout) {
   ASSERT_TRUE(EditConfig(a_.node().config(), "[hub]", "resend_after = \"1m\"",
                          "resend_after = \"2s\""));
   ASSERT_NO_FATAL_FAILURE(StartAll());
-  AppendFile(a_.node().dir() / "roster.toml",
-             Member(h_, "endpoint = \"" + h_.endpoint() + "\"\n") +
-                 Member(c_, "via = \"HUB\"\n"));
-  AppendFile(c_.node().dir() / "roster.toml",
-             Member(h_, "endpoint = \"" + h_.endpoint() + "\"\n") +
-                 Member(a_, "via = \"HUB\"\n"));
-  AddPeer(h_, a_, /*dial=*/false);
-  AddPeer(h_, c_, /*dial=*/false);
-  for (FedNode* n : {&a_, &c_}) {
-    ASSERT_EQ(n->Cli({"policy", "reload"}).exit_code, 0) << n->name();
-  }
+  ASSERT_NO_FATAL_FAILURE(JoinThroughHub());
   ASSERT_NO_FATAL_FAILURE(AShareWithUz());
   ASSERT_TRUE(WaitFor([&] { return KnowsPrekey(a_, c_.name()); }))
       << ListedPeer(a_, c_.name()).dump() << Logs();
@@ -774,17 +769,7 @@ TEST_F(HubTest, MemberBehindTheHubRotatesItsIdentityKeyAndKeepsSending) {
   ASSERT_TRUE(a_.ok() && h_.ok() && c_.ok()) << a_.why() << h_.why() << c_.why();
   ASSERT_NO_FATAL_FAILURE(EnableHub());
   ASSERT_NO_FATAL_FAILURE(StartAll());
-  AppendFile(a_.node().dir() / "roster.toml",
-             Member(h_, "endpoint = \"" + h_.endpoint() + "\"\n") +
-                 Member(c_, "via = \"HUB\"\n"));
-  AppendFile(c_.node().dir() / "roster.toml",
-             Member(h_, "endpoint = \"" + h_.endpoint() + "\"\n") +
-                 Member(a_, "via = \"HUB\"\n"));
-  AddPeer(h_, a_, /*dial=*/false);
-  AddPeer(h_, c_, /*dial=*/false);
-  for (FedNode* n : {&a_, &c_}) {
-    ASSERT_EQ(n->Cli({"policy", "reload"}).exit_code, 0) << n->name();
-  }
+  ASSERT_NO_FATAL_FAILURE(JoinThroughHub());
   ASSERT_NO_FATAL_FAILURE(AShareWithUz());
   const std::string k0 = a_.key();
 
@@ -878,17 +863,7 @@ TEST_F(HubTest, DelayHeldAtTheHubIsMeasuredAuditedAndShown) {
                          "listen = \"127.0.0.1:" +
                              std::to_string(metrics_port) + "\""));
   ASSERT_NO_FATAL_FAILURE(StartAll());
-  AppendFile(a_.node().dir() / "roster.toml",
-             Member(h_, "endpoint = \"" + h_.endpoint() + "\"\n") +
-                 Member(c_, "via = \"HUB\"\n"));
-  AppendFile(c_.node().dir() / "roster.toml",
-             Member(h_, "endpoint = \"" + h_.endpoint() + "\"\n") +
-                 Member(a_, "via = \"HUB\"\n"));
-  AddPeer(h_, a_, /*dial=*/false);
-  AddPeer(h_, c_, /*dial=*/false);
-  for (FedNode* n : {&a_, &c_}) {
-    ASSERT_EQ(n->Cli({"policy", "reload"}).exit_code, 0) << n->name();
-  }
+  ASSERT_NO_FATAL_FAILURE(JoinThroughHub());
   ASSERT_NO_FATAL_FAILURE(AShareWithUz());
   auto delay_entries = [&] {
     std::vector<json> out;
@@ -1023,17 +998,7 @@ TEST_F(HubTest, LostOutboxRowIsRestartedAndEveryRecordArrivesOnce) {
                            "resend_after = \"1m\"", "resend_after = \"2s\""));
   }
   ASSERT_NO_FATAL_FAILURE(StartAll());
-  AppendFile(a_.node().dir() / "roster.toml",
-             Member(h_, "endpoint = \"" + h_.endpoint() + "\"\n") +
-                 Member(c_, "via = \"HUB\"\n"));
-  AppendFile(c_.node().dir() / "roster.toml",
-             Member(h_, "endpoint = \"" + h_.endpoint() + "\"\n") +
-                 Member(a_, "via = \"HUB\"\n"));
-  AddPeer(h_, a_, /*dial=*/false);
-  AddPeer(h_, c_, /*dial=*/false);
-  for (FedNode* n : {&a_, &c_}) {
-    ASSERT_EQ(n->Cli({"policy", "reload"}).exit_code, 0) << n->name();
-  }
+  ASSERT_NO_FATAL_FAILURE(JoinThroughHub());
   ASSERT_NO_FATAL_FAILURE(AShareWithUz());
   const std::string warm = "warm.hub-restart-c3e9.example";
   ASSERT_EQ(a_.Cli({"submit", "domain", warm, "--tlp", "green"}).exit_code, 0);

@@ -106,7 +106,7 @@ _caravan() {
       verbs="show rotate compromised export import"
       [[ $verb == show ]] && opts="--invite"
       [[ $verb == rotate ]] && opts="--link"
-      [[ $verb == compromised ]] && opts="--since"
+      [[ $verb == compromised ]] && opts="--since --key"
       [[ $verb == export ]] && opts="--encrypted --passphrase-file"
       [[ $verb == import ]] && opts="--passphrase-file --force"
       ;;
