@@ -13,13 +13,15 @@
 //     the key is the indicator's (`indicators.origin`, the same for every
 //     record of the id) and random bytes do not pack;
 //   * a single signature in `records.signature`, or the leaf's batch, index
-//     and salt in `records.batch`, `leaf`, `salt`;
+//     and salt in `records.batch`, `leaf`, `salt` (the salt left out when
+//     the batch's seed, kept once, derives it);
 //   * each batch's root signature and tree size once, in `batches`;
-//   * a leaf's inclusion path in `record_paths` only until every leaf of its
-//     batch is held; then the batch's leaf hashes are kept once
-//     (`batches.leaves`, 32 bytes a leaf, and the tree's upper levels in
-//     `batches.top`, batch_tree.h) and every path is recomputed from them
-//     when the record is read (RFC 9162, crypto/merkle.h).
+//   * a leaf's inclusion path in `record_paths` only until its batch is
+//     complete: every leaf hash known (given by the writer, or every leaf
+//     held). Then the batch's leaf hashes are kept once (`batches.leaves`,
+//     32 bytes a leaf, and the tree's upper levels in `batches.top`,
+//     batch_tree.h) and every path is recomputed from them when the record
+//     is read (RFC 9162, crypto/merkle.h).
 // Anything this cannot reproduce byte for byte (checked when it is
 // written) is kept verbatim in `records.raw`: nothing stored is ever
 // altered.
