@@ -267,7 +267,8 @@ class HubTest : public ::testing::Test {
     AddPeer(h_, a_, /*dial=*/false);
     AddPeer(h_, c_, /*dial=*/false);
     for (FedNode* n : {&a_, &c_}) {
-      ASSERT_EQ(n->Cli({"policy", "reload"}).exit_code, 0) << n->name();
+      CommandResult r = n->Cli({"policy", "reload"});
+      ASSERT_EQ(r.exit_code, 0) << n->name() << ": " << r.Describe();
     }
   }
   // A shares everything up to amber with UZ (C's country).
@@ -297,19 +298,7 @@ TEST_F(HubTest, SealedThroughTheHubArrivesVerifiedAndTheHubCannotRead) {
   a_.WritePolicy("uz.toml",
                  "applies_to = [\"UZ\"]\n[outbound]\nshare = true\n"
                  "max_tlp = \"amber\"\nexclude_tags = [\"internal\"]\n");
-  // Rosters: A and C reach each other only via HUB; the hub knows both.
-  AppendFile(a_.node().dir() / "roster.toml",
-             Member(h_, "endpoint = \"" + h_.endpoint() + "\"\n") +
-                 Member(c_, "via = \"HUB\"\n"));
-  AppendFile(c_.node().dir() / "roster.toml",
-             Member(h_, "endpoint = \"" + h_.endpoint() + "\"\n") +
-                 Member(a_, "via = \"HUB\"\n"));
-  AddPeer(h_, a_, /*dial=*/false);
-  AddPeer(h_, c_, /*dial=*/false);
-  for (FedNode* n : {&a_, &c_}) {
-    CommandResult r = n->Cli({"policy", "reload"});
-    ASSERT_EQ(r.exit_code, 0) << n->name() << ": " << r.Describe();
-  }
+  ASSERT_NO_FATAL_FAILURE(JoinThroughHub());
 
   const std::string shared = "hub-shared-7f3a9c.example";
   const std::string withheld = "hub-withheld-7f3a9c.example";
