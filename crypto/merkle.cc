@@ -160,11 +160,12 @@ bool VerifyBatchRoot(const Ed25519PublicKey& key, uint64_t tree_size,
 
 namespace {
 
-// Fills in each proof's path and returns the root of the leaves whose
-// proofs already carry their salt, index and tree size.
+// Fills in each proof's path and `leaf_hashes`, and returns the root of the
+// leaves whose proofs already carry their salt, index and tree size.
 MerkleHash FillPaths(const std::vector<std::span<const uint8_t>>& leaves,
-                     std::vector<MerkleProof>& proofs) {
-  std::vector<MerkleHash> leaf_hashes(leaves.size());
+                     std::vector<MerkleProof>& proofs,
+                     std::vector<MerkleHash>& leaf_hashes) {
+  leaf_hashes.resize(leaves.size());
   for (size_t i = 0; i < leaves.size(); ++i) {
     leaf_hashes[i] = MerkleLeafHash(proofs[i].salt, leaves[i]);
   }
@@ -195,7 +196,7 @@ SignedBatch SignBatch(const IdentityKey& key,
   for (auto& proof : batch.proofs) {
     randombytes_buf(proof.salt.data(), proof.salt.size());
   }
-  MerkleHash root = FillPaths(leaves, batch.proofs);
+  MerkleHash root = FillPaths(leaves, batch.proofs, batch.leaf_hashes);
   batch.root_signature =
       Sign(key, SignDomain::kBatchRoot, BatchRootMessage(leaves.size(), root));
   return batch;
@@ -224,7 +225,7 @@ MerkleBatchTree BuildSeededBatch(
   for (size_t i = 0; i < leaves.size(); ++i) {
     tree.proofs[i].salt = MerkleSaltFromSeed(seed, i);
   }
-  tree.root = FillPaths(leaves, tree.proofs);
+  tree.root = FillPaths(leaves, tree.proofs, tree.leaf_hashes);
   return tree;
 }
 
@@ -234,6 +235,7 @@ SignedBatch SignSeededBatch(const IdentityKey& key,
   MerkleBatchTree tree = BuildSeededBatch(leaves, seed);
   SignedBatch batch;
   batch.proofs = std::move(tree.proofs);
+  batch.leaf_hashes = std::move(tree.leaf_hashes);
   batch.root_signature = Sign(key, SignDomain::kBatchRoot,
                               BatchRootMessage(leaves.size(), tree.root));
   return batch;

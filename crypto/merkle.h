@@ -44,6 +44,9 @@ struct MerkleProof {
 struct SignedBatch {
   Ed25519Signature root_signature{};
   std::vector<MerkleProof> proofs;  // proofs[i] is for leaves[i]
+  // leaf_hashes[i] = MerkleLeafHash(proofs[i].salt, leaves[i]): computed
+  // to build the tree anyway, kept for callers that store it.
+  std::vector<MerkleHash> leaf_hashes;
 };
 
 // SHA-256(0x00 || salt || data).
@@ -118,6 +121,7 @@ std::array<uint8_t, 32> MerkleSaltFromSeed(const MerkleSaltSeed& seed,
 struct MerkleBatchTree {
   MerkleHash root{};
   std::vector<MerkleProof> proofs;  // proofs[i] is for leaves[i]
+  std::vector<MerkleHash> leaf_hashes;  // as in SignedBatch
 };
 
 // The tree of `leaves` salted from `seed`, with every leaf's proof.

@@ -37,7 +37,8 @@ SignedBodies SignBodies(const crypto::IdentityKey& key,
   randombytes_buf(seed.data(), seed.size());
   std::vector<std::span<const uint8_t>> leaves(bodies.begin(), bodies.end());
   crypto::SignedBatch batch = crypto::SignSeededBatch(key, leaves, seed);
-  out.leaf_hashes = LeafHashes(batch.proofs, leaves);
+  out.leaf_hashes = std::make_shared<const std::vector<crypto::MerkleHash>>(
+      std::move(batch.leaf_hashes));
   for (size_t i = 0; i < bodies.size(); ++i) {
     out.records.push_back({std::move(bodies[i]),
                            ToBatchProof(std::move(batch.proofs[i]),
@@ -45,17 +46,6 @@ SignedBodies SignBodies(const crypto::IdentityKey& key,
   }
   out.salt_seed = seed;
   return out;
-}
-
-std::shared_ptr<const std::vector<crypto::MerkleHash>> LeafHashes(
-    const std::vector<crypto::MerkleProof>& proofs,
-    const std::vector<std::span<const uint8_t>>& leaves) {
-  auto hashes = std::make_shared<std::vector<crypto::MerkleHash>>();
-  hashes->reserve(leaves.size());
-  for (size_t i = 0; i < leaves.size() && i < proofs.size(); ++i) {
-    hashes->push_back(crypto::MerkleLeafHash(proofs[i].salt, leaves[i]));
-  }
-  return hashes;
 }
 
 protocol::BatchProofData ToBatchProof(crypto::MerkleProof proof,

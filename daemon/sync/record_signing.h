@@ -30,11 +30,6 @@ struct SignedBodies {
   std::shared_ptr<const std::vector<crypto::MerkleHash>> leaf_hashes;
 };
 
-// The leaf hashes of a batch rebuilt from its salts and leaves (what
-// SignedBodies::leaf_hashes holds), for the store.
-std::shared_ptr<const std::vector<crypto::MerkleHash>> LeafHashes(
-    const std::vector<crypto::MerkleProof>& proofs,
-    const std::vector<std::span<const uint8_t>>& leaves);
 
 // Signs each canonical body: one body gets a single signature; several get
 // one signature over their Merkle root (salts seeded from a fresh random

@@ -55,7 +55,8 @@ void ExpandBatch(ReceivedBatch& batch, uint32_t batch_no, const RosterIndex& ros
   crypto::MerkleBatchTree tree =
       crypto::BuildSeededBatch(leaves, batch.salt_seed);  // leaves not empty
   BatchVerdict verdict{batch.origin, false, batch_no, batch.salt_seed,
-                       LeafHashes(tree.proofs, leaves)};
+                       std::make_shared<const std::vector<crypto::MerkleHash>>(
+                           std::move(tree.leaf_hashes))};
   // FindOrigin: a root signed by a retired key still verifies here, so the
   // leaves are refused as retired_key (inbound.cc), not as forgeries.
   if (roster.FindOrigin(batch.origin) != nullptr) {

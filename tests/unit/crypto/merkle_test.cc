@@ -211,6 +211,13 @@ TEST(MerkleTest, SeededBatchRebuildsToTheSignedRootWithEveryProof) {
     SignedBatch signed_batch = SignSeededBatch(*key, Spans(leaves), seed);
     MerkleBatchTree rebuilt = BuildSeededBatch(Spans(leaves), seed);
     ASSERT_EQ(rebuilt.proofs.size(), n);
+    ASSERT_EQ(rebuilt.leaf_hashes.size(), n);
+    EXPECT_EQ(signed_batch.leaf_hashes, rebuilt.leaf_hashes);
+    for (size_t i = 0; i < n; ++i) {
+      EXPECT_EQ(rebuilt.leaf_hashes[i],
+                MerkleLeafHash(rebuilt.proofs[i].salt, leaves[i]));
+    }
+    EXPECT_EQ(MerkleTreeHash(rebuilt.leaf_hashes), rebuilt.root);
     EXPECT_TRUE(VerifyBatchRoot(key->public_key(), n, rebuilt.root,
                                 signed_batch.root_signature));
     for (size_t i = 0; i < n; ++i) {

@@ -127,6 +127,24 @@ TEST_F(RecordsMessageTest, WholeBatchGoesAsLeavesAndEveryRecordVerifies) {
   auto checked = Check(std::move(entries));
   EXPECT_EQ(checked.checked.size(), 8u);
   EXPECT_TRUE(checked.rejected.empty());
+  // A whole batch's leaves carry its seed and every leaf hash to the store
+  // (which then keeps the batch's tree at once, no path per record); the
+  // hash at each leaf's index is that leaf's.
+  for (const auto& c : checked.checked) {
+    auto record = protocol::DecodeSignedRecord(c.signed_bytes);
+    ASSERT_TRUE(record.ok());
+    const auto* proof = std::get_if<protocol::BatchProofData>(&record->signature);
+    if (c.body.origin != origin_->public_key()) {
+      EXPECT_FALSE(c.batch_leaves) << "the relayed entry is no whole batch";
+      continue;
+    }
+    ASSERT_TRUE(proof && c.batch_leaves && c.salt_seed);
+    ASSERT_EQ(c.batch_leaves->size(), proof->tree_size);
+    EXPECT_EQ((*c.batch_leaves)[proof->leaf_index],
+              crypto::MerkleLeafHash(proof->salt, record->body));
+    EXPECT_EQ(crypto::MerkleSaltFromSeed(*c.salt_seed, proof->leaf_index),
+              proof->salt);
+  }
 }
 
 TEST_F(RecordsMessageTest, WithoutWholeBatchesEveryRecordCarriesItsProof) {
