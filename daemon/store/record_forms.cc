@@ -212,7 +212,7 @@ Result<RecordForm> RecordForms::Compact(
       crypto::MerkleSaltFromSeed(*salt_seed, proof.leaf_index) == proof.salt;
   CARAVAN_STORE_ASSIGN_OR_RETURN(
       Statement find,
-      db_.Prepare("SELECT bid, tree_size, leaves IS NOT NULL, salt_seed "
+      db_.Prepare("SELECT bid, tree_size, length(leaves) IS NOT NULL, salt_seed "
                   "FROM batches WHERE root_signature = ?"));
   find.BindBlob(1, proof.root_signature);
   CARAVAN_STORE_ASSIGN_OR_RETURN(bool found, find.Step());
@@ -295,7 +295,7 @@ Status RecordForms::Inserted(int64_t seq, const RecordForm& form) {
   CARAVAN_STORE_ASSIGN_OR_RETURN(
       Statement held,
       db_.Prepare("UPDATE batches SET held = held + 1 WHERE bid = ? "
-                  "AND leaves IS NULL"));
+                  "AND length(leaves) IS NULL"));
   held.Bind(1, form.batch);
   CARAVAN_RETURN_IF_ERROR(held.Run());
   if (sqlite3_changes(db_.handle()) == 0) return Status::Ok();  // complete
@@ -397,7 +397,7 @@ Result<BatchTree*> RecordForms::Tree(
   CARAVAN_STORE_ASSIGN_OR_RETURN(
       Statement st,
       db_.Prepare("SELECT top FROM batches WHERE bid = ? AND "
-                  "leaves IS NOT NULL"));
+                  "length(leaves) IS NOT NULL"));
   st.Bind(1, batch);
   CARAVAN_STORE_ASSIGN_OR_RETURN(bool row, st.Step());
   if (!row || st.IsNull(0)) {

@@ -103,7 +103,8 @@ class Database {
   Result<Statement> PrepareUncached(std::string_view sql);
   // Runs one or more statements without results (DDL, PRAGMA, BEGIN).
   Status Exec(const std::string& sql);
-  // Runs a single-value query (e.g. "PRAGMA user_version").
+  // Runs a single-value query (e.g. "PRAGMA user_version"), cached as
+  // Prepare does: `sql` must be of fixed shape.
   Result<int64_t> QueryInt(std::string_view sql);
   // `size` bytes at `offset` of the blob in `table`.`column` of row `rowid`
   // (SQLite's incremental blob I/O: only the pages holding them are read).
