@@ -190,7 +190,10 @@ Status RunInSavepoint(Database& db, const WriteFn& fn, WriteTxn& txn,
   CARAVAN_RETURN_IF_ERROR(RunCached(db, "SAVEPOINT write_fn"));
   Status s = CallWriteFn(fn, txn);
   if (!s.ok()) on_error(s);  // before ROLLBACK TO resets the error code
-  if (sqlite3_get_autocommit(db.handle())) return s;  // SQLite rolled back
+  if (sqlite3_get_autocommit(db.handle())) {  // SQLite rolled back
+    txn.SavepointRolledBack();
+    return s;
+  }
   if (s.ok()) {
     Status released = RunCached(db, "RELEASE write_fn");
     if (released.ok()) return s;
@@ -198,6 +201,7 @@ Status RunInSavepoint(Database& db, const WriteFn& fn, WriteTxn& txn,
   }
   (void)RunCached(db, "ROLLBACK TO write_fn");
   (void)RunCached(db, "RELEASE write_fn");
+  txn.SavepointRolledBack();
   return s;
 }
 

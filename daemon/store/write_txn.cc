@@ -245,6 +245,9 @@ Result<InsertOutcome> WriteTxn::InsertRecord(
                     " its indicator names");
   }
   out.log_seq = seq;
+  // Every record is appended here, at the end of the log (AUTOINCREMENT
+  // never reuses a number), so the next one follows it.
+  next_log_seq_ = seq + 1;
   CARAVAN_RETURN_IF_ERROR(
       forms_->Inserted(static_cast<int64_t>(out.log_seq), form));
   if (!cur) return out;
@@ -259,6 +262,7 @@ Result<InsertOutcome> WriteTxn::InsertRecord(
 }
 
 Result<uint64_t> WriteTxn::NextLogSeq() {
+  if (next_log_seq_ != 0) return next_log_seq_;
   // AUTOINCREMENT gives one more than the largest number ever used (kept
   // in sqlite_sequence) or held, whichever is larger.
   CARAVAN_STORE_ASSIGN_OR_RETURN(
@@ -266,8 +270,11 @@ Result<uint64_t> WriteTxn::NextLogSeq() {
       db_.QueryInt("SELECT max(coalesce((SELECT seq FROM sqlite_sequence "
                    "WHERE name = 'records'), 0), "
                    "coalesce((SELECT max(seq) FROM records), 0)) + 1"));
-  return static_cast<uint64_t>(next);
+  next_log_seq_ = static_cast<uint64_t>(next);
+  return next_log_seq_;
 }
+
+void WriteTxn::SavepointRolledBack() { next_log_seq_ = 0; }
 
 Status WriteTxn::MarkSuperseded(uint64_t seq) {
   CARAVAN_STORE_ASSIGN_OR_RETURN(

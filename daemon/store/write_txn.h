@@ -269,13 +269,18 @@ class WriteTxn {
   // Every notice waiting for `peer` goes (it left the roster); the count.
   Result<uint64_t> PendingNoticesForget(std::string_view peer);
 
+  // The store rolled back the savepoint of a write function that failed:
+  // what this object remembers of the rows written since is forgotten.
+  void SavepointRolledBack();
+
  private:
   Status EnsurePeer(std::string_view peer);
   // replacing: a current row exists (its tags must go first).
   // Returns the indicator's rid.
   Result<int64_t> WriteCurrent(const RecordRow& row, uint64_t seq,
                                bool replacing);
-  // The log seq the next appended record gets (AUTOINCREMENT's rule).
+  // The log seq the next appended record gets (AUTOINCREMENT's rule):
+  // asked of SQLite once per transaction, then counted here.
   Result<uint64_t> NextLogSeq();
   // records.superseded = 1 for the record at `seq` (no longer current).
   Status MarkSuperseded(uint64_t seq);
@@ -283,6 +288,9 @@ class WriteTxn {
   internal::Database& db_;
   int64_t now_;
   std::unique_ptr<internal::RecordForms> forms_;  // the records' disk form
+  // One more than the last record appended in this transaction; 0: not
+  // known yet (ask SQLite).
+  uint64_t next_log_seq_ = 0;
 };
 
 }  // namespace caravan::store
