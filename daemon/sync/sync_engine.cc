@@ -146,6 +146,10 @@ struct SyncEngine::Session {
   };
   std::deque<InFlight> in_flight;
   uint64_t peer_acked = 0;
+  // Direct sessions: what the peer's Hello said it had committed of our
+  // log when the session opened (a sealed sub-session for the same member
+  // settles its batches by it: SettleSealedByDirect).
+  uint64_t hello_acked = 0;
   asio::steady_timer ack_wake;  // the ack loop waits here for an Ack
   std::unique_ptr<store::Reader> reader;  // send loop only, one call at a time
   BatchRootCache root_cache;              // receive loop only
@@ -333,6 +337,7 @@ awaitable<void> SyncEngine::RunSession(std::shared_ptr<link::Link> link) {
       co_return;
     }
     s.cursor = root.getHello().getAckedSeq();
+    s.hello_acked = s.cursor;
     s.whole_batches = root.getHello().getWholeBatches();
   } catch (const kj::Exception& e) {
     link->Close("malformed Hello");
@@ -448,6 +453,19 @@ awaitable<void> SyncEngine::SendLoop(Session& s) {
       co_return;
     }
     if (!s.sealed && !co_await SendPendingNotices(s)) co_return;
+    if (s.sealed) {
+      // The member also has a direct link with us: that link carries
+      // everything (records, notices); what we sealed and it committed
+      // there is settled, and nothing new is sealed meanwhile.
+      if (const Session* direct = DirectSessionWith(s.peer.key)) {
+        const uint64_t hello = direct->hello_acked;
+        const uint64_t acked = std::max(hello, direct->peer_acked);
+        if (!co_await SettleSealedByDirect(s, hello, acked)) co_return;
+        s.wake.expires_after(kRecheckInterval);
+        co_await s.wake.async_wait(asio::as_tuple(use_awaitable));
+        continue;
+      }
+    }
     if (s.sealed && !co_await ResendSealed(s)) co_return;
     if (s.sealed && SealablePrekey(s.peer.key) &&
         !co_await SendSealedNotices(s)) {
@@ -1631,6 +1649,71 @@ awaitable<bool> SyncEngine::OnReceipt(Session& s, const SealedOutcome& o) {
     }
   }
   target->Poke();
+  co_return true;
+}
+
+// ---- A hub and a direct link at once (docs/federation.md) -------------
+
+const SyncEngine::Session* SyncEngine::DirectSessionWith(
+    const protocol::PublicKey& key) const {
+  for (const Session* o : sessions_) {
+    if (!o->sealed && o->peer.key == key && !o->done && o->link->is_open()) {
+      return o;
+    }
+  }
+  return nullptr;
+}
+
+awaitable<bool> SyncEngine::SettleSealedByDirect(Session& s, uint64_t hello,
+                                                 uint64_t acked) {
+  // What the direct link decides from here on is its own.
+  s.cursor = std::max(s.cursor, acked);
+  // Batches whose whole range the member committed: through `hello` it
+  // committed them before the direct session sent anything (so from our
+  // sealed batches: recorded as delivered now, once); beyond, the direct
+  // session sent their entries again and records its own deliveries (so
+  // they are only dropped, or a record would be audited twice).
+  auto delivered = std::make_shared<std::vector<SentRecord>>();
+  uint64_t delivered_up_to = 0, last_pair = 0;
+  size_t batches = 0;
+  while (!s.in_flight.empty() && s.in_flight.front().up_to <= acked) {
+    auto& f = s.in_flight.front();
+    if (f.up_to <= hello) {
+      delivered->insert(delivered->end(),
+                        std::make_move_iterator(f.sent.begin()),
+                        std::make_move_iterator(f.sent.end()));
+      delivered_up_to = f.up_to;
+    }
+    if (f.pair_seq != 0) {
+      last_pair = f.pair_seq;
+      ++batches;
+    }
+    s.in_flight.pop_front();
+  }
+  if (batches == 0 && delivered_up_to == 0) co_return true;
+  PageContext ctx{deps_.store, nullptr, nullptr, deps_.identity, Now()};
+  const PeerInfo peer = s.peer;
+  auto settle = [ctx, peer, delivered, delivered_up_to,
+                 last_pair]() -> Status {
+    if (delivered_up_to != 0) {
+      CARAVAN_RETURN_IF_ERROR(
+          RecordAcknowledged(ctx, peer, delivered_up_to, *delivered, 0, 0));
+    }
+    if (last_pair == 0) return Status::Ok();
+    return ctx.store->Write([&](store::WriteTxn& txn) -> Status {
+      auto rows = txn.SealedOutboxReceipted(peer.key, last_pair);
+      return rows.ok() ? Status::Ok() : rows.status();
+    }).get();
+  };
+  Status settled = *co_await Offload(*deps_.pool, std::move(settle));
+  if (!settled.ok()) {
+    LogError("sealed sync with ", s.peer.name, ": ", settled.message());
+    co_return false;
+  }
+  LogInfo("sealed sync with ", s.peer.name, ": ", batches,
+          " sealed batches settled by its direct link (committed through our "
+          "log entry ", acked, "); nothing is sealed to it while that link "
+          "is up");
   co_return true;
 }
 

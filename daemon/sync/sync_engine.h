@@ -194,6 +194,16 @@ class SyncEngine {
   // again (docs/federation.md "Chain restart").
   boost::asio::awaitable<bool> RestartChain(Session& s, uint64_t from);
   static bool SealedWindowFull(const Session& s);
+  // A hub and a direct link at once: the live direct session with the
+  // member of key `key`, if any (io thread).
+  const Session* DirectSessionWith(const protocol::PublicKey& key) const;
+  // A sealed sub-session whose member has a direct session with us:
+  // drops the batches whose range the member committed (`acked`, its
+  // direct acknowledgement), recording as delivered those it committed
+  // before the direct session opened (`hello`, its Hello), deletes their
+  // outbox rows, and moves the cursor to `acked` (false: a store error).
+  boost::asio::awaitable<bool> SettleSealedByDirect(Session& s, uint64_t hello,
+                                                    uint64_t acked);
   boost::asio::awaitable<bool> OnReceipt(Session& s,
                                          const SealedOutcome& o);
   // Measures an applied batch's or a receipt's delay through the hub

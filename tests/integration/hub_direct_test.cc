@@ -9,6 +9,7 @@
 #include <gtest/gtest.h>
 
 #include <fstream>
+#include <iostream>
 #include <map>
 #include <nlohmann/json.hpp>
 #include <sstream>
@@ -41,20 +42,25 @@ void EnableHub(const FedNode& h) {
   std::ofstream(path, std::ios::trunc) << s;
 }
 
-// `share` entries at `n` for `peer`, per subject (indicator id).
+// `share` entries at `n` for `peer`: how many name each indicator id.
 std::map<std::string, int> SharesPerIndicator(const FedNode& n,
                                               const std::string& peer) {
   std::map<std::string, int> out;
   for (const auto& e : n.Audit(10000, peer)) {
     if (e.value("action", "") != "share") continue;
     const json d = e.value("detail", json::object());
-    if (d.contains("ids") && d["ids"].is_array()) {
-      for (const auto& id : d["ids"]) ++out[id.get<std::string>()];
-    } else {
-      ++out[e.value("subject", "")];
+    for (const auto& r : d.value("records", json::array())) {
+      ++out[r.value("id", "")];
     }
   }
   return out;
+}
+
+// C's audit entries with `action`.
+size_t Entries(const FedNode& n, const std::string& action) {
+  size_t k = 0;
+  for (const auto& e : n.Audit()) k += e.value("action", "") == action;
+  return k;
 }
 
 class HubDirectTest : public FederationFixture {};
@@ -81,26 +87,38 @@ TEST_F(HubDirectTest, RecordsArriveOnceAndSealedBatchesAreReceipted) {
   }
   ASSERT_TRUE(WaitFor([&] { return c.Count() == 5; }))
       << a.node().LogText() << c.node().LogText();
-  ASSERT_TRUE(WaitFor([&] {
+  auto drained = [&] {
     json p = ListedPeer(a, c.name());
     return !p.is_null() && p.value("awaiting_receipt", -1) == 0 &&
            p.value("delivered_seq", int64_t{-1}) >= a.LogSeq();
+  };
+  ASSERT_TRUE(WaitFor(drained)) << ListedPeer(a, c.name()).dump()
+                                << a.node().LogText();
+
+  // C goes down; A seals its next records to C through H (queued there).
+  ASSERT_EQ(c.Stop(), 0);
+  for (int i = 5; i < 8; ++i) {
+    Submit(a, {"domain", "d" + std::to_string(i) + ".hub-direct-9b1e.example"});
+  }
+  ASSERT_TRUE(WaitFor([&] {
+    json p = ListedPeer(a, c.name());
+    return !p.is_null() && p.value("queued_at_hub", 0) >= 1;
   })) << ListedPeer(a, c.name()).dump() << a.node().LogText();
-  std::cerr << "A->C peer: " << ListedPeer(a, c.name()).dump() << "\n";
-  std::cerr << "C->A peer: " << ListedPeer(c, a.name()).dump() << "\n";
-  size_t sealed = 0, direct = 0;
-  for (const auto& e : c.Audit()) {
-    const std::string act = e.value("action", "");
-    if (act == "sealed_receive" || act == "sealed_duplicate") ++sealed;
-    if (act == "accept") ++direct;
-    std::cerr << "C audit: " << e.dump() << "\n";
-  }
-  std::cerr << "C sealed entries " << sealed << ", accept entries " << direct << "\n";
-  for (const auto& e : a.Audit(10000, c.name())) std::cerr << "A audit: " << e.dump() << "\n";
-  EXPECT_EQ(c.Values().size(), 5u);
-  for (const auto& [id, n] : SharesPerIndicator(a, c.name())) {
-    EXPECT_EQ(n, 1) << id;
-  }
+  // C comes back on both paths: the direct link and the hub's queue.
+  std::string why;
+  ASSERT_TRUE(c.Start(&why)) << why;
+  ASSERT_TRUE(WaitFor([&] { return c.Count() == 8; }))
+      << a.node().LogText() << c.node().LogText();
+  ASSERT_TRUE(WaitFor(drained)) << ListedPeer(a, c.name()).dump()
+                                << a.node().LogText() << c.node().LogText();
+  std::cerr << "C sealed_receive " << Entries(c, "sealed_receive")
+            << ", accept " << Entries(c, "accept") << ", duplicate "
+            << Entries(c, "duplicate") << "\n";
+  EXPECT_EQ(c.Values().size(), 8u);  // stored once each
+  const auto shares = SharesPerIndicator(a, c.name());
+  EXPECT_EQ(shares.size(), 8u);
+  for (const auto& [id, n] : shares) EXPECT_EQ(n, 1) << id;
+  for (FedNode* n : {&a, &h, &c}) EXPECT_TRUE(n->AuditVerifies()) << n->name();
 }
 
 }  // namespace
