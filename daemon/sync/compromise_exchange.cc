@@ -85,12 +85,7 @@ boost::asio::awaitable<bool> SyncEngine::SendStoredNotices(
   if (sent > 0 && !co_await link.RoundTrip()) co_return false;
   store::Store* store = deps_.store;
   auto forget = [store, peer, done] {
-    return store->Write([&](store::WriteTxn& txn) -> Status {
-      for (const auto& digest : done) {
-        CARAVAN_RETURN_IF_ERROR(txn.PendingNoticeDelete(peer, digest));
-      }
-      return Status::Ok();
-    }).get();
+    return ForgetPendingNotices(*store, peer, done);
   };
   Status forgotten = *co_await Offload(*deps_.pool, std::move(forget));
   if (!forgotten.ok()) {

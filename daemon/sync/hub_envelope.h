@@ -10,7 +10,8 @@
 //   signature(64) || u32be(L) || SealedInner (L bytes) || Records || pad
 // The SealedInner carries what the hub must not see or change: the pair
 // chain (this envelope's number among those the sender sealed to this
-// recipient, and the hash of the previous one) or, instead of a batch, a
+// recipient, and the hash of the previous one), with a batch the sender's
+// compromise notices for the recipient (if any), or, instead of a batch, a
 // receipt. The signature (crypto/sealed_batch_signature.h) covers the
 // header and everything after it up to the padding. The Records message
 // is exactly what would have gone on a direct link: each origin signature

@@ -22,6 +22,17 @@ Status StorePendingNotice(store::WriteTxn& txn, const CompromiseNotice& notice,
   return Status::Ok();
 }
 
+Status ForgetPendingNotices(
+    store::Store& store, const std::string& peer,
+    const std::vector<std::array<uint8_t, 32>>& digests) {
+  return store.Write([&](store::WriteTxn& txn) -> Status {
+    for (const auto& digest : digests) {
+      CARAVAN_RETURN_IF_ERROR(txn.PendingNoticeDelete(peer, digest));
+    }
+    return Status::Ok();
+  }).get();
+}
+
 std::string WithSealedNotices(const std::string& page_json,
                               const SealedNoticeSet& notices) {
   auto doc = nlohmann::json::parse(page_json, nullptr, false);

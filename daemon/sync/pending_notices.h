@@ -17,6 +17,7 @@
 #include <string>
 #include <vector>
 
+#include "daemon/store/store.h"
 #include "daemon/store/write_txn.h"
 #include "daemon/sync/compromise_notice.h"
 #include "protocol/status.h"
@@ -32,6 +33,11 @@ static_assert(store::kMaxPendingNoticeBytes == kMaxCompromiseNoticeBytes,
 // peer name out of bounds.
 Status StorePendingNotice(store::WriteTxn& txn, const CompromiseNotice& notice,
                           const std::vector<std::string>& peers);
+
+// Deletes `peer`'s rows of these digests (one store write): notices
+// delivered, or rows too damaged to send.
+Status ForgetPendingNotices(store::Store& store, const std::string& peer,
+                            const std::vector<std::array<uint8_t, 32>>& digests);
 
 // A member reached through a hub gets its notices inside a sealed batch
 // (SealedInner.notices, docs/federation.md "Compromise notices through a

@@ -1317,12 +1317,7 @@ awaitable<bool> SyncEngine::SendSealedNotices(Session& s) {
                " unreadable stored rows dropped");
     store::Store* store = deps_.store;
     auto forget = [store, peer, damaged = chosen->damaged] {
-      return store->Write([&](store::WriteTxn& txn) -> Status {
-        for (const auto& digest : damaged) {
-          CARAVAN_RETURN_IF_ERROR(txn.PendingNoticeDelete(peer, digest));
-        }
-        return Status::Ok();
-      }).get();
+      return ForgetPendingNotices(*store, peer, damaged);
     };
     Status forgotten = *co_await Offload(*deps_.pool, std::move(forget));
     if (!forgotten.ok()) {

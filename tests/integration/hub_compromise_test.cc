@@ -20,30 +20,12 @@
 #include <thread>
 
 #include "tests/integration/federation_fixture.h"
+#include "tests/integration/hub_helpers.h"
 
 namespace caravan::integration {
 namespace {
 
 using json = nlohmann::json;
-
-// Rows of table pending_notices in `n`'s store (read-only; WAL lets us
-// read while it runs); -1 on error.
-int64_t PendingNoticeRows(const FedNode& n) {
-  sqlite3* db = nullptr;
-  int64_t rows = -1;
-  if (sqlite3_open_v2(n.node().database().c_str(), &db, SQLITE_OPEN_READONLY,
-                      nullptr) == SQLITE_OK) {
-    sqlite3_stmt* st = nullptr;
-    if (sqlite3_prepare_v2(db, "SELECT count(*) FROM pending_notices", -1, &st,
-                           nullptr) == SQLITE_OK &&
-        sqlite3_step(st) == SQLITE_ROW) {
-      rows = sqlite3_column_int64(st, 0);
-    }
-    sqlite3_finalize(st);
-  }
-  sqlite3_close(db);
-  return rows;
-}
 
 std::set<std::string> QuarantinedIds(const FedNode& n) {
   std::set<std::string> out;
@@ -67,29 +49,6 @@ std::vector<json> NoticesAbout(const FedNode& n, const std::string& subject) {
     }
   }
   return out;
-}
-
-json ListedPeer(const FedNode& n, const std::string& peer) {
-  json doc = n.CliJson({"peers", "list"});
-  if (!doc.contains("peers")) return nullptr;
-  for (const auto& p : doc["peers"]) {
-    if (p["name"] == peer) return p;
-  }
-  return nullptr;
-}
-
-void EnableHub(const FedNode& h) {
-  const auto path = h.node().config();
-  std::stringstream text;
-  text << std::ifstream(path).rdbuf();
-  std::string s = text.str();
-  const auto table = s.find("[hub]");
-  ASSERT_NE(table, std::string::npos);
-  const std::string from = "enabled = false";
-  const auto at = s.find(from, table);
-  ASSERT_NE(at, std::string::npos);
-  s.replace(at, from.size(), "enabled = true");
-  std::ofstream(path, std::ios::trunc) << s;
 }
 
 void Route(const FedNode& member, const FedNode& hub, const FedNode& other) {
@@ -130,7 +89,7 @@ TEST_F(HubCompromiseTest, NoticeThroughTheHubIsAppliedAndForgottenOnlyOnCsReceip
   FedNode& c = Make("CERT-C", "UZ");
   FedNode& tj = Make("CERT-TJ", "TJ");
   FedNode& kg = Make("CERT-KG", "KG");
-  ASSERT_NO_FATAL_FAILURE(EnableHub(h));
+  ASSERT_TRUE(EnableHubIn(h));
   ASSERT_NO_FATAL_FAILURE(ActOnNotices(c, "quarantine"));
   tj.ShareWith("KZ", "amber", "reshare = \"federation\"\n");
   kg.ShareWith("KZ", "amber", "reshare = \"federation\"\n");

@@ -97,9 +97,8 @@ struct Federation {
   Member c{"CERT-C", "UZ"};
   Member b{"CERT-B", "TJ"};
 
-  std::vector<uint8_t> Envelope(const Member& from, const Member& to,
-                                uint64_t up_to, const std::string& value,
-                                ChainLink link = {1, {}}) {
+  static SealedHeaderInfo Header(const Member& from, const Member& to,
+                                 uint64_t up_to) {
     SealedHeaderInfo header;
     header.envelope_id = NewEnvelopeId();
     header.sender_name = from.name;
@@ -107,6 +106,13 @@ struct Federation {
     header.recipient_key = to.key->public_key();
     header.first_seq = up_to;
     header.up_to_seq = up_to;
+    return header;
+  }
+
+  std::vector<uint8_t> Envelope(const Member& from, const Member& to,
+                                uint64_t up_to, const std::string& value,
+                                ChainLink link = {1, {}}) {
+    const SealedHeaderInfo header = Header(from, to, up_to);
     auto env = SealBatch(header, link,
                          {{up_to, SignedBy(from, value, up_to)}}, *from.key,
                          kMax);
@@ -260,13 +266,7 @@ TEST(HubRelayTest, ABatchsCompromiseNoticeIsAppliedBeforeItsRecords) {
   const int64_t since = 1'600'000'000;  // before B's record (created 1.7e9)
   const CompromiseNotice notice = SignCompromiseNotice(
       *f.a.key, f.b.key->public_key(), since, 1'700'000'050);
-  SealedHeaderInfo header;
-  header.envelope_id = NewEnvelopeId();
-  header.sender_name = f.a.name;
-  header.sender_key = f.a.key->public_key();
-  header.recipient_key = f.c.key->public_key();
-  header.first_seq = 5;
-  header.up_to_seq = 5;
+  const SealedHeaderInfo header = Federation::Header(f.a, f.c, 5);
   auto batch = EncodeSealedBatch(header, {{5, SignedBy(f.b, "b-late.example")}});
   ASSERT_TRUE(batch.ok());
   const std::vector<CompromiseNotice> notices = {notice};
