@@ -139,8 +139,8 @@ struct SyncEngine::Session {
     uint64_t prekey_id = 0;
     std::vector<uint8_t> reseal;
     // Compromise notices this batch carries, and the pending_notices rows
-    // they came from (deleted on its receipt). Not kept in the outbox: a
-    // restart sends the still stored rows again in a new batch.
+    // they came from (deleted on its receipt); kept with its outbox row
+    // (WithSealedNotices), so a restart neither loses nor repeats them.
     std::vector<CompromiseNotice> notices;
     std::vector<NoticeRowDigest> notice_rows;
   };
