@@ -141,6 +141,13 @@ struct SealedInner {
   # sender can no longer produce batches the recipient asked for (its own
   # outbox row is unreadable or gone): pairSeq 0, nothing follows.
   restart @4 :SealedChainRestart;
+  # h-hub3 (issue 16 through the hub): compromise notices the sender issued
+  # for this recipient, carried by a batch (pairSeq >= 1; the batch may
+  # hold no records), at most 8. The recipient applies each exactly as a
+  # direct link's PeerMessage.compromiseNotice, before the batch's
+  # records; the sender forgets them on the recipient's receipt of this
+  # pairSeq (docs/federation.md "Compromise notices through a hub").
+  notices @5 :List(CompromiseNotice);
 }
 
 struct SealedReceipt {

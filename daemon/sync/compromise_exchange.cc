@@ -15,6 +15,7 @@
 #include "daemon/observe/log.h"
 #include "daemon/observe/metrics.h"
 #include "daemon/sync/decision_audit.h"
+#include "daemon/sync/notice_apply.h"
 #include "daemon/sync/offload.h"
 #include "daemon/sync/sync_engine.h"
 
@@ -22,15 +23,6 @@ namespace caravan::daemon::sync {
 namespace {
 
 using On = protocol::NodeConfig::Inbound::OnCompromiseNotice;
-
-// What became of one received notice.
-struct NoticeOutcome {
-  std::string event;   // member_trust_events label
-  std::string result;  // "quarantine", "flag", "ignore" or "refused"
-  std::string reason;  // refusals: why
-  uint64_t quarantined = 0;
-  bool refuse_links = false;
-};
 
 }  // namespace
 
@@ -93,12 +85,7 @@ boost::asio::awaitable<bool> SyncEngine::SendStoredNotices(
   if (sent > 0 && !co_await link.RoundTrip()) co_return false;
   store::Store* store = deps_.store;
   auto forget = [store, peer, done] {
-    return store->Write([&](store::WriteTxn& txn) -> Status {
-      for (const auto& digest : done) {
-        CARAVAN_RETURN_IF_ERROR(txn.PendingNoticeDelete(peer, digest));
-      }
-      return Status::Ok();
-    }).get();
+    return ForgetPendingNotices(*store, peer, done);
   };
   Status forgotten = *co_await Offload(*deps_.pool, std::move(forget));
   if (!forgotten.ok()) {
@@ -122,106 +109,25 @@ boost::asio::awaitable<void> SyncEngine::OnCompromiseNotice(
   store::Store* store = deps_.store;
   const protocol::PublicKey self = deps_.identity->public_key();
   // Signature check and store write on the worker pool.
-  auto apply = [notice, roster, act, store, peer, self]() -> NoticeOutcome {
-    NoticeOutcome out;
-    nlohmann::json detail = {{"from", peer}};
-    std::string subject = peer;
-    std::optional<NoticeRefusal> refusal;
-    std::string why;
-    const CompromiseNotice* n = notice->ok() ? &**notice : nullptr;
-    std::array<uint8_t, 32> digest{};
-    const protocol::RosterMember* compromised = nullptr;
-    if (n == nullptr) {
-      refusal = NoticeRefusal::kMalformed;
-      why = notice->status().message();
-    } else {
-      detail["issuer"] = protocol::PublicKeyToText(n->issuer);
-      detail["key"] = protocol::PublicKeyToText(n->compromised);
-      detail["since"] = n->since;
-      detail["issued_at"] = n->issued_at;
-      NoticeCheck check = CheckCompromiseNotice(*n, *roster, std::time(nullptr));
-      if (check.refusal) {
-        refusal = check.refusal;
-        why = check.reason;
-      } else if (n->compromised == self ||
-                 roster->chains().CurrentKey(n->compromised) == self) {
-        // About us (our key or one we rotated away from): our operator
-        // decides (caravan key compromised); audited, nothing applied.
-        refusal = NoticeRefusal::kUnknownKey;
-        why = "compromise notice names this node's own key";
-      } else {
-        compromised = check.compromised;
-        subject = compromised->name;
-        digest = NoticeDigest(*n);
-      }
-    }
-    Status written = store->Write([&](store::WriteTxn& txn) -> Status {
-      if (!refusal) {
-        auto fresh = txn.RecordCompromiseNotice(digest, n->issuer,
-                                                n->compromised, n->since,
-                                                n->issued_at);
-        if (!fresh.ok()) return fresh.status();
-        if (!*fresh) {
-          refusal = NoticeRefusal::kReplayed;
-          why = "this compromise notice was received and applied before";
-        }
-      }
-      if (refusal) {
-        out.result = "refused";
-        out.reason = why;
-        out.event = "notice_refused_" + std::string(NoticeRefusalName(*refusal));
-        detail["result"] = "refused";
-        detail["refusal"] = std::string(NoticeRefusalName(*refusal));
-        detail["reason"] = why;
-      } else {
-        out.result = std::string(protocol::CompromiseNoticeActionName(act));
-        out.event = "notice_" + out.result;
-        if (act != On::kIgnore) {
-          store::CompromisedKey c;
-          c.key = n->compromised;
-          c.since = n->since;
-          c.declared_at = txn.now();
-          c.declared_by = n->issuer;
-          c.name = compromised->name;
-          c.action = act == On::kQuarantine ? store::CompromiseAction::kQuarantine
-                                            : store::CompromiseAction::kFlag;
-          CARAVAN_RETURN_IF_ERROR(txn.PutCompromised(c));
-        }
-        if (act == On::kQuarantine) {
-          // A retired key signed nothing after its rotation: later
-          // revisions of its indicators are its successor's.
-          const crypto::RotationStatement* retired =
-              roster->chains().RetiredBy(n->compromised);
-          auto ids = retired != nullptr
-                         ? txn.QuarantineOrigin(n->compromised, n->since, retired->rotated_at)
-                         : txn.QuarantineOrigin(n->compromised, n->since);
-          if (!ids.ok()) return ids.status();
-          out.quarantined = ids->size();
-          out.refuse_links = true;
-        }
-        detail["result"] = out.result;
-        detail["quarantined"] = out.quarantined;
-      }
-      auto a = txn.AppendAudit({txn.now(), "peer:" + peer, "compromise-notice",
-                                subject, peer, AuditDetailJson(detail)});
-      return a.ok() ? Status::Ok() : a.status();
-    }).get();
-    if (!written.ok()) {
-      out.event = "notice_store_error";
-      out.result = "error";
-      out.reason = written.message();
-    }
-    return out;
+  auto apply = [notice, roster, act, store, peer, self] {
+    return ApplyCompromiseNotice(*store, *roster, act, self,
+                                 NoticeSource{peer, ""}, *notice,
+                                 std::time(nullptr));
   };
   NoticeOutcome outcome = *co_await Offload(*deps_.pool, std::move(apply));
+  AfterNotice(peer, outcome);
+}
+
+void SyncEngine::AfterNotice(const std::string& from,
+                             const NoticeOutcome& outcome) {
   if (deps_.metrics != nullptr) {
     deps_.metrics->member_trust_events.With({outcome.event}).Inc();
   }
   if (outcome.result == "refused" || outcome.result == "error") {
-    LogWarning("compromise notice from ", peer, " not applied: ",
+    LogWarning("compromise notice from ", from, " not applied: ",
                outcome.reason);
   } else {
-    LogNotice("compromise notice from ", peer, ": ", outcome.result, " (",
+    LogNotice("compromise notice from ", from, ": ", outcome.result, " (",
               outcome.quarantined, " indicators quarantined)");
   }
   if (outcome.refuse_links && deps_.on_keys_compromised) {

@@ -169,6 +169,13 @@ std::vector<uint8_t> EncodeSealedInner(const SealedInnerInfo& inner) {
   b.setPrevHash(kj::arrayPtr(inner.link.prev_hash.data(),
                              inner.link.prev_hash.size()));
   b.setSealedAtMs(inner.sealed_at_ms);
+  if (!inner.notices.empty()) {
+    auto list =
+        b.initNotices(static_cast<unsigned>(inner.notices.size()));
+    for (unsigned i = 0; i < inner.notices.size(); ++i) {
+      FillCompromiseNotice(inner.notices[i], list[i]);
+    }
+  }
   if (inner.restart) {
     const SealedRestartInfo& r = *inner.restart;
     auto rb = b.initRestart();
@@ -217,6 +224,28 @@ Result<SealedInnerInfo> DecodeSealedInner(std::span<const uint8_t> bytes) {
       return InvalidInput("sealed inner header: sealedAtMs " +
                           std::to_string(out.sealed_at_ms) +
                           " is before 1970");
+    }
+    if (r.hasNotices()) {
+      auto list = r.getNotices();
+      if (out.link.pair_seq == 0 || r.hasReceipt() || r.hasRestart()) {
+        return InvalidInput("sealed inner header: compromise notices ride "
+                            "only in a batch (pairSeq >= 1)");
+      }
+      if (list.size() > kMaxSealedNotices) {
+        return InvalidInput("sealed inner header: " +
+                            std::to_string(list.size()) +
+                            " compromise notices, more than the " +
+                            std::to_string(kMaxSealedNotices) + " allowed");
+      }
+      for (auto n : list) {
+        auto notice = ReadCompromiseNotice(n);
+        if (!notice.ok()) {
+          return InvalidInput("sealed inner header: compromise notice " +
+                              std::to_string(out.notices.size() + 1) + ": " +
+                              notice.status().message());
+        }
+        out.notices.push_back(*notice);
+      }
     }
     if (r.hasRestart()) {
       if (out.link.pair_seq != 0 || r.hasReceipt()) {
@@ -296,17 +325,29 @@ Result<SealedInnerInfo> DecodeSealedInner(std::span<const uint8_t> bytes) {
 }
 
 size_t PaddedPlaintextSize(size_t unpadded, size_t max_plaintext) {
-  // ISO/IEC 7816-4 padding adds at least one byte.
+  // ISO/IEC 7816-4 padding adds at least one byte: a class is always
+  // larger than the unpadded size.
   size_t bucket = kSealedPadFloor;
-  while (bucket <= unpadded && bucket < crypto::kMaxSealPlaintext) {
-    bucket *= 2;
+  while (bucket <= unpadded && bucket < kSealedPadLargeStep) bucket *= 2;
+  if (bucket <= unpadded) {
+    // Above 64 KiB: the doubling (power, 2 * power] that holds the size,
+    // cut into equal classes (each a multiple of 64 KiB, and 2 * power is
+    // one of them, so the class stays within the doubling).
+    size_t power = kSealedPadLargeStep;
+    while (power <= unpadded / 2) power *= 2;
+    const size_t step = std::max(kSealedPadLargeStep,
+                                 power / kSealedPadClassesPerDoubling);
+    bucket = (unpadded / step + 1) * step;
   }
-  if (bucket > unpadded && bucket <= max_plaintext) return bucket;
+  if (bucket <= max_plaintext) return bucket;
   const size_t step =
       (unpadded / kSealedPadLargeStep + 1) * kSealedPadLargeStep;
   return step <= max_plaintext ? step : 0;
 }
 
+// Every class PaddedPlaintextSize makes (and every one older senders
+// made: powers of two, multiples of 64 KiB) passes; the finer classes
+// above 64 KiB are multiples of 64 KiB, so this check did not change.
 bool IsSealedSizeClass(size_t padded) {
   if (padded < kSealedPadFloor || padded > crypto::kMaxSealPlaintext) {
     return false;
@@ -405,12 +446,19 @@ Result<std::vector<uint8_t>> EncodeSealedBatch(
 Result<std::vector<uint8_t>> SealEncodedBatch(
     const SealedHeaderInfo& header, const ChainLink& link,
     std::span<const uint8_t> batch, const crypto::IdentityKey& sender,
-    size_t max_bytes, const crypto::X25519PublicKey* prekey) {
+    size_t max_bytes, const crypto::X25519PublicKey* prekey,
+    std::span<const CompromiseNotice> notices) {
   if (link.pair_seq == 0) {
     return InvalidInput("a sealed batch's pair seq starts at 1");
   }
+  if (notices.size() > kMaxSealedNotices) {
+    return InvalidInput("a sealed batch carries at most " +
+                        std::to_string(kMaxSealedNotices) +
+                        " compromise notices");
+  }
   const SealedInnerInfo inner{link, std::nullopt, std::nullopt,
-                              SealingTimeMs()};
+                              SealingTimeMs(),
+                              {notices.begin(), notices.end()}};
   return SealPlaintext(header, inner, batch, sender, max_bytes,
                        "batch of " + std::to_string(batch.size()) + " bytes",
                        prekey);
@@ -440,7 +488,7 @@ Result<std::vector<uint8_t>> SealReceipt(const SealedHeaderInfo& header,
     return InvalidInput("a sealed receipt decides no log range");
   }
   const SealedInnerInfo inner{ChainLink{}, receipt, std::nullopt,
-                              SealingTimeMs()};
+                              SealingTimeMs(), {}};
   return SealPlaintext(header, inner, {}, sender, max_bytes, "receipt",
                        nullptr);
 }
@@ -453,7 +501,7 @@ Result<std::vector<uint8_t>> SealRestart(const SealedHeaderInfo& header,
     return InvalidInput("a sealed chain restart decides no log range");
   }
   const SealedInnerInfo inner{ChainLink{}, std::nullopt, restart,
-                              SealingTimeMs()};
+                              SealingTimeMs(), {}};
   // What the recipient would refuse is refused here, by the same check.
   auto checked = DecodeSealedInner(EncodeSealedInner(inner));
   if (!checked.ok()) return checked.status();

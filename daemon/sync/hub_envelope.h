@@ -10,7 +10,8 @@
 //   signature(64) || u32be(L) || SealedInner (L bytes) || Records || pad
 // The SealedInner carries what the hub must not see or change: the pair
 // chain (this envelope's number among those the sender sealed to this
-// recipient, and the hash of the previous one) or, instead of a batch, a
+// recipient, and the hash of the previous one), with a batch the sender's
+// compromise notices for the recipient (if any), or, instead of a batch, a
 // receipt. The signature (crypto/sealed_batch_signature.h) covers the
 // header and everything after it up to the padding. The Records message
 // is exactly what would have gone on a direct link: each origin signature
@@ -34,6 +35,7 @@
 #include "crypto/identity_key.h"
 #include "crypto/link_key.h"
 #include "daemon/store/hub_types.h"
+#include "daemon/sync/compromise_notice.h"
 #include "daemon/sync/inbound.h"
 #include "protocol/record_codec.h"
 #include "protocol/status.h"
@@ -43,13 +45,23 @@ namespace caravan::daemon::sync {
 // The plaintext layout this node writes and reads (SealedHeader
 // formatVersion). Envelopes of any other format are refused by name.
 inline constexpr uint32_t kSealedFormat = 2;
-// Padding: the plaintext grows to the next power of two of at least this
-// many bytes; a plaintext whose power of two would not fit the envelope
-// limit is padded to a multiple of kSealedPadLargeStep instead.
+// Padding (docs/federation.md "Padding", the class table): up to 64 KiB
+// the plaintext grows to the next power of two of at least
+// kSealedPadFloor bytes; above, each doubling (2^k, 2^(k+1)] is cut into
+// kSealedPadClassesPerDoubling equal classes, never finer than
+// kSealedPadLargeStep: every class above 64 KiB is a multiple of 64 KiB,
+// which receivers of every format-2 version accept (IsSealedSizeClass),
+// so the format did not change. A plaintext whose class would not fit the
+// envelope limit is padded to the next multiple of kSealedPadLargeStep.
 inline constexpr size_t kSealedPadFloor = 1024;
 inline constexpr size_t kSealedPadLargeStep = 64 * 1024;
+inline constexpr size_t kSealedPadClassesPerDoubling = 8;
 // Longest refusal reason a receipt carries (bytes, cut beyond).
 inline constexpr size_t kMaxReceiptReason = 512;
+// Compromise notices one batch carries at most (SealedInner.notices): 8
+// encoded notices (about 200 bytes each) stay well inside the inner
+// header's 4 KiB.
+inline constexpr size_t kMaxSealedNotices = 8;
 
 // BLAKE2b-256 of a whole envelope: what chains a pair's envelopes.
 using ChainHash = std::array<uint8_t, 32>;
@@ -116,11 +128,18 @@ struct SealedInnerInfo {
   // stated (older senders). The Seal* functions below stamp the wall
   // clock at sealing; a resend carries the first sealing's time.
   int64_t sealed_at_ms = 0;
+  // Batches only: compromise notices of the sender for the recipient
+  // (docs/federation.md "Compromise notices through a hub"), applied
+  // before the batch's records; at most kMaxSealedNotices, each
+  // structurally valid (ReadCompromiseNotice; the recipient checks the
+  // rest as for a direct link's notice).
+  std::vector<CompromiseNotice> notices;
   bool operator==(const SealedInnerInfo&) const = default;
 };
 std::vector<uint8_t> EncodeSealedInner(const SealedInnerInfo& inner);
 // Inverse of EncodeSealedInner, for at most 4 KiB. A batch needs
-// pair_seq >= 1; a receipt pair_seq 0; sealed_at_ms is never negative.
+// pair_seq >= 1; a receipt pair_seq 0; sealed_at_ms is never negative;
+// notices only on a batch, at most kMaxSealedNotices.
 Result<SealedInnerInfo> DecodeSealedInner(std::span<const uint8_t> bytes);
 
 // The size class a plaintext of `unpadded` bytes is padded to, when the
@@ -158,14 +177,16 @@ Result<std::vector<uint8_t>> SealBatch(
 // to seal it again later to another prekey of the recipient (a resend
 // after the recipient erased the prekey it was first sealed to): the
 // Records message for `entries` (checked against header.first_seq), and
-// the sealing of such bytes.
+// the sealing of such bytes. `notices` ride in the inner header (at most
+// kMaxSealedNotices; `entries` may then be empty).
 Result<std::vector<uint8_t>> EncodeSealedBatch(
     const SealedHeaderInfo& header,
     const std::vector<std::pair<uint64_t, protocol::SignedRecord>>& entries);
 Result<std::vector<uint8_t>> SealEncodedBatch(
     const SealedHeaderInfo& header, const ChainLink& link,
     std::span<const uint8_t> batch, const crypto::IdentityKey& sender,
-    size_t max_bytes, const crypto::X25519PublicKey* prekey);
+    size_t max_bytes, const crypto::X25519PublicKey* prekey,
+    std::span<const CompromiseNotice> notices = {});
 
 // Seals a receipt (header.first_seq = up_to_seq = 0), signed by `sender`.
 Result<std::vector<uint8_t>> SealReceipt(const SealedHeaderInfo& header,

@@ -248,6 +248,19 @@ Result<SealedOutcome> Receive(const SealedContext& ctx,
     out.reply = SealReply(ctx, *sender, ReceiptFor(*state, gap));
     return out;
   }
+  // The sender's compromise notices first: records of the key they name
+  // in this very batch are then quarantined on arrival. A crash before
+  // the chain moves makes the resend apply them again: refused there as
+  // replayed (one audit line), as on a direct link.
+  for (const auto& notice : opened->inner.notices) {
+    out.notices.push_back(ApplyCompromiseNotice(
+        *store, *ctx.inbound.roster, ctx.act_on_notices, ctx.inbound.self,
+        NoticeSource{sender->name, link_peer.name},
+        Result<CompromiseNotice>(notice), ctx.inbound.now));
+  }
+  if (!opened->inner.notices.empty()) {
+    detail["notices"] = opened->inner.notices.size();
+  }
   auto applied = ApplyInbound(ctx.inbound, from, opened->entries,
                               opened->header.up_to_seq);
   if (!applied.ok()) return applied.status();

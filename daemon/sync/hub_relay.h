@@ -12,6 +12,8 @@
 //    beyond a gap set aside (audited "hub_gap" with the evidence), and a
 //    forwarded envelope that fails any check is refused ("sealed_refuse")
 //    without closing the link: the hub drops it and the link goes on.
+//    A batch's compromise notices (SealedInner.notices) are applied
+//    before its records, exactly as a direct link's (notice_apply.h).
 //    Each of these answers the sender with a receipt signed by us
 //    (SealedOutcome::reply), sealed back through the same link;
 //  - recipient of a receipt (one of our sealed batches was committed,
@@ -46,6 +48,7 @@
 #include "daemon/store/store.h"
 #include "daemon/sync/hub_envelope.h"
 #include "daemon/sync/inbound.h"
+#include "daemon/sync/notice_apply.h"
 #include "daemon/sync/prekey_keyring.h"
 #include "protocol/config/node_config.h"
 
@@ -59,6 +62,9 @@ struct SealedContext {
   std::string self_name;                          // our roster name
   const protocol::NodeConfig::Hub* hub = nullptr;
   size_t max_envelope_bytes = 0;  // min(hub limit, link message limit)
+  // How to act on compromise notices a batch carries (SealedInner.notices).
+  protocol::NodeConfig::Inbound::OnCompromiseNotice act_on_notices =
+      protocol::NodeConfig::Inbound::OnCompromiseNotice::kFlag;
 };
 
 struct SealedOutcome {
@@ -87,6 +93,10 @@ struct SealedOutcome {
   // kApplied / kReceipt: when the sender sealed it (Unix ms, its clock;
   // 0: not stated), for the hub delay (hub_delay.h).
   int64_t sealed_at_ms = 0;
+  // kApplied: what became of each compromise notice the batch carried
+  // (applied before its records, notice_apply.h), for the caller's
+  // metrics, log and link refusals.
+  std::vector<NoticeOutcome> notices;
 };
 
 // `link_peer` is the member at the other end of the link; `hub_seq` is the

@@ -143,9 +143,18 @@ struct SyncEngine::Session {
     // rows of older versions).
     uint64_t prekey_id = 0;
     std::vector<uint8_t> reseal;
+    // Compromise notices this batch carries, and the pending_notices rows
+    // they came from (deleted on its receipt); kept with its outbox row
+    // (WithSealedNotices), so a restart neither loses nor repeats them.
+    std::vector<CompromiseNotice> notices;
+    std::vector<NoticeRowDigest> notice_rows;
   };
   std::deque<InFlight> in_flight;
   uint64_t peer_acked = 0;
+  // Direct sessions: what the peer's Hello said it had committed of our
+  // log when the session opened (a sealed sub-session for the same member
+  // settles its batches by it: SettleSealedByDirect).
+  uint64_t hello_acked = 0;
   asio::steady_timer ack_wake;  // the ack loop waits here for an Ack
   std::unique_ptr<store::Reader> reader;  // send loop only, one call at a time
   BatchRootCache root_cache;              // receive loop only
@@ -182,8 +191,9 @@ struct SyncEngine::Session {
   bool awaiting_prekey = false;
   // Direct sessions: identity rotation statements to send (each <= 1 KiB).
   std::deque<std::vector<uint8_t>> rotations_out;
-  // Direct sessions: the store may hold compromise notices for the peer
-  // (read at the start, and again after NoticesQueued named it).
+  // The store may hold compromise notices for the peer (read at the
+  // start, and again after NoticesQueued named it): sent on the link, or
+  // in a sealed batch by a sealed sub-session.
   bool notices_due = true;
   // Hub mode, hub side: queued envelopes sent to this peer, not yet acked.
   uint64_t hub_sent = 0;
@@ -268,7 +278,6 @@ awaitable<Status> SyncEngine::SendMessage(Session& s,
 void SyncEngine::NoticesQueued(std::vector<std::string> peers) {
   asio::post(*deps_.io, [this, peers = std::move(peers)] {
     for (Session* s : sessions_) {
-      if (s->sealed) continue;  // notices go over direct links only
       if (std::find(peers.begin(), peers.end(), s->peer.name) != peers.end()) {
         s->notices_due = true;
         s->Poke();
@@ -333,6 +342,7 @@ awaitable<void> SyncEngine::RunSession(std::shared_ptr<link::Link> link) {
       co_return;
     }
     s.cursor = root.getHello().getAckedSeq();
+    s.hello_acked = s.cursor;
     s.whole_batches = root.getHello().getWholeBatches();
   } catch (const kj::Exception& e) {
     link->Close("malformed Hello");
@@ -448,7 +458,24 @@ awaitable<void> SyncEngine::SendLoop(Session& s) {
       co_return;
     }
     if (!s.sealed && !co_await SendPendingNotices(s)) co_return;
+    if (s.sealed) {
+      // The member also has a direct link with us: that link carries
+      // everything (records, notices); what we sealed and it committed
+      // there is settled, and nothing new is sealed meanwhile.
+      if (const Session* direct = DirectSessionWith(s.peer.key)) {
+        const uint64_t hello = direct->hello_acked;
+        const uint64_t acked = std::max(hello, direct->peer_acked);
+        if (!co_await SettleSealedByDirect(s, hello, acked)) co_return;
+        s.wake.expires_after(kRecheckInterval);
+        co_await s.wake.async_wait(asio::as_tuple(use_awaitable));
+        continue;
+      }
+    }
     if (s.sealed && !co_await ResendSealed(s)) co_return;
+    if (s.sealed && SealablePrekey(s.peer.key) &&
+        !co_await SendSealedNotices(s)) {
+      co_return;
+    }
     if (s.sealed && !SealablePrekey(s.peer.key)) {
       // Nothing is sealed to the member's identity key: its batches wait
       // (and the log stays undecided for it) until a prekey arrives,
@@ -882,13 +909,18 @@ awaitable<bool> SyncEngine::LoadOutbox(Session& r, uint64_t acked) {
   r.chain_hash = loaded->first.last_hash;
   uint64_t receipted = 0;  // rows recorded before we stopped
   for (auto& row : loaded->second) {
-    if (row.up_to_seq <= acked) {
+    auto notices = SealedNoticesOf(row.sent);
+    // A batch of compromise notices decides no log entry: its range says
+    // nothing of its receipt. Its row (deleted with the notices' rows on
+    // the receipt) still being here says it was not receipted.
+    const bool carries_notices = notices.ok() && !notices->rows.empty();
+    if (row.up_to_seq <= acked && !carries_notices) {
       receipted = row.pair_seq;
       continue;
     }
     auto header = InspectSealed(row.envelope, row.envelope.size());
     auto sent = DecodeUnackedPage(row.sent);
-    if (!header.ok() || !sent.ok()) {
+    if (!header.ok() || !sent.ok() || !notices.ok()) {
       // Our own row, unreadable: its records are decided again instead.
       LogError("sealed sync for ", r.peer.name, ": dropping unreadable "
                "outbox batch ", row.pair_seq);
@@ -906,6 +938,8 @@ awaitable<bool> SyncEngine::LoadOutbox(Session& r, uint64_t acked) {
       f.prekey_id = 0;
     }
     f.reseal = std::move(row.reseal);
+    f.notices = std::move(notices->notices);
+    f.notice_rows = std::move(notices->rows);
     // Not sent again at once: the hub most likely still holds it (it
     // acknowledged it durably); the recipient's receipt asks for what it
     // misses, and [hub] resend_after covers a hub that lost it.
@@ -1107,6 +1141,7 @@ awaitable<bool> SyncEngine::RestartChain(Session& s, uint64_t from) {
   // and those after them (the recipient skips to `next`).
   s.in_flight.clear();
   s.cursor = done->acked;
+  s.notices_due = true;  // notices that rode in them go again
   s.restart_envelope = std::move(done->envelope);
   s.restart_next = next;
   s.Poke();
@@ -1158,6 +1193,24 @@ awaitable<bool> SyncEngine::SendSealedPage(Session& s, uint64_t up_to,
     header.first_seq = std::min(header.first_seq, seq);
   }
   header.up_to_seq = std::max(up_to, header.first_seq);
+  auto sends = std::make_shared<
+      std::vector<std::pair<uint64_t, protocol::SignedRecord>>>(
+      std::move(page.sends));
+  auto sent_list = std::make_shared<std::vector<SentRecord>>(
+      std::move(page.sent));
+  const SealedNoticeSet no_notices;
+  co_return co_await SealAndSend(s, header, up_to, sends, sent_list,
+                                 no_notices);
+}
+
+awaitable<bool> SyncEngine::SealAndSend(
+    Session& s, const SealedHeaderInfo& header_in, uint64_t up_to,
+    const std::shared_ptr<
+        std::vector<std::pair<uint64_t, protocol::SignedRecord>>>& sends,
+    const std::shared_ptr<std::vector<SentRecord>>& sent_list,
+    const SealedNoticeSet& notice_set) {
+  SealedHeaderInfo header = header_in;
+  const auto carried = std::make_shared<const SealedNoticeSet>(notice_set);
   const ChainLink link{s.chain_seq + 1, s.chain_hash};
   // Sealed to the member's current prekey (the send loop waits while it
   // has none): never to its identity key.
@@ -1173,11 +1226,6 @@ awaitable<bool> SyncEngine::SendSealedPage(Session& s, uint64_t up_to,
   }
   header.recipient_key_id = PrekeyKeyId(prekey->prekey_id);
   const crypto::X25519PublicKey prekey_public = prekey->prekey_public;
-  auto sends = std::make_shared<
-      std::vector<std::pair<uint64_t, protocol::SignedRecord>>>(
-      std::move(page.sends));
-  auto sent_list = std::make_shared<std::vector<SentRecord>>(
-      std::move(page.sent));
   const crypto::IdentityKey* identity = deps_.identity;
   store::Store* store = deps_.store;
   // Leave room for the Sealed/PeerMessage framing around the envelope.
@@ -1188,11 +1236,13 @@ awaitable<bool> SyncEngine::SendSealedPage(Session& s, uint64_t up_to,
   // before it leaves: whatever happens to it after, we can send it again.
   auto reseal = std::make_shared<std::vector<uint8_t>>();
   auto seal = [header, link, sends, sent_list, identity, store, max_bytes,
-               prekey_public, reseal]() -> Result<std::vector<uint8_t>> {
+               prekey_public, reseal,
+               carried]() -> Result<std::vector<uint8_t>> {
     auto batch = EncodeSealedBatch(header, *sends);
     if (!batch.ok()) return batch.status();
     auto envelope = SealEncodedBatch(header, link, *batch, *identity,
-                                     max_bytes, &prekey_public);
+                                     max_bytes, &prekey_public,
+                                     carried->notices);
     if (!envelope.ok()) return envelope.status();
     reseal->assign(link.prev_hash.begin(), link.prev_hash.end());
     reseal->insert(reseal->end(), batch->begin(), batch->end());
@@ -1202,6 +1252,7 @@ awaitable<bool> SyncEngine::SendSealedPage(Session& s, uint64_t up_to,
     row.up_to_seq = header.up_to_seq;
     row.envelope = *envelope;
     row.sent = EncodeUnackedPage(*sent_list);
+    if (!carried->rows.empty()) row.sent = WithSealedNotices(row.sent, *carried);
     row.reseal = *reseal;
     const ChainHash hash = EnvelopeHash(*envelope);
     Status kept = store->Write([&](store::WriteTxn& txn) {
@@ -1228,6 +1279,8 @@ awaitable<bool> SyncEngine::SendSealedPage(Session& s, uint64_t up_to,
   f.envelope = std::move(*envelope);
   f.prekey_id = prekey->prekey_id;
   f.reseal = std::move(*reseal);
+  f.notices = carried->notices;
+  f.notice_rows = carried->rows;
   s.cursor = std::max(s.cursor, up_to);
   s.in_flight.push_back(std::move(f));
   capnp::MallocMessageBuilder message;
@@ -1236,6 +1289,71 @@ awaitable<bool> SyncEngine::SendSealedPage(Session& s, uint64_t up_to,
   sealed.setEnvelope(kj::arrayPtr(bytes.data(), bytes.size()));
   Status sent = co_await SendMessage(s, message);
   co_return sent.ok();
+}
+
+awaitable<bool> SyncEngine::SendSealedNotices(Session& s) {
+  if (!s.notices_due || notices_held_.load() || SealedWindowFull(s)) {
+    co_return true;
+  }
+  s.notices_due = false;  // set again by NoticesQueued while we send
+  std::set<NoticeRowDigest> riding;
+  for (const auto& f : s.in_flight) {
+    riding.insert(f.notice_rows.begin(), f.notice_rows.end());
+  }
+  store::Reader* reader = s.reader.get();
+  const std::string peer = s.peer.name;
+  const crypto::IdentityKey* identity = deps_.identity;
+  auto choose = [reader, peer, riding,
+                 identity]() -> Result<SealedNoticeChoice> {
+    auto pending = reader->PendingNoticesFor(peer);
+    if (!pending.ok()) return pending.status();
+    return ChooseSealedNotices(pending->rows, riding, *identity,
+                               kMaxSealedNotices);
+  };
+  auto chosen = *co_await Offload(*deps_.pool, std::move(choose));
+  if (!chosen.ok()) {
+    LogError("compromise notices for ", peer, ": ",
+             chosen.status().message());
+    co_return false;  // the session ends; the next one reads them again
+  }
+  if (chosen->more) s.notices_due = true;  // the rest in the next batch
+  if (!chosen->damaged.empty()) {
+    LogWarning("compromise notices for ", peer, ": ", chosen->damaged.size(),
+               " unreadable stored rows dropped");
+    store::Store* store = deps_.store;
+    auto forget = [store, peer, damaged = chosen->damaged] {
+      return ForgetPendingNotices(*store, peer, damaged);
+    };
+    Status forgotten = *co_await Offload(*deps_.pool, std::move(forget));
+    if (!forgotten.ok()) {
+      LogError("compromise notices for ", peer, ": ", forgotten.message());
+    }
+  }
+  if (chosen->next.rows.empty()) co_return true;
+  // A batch of its own, deciding nothing new: its range is the point we
+  // decided through, so it is recorded with the batches before it.
+  SealedHeaderInfo header;
+  header.envelope_id = NewEnvelopeId();
+  header.sender_name = deps_.config->node.name;
+  header.sender_key = deps_.identity->public_key();
+  header.recipient_key = s.peer.key;
+  header.first_seq = s.cursor;
+  header.up_to_seq = s.cursor;
+  const uint64_t up_to = s.cursor;
+  auto sends = std::make_shared<
+      std::vector<std::pair<uint64_t, protocol::SignedRecord>>>();
+  auto sent_list = std::make_shared<std::vector<SentRecord>>();
+  const SealedNoticeSet notices = chosen->next;
+  const bool sealed =
+      co_await SealAndSend(s, header, up_to, sends, sent_list, notices);
+  if (!sealed) co_return false;
+  if (deps_.metrics != nullptr) {
+    deps_.metrics->member_trust_events.With({"notice_sent"})
+        .Inc(notices.rows.size());
+  }
+  LogNotice("compromise notices sealed to ", peer, " (pair seq ",
+            s.chain_seq, "): ", notices.rows.size());
+  co_return true;
 }
 
 awaitable<void> SyncEngine::ForwardHubQueue(Session& s) {
@@ -1279,6 +1397,7 @@ awaitable<bool> SyncEngine::OnSealed(
   ctx.hub = &deps_.config->hub;
   ctx.max_envelope_bytes = std::min<size_t>(deps_.config->hub.max_envelope_bytes,
                                             deps_.config->peers.max_message_bytes);
+  ctx.act_on_notices = deps_.config->inbound.act_on_compromise_notices;
   const PeerInfo link_peer = s.peer;
   auto handle = [ctx, link_peer, envelope, hub_seq, policy, roster] {
     return HandleSealed(ctx, link_peer, *envelope, hub_seq);
@@ -1307,6 +1426,9 @@ awaitable<bool> SyncEngine::OnSealed(
     LogWarning("sealed chain from ", outcome->header.sender_name, " via ",
                s.peer.name, ": ", outcome->chain_fault, " (envelope ",
                crypto::ToHex(outcome->header.envelope_id), ")");
+  }
+  for (const auto& notice : outcome->notices) {
+    AfterNotice(outcome->header.sender_name, notice);
   }
   if (outcome->kind == SealedOutcome::kApplied && outcome->inbound.stored_new &&
       deps_.on_new_records) {
@@ -1439,6 +1561,9 @@ awaitable<bool> SyncEngine::OnReceipt(Session& s, const SealedOutcome& o) {
   }
   const SealedReceiptInfo& receipt = o.receipt;
   auto done = std::make_shared<std::vector<SentRecord>>();
+  // Compromise notices the receipted batches carried: delivered end to
+  // end now (C committed them), so their stored rows go.
+  std::vector<NoticeRowDigest> notices_done;
   uint64_t recorded_up_to = 0;
   bool hash_ok = true;
   while (!target->in_flight.empty()) {
@@ -1450,6 +1575,8 @@ awaitable<bool> SyncEngine::OnReceipt(Session& s, const SealedOutcome& o) {
     }
     done->insert(done->end(), std::make_move_iterator(front.sent.begin()),
                  std::make_move_iterator(front.sent.end()));
+    notices_done.insert(notices_done.end(), front.notice_rows.begin(),
+                        front.notice_rows.end());
     recorded_up_to = front.up_to;
     target->in_flight.pop_front();
   }
@@ -1458,12 +1585,14 @@ awaitable<bool> SyncEngine::OnReceipt(Session& s, const SealedOutcome& o) {
                receipt.committed_seq, " with another hash than we sent");
   }
   const bool report = receipt.resend_from != 0 || receipt.refused_envelope;
-  if (recorded_up_to == 0 && !report) co_return true;  // nothing new
+  if (recorded_up_to == 0 && !report && notices_done.empty()) {
+    co_return true;  // nothing new
+  }
   PageContext ctx{deps_.store, nullptr, nullptr, deps_.identity, Now()};
   const PeerInfo peer = target->peer;
   const std::string hub = s.peer.name;
-  auto record = [ctx, peer, hub, receipt, recorded_up_to, done,
-                 report]() -> Status {
+  auto record = [ctx, peer, hub, receipt, recorded_up_to, done, report,
+                 notices_done]() -> Status {
     if (recorded_up_to != 0) {
       CARAVAN_RETURN_IF_ERROR(
           RecordAcknowledged(ctx, peer, recorded_up_to, *done, 0, 0));
@@ -1471,6 +1600,9 @@ awaitable<bool> SyncEngine::OnReceipt(Session& s, const SealedOutcome& o) {
     return ctx.store->Write([&](store::WriteTxn& txn) -> Status {
       auto rows = txn.SealedOutboxReceipted(peer.key, receipt.committed_seq);
       if (!rows.ok()) return rows.status();
+      for (const auto& digest : notices_done) {
+        CARAVAN_RETURN_IF_ERROR(txn.PendingNoticeDelete(peer.name, digest));
+      }
       if (!report) return Status::Ok();
       // The recipient reports what the hub did to our chain: audited here
       // too, with its signed words.
@@ -1496,6 +1628,10 @@ awaitable<bool> SyncEngine::OnReceipt(Session& s, const SealedOutcome& o) {
   if (deps_.metrics != nullptr && !done->empty()) {
     deps_.metrics->records_shared.With({peer.name}).Inc(done->size());
   }
+  if (!notices_done.empty()) {
+    LogNotice("compromise notices to ", peer.name, " receipted by it via ",
+              hub, ": ", notices_done.size());
+  }
   if (receipt.resend_from != 0) {
     LogWarning(peer.name, " reports via ", hub, " that it misses our sealed "
                "batch ", receipt.resend_from,
@@ -1513,6 +1649,71 @@ awaitable<bool> SyncEngine::OnReceipt(Session& s, const SealedOutcome& o) {
     }
   }
   target->Poke();
+  co_return true;
+}
+
+// ---- A hub and a direct link at once (docs/federation.md) -------------
+
+const SyncEngine::Session* SyncEngine::DirectSessionWith(
+    const protocol::PublicKey& key) const {
+  for (const Session* o : sessions_) {
+    if (!o->sealed && o->peer.key == key && !o->done && o->link->is_open()) {
+      return o;
+    }
+  }
+  return nullptr;
+}
+
+awaitable<bool> SyncEngine::SettleSealedByDirect(Session& s, uint64_t hello,
+                                                 uint64_t acked) {
+  // What the direct link decides from here on is its own.
+  s.cursor = std::max(s.cursor, acked);
+  // Batches whose whole range the member committed: through `hello` it
+  // committed them before the direct session sent anything (so from our
+  // sealed batches: recorded as delivered now, once); beyond, the direct
+  // session sent their entries again and records its own deliveries (so
+  // they are only dropped, or a record would be audited twice).
+  auto delivered = std::make_shared<std::vector<SentRecord>>();
+  uint64_t delivered_up_to = 0, last_pair = 0;
+  size_t batches = 0;
+  while (!s.in_flight.empty() && s.in_flight.front().up_to <= acked) {
+    auto& f = s.in_flight.front();
+    if (f.up_to <= hello) {
+      delivered->insert(delivered->end(),
+                        std::make_move_iterator(f.sent.begin()),
+                        std::make_move_iterator(f.sent.end()));
+      delivered_up_to = f.up_to;
+    }
+    if (f.pair_seq != 0) {
+      last_pair = f.pair_seq;
+      ++batches;
+    }
+    s.in_flight.pop_front();
+  }
+  if (batches == 0 && delivered_up_to == 0) co_return true;
+  PageContext ctx{deps_.store, nullptr, nullptr, deps_.identity, Now()};
+  const PeerInfo peer = s.peer;
+  auto settle = [ctx, peer, delivered, delivered_up_to,
+                 last_pair]() -> Status {
+    if (delivered_up_to != 0) {
+      CARAVAN_RETURN_IF_ERROR(
+          RecordAcknowledged(ctx, peer, delivered_up_to, *delivered, 0, 0));
+    }
+    if (last_pair == 0) return Status::Ok();
+    return ctx.store->Write([&](store::WriteTxn& txn) -> Status {
+      auto rows = txn.SealedOutboxReceipted(peer.key, last_pair);
+      return rows.ok() ? Status::Ok() : rows.status();
+    }).get();
+  };
+  Status settled = *co_await Offload(*deps_.pool, std::move(settle));
+  if (!settled.ok()) {
+    LogError("sealed sync with ", s.peer.name, ": ", settled.message());
+    co_return false;
+  }
+  LogInfo("sealed sync with ", s.peer.name, ": ", batches,
+          " sealed batches settled by its direct link (committed through our "
+          "log entry ", acked, "); nothing is sealed to it while that link "
+          "is up");
   co_return true;
 }
 
@@ -1927,6 +2128,7 @@ awaitable<bool> SyncEngine::ResealFrom(Session& s, uint64_t from) {
     }
     auto batch = std::make_shared<std::vector<uint8_t>>(
         f.reseal.begin() + sizeof(ChainHash), f.reseal.end());
+    auto notices = std::make_shared<std::vector<CompromiseNotice>>(f.notices);
     const crypto::IdentityKey* identity = deps_.identity;
     store::Store* store = deps_.store;
     const crypto::X25519PublicKey to = prekey->prekey_public;
@@ -1934,10 +2136,10 @@ awaitable<bool> SyncEngine::ResealFrom(Session& s, uint64_t from) {
         std::min<size_t>(deps_.config->hub.max_envelope_bytes,
                          deps_.config->peers.max_message_bytes - 1024);
     using Resealed = std::pair<std::vector<uint8_t>, std::vector<uint8_t>>;
-    auto reseal = [h, link, batch, identity, store, to,
-                   max_bytes]() -> Result<Resealed> {
-      auto envelope =
-          SealEncodedBatch(h, link, *batch, *identity, max_bytes, &to);
+    auto reseal = [h, link, batch, identity, store, to, max_bytes,
+                   notices]() -> Result<Resealed> {
+      auto envelope = SealEncodedBatch(h, link, *batch, *identity, max_bytes,
+                                       &to, *notices);
       if (!envelope.ok()) return envelope.status();
       std::vector<uint8_t> data(link.prev_hash.begin(), link.prev_hash.end());
       data.insert(data.end(), batch->begin(), batch->end());

@@ -42,9 +42,12 @@
 #include "daemon/policy/policy.h"
 #include "daemon/store/store.h"
 #include "daemon/sync/hub_delay.h"
+#include "daemon/sync/hub_envelope.h"
 #include "daemon/sync/inbound.h"
 #include "daemon/sync/outbound_page.h"
 #include "daemon/sync/compromise_notice.h"
+#include "daemon/sync/notice_apply.h"
+#include "daemon/sync/pending_notices.h"
 #include "daemon/sync/prekey_keyring.h"
 #include "daemon/sync/prekey_statement.h"
 #include "daemon/sync/records_message.h"
@@ -164,6 +167,21 @@ class SyncEngine {
       Session& s);
   boost::asio::awaitable<bool> SendSealedPage(Session& s, uint64_t up_to,
                                               OutboundPage& page);
+  // Seals `sends` (and `notices`) as the next batch of our chain to the
+  // sub-session's member, keeps it in sealed_outbox and sends it; moves
+  // the cursor to `up_to`. Waits while the member has no valid prekey.
+  boost::asio::awaitable<bool> SealAndSend(
+      Session& s, const SealedHeaderInfo& header, uint64_t up_to,
+      const std::shared_ptr<
+          std::vector<std::pair<uint64_t, protocol::SignedRecord>>>& sends,
+      const std::shared_ptr<std::vector<SentRecord>>& sent,
+      const SealedNoticeSet& notices);
+  // Compromise notices for a member reached through a hub: the stored ones
+  // not yet riding in an unreceipted batch go in a batch of their own
+  // (no records), when due and the sealed window has room; their rows are
+  // deleted on the member's receipt of it (OnReceipt), never on the hub's
+  // acknowledgement.
+  boost::asio::awaitable<bool> SendSealedNotices(Session& s);
   // Hub accountability (sender side): the batches a recipient has not
   // receipted come back from sealed_outbox when its sub-session opens;
   // they are sent again when the recipient asks, the hub refused one, or
@@ -176,6 +194,16 @@ class SyncEngine {
   // again (docs/federation.md "Chain restart").
   boost::asio::awaitable<bool> RestartChain(Session& s, uint64_t from);
   static bool SealedWindowFull(const Session& s);
+  // A hub and a direct link at once: the live direct session with the
+  // member of key `key`, if any (io thread).
+  const Session* DirectSessionWith(const protocol::PublicKey& key) const;
+  // A sealed sub-session whose member has a direct session with us:
+  // drops the batches whose range the member committed (`acked`, its
+  // direct acknowledgement), recording as delivered those it committed
+  // before the direct session opened (`hello`, its Hello), deletes their
+  // outbox rows, and moves the cursor to `acked` (false: a store error).
+  boost::asio::awaitable<bool> SettleSealedByDirect(Session& s, uint64_t hello,
+                                                    uint64_t acked);
   boost::asio::awaitable<bool> OnReceipt(Session& s,
                                          const SealedOutcome& o);
   // Measures an applied batch's or a receipt's delay through the hub
@@ -235,6 +263,9 @@ class SyncEngine {
   boost::asio::awaitable<void> OnCompromiseNotice(
       const std::string& peer,
       const std::shared_ptr<Result<CompromiseNotice>>& notice);
+  // Metrics, log line and link refusals after a notice from `from` was
+  // checked and applied (direct or sealed; io thread).
+  void AfterNotice(const std::string& from, const NoticeOutcome& outcome);
 
   SyncDeps deps_;
   std::atomic<bool> notices_held_{false};  // HoldNotices

@@ -25,6 +25,7 @@
 #include <vector>
 
 #include "tests/integration/federation_fixture.h"
+#include "tests/integration/hub_helpers.h"
 #include "tests/integration/metrics_samples.h"
 
 namespace caravan::integration {
@@ -72,16 +73,6 @@ std::map<std::string, double> Scrape(uint16_t port) {
   HttpReply r = HttpGet(port, "/metrics");
   if (r.status != 200) return {};
   return ParseMetricSamples(r.body);
-}
-
-// `peer`'s entry in `caravan peers list --json` at `n`, or null.
-json ListedPeer(const FedNode& n, const std::string& peer) {
-  json doc = n.CliJson({"peers", "list"});
-  if (!doc.contains("peers")) return nullptr;
-  for (const auto& p : doc["peers"]) {
-    if (p["name"] == peer) return p;
-  }
-  return nullptr;
 }
 
 // True once `n` holds a valid prekey of `peer` (forward secrecy: a member

@@ -17,6 +17,7 @@
 #include <thread>
 
 #include "tests/integration/federation_fixture.h"
+#include "tests/integration/hub_helpers.h"
 
 namespace caravan::integration {
 namespace {
@@ -41,24 +42,6 @@ std::vector<json> AuditOf(const FedNode& n, const std::string& action) {
     if (e.value("action", "") == action) out.push_back(e);
   }
   return out;
-}
-
-// Rows of table pending_notices in a stopped node's store; -1 on error.
-int64_t PendingNoticeRows(const FedNode& n) {
-  sqlite3* db = nullptr;
-  int64_t rows = -1;
-  if (sqlite3_open_v2(n.node().database().c_str(), &db, SQLITE_OPEN_READONLY, nullptr) ==
-      SQLITE_OK) {
-    sqlite3_stmt* st = nullptr;
-    if (sqlite3_prepare_v2(db, "SELECT count(*) FROM pending_notices", -1, &st, nullptr) ==
-            SQLITE_OK &&
-        sqlite3_step(st) == SQLITE_ROW) {
-      rows = sqlite3_column_int64(st, 0);
-    }
-    sqlite3_finalize(st);
-  }
-  sqlite3_close(db);
-  return rows;
 }
 
 class MemberCompromiseTest : public FederationFixture {};

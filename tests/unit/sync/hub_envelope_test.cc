@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <set>
 #include <string>
 
 #include "crypto/identity_x25519.h"
@@ -341,9 +342,17 @@ TEST(HubEnvelopeTest, PaddingHidesTheSizeWithinItsClass) {
   EXPECT_EQ(PaddedPlaintextSize(1, kMax), 1024u);
   EXPECT_EQ(PaddedPlaintextSize(1023, kMax), 1024u);
   EXPECT_EQ(PaddedPlaintextSize(1024, kMax), 2048u);  // pad adds >= 1 byte
-  EXPECT_EQ(PaddedPlaintextSize(300000, kMax), 524288u);
-  // Too large for the next power of two: the next 64 KiB step instead.
-  EXPECT_EQ(PaddedPlaintextSize(600000, 700000), 655360u);
+  EXPECT_EQ(PaddedPlaintextSize(65535, kMax), 65536u);
+  // Above 64 KiB: eighths of each doubling, never finer than 64 KiB.
+  EXPECT_EQ(PaddedPlaintextSize(65536, kMax), 131072u);
+  EXPECT_EQ(PaddedPlaintextSize(131072, kMax), 196608u);
+  EXPECT_EQ(PaddedPlaintextSize(300000, kMax), 327680u);  // 5 x 64 KiB
+  EXPECT_EQ(PaddedPlaintextSize(700000, kMax), 720896u);  // a full page
+  EXPECT_EQ(PaddedPlaintextSize(1048576, kMax), 1179648u);  // + 128 KiB
+  EXPECT_EQ(PaddedPlaintextSize(1500000, kMax), 1572864u);
+  EXPECT_EQ(PaddedPlaintextSize(9000000, kMax), 9437184u);  // + 1 MiB steps
+  // A class that would not fit the limit: the next 64 KiB step instead.
+  EXPECT_EQ(PaddedPlaintextSize(9000000, 9100000), 9043968u);
   EXPECT_EQ(PaddedPlaintextSize(600000, 600000), 0u);
   EXPECT_TRUE(IsSealedSizeClass(1024));
   EXPECT_TRUE(IsSealedSizeClass(655360));
@@ -363,6 +372,34 @@ TEST(HubEnvelopeTest, PaddingHidesTheSizeWithinItsClass) {
   ASSERT_TRUE(opened.ok());
   EXPECT_GT(opened->padding, 0u);
   EXPECT_EQ(opened->entries.size(), 1u);
+}
+
+// The classes above 64 KiB (docs/federation.md, the class table): a fixed
+// set of 54 up to 16 MiB, each one a receiver of any format-2 version
+// accepts (multiples of 64 KiB), and above 512 KiB the padding is less
+// than an eighth of the plaintext (a power of two cost up to all of it).
+TEST(HubEnvelopeTest, PaddingClassesAreFewAndCostAtMostAnEighthAbove512KiB) {
+  std::set<size_t> classes;
+  for (size_t n = 0; n < kMax; n += (n < 70000 ? 1 : 4093)) {
+    const size_t padded = PaddedPlaintextSize(n, kMax);
+    ASSERT_GT(padded, n) << n;
+    ASSERT_TRUE(IsSealedSizeClass(padded)) << n << " -> " << padded;
+    if (padded > kSealedPadLargeStep) {
+      ASSERT_EQ(padded % kSealedPadLargeStep, 0u) << n;
+    }
+    if (n >= 512 * 1024) {
+      ASSERT_LE((padded - n) * 8, n) << n << " -> " << padded;
+    }
+    classes.insert(padded);
+  }
+  classes.insert(PaddedPlaintextSize(kMax - 1, kMax));
+  EXPECT_EQ(classes.size(), 54u);
+  EXPECT_EQ(*classes.rbegin(), kMax);
+  // What older senders padded to is still accepted (no format change).
+  for (size_t old_class : {size_t{262144}, size_t{524288}, size_t{1048576},
+                           size_t{2097152}, size_t{655360}}) {
+    EXPECT_TRUE(IsSealedSizeClass(old_class)) << old_class;
+  }
 }
 
 // Seals `plaintext` as A to C with `header`, bypassing SealBatch, so a

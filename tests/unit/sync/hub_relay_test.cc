@@ -97,9 +97,8 @@ struct Federation {
   Member c{"CERT-C", "UZ"};
   Member b{"CERT-B", "TJ"};
 
-  std::vector<uint8_t> Envelope(const Member& from, const Member& to,
-                                uint64_t up_to, const std::string& value,
-                                ChainLink link = {1, {}}) {
+  static SealedHeaderInfo Header(const Member& from, const Member& to,
+                                 uint64_t up_to) {
     SealedHeaderInfo header;
     header.envelope_id = NewEnvelopeId();
     header.sender_name = from.name;
@@ -107,6 +106,13 @@ struct Federation {
     header.recipient_key = to.key->public_key();
     header.first_seq = up_to;
     header.up_to_seq = up_to;
+    return header;
+  }
+
+  std::vector<uint8_t> Envelope(const Member& from, const Member& to,
+                                uint64_t up_to, const std::string& value,
+                                ChainLink link = {1, {}}) {
+    const SealedHeaderInfo header = Header(from, to, up_to);
     auto env = SealBatch(header, link,
                          {{up_to, SignedBy(from, value, up_to)}}, *from.key,
                          kMax);
@@ -243,6 +249,70 @@ TEST(HubRelayTest, RecipientStoresVerifiedRecordsWithTheSenderAsSource) {
   EXPECT_EQ((*reader)->LogRange(0, 10)->size(), 1u);
   EXPECT_EQ(c.Audit("sealed_duplicate").size(), 1u);
   EXPECT_EQ(c.Audit("sealed_receive").size(), 1u);
+}
+
+// Compromise notices through the hub (issue 16): A's batch carries its
+// notice that B's key is compromised since T together with a record B
+// signed after T that A relays. C applies the notice first, exactly as a
+// direct link's (act "quarantine": the key recorded, audited with the
+// hub), so the record in the same batch is quarantined on arrival. The
+// same batch again is a duplicate: the notice is not applied twice.
+TEST(HubRelayTest, ABatchsCompromiseNoticeIsAppliedBeforeItsRecords) {
+  Federation f;
+  Node c(f.c, {f.a.Roster("HUB"), f.h.Roster(), f.b.Roster("HUB")}, false);
+  SealedContext ctx = c.Context();
+  ctx.act_on_notices =
+      protocol::NodeConfig::Inbound::OnCompromiseNotice::kQuarantine;
+  const int64_t since = 1'600'000'000;  // before B's record (created 1.7e9)
+  const CompromiseNotice notice = SignCompromiseNotice(
+      *f.a.key, f.b.key->public_key(), since, 1'700'000'050);
+  const SealedHeaderInfo header = Federation::Header(f.a, f.c, 5);
+  auto batch = EncodeSealedBatch(header, {{5, SignedBy(f.b, "b-late.example")}});
+  ASSERT_TRUE(batch.ok());
+  const std::vector<CompromiseNotice> notices = {notice};
+  auto env = SealEncodedBatch(header, {1, {}}, *batch, *f.a.key, kMax,
+                              nullptr, notices);
+  ASSERT_TRUE(env.ok()) << env.status().message();
+  auto out = HandleSealed(ctx, Info(f.h), *env, /*hub_seq=*/1);
+  ASSERT_TRUE(out.ok()) << out.status().message();
+  ASSERT_EQ(out->kind, SealedOutcome::kApplied) << out->reason;
+  ASSERT_EQ(out->notices.size(), 1u);
+  EXPECT_EQ(out->notices[0].result, "quarantine") << out->notices[0].reason;
+  EXPECT_EQ(out->notices[0].event, "notice_quarantine");
+  EXPECT_TRUE(out->notices[0].refuse_links);
+  EXPECT_EQ(out->inbound.quarantined, 1u);
+  EXPECT_EQ(out->inbound.accepted, 0u);
+  auto applied = c.Audit("compromise-notice");
+  ASSERT_EQ(applied.size(), 1u);
+  EXPECT_EQ(applied[0].event.actor, "peer:" + f.a.name);
+  EXPECT_NE(applied[0].event.detail.find("\"via\":\"HUB\""),
+            std::string::npos)
+      << applied[0].event.detail;
+  auto received = c.Audit("sealed_receive");
+  ASSERT_EQ(received.size(), 1u);
+  EXPECT_NE(received[0].event.detail.find("\"notices\":1"), std::string::npos);
+  EXPECT_FALSE(out->reply.empty());  // receipted like any batch
+
+  auto twice = HandleSealed(ctx, Info(f.h), *env, 2);
+  ASSERT_TRUE(twice.ok());
+  EXPECT_EQ(twice->kind, SealedOutcome::kDuplicate);
+  EXPECT_TRUE(twice->notices.empty());
+  EXPECT_EQ(c.Audit("compromise-notice").size(), 1u);
+
+  // The next batch carries the same notice again (the sender restarted
+  // before our receipt): refused as replayed, nothing applied twice.
+  SealedHeaderInfo next = header;
+  next.envelope_id = NewEnvelopeId();
+  auto empty = EncodeSealedBatch(next, {});
+  ASSERT_TRUE(empty.ok());
+  auto again = SealEncodedBatch(next, {2, EnvelopeHash(*env)}, *empty,
+                                *f.a.key, kMax, nullptr, notices);
+  ASSERT_TRUE(again.ok());
+  auto replay = HandleSealed(ctx, Info(f.h), *again, 3);
+  ASSERT_TRUE(replay.ok());
+  ASSERT_EQ(replay->kind, SealedOutcome::kApplied);
+  ASSERT_EQ(replay->notices.size(), 1u);
+  EXPECT_EQ(replay->notices[0].event, "notice_refused_replayed");
 }
 
 TEST(HubRelayTest, RecipientRefusesSendersNotRoutedThroughThatHub) {
