@@ -6,6 +6,7 @@
 #include <cstdio>
 #include <cstdlib>
 
+#include "crypto/sha256.h"
 #include "crypto/signing.h"
 
 namespace caravan::crypto {
@@ -34,27 +35,16 @@ MerkleHash Build(std::span<const MerkleHash> leaves, size_t lo, size_t hi,
 
 MerkleHash MerkleLeafHash(std::span<const uint8_t, 32> salt,
                           std::span<const uint8_t> data) {
-  EnsureSodium();
-  crypto_hash_sha256_state st;
-  crypto_hash_sha256_init(&st);
-  const uint8_t tag = 0x00;
-  crypto_hash_sha256_update(&st, &tag, 1);
-  crypto_hash_sha256_update(&st, salt.data(), salt.size());
-  crypto_hash_sha256_update(&st, data.data(), data.size());
-  MerkleHash out{};
-  crypto_hash_sha256_final(&st, out.data());
-  return out;
+  static constexpr uint8_t kLeafTag[1] = {0x00};
+  return Sha256Of({kLeafTag, salt, data});
 }
 
 MerkleHash MerkleNodeHash(const MerkleHash& left, const MerkleHash& right) {
-  EnsureSodium();
   uint8_t buf[1 + 32 + 32];
   buf[0] = 0x01;
   std::copy(left.begin(), left.end(), buf + 1);
   std::copy(right.begin(), right.end(), buf + 33);
-  MerkleHash out{};
-  crypto_hash_sha256(out.data(), buf, sizeof buf);
-  return out;
+  return Sha256Of({buf});
 }
 
 MerkleHash MerkleTreeHash(std::span<const MerkleHash> leaf_hashes,

@@ -79,8 +79,8 @@ struct StoredForm {
 // `length(leaves) IS NOT NULL` everywhere: SQLite answers length() from
 // the row header, while `leaves IS NOT NULL` reads the whole blob (32 B a
 // leaf, 160 KB for a 5000-record batch) for every record read or written.
-// No batches column after `leaves` is read per record (reaching it walks
-// the blob's overflow pages): `top` is read once per batch.
+// `leaves` is the table's last column (migration 17): a column after it
+// is reached only by walking the blob's overflow pages.
 inline constexpr const char* kFormColumns =
     "r.seq, r.body, r.signature, r.batch, r.leaf, r.salt, r.raw, "
     "b.root_signature, b.tree_size, length(b.leaves) IS NOT NULL, b.salt_seed, "

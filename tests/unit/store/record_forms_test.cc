@@ -309,6 +309,13 @@ std::vector<RecordRow> WriteVersion14Store(const std::string& path,
   return rows;
 }
 
+// Migration 17: `leaves` is the last column of `batches`.
+void ExpectLeavesLast(const std::string& path) {
+  EXPECT_EQ(Count(path, "SELECT cid FROM pragma_table_info('batches') "
+                        "WHERE name = 'leaves'"),
+            Count(path, "SELECT max(cid) FROM pragma_table_info('batches')"));
+}
+
 void ExpectMigrated(const std::string& path,
                     const std::vector<RecordRow>& rows) {
   auto store = OpenOrDie(path);
@@ -325,6 +332,7 @@ void ExpectMigrated(const std::string& path,
   EXPECT_EQ(Count(path, "SELECT count(*) FROM pragma_integrity_check "
                         "WHERE integrity_check != 'ok'"),
             0);
+  ExpectLeavesLast(path);
   // The next log number follows the deleted last entry of version 14.
   RecordRow next = SignedRows(*crypto::IdentityKey::Generate(), "next", 1,
                               1)[0];
@@ -386,6 +394,65 @@ TEST(RecordFormsMigration, KillNineDuringTheMigrationLosesNothing) {
   }
   // The kill points are spread over the migration's time: most land in it.
   RecordProperty("killed_before_commit", killed_at_14);
+}
+
+// Migration 17 on a version-16 store (batches with `top` after `leaves`):
+// rebuilt with `leaves` last, every batch and record as it was (complete
+// and incomplete batches, seeds, counts).
+TEST(RecordFormsMigration, AVersion16StoreGetsItsLeafHashesLast) {
+  TempDir dir;
+  const std::string path = dir.File("s.db");
+  auto key = crypto::IdentityKey::Generate();
+  auto whole = SignedRows(*key, "whole", 37, 1);
+  auto part = SignedRows(*key, "part", 10, 38);
+  std::vector<RecordRow> rows = whole;
+  rows.insert(rows.end(), part.begin(), part.begin() + 3);
+  {
+    auto store = OpenOrDie(path);
+    InsertAll(*store, rows);
+  }
+  const int64_t complete =
+      Count(path, "SELECT count(*) FROM batches WHERE leaves IS NOT NULL");
+  ASSERT_EQ(complete, 1);
+  {
+    sqlite3* db = nullptr;
+    ASSERT_EQ(sqlite3_open(path.c_str(), &db), SQLITE_OK);
+    ASSERT_EQ(sqlite3_exec(
+                  db,
+                  "PRAGMA foreign_keys = OFF; BEGIN;"
+                  "CREATE TABLE batches_v16 (bid INTEGER PRIMARY KEY,"
+                  " root_signature BLOB NOT NULL UNIQUE, tree_size INTEGER"
+                  " NOT NULL, held INTEGER NOT NULL DEFAULT 0, salt_seed BLOB,"
+                  " leaves BLOB, top BLOB);"
+                  "INSERT INTO batches_v16 SELECT bid, root_signature,"
+                  " tree_size, held, salt_seed, leaves, top FROM batches;"
+                  "DROP TABLE batches;"
+                  "ALTER TABLE batches_v16 RENAME TO batches;"
+                  "DELETE FROM schema_version WHERE version > 16; COMMIT;",
+                  nullptr, nullptr, nullptr),
+              SQLITE_OK)
+        << sqlite3_errmsg(db);
+    sqlite3_close(db);
+  }
+  ASSERT_EQ(Count(path, "SELECT cid FROM pragma_table_info('batches') "
+                        "WHERE name = 'top'"),
+            6);
+  auto store = OpenOrDie(path);
+  EXPECT_EQ(Count(path, "SELECT max(version) FROM schema_version"),
+            internal::kSchemaVersion);
+  ExpectLeavesLast(path);
+  EXPECT_EQ(Count(path, "SELECT count(*) FROM batches"), 2);
+  EXPECT_EQ(Count(path, "SELECT count(*) FROM batches WHERE leaves IS NOT NULL"),
+            complete);
+  EXPECT_EQ(Count(path, "SELECT held FROM batches WHERE leaves IS NULL"), 3);
+  EXPECT_EQ(Count(path, "SELECT count(*) FROM pragma_foreign_key_check"), 0);
+  ExpectBytesBack(*store, rows);
+  // The half-held batch still completes when its other leaves come.
+  std::vector<RecordRow> rest(part.begin() + 3, part.end());
+  InsertAll(*store, rest);
+  EXPECT_EQ(Count(path, "SELECT count(*) FROM batches WHERE leaves IS NULL"),
+            0);
+  EXPECT_EQ(Count(path, "SELECT count(*) FROM record_paths"), 0);
 }
 
 }  // namespace

@@ -6,7 +6,8 @@
 
 namespace caravan::store::testing {
 
-// Migrations 16 and 15 undone: the store at schema version 14. Records in their
+// Migrations 17 to 15 undone: the store at schema version 14 (17 only
+// reordered `batches`, which 15's undo drops). Records in their
 // disk form back to whole signed bytes: the rows the store tests write are
 // kept raw (their bytes are not signed records), so `raw` is the old
 // column.
