@@ -117,7 +117,7 @@ std::vector<uint8_t> Statement::Blob(int col) const {
 namespace {
 
 // SQLite's memory statistics take a process-wide mutex on every allocation
-// (a tenth of a catch-up's receiver CPU in the profile); nothing here reads
+// (8 % of a catch-up receiver's CPU in the profile); nothing here reads
 // them. Only possible before SQLite initialises: a process that opened a
 // database earlier (a test) keeps them, which changes nothing else.
 void TurnOffMemoryStatistics() {
