@@ -6,6 +6,7 @@
 
 #include "daemon/store/schema.h"
 #include "daemon/store/sqlite_db.h"
+#include "daemon/store/wal_checkpointer.h"
 
 namespace caravan::store {
 namespace {
@@ -32,10 +33,12 @@ Status ConfigureWriter(Database& db, const StoreOptions& options) {
                                       : "PRAGMA synchronous = NORMAL"));
   CARAVAN_RETURN_IF_ERROR(db.Exec("PRAGMA cache_size = -" +
                                   std::to_string(options.writer_cache_kib)));
-  // Checkpoint every ~40 MiB of WAL instead of SQLite's 4 MiB: an index
-  // page that several commits change in a row is then copied into the
-  // database once, not once per commit.
-  CARAVAN_RETURN_IF_ERROR(db.Exec("PRAGMA wal_autocheckpoint = 10000"));
+  // Checkpoints: internal::WalCheckpointer (every ~40 MiB of WAL, on a
+  // thread of its own), attached when the store starts. During a long
+  // bulk write the WAL can grow to its inline bound (~320 MiB); once a
+  // checkpoint has copied everything the next write starts it over and
+  // cuts the file back to this size.
+  CARAVAN_RETURN_IF_ERROR(db.Exec("PRAGMA journal_size_limit = 67108864"));
   return db.Exec("PRAGMA foreign_keys = ON");
 }
 
@@ -61,13 +64,24 @@ Result<std::unique_ptr<Store>> Store::Open(const std::string& path,
       Database::Open(path, /*read_only=*/false, options.busy_timeout_ms));
   CARAVAN_RETURN_IF_ERROR(ConfigureWriter(*db, options));
   CARAVAN_RETURN_IF_ERROR(internal::Migrate(*db, options.clock()));
-  return std::unique_ptr<Store>(
-      new Store(path, std::move(options), std::move(db)));
+  CARAVAN_STORE_ASSIGN_OR_RETURN(
+      std::unique_ptr<internal::WalCheckpointer> checkpointer,
+      internal::WalCheckpointer::Start(
+          path, options.sync == StoreOptions::Sync::kFull,
+          options.busy_timeout_ms));
+  return std::unique_ptr<Store>(new Store(path, std::move(options),
+                                          std::move(db),
+                                          std::move(checkpointer)));
 }
 
 Store::Store(std::string path, StoreOptions options,
-             std::unique_ptr<Database> db)
-    : path_(std::move(path)), options_(std::move(options)), db_(std::move(db)) {
+             std::unique_ptr<Database> db,
+             std::unique_ptr<internal::WalCheckpointer> checkpointer)
+    : path_(std::move(path)),
+      options_(std::move(options)),
+      checkpointer_(std::move(checkpointer)),
+      db_(std::move(db)) {
+  checkpointer_->Attach(db_->handle());
   writer_ = std::thread([this] { WriterLoop(); });
 }
 
@@ -81,6 +95,10 @@ void Store::Close() {
   not_empty_.notify_all();
   not_full_.notify_all();
   if (writer_.joinable()) writer_.join();
+  // After the writer: its last commits may still ask for a checkpoint.
+  // Then the writer's connection is the last one to close, and closing
+  // checkpoints what is left.
+  if (checkpointer_) checkpointer_->Stop();
 }
 
 int64_t Store::Now() const { return options_.clock(); }

@@ -50,6 +50,7 @@ namespace caravan::store {
 
 namespace internal {
 class Database;
+class WalCheckpointer;
 }
 
 struct StoreOptions {
@@ -122,7 +123,8 @@ class Store {
   };
 
   Store(std::string path, StoreOptions options,
-        std::unique_ptr<internal::Database> db);
+        std::unique_ptr<internal::Database> db,
+        std::unique_ptr<internal::WalCheckpointer> checkpointer);
   // false when closed, or when full and !block.
   bool Enqueue(Pending& p, bool block);
   void WriterLoop();
@@ -136,6 +138,9 @@ class Store {
 
   const std::string path_;
   const StoreOptions options_;
+  // Declared before db_, so destroyed after it: the writer's connection
+  // holds a commit hook into it.
+  std::unique_ptr<internal::WalCheckpointer> checkpointer_;
   std::unique_ptr<internal::Database> db_;  // used by the writer thread only
 
   std::mutex mu_;
