@@ -56,6 +56,16 @@ bool WaitForCheckpoints(const WalCheckpointer& c, uint64_t at_least) {
   return c.checkpoints() >= at_least;
 }
 
+// A checkpointer started on `path` and attached to `writer`.
+std::unique_ptr<WalCheckpointer> Attached(const std::string& path,
+                                          Database& writer, bool sync_full) {
+  auto started = WalCheckpointer::Start(path, sync_full, 5000);
+  EXPECT_TRUE(started.ok()) << started.status().ToString();
+  if (!started.ok()) return nullptr;
+  (*started)->Attach(writer.handle());
+  return std::move(*started);
+}
+
 // The writer's commits past kCheckpointPages wake the thread, which
 // copies the WAL into the database while the writer goes on; once the
 // writer pauses, a checkpoint copies every frame and the next write starts
@@ -64,10 +74,9 @@ TEST(WalCheckpointer, CheckpointsBesideTheWriterAndTheWalStartsOver) {
   TempDir dir;
   const std::string path = dir.File("c.db");
   auto writer = Writer(path);
-  auto started = WalCheckpointer::Start(path, /*sync_full=*/false, 5000);
-  ASSERT_TRUE(started.ok()) << started.status().ToString();
-  WalCheckpointer& checkpointer = **started;
-  checkpointer.Attach(writer->handle());
+  auto attached = Attached(path, *writer, /*sync_full=*/false);
+  ASSERT_NE(attached, nullptr);
+  WalCheckpointer& checkpointer = *attached;
 
   WritePages(*writer, kCheckpointPages / 2);
   EXPECT_EQ(checkpointer.checkpoints(), 0u);  // below the threshold
@@ -107,11 +116,10 @@ TEST(WalCheckpointer, StoppedFirstTheWriterClosesCleanly) {
   const std::string path = dir.File("c.db");
   auto writer = Writer(path);
   {
-    auto started = WalCheckpointer::Start(path, /*sync_full=*/true, 5000);
-    ASSERT_TRUE(started.ok()) << started.status().ToString();
-    (*started)->Attach(writer->handle());
+    auto checkpointer = Attached(path, *writer, /*sync_full=*/true);
+    ASSERT_NE(checkpointer, nullptr);
     WritePages(*writer, 2000);
-    (*started)->Stop();
+    checkpointer->Stop();
     sqlite3_wal_hook(writer->handle(), nullptr, nullptr);  // before it goes
   }
   WritePages(*writer, 1000);
