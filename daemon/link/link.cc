@@ -100,6 +100,13 @@ Link::Link(asio::ip::tcp::socket socket, crypto::NoiseTransport transport,
 
 Link::~Link() = default;
 
+bool Link::sends_without_delay() const {
+  asio::ip::tcp::no_delay option;
+  boost::system::error_code ec;
+  socket_.get_option(option, ec);
+  return !ec && option.value();
+}
+
 std::string Link::local_endpoint() const {
   boost::system::error_code ec;
   auto endpoint = socket_.local_endpoint(ec);

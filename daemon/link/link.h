@@ -156,6 +156,9 @@ class Link : public std::enable_shared_from_this<Link> {
   const std::string& remote_endpoint() const { return remote_endpoint_; }
   // "ip:port" of our end.
   std::string local_endpoint() const;
+  // Whether small frames leave at once (TCP_NODELAY): the manager sets it on
+  // every link's socket before the handshake.
+  bool sends_without_delay() const;
   // The io_context executor everything of this link runs on.
   boost::asio::any_io_executor get_executor() { return socket_.get_executor(); }
 

@@ -632,6 +632,12 @@ struct LinkManager::Impl : std::enable_shared_from_this<Impl> {
       std::shared_ptr<Impl> self, std::shared_ptr<tcp::socket> socket, bool initiator,
       std::optional<protocol::PublicKey> expected, bool* busy = nullptr) {
     Impl* impl = self.get();
+    // The link writer already gathers every queued frame into one write, so
+    // Nagle's algorithm only adds delay: a small frame sent while the peer
+    // delays its ACK waited up to 40 ms (Linux's delayed-ACK timer), the
+    // tail of the one-hop latency (docs/performance.md).
+    boost::system::error_code nodelay_error;
+    socket->set_option(tcp::no_delay(true), nodelay_error);
     const RosterLookup lookup = [impl](const protocol::PublicKey& k) { return impl->Lookup(k); };
     const SerialCheck check_serial = [impl](const PeerIdentity& peer, uint64_t serial) {
       return impl->CheckLinkSerial(peer, serial);

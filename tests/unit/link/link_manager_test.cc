@@ -46,6 +46,10 @@ TEST(LinkManager, LinkComesUpAndCarriesSmallAndLargeMessagesBothWays) {
   EXPECT_FALSE(b.LinkTo(a)->initiator());
   EXPECT_EQ(a.LinkTo(b)->peer().name, "CERT-B");
   EXPECT_EQ(b.LinkTo(a)->peer().country, "UZ");
+  // Dialled and accepted sockets alike: a small frame must not wait for the
+  // peer's delayed ACK (40 ms on Linux).
+  EXPECT_TRUE(a.LinkTo(b)->sends_without_delay());
+  EXPECT_TRUE(b.LinkTo(a)->sends_without_delay());
   EXPECT_EQ(a.events->Count(LinkEvent::kUp), 1u);
   EXPECT_EQ(b.events->Count(LinkEvent::kUp), 1u);
 
