@@ -58,10 +58,16 @@ std::optional<BatchTree> BatchTree::FromStored(uint64_t tree_size,
   return tree;
 }
 
-std::vector<uint8_t> BatchTree::LeafBytes() const {
-  std::vector<uint8_t> out;
-  out.reserve(32 * leaves_.size());
-  Append(leaves_, out);
+std::vector<std::vector<uint8_t>> BatchTree::ChunkBytes() const {
+  std::vector<std::vector<uint8_t>> out;
+  for (size_t first = 0; first < leaves_.size(); first += kChunkLeaves) {
+    const size_t end = std::min<size_t>(leaves_.size(), first + kChunkLeaves);
+    std::vector<uint8_t>& chunk = out.emplace_back();
+    chunk.reserve(32 * (end - first));
+    for (size_t i = first; i < end; ++i) {
+      chunk.insert(chunk.end(), leaves_[i].begin(), leaves_[i].end());
+    }
+  }
   return out;
 }
 
@@ -76,13 +82,12 @@ Result<const std::vector<std::vector<Hash>>*> BatchTree::Chunk(
   auto found = chunks_.find(chunk);
   if (found != chunks_.end()) return &found->second;
   const uint64_t first = chunk << kChunkLevels;
-  const uint64_t end =
-      std::min<uint64_t>(size(), first + (uint64_t{1} << kChunkLevels));
+  const uint64_t end = std::min<uint64_t>(size(), first + kChunkLeaves);
   std::vector<std::vector<Hash>> levels;
   if (!leaves_.empty()) {
     levels.emplace_back(leaves_.begin() + first, leaves_.begin() + end);
   } else {
-    auto bytes = loader_(first, end - first);
+    auto bytes = loader_(chunk);
     if (!bytes.ok()) return bytes.status();
     if (bytes->size() != 32 * (end - first)) {
       return Corrupt("a batch's leaf hashes are " +

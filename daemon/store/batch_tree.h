@@ -5,15 +5,17 @@
 // Rebuilding a 5000-leaf tree from its leaf hashes is about 5000 SHA-256
 // compressions: fine once for a batch read in log order, far too slow for
 // one record read alone (a query that checks signatures of rows from many
-// batches). So the store keeps, besides the leaf hashes, the levels from
-// kChunkLevels up ("top", about n/32 hashes); a path then needs only the
-// 64 leaf hashes of its leaf's chunk (read alone, 2 KiB, through a loader)
-// and the levels below kChunkLevels over them (63 compressions); each
-// chunk is kept while the tree is.
+// batches). So the store keeps the leaf hashes in chunks of 16, one row
+// each (`batch_leaves`), and the levels from kChunkLevels up ("top", about
+// n/8 hashes, on the batch's row); a path then needs only its leaf's chunk
+// (one row, 512 bytes, through a loader) and the levels below
+// kChunkLevels over it (15 compressions); each chunk is kept while the
+// tree is. Chunks of 64 leaves in one blob (migration 17) cost a CIDR /24
+// query row 63 compressions plus a walk down the blob's overflow pages.
 //
 // Levels pair neighbours bottom up with a last odd node moved up unchanged:
 // the RFC 9162 tree (crypto/merkle.h, MerkleTreeLevels). A chunk is
-// aligned to 64 leaves, so every node of its lower six levels has its
+// aligned to 16 leaves, so every node of its lower four levels has its
 // sibling in the same chunk.
 //
 // Thread-safety: none (owned by one RecordForms).
@@ -33,12 +35,12 @@ namespace caravan::store::internal {
 class BatchTree {
  public:
   using Hash = crypto::MerkleHash;
-  static constexpr size_t kChunkLevels = 6;  // a chunk is 2^6 = 64 leaves
+  static constexpr size_t kChunkLevels = 4;  // a chunk is 2^4 = 16 leaves
+  static constexpr uint64_t kChunkLeaves = uint64_t{1} << kChunkLevels;
 
-  // Reads `count` leaf hashes from leaf `first` on, as stored (32 bytes
-  // each).
-  using LeafLoader = std::function<Result<std::vector<uint8_t>>(
-      uint64_t first, size_t count)>;
+  // Reads chunk `chunk`'s leaf hashes as stored (32 bytes each, 16 but in
+  // the last chunk).
+  using LeafLoader = std::function<Result<std::vector<uint8_t>>(uint64_t chunk)>;
 
   // Every level known (a batch just completed).
   static BatchTree FromLevels(const crypto::MerkleLevels& levels);
@@ -49,10 +51,10 @@ class BatchTree {
                                              const std::vector<uint8_t>& top,
                                              LeafLoader loader);
 
-  // What to store: the leaf hashes (FromLevels only), and the levels from
-  // kChunkLevels up (empty for a batch of 32 leaves or fewer: six levels
-  // or fewer).
-  std::vector<uint8_t> LeafBytes() const;
+  // What to store: the leaf hashes of each chunk in order (FromLevels
+  // only), and the levels from kChunkLevels up (empty for a batch of 8
+  // leaves or fewer: four levels or fewer).
+  std::vector<std::vector<uint8_t>> ChunkBytes() const;
   std::vector<uint8_t> TopBytes() const;
 
   uint64_t size() const { return level_sizes_[0]; }

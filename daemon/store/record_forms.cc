@@ -114,6 +114,37 @@ RecordForm RawForm(const std::vector<uint8_t>& signed_bytes) {
 
 }  // namespace
 
+Status StoreLeaves(Database& db, int64_t batch, const BatchTree& tree) {
+  CARAVAN_STORE_ASSIGN_OR_RETURN(
+      Statement add,
+      db.Prepare("INSERT INTO batch_leaves (bid, chunk, hashes) "
+                 "VALUES (?, ?, ?)"));
+  const std::vector<std::vector<uint8_t>> chunks = tree.ChunkBytes();
+  for (size_t c = 0; c < chunks.size(); ++c) {
+    add.Reset();
+    add.Bind(1, batch);
+    add.Bind(2, static_cast<int64_t>(c));
+    add.BindBlob(3, chunks[c]);
+    CARAVAN_RETURN_IF_ERROR(add.Run());
+  }
+  return Status::Ok();
+}
+
+Result<std::vector<uint8_t>> LoadLeaves(Database& db, int64_t batch,
+                                        uint64_t chunk) {
+  CARAVAN_STORE_ASSIGN_OR_RETURN(
+      Statement st,
+      db.Prepare("SELECT hashes FROM batch_leaves WHERE bid = ? AND chunk = ?"));
+  st.Bind(1, batch);
+  st.Bind(2, static_cast<int64_t>(chunk));
+  CARAVAN_STORE_ASSIGN_OR_RETURN(bool row, st.Step());
+  if (!row) {
+    return Corrupt("batch " + std::to_string(batch) + " has lost chunk " +
+                   std::to_string(chunk) + " of its leaf hashes");
+  }
+  return st.Blob(0);
+}
+
 StoredForm ReadStoredForm(const Statement& st, int c) {
   StoredForm s;
   s.seq = st.Int(c);
@@ -212,7 +243,7 @@ Result<RecordForm> RecordForms::Compact(
       crypto::MerkleSaltFromSeed(*salt_seed, proof.leaf_index) == proof.salt;
   CARAVAN_STORE_ASSIGN_OR_RETURN(
       Statement find,
-      db_.Prepare("SELECT bid, tree_size, length(leaves) IS NOT NULL, salt_seed "
+      db_.Prepare("SELECT bid, tree_size, complete, salt_seed "
                   "FROM batches WHERE root_signature = ?"));
   find.BindBlob(1, proof.root_signature);
   CARAVAN_STORE_ASSIGN_OR_RETURN(bool found, find.Step());
@@ -235,7 +266,7 @@ Result<RecordForm> RecordForms::Compact(
     CARAVAN_STORE_ASSIGN_OR_RETURN(
         Statement add,
         db_.Prepare("INSERT INTO batches (root_signature, tree_size, "
-                    "salt_seed, leaves, top) VALUES (?, ?, ?, ?, ?)"));
+                    "salt_seed, complete, top) VALUES (?, ?, ?, ?, ?)"));
     add.BindBlob(1, proof.root_signature);
     add.Bind(2, static_cast<int64_t>(proof.tree_size));
     if (seed_fits) {
@@ -244,16 +275,16 @@ Result<RecordForm> RecordForms::Compact(
     } else {
       add.BindNull(3);
     }
+    add.Bind(4, whole ? 1 : 0);
     if (whole) {
-      add.BindBlob(4, whole->LeafBytes());
       add.BindBlob(5, whole->TopBytes());
     } else {
-      add.BindNull(4);
       add.BindNull(5);
     }
     CARAVAN_RETURN_IF_ERROR(add.Run());
     form.batch = sqlite3_last_insert_rowid(db_.handle());
     if (whole) {
+      CARAVAN_RETURN_IF_ERROR(StoreLeaves(db_, form.batch, *whole));
       tree_.tree = std::move(whole);
       tree_.batch = form.batch;
       tree_.root_signature = proof.root_signature;
@@ -295,7 +326,7 @@ Status RecordForms::Inserted(int64_t seq, const RecordForm& form) {
   CARAVAN_STORE_ASSIGN_OR_RETURN(
       Statement held,
       db_.Prepare("UPDATE batches SET held = held + 1 WHERE bid = ? "
-                  "AND length(leaves) IS NULL"));
+                  "AND complete = 0"));
   held.Bind(1, form.batch);
   CARAVAN_RETURN_IF_ERROR(held.Run());
   if (sqlite3_changes(db_.handle()) == 0) return Status::Ok();  // complete
@@ -370,11 +401,11 @@ Status RecordForms::TryComplete(int64_t batch) {
   BatchTree tree = BatchTree::FromLevels(levels);
   CARAVAN_STORE_ASSIGN_OR_RETURN(
       Statement set,
-      db_.Prepare("UPDATE batches SET leaves = ?, top = ? WHERE bid = ?"));
-  set.BindBlob(1, tree.LeafBytes());
-  set.BindBlob(2, tree.TopBytes());
-  set.Bind(3, batch);
+      db_.Prepare("UPDATE batches SET complete = 1, top = ? WHERE bid = ?"));
+  set.BindBlob(1, tree.TopBytes());
+  set.Bind(2, batch);
   CARAVAN_RETURN_IF_ERROR(set.Run());
+  CARAVAN_RETURN_IF_ERROR(StoreLeaves(db_, batch, tree));
   CARAVAN_STORE_ASSIGN_OR_RETURN(
       Statement drop,
       db_.Prepare("DELETE FROM record_paths WHERE seq IN "
@@ -396,22 +427,18 @@ Result<BatchTree*> RecordForms::Tree(
   }
   CARAVAN_STORE_ASSIGN_OR_RETURN(
       Statement st,
-      db_.Prepare("SELECT top FROM batches WHERE bid = ? AND "
-                  "length(leaves) IS NOT NULL"));
+      db_.Prepare("SELECT top FROM batches WHERE bid = ? AND complete = 1"));
   st.Bind(1, batch);
   CARAVAN_STORE_ASSIGN_OR_RETURN(bool row, st.Step());
   if (!row || st.IsNull(0)) {
     return Corrupt("batch " + std::to_string(batch) + " has no leaf hashes");
   }
-  // A record read alone needs its leaf's chunk only: read just those
-  // 2 KiB of the leaf hashes, within this call's snapshot.
+  // A record read alone needs its leaf's chunk only: one row of
+  // batch_leaves, read within this call's snapshot.
   Database* db = &db_;
   std::optional<BatchTree> tree = BatchTree::FromStored(
       tree_size, st.Blob(0),
-      [db, batch](uint64_t first, size_t count) {
-        return db->ReadBlobRange("batches", "leaves", batch, 32 * first,
-                                 32 * count);
-      });
+      [db, batch](uint64_t chunk) { return LoadLeaves(*db, batch, chunk); });
   if (!tree) {
     return Corrupt("batch " + std::to_string(batch) +
                    " holds upper tree levels of the wrong size for " +

@@ -67,7 +67,7 @@ struct StoredForm {
   int64_t seq = 0;
   std::array<uint8_t, 64> root_signature{};
   uint64_t tree_size = 0;
-  bool batch_complete = false;  // batches.leaves is set
+  bool batch_complete = false;  // batches.complete: leaf hashes kept
   bool salt_missing = false;    // neither stored nor derivable: damage
   std::array<uint8_t, 32> origin{};  // the indicator's, put back in the body
 };
@@ -75,15 +75,10 @@ struct StoredForm {
 // `records` columns (prefix r.), `batches` columns (prefix b., LEFT
 // JOINed on r.batch) and the indicator's origin (prefix i., JOINed on
 // r.rid) that ReadStoredForm expects, in order, starting at
-// the column index it is given. Whether a batch is complete is asked as
-// `length(leaves) IS NOT NULL` everywhere: SQLite answers length() from
-// the row header, while `leaves IS NOT NULL` reads the whole blob (32 B a
-// leaf, 160 KB for a 5000-record batch) for every record read or written.
-// `leaves` is the table's last column (migration 17): a column after it
-// is reached only by walking the blob's overflow pages.
+// the column index it is given.
 inline constexpr const char* kFormColumns =
     "r.seq, r.body, r.signature, r.batch, r.leaf, r.salt, r.raw, "
-    "b.root_signature, b.tree_size, length(b.leaves) IS NOT NULL, b.salt_seed, "
+    "b.root_signature, b.tree_size, b.complete, b.salt_seed, "
     "i.origin";
 inline constexpr int kFormColumnCount = 12;
 
@@ -96,6 +91,14 @@ Result<std::vector<uint8_t>> BodyOf(const StoredForm& stored);
 // Binds `form` to the six parameters from `first` on, in the order of the
 // `records` columns batch, leaf, signature, salt, body, raw.
 void BindRecordForm(Statement& st, int first, const RecordForm& form);
+
+// A complete batch's leaf hashes, one `batch_leaves` row per chunk of
+// BatchTree::kChunkLeaves (batch_tree.h), written when it completes.
+Status StoreLeaves(Database& db, int64_t batch, const BatchTree& tree);
+// Chunk `chunk`'s row; Corrupt when it is missing (the batch row says
+// complete).
+Result<std::vector<uint8_t>> LoadLeaves(Database& db, int64_t batch,
+                                        uint64_t chunk);
 
 class RecordForms {
  public:

@@ -16,7 +16,7 @@
 namespace caravan::store::internal {
 
 // The newest schema version this code knows.
-inline constexpr int64_t kSchemaVersion = 17;
+inline constexpr int64_t kSchemaVersion = 18;
 
 // 'Crvn': PRAGMA application_id of every caravan store, so `file` and we can
 // tell a caravan database from any other SQLite file.
@@ -31,6 +31,16 @@ Status Migrate(Database& db, int64_t now);
 // Migration 15 (record_forms_migration.cc): records rebuilt in the shape
 // of record_forms.h. Runs inside Migrate's transaction.
 Status MigrateRecordForms(Database& db);
+
+// Migration 18 (batch_leaves_migration.cc): complete batches' leaf hashes
+// in rows of 16 (batch_tree.h). Runs inside Migrate's transaction.
+Status MigrateBatchLeaves(Database& db);
+
+// `batches` and `batch_leaves` in the shape RecordForms writes (migration
+// 18), for the migrations that make them.
+extern const char* const kBatchTables;
+// Whether `batches` is in a shape before migration 18 (a `leaves` blob).
+Result<bool> BatchesKeepLeafBlob(Database& db);
 
 // For read-only connections: the schema must be exactly kSchemaVersion.
 Status CheckSchemaVersion(Database& db);

@@ -188,41 +188,6 @@ Status Database::Exec(const std::string& sql) {
   return Status::Ok();
 }
 
-Result<std::vector<uint8_t>> Database::ReadBlobRange(const char* table,
-                                                     const char* column,
-                                                     int64_t rowid,
-                                                     size_t offset,
-                                                     size_t size) {
-  sqlite3_blob* blob = nullptr;
-  int rc = sqlite3_blob_open(db_, "main", table, column, rowid, 0, &blob);
-  if (rc != SQLITE_OK) {
-    sqlite3_blob_close(blob);
-    if (rc == SQLITE_ERROR) {
-      return NotFound(std::string("no ") + table + " row " +
-                      std::to_string(rowid) + " with a " + column);
-    }
-    return SqliteStatus(rc, db_, std::string("blob ") + table + "." + column);
-  }
-  std::vector<uint8_t> out(size);
-  const size_t total = static_cast<size_t>(sqlite3_blob_bytes(blob));
-  if (offset > total || size > total - offset ||
-      offset + size > static_cast<size_t>(INT32_MAX)) {
-    sqlite3_blob_close(blob);
-    return Corrupt(std::string(table) + "." + column + " of row " +
-                   std::to_string(rowid) + " is " + std::to_string(total) +
-                   " bytes, too short for " + std::to_string(size) +
-                   " at " + std::to_string(offset));
-  }
-  rc = size == 0 ? SQLITE_OK
-                 : sqlite3_blob_read(blob, out.data(), static_cast<int>(size),
-                                     static_cast<int>(offset));
-  sqlite3_blob_close(blob);
-  if (rc != SQLITE_OK) {
-    return SqliteStatus(rc, db_, std::string("blob ") + table + "." + column);
-  }
-  return out;
-}
-
 Result<int64_t> Database::QueryInt(std::string_view sql) {
   // Cached: some run once per record written (the next log seq), and
   // preparing costs more than running them.

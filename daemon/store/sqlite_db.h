@@ -106,14 +106,6 @@ class Database {
   // Runs a single-value query (e.g. "PRAGMA user_version"), cached as
   // Prepare does: `sql` must be of fixed shape.
   Result<int64_t> QueryInt(std::string_view sql);
-  // `size` bytes at `offset` of the blob in `table`.`column` of row `rowid`
-  // (SQLite's incremental blob I/O: only the pages holding them are read).
-  // NotFound when there is no such row; Corrupt when the range passes the
-  // blob's end.
-  Result<std::vector<uint8_t>> ReadBlobRange(const char* table,
-                                             const char* column,
-                                             int64_t rowid, size_t offset,
-                                             size_t size);
 
   sqlite3* handle() const { return db_; }
   const std::string& path() const { return path_; }

@@ -73,9 +73,11 @@ TEST(SubmitterStore, ABulkSubmitStoresItsBatchCompleteWithoutPathsOrSalts) {
     }
   }
   EXPECT_EQ(Count(path, "SELECT count(*) FROM batches"), 1);
-  EXPECT_EQ(Count(path, "SELECT count(*) FROM batches WHERE leaves IS NOT "
-                        "NULL AND salt_seed IS NOT NULL"),
+  EXPECT_EQ(Count(path, "SELECT count(*) FROM batches WHERE complete = 1 "
+                        "AND salt_seed IS NOT NULL"),
             1);
+  EXPECT_EQ(Count(path, "SELECT sum(length(hashes)) FROM batch_leaves"),
+            40 * 32);
   EXPECT_EQ(Count(path, "SELECT count(*) FROM record_paths"), 0);
   EXPECT_EQ(Count(path, "SELECT count(*) FROM records WHERE salt IS NOT NULL "
                         "OR raw IS NOT NULL"),

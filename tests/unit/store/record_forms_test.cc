@@ -20,117 +20,23 @@
 #include "protocol/record_codec.h"
 #include "daemon/store/schema.h"
 #include "tests/unit/store/schema_rollback.h"
+#include "tests/unit/store/signed_rows_util.h"
 #include "tests/unit/store/store_test_util.h"
 
 namespace caravan::store {
 namespace {
 
 using protocol::IndicatorType;
+using testing::Count;
+using testing::ExpectBytesBack;
+using testing::ExpectLeafHashesInChunks;
+using testing::InsertAll;
 using testing::OpenOrDie;
 using testing::RawExec;
 using testing::ReaderOrDie;
+using testing::Row;
+using testing::SignedRows;
 using testing::TempDir;
-
-// A row for `value` whose signed bytes are a real signed record (body
-// encoded as the protocol does; signature from `sign`).
-RecordRow Row(const crypto::IdentityKey& key, const std::string& value,
-              uint64_t origin_seq) {
-  RecordRow r;
-  r.body.origin = key.public_key();
-  r.body.origin_seq = origin_seq;
-  r.body.revision = 1;
-  r.body.created = 1'700'000'000 + static_cast<int64_t>(origin_seq);
-  r.body.indicator.type = IndicatorType::kDomain;
-  r.body.indicator.value = value;
-  r.body.indicator.tags = {"phishing"};
-  r.body.indicator.confidence = 50;
-  r.id = protocol::ComputeIndicatorId(r.body.origin, IndicatorType::kDomain,
-                                      value);
-  r.origin_country = "UZ";
-  r.origin_name = "UZ-CERT";
-  return r;
-}
-
-// `n` rows signed as one Merkle batch (n == 1: a single signature).
-std::vector<RecordRow> SignedRows(const crypto::IdentityKey& key,
-                                  const std::string& prefix, size_t n,
-                                  uint64_t first_seq) {
-  std::vector<RecordRow> rows;
-  std::vector<std::vector<uint8_t>> bodies;
-  for (size_t i = 0; i < n; ++i) {
-    rows.push_back(Row(key, prefix + std::to_string(i) + ".example",
-                       first_seq + i));
-    bodies.push_back(protocol::EncodeRecordBody(rows.back().body));
-  }
-  if (n == 1) {
-    protocol::SignedRecord single{
-        bodies[0], crypto::Sign(key, crypto::SignDomain::kRecord, bodies[0])};
-    rows[0].signed_bytes = protocol::EncodeSignedRecord(single);
-    return rows;
-  }
-  std::vector<std::span<const uint8_t>> leaves(bodies.begin(), bodies.end());
-  crypto::SignedBatch batch = crypto::SignBatch(key, leaves);
-  for (size_t i = 0; i < n; ++i) {
-    protocol::BatchProofData proof;
-    proof.salt = batch.proofs[i].salt;
-    proof.leaf_index = batch.proofs[i].leaf_index;
-    proof.tree_size = batch.proofs[i].tree_size;
-    proof.path = batch.proofs[i].path;
-    proof.root_signature = batch.root_signature;
-    rows[i].signed_bytes =
-        protocol::EncodeSignedRecord({bodies[i], std::move(proof)});
-  }
-  return rows;
-}
-
-void InsertAll(Store& store, const std::vector<RecordRow>& rows) {
-  auto done = store.Write([&rows](WriteTxn& txn) -> Status {
-    for (const RecordRow& row : rows) {
-      auto o = txn.InsertRecord(row);
-      if (!o.ok()) return o.status();
-    }
-    return Status::Ok();
-  });
-  ASSERT_TRUE(done.get().ok());
-}
-
-int64_t Count(const std::string& path, const std::string& sql) {
-  sqlite3* db = nullptr;
-  EXPECT_EQ(sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READONLY, nullptr),
-            SQLITE_OK);
-  sqlite3_stmt* st = nullptr;
-  int64_t n = -1;
-  if (sqlite3_prepare_v2(db, sql.c_str(), -1, &st, nullptr) == SQLITE_OK &&
-      sqlite3_step(st) == SQLITE_ROW) {
-    n = sqlite3_column_int64(st, 0);
-  }
-  sqlite3_finalize(st);
-  sqlite3_close(db);
-  return n;
-}
-
-// Every row's signed bytes, read back three ways, are what was stored.
-void ExpectBytesBack(Store& store, const std::vector<RecordRow>& rows) {
-  auto reader = ReaderOrDie(store);
-  std::map<IndicatorId, const RecordRow*> by_id;
-  for (const RecordRow& r : rows) by_id[r.id] = &r;
-  auto log = reader->LogRange(0, kMaxQueryLimit);
-  ASSERT_TRUE(log.ok()) << log.status().ToString();
-  ASSERT_EQ(log->size(), rows.size());
-  for (const StoredRecord& rec : *log) {
-    ASSERT_EQ(rec.signed_bytes, by_id.at(rec.id)->signed_bytes)
-        << "log entry " << rec.seq;
-  }
-  for (const RecordRow& r : rows) {
-    auto bytes = reader->GetRecordBytes(r.id, 1, 0);
-    ASSERT_TRUE(bytes.ok()) << bytes.status().ToString();
-    EXPECT_EQ(*bytes, r.signed_bytes);
-  }
-  auto revisions = reader->GetRevisions(rows.back().id);
-  ASSERT_TRUE(revisions.ok());
-  ASSERT_EQ(revisions->size(), 1u);
-  EXPECT_EQ((*revisions)[0].signed_bytes, rows.back().signed_bytes);
-}
 
 TEST(RecordForms, AWholeBatchKeepsItsLeafHashesOnceAndGivesEveryRecordBack) {
   TempDir dir;
@@ -141,7 +47,10 @@ TEST(RecordForms, AWholeBatchKeepsItsLeafHashesOnceAndGivesEveryRecordBack) {
   InsertAll(*store, rows);
   ExpectBytesBack(*store, rows);
   EXPECT_EQ(Count(path, "SELECT count(*) FROM record_paths"), 0);
-  EXPECT_EQ(Count(path, "SELECT length(leaves) FROM batches"), 37 * 32);
+  // In rows of 16 leaf hashes: 16, 16 and 5.
+  EXPECT_EQ(Count(path, "SELECT sum(length(hashes)) FROM batch_leaves"),
+            37 * 32);
+  EXPECT_EQ(Count(path, "SELECT count(*) FROM batch_leaves"), 3);
   EXPECT_EQ(Count(path, "SELECT count(*) FROM records WHERE raw IS NOT NULL"),
             0);
   // The body is stored packed: smaller than the canonical bytes.
@@ -160,7 +69,7 @@ TEST(RecordForms, ASubsetKeepsItsPathsUntilTheBatchIsWhole) {
   InsertAll(*store, first);
   ExpectBytesBack(*store, first);
   EXPECT_EQ(Count(path, "SELECT count(*) FROM record_paths"), 3);
-  EXPECT_EQ(Count(path, "SELECT count(*) FROM batches WHERE leaves IS NULL"),
+  EXPECT_EQ(Count(path, "SELECT count(*) FROM batches WHERE complete = 0"),
             1);
   // The same record again is a duplicate: nothing more held.
   InsertAll(*store, {rows[7]});
@@ -169,7 +78,7 @@ TEST(RecordForms, ASubsetKeepsItsPathsUntilTheBatchIsWhole) {
   InsertAll(*store, {rows[0], rows[1], rows[3]});
   InsertAll(*store, {rows[4], rows[5], rows[6], rows[8]});
   EXPECT_EQ(Count(path, "SELECT count(*) FROM record_paths"), 0);
-  EXPECT_EQ(Count(path, "SELECT count(*) FROM batches WHERE leaves IS NULL"),
+  EXPECT_EQ(Count(path, "SELECT count(*) FROM batches WHERE complete = 0"),
             0);
   std::vector<RecordRow> in_log_order = first;
   for (size_t i : {0, 1, 3, 4, 5, 6, 8}) in_log_order.push_back(rows[i]);
@@ -208,7 +117,7 @@ TEST(RecordForms, ABatchWhoseLeafHashesComeAlongIsCompleteAtOnce) {
   std::vector<RecordRow> some = {rows[6], rows[1], rows[8]};
   InsertAll(*store, some);
   EXPECT_EQ(Count(path, "SELECT count(*) FROM record_paths"), 0);
-  EXPECT_EQ(Count(path, "SELECT count(*) FROM batches WHERE leaves IS NULL"),
+  EXPECT_EQ(Count(path, "SELECT count(*) FROM batches WHERE complete = 0"),
             0);
   ExpectBytesBack(*store, some);
   // Leaf hashes that do not place the record where its proof does are not
@@ -309,13 +218,6 @@ std::vector<RecordRow> WriteVersion14Store(const std::string& path,
   return rows;
 }
 
-// Migration 17: `leaves` is the last column of `batches`.
-void ExpectLeavesLast(const std::string& path) {
-  EXPECT_EQ(Count(path, "SELECT cid FROM pragma_table_info('batches') "
-                        "WHERE name = 'leaves'"),
-            Count(path, "SELECT max(cid) FROM pragma_table_info('batches')"));
-}
-
 void ExpectMigrated(const std::string& path,
                     const std::vector<RecordRow>& rows) {
   auto store = OpenOrDie(path);
@@ -326,13 +228,13 @@ void ExpectMigrated(const std::string& path,
                         "WHERE name = 'signed_bytes'"),
             0);
   // Whole batches lost their paths; the half-held one kept them.
-  EXPECT_EQ(Count(path, "SELECT count(*) FROM batches WHERE leaves IS NULL"),
+  EXPECT_EQ(Count(path, "SELECT count(*) FROM batches WHERE complete = 0"),
             1);
   EXPECT_GT(Count(path, "SELECT count(*) FROM record_paths"), 0);
   EXPECT_EQ(Count(path, "SELECT count(*) FROM pragma_integrity_check "
                         "WHERE integrity_check != 'ok'"),
             0);
-  ExpectLeavesLast(path);
+  ExpectLeafHashesInChunks(path);
   // The next log number follows the deleted last entry of version 14.
   RecordRow next = SignedRows(*crypto::IdentityKey::Generate(), "next", 1,
                               1)[0];
@@ -394,65 +296,6 @@ TEST(RecordFormsMigration, KillNineDuringTheMigrationLosesNothing) {
   }
   // The kill points are spread over the migration's time: most land in it.
   RecordProperty("killed_before_commit", killed_at_14);
-}
-
-// Migration 17 on a version-16 store (batches with `top` after `leaves`):
-// rebuilt with `leaves` last, every batch and record as it was (complete
-// and incomplete batches, seeds, counts).
-TEST(RecordFormsMigration, AVersion16StoreGetsItsLeafHashesLast) {
-  TempDir dir;
-  const std::string path = dir.File("s.db");
-  auto key = crypto::IdentityKey::Generate();
-  auto whole = SignedRows(*key, "whole", 37, 1);
-  auto part = SignedRows(*key, "part", 10, 38);
-  std::vector<RecordRow> rows = whole;
-  rows.insert(rows.end(), part.begin(), part.begin() + 3);
-  {
-    auto store = OpenOrDie(path);
-    InsertAll(*store, rows);
-  }
-  const int64_t complete =
-      Count(path, "SELECT count(*) FROM batches WHERE leaves IS NOT NULL");
-  ASSERT_EQ(complete, 1);
-  {
-    sqlite3* db = nullptr;
-    ASSERT_EQ(sqlite3_open(path.c_str(), &db), SQLITE_OK);
-    ASSERT_EQ(sqlite3_exec(
-                  db,
-                  "PRAGMA foreign_keys = OFF; BEGIN;"
-                  "CREATE TABLE batches_v16 (bid INTEGER PRIMARY KEY,"
-                  " root_signature BLOB NOT NULL UNIQUE, tree_size INTEGER"
-                  " NOT NULL, held INTEGER NOT NULL DEFAULT 0, salt_seed BLOB,"
-                  " leaves BLOB, top BLOB);"
-                  "INSERT INTO batches_v16 SELECT bid, root_signature,"
-                  " tree_size, held, salt_seed, leaves, top FROM batches;"
-                  "DROP TABLE batches;"
-                  "ALTER TABLE batches_v16 RENAME TO batches;"
-                  "DELETE FROM schema_version WHERE version > 16; COMMIT;",
-                  nullptr, nullptr, nullptr),
-              SQLITE_OK)
-        << sqlite3_errmsg(db);
-    sqlite3_close(db);
-  }
-  ASSERT_EQ(Count(path, "SELECT cid FROM pragma_table_info('batches') "
-                        "WHERE name = 'top'"),
-            6);
-  auto store = OpenOrDie(path);
-  EXPECT_EQ(Count(path, "SELECT max(version) FROM schema_version"),
-            internal::kSchemaVersion);
-  ExpectLeavesLast(path);
-  EXPECT_EQ(Count(path, "SELECT count(*) FROM batches"), 2);
-  EXPECT_EQ(Count(path, "SELECT count(*) FROM batches WHERE leaves IS NOT NULL"),
-            complete);
-  EXPECT_EQ(Count(path, "SELECT held FROM batches WHERE leaves IS NULL"), 3);
-  EXPECT_EQ(Count(path, "SELECT count(*) FROM pragma_foreign_key_check"), 0);
-  ExpectBytesBack(*store, rows);
-  // The half-held batch still completes when its other leaves come.
-  std::vector<RecordRow> rest(part.begin() + 3, part.end());
-  InsertAll(*store, rest);
-  EXPECT_EQ(Count(path, "SELECT count(*) FROM batches WHERE leaves IS NULL"),
-            0);
-  EXPECT_EQ(Count(path, "SELECT count(*) FROM record_paths"), 0);
 }
 
 }  // namespace

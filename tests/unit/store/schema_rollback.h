@@ -6,11 +6,11 @@
 
 namespace caravan::store::testing {
 
-// Migrations 17 to 15 undone: the store at schema version 14 (17 only
-// reordered `batches`, which 15's undo drops). Records in their
-// disk form back to whole signed bytes: the rows the store tests write are
-// kept raw (their bytes are not signed records), so `raw` is the old
-// column.
+// Migrations 18 to 15 undone: the store at schema version 14 (17 and 18
+// only reshaped `batches`, which 15's undo drops, with 18's batch_leaves).
+// Records in their disk form back to whole signed bytes: the rows the
+// store tests write are kept raw (their bytes are not signed records), so
+// `raw` is the old column.
 #define CARAVAN_ROLLBACK_TO_SCHEMA_14 \
     /* Compromise notices waiting for offline peers (migration 16). */ \
     "DROP TABLE pending_notices;" \
@@ -35,6 +35,7 @@ namespace caravan::store::testing {
     "DROP TABLE record_paths;" \
     "DROP TABLE records;" \
     "DROP TABLE batches;" \
+    "DROP TABLE batch_leaves;" \
     "ALTER TABLE records_v14 RENAME TO records;" \
     "CREATE INDEX records_origin ON records (origin, origin_seq);" \
     "CREATE VIEW log AS SELECT seq, id, revision, variant FROM records;" \

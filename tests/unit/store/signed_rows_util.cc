@@ -1,0 +1,140 @@
+#include "tests/unit/store/signed_rows_util.h"
+
+#include <sqlite3.h>
+
+#include <map>
+#include <span>
+
+#include "crypto/merkle.h"
+#include "crypto/signing.h"
+#include "protocol/record_codec.h"
+#include "tests/unit/store/store_test_util.h"
+
+namespace caravan::store::testing {
+
+using protocol::IndicatorType;
+
+// A row for `value` whose signed bytes are a real signed record (body
+// encoded as the protocol does; signature from `sign`).
+RecordRow Row(const crypto::IdentityKey& key, const std::string& value,
+              uint64_t origin_seq) {
+  RecordRow r;
+  r.body.origin = key.public_key();
+  r.body.origin_seq = origin_seq;
+  r.body.revision = 1;
+  r.body.created = 1'700'000'000 + static_cast<int64_t>(origin_seq);
+  r.body.indicator.type = IndicatorType::kDomain;
+  r.body.indicator.value = value;
+  r.body.indicator.tags = {"phishing"};
+  r.body.indicator.confidence = 50;
+  r.id = protocol::ComputeIndicatorId(r.body.origin, IndicatorType::kDomain,
+                                      value);
+  r.origin_country = "UZ";
+  r.origin_name = "UZ-CERT";
+  return r;
+}
+
+// `n` rows signed as one Merkle batch (n == 1: a single signature).
+std::vector<RecordRow> SignedRows(const crypto::IdentityKey& key,
+                                  const std::string& prefix, size_t n,
+                                  uint64_t first_seq) {
+  std::vector<RecordRow> rows;
+  std::vector<std::vector<uint8_t>> bodies;
+  for (size_t i = 0; i < n; ++i) {
+    rows.push_back(Row(key, prefix + std::to_string(i) + ".example",
+                       first_seq + i));
+    bodies.push_back(protocol::EncodeRecordBody(rows.back().body));
+  }
+  if (n == 1) {
+    protocol::SignedRecord single{
+        bodies[0], crypto::Sign(key, crypto::SignDomain::kRecord, bodies[0])};
+    rows[0].signed_bytes = protocol::EncodeSignedRecord(single);
+    return rows;
+  }
+  std::vector<std::span<const uint8_t>> leaves(bodies.begin(), bodies.end());
+  crypto::SignedBatch batch = crypto::SignBatch(key, leaves);
+  for (size_t i = 0; i < n; ++i) {
+    protocol::BatchProofData proof;
+    proof.salt = batch.proofs[i].salt;
+    proof.leaf_index = batch.proofs[i].leaf_index;
+    proof.tree_size = batch.proofs[i].tree_size;
+    proof.path = batch.proofs[i].path;
+    proof.root_signature = batch.root_signature;
+    rows[i].signed_bytes =
+        protocol::EncodeSignedRecord({bodies[i], std::move(proof)});
+  }
+  return rows;
+}
+
+void InsertAll(Store& store, const std::vector<RecordRow>& rows) {
+  auto done = store.Write([&rows](WriteTxn& txn) -> Status {
+    for (const RecordRow& row : rows) {
+      auto o = txn.InsertRecord(row);
+      if (!o.ok()) return o.status();
+    }
+    return Status::Ok();
+  });
+  ASSERT_TRUE(done.get().ok());
+}
+
+int64_t Count(const std::string& path, const std::string& sql) {
+  sqlite3* db = nullptr;
+  EXPECT_EQ(sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READONLY, nullptr),
+            SQLITE_OK);
+  sqlite3_stmt* st = nullptr;
+  int64_t n = -1;
+  if (sqlite3_prepare_v2(db, sql.c_str(), -1, &st, nullptr) == SQLITE_OK &&
+      sqlite3_step(st) == SQLITE_ROW) {
+    n = sqlite3_column_int64(st, 0);
+  }
+  sqlite3_finalize(st);
+  sqlite3_close(db);
+  return n;
+}
+
+// Every row's signed bytes, read back three ways, are what was stored.
+void ExpectBytesBack(Store& store, const std::vector<RecordRow>& rows) {
+  auto reader = ReaderOrDie(store);
+  std::map<IndicatorId, const RecordRow*> by_id;
+  for (const RecordRow& r : rows) by_id[r.id] = &r;
+  auto log = reader->LogRange(0, kMaxQueryLimit);
+  ASSERT_TRUE(log.ok()) << log.status().ToString();
+  ASSERT_EQ(log->size(), rows.size());
+  for (const StoredRecord& rec : *log) {
+    ASSERT_EQ(rec.signed_bytes, by_id.at(rec.id)->signed_bytes)
+        << "log entry " << rec.seq;
+  }
+  for (const RecordRow& r : rows) {
+    auto bytes = reader->GetRecordBytes(r.id, 1, 0);
+    ASSERT_TRUE(bytes.ok()) << bytes.status().ToString();
+    EXPECT_EQ(*bytes, r.signed_bytes);
+  }
+  auto revisions = reader->GetRevisions(rows.back().id);
+  ASSERT_TRUE(revisions.ok());
+  ASSERT_EQ(revisions->size(), 1u);
+  EXPECT_EQ((*revisions)[0].signed_bytes, rows.back().signed_bytes);
+}
+
+void ExpectLeafHashesInChunks(const std::string& path) {
+  EXPECT_EQ(Count(path, "SELECT count(*) FROM pragma_table_info('batches') "
+                        "WHERE name = 'leaves'"),
+            0);
+  EXPECT_EQ(Count(path, "SELECT count(*) FROM batch_leaves l "
+                        "JOIN batches b ON b.bid = l.bid WHERE b.complete = 0"),
+            0);
+  EXPECT_EQ(Count(path, "SELECT count(*) FROM batch_leaves"),
+            Count(path, "SELECT coalesce(sum((tree_size + 15) / 16), 0) "
+                        "FROM batches WHERE complete = 1"));
+  EXPECT_EQ(Count(path, "SELECT coalesce(sum(length(hashes)), 0) "
+                        "FROM batch_leaves"),
+            Count(path, "SELECT coalesce(sum(32 * tree_size), 0) FROM batches "
+                        "WHERE complete = 1"));
+  // Every chunk but a batch's last holds 16 leaves.
+  EXPECT_EQ(Count(path, "SELECT count(*) FROM batch_leaves l "
+                        "JOIN batches b ON b.bid = l.bid "
+                        "WHERE length(l.hashes) != 32 * min(16, b.tree_size - "
+                        "16 * l.chunk)"),
+            0);
+}
+
+}  // namespace caravan::store::testing
