@@ -3,7 +3,9 @@
 # what `caravan query` sends) of two caravand builds on the same store, in
 # the same run, alternating A, B, A, B: a change to the query path is then
 # judged against its baseline on the same machine state. The store is
-# loaded once (N indicators of the scale mix, by build A's caravan).
+# loaded once (N indicators of the scale mix, by build A's caravan) and
+# copied, so each build opens its own copy: a build with a newer schema
+# migrates its copy on its first start, and the other still opens its own.
 # Not part of the test suite.
 #
 # Usage: query_ab.sh BUILD_A BUILD_B [N] [ROUNDS]   (N 400000, ROUNDS 2)
@@ -28,15 +30,17 @@ start A
 cv A submit --file "$tmp/gen/chunk-0000.txt" --tlp green --json >/dev/null 2>&1 || true
 echo "N = $n requested, $(count A) stored; load average $(cut -d' ' -f1-3 /proc/loadavg)"
 stop A
+cp -a "$tmp/A" "$tmp/B"
+sed -i "s#$tmp/A#$tmp/B#g" "$tmp/B/caravand.toml"
 cat "$tmp"/gen/sample-*.txt >"$tmp/q.txt"
 own=$caravand
 for r in $(seq 1 "$rounds"); do
   for side in A B; do
     caravand=$own; [ "$side" = B ] && caravand="$other/daemon/caravand"
-    start A
-    "$query_latency" "$tmp/A/caravand.sock" "$tmp/q.txt" 200 exact >/dev/null  # warm
-    echo "round $r $side exact: $("$query_latency" "$tmp/A/caravand.sock" "$tmp/q.txt" 5000 exact)"
-    echo "round $r $side cidr24: $("$query_latency" "$tmp/A/caravand.sock" "$tmp/q.txt" 2000 cidr24)"
-    stop A
+    start "$side"
+    "$query_latency" "$tmp/$side/caravand.sock" "$tmp/q.txt" 200 exact >/dev/null  # warm
+    echo "round $r $side exact: $("$query_latency" "$tmp/$side/caravand.sock" "$tmp/q.txt" 5000 exact)"
+    echo "round $r $side cidr24: $("$query_latency" "$tmp/$side/caravand.sock" "$tmp/q.txt" 2000 cidr24)"
+    stop "$side"
   done
 done
