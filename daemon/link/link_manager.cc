@@ -638,6 +638,10 @@ struct LinkManager::Impl : std::enable_shared_from_this<Impl> {
     // tail of the one-hop latency (docs/performance.md).
     boost::system::error_code nodelay_error;
     socket->set_option(tcp::no_delay(true), nodelay_error);
+    if (nodelay_error) {
+      LogDebug("link: cannot set TCP_NODELAY on ", EndpointText(*socket), ": ",
+               nodelay_error.message());
+    }
     const RosterLookup lookup = [impl](const protocol::PublicKey& k) { return impl->Lookup(k); };
     const SerialCheck check_serial = [impl](const PeerIdentity& peer, uint64_t serial) {
       return impl->CheckLinkSerial(peer, serial);

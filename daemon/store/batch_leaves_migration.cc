@@ -2,6 +2,11 @@
 // (`batch_leaves`, batch_tree.h) instead of one blob on the batch's row,
 // and `batches.complete` saying so.
 //
+// The old blobs' pages (32 B a record) become free pages of the file, not
+// returned to the filesystem (no auto_vacuum), and the one transaction
+// writes about as much to the WAL: the upgrade needs that much free disk
+// for a moment (docs/performance.md, "What an operator should expect").
+//
 // A query row reads its leaf's chunk alone. Out of one blob (160 KB for a
 // 5000-leaf batch) SQLite's incremental blob read walked the chain of
 // overflow pages from the blob's start to the chunk, about 20 page reads a
@@ -11,14 +16,20 @@
 // 3 bytes a record more.
 //
 // `top` depends on the chunk size, so it is recomputed from the leaf
-// hashes (one compression per leaf), and the table is rebuilt (SQLite
-// cannot drop a column without rewriting the table anyway). A store that
-// went through migration 15 with this code has the new shape already. Everything
-// runs inside Migrate's one transaction: a crash anywhere leaves the store
-// at version 17 and the next start runs it again. A stored leaf blob of
-// the wrong size (damage) is carried over as a complete batch without
-// leaf hashes: its records fail to read as they did before, and only
-// they.
+// hashes (one compression per leaf), after checking them against the old
+// `top` (the levels from 6 up, as the old layout kept them), and the table
+// is rebuilt (SQLite cannot drop a column without rewriting the table
+// anyway). A store that went through migration 15 with this code has the
+// new shape already. Everything runs inside Migrate's one transaction: a
+// crash anywhere leaves the store at the version it had, and the next
+// start runs it again.
+//
+// A damaged batch (a leaf blob of the wrong size, or leaf hashes and `top`
+// that disagree) is not made complete: each of its records gets the path
+// the old layout gave it (its 64-leaf chunk from the blob, the rest from
+// the old `top`) in record_paths, so exactly the records that read before
+// read after, with the same bytes; a record whose chunk the blob does not
+// hold had no path before and has none after.
 
 #include <algorithm>
 #include <optional>
@@ -33,18 +44,104 @@
 namespace caravan::store::internal {
 namespace {
 
-// The leaf hashes of `bytes` when they are exactly `tree_size` of them.
-std::optional<std::vector<crypto::MerkleHash>> LeavesOf(
-    const std::vector<uint8_t>& bytes, uint64_t tree_size) {
-  if (tree_size == 0 || bytes.size() % 32 != 0 ||
-      bytes.size() / 32 != tree_size) {
-    return std::nullopt;
+using Hash = crypto::MerkleHash;
+
+// Versions up to 17 kept the tree levels from 6 up (chunks of 64 leaves).
+constexpr size_t kOldChunkLevels = 6;
+
+std::vector<Hash> HashesOf(const uint8_t* bytes, size_t count) {
+  std::vector<Hash> out(count);
+  for (size_t i = 0; i < count; ++i)
+    std::copy_n(bytes + 32 * i, 32, out[i].begin());
+  return out;
+}
+
+std::vector<size_t> LevelSizes(uint64_t leaves) {
+  std::vector<size_t> sizes = {static_cast<size_t>(leaves)};
+  while (sizes.back() > 1) sizes.push_back((sizes.back() + 1) / 2);
+  return sizes;
+}
+
+// The old layout's upper levels computed from `levels`, as bytes.
+std::vector<uint8_t> OldTopOf(const crypto::MerkleLevels& levels) {
+  std::vector<uint8_t> out;
+  for (size_t k = kOldChunkLevels; k < levels.size(); ++k) {
+    for (const Hash& h : levels[k]) out.insert(out.end(), h.begin(), h.end());
   }
-  std::vector<crypto::MerkleHash> leaves(tree_size);
-  for (size_t i = 0; i < leaves.size(); ++i) {
-    std::copy_n(bytes.begin() + 32 * i, 32, leaves[i].begin());
+  return out;
+}
+
+// The path of `leaf` as a version-17 store gave it: its 64-leaf chunk from
+// `blob`, hashed up six levels, the rest from `old_top`. nullopt when the
+// blob does not hold the chunk or `old_top` has the wrong size (no path
+// then either).
+std::optional<std::vector<uint8_t>> OldLayoutPath(
+    const std::vector<uint8_t>& blob, const std::vector<uint8_t>& old_top,
+    uint64_t tree_size, uint64_t leaf) {
+  const std::vector<size_t> sizes = LevelSizes(tree_size);
+  if (leaf >= tree_size) return std::nullopt;
+  std::vector<std::vector<Hash>> top;
+  size_t at = 0;
+  for (size_t k = kOldChunkLevels; k < sizes.size(); ++k) {
+    if (old_top.size() < 32 * (at + sizes[k])) return std::nullopt;
+    top.push_back(HashesOf(old_top.data() + 32 * at, sizes[k]));
+    at += sizes[k];
   }
-  return leaves;
+  if (old_top.size() != 32 * at) return std::nullopt;
+  const uint64_t first = (leaf >> kOldChunkLevels) << kOldChunkLevels;
+  const uint64_t end =
+      std::min<uint64_t>(tree_size, first + (uint64_t{1} << kOldChunkLevels));
+  if (blob.size() < 32 * end) return std::nullopt;
+  std::vector<std::vector<Hash>> chunk = {
+      HashesOf(blob.data() + 32 * first, end - first)};
+  while (chunk.size() < kOldChunkLevels && chunk.back().size() > 1) {
+    const std::vector<Hash>& below = chunk.back();
+    std::vector<Hash> up;
+    for (size_t i = 0; i + 1 < below.size(); i += 2) {
+      up.push_back(crypto::MerkleNodeHash(below[i], below[i + 1]));
+    }
+    if (below.size() % 2 == 1) up.push_back(below.back());
+    chunk.push_back(std::move(up));
+  }
+  std::vector<uint8_t> path;
+  for (size_t k = 0; k + 1 < sizes.size(); ++k) {
+    const uint64_t sibling = (leaf >> k) ^ 1;
+    if (sibling >= sizes[k]) continue;  // moved up unchanged
+    const Hash& h = k < kOldChunkLevels ? chunk[k][sibling - (first >> k)]
+                                        : top[k - kOldChunkLevels][sibling];
+    path.insert(path.end(), h.begin(), h.end());
+  }
+  return path;
+}
+
+// A damaged batch's records keep the paths the old layout gave them;
+// returns how many records it holds (its `held`).
+Result<int64_t> KeepOldPaths(Database& db, int64_t bid, uint64_t tree_size,
+                             const std::vector<uint8_t>& blob,
+                             const std::vector<uint8_t>& old_top) {
+  CARAVAN_STORE_ASSIGN_OR_RETURN(
+      Statement records,
+      db.PrepareUncached("SELECT seq, leaf FROM records WHERE batch = ? "
+                         "AND raw IS NULL"));
+  CARAVAN_STORE_ASSIGN_OR_RETURN(
+      Statement keep,
+      db.PrepareUncached("INSERT OR REPLACE INTO record_paths (seq, path) "
+                         "VALUES (?, ?)"));
+  records.Bind(1, bid);
+  int64_t held = 0;
+  for (;;) {
+    CARAVAN_STORE_ASSIGN_OR_RETURN(bool row, records.Step());
+    if (!row) break;
+    ++held;
+    auto path = OldLayoutPath(blob, old_top, tree_size,
+                              static_cast<uint64_t>(records.Int(1)));
+    if (!path) continue;
+    keep.Reset();
+    keep.Bind(1, records.Int(0));
+    keep.BindBlob(2, *path);
+    CARAVAN_RETURN_IF_ERROR(keep.Run());
+  }
+  return held;
 }
 
 }  // namespace
@@ -60,7 +157,7 @@ CREATE TABLE batches (
   top BLOB
 );
 CREATE TABLE batch_leaves (
-  bid INTEGER NOT NULL,
+  bid INTEGER NOT NULL REFERENCES batches (bid) ON DELETE CASCADE,
   chunk INTEGER NOT NULL CHECK (chunk >= 0),
   hashes BLOB NOT NULL CHECK (length(hashes) BETWEEN 32 AND 512
                               AND length(hashes) % 32 = 0),
@@ -70,8 +167,9 @@ CREATE TABLE batch_leaves (
 
 Result<bool> BatchesKeepLeafBlob(Database& db) {
   CARAVAN_STORE_ASSIGN_OR_RETURN(
-      int64_t n, db.QueryInt("SELECT count(*) FROM pragma_table_info('batches') "
-                             "WHERE name = 'leaves'"));
+      int64_t n,
+      db.QueryInt("SELECT count(*) FROM pragma_table_info('batches') "
+                  "WHERE name = 'leaves'"));
   return n != 0;
 }
 
@@ -83,7 +181,8 @@ Status MigrateBatchLeaves(Database& db) {
   CARAVAN_STORE_ASSIGN_OR_RETURN(
       Statement old,
       db.PrepareUncached("SELECT bid, root_signature, tree_size, held, "
-                         "salt_seed, leaves FROM batches_v17 ORDER BY bid"));
+                         "salt_seed, leaves, top FROM batches_v17 "
+                         "ORDER BY bid"));
   CARAVAN_STORE_ASSIGN_OR_RETURN(
       Statement add,
       db.PrepareUncached("INSERT INTO batches (bid, root_signature, "
@@ -93,23 +192,33 @@ Status MigrateBatchLeaves(Database& db) {
     CARAVAN_STORE_ASSIGN_OR_RETURN(bool row, old.Step());
     if (!row) break;
     const int64_t bid = old.Int(0);
-    const bool complete = !old.IsNull(5);
+    const uint64_t tree_size = static_cast<uint64_t>(old.Int(2));
+    int64_t held = old.Int(3);
     std::optional<BatchTree> tree;
-    if (complete) {
-      auto leaves = LeavesOf(old.Blob(5), static_cast<uint64_t>(old.Int(2)));
-      if (leaves) tree = BatchTree::FromLevels(crypto::MerkleTreeLevels(*leaves));
+    if (!old.IsNull(5)) {
+      const std::vector<uint8_t> blob = old.Blob(5);
+      const std::vector<uint8_t> old_top = old.Blob(6);
+      if (tree_size > 0 && blob.size() == 32 * tree_size) {
+        const crypto::MerkleLevels levels =
+            crypto::MerkleTreeLevels(HashesOf(blob.data(), tree_size));
+        if (OldTopOf(levels) == old_top) tree = BatchTree::FromLevels(levels);
+      }
+      if (!tree) {
+        CARAVAN_STORE_ASSIGN_OR_RETURN(
+            held, KeepOldPaths(db, bid, tree_size, blob, old_top));
+      }
     }
     add.Reset();
     add.Bind(1, bid);
     add.BindBlob(2, old.Blob(1));
     add.Bind(3, old.Int(2));
-    add.Bind(4, old.Int(3));
+    add.Bind(4, held);
     if (old.IsNull(4)) {
       add.BindNull(5);
     } else {
       add.BindBlob(5, old.Blob(4));
     }
-    add.Bind(6, complete ? 1 : 0);
+    add.Bind(6, tree ? 1 : 0);
     if (tree) {
       add.BindBlob(7, tree->TopBytes());
     } else {

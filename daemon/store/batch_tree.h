@@ -40,7 +40,8 @@ class BatchTree {
 
   // Reads chunk `chunk`'s leaf hashes as stored (32 bytes each, 16 but in
   // the last chunk).
-  using LeafLoader = std::function<Result<std::vector<uint8_t>>(uint64_t chunk)>;
+  using LeafLoader =
+      std::function<Result<std::vector<uint8_t>>(uint64_t chunk)>;
 
   // Every level known (a batch just completed).
   static BatchTree FromLevels(const crypto::MerkleLevels& levels);

@@ -116,9 +116,8 @@ RecordForm RawForm(const std::vector<uint8_t>& signed_bytes) {
 
 Status StoreLeaves(Database& db, int64_t batch, const BatchTree& tree) {
   CARAVAN_STORE_ASSIGN_OR_RETURN(
-      Statement add,
-      db.Prepare("INSERT INTO batch_leaves (bid, chunk, hashes) "
-                 "VALUES (?, ?, ?)"));
+      Statement add, db.Prepare("INSERT INTO batch_leaves (bid, chunk, hashes) "
+                                "VALUES (?, ?, ?)"));
   const std::vector<std::vector<uint8_t>> chunks = tree.ChunkBytes();
   for (size_t c = 0; c < chunks.size(); ++c) {
     add.Reset();
@@ -134,7 +133,8 @@ Result<std::vector<uint8_t>> LoadLeaves(Database& db, int64_t batch,
                                         uint64_t chunk) {
   CARAVAN_STORE_ASSIGN_OR_RETURN(
       Statement st,
-      db.Prepare("SELECT hashes FROM batch_leaves WHERE bid = ? AND chunk = ?"));
+      db.Prepare(
+          "SELECT hashes FROM batch_leaves WHERE bid = ? AND chunk = ?"));
   st.Bind(1, batch);
   st.Bind(2, static_cast<int64_t>(chunk));
   CARAVAN_STORE_ASSIGN_OR_RETURN(bool row, st.Step());
@@ -242,9 +242,8 @@ Result<RecordForm> RecordForms::Compact(
       salt_seed &&
       crypto::MerkleSaltFromSeed(*salt_seed, proof.leaf_index) == proof.salt;
   CARAVAN_STORE_ASSIGN_OR_RETURN(
-      Statement find,
-      db_.Prepare("SELECT bid, tree_size, complete, salt_seed "
-                  "FROM batches WHERE root_signature = ?"));
+      Statement find, db_.Prepare("SELECT bid, tree_size, complete, salt_seed "
+                                  "FROM batches WHERE root_signature = ?"));
   find.BindBlob(1, proof.root_signature);
   CARAVAN_STORE_ASSIGN_OR_RETURN(bool found, find.Step());
   std::optional<crypto::MerkleSaltSeed> batch_seed;

@@ -18,10 +18,10 @@
 //   * each batch's root signature and tree size once, in `batches`;
 //   * a leaf's inclusion path in `record_paths` only until its batch is
 //     complete: every leaf hash known (given by the writer, or every leaf
-//     held). Then the batch's leaf hashes are kept once (`batches.leaves`,
-//     32 bytes a leaf, and the tree's upper levels in `batches.top`,
-//     batch_tree.h) and every path is recomputed from them when the record
-//     is read (RFC 9162, crypto/merkle.h).
+//     held). Then the batch's leaf hashes are kept once (`batch_leaves`,
+//     32 bytes a leaf in rows of 16, and the tree's upper levels in
+//     `batches.top`, batch_tree.h) and every path is recomputed from them when
+//     the record is read (RFC 9162, crypto/merkle.h).
 // Anything this cannot reproduce byte for byte (checked when it is
 // written) is kept verbatim in `records.raw`: nothing stored is ever
 // altered.

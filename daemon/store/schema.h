@@ -36,8 +36,11 @@ Status MigrateRecordForms(Database& db);
 // in rows of 16 (batch_tree.h). Runs inside Migrate's transaction.
 Status MigrateBatchLeaves(Database& db);
 
-// `batches` and `batch_leaves` in the shape RecordForms writes (migration
-// 18), for the migrations that make them.
+// `batches` and `batch_leaves` in the shape RecordForms writes today
+// (migration 18), for the migrations that make them: migration 15 writes
+// through today's RecordForms, so it makes these tables in today's shape,
+// and later reshapes act only on an older one (schema.md, "Versions and
+// migrations"). Change it together with a migration of the older shape.
 extern const char* const kBatchTables;
 // Whether `batches` is in a shape before migration 18 (a `leaves` blob).
 Result<bool> BatchesKeepLeafBlob(Database& db);

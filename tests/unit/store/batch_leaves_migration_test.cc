@@ -44,7 +44,7 @@ void Exec(sqlite3* db, const std::string& sql) {
 }
 
 // Rewrites the batches of a store written by this code in the layout of
-// `version` (16 or 17), as that version wrote them: each complete batch's
+// `version` (15, 16 or 17), as that version wrote them: each complete batch's
 // leaf hashes as one blob, `top` the levels from kOldChunkLevels up, no
 // batch_leaves table, schema_version back at `version`.
 void WriteOldBatchLayout(const std::string& path, int version) {
@@ -55,8 +55,8 @@ void WriteOldBatchLayout(const std::string& path, int version) {
                        " root_signature BLOB NOT NULL UNIQUE,"
                        " tree_size INTEGER NOT NULL,"
                        " held INTEGER NOT NULL DEFAULT 0, salt_seed BLOB, ") +
-                   (version == 16 ? "leaves BLOB, top BLOB)"
-                                  : "top BLOB, leaves BLOB)"));
+               (version < 17 ? "leaves BLOB, top BLOB)"
+                             : "top BLOB, leaves BLOB)"));
   sqlite3_stmt* batches = nullptr;
   sqlite3_stmt* chunks = nullptr;
   sqlite3_stmt* add = nullptr;
@@ -97,7 +97,8 @@ void WriteOldBatchLayout(const std::string& path, int version) {
       }
       const crypto::MerkleLevels levels = crypto::MerkleTreeLevels(hashes);
       for (size_t k = kOldChunkLevels; k < levels.size(); ++k) {
-        for (const auto& h : levels[k]) top.insert(top.end(), h.begin(), h.end());
+        for (const auto& h : levels[k])
+          top.insert(top.end(), h.begin(), h.end());
       }
       // A zero-length blob, not NULL, for a batch of 32 leaves or fewer.
       static const uint8_t kNone = 0;
@@ -115,10 +116,27 @@ void WriteOldBatchLayout(const std::string& path, int version) {
   sqlite3_finalize(batches);
   sqlite3_finalize(chunks);
   sqlite3_finalize(add);
-  Exec(db, "DROP TABLE batches; DROP TABLE batch_leaves;"
-           "ALTER TABLE batches_old RENAME TO batches;"
-           "DELETE FROM schema_version WHERE version > " +
-               std::to_string(version) + "; COMMIT;");
+  if (version < 16) Exec(db, "DROP TABLE pending_notices;");  // migration 16
+  Exec(db,
+       "DROP TABLE batches; DROP TABLE batch_leaves;"
+       "ALTER TABLE batches_old RENAME TO batches;"
+       "DELETE FROM schema_version WHERE version > " +
+           std::to_string(version) + "; COMMIT;");
+  sqlite3_close(db);
+}
+
+// Flips byte `offset` of batch `bid`'s leaf blob (an old-layout store).
+void FlipLeafByte(const std::string& path, int64_t bid, int offset) {
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open(path.c_str(), &db), SQLITE_OK);
+  sqlite3_blob* blob = nullptr;
+  ASSERT_EQ(sqlite3_blob_open(db, "main", "batches", "leaves", bid, 1, &blob),
+            SQLITE_OK);
+  uint8_t byte = 0;
+  ASSERT_EQ(sqlite3_blob_read(blob, &byte, 1, offset), SQLITE_OK);
+  byte ^= 0xff;
+  ASSERT_EQ(sqlite3_blob_write(blob, &byte, 1, offset), SQLITE_OK);
+  sqlite3_blob_close(blob);
   sqlite3_close(db);
 }
 
@@ -133,29 +151,45 @@ TEST_P(OldBatchLayout, GetsItsLeafHashesInChunksAndEveryRecordBack) {
   auto part = SignedRows(*key, "part", 10, 138);
   auto lone = SignedRows(*key, "lone", 1, 148);
   auto small = SignedRows(*key, "small", 5, 149);  // no `top` at all
+  // Signed and stored as the submitter does: salts from a seed the batch
+  // row keeps (not per record).
+  crypto::MerkleSaltSeed seed{};
+  seed.fill(0x5e);
+  auto seeded = SignedRows(*key, "seeded", 70, 154, seed);
   std::vector<RecordRow> rows = whole;
   rows.insert(rows.end(), part.begin(), part.begin() + 3);
   rows.push_back(lone[0]);
   rows.insert(rows.end(), small.begin(), small.end());
+  rows.insert(rows.end(), seeded.begin(), seeded.end());
   { InsertAll(*OpenOrDie(path), rows); }
+  ASSERT_EQ(Count(path,
+                  "SELECT count(*) FROM records WHERE batch IS NOT NULL "
+                  "AND salt IS NULL"),
+            70);
   WriteOldBatchLayout(path, GetParam());
-  ASSERT_EQ(Count(path, "SELECT count(*) FROM pragma_table_info('batches') "
-                        "WHERE name = 'leaves'"),
+  ASSERT_EQ(Count(path,
+                  "SELECT count(*) FROM pragma_table_info('batches') "
+                  "WHERE name = 'leaves'"),
             1);
-  ASSERT_EQ(Count(path, "SELECT count(*) FROM batches WHERE leaves IS NOT NULL"),
-            2);
+  ASSERT_EQ(
+      Count(path, "SELECT count(*) FROM batches WHERE leaves IS NOT NULL"), 3);
 
   auto store = OpenOrDie(path);
   EXPECT_EQ(Count(path, "SELECT max(version) FROM schema_version"),
             internal::kSchemaVersion);
   ExpectLeafHashesInChunks(path);
-  EXPECT_EQ(Count(path, "SELECT count(*) FROM batches"), 3);
-  EXPECT_EQ(Count(path, "SELECT count(*) FROM batches WHERE complete = 1"), 2);
-  EXPECT_EQ(Count(path, "SELECT count(*) FROM batch_leaves"), 9 + 1);
+  EXPECT_EQ(Count(path, "SELECT count(*) FROM batches"), 4);
+  EXPECT_EQ(Count(path, "SELECT count(*) FROM batches WHERE complete = 1"), 3);
+  EXPECT_EQ(Count(path,
+                  "SELECT count(*) FROM batches WHERE salt_seed IS NOT "
+                  "NULL AND complete = 1"),
+            1);
+  EXPECT_EQ(Count(path, "SELECT count(*) FROM batch_leaves"), 9 + 1 + 5);
   EXPECT_EQ(Count(path, "SELECT held FROM batches WHERE complete = 0"), 3);
   EXPECT_EQ(Count(path, "SELECT count(*) FROM pragma_foreign_key_check"), 0);
-  EXPECT_EQ(Count(path, "SELECT count(*) FROM pragma_integrity_check "
-                        "WHERE integrity_check != 'ok'"),
+  EXPECT_EQ(Count(path,
+                  "SELECT count(*) FROM pragma_integrity_check "
+                  "WHERE integrity_check != 'ok'"),
             0);
   ExpectBytesBack(*store, rows);
   // The half-held batch still completes when its other leaves come.
@@ -168,37 +202,103 @@ TEST_P(OldBatchLayout, GetsItsLeafHashesInChunksAndEveryRecordBack) {
   ExpectBytesBack(*store, rows);
 }
 
-INSTANTIATE_TEST_SUITE_P(Versions, OldBatchLayout, ::testing::Values(16, 17));
+INSTANTIATE_TEST_SUITE_P(Versions, OldBatchLayout,
+                         ::testing::Values(15, 16, 17));
 
-// A leaf blob of the wrong size (damage before the migration) does not stop
-// the store from opening: that batch's records fail to read, naming the
-// batch, as they did before; every other record comes back.
-TEST(BatchLeavesMigration, ADamagedLeafBlobStaysWithItsBatch) {
+// Damage from before the migration stays what it was: a leaf blob cut short
+// and a leaf hash that rotted do not stop the store from opening, the
+// batch is not made complete, and each record reads as the old layout read
+// it: one whose 64-leaf chunk is intact gives its bytes back, one whose
+// chunk the blob no longer holds fails, one in the rotted chunk comes back
+// with a wrong proof (a reader's signature check then refuses it), as
+// before.
+TEST(BatchLeavesMigration, DamageToTheLeafHashesStaysWithTheRecordsItHit) {
   TempDir dir;
   const std::string path = dir.File("s.db");
   auto key = crypto::IdentityKey::Generate();
   auto good = SignedRows(*key, "good", 40, 1);
-  auto bad = SignedRows(*key, "bad", 40, 41);
+  auto cut = SignedRows(*key, "cut", 100, 41);
+  auto rot = SignedRows(*key, "rot", 100, 141);
   std::vector<RecordRow> rows = good;
-  rows.insert(rows.end(), bad.begin(), bad.end());
+  rows.insert(rows.end(), cut.begin(), cut.end());
+  rows.insert(rows.end(), rot.begin(), rot.end());
   { InsertAll(*OpenOrDie(path), rows); }
   WriteOldBatchLayout(path, 17);
-  testing::RawExec(path, "UPDATE batches SET leaves = substr(leaves, 1, 160) "
-                         "WHERE bid = (SELECT max(bid) FROM batches)");
+  const int64_t cut_bid =
+      Count(path, "SELECT bid FROM batches ORDER BY bid LIMIT 1 OFFSET 1");
+  const int64_t rot_bid = Count(path, "SELECT max(bid) FROM batches");
+  // 70 leaves of 100 left in one; a byte of leaf 70 flipped in the other.
+  testing::RawExec(path,
+                   "UPDATE batches SET leaves = substr(leaves, 1, 2240) "
+                   "WHERE bid = " +
+                       std::to_string(cut_bid));
+  FlipLeafByte(path, rot_bid, 2240);
+  ASSERT_EQ(Count(path, "SELECT length(leaves) FROM batches WHERE bid = " +
+                            std::to_string(rot_bid)),
+            3200);
   auto store = OpenOrDie(path);
   EXPECT_EQ(Count(path, "SELECT max(version) FROM schema_version"),
             internal::kSchemaVersion);
+  EXPECT_EQ(Count(path, "SELECT count(*) FROM batches WHERE complete = 1"), 1);
+  ExpectLeafHashesInChunks(path);
   auto reader = testing::ReaderOrDie(*store);
-  for (const RecordRow& r : good) {
-    auto bytes = reader->GetRecordBytes(r.id, 1, 0);
-    ASSERT_TRUE(bytes.ok()) << bytes.status().ToString();
-    EXPECT_EQ(*bytes, r.signed_bytes);
+  auto read = [&reader](const RecordRow& r) {
+    return reader->GetRecordBytes(r.id, 1, 0);
+  };
+  for (const RecordRow& r : good) EXPECT_EQ(*read(r), r.signed_bytes);
+  for (size_t i = 0; i < 100; ++i) {
+    auto cut_bytes = read(cut[i]);
+    auto rot_bytes = read(rot[i]);
+    if (i < 64) {
+      ASSERT_TRUE(cut_bytes.ok()) << i << ": " << cut_bytes.status().ToString();
+      EXPECT_EQ(*cut_bytes, cut[i].signed_bytes) << i;
+      ASSERT_TRUE(rot_bytes.ok()) << i;
+      EXPECT_EQ(*rot_bytes, rot[i].signed_bytes) << i;
+    } else {
+      EXPECT_EQ(cut_bytes.status().code(), StatusCode::kCorrupt) << i;
+      ASSERT_TRUE(rot_bytes.ok()) << i;
+      // Leaf 70's own path holds no hash of leaf 70; every other path of
+      // its chunk holds a node above it, now wrong.
+      if (i == 70) {
+        EXPECT_EQ(*rot_bytes, rot[i].signed_bytes);
+      } else {
+        EXPECT_NE(*rot_bytes, rot[i].signed_bytes) << i;  // a wrong proof
+      }
+    }
   }
-  auto damaged = reader->GetRecordBytes(bad[7].id, 1, 0);
-  ASSERT_FALSE(damaged.ok());
-  EXPECT_EQ(damaged.status().code(), StatusCode::kCorrupt);
-  EXPECT_NE(damaged.status().message().find("batch"), std::string::npos)
-      << damaged.status().message();
+}
+
+// A migration that fails partway (here the last batch row breaks a CHECK of
+// the new table, after the earlier batches were copied and their leaf rows
+// written) leaves the store exactly at 17: nothing half-done is kept.
+TEST(BatchLeavesMigration, AFailureHalfwayLeavesTheStoreAtItsVersion) {
+  TempDir dir;
+  const std::string path = dir.File("s.db");
+  auto key = crypto::IdentityKey::Generate();
+  std::vector<RecordRow> rows;
+  for (uint64_t b = 0; b < 3; ++b) {
+    auto batch =
+        SignedRows(*key, "b" + std::to_string(b) + "-", 50, 1 + 50 * b);
+    rows.insert(rows.end(), batch.begin(), batch.end());
+  }
+  { InsertAll(*OpenOrDie(path), rows); }
+  WriteOldBatchLayout(path, 17);
+  testing::RawExec(path,
+                   "UPDATE batches SET root_signature = zeroblob(63) "
+                   "WHERE bid = (SELECT max(bid) FROM batches)");
+  auto opened = Store::Open(path);
+  ASSERT_FALSE(opened.ok());
+  EXPECT_NE(opened.status().message().find("migration 18"), std::string::npos)
+      << opened.status().message();
+  EXPECT_EQ(Count(path, "SELECT max(version) FROM schema_version"), 17);
+  EXPECT_EQ(Count(path,
+                  "SELECT count(*) FROM batches WHERE "
+                  "length(leaves) = 32 * tree_size"),
+            3);
+  EXPECT_EQ(Count(path,
+                  "SELECT count(*) FROM sqlite_master WHERE name IN "
+                  "('batch_leaves', 'batches_v17')"),
+            0);
 }
 
 // kill -9 at random moments of opening a version-17 store: it is then at
@@ -211,8 +311,8 @@ TEST(BatchLeavesMigration, KillNineDuringTheMigrationLosesNothing) {
   std::vector<RecordRow> rows;
   // Under ExpectBytesBack's one read of the whole log (kMaxQueryLimit).
   for (uint64_t b = 0; b < 9; ++b) {
-    auto batch = SignedRows(*key, "b" + std::to_string(b) + "-", 1000,
-                            1 + 1000 * b);
+    auto batch =
+        SignedRows(*key, "b" + std::to_string(b) + "-", 1000, 1 + 1000 * b);
     rows.insert(rows.end(), batch.begin(), batch.end());
   }
   { InsertAll(*OpenOrDie(original), rows); }
@@ -246,8 +346,9 @@ TEST(BatchLeavesMigration, KillNineDuringTheMigrationLosesNothing) {
         << "round " << round << ": version " << version;
     if (version == 17) {
       ++killed_at_17;
-      EXPECT_EQ(Count(path, "SELECT count(*) FROM batches WHERE "
-                            "length(leaves) = 32 * tree_size"),
+      EXPECT_EQ(Count(path,
+                      "SELECT count(*) FROM batches WHERE "
+                      "length(leaves) = 32 * tree_size"),
                 9);
     }
     auto store = OpenOrDie(path);

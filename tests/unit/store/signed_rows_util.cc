@@ -35,14 +35,14 @@ RecordRow Row(const crypto::IdentityKey& key, const std::string& value,
 }
 
 // `n` rows signed as one Merkle batch (n == 1: a single signature).
-std::vector<RecordRow> SignedRows(const crypto::IdentityKey& key,
-                                  const std::string& prefix, size_t n,
-                                  uint64_t first_seq) {
+std::vector<RecordRow> SignedRows(
+    const crypto::IdentityKey& key, const std::string& prefix, size_t n,
+    uint64_t first_seq, const std::optional<crypto::MerkleSaltSeed>& seed) {
   std::vector<RecordRow> rows;
   std::vector<std::vector<uint8_t>> bodies;
   for (size_t i = 0; i < n; ++i) {
-    rows.push_back(Row(key, prefix + std::to_string(i) + ".example",
-                       first_seq + i));
+    rows.push_back(
+        Row(key, prefix + std::to_string(i) + ".example", first_seq + i));
     bodies.push_back(protocol::EncodeRecordBody(rows.back().body));
   }
   if (n == 1) {
@@ -52,7 +52,13 @@ std::vector<RecordRow> SignedRows(const crypto::IdentityKey& key,
     return rows;
   }
   std::vector<std::span<const uint8_t>> leaves(bodies.begin(), bodies.end());
-  crypto::SignedBatch batch = crypto::SignBatch(key, leaves);
+  crypto::SignedBatch batch = seed ? crypto::SignSeededBatch(key, leaves, *seed)
+                                   : crypto::SignBatch(key, leaves);
+  std::shared_ptr<const std::vector<crypto::MerkleHash>> leaf_hashes;
+  if (seed) {
+    leaf_hashes = std::make_shared<const std::vector<crypto::MerkleHash>>(
+        batch.leaf_hashes);
+  }
   for (size_t i = 0; i < n; ++i) {
     protocol::BatchProofData proof;
     proof.salt = batch.proofs[i].salt;
@@ -62,6 +68,11 @@ std::vector<RecordRow> SignedRows(const crypto::IdentityKey& key,
     proof.root_signature = batch.root_signature;
     rows[i].signed_bytes =
         protocol::EncodeSignedRecord({bodies[i], std::move(proof)});
+    if (seed) {
+      // As the submitter hands its own batches to the store.
+      rows[i].salt_seed = *seed;
+      rows[i].batch_leaves = leaf_hashes;
+    }
   }
   return rows;
 }
@@ -83,8 +94,10 @@ int64_t Count(const std::string& path, const std::string& sql) {
             SQLITE_OK);
   sqlite3_stmt* st = nullptr;
   int64_t n = -1;
-  if (sqlite3_prepare_v2(db, sql.c_str(), -1, &st, nullptr) == SQLITE_OK &&
-      sqlite3_step(st) == SQLITE_ROW) {
+  if (sqlite3_prepare_v2(db, sql.c_str(), -1, &st, nullptr) != SQLITE_OK) {
+    // A wrong table or column must fail the test, not compare -1 to -1.
+    ADD_FAILURE() << sqlite3_errmsg(db) << " in " << sql;
+  } else if (sqlite3_step(st) == SQLITE_ROW) {
     n = sqlite3_column_int64(st, 0);
   }
   sqlite3_finalize(st);
@@ -116,24 +129,30 @@ void ExpectBytesBack(Store& store, const std::vector<RecordRow>& rows) {
 }
 
 void ExpectLeafHashesInChunks(const std::string& path) {
-  EXPECT_EQ(Count(path, "SELECT count(*) FROM pragma_table_info('batches') "
-                        "WHERE name = 'leaves'"),
+  EXPECT_EQ(Count(path,
+                  "SELECT count(*) FROM pragma_table_info('batches') "
+                  "WHERE name = 'leaves'"),
             0);
-  EXPECT_EQ(Count(path, "SELECT count(*) FROM batch_leaves l "
-                        "JOIN batches b ON b.bid = l.bid WHERE b.complete = 0"),
+  EXPECT_EQ(Count(path,
+                  "SELECT count(*) FROM batch_leaves l "
+                  "JOIN batches b ON b.bid = l.bid WHERE b.complete = 0"),
             0);
   EXPECT_EQ(Count(path, "SELECT count(*) FROM batch_leaves"),
-            Count(path, "SELECT coalesce(sum((tree_size + 15) / 16), 0) "
-                        "FROM batches WHERE complete = 1"));
-  EXPECT_EQ(Count(path, "SELECT coalesce(sum(length(hashes)), 0) "
-                        "FROM batch_leaves"),
-            Count(path, "SELECT coalesce(sum(32 * tree_size), 0) FROM batches "
-                        "WHERE complete = 1"));
+            Count(path,
+                  "SELECT coalesce(sum((tree_size + 15) / 16), 0) "
+                  "FROM batches WHERE complete = 1"));
+  EXPECT_EQ(Count(path,
+                  "SELECT coalesce(sum(length(hashes)), 0) "
+                  "FROM batch_leaves"),
+            Count(path,
+                  "SELECT coalesce(sum(32 * tree_size), 0) FROM batches "
+                  "WHERE complete = 1"));
   // Every chunk but a batch's last holds 16 leaves.
-  EXPECT_EQ(Count(path, "SELECT count(*) FROM batch_leaves l "
-                        "JOIN batches b ON b.bid = l.bid "
-                        "WHERE length(l.hashes) != 32 * min(16, b.tree_size - "
-                        "16 * l.chunk)"),
+  EXPECT_EQ(Count(path,
+                  "SELECT count(*) FROM batch_leaves l "
+                  "JOIN batches b ON b.bid = l.bid "
+                  "WHERE length(l.hashes) != 32 * min(16, b.tree_size - "
+                  "16 * l.chunk)"),
             0);
 }
 

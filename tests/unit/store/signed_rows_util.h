@@ -4,10 +4,12 @@
 // them back unchanged.
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "crypto/identity_key.h"
+#include "crypto/merkle.h"
 #include "daemon/store/store.h"
 
 namespace caravan::store::testing {
@@ -16,16 +18,19 @@ namespace caravan::store::testing {
 RecordRow Row(const crypto::IdentityKey& key, const std::string& value,
               uint64_t origin_seq);
 
-// `n` rows signed as one Merkle batch (n == 1: a single signature).
-std::vector<RecordRow> SignedRows(const crypto::IdentityKey& key,
-                                  const std::string& prefix, size_t n,
-                                  uint64_t first_seq);
+// `n` rows signed as one Merkle batch (n == 1: a single signature). With
+// `seed`, salts derived from it and the rows carry the seed and every leaf
+// hash, as the submitter writes its own batches.
+std::vector<RecordRow> SignedRows(
+    const crypto::IdentityKey& key, const std::string& prefix, size_t n,
+    uint64_t first_seq,
+    const std::optional<crypto::MerkleSaltSeed>& seed = std::nullopt);
 
 // Inserts `rows` in one write; fails the test on error.
 void InsertAll(Store& store, const std::vector<RecordRow>& rows);
 
 // The first column of the first row of `sql` on the file (read-only), or
-// -1.
+// -1 when there is no row; SQL that does not prepare fails the test.
 int64_t Count(const std::string& path, const std::string& sql);
 
 // Every row's signed bytes, read back three ways, are what was stored.
