@@ -56,12 +56,6 @@ std::vector<Hash> HashesOf(const uint8_t* bytes, size_t count) {
   return out;
 }
 
-std::vector<size_t> LevelSizes(uint64_t leaves) {
-  std::vector<size_t> sizes = {static_cast<size_t>(leaves)};
-  while (sizes.back() > 1) sizes.push_back((sizes.back() + 1) / 2);
-  return sizes;
-}
-
 // The old layout's upper levels computed from `levels`, as bytes.
 std::vector<uint8_t> OldTopOf(const crypto::MerkleLevels& levels) {
   std::vector<uint8_t> out;
@@ -78,7 +72,7 @@ std::vector<uint8_t> OldTopOf(const crypto::MerkleLevels& levels) {
 std::optional<std::vector<uint8_t>> OldLayoutPath(
     const std::vector<uint8_t>& blob, const std::vector<uint8_t>& old_top,
     uint64_t tree_size, uint64_t leaf) {
-  const std::vector<size_t> sizes = LevelSizes(tree_size);
+  const std::vector<size_t> sizes = BatchTree::LevelSizes(tree_size);
   if (leaf >= tree_size) return std::nullopt;
   std::vector<std::vector<Hash>> top;
   size_t at = 0;
@@ -92,17 +86,8 @@ std::optional<std::vector<uint8_t>> OldLayoutPath(
   const uint64_t end =
       std::min<uint64_t>(tree_size, first + (uint64_t{1} << kOldChunkLevels));
   if (blob.size() < 32 * end) return std::nullopt;
-  std::vector<std::vector<Hash>> chunk = {
-      HashesOf(blob.data() + 32 * first, end - first)};
-  while (chunk.size() < kOldChunkLevels && chunk.back().size() > 1) {
-    const std::vector<Hash>& below = chunk.back();
-    std::vector<Hash> up;
-    for (size_t i = 0; i + 1 < below.size(); i += 2) {
-      up.push_back(crypto::MerkleNodeHash(below[i], below[i + 1]));
-    }
-    if (below.size() % 2 == 1) up.push_back(below.back());
-    chunk.push_back(std::move(up));
-  }
+  const std::vector<std::vector<Hash>> chunk = BatchTree::LowerLevels(
+      HashesOf(blob.data() + 32 * first, end - first), kOldChunkLevels);
   std::vector<uint8_t> path;
   for (size_t k = 0; k + 1 < sizes.size(); ++k) {
     const uint64_t sibling = (leaf >> k) ^ 1;

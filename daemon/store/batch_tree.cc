@@ -83,9 +83,9 @@ Result<const std::vector<std::vector<Hash>>*> BatchTree::Chunk(
   if (found != chunks_.end()) return &found->second;
   const uint64_t first = chunk << kChunkLevels;
   const uint64_t end = std::min<uint64_t>(size(), first + kChunkLeaves);
-  std::vector<std::vector<Hash>> levels;
+  std::vector<Hash> leaves;
   if (!leaves_.empty()) {
-    levels.emplace_back(leaves_.begin() + first, leaves_.begin() + end);
+    leaves.assign(leaves_.begin() + first, leaves_.begin() + end);
   } else {
     auto bytes = loader_(chunk);
     if (!bytes.ok()) return bytes.status();
@@ -94,18 +94,27 @@ Result<const std::vector<std::vector<Hash>>*> BatchTree::Chunk(
                      std::to_string(bytes->size()) + " bytes, not " +
                      std::to_string(32 * (end - first)));
     }
-    levels.push_back(Take(bytes->data(), end - first));
+    leaves = Take(bytes->data(), end - first);
   }
-  while (levels.size() < kChunkLevels && levels.back().size() > 1) {
+  return &chunks_.emplace(chunk, LowerLevels(std::move(leaves), kChunkLevels))
+              .first->second;
+}
+
+std::vector<std::vector<Hash>> BatchTree::LowerLevels(std::vector<Hash> leaves,
+                                                      size_t count) {
+  std::vector<std::vector<Hash>> levels;
+  levels.push_back(std::move(leaves));
+  while (levels.size() < count && levels.back().size() > 1) {
     const std::vector<Hash>& below = levels.back();
     std::vector<Hash> up;
     for (size_t i = 0; i + 1 < below.size(); i += 2) {
       up.push_back(crypto::MerkleNodeHash(below[i], below[i + 1]));
     }
+    // No right neighbour: the node moves up unchanged (RFC 9162).
     if (below.size() % 2 == 1) up.push_back(below.back());
     levels.push_back(std::move(up));
   }
-  return &chunks_.emplace(chunk, std::move(levels)).first->second;
+  return levels;
 }
 
 Result<Hash> BatchTree::Leaf(uint64_t index) {

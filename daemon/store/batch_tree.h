@@ -59,6 +59,14 @@ class BatchTree {
   std::vector<uint8_t> TopBytes() const;
 
   uint64_t size() const { return level_sizes_[0]; }
+
+  // The size of every level of a tree over `leaves` leaves, leaves first.
+  static std::vector<size_t> LevelSizes(uint64_t leaves);
+  // The lowest `count` levels over `leaves` (fewer once a level is one
+  // node), leaves first: a chunk's levels, which a path takes its lower
+  // siblings from.
+  static std::vector<std::vector<Hash>> LowerLevels(std::vector<Hash> leaves,
+                                                    size_t count);
   // Leaf `index` (< size()) and its RFC 9162 inclusion path. Fail only
   // when the loader does (a store error or a damaged row).
   Result<Hash> Leaf(uint64_t index);
@@ -66,7 +74,6 @@ class BatchTree {
 
  private:
   BatchTree() = default;
-  static std::vector<size_t> LevelSizes(uint64_t leaves);
   Result<const std::vector<std::vector<Hash>>*> Chunk(uint64_t chunk);
 
   std::vector<Hash> leaves_;  // all of them (FromLevels) or none

@@ -67,6 +67,26 @@ link_ready() {  # NODE OTHER: the link is up and NODE has nothing queued for it
   cv "$1" --json status | /usr/bin/python3 -c "import json,sys
 sys.exit(0 if any(p['name']=='CERT-$2' and p['link']=='up' and p['backlog']==0 for p in json.load(sys.stdin)['peers']) else 1)"
 }
+# FROM TO SAMPLES OUT: SAMPLES times, submit a new IPv4 (172.16.x.y) at
+# FROM, then query it at TO until it is there; one line per sample to OUT:
+# "submit start, submit return, start of the query that found it, found"
+# (seconds). The one-hop latency of scale_bench.sh and hop_latency.sh.
+hop_samples() {
+  : >"$4"
+  local i v t0 ts tq t1
+  for i in $(seq 1 "$3"); do
+    v="172.16.$((i / 256)).$((i % 256))"
+    t0=$(now)
+    cv "$1" submit ipv4 "$v" --tlp green >/dev/null
+    ts=$(now)
+    while :; do
+      tq=$(now)
+      cv "$2" query "$v" >/dev/null 2>&1 && break
+    done
+    t1=$(now)
+    echo "$t0 $ts $tq $t1" >>"$4"
+  done
+}
 rss_kib() {  # NODE: resident set of its caravand, KiB
   awk '/^VmRSS/ {print $2}' "/proc/${pid[$1]}/status"
 }

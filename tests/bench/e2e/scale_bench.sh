@@ -205,19 +205,7 @@ echo "== 4. submit -> queryable at a peer, one hop, $samples samples"
 start B
 for _ in $(seq 1 600); do link_ready A B && break; sleep 0.1; done
 link_ready A B || { echo "link A-B did not come up or catch up" >&2; exit 1; }
-: >"$tmp/lat.txt"
-for i in $(seq 1 "$samples"); do
-  v="172.16.$((i / 256)).$((i % 256))"
-  t0=$(now)
-  cv A submit ipv4 "$v" --tlp green >/dev/null
-  ts=$(now)
-  while :; do
-    tq=$(now)
-    cv B query "$v" >/dev/null 2>&1 && break
-  done
-  t1=$(now)
-  echo "$t0 $ts $tq $t1" >>"$tmp/lat.txt"
-done
+hop_samples A B "$samples" "$tmp/lat.txt"
 /usr/bin/python3 - "$tmp/lat.txt" "$results" <<'PY'
 import sys
 rows = [list(map(float, l.split())) for l in open(sys.argv[1])]

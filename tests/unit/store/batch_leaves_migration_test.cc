@@ -1,24 +1,18 @@
 // Migration 18 (daemon/store/batch_leaves_migration.cc): a complete
 // batch's leaf hashes move from one blob on its `batches` row into rows of
-// 16 (`batch_leaves`), on stores in the layout of version 16 (`top` after
-// `leaves`) and 17 (`leaves` last), as this code's predecessors wrote them.
-// Every record comes back byte for byte, a half-held batch still completes,
-// a damaged leaf blob stays confined to its batch's records, and kill -9 at
-// any moment of the migration loses nothing.
+// 16 (`batch_leaves`), on stores in the layout of versions 15 and 16 (`top`
+// after `leaves`) and 17 (`leaves` last), as this code's predecessors wrote
+// them. Every record comes back byte for byte, a half-held batch still
+// completes, damaged leaf hashes hurt only the records they hurt before, a
+// failure halfway leaves the store as it was, and kill -9 at any moment of
+// the migration loses nothing.
 
-#include <signal.h>
 #include <sqlite3.h>
-#include <sys/wait.h>
-#include <unistd.h>
-
-#include <chrono>
-#include <filesystem>
-#include <random>
-#include <thread>
 
 #include "crypto/identity_key.h"
 #include "crypto/merkle.h"
 #include "daemon/store/schema.h"
+#include "tests/unit/store/kill_during_open.h"
 #include "tests/unit/store/signed_rows_util.h"
 #include "tests/unit/store/store_test_util.h"
 
@@ -317,44 +311,18 @@ TEST(BatchLeavesMigration, KillNineDuringTheMigrationLosesNothing) {
   }
   { InsertAll(*OpenOrDie(original), rows); }
   WriteOldBatchLayout(original, 17);
-  const std::string timed = dir.File("timed.db");
-  std::filesystem::copy_file(original, timed);
-  const auto t0 = std::chrono::steady_clock::now();
-  { OpenOrDie(timed); }
-  const auto took = std::chrono::duration_cast<std::chrono::microseconds>(
-                        std::chrono::steady_clock::now() - t0)
-                        .count();
-  std::mt19937_64 rng(20261206);
-  int killed_at_17 = 0;
-  for (int round = 0; round < 6; ++round) {
-    const std::string path = dir.File("kill" + std::to_string(round) + ".db");
-    std::filesystem::copy_file(original, path);
-    pid_t child = fork();
-    ASSERT_GE(child, 0);
-    if (child == 0) {
-      auto opened = Store::Open(path);
-      _exit(opened.ok() ? 0 : 2);
-    }
-    std::this_thread::sleep_for(std::chrono::microseconds(
-        std::uniform_int_distribution<int64_t>(0, took)(rng)));
-    kill(child, SIGKILL);
-    int status = 0;
-    waitpid(child, &status, 0);
-    const int64_t version =
-        Count(path, "SELECT coalesce(max(version), 0) FROM schema_version");
-    ASSERT_TRUE(version == 17 || version == internal::kSchemaVersion)
-        << "round " << round << ": version " << version;
-    if (version == 17) {
-      ++killed_at_17;
-      EXPECT_EQ(Count(path,
-                      "SELECT count(*) FROM batches WHERE "
-                      "length(leaves) = 32 * tree_size"),
-                9);
-    }
-    auto store = OpenOrDie(path);
-    ExpectLeafHashesInChunks(path);
-    ExpectBytesBack(*store, rows);
-  }
+  const int killed_at_17 = testing::KillDuringOpen(
+      dir, original, 6, 20261206, 17, [&rows](const std::string& path) {
+        if (Count(path, "SELECT max(version) FROM schema_version") == 17) {
+          EXPECT_EQ(Count(path,
+                          "SELECT count(*) FROM batches WHERE "
+                          "length(leaves) = 32 * tree_size"),
+                    9);
+        }
+        auto store = OpenOrDie(path);
+        ExpectLeafHashesInChunks(path);
+        ExpectBytesBack(*store, rows);
+      });
   RecordProperty("killed_before_commit", killed_at_17);
 }
 

@@ -4,21 +4,14 @@
 // migration 15 converts a version-14 store in place and survives kill -9
 // at any moment.
 
-#include <signal.h>
 #include <sqlite3.h>
-#include <sys/wait.h>
-#include <unistd.h>
-
-#include <chrono>
-#include <filesystem>
-#include <random>
-#include <thread>
 
 #include "crypto/identity_key.h"
 #include "crypto/merkle.h"
 #include "crypto/signing.h"
-#include "protocol/record_codec.h"
 #include "daemon/store/schema.h"
+#include "protocol/record_codec.h"
+#include "tests/unit/store/kill_during_open.h"
 #include "tests/unit/store/schema_rollback.h"
 #include "tests/unit/store/signed_rows_util.h"
 #include "tests/unit/store/store_test_util.h"
@@ -69,8 +62,7 @@ TEST(RecordForms, ASubsetKeepsItsPathsUntilTheBatchIsWhole) {
   InsertAll(*store, first);
   ExpectBytesBack(*store, first);
   EXPECT_EQ(Count(path, "SELECT count(*) FROM record_paths"), 3);
-  EXPECT_EQ(Count(path, "SELECT count(*) FROM batches WHERE complete = 0"),
-            1);
+  EXPECT_EQ(Count(path, "SELECT count(*) FROM batches WHERE complete = 0"), 1);
   // The same record again is a duplicate: nothing more held.
   InsertAll(*store, {rows[7]});
   EXPECT_EQ(Count(path, "SELECT held FROM batches"), 3);
@@ -78,8 +70,7 @@ TEST(RecordForms, ASubsetKeepsItsPathsUntilTheBatchIsWhole) {
   InsertAll(*store, {rows[0], rows[1], rows[3]});
   InsertAll(*store, {rows[4], rows[5], rows[6], rows[8]});
   EXPECT_EQ(Count(path, "SELECT count(*) FROM record_paths"), 0);
-  EXPECT_EQ(Count(path, "SELECT count(*) FROM batches WHERE complete = 0"),
-            0);
+  EXPECT_EQ(Count(path, "SELECT count(*) FROM batches WHERE complete = 0"), 0);
   std::vector<RecordRow> in_log_order = first;
   for (size_t i : {0, 1, 3, 4, 5, 6, 8}) in_log_order.push_back(rows[i]);
   ExpectBytesBack(*store, in_log_order);
@@ -117,8 +108,7 @@ TEST(RecordForms, ABatchWhoseLeafHashesComeAlongIsCompleteAtOnce) {
   std::vector<RecordRow> some = {rows[6], rows[1], rows[8]};
   InsertAll(*store, some);
   EXPECT_EQ(Count(path, "SELECT count(*) FROM record_paths"), 0);
-  EXPECT_EQ(Count(path, "SELECT count(*) FROM batches WHERE complete = 0"),
-            0);
+  EXPECT_EQ(Count(path, "SELECT count(*) FROM batches WHERE complete = 0"), 0);
   ExpectBytesBack(*store, some);
   // Leaf hashes that do not place the record where its proof does are not
   // trusted: that batch keeps paths until it is whole.
@@ -228,8 +218,7 @@ void ExpectMigrated(const std::string& path,
                         "WHERE name = 'signed_bytes'"),
             0);
   // Whole batches lost their paths; the half-held one kept them.
-  EXPECT_EQ(Count(path, "SELECT count(*) FROM batches WHERE complete = 0"),
-            1);
+  EXPECT_EQ(Count(path, "SELECT count(*) FROM batches WHERE complete = 0"), 1);
   EXPECT_GT(Count(path, "SELECT count(*) FROM record_paths"), 0);
   EXPECT_EQ(Count(path, "SELECT count(*) FROM pragma_integrity_check "
                         "WHERE integrity_check != 'ok'"),
@@ -259,41 +248,14 @@ TEST(RecordFormsMigration, KillNineDuringTheMigrationLosesNothing) {
   TempDir dir;
   const std::string original = dir.File("v14.db");
   auto rows = WriteVersion14Store(original, 20, 500);
-  // How long one migration takes here (a copy, not killed).
-  const std::string timed = dir.File("timed.db");
-  std::filesystem::copy_file(original, timed);
-  const auto t0 = std::chrono::steady_clock::now();
-  { OpenOrDie(timed); }
-  const auto took = std::chrono::duration_cast<std::chrono::microseconds>(
-                        std::chrono::steady_clock::now() - t0)
-                        .count();
-  std::mt19937_64 rng(20261206);
-  int killed_at_14 = 0;
-  for (int round = 0; round < 6; ++round) {
-    const std::string path = dir.File("kill" + std::to_string(round) + ".db");
-    std::filesystem::copy_file(original, path);
-    pid_t child = fork();
-    ASSERT_GE(child, 0);
-    if (child == 0) {
-      auto opened = Store::Open(path);
-      _exit(opened.ok() ? 0 : 2);
-    }
-    std::this_thread::sleep_for(std::chrono::microseconds(
-        std::uniform_int_distribution<int64_t>(0, took)(rng)));
-    kill(child, SIGKILL);
-    int status = 0;
-    waitpid(child, &status, 0);
-    const int64_t version =
-        Count(path, "SELECT coalesce(max(version), 0) FROM schema_version");
-    ASSERT_TRUE(version == 14 || version == internal::kSchemaVersion)
-        << "round " << round << ": version " << version;
-    if (version == 14) {
-      ++killed_at_14;
-      EXPECT_EQ(Count(path, "SELECT count(*) FROM records"),
-                static_cast<int64_t>(rows.size()));
-    }
-    ExpectMigrated(path, rows);
-  }
+  const int killed_at_14 = testing::KillDuringOpen(
+      dir, original, 6, 20261206, 14, [&rows](const std::string& path) {
+        if (Count(path, "SELECT max(version) FROM schema_version") == 14) {
+          EXPECT_EQ(Count(path, "SELECT count(*) FROM records"),
+                    static_cast<int64_t>(rows.size()));
+        }
+        ExpectMigrated(path, rows);
+      });
   // The kill points are spread over the migration's time: most land in it.
   RecordProperty("killed_before_commit", killed_at_14);
 }
