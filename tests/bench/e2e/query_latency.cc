@@ -4,13 +4,16 @@
 // --cidr NET` sends) over one connection, one at a time, and reports the
 // round-trip percentiles.
 //
-//   query_latency SOCKET VALUES_FILE QUERIES [exact|cidr24]
+//   query_latency SOCKET VALUES_FILE QUERIES [exact|cidr24|cidr24dense]
 //
 // Values are taken round-robin from VALUES_FILE after a deterministic
 // shuffle (so queries hit all parts of the store). exact (the default)
 // looks each value up; cidr24 asks for the /24 around each IPv4 value of
 // the file (other lines are skipped), so every network holds at least one
-// stored indicator. Prints one line:
+// stored indicator. cidr24dense asks only for the /24s that hold at least
+// kDenseNetwork IPv4 values of the file, each network once in the cycle:
+// the networks whose rows (each one signature check) make a /24 query
+// expensive, whatever share of a mix they are. Prints one line:
 // "query_latency mode=M n=N found=F p50_us=.. p90_us=.. p99_us=.. max_us=..".
 // Exit 1 if the daemon is unreachable or answers with an error.
 #include <sys/socket.h>
@@ -24,6 +27,7 @@
 #include <cstdio>
 #include <cstring>
 #include <fstream>
+#include <map>
 #include <random>
 #include <string>
 #include <vector>
@@ -87,17 +91,22 @@ std::string Slash24(const std::string& value) {
          std::to_string(c) + ".0/24";
 }
 
+// A /24 is "dense" from this many values of the file on (a real blocklist
+// network; a query returns up to the page limit of 100 rows).
+constexpr size_t kDenseNetwork = 64;
+
 }  // namespace
 
 int main(int argc, char** argv) {
   const std::string mode = argc == 5 ? argv[4] : "exact";
-  if ((argc != 4 && argc != 5) || (mode != "exact" && mode != "cidr24")) {
+  if ((argc != 4 && argc != 5) ||
+      (mode != "exact" && mode != "cidr24" && mode != "cidr24dense")) {
     std::fprintf(stderr,
                  "usage: query_latency SOCKET VALUES_FILE QUERIES "
-                 "[exact|cidr24]\n");
+                 "[exact|cidr24|cidr24dense]\n");
     return 2;
   }
-  const bool cidr = mode == "cidr24";
+  const bool cidr = mode != "exact";
   std::vector<std::string> values;
   {
     std::ifstream in(argv[2]);
@@ -106,9 +115,20 @@ int main(int argc, char** argv) {
       if (!l.empty()) values.push_back(l);
     }
   }
+  if (mode == "cidr24dense") {
+    std::map<std::string, size_t> per_network;
+    for (const std::string& v : values) ++per_network[v];
+    values.clear();
+    for (const auto& [network, n] : per_network) {
+      if (n >= kDenseNetwork) values.push_back(network);
+    }
+  }
   if (values.empty()) {
     std::fprintf(stderr, "query_latency: no %s in %s\n",
-                 cidr ? "IPv4 values" : "values", argv[2]);
+                 mode == "cidr24dense" ? "/24 holding 64 IPv4 values"
+                 : cidr                ? "IPv4 values"
+                                       : "values",
+                 argv[2]);
     return 2;
   }
   std::shuffle(values.begin(), values.end(), std::mt19937(42));

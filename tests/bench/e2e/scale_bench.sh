@@ -134,12 +134,29 @@ head -5 "$tmp/submit.err"
 echo "== 2. queries at N (idle), idle RSS, disk"
 ex=$("$query_latency" "$tmp/A/caravand.sock" "$tmp/queries.txt" 20000 exact)
 ci=$("$query_latency" "$tmp/A/caravand.sock" "$tmp/queries.txt" 5000 cidr24)
-echo "  $ex"; echo "  $ci"
+# The /24s of the real blocklists that hold 64 values or more: what a
+# dense network costs, whatever share of the mix the real data has at N.
+cd24=$("$query_latency" "$tmp/A/caravand.sock" "$testdata/ipv4.txt" 2000 cidr24dense) || cd24=""
+echo "  $ex"; echo "  $ci"; echo "  $cd24"
 put exact_p50_us "$(field p50_us "$ex")"
 put exact_p99_us "$(field p99_us "$ex")"
 put exact_found "$(field found "$ex")/$(field n "$ex")"
 put cidr_p50_us "$(field p50_us "$ci")"
 put cidr_p99_us "$(field p99_us "$ci")"
+if [ -n "$cd24" ]; then
+  put cidr_dense_p50_us "$(field p50_us "$cd24")"
+  put cidr_dense_p99_us "$(field p99_us "$cd24")"
+  put cidr_dense_networks "$(/usr/bin/python3 - "$testdata/ipv4.txt" <<'PY'
+import collections, sys
+n = collections.Counter()
+for line in open(sys.argv[1]):
+    p = line.strip().split(".")
+    if len(p) == 4 and all(x.isdigit() for x in p):
+        n[".".join(p[:3])] += 1
+print(sum(1 for c in n.values() if c >= 64))
+PY
+)"
+fi
 put exact_p99_us_first "$(sed -n 2p "$csv" | cut -d, -f4)"
 put cidr_p99_us_first "$(sed -n 2p "$csv" | cut -d, -f6)"
 sleep 5

@@ -169,6 +169,14 @@ def main():
              fmt(num(r, "catchup_none_bytes_per_record")),
              fmt(num(r, "wire_ipv4_federation_rate")),
              fmt(num(r, "wire_ipv4_none_rate"))))
+    if num(r, "cidr_dense_p99_us"):
+        print()
+        print("Dense /24s (the %s networks holding 64 or more real IPv4 "
+              "values of ../shared/testdata/real, whatever their share of "
+              "the mix): p50 %s ms, p99 %s ms at N."
+              % (fmt(num(r, "cidr_dense_networks")),
+                 fmt(num(r, "cidr_dense_p50_us") / 1000),
+                 fmt(num(r, "cidr_dense_p99_us") / 1000)))
     print()
     print("Computed from the per-record figures above (linear, not measured):")
     print()
