@@ -77,15 +77,19 @@ std::optional<std::vector<uint8_t>> OldLayoutPath(
   std::vector<std::vector<Hash>> top;
   size_t at = 0;
   for (size_t k = kOldChunkLevels; k < sizes.size(); ++k) {
-    if (old_top.size() < 32 * (at + sizes[k])) return std::nullopt;
+    // Sizes compared in hashes, not bytes: a damaged tree_size must not
+    // overflow into a size that fits.
+    if (old_top.size() / 32 < at + sizes[k]) return std::nullopt;
     top.push_back(HashesOf(old_top.data() + 32 * at, sizes[k]));
     at += sizes[k];
   }
-  if (old_top.size() != 32 * at) return std::nullopt;
+  if (old_top.size() % 32 != 0 || old_top.size() / 32 != at) {
+    return std::nullopt;
+  }
   const uint64_t first = (leaf >> kOldChunkLevels) << kOldChunkLevels;
   const uint64_t end =
       std::min<uint64_t>(tree_size, first + (uint64_t{1} << kOldChunkLevels));
-  if (blob.size() < 32 * end) return std::nullopt;
+  if (blob.size() / 32 < end) return std::nullopt;
   const std::vector<std::vector<Hash>> chunk = BatchTree::LowerLevels(
       HashesOf(blob.data() + 32 * first, end - first), kOldChunkLevels);
   std::vector<uint8_t> path;
@@ -183,7 +187,7 @@ Status MigrateBatchLeaves(Database& db) {
     if (!old.IsNull(5)) {
       const std::vector<uint8_t> blob = old.Blob(5);
       const std::vector<uint8_t> old_top = old.Blob(6);
-      if (tree_size > 0 && blob.size() == 32 * tree_size) {
+      if (blob.size() % 32 == 0 && blob.size() / 32 == tree_size) {
         const crypto::MerkleLevels levels =
             crypto::MerkleTreeLevels(HashesOf(blob.data(), tree_size));
         if (OldTopOf(levels) == old_top) tree = BatchTree::FromLevels(levels);
