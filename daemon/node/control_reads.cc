@@ -52,7 +52,13 @@ bool RowVerifies(store::Reader& reader, const sync::KeyChains& chains,
   // verification per row was most of a /24 query's time (issue 17). The
   // cache binds origin, root, tree size and signature; it is bounded.
   thread_local BatchRootCache verified_roots;
-  auto bytes = reader.GetRecordBytes(row.id, row.revision, row.variant);
+  // By the current record's log entry (one primary-key lookup); by id if
+  // that entry is not it (never expected: both come from one snapshot).
+  auto bytes = reader.GetRecordBytesAt(row.record_seq, row.id, row.revision,
+                                       row.variant);
+  if (!bytes.ok()) {
+    bytes = reader.GetRecordBytes(row.id, row.revision, row.variant);
+  }
   if (!bytes.ok()) return false;
   auto record = protocol::DecodeSignedRecord(*bytes);
   return record.ok() && SignedByItsChain(chains, *record, &verified_roots);

@@ -468,6 +468,33 @@ Result<std::vector<uint8_t>> Reader::GetRecordBytes(const IndicatorId& id,
   return forms_->Expand(internal::ReadStoredForm(st, 0));
 }
 
+Result<std::vector<uint8_t>> Reader::GetRecordBytesAt(uint64_t seq,
+                                                      const IndicatorId& id,
+                                                      uint32_t revision,
+                                                      uint32_t variant) {
+  if (seq > static_cast<uint64_t>(INT64_MAX)) {
+    return NotFound("no log entry " + std::to_string(seq));
+  }
+  CARAVAN_STORE_READ_TXN(*db_);
+  // `+i.id`: the id is checked on the row the seq leads to, not looked up
+  // in its index (the lookup this function exists to spare).
+  CARAVAN_STORE_ASSIGN_OR_RETURN(
+      Statement st,
+      db_->Prepare(std::string("SELECT ") + internal::kFormColumns +
+                   kRecordsJoin +
+                   "WHERE r.seq = ? AND r.revision = ? AND r.variant = ? "
+                   "AND +i.id = ?"));
+  st.Bind(1, static_cast<int64_t>(seq));
+  st.Bind(2, revision);
+  st.Bind(3, variant);
+  st.BindBlob(4, id);
+  CARAVAN_STORE_ASSIGN_OR_RETURN(bool row, st.Step());
+  if (!row) {
+    return NotFound("log entry " + std::to_string(seq) + " is not that record");
+  }
+  return forms_->Expand(internal::ReadStoredForm(st, 0));
+}
+
 Result<std::vector<StoredRecord>> Reader::LogRange(uint64_t after_seq,
                                                    size_t limit) {
   return LogRange(after_seq, limit, LogReader{});

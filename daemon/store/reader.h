@@ -84,6 +84,14 @@ class Reader {
   Result<std::vector<uint8_t>> GetRecordBytes(const IndicatorId& id,
                                               uint32_t revision,
                                               uint32_t variant);
+  // The same record found by its log entry `seq` (IndicatorRow::record_seq):
+  // a primary-key lookup instead of two index lookups (the id's and the
+  // revision's), which a query pays per row. NotFound unless the entry at
+  // `seq` is that exact record.
+  Result<std::vector<uint8_t>> GetRecordBytesAt(uint64_t seq,
+                                                const IndicatorId& id,
+                                                uint32_t revision,
+                                                uint32_t variant);
   // Log entries with seq > after_seq, ascending, at most `limit`, each
   // with its superseded flag.
   Result<std::vector<StoredRecord>> LogRange(uint64_t after_seq, size_t limit);

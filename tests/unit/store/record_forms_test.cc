@@ -52,6 +52,40 @@ TEST(RecordForms, AWholeBatchKeepsItsLeafHashesOnceAndGivesEveryRecordBack) {
                 protocol::DecodeSignedRecord(rows[0].signed_bytes)->body.size()));
 }
 
+// A record read by its log entry (what a query does per row) is the same
+// bytes as by its id; an entry that is another record, another revision or
+// no entry at all is NotFound, never another record's bytes.
+TEST(RecordForms, ARecordReadByItsLogEntryIsThatRecordOnly) {
+  TempDir dir;
+  const std::string path = dir.File("s.db");
+  auto key = crypto::IdentityKey::Generate();
+  auto rows = SignedRows(*key, "at", 20, 1);
+  auto store = OpenOrDie(path);
+  InsertAll(*store, rows);
+  auto reader = ReaderOrDie(*store);
+  auto log = reader->LogRange(0, 100);
+  ASSERT_TRUE(log.ok());
+  ASSERT_EQ(log->size(), rows.size());
+  for (const StoredRecord& entry : *log) {
+    auto bytes = reader->GetRecordBytesAt(entry.seq, entry.id, 1, 0);
+    ASSERT_TRUE(bytes.ok()) << bytes.status().ToString();
+    EXPECT_EQ(*bytes, entry.signed_bytes);
+  }
+  const StoredRecord& a = (*log)[3];
+  const StoredRecord& b = (*log)[4];
+  EXPECT_EQ(reader->GetRecordBytesAt(b.seq, a.id, 1, 0).status().code(),
+            StatusCode::kNotFound);
+  EXPECT_EQ(reader->GetRecordBytesAt(a.seq, a.id, 2, 0).status().code(),
+            StatusCode::kNotFound);
+  EXPECT_EQ(reader->GetRecordBytesAt(a.seq, a.id, 1, 1).status().code(),
+            StatusCode::kNotFound);
+  EXPECT_EQ(reader->GetRecordBytesAt(999, a.id, 1, 0).status().code(),
+            StatusCode::kNotFound);
+  EXPECT_EQ(
+      reader->GetRecordBytesAt(uint64_t{1} << 63, a.id, 1, 0).status().code(),
+      StatusCode::kNotFound);
+}
+
 TEST(RecordForms, ASubsetKeepsItsPathsUntilTheBatchIsWhole) {
   TempDir dir;
   const std::string path = dir.File("s.db");
