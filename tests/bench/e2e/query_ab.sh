@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
-# Exact and CIDR /24 query latency (query_latency over the control socket,
-# what `caravan query` sends) of two caravand builds on the same store, in
-# the same run, alternating A, B, A, B: a change to the query path is then
-# judged against its baseline on the same machine state. The store is
+# Exact, CIDR /24 and dense-/24 query latency (query_latency over the
+# control socket, what `caravan query` sends) of two caravand builds on the
+# same store, in the same run, alternating A, B, A, B: a change to the
+# query path is then judged against its baseline on the same machine state. The store is
 # loaded once (N indicators of the scale mix, by build A's caravan) and
 # copied, so each build opens its own copy: a build with a newer schema
 # migrates its copy on its first start, and the other still opens its own.
@@ -41,6 +41,7 @@ for r in $(seq 1 "$rounds"); do
     "$query_latency" "$tmp/$side/caravand.sock" "$tmp/q.txt" 200 exact >/dev/null  # warm
     echo "round $r $side exact: $("$query_latency" "$tmp/$side/caravand.sock" "$tmp/q.txt" 5000 exact)"
     echo "round $r $side cidr24: $("$query_latency" "$tmp/$side/caravand.sock" "$tmp/q.txt" 2000 cidr24)"
+    echo "round $r $side cidr24dense: $("$query_latency" "$tmp/$side/caravand.sock" "$testdata/ipv4.txt" 2000 cidr24dense)"
     stop "$side"
   done
 done
