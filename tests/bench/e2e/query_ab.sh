@@ -4,8 +4,9 @@
 # same store, in the same run, alternating A, B, A, B: a change to the
 # query path is then judged against its baseline on the same machine
 # state. The store is loaded once (N indicators of the scale mix, by
-# build A's caravan) and copied, so each build opens its own copy: a build with a newer schema
-# migrates its copy on its first start, and the other still opens its own.
+# build A's caravan) and copied, so each build opens its own copy: a
+# build with a newer schema migrates its copy on its first start, and the
+# other still opens its own.
 # Not part of the test suite.
 #
 # Usage: query_ab.sh BUILD_A BUILD_B [N] [ROUNDS]   (N 400000, ROUNDS 2)
