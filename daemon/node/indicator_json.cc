@@ -48,17 +48,17 @@ nlohmann::json IndicatorJson(const store::IndicatorRow& row,
   return j;
 }
 
+nlohmann::json WarninglistJson(
+    const std::optional<store::WarninglistHit>& hit) {
+  if (!hit) return nullptr;
+  return {{"name", hit->list}, {"entry", hit->entry}, {"forced", hit->forced}};
+}
+
 Status AddWarninglistJson(store::Reader& reader, const store::IndicatorId& id,
                           nlohmann::json& j) {
   auto hit = reader.GetWarninglistHit(id);
   if (!hit.ok()) return hit.status();
-  if (!hit->has_value()) {
-    j["warninglist"] = nullptr;
-    return Status::Ok();
-  }
-  const store::WarninglistHit& h = **hit;
-  j["warninglist"] = {{"name", h.list}, {"entry", h.entry},
-                      {"forced", h.forced}};
+  j["warninglist"] = WarninglistJson(*hit);
   return Status::Ok();
 }
 

@@ -19,6 +19,9 @@ nlohmann::json TimeOrNull(int64_t unix_seconds);
 nlohmann::json IndicatorJson(const store::IndicatorRow& row,
                              std::optional<bool> verified);
 
+// {name, entry, forced} of a warninglist hit, null for none.
+nlohmann::json WarninglistJson(const std::optional<store::WarninglistHit>& hit);
+
 // Sets j["warninglist"] to {name, entry, forced} when `id` matched a
 // warninglist (docs/warninglists.md), else null. Fails only when the store
 // read fails.

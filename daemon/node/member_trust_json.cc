@@ -6,8 +6,9 @@
 
 namespace caravan::daemon {
 
-void AddMemberTrustJson(const store::MemberTrust& trust, const sync::KeyChains* chains,
-                        const store::IndicatorRow& row, nlohmann::json& out) {
+const store::CompromisedKey* CompromiseCovering(
+    const store::MemberTrust& trust, const sync::KeyChains* chains,
+    const store::IndicatorRow& row) {
   const store::CompromisedKey* c = trust.CompromiseOf(row.origin, row.created);
   // A revision made after its origin key was rotated away from was signed
   // by the successor: the retired key's compromise does not cover it.
@@ -15,6 +16,13 @@ void AddMemberTrustJson(const store::MemberTrust& trust, const sync::KeyChains* 
     const crypto::RotationStatement* retired = chains->RetiredBy(row.origin);
     if (retired != nullptr && row.created >= retired->rotated_at) c = nullptr;
   }
+  return c;
+}
+
+void AddMemberTrustJson(const store::MemberTrust& trust,
+                        const sync::KeyChains* chains,
+                        const store::IndicatorRow& row, nlohmann::json& out) {
+  const store::CompromisedKey* c = CompromiseCovering(trust, chains, row);
   if (c == nullptr) {
     out["compromise"] = nullptr;
   } else {

@@ -13,9 +13,15 @@
 
 namespace caravan::daemon {
 
-// `chains` (may be null): the key chains of the roster, so that a
-// compromised key rotated away from covers only revisions made before its
-// rotation (as the outbound rule: sync/origin_trust.h).
+// The compromise that covers `row`, or nullptr. `chains` (may be null):
+// the key chains of the roster, so that a compromised key rotated away
+// from covers only revisions made before its rotation (as the outbound
+// rule: sync/origin_trust.h).
+const store::CompromisedKey* CompromiseCovering(const store::MemberTrust& trust,
+                                                const sync::KeyChains* chains,
+                                                const store::IndicatorRow& row);
+
+// Sets the marks on `out` (indicator_json_writer.h writes the same text).
 void AddMemberTrustJson(const store::MemberTrust& trust, const sync::KeyChains* chains,
                         const store::IndicatorRow& row, nlohmann::json& out);
 
