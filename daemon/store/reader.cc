@@ -167,6 +167,41 @@ std::vector<uint8_t> ToVec(const std::array<uint8_t, 16>& a) {
   return std::vector<uint8_t>(a.begin(), a.end());
 }
 
+// The distinct prefix lengths in [low, high] of the `family` networks
+// held, ascending: one probe of the ip_prefix index each.
+Result<std::vector<int64_t>> PrefixesPresent(Database& db, int family,
+                                             int64_t low, int64_t high) {
+  std::vector<int64_t> out;
+  int64_t prev = low - 1;
+  for (;;) {
+    CARAVAN_STORE_ASSIGN_OR_RETURN(
+        Statement st,
+        db.Prepare("SELECT ip_prefix FROM indicators WHERE ip_family = ? "
+                   "AND ip_prefix > ? AND ip_prefix <= ? "
+                   "ORDER BY ip_prefix LIMIT 1"));
+    st.Bind(1, family);
+    st.Bind(2, prev);
+    st.Bind(3, high);
+    CARAVAN_STORE_ASSIGN_OR_RETURN(bool row, st.Step());
+    if (!row) return out;
+    prev = st.Int(0);
+    out.push_back(prev);
+  }
+}
+
+// The IP key of an exact-value filter whose value is an address or a
+// network of its type (either IP type when none is given); nullopt for
+// any other value.
+std::optional<internal::IpKey> IpKeyOfValue(const QueryFilter& f) {
+  using protocol::IndicatorType;
+  for (IndicatorType t : {IndicatorType::kIpv4, IndicatorType::kIpv6}) {
+    if (f.type && *f.type != t) continue;
+    auto key = internal::IpKeyFor(t, *f.value);
+    if (key.ok()) return *key;
+  }
+  return std::nullopt;
+}
+
 // The SQL for a filter. Every condition that narrows the result is one an
 // index serves; revoked/quarantined are then checked on the few rows left.
 Result<BuiltQuery> BuildQuery(Database& db, const QueryFilter& f) {
@@ -186,7 +221,17 @@ Result<BuiltQuery> BuildQuery(Database& db, const QueryFilter& f) {
           " FROM indicators WHERE " + rid + " > ?";
   q.binds.push_back(static_cast<int64_t>(f.after));
   if (f.value) {
-    q.sql += " AND value = ?";
+    // An address or network is found by its IP columns (the ip_prefix
+    // index); the value index holds only the other types (migration 19).
+    if (std::optional<internal::IpKey> ip = IpKeyOfValue(f)) {
+      q.sql += " AND ip_family = ? AND ip_prefix = ? AND ip_first = ?";
+      q.binds.push_back(int64_t{ip->family});
+      q.binds.push_back(int64_t{ip->prefix});
+      q.binds.push_back(ToVec(ip->first));
+      q.sql += " AND value = ?";
+    } else {
+      q.sql += " AND value = ? AND ip_family IS NULL";
+    }
     q.binds.push_back(*f.value);
   }
   if (f.type) {
@@ -206,14 +251,29 @@ Result<BuiltQuery> BuildQuery(Database& db, const QueryFilter& f) {
     q.binds.push_back(*f.since);
   }
   if (f.within) {
+    // A network inside `within` has a prefix p >= within's and starts in
+    // its range; any such network ends in it too. One range of the
+    // ip_prefix index per prefix length present (migration 19 dropped the
+    // index on ip_first alone: one less random insert per address).
     internal::IpKey key = internal::IpKeyOf(*f.within);
-    // ip_last <= last excludes a wider network that starts at `first`.
-    q.sql +=
-        " AND ip_family = ? AND ip_first BETWEEN ? AND ? AND ip_last <= ?";
-    q.binds.push_back(int64_t{key.family});
-    q.binds.push_back(ToVec(key.first));
-    q.binds.push_back(ToVec(key.last));
-    q.binds.push_back(ToVec(key.last));
+    CARAVAN_STORE_ASSIGN_OR_RETURN(
+        std::vector<int64_t> prefixes,
+        PrefixesPresent(db, key.family, f.within->prefix,
+                        key.family == 4 ? 32 : 128));
+    std::string in;
+    for (size_t i = 0; i < prefixes.size(); ++i) in += i == 0 ? "?" : ", ?";
+    if (prefixes.empty()) {
+      q.matches_nothing = true;
+      q.sql += " AND 0";
+    } else {
+      q.sql += " AND ip_family = ? AND ip_prefix IN (" + in +
+               ") AND ip_first BETWEEN ? AND ?";
+      q.binds.push_back(int64_t{key.family});
+      for (int64_t p : prefixes) q.binds.push_back(p);
+      q.binds.push_back(ToVec(key.first));
+      q.binds.push_back(ToVec(key.last));
+    }
+    q.cacheable = false;
   }
   if (f.covering) {
     // A network holding `covering` has some prefix p <= its prefix and
@@ -221,26 +281,17 @@ Result<BuiltQuery> BuildQuery(Database& db, const QueryFilter& f) {
     // lengths present (one index probe each), then probe each exactly:
     // O(#prefix lengths * log n), never a scan.
     const int family = f.covering->is_v6 ? 6 : 4;
+    CARAVAN_STORE_ASSIGN_OR_RETURN(
+        std::vector<int64_t> prefixes,
+        PrefixesPresent(db, family, 0, f.covering->prefix));
     std::string terms;
-    int64_t prev = -1;
-    for (;;) {
-      CARAVAN_STORE_ASSIGN_OR_RETURN(
-          Statement st,
-          db.Prepare("SELECT ip_prefix FROM indicators WHERE ip_family = ? "
-                     "AND ip_prefix > ? AND ip_prefix <= ? "
-                     "ORDER BY ip_prefix LIMIT 1"));
-      st.Bind(1, family);
-      st.Bind(2, prev);
-      st.Bind(3, f.covering->prefix);
-      CARAVAN_STORE_ASSIGN_OR_RETURN(bool row, st.Step());
-      if (!row) break;
-      prev = st.Int(0);
+    for (int64_t p : prefixes) {
       if (!terms.empty()) terms += " OR ";
       terms += "(ip_family = ? AND ip_prefix = ? AND ip_first = ?)";
       q.binds.push_back(int64_t{family});
-      q.binds.push_back(prev);
+      q.binds.push_back(p);
       q.binds.push_back(
-          ToVec(internal::MaskedFirst(*f.covering, static_cast<int>(prev))));
+          ToVec(internal::MaskedFirst(*f.covering, static_cast<int>(p))));
     }
     if (terms.empty()) q.matches_nothing = true;
     q.sql += " AND (" + (terms.empty() ? std::string("0") : terms) + ")";

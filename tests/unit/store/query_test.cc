@@ -2,6 +2,7 @@
 // paging, and that each selective filter is served by an index.
 
 #include <algorithm>
+#include <random>
 #include <set>
 
 #include "tests/unit/store/store_test_util.h"
@@ -231,6 +232,94 @@ TEST_F(QueryTest, CoveringWithNoIpRowsFindsNothing) {
   EXPECT_TRUE(Values(f).empty());
 }
 
+// An address or network as an exact value is found through its IP
+// columns (the value index holds the other types only, migration 19):
+// with its type, with none, and not under another type.
+TEST_F(QueryTest, ExactIpValuesAreFoundByTheirIpColumns) {
+  for (const char* v :
+       {"10.0.0.0/8", "10.1.2.3", "2001:db8::1", "2001:db8::/32"}) {
+    AddIp(v);
+  }
+  Add(MakeRow(IndicatorType::kDomain, "a.example"));
+  QueryFilter f;
+  f.value = "10.1.2.3";
+  EXPECT_EQ(Values(f), (V{"10.1.2.3"}));
+  f.type = IndicatorType::kIpv4;
+  EXPECT_EQ(Values(f), (V{"10.1.2.3"}));
+  f.value = "10.0.0.0/8";
+  EXPECT_EQ(Values(f), (V{"10.0.0.0/8"}));  // the network, not what it holds
+  f.type = IndicatorType::kIpv6;
+  EXPECT_TRUE(Values(f).empty());
+  f.type = IndicatorType::kDomain;
+  EXPECT_TRUE(Values(f).empty());
+  f.type.reset();
+  f.value = "2001:db8::/32";
+  EXPECT_EQ(Values(f), (V{"2001:db8::/32"}));
+  f.value = "10.1.2.4";
+  EXPECT_TRUE(Values(f).empty());
+  f.value = "a.example";
+  EXPECT_EQ(Values(f), (V{"a.example"}));
+  f.type = IndicatorType::kIpv4;  // a domain's text under an IP type
+  EXPECT_TRUE(Values(f).empty());
+}
+
+// "Within" against a brute-force model over random networks of every
+// prefix length: one range of the ip_prefix index per length present
+// must find exactly the networks inside, and page like any query.
+TEST_F(QueryTest, WithinMatchesAModelOverRandomNetworks) {
+  // The model: IPv4 networks as (address, prefix) integers.
+  struct Held {
+    uint32_t address;
+    int prefix;
+  };
+  auto mask = [](int prefix) {
+    return prefix == 0 ? 0u : ~0u << (32 - prefix);
+  };
+  auto text = [](uint32_t a, int prefix) {
+    std::string t =
+        std::to_string(a >> 24) + "." + std::to_string(a >> 16 & 255) + "." +
+        std::to_string(a >> 8 & 255) + "." + std::to_string(a & 255);
+    return prefix == 32 ? t : t + "/" + std::to_string(prefix);
+  };
+  std::mt19937 rng(1906);
+  std::vector<Held> held;
+  std::set<std::string> texts;
+  while (held.size() < 300) {
+    // Three /8s only, so that networks nest and overlap.
+    const uint32_t a = (10u + rng() % 3) << 24 | (rng() & 0x00ffffffu);
+    const int prefix = rng() % 4 == 0 ? static_cast<int>(8 + rng() % 25) : 32;
+    const Held h{a & mask(prefix), prefix};
+    if (!texts.insert(text(h.address, h.prefix)).second) continue;
+    AddIp(text(h.address, h.prefix));
+    held.push_back(h);
+  }
+  for (int i = 0; i < 60; ++i) {
+    const Held& some = held[rng() % held.size()];
+    const int w_prefix = static_cast<int>(rng() % (some.prefix + 1));
+    const uint32_t w_address = some.address & mask(w_prefix);
+    V expected;
+    for (const Held& n : held) {
+      if (n.prefix >= w_prefix && (n.address & mask(w_prefix)) == w_address) {
+        expected.push_back(text(n.address, n.prefix));
+      }
+    }
+    std::sort(expected.begin(), expected.end());
+    QueryFilter f;
+    f.within = Net(text(w_address, w_prefix));
+    f.limit = 7;  // several pages
+    V got;
+    for (;;) {
+      Result<QueryPage> page = reader_->Query(f);
+      ASSERT_TRUE(page.ok()) << page.status().ToString();
+      for (const IndicatorRow& r : page->rows) got.push_back(r.indicator.value);
+      if (page->next_after == 0) break;
+      f.after = page->next_after;
+    }
+    std::sort(got.begin(), got.end());
+    EXPECT_EQ(got, expected) << "within " << text(w_address, w_prefix);
+  }
+}
+
 // The plan must SEARCH (index lookups), never SCAN the indicators table.
 void ExpectIndexed(Reader& reader, const QueryFilter& f, const char* what) {
   Result<std::vector<std::string>> plan = reader.ExplainQuery(f);
@@ -249,6 +338,15 @@ void ExpectIndexed(Reader& reader, const QueryFilter& f, const char* what) {
     }
   }
   EXPECT_NE(all.find("USING"), std::string::npos) << what << ":\n" << all;
+}
+
+void ExpectUses(Reader& reader, const QueryFilter& f, const char* index) {
+  ExpectIndexed(reader, f, index);
+  Result<std::vector<std::string>> plan = reader.ExplainQuery(f);
+  ASSERT_TRUE(plan.ok());
+  std::string all;
+  for (const std::string& line : *plan) all += line + "\n";
+  EXPECT_NE(all.find(index), std::string::npos) << all;
 }
 
 TEST_F(QueryTest, SelectiveFiltersUseIndexes) {
@@ -271,6 +369,13 @@ TEST_F(QueryTest, SelectiveFiltersUseIndexes) {
   QueryFilter within;
   within.within = Net("10.0.0.0/8");
   ExpectIndexed(*reader_, within, "within network");
+  ExpectUses(*reader_, within, "indicators_ip_prefix");
+  ExpectUses(*reader_, value, "indicators_value");
+  QueryFilter ip_value;
+  ip_value.value = "10.1.2.3";
+  ExpectUses(*reader_, ip_value, "indicators_ip_prefix");
+  ip_value.type = IndicatorType::kIpv4;
+  ExpectUses(*reader_, ip_value, "indicators_ip_prefix");
   QueryFilter origin;
   origin.origin_country = "UZ";
   ExpectIndexed(*reader_, origin, "origin");

@@ -6,12 +6,25 @@
 
 namespace caravan::store::testing {
 
-// Migrations 18 to 15 undone: the store at schema version 14 (17 and 18
+// Migration 19 undone: the value index over every row and the index on
+// (ip_family, ip_first) back, as migration 1 made them.
+#define CARAVAN_ROLLBACK_TO_SCHEMA_18 \
+    "DROP INDEX indicators_value;" \
+    "CREATE INDEX indicators_value ON indicators (value, type);" \
+    "CREATE INDEX indicators_ip_range ON indicators (ip_family, ip_first)" \
+    " WHERE ip_family IS NOT NULL;" \
+    "DELETE FROM schema_version WHERE version > 18;"
+
+inline constexpr const char* kRollBackToSchema18 = CARAVAN_ROLLBACK_TO_SCHEMA_18;
+
+// Migrations 19 to 15 undone: the store at schema version 14 (17 and 18
 // only reshaped `batches`, which 15's undo drops, with 18's batch_leaves).
 // Records in their disk form back to whole signed bytes: the rows the
 // store tests write are kept raw (their bytes are not signed records), so
 // `raw` is the old column.
 #define CARAVAN_ROLLBACK_TO_SCHEMA_14 \
+    /* The IP indexes of migration 1 (migration 19). */ \
+    CARAVAN_ROLLBACK_TO_SCHEMA_18 \
     /* Compromise notices waiting for offline peers (migration 16). */ \
     "DROP TABLE pending_notices;" \
     "DROP VIEW log;" \
