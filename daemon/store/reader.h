@@ -53,7 +53,8 @@ class Reader {
   Result<QueryPage> Query(const QueryFilter& filter);
   // How many rows Query(filter) would return without its limit, counting
   // at most `cap` (one pass over the same index as Query, stopping at the
-  // cap): "N more" after a page.
+  // cap; a containment filter sorts all its hits first): "N more" after a
+  // page.
   Result<uint64_t> CountMatching(const QueryFilter& filter, uint64_t cap);
   // SQLite's EXPLAIN QUERY PLAN lines for the statement Query would run.
   Result<std::vector<std::string>> ExplainQuery(const QueryFilter& filter);

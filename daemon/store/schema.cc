@@ -22,7 +22,8 @@ struct Migration {
 //  * The ip_* indexes are partial (non-IP rows are NULL) and serve the two
 //    containment directions: (family, prefix, first) for "which networks
 //    hold this address" (one exact probe per prefix length present) and
-//    (family, first) for "what lies inside this network" (a range scan).
+//    (family, first) for "what lies inside this network" (a range scan);
+//    migration 19 dropped the second, the first serving both.
 constexpr const char* kMigration1 = R"sql(
 CREATE TABLE meta (
   key TEXT PRIMARY KEY,

@@ -99,7 +99,10 @@ enum class QuarantineFilter { kExclude, kInclude, kOnly };
 // All set fields must match (AND). An empty filter lists everything
 // (current, unrevoked, unquarantined), in cursor order.
 struct QueryFilter {
-  std::optional<std::string> value;  // exact normalized value
+  // Exact normalized value. Without `type`, a value that is an IPv4 or
+  // IPv6 address or network finds only IP indicators (no other type's
+  // normalized value reads as one).
+  std::optional<std::string> value;
   std::optional<protocol::IndicatorType> type;
   std::optional<std::string> origin_country;
   std::optional<std::string> tag;

@@ -296,7 +296,7 @@ TEST(BatchLeavesMigration, AFailureHalfwayLeavesTheStoreAtItsVersion) {
 }
 
 // kill -9 at random moments of opening a version-17 store: it is then at
-// 17 with its batches as they were, or at 18 converted, never in between;
+// 17 with its batches as they were, or converted (18 and on), never between;
 // the next open finishes the job.
 TEST(BatchLeavesMigration, KillNineDuringTheMigrationLosesNothing) {
   TempDir dir;

@@ -314,9 +314,21 @@ TEST_F(QueryTest, WithinMatchesAModelOverRandomNetworks) {
       for (const IndicatorRow& r : page->rows) got.push_back(r.indicator.value);
       if (page->next_after == 0) break;
       f.after = page->next_after;
+      // "N more" after this page counts the rest through the same SQL.
+      Result<uint64_t> more = reader_->CountMatching(f, 100000);
+      ASSERT_TRUE(more.ok()) << more.status().ToString();
+      EXPECT_EQ(*more, expected.size() - got.size());
     }
     std::sort(got.begin(), got.end());
     EXPECT_EQ(got, expected) << "within " << text(w_address, w_prefix);
+    // With a type filter too: the same under ipv4, nothing under another.
+    QueryFilter typed;
+    typed.within = f.within;
+    typed.limit = kMaxQueryLimit;
+    typed.type = IndicatorType::kIpv4;
+    EXPECT_EQ(Values(typed), expected);
+    typed.type = IndicatorType::kDomain;
+    EXPECT_TRUE(Values(typed).empty());
   }
 }
 
