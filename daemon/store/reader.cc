@@ -167,6 +167,10 @@ std::vector<uint8_t> ToVec(const std::array<uint8_t, 16>& a) {
   return std::vector<uint8_t>(a.begin(), a.end());
 }
 
+// "Within" a network spanning fewer prefix lengths than this seeks each
+// length without first probing which are present.
+constexpr int64_t kSeekEveryPrefixBelow = 16;
+
 // The distinct prefix lengths in [low, high] of the `family` networks
 // held, ascending: one probe of the ip_prefix index each.
 Result<std::vector<int64_t>> PrefixesPresent(Database& db, int family,
@@ -253,13 +257,23 @@ Result<BuiltQuery> BuildQuery(Database& db, const QueryFilter& f) {
   if (f.within) {
     // A network inside `within` has a prefix p >= within's and starts in
     // its range; any such network ends in it too. One range of the
-    // ip_prefix index per prefix length present (migration 19 dropped the
-    // index on ip_first alone: one less random insert per address).
+    // ip_prefix index per prefix length (migration 19 dropped the index
+    // on ip_first alone: one less random insert per address). A narrow
+    // network (a /24: 9 lengths) seeks every length, an empty range
+    // costing what probing for it would; a wide one only those present.
     internal::IpKey key = internal::IpKeyOf(*f.within);
-    CARAVAN_STORE_ASSIGN_OR_RETURN(
-        std::vector<int64_t> prefixes,
-        PrefixesPresent(db, key.family, f.within->prefix,
-                        key.family == 4 ? 32 : 128));
+    const int64_t max_prefix = key.family == 4 ? 32 : 128;
+    std::vector<int64_t> prefixes;
+    if (max_prefix - f.within->prefix < kSeekEveryPrefixBelow) {
+      for (int64_t p = f.within->prefix; p <= max_prefix; ++p) {
+        prefixes.push_back(p);
+      }
+    } else {
+      CARAVAN_STORE_ASSIGN_OR_RETURN(
+          prefixes,
+          PrefixesPresent(db, key.family, f.within->prefix, max_prefix));
+      q.cacheable = false;  // the list depends on the store
+    }
     std::string in;
     for (size_t i = 0; i < prefixes.size(); ++i) in += i == 0 ? "?" : ", ?";
     if (prefixes.empty()) {
@@ -273,7 +287,6 @@ Result<BuiltQuery> BuildQuery(Database& db, const QueryFilter& f) {
       q.binds.push_back(ToVec(key.first));
       q.binds.push_back(ToVec(key.last));
     }
-    q.cacheable = false;
   }
   if (f.covering) {
     // A network holding `covering` has some prefix p <= its prefix and
