@@ -232,10 +232,10 @@ Result<BuiltQuery> BuildQuery(Database& db, const QueryFilter& f) {
       q.binds.push_back(int64_t{ip->family});
       q.binds.push_back(int64_t{ip->prefix});
       q.binds.push_back(ToVec(ip->first));
-      q.sql += " AND value = ?";
     } else {
-      q.sql += " AND value = ? AND ip_family IS NULL";
+      q.sql += " AND ip_family IS NULL";
     }
+    q.sql += " AND value = ?";
     q.binds.push_back(*f.value);
   }
   if (f.type) {
@@ -262,7 +262,7 @@ Result<BuiltQuery> BuildQuery(Database& db, const QueryFilter& f) {
     // network (a /24: 9 lengths) seeks every length, an empty range
     // costing what probing for it would; a wide one only those present.
     internal::IpKey key = internal::IpKeyOf(*f.within);
-    const int64_t max_prefix = key.family == 4 ? 32 : 128;
+    const int64_t max_prefix = f.within->max_prefix();
     std::vector<int64_t> prefixes;
     if (max_prefix - f.within->prefix < kSeekEveryPrefixBelow) {
       for (int64_t p = f.within->prefix; p <= max_prefix; ++p) {
