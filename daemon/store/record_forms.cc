@@ -201,76 +201,136 @@ void BindRecordForm(Statement& st, int c, const RecordForm& form) {
   st.BindBlob(c + 4, form.body);
 }
 
-Result<RecordForm> RecordForms::Compact(
-    const std::vector<uint8_t>& signed_bytes,
-    const std::array<uint8_t, 32>& origin,
-    const std::optional<std::array<uint8_t, 32>>& salt_seed,
-    const BatchLeaves& leaves) {
-  auto decoded = protocol::DecodeSignedRecord(signed_bytes);
+namespace {
+
+// The levels of `leaves` when they hold `p`'s leaf where its proof says.
+std::shared_ptr<const crypto::MerkleLevels> LevelsIfTheyHold(
+    const PreparedForm& p, std::shared_ptr<const crypto::MerkleLevels> levels) {
+  if (!levels || levels->empty() || levels->front().size() != p.tree_size ||
+      p.form.leaf >= levels->front().size() ||
+      levels->front()[p.form.leaf] != p.leaf_hash ||
+      crypto::MerklePathFromLevels(*levels, p.form.leaf) != p.path) {
+    return nullptr;
+  }
+  return levels;
+}
+
+}  // namespace
+
+PreparedForm PrepareForm(std::vector<uint8_t> signed_bytes,
+                         const std::array<uint8_t, 32>& origin,
+                         const std::optional<crypto::MerkleSaltSeed>& salt_seed,
+                         const BatchLeaves& leaves) {
+  PreparedForm p;
+  p.signed_bytes = std::move(signed_bytes);
+  p.origin = origin;
+  p.salt_seed = salt_seed;
+  p.leaves = leaves;
+  p.levels_decided = true;
+  auto decoded = protocol::DecodeSignedRecord(p.signed_bytes);
   // Only a form that gives back exactly these bytes is used.
   if (!decoded.ok() ||
-      protocol::EncodeSignedRecord(*decoded) != signed_bytes) {
-    return RawForm(signed_bytes);
+      protocol::EncodeSignedRecord(*decoded) != p.signed_bytes) {
+    p.form = RawForm(p.signed_bytes);
+    return p;
   }
   std::optional<size_t> origin_at = OriginOffset(decoded->body);
   if (!origin_at ||
       !std::equal(origin.begin(), origin.end(),
                   decoded->body.begin() + *origin_at)) {
-    return RawForm(signed_bytes);
+    p.form = RawForm(p.signed_bytes);
+    return p;
   }
-  RecordForm form;
   {
     std::vector<uint8_t> zeroed = decoded->body;
     std::fill_n(zeroed.begin() + *origin_at, 32, 0);
-    form.body = Pack(zeroed);
+    p.form.body = Pack(zeroed);
   }
-  auto restored = Restore(form.body, origin);
+  auto restored = Restore(p.form.body, origin);
   if (!restored.ok() || *restored != decoded->body) {
-    return RawForm(signed_bytes);
+    p.form = RawForm(p.signed_bytes);
+    return p;
   }
   if (const auto* sig =
           std::get_if<std::array<uint8_t, 64>>(&decoded->signature)) {
-    form.signature = *sig;
-    return form;
+    p.form.signature = *sig;
+    return p;
   }
-  const auto& proof = std::get<protocol::BatchProofData>(decoded->signature);
+  auto& proof = std::get<protocol::BatchProofData>(decoded->signature);
   if (proof.tree_size > static_cast<uint64_t>(INT64_MAX)) {
-    return RawForm(signed_bytes);
+    p.form = RawForm(p.signed_bytes);
+    return p;
   }
+  p.batched = true;
+  p.root_signature = proof.root_signature;
+  p.tree_size = proof.tree_size;
+  p.form.leaf = proof.leaf_index;
+  p.form.salt = proof.salt;
+  p.form.path = PathBytes(proof.path);
+  p.path = std::move(proof.path);
+  p.leaf_hash = crypto::MerkleLeafHash(proof.salt, decoded->body);
   // The caller's seed counts only if it gives this leaf's salt.
-  const bool seed_fits =
-      salt_seed &&
-      crypto::MerkleSaltFromSeed(*salt_seed, proof.leaf_index) == proof.salt;
+  p.seed_fits = salt_seed && crypto::MerkleSaltFromSeed(
+                                 *salt_seed, proof.leaf_index) == proof.salt;
+  // Leaf hashes of another size than the proof's tree cannot complete it.
+  p.levels_decided =
+      !leaves || leaves->size() != p.tree_size || leaves->empty();
+  return p;
+}
+
+void DecideLevels(PreparedForm& prepared,
+                  std::shared_ptr<const crypto::MerkleLevels> levels) {
+  prepared.levels = LevelsIfTheyHold(prepared, std::move(levels));
+  prepared.levels_decided = true;
+}
+
+bool PreparedFor(const PreparedForm& prepared,
+                 const std::vector<uint8_t>& signed_bytes,
+                 const std::array<uint8_t, 32>& origin,
+                 const std::optional<crypto::MerkleSaltSeed>& salt_seed,
+                 const BatchLeaves& leaves) {
+  return prepared.leaves == leaves && prepared.origin == origin &&
+         prepared.salt_seed == salt_seed &&
+         prepared.signed_bytes == signed_bytes;
+}
+
+Result<RecordForm> RecordForms::Compact(
+    const std::vector<uint8_t>& signed_bytes,
+    const std::array<uint8_t, 32>& origin,
+    const std::optional<std::array<uint8_t, 32>>& salt_seed,
+    const BatchLeaves& leaves) {
+  return Place(PrepareForm(signed_bytes, origin, salt_seed, leaves));
+}
+
+Result<RecordForm> RecordForms::Place(const PreparedForm& p) {
+  if (!p.batched) return p.form;
+  RecordForm form = p.form;
   CARAVAN_STORE_ASSIGN_OR_RETURN(
       Statement find, db_.Prepare("SELECT bid, tree_size, complete, salt_seed "
                                   "FROM batches WHERE root_signature = ?"));
-  find.BindBlob(1, proof.root_signature);
+  find.BindBlob(1, p.root_signature);
   CARAVAN_STORE_ASSIGN_OR_RETURN(bool found, find.Step());
   std::optional<crypto::MerkleSaltSeed> batch_seed;
   if (!found) {
     // A new batch whose every leaf hash the caller gives (and that places
     // this record where its proof says) is complete from the start: no
     // path is kept for any of its records.
-    std::optional<BatchTree> whole;
-    if (leaves && leaves->size() == proof.tree_size && !leaves->empty()) {
-      whole = BatchTree::FromLevels(crypto::MerkleTreeLevels(*leaves));
-      auto leaf = whole->Leaf(proof.leaf_index);
-      auto path = whole->Path(proof.leaf_index);
-      if (proof.leaf_index >= whole->size() || !leaf.ok() || !path.ok() ||
-          *leaf != crypto::MerkleLeafHash(proof.salt, decoded->body) ||
-          *path != proof.path) {
-        whole.reset();
-      }
+    std::shared_ptr<const crypto::MerkleLevels> levels = p.levels;
+    if (!p.levels_decided) {
+      levels = LevelsIfTheyHold(p, std::make_shared<crypto::MerkleLevels>(
+                                       crypto::MerkleTreeLevels(*p.leaves)));
     }
+    std::optional<BatchTree> whole;
+    if (levels) whole = BatchTree::FromLevels(*levels);
     CARAVAN_STORE_ASSIGN_OR_RETURN(
         Statement add,
         db_.Prepare("INSERT INTO batches (root_signature, tree_size, "
                     "salt_seed, complete, top) VALUES (?, ?, ?, ?, ?)"));
-    add.BindBlob(1, proof.root_signature);
-    add.Bind(2, static_cast<int64_t>(proof.tree_size));
-    if (seed_fits) {
-      add.BindBlob(3, *salt_seed);
-      batch_seed = *salt_seed;
+    add.BindBlob(1, p.root_signature);
+    add.Bind(2, static_cast<int64_t>(p.tree_size));
+    if (p.seed_fits) {
+      add.BindBlob(3, *p.salt_seed);
+      batch_seed = *p.salt_seed;
     } else {
       add.BindNull(3);
     }
@@ -286,12 +346,12 @@ Result<RecordForm> RecordForms::Compact(
       CARAVAN_RETURN_IF_ERROR(StoreLeaves(db_, form.batch, *whole));
       tree_.tree = std::move(whole);
       tree_.batch = form.batch;
-      tree_.root_signature = proof.root_signature;
+      tree_.root_signature = p.root_signature;
     }
   } else {
     form.batch = find.Int(0);
-    if (static_cast<uint64_t>(find.Int(1)) != proof.tree_size) {
-      return RawForm(signed_bytes);  // not the batch it claims to be in
+    if (static_cast<uint64_t>(find.Int(1)) != p.tree_size) {
+      return RawForm(p.signed_bytes);  // not the batch it claims to be in
     }
     crypto::MerkleSaltSeed stored_seed{};
     if (find.FixedBlob(3, stored_seed)) batch_seed = stored_seed;
@@ -299,24 +359,23 @@ Result<RecordForm> RecordForms::Compact(
       // The batch is complete: this leaf (a duplicate's revision, a
       // second copy) must be the one its leaf hashes hold, with the path
       // they give; else it is kept as it came.
-      CARAVAN_STORE_ASSIGN_OR_RETURN(BatchTree * tree,
-                                     Tree(form.batch, proof.tree_size,
-                                          proof.root_signature));
-      if (proof.leaf_index >= tree->size()) return RawForm(signed_bytes);
-      CARAVAN_STORE_ASSIGN_OR_RETURN(auto leaf, tree->Leaf(proof.leaf_index));
-      CARAVAN_STORE_ASSIGN_OR_RETURN(auto path, tree->Path(proof.leaf_index));
-      if (leaf != crypto::MerkleLeafHash(proof.salt, decoded->body) ||
-          path != proof.path) {
-        return RawForm(signed_bytes);
+      CARAVAN_STORE_ASSIGN_OR_RETURN(
+          BatchTree * tree, Tree(form.batch, p.tree_size, p.root_signature));
+      if (p.form.leaf >= tree->size()) return RawForm(p.signed_bytes);
+      CARAVAN_STORE_ASSIGN_OR_RETURN(auto leaf, tree->Leaf(p.form.leaf));
+      CARAVAN_STORE_ASSIGN_OR_RETURN(auto path, tree->Path(p.form.leaf));
+      if (leaf != p.leaf_hash || path != p.path) {
+        return RawForm(p.signed_bytes);
       }
     }
   }
+  // The seed the caller gave was checked against this leaf already.
   form.salt_derived =
       batch_seed &&
-      crypto::MerkleSaltFromSeed(*batch_seed, proof.leaf_index) == proof.salt;
-  form.leaf = proof.leaf_index;
-  form.salt = proof.salt;
-  form.path = PathBytes(proof.path);
+      (p.salt_seed == batch_seed
+           ? p.seed_fits
+           : crypto::MerkleSaltFromSeed(*batch_seed, p.form.leaf) ==
+                 p.form.salt);
   return form;
 }
 

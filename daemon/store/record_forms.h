@@ -100,6 +100,53 @@ Status StoreLeaves(Database& db, int64_t batch, const BatchTree& tree);
 Result<std::vector<uint8_t>> LoadLeaves(Database& db, int64_t batch,
                                         uint64_t chunk);
 
+// The part of RecordForms::Compact that reads no database: decoding the
+// signed bytes, checking they come back byte for byte, packing the body,
+// hashing the Merkle leaf and checking the proof against the caller's leaf
+// hashes. PrepareForm runs it on any thread (WriteTxn's PrepareRecords,
+// before a write is queued), so the store's single writer thread does only
+// what needs the database (RecordForms::Place).
+struct PreparedForm {
+  // What it was prepared from: Compact uses it only when given the same.
+  std::vector<uint8_t> signed_bytes;
+  std::array<uint8_t, 32> origin{};
+  std::optional<crypto::MerkleSaltSeed> salt_seed;
+  BatchLeaves leaves;
+
+  // The form, complete but for the batch's row (`form.batch`) and
+  // `form.salt_derived` (which depend on the batch row) when `batched`.
+  RecordForm form;
+  bool batched = false;
+  std::array<uint8_t, 64> root_signature{};
+  uint64_t tree_size = 0;
+  crypto::MerkleHash leaf_hash{};        // MerkleLeafHash(salt, body)
+  std::vector<crypto::MerkleHash> path;  // the proof's
+  bool seed_fits = false;  // salt_seed derives this leaf's salt
+  // The tree levels of `leaves` when they place this record where its
+  // proof says (a new batch is then complete at once). Shared by the
+  // records of one batch.
+  std::shared_ptr<const crypto::MerkleLevels> levels;
+  // Whether `levels` was decided (DecideLevels, or the leaves cannot
+  // complete this batch); when not, Place builds and checks them itself.
+  bool levels_decided = false;
+};
+
+PreparedForm PrepareForm(std::vector<uint8_t> signed_bytes,
+                         const std::array<uint8_t, 32>& origin,
+                         const std::optional<crypto::MerkleSaltSeed>& salt_seed,
+                         const BatchLeaves& leaves);
+// Decides `prepared.levels` with MerkleTreeLevels(*prepared.leaves),
+// computed once per batch by the caller. Only when !levels_decided.
+void DecideLevels(PreparedForm& prepared,
+                  std::shared_ptr<const crypto::MerkleLevels> levels);
+
+// True when `prepared` was made from exactly these inputs.
+bool PreparedFor(const PreparedForm& prepared,
+                 const std::vector<uint8_t>& signed_bytes,
+                 const std::array<uint8_t, 32>& origin,
+                 const std::optional<crypto::MerkleSaltSeed>& salt_seed,
+                 const BatchLeaves& leaves);
+
 class RecordForms {
  public:
   explicit RecordForms(Database& db) : db_(db) {}
@@ -120,6 +167,8 @@ class RecordForms {
       const std::array<uint8_t, 32>& origin,
       const std::optional<std::array<uint8_t, 32>>& salt_seed = std::nullopt,
       const BatchLeaves& leaves = nullptr);
+  // Compact's database half, for a form PrepareForm made.
+  Result<RecordForm> Place(const PreparedForm& prepared);
 
   // After the row with `form` was inserted as log entry `seq`: keeps the
   // leaf's path until its batch is complete, and completes the batch (leaf

@@ -23,6 +23,10 @@ namespace caravan::store {
 using protocol::IndicatorId;
 using protocol::PublicKey;
 
+namespace internal {
+struct PreparedForm;  // record_forms.h
+}
+
 // Hard limits the store enforces on what it is asked to write, so a bug or
 // a hostile peer cannot bloat the database through one row.
 inline constexpr size_t kMaxSignedRecordBytes = 64 * 1024;
@@ -51,6 +55,11 @@ struct RecordRow {
   std::string received_from;          // peer name; empty = made locally
   bool quarantined = false;           // held for operator review
   bool warning = false;               // e.g. signature ok but policy warning
+  // Set by PrepareRecords (write_txn.h): the part of InsertRecord that
+  // needs no database, done before the write. Used only while
+  // signed_bytes, body.origin, salt_seed and batch_leaves are the ones it
+  // was made from; otherwise InsertRecord does that work itself.
+  std::shared_ptr<const internal::PreparedForm> prepared;
 };
 
 struct InsertOutcome {

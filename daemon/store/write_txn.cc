@@ -1,6 +1,7 @@
 #include "daemon/store/write_txn.h"
 
 #include <limits>
+#include <map>
 #include <string>
 
 #include "crypto/key_text.h"
@@ -102,6 +103,25 @@ bool Supersedes(uint32_t revision, uint32_t variant, const CurrentInfo& cur) {
 
 }  // namespace
 
+void PrepareRecords(std::span<RecordRow> rows) {
+  // The tree levels of a batch's leaf hashes, computed once for its rows.
+  std::map<const void*, std::shared_ptr<const crypto::MerkleLevels>> levels;
+  for (RecordRow& row : rows) {
+    auto prepared = std::make_shared<internal::PreparedForm>(
+        internal::PrepareForm(row.signed_bytes, row.body.origin,
+                              row.salt_seed, row.batch_leaves));
+    if (!prepared->levels_decided) {
+      auto& of_batch = levels[row.batch_leaves.get()];
+      if (!of_batch) {
+        of_batch = std::make_shared<const crypto::MerkleLevels>(
+            crypto::MerkleTreeLevels(*row.batch_leaves));
+      }
+      internal::DecideLevels(*prepared, of_batch);
+    }
+    row.prepared = std::move(prepared);
+  }
+}
+
 WriteTxn::WriteTxn(internal::Database& db, int64_t now)
     : db_(db),
       now_(now),
@@ -197,10 +217,15 @@ Result<InsertOutcome> WriteTxn::InsertRecord(
       return out;
     }
   }
-  CARAVAN_STORE_ASSIGN_OR_RETURN(internal::RecordForm form,
-                                 forms_->Compact(row.signed_bytes, b.origin,
-                                                 row.salt_seed,
-                                                 row.batch_leaves));
+  const bool prepared =
+      row.prepared && internal::PreparedFor(*row.prepared, row.signed_bytes,
+                                            b.origin, row.salt_seed,
+                                            row.batch_leaves);
+  CARAVAN_STORE_ASSIGN_OR_RETURN(
+      internal::RecordForm form,
+      prepared ? forms_->Place(*row.prepared)
+               : forms_->Compact(row.signed_bytes, b.origin, row.salt_seed,
+                                 row.batch_leaves));
   // A record names its indicator by rid, so a new id's current row is
   // written first, naming the log entry the record is about to get.
   int64_t rid = 0;

@@ -36,6 +36,13 @@ class Database;
 class RecordForms;
 }  // namespace internal
 
+// Does for each row, on the calling thread, the part of InsertRecord that
+// needs no database (decoding and re-encoding its signed bytes, packing the
+// body, hashing its Merkle leaf, checking its proof against batch_leaves)
+// and keeps it in RecordRow::prepared, so the store's one writer thread is
+// left with the SQL. Call it once the rows are final. Any thread.
+void PrepareRecords(std::span<RecordRow> rows);
+
 class WriteTxn {
  public:
   WriteTxn(internal::Database& db, int64_t now);
