@@ -371,11 +371,10 @@ Result<RecordForm> RecordForms::Place(const PreparedForm& p) {
   }
   // The seed the caller gave was checked against this leaf already.
   form.salt_derived =
-      batch_seed &&
-      (p.salt_seed == batch_seed
-           ? p.seed_fits
-           : crypto::MerkleSaltFromSeed(*batch_seed, p.form.leaf) ==
-                 p.form.salt);
+      batch_seed && (p.salt_seed == batch_seed
+                         ? p.seed_fits
+                         : crypto::MerkleSaltFromSeed(
+                               *batch_seed, p.form.leaf) == p.form.salt);
   return form;
 }
 

@@ -121,7 +121,7 @@ struct PreparedForm {
   uint64_t tree_size = 0;
   crypto::MerkleHash leaf_hash{};        // MerkleLeafHash(salt, body)
   std::vector<crypto::MerkleHash> path;  // the proof's
-  bool seed_fits = false;  // salt_seed derives this leaf's salt
+  bool seed_fits = false;                // salt_seed derives this leaf's salt
   // The tree levels of `leaves` when they place this record where its
   // proof says (a new batch is then complete at once). Shared by the
   // records of one batch.

@@ -108,8 +108,8 @@ void PrepareRecords(std::span<RecordRow> rows) {
   std::map<const void*, std::shared_ptr<const crypto::MerkleLevels>> levels;
   for (RecordRow& row : rows) {
     auto prepared = std::make_shared<internal::PreparedForm>(
-        internal::PrepareForm(row.signed_bytes, row.body.origin,
-                              row.salt_seed, row.batch_leaves));
+        internal::PrepareForm(row.signed_bytes, row.body.origin, row.salt_seed,
+                              row.batch_leaves));
     if (!prepared->levels_decided) {
       auto& of_batch = levels[row.batch_leaves.get()];
       if (!of_batch) {
@@ -218,9 +218,9 @@ Result<InsertOutcome> WriteTxn::InsertRecord(
     }
   }
   const bool prepared =
-      row.prepared && internal::PreparedFor(*row.prepared, row.signed_bytes,
-                                            b.origin, row.salt_seed,
-                                            row.batch_leaves);
+      row.prepared &&
+      internal::PreparedFor(*row.prepared, row.signed_bytes, b.origin,
+                            row.salt_seed, row.batch_leaves);
   CARAVAN_STORE_ASSIGN_OR_RETURN(
       internal::RecordForm form,
       prepared ? forms_->Place(*row.prepared)

@@ -32,7 +32,8 @@ std::string DumpForms(const std::string& path) {
             SQLITE_OK);
   std::string out;
   for (const char* sql :
-       {"SELECT * FROM records ORDER BY seq", "SELECT * FROM batches ORDER BY bid",
+       {"SELECT * FROM records ORDER BY seq",
+        "SELECT * FROM batches ORDER BY bid",
         "SELECT * FROM batch_leaves ORDER BY bid, chunk",
         "SELECT * FROM record_paths ORDER BY seq",
         "SELECT rid, id, revision, variant, record_seq FROM indicators "
