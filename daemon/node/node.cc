@@ -87,6 +87,7 @@ Result<std::unique_ptr<Node>> Node::Open(protocol::NodeConfig config,
                       store.status().message());
   }
   node->store_ = std::move(*store);
+  node->readers_ = std::make_unique<store::ReaderPool>(*node->store_);
   {
     // Our own identity key rotations (identity_rotate.cc): finish one a
     // crash interrupted, refuse a key rotated away, know our whole chain.
@@ -119,9 +120,8 @@ Result<std::unique_ptr<Node>> Node::Open(protocol::NodeConfig config,
     return InvalidInput("warninglists in " + cfg.warninglists.dir.string() +
                         " refused:\n" + lists.message());
   }
-  node->submitter_ =
-      std::make_unique<Submitter>(*node->store_, *node->identity_, cfg,
-                                  &node->metrics_);
+  node->submitter_ = std::make_unique<Submitter>(
+      *node->store_, *node->readers_, *node->identity_, cfg, &node->metrics_);
   node->submitter_->SetWarninglists(&node->warninglists_);
   node->submitter_->SetRetiredKeys(
       std::vector<protocol::PublicKey>(node->own_keys_.begin() + 1, node->own_keys_.end()));
@@ -683,23 +683,6 @@ Status Node::ReloadPolicies(const std::string& actor) {
                         loaded.message());
   }
   return audited;
-}
-
-Result<std::unique_ptr<store::Reader>> Node::AcquireReader() {
-  {
-    std::lock_guard lock(readers_mu_);
-    if (!idle_readers_.empty()) {
-      auto reader = std::move(idle_readers_.back());
-      idle_readers_.pop_back();
-      return reader;
-    }
-  }
-  return store_->OpenReader();
-}
-
-void Node::ReleaseReader(std::unique_ptr<store::Reader> reader) {
-  std::lock_guard lock(readers_mu_);
-  idle_readers_.push_back(std::move(reader));
 }
 
 }  // namespace caravan::daemon

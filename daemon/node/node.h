@@ -7,24 +7,23 @@
 // Threading: the io_context given to Open runs the control server and
 // timers; blocking work goes to the node's worker pool (Offload).
 
+#include <atomic>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/thread_pool.hpp>
-#include <atomic>
 #include <chrono>
 #include <filesystem>
 #include <map>
-#include <set>
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
 #include "crypto/identity_key.h"
 #include "crypto/identity_rotation.h"
 #include "crypto/link_key.h"
-#include "daemon/observe/metrics.h"
 #include "daemon/control/control_server.h"
 #include "daemon/feeds/feeds.h"
 #include "daemon/feeds/metrics_server.h"
@@ -32,8 +31,10 @@
 #include "daemon/node/policy_state.h"
 #include "daemon/node/submitter.h"
 #include "daemon/node/warninglist_state.h"
+#include "daemon/observe/metrics.h"
 #include "daemon/store/identity_rotation_row.h"
 #include "daemon/store/reader.h"
+#include "daemon/store/reader_pool.h"
 #include "daemon/store/store.h"
 #include "daemon/sync/inbound.h"
 #include "daemon/sync/sync_engine.h"
@@ -178,20 +179,11 @@ class Node {
   // Runs `fn` with a Reader of this thread's own (call on the pool only).
   template <typename F>
   auto WithReader(F fn) {
-    auto reader = AcquireReader();
-    if (!reader.ok()) {
-      using R = decltype(fn(std::declval<store::Reader&>()));
-      return R(reader.status());
-    }
-    auto result = fn(**reader);
-    ReleaseReader(std::move(*reader));
-    return result;
+    return readers_->With(std::move(fn));
   }
 
  private:
   Node(protocol::NodeConfig config, boost::asio::io_context& io);
-  Result<std::unique_ptr<store::Reader>> AcquireReader();
-  void ReleaseReader(std::unique_ptr<store::Reader> reader);
   void ScheduleWatchdog();
   void ScheduleRetentionSweep();
   void ScheduleLinkRotation();
@@ -228,6 +220,7 @@ class Node {
   std::vector<protocol::PublicKey> own_keys_;  // set by Open
   std::atomic<bool> reload_requested_{false};
   std::unique_ptr<store::Store> store_;
+  std::unique_ptr<store::ReaderPool> readers_;  // of store_
   PolicyState policy_;
   WarninglistState warninglists_;
   std::unique_ptr<Submitter> submitter_;
@@ -250,9 +243,6 @@ class Node {
   // Identity keys declared compromised (issue 16): no link with them, even
   // while their member is on the roster. Guarded by roster_mu_.
   std::set<protocol::PublicKey> refused_keys_;
-
-  std::mutex readers_mu_;
-  std::vector<std::unique_ptr<store::Reader>> idle_readers_;  // by mu
 };
 
 }  // namespace caravan::daemon

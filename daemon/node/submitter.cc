@@ -1,12 +1,10 @@
 #include "daemon/node/submitter.h"
 
 #include <algorithm>
-#include <chrono>
-#include <map>
-#include <nlohmann/json.hpp>
+#include <set>
 
+#include "daemon/node/submit_plan.h"
 #include "daemon/node/warninglist_state.h"
-#include "daemon/sync/record_signing.h"
 #include "protocol/indicator_parse.h"
 #include "protocol/record_codec.h"
 
@@ -22,150 +20,39 @@ std::string TypeList() {
   return list;
 }
 
-// A revision waiting to be signed and stored within one write.
-struct Pending {
-  size_t input_index;
-  protocol::RecordBody body;
-  protocol::IndicatorId id;
-  std::vector<std::string> changes;  // against the revision before
-  bool replaced = false;             // --replace: not merged
+// A plan made and signed before the write.
+struct EarlyWrite {
+  SubmitPlan plan;
+  std::vector<store::RecordRow> rows;  // signed and prepared
 };
 
-// The body of the current revision of `id` if we hold it, for comparing
-// content and building the next revision.
-Result<std::optional<protocol::RecordBody>> CurrentBody(
-    store::WriteTxn& txn, const protocol::IndicatorId& id) {
-  auto bytes = txn.CurrentRecordBody(id);
-  if (!bytes.ok()) return bytes.status();
-  if (!bytes->has_value()) return std::optional<protocol::RecordBody>();
-  auto body = protocol::DecodeRecordBody(**bytes);
-  if (!body.ok()) return body.status();
-  return std::optional<protocol::RecordBody>(std::move(*body));
-}
-
-// The audit trail of a re-submission says what it changed and whether it
-// replaced (so a dropped tag is never silent, even with --replace).
-std::string AuditDetail(const protocol::RecordBody& body,
-                        const Pending& pending) {
-  nlohmann::json d = {
-      {"type", protocol::TypeName(body.indicator.type)},
-      {"value", body.indicator.value},
-      {"revision", body.revision},
-      {"origin_seq", body.origin_seq},
-      {"tlp", protocol::TlpName(body.indicator.tlp)}};
-  if (body.indicator.revoked) d["reason"] = body.indicator.revoke_reason;
-  if (!pending.changes.empty()) d["changes"] = pending.changes;
-  if (pending.replaced) d["replaced"] = true;
-  return d.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
-}
-
-// What a write of several new indicators leaves in the audit log: one
-// entry that counts them (by type and TLP) and names their log and origin
-// sequence ranges, instead of one entry per indicator (about 400 bytes of
-// log and indexes each: the largest share of a bulk-loaded store). The
-// indicators themselves are in the log those ranges name (`caravan show`,
-// `export`); revisions of known indicators keep an entry each, since what
-// they changed is what an operator looks for.
-class NewIndicatorSummary {
- public:
-  void Add(const protocol::RecordBody& body, uint64_t log_seq) {
-    if (count_ == 0) {
-      first_log_seq_ = log_seq;
-      first_origin_seq_ = body.origin_seq;
-    }
-    last_log_seq_ = log_seq;
-    last_origin_seq_ = body.origin_seq;
-    ++count_;
-    ++types_[std::string(protocol::TypeName(body.indicator.type))];
-    ++tlps_[std::string(protocol::TlpName(body.indicator.tlp))];
+// Plans `inputs` from what the store holds now and signs the revisions;
+// nullopt when that cannot be done (no reader opens...): the write then
+// plans it all.
+std::optional<EarlyWrite> PlanAndSignEarly(
+    store::Store& store, store::ReaderPool& readers,
+    const crypto::IdentityKey& identity, const protocol::NodeConfig& config,
+    const std::vector<SubmissionInput>& inputs,
+    const std::vector<std::optional<protocol::Indicator>>& parsed,
+    const std::vector<SubmissionOutcome>& outcomes,
+    std::span<const protocol::PublicKey> keys) {
+  auto plan = readers.With([&](store::Reader& reader) {
+    return MakeSubmitPlan(
+        [&reader](const protocol::IndicatorId& id) {
+          return reader.CurrentRecordBody(id);
+        },
+        inputs, parsed, outcomes, keys, store.Now());
+  });
+  if (!plan.ok()) return std::nullopt;
+  EarlyWrite early{std::move(*plan), {}};
+  if (!early.plan.pending.empty()) {
+    auto first_seq = store.ReserveOriginSeqs(early.plan.pending.size());
+    if (!first_seq.ok()) return std::nullopt;
+    early.rows =
+        SignRevisions(identity, config, early.plan.pending, *first_seq);
+    store::PrepareRecords(early.rows);
   }
-  size_t count() const { return count_; }
-  std::string Detail() const {
-    nlohmann::json d = {{"count", count_},
-                        {"types", types_},
-                        {"tlp", tlps_},
-                        {"log_seq_first", first_log_seq_},
-                        {"log_seq_last", last_log_seq_},
-                        {"origin_seq_first", first_origin_seq_},
-                        {"origin_seq_last", last_origin_seq_}};
-    return d.dump();
-  }
-
- private:
-  size_t count_ = 0;
-  std::map<std::string, uint64_t> types_, tlps_;
-  uint64_t first_log_seq_ = 0, last_log_seq_ = 0;
-  uint64_t first_origin_seq_ = 0, last_origin_seq_ = 0;
-};
-
-// Signs and stores `pending` inside `txn`, auditing them as `action`: a
-// revision of a known indicator one entry each, new indicators one entry
-// for the write when there are several (NewIndicatorSummary).
-Status StorePending(store::WriteTxn& txn, const crypto::IdentityKey& identity,
-                    const protocol::NodeConfig& config,
-                    std::vector<Pending>& pending, const std::string& action,
-                    const std::string& actor) {
-  std::vector<std::vector<uint8_t>> bodies;
-  bodies.reserve(pending.size());
-  for (const auto& p : pending) {
-    bodies.push_back(protocol::EncodeRecordBody(p.body));
-  }
-  SignedBodies signed_bodies = SignBodies(identity, std::move(bodies));
-  const auto& signed_records = signed_bodies.records;
-  std::vector<store::AuditEvent> audit;
-  NewIndicatorSummary fresh;
-  store::AuditEvent lone_fresh;
-  store::RecordRow row;
-  row.origin_country = config.node.country;
-  row.origin_name = config.node.name;
-  row.salt_seed = signed_bodies.salt_seed;
-  row.batch_leaves = signed_bodies.leaf_hashes;
-  for (size_t i = 0; i < pending.size(); ++i) {
-    row.body = std::move(pending[i].body);
-    row.id = pending[i].id;
-    row.signed_bytes = protocol::EncodeSignedRecord(signed_records[i]);
-    auto outcome = txn.InsertRecord(row);
-    if (!outcome.ok()) return outcome.status();
-    store::AuditEvent event{txn.now(), actor, action,
-                            protocol::IdToHex(pending[i].id), "",
-                            AuditDetail(row.body, pending[i])};
-    const bool is_new = row.body.revision == 1 &&
-                        pending[i].changes.empty() && !pending[i].replaced;
-    if (!is_new) {
-      audit.push_back(std::move(event));
-      continue;
-    }
-    if (fresh.count() == 0) lone_fresh = std::move(event);
-    fresh.Add(row.body, outcome->log_seq);
-  }
-  if (fresh.count() == 1) {
-    audit.push_back(std::move(lone_fresh));
-  } else if (fresh.count() > 1) {
-    audit.push_back({txn.now(), actor, action,
-                     std::to_string(fresh.count()) + " records", "",
-                     fresh.Detail()});
-  }
-  if (audit.empty()) return Status::Ok();
-  return txn.AppendAudits(audit).status();
-}
-
-// Stamps a new revision's time: `now` (the store's clock, seconds) with the
-// wall clock's milliseconds, but strictly after `previous` (the revision it
-// follows, if any), so TAXII versions and STIX `modified` of one indicator
-// never repeat (issue 19): a second revision in the same millisecond, or
-// after the clock stepped back, gets the millisecond after the last one.
-void StampRevisionTime(int64_t now, const protocol::RecordBody* previous,
-                       protocol::RecordBody& body) {
-  const auto wall = std::chrono::duration_cast<std::chrono::milliseconds>(
-      std::chrono::system_clock::now().time_since_epoch());
-  int64_t millis = now * 1000 + wall.count() % 1000;
-  if (previous != nullptr) {
-    const int64_t last =
-        previous->created * 1000 + previous->created_millis;
-    millis = std::max(millis, last + 1);
-  }
-  body.created = millis / 1000;
-  body.created_millis = static_cast<uint16_t>(millis % 1000);
+  return early;
 }
 
 }  // namespace
@@ -232,9 +119,14 @@ protocol::SubmittedFields SubmittedFieldsOf(const SubmissionInput& in) {
           .reshare = !in.reshare.empty()};
 }
 
-Submitter::Submitter(store::Store& store, const crypto::IdentityKey& identity,
+Submitter::Submitter(store::Store& store, store::ReaderPool& readers,
+                     const crypto::IdentityKey& identity,
                      const protocol::NodeConfig& config, Metrics* metrics)
-    : store_(store), identity_(identity), config_(config), metrics_(metrics) {}
+    : store_(store),
+      readers_(readers),
+      identity_(identity),
+      config_(config),
+      metrics_(metrics) {}
 
 void Submitter::Freeze() {
   std::unique_lock lock(freeze_mu_);
@@ -276,76 +168,64 @@ std::vector<SubmissionOutcome> Submitter::Submit(
     parsed[i] = std::move(*ind);
   }
 
-  const auto& me = identity_.public_key();
-  Status written = store_.Write([&](store::WriteTxn& txn) -> Status {
-    std::vector<Pending> pending;
-    // Revisions assigned earlier in this same batch (a file may name one
-    // value twice): the store has not seen them yet.
-    std::map<protocol::IndicatorId, protocol::RecordBody> in_batch;
-    for (size_t i = 0; i < inputs.size(); ++i) {
-      if (!parsed[i]) continue;
-      protocol::Indicator ind = *parsed[i];
-      // The indicator under our current key, or else one made under a key
-      // we rotated away from (its id and origin stay).
-      protocol::PublicKey origin = me;
-      protocol::IndicatorId id = protocol::ComputeIndicatorId(me, ind.type, ind.value);
-      std::optional<protocol::RecordBody> current;
-      for (size_t k = 0; k <= retired_.size(); ++k) {
-        const protocol::PublicKey& key = k == 0 ? me : retired_[k - 1];
-        const auto candidate = protocol::ComputeIndicatorId(key, ind.type, ind.value);
-        if (auto it = in_batch.find(candidate); it != in_batch.end()) {
-          current = it->second;
-        } else {
-          auto stored = CurrentBody(txn, candidate);
-          if (!stored.ok()) return stored.status();
-          current = std::move(*stored);
-        }
-        if (current) {
-          origin = key;
-          id = candidate;
-          break;
-        }
-      }
-      outcomes[i].id = id;
-      if (current) {
-        auto merged = protocol::MergeResubmission(
-            current->indicator, ind, SubmittedFieldsOf(inputs[i]),
-            inputs[i].replace ? protocol::ResubmitMode::kReplace
-                              : protocol::ResubmitMode::kMerge);
-        if (!merged.ok()) {
-          outcomes[i].error = merged.status();
-          continue;
-        }
-        if (merged->changes.empty()) {
-          outcomes[i].revision = current->revision;
-          outcomes[i].unchanged = true;
-          continue;
-        }
-        ind = std::move(merged->merged);
-        outcomes[i].changes = std::move(merged->changes);
-      }
-      protocol::RecordBody body;
-      body.origin = origin;
-      body.revision = current ? current->revision + 1 : 1;
-      StampRevisionTime(txn.now(), current ? &*current : nullptr, body);
-      body.indicator = ind;
-      outcomes[i].revision = body.revision;
-      in_batch[id] = body;
-      pending.push_back({i, std::move(body), id, outcomes[i].changes,
-                         current.has_value() && inputs[i].replace});
-    }
-    if (!pending.empty()) {
-      // One block of origin sequence numbers for the batch, in input order.
-      auto first_seq = txn.ReserveOriginSeqs(pending.size());
-      if (!first_seq.ok()) return first_seq.status();
-      for (size_t k = 0; k < pending.size(); ++k) {
-        pending[k].body.origin_seq = *first_seq + k;
-      }
-      CARAVAN_RETURN_IF_ERROR(
-          StorePending(txn, identity_, config_, pending, "submit", actor));
-    }
-    return FlagSubmissions(txn, outcomes, actor);
-  }).get();
+  std::vector<protocol::PublicKey> keys = {identity_.public_key()};
+  keys.insert(keys.end(), retired_.begin(), retired_.end());
+  // Planned and signed before the write from what the store holds now, so
+  // the store's one writer thread is left with checking and storing. An
+  // input whose indicator a write in between changed (the same value in
+  // two submissions at once) is planned and signed again inside the write,
+  // from what it reads itself.
+  std::optional<EarlyWrite> early = PlanAndSignEarly(
+      store_, readers_, identity_, config_, inputs, parsed, outcomes, keys);
+  if (before_write_) before_write_();
+  std::vector<SubmissionOutcome> planned = outcomes;
+  Status written =
+      store_
+          .Write([&](store::WriteTxn& txn) -> Status {
+            std::set<size_t> stale;  // inputs to plan in the write
+            if (early) {
+              auto check = PlanStillHolds(txn, early->plan.looked_up);
+              if (!check.ok()) return check.status();
+              stale = std::move(check->stale_inputs);
+              planned = early->plan.outcomes;
+              if (!early->rows.empty()) {
+                CARAVAN_RETURN_IF_ERROR(
+                    txn.KeepOriginSeqs(early->rows.back().body.origin_seq));
+                CARAVAN_RETURN_IF_ERROR(
+                    StoreSigned(txn, early->rows, early->plan.pending, "submit",
+                                actor, std::move(check->views), stale));
+              }
+              if (!stale.empty()) plans_remade_.fetch_add(1);
+            } else {
+              for (size_t i = 0; i < inputs.size(); ++i) {
+                if (parsed[i]) stale.insert(i);
+              }
+            }
+            if (!stale.empty()) {
+              std::vector<std::optional<protocol::Indicator>> again(
+                  parsed.size());
+              for (size_t i : stale) again[i] = parsed[i];
+              auto plan = MakeSubmitPlan(
+                  [&txn](const protocol::IndicatorId& id) {
+                    return txn.CurrentRecordBody(id);
+                  },
+                  inputs, again, outcomes, keys, txn.now());
+              if (!plan.ok()) return plan.status();
+              for (size_t i : stale) planned[i] = plan->outcomes[i];
+              if (!plan->pending.empty()) {
+                // One block of origin sequence numbers, in input order.
+                auto first_seq = txn.ReserveOriginSeqs(plan->pending.size());
+                if (!first_seq.ok()) return first_seq.status();
+                const auto rows = SignRevisions(identity_, config_,
+                                                plan->pending, *first_seq);
+                CARAVAN_RETURN_IF_ERROR(
+                    StoreSigned(txn, rows, plan->pending, "submit", actor));
+              }
+            }
+            return FlagSubmissions(txn, planned, actor);
+          })
+          .get();
+  outcomes = std::move(planned);
 
   if (!written.ok()) {
     for (size_t i = 0; i < inputs.size(); ++i) {
@@ -378,36 +258,46 @@ Result<SubmissionOutcome> Submitter::Revoke(const protocol::IndicatorId& id,
   if (frozen_) return Frozen();
   SubmissionOutcome outcome;
   outcome.id = id;
-  Status written = store_.Write([&](store::WriteTxn& txn) -> Status {
-    auto current = CurrentBody(txn, id);
-    if (!current.ok()) return current.status();
-    if (!current->has_value()) {
-      return NotFound("no indicator " + protocol::IdToHex(id));
-    }
-    protocol::RecordBody body = **current;
-    if (body.origin != identity_.public_key() &&
-        std::find(retired_.begin(), retired_.end(), body.origin) == retired_.end()) {
-      return Denied("indicator " + protocol::IdToHex(id) +
-                    " was made by another CERT: only its origin can revoke "
-                    "it");
-    }
-    if (body.indicator.revoked) {
-      return InvalidInput("indicator " + protocol::IdToHex(id) +
-                          " is already revoked");
-    }
-    auto seq = txn.NextOriginSeq();
-    if (!seq.ok()) return seq.status();
-    body.origin_seq = *seq;
-    body.revision += 1;
-    body.variant = 0;
-    const protocol::RecordBody previous = body;
-    StampRevisionTime(txn.now(), &previous, body);
-    body.indicator.revoked = true;
-    body.indicator.revoke_reason = reason;
-    outcome.revision = body.revision;
-    std::vector<Pending> pending = {{0, std::move(body), id, {}, false}};
-    return StorePending(txn, identity_, config_, pending, "revoke", actor);
-  }).get();
+  Status written =
+      store_
+          .Write([&](store::WriteTxn& txn) -> Status {
+            auto current = CurrentBody(
+                [&txn](const protocol::IndicatorId& of) {
+                  return txn.CurrentRecordBody(of);
+                },
+                id);
+            if (!current.ok()) return current.status();
+            if (!current->has_value()) {
+              return NotFound("no indicator " + protocol::IdToHex(id));
+            }
+            protocol::RecordBody body = **current;
+            if (body.origin != identity_.public_key() &&
+                std::find(retired_.begin(), retired_.end(), body.origin) ==
+                    retired_.end()) {
+              return Denied(
+                  "indicator " + protocol::IdToHex(id) +
+                  " was made by another CERT: only its origin can revoke "
+                  "it");
+            }
+            if (body.indicator.revoked) {
+              return InvalidInput("indicator " + protocol::IdToHex(id) +
+                                  " is already revoked");
+            }
+            auto seq = txn.NextOriginSeq();
+            if (!seq.ok()) return seq.status();
+            body.revision += 1;
+            body.variant = 0;
+            const protocol::RecordBody previous = body;
+            StampRevisionTime(txn.now(), &previous, body);
+            body.indicator.revoked = true;
+            body.indicator.revoke_reason = reason;
+            outcome.revision = body.revision;
+            std::vector<PendingRevision> pending = {
+                {0, std::move(body), id, {}, false}};
+            const auto rows = SignRevisions(identity_, config_, pending, *seq);
+            return StoreSigned(txn, rows, pending, "revoke", actor);
+          })
+          .get();
   if (!written.ok()) return written;
   if (metrics_ != nullptr) metrics_->records_stored.With({"local"}).Inc();
   return outcome;

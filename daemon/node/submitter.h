@@ -3,31 +3,39 @@
 // Each submission is parsed and validated again here (the CLI is not
 // trusted to have done it), given the next revision of its indicator and
 // this node's next origin sequence number, signed (several at once share
-// one Merkle-batch signature), stored and audited, all in one store write:
-// success is reported only after the commit.
+// one Merkle-batch signature), stored and audited: success is reported
+// only after the commit.
 //
 // A value this node already holds is merged into its current revision
 // (protocol/indicator_merge.h: stricter TLP, tag union, ...) unless the
-// input asks to replace it; the current revision is read inside the store
-// write, so concurrent submissions of one value merge, never overwrite.
+// input asks to replace it. The plan (ids, revisions, merges) and the
+// signatures are made before the store write, from what a Reader sees, so
+// the store's single writer thread does little more than SQL
+// (submit_plan.h); the write stores them only if every revision the plan
+// read is still the current one, and otherwise plans and signs again from
+// what it reads itself. So concurrent submissions of one value merge,
+// never overwrite.
 //
 // Thread-safety: Submit and Revoke block until the store commits; call them
 // from the worker pool, any number concurrently (the store serializes
 // writes and commits concurrent calls together).
 
+#include <atomic>
 #include <cstdint>
+#include <functional>
 #include <shared_mutex>
 #include <string>
 #include <vector>
 
 #include "crypto/identity_key.h"
 #include "daemon/observe/metrics.h"
+#include "daemon/store/reader_pool.h"
 #include "daemon/store/store.h"
+#include "protocol/config/node_config.h"
+#include "protocol/formats/warninglist.h"
 #include "protocol/indicator.h"
 #include "protocol/indicator_merge.h"
-#include "protocol/config/node_config.h"
 #include "protocol/status.h"
-#include "protocol/formats/warninglist.h"
 
 namespace caravan::daemon {
 
@@ -80,7 +88,8 @@ class Submitter {
  public:
   // All references (and `metrics`, which may be null) must outlive the
   // Submitter.
-  Submitter(store::Store& store, const crypto::IdentityKey& identity,
+  Submitter(store::Store& store, store::ReaderPool& readers,
+            const crypto::IdentityKey& identity,
             const protocol::NodeConfig& config, Metrics* metrics = nullptr);
 
   // Screens submissions against `warninglists` (null: none); it must
@@ -95,6 +104,16 @@ class Submitter {
   // revisions are signed by the current key. Call before the first Submit.
   void SetRetiredKeys(std::vector<protocol::PublicKey> retired) {
     retired_ = std::move(retired);
+  }
+
+  // How many Submit calls planned before their write but had to plan again
+  // inside it, because a write in between changed an indicator the early
+  // plan looked at (concurrent submissions of one value). Any thread.
+  uint64_t plans_remade() const { return plans_remade_.load(); }
+
+  // Tests only: runs between the early plan and the write of each Submit.
+  void SetBeforeWriteForTesting(std::function<void()> hook) {
+    before_write_ = std::move(hook);
   }
 
   // One outcome per input, in order. Invalid inputs get their error and do
@@ -122,11 +141,14 @@ class Submitter {
 
  private:
   store::Store& store_;
+  store::ReaderPool& readers_;
   const crypto::IdentityKey& identity_;
   const protocol::NodeConfig& config_;
   Metrics* metrics_;  // may be null
   const WarninglistState* warninglists_ = nullptr;  // may be null
   std::vector<protocol::PublicKey> retired_;        // our retired keys
+  std::atomic<uint64_t> plans_remade_{0};
+  std::function<void()> before_write_;  // tests only
   // Held shared by Submit and Revoke, unique by Freeze; guards frozen_.
   std::shared_mutex freeze_mu_;
   bool frozen_ = false;

@@ -502,6 +502,11 @@ Result<bool> Reader::HasPostedStixIds() {
   return any != 0;
 }
 
+Result<std::optional<std::vector<uint8_t>>> Reader::CurrentRecordBody(
+    const IndicatorId& id) {
+  return internal::CurrentBodyOf(*db_, id);
+}
+
 Result<std::vector<StoredRecord>> Reader::GetRevisions(const IndicatorId& id) {
   CARAVAN_STORE_READ_TXN(*db_);
   CARAVAN_STORE_ASSIGN_OR_RETURN(

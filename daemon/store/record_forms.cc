@@ -186,6 +186,21 @@ Result<std::vector<uint8_t>> BodyOf(const StoredForm& stored) {
   return std::move(record.body);
 }
 
+Result<std::optional<std::vector<uint8_t>>> CurrentBodyOf(
+    Database& db, const std::array<uint8_t, 32>& id) {
+  CARAVAN_STORE_ASSIGN_OR_RETURN(
+      Statement st,
+      db.Prepare(std::string("SELECT ") + kFormColumns +
+                 " FROM indicators i JOIN records r ON r.seq = i.record_seq "
+                 "LEFT JOIN batches b ON b.bid = r.batch WHERE i.id = ?"));
+  st.BindBlob(1, id);
+  CARAVAN_STORE_ASSIGN_OR_RETURN(bool row, st.Step());
+  if (!row) return std::optional<std::vector<uint8_t>>();
+  CARAVAN_STORE_ASSIGN_OR_RETURN(std::vector<uint8_t> body,
+                                 BodyOf(ReadStoredForm(st, 0)));
+  return std::optional<std::vector<uint8_t>>(std::move(body));
+}
+
 void BindRecordForm(Statement& st, int c, const RecordForm& form) {
   for (int i = c; i < c + 6; ++i) st.BindNull(i);
   if (!form.raw.empty()) {
@@ -347,6 +362,8 @@ Result<RecordForm> RecordForms::Place(const PreparedForm& p) {
       tree_.tree = std::move(whole);
       tree_.batch = form.batch;
       tree_.root_signature = p.root_signature;
+      tree_.levels = levels;
+      form.batch_complete = true;
     }
   } else {
     form.batch = find.Int(0);
@@ -358,15 +375,23 @@ Result<RecordForm> RecordForms::Place(const PreparedForm& p) {
     if (find.Int(2) != 0) {
       // The batch is complete: this leaf (a duplicate's revision, a
       // second copy) must be the one its leaf hashes hold, with the path
-      // they give; else it is kept as it came.
-      CARAVAN_STORE_ASSIGN_OR_RETURN(
-          BatchTree * tree, Tree(form.batch, p.tree_size, p.root_signature));
-      if (p.form.leaf >= tree->size()) return RawForm(p.signed_bytes);
-      CARAVAN_STORE_ASSIGN_OR_RETURN(auto leaf, tree->Leaf(p.form.leaf));
-      CARAVAN_STORE_ASSIGN_OR_RETURN(auto path, tree->Path(p.form.leaf));
-      if (leaf != p.leaf_hash || path != p.path) {
-        return RawForm(p.signed_bytes);
+      // they give; else it is kept as it came. Checked already when this
+      // write made the batch's tree from the levels PrepareForm checked
+      // the record against.
+      const bool checked = p.levels && tree_.levels == p.levels &&
+                           tree_.batch == form.batch &&
+                           tree_.root_signature == p.root_signature;
+      if (!checked) {
+        CARAVAN_STORE_ASSIGN_OR_RETURN(
+            BatchTree * tree, Tree(form.batch, p.tree_size, p.root_signature));
+        if (p.form.leaf >= tree->size()) return RawForm(p.signed_bytes);
+        CARAVAN_STORE_ASSIGN_OR_RETURN(auto leaf, tree->Leaf(p.form.leaf));
+        CARAVAN_STORE_ASSIGN_OR_RETURN(auto path, tree->Path(p.form.leaf));
+        if (leaf != p.leaf_hash || path != p.path) {
+          return RawForm(p.signed_bytes);
+        }
       }
+      form.batch_complete = true;
     }
   }
   // The seed the caller gave was checked against this leaf already.
@@ -379,7 +404,9 @@ Result<RecordForm> RecordForms::Place(const PreparedForm& p) {
 }
 
 Status RecordForms::Inserted(int64_t seq, const RecordForm& form) {
-  if (form.batch == 0 || !form.raw.empty()) return Status::Ok();
+  if (form.batch == 0 || !form.raw.empty() || form.batch_complete) {
+    return Status::Ok();
+  }
   CARAVAN_STORE_ASSIGN_OR_RETURN(
       Statement held,
       db_.Prepare("UPDATE batches SET held = held + 1 WHERE bid = ? "
@@ -472,6 +499,7 @@ Status RecordForms::TryComplete(int64_t batch) {
   tree_.batch = batch;
   tree_.root_signature = root_signature;
   tree_.tree = std::move(tree);
+  tree_.levels = nullptr;
   return Status::Ok();
 }
 
@@ -504,6 +532,7 @@ Result<BatchTree*> RecordForms::Tree(
   tree_.tree = std::move(tree);
   tree_.batch = batch;
   tree_.root_signature = root_signature;
+  tree_.levels = nullptr;
   return &*tree_.tree;
 }
 

@@ -54,6 +54,9 @@ struct RecordForm {
   // The salt is the batch's seeded one (crypto/merkle.h, MerkleSaltFromSeed
   // of `batches.salt_seed`), so the row does not keep it.
   bool salt_derived = false;
+  // The batch has every leaf hash kept (so Inserted keeps no path); not a
+  // `records` column.
+  bool batch_complete = false;
   // The leaf's inclusion path (32 bytes a hash), kept in record_paths
   // until the batch is complete; not a `records` column.
   std::vector<uint8_t> path;
@@ -87,6 +90,12 @@ StoredForm ReadStoredForm(const Statement& st, int first_column);
 // The canonical body bytes a form holds (unpacked, or decoded from raw),
 // without rebuilding its signature.
 Result<std::vector<uint8_t>> BodyOf(const StoredForm& stored);
+
+// The canonical body bytes of the current revision of indicator `id`,
+// nullopt when the store holds none (WriteTxn and Reader's
+// CurrentRecordBody).
+Result<std::optional<std::vector<uint8_t>>> CurrentBodyOf(
+    Database& db, const std::array<uint8_t, 32>& id);
 
 // Binds `form` to the six parameters from `first` on, in the order of the
 // `records` columns batch, leaf, signature, salt, body, raw.
@@ -188,6 +197,10 @@ class RecordForms {
     int64_t batch = 0;
     std::array<uint8_t, 64> root_signature{};
     std::optional<BatchTree> tree;
+    // The levels `tree` was made from when Place made it from a caller's
+    // leaf hashes: a record PrepareForm checked against these same levels
+    // needs no second check.
+    std::shared_ptr<const crypto::MerkleLevels> levels;
   };
 
   Result<BatchTree*> Tree(int64_t batch, uint64_t tree_size,

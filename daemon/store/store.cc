@@ -4,6 +4,7 @@
 
 #include <exception>
 
+#include "daemon/store/origin_seqs.h"
 #include "daemon/store/schema.h"
 #include "daemon/store/sqlite_db.h"
 #include "daemon/store/wal_checkpointer.h"
@@ -65,22 +66,32 @@ Result<std::unique_ptr<Store>> Store::Open(const std::string& path,
   CARAVAN_RETURN_IF_ERROR(ConfigureWriter(*db, options));
   CARAVAN_RETURN_IF_ERROR(internal::Migrate(*db, options.clock()));
   CARAVAN_STORE_ASSIGN_OR_RETURN(
+      int64_t last_origin_seq,
+      db->QueryInt("SELECT value FROM meta WHERE key = 'origin_seq'"));
+  if (last_origin_seq < 0) {
+    return Corrupt("store " + path + " keeps a negative origin_seq");
+  }
+  auto origin_seqs = std::make_unique<internal::OriginSeqs>(
+      static_cast<uint64_t>(last_origin_seq));
+  CARAVAN_STORE_ASSIGN_OR_RETURN(
       std::unique_ptr<internal::WalCheckpointer> checkpointer,
       internal::WalCheckpointer::Start(
           path, options.sync == StoreOptions::Sync::kFull,
           options.busy_timeout_ms));
   return std::unique_ptr<Store>(new Store(path, std::move(options),
-                                          std::move(db),
+                                          std::move(db), std::move(origin_seqs),
                                           std::move(checkpointer)));
 }
 
 Store::Store(std::string path, StoreOptions options,
              std::unique_ptr<Database> db,
+             std::unique_ptr<internal::OriginSeqs> origin_seqs,
              std::unique_ptr<internal::WalCheckpointer> checkpointer)
     : path_(std::move(path)),
       options_(std::move(options)),
       checkpointer_(std::move(checkpointer)),
-      db_(std::move(db)) {
+      db_(std::move(db)),
+      origin_seqs_(std::move(origin_seqs)) {
   checkpointer_->Attach(db_->handle());
   writer_ = std::thread([this] { WriterLoop(); });
 }
@@ -102,6 +113,10 @@ void Store::Close() {
 }
 
 int64_t Store::Now() const { return options_.clock(); }
+
+Result<uint64_t> Store::ReserveOriginSeqs(uint64_t n) {
+  return origin_seqs_->Take(n);
+}
 
 bool Store::Enqueue(Pending& p, bool block) {
   Status refused;
@@ -252,7 +267,7 @@ void Store::ReportIfStorageError(const Status& error) {
 }
 
 void Store::RunOneTransaction(std::deque<Pending>& batch) {
-  WriteTxn txn(*db_, Now());
+  WriteTxn txn(*db_, *origin_seqs_, Now());
   const auto on_error = [this](const Status& s) { ReportIfStorageError(s); };
   Status begin = RunCached(*db_, "BEGIN IMMEDIATE");
   if (!begin.ok()) {

@@ -50,6 +50,7 @@ namespace caravan::store {
 
 namespace internal {
 class Database;
+class OriginSeqs;
 class WalCheckpointer;
 }
 
@@ -111,6 +112,18 @@ class Store {
   // A new read-only connection for one thread.
   Result<std::unique_ptr<Reader>> OpenReader();
 
+  // Reserves `n` consecutive origin sequence numbers for records this node
+  // makes, before the write that stores them (so they can be signed off
+  // the writer thread); returns the first. The write must keep them
+  // (WriteTxn::KeepOriginSeqs). A number is never handed out twice while
+  // the store is open; ones that end up unused are skipped. InvalidInput
+  // for n == 0. Any thread.
+  Result<uint64_t> ReserveOriginSeqs(uint64_t n);
+
+  // Unix seconds now, by the store's clock (StoreOptions::clock): what
+  // WriteTxn::now() of a write starting now would be.
+  int64_t Now() const;
+
   // Runs every queued function, commits, stops the writer. Idempotent.
   void Close();
 
@@ -124,6 +137,7 @@ class Store {
 
   Store(std::string path, StoreOptions options,
         std::unique_ptr<internal::Database> db,
+        std::unique_ptr<internal::OriginSeqs> origin_seqs,
         std::unique_ptr<internal::WalCheckpointer> checkpointer);
   // false when closed, or when full and !block.
   bool Enqueue(Pending& p, bool block);
@@ -134,7 +148,6 @@ class Store {
   // last SQLite error is a storage failure. Call right after the failure,
   // before another statement resets the error code.
   void ReportIfStorageError(const Status& error);
-  int64_t Now() const;
 
   const std::string path_;
   const StoreOptions options_;
@@ -142,6 +155,7 @@ class Store {
   // holds a commit hook into it.
   std::unique_ptr<internal::WalCheckpointer> checkpointer_;
   std::unique_ptr<internal::Database> db_;  // used by the writer thread only
+  std::unique_ptr<internal::OriginSeqs> origin_seqs_;
 
   std::mutex mu_;
   std::condition_variable not_empty_;

@@ -7,6 +7,7 @@
 #include "crypto/key_text.h"
 #include "daemon/store/audit_chain.h"
 #include "daemon/store/ip_key.h"
+#include "daemon/store/origin_seqs.h"
 #include "daemon/store/record_forms.h"
 #include "daemon/store/sqlite_db.h"
 
@@ -122,8 +123,10 @@ void PrepareRecords(std::span<RecordRow> rows) {
   }
 }
 
-WriteTxn::WriteTxn(internal::Database& db, int64_t now)
+WriteTxn::WriteTxn(internal::Database& db, internal::OriginSeqs& origin_seqs,
+                   int64_t now)
     : db_(db),
+      origin_seqs_(origin_seqs),
       now_(now),
       forms_(std::make_unique<internal::RecordForms>(db)) {}
 
@@ -160,18 +163,7 @@ Result<uint64_t> WriteTxn::LastLogSeq() {
 
 Result<std::optional<std::vector<uint8_t>>> WriteTxn::CurrentRecordBody(
     const IndicatorId& id) {
-  CARAVAN_STORE_ASSIGN_OR_RETURN(
-      Statement st,
-      db_.Prepare(std::string("SELECT ") + internal::kFormColumns +
-                  " FROM indicators i JOIN records r ON r.seq = i.record_seq "
-                  "LEFT JOIN batches b ON b.bid = r.batch WHERE i.id = ?"));
-  st.BindBlob(1, id);
-  CARAVAN_STORE_ASSIGN_OR_RETURN(bool row, st.Step());
-  if (!row) return std::optional<std::vector<uint8_t>>();
-  CARAVAN_STORE_ASSIGN_OR_RETURN(
-      std::vector<uint8_t> body,
-      internal::BodyOf(internal::ReadStoredForm(st, 0)));
-  return std::optional<std::vector<uint8_t>>(std::move(body));
+  return internal::CurrentBodyOf(db_, id);
 }
 
 Result<InsertOutcome> WriteTxn::InsertRecord(const RecordRow& row) {
@@ -412,19 +404,22 @@ Result<int64_t> WriteTxn::WriteCurrent(const RecordRow& row, uint64_t seq,
 Result<uint64_t> WriteTxn::NextOriginSeq() { return ReserveOriginSeqs(1); }
 
 Result<uint64_t> WriteTxn::ReserveOriginSeqs(uint64_t n) {
-  if (n == 0 || n > kMaxSqlInt / 2) {
-    return InvalidInput("cannot reserve " + std::to_string(n) +
-                        " origin sequence numbers");
-  }
+  CARAVAN_STORE_ASSIGN_OR_RETURN(uint64_t first, origin_seqs_.Take(n));
+  CARAVAN_RETURN_IF_ERROR(KeepOriginSeqs(first + n - 1));
+  return first;
+}
+
+Status WriteTxn::KeepOriginSeqs(uint64_t last) {
+  CARAVAN_RETURN_IF_ERROR(CheckSeq("origin_seq", last));
   CARAVAN_STORE_ASSIGN_OR_RETURN(
-      Statement st, db_.Prepare("UPDATE meta SET value = value + ? "
-                                "WHERE key = 'origin_seq' RETURNING value"));
-  st.Bind(1, static_cast<int64_t>(n));
-  CARAVAN_STORE_ASSIGN_OR_RETURN(bool row, st.Step());
-  if (!row) return Corrupt("meta table has no origin_seq");
-  const int64_t last = st.Int(0);
+      Statement st, db_.Prepare("UPDATE meta SET value = max(value, ?) "
+                                "WHERE key = 'origin_seq'"));
+  st.Bind(1, static_cast<int64_t>(last));
   CARAVAN_RETURN_IF_ERROR(st.Run());
-  return static_cast<uint64_t>(last) - n + 1;
+  if (sqlite3_changes(db_.handle()) != 1) {
+    return Corrupt("meta table has no origin_seq");
+  }
+  return Status::Ok();
 }
 
 Result<uint64_t> WriteTxn::AppendAudit(const AuditEvent& event) {

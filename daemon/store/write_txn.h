@@ -33,6 +33,7 @@ namespace caravan::store {
 
 namespace internal {
 class Database;
+class OriginSeqs;
 class RecordForms;
 }  // namespace internal
 
@@ -45,7 +46,8 @@ void PrepareRecords(std::span<RecordRow> rows);
 
 class WriteTxn {
  public:
-  WriteTxn(internal::Database& db, int64_t now);
+  WriteTxn(internal::Database& db, internal::OriginSeqs& origin_seqs,
+           int64_t now);
   ~WriteTxn();
   WriteTxn(const WriteTxn&) = delete;
   WriteTxn& operator=(const WriteTxn&) = delete;
@@ -78,13 +80,18 @@ class WriteTxn {
   Result<std::optional<std::vector<uint8_t>>> CurrentRecordBody(
       const IndicatorId& id);
 
-  // The next sequence number for a record this node originates (1, 2, ...).
-  // Rolled back with the function that asked for it.
+  // The next sequence number for a record this node originates (1, 2, ...),
+  // kept as used (KeepOriginSeqs). If the function fails, the number is
+  // skipped, not handed out again (Store::ReserveOriginSeqs).
   Result<uint64_t> NextOriginSeq();
   // Reserves `n` consecutive origin sequence numbers at once and returns
   // the first (a bulk submit takes one block instead of one update per
-  // record). InvalidInput for n == 0.
+  // record), kept as used. InvalidInput for n == 0.
   Result<uint64_t> ReserveOriginSeqs(uint64_t n);
+  // Keeps origin sequence numbers up to `last` (reserved earlier with
+  // Store::ReserveOriginSeqs) as used, so a store reopened goes on after
+  // them. Call in the write that stores their records.
+  Status KeepOriginSeqs(uint64_t last);
 
   // Appends to the hash-chained audit log; returns the entry's seq.
   // InvalidInput when a field exceeds kMaxAuditFieldBytes (detail:
@@ -293,6 +300,7 @@ class WriteTxn {
   Status MarkSuperseded(uint64_t seq);
 
   internal::Database& db_;
+  internal::OriginSeqs& origin_seqs_;
   int64_t now_;
   std::unique_ptr<internal::RecordForms> forms_;  // the records' disk form
   // One more than the last record appended in this transaction; 0: not

@@ -49,7 +49,8 @@ TEST(SubmitterStore, ABulkSubmitStoresItsBatchCompleteWithoutPathsOrSalts) {
   {
     auto store = store::Store::Open(path);
     ASSERT_TRUE(store.ok()) << store.status().ToString();
-    Submitter submitter(**store, *identity, config);
+    store::ReaderPool readers(**store);
+    Submitter submitter(**store, readers, *identity, config);
     std::vector<SubmissionInput> inputs;
     for (int i = 0; i < 40; ++i) {
       SubmissionInput in;

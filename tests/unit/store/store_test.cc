@@ -289,7 +289,7 @@ TEST(StoreInsert, RejectsContradictoryAndInvalidRecords) {
   EXPECT_EQ(reader->GetCounts()->last_log_seq, 2u);
 }
 
-TEST(StoreWrite, OriginSeqIncrementsAndRollsBackWithItsFunction) {
+TEST(StoreWrite, OriginSeqIncrementsAndIsNeverHandedOutTwice) {
   TempDir dir;
   auto store = OpenOrDie(dir.File("store.db"));
   auto next = [&] {
@@ -306,7 +306,42 @@ TEST(StoreWrite, OriginSeqIncrementsAndRollsBackWithItsFunction) {
                       })
                       .get();
   EXPECT_EQ(failed.code(), StatusCode::kInvalidInput);
-  EXPECT_EQ(*next(), 3u);  // the failed function's number was not used
+  // The failed function's number is skipped: a caller may have signed a
+  // record with it before the write failed.
+  EXPECT_EQ(*next(), 4u);
+}
+
+// Numbers reserved before a write (to sign off the writer thread) come
+// from the same sequence; the write keeps the highest it used, and a store
+// reopened goes on after the highest kept.
+TEST(StoreWrite, OriginSeqsReservedBeforeTheWriteAreKeptByIt) {
+  TempDir dir;
+  const std::string path = dir.File("store.db");
+  {
+    auto store = OpenOrDie(path);
+    EXPECT_EQ(*store->ReserveOriginSeqs(10), 1u);
+    EXPECT_EQ(*store
+                   ->WriteValue<uint64_t>(
+                       [](WriteTxn& txn) { return txn.NextOriginSeq(); })
+                   .get(),
+              11u);
+    EXPECT_EQ(*store->ReserveOriginSeqs(5), 12u);
+    EXPECT_TRUE(
+        store->Write([](WriteTxn& txn) { return txn.KeepOriginSeqs(16); })
+            .get()
+            .ok());
+    // Kept out of order: the highest stays.
+    EXPECT_TRUE(
+        store->Write([](WriteTxn& txn) { return txn.KeepOriginSeqs(10); })
+            .get()
+            .ok());
+    // Reserved and never kept (the write did not happen).
+    EXPECT_EQ(*store->ReserveOriginSeqs(100), 17u);
+    EXPECT_EQ(store->ReserveOriginSeqs(0).status().code(),
+              StatusCode::kInvalidInput);
+  }
+  auto reopened = OpenOrDie(path);
+  EXPECT_EQ(*reopened->ReserveOriginSeqs(1), 17u);
 }
 
 TEST(StoreWrite, ReserveOriginSeqsTakesOneBlock) {
