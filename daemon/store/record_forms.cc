@@ -317,16 +317,39 @@ Result<RecordForm> RecordForms::Compact(
   return Place(PrepareForm(signed_bytes, origin, salt_seed, leaves));
 }
 
-Result<RecordForm> RecordForms::Place(const PreparedForm& p) {
-  if (!p.batched) return p.form;
-  RecordForm form = p.form;
+Result<std::optional<RecordForms::BatchRow>> RecordForms::FindBatch(
+    const std::array<uint8_t, 64>& root_signature) {
+  if (last_batch_ && last_batch_->root_signature == root_signature) {
+    return last_batch_;
+  }
   CARAVAN_STORE_ASSIGN_OR_RETURN(
       Statement find, db_.Prepare("SELECT bid, tree_size, complete, salt_seed "
                                   "FROM batches WHERE root_signature = ?"));
-  find.BindBlob(1, p.root_signature);
+  find.BindBlob(1, root_signature);
   CARAVAN_STORE_ASSIGN_OR_RETURN(bool found, find.Step());
-  std::optional<crypto::MerkleSaltSeed> batch_seed;
-  if (!found) {
+  if (!found) return std::optional<BatchRow>();
+  BatchRow row;
+  row.bid = find.Int(0);
+  row.root_signature = root_signature;
+  row.tree_size = static_cast<uint64_t>(find.Int(1));
+  row.complete = find.Int(2) != 0;
+  crypto::MerkleSaltSeed seed{};
+  if (find.FixedBlob(3, seed)) row.salt_seed = seed;
+  last_batch_ = row;
+  return std::optional<BatchRow>(row);
+}
+
+void RecordForms::Forget() {
+  last_batch_.reset();
+  tree_ = TreeCache{};
+}
+
+Result<RecordForm> RecordForms::Place(const PreparedForm& p) {
+  if (!p.batched) return p.form;
+  RecordForm form = p.form;
+  CARAVAN_STORE_ASSIGN_OR_RETURN(std::optional<BatchRow> batch,
+                                 FindBatch(p.root_signature));
+  if (!batch) {
     // A new batch whose every leaf hash the caller gives (and that places
     // this record where its proof says) is complete from the start: no
     // path is kept for any of its records.
@@ -345,7 +368,6 @@ Result<RecordForm> RecordForms::Place(const PreparedForm& p) {
     add.Bind(2, static_cast<int64_t>(p.tree_size));
     if (p.seed_fits) {
       add.BindBlob(3, *p.salt_seed);
-      batch_seed = *p.salt_seed;
     } else {
       add.BindNull(3);
     }
@@ -356,34 +378,33 @@ Result<RecordForm> RecordForms::Place(const PreparedForm& p) {
       add.BindNull(5);
     }
     CARAVAN_RETURN_IF_ERROR(add.Run());
-    form.batch = sqlite3_last_insert_rowid(db_.handle());
+    batch = BatchRow{sqlite3_last_insert_rowid(db_.handle()), p.root_signature,
+                     p.tree_size, whole.has_value(),
+                     p.seed_fits ? p.salt_seed : std::nullopt};
+    last_batch_ = batch;
     if (whole) {
-      CARAVAN_RETURN_IF_ERROR(StoreLeaves(db_, form.batch, *whole));
+      CARAVAN_RETURN_IF_ERROR(StoreLeaves(db_, batch->bid, *whole));
       tree_.tree = std::move(whole);
-      tree_.batch = form.batch;
+      tree_.batch = batch->bid;
       tree_.root_signature = p.root_signature;
       tree_.levels = levels;
-      form.batch_complete = true;
     }
   } else {
-    form.batch = find.Int(0);
-    if (static_cast<uint64_t>(find.Int(1)) != p.tree_size) {
+    if (batch->tree_size != p.tree_size) {
       return RawForm(p.signed_bytes);  // not the batch it claims to be in
     }
-    crypto::MerkleSaltSeed stored_seed{};
-    if (find.FixedBlob(3, stored_seed)) batch_seed = stored_seed;
-    if (find.Int(2) != 0) {
+    if (batch->complete) {
       // The batch is complete: this leaf (a duplicate's revision, a
       // second copy) must be the one its leaf hashes hold, with the path
       // they give; else it is kept as it came. Checked already when this
       // write made the batch's tree from the levels PrepareForm checked
       // the record against.
       const bool checked = p.levels && tree_.levels == p.levels &&
-                           tree_.batch == form.batch &&
+                           tree_.batch == batch->bid &&
                            tree_.root_signature == p.root_signature;
       if (!checked) {
         CARAVAN_STORE_ASSIGN_OR_RETURN(
-            BatchTree * tree, Tree(form.batch, p.tree_size, p.root_signature));
+            BatchTree * tree, Tree(batch->bid, p.tree_size, p.root_signature));
         if (p.form.leaf >= tree->size()) return RawForm(p.signed_bytes);
         CARAVAN_STORE_ASSIGN_OR_RETURN(auto leaf, tree->Leaf(p.form.leaf));
         CARAVAN_STORE_ASSIGN_OR_RETURN(auto path, tree->Path(p.form.leaf));
@@ -391,10 +412,12 @@ Result<RecordForm> RecordForms::Place(const PreparedForm& p) {
           return RawForm(p.signed_bytes);
         }
       }
-      form.batch_complete = true;
     }
   }
+  form.batch = batch->bid;
+  form.batch_complete = batch->complete;
   // The seed the caller gave was checked against this leaf already.
+  const auto& batch_seed = batch->salt_seed;
   form.salt_derived =
       batch_seed && (p.salt_seed == batch_seed
                          ? p.seed_fits
@@ -500,6 +523,7 @@ Status RecordForms::TryComplete(int64_t batch) {
   tree_.root_signature = root_signature;
   tree_.tree = std::move(tree);
   tree_.levels = nullptr;
+  if (last_batch_ && last_batch_->bid == batch) last_batch_->complete = true;
   return Status::Ok();
 }
 

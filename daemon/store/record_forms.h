@@ -184,6 +184,10 @@ class RecordForms {
   // hashes kept once, paths dropped) when this was its last missing leaf.
   Status Inserted(int64_t seq, const RecordForm& form);
 
+  // After a savepoint rolled back: what this object remembers of rows
+  // written since may be gone.
+  void Forget();
+
   // The signed bytes a stored form stands for (byte-identical to what
   // Compact was given).
   Result<std::vector<uint8_t>> Expand(const StoredForm& stored);
@@ -203,12 +207,25 @@ class RecordForms {
     std::shared_ptr<const crypto::MerkleLevels> levels;
   };
 
+  // The `batches` row of a root signature. The last one found or made is
+  // remembered: a batch's records come one after another.
+  struct BatchRow {
+    int64_t bid = 0;
+    std::array<uint8_t, 64> root_signature{};
+    uint64_t tree_size = 0;
+    bool complete = false;
+    std::optional<crypto::MerkleSaltSeed> salt_seed;
+  };
+  Result<std::optional<BatchRow>> FindBatch(
+      const std::array<uint8_t, 64>& root_signature);
+
   Result<BatchTree*> Tree(int64_t batch, uint64_t tree_size,
                           const std::array<uint8_t, 64>& root_signature);
   Status TryComplete(int64_t batch);
 
   Database& db_;
   TreeCache tree_;
+  std::optional<BatchRow> last_batch_;
 };
 
 }  // namespace caravan::store::internal

@@ -291,7 +291,10 @@ Result<uint64_t> WriteTxn::NextLogSeq() {
   return next_log_seq_;
 }
 
-void WriteTxn::SavepointRolledBack() { next_log_seq_ = 0; }
+void WriteTxn::SavepointRolledBack() {
+  next_log_seq_ = 0;
+  forms_->Forget();
+}
 
 Status WriteTxn::MarkSuperseded(uint64_t seq) {
   CARAVAN_STORE_ASSIGN_OR_RETURN(

@@ -7,6 +7,7 @@
 // record back.
 
 #include <cstdlib>
+#include <future>
 #include <random>
 #include <set>
 #include <string>
@@ -197,6 +198,55 @@ TEST(PreparedRecords, UnchangedRowsGiveIdenticalTables) {
     const std::string a = DumpForms(dir.File("plain.db"));
     EXPECT_GT(a.size(), 1000u);
     EXPECT_EQ(a, DumpForms(dir.File("prepared.db")));
+  }
+}
+
+// A function of a group commit that made a batch row and then failed
+// takes the row with it (its savepoint): another function of the same
+// transaction storing records of that batch must make the row again, not
+// use what the store remembered of it.
+TEST(PreparedRecords, ABatchRowRolledBackWithItsFunctionIsMadeAgain) {
+  for (const bool with_leaves : {false, true}) {
+    SCOPED_TRACE(with_leaves ? "leaf hashes given" : "no leaf hashes");
+    TempDir dir;
+    auto store = Store::Open(dir.File("s.db"));
+    ASSERT_TRUE(store.ok());
+    auto key = crypto::IdentityKey::Generate();
+    auto rows = testing::SignedRows(*key, "rolled", 6, 1);
+    if (with_leaves) {
+      auto leaves = LeafHashesOf(rows);
+      for (auto& r : rows) r.batch_leaves = leaves;
+    }
+    PrepareRecords(rows);
+    // Holds the writer so that the next two functions share a transaction.
+    std::promise<void> release;
+    auto blocker = (*store)->Write([gate = release.get_future().share()](
+                                       WriteTxn&) {
+      gate.wait();
+      return Status::Ok();
+    });
+    auto failed = (*store)->Write([&](WriteTxn& txn) -> Status {
+      for (size_t i = 0; i < 3; ++i) {
+        auto o = txn.InsertRecord(rows[i]);
+        if (!o.ok()) return o.status();
+      }
+      return Denied("rolled back on purpose");
+    });
+    auto stored = (*store)->Write([&](WriteTxn& txn) -> Status {
+      for (size_t i = 3; i < 6; ++i) {
+        auto o = txn.InsertRecord(rows[i]);
+        if (!o.ok()) return o.status();
+      }
+      return Status::Ok();
+    });
+    release.set_value();
+    EXPECT_TRUE(blocker.get().ok());
+    EXPECT_EQ(failed.get().code(), StatusCode::kDenied);
+    ASSERT_TRUE(stored.get().ok());
+    ExpectBytesBack(**store, {rows[3], rows[4], rows[5]});
+    (*store)->Close();
+    EXPECT_EQ(testing::Count(dir.File("s.db"), "SELECT count(*) FROM batches"),
+              1);
   }
 }
 
