@@ -160,41 +160,52 @@ Result<SubmitPlan> MakeSubmitPlan(
     outcome.revision = body.revision;
     in_batch[id] = body;
     plan.pending.push_back({i, std::move(body), id, outcome.changes,
-                            current.has_value() && inputs[i].replace});
+                            current.has_value() && inputs[i].replace,
+                            /*new_id=*/!current});
   }
   return plan;
 }
 
-Result<PlanCheck> PlanStillHolds(
-    store::WriteTxn& txn, const std::vector<SubmitPlan::Looked>& looked_up) {
-  PlanCheck check;
-  check.views.reserve(looked_up.size());
+void PlanCheck::MarkStale(size_t input) {
   std::set<protocol::IndicatorId> changed;
-  for (const SubmitPlan::Looked& l : looked_up) {
+  std::vector<size_t> todo = {input};
+  while (!todo.empty()) {
+    const size_t at = todo.back();
+    todo.pop_back();
+    if (!stale_.insert(at).second) continue;
+    for (const SubmitPlan::Looked& l : plan_.looked_up) {
+      if (l.input == at) changed.insert(l.id);
+    }
+    for (const SubmitPlan::Looked& l : plan_.looked_up) {
+      if (changed.count(l.id) != 0 && stale_.count(l.input) == 0) {
+        todo.push_back(l.input);
+      }
+    }
+  }
+}
+
+Result<PlanCheck> PlanStillHolds(store::WriteTxn& txn, const SubmitPlan& plan) {
+  // The ids of new indicators are checked as they are stored.
+  std::set<size_t> new_ids_of;
+  for (const PendingRevision& p : plan.pending) {
+    if (p.new_id) new_ids_of.insert(p.input_index);
+  }
+  PlanCheck check(plan);
+  std::vector<size_t> changed;
+  for (const SubmitPlan::Looked& l : plan.looked_up) {
     if (!l.revision || check.views.count(l.id) != 0) continue;
+    if (*l.revision == 0 && new_ids_of.count(l.input) != 0 &&
+        l.id == plan.outcomes[l.input].id) {
+      continue;
+    }
     auto now = txn.Current(l.id);
     if (!now.ok()) return now.status();
-    if ((*now ? (*now)->revision : 0) != *l.revision) changed.insert(l.id);
+    if ((*now ? (*now)->revision : 0) != *l.revision) {
+      changed.push_back(l.input);
+    }
     check.views.emplace(l.id, std::move(*now));
   }
-  if (changed.empty()) return check;
-  // An input that rests on a changed id is stale, and so is every id it
-  // planned: a later input of the call may rest on that one.
-  for (bool grew = true; grew;) {
-    grew = false;
-    for (const SubmitPlan::Looked& l : looked_up) {
-      if (changed.count(l.id) != 0 &&
-          check.stale_inputs.insert(l.input).second) {
-        grew = true;
-      }
-    }
-    for (const SubmitPlan::Looked& l : looked_up) {
-      if (check.stale_inputs.count(l.input) != 0 &&
-          changed.insert(l.id).second) {
-        grew = true;
-      }
-    }
-  }
+  for (size_t input : changed) check.MarkStale(input);
   return check;
 }
 
@@ -226,21 +237,37 @@ Status StoreSigned(store::WriteTxn& txn,
                    const std::vector<store::RecordRow>& rows,
                    const std::vector<PendingRevision>& pending,
                    const std::string& action, const std::string& actor,
-                   CurrentViews currents, const std::set<size_t>& skip) {
+                   PlanCheck* check) {
   std::vector<store::AuditEvent> audit;
   NewIndicatorSummary fresh;
   store::AuditEvent lone_fresh;
   for (size_t i = 0; i < rows.size(); ++i) {
-    if (skip.count(pending[i].input_index) != 0) continue;
     const store::RecordRow& row = rows[i];
-    Result<store::InsertOutcome> outcome = [&] {
-      auto view = currents.find(row.id);
-      if (view == currents.end()) return txn.InsertRecord(row);
-      auto inserted = txn.InsertRecord(row, view->second);
-      currents.erase(view);  // stale once this row is in
-      return inserted;
-    }();
-    if (!outcome.ok()) return outcome.status();
+    const size_t input = pending[i].input_index;
+    std::optional<store::InsertOutcome> stored;
+    if (check != nullptr) {
+      if (check->stale(input)) continue;
+      if (pending[i].new_id) {
+        auto inserted = txn.InsertIfStillNew(row);
+        if (!inserted.ok()) return inserted.status();
+        if (!inserted->has_value()) {
+          check->MarkStale(input);  // another write stored the id first
+          continue;
+        }
+        stored = **inserted;
+      } else if (auto view = check->views.find(row.id);
+                 view != check->views.end()) {
+        auto inserted = txn.InsertRecord(row, view->second);
+        check->views.erase(view);  // stale once this row is in
+        if (!inserted.ok()) return inserted.status();
+        stored = *inserted;
+      }
+    }
+    if (!stored) {
+      auto inserted = txn.InsertRecord(row);
+      if (!inserted.ok()) return inserted.status();
+      stored = *inserted;
+    }
     const bool is_new = row.body.revision == 1 && pending[i].changes.empty() &&
                         !pending[i].replaced;
     if (!is_new) {
@@ -253,7 +280,7 @@ Status StoreSigned(store::WriteTxn& txn,
                     action,    protocol::IdToHex(row.id),
                     "",        AuditDetail(row.body, pending[i])};
     }
-    fresh.Add(row.body, outcome->log_seq);
+    fresh.Add(row.body, stored->log_seq);
   }
   if (fresh.count() == 1) {
     audit.push_back(std::move(lone_fresh));

@@ -39,6 +39,10 @@ struct PendingRevision {
   protocol::IndicatorId id{};
   std::vector<std::string> changes;  // against the revision before
   bool replaced = false;             // --replace: not merged
+  // A new indicator whose id was not held when planned: whether it still
+  // is not is checked by storing it (WriteTxn::InsertIfStillNew), not by
+  // a look-up first.
+  bool new_id = false;
 };
 
 // The canonical body of an id's current revision, nullopt when none is
@@ -79,9 +83,6 @@ Result<SubmitPlan> MakeSubmitPlan(
     std::vector<SubmissionOutcome> outcomes,
     std::span<const protocol::PublicKey> keys, int64_t now);
 
-// What PlanStillHolds finds in the write: the current views of the ids
-// the plan looked up, and the inputs whose plan no longer holds (an id
-// they rest on has another revision now, or is one such an input planned).
 // Indicator ids are BLAKE2b outputs: any 8 of their bytes are a hash.
 struct IdHash {
   size_t operator()(const protocol::IndicatorId& id) const {
@@ -93,12 +94,28 @@ struct IdHash {
 using CurrentViews =
     std::unordered_map<protocol::IndicatorId, std::optional<store::CurrentInfo>,
                        IdHash>;
-struct PlanCheck {
+
+// What the write finds of a plan made before it: the inputs whose plan no
+// longer holds, because an id it rests on has another revision now (or is
+// an id such an input rests on: a later input of the call may have planned
+// on top of it), and the current views of the ids it looked up again.
+class PlanCheck {
+ public:
+  explicit PlanCheck(const SubmitPlan& plan) : plan_(plan) {}
+  bool stale(size_t input) const { return stale_.count(input) != 0; }
+  const std::set<size_t>& stale_inputs() const { return stale_; }
+  // `input`'s plan no longer holds, nor any resting on the ids it does.
+  void MarkStale(size_t input);
   CurrentViews views;
-  std::set<size_t> stale_inputs;
+
+ private:
+  const SubmitPlan& plan_;
+  std::set<size_t> stale_;
 };
-Result<PlanCheck> PlanStillHolds(
-    store::WriteTxn& txn, const std::vector<SubmitPlan::Looked>& looked_up);
+
+// Looks up again, in the write, every id `plan` rests on except those of
+// the new indicators it plans (PendingRevision::new_id).
+Result<PlanCheck> PlanStillHolds(store::WriteTxn& txn, const SubmitPlan& plan);
 
 // Stamps a new revision's time: `now` (the store's clock, seconds) with the
 // wall clock's milliseconds, but strictly after `previous` (the revision it
@@ -115,14 +132,13 @@ std::vector<store::RecordRow> SignRevisions(
 
 // Stores `rows` (SignRevisions of `pending`) and audits them as `action`:
 // a revision of a known indicator one entry each, new indicators one entry
-// for the write when there are several. `currents`: views PlanStillHolds
-// read for some ids (each used once, for the first row of its id). Rows
-// of inputs in `skip` are left out.
+// for the write when there are several. With `check` (a plan made before
+// the write): rows of stale inputs are left out, views it read are used,
+// and a new id found held marks its input stale.
 Status StoreSigned(store::WriteTxn& txn,
                    const std::vector<store::RecordRow>& rows,
                    const std::vector<PendingRevision>& pending,
                    const std::string& action, const std::string& actor,
-                   CurrentViews currents = {},
-                   const std::set<size_t>& skip = {});
+                   PlanCheck* check = nullptr);
 
 }  // namespace caravan::daemon

@@ -179,52 +179,48 @@ std::vector<SubmissionOutcome> Submitter::Submit(
       store_, readers_, identity_, config_, inputs, parsed, outcomes, keys);
   if (before_write_) before_write_();
   std::vector<SubmissionOutcome> planned = outcomes;
-  Status written =
-      store_
-          .Write([&](store::WriteTxn& txn) -> Status {
-            std::set<size_t> stale;  // inputs to plan in the write
-            if (early) {
-              auto check = PlanStillHolds(txn, early->plan.looked_up);
-              if (!check.ok()) return check.status();
-              stale = std::move(check->stale_inputs);
-              planned = early->plan.outcomes;
-              if (!early->rows.empty()) {
-                CARAVAN_RETURN_IF_ERROR(
-                    txn.KeepOriginSeqs(early->rows.back().body.origin_seq));
-                CARAVAN_RETURN_IF_ERROR(
-                    StoreSigned(txn, early->rows, early->plan.pending, "submit",
-                                actor, std::move(check->views), stale));
-              }
-              if (!stale.empty()) plans_remade_.fetch_add(1);
-            } else {
-              for (size_t i = 0; i < inputs.size(); ++i) {
-                if (parsed[i]) stale.insert(i);
-              }
-            }
-            if (!stale.empty()) {
-              std::vector<std::optional<protocol::Indicator>> again(
-                  parsed.size());
-              for (size_t i : stale) again[i] = parsed[i];
-              auto plan = MakeSubmitPlan(
-                  [&txn](const protocol::IndicatorId& id) {
-                    return txn.CurrentRecordBody(id);
-                  },
-                  inputs, again, outcomes, keys, txn.now());
-              if (!plan.ok()) return plan.status();
-              for (size_t i : stale) planned[i] = plan->outcomes[i];
-              if (!plan->pending.empty()) {
-                // One block of origin sequence numbers, in input order.
-                auto first_seq = txn.ReserveOriginSeqs(plan->pending.size());
-                if (!first_seq.ok()) return first_seq.status();
-                const auto rows = SignRevisions(identity_, config_,
-                                                plan->pending, *first_seq);
-                CARAVAN_RETURN_IF_ERROR(
-                    StoreSigned(txn, rows, plan->pending, "submit", actor));
-              }
-            }
-            return FlagSubmissions(txn, planned, actor);
-          })
-          .get();
+  auto write = [&](store::WriteTxn& txn) -> Status {
+    std::set<size_t> stale;  // inputs to plan in the write
+    if (early) {
+      auto check = PlanStillHolds(txn, early->plan);
+      if (!check.ok()) return check.status();
+      planned = early->plan.outcomes;
+      if (!early->rows.empty()) {
+        CARAVAN_RETURN_IF_ERROR(
+            txn.KeepOriginSeqs(early->rows.back().body.origin_seq));
+        CARAVAN_RETURN_IF_ERROR(StoreSigned(
+            txn, early->rows, early->plan.pending, "submit", actor, &*check));
+      }
+      stale = check->stale_inputs();
+      if (!stale.empty()) plans_remade_.fetch_add(1);
+    } else {
+      for (size_t i = 0; i < inputs.size(); ++i) {
+        if (parsed[i]) stale.insert(i);
+      }
+    }
+    if (!stale.empty()) {
+      std::vector<std::optional<protocol::Indicator>> again(parsed.size());
+      for (size_t i : stale) again[i] = parsed[i];
+      auto plan = MakeSubmitPlan(
+          [&txn](const protocol::IndicatorId& id) {
+            return txn.CurrentRecordBody(id);
+          },
+          inputs, again, outcomes, keys, txn.now());
+      if (!plan.ok()) return plan.status();
+      for (size_t i : stale) planned[i] = plan->outcomes[i];
+      if (!plan->pending.empty()) {
+        // One block of origin sequence numbers, in input order.
+        auto first_seq = txn.ReserveOriginSeqs(plan->pending.size());
+        if (!first_seq.ok()) return first_seq.status();
+        const auto rows =
+            SignRevisions(identity_, config_, plan->pending, *first_seq);
+        CARAVAN_RETURN_IF_ERROR(
+            StoreSigned(txn, rows, plan->pending, "submit", actor));
+      }
+    }
+    return FlagSubmissions(txn, planned, actor);
+  };
+  Status written = store_.Write(write).get();
   outcomes = std::move(planned);
 
   if (!written.ok()) {

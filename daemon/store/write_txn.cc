@@ -174,6 +174,22 @@ Result<InsertOutcome> WriteTxn::InsertRecord(const RecordRow& row) {
 
 Result<InsertOutcome> WriteTxn::InsertRecord(
     const RecordRow& row, const std::optional<CurrentInfo>& cur) {
+  CARAVAN_STORE_ASSIGN_OR_RETURN(std::optional<InsertOutcome> out,
+                                 Insert(row, cur));
+  if (!out) {
+    return Internal("indicator " + Hex(row.id) +
+                    " is held already, though read as new in this write");
+  }
+  return *out;
+}
+
+Result<std::optional<InsertOutcome>> WriteTxn::InsertIfStillNew(
+    const RecordRow& row) {
+  return Insert(row, std::nullopt);
+}
+
+Result<std::optional<InsertOutcome>> WriteTxn::Insert(
+    const RecordRow& row, const std::optional<CurrentInfo>& cur) {
   CARAVAN_RETURN_IF_ERROR(ValidateRecord(row));
   const protocol::RecordBody& b = row.body;
   if (b.indicator.type == IndicatorType::kIpv4 ||
@@ -206,8 +222,20 @@ Result<InsertOutcome> WriteTxn::InsertRecord(
     if (found) {
       out.kind = InsertOutcome::kDuplicate;
       out.log_seq = static_cast<uint64_t>(st.Int(0));
-      return out;
+      return std::optional<InsertOutcome>(out);
     }
+  }
+  // A record names its indicator by rid, so a new id's current row is
+  // written first, naming the log entry the record is about to get (and
+  // before the record's form: an id found held leaves nothing behind).
+  int64_t rid = 0;
+  if (!cur) {
+    CARAVAN_STORE_ASSIGN_OR_RETURN(out.log_seq, NextLogSeq());
+    CARAVAN_STORE_ASSIGN_OR_RETURN(rid, WriteCurrent(row, out.log_seq, false));
+    if (rid == 0) return std::optional<InsertOutcome>();
+    out.became_current = true;
+  } else {
+    rid = cur->rid;
   }
   const bool prepared =
       row.prepared &&
@@ -218,16 +246,6 @@ Result<InsertOutcome> WriteTxn::InsertRecord(
       prepared ? forms_->Place(*row.prepared)
                : forms_->Compact(row.signed_bytes, b.origin, row.salt_seed,
                                  row.batch_leaves));
-  // A record names its indicator by rid, so a new id's current row is
-  // written first, naming the log entry the record is about to get.
-  int64_t rid = 0;
-  if (!cur) {
-    CARAVAN_STORE_ASSIGN_OR_RETURN(out.log_seq, NextLogSeq());
-    CARAVAN_STORE_ASSIGN_OR_RETURN(rid, WriteCurrent(row, out.log_seq, false));
-    out.became_current = true;
-  } else {
-    rid = cur->rid;
-  }
   {
     CARAVAN_STORE_ASSIGN_OR_RETURN(
         Statement st,
@@ -267,7 +285,7 @@ Result<InsertOutcome> WriteTxn::InsertRecord(
   next_log_seq_ = seq + 1;
   CARAVAN_RETURN_IF_ERROR(
       forms_->Inserted(static_cast<int64_t>(out.log_seq), form));
-  if (!cur) return out;
+  if (!cur) return std::optional<InsertOutcome>(out);
   if (Supersedes(b.revision, b.variant, *cur)) {
     CARAVAN_RETURN_IF_ERROR(WriteCurrent(row, out.log_seq, true).status());
     out.became_current = true;
@@ -275,7 +293,7 @@ Result<InsertOutcome> WriteTxn::InsertRecord(
   } else {
     CARAVAN_RETURN_IF_ERROR(MarkSuperseded(out.log_seq));
   }
-  return out;
+  return std::optional<InsertOutcome>(out);
 }
 
 Result<uint64_t> WriteTxn::NextLogSeq() {
@@ -331,7 +349,8 @@ Result<int64_t> WriteTxn::WriteCurrent(const RecordRow& row, uint64_t seq,
                 "received_from, quarantined, warning, ip_family, ip_prefix, "
                 "ip_first, ip_last, stored_at) VALUES (?1, ?2, ?3, ?4, ?5, "
                 "?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, "
-                "?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25, ?26, ?27)"));
+                "?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25, ?26, ?27) "
+                "ON CONFLICT (id) DO NOTHING"));
   st.BindBlob(1, row.id);
   st.Bind(2, static_cast<int64_t>(ind.type));
   st.BindText(3, ind.value);
@@ -372,6 +391,7 @@ Result<int64_t> WriteTxn::WriteCurrent(const RecordRow& row, uint64_t seq,
   CARAVAN_RETURN_IF_ERROR(st.Run());
   int64_t rid = 0;
   if (!replacing) {
+    if (sqlite3_changes(db_.handle()) == 0) return 0;  // the id is held
     rid = sqlite3_last_insert_rowid(db_.handle());
   } else {
     if (sqlite3_changes(db_.handle()) != 1) {

@@ -68,6 +68,12 @@ class WriteTxn {
   Result<InsertOutcome> InsertRecord(const RecordRow& row,
                                      const std::optional<CurrentInfo>& current);
 
+  // InsertRecord of a record whose id the caller found not held when it
+  // read before this write (outside it): nullopt when a write in between
+  // stored that id, so what the caller planned for it is stale; nothing
+  // is written then.
+  Result<std::optional<InsertOutcome>> InsertIfStillNew(const RecordRow& row);
+
   // The current view of `id`, nullopt if we hold none.
   Result<std::optional<CurrentInfo>> Current(const IndicatorId& id);
   // The highest log seq held (0 for an empty log), this transaction's
@@ -289,8 +295,11 @@ class WriteTxn {
 
  private:
   Status EnsurePeer(std::string_view peer);
+  // InsertRecord; nullopt when `current` is nullopt but the id is held.
+  Result<std::optional<InsertOutcome>> Insert(
+      const RecordRow& row, const std::optional<CurrentInfo>& current);
   // replacing: a current row exists (its tags must go first).
-  // Returns the indicator's rid.
+  // Returns the indicator's rid; 0 when not replacing and the id is held.
   Result<int64_t> WriteCurrent(const RecordRow& row, uint64_t seq,
                                bool replacing);
   // The log seq the next appended record gets (AUTOINCREMENT's rule):

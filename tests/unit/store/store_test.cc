@@ -356,6 +356,50 @@ TEST(StoreWrite, ReserveOriginSeqsTakesOneBlock) {
   EXPECT_EQ(*run([](WriteTxn& t) { return t.NextOriginSeq(); }), 8u);
 }
 
+// A record planned as new outside the write (the submitter's early plan)
+// whose id another write stored meanwhile: InsertIfStillNew says so and
+// writes nothing; InsertRecord told "new" for a held id is a bug, not a
+// silent overwrite.
+TEST(StoreWrite, InsertIfStillNewFindsAnIdStoredMeanwhile) {
+  TempDir dir;
+  const std::string path = dir.File("store.db");
+  auto store = OpenOrDie(path);
+  RecordRow first = MakeRow(IndicatorType::kDomain, "meanwhile.example");
+  ASSERT_TRUE(Insert(*store, first).ok());
+  RecordRow second = first;
+  second.body.revision = 2;
+  second.body.indicator.tags = {"later"};
+  second.signed_bytes = {1, 2, 3};
+  auto taken = store
+                   ->WriteValue<bool>([&](WriteTxn& txn) -> Result<bool> {
+                     auto o = txn.InsertIfStillNew(second);
+                     if (!o.ok()) return o.status();
+                     return o->has_value();
+                   })
+                   .get();
+  ASSERT_TRUE(taken.ok()) << taken.status().ToString();
+  EXPECT_FALSE(*taken);
+  Status told_new =
+      store
+          ->Write([&](WriteTxn& txn) {
+            return txn.InsertRecord(second, std::nullopt).status();
+          })
+          .get();
+  EXPECT_EQ(told_new.code(), StatusCode::kInternal);
+  auto reader = ReaderOrDie(*store);
+  EXPECT_EQ(reader->GetCounts()->records, 1u);
+  EXPECT_EQ((*reader->Get(first.id))->revision, 1u);
+  RecordRow fresh = MakeRow(IndicatorType::kDomain, "fresh.example");
+  auto stored = store
+                    ->WriteValue<bool>([&](WriteTxn& txn) -> Result<bool> {
+                      auto o = txn.InsertIfStillNew(fresh);
+                      if (!o.ok()) return o.status();
+                      return o->has_value() && (*o)->became_current;
+                    })
+                    .get();
+  EXPECT_TRUE(stored.ok() && *stored);
+}
+
 TEST(StoreWrite, LoneFunctionFailingAfterWritesLeavesNothing) {
   // Alone in its transaction a function runs without a savepoint: the
   // transaction's rollback must undo what it wrote.
