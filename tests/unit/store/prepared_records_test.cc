@@ -24,6 +24,8 @@ namespace {
 
 using testing::ExpectBytesBack;
 using testing::FakeClock;
+using testing::LeafHashesOf;
+using testing::OpenOrDie;
 using testing::TempDir;
 
 // Every row of the tables a record's form lives in, as text.
@@ -57,17 +59,6 @@ std::string DumpForms(const std::string& path) {
     sqlite3_finalize(st);
   }
   sqlite3_close(db);
-  return out;
-}
-
-std::shared_ptr<const std::vector<crypto::MerkleHash>> LeafHashesOf(
-    const std::vector<RecordRow>& rows) {
-  auto out = std::make_shared<std::vector<crypto::MerkleHash>>();
-  for (const RecordRow& r : rows) {
-    auto rec = protocol::DecodeSignedRecord(r.signed_bytes);
-    const auto& proof = std::get<protocol::BatchProofData>(rec->signature);
-    out->push_back(crypto::MerkleLeafHash(proof.salt, rec->body));
-  }
   return out;
 }
 
@@ -125,12 +116,8 @@ std::vector<std::vector<RecordRow>> RandomWrites(std::mt19937& rng) {
 }
 
 TEST(PreparedRecords, RowsChangedAfterPreparingAreStoredAsTheyAreNow) {
-  // CI runs one seed; CARAVAN_PREPARED_MODEL_SEED=<n> replays or explores
-  // another (a long run: a shell loop over seeds).
-  const char* seed_text = std::getenv("CARAVAN_PREPARED_MODEL_SEED");
   const uint32_t seed =
-      seed_text ? static_cast<uint32_t>(std::strtoul(seed_text, nullptr, 10))
-                : 2611;
+      testing::SeedFromEnv("CARAVAN_PREPARED_MODEL_SEED", 2611);
   SCOPED_TRACE("CARAVAN_PREPARED_MODEL_SEED=" + std::to_string(seed));
   std::mt19937 rng(seed);
   const auto writes = RandomWrites(rng);
@@ -139,8 +126,7 @@ TEST(PreparedRecords, RowsChangedAfterPreparingAreStoredAsTheyAreNow) {
   FakeClock clock;
   StoreOptions options;
   options.clock = clock.Fn();
-  auto prepared = Store::Open(dir.File("prepared.db"), options);
-  ASSERT_TRUE(prepared.ok());
+  auto prepared = OpenOrDie(dir.File("prepared.db"), options);
   std::vector<RecordRow> all;
   std::set<IndicatorId> held;
   for (const auto& write : writes) {
@@ -166,12 +152,10 @@ TEST(PreparedRecords, RowsChangedAfterPreparingAreStoredAsTheyAreNow) {
     for (const auto& r : rows) {
       if (held.insert(r.id).second) all.push_back(r);
     }
-    testing::InsertAll(**prepared, rows);
+    testing::InsertAll(*prepared, rows);
   }
-  (*prepared)->Close();
-  auto reopened = Store::Open(dir.File("prepared.db"), options);
-  ASSERT_TRUE(reopened.ok());
-  ExpectBytesBack(**reopened, all);
+  prepared->Close();
+  ExpectBytesBack(*OpenOrDie(dir.File("prepared.db"), options), all);
 }
 
 // Without changes after preparing, the two stores are identical.
@@ -184,17 +168,16 @@ TEST(PreparedRecords, UnchangedRowsGiveIdenticalTables) {
     FakeClock clock;
     StoreOptions options;
     options.clock = clock.Fn();
-    auto plain = Store::Open(dir.File("plain.db"), options);
-    auto prepared = Store::Open(dir.File("prepared.db"), options);
-    ASSERT_TRUE(plain.ok() && prepared.ok());
+    auto plain = OpenOrDie(dir.File("plain.db"), options);
+    auto prepared = OpenOrDie(dir.File("prepared.db"), options);
     for (const auto& write : writes) {
-      testing::InsertAll(**plain, write);
+      testing::InsertAll(*plain, write);
       std::vector<RecordRow> rows = write;
       PrepareRecords(rows);
-      testing::InsertAll(**prepared, rows);
+      testing::InsertAll(*prepared, rows);
     }
-    (*plain)->Close();
-    (*prepared)->Close();
+    plain->Close();
+    prepared->Close();
     const std::string a = DumpForms(dir.File("plain.db"));
     EXPECT_GT(a.size(), 1000u);
     EXPECT_EQ(a, DumpForms(dir.File("prepared.db")));

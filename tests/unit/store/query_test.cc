@@ -282,12 +282,7 @@ TEST_F(QueryTest, WithinMatchesAModelOverRandomNetworks) {
         std::to_string(a >> 8 & 255) + "." + std::to_string(a & 255);
     return prefix == 32 ? t : t + "/" + std::to_string(prefix);
   };
-  // CI runs one seed; CARAVAN_QUERY_MODEL_SEED=<n> replays or explores
-  // another (a long run: a shell loop over seeds).
-  const char* seed_text = std::getenv("CARAVAN_QUERY_MODEL_SEED");
-  const uint32_t seed =
-      seed_text ? static_cast<uint32_t>(std::strtoul(seed_text, nullptr, 10))
-                : 1906;
+  const uint32_t seed = testing::SeedFromEnv("CARAVAN_QUERY_MODEL_SEED", 1906);
   SCOPED_TRACE("CARAVAN_QUERY_MODEL_SEED=" + std::to_string(seed));
   std::mt19937 rng(seed);
   std::vector<Held> held;

@@ -24,6 +24,7 @@ using testing::Count;
 using testing::ExpectBytesBack;
 using testing::ExpectLeafHashesInChunks;
 using testing::InsertAll;
+using testing::LeafHashesOf;
 using testing::OpenOrDie;
 using testing::RawExec;
 using testing::ReaderOrDie;
@@ -117,18 +118,6 @@ TEST(RecordForms, ASubsetKeepsItsPathsUntilTheBatchIsWhole) {
   auto bytes = reader->GetRecordBytes(rows[5].id, 1, 0);
   ASSERT_TRUE(bytes.ok());
   EXPECT_EQ(*bytes, rows[5].signed_bytes);
-}
-
-// The leaf hashes of `rows` (one batch), as the submitter hands them over.
-std::shared_ptr<const std::vector<crypto::MerkleHash>> LeafHashesOf(
-    const std::vector<RecordRow>& rows) {
-  auto out = std::make_shared<std::vector<crypto::MerkleHash>>();
-  for (const RecordRow& r : rows) {
-    auto rec = protocol::DecodeSignedRecord(r.signed_bytes);
-    const auto& proof = std::get<protocol::BatchProofData>(rec->signature);
-    out->push_back(crypto::MerkleLeafHash(proof.salt, rec->body));
-  }
-  return out;
 }
 
 TEST(RecordForms, ABatchWhoseLeafHashesComeAlongIsCompleteAtOnce) {

@@ -77,6 +77,17 @@ std::vector<RecordRow> SignedRows(
   return rows;
 }
 
+std::shared_ptr<const std::vector<crypto::MerkleHash>> LeafHashesOf(
+    const std::vector<RecordRow>& rows) {
+  auto out = std::make_shared<std::vector<crypto::MerkleHash>>();
+  for (const RecordRow& r : rows) {
+    auto rec = protocol::DecodeSignedRecord(r.signed_bytes);
+    const auto& proof = std::get<protocol::BatchProofData>(rec->signature);
+    out->push_back(crypto::MerkleLeafHash(proof.salt, rec->body));
+  }
+  return out;
+}
+
 void InsertAll(Store& store, const std::vector<RecordRow>& rows) {
   auto done = store.Write([&rows](WriteTxn& txn) -> Status {
     for (const RecordRow& row : rows) {

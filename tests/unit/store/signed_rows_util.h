@@ -4,6 +4,7 @@
 // them back unchanged.
 
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -25,6 +26,11 @@ std::vector<RecordRow> SignedRows(
     const crypto::IdentityKey& key, const std::string& prefix, size_t n,
     uint64_t first_seq,
     const std::optional<crypto::MerkleSaltSeed>& seed = std::nullopt);
+
+// The leaf hashes of `rows` (one batch, in leaf order), as a receiver of
+// the whole batch or the submitter hands them to the store.
+std::shared_ptr<const std::vector<crypto::MerkleHash>> LeafHashesOf(
+    const std::vector<RecordRow>& rows);
 
 // Inserts `rows` in one write; fails the test on error.
 void InsertAll(Store& store, const std::vector<RecordRow>& rows);

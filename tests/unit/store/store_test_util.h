@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <cstdlib>
 #include <filesystem>
 #include <memory>
 #include <string>
@@ -96,6 +97,15 @@ inline RecordRow MakeRow(protocol::IndicatorType type, const std::string& value,
   r.origin_country = country;
   r.origin_name = country + "-CERT";
   return r;
+}
+
+// The seed of a randomized model test: `fallback` (what CI runs) unless
+// the environment variable `name` gives another, to replay a failure or
+// explore (a long run: a shell loop over seeds).
+inline uint32_t SeedFromEnv(const char* name, uint32_t fallback) {
+  const char* text = std::getenv(name);
+  return text ? static_cast<uint32_t>(std::strtoul(text, nullptr, 10))
+              : fallback;
 }
 
 inline std::unique_ptr<Store> OpenOrDie(const std::string& path,
