@@ -79,6 +79,7 @@ Result<std::unique_ptr<Node>> Node::Open(protocol::NodeConfig config,
   options.sync = cfg.store.synchronous == protocol::StoreSynchronous::kFull
                      ? store::StoreOptions::Sync::kFull
                      : store::StoreOptions::Sync::kNormal;
+  options.writer_cache_kib = int64_t{cfg.store.cache_mib} * 1024;
   options.on_storage_error = StoreErrorReporter(node->metrics_);
   auto store = store::Store::Open(cfg.store.database.string(), options);
   if (!store.ok()) {

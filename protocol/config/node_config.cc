@@ -589,7 +589,8 @@ Result<NodeConfig> ParseNodeConfig(std::string_view text,
   }
   // [store]
   {
-    TableReader r(errors, table("store"), "store", {"database", "synchronous"});
+    TableReader r(errors, table("store"), "store",
+                  {"database", "synchronous", "cache_mib"});
     r.Path("database", base, config.store.database);
     if (std::optional<std::string> s = r.String("synchronous")) {
       if (*s == "full") {
@@ -599,6 +600,9 @@ Result<NodeConfig> ParseNodeConfig(std::string_view text,
       } else {
         r.Error("synchronous", "'" + *s + "' is not one of: full, normal");
       }
+    }
+    if (auto v = r.Integer("cache_mib", 2, 65536)) {
+      config.store.cache_mib = static_cast<uint32_t>(*v);
     }
   }
   // [control]
@@ -1040,6 +1044,9 @@ std::string RenderNodeConfig(const NodeConfig& c) {
        "# \"full\" syncs every commit to disk; \"normal\" may lose the last\n"
        "# commits on power loss (never on a daemon crash).\n"
        "synchronous = " << q(SynchronousName(c.store.synchronous)) << "\n"
+       "# Page cache of the writer while it writes, MiB (given back after a\n"
+       "# few idle seconds). More keeps bulk loads into a large store fast.\n"
+       "cache_mib = " << c.store.cache_mib << "\n"
        "\n"
        "[control]\n"
        "# Unix socket the caravan CLI talks to (at most 107 bytes).\n"

@@ -109,6 +109,9 @@ struct NodeConfig {
   struct Store {
     std::filesystem::path database = "caravan.db";
     StoreSynchronous synchronous = StoreSynchronous::kFull;
+    // Page cache of the writer's connection while it writes (released
+    // after a few idle seconds), MiB.
+    uint32_t cache_mib = 64;
     bool operator==(const Store&) const = default;
   } store;
 

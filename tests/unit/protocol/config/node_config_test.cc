@@ -165,6 +165,7 @@ TEST(NodeConfigTest, MinimalFileTakesDefaultsResolvedAgainstItsDirectory) {
   EXPECT_EQ(c->keys.link_rotate, std::chrono::hours(30 * 24));
   EXPECT_EQ(c->store.database, d / "caravan.db");
   EXPECT_EQ(c->store.synchronous, protocol::StoreSynchronous::kFull);
+  EXPECT_EQ(c->store.cache_mib, 64u);
   EXPECT_EQ(c->control.socket, d / "caravand.sock");
   EXPECT_EQ(c->control.group, "caravan");
   EXPECT_EQ(c->control.max_frame_bytes, 16u * 1024 * 1024);
@@ -195,6 +196,7 @@ link = "keys/link.key"
 [store]
 database = "/var/lib/caravan/caravan.db"
 synchronous = "normal"
+cache_mib = 512
 
 [control]
 socket = "/run/caravan/caravand.sock"
@@ -237,6 +239,7 @@ TEST(NodeConfigTest, FullFileSetsEveryKey) {
   EXPECT_EQ(c->keys.identity, "/var/lib/caravan/id.key");
   EXPECT_EQ(c->keys.link, dir.path() / "keys/link.key");
   EXPECT_EQ(c->store.synchronous, protocol::StoreSynchronous::kNormal);
+  EXPECT_EQ(c->store.cache_mib, 512u);
   EXPECT_EQ(c->control.socket, "/run/caravan/caravand.sock");
   EXPECT_EQ(c->control.group, "");
   EXPECT_EQ(c->control.max_frame_bytes, 1048576u);
@@ -396,6 +399,8 @@ INSTANTIATE_TEST_SUITE_P(
                   "notice, warning, error"},
         ErrorCase{"BadSynchronous", "[store]\nsynchronous = \"off\"\n",
                   "5: [store] synchronous: 'off' is not one of: full, normal"},
+        ErrorCase{"TinyCache", "[store]\ncache_mib = 1\n",
+                  "5: [store] cache_mib: 1 is out of range 2..65536"},
         ErrorCase{"EmptyPath", "[policy]\ndir = \"\"\n",
                   "5: [policy] dir: must not be empty"},
         ErrorCase{"BadGroup", "[control]\ngroup = \"a b\"\n",
