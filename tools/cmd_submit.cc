@@ -20,10 +20,13 @@
 namespace caravan::tools {
 namespace {
 
-// Lines per Submit request: large enough for group commit and one batch
-// signature to pay off, small enough that a kill loses little work and a
-// reply stays far below the frame limit.
-constexpr size_t kBatchLines = 5000;
+// Lines per Submit request: the daemon's most (kMaxSubmitBatch). Each
+// request is one store write and one batch signature; into a large store
+// fewer, larger writes rewrite fewer index pages per indicator (50k into
+// 1M: 37.5-38.5k/s at 10000, 32.2-33.9k/s at 5000; no change into an
+// empty store). A reply stays far below the frame limit, and a kill loses
+// at most two requests in flight.
+constexpr size_t kBatchLines = 10000;
 
 // Per-line "updated" notes on stderr stop after this many (a re-import of
 // a large feed may update every line; the audit log has them all).

@@ -16,12 +16,12 @@ namespace {
 namespace fs = std::filesystem;
 
 // Lines per submitted slice and the number of printed ids after which the
-// daemon is killed, one per round. The CLI sends 5000-line batches with
+// daemon is killed, one per round. The CLI sends 10000-line batches with
 // two in flight: when the kill comes after batch k's ids, batch k+1 may
 // still commit but k+2 was never sent, so every kill point is at least two
 // batches before the end of its slice and the kill always lands mid-submit.
-constexpr size_t kSliceLines = 20000;
-constexpr size_t kKillAfterIds[] = {5000, 10000, 5000};
+constexpr size_t kSliceLines = 40000;
+constexpr size_t kKillAfterIds[] = {10000, 20000, 10000};
 
 // value -> id from `caravan export --format csv --include-revoked`.
 std::map<std::string, std::string> ExportedIds(const TestNode& node,
