@@ -167,19 +167,21 @@ Result<SubmitPlan> MakeSubmitPlan(
 }
 
 void PlanCheck::MarkStale(size_t input) {
-  std::set<protocol::IndicatorId> changed;
+  if (ids_of_.empty()) {
+    for (const SubmitPlan::Looked& l : plan_.looked_up) {
+      inputs_of_.emplace(l.id, l.input);
+      ids_of_[l.input].push_back(l.id);
+    }
+  }
   std::vector<size_t> todo = {input};
   while (!todo.empty()) {
     const size_t at = todo.back();
     todo.pop_back();
     if (!stale_.insert(at).second) continue;
-    for (const SubmitPlan::Looked& l : plan_.looked_up) {
-      if (l.input == at) changed.insert(l.id);
-    }
-    for (const SubmitPlan::Looked& l : plan_.looked_up) {
-      if (changed.count(l.id) != 0 && stale_.count(l.input) == 0) {
-        todo.push_back(l.input);
-      }
+    for (const protocol::IndicatorId& id : ids_of_[at]) {
+      if (!changed_.insert(id).second) continue;
+      auto [first, last] = inputs_of_.equal_range(id);
+      for (auto it = first; it != last; ++it) todo.push_back(it->second);
     }
   }
 }

@@ -20,6 +20,7 @@
 #include <span>
 #include <string>
 #include <unordered_map>
+#include <unordered_set>
 #include <utility>
 #include <vector>
 
@@ -105,12 +106,18 @@ class PlanCheck {
   bool stale(size_t input) const { return stale_.count(input) != 0; }
   const std::set<size_t>& stale_inputs() const { return stale_; }
   // `input`'s plan no longer holds, nor any resting on the ids it does.
+  // Linear in what it marks (a whole request may go stale at once).
   void MarkStale(size_t input);
   CurrentViews views;
 
  private:
   const SubmitPlan& plan_;
   std::set<size_t> stale_;
+  // Built on the first MarkStale: which inputs rest on an id, and the ids
+  // each input rests on.
+  std::unordered_multimap<protocol::IndicatorId, size_t, IdHash> inputs_of_;
+  std::unordered_map<size_t, std::vector<protocol::IndicatorId>> ids_of_;
+  std::unordered_set<protocol::IndicatorId, IdHash> changed_;
 };
 
 // Looks up again, in the write, every id `plan` rests on except those of

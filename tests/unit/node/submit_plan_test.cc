@@ -70,18 +70,24 @@ class SubmitPlanTest : public ::testing::Test {
   // Every stored record verifies under our key and has an origin sequence
   // number of its own; returns how many there are.
   size_t ExpectRecordsSignedWithDistinctSeqs() {
-    auto log =
-        readers_->With([](store::Reader& r) { return r.LogRange(0, 1000); });
-    EXPECT_TRUE(log.ok()) << log.status().ToString();
     std::set<uint64_t> seqs;
-    for (const auto& rec : *log) {
-      auto decoded = protocol::DecodeSignedRecord(rec.signed_bytes);
-      EXPECT_TRUE(decoded.ok());
-      EXPECT_TRUE(VerifySignedRecord(*decoded, identity_->public_key()));
-      EXPECT_TRUE(seqs.insert(rec.origin_seq).second)
-          << "origin_seq " << rec.origin_seq << " used twice";
+    size_t records = 0;
+    for (uint64_t after = 0;;) {
+      auto log = readers_->With(
+          [after](store::Reader& r) { return r.LogRange(after, 1000); });
+      EXPECT_TRUE(log.ok()) << log.status().ToString();
+      if (!log.ok() || log->empty()) break;
+      for (const auto& rec : *log) {
+        auto decoded = protocol::DecodeSignedRecord(rec.signed_bytes);
+        EXPECT_TRUE(decoded.ok());
+        EXPECT_TRUE(VerifySignedRecord(*decoded, identity_->public_key()));
+        EXPECT_TRUE(seqs.insert(rec.origin_seq).second)
+            << "origin_seq " << rec.origin_seq << " used twice";
+        after = rec.seq;
+        ++records;
+      }
     }
-    return log->size();
+    return records;
   }
 
   std::filesystem::path dir_;
@@ -138,6 +144,37 @@ TEST_F(SubmitPlanTest, AnIndicatorChangedBeforeTheWriteIsPlannedAgainInIt) {
   EXPECT_EQ(out[1].revision, 1u);
   EXPECT_EQ(Current("calm.example").revision, 1u);
   EXPECT_EQ(ExpectRecordsSignedWithDistinctSeqs(), 3u);
+}
+
+// The same file submitted twice at once: every input of the second goes
+// stale, and a value named twice in it rests on its first naming.
+TEST_F(SubmitPlanTest, AWholeRequestGoneStaleIsPlannedAgainInTheWrite) {
+  constexpr int kValues = 3000;
+  std::vector<SubmissionInput> inputs;
+  for (int i = 0; i < kValues; ++i) {
+    inputs.push_back(Input("w" + std::to_string(i) + ".example", "second"));
+  }
+  inputs.push_back(Input("w7.example", "again"));
+  auto submitter = NewSubmitter();
+  auto other = NewSubmitter();
+  submitter->SetBeforeWriteForTesting([&] {
+    std::vector<SubmissionInput> first = inputs;
+    first.pop_back();
+    for (auto& in : first) in.tags = {"first"};
+    for (const auto& out : other->Submit(first, "uid:1")) {
+      ASSERT_TRUE(out.error.ok());
+    }
+  });
+  const auto out = submitter->Submit(inputs, "uid:0");
+  EXPECT_EQ(submitter->plans_remade(), 1u);
+  for (int i = 0; i < kValues; ++i) {
+    ASSERT_TRUE(out[i].error.ok()) << i;
+    EXPECT_EQ(out[i].revision, 2u) << i;
+  }
+  EXPECT_EQ(out[kValues].revision, 3u);
+  EXPECT_EQ(Current("w7.example").indicator.tags,
+            (std::vector<std::string>{"again", "first", "second"}));
+  EXPECT_EQ(ExpectRecordsSignedWithDistinctSeqs(), 2u * kValues + 1);
 }
 
 TEST_F(SubmitPlanTest, RacingSubmissionsOfTheSameValuesMergeAll) {
