@@ -11,13 +11,18 @@
 namespace caravan::daemon {
 namespace {
 
-Result<std::optional<protocol::RecordBody>> DecodedBody(
-    Result<std::optional<std::vector<uint8_t>>> bytes) {
-  if (!bytes.ok()) return bytes.status();
-  if (!bytes->has_value()) return std::optional<protocol::RecordBody>();
-  auto body = protocol::DecodeRecordBody(**bytes);
+// The decoded body of a current revision, and the log entry holding it
+// (0: none held).
+struct HeldBody {
+  std::optional<protocol::RecordBody> body;
+  uint64_t record_seq = 0;
+};
+Result<HeldBody> DecodedBody(Result<std::optional<store::CurrentBody>> held) {
+  if (!held.ok()) return held.status();
+  if (!held->has_value()) return HeldBody{};
+  auto body = protocol::DecodeRecordBody((*held)->body);
   if (!body.ok()) return body.status();
-  return std::optional<protocol::RecordBody>(std::move(*body));
+  return HeldBody{std::move(*body), (*held)->record_seq};
 }
 
 // The audit trail of a re-submission says what it changed and whether it
@@ -78,7 +83,9 @@ class NewIndicatorSummary {
 
 Result<std::optional<protocol::RecordBody>> CurrentBody(
     const CurrentBodyLookup& lookup, const protocol::IndicatorId& id) {
-  return DecodedBody(lookup(id));
+  auto held = DecodedBody(lookup(id));
+  if (!held.ok()) return held.status();
+  return std::move(held->body);
 }
 
 void StampRevisionTime(int64_t now, const protocol::RecordBody* previous,
@@ -124,9 +131,8 @@ Result<SubmitPlan> MakeSubmitPlan(
       } else {
         auto stored = DecodedBody(current_body(candidate));
         if (!stored.ok()) return stored.status();
-        current = std::move(*stored);
-        plan.looked_up.push_back(
-            {i, candidate, current ? current->revision : 0});
+        current = std::move(stored->body);
+        plan.looked_up.push_back({i, candidate, stored->record_seq});
       }
       if (current) {
         origin = key;
@@ -195,14 +201,14 @@ Result<PlanCheck> PlanStillHolds(store::WriteTxn& txn, const SubmitPlan& plan) {
   PlanCheck check(plan);
   std::vector<size_t> changed;
   for (const SubmitPlan::Looked& l : plan.looked_up) {
-    if (!l.revision || check.views.count(l.id) != 0) continue;
-    if (*l.revision == 0 && new_ids_of.count(l.input) != 0 &&
+    if (!l.record_seq || check.views.count(l.id) != 0) continue;
+    if (*l.record_seq == 0 && new_ids_of.count(l.input) != 0 &&
         l.id == plan.outcomes[l.input].id) {
       continue;
     }
     auto now = txn.Current(l.id);
     if (!now.ok()) return now.status();
-    if ((*now ? (*now)->revision : 0) != *l.revision) {
+    if ((*now ? (*now)->record_seq : 0) != *l.record_seq) {
       changed.push_back(l.input);
     }
     check.views.emplace(l.id, std::move(*now));

@@ -46,10 +46,10 @@ struct PendingRevision {
   bool new_id = false;
 };
 
-// The canonical body of an id's current revision, nullopt when none is
-// held (WriteTxn or Reader CurrentRecordBody).
+// The canonical body of an id's current revision and its log entry,
+// nullopt when none is held (WriteTxn or Reader CurrentRecordBody).
 using CurrentBodyLookup =
-    std::function<Result<std::optional<std::vector<uint8_t>>>(
+    std::function<Result<std::optional<store::CurrentBody>>(
         const protocol::IndicatorId&)>;
 
 // The body of `id`'s current revision, decoded; nullopt when none is held.
@@ -61,13 +61,15 @@ struct SubmitPlan {
   // One per input: id, revision, unchanged and changes filled in, or the
   // error of a refused merge.
   std::vector<SubmissionOutcome> outcomes;
-  // Every id each input's plan rests on: the revision the store held then
-  // (0: none), or nullopt for one an earlier input of the same call
-  // planned. An input's plan holds as long as each of its ids does.
+  // Every id each input's plan rests on: the log entry of the revision
+  // the store held then (0: none; a redacted variant and the full one of
+  // a revision are different entries), or nullopt for one an earlier
+  // input of the same call planned. An input's plan holds as long as
+  // each of its ids does.
   struct Looked {
     size_t input = 0;
     protocol::IndicatorId id{};
-    std::optional<uint32_t> revision;
+    std::optional<uint64_t> record_seq;
   };
   std::vector<Looked> looked_up;
 };

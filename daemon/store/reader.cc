@@ -502,7 +502,7 @@ Result<bool> Reader::HasPostedStixIds() {
   return any != 0;
 }
 
-Result<std::optional<std::vector<uint8_t>>> Reader::CurrentRecordBody(
+Result<std::optional<CurrentBody>> Reader::CurrentRecordBody(
     const IndicatorId& id) {
   return internal::CurrentBodyOf(*db_, id);
 }

@@ -79,9 +79,10 @@ class Reader {
       std::string_view stix_id);
   Result<std::optional<std::string>> PostedStixId(const IndicatorId& id);
   Result<bool> HasPostedStixIds();
-  // The canonical body bytes of `id`'s current revision, nullopt if we
-  // hold none (WriteTxn::CurrentRecordBody, read outside a write).
-  Result<std::optional<std::vector<uint8_t>>> CurrentRecordBody(
+  // The canonical body of `id`'s current revision and its log entry,
+  // nullopt if we hold none (WriteTxn::CurrentRecordBody, read outside a
+  // write).
+  Result<std::optional<CurrentBody>> CurrentRecordBody(
       const IndicatorId& id);
   // Every record held for `id`, by revision then variant.
   Result<std::vector<StoredRecord>> GetRevisions(const IndicatorId& id);

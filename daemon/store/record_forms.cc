@@ -186,7 +186,7 @@ Result<std::vector<uint8_t>> BodyOf(const StoredForm& stored) {
   return std::move(record.body);
 }
 
-Result<std::optional<std::vector<uint8_t>>> CurrentBodyOf(
+Result<std::optional<CurrentBody>> CurrentBodyOf(
     Database& db, const std::array<uint8_t, 32>& id) {
   CARAVAN_STORE_ASSIGN_OR_RETURN(
       Statement st,
@@ -195,10 +195,12 @@ Result<std::optional<std::vector<uint8_t>>> CurrentBodyOf(
                  "LEFT JOIN batches b ON b.bid = r.batch WHERE i.id = ?"));
   st.BindBlob(1, id);
   CARAVAN_STORE_ASSIGN_OR_RETURN(bool row, st.Step());
-  if (!row) return std::optional<std::vector<uint8_t>>();
-  CARAVAN_STORE_ASSIGN_OR_RETURN(std::vector<uint8_t> body,
-                                 BodyOf(ReadStoredForm(st, 0)));
-  return std::optional<std::vector<uint8_t>>(std::move(body));
+  if (!row) return std::optional<CurrentBody>();
+  const StoredForm stored = ReadStoredForm(st, 0);
+  CurrentBody current;
+  current.record_seq = static_cast<uint64_t>(stored.seq);
+  CARAVAN_STORE_ASSIGN_OR_RETURN(current.body, BodyOf(stored));
+  return std::optional<CurrentBody>(std::move(current));
 }
 
 void BindRecordForm(Statement& st, int c, const RecordForm& form) {
@@ -457,6 +459,9 @@ Status RecordForms::Inserted(int64_t seq, const RecordForm& form) {
 // every stored path, keep the leaf hashes and drop the paths. Anything
 // else leaves the batch as it is (each record keeps its path).
 Status RecordForms::TryComplete(int64_t batch) {
+  // The batch row may change below, and a failure part-way must not leave
+  // a remembered copy that disagrees with it: read it again next time.
+  last_batch_.reset();
   CARAVAN_STORE_ASSIGN_OR_RETURN(
       Statement info,
       db_.Prepare("SELECT tree_size, root_signature, salt_seed FROM batches "
@@ -523,7 +528,6 @@ Status RecordForms::TryComplete(int64_t batch) {
   tree_.root_signature = root_signature;
   tree_.tree = std::move(tree);
   tree_.levels = nullptr;
-  if (last_batch_ && last_batch_->bid == batch) last_batch_->complete = true;
   return Status::Ok();
 }
 

@@ -37,6 +37,7 @@
 
 #include "daemon/store/batch_tree.h"
 #include "daemon/store/sqlite_db.h"
+#include "daemon/store/store_types.h"
 #include "protocol/status.h"
 
 namespace caravan::store::internal {
@@ -91,10 +92,10 @@ StoredForm ReadStoredForm(const Statement& st, int first_column);
 // without rebuilding its signature.
 Result<std::vector<uint8_t>> BodyOf(const StoredForm& stored);
 
-// The canonical body bytes of the current revision of indicator `id`,
-// nullopt when the store holds none (WriteTxn and Reader's
+// The canonical body of the current revision of indicator `id` and its
+// log entry, nullopt when the store holds none (WriteTxn and Reader's
 // CurrentRecordBody).
-Result<std::optional<std::vector<uint8_t>>> CurrentBodyOf(
+Result<std::optional<CurrentBody>> CurrentBodyOf(
     Database& db, const std::array<uint8_t, 32>& id);
 
 // Binds `form` to the six parameters from `first` on, in the order of the

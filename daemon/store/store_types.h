@@ -62,6 +62,14 @@ struct RecordRow {
   std::shared_ptr<const internal::PreparedForm> prepared;
 };
 
+// An indicator's current revision as the submitter reads it: the
+// canonical body bytes and the log entry holding them (log entries are
+// never reused, so a different entry means the current view changed).
+struct CurrentBody {
+  std::vector<uint8_t> body;
+  uint64_t record_seq = 0;
+};
+
 struct InsertOutcome {
   enum Kind { kInserted, kDuplicate };
   Kind kind = kInserted;

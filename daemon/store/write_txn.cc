@@ -161,7 +161,7 @@ Result<uint64_t> WriteTxn::LastLogSeq() {
   return static_cast<uint64_t>(seq);
 }
 
-Result<std::optional<std::vector<uint8_t>>> WriteTxn::CurrentRecordBody(
+Result<std::optional<CurrentBody>> WriteTxn::CurrentRecordBody(
     const IndicatorId& id) {
   return internal::CurrentBodyOf(db_, id);
 }
@@ -175,7 +175,7 @@ Result<InsertOutcome> WriteTxn::InsertRecord(const RecordRow& row) {
 Result<InsertOutcome> WriteTxn::InsertRecord(
     const RecordRow& row, const std::optional<CurrentInfo>& cur) {
   CARAVAN_STORE_ASSIGN_OR_RETURN(std::optional<InsertOutcome> out,
-                                 Insert(row, cur));
+                                 Insert(row, cur, /*id_may_be_held=*/false));
   if (!out) {
     return Internal("indicator " + Hex(row.id) +
                     " is held already, though read as new in this write");
@@ -185,11 +185,12 @@ Result<InsertOutcome> WriteTxn::InsertRecord(
 
 Result<std::optional<InsertOutcome>> WriteTxn::InsertIfStillNew(
     const RecordRow& row) {
-  return Insert(row, std::nullopt);
+  return Insert(row, std::nullopt, /*id_may_be_held=*/true);
 }
 
 Result<std::optional<InsertOutcome>> WriteTxn::Insert(
-    const RecordRow& row, const std::optional<CurrentInfo>& cur) {
+    const RecordRow& row, const std::optional<CurrentInfo>& cur,
+    bool id_may_be_held) {
   CARAVAN_RETURN_IF_ERROR(ValidateRecord(row));
   const protocol::RecordBody& b = row.body;
   if (b.indicator.type == IndicatorType::kIpv4 ||
@@ -226,8 +227,25 @@ Result<std::optional<InsertOutcome>> WriteTxn::Insert(
     }
   }
   // A record names its indicator by rid, so a new id's current row is
-  // written first, naming the log entry the record is about to get (and
-  // before the record's form: an id found held leaves nothing behind).
+  // written first, naming the log entry the record is about to get. When
+  // the id may be held already (InsertIfStillNew) that row goes in before
+  // the record's form is placed, so an id found held leaves nothing
+  // behind; otherwise after it, so a form that cannot be placed (a store
+  // error a receiver records as a rejection and goes on) leaves no
+  // indicator without its record.
+  internal::RecordForm form;
+  const auto place = [&]() -> Status {
+    const bool prepared =
+        row.prepared &&
+        internal::PreparedFor(*row.prepared, row.signed_bytes, b.origin,
+                              row.salt_seed, row.batch_leaves);
+    CARAVAN_STORE_ASSIGN_OR_RETURN(
+        form, prepared ? forms_->Place(*row.prepared)
+                       : forms_->Compact(row.signed_bytes, b.origin,
+                                         row.salt_seed, row.batch_leaves));
+    return Status::Ok();
+  };
+  if (!id_may_be_held) CARAVAN_RETURN_IF_ERROR(place());
   int64_t rid = 0;
   if (!cur) {
     CARAVAN_STORE_ASSIGN_OR_RETURN(out.log_seq, NextLogSeq());
@@ -237,15 +255,7 @@ Result<std::optional<InsertOutcome>> WriteTxn::Insert(
   } else {
     rid = cur->rid;
   }
-  const bool prepared =
-      row.prepared &&
-      internal::PreparedFor(*row.prepared, row.signed_bytes, b.origin,
-                            row.salt_seed, row.batch_leaves);
-  CARAVAN_STORE_ASSIGN_OR_RETURN(
-      internal::RecordForm form,
-      prepared ? forms_->Place(*row.prepared)
-               : forms_->Compact(row.signed_bytes, b.origin, row.salt_seed,
-                                 row.batch_leaves));
+  if (id_may_be_held) CARAVAN_RETURN_IF_ERROR(place());
   {
     CARAVAN_STORE_ASSIGN_OR_RETURN(
         Statement st,

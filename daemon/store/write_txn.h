@@ -80,10 +80,10 @@ class WriteTxn {
   // writes included.
   Result<uint64_t> LastLogSeq();
 
-  // The canonical body bytes of `id`'s current revision, nullopt if we
-  // hold none (the submitter compares content and builds the next
-  // revision). The signature is not read.
-  Result<std::optional<std::vector<uint8_t>>> CurrentRecordBody(
+  // The canonical body of `id`'s current revision and its log entry,
+  // nullopt if we hold none (the submitter compares content and builds
+  // the next revision). The signature is not read.
+  Result<std::optional<CurrentBody>> CurrentRecordBody(
       const IndicatorId& id);
 
   // The next sequence number for a record this node originates (1, 2, ...),
@@ -296,8 +296,10 @@ class WriteTxn {
  private:
   Status EnsurePeer(std::string_view peer);
   // InsertRecord; nullopt when `current` is nullopt but the id is held.
+  // `id_may_be_held`: InsertIfStillNew (see Insert's comment on order).
   Result<std::optional<InsertOutcome>> Insert(
-      const RecordRow& row, const std::optional<CurrentInfo>& current);
+      const RecordRow& row, const std::optional<CurrentInfo>& current,
+      bool id_may_be_held);
   // replacing: a current row exists (its tags must go first).
   // Returns the indicator's rid; 0 when not replacing and the id is held.
   Result<int64_t> WriteCurrent(const RecordRow& row, uint64_t seq,

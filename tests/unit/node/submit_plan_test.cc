@@ -67,6 +67,35 @@ class SubmitPlanTest : public ::testing::Test {
     return row.ok() && row->has_value() ? **row : store::IndicatorRow{};
   }
 
+  // Stores revision 1 of domain `value`, variant `variant`, tagged `tag`,
+  // as a peer would relay one of our records back (signed by our key).
+  void StoreRelayedVariant(const std::string& value, uint32_t variant,
+                           const std::string& tag, uint64_t origin_seq) {
+    store::RecordRow row;
+    row.body.origin = identity_->public_key();
+    row.body.origin_seq = origin_seq;
+    row.body.revision = 1;
+    row.body.variant = variant;
+    row.body.created = 1'700'000'000;
+    row.body.indicator.type = protocol::IndicatorType::kDomain;
+    row.body.indicator.value = value;
+    row.body.indicator.tags = {tag};
+    row.body.indicator.confidence = 50;
+    row.id = protocol::ComputeIndicatorId(row.body.origin,
+                                          row.body.indicator.type, value);
+    auto signed_bodies =
+        SignBodies(*identity_, {protocol::EncodeRecordBody(row.body)});
+    row.signed_bytes = protocol::EncodeSignedRecord(signed_bodies.records[0]);
+    row.origin_country = "UZ";
+    row.origin_name = "CERT-UZ";
+    row.received_from = "CERT-KZ";
+    ASSERT_TRUE(store_->Write([&](store::WriteTxn& txn) {
+                        return txn.InsertRecord(row).status();
+                      })
+                    .get()
+                    .ok());
+  }
+
   // Every stored record verifies under our key and has an origin sequence
   // number of its own; returns how many there are.
   size_t ExpectRecordsSignedWithDistinctSeqs() {
@@ -144,6 +173,27 @@ TEST_F(SubmitPlanTest, AnIndicatorChangedBeforeTheWriteIsPlannedAgainInIt) {
   EXPECT_EQ(out[1].revision, 1u);
   EXPECT_EQ(Current("calm.example").revision, 1u);
   EXPECT_EQ(ExpectRecordsSignedWithDistinctSeqs(), 3u);
+}
+
+// The current view changes without its revision changing: a redacted
+// variant was current when the plan read it, and the full variant 0 of
+// the same revision arrived before the write. The plan is made again from
+// the full one (comparing revisions would have kept the plan and merged
+// into the redacted body).
+TEST_F(SubmitPlanTest, AnotherVariantOfTheSameRevisionMakesThePlanAgain) {
+  StoreRelayedVariant("variant.example", 2, "redacted", 1);
+  ASSERT_EQ(Current("variant.example").indicator.tags,
+            std::vector<std::string>{"redacted"});
+  auto submitter = NewSubmitter();
+  submitter->SetBeforeWriteForTesting(
+      [&] { StoreRelayedVariant("variant.example", 0, "full", 1); });
+  const auto out =
+      submitter->Submit({Input("variant.example", "mine")}, "uid:0");
+  ASSERT_TRUE(out[0].error.ok()) << out[0].error.ToString();
+  EXPECT_EQ(submitter->plans_remade(), 1u);
+  EXPECT_EQ(out[0].revision, 2u);
+  EXPECT_EQ(Current("variant.example").indicator.tags,
+            (std::vector<std::string>{"full", "mine"}));
 }
 
 // The same file submitted twice at once: every input of the second goes
