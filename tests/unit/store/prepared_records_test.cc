@@ -16,6 +16,7 @@
 #include "crypto/identity_key.h"
 #include "crypto/merkle.h"
 #include "protocol/record_codec.h"
+#include "daemon/store/record_forms.h"
 #include "tests/unit/store/signed_rows_util.h"
 #include "tests/unit/store/store_test_util.h"
 
@@ -115,6 +116,22 @@ std::vector<std::vector<RecordRow>> RandomWrites(std::mt19937& rng) {
   return writes;
 }
 
+// Stores on one fake clock, so two stores fed the same rows stamp them
+// alike.
+class ClockedStores {
+ public:
+  ClockedStores() { options_.clock = clock_.Fn(); }
+  std::unique_ptr<Store> Open(const std::string& name) {
+    return OpenOrDie(dir_.File(name), options_);
+  }
+  std::string Path(const std::string& name) const { return dir_.File(name); }
+
+ private:
+  TempDir dir_;
+  FakeClock clock_;
+  StoreOptions options_;
+};
+
 TEST(PreparedRecords, RowsChangedAfterPreparingAreStoredAsTheyAreNow) {
   const uint32_t seed =
       testing::SeedFromEnv("CARAVAN_PREPARED_MODEL_SEED", 2611);
@@ -122,11 +139,8 @@ TEST(PreparedRecords, RowsChangedAfterPreparingAreStoredAsTheyAreNow) {
   std::mt19937 rng(seed);
   const auto writes = RandomWrites(rng);
 
-  TempDir dir;
-  FakeClock clock;
-  StoreOptions options;
-  options.clock = clock.Fn();
-  auto prepared = OpenOrDie(dir.File("prepared.db"), options);
+  ClockedStores stores;
+  auto prepared = stores.Open("prepared.db");
   std::vector<RecordRow> all;
   std::set<IndicatorId> held;
   for (const auto& write : writes) {
@@ -155,7 +169,7 @@ TEST(PreparedRecords, RowsChangedAfterPreparingAreStoredAsTheyAreNow) {
     testing::InsertAll(*prepared, rows);
   }
   prepared->Close();
-  ExpectBytesBack(*OpenOrDie(dir.File("prepared.db"), options), all);
+  ExpectBytesBack(*stores.Open("prepared.db"), all);
 }
 
 // Without changes after preparing, the two stores are identical.
@@ -164,23 +178,28 @@ TEST(PreparedRecords, UnchangedRowsGiveIdenticalTables) {
     SCOPED_TRACE("seed " + std::to_string(seed));
     std::mt19937 rng(seed);
     const auto writes = RandomWrites(rng);
-    TempDir dir;
-    FakeClock clock;
-    StoreOptions options;
-    options.clock = clock.Fn();
-    auto plain = OpenOrDie(dir.File("plain.db"), options);
-    auto prepared = OpenOrDie(dir.File("prepared.db"), options);
+    ClockedStores stores;
+    auto plain = stores.Open("plain.db");
+    auto prepared = stores.Open("prepared.db");
     for (const auto& write : writes) {
       testing::InsertAll(*plain, write);
       std::vector<RecordRow> rows = write;
       PrepareRecords(rows);
+      // Each row carries a form InsertRecord will take as its own (else
+      // this test would pass with preparing doing nothing).
+      for (const RecordRow& r : rows) {
+        ASSERT_NE(r.prepared, nullptr);
+        EXPECT_TRUE(internal::PreparedFor(*r.prepared, r.signed_bytes,
+                                          r.body.origin, r.salt_seed,
+                                          r.batch_leaves));
+      }
       testing::InsertAll(*prepared, rows);
     }
     plain->Close();
     prepared->Close();
-    const std::string a = DumpForms(dir.File("plain.db"));
+    const std::string a = DumpForms(stores.Path("plain.db"));
     EXPECT_GT(a.size(), 1000u);
-    EXPECT_EQ(a, DumpForms(dir.File("prepared.db")));
+    EXPECT_EQ(a, DumpForms(stores.Path("prepared.db")));
   }
 }
 
