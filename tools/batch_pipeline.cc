@@ -49,6 +49,16 @@ Status BatchPipeline::DeliverOldest() {
   InFlight oldest = std::move(in_flight_.front());
   in_flight_.pop_front();
   auto reply = oldest.reply.get();
+  if (oldest.connection != 0 && reply.ok() &&
+      (*reply)->status().code() == StatusCode::kRetryLater) {
+    // The daemon refused the second connection (its max_connections is
+    // taken) and did not run the request: run it on the first one, after
+    // the requests in flight there, and go on with one connection.
+    for (auto& f : in_flight_) f.reply.wait();
+    connections_.resize(1);
+    second_tried_ = true;
+    reply = connections_[0]->Call(*oldest.request);
+  }
   if (!reply.ok()) return reply.status();
   CARAVAN_RETURN_IF_ERROR((*reply)->status());
   return on_reply_(**reply);

@@ -85,6 +85,24 @@ bool WaitReady(int fd, short events, std::optional<Clock::time_point> deadline) 
   }
 }
 
+// A whole reply frame the daemon already sent on `fd` (read without
+// waiting), nullptr when there is none.
+std::unique_ptr<ControlReply> ReplyWaiting(int fd, size_t max_frame_bytes) {
+  protocol::FrameDecoder decoder(max_frame_bytes);
+  std::vector<uint8_t> buffer(64 * 1024);
+  for (;;) {
+    auto next = decoder.Next();
+    if (!next.ok()) return nullptr;
+    if (next->has_value()) {
+      return std::make_unique<ControlReply>(std::move(**next), max_frame_bytes);
+    }
+    ssize_t n = recv(fd, buffer.data(), buffer.size(), MSG_DONTWAIT);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return nullptr;
+    decoder.Append(std::span<const uint8_t>(buffer.data(), size_t(n)));
+  }
+}
+
 }  // namespace
 
 Result<std::unique_ptr<ControlReply>> ControlClient::Call(
@@ -116,6 +134,11 @@ Result<std::unique_ptr<ControlReply>> ControlClient::Call(
       continue;
     }
     if (n <= 0) {
+      // A daemon at its max_connections answers "retry later" and closes
+      // before reading: show that answer, not a bare broken pipe.
+      if (auto refusal = ReplyWaiting(fd_, limits_.max_frame_bytes)) {
+        return refusal;
+      }
       return Unavailable("lost the connection to caravand on " +
                          path_.string() + " while sending");
     }

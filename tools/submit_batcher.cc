@@ -32,17 +32,25 @@ size_t SubmissionWireBytes(const protocol::BulkItem& item,
   return bytes;
 }
 
-SubmitBatcher::SubmitBatcher(size_t max_frame_bytes, size_t max_items)
+SubmitBatcher::SubmitBatcher(size_t max_frame_bytes, size_t max_items,
+                             size_t first_items)
     : max_frame_bytes_(std::max(max_frame_bytes, 2 * kEnvelopeBytes)),
       target_bytes_(max_frame_bytes_ / 2),
-      max_items_(std::max<size_t>(max_items, 1)) {}
+      max_items_(std::max<size_t>(max_items, 1)),
+      limit_(first_items == 0 ? max_items_
+                              : std::min(first_items, max_items_)) {}
+
+void SubmitBatcher::Clear() {
+  items_ = 0;
+  bytes_ = kEnvelopeBytes;
+  limit_ = std::min(2 * limit_, max_items_);
+}
 
 SubmitBatcher::Fit SubmitBatcher::Offer(size_t item_bytes) {
   if (item_bytes > max_item_bytes()) return Fit::kTooLarge;
   // A batch may hold one item up to the whole frame; more only up to the
   // target.
-  if (items_ > 0 && (items_ >= max_items_ ||
-                     bytes_ + item_bytes > target_bytes_)) {
+  if (items_ > 0 && (items_ >= limit_ || bytes_ + item_bytes > target_bytes_)) {
     return Fit::kFull;
   }
   ++items_;

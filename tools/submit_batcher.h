@@ -27,8 +27,13 @@ class SubmitBatcher {
  public:
   // Batches of at most `max_items` items and, framed, at most
   // `max_frame_bytes`; batches aim for half of that so two requests in
-  // flight stay within the daemon's default buffer budget.
-  SubmitBatcher(size_t max_frame_bytes, size_t max_items);
+  // flight stay within the daemon's default buffer budget. The first
+  // batch holds at most `first_items` (default: `max_items`) and each
+  // next one twice the one before, up to `max_items`: the daemon's store
+  // writer waits idle while it checks and signs the first request, so a
+  // small first one starts the writes sooner.
+  SubmitBatcher(size_t max_frame_bytes, size_t max_items,
+                size_t first_items = 0);
 
   enum class Fit {
     kAdded,     // counted into the current batch
@@ -37,9 +42,11 @@ class SubmitBatcher {
   };
   Fit Offer(size_t item_bytes);
 
-  // Starts a new batch.
-  void Clear() { items_ = 0, bytes_ = kEnvelopeBytes; }
-  bool full() const { return items_ >= max_items_; }
+  // Starts a new batch (the next, larger, one while ramping up).
+  void Clear();
+  bool full() const { return items_ >= limit_; }
+  // Items the current batch may hold.
+  size_t limit() const { return limit_; }
   size_t items() const { return items_; }
   // The largest single item (for the rejection message).
   size_t max_item_bytes() const { return max_frame_bytes_ - kEnvelopeBytes; }
@@ -50,6 +57,7 @@ class SubmitBatcher {
   size_t max_frame_bytes_;
   size_t target_bytes_;
   size_t max_items_;
+  size_t limit_;
   size_t items_ = 0;
   size_t bytes_ = kEnvelopeBytes;
 };

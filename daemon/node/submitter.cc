@@ -37,11 +37,13 @@ std::optional<EarlyWrite> PlanAndSignEarly(
     const std::vector<SubmissionOutcome>& outcomes,
     std::span<const protocol::PublicKey> keys) {
   auto plan = readers.With([&](store::Reader& reader) {
-    return MakeSubmitPlan(
-        [&reader](const protocol::IndicatorId& id) {
-          return reader.CurrentRecordBody(id);
-        },
-        inputs, parsed, outcomes, keys, store.Now());
+    return reader.InOneSnapshot([&] {
+      return MakeSubmitPlan(
+          [&reader](const protocol::IndicatorId& id) {
+            return reader.CurrentRecordBody(id);
+          },
+          inputs, parsed, outcomes, keys, store.Now());
+    });
   });
   if (!plan.ok()) return std::nullopt;
   EarlyWrite early{std::move(*plan), {}};

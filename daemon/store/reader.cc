@@ -115,11 +115,13 @@ Result<std::vector<StoredRecord>> ReadRecords(Statement& st,
 }
 
 // Every public call runs in one read transaction, so its several
-// statements (rows, then their tags) see one snapshot.
+// statements (rows, then their tags) see one snapshot; inside
+// InOneSnapshot that snapshot's transaction serves.
 class ReadTxn {
  public:
   explicit ReadTxn(Database& db) : db_(db) {}
   Status Begin() {
+    if (!sqlite3_get_autocommit(db_.handle())) return Status::Ok();
     CARAVAN_STORE_ASSIGN_OR_RETURN(Statement st, db_.Prepare("BEGIN"));
     CARAVAN_RETURN_IF_ERROR(st.Run());
     open_ = true;
@@ -500,6 +502,16 @@ Result<bool> Reader::HasPostedStixIds() {
   CARAVAN_STORE_ASSIGN_OR_RETURN(
       int64_t any, db_->QueryInt("SELECT EXISTS (SELECT 1 FROM stix_ids)"));
   return any != 0;
+}
+
+Status Reader::BeginSnapshot() {
+  CARAVAN_STORE_ASSIGN_OR_RETURN(Statement st, db_->Prepare("BEGIN"));
+  return st.Run();
+}
+
+void Reader::EndSnapshot() {
+  Result<Statement> st = db_->Prepare("COMMIT");
+  if (st.ok()) (void)st->Run();
 }
 
 Result<std::optional<CurrentBody>> Reader::CurrentRecordBody(

@@ -262,6 +262,9 @@ TEST_F(HostileControlTest, ClientThatNeverReadsItsReplyIsDropped) {
             ".1\n";
   }
   WriteFile(node_.root() / "feed.txt", feed);
+  // Two requests (the CLI's first holds 1000 lines): the second
+  // connection the bulk submit opens is refused "retry later" at
+  // max_connections = 1, and that request goes on the first one.
   CommandResult bulk = node_.Cli(
       {"submit", "--file", (node_.root() / "feed.txt").string(), "--type",
        "ipv4", "--description", std::string(200, 'd')});

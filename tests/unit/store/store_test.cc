@@ -101,6 +101,40 @@ TEST(StoreInsert, SameRecordTwiceIsStoredAndLoggedOnce) {
   EXPECT_EQ((*log)[0].signed_bytes, row.signed_bytes);
 }
 
+// Calls inside InOneSnapshot see the store as it was when it began, a
+// public call with its own read transaction included; after it, the
+// reader sees what was written meanwhile.
+TEST(StoreRead, InOneSnapshotSeesOneStateUntilItEnds) {
+  TempDir dir;
+  auto store = OpenOrDie(dir.File("store.db"));
+  RecordRow first = MakeRow(IndicatorType::kDomain, "first.example", 1);
+  RecordRow later = MakeRow(IndicatorType::kDomain, "later.example", 1);
+  ASSERT_TRUE(Insert(*store, first).ok());
+  auto reader = ReaderOrDie(*store);
+
+  Result<bool> inside = reader->InOneSnapshot([&]() -> Result<bool> {
+    auto before = reader->Get(later.id);
+    if (!before.ok()) return before.status();
+    if (before->has_value()) return false;
+    auto stored = Insert(*store, later);  // committed meanwhile
+    if (!stored.ok()) return stored.status();
+    auto after = reader->Get(later.id);
+    auto held = reader->Get(first.id);
+    auto log = reader->LogRange(0, 100);  // its own read transaction nests
+    return after.ok() && !after->has_value() && held.ok() &&
+           held->has_value() && log.ok() && log->size() == 1;
+  });
+  ASSERT_TRUE(inside.ok()) << inside.status().message();
+  EXPECT_TRUE(*inside);
+
+  auto now = reader->Get(later.id);
+  ASSERT_TRUE(now.ok()) << now.status().message();
+  EXPECT_TRUE(now->has_value());
+  auto log = reader->LogRange(0, 100);
+  ASSERT_TRUE(log.ok());
+  EXPECT_EQ(log->size(), 2u);
+}
+
 TEST(StoreInsert, NewerRevisionSupersedesOlderDoesNot) {
   TempDir dir;
   auto store = OpenOrDie(dir.File("store.db"));

@@ -3,6 +3,8 @@
 #include <capnp/message.h>
 #include <gtest/gtest.h>
 
+#include <vector>
+
 #include "protocol/control.capnp.h"
 #include "protocol/control_framing.h"
 #include "tools/submission_builder.h"
@@ -83,6 +85,41 @@ TEST(SubmitBatcher, AloneTooLargeIsRejectedOthersStillFit) {
   SubmitBatcher alone(64 * 1024, 5000);
   EXPECT_EQ(alone.Offer(50 * 1024), SubmitBatcher::Fit::kAdded);
   EXPECT_EQ(alone.Offer(100), SubmitBatcher::Fit::kFull);
+}
+
+// Batch sizes ramp up from the first one, doubling to the most; bytes
+// still cut a batch short of its count.
+TEST(SubmitBatcher, FirstBatchesRampUpToTheMost) {
+  const size_t frame = 16u << 20;
+  SubmitBatcher batcher(frame, 10000, 1000);
+  std::vector<size_t> sizes;
+  size_t in_batch = 0;
+  for (int line = 0; line < 40000; ++line) {
+    auto fit = batcher.Offer(100);
+    if (fit == SubmitBatcher::Fit::kFull) {
+      sizes.push_back(in_batch);
+      batcher.Clear();
+      in_batch = 0;
+      fit = batcher.Offer(100);
+    }
+    ASSERT_EQ(fit, SubmitBatcher::Fit::kAdded);
+    ++in_batch;
+  }
+  sizes.push_back(in_batch);
+  const std::vector<size_t> want = {1000, 2000, 4000, 8000, 10000, 10000, 5000};
+  EXPECT_EQ(sizes, want);
+
+  SubmitBatcher no_ramp(frame, 3);
+  EXPECT_EQ(no_ramp.limit(), 3u);
+  SubmitBatcher first_above_most(frame, 3, 50);
+  EXPECT_EQ(first_above_most.limit(), 3u);
+
+  // A ramping batch is still cut by bytes.
+  SubmitBatcher by_bytes(64 * 1024, 10000, 1000);
+  size_t fitted = 0;
+  while (by_bytes.Offer(1024) == SubmitBatcher::Fit::kAdded) ++fitted;
+  EXPECT_LT(fitted, 1000u);
+  EXPECT_LE(fitted * 1024, 32u * 1024);
 }
 
 }  // namespace
