@@ -238,6 +238,7 @@ std::vector<store::RecordRow> SignRevisions(
     row.id = pending[k].id;
     row.signed_bytes = protocol::EncodeSignedRecord(signed_bodies.records[k]);
   }
+  store::PrepareSignerRecords(rows, std::move(signed_bodies.records));
   return rows;
 }
 

@@ -134,7 +134,8 @@ void StampRevisionTime(int64_t now, const protocol::RecordBody* previous,
                        protocol::RecordBody& body);
 
 // Gives `pending` the origin sequence numbers from `first_origin_seq` on,
-// in order, and signs them: the records to store, one per revision.
+// in order, and signs them: the records to store, one per revision, their
+// stored forms prepared (store::PrepareSignerRecords).
 std::vector<store::RecordRow> SignRevisions(
     const crypto::IdentityKey& identity, const protocol::NodeConfig& config,
     std::vector<PendingRevision>& pending, uint64_t first_origin_seq);

@@ -52,7 +52,6 @@ std::optional<EarlyWrite> PlanAndSignEarly(
     if (!first_seq.ok()) return std::nullopt;
     early.rows =
         SignRevisions(identity, config, early.plan.pending, *first_seq);
-    store::PrepareRecords(early.rows);
   }
   return early;
 }

@@ -232,51 +232,36 @@ std::shared_ptr<const crypto::MerkleLevels> LevelsIfTheyHold(
   return levels;
 }
 
-}  // namespace
-
-PreparedForm PrepareForm(std::vector<uint8_t> signed_bytes,
-                         const std::array<uint8_t, 32>& origin,
-                         const std::optional<crypto::MerkleSaltSeed>& salt_seed,
-                         const BatchLeaves& leaves) {
-  PreparedForm p;
-  p.signed_bytes = std::move(signed_bytes);
-  p.origin = origin;
-  p.salt_seed = salt_seed;
-  p.leaves = leaves;
-  p.levels_decided = true;
-  auto decoded = protocol::DecodeSignedRecord(p.signed_bytes);
-  // Only a form that gives back exactly these bytes is used.
-  if (!decoded.ok() ||
-      protocol::EncodeSignedRecord(*decoded) != p.signed_bytes) {
+// PrepareForm from the signed record `signed_bytes` encodes. `signer_made`:
+// the record's batch is the one `leaves` and the seed describe (its
+// signer's own), so its leaf hash is taken from them, not hashed again.
+void PrepareDecoded(PreparedForm& p, protocol::SignedRecord decoded,
+                    bool signer_made) {
+  std::optional<size_t> origin_at = OriginOffset(decoded.body);
+  if (!origin_at || !std::equal(p.origin.begin(), p.origin.end(),
+                                decoded.body.begin() + *origin_at)) {
     p.form = RawForm(p.signed_bytes);
-    return p;
-  }
-  std::optional<size_t> origin_at = OriginOffset(decoded->body);
-  if (!origin_at ||
-      !std::equal(origin.begin(), origin.end(),
-                  decoded->body.begin() + *origin_at)) {
-    p.form = RawForm(p.signed_bytes);
-    return p;
+    return;
   }
   {
-    std::vector<uint8_t> zeroed = decoded->body;
+    std::vector<uint8_t> zeroed = decoded.body;
     std::fill_n(zeroed.begin() + *origin_at, 32, 0);
     p.form.body = Pack(zeroed);
   }
-  auto restored = Restore(p.form.body, origin);
-  if (!restored.ok() || *restored != decoded->body) {
+  auto restored = Restore(p.form.body, p.origin);
+  if (!restored.ok() || *restored != decoded.body) {
     p.form = RawForm(p.signed_bytes);
-    return p;
+    return;
   }
   if (const auto* sig =
-          std::get_if<std::array<uint8_t, 64>>(&decoded->signature)) {
+          std::get_if<std::array<uint8_t, 64>>(&decoded.signature)) {
     p.form.signature = *sig;
-    return p;
+    return;
   }
-  auto& proof = std::get<protocol::BatchProofData>(decoded->signature);
+  auto& proof = std::get<protocol::BatchProofData>(decoded.signature);
   if (proof.tree_size > static_cast<uint64_t>(INT64_MAX)) {
     p.form = RawForm(p.signed_bytes);
-    return p;
+    return;
   }
   p.batched = true;
   p.root_signature = proof.root_signature;
@@ -285,13 +270,60 @@ PreparedForm PrepareForm(std::vector<uint8_t> signed_bytes,
   p.form.salt = proof.salt;
   p.form.path = PathBytes(proof.path);
   p.path = std::move(proof.path);
-  p.leaf_hash = crypto::MerkleLeafHash(proof.salt, decoded->body);
-  // The caller's seed counts only if it gives this leaf's salt.
-  p.seed_fits = salt_seed && crypto::MerkleSaltFromSeed(
-                                 *salt_seed, proof.leaf_index) == proof.salt;
   // Leaf hashes of another size than the proof's tree cannot complete it.
   p.levels_decided =
-      !leaves || leaves->size() != p.tree_size || leaves->empty();
+      !p.leaves || p.leaves->size() != p.tree_size || p.leaves->empty();
+  if (signer_made && p.leaves && p.salt_seed && !p.levels_decided &&
+      proof.leaf_index < p.leaves->size()) {
+    p.leaf_hash = (*p.leaves)[proof.leaf_index];
+    p.seed_fits = true;
+    return;
+  }
+  p.leaf_hash = crypto::MerkleLeafHash(proof.salt, decoded.body);
+  // The caller's seed counts only if it gives this leaf's salt.
+  p.seed_fits =
+      p.salt_seed &&
+      crypto::MerkleSaltFromSeed(*p.salt_seed, proof.leaf_index) == proof.salt;
+}
+
+PreparedForm Inputs(std::vector<uint8_t> signed_bytes,
+                    const std::array<uint8_t, 32>& origin,
+                    const std::optional<crypto::MerkleSaltSeed>& salt_seed,
+                    const BatchLeaves& leaves) {
+  PreparedForm p;
+  p.signed_bytes = std::move(signed_bytes);
+  p.origin = origin;
+  p.salt_seed = salt_seed;
+  p.leaves = leaves;
+  p.levels_decided = true;
+  return p;
+}
+
+}  // namespace
+
+PreparedForm PrepareForm(std::vector<uint8_t> signed_bytes,
+                         const std::array<uint8_t, 32>& origin,
+                         const std::optional<crypto::MerkleSaltSeed>& salt_seed,
+                         const BatchLeaves& leaves) {
+  PreparedForm p = Inputs(std::move(signed_bytes), origin, salt_seed, leaves);
+  auto decoded = protocol::DecodeSignedRecord(p.signed_bytes);
+  // Only a form that gives back exactly these bytes is used.
+  if (!decoded.ok() ||
+      protocol::EncodeSignedRecord(*decoded) != p.signed_bytes) {
+    p.form = RawForm(p.signed_bytes);
+    return p;
+  }
+  PrepareDecoded(p, std::move(*decoded), /*signer_made=*/false);
+  return p;
+}
+
+PreparedForm PrepareSignerForm(
+    protocol::SignedRecord record, std::vector<uint8_t> signed_bytes,
+    const std::array<uint8_t, 32>& origin,
+    const std::optional<crypto::MerkleSaltSeed>& salt_seed,
+    const BatchLeaves& leaves) {
+  PreparedForm p = Inputs(std::move(signed_bytes), origin, salt_seed, leaves);
+  PrepareDecoded(p, std::move(record), /*signer_made=*/true);
   return p;
 }
 

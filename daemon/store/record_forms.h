@@ -38,6 +38,7 @@
 #include "daemon/store/batch_tree.h"
 #include "daemon/store/sqlite_db.h"
 #include "daemon/store/store_types.h"
+#include "protocol/record_codec.h"
 #include "protocol/status.h"
 
 namespace caravan::store::internal {
@@ -145,6 +146,16 @@ PreparedForm PrepareForm(std::vector<uint8_t> signed_bytes,
                          const std::array<uint8_t, 32>& origin,
                          const std::optional<crypto::MerkleSaltSeed>& salt_seed,
                          const BatchLeaves& leaves);
+// PrepareForm for a record its signer has just made (SignBodies):
+// `signed_bytes` is EncodeSignedRecord(record), and when batched, its salt
+// comes from `salt_seed` and `leaves` are its batch's leaf hashes, all
+// made with it. Decoding, the encoding check, hashing the leaf and deriving
+// its salt again are skipped; packing and its restore check are not.
+PreparedForm PrepareSignerForm(
+    protocol::SignedRecord record, std::vector<uint8_t> signed_bytes,
+    const std::array<uint8_t, 32>& origin,
+    const std::optional<crypto::MerkleSaltSeed>& salt_seed,
+    const BatchLeaves& leaves);
 // Decides `prepared.levels` with MerkleTreeLevels(*prepared.leaves),
 // computed once per batch by the caller. Only when !levels_decided.
 void DecideLevels(PreparedForm& prepared,

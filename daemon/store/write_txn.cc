@@ -104,22 +104,48 @@ bool Supersedes(uint32_t revision, uint32_t variant, const CurrentInfo& cur) {
 
 }  // namespace
 
+namespace {
+
+// Keeps `prepared` in `row`, its tree levels decided from the levels of
+// the row's batch (computed once per batch, in `levels`).
+void KeepPrepared(
+    RecordRow& row, internal::PreparedForm prepared,
+    std::map<const void*, std::shared_ptr<const crypto::MerkleLevels>>&
+        levels) {
+  auto kept = std::make_shared<internal::PreparedForm>(std::move(prepared));
+  if (!kept->levels_decided) {
+    auto& of_batch = levels[row.batch_leaves.get()];
+    if (!of_batch) {
+      of_batch = std::make_shared<const crypto::MerkleLevels>(
+          crypto::MerkleTreeLevels(*row.batch_leaves));
+    }
+    internal::DecideLevels(*kept, of_batch);
+  }
+  row.prepared = std::move(kept);
+}
+
+}  // namespace
+
 void PrepareRecords(std::span<RecordRow> rows) {
-  // The tree levels of a batch's leaf hashes, computed once for its rows.
   std::map<const void*, std::shared_ptr<const crypto::MerkleLevels>> levels;
   for (RecordRow& row : rows) {
-    auto prepared = std::make_shared<internal::PreparedForm>(
-        internal::PrepareForm(row.signed_bytes, row.body.origin, row.salt_seed,
-                              row.batch_leaves));
-    if (!prepared->levels_decided) {
-      auto& of_batch = levels[row.batch_leaves.get()];
-      if (!of_batch) {
-        of_batch = std::make_shared<const crypto::MerkleLevels>(
-            crypto::MerkleTreeLevels(*row.batch_leaves));
-      }
-      internal::DecideLevels(*prepared, of_batch);
-    }
-    row.prepared = std::move(prepared);
+    KeepPrepared(row,
+                 internal::PrepareForm(row.signed_bytes, row.body.origin,
+                                       row.salt_seed, row.batch_leaves),
+                 levels);
+  }
+}
+
+void PrepareSignerRecords(std::span<RecordRow> rows,
+                          std::vector<protocol::SignedRecord> records) {
+  std::map<const void*, std::shared_ptr<const crypto::MerkleLevels>> levels;
+  for (size_t i = 0; i < rows.size() && i < records.size(); ++i) {
+    RecordRow& row = rows[i];
+    KeepPrepared(row,
+                 internal::PrepareSignerForm(std::move(records[i]),
+                                             row.signed_bytes, row.body.origin,
+                                             row.salt_seed, row.batch_leaves),
+                 levels);
   }
 }
 

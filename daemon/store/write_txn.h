@@ -22,11 +22,12 @@
 #include <vector>
 
 #include "daemon/store/hub_types.h"
+#include "daemon/store/identity_rotation_row.h"
 #include "daemon/store/member_trust.h"
 #include "daemon/store/pending_notice_row.h"
 #include "daemon/store/store_types.h"
-#include "daemon/store/identity_rotation_row.h"
 #include "daemon/store/warninglist_hit.h"
+#include "protocol/record_codec.h"
 #include "protocol/status.h"
 
 namespace caravan::store {
@@ -43,6 +44,13 @@ class RecordForms;
 // and keeps it in RecordRow::prepared, so the store's one writer thread is
 // left with the SQL. Call it once the rows are final. Any thread.
 void PrepareRecords(std::span<RecordRow> rows);
+// PrepareRecords for rows this node has just signed (SignBodies): each
+// row's signed_bytes encode `records[i]`, and its salt_seed and
+// batch_leaves are those of the batch they were signed in. The work their
+// signer already did (decoding, leaf hashing, salt derivation) is not
+// done again (internal::PrepareSignerForm).
+void PrepareSignerRecords(std::span<RecordRow> rows,
+                          std::vector<protocol::SignedRecord> records);
 
 class WriteTxn {
  public:

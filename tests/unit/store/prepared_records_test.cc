@@ -203,6 +203,66 @@ TEST(PreparedRecords, UnchangedRowsGiveIdenticalTables) {
   }
 }
 
+// Rows prepared from their signer's records (PrepareSignerRecords, what
+// the submitter does) carry the very forms PrepareForm makes from the
+// bytes, and store the same tables.
+TEST(PreparedRecords, SignerPreparedFormsEqualThoseMadeFromTheBytes) {
+  std::mt19937 rng(7);
+  auto key = crypto::IdentityKey::Generate();
+  ClockedStores stores;
+  auto plain = stores.Open("plain.db");
+  auto signer = stores.Open("signer.db");
+  uint64_t seq = 1;
+  for (int b = 0; b < 16; ++b) {
+    const size_t n = b == 0 ? 1 : 1 + rng() % 300;
+    crypto::MerkleSaltSeed seed{};
+    for (auto& byte : seed) byte = static_cast<uint8_t>(rng());
+    auto rows =
+        testing::SignedRows(*key, "s" + std::to_string(b) + "-", n, seq, seed);
+    seq += n;
+    std::vector<protocol::SignedRecord> records;
+    for (const auto& r : rows) {
+      auto decoded = protocol::DecodeSignedRecord(r.signed_bytes);
+      ASSERT_TRUE(decoded.ok());
+      records.push_back(*decoded);
+    }
+    std::vector<RecordRow> by_bytes = rows;
+    PrepareRecords(by_bytes);
+    std::vector<RecordRow> by_signer = rows;
+    PrepareSignerRecords(by_signer, records);
+    for (size_t i = 0; i < n; ++i) {
+      SCOPED_TRACE("batch " + std::to_string(b) + " row " + std::to_string(i));
+      const internal::PreparedForm& want = *by_bytes[i].prepared;
+      const internal::PreparedForm& got = *by_signer[i].prepared;
+      EXPECT_TRUE(internal::PreparedFor(got, rows[i].signed_bytes,
+                                        rows[i].body.origin, rows[i].salt_seed,
+                                        rows[i].batch_leaves));
+      EXPECT_TRUE(got.form.raw.empty());
+      EXPECT_EQ(got.form.body, want.form.body);
+      EXPECT_EQ(got.form.signature, want.form.signature);
+      EXPECT_EQ(got.form.leaf, want.form.leaf);
+      EXPECT_EQ(got.form.salt, want.form.salt);
+      EXPECT_EQ(got.form.path, want.form.path);
+      EXPECT_EQ(got.batched, want.batched);
+      EXPECT_EQ(got.root_signature, want.root_signature);
+      EXPECT_EQ(got.tree_size, want.tree_size);
+      EXPECT_EQ(got.leaf_hash, want.leaf_hash);
+      EXPECT_EQ(got.path, want.path);
+      EXPECT_EQ(got.seed_fits, want.seed_fits);
+      EXPECT_EQ(got.levels_decided, want.levels_decided);
+      EXPECT_EQ(got.levels != nullptr, want.levels != nullptr);
+      EXPECT_EQ(got.seed_fits, n > 1);
+    }
+    testing::InsertAll(*plain, rows);
+    testing::InsertAll(*signer, by_signer);
+  }
+  plain->Close();
+  signer->Close();
+  const std::string a = DumpForms(stores.Path("plain.db"));
+  EXPECT_GT(a.size(), 1000u);
+  EXPECT_EQ(a, DumpForms(stores.Path("signer.db")));
+}
+
 // A function of a group commit that made a batch row and then failed
 // takes the row with it (its savepoint): another function of the same
 // transaction storing records of that batch must make the row again, not
