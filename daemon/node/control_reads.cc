@@ -132,7 +132,7 @@ Result<store::QueryFilter> FilterFrom(protocol::wire::Query::Reader q) {
 
 Result<std::string> ControlDispatcher::NodeStatus() {
   return node_.WithReader([&](store::Reader& reader) -> Result<std::string> {
-    auto counts = reader.GetCounts();
+    auto counts = node_.StoreCounts(reader);
     if (!counts.ok()) return counts.status();
     const auto& cfg = node_.config();
     const auto& key = node_.identity().public_key();

@@ -28,12 +28,9 @@ std::string StateName(const std::string& state) {
 }  // namespace
 
 Result<std::vector<CollectedFamily>> CollectNodeMetrics(
-    store::Reader& reader,
+    store::Reader& reader, const store::Counts& counts,
     const std::map<std::string, link::LinkManager::LinkStatus>& links,
     int64_t now, int64_t started_at) {
-  auto counts = reader.GetCounts();
-  if (!counts.ok()) return counts.status();
-
   auto state = Gauge("caravan_link_state",
                      "1 for the state each peer's link is in, 0 for the "
                      "others (up, connecting, backoff, down).",
@@ -93,8 +90,8 @@ Result<std::vector<CollectedFamily>> CollectNodeMetrics(
 
     auto ps = reader.GetPeerState(peer);
     if (!ps.ok()) return ps.status();
-    const uint64_t pending = counts->last_log_seq > ps->acked_seq
-                                 ? counts->last_log_seq - ps->acked_seq
+    const uint64_t pending = counts.last_log_seq > ps->acked_seq
+                                 ? counts.last_log_seq - ps->acked_seq
                                  : 0;
     backlog.samples.push_back({{peer}, static_cast<double>(pending)});
     double lag_seconds = 0;
@@ -115,11 +112,13 @@ Result<std::vector<CollectedFamily>> CollectNodeMetrics(
     g.samples.push_back({{}, v});
     out.push_back(std::move(g));
   };
-  one("caravan_indicators", "Indicators held (current views, revoked and "
-      "quarantined included).", static_cast<double>(counts->indicators));
+  one("caravan_indicators",
+      "Indicators held (current views, revoked and "
+      "quarantined included).",
+      static_cast<double>(counts.indicators));
   one("caravan_indicators_quarantined",
       "Received indicators held for operator review.",
-      static_cast<double>(counts->quarantined));
+      static_cast<double>(counts.quarantined));
   auto pending = reader.PendingNoticeCount();
   if (!pending.ok()) return pending.status();
   one("caravan_compromise_notices_pending",
@@ -127,9 +126,9 @@ Result<std::vector<CollectedFamily>> CollectNodeMetrics(
       "confirm them (one per notice and peer).",
       static_cast<double>(*pending));
   one("caravan_records", "Signed records held (every revision and variant).",
-      static_cast<double>(counts->records));
+      static_cast<double>(counts.records));
   one("caravan_log_seq", "Highest local log sequence number.",
-      static_cast<double>(counts->last_log_seq));
+      static_cast<double>(counts.last_log_seq));
   one("caravan_start_time_seconds", "Unix time caravand started.",
       static_cast<double>(started_at));
   for (auto* f : {&state, &up, &sent, &received, &app_plain, &app_carried,

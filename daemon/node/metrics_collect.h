@@ -26,8 +26,9 @@ inline constexpr const char* kLinkStates[] = {"up", "connecting", "backoff",
 
 // Families for every peer in `links` (the link manager's view: every roster
 // member) plus node-wide gauges. Fails only when the store cannot be read.
+// `counts`: the store's (Node::StoreCounts).
 Result<std::vector<CollectedFamily>> CollectNodeMetrics(
-    store::Reader& reader,
+    store::Reader& reader, const store::Counts& counts,
     const std::map<std::string, link::LinkManager::LinkStatus>& links,
     int64_t now, int64_t started_at);
 

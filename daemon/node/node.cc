@@ -529,7 +529,10 @@ boost::asio::awaitable<std::string> Node::ScrapeMetrics() {
   auto collect = [this, links, link_families] {
     auto families = WithReader(
         [&](store::Reader& r) -> Result<std::vector<CollectedFamily>> {
-          auto f = CollectNodeMetrics(r, links, std::time(nullptr), started_at_);
+          auto counts = StoreCounts(r);
+          if (!counts.ok()) return counts.status();
+          auto f = CollectNodeMetrics(r, *counts, links, std::time(nullptr),
+                                      started_at_);
           if (!f.ok()) return f;
           const auto roster_now = roster();  // hub queue depth per member
           auto chains = CollectSealedChainMetrics(r, roster_now->members());
@@ -684,6 +687,16 @@ Status Node::ReloadPolicies(const std::string& actor) {
                         loaded.message());
   }
   return audited;
+}
+
+Result<store::Counts> Node::StoreCounts(store::Reader& reader) {
+  auto counts = counts_cache_.Get(store_->writes_committed(),
+                                  [&reader] { return reader.GetCounts(); });
+  if (!counts.ok()) return counts;
+  auto last_log_seq = reader.LastLogSeq();
+  if (!last_log_seq.ok()) return last_log_seq.status();
+  counts->last_log_seq = *last_log_seq;
+  return counts;
 }
 
 }  // namespace caravan::daemon

@@ -28,6 +28,7 @@
 #include "daemon/feeds/feeds.h"
 #include "daemon/feeds/metrics_server.h"
 #include "daemon/link/link_manager.h"
+#include "daemon/node/counts_cache.h"
 #include "daemon/node/policy_state.h"
 #include "daemon/node/submitter.h"
 #include "daemon/node/warninglist_state.h"
@@ -181,6 +182,10 @@ class Node {
   auto WithReader(F fn) {
     return readers_->With(std::move(fn));
   }
+  // The store's counts for status and metrics through `reader` (a pool
+  // thread's): counted again only when the store changed, on a large
+  // store at most so often (CountsCache); the log position read now.
+  Result<store::Counts> StoreCounts(store::Reader& reader);
 
  private:
   Node(protocol::NodeConfig config, boost::asio::io_context& io);
@@ -221,6 +226,7 @@ class Node {
   std::atomic<bool> reload_requested_{false};
   std::unique_ptr<store::Store> store_;
   std::unique_ptr<store::ReaderPool> readers_;  // of store_
+  CountsCache counts_cache_;
   PolicyState policy_;
   WarninglistState warninglists_;
   std::unique_ptr<Submitter> submitter_;

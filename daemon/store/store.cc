@@ -299,8 +299,11 @@ void Store::RunOneTransaction(std::deque<Pending>& batch) {
     if (sqlite3_get_autocommit(db_->handle())) break;
   }
   // A lone function's failure undoes the whole transaction.
-  const Status commit =
-      EndTransaction(*db_, !alone || results.front().ok(), on_error);
+  const bool keep = !alone || results.front().ok();
+  const Status commit = EndTransaction(*db_, keep, on_error);
+  if (keep && commit.ok()) {
+    writes_committed_.fetch_add(1, std::memory_order_release);
+  }
   // Only now, after COMMIT, may anyone learn that their write succeeded.
   for (size_t i = 0; i < results.size(); ++i) {
     Status& s = results[i];

@@ -28,6 +28,7 @@
 // Thread-safety: Write/TryWrite/Submit/WriteValue/OpenReader may be called
 // from any thread concurrently.
 
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
@@ -129,6 +130,13 @@ class Store {
 
   const std::string& path() const { return path_; }
 
+  // How many write transactions have committed since the store opened; it
+  // grows before any function of a transaction learns that it committed.
+  // Equal values: nothing was written in between. Any thread.
+  uint64_t writes_committed() const {
+    return writes_committed_.load(std::memory_order_acquire);
+  }
+
  private:
   struct Pending {
     WriteFn fn;
@@ -162,6 +170,7 @@ class Store {
   std::condition_variable not_full_;
   std::deque<Pending> queue_;  // guarded by mu_
   bool closing_ = false;       // guarded by mu_
+  std::atomic<uint64_t> writes_committed_{0};
   std::thread writer_;
 };
 

@@ -323,6 +323,33 @@ TEST(StoreInsert, RejectsContradictoryAndInvalidRecords) {
   EXPECT_EQ(reader->GetCounts()->last_log_seq, 2u);
 }
 
+// writes_committed() tells a reader whether anything was written since
+// it last looked (status counts are kept until it moves).
+TEST(StoreWrite, WritesCommittedCountsOnlyCommittedTransactions) {
+  TempDir dir;
+  auto store = OpenOrDie(dir.File("store.db"));
+  const uint64_t at_open = store->writes_committed();
+  ASSERT_TRUE(
+      Insert(*store, MakeRow(IndicatorType::kDomain, "a.example")).ok());
+  EXPECT_EQ(store->writes_committed(), at_open + 1);
+  Status failed =
+      store->Write([](WriteTxn&) { return InvalidInput("caller gave up"); })
+          .get();
+  EXPECT_FALSE(failed.ok());
+  EXPECT_EQ(store->writes_committed(), at_open + 1);
+  // Known to the writer before the caller learns its write committed.
+  uint64_t seen_by_done = 0;
+  std::promise<void> done;
+  store->Submit([](WriteTxn&) { return Status::Ok(); },
+                [&](Status s) {
+                  EXPECT_TRUE(s.ok());
+                  seen_by_done = store->writes_committed();
+                  done.set_value();
+                });
+  done.get_future().wait();
+  EXPECT_EQ(seen_by_done, at_open + 2);
+}
+
 TEST(StoreWrite, OriginSeqIncrementsAndIsNeverHandedOutTwice) {
   TempDir dir;
   auto store = OpenOrDie(dir.File("store.db"));

@@ -1,0 +1,113 @@
+#include "daemon/node/counts_cache.h"
+
+#include <gtest/gtest.h>
+
+#include <chrono>
+
+namespace caravan::daemon {
+namespace {
+
+using std::chrono::milliseconds;
+
+// Clocks that move only when told; counting takes `cost` of both (the
+// time and the thread's CPU time).
+struct FakeCounting {
+  CountsCache::Clock::time_point now{};
+  CountsCache::Clock::duration cpu{};
+  milliseconds cost{1};
+  int counted = 0;
+  uint64_t indicators = 0;
+
+  CountsCache Cache() {
+    return CountsCache([this] { return now; }, [this] { return cpu; });
+  }
+  Result<store::Counts> Count() {
+    ++counted;
+    now += cost;
+    cpu += cost;
+    store::Counts c;
+    c.indicators = indicators;
+    return c;
+  }
+};
+
+TEST(CountsCache, NothingWrittenSinceIsNotCountedAgain) {
+  FakeCounting f;
+  f.cost = milliseconds(400);
+  CountsCache cache = f.Cache();
+  auto count = [&] { return f.Count(); };
+  f.indicators = 7;
+  EXPECT_EQ(cache.Get(3, count)->indicators, 7u);
+  f.now += std::chrono::hours(1);
+  f.indicators = 8;  // not committed: the generation is the same
+  EXPECT_EQ(cache.Get(3, count)->indicators, 7u);
+  EXPECT_EQ(f.counted, 1);
+}
+
+TEST(CountsCache, ACheapCountIsTakenAtEveryWrite) {
+  FakeCounting f;
+  f.cost = milliseconds(1);
+  CountsCache cache = f.Cache();
+  auto count = [&] { return f.Count(); };
+  for (uint64_t gen = 1; gen <= 5; ++gen) {
+    f.indicators = gen * 10;
+    EXPECT_EQ(cache.Get(gen, count)->indicators, gen * 10);
+  }
+  EXPECT_EQ(f.counted, 5);
+}
+
+// Only CPU time counts as cost: a count descheduled for long is not
+// taken for a costly one.
+TEST(CountsCache, TimeWaitedForTheCpuIsNotCost) {
+  FakeCounting f;
+  f.cost = milliseconds(2);
+  CountsCache cache = f.Cache();
+  auto slow_wall = [&] {
+    f.now += milliseconds(500);  // preempted
+    return f.Count();
+  };
+  f.indicators = 1;
+  EXPECT_EQ(cache.Get(1, slow_wall)->indicators, 1u);
+  f.indicators = 2;
+  EXPECT_EQ(cache.Get(2, slow_wall)->indicators, 2u);
+  EXPECT_EQ(f.counted, 2);
+}
+
+TEST(CountsCache, ACostlyCountIsReusedForTenTimesItsCost) {
+  FakeCounting f;
+  f.cost = milliseconds(50);
+  CountsCache cache = f.Cache();
+  auto count = [&] { return f.Count(); };
+  f.indicators = 1;
+  EXPECT_EQ(cache.Get(1, count)->indicators, 1u);  // counted at 0..50 ms
+  f.indicators = 2;
+  f.now += milliseconds(300);  // 350 ms after the count began
+  EXPECT_EQ(cache.Get(2, count)->indicators, 1u);
+  EXPECT_EQ(f.counted, 1);
+  f.now += milliseconds(150);  // 500 ms: the window is over
+  EXPECT_EQ(cache.Get(2, count)->indicators, 2u);
+  EXPECT_EQ(f.counted, 2);
+  // The same generation again: kept, however late.
+  f.now += std::chrono::hours(1);
+  EXPECT_EQ(cache.Get(2, count)->indicators, 2u);
+  EXPECT_EQ(f.counted, 2);
+}
+
+TEST(CountsCache, AFailedCountIsReturnedAndNotKept) {
+  FakeCounting f;
+  CountsCache cache = f.Cache();
+  int calls = 0;
+  auto failing = [&]() -> Result<store::Counts> {
+    ++calls;
+    return Unavailable("store not readable");
+  };
+  auto r = cache.Get(1, failing);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().code(), StatusCode::kUnavailable);
+  f.indicators = 4;
+  EXPECT_EQ(cache.Get(1, [&] { return f.Count(); })->indicators, 4u);
+  EXPECT_EQ(calls, 1);
+}
+
+}  // namespace
+}  // namespace caravan::daemon
