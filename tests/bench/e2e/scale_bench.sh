@@ -58,41 +58,33 @@ py() { /usr/bin/python3 -c "print($1)"; }
 field() {  # KEY LINE: the value of KEY=... in a bench tool's output line
   sed -n "s/.*[ ^]$1=\([0-9.]*\).*/\1/p" <<<" $2"
 }
-# Waits until NODE holds TARGET, or until its count has not grown for 30 s
-# (records a policy holds back never arrive); prints "COUNT TIME" with the
-# time the count last grew.
+# TARGET PROBE [ARGS]: runs PROBE ARGS every 0.2 s until the number it
+# prints reaches TARGET, or has not grown for 30 s (records a policy holds
+# back never arrive); prints "LAST TIME" with the time it last grew.
 wait_progress() {
+  local target=$1; shift
   local last=-1 since=$SECONDS t_last c
   t_last=$(now)
   while :; do
-    c=$(count "$1")
+    c=$("$@")
     if [ "$c" -gt "$last" ]; then last=$c; t_last=$(now); since=$SECONDS; fi
-    [ "$c" -ge "$2" ] && break
+    [ "$c" -ge "$target" ] && break
     [ $((SECONDS - since)) -ge 30 ] && break
     sleep 0.2
   done
   echo "$last $t_last"
 }
-# SENDER PEER TARGET: polls SENDER's `peers list` until CERT-PEER has
-# acknowledged (verified and committed) SENDER's log up to TARGET, or 30 s
-# pass without progress; prints "ACKED T" (T: when it last moved). Cheap
-# on both daemons: `status` counts the store (a scan, ~45 ms at 1M and
-# ten times that at 10M), and counting the receiver every 0.2 s took a
-# fifth of a core from the catch-up it measured. Parsed in bash (sed),
-# not Python, for the same reason.
-wait_acked() {
-  local last=-1 since=$SECONDS t_last a
-  t_last=$(now)
-  while :; do
-    a=$(cv "$1" --json peers list | sed 's/},{/}\n{/g' |
-      sed -n "/\"name\":\"CERT-$2\"/s/.*\"acked_seq\":\([0-9]*\).*/\1/p")
-    a=${a:-0}
-    if [ "$a" -gt "$last" ]; then last=$a; t_last=$(now); since=$SECONDS; fi
-    [ "$a" -ge "$3" ] && break
-    [ $((SECONDS - since)) -ge 30 ] && break
-    sleep 0.2
-  done
-  echo "$last $t_last"
+# SENDER PEER: how far CERT-PEER has acknowledged (verified and committed)
+# SENDER's log, from SENDER's `peers list`. The catch-up's probe: `status`
+# counts the store (a scan, ~45 ms at 1M and ten times that at 10M), and
+# counting the receiver every 0.2 s took a fifth of a core from the
+# catch-up it measured. Parsed in bash (sed), not Python, for the same
+# reason.
+acked() {
+  local a
+  a=$(cv "$1" --json peers list | sed 's/},{/}\n{/g' |
+    sed -n "/\"name\":\"CERT-$2\"/s/.*\"acked_seq\":\([0-9]*\).*/\1/p")
+  echo "${a:-0}"
 }
 log_seq() {  # NODE: the last entry of its log
   cv "$1" --json status | /usr/bin/python3 -c 'import json,sys;print(json.load(sys.stdin)["counts"]["log_seq"])'
@@ -230,7 +222,7 @@ catch_up() {  # NODE KEY: NODE links to A and fetches everything A holds
   local t0 res got t1
   t0=$(now)
   add A "$1"
-  res=$(wait_acked A "$1" "$a_log_seq")
+  res=$(wait_progress "$a_log_seq" acked A "$1")
   t1=${res#* }
   got=$(count "$1")  # once, after the clock stopped
   sleep 3  # the byte counters move on acks
@@ -296,7 +288,7 @@ wire() {  # NODE KEY
   add "$1" D
   t0=$(now)
   add D "$1"
-  res=$(wait_progress "$1" $((before + wire_stored)))
+  res=$(wait_progress $((before + wire_stored)) count "$1")
   got=$(( ${res% *} - before )); t1=${res#* }
   sleep 3
   put "${2}_records" "$got"
