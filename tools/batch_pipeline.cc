@@ -21,6 +21,13 @@ Status BatchPipeline::Send(
                                          connections_[0]->limits());
     if (second.ok()) connections_.push_back(std::move(*second));
   }
+  // Until the second connection's first reply shows the daemon took it
+  // (one at its max_connections refuses it "retry later"), nothing more is
+  // sent: a refused request then goes again on the first connection
+  // before any later one, so requests are still run in file order.
+  while (!second_confirmed_ && OnSecondConnection() > 0) {
+    CARAVAN_RETURN_IF_ERROR(DeliverOldest());
+  }
   while (in_flight_.size() >= connections_.size()) {
     CARAVAN_RETURN_IF_ERROR(DeliverOldest());
   }
@@ -40,6 +47,12 @@ Status BatchPipeline::Send(
   return Status::Ok();
 }
 
+size_t BatchPipeline::OnSecondConnection() const {
+  size_t n = 0;
+  for (const auto& f : in_flight_) n += f.connection != 0;
+  return n;
+}
+
 Status BatchPipeline::Finish() {
   while (!in_flight_.empty()) CARAVAN_RETURN_IF_ERROR(DeliverOldest());
   return Status::Ok();
@@ -51,13 +64,15 @@ Status BatchPipeline::DeliverOldest() {
   auto reply = oldest.reply.get();
   if (oldest.connection != 0 && reply.ok() &&
       (*reply)->status().code() == StatusCode::kRetryLater) {
-    // The daemon refused the second connection (its max_connections is
-    // taken) and did not run the request: run it on the first one, after
-    // the requests in flight there, and go on with one connection.
+    // The daemon did not run it: refused at accept (its max_connections is
+    // taken) or busy. Run it once more on the first connection, after
+    // anything in flight there, and go on with that one alone.
     for (auto& f : in_flight_) f.reply.wait();
     connections_.resize(1);
     second_tried_ = true;
     reply = connections_[0]->Call(*oldest.request);
+  } else if (oldest.connection != 0) {
+    second_confirmed_ = true;
   }
   if (!reply.ok()) return reply.status();
   CARAVAN_RETURN_IF_ERROR((*reply)->status());

@@ -53,9 +53,13 @@ class BatchPipeline {
     size_t connection;
   };
   Status DeliverOldest();
+  // Requests in flight on the second connection.
+  size_t OnSecondConnection() const;
 
   std::vector<std::unique_ptr<ControlClient>> connections_;
   bool second_tried_ = false;
+  // The second connection answered a request without refusing it.
+  bool second_confirmed_ = false;
   ReplyFn on_reply_;
   std::deque<InFlight> in_flight_;
 };

@@ -16,16 +16,25 @@ Result<store::Counts> CountsCache::Get(
   const Clock::time_point start = now_();
   {
     std::lock_guard lock(mu_);
+    const bool costly = cost_ >= kCacheFrom;
     if (counts_ && (generation_ == generation ||
-                    (cost_ >= kCacheFrom &&
-                     start - counted_at_ < kWindowPerCost * cost_))) {
-      return *counts_;
+                    (costly && (counting_ || start - counted_at_ <
+                                                 kWindowPerCost * cost_)))) {
+      return *counts_;  // a costly count under way elsewhere serves too
     }
+    counting_ = true;
   }
+  struct Done {  // however count() ends
+    CountsCache* cache;
+    ~Done() {
+      std::lock_guard lock(cache->mu_);
+      cache->counting_ = false;
+    }
+  } done{this};
   const Clock::duration cpu_before = thread_cpu_();
   Result<store::Counts> counts = count();
-  if (!counts.ok()) return counts;
   const Clock::duration cost = thread_cpu_() - cpu_before;
+  if (!counts.ok()) return counts;
   std::lock_guard lock(mu_);
   // Two threads may count at once: the one that started later wins.
   if (!counts_ || start >= counted_at_) {

@@ -9,8 +9,9 @@
 // window (about 0.5 s at 1M, 5 s at 10M). The cost is the counting
 // thread's CPU time, so a count merely descheduled on a busy machine is not
 // taken for a costly one: a store counted in under 20 ms of CPU (every
-// store of the test suite) is counted at every call. Node::StoreCounts
-// reads the log position fresh each time.
+// store of the test suite) is counted again after every write, and no
+// store more often than that. Node::StoreCounts reads the log position
+// fresh each time.
 //
 // Thread-safety: any thread.
 
@@ -42,7 +43,8 @@ class CountsCache {
   // The counts of the store at write generation `generation`
   // (Store::writes_committed(), read before calling): the last ones when
   // nothing was committed since, or when counting again would be within
-  // the window; else `count()`'s. Errors of `count` are returned, not kept.
+  // the window, or while another thread recounts a costly store; else
+  // `count()`'s. Errors of `count` are returned, not kept.
   Result<store::Counts> Get(
       uint64_t generation, const std::function<Result<store::Counts>()>& count);
 
@@ -56,6 +58,9 @@ class CountsCache {
   uint64_t generation_ = 0;
   Clock::time_point counted_at_{};
   Clock::duration cost_{};
+  // A count is under way: on a costly store other callers take the last
+  // counts meanwhile rather than count too.
+  bool counting_ = false;
 };
 
 }  // namespace caravan::daemon

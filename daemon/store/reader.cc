@@ -116,12 +116,12 @@ Result<std::vector<StoredRecord>> ReadRecords(Statement& st,
 
 // Every public call runs in one read transaction, so its several
 // statements (rows, then their tags) see one snapshot; inside
-// InOneSnapshot that snapshot's transaction serves.
+// InOneSnapshot (`nested`) that snapshot's transaction serves.
 class ReadTxn {
  public:
-  explicit ReadTxn(Database& db) : db_(db) {}
+  ReadTxn(Database& db, bool nested) : db_(db), nested_(nested) {}
   Status Begin() {
-    if (!sqlite3_get_autocommit(db_.handle())) return Status::Ok();
+    if (nested_) return Status::Ok();
     CARAVAN_STORE_ASSIGN_OR_RETURN(Statement st, db_.Prepare("BEGIN"));
     CARAVAN_RETURN_IF_ERROR(st.Run());
     open_ = true;
@@ -135,11 +135,12 @@ class ReadTxn {
 
  private:
   Database& db_;
+  const bool nested_;
   bool open_ = false;
 };
 
-#define CARAVAN_STORE_READ_TXN(db) \
-  ReadTxn read_txn_(db);           \
+#define CARAVAN_STORE_READ_TXN(db)     \
+  ReadTxn read_txn_(db, in_snapshot_); \
   CARAVAN_RETURN_IF_ERROR(read_txn_.Begin())
 
 using BindValue = std::variant<int64_t, std::string, std::vector<uint8_t>>;
@@ -505,13 +506,20 @@ Result<bool> Reader::HasPostedStixIds() {
 }
 
 Status Reader::BeginSnapshot() {
+  if (in_snapshot_) return Internal("InOneSnapshot does not nest");
   CARAVAN_STORE_ASSIGN_OR_RETURN(Statement st, db_->Prepare("BEGIN"));
-  return st.Run();
+  CARAVAN_RETURN_IF_ERROR(st.Run());
+  in_snapshot_ = true;
+  return Status::Ok();
 }
 
 void Reader::EndSnapshot() {
-  Result<Statement> st = db_->Prepare("COMMIT");
-  if (st.ok()) (void)st->Run();
+  in_snapshot_ = false;
+  Result<Statement> commit = db_->Prepare("COMMIT");
+  if (commit.ok() && commit->Run().ok()) return;
+  if (sqlite3_get_autocommit(db_->handle())) return;
+  Result<Statement> rollback = db_->Prepare("ROLLBACK");
+  if (rollback.ok()) (void)rollback->Run();
 }
 
 Result<std::optional<CurrentBody>> Reader::CurrentRecordBody(

@@ -233,8 +233,10 @@ std::shared_ptr<const crypto::MerkleLevels> LevelsIfTheyHold(
 }
 
 // PrepareForm from the signed record `signed_bytes` encodes. `signer_made`:
-// the record's batch is the one `leaves` and the seed describe (its
-// signer's own), so its leaf hash is taken from them, not hashed again.
+// the record's batch is the one `leaves` describe (its signer's own), so
+// its leaf hash is taken from them, not hashed again. Whether the seed
+// gives its salt is always checked (a seed that does not would make the
+// stored record read back with another salt).
 void PrepareDecoded(PreparedForm& p, protocol::SignedRecord decoded,
                     bool signer_made) {
   std::optional<size_t> origin_at = OriginOffset(decoded.body);
@@ -273,17 +275,16 @@ void PrepareDecoded(PreparedForm& p, protocol::SignedRecord decoded,
   // Leaf hashes of another size than the proof's tree cannot complete it.
   p.levels_decided =
       !p.leaves || p.leaves->size() != p.tree_size || p.leaves->empty();
-  if (signer_made && p.leaves && p.salt_seed && !p.levels_decided &&
-      proof.leaf_index < p.leaves->size()) {
-    p.leaf_hash = (*p.leaves)[proof.leaf_index];
-    p.seed_fits = true;
-    return;
-  }
-  p.leaf_hash = crypto::MerkleLeafHash(proof.salt, decoded.body);
   // The caller's seed counts only if it gives this leaf's salt.
   p.seed_fits =
       p.salt_seed &&
       crypto::MerkleSaltFromSeed(*p.salt_seed, proof.leaf_index) == proof.salt;
+  if (signer_made && p.seed_fits && !p.levels_decided &&
+      proof.leaf_index < p.leaves->size()) {
+    p.leaf_hash = (*p.leaves)[proof.leaf_index];
+    return;
+  }
+  p.leaf_hash = crypto::MerkleLeafHash(proof.salt, decoded.body);
 }
 
 PreparedForm Inputs(std::vector<uint8_t> signed_bytes,

@@ -147,10 +147,11 @@ PreparedForm PrepareForm(std::vector<uint8_t> signed_bytes,
                          const std::optional<crypto::MerkleSaltSeed>& salt_seed,
                          const BatchLeaves& leaves);
 // PrepareForm for a record its signer has just made (SignBodies):
-// `signed_bytes` is EncodeSignedRecord(record), and when batched, its salt
-// comes from `salt_seed` and `leaves` are its batch's leaf hashes, all
-// made with it. Decoding, the encoding check, hashing the leaf and deriving
-// its salt again are skipped; packing and its restore check are not.
+// `signed_bytes` is EncodeSignedRecord(record), and when batched `leaves`
+// are its batch's leaf hashes, made with it. Decoding, the encoding check
+// and hashing the leaf are skipped; deriving its salt from the seed (to
+// check it), packing and the restore check are not. These preconditions
+// are not checked: bytes or leaves from elsewhere would be stored wrong.
 PreparedForm PrepareSignerForm(
     protocol::SignedRecord record, std::vector<uint8_t> signed_bytes,
     const std::array<uint8_t, 32>& origin,

@@ -138,8 +138,12 @@ void PrepareRecords(std::span<RecordRow> rows) {
 
 void PrepareSignerRecords(std::span<RecordRow> rows,
                           std::vector<protocol::SignedRecord> records) {
+  if (records.size() != rows.size()) {  // not one record per row: no trust
+    PrepareRecords(rows);
+    return;
+  }
   std::map<const void*, std::shared_ptr<const crypto::MerkleLevels>> levels;
-  for (size_t i = 0; i < rows.size() && i < records.size(); ++i) {
+  for (size_t i = 0; i < rows.size(); ++i) {
     RecordRow& row = rows[i];
     KeepPrepared(row,
                  internal::PrepareSignerForm(std::move(records[i]),

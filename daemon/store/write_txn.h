@@ -45,10 +45,11 @@ class RecordForms;
 // left with the SQL. Call it once the rows are final. Any thread.
 void PrepareRecords(std::span<RecordRow> rows);
 // PrepareRecords for rows this node has just signed (SignBodies): each
-// row's signed_bytes encode `records[i]`, and its salt_seed and
-// batch_leaves are those of the batch they were signed in. The work their
-// signer already did (decoding, leaf hashing, salt derivation) is not
-// done again (internal::PrepareSignerForm).
+// row's signed_bytes encode `records[i]`, and its batch_leaves are those
+// of the batch they were signed in. The work their signer already did
+// (decoding, the encoding check, leaf hashing) is not done again
+// (internal::PrepareSignerForm; its preconditions are not checked). With
+// not one record per row it is PrepareRecords.
 void PrepareSignerRecords(std::span<RecordRow> rows,
                           std::vector<protocol::SignedRecord> records);
 

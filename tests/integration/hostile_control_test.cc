@@ -267,8 +267,11 @@ TEST_F(HostileControlTest, ClientThatNeverReadsItsReplyIsDropped) {
   // max_connections = 1, and that request goes on the first one.
   CommandResult bulk = node_.Cli(
       {"submit", "--file", (node_.root() / "feed.txt").string(), "--type",
-       "ipv4", "--description", std::string(200, 'd')});
+       "ipv4", "--description", std::string(200, 'd'), "--json"});
   ASSERT_EQ(bulk.exit_code, 0) << bulk.Describe();
+  auto summary = nlohmann::json::parse(bulk.out, nullptr, false);
+  ASSERT_TRUE(summary.is_object()) << bulk.Describe();
+  EXPECT_EQ(summary.value("stored", int64_t{0}), 3000) << bulk.out;
 
   int fd = ConnectRaw(node_.socket(), /*rcvbuf=*/4096);
   ASSERT_GE(fd, 0);

@@ -66,7 +66,7 @@ wait_progress() {
   local last=-1 since=$SECONDS t_last c
   t_last=$(now)
   while :; do
-    c=$("$@")
+    c=$("$@") || return 1
     if [ "$c" -gt "$last" ]; then last=$c; t_last=$(now); since=$SECONDS; fi
     [ "$c" -ge "$target" ] && break
     [ $((SECONDS - since)) -ge 30 ] && break
@@ -84,7 +84,11 @@ acked() {
   local a
   a=$(cv "$1" --json peers list | sed 's/},{/}\n{/g' |
     sed -n "/\"name\":\"CERT-$2\"/s/.*\"acked_seq\":\([0-9]*\).*/\1/p")
-  echo "${a:-0}"
+  if [ -z "$a" ]; then
+    echo "scale_bench: no acked_seq for CERT-$2 in $1's peers list" >&2
+    return 1
+  fi
+  echo "$a"
 }
 log_seq() {  # NODE: the last entry of its log
   cv "$1" --json status | /usr/bin/python3 -c 'import json,sys;print(json.load(sys.stdin)["counts"]["log_seq"])'
@@ -288,8 +292,9 @@ wire() {  # NODE KEY
   add "$1" D
   t0=$(now)
   add D "$1"
-  res=$(wait_progress $((before + wire_stored)) count "$1")
-  got=$(( ${res% *} - before )); t1=${res#* }
+  res=$(wait_progress "$(log_seq D)" acked D "$1")
+  t1=${res#* }
+  got=$(( $(count "$1") - before ))  # once, after the clock stopped
   sleep 3
   put "${2}_records" "$got"
   put "${2}_rate" "$(py "round($got/($t1-$t0))")"

@@ -2,7 +2,10 @@
 
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <chrono>
+#include <future>
+#include <thread>
 
 namespace caravan::daemon {
 namespace {
@@ -107,6 +110,42 @@ TEST(CountsCache, AFailedCountIsReturnedAndNotKept) {
   f.indicators = 4;
   EXPECT_EQ(cache.Get(1, [&] { return f.Count(); })->indicators, 4u);
   EXPECT_EQ(calls, 1);
+}
+
+// On a costly store, a caller arriving while another thread counts takes
+// the last counts instead of counting too.
+TEST(CountsCache, ACostlyCountIsTakenByOneThreadAtATime) {
+  std::atomic<int64_t> now_ms{0}, cpu_ms{0};
+  CountsCache cache(
+      [&] { return CountsCache::Clock::time_point(milliseconds(now_ms)); },
+      [&] { return CountsCache::Clock::duration(milliseconds(cpu_ms)); });
+  std::atomic<int> counted{0};
+  auto costly = [&](uint64_t indicators) {
+    return [&, indicators]() -> Result<store::Counts> {
+      ++counted;
+      cpu_ms += 50;
+      store::Counts c;
+      c.indicators = indicators;
+      return c;
+    };
+  };
+  ASSERT_EQ(cache.Get(1, costly(1))->indicators, 1u);
+  now_ms += 10'000;  // the window is long over
+  std::promise<void> entered, release;
+  std::thread counting([&] {
+    auto r = cache.Get(2, [&]() -> Result<store::Counts> {
+      entered.set_value();
+      release.get_future().wait();
+      return costly(2)();
+    });
+    EXPECT_EQ(r->indicators, 2u);
+  });
+  entered.get_future().wait();
+  EXPECT_EQ(cache.Get(2, costly(3))->indicators, 1u);  // the last counts
+  release.set_value();
+  counting.join();
+  EXPECT_EQ(counted.load(), 2);
+  EXPECT_EQ(cache.Get(2, costly(4))->indicators, 2u);  // kept for gen 2
 }
 
 }  // namespace

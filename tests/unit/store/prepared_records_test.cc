@@ -263,6 +263,32 @@ TEST(PreparedRecords, SignerPreparedFormsEqualThoseMadeFromTheBytes) {
   EXPECT_EQ(a, DumpForms(stores.Path("signer.db")));
 }
 
+// A seed that does not give the rows' salts (a caller breaking
+// PrepareSignerRecords' contract on the seed) is caught: the records are
+// stored with their own salts and read back as signed.
+TEST(PreparedRecords, SignerRowsWithAnotherSeedStillReadBackAsSigned) {
+  auto key = crypto::IdentityKey::Generate();
+  crypto::MerkleSaltSeed seed{}, other{};
+  seed.fill(7);
+  other.fill(8);
+  auto rows = testing::SignedRows(*key, "w-", 40, 1, seed);
+  std::vector<protocol::SignedRecord> records;
+  for (auto& r : rows) {
+    records.push_back(*protocol::DecodeSignedRecord(r.signed_bytes));
+    r.salt_seed = other;
+  }
+  PrepareSignerRecords(rows, records);
+  for (const auto& r : rows) {
+    ASSERT_NE(r.prepared, nullptr);
+    EXPECT_FALSE(r.prepared->seed_fits);
+  }
+  ClockedStores stores;
+  auto store = stores.Open("signer.db");
+  testing::InsertAll(*store, rows);
+  store->Close();
+  ExpectBytesBack(*stores.Open("signer.db"), rows);
+}
+
 // A function of a group commit that made a batch row and then failed
 // takes the row with it (its savepoint): another function of the same
 // transaction storing records of that batch must make the row again, not

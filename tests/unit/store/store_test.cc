@@ -127,6 +127,12 @@ TEST(StoreRead, InOneSnapshotSeesOneStateUntilItEnds) {
   ASSERT_TRUE(inside.ok()) << inside.status().message();
   EXPECT_TRUE(*inside);
 
+  // It does not nest, and the connection is left outside it either way.
+  Result<bool> nested = reader->InOneSnapshot([&]() -> Result<bool> {
+    return reader->InOneSnapshot([]() -> Result<bool> { return true; });
+  });
+  EXPECT_EQ(nested.status().code(), StatusCode::kInternal);
+
   auto now = reader->Get(later.id);
   ASSERT_TRUE(now.ok()) << now.status().message();
   EXPECT_TRUE(now->has_value());
