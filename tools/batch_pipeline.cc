@@ -1,6 +1,22 @@
 #include "tools/batch_pipeline.h"
 
+#include "protocol/control.capnp.h"
+
 namespace caravan::tools {
+namespace {
+
+// Whether the daemon took `connection`: one at its max_connections
+// answers "retry later" at once and closes. Asked with the cheapest
+// request (`key show`) before any batch goes on it, so no batch is ever
+// refused there and batches are still run in file order.
+bool Admitted(ControlClient& connection) {
+  capnp::MallocMessageBuilder probe;
+  probe.initRoot<protocol::wire::Request>().setKeyShow();
+  auto reply = connection.Call(probe);
+  return reply.ok() && (*reply)->status().ok();
+}
+
+}  // namespace
 
 BatchPipeline::BatchPipeline(std::unique_ptr<ControlClient> first,
                              ReplyFn on_reply)
@@ -19,14 +35,9 @@ Status BatchPipeline::Send(
     second_tried_ = true;
     auto second = ControlClient::Connect(connections_[0]->path(),
                                          connections_[0]->limits());
-    if (second.ok()) connections_.push_back(std::move(*second));
-  }
-  // Until the second connection's first reply shows the daemon took it
-  // (one at its max_connections refuses it "retry later"), nothing more is
-  // sent: a refused request then goes again on the first connection
-  // before any later one, so requests are still run in file order.
-  while (!second_confirmed_ && OnSecondConnection() > 0) {
-    CARAVAN_RETURN_IF_ERROR(DeliverOldest());
+    if (second.ok() && Admitted(**second)) {
+      connections_.push_back(std::move(*second));
+    }
   }
   while (in_flight_.size() >= connections_.size()) {
     CARAVAN_RETURN_IF_ERROR(DeliverOldest());
@@ -47,12 +58,6 @@ Status BatchPipeline::Send(
   return Status::Ok();
 }
 
-size_t BatchPipeline::OnSecondConnection() const {
-  size_t n = 0;
-  for (const auto& f : in_flight_) n += f.connection != 0;
-  return n;
-}
-
 Status BatchPipeline::Finish() {
   while (!in_flight_.empty()) CARAVAN_RETURN_IF_ERROR(DeliverOldest());
   return Status::Ok();
@@ -62,18 +67,6 @@ Status BatchPipeline::DeliverOldest() {
   InFlight oldest = std::move(in_flight_.front());
   in_flight_.pop_front();
   auto reply = oldest.reply.get();
-  if (oldest.connection != 0 && reply.ok() &&
-      (*reply)->status().code() == StatusCode::kRetryLater) {
-    // The daemon did not run it: refused at accept (its max_connections is
-    // taken) or busy. Run it once more on the first connection, after
-    // anything in flight there, and go on with that one alone.
-    for (auto& f : in_flight_) f.reply.wait();
-    connections_.resize(1);
-    second_tried_ = true;
-    reply = connections_[0]->Call(*oldest.request);
-  } else if (oldest.connection != 0) {
-    second_confirmed_ = true;
-  }
   if (!reply.ok()) return reply.status();
   CARAVAN_RETURN_IF_ERROR((*reply)->status());
   return on_reply_(**reply);

@@ -31,7 +31,8 @@ class BatchPipeline {
   using ReplyFn = std::function<Status(const ControlReply&)>;
 
   // `first` is an open connection; a second one to the same socket is
-  // opened on first need. If that fails the pipeline runs with one request
+  // opened on first need. If that fails, or the daemon refuses it (its
+  // [control] max_connections taken), the pipeline runs with one request
   // in flight (still correct, only slower).
   BatchPipeline(std::unique_ptr<ControlClient> first, ReplyFn on_reply);
   ~BatchPipeline();
@@ -53,13 +54,9 @@ class BatchPipeline {
     size_t connection;
   };
   Status DeliverOldest();
-  // Requests in flight on the second connection.
-  size_t OnSecondConnection() const;
 
   std::vector<std::unique_ptr<ControlClient>> connections_;
   bool second_tried_ = false;
-  // The second connection answered a request without refusing it.
-  bool second_confirmed_ = false;
   ReplyFn on_reply_;
   std::deque<InFlight> in_flight_;
 };

@@ -7,7 +7,6 @@
 
 #include <gtest/gtest.h>
 
-#include <atomic>
 #include <string>
 #include <vector>
 
@@ -185,13 +184,12 @@ TEST(BatchPipelineTest, RepliesKeepSendOrderWhenTheLaterBatchIsAnsweredFirst) {
 }
 
 TEST(BatchPipelineTest, LostConnectionFailsOnceAndLaterRepliesAreNotReported) {
-  // Batch 4's connection (the second; batches alternate once its first
-  // reply came) drops without a reply; batch 5, sent on the other
+  // Batch 2's connection drops without a reply; batch 3, sent on the other
   // connection before that surfaces, is answered (the daemon stored it).
-  FakeControlServer server(AnswerAllBut(4, CloseConnection()));
+  FakeControlServer server(AnswerAllBut(2, CloseConnection()));
   // RunPipeline drops the pipeline after the failure as the CLI does: its
-  // destructor waits for batch 5's reply and must not report it.
-  PipelineRun run = RunPipeline(server, 7);
+  // destructor waits for batch 3's reply and must not report it.
+  PipelineRun run = RunPipeline(server, 5);
   EXPECT_EQ(run.status.code(), StatusCode::kUnavailable)
       << run.status.ToString();
   EXPECT_NE(run.status.message().find("closed the connection"),
@@ -200,44 +198,23 @@ TEST(BatchPipelineTest, LostConnectionFailsOnceAndLaterRepliesAreNotReported) {
   EXPECT_NE(run.status.message().find(server.socket_path().string()),
             std::string::npos)
       << "the message must name the socket: " << run.status.message();
-  // Batch 4's outcome is due when batch 6 needs a connection: in file
-  // order, after batch 3 was reported and before anything later.
-  EXPECT_EQ(run.failed_at, 6u);
-  EXPECT_TRUE(server.WaitForAnswered(5));
-  EXPECT_EQ(run.delivered, (std::vector<uint64_t>{1, 2, 3}))
+  // Batch 2's outcome is due when batch 4 needs a connection: in file
+  // order, after batch 1 was reported and before anything later.
+  EXPECT_EQ(run.failed_at, 4u);
+  EXPECT_TRUE(server.WaitForAnswered(3));
+  EXPECT_EQ(run.delivered, (std::vector<uint64_t>{1}))
       << "a batch after the lost one was reported, or one twice";
 }
 
-// Batch 2, the second connection's first, is refused "retry later" (as a
-// daemon at max_connections refuses a connection): it is tried once more
-// on the first connection before batch 3 is sent, and the daemon's status
-// stops the run when that is refused too.
-TEST(BatchPipelineTest, ARefusedBatchIsTriedOnTheFirstConnectionThenStops) {
+TEST(BatchPipelineTest, DaemonRefusalOfABatchStopsWithTheDaemonsStatus) {
   FakeControlServer server(
       AnswerAllBut(2, Refuse(RetryLater("store is busy, try again"))));
   PipelineRun run = RunPipeline(server, 3);
   EXPECT_EQ(run.status.code(), StatusCode::kRetryLater)
       << run.status.ToString();
   EXPECT_EQ(run.status.message(), "store is busy, try again");
-  EXPECT_EQ(run.failed_at, 3u) << "batch 2's outcome is due before 3 goes";
+  EXPECT_EQ(run.failed_at, 0u) << "batch 2 is due at Finish (3 went first)";
   EXPECT_EQ(run.delivered, (std::vector<uint64_t>{1}));
-}
-
-// Refused once on the second connection and taken on the first: every
-// batch is reported once, in order, and the rest goes on one connection.
-TEST(BatchPipelineTest, ABatchRefusedOnTheSecondConnectionIsStoredInOrder) {
-  auto refused = std::make_shared<std::atomic<int>>(0);
-  FakeControlServer server([refused](FakeControlServer&, uint64_t batch) {
-    Answer a;
-    if (batch == 2 && refused->fetch_add(1) == 0) {
-      a.status = RetryLater("too many control connections (1)");
-    }
-    return a;
-  });
-  PipelineRun run = RunPipeline(server, 6);
-  ASSERT_TRUE(run.status.ok()) << run.status.ToString();
-  EXPECT_EQ(run.delivered, Range(6));
-  EXPECT_EQ(refused->load(), 2) << "batch 2 was not tried again";
 }
 
 TEST(BatchPipelineTest, ReplyFnFailureStopsDelivery) {
@@ -245,7 +222,7 @@ TEST(BatchPipelineTest, ReplyFnFailureStopsDelivery) {
   PipelineRun run = RunPipeline(server, 5, /*reply_fn_fails_on=*/2);
   EXPECT_EQ(run.status.code(), StatusCode::kInvalidInput);
   EXPECT_EQ(run.status.message(), "ReplyFn refused batch 2");
-  EXPECT_EQ(run.failed_at, 3u);  // batch 2 is due before 3 goes
+  EXPECT_EQ(run.failed_at, 4u);
   EXPECT_EQ(run.delivered, (std::vector<uint64_t>{1, 2}))
       << "delivery went on after the ReplyFn failed";
 }
@@ -260,6 +237,23 @@ TEST(BatchPipelineTest, WithoutASecondConnectionSendsOneAtATimeInOrder) {
   EXPECT_EQ(run.delivered, Range(4));
   EXPECT_EQ(server.connections(), 1u);
   EXPECT_EQ(server.max_outstanding(), 1u);
+}
+
+// A daemon at its max_connections refuses the second connection ("retry
+// later" at accept): the pipeline learns it before sending a batch there
+// and runs every batch on the first connection, once each, in order.
+TEST(BatchPipelineTest, ARefusedSecondConnectionLeavesOneInFlight) {
+  FakeControlServer server(AnswerAllBut(0, Answer()));
+  server.RefuseConnectionsBeyond(1);
+  PipelineRun run = RunPipeline(server, 5);
+  ASSERT_TRUE(run.status.ok()) << run.status.ToString();
+  EXPECT_EQ(run.delivered, Range(5));
+  EXPECT_EQ(server.connections(), 2u);
+  EXPECT_EQ(server.refused(), 1u);
+  EXPECT_EQ(server.max_outstanding(), 1u);
+  for (const auto& [batch, connection] : server.batch_connections()) {
+    EXPECT_EQ(connection, 0u) << "batch " << batch;
+  }
 }
 
 TEST(BatchPipelineTest, NothingSentNothingReported) {

@@ -64,6 +64,14 @@ std::vector<uint8_t> Reply(protocol::wire::Submit::Reader request,
   return protocol::FrameMessage(message);
 }
 
+std::vector<uint8_t> StatusOnlyReply(const Status& status) {
+  capnp::MallocMessageBuilder message;
+  auto response = message.initRoot<protocol::wire::Response>();
+  response.setCode(static_cast<uint8_t>(status.code()));
+  response.setMessage(status.message());
+  return protocol::FrameMessage(message);
+}
+
 }  // namespace
 
 std::unique_ptr<capnp::MallocMessageBuilder> MakeBatch(uint64_t batch,
@@ -125,6 +133,16 @@ void FakeControlServer::RemoveSocketFile() {
   std::filesystem::remove(socket_path_);
 }
 
+void FakeControlServer::RefuseConnectionsBeyond(size_t n) {
+  std::lock_guard<std::mutex> lock(mu_);
+  refuse_beyond_ = n;
+}
+
+size_t FakeControlServer::refused() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return refused_;
+}
+
 bool FakeControlServer::WaitForRequest(uint64_t batch) {
   std::unique_lock<std::mutex> lock(mu_);
   return changed_.wait_for(lock, kWaitBound, [&] {
@@ -170,6 +188,15 @@ void FakeControlServer::AcceptLoop() {
     std::lock_guard<std::mutex> lock(mu_);
     const size_t index = connection_fds_.size();
     connection_fds_.push_back(fd);
+    if (index >= refuse_beyond_) {  // as caravand's listener refuses
+      ++refused_;
+      (void)SendAll(fd, StatusOnlyReply(
+                            RetryLater("too many control connections (" +
+                                       std::to_string(refuse_beyond_) + ")")));
+      shutdown(fd, SHUT_RDWR);
+      changed_.notify_all();
+      continue;
+    }
     connection_threads_.emplace_back([this, fd, index] { Serve(fd, index); });
     changed_.notify_all();
   }
@@ -194,7 +221,11 @@ void FakeControlServer::Serve(int fd, size_t connection) {
         kj::arrayPtr(words.data(), words.size()),
         protocol::ControlReaderOptions());
     auto request = reader.getRoot<protocol::wire::Request>();
-    // Anything but a non-empty Submit is a client bug here: hang up.
+    if (request.isKeyShow()) {
+      if (!SendAll(fd, StatusOnlyReply(Status::Ok()))) return;
+      continue;
+    }
+    // Anything else but a non-empty Submit is a client bug here: hang up.
     if (!request.isSubmit() || request.getSubmit().getItems().size() == 0) {
       shutdown(fd, SHUT_RDWR);
       return;

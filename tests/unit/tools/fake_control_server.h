@@ -9,7 +9,8 @@
 //
 // A Submit request is identified by its batch number: the line of its first
 // item divided by kLinesPerBatch (see MakeBatch). An answered Submit gets
-// one stored result per item, echoing the item's line.
+// one stored result per item, echoing the item's line. A `key show` gets
+// an empty ok reply (BatchPipeline asks it on its second connection).
 //
 // Ownership: the server owns its temp directory, listening socket, and one
 // thread per accepted connection; the destructor shuts them all down and
@@ -70,6 +71,10 @@ class FakeControlServer {
   // Removes the socket file: later connects fail (ENOENT), accepted
   // connections go on.
   void RemoveSocketFile();
+  // Connections accepted from now on, beyond the first `n`, are refused as
+  // caravand refuses one over its max_connections: a "retry later" reply
+  // written at accept, then closed.
+  void RefuseConnectionsBeyond(size_t n);
 
   // True once a request of `batch` has arrived; false if it has not within
   // kWaitBound.
@@ -78,8 +83,10 @@ class FakeControlServer {
   // closed); false if not within kWaitBound.
   bool WaitForAnswered(uint64_t batch);
 
-  // Connections accepted so far.
+  // Connections accepted so far (refused ones included), and how many of
+  // them were refused.
   size_t connections() const;
+  size_t refused() const;
   // The most requests that were received and whose answer had not begun
   // at one time.
   size_t max_outstanding() const;
@@ -114,6 +121,8 @@ class FakeControlServer {
   std::map<uint64_t, size_t> batch_connections_;
   std::set<uint64_t> answered_;
   std::vector<uint64_t> answer_order_;
+  size_t refuse_beyond_ = SIZE_MAX;
+  size_t refused_ = 0;
   size_t outstanding_ = 0;  // received, answer not begun
   size_t max_outstanding_ = 0;
 };
