@@ -4,6 +4,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <functional>
 #include <future>
 #include <thread>
 
@@ -24,6 +25,10 @@ struct FakeCounting {
   CountsCache Cache() {
     return CountsCache([this] { return now; }, [this] { return cpu; });
   }
+  // Count() as the cache's count function.
+  std::function<Result<store::Counts>()> Fn() {
+    return [this] { return Count(); };
+  }
   Result<store::Counts> Count() {
     ++counted;
     now += cost;
@@ -38,7 +43,7 @@ TEST(CountsCache, NothingWrittenSinceIsNotCountedAgain) {
   FakeCounting f;
   f.cost = milliseconds(400);
   CountsCache cache = f.Cache();
-  auto count = [&] { return f.Count(); };
+  auto count = f.Fn();
   f.indicators = 7;
   EXPECT_EQ(cache.Get(3, count)->indicators, 7u);
   f.now += std::chrono::hours(1);
@@ -51,7 +56,7 @@ TEST(CountsCache, ACheapCountIsTakenAtEveryWrite) {
   FakeCounting f;
   f.cost = milliseconds(1);
   CountsCache cache = f.Cache();
-  auto count = [&] { return f.Count(); };
+  auto count = f.Fn();
   for (uint64_t gen = 1; gen <= 5; ++gen) {
     f.indicators = gen * 10;
     EXPECT_EQ(cache.Get(gen, count)->indicators, gen * 10);
@@ -80,7 +85,7 @@ TEST(CountsCache, ACostlyCountIsReusedForTenTimesItsCost) {
   FakeCounting f;
   f.cost = milliseconds(50);
   CountsCache cache = f.Cache();
-  auto count = [&] { return f.Count(); };
+  auto count = f.Fn();
   f.indicators = 1;
   EXPECT_EQ(cache.Get(1, count)->indicators, 1u);  // counted at 0..50 ms
   f.indicators = 2;
@@ -108,7 +113,7 @@ TEST(CountsCache, AFailedCountIsReturnedAndNotKept) {
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.status().code(), StatusCode::kUnavailable);
   f.indicators = 4;
-  EXPECT_EQ(cache.Get(1, [&] { return f.Count(); })->indicators, 4u);
+  EXPECT_EQ(cache.Get(1, f.Fn())->indicators, 4u);
   EXPECT_EQ(calls, 1);
 }
 
