@@ -160,7 +160,7 @@ Result<std::vector<std::string>> Reader::PeersHolding(const PublicKey& origin,
   CARAVAN_STORE_ASSIGN_OR_RETURN(
       Statement st,
       db_->Prepare("SELECT DISTINCT d.peer FROM indicators i JOIN deliveries "
-                   "d ON d.id = i.id WHERE i.origin = ?1 AND i.created >= ?2 "
+                   "d ON d.rid = i.rid WHERE i.origin = ?1 AND i.created >= ?2 "
                    "ORDER BY d.peer"));
   st.BindBlob(1, origin);
   st.Bind(2, since);

@@ -978,16 +978,17 @@ Result<PeerState> Reader::GetPeerState(std::string_view peer) {
 Result<std::vector<Delivery>> Reader::Deliveries(const IndicatorId& id) {
   CARAVAN_STORE_ASSIGN_OR_RETURN(
       Statement st,
-      db_->Prepare("SELECT id, peer, revision, variant, delivered_at FROM "
-                   "deliveries WHERE id = ? ORDER BY peer"));
+      db_->Prepare("SELECT d.peer, d.revision, d.variant, d.delivered_at "
+                   "FROM indicators i JOIN deliveries d ON d.rid = i.rid "
+                   "WHERE i.id = ? ORDER BY d.peer"));
   st.BindBlob(1, id);
-  return ReadAll<Delivery>(st, [](const Statement& s) -> Result<Delivery> {
+  return ReadAll<Delivery>(st, [&id](const Statement& s) -> Result<Delivery> {
     Delivery d;
-    if (!s.FixedBlob(0, d.id)) return Corrupt("malformed delivery id");
-    d.peer = s.Text(1);
-    d.revision = static_cast<uint32_t>(s.Int(2));
-    d.variant = static_cast<uint32_t>(s.Int(3));
-    d.delivered_at = s.Int(4);
+    d.id = id;
+    d.peer = s.Text(0);
+    d.revision = static_cast<uint32_t>(s.Int(1));
+    d.variant = static_cast<uint32_t>(s.Int(2));
+    d.delivered_at = s.Int(3);
     return d;
   });
 }

@@ -710,9 +710,10 @@ Status WriteTxn::RecordDelivery(const Delivery& d) {
   if (d.revision < 1) return InvalidInput("delivery of revision 0");
   CARAVAN_STORE_ASSIGN_OR_RETURN(
       Statement st,
-      db_.Prepare("INSERT INTO deliveries (id, peer, revision, variant, "
-                  "delivered_at) VALUES (?1, ?2, ?3, ?4, ?5) "
-                  "ON CONFLICT (id, peer) DO UPDATE SET revision = ?3, "
+      db_.Prepare("INSERT INTO deliveries (rid, peer, revision, variant, "
+                  "delivered_at) SELECT rid, ?2, ?3, ?4, ?5 FROM indicators "
+                  "WHERE id = ?1 "
+                  "ON CONFLICT (rid, peer) DO UPDATE SET revision = ?3, "
                   "variant = ?4, delivered_at = ?5 WHERE ?3 >= revision"));
   st.BindBlob(1, d.id);
   st.BindText(2, d.peer);
@@ -867,12 +868,17 @@ Result<uint64_t> WriteTxn::DeleteIndicator(const IndicatorId& id) {
   }
   static constexpr const char* kDeletes[] = {
       "DELETE FROM indicators WHERE id = ?",
-      "DELETE FROM deliveries WHERE id = ?",
       "DELETE FROM sightings WHERE id = ?",
   };
   for (const char* sql : kDeletes) {
     CARAVAN_STORE_ASSIGN_OR_RETURN(Statement st, db_.Prepare(sql));
     st.BindBlob(1, id);
+    CARAVAN_RETURN_IF_ERROR(st.Run());
+  }
+  {
+    CARAVAN_STORE_ASSIGN_OR_RETURN(
+        Statement st, db_.Prepare("DELETE FROM deliveries WHERE rid = ?"));
+    st.Bind(1, cur->rid);
     CARAVAN_RETURN_IF_ERROR(st.Run());
   }
   return records;

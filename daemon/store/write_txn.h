@@ -139,7 +139,9 @@ class WriteTxn {
   Status SetLinkState(std::string_view peer, std::string_view state);
 
   // Records that `peer` got (id, revision, variant). Keeps the highest
-  // revision; a lower one than already recorded is ignored.
+  // revision; a lower one than already recorded is ignored, and so is a
+  // delivery of an id the store no longer holds (deleted meanwhile:
+  // nothing is left to revoke or to explain).
   Status RecordDelivery(const Delivery& delivery);
 
   // Remembers that log entry `seq` was withheld from `peer` (replacing an

@@ -13,6 +13,7 @@
 #include "crypto/merkle.h"
 #include "daemon/store/schema.h"
 #include "tests/unit/store/kill_during_open.h"
+#include "tests/unit/store/schema_rollback.h"
 #include "tests/unit/store/signed_rows_util.h"
 #include "tests/unit/store/store_test_util.h"
 
@@ -44,11 +45,12 @@ void Exec(sqlite3* db, const std::string& sql) {
 void WriteOldBatchLayout(const std::string& path, int version) {
   sqlite3* db = nullptr;
   ASSERT_EQ(sqlite3_open(path.c_str(), &db), SQLITE_OK);
-  Exec(db, std::string("PRAGMA foreign_keys = OFF; BEGIN;"
-                       "CREATE TABLE batches_old (bid INTEGER PRIMARY KEY,"
-                       " root_signature BLOB NOT NULL UNIQUE,"
-                       " tree_size INTEGER NOT NULL,"
-                       " held INTEGER NOT NULL DEFAULT 0, salt_seed BLOB, ") +
+  Exec(db, std::string("PRAGMA foreign_keys = OFF; BEGIN;") +
+               testing::kRollBackToSchema19 +
+               "CREATE TABLE batches_old (bid INTEGER PRIMARY KEY,"
+               " root_signature BLOB NOT NULL UNIQUE,"
+               " tree_size INTEGER NOT NULL,"
+               " held INTEGER NOT NULL DEFAULT 0, salt_seed BLOB, " +
                (version < 17 ? "leaves BLOB, top BLOB)"
                              : "top BLOB, leaves BLOB)"));
   sqlite3_stmt* batches = nullptr;

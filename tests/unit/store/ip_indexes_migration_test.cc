@@ -166,7 +166,8 @@ void ExpectAnswers(Store& store, const std::vector<Probe>& probes) {
 }
 
 void ExpectVersion19Indexes(const std::string& path) {
-  EXPECT_EQ(Count(path, "SELECT max(version) FROM schema_version"), 19);
+  EXPECT_EQ(Count(path, "SELECT max(version) FROM schema_version"),
+            internal::kSchemaVersion);
   EXPECT_EQ(Count(path,
                   "SELECT count(*) FROM sqlite_schema "
                   "WHERE name = 'indicators_ip_range'"),
@@ -224,7 +225,8 @@ TEST(IpIndexesMigration, KillNineDuringTheMigrationLosesNothing) {
       dir, original, 6, 20261206, 18, [&](const std::string& path) {
         const int64_t version =
             Count(path, "SELECT max(version) FROM schema_version");
-        EXPECT_TRUE(version == 18 || version == 19) << version;
+        EXPECT_TRUE(version == 18 || version == internal::kSchemaVersion)
+            << version;
         if (version == 18) {
           EXPECT_EQ(Count(path,
                           "SELECT count(*) FROM sqlite_schema "

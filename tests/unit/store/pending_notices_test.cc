@@ -225,9 +225,9 @@ TEST(PendingNotices, Migration16AppliesToAStoreWithoutIt) {
     auto store = OpenOrDie(path);
     ASSERT_TRUE(*Put(*store, Row("KZ", 1)));
   }
-  RawExec(path,
-          "DROP TABLE pending_notices;"
-          "DELETE FROM schema_version WHERE version >= 16;");
+  RawExec(path, std::string(kRollBackToSchema19) +
+                    "DROP TABLE pending_notices;"
+                    "DELETE FROM schema_version WHERE version >= 16;");
   auto store = OpenOrDie(path);
   EXPECT_TRUE(For(*store, "KZ").rows.empty());
   ASSERT_TRUE(*Put(*store, Row("KZ", 1)));

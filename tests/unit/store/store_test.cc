@@ -688,7 +688,9 @@ TEST(StorePeerState, CursorsOnlyMoveForward) {
 TEST(StoreDeliveries, KeepHighestRevisionPerPeer) {
   TempDir dir;
   auto store = OpenOrDie(dir.File("store.db"));
-  IndicatorId id = MakeRow(IndicatorType::kDomain, "x.example").id;
+  const RecordRow row = MakeRow(IndicatorType::kDomain, "x.example");
+  ASSERT_TRUE(Insert(*store, row).ok());
+  const IndicatorId id = row.id;
   auto deliver = [&](std::string peer, uint32_t rev) {
     return store
         ->Write([=](WriteTxn& t) {
@@ -708,6 +710,40 @@ TEST(StoreDeliveries, KeepHighestRevisionPerPeer) {
   EXPECT_EQ((*d)[0].revision, 2u);
   EXPECT_EQ((*d)[1].peer, "TJ-CERT");
   EXPECT_EQ((*d)[1].revision, 1u);
+}
+
+// Deliveries are kept by the indicator's row (schema.md): one of an id the
+// store does not hold has no row to name and is not kept; deleting an
+// indicator takes its deliveries, and an id stored again later starts
+// with none.
+TEST(StoreDeliveries, OnlyHeldIndicatorsKeepDeliveries) {
+  TempDir dir;
+  auto store = OpenOrDie(dir.File("store.db"));
+  const RecordRow held = MakeRow(IndicatorType::kDomain, "held.example");
+  const RecordRow never = MakeRow(IndicatorType::kDomain, "never.example");
+  ASSERT_TRUE(Insert(*store, held).ok());
+  auto deliver = [&](const IndicatorId& id) {
+    return store
+        ->Write([=](WriteTxn& t) {
+          return t.RecordDelivery(Delivery{id, "KZ-CERT", 1, 0, 100});
+        })
+        .get();
+  };
+  EXPECT_TRUE(deliver(never.id).ok());
+  EXPECT_TRUE(deliver(held.id).ok());
+  auto reader = ReaderOrDie(*store);
+  EXPECT_TRUE(reader->Deliveries(never.id)->empty());
+  ASSERT_EQ(reader->Deliveries(held.id)->size(), 1u);
+  EXPECT_EQ((*reader->Deliveries(held.id))[0].id, held.id);
+
+  ASSERT_TRUE(store
+                  ->WriteValue<uint64_t>(
+                      [&](WriteTxn& t) { return t.DeleteIndicator(held.id); })
+                  .get()
+                  .ok());
+  EXPECT_TRUE(reader->Deliveries(held.id)->empty());
+  ASSERT_TRUE(Insert(*store, held).ok());
+  EXPECT_TRUE(reader->Deliveries(held.id)->empty());
 }
 
 TEST(StoreWithheld, DueForPeerRemoveAndCascade) {
