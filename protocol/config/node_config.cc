@@ -590,7 +590,7 @@ Result<NodeConfig> ParseNodeConfig(std::string_view text,
   // [store]
   {
     TableReader r(errors, table("store"), "store",
-                  {"database", "synchronous", "cache_mib"});
+                  {"database", "synchronous", "cache_mib", "mmap_mib"});
     r.Path("database", base, config.store.database);
     if (std::optional<std::string> s = r.String("synchronous")) {
       if (*s == "full") {
@@ -603,6 +603,11 @@ Result<NodeConfig> ParseNodeConfig(std::string_view text,
     }
     if (auto v = r.Integer("cache_mib", 2, 65536)) {
       config.store.cache_mib = static_cast<uint32_t>(*v);
+    }
+    // SQLite's own limit (SQLITE_MAX_MMAP_SIZE) is 0x7fff0000 bytes in
+    // Debian's build: a larger value would be cut to it silently.
+    if (auto v = r.Integer("mmap_mib", 0, 2047)) {
+      config.store.mmap_mib = static_cast<uint32_t>(*v);
     }
   }
   // [control]
@@ -1047,6 +1052,9 @@ std::string RenderNodeConfig(const NodeConfig& c) {
        "# Page cache of the writer while it writes, MiB (given back after a\n"
        "# few idle seconds). More keeps bulk loads into a large store fast.\n"
        "cache_mib = " << c.store.cache_mib << "\n"
+       "# Database file the writer maps while it writes, MiB (0: none; let\n"
+       "# go after a few idle seconds): index pages read without a copy.\n"
+       "mmap_mib = " << c.store.mmap_mib << "\n"
        "\n"
        "[control]\n"
        "# Unix socket the caravan CLI talks to (at most 107 bytes).\n"

@@ -112,6 +112,9 @@ struct NodeConfig {
     // Page cache of the writer's connection while it writes (released
     // after a few idle seconds), MiB.
     uint32_t cache_mib = 64;
+    // Bytes of the database file the writer maps while it writes, MiB
+    // (0: none; unmapped after a few idle seconds).
+    uint32_t mmap_mib = 2047;
     bool operator==(const Store&) const = default;
   } store;
 

@@ -87,6 +87,25 @@ hop_samples() {
     echo "$t0 $ts $tq $t1" >>"$4"
   done
 }
+# SENDER PEER: how far CERT-PEER has acknowledged (verified and committed)
+# SENDER's log, from SENDER's `peers list`. The catch-up's probe: `status`
+# counts the store (a scan, ~45 ms at 1M and ten times that at 10M), and
+# counting the receiver every 0.2 s took a fifth of a core from the
+# catch-up it measured (scale_bench.sh, catchup_ab.sh). Parsed in bash (sed), not Python, for the same
+# reason.
+acked() {
+  local a
+  a=$(cv "$1" --json peers list | sed 's/},{/}\n{/g' |
+    sed -n "/\"name\":\"CERT-$2\"/s/.*\"acked_seq\":\([0-9]*\).*/\1/p")
+  if [ -z "$a" ]; then
+    echo "$(basename "$0"): no acked_seq for CERT-$2 in $1's peers list" >&2
+    return 1
+  fi
+  echo "$a"
+}
+log_seq() {  # NODE: the last entry of its log
+  cv "$1" --json status | /usr/bin/python3 -c 'import json,sys;print(json.load(sys.stdin)["counts"]["log_seq"])'
+}
 rss_kib() {  # NODE: resident set of its caravand, KiB
   awk '/^VmRSS/ {print $2}' "/proc/${pid[$1]}/status"
 }

@@ -166,6 +166,7 @@ TEST(NodeConfigTest, MinimalFileTakesDefaultsResolvedAgainstItsDirectory) {
   EXPECT_EQ(c->store.database, d / "caravan.db");
   EXPECT_EQ(c->store.synchronous, protocol::StoreSynchronous::kFull);
   EXPECT_EQ(c->store.cache_mib, 64u);
+  EXPECT_EQ(c->store.mmap_mib, 2047u);
   EXPECT_EQ(c->control.socket, d / "caravand.sock");
   EXPECT_EQ(c->control.group, "caravan");
   EXPECT_EQ(c->control.max_frame_bytes, 16u * 1024 * 1024);
@@ -197,6 +198,7 @@ link = "keys/link.key"
 database = "/var/lib/caravan/caravan.db"
 synchronous = "normal"
 cache_mib = 512
+mmap_mib = 0
 
 [control]
 socket = "/run/caravan/caravand.sock"
@@ -240,6 +242,7 @@ TEST(NodeConfigTest, FullFileSetsEveryKey) {
   EXPECT_EQ(c->keys.link, dir.path() / "keys/link.key");
   EXPECT_EQ(c->store.synchronous, protocol::StoreSynchronous::kNormal);
   EXPECT_EQ(c->store.cache_mib, 512u);
+  EXPECT_EQ(c->store.mmap_mib, 0u);
   EXPECT_EQ(c->control.socket, "/run/caravan/caravand.sock");
   EXPECT_EQ(c->control.group, "");
   EXPECT_EQ(c->control.max_frame_bytes, 1048576u);
@@ -358,9 +361,11 @@ INSTANTIATE_TEST_SUITE_P(
         ErrorCase{"KeyOfAnotherTable", "keys = 5\n",
                   "4: unknown key 'keys' in [node]"},
         ErrorCase{"LinkRotateTooShort", "[keys]\nlink_rotate = \"30m\"\n",
-                  "5: [keys] link_rotate: '30m' is out of range 1h..365d (or \"off\")"},
+                  "5: [keys] link_rotate: '30m' is out of range 1h..365d (or "
+                  "\"off\")"},
         ErrorCase{"LinkRotateTooLong", "[keys]\nlink_rotate = \"366d\"\n",
-                  "5: [keys] link_rotate: '366d' is out of range 1h..365d (or \"off\")"},
+                  "5: [keys] link_rotate: '366d' is out of range 1h..365d (or "
+                  "\"off\")"},
         ErrorCase{"WrongTypeString", "[defaults]\nconfidence = \"50\"\n",
                   "5: [defaults] confidence: must be an integer, not a "
                   "string"},
@@ -401,6 +406,8 @@ INSTANTIATE_TEST_SUITE_P(
                   "5: [store] synchronous: 'off' is not one of: full, normal"},
         ErrorCase{"TinyCache", "[store]\ncache_mib = 1\n",
                   "5: [store] cache_mib: 1 is out of range 2..65536"},
+        ErrorCase{"MmapBeyondSqlite", "[store]\nmmap_mib = 2048\n",
+                  "5: [store] mmap_mib: 2048 is out of range 0..2047"},
         ErrorCase{"EmptyPath", "[policy]\ndir = \"\"\n",
                   "5: [policy] dir: must not be empty"},
         ErrorCase{"BadGroup", "[control]\ngroup = \"a b\"\n",
@@ -412,7 +419,8 @@ INSTANTIATE_TEST_SUITE_P(
         ErrorCase{"SyntaxError", "[log]\nlevel = info\n",
                   "5: Error while parsing floating-point: expected "
                   "value-terminator, saw 'o'"},
-        ErrorCase{"DuplicateKey", "[log]\nlevel = \"info\"\nlevel = \"debug\"\n",
+        ErrorCase{"DuplicateKey",
+                  "[log]\nlevel = \"info\"\nlevel = \"debug\"\n",
                   "6: Error while parsing key-value pair: cannot redefine "
                   "existing string 'level'"}),
     [](const ::testing::TestParamInfo<ErrorCase>& info) {
