@@ -11,6 +11,9 @@
 # Not part of the test suite. docs/performance.md ("Levers after 38a8d90").
 #
 # Usage: catchup_ab.sh BUILD_A BUILD_B [N] [ROUNDS]   (N 1000000, ROUNDS 2)
+# BUILD_A writes the sender's store: when the two builds' store schemas
+# differ, BUILD_A must be the older (the newer migrates its copy; the
+# older refuses a newer store).
 # Environment: WINDOW="FROM TO", RESHARE (federation, the default, or none)
 set -euo pipefail
 build=$(cd "$1" && pwd)
@@ -80,7 +83,11 @@ for r in $(seq 1 "$rounds"); do
     done
     c_s=$(cpu "${pid[S]}"); c_r=$(cpu "${pid[R]}")
     moved=$((last - from))
-    line="round $r $side: acked $from..$last of $target in $(py "round($t_last-$t_from,2)") s = $(py "round($moved/($t_last-$t_from))")/s; receiver $(py "round(($c_r-$c_from_r)*1e6/$hz/max(1,$moved),1)") us/record, sender $(py "round(($c_s-$c_from_s)*1e6/$hz/max(1,$moved),1)") us/record"
+    stalled=""
+    if [ "$last" -lt "$target" ] && { [ "$win_to" = 0 ] || [ "$last" -lt "$win_to" ]; }; then
+      stalled="STALLED (no progress for 30 s) "
+    fi
+    line="round $r $side: ${stalled}acked $from..$last of $target in $(py "round($t_last-$t_from,2)") s = $(py "round($moved/($t_last-$t_from))")/s; receiver $(py "round(($c_r-$c_from_r)*1e6/$hz/max(1,$moved),1)") us/record, sender $(py "round(($c_s-$c_from_s)*1e6/$hz/max(1,$moved),1)") us/record"
     stop S
     stop R
     if [ "$win_to" = 0 ]; then
