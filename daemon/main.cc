@@ -15,9 +15,10 @@
 #include <nlohmann/json.hpp>
 
 #include "build_info.h"
+#include "daemon/node/node.h"
 #include "daemon/observe/log.h"
 #include "daemon/observe/sd_notify.h"
-#include "daemon/node/node.h"
+#include "daemon/observe/startup_keepalive.h"
 #include "daemon/policy/policy_loader.h"
 #include "protocol/config/node_config.h"
 
@@ -115,7 +116,12 @@ int main(int argc, char** argv) {
   // pass opens a new Node, on a new io_context, under the new key.
   for (bool first = true;; first = false) {
     boost::asio::io_context io(1);
-    auto node = daemon::Node::Open(*config, io);
+    auto node = [&] {
+      // Opening migrates the store: minutes for a large one.
+      daemon::StartupKeepalive keep("opening the store " +
+                                    config->store.database.string());
+      return daemon::Node::Open(*config, io);
+    }();
     if (!node.ok()) {
       daemon::LogEachLine(daemon::LogLevel::kError, "caravand cannot start: ",
                           node.status().message());

@@ -29,6 +29,10 @@ Status NotifyReloading() { return Send("RELOADING=1"); }
 Status NotifyStopping() { return Send("STOPPING=1"); }
 Status NotifyWatchdog() { return Send("WATCHDOG=1"); }
 
+Status NotifyExtendTimeout(std::chrono::microseconds by) {
+  return Send("EXTEND_TIMEOUT_USEC=" + std::to_string(by.count()));
+}
+
 Status NotifyStatus(std::string_view text) {
   std::string state = "STATUS=";
   for (char c : text.substr(0, kMaxStatusBytes)) {

@@ -28,6 +28,10 @@ Status NotifyWatchdog();                     // WATCHDOG=1
 // 200 bytes.
 Status NotifyStatus(std::string_view text);
 
+// EXTEND_TIMEOUT_USEC=<by>: systemd waits `by` more (from now) before it
+// gives up on a start, a reload or a stop in progress.
+Status NotifyExtendTimeout(std::chrono::microseconds by);
+
 // The watchdog period systemd expects pings within (WatchdogSec=), or nullopt
 // when the watchdog is off for this process.
 std::optional<std::chrono::microseconds> WatchdogInterval();

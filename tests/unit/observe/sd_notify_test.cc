@@ -1,5 +1,7 @@
 // Tests of readiness and watchdog notification (daemon/observe/sd_notify.h).
 
+#include "daemon/observe/sd_notify.h"
+
 #include <gtest/gtest.h>
 #include <stdlib.h>
 #include <sys/socket.h>
@@ -10,8 +12,9 @@
 #include <filesystem>
 #include <stdexcept>
 #include <string>
+#include <thread>
 
-#include "daemon/observe/sd_notify.h"
+#include "daemon/observe/startup_keepalive.h"
 
 namespace caravan {
 namespace {
@@ -124,6 +127,48 @@ TEST(SdNotifyTest, WatchdogIntervalComesFromTheEnvironment) {
   EXPECT_FALSE(daemon::WatchdogInterval().has_value());
   unsetenv("WATCHDOG_USEC");
   unsetenv("WATCHDOG_PID");
+}
+
+TEST(SdNotifyTest, ExtendsTheTimeoutByMicroseconds) {
+  TempDir dir;
+  NotifySocket sock(dir.path() / "notify");
+  ASSERT_TRUE(daemon::NotifyExtendTimeout(std::chrono::seconds(60)).ok());
+  EXPECT_EQ(sock.Receive(), "EXTEND_TIMEOUT_USEC=60000000");
+}
+
+// While it lives: the status and a timeout extension of three periods,
+// again every period; nothing once it is gone.
+TEST(StartupKeepaliveTest, KeepsSystemdWaitingUntilDestroyed) {
+  TempDir dir;
+  NotifySocket sock(dir.path() / "notify");
+  int statuses = 0;
+  int extensions = 0;
+  auto drain = [&] {
+    for (std::string m = sock.Receive(); !m.empty(); m = sock.Receive()) {
+      if (m == "STATUS=opening the store") {
+        ++statuses;
+      } else {
+        EXPECT_EQ(m, "EXTEND_TIMEOUT_USEC=300000");
+        ++extensions;
+      }
+    }
+  };
+  {
+    daemon::StartupKeepalive keep("opening the store",
+                                  std::chrono::milliseconds(100));
+    // Read as systemd would, so the socket's queue never fills.
+    const auto limit =
+        std::chrono::steady_clock::now() + std::chrono::seconds(20);
+    while (extensions < 3 && std::chrono::steady_clock::now() < limit) {
+      drain();
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+  }
+  drain();
+  EXPECT_GE(extensions, 3);
+  EXPECT_EQ(statuses, extensions);
+  std::this_thread::sleep_for(std::chrono::milliseconds(250));
+  EXPECT_EQ(sock.Receive(), "");
 }
 
 }  // namespace
