@@ -478,8 +478,9 @@ CREATE INDEX indicators_value ON indicators (value, type)
 // B-tree as large as the store (at 10M, a page dirtied per record per
 // commit); keyed by `rid` they arrive in about the order the log was
 // written, and a row is 25 bytes, not 60. Deliveries of an id the store
-// no longer holds are dropped: nothing reads them (every reader joins
-// `indicators`), and there is nothing left to revoke.
+// no longer holds are dropped: there is no row to key them by and
+// nothing left to revoke (a delete removes the deliveries it knows of;
+// schema.md names the one case this changes).
 constexpr const char* kMigrationDeliveriesByRow = R"sql(
 CREATE TABLE deliveries_v20 (
   rid INTEGER NOT NULL,

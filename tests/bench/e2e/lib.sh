@@ -91,8 +91,8 @@ hop_samples() {
 # SENDER's log, from SENDER's `peers list`. The catch-up's probe: `status`
 # counts the store (a scan, ~45 ms at 1M and ten times that at 10M), and
 # counting the receiver every 0.2 s took a fifth of a core from the
-# catch-up it measured (scale_bench.sh, catchup_ab.sh). Parsed in bash (sed), not Python, for the same
-# reason.
+# catch-up it measured (scale_bench.sh, catchup_ab.sh). Parsed in bash
+# (sed), not Python, for the same reason.
 acked() {
   local a
   a=$(cv "$1" --json peers list | sed 's/},{/}\n{/g' |
