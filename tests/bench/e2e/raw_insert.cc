@@ -13,6 +13,17 @@
 //
 // BATCH: rows per transaction (0: all rows in one transaction). Prints one
 // line: "raw_insert rows=N batch=B seconds=S rate=R".
+//
+// For experiments on the store's shape (tests/bench/e2e/raw_scaling.sh),
+// optional environment variables change what the baseline is given; unset,
+// it is the one the scale benchmark compares with:
+//   RAW_CACHE_MIB      page cache (default 64, the writer's cache_mib)
+//   RAW_PAGE_SIZE      database page size in bytes (default: SQLite's 4096)
+//   RAW_MMAP_MIB       mmap_size (default 0: pages read with pread)
+//   RAW_CHECKPOINT_MIB WAL bytes between automatic checkpoints (default:
+//                      SQLite's 1000 pages)
+//   RAW_STEP_ROWS      also print "raw_insert step rows=N rate=R" after
+//                      every so many rows (the rate of that step alone)
 #include <sodium.h>
 #include <sqlite3.h>
 #include <stdlib.h>
@@ -20,6 +31,7 @@
 #include <array>
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <string>
@@ -35,6 +47,20 @@ void Check(int rc, sqlite3* db) {
     std::fprintf(stderr, "raw_insert: sqlite: %s\n", sqlite3_errmsg(db));
     std::exit(1);  // a broken baseline must not print a number
   }
+}
+
+// A whole number (>= 0) from the environment, or `fallback` when unset.
+long EnvNumber(const char* name, long fallback) {
+  const char* text = std::getenv(name);
+  if (text == nullptr || *text == '\0') return fallback;
+  char* end = nullptr;
+  const long v = std::strtol(text, &end, 10);
+  if (*end != '\0' || v < 0) {
+    std::fprintf(stderr, "raw_insert: %s must be a whole number, got '%s'\n",
+                 name, text);
+    std::exit(2);
+  }
+  return v;
 }
 
 }  // namespace
@@ -59,6 +85,20 @@ int main(int argc, char** argv) {
   if (!mkdtemp(tmpl)) return 1;
   const std::filesystem::path dir = tmpl;
   const std::string path = (dir / "raw.db").string();
+  const long cache_mib = EnvNumber("RAW_CACHE_MIB", 64);
+  const long page_size = EnvNumber("RAW_PAGE_SIZE", 0);
+  const long mmap_mib = EnvNumber("RAW_MMAP_MIB", 0);
+  const long checkpoint_mib = EnvNumber("RAW_CHECKPOINT_MIB", 0);
+  const size_t step_rows = size_t(EnvNumber("RAW_STEP_ROWS", 0));
+  sqlite3* db = nullptr;
+  if (page_size != 0) {
+    // Fixed before the first table exists; the store keeps it.
+    Check(sqlite3_open(path.c_str(), &db), db);
+    const std::string sql = "PRAGMA page_size = " + std::to_string(page_size) +
+                            "; CREATE TABLE p (x); DROP TABLE p";
+    Check(sqlite3_exec(db, sql.c_str(), nullptr, nullptr, nullptr), db);
+    sqlite3_close(db);
+  }
   {
     // The store creates the same schema and indexes the daemon uses.
     auto store = caravan::store::Store::Open(path);
@@ -67,11 +107,18 @@ int main(int argc, char** argv) {
       return 1;
     }
   }
-  sqlite3* db = nullptr;
   Check(sqlite3_open(path.c_str(), &db), db);
-  Check(sqlite3_exec(db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; "
-                         "PRAGMA cache_size=-65536",
-                     nullptr, nullptr, nullptr), db);
+  std::string pragmas = "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; "
+                        "PRAGMA cache_size=-" +
+                        std::to_string(cache_mib * 1024) +
+                        "; PRAGMA mmap_size=" +
+                        std::to_string(mmap_mib * 1024 * 1024) + ";";
+  if (checkpoint_mib != 0) {
+    const long page = page_size != 0 ? page_size : 4096;
+    pragmas += "PRAGMA wal_autocheckpoint=" +
+               std::to_string(checkpoint_mib * 1024 * 1024 / page) + ";";
+  }
+  Check(sqlite3_exec(db, pragmas.c_str(), nullptr, nullptr, nullptr), db);
   sqlite3_stmt *rec = nullptr, *ind = nullptr;
   Check(sqlite3_prepare_v2(
             db,
@@ -93,6 +140,7 @@ int main(int argc, char** argv) {
   const int64_t now = 1'700'000'000;
 
   const auto start = std::chrono::steady_clock::now();
+  auto step_start = start;
   size_t in_txn = 0;
   Check(sqlite3_exec(db, "BEGIN IMMEDIATE", nullptr, nullptr, nullptr), db);
   for (size_t i = 0; i < values.size(); ++i) {
@@ -135,6 +183,14 @@ int main(int argc, char** argv) {
       Check(sqlite3_exec(db, "COMMIT; BEGIN IMMEDIATE", nullptr, nullptr,
                          nullptr), db);
       in_txn = 0;
+    }
+    if (step_rows != 0 && (i + 1) % step_rows == 0) {
+      const auto now_t = std::chrono::steady_clock::now();
+      std::printf("raw_insert step rows=%zu rate=%.0f\n", i + 1,
+                  double(step_rows) /
+                      std::chrono::duration<double>(now_t - step_start).count());
+      std::fflush(stdout);
+      step_start = now_t;
     }
   }
   Check(sqlite3_exec(db, "COMMIT", nullptr, nullptr, nullptr), db);
