@@ -275,7 +275,16 @@ wire() {  # NODE KEY
   add D "$1"
   res=$(wait_progress "$(log_seq D)" acked D "$1")
   t1=${res#* }
-  got=$(( $(count "$1") - before ))  # once, after the clock stopped
+  # After the clock stopped. A large store's status counts may lag its
+  # writes by seconds (daemon/node/counts_cache.h: ~10x what counting
+  # costs, several seconds at 10M), so wait until they show what D sent,
+  # for at most a minute; a shortfall after that is what the node holds.
+  local deadline=$(( $(date +%s) + 60 ))
+  while [ $(( $(count "$1") - before )) -lt "$wire_stored" ] &&
+        [ "$(date +%s)" -lt "$deadline" ]; do
+    sleep 1
+  done
+  got=$(( $(count "$1") - before ))
   sleep 3
   put "${2}_records" "$got"
   put "${2}_rate" "$(py "round($got/($t1-$t0))")"
