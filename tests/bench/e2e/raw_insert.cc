@@ -108,11 +108,11 @@ int main(int argc, char** argv) {
     }
   }
   Check(sqlite3_open(path.c_str(), &db), db);
-  std::string pragmas = "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; "
-                        "PRAGMA cache_size=-" +
-                        std::to_string(cache_mib * 1024) +
-                        "; PRAGMA mmap_size=" +
-                        std::to_string(mmap_mib * 1024 * 1024) + ";";
+  std::string pragmas =
+      "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; "
+      "PRAGMA cache_size=-" +
+      std::to_string(cache_mib * 1024) +
+      "; PRAGMA mmap_size=" + std::to_string(mmap_mib * 1024 * 1024) + ";";
   if (checkpoint_mib != 0) {
     const long page = page_size != 0 ? page_size : 4096;
     pragmas += "PRAGMA wal_autocheckpoint=" +
@@ -186,9 +186,10 @@ int main(int argc, char** argv) {
     }
     if (step_rows != 0 && (i + 1) % step_rows == 0) {
       const auto now_t = std::chrono::steady_clock::now();
-      std::printf("raw_insert step rows=%zu rate=%.0f\n", i + 1,
-                  double(step_rows) /
-                      std::chrono::duration<double>(now_t - step_start).count());
+      std::printf(
+          "raw_insert step rows=%zu rate=%.0f\n", i + 1,
+          double(step_rows) /
+              std::chrono::duration<double>(now_t - step_start).count());
       std::fflush(stdout);
       step_start = now_t;
     }
