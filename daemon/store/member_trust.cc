@@ -7,6 +7,7 @@
 
 #include <vector>
 
+#include "daemon/store/index_levels.h"
 #include "daemon/store/reader.h"
 #include "daemon/store/sqlite_db.h"
 #include "daemon/store/write_txn.h"
@@ -114,11 +115,14 @@ Result<PurgeCounts> WriteTxn::PurgeOrigin(const PublicKey& origin,
     CARAVAN_STORE_ASSIGN_OR_RETURN(
         Statement st,
         db_.Prepare("SELECT (SELECT count(*) FROM sightings WHERE id = ?1), "
-                    "(SELECT count(*) FROM indicators WHERE id = ?1), "
-                    "(SELECT count(*) FROM indicators WHERE id = ?1 AND "
-                    "quarantined = 1), "
+                    "(SELECT count(*) FROM indicators WHERE " +
+                    internal::IdIs("", "?1") +
+                    "), (SELECT count(*) FROM indicators WHERE " +
+                    internal::IdIs("", "?1") +
+                    " AND quarantined = 1), "
                     "(SELECT count(*) FROM records WHERE rid = "
-                    "(SELECT rid FROM indicators WHERE id = ?1))"));
+                    "(SELECT rid FROM indicators WHERE " +
+                    internal::IdIs("", "?1") + "))"));
     st.BindBlob(1, id);
     CARAVAN_STORE_ASSIGN_OR_RETURN(bool row, st.Step());
     if (row) {

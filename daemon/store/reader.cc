@@ -6,6 +6,7 @@
 
 #include "crypto/key_text.h"
 #include "daemon/store/audit_chain.h"
+#include "daemon/store/index_levels.h"
 #include "daemon/store/ip_key.h"
 #include "daemon/store/record_forms.h"
 #include "daemon/store/schema.h"
@@ -175,23 +176,27 @@ std::vector<uint8_t> ToVec(const std::array<uint8_t, 16>& a) {
 constexpr int64_t kSeekEveryPrefixBelow = 16;
 
 // The distinct prefix lengths in [low, high] of the `family` networks
-// held, ascending: one probe of the ip_prefix index each.
+// held, ascending: one probe of each ip_keys level per length.
 Result<std::vector<int64_t>> PrefixesPresent(Database& db, int family,
                                              int64_t low, int64_t high) {
   std::vector<int64_t> out;
   int64_t prev = low - 1;
   for (;;) {
-    CARAVAN_STORE_ASSIGN_OR_RETURN(
-        Statement st,
-        db.Prepare("SELECT ip_prefix FROM indicators WHERE ip_family = ? "
-                   "AND ip_prefix > ? AND ip_prefix <= ? "
-                   "ORDER BY ip_prefix LIMIT 1"));
-    st.Bind(1, family);
-    st.Bind(2, prev);
-    st.Bind(3, high);
-    CARAVAN_STORE_ASSIGN_OR_RETURN(bool row, st.Step());
-    if (!row) return out;
-    prev = st.Int(0);
+    std::optional<int64_t> next;
+    for (const char* sql :
+         {"SELECT prefix FROM ip_keys_0 WHERE family = ? AND prefix > ? AND "
+          "prefix <= ? ORDER BY prefix LIMIT 1",
+          "SELECT prefix FROM ip_keys_1 WHERE family = ? AND prefix > ? AND "
+          "prefix <= ? ORDER BY prefix LIMIT 1"}) {
+      CARAVAN_STORE_ASSIGN_OR_RETURN(Statement st, db.Prepare(sql));
+      st.Bind(1, family);
+      st.Bind(2, prev);
+      st.Bind(3, high);
+      CARAVAN_STORE_ASSIGN_OR_RETURN(bool row, st.Step());
+      if (row && (!next || st.Int(0) < *next)) next = st.Int(0);
+    }
+    if (!next) return out;
+    prev = *next;
     out.push_back(prev);
   }
 }
@@ -224,19 +229,31 @@ Result<BuiltQuery> BuildQuery(Database& db, const QueryFilter& f) {
                          !f.origin_country && !f.tag && !f.covering &&
                          !f.within;
   const char* rid = time_only ? "+rid" : "rid";
+  // A value, network or address filter names its rows through the key
+  // tables (index_levels.h); then those rows, not the cursor, drive.
+  const bool keyed = f.value || f.within || f.covering;
   q.sql = std::string("SELECT ") + kIndicatorColumns +
-          " FROM indicators WHERE " + rid + " > ?";
+          " FROM indicators WHERE " + (keyed ? "+rid" : rid) + " > ?";
   q.binds.push_back(static_cast<int64_t>(f.after));
+  // "AND rid IN (<both levels of `table` WHERE `where`>)", the where's
+  // parameters bound once per level.
+  const auto rids_in = [&q](std::string_view table, std::string_view where,
+                            const std::vector<BindValue>& binds) {
+    q.sql += " AND rid IN (" + internal::RidsAtBothLevels(table, where) + ")";
+    for (int level = 0; level < 2; ++level) {
+      q.binds.insert(q.binds.end(), binds.begin(), binds.end());
+    }
+  };
   if (f.value) {
-    // An address or network is found by its IP columns (the ip_prefix
-    // index); the value index holds only the other types (migration 19).
+    // An address or network is found by its IP key; any other value by
+    // its value key (index_levels.h), the value itself compared.
     if (std::optional<internal::IpKey> ip = IpKeyOfValue(f)) {
-      q.sql += " AND ip_family = ? AND ip_prefix = ? AND ip_first = ?";
-      q.binds.push_back(int64_t{ip->family});
-      q.binds.push_back(int64_t{ip->prefix});
-      q.binds.push_back(ToVec(ip->first));
+      rids_in("ip_keys", "family = ? AND prefix = ? AND first = ?",
+              {int64_t{ip->family}, int64_t{ip->prefix}, ToVec(ip->first)});
     } else {
-      q.sql += " AND ip_family IS NULL";
+      const internal::ShortKey key = internal::ValueKey(*f.value);
+      rids_in("value_keys", "k = ?",
+              {std::vector<uint8_t>(key.begin(), key.end())});
     }
     q.sql += " AND value = ?";
     q.binds.push_back(*f.value);
@@ -259,9 +276,9 @@ Result<BuiltQuery> BuildQuery(Database& db, const QueryFilter& f) {
   }
   if (f.within) {
     // A network inside `within` has a prefix p >= within's and starts in
-    // its range; any such network ends in it too. One range of the
-    // ip_prefix index per prefix length (migration 19 dropped the index
-    // on ip_first alone: one less random insert per address). A narrow
+    // its range; any such network ends in it too. One range of each
+    // ip_keys level per prefix length (there is no key on the address
+    // alone: one less random insert per address). A narrow
     // network (a /24: 9 lengths) seeks every length, an empty range
     // costing what probing for it would; a wide one only those present.
     internal::IpKey key = internal::IpKeyOf(*f.within);
@@ -283,12 +300,13 @@ Result<BuiltQuery> BuildQuery(Database& db, const QueryFilter& f) {
       q.matches_nothing = true;
       q.sql += " AND 0";
     } else {
-      q.sql += " AND ip_family = ? AND ip_prefix IN (" + in +
-               ") AND ip_first BETWEEN ? AND ?";
-      q.binds.push_back(int64_t{key.family});
-      for (int64_t p : prefixes) q.binds.push_back(p);
-      q.binds.push_back(ToVec(key.first));
-      q.binds.push_back(ToVec(key.last));
+      std::vector<BindValue> binds{int64_t{key.family}};
+      for (int64_t p : prefixes) binds.emplace_back(p);
+      binds.emplace_back(ToVec(key.first));
+      binds.emplace_back(ToVec(key.last));
+      rids_in("ip_keys",
+              "family = ? AND prefix IN (" + in + ") AND first BETWEEN ? AND ?",
+              binds);
     }
   }
   if (f.covering) {
@@ -301,16 +319,21 @@ Result<BuiltQuery> BuildQuery(Database& db, const QueryFilter& f) {
         std::vector<int64_t> prefixes,
         PrefixesPresent(db, family, 0, f.covering->prefix));
     std::string terms;
+    std::vector<BindValue> binds;
     for (int64_t p : prefixes) {
       if (!terms.empty()) terms += " OR ";
-      terms += "(ip_family = ? AND ip_prefix = ? AND ip_first = ?)";
-      q.binds.push_back(int64_t{family});
-      q.binds.push_back(p);
-      q.binds.push_back(
+      terms += "(family = ? AND prefix = ? AND first = ?)";
+      binds.emplace_back(int64_t{family});
+      binds.emplace_back(p);
+      binds.emplace_back(
           ToVec(internal::MaskedFirst(*f.covering, static_cast<int>(p))));
     }
-    if (terms.empty()) q.matches_nothing = true;
-    q.sql += " AND (" + (terms.empty() ? std::string("0") : terms) + ")";
+    if (terms.empty()) {
+      q.matches_nothing = true;
+      q.sql += " AND 0";
+    } else {
+      rids_in("ip_keys", terms, binds);
+    }
     q.cacheable = false;
   }
   if (!f.include_revoked) q.sql += " AND revoked = 0";
@@ -427,8 +450,9 @@ Result<std::vector<std::string>> Reader::ExplainQuery(
 Result<std::optional<IndicatorRow>> Reader::Get(const IndicatorId& id) {
   CARAVAN_STORE_READ_TXN(*db_);
   CARAVAN_STORE_ASSIGN_OR_RETURN(
-      Statement st, db_->Prepare(std::string("SELECT ") + kIndicatorColumns +
-                                 " FROM indicators WHERE id = ?"));
+      Statement st,
+      db_->Prepare(std::string("SELECT ") + kIndicatorColumns +
+                   " FROM indicators WHERE " + internal::IdIs("", "?1")));
   st.BindBlob(1, id);
   CARAVAN_STORE_ASSIGN_OR_RETURN(bool row, st.Step());
   if (!row) return std::optional<IndicatorRow>();
@@ -443,9 +467,15 @@ Result<std::vector<IndicatorId>> Reader::IdsInRange(const IndicatorId& low,
                                                     size_t limit) {
   CARAVAN_RETURN_IF_ERROR(CheckLimit(limit));
   CARAVAN_STORE_READ_TXN(*db_);
+  // The keys in [low, high] cut to 8 bytes, at both levels; the rows'
+  // whole ids then bound the range exactly.
   CARAVAN_STORE_ASSIGN_OR_RETURN(
-      Statement st, db_->Prepare("SELECT id FROM indicators WHERE id >= ? AND "
-                                 "id <= ? ORDER BY id LIMIT ?"));
+      Statement st,
+      db_->Prepare("SELECT id FROM indicators WHERE rid IN (" +
+                   internal::RidsAtBothLevels("id_keys",
+                                              "k BETWEEN substr(?1, 1, 8) AND "
+                                              "substr(?2, 1, 8)") +
+                   ") AND id >= ?1 AND id <= ?2 ORDER BY id LIMIT ?3"));
   st.BindBlob(1, low);
   st.BindBlob(2, high);
   st.Bind(3, static_cast<int64_t>(limit));
@@ -530,9 +560,9 @@ Result<std::optional<CurrentBody>> Reader::CurrentRecordBody(
 Result<std::vector<StoredRecord>> Reader::GetRevisions(const IndicatorId& id) {
   CARAVAN_STORE_READ_TXN(*db_);
   CARAVAN_STORE_ASSIGN_OR_RETURN(
-      Statement st,
-      db_->Prepare("SELECT " + kRecordColumns + kRecordsJoin +
-                   "WHERE i.id = ? ORDER BY r.revision, r.variant"));
+      Statement st, db_->Prepare("SELECT " + kRecordColumns + kRecordsJoin +
+                                 "WHERE " + internal::IdIs("i.", "?1") +
+                                 " ORDER BY r.revision, r.variant"));
   st.BindBlob(1, id);
   return ReadRecords(st, *forms_);
 }
@@ -544,8 +574,8 @@ Result<std::vector<uint8_t>> Reader::GetRecordBytes(const IndicatorId& id,
   CARAVAN_STORE_ASSIGN_OR_RETURN(
       Statement st,
       db_->Prepare(std::string("SELECT ") + internal::kFormColumns +
-                   kRecordsJoin +
-                   "WHERE i.id = ? AND r.revision = ? AND r.variant = ?"));
+                   kRecordsJoin + "WHERE " + internal::IdIs("i.", "?1") +
+                   " AND r.revision = ?2 AND r.variant = ?3"));
   st.BindBlob(1, id);
   st.Bind(2, revision);
   st.Bind(3, variant);
@@ -980,7 +1010,8 @@ Result<std::vector<Delivery>> Reader::Deliveries(const IndicatorId& id) {
       Statement st,
       db_->Prepare("SELECT d.peer, d.revision, d.variant, d.delivered_at "
                    "FROM indicators i JOIN deliveries d ON d.rid = i.rid "
-                   "WHERE i.id = ? ORDER BY d.peer"));
+                   "WHERE " +
+                   internal::IdIs("i.", "?1") + " ORDER BY d.peer"));
   st.BindBlob(1, id);
   return ReadAll<Delivery>(st, [&id](const Statement& s) -> Result<Delivery> {
     Delivery d;

@@ -10,6 +10,7 @@
 #include <utility>
 
 #include "crypto/merkle.h"
+#include "daemon/store/index_levels.h"
 #include "protocol/record_codec.h"
 
 namespace caravan::store::internal {
@@ -192,7 +193,8 @@ Result<std::optional<CurrentBody>> CurrentBodyOf(
       Statement st,
       db.Prepare(std::string("SELECT ") + kFormColumns +
                  " FROM indicators i JOIN records r ON r.seq = i.record_seq "
-                 "LEFT JOIN batches b ON b.bid = r.batch WHERE i.id = ?"));
+                 "LEFT JOIN batches b ON b.bid = r.batch WHERE " +
+                 IdIs("i.", "?1")));
   st.BindBlob(1, id);
   CARAVAN_STORE_ASSIGN_OR_RETURN(bool row, st.Step());
   if (!row) return std::optional<CurrentBody>();

@@ -526,6 +526,9 @@ constexpr Migration kMigrations[] = {
     {18, nullptr, MigrateBatchLeaves},
     {19, kMigrationIpIndexes},
     {20, kMigrationDeliveriesByRow},
+    // Leveled key tables instead of the id, value and address indexes
+    // (index_levels.h); the value keys are hashes, computed in code.
+    {21, nullptr, MigrateIndexLevels},
 };
 static_assert(sizeof(kMigrations) / sizeof(kMigrations[0]) == kSchemaVersion,
               "kSchemaVersion must equal the number of migrations");

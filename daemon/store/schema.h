@@ -16,7 +16,7 @@
 namespace caravan::store::internal {
 
 // The newest schema version this code knows.
-inline constexpr int64_t kSchemaVersion = 20;
+inline constexpr int64_t kSchemaVersion = 21;
 
 // 'Crvn': PRAGMA application_id of every caravan store, so `file` and we can
 // tell a caravan database from any other SQLite file.
@@ -35,6 +35,11 @@ Status MigrateRecordForms(Database& db);
 // Migration 18 (batch_leaves_migration.cc): complete batches' leaf hashes
 // in rows of 16 (batch_tree.h). Runs inside Migrate's transaction.
 Status MigrateBatchLeaves(Database& db);
+
+// Migration 21 (index_levels_migration.cc): ids, values and addresses
+// found through the leveled key tables of index_levels.h. Runs inside
+// Migrate's transaction.
+Status MigrateIndexLevels(Database& db);
 
 // `batches` and `batch_leaves` in the shape RecordForms writes today
 // (migration 18), for the migrations that make them: migration 15 writes

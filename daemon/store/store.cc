@@ -4,6 +4,7 @@
 
 #include <exception>
 
+#include "daemon/store/index_levels.h"
 #include "daemon/store/origin_seqs.h"
 #include "daemon/store/schema.h"
 #include "daemon/store/sqlite_db.h"
@@ -70,6 +71,9 @@ Result<std::unique_ptr<Store>> Store::Open(const std::string& path,
   if (options.writer_mmap_bytes < 0) {
     return InvalidInput("store writer_mmap_bytes must not be negative");
   }
+  if (options.level0_merge_rows <= 0) {
+    return InvalidInput("store level0_merge_rows must be positive");
+  }
   CARAVAN_STORE_ASSIGN_OR_RETURN(
       std::unique_ptr<Database> db,
       Database::Open(path, /*read_only=*/false, options.busy_timeout_ms));
@@ -83,25 +87,29 @@ Result<std::unique_ptr<Store>> Store::Open(const std::string& path,
   }
   auto origin_seqs = std::make_unique<internal::OriginSeqs>(
       static_cast<uint64_t>(last_origin_seq));
+  CARAVAN_STORE_ASSIGN_OR_RETURN(int64_t level0_rows,
+                                 internal::Level0Rows(*db));
   CARAVAN_STORE_ASSIGN_OR_RETURN(
       std::unique_ptr<internal::WalCheckpointer> checkpointer,
       internal::WalCheckpointer::Start(
           path, options.sync == StoreOptions::Sync::kFull,
           options.busy_timeout_ms));
-  return std::unique_ptr<Store>(new Store(path, std::move(options),
-                                          std::move(db), std::move(origin_seqs),
-                                          std::move(checkpointer)));
+  return std::unique_ptr<Store>(
+      new Store(path, std::move(options), std::move(db), std::move(origin_seqs),
+                std::move(checkpointer), level0_rows));
 }
 
 Store::Store(std::string path, StoreOptions options,
              std::unique_ptr<Database> db,
              std::unique_ptr<internal::OriginSeqs> origin_seqs,
-             std::unique_ptr<internal::WalCheckpointer> checkpointer)
+             std::unique_ptr<internal::WalCheckpointer> checkpointer,
+             int64_t level0_rows)
     : path_(std::move(path)),
       options_(std::move(options)),
       checkpointer_(std::move(checkpointer)),
       db_(std::move(db)),
-      origin_seqs_(std::move(origin_seqs)) {
+      origin_seqs_(std::move(origin_seqs)),
+      level0_rows_(level0_rows) {
   checkpointer_->Attach(db_->handle());
   writer_ = std::thread([this] { WriterLoop(); });
 }
@@ -211,6 +219,7 @@ void Store::WriterLoop() {
     not_full_.notify_all();
     if (!wrote) (void)MapFile(*db_, options_.writer_mmap_bytes);
     RunOneTransaction(batch);
+    if (level0_rows_ >= options_.level0_merge_rows) MergeKeyLevels();
     wrote = true;
   }
 }
@@ -271,6 +280,25 @@ Status EndTransaction(Database& db, bool keep,
 
 }  // namespace
 
+void Store::MergeKeyLevels() {
+  // Readers see the keys at one level or the other, never both or
+  // neither: the move is one transaction. Nothing a reader can see
+  // changes, so writes_committed() stays.
+  Status s = RunCached(*db_, "BEGIN IMMEDIATE");
+  if (s.ok()) s = internal::MergeLevels(*db_);
+  if (!s.ok()) ReportIfStorageError(s);
+  const Status end = EndTransaction(
+      *db_, s.ok(), [this](const Status& e) { ReportIfStorageError(e); });
+  if (s.ok() && end.ok()) {
+    level0_rows_ = 0;
+    return;
+  }
+  // Not merged (disk full, I/O): the keys stay at level 0, where every
+  // look-up finds them, and the merge is tried again after the next
+  // commit that adds rows.
+  level0_rows_ = options_.level0_merge_rows - 1;
+}
+
 void Store::ReportIfStorageError(const Status& error) {
   if (!options_.on_storage_error) return;
   const std::string_view kind =
@@ -315,6 +343,7 @@ void Store::RunOneTransaction(std::deque<Pending>& batch) {
   const Status commit = EndTransaction(*db_, keep, on_error);
   if (keep && commit.ok()) {
     writes_committed_.fetch_add(1, std::memory_order_release);
+    level0_rows_ += txn.level0_rows_added();
   }
   // Only now, after COMMIT, may anyone learn that their write succeeded.
   for (size_t i = 0; i < results.size(); ++i) {

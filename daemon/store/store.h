@@ -77,6 +77,14 @@ struct StoreOptions {
   // unmaps the file and trims the heap (idle memory stays small at any
   // store size).
   std::chrono::milliseconds idle_release{5000};
+  // The writer merges the level-0 key tables into level 1 after the
+  // commit that brings level 0 to this many indicator rows
+  // (daemon/store/index_levels.h). Measured with raw_insert
+  // (RAW_LSM_L0_ROWS, docs/performance.md): 200k keeps level 0 near 1k
+  // pages a kind of key, so a 10k-row commit dirties about a tenth of a
+  // page per row there, and a merge into a 10M level 1 about a quarter.
+  // Tests set it small.
+  int64_t level0_merge_rows = 200'000;
   // Unix seconds now; stamps stored_at and WriteTxn::now(). Default: the
   // system clock. Tests pass a fake one.
   std::function<int64_t()> clock;
@@ -153,12 +161,16 @@ class Store {
   Store(std::string path, StoreOptions options,
         std::unique_ptr<internal::Database> db,
         std::unique_ptr<internal::OriginSeqs> origin_seqs,
-        std::unique_ptr<internal::WalCheckpointer> checkpointer);
+        std::unique_ptr<internal::WalCheckpointer> checkpointer,
+        int64_t level0_rows);
   // false when closed, or when full and !block.
   bool Enqueue(Pending& p, bool block);
   void WriterLoop();
   // Runs a prefix of `batch` in one transaction, fulfils it, erases it.
   void RunOneTransaction(std::deque<Pending>& batch);
+  // Moves the level-0 keys to level 1 (index_levels.h) in a transaction
+  // of its own, between two group commits.
+  void MergeKeyLevels();
   // Reports `error` to options_.on_storage_error when the connection's
   // last SQLite error is a storage failure. Call right after the failure,
   // before another statement resets the error code.
@@ -171,6 +183,9 @@ class Store {
   std::unique_ptr<internal::WalCheckpointer> checkpointer_;
   std::unique_ptr<internal::Database> db_;  // used by the writer thread only
   std::unique_ptr<internal::OriginSeqs> origin_seqs_;
+  // Indicator rows with keys at level 0, as the writer counts them (read
+  // from the file at open). Writer thread only.
+  int64_t level0_rows_ = 0;
 
   std::mutex mu_;
   std::condition_variable not_empty_;

@@ -6,6 +6,7 @@
 
 #include "crypto/key_text.h"
 #include "daemon/store/audit_chain.h"
+#include "daemon/store/index_levels.h"
 #include "daemon/store/ip_key.h"
 #include "daemon/store/origin_seqs.h"
 #include "daemon/store/record_forms.h"
@@ -166,7 +167,8 @@ Result<std::optional<CurrentInfo>> WriteTxn::Current(const IndicatorId& id) {
   CARAVAN_STORE_ASSIGN_OR_RETURN(
       Statement st,
       db_.Prepare("SELECT type, value, origin, revision, variant, revoked, "
-                  "quarantined, record_seq, rid FROM indicators WHERE id = ?"));
+                  "quarantined, record_seq, rid FROM indicators WHERE " +
+                  internal::IdIs("", "?1")));
   st.BindBlob(1, id);
   CARAVAN_STORE_ASSIGN_OR_RETURN(bool row, st.Step());
   if (!row) return std::optional<CurrentInfo>();
@@ -199,13 +201,18 @@ Result<std::optional<CurrentBody>> WriteTxn::CurrentRecordBody(
 Result<InsertOutcome> WriteTxn::InsertRecord(const RecordRow& row) {
   CARAVAN_STORE_ASSIGN_OR_RETURN(std::optional<CurrentInfo> cur,
                                  Current(row.id));
-  return InsertRecord(row, cur);
+  return InsertChecked(row, cur, NewId::kLookedUpNow);
 }
 
 Result<InsertOutcome> WriteTxn::InsertRecord(
     const RecordRow& row, const std::optional<CurrentInfo>& cur) {
+  return InsertChecked(row, cur, NewId::kCallerSays);
+}
+
+Result<InsertOutcome> WriteTxn::InsertChecked(
+    const RecordRow& row, const std::optional<CurrentInfo>& cur, NewId why) {
   CARAVAN_STORE_ASSIGN_OR_RETURN(std::optional<InsertOutcome> out,
-                                 Insert(row, cur, /*id_may_be_held=*/false));
+                                 Insert(row, cur, why));
   if (!out) {
     return Internal("indicator " + Hex(row.id) +
                     " is held already, though read as new in this write");
@@ -215,12 +222,12 @@ Result<InsertOutcome> WriteTxn::InsertRecord(
 
 Result<std::optional<InsertOutcome>> WriteTxn::InsertIfStillNew(
     const RecordRow& row) {
-  return Insert(row, std::nullopt, /*id_may_be_held=*/true);
+  return Insert(row, std::nullopt, NewId::kMayBeHeld);
 }
 
 Result<std::optional<InsertOutcome>> WriteTxn::Insert(
-    const RecordRow& row, const std::optional<CurrentInfo>& cur,
-    bool id_may_be_held) {
+    const RecordRow& row, const std::optional<CurrentInfo>& cur, NewId why) {
+  const bool id_may_be_held = why == NewId::kMayBeHeld;
   CARAVAN_RETURN_IF_ERROR(ValidateRecord(row));
   const protocol::RecordBody& b = row.body;
   if (b.indicator.type == IndicatorType::kIpv4 ||
@@ -277,10 +284,17 @@ Result<std::optional<InsertOutcome>> WriteTxn::Insert(
   };
   if (!id_may_be_held) CARAVAN_RETURN_IF_ERROR(place());
   int64_t rid = 0;
+  if (!cur && why != NewId::kLookedUpNow) {
+    // No unique index stops a second row for an id (index_levels.h): the
+    // id is looked up here, by the only writer, before its row is added,
+    // unless InsertRecord just did.
+    CARAVAN_STORE_ASSIGN_OR_RETURN(std::optional<CurrentInfo> held,
+                                   Current(row.id));
+    if (held) return std::optional<InsertOutcome>();
+  }
   if (!cur) {
     CARAVAN_STORE_ASSIGN_OR_RETURN(out.log_seq, NextLogSeq());
-    CARAVAN_STORE_ASSIGN_OR_RETURN(rid, WriteCurrent(row, out.log_seq, false));
-    if (rid == 0) return std::optional<InsertOutcome>();
+    CARAVAN_STORE_ASSIGN_OR_RETURN(rid, WriteCurrent(row, out.log_seq, 0));
     out.became_current = true;
   } else {
     rid = cur->rid;
@@ -327,7 +341,7 @@ Result<std::optional<InsertOutcome>> WriteTxn::Insert(
       forms_->Inserted(static_cast<int64_t>(out.log_seq), form));
   if (!cur) return std::optional<InsertOutcome>(out);
   if (Supersedes(b.revision, b.variant, *cur)) {
-    CARAVAN_RETURN_IF_ERROR(WriteCurrent(row, out.log_seq, true).status());
+    CARAVAN_RETURN_IF_ERROR(WriteCurrent(row, out.log_seq, cur->rid).status());
     out.became_current = true;
     CARAVAN_RETURN_IF_ERROR(MarkSuperseded(cur->record_seq));
   } else {
@@ -363,7 +377,8 @@ Status WriteTxn::MarkSuperseded(uint64_t seq) {
 }
 
 Result<int64_t> WriteTxn::WriteCurrent(const RecordRow& row, uint64_t seq,
-                                       bool replacing) {
+                                       int64_t replacing_rid) {
+  const bool replacing = replacing_rid != 0;
   const protocol::RecordBody& b = row.body;
   const protocol::Indicator& ind = b.indicator;
   // An INSERT for the first revision, an UPDATE (the row keeps its rid, the
@@ -380,17 +395,15 @@ Result<int64_t> WriteTxn::WriteCurrent(const RecordRow& row, uint64_t seq,
                 "valid_until = ?14, first_seen = ?15, last_seen = ?16, "
                 "reshare = ?17, revoked = ?18, revoke_reason = ?19, "
                 "received_from = ?20, quarantined = ?21, warning = ?22, "
-                "stored_at = ?27 WHERE id = ?1"  // type, value, origin and
-                                                 // ip_* never change (checked)
+                "stored_at = ?23 WHERE rid = ?24"  // type, value and origin
+                                                   // never change (checked)
               : "INSERT INTO indicators (id, type, value, origin, "
                 "origin_country, origin_name, revision, variant, record_seq, "
                 "tlp, confidence, description, created, valid_until, "
                 "first_seen, last_seen, reshare, revoked, revoke_reason, "
-                "received_from, quarantined, warning, ip_family, ip_prefix, "
-                "ip_first, ip_last, stored_at) VALUES (?1, ?2, ?3, ?4, ?5, "
-                "?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, "
-                "?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25, ?26, ?27) "
-                "ON CONFLICT (id) DO NOTHING"));
+                "received_from, quarantined, warning, stored_at) VALUES (?1, "
+                "?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, "
+                "?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23)"));
   st.BindBlob(1, row.id);
   st.Bind(2, static_cast<int64_t>(ind.type));
   st.BindText(3, ind.value);
@@ -417,33 +430,23 @@ Result<int64_t> WriteTxn::WriteCurrent(const RecordRow& row, uint64_t seq,
   }
   st.Bind(21, row.quarantined ? 1 : 0);
   st.Bind(22, row.warning ? 1 : 0);
-  if (ind.type == IndicatorType::kIpv4 || ind.type == IndicatorType::kIpv6) {
-    CARAVAN_STORE_ASSIGN_OR_RETURN(internal::IpKey key,
-                                   internal::IpKeyFor(ind.type, ind.value));
-    st.Bind(23, key.family);
-    st.Bind(24, key.prefix);
-    st.BindBlob(25, key.first);
-    st.BindBlob(26, key.last);
-  } else {
-    for (int i = 23; i <= 26; ++i) st.BindNull(i);
-  }
-  st.Bind(27, now_);
+  st.Bind(23, now_);
+  if (replacing) st.Bind(24, replacing_rid);
   CARAVAN_RETURN_IF_ERROR(st.Run());
-  int64_t rid = 0;
+  int64_t rid = replacing_rid;
   if (!replacing) {
-    if (sqlite3_changes(db_.handle()) == 0) return 0;  // the id is held
     rid = sqlite3_last_insert_rowid(db_.handle());
-  } else {
-    if (sqlite3_changes(db_.handle()) != 1) {
-      return Internal("indicator " + Hex(row.id) +
-                      " to supersede is not in the current view");
+    std::optional<internal::IpKey> ip;
+    if (ind.type == IndicatorType::kIpv4 || ind.type == IndicatorType::kIpv6) {
+      CARAVAN_STORE_ASSIGN_OR_RETURN(ip,
+                                     internal::IpKeyFor(ind.type, ind.value));
     }
-    CARAVAN_STORE_ASSIGN_OR_RETURN(
-        Statement q, db_.Prepare("SELECT rid FROM indicators WHERE id = ?"));
-    q.BindBlob(1, row.id);
-    CARAVAN_STORE_ASSIGN_OR_RETURN(bool found, q.Step());
-    if (!found) return Internal("superseded indicator vanished");
-    rid = q.Int(0);
+    CARAVAN_RETURN_IF_ERROR(
+        internal::AddKeys(db_, rid, row.id, ind.value, ip ? &*ip : nullptr));
+    ++level0_rows_added_;
+  } else if (sqlite3_changes(db_.handle()) != 1) {
+    return Internal("indicator " + Hex(row.id) +
+                    " to supersede is not in the current view");
   }
 
   if (replacing) {
@@ -712,8 +715,9 @@ Status WriteTxn::RecordDelivery(const Delivery& d) {
       Statement st,
       db_.Prepare("INSERT INTO deliveries (rid, peer, revision, variant, "
                   "delivered_at) SELECT rid, ?2, ?3, ?4, ?5 FROM indicators "
-                  "WHERE id = ?1 "
-                  "ON CONFLICT (rid, peer) DO UPDATE SET revision = ?3, "
+                  "WHERE " +
+                  internal::IdIs("", "?1") +
+                  " ON CONFLICT (rid, peer) DO UPDATE SET revision = ?3, "
                   "variant = ?4, delivered_at = ?5 WHERE ?3 >= revision"));
   st.BindBlob(1, d.id);
   st.BindText(2, d.peer);
@@ -843,9 +847,10 @@ Result<uint64_t> WriteTxn::AddQuota(std::string_view country, int64_t day,
 Status WriteTxn::SetQuarantined(const IndicatorId& id, bool quarantined) {
   CARAVAN_STORE_ASSIGN_OR_RETURN(
       Statement st,
-      db_.Prepare("UPDATE indicators SET quarantined = ? WHERE id = ?"));
-  st.Bind(1, quarantined ? 1 : 0);
-  st.BindBlob(2, id);
+      db_.Prepare("UPDATE indicators SET quarantined = ?2 WHERE " +
+                  internal::IdIs("", "?1")));
+  st.BindBlob(1, id);
+  st.Bind(2, quarantined ? 1 : 0);
   CARAVAN_RETURN_IF_ERROR(st.Run());
   if (sqlite3_changes(db_.handle()) == 0) {
     return NotFound("no indicator " + Hex(id));
@@ -857,7 +862,7 @@ Result<uint64_t> WriteTxn::DeleteIndicator(const IndicatorId& id) {
   CARAVAN_STORE_ASSIGN_OR_RETURN(std::optional<CurrentInfo> cur, Current(id));
   if (!cur) return NotFound("no records held for indicator " + Hex(id));
   // Records first (they name the indicator's rid); tags, withheld entries
-  // and kept paths go by cascade.
+  // and kept paths go by cascade, the keys and a warninglist hit here.
   uint64_t records = 0;
   {
     CARAVAN_STORE_ASSIGN_OR_RETURN(
@@ -866,9 +871,23 @@ Result<uint64_t> WriteTxn::DeleteIndicator(const IndicatorId& id) {
     CARAVAN_RETURN_IF_ERROR(st.Run());
     records = static_cast<uint64_t>(sqlite3_changes(db_.handle()));
   }
+  {
+    CARAVAN_STORE_ASSIGN_OR_RETURN(
+        Statement st, db_.Prepare("DELETE FROM indicators WHERE rid = ?"));
+    st.Bind(1, cur->rid);
+    CARAVAN_RETURN_IF_ERROR(st.Run());
+    std::optional<internal::IpKey> ip;
+    if (cur->type == IndicatorType::kIpv4 ||
+        cur->type == IndicatorType::kIpv6) {
+      CARAVAN_STORE_ASSIGN_OR_RETURN(ip,
+                                     internal::IpKeyFor(cur->type, cur->value));
+    }
+    CARAVAN_RETURN_IF_ERROR(internal::RemoveKeys(db_, cur->rid, id, cur->value,
+                                                 ip ? &*ip : nullptr));
+  }
   static constexpr const char* kDeletes[] = {
-      "DELETE FROM indicators WHERE id = ?",
       "DELETE FROM sightings WHERE id = ?",
+      "DELETE FROM warninglist_hits WHERE id = ?",
   };
   for (const char* sql : kDeletes) {
     CARAVAN_STORE_ASSIGN_OR_RETURN(Statement st, db_.Prepare(sql));

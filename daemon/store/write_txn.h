@@ -304,17 +304,34 @@ class WriteTxn {
   // what this object remembers of the rows written since is forgotten.
   void SavepointRolledBack();
 
+  // New indicator rows written in this transaction, whose keys went to
+  // level 0 (index_levels.h); the store merges the levels by it. Counts
+  // rows a rolled-back savepoint undid too: a merge a little early is
+  // harmless.
+  int64_t level0_rows_added() const { return level0_rows_added_; }
+
  private:
   Status EnsurePeer(std::string_view peer);
+  // How a caller of Insert knows that an id with no current row is new.
+  enum class NewId {
+    kLookedUpNow,  // InsertRecord(row) read it in this transaction just now
+    kCallerSays,   // InsertRecord(row, nullopt): checked, a held id is a bug
+    kMayBeHeld,    // InsertIfStillNew: checked, a held id is an answer
+  };
   // InsertRecord; nullopt when `current` is nullopt but the id is held.
-  // `id_may_be_held`: InsertIfStillNew (see Insert's comment on order).
+  // kMayBeHeld also orders the writes (see Insert's comment on order).
   Result<std::optional<InsertOutcome>> Insert(
       const RecordRow& row, const std::optional<CurrentInfo>& current,
-      bool id_may_be_held);
-  // replacing: a current row exists (its tags must go first).
-  // Returns the indicator's rid; 0 when not replacing and the id is held.
+      NewId why);
+  // Insert, with a held id where a new one was expected an Internal error.
+  Result<InsertOutcome> InsertChecked(const RecordRow& row,
+                                      const std::optional<CurrentInfo>& current,
+                                      NewId why);
+  // The indicator's current row: a new one (replacing_rid 0; the caller
+  // knows the id is not held) with its keys (index_levels.h), or the row
+  // `replacing_rid` updated in place (its tags replaced). Returns the rid.
   Result<int64_t> WriteCurrent(const RecordRow& row, uint64_t seq,
-                               bool replacing);
+                               int64_t replacing_rid);
   // The log seq the next appended record gets (AUTOINCREMENT's rule):
   // asked of SQLite once per transaction, then counted here.
   Result<uint64_t> NextLogSeq();
@@ -328,6 +345,7 @@ class WriteTxn {
   // One more than the last record appended in this transaction; 0: not
   // known yet (ask SQLite).
   uint64_t next_log_seq_ = 0;
+  int64_t level0_rows_added_ = 0;
 };
 
 }  // namespace caravan::store

@@ -1,10 +1,12 @@
 // raw_insert: the baseline for the end-to-end bulk submit benchmark. Inserts
-// the values of a text file (one IPv4 per line) as rows of the same shape
+// the values of a text file (one value per line) as rows of the same shape
 // the daemon stores (indicators + records with the store's schema and
-// indexes, a record body of a given size, BLAKE2b ids so inserts land at
-// random places in the id index like real ones), with raw prepared SQLite
-// statements, synchronous=FULL like the store's default, and none of the
-// node's work (parsing, signing, audit, control socket).
+// indexes, a record body of a given size, BLAKE2b ids so their keys land
+// at random places like real ones; the store's duplicate check by id, its
+// id key and value or address key at level 0, merged into level 1 as the
+// store's writer does, daemon/store/index_levels.h), with raw prepared
+// SQLite statements, synchronous=FULL like the store's default, and none
+// of the node's work (parsing, signing, audit, control socket).
 //
 //   raw_insert VALUES_FILE RECORD_BYTES BATCH
 //
@@ -24,6 +26,9 @@
 //                      SQLite's 1000 pages)
 //   RAW_STEP_ROWS      also print "raw_insert step rows=N rate=R" after
 //                      every so many rows (the rate of that step alone)
+//   RAW_LEVEL0_ROWS    merge the key levels after the commit that brings
+//                      level 0 to this many rows (default 200000, the
+//                      store's StoreOptions::level0_merge_rows)
 #include <sodium.h>
 #include <sqlite3.h>
 #include <stdlib.h>
@@ -32,11 +37,13 @@
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <string>
 #include <vector>
 
+#include "daemon/store/index_levels.h"
 #include "daemon/store/store.h"
 #include "protocol/ip_network.h"
 
@@ -61,6 +68,23 @@ long EnvNumber(const char* name, long fallback) {
     std::exit(2);
   }
   return v;
+}
+
+// Moves level 0 into level 1 in key order, as the store's writer does
+// (internal::MergeLevels), in a transaction of its own.
+void MergeLevels(sqlite3* db) {
+  Check(sqlite3_exec(
+            db,
+            "BEGIN IMMEDIATE; "
+            "INSERT INTO id_keys_1 SELECT k, rid FROM id_keys_0 ORDER BY k, "
+            "rid; DELETE FROM id_keys_0; "
+            "INSERT INTO value_keys_1 SELECT k, rid FROM value_keys_0 ORDER BY "
+            "k, rid; DELETE FROM value_keys_0; "
+            "INSERT INTO ip_keys_1 SELECT family, prefix, first, rid FROM "
+            "ip_keys_0 ORDER BY family, prefix, first, rid; "
+            "DELETE FROM ip_keys_0; COMMIT",
+            nullptr, nullptr, nullptr),
+        db);
 }
 
 }  // namespace
@@ -90,6 +114,7 @@ int main(int argc, char** argv) {
   const long mmap_mib = EnvNumber("RAW_MMAP_MIB", 0);
   const long checkpoint_mib = EnvNumber("RAW_CHECKPOINT_MIB", 0);
   const size_t step_rows = size_t(EnvNumber("RAW_STEP_ROWS", 0));
+  const size_t l0_rows = size_t(EnvNumber("RAW_LEVEL0_ROWS", 200000));
   sqlite3* db = nullptr;
   if (page_size != 0) {
     // Fixed before the first table exists; the store keeps it.
@@ -119,6 +144,26 @@ int main(int argc, char** argv) {
                std::to_string(checkpoint_mib * 1024 * 1024 / page) + ";";
   }
   Check(sqlite3_exec(db, pragmas.c_str(), nullptr, nullptr, nullptr), db);
+  sqlite3_stmt *find_id = nullptr, *id_of = nullptr, *add_id = nullptr,
+               *add_val = nullptr, *add_ip = nullptr;
+  Check(sqlite3_prepare_v2(db,
+                           "SELECT rid FROM id_keys_0 WHERE k = ?1 UNION ALL "
+                           "SELECT rid FROM id_keys_1 WHERE k = ?1",
+                           -1, &find_id, nullptr),
+        db);
+  Check(sqlite3_prepare_v2(db, "SELECT id FROM indicators WHERE rid = ?", -1,
+                           &id_of, nullptr),
+        db);
+  Check(sqlite3_prepare_v2(db, "INSERT INTO id_keys_0 VALUES (?, ?)", -1,
+                           &add_id, nullptr),
+        db);
+  Check(sqlite3_prepare_v2(db, "INSERT INTO value_keys_0 VALUES (?, ?)", -1,
+                           &add_val, nullptr),
+        db);
+  Check(sqlite3_prepare_v2(db, "INSERT INTO ip_keys_0 VALUES (?, ?, ?, ?)", -1,
+                           &add_ip, nullptr),
+        db);
+  size_t in_l0 = 0;
   sqlite3_stmt *rec = nullptr, *ind = nullptr;
   Check(sqlite3_prepare_v2(
             db,
@@ -132,10 +177,11 @@ int main(int argc, char** argv) {
             "origin_name, revision, variant, record_seq, tlp, confidence, "
             "description, created, valid_until, first_seen, last_seen, "
             "reshare, revoked, revoke_reason, received_from, quarantined, "
-            "warning, ip_family, ip_prefix, ip_first, ip_last, stored_at) "
+            "warning, stored_at) "
             "VALUES (?, 1, ?, ?, 'UZ', 'CERT-UZ', 1, 0, ?, 2, 50, '', ?, 0, "
-            "0, 0, 1, 0, '', NULL, 0, 0, ?, ?, ?, ?, ?)",
-            -1, &ind, nullptr), db);
+            "0, 0, 1, 0, '', NULL, 0, 0, ?)",
+            -1, &ind, nullptr),
+        db);
   std::vector<uint8_t> origin(32, 7), body(record_bytes, 0x5a);
   const int64_t now = 1'700'000'000;
 
@@ -152,27 +198,52 @@ int main(int argc, char** argv) {
     // As the store does: the indicator's row first, naming the log entry
     // its record gets; the record names the indicator's rowid.
     const int64_t seq = int64_t(i + 1);
+    {
+      // The store's duplicate check: every row an 8-byte key names, its
+      // whole id compared (new values: a miss at each level).
+      sqlite3_bind_blob(find_id, 1, id, 8, SQLITE_STATIC);
+      while (sqlite3_step(find_id) == SQLITE_ROW) {
+        sqlite3_bind_int64(id_of, 1, sqlite3_column_int64(find_id, 0));
+        if (sqlite3_step(id_of) == SQLITE_ROW &&
+            std::memcmp(sqlite3_column_blob(id_of, 0), id, 32) == 0) {
+          std::fprintf(stderr, "raw_insert: duplicate value %s\n", v.c_str());
+          return 1;
+        }
+        sqlite3_reset(id_of);
+      }
+      sqlite3_reset(find_id);
+    }
     sqlite3_bind_blob(ind, 1, id, 32, SQLITE_STATIC);
     sqlite3_bind_text(ind, 2, v.data(), int(v.size()), SQLITE_STATIC);
     sqlite3_bind_blob(ind, 3, origin.data(), 32, SQLITE_STATIC);
     sqlite3_bind_int64(ind, 4, seq);
     sqlite3_bind_int64(ind, 5, now);
-    std::array<uint8_t, 16> first{}, last{};
-    if (auto net = caravan::protocol::ParseIpNetwork(v)) {
-      first = net->First();
-      last = net->Last();
-      sqlite3_bind_int(ind, 6, 4);
-      sqlite3_bind_int(ind, 7, net->prefix);
-      sqlite3_bind_blob(ind, 8, first.data(), 16, SQLITE_STATIC);
-      sqlite3_bind_blob(ind, 9, last.data(), 16, SQLITE_STATIC);
-    } else {
-      for (int c = 6; c <= 9; ++c) sqlite3_bind_null(ind, c);
-    }
-    sqlite3_bind_int64(ind, 10, now);
+    sqlite3_bind_int64(ind, 6, now);
     Check(sqlite3_step(ind), db);
     sqlite3_reset(ind);
+    const int64_t rid = sqlite3_last_insert_rowid(db);
+    sqlite3_bind_blob(add_id, 1, id, 8, SQLITE_STATIC);
+    sqlite3_bind_int64(add_id, 2, rid);
+    Check(sqlite3_step(add_id), db);
+    sqlite3_reset(add_id);
+    if (auto net = caravan::protocol::ParseIpNetwork(v)) {
+      const std::array<uint8_t, 16> first = net->First();
+      sqlite3_bind_int(add_ip, 1, net->is_v6 ? 6 : 4);
+      sqlite3_bind_int(add_ip, 2, net->prefix);
+      sqlite3_bind_blob(add_ip, 3, first.data(), 16, SQLITE_TRANSIENT);
+      sqlite3_bind_int64(add_ip, 4, rid);
+      Check(sqlite3_step(add_ip), db);
+      sqlite3_reset(add_ip);
+    } else {
+      const auto key = caravan::store::internal::ValueKey(v);
+      sqlite3_bind_blob(add_val, 1, key.data(), 8, SQLITE_TRANSIENT);
+      sqlite3_bind_int64(add_val, 2, rid);
+      Check(sqlite3_step(add_val), db);
+      sqlite3_reset(add_val);
+    }
+    ++in_l0;
     sqlite3_bind_int64(rec, 1, seq);
-    sqlite3_bind_int64(rec, 2, sqlite3_last_insert_rowid(db));
+    sqlite3_bind_int64(rec, 2, rid);
     sqlite3_bind_int64(rec, 3, seq);
     sqlite3_bind_int64(rec, 4, now);
     sqlite3_bind_int64(rec, 5, now);
@@ -180,8 +251,12 @@ int main(int argc, char** argv) {
     Check(sqlite3_step(rec), db);
     sqlite3_reset(rec);
     if (batch != 0 && ++in_txn == batch) {
-      Check(sqlite3_exec(db, "COMMIT; BEGIN IMMEDIATE", nullptr, nullptr,
-                         nullptr), db);
+      Check(sqlite3_exec(db, "COMMIT", nullptr, nullptr, nullptr), db);
+      if (in_l0 >= l0_rows) {
+        MergeLevels(db);
+        in_l0 = 0;
+      }
+      Check(sqlite3_exec(db, "BEGIN IMMEDIATE", nullptr, nullptr, nullptr), db);
       in_txn = 0;
     }
     if (step_rows != 0 && (i + 1) % step_rows == 0) {
@@ -198,8 +273,9 @@ int main(int argc, char** argv) {
   const double seconds = std::chrono::duration<double>(
                              std::chrono::steady_clock::now() - start)
                              .count();
-  sqlite3_finalize(rec);
-  sqlite3_finalize(ind);
+  for (sqlite3_stmt* st : {rec, ind, find_id, id_of, add_id, add_val, add_ip}) {
+    sqlite3_finalize(st);
+  }
   sqlite3_close(db);
   std::filesystem::remove_all(dir);
   std::printf("raw_insert rows=%zu batch=%zu seconds=%.3f rate=%.0f\n",

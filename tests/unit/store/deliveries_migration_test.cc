@@ -95,8 +95,10 @@ void ExpectDeliveries(Store& store, const std::vector<RecordRow>& rows,
   EXPECT_EQ(seen, model.size());
 }
 
+// Deliveries keyed by rid, as migration 20 made them (and today's).
 void ExpectVersion20Shape(const std::string& path) {
-  EXPECT_EQ(Count(path, "SELECT max(version) FROM schema_version"), 20);
+  EXPECT_EQ(Count(path, "SELECT max(version) FROM schema_version"),
+            internal::kSchemaVersion);
   EXPECT_EQ(Count(path,
                   "SELECT count(*) FROM pragma_table_info('deliveries') "
                   "WHERE name = 'rid'"),
@@ -169,7 +171,8 @@ TEST(DeliveriesMigration, KillNineDuringTheMigrationLosesNothing) {
       dir, original, 6, 20261207, 19, [&](const std::string& path) {
         const int64_t version =
             Count(path, "SELECT max(version) FROM schema_version");
-        EXPECT_TRUE(version == 19 || version == 20) << version;
+        EXPECT_TRUE(version == 19 || version == internal::kSchemaVersion)
+            << version;
         if (version == 19) {
           EXPECT_EQ(Count(path, "SELECT count(*) FROM deliveries"),
                     static_cast<int64_t>(model.size()) + 1);

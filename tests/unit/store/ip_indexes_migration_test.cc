@@ -1,8 +1,11 @@
-// Migration 19 (schema.cc, kMigrationIpIndexes): a version-18 store loses
-// the index on (ip_family, ip_first) and its value index leaves addresses
-// out, and queries answer as an independent model of the rows says;
-// kill -9 during the migration leaves the store at 18 or at 19, never
-// between.
+// Migrations 19 (schema.cc, kMigrationIpIndexes: the index on (ip_family,
+// ip_first) dropped, the value index without addresses) and 21
+// (index_levels_migration.cc: ids, values and addresses found through the
+// leveled key tables, no index on the indicators table for them): a store
+// of the version before each is migrated to today's shape, and queries
+// and look-ups by id answer as an independent model of the rows says;
+// kill -9 during a migration leaves the store at the version before or
+// at today's, never between.
 
 #include <gtest/gtest.h>
 
@@ -165,23 +168,43 @@ void ExpectAnswers(Store& store, const std::vector<Probe>& probes) {
   }
 }
 
-void ExpectVersion19Indexes(const std::string& path) {
+// Today's shape: no index on the indicators table for ids, values or
+// addresses (no UNIQUE id either), and every row's id key and value or
+// address key in the key tables, at level 1 after a migration.
+void ExpectTodaysIndexes(const std::string& path, int64_t rows) {
   EXPECT_EQ(Count(path, "SELECT max(version) FROM schema_version"),
             internal::kSchemaVersion);
   EXPECT_EQ(Count(path,
-                  "SELECT count(*) FROM sqlite_schema "
-                  "WHERE name = 'indicators_ip_range'"),
+                  "SELECT count(*) FROM sqlite_schema WHERE tbl_name = "
+                  "'indicators' AND type = 'index' AND (name IN "
+                  "('indicators_ip_range', 'indicators_value', "
+                  "'indicators_ip_prefix') OR name LIKE 'sqlite_autoindex%')"),
             0);
   EXPECT_EQ(Count(path,
-                  "SELECT count(*) FROM sqlite_schema WHERE name = "
-                  "'indicators_value' AND sql LIKE '%WHERE ip_family IS NULL'"),
-            1);
-  // The value index holds exactly the rows without IP columns.
-  EXPECT_EQ(
-      Count(path,
-            "SELECT count(*) FROM indicators INDEXED BY indicators_value "
-            "WHERE ip_family IS NULL"),
-      Count(path, "SELECT count(*) FROM indicators WHERE ip_family IS NULL"));
+                  "SELECT count(*) FROM pragma_table_info('indicators') "
+                  "WHERE name LIKE 'ip_%'"),
+            0);
+  EXPECT_EQ(Count(path, "SELECT count(*) FROM indicators"), rows);
+  EXPECT_EQ(Count(path,
+                  "SELECT (SELECT count(*) FROM id_keys_0) + (SELECT "
+                  "count(*) FROM id_keys_1)"),
+            rows);
+  EXPECT_EQ(Count(path,
+                  "SELECT (SELECT count(*) FROM value_keys_0) + (SELECT "
+                  "count(*) FROM value_keys_1) + (SELECT count(*) FROM "
+                  "ip_keys_0) + (SELECT count(*) FROM ip_keys_1)"),
+            rows);
+}
+
+// Every row found by its id, with its value.
+void ExpectIds(Store& store, const std::vector<RecordRow>& rows) {
+  auto reader = ReaderOrDie(store);
+  for (const RecordRow& r : rows) {
+    auto got = reader->Get(r.id);
+    ASSERT_TRUE(got.ok()) << got.status().ToString();
+    ASSERT_TRUE(got->has_value()) << r.body.indicator.value;
+    EXPECT_EQ((*got)->indicator.value, r.body.indicator.value);
+  }
 }
 
 TEST(IpIndexesMigration, AVersion18StoreAnswersEveryQueryAsTheModelSays) {
@@ -202,16 +225,86 @@ TEST(IpIndexesMigration, AVersion18StoreAnswersEveryQueryAsTheModelSays) {
                   "WHERE name = 'indicators_ip_range'"),
             1);
   auto store = OpenOrDie(path);  // migrates
-  ExpectVersion19Indexes(path);
+  ExpectTodaysIndexes(path, static_cast<int64_t>(rows.size()));
   ExpectAnswers(*store, probes);
 
-  // A store written by today's code from the start: the same shape and
-  // answers.
+  // A store written by today's code from the start: the same answers.
   const std::string fresh_path = dir.File("fresh.db");
   auto fresh = OpenOrDie(fresh_path);
   InsertAll(*fresh, rows);
-  ExpectVersion19Indexes(fresh_path);
   ExpectAnswers(*fresh, probes);
+  ExpectIds(*fresh, rows);
+}
+
+TEST(IndexLevelsMigration, AVersion20StoreAnswersEveryQueryAsTheModelSays) {
+  TempDir dir;
+  const auto rows = MixedRows(3000, 20);
+  const auto probes = ProbesOf(rows);
+  const std::string path = dir.File("v20.db");
+  {
+    auto store = OpenOrDie(path);
+    InsertAll(*store, rows);
+    // A deleted last row: its rid is never handed out again.
+    RecordRow last = MakeRow(IndicatorType::kDomain, "gone.example");
+    ASSERT_TRUE(testing::Insert(*store, last).ok());
+    ASSERT_TRUE(store
+                    ->Write([&](WriteTxn& t) {
+                      return t.DeleteIndicator(last.id).status();
+                    })
+                    .get()
+                    .ok());
+  }
+  RawExec(path, testing::kRollBackToSchema20);
+  EXPECT_EQ(Count(path, "SELECT max(version) FROM schema_version"), 20);
+  EXPECT_EQ(Count(path,
+                  "SELECT count(*) FROM sqlite_schema WHERE name = "
+                  "'indicators_ip_prefix'"),
+            1);
+  const int64_t rid_counter =
+      Count(path, "SELECT seq FROM sqlite_sequence WHERE name = 'indicators'");
+  EXPECT_EQ(rid_counter, static_cast<int64_t>(rows.size()) + 1);
+  auto store = OpenOrDie(path);  // migrates
+  ExpectTodaysIndexes(path, static_cast<int64_t>(rows.size()));
+  EXPECT_EQ(Count(path, "SELECT count(*) FROM id_keys_0"), 0);
+  EXPECT_EQ(
+      Count(path, "SELECT seq FROM sqlite_sequence WHERE name = 'indicators'"),
+      rid_counter);
+  ExpectAnswers(*store, probes);
+  ExpectIds(*store, rows);
+  // Writes go on in the new shape, after the last rid ever used.
+  const RecordRow next = MakeRow(IndicatorType::kDomain, "next.example");
+  ASSERT_TRUE(testing::Insert(*store, next).ok());
+  auto reader = ReaderOrDie(*store);
+  auto got = reader->Get(next.id);
+  ASSERT_TRUE(got.ok() && got->has_value());
+  EXPECT_EQ((*got)->cursor, static_cast<uint64_t>(rid_counter) + 1);
+}
+
+TEST(IndexLevelsMigration, KillNineDuringTheMigrationLosesNothing) {
+  TempDir dir;
+  const std::string original = dir.File("v20.db");
+  const auto rows = MixedRows(20000, 21);
+  const auto probes = ProbesOf(rows);
+  { InsertAll(*OpenOrDie(original), rows); }
+  RawExec(original, testing::kRollBackToSchema20);
+  const int killed_at_20 = testing::KillDuringOpen(
+      dir, original, 6, 20261207, 20, [&](const std::string& path) {
+        const int64_t version =
+            Count(path, "SELECT max(version) FROM schema_version");
+        EXPECT_TRUE(version == 20 || version == internal::kSchemaVersion)
+            << version;
+        if (version == 20) {
+          EXPECT_EQ(Count(path,
+                          "SELECT count(*) FROM sqlite_schema "
+                          "WHERE name = 'indicators_value'"),
+                    1);
+        }
+        auto store = OpenOrDie(path);
+        ExpectTodaysIndexes(path, static_cast<int64_t>(rows.size()));
+        ExpectAnswers(*store, probes);
+        ExpectIds(*store, rows);
+      });
+  RecordProperty("killed_before_commit", killed_at_20);
 }
 
 TEST(IpIndexesMigration, KillNineDuringTheMigrationLosesNothing) {
@@ -234,9 +327,7 @@ TEST(IpIndexesMigration, KillNineDuringTheMigrationLosesNothing) {
                     1);
         }
         auto store = OpenOrDie(path);
-        ExpectVersion19Indexes(path);
-        EXPECT_EQ(Count(path, "SELECT count(*) FROM indicators"),
-                  static_cast<int64_t>(rows.size()));
+        ExpectTodaysIndexes(path, static_cast<int64_t>(rows.size()));
         ExpectAnswers(*store, probes);
       });
   RecordProperty("killed_before_commit", killed_at_18);

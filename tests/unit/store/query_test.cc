@@ -265,7 +265,7 @@ TEST_F(QueryTest, ExactIpValuesAreFoundByTheirIpColumns) {
 }
 
 // "Within" against a brute-force model over random networks of every
-// prefix length: one range of the ip_prefix index per length present
+// prefix length: one range of each ip_keys level per length present
 // must find exactly the networks inside, and page like any query.
 TEST_F(QueryTest, WithinMatchesAModelOverRandomNetworks) {
   // The model: IPv4 networks as (address, prefix) integers.
@@ -384,13 +384,18 @@ TEST_F(QueryTest, SelectiveFiltersUseIndexes) {
   QueryFilter within;
   within.within = Net("10.0.0.0/8");
   ExpectIndexed(*reader_, within, "within network");
-  ExpectUses(*reader_, within, "indicators_ip_prefix");
-  ExpectUses(*reader_, value, "indicators_value");
+  // Through both levels of their keys (index_levels.h).
+  for (const char* level : {"ip_keys_0", "ip_keys_1"}) {
+    ExpectUses(*reader_, within, level);
+    ExpectUses(*reader_, covering, level);
+  }
+  ExpectUses(*reader_, value, "value_keys_0");
+  ExpectUses(*reader_, value, "value_keys_1");
   QueryFilter ip_value;
   ip_value.value = "10.1.2.3";
-  ExpectUses(*reader_, ip_value, "indicators_ip_prefix");
+  ExpectUses(*reader_, ip_value, "ip_keys_1");
   ip_value.type = IndicatorType::kIpv4;
-  ExpectUses(*reader_, ip_value, "indicators_ip_prefix");
+  ExpectUses(*reader_, ip_value, "ip_keys_0");
   QueryFilter origin;
   origin.origin_country = "UZ";
   ExpectIndexed(*reader_, origin, "origin");

@@ -6,9 +6,73 @@
 
 namespace caravan::store::testing {
 
-// Migration 20 undone: deliveries keyed by the 32-byte id again, as
-// migration 1 made them.
+// Migration 21 undone: the indicators table with its UNIQUE id, its IP
+// columns and the id, value and ip_prefix indexes of migration 19 again,
+// no key tables, and warninglist_hits referencing indicators (id). The IP
+// columns come back from ip_keys; ip_last (read by nothing, even then)
+// comes back NULL.
+#define CARAVAN_ROLLBACK_TO_SCHEMA_20                                        \
+  "PRAGMA legacy_alter_table = ON;"                                          \
+  "ALTER TABLE indicators RENAME TO indicators_v21;"                         \
+  "CREATE TABLE indicators ("                                                \
+  " rid INTEGER PRIMARY KEY AUTOINCREMENT,"                                  \
+  " id BLOB NOT NULL UNIQUE CHECK (length(id) = 32),"                        \
+  " type INTEGER NOT NULL, value TEXT NOT NULL, origin BLOB NOT NULL,"       \
+  " origin_country TEXT NOT NULL, origin_name TEXT NOT NULL,"                \
+  " revision INTEGER NOT NULL, variant INTEGER NOT NULL,"                    \
+  " record_seq INTEGER NOT NULL, tlp INTEGER NOT NULL,"                      \
+  " confidence INTEGER NOT NULL, description TEXT NOT NULL,"                 \
+  " created INTEGER NOT NULL, valid_until INTEGER NOT NULL,"                 \
+  " first_seen INTEGER NOT NULL, last_seen INTEGER NOT NULL,"                \
+  " reshare INTEGER NOT NULL, revoked INTEGER NOT NULL,"                     \
+  " revoke_reason TEXT NOT NULL, received_from TEXT,"                        \
+  " quarantined INTEGER NOT NULL, warning INTEGER NOT NULL,"                 \
+  " ip_family INTEGER CHECK (ip_family IN (4, 6)), ip_prefix INTEGER,"       \
+  " ip_first BLOB, ip_last BLOB, stored_at INTEGER NOT NULL);"               \
+  "INSERT INTO indicators SELECT i.rid, i.id, i.type, i.value, i.origin,"    \
+  " i.origin_country, i.origin_name, i.revision, i.variant, i.record_seq,"   \
+  " i.tlp, i.confidence, i.description, i.created, i.valid_until,"           \
+  " i.first_seen, i.last_seen, i.reshare, i.revoked, i.revoke_reason,"       \
+  " i.received_from, i.quarantined, i.warning, k.family, k.prefix, k.first," \
+  " NULL, i.stored_at FROM indicators_v21 i LEFT JOIN (SELECT * FROM"        \
+  " ip_keys_0 UNION ALL SELECT * FROM ip_keys_1) k ON k.rid = i.rid"         \
+  " ORDER BY i.rid;"                                                         \
+  "DELETE FROM sqlite_sequence WHERE name = 'indicators';"                   \
+  "UPDATE sqlite_sequence SET name = 'indicators'"                           \
+  " WHERE name = 'indicators_v21';"                                          \
+  "DROP TABLE indicators_v21;"                                               \
+  "CREATE INDEX indicators_value ON indicators (value, type)"                \
+  " WHERE ip_family IS NULL;"                                                \
+  "CREATE INDEX indicators_type ON indicators (type);"                       \
+  "CREATE INDEX indicators_origin ON indicators (origin_country);"           \
+  "CREATE INDEX indicators_created ON indicators (created);"                 \
+  "CREATE INDEX indicators_retention ON indicators (origin_country,"         \
+  " stored_at) WHERE received_from IS NOT NULL;"                             \
+  "CREATE INDEX indicators_ip_prefix ON indicators (ip_family, ip_prefix,"   \
+  " ip_first) WHERE ip_family IS NOT NULL;"                                  \
+  "CREATE INDEX indicators_quarantined ON indicators (quarantined)"          \
+  " WHERE quarantined = 1;"                                                  \
+  "DROP TABLE id_keys_0; DROP TABLE id_keys_1;"                              \
+  "DROP TABLE value_keys_0; DROP TABLE value_keys_1;"                        \
+  "DROP TABLE ip_keys_0; DROP TABLE ip_keys_1;"                              \
+  "CREATE TABLE warninglist_hits_v20 ("                                      \
+  " id BLOB PRIMARY KEY CHECK (length(id) = 32)"                             \
+  "   REFERENCES indicators (id) ON DELETE CASCADE,"                         \
+  " list TEXT NOT NULL, entry TEXT NOT NULL,"                                \
+  " forced INTEGER NOT NULL CHECK (forced IN (0, 1)),"                       \
+  " flagged_at INTEGER NOT NULL) WITHOUT ROWID;"                             \
+  "INSERT INTO warninglist_hits_v20 SELECT * FROM warninglist_hits;"         \
+  "DROP TABLE warninglist_hits;"                                             \
+  "ALTER TABLE warninglist_hits_v20 RENAME TO warninglist_hits;"             \
+  "DELETE FROM schema_version WHERE version > 20;"
+
+inline constexpr const char* kRollBackToSchema20 =
+    CARAVAN_ROLLBACK_TO_SCHEMA_20;
+
+// Migrations 21 and 20 undone: deliveries keyed by the 32-byte id again,
+// as migration 1 made them.
 #define CARAVAN_ROLLBACK_TO_SCHEMA_19                                      \
+  CARAVAN_ROLLBACK_TO_SCHEMA_20                                            \
   "CREATE TABLE deliveries_v19 ("                                          \
   " id BLOB NOT NULL CHECK (length(id) = 32),"                             \
   " peer TEXT NOT NULL,"                                                   \

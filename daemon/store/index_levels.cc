@@ -1,0 +1,153 @@
+#include "daemon/store/index_levels.h"
+
+#include <sodium.h>
+#include <sqlite3.h>
+
+#include <cstring>
+
+namespace caravan::store::internal {
+
+ShortKey ValueKey(std::string_view value) {
+  uint8_t hash[crypto_generichash_BYTES_MIN];
+  crypto_generichash(hash, sizeof hash,
+                     reinterpret_cast<const uint8_t*>(value.data()),
+                     value.size(), nullptr, 0);
+  ShortKey key;
+  std::memcpy(key.data(), hash, key.size());
+  return key;
+}
+
+namespace {
+
+void ValueKeySql(sqlite3_context* ctx, int, sqlite3_value** argv) {
+  const auto* text = sqlite3_value_text(argv[0]);
+  if (text == nullptr) {
+    sqlite3_result_null(ctx);
+    return;
+  }
+  const ShortKey key = ValueKey(
+      std::string_view(reinterpret_cast<const char*>(text),
+                       static_cast<size_t>(sqlite3_value_bytes(argv[0]))));
+  sqlite3_result_blob(ctx, key.data(), static_cast<int>(key.size()),
+                      SQLITE_TRANSIENT);
+}
+
+}  // namespace
+
+Status RegisterValueKeyFunction(Database& db) {
+  const int rc = sqlite3_create_function(
+      db.handle(), "caravan_value_key", 1,
+      SQLITE_UTF8 | SQLITE_DETERMINISTIC | SQLITE_DIRECTONLY, nullptr,
+      ValueKeySql, nullptr, nullptr);
+  return SqliteStatus(rc, db.handle(), "register caravan_value_key");
+}
+
+std::string IdIs(std::string_view alias, std::string_view param) {
+  const std::string key = "k = substr(" + std::string(param) + ", 1, 8)";
+  return "(" + std::string(alias) + "rid IN (" +
+         RidsAtBothLevels("id_keys", key) + ") AND " + std::string(alias) +
+         "id = " + std::string(param) + ")";
+}
+
+std::string RidsAtBothLevels(std::string_view table, std::string_view where) {
+  std::string sql;
+  for (const char* level : {"_0", "_1"}) {
+    if (!sql.empty()) sql += " UNION ALL ";
+    sql += "SELECT rid FROM ";
+    sql += table;
+    sql += level;
+    sql += " WHERE ";
+    sql += where;
+  }
+  return sql;
+}
+
+Status AddKeys(Database& db, int64_t rid, const protocol::IndicatorId& id,
+               std::string_view value, const IpKey* ip) {
+  CARAVAN_STORE_ASSIGN_OR_RETURN(Statement add_id,
+                                 db.Prepare("INSERT INTO id_keys_0 (k, rid) "
+                                            "VALUES (substr(?1, 1, 8), ?2)"));
+  add_id.BindBlob(1, id);
+  add_id.Bind(2, rid);
+  CARAVAN_RETURN_IF_ERROR(add_id.Run());
+  if (ip != nullptr) {
+    CARAVAN_STORE_ASSIGN_OR_RETURN(
+        Statement add_ip,
+        db.Prepare("INSERT INTO ip_keys_0 (family, prefix, first, rid) "
+                   "VALUES (?, ?, ?, ?)"));
+    add_ip.Bind(1, ip->family);
+    add_ip.Bind(2, ip->prefix);
+    add_ip.BindBlob(3, ip->first);
+    add_ip.Bind(4, rid);
+    return add_ip.Run();
+  }
+  CARAVAN_STORE_ASSIGN_OR_RETURN(
+      Statement add_value,
+      db.Prepare("INSERT INTO value_keys_0 (k, rid) VALUES (?, ?)"));
+  add_value.BindBlob(1, ValueKey(value));
+  add_value.Bind(2, rid);
+  return add_value.Run();
+}
+
+Status RemoveKeys(Database& db, int64_t rid, const protocol::IndicatorId& id,
+                  std::string_view value, const IpKey* ip) {
+  for (const char* sql :
+       {"DELETE FROM id_keys_0 WHERE k = substr(?1, 1, 8) AND rid = ?2",
+        "DELETE FROM id_keys_1 WHERE k = substr(?1, 1, 8) AND rid = ?2"}) {
+    CARAVAN_STORE_ASSIGN_OR_RETURN(Statement del, db.Prepare(sql));
+    del.BindBlob(1, id);
+    del.Bind(2, rid);
+    CARAVAN_RETURN_IF_ERROR(del.Run());
+  }
+  if (ip != nullptr) {
+    for (const char* sql :
+         {"DELETE FROM ip_keys_0 WHERE family = ?1 AND prefix = ?2 AND "
+          "first = ?3 AND rid = ?4",
+          "DELETE FROM ip_keys_1 WHERE family = ?1 AND prefix = ?2 AND "
+          "first = ?3 AND rid = ?4"}) {
+      CARAVAN_STORE_ASSIGN_OR_RETURN(Statement del, db.Prepare(sql));
+      del.Bind(1, ip->family);
+      del.Bind(2, ip->prefix);
+      del.BindBlob(3, ip->first);
+      del.Bind(4, rid);
+      CARAVAN_RETURN_IF_ERROR(del.Run());
+    }
+    return Status::Ok();
+  }
+  const ShortKey key = ValueKey(value);
+  for (const char* sql :
+       {"DELETE FROM value_keys_0 WHERE k = ?1 AND rid = ?2",
+        "DELETE FROM value_keys_1 WHERE k = ?1 AND rid = ?2"}) {
+    CARAVAN_STORE_ASSIGN_OR_RETURN(Statement del, db.Prepare(sql));
+    del.BindBlob(1, key);
+    del.Bind(2, rid);
+    CARAVAN_RETURN_IF_ERROR(del.Run());
+  }
+  return Status::Ok();
+}
+
+Status MergeLevels(Database& db) {
+  // Read in key order (each level-0 table is a WITHOUT ROWID b-tree on
+  // its key), so the inserts walk level 1 from its first page to its last.
+  for (const char* sql :
+       {"INSERT INTO id_keys_1 (k, rid) SELECT k, rid FROM id_keys_0 "
+        "ORDER BY k, rid",
+        "DELETE FROM id_keys_0",
+        "INSERT INTO value_keys_1 (k, rid) SELECT k, rid FROM value_keys_0 "
+        "ORDER BY k, rid",
+        "DELETE FROM value_keys_0",
+        "INSERT INTO ip_keys_1 (family, prefix, first, rid) SELECT family, "
+        "prefix, first, rid FROM ip_keys_0 ORDER BY family, prefix, first, "
+        "rid",
+        "DELETE FROM ip_keys_0"}) {
+    CARAVAN_STORE_ASSIGN_OR_RETURN(Statement st, db.Prepare(sql));
+    CARAVAN_RETURN_IF_ERROR(st.Run());
+  }
+  return Status::Ok();
+}
+
+Result<int64_t> Level0Rows(Database& db) {
+  return db.QueryInt("SELECT count(*) FROM id_keys_0");
+}
+
+}  // namespace caravan::store::internal

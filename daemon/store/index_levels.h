@@ -1,0 +1,75 @@
+#pragma once
+// Private to daemon/store: how an indicator is found by its id, its value
+// or its address (schema.md, "Leveled keys"; migration 21).
+//
+// Not through indexes on the indicators table: at 10M stored, each such
+// index is far larger than a commit's rows, and a row inserted at a
+// random place of it dirtied about one index page per row per commit
+// (docs/performance.md, "What SQLite allows at 10M"). Instead each kind of
+// key has two tables, keyed by (key..., rid):
+//
+//   id_keys_0/1     the first 8 bytes of the id (ids are hashes: uniform)
+//   value_keys_0/1  ValueKey(value), for every type without IP columns
+//   ip_keys_0/1     (family, prefix, first) of addresses and networks
+//
+// A new row's keys go to level 0, which stays small, so a commit dirties
+// few of its pages. When level 0 holds enough rows (StoreOptions::
+// level0_merge_rows; the store's writer counts them), MergeLevels moves it
+// into level 1 in key order: one pass over the level-1 pages the keys
+// land on. An 8-byte key names a row, not an indicator: a look-up takes
+// every rid the key names at both levels and compares the row's own id or
+// value, so a collision costs a row read, never a wrong answer.
+//
+// Every key of a row is at exactly one level at every commit (a merge is
+// one transaction), so a reader's snapshot sees each row once.
+
+#include <array>
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include "daemon/store/ip_key.h"
+#include "daemon/store/sqlite_db.h"
+#include "protocol/indicator.h"
+#include "protocol/status.h"
+
+namespace caravan::store::internal {
+
+using ShortKey = std::array<uint8_t, 8>;
+
+// The value key: the first 8 bytes of BLAKE2b-128 of the value's bytes.
+// Persisted (migration 21 computes it in SQL as caravan_value_key()), so
+// it never changes.
+ShortKey ValueKey(std::string_view value);
+
+// Registers caravan_value_key(text) -> ValueKey on a connection (the
+// migration fills value_keys_1 in one INSERT ... SELECT with it).
+Status RegisterValueKeyFunction(Database& db);
+
+// SQL true for the indicators row (columns qualified by `alias`, e.g. "i."
+// or "") whose id is bound to parameter `param` (e.g. "?1"): found
+// through both id levels, the whole id compared.
+std::string IdIs(std::string_view alias, std::string_view param);
+
+// "SELECT rid FROM <table>_0 WHERE <where> UNION ALL SELECT rid FROM
+// <table>_1 WHERE <where>": the rids of both levels. A `where` with `?`
+// parameters needs its values bound twice, once per level.
+std::string RidsAtBothLevels(std::string_view table, std::string_view where);
+
+// Adds a new row's keys to level 0: its id, and its value (ip == nullptr)
+// or its address.
+Status AddKeys(Database& db, int64_t rid, const protocol::IndicatorId& id,
+               std::string_view value, const IpKey* ip);
+
+// Removes a row's keys, at whichever level they are.
+Status RemoveKeys(Database& db, int64_t rid, const protocol::IndicatorId& id,
+                  std::string_view value, const IpKey* ip);
+
+// Moves every level-0 key to level 1, in key order; within the caller's
+// transaction.
+Status MergeLevels(Database& db);
+
+// Rows with keys at level 0 (one id key each).
+Result<int64_t> Level0Rows(Database& db);
+
+}  // namespace caravan::store::internal

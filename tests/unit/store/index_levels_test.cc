@@ -1,0 +1,284 @@
+// The leveled key tables (daemon/store/index_levels.h) against an
+// independent model: random new indicators (domains, URLs, hashes, IPv4
+// and IPv6 addresses and networks, one value from several origins), new
+// revisions and deletes, with level 0 merged every few rows, and after each
+// write every look-up the store serves by id, id prefix, value and
+// address compared with what the model says is held. Plus the shape
+// invariant: each row's keys sit at exactly one level.
+
+#include "daemon/store/index_levels.h"
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <map>
+#include <random>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "protocol/ip_network.h"
+#include "tests/unit/store/signed_rows_util.h"
+#include "tests/unit/store/store_test_util.h"
+
+namespace caravan::store {
+namespace {
+
+using protocol::IndicatorType;
+using protocol::IpNetwork;
+using protocol::ParseIpNetwork;
+using testing::Count;
+using testing::MakeRow;
+using testing::OpenOrDie;
+using testing::ReaderOrDie;
+using testing::TempDir;
+
+struct Candidate {
+  IndicatorType type;
+  std::string value;
+};
+
+// A small pool, so values repeat across origins and networks nest.
+std::vector<Candidate> Pool() {
+  std::vector<Candidate> pool;
+  for (int i = 0; i < 12; ++i) {
+    const std::string n = std::to_string(i);
+    pool.push_back({IndicatorType::kDomain, "d" + n + ".example"});
+    pool.push_back({IndicatorType::kUrl, "http://u" + n + ".example/p"});
+    pool.push_back(
+        {IndicatorType::kSha256, std::string(63, 'a') + "0123456789ab"[i]});
+    pool.push_back({IndicatorType::kIpv4, "10.0." + n + ".7"});
+    pool.push_back({IndicatorType::kIpv4, "10.0." + n + ".0/24"});
+    pool.push_back({IndicatorType::kIpv6, "2001:db8::" + n});
+    pool.push_back({IndicatorType::kIpv6, "2001:db8:" + n + "::/48"});
+  }
+  pool.push_back({IndicatorType::kIpv4, "10.0.0.0/16"});
+  pool.push_back({IndicatorType::kIpv4, "10.0.0.0/8"});
+  pool.push_back({IndicatorType::kIpv6, "2001:db8::/32"});
+  return pool;
+}
+
+struct Held {
+  IndicatorType type;
+  std::string value;
+  uint32_t revision;
+};
+
+bool Inside(const IpNetwork& n, const IpNetwork& outer) {
+  return n.is_v6 == outer.is_v6 && n.prefix >= outer.prefix &&
+         n.First() >= outer.First() && n.First() <= outer.Last();
+}
+
+class IndexLevelsModel : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    StoreOptions options;
+    options.level0_merge_rows = 5;  // a merge every few writes
+    store_ = OpenOrDie(dir_.File("levels.db"), options);
+    reader_ = ReaderOrDie(*store_);
+  }
+
+  std::set<IndicatorId> Ids(const QueryFilter& base) {
+    QueryFilter f = base;
+    f.include_revoked = true;
+    f.quarantine = QuarantineFilter::kInclude;
+    f.limit = kMaxQueryLimit;
+    Result<QueryPage> page = reader_->Query(f);
+    EXPECT_TRUE(page.ok()) << page.status().ToString();
+    std::set<IndicatorId> out;
+    if (!page.ok()) return out;
+    EXPECT_EQ(page->next_after, 0u);  // the pool fits one page
+    for (const IndicatorRow& r : page->rows) out.insert(r.id);
+    return out;
+  }
+
+  std::set<IndicatorId> Expected(
+      const std::function<bool(const Held&)>& keep) const {
+    std::set<IndicatorId> out;
+    for (const auto& [id, h] : held_) {
+      if (keep(h)) out.insert(id);
+    }
+    return out;
+  }
+
+  void CheckAgainstModel(const std::vector<Candidate>& pool) {
+    // Every id ever used: held exactly when the model says, with its value.
+    for (const IndicatorId& id : used_) {
+      Result<std::optional<IndicatorRow>> got = reader_->Get(id);
+      ASSERT_TRUE(got.ok()) << got.status().ToString();
+      auto it = held_.find(id);
+      ASSERT_EQ(got->has_value(), it != held_.end());
+      if (!got->has_value()) continue;
+      EXPECT_EQ((*got)->indicator.value, it->second.value);
+      EXPECT_EQ((*got)->revision, it->second.revision);
+      Result<std::vector<IndicatorId>> by_prefix = reader_->IdsWithPrefix(
+          std::span<const uint8_t>(id.data(), 3), kMaxQueryLimit);
+      ASSERT_TRUE(by_prefix.ok());
+      EXPECT_NE(std::find(by_prefix->begin(), by_prefix->end(), id),
+                by_prefix->end());
+    }
+    for (const Candidate& c : pool) {
+      QueryFilter f;
+      f.value = c.value;
+      EXPECT_EQ(Ids(f),
+                Expected([&](const Held& h) { return h.value == c.value; }))
+          << "value " << c.value;
+      const std::optional<IpNetwork> net = ParseIpNetwork(c.value);
+      if (!net) continue;
+      QueryFilter within;
+      within.within = *net;
+      EXPECT_EQ(Ids(within), Expected([&](const Held& h) {
+                  auto n = ParseIpNetwork(h.value);
+                  return h.type != IndicatorType::kDomain && n &&
+                         Inside(*n, *net);
+                }))
+          << "within " << c.value;
+      QueryFilter covering;
+      covering.covering = *net;
+      EXPECT_EQ(Ids(covering), Expected([&](const Held& h) {
+                  auto n = ParseIpNetwork(h.value);
+                  return n && Inside(*net, *n);
+                }))
+          << "covering " << c.value;
+    }
+    // Each row has one id key and one value-or-address key, at one level.
+    const std::string path = dir_.File("levels.db");
+    const int64_t rows = Count(path, "SELECT count(*) FROM indicators");
+    EXPECT_EQ(rows, static_cast<int64_t>(held_.size()));
+    EXPECT_EQ(Count(path,
+                    "SELECT count(*) FROM (SELECT rid FROM id_keys_0 UNION "
+                    "SELECT rid FROM id_keys_1) JOIN indicators USING (rid)"),
+              rows);
+    EXPECT_EQ(Count(path,
+                    "SELECT (SELECT count(*) FROM id_keys_0) + (SELECT "
+                    "count(*) FROM id_keys_1)"),
+              rows);
+    EXPECT_EQ(Count(path,
+                    "SELECT (SELECT count(*) FROM value_keys_0) + (SELECT "
+                    "count(*) FROM value_keys_1) + (SELECT count(*) FROM "
+                    "ip_keys_0) + (SELECT count(*) FROM ip_keys_1)"),
+              rows);
+  }
+
+  TempDir dir_;
+  std::unique_ptr<Store> store_;
+  std::unique_ptr<Reader> reader_;
+  std::map<IndicatorId, Held> held_;
+  std::set<IndicatorId> used_;
+};
+
+TEST_F(IndexLevelsModel,
+       LookupsMatchTheModelThroughInsertsRevisionsDeletesAndMerges) {
+  const std::vector<Candidate> pool = Pool();
+  std::mt19937 rng(testing::SeedFromEnv("CARAVAN_INDEX_LEVELS_SEED", 21));
+  const int rounds =
+      static_cast<int>(testing::SeedFromEnv("CARAVAN_INDEX_LEVELS_ROUNDS", 60));
+  for (int round = 0; round < rounds; ++round) {
+    // One write: a few inserts (new ids or new revisions) and deletes, run
+    // in this order, so an id can be deleted and stored anew in one write.
+    std::vector<std::optional<RecordRow>> inserts;  // nullopt: a delete
+    std::vector<IndicatorId> deletes;
+    std::map<IndicatorId, Held> next = held_;
+    const int ops = 1 + static_cast<int>(rng() % 6);
+    for (int op = 0; op < ops; ++op) {
+      if (!next.empty() && rng() % 4 == 0) {
+        auto it = next.begin();
+        std::advance(it, rng() % next.size());
+        deletes.push_back(it->first);
+        inserts.push_back(std::nullopt);
+        next.erase(it);
+        continue;
+      }
+      const Candidate& c = pool[rng() % pool.size()];
+      const uint8_t origin = static_cast<uint8_t>(1 + rng() % 3);
+      RecordRow row = MakeRow(c.type, c.value, 1, origin);
+      auto it = next.find(row.id);
+      const uint32_t revision = it == next.end() ? 1 : it->second.revision + 1;
+      row = MakeRow(c.type, c.value, revision, origin);
+      next[row.id] = Held{c.type, c.value, revision};
+      used_.insert(row.id);
+      inserts.push_back(row);
+    }
+    const Status s =
+        store_
+            ->Write([&](WriteTxn& txn) -> Status {
+              size_t deleted = 0;
+              for (const std::optional<RecordRow>& r : inserts) {
+                if (r) {
+                  CARAVAN_RETURN_IF_ERROR(txn.InsertRecord(*r).status());
+                } else {
+                  CARAVAN_RETURN_IF_ERROR(
+                      txn.DeleteIndicator(deletes[deleted++]).status());
+                }
+              }
+              return Status::Ok();
+            })
+            .get();
+    ASSERT_TRUE(s.ok()) << s.ToString();
+    held_ = std::move(next);
+    CheckAgainstModel(pool);
+    if (HasFailure()) {
+      ADD_FAILURE() << "round " << round;
+      return;
+    }
+  }
+  // Merges happened: level 1 holds keys.
+  EXPECT_GT(Count(dir_.File("levels.db"), "SELECT count(*) FROM id_keys_1"), 0);
+}
+
+// A second insert of a held id through InsertIfStillNew finds it held (no
+// unique index stops it any more) and leaves nothing behind.
+TEST_F(IndexLevelsModel, InsertIfStillNewFindsAnIdHeldAtEitherLevel) {
+  const RecordRow first = MakeRow(IndicatorType::kDomain, "held.example");
+  ASSERT_TRUE(testing::Insert(*store_, first).ok());
+  for (int i = 0; i < 4; ++i) {  // the fifth row: a merge to level 1
+    ASSERT_TRUE(testing::Insert(*store_, MakeRow(IndicatorType::kDomain,
+                                                 "f" + std::to_string(i)))
+                    .ok());
+  }
+  // The merge runs after the commit that made it due; a write queued
+  // after that commit runs after the merge.
+  ASSERT_TRUE(store_->Write([](WriteTxn&) { return Status::Ok(); }).get().ok());
+  const std::string path = dir_.File("levels.db");
+  ASSERT_EQ(Count(path, "SELECT count(*) FROM id_keys_0"), 0);
+  RecordRow again = first;
+  again.received_from = "KZ-CERT";
+  Result<std::optional<InsertOutcome>> out =
+      store_
+          ->WriteValue<std::optional<InsertOutcome>>(
+              [&](WriteTxn& txn) { return txn.InsertIfStillNew(again); })
+          .get();
+  ASSERT_TRUE(out.ok()) << out.status().ToString();
+  EXPECT_FALSE(out->has_value());
+  EXPECT_EQ(Count(path, "SELECT count(*) FROM indicators"), 5);
+  EXPECT_EQ(Count(path, "SELECT count(*) FROM records"), 5);
+}
+
+// Every statement that finds a row by id searches the key tables and
+// never scans the indicators table.
+TEST_F(IndexLevelsModel, IdLookupsSearchBothLevels) {
+  ASSERT_TRUE(
+      testing::Insert(*store_, MakeRow(IndicatorType::kDomain, "a.example"))
+          .ok());
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open(dir_.File("levels.db").c_str(), &db), SQLITE_OK);
+  const std::string sql =
+      "EXPLAIN QUERY PLAN SELECT value FROM indicators i JOIN records r ON "
+      "r.rid = i.rid WHERE " +
+      internal::IdIs("i.", "?1");
+  sqlite3_stmt* st = nullptr;
+  ASSERT_EQ(sqlite3_prepare_v2(db, sql.c_str(), -1, &st, nullptr), SQLITE_OK);
+  std::string plan;
+  while (sqlite3_step(st) == SQLITE_ROW) {
+    plan += reinterpret_cast<const char*>(sqlite3_column_text(st, 3));
+    plan += "\n";
+  }
+  sqlite3_finalize(st);
+  sqlite3_close(db);
+  EXPECT_EQ(plan.find("SCAN"), std::string::npos) << plan;
+  EXPECT_NE(plan.find("id_keys_0"), std::string::npos) << plan;
+  EXPECT_NE(plan.find("id_keys_1"), std::string::npos) << plan;
+}
+
+}  // namespace
+}  // namespace caravan::store
