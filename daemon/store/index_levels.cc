@@ -42,6 +42,22 @@ Status RegisterValueKeyFunction(Database& db) {
   return SqliteStatus(rc, db.handle(), "register caravan_value_key");
 }
 
+Result<std::vector<int64_t>> RidsWithIdKey(Database& db,
+                                           const protocol::IndicatorId& id) {
+  std::vector<int64_t> rids;
+  for (const char* sql : {"SELECT rid FROM id_keys_0 WHERE k = ?",
+                          "SELECT rid FROM id_keys_1 WHERE k = ?"}) {
+    CARAVAN_STORE_ASSIGN_OR_RETURN(Statement st, db.Prepare(sql));
+    st.BindBlob(1, id.data(), sizeof(ShortKey));
+    for (;;) {
+      CARAVAN_STORE_ASSIGN_OR_RETURN(bool row, st.Step());
+      if (!row) break;
+      rids.push_back(st.Int(0));
+    }
+  }
+  return rids;
+}
+
 std::string IdIs(std::string_view alias, std::string_view param) {
   const std::string key = "k = substr(" + std::string(param) + ", 1, 8)";
   return "(" + std::string(alias) + "rid IN (" +

@@ -27,6 +27,7 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "daemon/store/ip_key.h"
 #include "daemon/store/sqlite_db.h"
@@ -45,6 +46,13 @@ ShortKey ValueKey(std::string_view value);
 // Registers caravan_value_key(text) -> ValueKey on a connection (the
 // migration fills value_keys_1 in one INSERT ... SELECT with it).
 Status RegisterValueKeyFunction(Database& db);
+
+// The rids whose id key is that of `id`, at both levels: usually none or
+// one; the caller compares each row's whole id. Two index searches and no
+// temporary table, where IdIs's IN (...) builds one: for the writer's
+// look-up before every new row.
+Result<std::vector<int64_t>> RidsWithIdKey(Database& db,
+                                           const protocol::IndicatorId& id);
 
 // SQL true for the indicators row (columns qualified by `alias`, e.g. "i."
 // or "") whose id is bound to parameter `param` (e.g. "?1"): found

@@ -164,13 +164,24 @@ WriteTxn::WriteTxn(internal::Database& db, internal::OriginSeqs& origin_seqs,
 WriteTxn::~WriteTxn() = default;
 
 Result<std::optional<CurrentInfo>> WriteTxn::Current(const IndicatorId& id) {
+  // The rows the id's key names (index_levels.h), the one with this whole
+  // id read: asked before every new row is added, so no SQL text is built
+  // and no temporary table made here.
+  CARAVAN_STORE_ASSIGN_OR_RETURN(std::vector<int64_t> rids,
+                                 internal::RidsWithIdKey(db_, id));
   CARAVAN_STORE_ASSIGN_OR_RETURN(
       Statement st,
       db_.Prepare("SELECT type, value, origin, revision, variant, revoked, "
-                  "quarantined, record_seq, rid FROM indicators WHERE " +
-                  internal::IdIs("", "?1")));
-  st.BindBlob(1, id);
-  CARAVAN_STORE_ASSIGN_OR_RETURN(bool row, st.Step());
+                  "quarantined, record_seq, rid FROM indicators "
+                  "WHERE rid = ?1 AND id = ?2"));
+  bool row = false;
+  for (int64_t rid : rids) {
+    st.Reset();
+    st.Bind(1, rid);
+    st.BindBlob(2, id);
+    CARAVAN_STORE_ASSIGN_OR_RETURN(row, st.Step());
+    if (row) break;
+  }
   if (!row) return std::optional<CurrentInfo>();
   CurrentInfo info;
   info.type = static_cast<IndicatorType>(st.Int(0));
