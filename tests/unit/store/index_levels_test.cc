@@ -142,22 +142,8 @@ class IndexLevelsModel : public ::testing::Test {
           << "covering " << c.value;
     }
     // Each row has one id key and one value-or-address key, at one level.
-    const std::string path = dir_.File("levels.db");
-    const int64_t rows = Count(path, "SELECT count(*) FROM indicators");
-    EXPECT_EQ(rows, static_cast<int64_t>(held_.size()));
-    EXPECT_EQ(Count(path,
-                    "SELECT count(*) FROM (SELECT rid FROM id_keys_0 UNION "
-                    "SELECT rid FROM id_keys_1) JOIN indicators USING (rid)"),
-              rows);
-    EXPECT_EQ(Count(path,
-                    "SELECT (SELECT count(*) FROM id_keys_0) + (SELECT "
-                    "count(*) FROM id_keys_1)"),
-              rows);
-    EXPECT_EQ(Count(path,
-                    "SELECT (SELECT count(*) FROM value_keys_0) + (SELECT "
-                    "count(*) FROM value_keys_1) + (SELECT count(*) FROM "
-                    "ip_keys_0) + (SELECT count(*) FROM ip_keys_1)"),
-              rows);
+    testing::ExpectEveryRowKeyedOnce(dir_.File("levels.db"),
+                                     static_cast<int64_t>(held_.size()));
   }
 
   TempDir dir_;

@@ -184,16 +184,7 @@ void ExpectTodaysIndexes(const std::string& path, int64_t rows) {
                   "SELECT count(*) FROM pragma_table_info('indicators') "
                   "WHERE name LIKE 'ip_%'"),
             0);
-  EXPECT_EQ(Count(path, "SELECT count(*) FROM indicators"), rows);
-  EXPECT_EQ(Count(path,
-                  "SELECT (SELECT count(*) FROM id_keys_0) + (SELECT "
-                  "count(*) FROM id_keys_1)"),
-            rows);
-  EXPECT_EQ(Count(path,
-                  "SELECT (SELECT count(*) FROM value_keys_0) + (SELECT "
-                  "count(*) FROM value_keys_1) + (SELECT count(*) FROM "
-                  "ip_keys_0) + (SELECT count(*) FROM ip_keys_1)"),
-            rows);
+  testing::ExpectEveryRowKeyedOnce(path, rows);
 }
 
 // Every row found by its id, with its value.

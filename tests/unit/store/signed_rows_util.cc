@@ -116,6 +116,23 @@ int64_t Count(const std::string& path, const std::string& sql) {
   return n;
 }
 
+void ExpectEveryRowKeyedOnce(const std::string& path, int64_t rows) {
+  EXPECT_EQ(Count(path, "SELECT count(*) FROM indicators"), rows);
+  EXPECT_EQ(Count(path,
+                  "SELECT count(*) FROM (SELECT rid FROM id_keys_0 UNION "
+                  "SELECT rid FROM id_keys_1) JOIN indicators USING (rid)"),
+            rows);
+  EXPECT_EQ(Count(path,
+                  "SELECT (SELECT count(*) FROM id_keys_0) + (SELECT "
+                  "count(*) FROM id_keys_1)"),
+            rows);
+  EXPECT_EQ(Count(path,
+                  "SELECT (SELECT count(*) FROM value_keys_0) + (SELECT "
+                  "count(*) FROM value_keys_1) + (SELECT count(*) FROM "
+                  "ip_keys_0) + (SELECT count(*) FROM ip_keys_1)"),
+            rows);
+}
+
 // Every row's signed bytes, read back three ways, are what was stored.
 void ExpectBytesBack(Store& store, const std::vector<RecordRow>& rows) {
   auto reader = ReaderOrDie(store);

@@ -39,6 +39,11 @@ void InsertAll(Store& store, const std::vector<RecordRow>& rows);
 // -1 when there is no row; SQL that does not prepare fails the test.
 int64_t Count(const std::string& path, const std::string& sql);
 
+// The store at `path` holds `rows` indicator rows, and the key tables
+// (daemon/store/index_levels.h) one id key and one value or address key
+// for each, at one level or the other.
+void ExpectEveryRowKeyedOnce(const std::string& path, int64_t rows);
+
 // Every row's signed bytes, read back three ways, are what was stored.
 void ExpectBytesBack(Store& store, const std::vector<RecordRow>& rows);
 
