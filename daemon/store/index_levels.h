@@ -1,6 +1,6 @@
 #pragma once
 // Private to daemon/store: how an indicator is found by its id, its value
-// or its address (schema.md, "Leveled keys"; migration 21).
+// or its address (schema.md, "Leveled key tables"; migration 21).
 //
 // Not through indexes on the indicators table: at 10M stored, each such
 // index is far larger than a commit's rows, and a row inserted at a
@@ -9,7 +9,7 @@
 // key has two tables, keyed by (key..., rid):
 //
 //   id_keys_0/1     the first 8 bytes of the id (ids are hashes: uniform)
-//   value_keys_0/1  ValueKey(value), for every type without IP columns
+//   value_keys_0/1  ValueKey(value), for every type but ipv4 and ipv6
 //   ip_keys_0/1     (family, prefix, first) of addresses and networks
 //
 // A new row's keys go to level 0, which stays small, so a commit dirties
