@@ -89,7 +89,7 @@ inline constexpr const char* kRollBackToSchema20 =
 inline constexpr const char* kRollBackToSchema19 =
     CARAVAN_ROLLBACK_TO_SCHEMA_19;
 
-// Migrations 20 and 19 undone: the value index over every row and the
+// Migrations 21 to 19 undone: the value index over every row and the
 // index on (ip_family, ip_first) back, as migration 1 made them.
 #define CARAVAN_ROLLBACK_TO_SCHEMA_18                                    \
   CARAVAN_ROLLBACK_TO_SCHEMA_19                                          \
@@ -101,7 +101,7 @@ inline constexpr const char* kRollBackToSchema19 =
 
 inline constexpr const char* kRollBackToSchema18 = CARAVAN_ROLLBACK_TO_SCHEMA_18;
 
-// Migrations 20 to 15 undone: the store at schema version 14 (17 and 18
+// Migrations 21 to 15 undone: the store at schema version 14 (17 and 18
 // only reshaped `batches`, which 15's undo drops, with 18's batch_leaves).
 // Records in their disk form back to whole signed bytes: the rows the
 // store tests write are kept raw (their bytes are not signed records), so
