@@ -105,41 +105,49 @@ Status AddKeys(Database& db, int64_t rid, const protocol::IndicatorId& id,
   return add_value.Run();
 }
 
-Status RemoveKeys(Database& db, int64_t rid, const protocol::IndicatorId& id,
-                  std::string_view value, const IpKey* ip) {
-  for (const char* sql :
-       {"DELETE FROM id_keys_0 WHERE k = substr(?1, 1, 8) AND rid = ?2",
-        "DELETE FROM id_keys_1 WHERE k = substr(?1, 1, 8) AND rid = ?2"}) {
-    CARAVAN_STORE_ASSIGN_OR_RETURN(Statement del, db.Prepare(sql));
-    del.BindBlob(1, id);
-    del.Bind(2, rid);
-    CARAVAN_RETURN_IF_ERROR(del.Run());
-  }
-  if (ip != nullptr) {
-    for (const char* sql :
-         {"DELETE FROM ip_keys_0 WHERE family = ?1 AND prefix = ?2 AND "
-          "first = ?3 AND rid = ?4",
-          "DELETE FROM ip_keys_1 WHERE family = ?1 AND prefix = ?2 AND "
-          "first = ?3 AND rid = ?4"}) {
-      CARAVAN_STORE_ASSIGN_OR_RETURN(Statement del, db.Prepare(sql));
-      del.Bind(1, ip->family);
-      del.Bind(2, ip->prefix);
-      del.BindBlob(3, ip->first);
-      del.Bind(4, rid);
-      CARAVAN_RETURN_IF_ERROR(del.Run());
-    }
-    return Status::Ok();
-  }
-  const ShortKey key = ValueKey(value);
-  for (const char* sql :
-       {"DELETE FROM value_keys_0 WHERE k = ?1 AND rid = ?2",
-        "DELETE FROM value_keys_1 WHERE k = ?1 AND rid = ?2"}) {
-    CARAVAN_STORE_ASSIGN_OR_RETURN(Statement del, db.Prepare(sql));
-    del.BindBlob(1, key);
-    del.Bind(2, rid);
+namespace {
+
+// Runs DELETE FROM <table>_0 and <table>_1 WHERE `where`, binding the
+// parameters with `bind` each time.
+template <class BindFn>
+Status DeleteAtBothLevels(Database& db, std::string_view table,
+                          std::string_view where, const BindFn& bind) {
+  for (const char* level : {"_0", "_1"}) {
+    CARAVAN_STORE_ASSIGN_OR_RETURN(
+        Statement del, db.Prepare("DELETE FROM " + std::string(table) + level +
+                                  " WHERE " + std::string(where)));
+    bind(del);
     CARAVAN_RETURN_IF_ERROR(del.Run());
   }
   return Status::Ok();
+}
+
+}  // namespace
+
+Status RemoveKeys(Database& db, int64_t rid, const protocol::IndicatorId& id,
+                  std::string_view value, const IpKey* ip) {
+  CARAVAN_RETURN_IF_ERROR(DeleteAtBothLevels(
+      db, "id_keys", "k = substr(?1, 1, 8) AND rid = ?2", [&](Statement& st) {
+        st.BindBlob(1, id);
+        st.Bind(2, rid);
+      }));
+  if (ip != nullptr) {
+    return DeleteAtBothLevels(
+        db, "ip_keys",
+        "family = ?1 AND prefix = ?2 AND first = ?3 AND rid = ?4",
+        [&](Statement& st) {
+          st.Bind(1, ip->family);
+          st.Bind(2, ip->prefix);
+          st.BindBlob(3, ip->first);
+          st.Bind(4, rid);
+        });
+  }
+  const ShortKey key = ValueKey(value);
+  return DeleteAtBothLevels(db, "value_keys", "k = ?1 AND rid = ?2",
+                            [&](Statement& st) {
+                              st.BindBlob(1, key);
+                              st.Bind(2, rid);
+                            });
 }
 
 Status MergeLevels(Database& db) {

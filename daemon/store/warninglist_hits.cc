@@ -1,9 +1,6 @@
 // WriteTxn and Reader methods for table warninglist_hits (migration 3,
 // schema.md). Kept apart from write_txn.cc/reader.cc: one small job.
-#include <sqlite3.h>
-
 #include "crypto/key_text.h"
-#include "daemon/store/index_levels.h"
 #include "daemon/store/reader.h"
 #include "daemon/store/sqlite_db.h"
 #include "daemon/store/write_txn.h"
@@ -17,9 +14,13 @@ Status WriteTxn::PutWarninglistHit(const WarninglistHit& hit) {
   const std::string list = hit.list.substr(0, kMaxWarninglistHitText);
   const std::string entry = hit.entry.substr(0, kMaxWarninglistHitText);
   // The indicator must already be held (the caller stores the record
-  // first, in the same transaction); checked below, when its row is
-  // marked: a hit for an id not held fails, and the caller's savepoint
-  // undoes it.
+  // first, in the same transaction).
+  CARAVAN_STORE_ASSIGN_OR_RETURN(std::optional<CurrentInfo> cur,
+                                 Current(hit.id));
+  if (!cur) {
+    return InvalidInput("warninglist hit for indicator " +
+                        crypto::ToHex(hit.id) + ", which is not held");
+  }
   CARAVAN_STORE_ASSIGN_OR_RETURN(
       Statement put,
       db_.Prepare("INSERT INTO warninglist_hits (id, list, entry, forced, "
@@ -38,15 +39,10 @@ Status WriteTxn::PutWarninglistHit(const WarninglistHit& hit) {
   CARAVAN_STORE_ASSIGN_OR_RETURN(
       Statement mark,
       db_.Prepare("UPDATE indicators SET warning = 1 - (SELECT forced FROM "
-                  "warninglist_hits WHERE id = ?1) WHERE " +
-                  internal::IdIs("", "?1")));
+                  "warninglist_hits WHERE id = ?1) WHERE rid = ?2"));
   mark.BindBlob(1, hit.id);
-  CARAVAN_RETURN_IF_ERROR(mark.Run());
-  if (sqlite3_changes(db_.handle()) != 1) {
-    return InvalidInput("warninglist hit for indicator " +
-                        crypto::ToHex(hit.id) + ", which is not held");
-  }
-  return Status::Ok();
+  mark.Bind(2, cur->rid);
+  return mark.Run();
 }
 
 Result<std::optional<WarninglistHit>> Reader::GetWarninglistHit(

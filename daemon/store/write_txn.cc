@@ -722,15 +722,18 @@ Status WriteTxn::SetLinkState(std::string_view peer, std::string_view state) {
 Status WriteTxn::RecordDelivery(const Delivery& d) {
   CARAVAN_RETURN_IF_ERROR(CheckName("peer name", d.peer));
   if (d.revision < 1) return InvalidInput("delivery of revision 0");
+  // One per record a peer acknowledged (a sender's hot path): the row by
+  // Current's direct probes, not IdIs's temporary table. An id no longer
+  // held records nothing (schema.md, "deliveries").
+  CARAVAN_STORE_ASSIGN_OR_RETURN(std::optional<CurrentInfo> cur, Current(d.id));
+  if (!cur) return Status::Ok();
   CARAVAN_STORE_ASSIGN_OR_RETURN(
       Statement st,
       db_.Prepare("INSERT INTO deliveries (rid, peer, revision, variant, "
-                  "delivered_at) SELECT rid, ?2, ?3, ?4, ?5 FROM indicators "
-                  "WHERE " +
-                  internal::IdIs("", "?1") +
-                  " ON CONFLICT (rid, peer) DO UPDATE SET revision = ?3, "
+                  "delivered_at) VALUES (?1, ?2, ?3, ?4, ?5) "
+                  "ON CONFLICT (rid, peer) DO UPDATE SET revision = ?3, "
                   "variant = ?4, delivered_at = ?5 WHERE ?3 >= revision"));
-  st.BindBlob(1, d.id);
+  st.Bind(1, cur->rid);
   st.BindText(2, d.peer);
   st.Bind(3, d.revision);
   st.Bind(4, d.variant);
@@ -858,15 +861,12 @@ Result<uint64_t> WriteTxn::AddQuota(std::string_view country, int64_t day,
 Status WriteTxn::SetQuarantined(const IndicatorId& id, bool quarantined) {
   CARAVAN_STORE_ASSIGN_OR_RETURN(
       Statement st,
-      db_.Prepare("UPDATE indicators SET quarantined = ?2 WHERE " +
-                  internal::IdIs("", "?1")));
-  st.BindBlob(1, id);
-  st.Bind(2, quarantined ? 1 : 0);
-  CARAVAN_RETURN_IF_ERROR(st.Run());
-  if (sqlite3_changes(db_.handle()) == 0) {
-    return NotFound("no indicator " + Hex(id));
-  }
-  return Status::Ok();
+      db_.Prepare("UPDATE indicators SET quarantined = ? WHERE rid = ?"));
+  CARAVAN_STORE_ASSIGN_OR_RETURN(std::optional<CurrentInfo> cur, Current(id));
+  if (!cur) return NotFound("no indicator " + Hex(id));
+  st.Bind(1, quarantined ? 1 : 0);
+  st.Bind(2, cur->rid);
+  return st.Run();
 }
 
 Result<uint64_t> WriteTxn::DeleteIndicator(const IndicatorId& id) {

@@ -8,16 +8,18 @@
 #include <string>
 #include <vector>
 
-#include "tests/unit/store/store_test_util.h"
 #include "tests/unit/store/schema_rollback.h"
+#include "tests/unit/store/signed_rows_util.h"
+#include "tests/unit/store/store_test_util.h"
 
 namespace caravan::store {
 namespace {
 
 using testing::KeyOf;
 using testing::OpenOrDie;
-using testing::ReaderOrDie;
+using testing::QueryPlan;
 using testing::RawExec;
+using testing::ReaderOrDie;
 using testing::TempDir;
 
 HubEnvelope Envelope(uint8_t id, uint8_t recipient, size_t bytes,
@@ -63,25 +65,6 @@ std::optional<Count> Counted(const std::vector<HubCount>& counts,
     }
   }
   return std::nullopt;
-}
-
-// The query plan of `sql` on `path`, one detail per line.
-std::string QueryPlan(const std::string& path, const std::string& sql) {
-  sqlite3* db = nullptr;
-  EXPECT_EQ(sqlite3_open(path.c_str(), &db), SQLITE_OK);
-  sqlite3_stmt* st = nullptr;
-  const std::string explain = "EXPLAIN QUERY PLAN " + sql;
-  EXPECT_EQ(sqlite3_prepare_v2(db, explain.c_str(), -1, &st, nullptr),
-            SQLITE_OK)
-      << sqlite3_errmsg(db);
-  std::string plan;
-  while (sqlite3_step(st) == SQLITE_ROW) {
-    plan += reinterpret_cast<const char*>(sqlite3_column_text(st, 3));
-    plan += "\n";
-  }
-  sqlite3_finalize(st);
-  sqlite3_close(db);
-  return plan;
 }
 
 TEST(HubQueueDepth, CountsEnvelopesAndBytesPerRecipient) {

@@ -240,27 +240,29 @@ TEST_F(IndexLevelsModel, InsertIfStillNewFindsAnIdHeldAtEitherLevel) {
   EXPECT_EQ(Count(path, "SELECT count(*) FROM records"), 5);
 }
 
+TEST(IndexLevelsOptions, AMergeBoundBelowOneIsRefused) {
+  TempDir dir;
+  for (int64_t rows : {int64_t{0}, int64_t{-1}}) {
+    StoreOptions options;
+    options.level0_merge_rows = rows;
+    auto store = Store::Open(dir.File("bad.db"), options);
+    ASSERT_FALSE(store.ok());
+    EXPECT_EQ(store.status().code(), StatusCode::kInvalidInput);
+    EXPECT_NE(store.status().message().find("level0_merge_rows"),
+              std::string::npos);
+  }
+}
+
 // Every statement that finds a row by id searches the key tables and
 // never scans the indicators table.
 TEST_F(IndexLevelsModel, IdLookupsSearchBothLevels) {
   ASSERT_TRUE(
       testing::Insert(*store_, MakeRow(IndicatorType::kDomain, "a.example"))
           .ok());
-  sqlite3* db = nullptr;
-  ASSERT_EQ(sqlite3_open(dir_.File("levels.db").c_str(), &db), SQLITE_OK);
-  const std::string sql =
-      "EXPLAIN QUERY PLAN SELECT value FROM indicators i JOIN records r ON "
-      "r.rid = i.rid WHERE " +
-      internal::IdIs("i.", "?1");
-  sqlite3_stmt* st = nullptr;
-  ASSERT_EQ(sqlite3_prepare_v2(db, sql.c_str(), -1, &st, nullptr), SQLITE_OK);
-  std::string plan;
-  while (sqlite3_step(st) == SQLITE_ROW) {
-    plan += reinterpret_cast<const char*>(sqlite3_column_text(st, 3));
-    plan += "\n";
-  }
-  sqlite3_finalize(st);
-  sqlite3_close(db);
+  const std::string plan = testing::QueryPlan(
+      dir_.File("levels.db"),
+      "SELECT value FROM indicators i JOIN records r ON r.rid = i.rid WHERE " +
+          internal::IdIs("i.", "?1"));
   EXPECT_EQ(plan.find("SCAN"), std::string::npos) << plan;
   EXPECT_NE(plan.find("id_keys_0"), std::string::npos) << plan;
   EXPECT_NE(plan.find("id_keys_1"), std::string::npos) << plan;

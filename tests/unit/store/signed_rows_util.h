@@ -39,6 +39,9 @@ void InsertAll(Store& store, const std::vector<RecordRow>& rows);
 // -1 when there is no row; SQL that does not prepare fails the test.
 int64_t Count(const std::string& path, const std::string& sql);
 
+// The query plan of `sql` on `path`, one detail per line.
+std::string QueryPlan(const std::string& path, const std::string& sql);
+
 // The store at `path` holds `rows` indicator rows, and the key tables
 // (daemon/store/index_levels.h) one id key and one value or address key
 // for each, at one level or the other.

@@ -51,7 +51,8 @@ TEST(WarninglistHits, RefusedWithoutIndicatorAndDeletedWithIt) {
   TempDir dir;
   auto store = OpenOrDie(dir.File("s.db"));
   const RecordRow row = MakeRow(IndicatorType::kDomain, "t.me");
-  EXPECT_FALSE(Put(*store, {row.id, "Tranco", "t.me", false, 0}).ok())
+  EXPECT_EQ(Put(*store, {row.id, "Tranco", "t.me", false, 0}).code(),
+            StatusCode::kInvalidInput)
       << "a hit for an indicator we do not hold";
   EXPECT_EQ(Put(*store, {row.id, "", "t.me", false, 0}).code(),
             StatusCode::kInvalidInput);
