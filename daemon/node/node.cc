@@ -81,6 +81,7 @@ Result<std::unique_ptr<Node>> Node::Open(protocol::NodeConfig config,
                      : store::StoreOptions::Sync::kNormal;
   options.writer_cache_kib = int64_t{cfg.store.cache_mib} * 1024;
   options.writer_mmap_bytes = int64_t{cfg.store.mmap_mib} << 20;
+  options.id_filter_bytes = size_t{cfg.store.id_filter_mib} << 20;
   options.on_storage_error = StoreErrorReporter(node->metrics_);
   auto store = store::Store::Open(cfg.store.database.string(), options);
   if (!store.ok()) {

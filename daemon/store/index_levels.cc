@@ -7,6 +7,12 @@
 
 namespace caravan::store::internal {
 
+ShortKey IdKeyOf(const protocol::IndicatorId& id) {
+  ShortKey key;
+  std::memcpy(key.data(), id.data(), key.size());
+  return key;
+}
+
 ShortKey ValueKey(std::string_view value) {
   uint8_t hash[crypto_generichash_BYTES_MIN];
   crypto_generichash(hash, sizeof hash,

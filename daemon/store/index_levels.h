@@ -38,6 +38,9 @@ namespace caravan::store::internal {
 
 using ShortKey = std::array<uint8_t, 8>;
 
+// The id key: the id's first 8 bytes.
+ShortKey IdKeyOf(const protocol::IndicatorId& id);
+
 // The value key: the first 8 bytes of BLAKE2b-128 of the value's bytes.
 // Persisted (migration 21 computes it in SQL as caravan_value_key()), so
 // it never changes.

@@ -4,6 +4,7 @@
 
 #include <exception>
 
+#include "daemon/store/id_key_filter.h"
 #include "daemon/store/index_levels.h"
 #include "daemon/store/origin_seqs.h"
 #include "daemon/store/schema.h"
@@ -89,6 +90,9 @@ Result<std::unique_ptr<Store>> Store::Open(const std::string& path,
       static_cast<uint64_t>(last_origin_seq));
   CARAVAN_STORE_ASSIGN_OR_RETURN(int64_t level0_rows,
                                  internal::Level0Rows(*db));
+  auto id_filter =
+      std::make_unique<internal::IdKeyFilter>(options.id_filter_bytes);
+  CARAVAN_RETURN_IF_ERROR(internal::AddHeldIdKeys(*db, *id_filter));
   CARAVAN_STORE_ASSIGN_OR_RETURN(
       std::unique_ptr<internal::WalCheckpointer> checkpointer,
       internal::WalCheckpointer::Start(
@@ -96,20 +100,22 @@ Result<std::unique_ptr<Store>> Store::Open(const std::string& path,
           options.busy_timeout_ms));
   return std::unique_ptr<Store>(
       new Store(path, std::move(options), std::move(db), std::move(origin_seqs),
-                std::move(checkpointer), level0_rows));
+                std::move(checkpointer), level0_rows, std::move(id_filter)));
 }
 
 Store::Store(std::string path, StoreOptions options,
              std::unique_ptr<Database> db,
              std::unique_ptr<internal::OriginSeqs> origin_seqs,
              std::unique_ptr<internal::WalCheckpointer> checkpointer,
-             int64_t level0_rows)
+             int64_t level0_rows,
+             std::unique_ptr<internal::IdKeyFilter> id_filter)
     : path_(std::move(path)),
       options_(std::move(options)),
       checkpointer_(std::move(checkpointer)),
       db_(std::move(db)),
       origin_seqs_(std::move(origin_seqs)),
-      level0_rows_(level0_rows) {
+      level0_rows_(level0_rows),
+      id_filter_(std::move(id_filter)) {
   checkpointer_->Attach(db_->handle());
   writer_ = std::thread([this] { WriterLoop(); });
 }
@@ -307,7 +313,7 @@ void Store::ReportIfStorageError(const Status& error) {
 }
 
 void Store::RunOneTransaction(std::deque<Pending>& batch) {
-  WriteTxn txn(*db_, *origin_seqs_, Now());
+  WriteTxn txn(*db_, *origin_seqs_, *id_filter_, Now());
   const auto on_error = [this](const Status& s) { ReportIfStorageError(s); };
   Status begin = RunCached(*db_, "BEGIN IMMEDIATE");
   if (!begin.ok()) {

@@ -238,6 +238,10 @@ struct Delivery {
   uint32_t revision = 0;  // highest revision delivered
   uint32_t variant = 0;
   int64_t delivered_at = 0;
+  // Our log seq of the record delivered, when the caller knows it (a
+  // sender does): the indicator's row is then found through `records`
+  // (an integer key) instead of by id. 0: by id.
+  uint64_t record_seq = 0;
 };
 
 struct Withheld {

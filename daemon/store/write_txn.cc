@@ -6,6 +6,7 @@
 
 #include "crypto/key_text.h"
 #include "daemon/store/audit_chain.h"
+#include "daemon/store/id_key_filter.h"
 #include "daemon/store/index_levels.h"
 #include "daemon/store/ip_key.h"
 #include "daemon/store/origin_seqs.h"
@@ -155,9 +156,10 @@ void PrepareSignerRecords(std::span<RecordRow> rows,
 }
 
 WriteTxn::WriteTxn(internal::Database& db, internal::OriginSeqs& origin_seqs,
-                   int64_t now)
+                   internal::IdKeyFilter& id_filter, int64_t now)
     : db_(db),
       origin_seqs_(origin_seqs),
+      id_filter_(id_filter),
       now_(now),
       forms_(std::make_unique<internal::RecordForms>(db)) {}
 
@@ -166,7 +168,11 @@ WriteTxn::~WriteTxn() = default;
 Result<std::optional<CurrentInfo>> WriteTxn::Current(const IndicatorId& id) {
   // The rows the id's key names (index_levels.h), the one with this whole
   // id read: asked before every new row is added, so no SQL text is built
-  // and no temporary table made here.
+  // and no temporary table made here; and nothing at all is searched for
+  // an id whose key the filter never saw (most new ids).
+  if (!id_filter_.MayHold(internal::IdKeyOf(id))) {
+    return std::optional<CurrentInfo>();
+  }
   CARAVAN_STORE_ASSIGN_OR_RETURN(std::vector<int64_t> rids,
                                  internal::RidsWithIdKey(db_, id));
   CARAVAN_STORE_ASSIGN_OR_RETURN(
@@ -454,6 +460,7 @@ Result<int64_t> WriteTxn::WriteCurrent(const RecordRow& row, uint64_t seq,
     }
     CARAVAN_RETURN_IF_ERROR(
         internal::AddKeys(db_, rid, row.id, ind.value, ip ? &*ip : nullptr));
+    id_filter_.Add(internal::IdKeyOf(row.id));
     ++level0_rows_added_;
   } else if (sqlite3_changes(db_.handle()) != 1) {
     return Internal("indicator " + Hex(row.id) +
@@ -722,18 +729,37 @@ Status WriteTxn::SetLinkState(std::string_view peer, std::string_view state) {
 Status WriteTxn::RecordDelivery(const Delivery& d) {
   CARAVAN_RETURN_IF_ERROR(CheckName("peer name", d.peer));
   if (d.revision < 1) return InvalidInput("delivery of revision 0");
-  // One per record a peer acknowledged (a sender's hot path): the row by
-  // Current's direct probes, not IdIs's temporary table. An id no longer
-  // held records nothing (schema.md, "deliveries").
-  CARAVAN_STORE_ASSIGN_OR_RETURN(std::optional<CurrentInfo> cur, Current(d.id));
-  if (!cur) return Status::Ok();
-  CARAVAN_STORE_ASSIGN_OR_RETURN(
-      Statement st,
-      db_.Prepare("INSERT INTO deliveries (rid, peer, revision, variant, "
-                  "delivered_at) VALUES (?1, ?2, ?3, ?4, ?5) "
-                  "ON CONFLICT (rid, peer) DO UPDATE SET revision = ?3, "
-                  "variant = ?4, delivered_at = ?5 WHERE ?3 >= revision"));
-  st.Bind(1, cur->rid);
+  // One per record a peer acknowledged (a sender's hot path). An id no
+  // longer held records nothing (schema.md, "deliveries"). By the
+  // record's seq, the id compared: two integer-key reads, where the id's
+  // key tables (Current) cost two index searches.
+  static constexpr std::string_view kBySeq =
+      "INSERT INTO deliveries (rid, peer, revision, variant, delivered_at) "
+      "SELECT i.rid, ?2, ?3, ?4, ?5 FROM records r JOIN indicators i "
+      "ON i.rid = r.rid WHERE r.seq = ?6 AND i.id = ?1 "
+      "ON CONFLICT (rid, peer) DO UPDATE SET revision = ?3, variant = ?4, "
+      "delivered_at = ?5 WHERE ?3 >= revision";
+  static constexpr std::string_view kByRid =
+      "INSERT INTO deliveries (rid, peer, revision, variant, delivered_at) "
+      "VALUES (?1, ?2, ?3, ?4, ?5) "
+      "ON CONFLICT (rid, peer) DO UPDATE SET revision = ?3, variant = ?4, "
+      "delivered_at = ?5 WHERE ?3 >= revision";
+  const bool by_seq = d.record_seq != 0;
+  int64_t rid = 0;
+  if (!by_seq) {
+    CARAVAN_STORE_ASSIGN_OR_RETURN(std::optional<CurrentInfo> cur,
+                                   Current(d.id));
+    if (!cur) return Status::Ok();
+    rid = cur->rid;
+  }
+  CARAVAN_STORE_ASSIGN_OR_RETURN(Statement st,
+                                 db_.Prepare(by_seq ? kBySeq : kByRid));
+  if (by_seq) {
+    st.BindBlob(1, d.id);
+    st.Bind(6, static_cast<int64_t>(d.record_seq));
+  } else {
+    st.Bind(1, rid);
+  }
   st.BindText(2, d.peer);
   st.Bind(3, d.revision);
   st.Bind(4, d.variant);

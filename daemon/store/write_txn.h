@@ -34,6 +34,7 @@ namespace caravan::store {
 
 namespace internal {
 class Database;
+class IdKeyFilter;
 class OriginSeqs;
 class RecordForms;
 }  // namespace internal
@@ -55,8 +56,10 @@ void PrepareSignerRecords(std::span<RecordRow> rows,
 
 class WriteTxn {
  public:
+  // `id_filter` holds every id key in `db` (id_key_filter.h); the
+  // transaction adds the keys it writes.
   WriteTxn(internal::Database& db, internal::OriginSeqs& origin_seqs,
-           int64_t now);
+           internal::IdKeyFilter& id_filter, int64_t now);
   ~WriteTxn();
   WriteTxn(const WriteTxn&) = delete;
   WriteTxn& operator=(const WriteTxn&) = delete;
@@ -340,6 +343,7 @@ class WriteTxn {
 
   internal::Database& db_;
   internal::OriginSeqs& origin_seqs_;
+  internal::IdKeyFilter& id_filter_;
   int64_t now_;
   std::unique_ptr<internal::RecordForms> forms_;  // the records' disk form
   // One more than the last record appended in this transaction; 0: not

@@ -434,7 +434,7 @@ Status RecordDeliveries(store::WriteTxn& txn, const PeerInfo& peer,
   DecisionAudit shares(txn.now(), "node", peer.name, peer.country);
   for (const auto& s : sent) {
     CARAVAN_RETURN_IF_ERROR(txn.RecordDelivery(
-        {s.id, peer.name, s.revision, s.variant, txn.now()}));
+        {s.id, peer.name, s.revision, s.variant, txn.now(), s.seq}));
     if (s.from_withheld) {
       CARAVAN_RETURN_IF_ERROR(txn.RemoveWithheld(s.seq, peer.name));
     }

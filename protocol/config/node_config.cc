@@ -590,7 +590,8 @@ Result<NodeConfig> ParseNodeConfig(std::string_view text,
   // [store]
   {
     TableReader r(errors, table("store"), "store",
-                  {"database", "synchronous", "cache_mib", "mmap_mib"});
+                  {"database", "synchronous", "cache_mib", "mmap_mib",
+                   "id_filter_mib"});
     r.Path("database", base, config.store.database);
     if (std::optional<std::string> s = r.String("synchronous")) {
       if (*s == "full") {
@@ -608,6 +609,9 @@ Result<NodeConfig> ParseNodeConfig(std::string_view text,
     // Debian's build: a larger value would be cut to it silently.
     if (auto v = r.Integer("mmap_mib", 0, 2047)) {
       config.store.mmap_mib = static_cast<uint32_t>(*v);
+    }
+    if (auto v = r.Integer("id_filter_mib", 0, 1024)) {
+      config.store.id_filter_mib = static_cast<uint32_t>(*v);
     }
   }
   // [control]
@@ -1055,6 +1059,9 @@ std::string RenderNodeConfig(const NodeConfig& c) {
        "# Database file the writer maps while it writes, MiB (0: none; let\n"
        "# go after a few idle seconds): index pages read without a copy.\n"
        "mmap_mib = " << c.store.mmap_mib << "\n"
+       "# Memory of the writer's filter of held ids, MiB (0: none): spares a\n"
+       "# new indicator the search for its id. 8 suits up to about 10M.\n"
+       "id_filter_mib = " << c.store.id_filter_mib << "\n"
        "\n"
        "[control]\n"
        "# Unix socket the caravan CLI talks to (at most 107 bytes).\n"

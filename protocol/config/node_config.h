@@ -115,6 +115,9 @@ struct NodeConfig {
     // Bytes of the database file the writer maps while it writes, MiB
     // (0: none; unmapped after a few idle seconds).
     uint32_t mmap_mib = 2047;
+    // The writer's filter of held ids (daemon/store/id_key_filter.h), MiB;
+    // 0: none.
+    uint32_t id_filter_mib = 8;
     bool operator==(const Store&) const = default;
   } store;
 

@@ -7,19 +7,21 @@
 #include <thread>
 
 #include "daemon/store/schema.h"
-#include "tests/unit/store/store_test_util.h"
 #include "tests/unit/store/schema_rollback.h"
+#include "tests/unit/store/signed_rows_util.h"
+#include "tests/unit/store/store_test_util.h"
 
 namespace caravan::store {
 namespace {
 
 using protocol::IndicatorType;
+using testing::Count;
 using testing::FakeClock;
 using testing::Insert;
 using testing::MakeRow;
 using testing::OpenOrDie;
-using testing::ReaderOrDie;
 using testing::RawExec;
+using testing::ReaderOrDie;
 using testing::TempDir;
 
 TEST(StoreOpen, FreshDatabaseIsMigratedAndReopens) {
@@ -744,6 +746,49 @@ TEST(StoreDeliveries, OnlyHeldIndicatorsKeepDeliveries) {
   EXPECT_TRUE(reader->Deliveries(held.id)->empty());
   ASSERT_TRUE(Insert(*store, held).ok());
   EXPECT_TRUE(reader->Deliveries(held.id)->empty());
+}
+
+// A sender names the record it delivered by its log seq (Delivery::
+// record_seq): the row is found through it, kept by the same rule, and
+// nothing is kept for a seq that is not that id's record or whose
+// indicator is gone.
+TEST(StoreDeliveries, BySeqFindsTheRecordsIndicator) {
+  TempDir dir;
+  auto store = OpenOrDie(dir.File("store.db"));
+  const RecordRow a = MakeRow(IndicatorType::kDomain, "a.example");
+  const RecordRow a2 = MakeRow(IndicatorType::kDomain, "a.example", 2);
+  const RecordRow b = MakeRow(IndicatorType::kDomain, "b.example");
+  const uint64_t seq_a = Insert(*store, a)->log_seq;
+  const uint64_t seq_a2 = Insert(*store, a2)->log_seq;
+  const uint64_t seq_b = Insert(*store, b)->log_seq;
+  auto deliver = [&](const IndicatorId& id, uint32_t rev, uint64_t seq) {
+    return store
+        ->Write([=](WriteTxn& t) {
+          return t.RecordDelivery(
+              Delivery{id, "KZ-CERT", rev, 0, 100 + rev, seq});
+        })
+        .get();
+  };
+  EXPECT_TRUE(deliver(a.id, 2, seq_a2).ok());
+  EXPECT_TRUE(deliver(a.id, 1, seq_a).ok());      // late: the higher one stays
+  EXPECT_TRUE(deliver(b.id, 1, seq_a).ok());      // seq of another id's record
+  EXPECT_TRUE(deliver(b.id, 1, seq_b + 7).ok());  // no such record
+  auto reader = ReaderOrDie(*store);
+  Result<std::vector<Delivery>> got = reader->Deliveries(a.id);
+  ASSERT_TRUE(got.ok());
+  ASSERT_EQ(got->size(), 1u);
+  EXPECT_EQ((*got)[0].revision, 2u);
+  EXPECT_EQ((*got)[0].delivered_at, 102);
+  EXPECT_TRUE(reader->Deliveries(b.id)->empty());
+
+  ASSERT_TRUE(store
+                  ->WriteValue<uint64_t>(
+                      [&](WriteTxn& t) { return t.DeleteIndicator(b.id); })
+                  .get()
+                  .ok());
+  EXPECT_TRUE(deliver(b.id, 1, seq_b).ok());
+  EXPECT_TRUE(reader->Deliveries(b.id)->empty());
+  EXPECT_EQ(Count(dir.File("store.db"), "SELECT count(*) FROM deliveries"), 1);
 }
 
 TEST(StoreWithheld, DueForPeerRemoveAndCascade) {

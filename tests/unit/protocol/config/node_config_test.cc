@@ -167,6 +167,7 @@ TEST(NodeConfigTest, MinimalFileTakesDefaultsResolvedAgainstItsDirectory) {
   EXPECT_EQ(c->store.synchronous, protocol::StoreSynchronous::kFull);
   EXPECT_EQ(c->store.cache_mib, 64u);
   EXPECT_EQ(c->store.mmap_mib, 2047u);
+  EXPECT_EQ(c->store.id_filter_mib, 8u);
   EXPECT_EQ(c->control.socket, d / "caravand.sock");
   EXPECT_EQ(c->control.group, "caravan");
   EXPECT_EQ(c->control.max_frame_bytes, 16u * 1024 * 1024);
@@ -199,6 +200,7 @@ database = "/var/lib/caravan/caravan.db"
 synchronous = "normal"
 cache_mib = 512
 mmap_mib = 0
+id_filter_mib = 0
 
 [control]
 socket = "/run/caravan/caravand.sock"
@@ -243,6 +245,7 @@ TEST(NodeConfigTest, FullFileSetsEveryKey) {
   EXPECT_EQ(c->store.synchronous, protocol::StoreSynchronous::kNormal);
   EXPECT_EQ(c->store.cache_mib, 512u);
   EXPECT_EQ(c->store.mmap_mib, 0u);
+  EXPECT_EQ(c->store.id_filter_mib, 0u);
   EXPECT_EQ(c->control.socket, "/run/caravan/caravand.sock");
   EXPECT_EQ(c->control.group, "");
   EXPECT_EQ(c->control.max_frame_bytes, 1048576u);
@@ -408,6 +411,8 @@ INSTANTIATE_TEST_SUITE_P(
                   "5: [store] cache_mib: 1 is out of range 2..65536"},
         ErrorCase{"MmapBeyondSqlite", "[store]\nmmap_mib = 2048\n",
                   "5: [store] mmap_mib: 2048 is out of range 0..2047"},
+        ErrorCase{"HugeIdFilter", "[store]\nid_filter_mib = 1025\n",
+                  "5: [store] id_filter_mib: 1025 is out of range 0..1024"},
         ErrorCase{"EmptyPath", "[policy]\ndir = \"\"\n",
                   "5: [policy] dir: must not be empty"},
         ErrorCase{"BadGroup", "[control]\ngroup = \"a b\"\n",
