@@ -1,5 +1,7 @@
 #include "daemon/sync/unacked_page.h"
 
+#include <sodium.h>
+
 #include <map>
 #include <nlohmann/json.hpp>
 #include <tuple>
@@ -11,25 +13,43 @@ namespace caravan::daemon::sync {
 using nlohmann::json;
 
 std::string EncodeUnackedPage(const std::vector<SentRecord>& sent) {
-  json rules = json::array();
+  // Written out by hand, not through a json tree: one page per 1000
+  // records sent, and building the tree (an allocation per value) was a
+  // twentieth of a sender's CPU in a catch-up. The text is what
+  // json::dump() of the same tree gives (outbound_page_test checks it);
+  // only the rules' strings need escaping, and dump() does that.
   std::map<std::tuple<std::string, int, std::string, std::string>, size_t>
       index;
-  json records = json::array();
+  std::string rules;
+  std::string records;
+  records.reserve(sent.size() * 112);
+  char hex[2 * sizeof(protocol::IndicatorId) + 1];
   for (const auto& s : sent) {
     auto key = std::make_tuple(s.rule.file, s.rule.line, s.rule.key,
                                s.rule.reason);
-    auto [it, fresh] = index.emplace(key, rules.size());
+    auto [it, fresh] = index.emplace(key, index.size());
     if (fresh) {
-      rules.push_back(json::array({s.rule.file, s.rule.line, s.rule.key,
-                                   s.rule.reason}));
+      rules += rules.empty() ? "" : ",";
+      rules +=
+          json::array({s.rule.file, s.rule.line, s.rule.key, s.rule.reason})
+              .dump();
     }
-    records.push_back(json::array({s.seq, protocol::IdToHex(s.id),
-                                   s.revision, s.variant, it->second,
-                                   s.withdrawal, s.log_end,
-                                   s.from_withheld}));
+    sodium_bin2hex(hex, sizeof hex, s.id.data(), s.id.size());
+    records += records.empty() ? "[" : ",[";
+    records += std::to_string(s.seq);
+    records += ",\"";
+    records += hex;
+    records += "\",";
+    records += std::to_string(s.revision);
+    records += ',';
+    records += std::to_string(s.variant);
+    records += ',';
+    records += std::to_string(it->second);
+    records += s.withdrawal ? ",true," : ",false,";
+    records += std::to_string(s.log_end);
+    records += s.from_withheld ? ",true]" : ",false]";
   }
-  return json{{"rules", std::move(rules)}, {"sent", std::move(records)}}
-      .dump();
+  return "{\"rules\":[" + rules + "],\"sent\":[" + records + "]}";
 }
 
 Result<std::vector<SentRecord>> DecodeUnackedPage(const std::string& text) {
