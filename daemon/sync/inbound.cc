@@ -34,30 +34,6 @@ const protocol::RosterMember* RosterIndex::Find(
   return it == by_key_.end() ? nullptr : &members_[it->second];
 }
 
-namespace {
-
-// Prepares each checked record's stored form (`records[i]` is the signed
-// record checked[i].signed_bytes encodes). Whole batches' leaves meet
-// PrepareSignerRecords' preconditions: their leaf hashes were computed
-// from these bodies and their batch's seed (ExpandBatch) and the signed
-// bytes encode the record; so does a single record (no leaves given).
-void PrepareStoredForms(std::vector<CheckedRecord>& checked,
-                        std::vector<protocol::SignedRecord> records) {
-  std::vector<store::RecordRow> rows(checked.size());
-  for (size_t i = 0; i < checked.size(); ++i) {
-    rows[i].body.origin = checked[i].body.origin;
-    rows[i].signed_bytes = checked[i].signed_bytes;
-    rows[i].salt_seed = checked[i].salt_seed;
-    rows[i].batch_leaves = checked[i].batch_leaves;
-  }
-  store::PrepareSignerRecords(rows, std::move(records));
-  for (size_t i = 0; i < checked.size(); ++i) {
-    checked[i].prepared = std::move(rows[i].prepared);
-  }
-}
-
-}  // namespace
-
 CheckedMessage CheckInbound(const InboundContext& ctx,
                             std::shared_ptr<const RosterIndex> roster,
                             const std::vector<InboundEntry>& entries,
@@ -98,9 +74,6 @@ CheckedMessage CheckInbound(const InboundContext& ctx,
     r.metric_reason = metric_reason;
     m.rejected.push_back(std::move(r));
   };
-  // The signed records of m.checked, in its order.
-  std::vector<protocol::SignedRecord> accepted_records;
-  accepted_records.reserve(entries.size());
   for (const auto& e : entries) {
     auto body = protocol::DecodeRecordBody(e.record.body);
     if (!body.ok()) {
@@ -156,10 +129,8 @@ CheckedMessage CheckInbound(const InboundContext& ctx,
     }
     m.checked.push_back({std::move(*body), id, origin,
                          protocol::EncodeSignedRecord(e.record), seed,
-                         std::move(leaves), nullptr});
-    accepted_records.push_back(e.record);
+                         std::move(leaves)});
   }
-  PrepareStoredForms(m.checked, std::move(accepted_records));
   return m;
 }
 
@@ -272,7 +243,6 @@ class InboundWrite {
     row.signed_bytes = c.signed_bytes;
     row.salt_seed = c.salt_seed;
     row.batch_leaves = c.batch_leaves;
-    row.prepared = c.prepared;
     row.origin_country = c.origin->country;
     row.origin_name = c.origin->name;
     row.received_from = from_.name;

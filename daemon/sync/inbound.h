@@ -89,10 +89,6 @@ struct CheckedRecord {
   // and its leaf hashes.
   std::optional<crypto::MerkleSaltSeed> salt_seed;
   std::shared_ptr<const std::vector<crypto::MerkleHash>> batch_leaves;
-  // Its stored form, prepared where it was checked (store::
-  // PrepareSignerRecords), so the store's one writer thread is left with
-  // the SQL.
-  std::shared_ptr<const store::internal::PreparedForm> prepared;
 };
 
 // A record refused before the store saw it (audited by StoreInbound), or
