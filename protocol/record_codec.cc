@@ -314,6 +314,28 @@ std::vector<uint8_t> EncodeSignedRecord(const SignedRecord& record) {
   return std::vector<uint8_t>(bytes.begin(), bytes.end());
 }
 
+Status CheckSignedRecordLimits(const SignedRecord& record) {
+  if (record.body.empty()) return Corrupt("signed record: empty body");
+  if (record.body.size() > kMaxRecordBodyBytes) {
+    return Corrupt("signed record: body of " +
+                   std::to_string(record.body.size()) + " bytes, limit " +
+                   std::to_string(kMaxRecordBodyBytes));
+  }
+  const auto* proof = std::get_if<BatchProofData>(&record.signature);
+  if (proof == nullptr) return Status::Ok();
+  if (proof->tree_size == 0 || proof->leaf_index >= proof->tree_size) {
+    return Corrupt("signed record: batch leaf index " +
+                   std::to_string(proof->leaf_index) +
+                   " outside tree of size " + std::to_string(proof->tree_size));
+  }
+  if (proof->path.size() > kMaxBatchPathEntries) {
+    return Corrupt("signed record: batch path has " +
+                   std::to_string(proof->path.size()) + " entries, limit " +
+                   std::to_string(kMaxBatchPathEntries));
+  }
+  return Status::Ok();
+}
+
 Result<SignedRecord> DecodeSignedRecord(std::span<const uint8_t> bytes) {
   // Body limit plus a proof of 64 path entries plus headers.
   constexpr size_t kMaxBytes = kMaxRecordBodyBytes + 8 * 1024;

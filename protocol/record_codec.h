@@ -88,6 +88,12 @@ std::vector<uint8_t> EncodeSignedRecord(const SignedRecord& record);
 // Corrupt naming the problem.
 Result<SignedRecord> DecodeSignedRecord(std::span<const uint8_t> bytes);
 
+// The limits DecodeSignedRecord checks, for a record made in memory (the
+// store expanding a stored form without encoding it): body of 1 to
+// kMaxRecordBodyBytes, and for a batch proof tree_size > leaf_index and at
+// most kMaxBatchPathEntries path entries. Corrupt naming the first broken.
+Status CheckSignedRecordLimits(const SignedRecord& record);
+
 // Fill a builder embedded in a larger message (peer.capnp) / read one back
 // with the same checks as DecodeSignedRecord. The reader must come from a
 // message read with bounded ReaderOptions; malformed pointers are reported

@@ -79,10 +79,17 @@ Result<IndicatorRow> ReadIndicator(const Statement& st) {
   return r;
 }
 
-// The record's metadata, and its signed bytes unless `skip_bytes`.
+// What ReadRecord makes of the record's stored form.
+enum class FormAs {
+  kBytes,    // StoredRecord::signed_bytes
+  kDecoded,  // StoredRecord::signed_record (signed_bytes for a raw form)
+  kNothing,  // neither: an entry its reader will not decide
+};
+
+// The record's metadata, and its stored form `as` asked.
 Result<StoredRecord> ReadRecord(const Statement& st,
                                 internal::RecordForms& forms,
-                                bool skip_bytes = false) {
+                                FormAs as = FormAs::kBytes) {
   StoredRecord r;
   r.seq = static_cast<uint64_t>(st.Int(0));
   if (!st.FixedBlob(1, r.id) || !st.FixedBlob(4, r.origin)) {
@@ -95,11 +102,21 @@ Result<StoredRecord> ReadRecord(const Statement& st,
   r.created = st.Int(6);
   if (!st.IsNull(7)) r.received_from = st.Text(7);
   r.stored_at = st.Int(8);
-  if (!skip_bytes) {
-    CARAVAN_STORE_ASSIGN_OR_RETURN(
-        r.signed_bytes,
-        forms.Expand(internal::ReadStoredForm(st, kFormColumn)));
+  if (as == FormAs::kNothing) return r;
+  internal::StoredForm form = internal::ReadStoredForm(st, kFormColumn);
+  if (as == FormAs::kBytes || !form.form.raw.empty()) {
+    CARAVAN_STORE_ASSIGN_OR_RETURN(r.signed_bytes, forms.Expand(form));
+    return r;
   }
+  CARAVAN_STORE_ASSIGN_OR_RETURN(protocol::SignedRecord record,
+                                 forms.ExpandRecord(form));
+  // Within what DecodeSignedRecord would accept of its bytes; past them
+  // (a damaged row), the bytes go instead and their reader refuses them.
+  if (!protocol::CheckSignedRecordLimits(record).ok()) {
+    r.signed_bytes = protocol::EncodeSignedRecord(record);
+    return r;
+  }
+  r.signed_record = std::move(record);
   return r;
 }
 
@@ -627,9 +644,11 @@ Result<std::vector<StoredRecord>> Reader::LogRange(uint64_t after_seq,
     return std::vector<StoredRecord>();
   }
   // The superseded flag rides along, so the sender skips superseded
-  // revisions without a second query. The peer's own entries are not
-  // expanded (their bytes are left empty). With no peer, ?3 and ?4 are
-  // NULL and no row matches.
+  // revisions without a second query. For a peer, entries come decoded
+  // (no encoding to bytes and decoding back on the sender's path), and
+  // neither the peer's own entries nor superseded ones are expanded (the
+  // sender decides neither). With no peer, ?3 and ?4 are NULL and no row
+  // matches.
   CARAVAN_STORE_READ_TXN(*db_);
   CARAVAN_STORE_ASSIGN_OR_RETURN(
       Statement st,
@@ -650,10 +669,15 @@ Result<std::vector<StoredRecord>> Reader::LogRange(uint64_t after_seq,
   for (;;) {
     CARAVAN_STORE_ASSIGN_OR_RETURN(bool row, st.Step());
     if (!row) break;
-    CARAVAN_STORE_ASSIGN_OR_RETURN(
-        StoredRecord r,
-        ReadRecord(st, *forms_, st.Int(kAfterRecordColumns + 1) != 0));
-    r.superseded = st.Int(kAfterRecordColumns) != 0;
+    const bool superseded = st.Int(kAfterRecordColumns) != 0;
+    const bool the_peers = st.Int(kAfterRecordColumns + 1) != 0;
+    FormAs as = FormAs::kBytes;
+    if (!for_peer.peer_name.empty()) {
+      as = superseded || the_peers ? FormAs::kNothing : FormAs::kDecoded;
+    }
+    CARAVAN_STORE_ASSIGN_OR_RETURN(StoredRecord r,
+                                   ReadRecord(st, *forms_, as));
+    r.superseded = superseded;
     out.push_back(std::move(r));
   }
   return out;

@@ -117,10 +117,12 @@ class Reader {
   // Log entries with seq > after_seq, ascending, at most `limit`, each
   // with its superseded flag.
   Result<std::vector<StoredRecord>> LogRange(uint64_t after_seq, size_t limit);
-  // The same, read for sending to one peer: an entry that peer signed or
-  // sent us (never sent back to it) comes without its signed bytes, which
-  // spares copying them on a catch-up from that peer, where every entry is
-  // one.
+  // The same, read for sending to one peer: each entry comes as its
+  // signed record already decoded (StoredRecord::signed_record; the bytes
+  // only for a record kept raw), and an entry that peer signed or sent us
+  // (never sent back to it) or a superseded one (never sent) comes with
+  // neither, which spares expanding them on a catch-up from that peer,
+  // where every entry is one.
   struct LogReader {
     std::string_view peer_name;
     PublicKey peer_key{};

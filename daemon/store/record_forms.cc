@@ -5,6 +5,7 @@
 #include <kj/io.h>
 
 #include <algorithm>
+#include <array>
 #include <climits>
 #include <cstring>
 #include <utility>
@@ -34,17 +35,19 @@ Result<std::vector<uint8_t>> Unpack(const std::vector<uint8_t>& packed) {
   try {
     kj::ArrayInputStream in(kj::arrayPtr(packed.data(), packed.size()));
     capnp::_::PackedInputStream unpacker(in);
-    std::vector<uint8_t> body(protocol::kMaxRecordBodyBytes + 8);
+    // Unpacked into one buffer per thread, then copied out at its size: a
+    // body-limit vector per record would be cleared (16 KiB) and, kept by
+    // a caller, hold that much for a few hundred bytes.
+    thread_local std::array<uint8_t, protocol::kMaxRecordBodyBytes + 8> buffer;
     size_t n = 0;
     // Reads a word at least each time, until the packed input is used up.
-    while (in.tryGetReadBuffer().size() > 0 && n < body.size()) {
-      n += unpacker.tryRead(body.data() + n, 8, body.size() - n);
+    while (in.tryGetReadBuffer().size() > 0 && n < buffer.size()) {
+      n += unpacker.tryRead(buffer.data() + n, 8, buffer.size() - n);
     }
     if (n > protocol::kMaxRecordBodyBytes || n % 8 != 0) {
       return Corrupt("a stored record body does not unpack to a body");
     }
-    body.resize(n);
-    return body;
+    return std::vector<uint8_t>(buffer.begin(), buffer.begin() + n);
   } catch (const kj::Exception& e) {
     return Corrupt(std::string("a stored record body is damaged: ") +
                    e.getDescription().cStr());
@@ -600,13 +603,24 @@ Result<BatchTree*> RecordForms::Tree(
 }
 
 Result<std::vector<uint8_t>> RecordForms::Expand(const StoredForm& stored) {
+  if (!stored.form.raw.empty()) return stored.form.raw;
+  CARAVAN_STORE_ASSIGN_OR_RETURN(protocol::SignedRecord record,
+                                 ExpandRecord(stored));
+  return protocol::EncodeSignedRecord(record);
+}
+
+Result<protocol::SignedRecord> RecordForms::ExpandRecord(
+    const StoredForm& stored) {
   const RecordForm& form = stored.form;
-  if (!form.raw.empty()) return form.raw;
+  if (!form.raw.empty()) {
+    return Internal("record " + std::to_string(stored.seq) +
+                    " is kept raw: decode its bytes");
+  }
   protocol::SignedRecord record;
   CARAVAN_STORE_ASSIGN_OR_RETURN(record.body, Restore(form.body, stored.origin));
   if (form.signature) {
     record.signature = *form.signature;
-    return protocol::EncodeSignedRecord(record);
+    return record;
   }
   if (form.batch == 0) {
     return Corrupt("record " + std::to_string(stored.seq) +
@@ -643,7 +657,7 @@ Result<std::vector<uint8_t>> RecordForms::Expand(const StoredForm& stored) {
     CARAVAN_STORE_ASSIGN_OR_RETURN(proof.path, PathFromBytes(st.Blob(0)));
   }
   record.signature = std::move(proof);
-  return protocol::EncodeSignedRecord(record);
+  return record;
 }
 
 }  // namespace caravan::store::internal

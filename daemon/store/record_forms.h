@@ -204,6 +204,11 @@ class RecordForms {
   // The signed bytes a stored form stands for (byte-identical to what
   // Compact was given).
   Result<std::vector<uint8_t>> Expand(const StoredForm& stored);
+  // What DecodeSignedRecord(Expand(stored)) gives, without encoding and
+  // decoding: the signed record of a compact form (one with no raw bytes;
+  // a raw form's bytes are what there is to decode). Corrupt, as Expand,
+  // when the form cannot be put back.
+  Result<protocol::SignedRecord> ExpandRecord(const StoredForm& stored);
 
  private:
   // The tree of the last complete batch used (batch_tree.h): reads walk

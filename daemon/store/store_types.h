@@ -17,6 +17,7 @@
 
 #include "protocol/indicator.h"
 #include "protocol/ip_network.h"
+#include "protocol/record_codec.h"
 
 namespace caravan::store {
 
@@ -60,6 +61,14 @@ struct RecordRow {
   // signed_bytes, body.origin, salt_seed and batch_leaves are the ones it
   // was made from; otherwise InsertRecord does that work itself.
   std::shared_ptr<const internal::PreparedForm> prepared;
+  // Borrowed, read only during InsertRecord: the record signed_bytes were
+  // encoded from (EncodeSignedRecord), and with batch_leaves the batch's
+  // leaf hashes made with it, when the caller made both (a receiver
+  // rebuilding a whole batch). The store then skips decoding the bytes,
+  // checking they encode back and hashing the leaf again
+  // (internal::PrepareSignerForm). Not checked: anything else is stored
+  // wrong.
+  const protocol::SignedRecord* encoded_from = nullptr;
 };
 
 // An indicator's current revision as the submitter reads it: the
@@ -154,6 +163,11 @@ struct StoredRecord {
   std::optional<std::string> received_from;
   int64_t stored_at = 0;
   std::vector<uint8_t> signed_bytes;
+  // Reader::LogRange for a peer only: the signed record signed_bytes would
+  // encode, already decoded (RecordForms::ExpandRecord, its limits
+  // checked); signed_bytes is then empty. Unset for a record kept raw (its
+  // bytes are there to decode) and for entries the sender never decides.
+  std::optional<protocol::SignedRecord> signed_record;
   // Reader::LogRange only: the record is not its indicator's current one
   // (a later revision, or the full variant of its revision, is held).
   bool superseded = false;

@@ -293,10 +293,18 @@ Result<std::optional<InsertOutcome>> WriteTxn::Insert(
         row.prepared &&
         internal::PreparedFor(*row.prepared, row.signed_bytes, b.origin,
                               row.salt_seed, row.batch_leaves);
-    CARAVAN_STORE_ASSIGN_OR_RETURN(
-        form, prepared ? forms_->Place(*row.prepared)
-                       : forms_->Compact(row.signed_bytes, b.origin,
-                                         row.salt_seed, row.batch_leaves));
+    if (prepared) {
+      CARAVAN_STORE_ASSIGN_OR_RETURN(form, forms_->Place(*row.prepared));
+    } else if (row.encoded_from != nullptr) {
+      CARAVAN_STORE_ASSIGN_OR_RETURN(
+          form, forms_->Place(internal::PrepareSignerForm(
+                    *row.encoded_from, row.signed_bytes, b.origin,
+                    row.salt_seed, row.batch_leaves)));
+    } else {
+      CARAVAN_STORE_ASSIGN_OR_RETURN(
+          form, forms_->Compact(row.signed_bytes, b.origin, row.salt_seed,
+                                row.batch_leaves));
+    }
     return Status::Ok();
   };
   if (!id_may_be_held) CARAVAN_RETURN_IF_ERROR(place());

@@ -36,7 +36,7 @@ const protocol::RosterMember* RosterIndex::Find(
 
 CheckedMessage CheckInbound(const InboundContext& ctx,
                             std::shared_ptr<const RosterIndex> roster,
-                            const std::vector<InboundEntry>& entries,
+                            std::vector<InboundEntry> entries,
                             uint64_t up_to_seq) {
   CheckedMessage m;
   m.roster = std::move(roster);
@@ -74,7 +74,7 @@ CheckedMessage CheckInbound(const InboundContext& ctx,
     r.metric_reason = metric_reason;
     m.rejected.push_back(std::move(r));
   };
-  for (const auto& e : entries) {
+  for (auto& e : entries) {
     auto body = protocol::DecodeRecordBody(e.record.body);
     if (!body.ok()) {
       reject(e, "", "malformed record: " + body.status().message(), kRejectDecode);
@@ -127,9 +127,9 @@ CheckedMessage CheckInbound(const InboundContext& ctx,
       seed = e.batch->salt_seed;
       leaves = e.batch->leaf_hashes;
     }
-    m.checked.push_back({std::move(*body), id, origin,
-                         protocol::EncodeSignedRecord(e.record), seed,
-                         std::move(leaves)});
+    std::vector<uint8_t> signed_bytes = protocol::EncodeSignedRecord(e.record);
+    m.checked.push_back({std::move(*body), id, origin, std::move(signed_bytes),
+                         seed, std::move(leaves), std::move(e.record)});
   }
   return m;
 }
@@ -243,6 +243,7 @@ class InboundWrite {
     row.signed_bytes = c.signed_bytes;
     row.salt_seed = c.salt_seed;
     row.batch_leaves = c.batch_leaves;
+    row.encoded_from = &c.record;
     row.origin_country = c.origin->country;
     row.origin_name = c.origin->name;
     row.received_from = from_.name;

@@ -89,6 +89,9 @@ struct CheckedRecord {
   // and its leaf hashes.
   std::optional<crypto::MerkleSaltSeed> salt_seed;
   std::shared_ptr<const std::vector<crypto::MerkleHash>> batch_leaves;
+  // What signed_bytes encode (CheckInbound made them from it): the store
+  // takes it instead of decoding them again (RecordRow::encoded_from).
+  protocol::SignedRecord record;
 };
 
 // A record refused before the store saw it (audited by StoreInbound), or
@@ -142,10 +145,10 @@ struct InboundContext {
 
 // Decodes and checks one Records message against ctx.roster
 // (which `roster` must own) and ctx.root_cache. Never fails: a bad record
-// becomes a rejection.
+// becomes a rejection. Takes `entries` to keep their records.
 CheckedMessage CheckInbound(const InboundContext& ctx,
                             std::shared_ptr<const RosterIndex> roster,
-                            const std::vector<InboundEntry>& entries,
+                            std::vector<InboundEntry> entries,
                             uint64_t up_to_seq);
 
 // Stores checked messages from `from`, in order, in one store write

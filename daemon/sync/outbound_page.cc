@@ -28,13 +28,20 @@ struct Held {
   protocol::IndicatorId id{};
 };
 
-// Decodes one stored log record for deciding.
-Result<LogRecord> Decode(const store::StoredRecord& stored) {
-  auto record = protocol::DecodeSignedRecord(stored.signed_bytes);
-  if (!record.ok()) return record.status();
-  auto body = protocol::DecodeRecordBody(record->body);
+// Decodes one stored log record for deciding (taking its signed record
+// when the reader decoded it already).
+Result<LogRecord> Decode(store::StoredRecord& stored) {
+  protocol::SignedRecord record;
+  if (stored.signed_record) {
+    record = std::move(*stored.signed_record);
+  } else {
+    auto decoded = protocol::DecodeSignedRecord(stored.signed_bytes);
+    if (!decoded.ok()) return decoded.status();
+    record = std::move(*decoded);
+  }
+  auto body = protocol::DecodeRecordBody(record.body);
   if (!body.ok()) return body.status();
-  return LogRecord{stored.seq, stored.id, std::move(*record), std::move(*body),
+  return LogRecord{stored.seq, stored.id, std::move(record), std::move(*body),
                    stored.received_from};
 }
 
@@ -118,10 +125,11 @@ void SignOwnSends(const PageContext& ctx, OutboundPage& page,
   page.batches.push_back(std::move(batch));
 }
 
-// Decides `records` for `peer`, filling `page` and `held`.
+// Decides `records` for `peer`, filling `page` and `held` (taking the
+// records' decoded signed records).
 Status DecideAll(const PageContext& ctx, store::Reader& reader,
                  const PeerInfo& peer,
-                 const std::vector<store::StoredRecord>& records,
+                 std::vector<store::StoredRecord>& records,
                  uint64_t log_end, OutboundPage& page,
                  std::vector<Held>& held) {
   auto quota = reader.QuotaCount(peer.country, store::UtcDay(ctx.now));
@@ -137,7 +145,7 @@ Status DecideAll(const PageContext& ctx, store::Reader& reader,
   if (!trust.ok()) return trust.status();
   const protocol::PublicKey self = ctx.identity->public_key();
   std::vector<OwnSend> own;  // signed together after the loop
-  for (const auto& stored : records) {
+  for (auto& stored : records) {
     // The loop-prevention skips of DecideOutbound, before paying for the
     // decode: what a peer sent us comes back in every page of its session
     // (LogRange for that peer leaves out their bytes).

@@ -149,6 +149,9 @@ int main(int argc, char** argv) {
                std::to_string(checkpoint_mib * 1024 * 1024 / page) + ";";
   }
   Check(sqlite3_exec(db, pragmas.c_str(), nullptr, nullptr, nullptr), db);
+  if (const char* extra = std::getenv("RAW_SQL")) {
+    Check(sqlite3_exec(db, extra, nullptr, nullptr, nullptr), db);
+  }
   sqlite3_stmt *find_id = nullptr, *id_of = nullptr, *add_id = nullptr,
                *add_val = nullptr, *add_ip = nullptr;
   Check(sqlite3_prepare_v2(db,

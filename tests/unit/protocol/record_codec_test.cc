@@ -297,6 +297,41 @@ TEST(SignedRecordCodec, EmbedsInPeerMessages) {
   EXPECT_EQ(*back, SampleBatch());
 }
 
+// The limits of a record made in memory are the decoder's: each broken
+// one fails both with the same words, and a record within them passes
+// and decodes back from its bytes.
+TEST(SignedRecordCodec, LimitsInMemoryAreTheDecodersLimits) {
+  for (const SignedRecord& r : {SampleSingle(), SampleBatch()}) {
+    EXPECT_TRUE(CheckSignedRecordLimits(r).ok());
+  }
+  auto batch = [](std::function<void(BatchProofData&)> change) {
+    SignedRecord r = SampleBatch();
+    change(std::get<BatchProofData>(r.signature));
+    return r;
+  };
+  SignedRecord empty = SampleSingle();
+  empty.body.clear();
+  SignedRecord big = SampleSingle();
+  big.body.assign(kMaxRecordBodyBytes + 1, 0);
+  const std::vector<std::pair<SignedRecord, std::string>> broken = {
+      {batch([](auto& p) { p.leaf_index = 5; }), "outside tree of size 5"},
+      {batch([](auto& p) { p.tree_size = 0; }), "outside tree of size 0"},
+      {batch([](auto& p) { p.path.resize(65); }), "65 entries, limit 64"},
+      {empty, "empty body"},
+      {big, "limit " + std::to_string(kMaxRecordBodyBytes)},
+  };
+  for (const auto& [r, words] : broken) {
+    const Status limits = CheckSignedRecordLimits(r);
+    ASSERT_FALSE(limits.ok()) << words;
+    EXPECT_NE(limits.message().find(words), std::string::npos)
+        << limits.message();
+    auto decoded = DecodeSignedRecord(EncodeSignedRecord(r));
+    ASSERT_FALSE(decoded.ok()) << words;
+    EXPECT_NE(decoded.status().message().find(words), std::string::npos)
+        << decoded.status().message();
+  }
+}
+
 TEST(SignedRecordCodec, RejectsBadShapes) {
   auto check = [](std::function<void(wire::SignedRecord::Builder)> make,
                   const std::string& reason) {

@@ -120,6 +120,31 @@ TEST(RecordForms, ASubsetKeepsItsPathsUntilTheBatchIsWhole) {
   EXPECT_EQ(*bytes, rows[5].signed_bytes);
 }
 
+// A damaged row read for a peer: a proof DecodeSignedRecord would refuse
+// is not handed over decoded; it comes as bytes, which its reader (the
+// sender deciding a page) refuses as it did before reads came decoded.
+TEST(RecordForms, ADamagedProofReadForAPeerComesAsBytesThatDoNotDecode) {
+  TempDir dir;
+  const std::string path = dir.File("s.db");
+  auto key = crypto::IdentityKey::Generate();
+  auto rows = SignedRows(*key, "damaged", 10, 1);
+  auto store = OpenOrDie(path);
+  InsertAll(*store, {rows[3], rows[4]});  // a part: paths kept per record
+  RawExec(path, "UPDATE records SET leaf = 50 WHERE seq = 1");
+  auto reader = ReaderOrDie(*store);
+  auto log = reader->LogRange(0, 10, Reader::LogReader{"peer", PublicKey{1}});
+  ASSERT_TRUE(log.ok()) << log.status().ToString();
+  ASSERT_EQ(log->size(), 2u);
+  EXPECT_FALSE((*log)[0].signed_record);
+  auto decoded = protocol::DecodeSignedRecord((*log)[0].signed_bytes);
+  ASSERT_FALSE(decoded.ok());
+  EXPECT_NE(decoded.status().message().find("outside tree"), std::string::npos)
+      << decoded.status().message();
+  ASSERT_TRUE((*log)[1].signed_record);
+  EXPECT_EQ(*(*log)[1].signed_record,
+            *protocol::DecodeSignedRecord(rows[4].signed_bytes));
+}
+
 TEST(RecordForms, ABatchWhoseLeafHashesComeAlongIsCompleteAtOnce) {
   TempDir dir;
   const std::string path = dir.File("s.db");
@@ -143,6 +168,47 @@ TEST(RecordForms, ABatchWhoseLeafHashesComeAlongIsCompleteAtOnce) {
   InsertAll(*store, {other[0], other[1]});
   EXPECT_EQ(Count(path, "SELECT count(*) FROM record_paths"), 2);
   ExpectBytesBack(*store, {some[0], some[1], some[2], other[0], other[1]});
+}
+
+// A receiver of a whole batch hands the store each record it encoded the
+// bytes from (RecordRow::encoded_from) with the batch's leaf hashes and
+// seed: the store keeps it exactly as it keeps the bytes alone.
+TEST(RecordForms, ARowBringingItsDecodedRecordIsKeptAsItsBytesAlone) {
+  TempDir dir;
+  auto key = crypto::IdentityKey::Generate();
+  crypto::MerkleSaltSeed seed{};
+  seed.fill(0x42);
+  auto rows = SignedRows(*key, "decoded", 12, 1, seed);
+  auto leaves = LeafHashesOf(rows);
+  std::vector<protocol::SignedRecord> decoded;
+  for (auto& r : rows) {
+    r.batch_leaves = leaves;
+    r.salt_seed = seed;
+    decoded.push_back(*protocol::DecodeSignedRecord(r.signed_bytes));
+  }
+  std::vector<RecordRow> bringing = rows;
+  for (size_t i = 0; i < rows.size(); ++i) {
+    bringing[i].encoded_from = &decoded[i];
+  }
+  const std::string fingerprint =
+      "SELECT sum(length(body)) * 1000000 + sum(leaf) * 1000 + "
+      "count(signature) + count(salt) + count(raw) FROM records";
+  std::vector<int64_t> kept;
+  for (const auto* given : {&rows, &bringing}) {
+    const std::string path = dir.File(given == &rows ? "a.db" : "b.db");
+    auto store = OpenOrDie(path);
+    InsertAll(*store, *given);
+    ExpectBytesBack(*store, rows);
+    EXPECT_EQ(Count(path, "SELECT count(*) FROM record_paths"), 0);
+    EXPECT_EQ(Count(path, "SELECT count(*) FROM batches WHERE complete = 1 "
+                          "AND salt_seed IS NOT NULL"),
+              1);
+    EXPECT_EQ(Count(path, "SELECT count(*) FROM records WHERE salt IS NOT "
+                          "NULL OR raw IS NOT NULL"),
+              0);
+    kept.push_back(Count(path, fingerprint));
+  }
+  EXPECT_EQ(kept[0], kept[1]);
 }
 
 TEST(RecordForms, SingleSignaturesAndUnreadableBytesComeBackAsGiven) {

@@ -162,6 +162,26 @@ void ExpectBytesBack(Store& store, const std::vector<RecordRow>& rows) {
   for (const StoredRecord& rec : *log) {
     ASSERT_EQ(rec.signed_bytes, by_id.at(rec.id)->signed_bytes)
         << "log entry " << rec.seq;
+    EXPECT_FALSE(rec.signed_record) << "log entry " << rec.seq;
+  }
+  // Read for a peer (a sender's pages), each entry comes decoded, and is
+  // what decoding its bytes gives; bytes that do not decode come as bytes.
+  const PublicKey stranger{0x5a};
+  auto for_peer = reader->LogRange(0, kMaxQueryLimit,
+                                   Reader::LogReader{"a-stranger", stranger});
+  ASSERT_TRUE(for_peer.ok()) << for_peer.status().ToString();
+  ASSERT_EQ(for_peer->size(), rows.size());
+  for (const StoredRecord& rec : *for_peer) {
+    const std::vector<uint8_t>& given = by_id.at(rec.id)->signed_bytes;
+    auto decoded = protocol::DecodeSignedRecord(given);
+    if (!decoded.ok()) {
+      EXPECT_FALSE(rec.signed_record) << "log entry " << rec.seq;
+      EXPECT_EQ(rec.signed_bytes, given) << "log entry " << rec.seq;
+      continue;
+    }
+    ASSERT_TRUE(rec.signed_record) << "log entry " << rec.seq;
+    EXPECT_TRUE(rec.signed_bytes.empty()) << "log entry " << rec.seq;
+    EXPECT_EQ(*rec.signed_record, *decoded) << "log entry " << rec.seq;
   }
   for (const RecordRow& r : rows) {
     auto bytes = reader->GetRecordBytes(r.id, 1, 0);
