@@ -33,6 +33,8 @@
 //   RAW_ID_FILTER_MIB  the filter of held ids the duplicate check asks
 //                      first (default: the store's, 8; 0: none, every id
 //                      searched at both levels)
+//   RAW_SQL            SQL run once after the pragmas, before the first row
+//                      (e.g. DROP INDEX ..., to price an index)
 #include <sodium.h>
 #include <sqlite3.h>
 #include <stdlib.h>

@@ -297,9 +297,8 @@ TEST(SignedRecordCodec, EmbedsInPeerMessages) {
   EXPECT_EQ(*back, SampleBatch());
 }
 
-// The limits of a record made in memory are the decoder's: each broken
-// one fails both with the same words, and a record within them passes
-// and decodes back from its bytes.
+// The limits of a record made in memory are the decoder's: records within
+// them pass, and each broken one fails both with the same words.
 TEST(SignedRecordCodec, LimitsInMemoryAreTheDecodersLimits) {
   for (const SignedRecord& r : {SampleSingle(), SampleBatch()}) {
     EXPECT_TRUE(CheckSignedRecordLimits(r).ok());
