@@ -43,6 +43,8 @@ for r in $(seq 1 "$rounds"); do
     echo "round $r $side exact: $("$query_latency" "$tmp/$side/caravand.sock" "$tmp/q.txt" 5000 exact)"
     echo "round $r $side cidr24: $("$query_latency" "$tmp/$side/caravand.sock" "$tmp/q.txt" 2000 cidr24)"
     echo "round $r $side cidr24dense: $("$query_latency" "$tmp/$side/caravand.sock" "$testdata/ipv4.txt" 2000 cidr24dense)"
+    sleep 5  # as scale_bench.sh before its idle-RSS reading
+    echo "round $r $side RSS after the queries: $(rss_kib "$side") KiB"
     stop "$side"
   done
 done
