@@ -86,7 +86,12 @@ void BM_CheckInbound1000(benchmark::State& state) {
     ctx.roster = f.roster.get();
     ctx.self = f.self->public_key();
     ctx.root_cache = &cache;
-    auto checked = CheckInbound(ctx, f.roster, f.message, kMessage);
+    // A link hands CheckInbound the entries it read; the copy that stands
+    // for them here is not timed.
+    state.PauseTiming();
+    std::vector<InboundEntry> entries = f.message;
+    state.ResumeTiming();
+    auto checked = CheckInbound(ctx, f.roster, std::move(entries), kMessage);
     if (checked.checked.size() != kMessage) {
       state.SkipWithError("a record did not verify");
       break;
@@ -135,7 +140,8 @@ struct CatchUp {
           writes.emplace_back();
         }
         writes.back().push_back(
-            CheckInbound(ctx, roster, entries, first + at + kMessage));
+            CheckInbound(ctx, roster, std::move(entries),
+                         first + at + kMessage));
         if (writes.back().back().checked.size() != kMessage) std::abort();
       }
     }
