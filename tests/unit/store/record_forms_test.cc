@@ -209,6 +209,18 @@ TEST(RecordForms, ARowBringingItsDecodedRecordIsKeptAsItsBytesAlone) {
     kept.push_back(Count(path, fingerprint));
   }
   EXPECT_EQ(kept[0], kept[1]);
+  // The store keeps the record it is handed, not the bytes (which is why
+  // only a caller that encoded the bytes from it may hand it): row 0 handed
+  // row 1's record reads back as row 1's bytes.
+  const std::string path = dir.File("c.db");
+  auto store = OpenOrDie(path);
+  RecordRow swapped = rows[0];
+  swapped.encoded_from = &decoded[1];
+  InsertAll(*store, {swapped});
+  auto reader = ReaderOrDie(*store);
+  auto bytes = reader->GetRecordBytes(rows[0].id, 1, 0);
+  ASSERT_TRUE(bytes.ok()) << bytes.status().ToString();
+  EXPECT_EQ(*bytes, rows[1].signed_bytes);
 }
 
 TEST(RecordForms, SingleSignaturesAndUnreadableBytesComeBackAsGiven) {
