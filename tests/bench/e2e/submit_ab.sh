@@ -58,6 +58,8 @@ for r in $(seq 1 "$rounds"); do
     t1=$(now)
     stored=$(/usr/bin/python3 -c 'import json,sys; print(json.loads(sys.argv[1])["stored"])' "$summary")
     echo "round $r $side: stored $stored in $(py "round($t1-$t0,2)") s = $(py "round($stored/($t1-$t0))")/s"
+    sleep 7  # past the writer's idle release (5 s): the idle RSS
+    echo "round $r $side RSS idle after the submit: $(rss_kib "$side") KiB"
     stop "$side"
   done
 done
