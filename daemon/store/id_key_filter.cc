@@ -69,10 +69,12 @@ bool IdKeyFilter::MayHold(const ShortKey& key) const {
 
 Status AddHeldIdKeys(Database& db, IdKeyFilter& filter) {
   if (filter.bytes() == 0) return Status::Ok();
-  CARAVAN_STORE_ASSIGN_OR_RETURN(
-      Statement st,
-      db.PrepareUncached(
-          "SELECT k FROM id_keys_0 UNION ALL SELECT k FROM id_keys_1"));
+  std::string sql;
+  for (const char* level : kKeyLevels) {
+    if (!sql.empty()) sql += " UNION ALL ";
+    sql += std::string("SELECT k FROM id_keys") + level;
+  }
+  CARAVAN_STORE_ASSIGN_OR_RETURN(Statement st, db.PrepareUncached(sql));
   ShortKey key;
   for (;;) {
     CARAVAN_STORE_ASSIGN_OR_RETURN(bool row, st.Step());

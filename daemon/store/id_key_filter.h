@@ -59,7 +59,7 @@ class IdKeyFilter {
   std::unique_ptr<Block[], FreeDeleter> data_;
 };
 
-// Adds every id key the file holds, at both levels, to `filter`.
+// Adds every id key the file holds, at every level, to `filter`.
 Status AddHeldIdKeys(Database& db, IdKeyFilter& filter);
 
 }  // namespace caravan::store::internal

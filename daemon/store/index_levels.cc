@@ -3,9 +3,20 @@
 #include <sodium.h>
 #include <sqlite3.h>
 
+#include <array>
 #include <cstring>
+#include <string>
+#include <utility>
 
 namespace caravan::store::internal {
+
+LevelSql PerLevel(std::string_view before, std::string_view after) {
+  LevelSql sql;
+  for (size_t i = 0; i < sql.size(); ++i) {
+    sql[i] = std::string(before) + kKeyLevels[i] + std::string(after);
+  }
+  return sql;
+}
 
 ShortKey IdKeyOf(const protocol::IndicatorId& id) {
   ShortKey key;
@@ -50,9 +61,12 @@ Status RegisterValueKeyFunction(Database& db) {
 
 Result<std::vector<int64_t>> RidsWithIdKey(Database& db,
                                            const protocol::IndicatorId& id) {
+  // Built once: the writer asks before every new row whose id the filter
+  // may hold.
+  static const LevelSql kSql =
+      PerLevel("SELECT rid FROM id_keys", " WHERE k = ?");
   std::vector<int64_t> rids;
-  for (const char* sql : {"SELECT rid FROM id_keys_0 WHERE k = ?",
-                          "SELECT rid FROM id_keys_1 WHERE k = ?"}) {
+  for (const std::string& sql : kSql) {
     CARAVAN_STORE_ASSIGN_OR_RETURN(Statement st, db.Prepare(sql));
     st.BindBlob(1, id.data(), sizeof(ShortKey));
     for (;;) {
@@ -67,13 +81,13 @@ Result<std::vector<int64_t>> RidsWithIdKey(Database& db,
 std::string IdIs(std::string_view alias, std::string_view param) {
   const std::string key = "k = substr(" + std::string(param) + ", 1, 8)";
   return "(" + std::string(alias) + "rid IN (" +
-         RidsAtBothLevels("id_keys", key) + ") AND " + std::string(alias) +
+         RidsAtAllLevels("id_keys", key) + ") AND " + std::string(alias) +
          "id = " + std::string(param) + ")";
 }
 
-std::string RidsAtBothLevels(std::string_view table, std::string_view where) {
+std::string RidsAtAllLevels(std::string_view table, std::string_view where) {
   std::string sql;
-  for (const char* level : {"_0", "_1"}) {
+  for (const char* level : kKeyLevels) {
     if (!sql.empty()) sql += " UNION ALL ";
     sql += "SELECT rid FROM ";
     sql += table;
@@ -113,12 +127,12 @@ Status AddKeys(Database& db, int64_t rid, const protocol::IndicatorId& id,
 
 namespace {
 
-// Runs DELETE FROM <table>_0 and <table>_1 WHERE `where`, binding the
+// Runs DELETE FROM <table>_N WHERE `where` at every level, binding the
 // parameters with `bind` each time.
 template <class BindFn>
-Status DeleteAtBothLevels(Database& db, std::string_view table,
-                          std::string_view where, const BindFn& bind) {
-  for (const char* level : {"_0", "_1"}) {
+Status DeleteAtAllLevels(Database& db, std::string_view table,
+                         std::string_view where, const BindFn& bind) {
+  for (const char* level : kKeyLevels) {
     CARAVAN_STORE_ASSIGN_OR_RETURN(
         Statement del, db.Prepare("DELETE FROM " + std::string(table) + level +
                                   " WHERE " + std::string(where)));
@@ -132,13 +146,13 @@ Status DeleteAtBothLevels(Database& db, std::string_view table,
 
 Status RemoveKeys(Database& db, int64_t rid, const protocol::IndicatorId& id,
                   std::string_view value, const IpKey* ip) {
-  CARAVAN_RETURN_IF_ERROR(DeleteAtBothLevels(
+  CARAVAN_RETURN_IF_ERROR(DeleteAtAllLevels(
       db, "id_keys", "k = substr(?1, 1, 8) AND rid = ?2", [&](Statement& st) {
         st.BindBlob(1, id);
         st.Bind(2, rid);
       }));
   if (ip != nullptr) {
-    return DeleteAtBothLevels(
+    return DeleteAtAllLevels(
         db, "ip_keys",
         "family = ?1 AND prefix = ?2 AND first = ?3 AND rid = ?4",
         [&](Statement& st) {
@@ -149,35 +163,45 @@ Status RemoveKeys(Database& db, int64_t rid, const protocol::IndicatorId& id,
         });
   }
   const ShortKey key = ValueKey(value);
-  return DeleteAtBothLevels(db, "value_keys", "k = ?1 AND rid = ?2",
-                            [&](Statement& st) {
-                              st.BindBlob(1, key);
-                              st.Bind(2, rid);
-                            });
+  return DeleteAtAllLevels(db, "value_keys", "k = ?1 AND rid = ?2",
+                           [&](Statement& st) {
+                             st.BindBlob(1, key);
+                             st.Bind(2, rid);
+                           });
 }
 
-Status MergeLevels(Database& db) {
-  // Read in key order (each level-0 table is a WITHOUT ROWID b-tree on
-  // its key), so the inserts walk level 1 from its first page to its last.
-  for (const char* sql :
-       {"INSERT INTO id_keys_1 (k, rid) SELECT k, rid FROM id_keys_0 "
-        "ORDER BY k, rid",
-        "DELETE FROM id_keys_0",
-        "INSERT INTO value_keys_1 (k, rid) SELECT k, rid FROM value_keys_0 "
-        "ORDER BY k, rid",
-        "DELETE FROM value_keys_0",
-        "INSERT INTO ip_keys_1 (family, prefix, first, rid) SELECT family, "
-        "prefix, first, rid FROM ip_keys_0 ORDER BY family, prefix, first, "
-        "rid",
-        "DELETE FROM ip_keys_0"}) {
-    CARAVAN_STORE_ASSIGN_OR_RETURN(Statement st, db.Prepare(sql));
-    CARAVAN_RETURN_IF_ERROR(st.Run());
+Status MergeLevel(Database& db, size_t from) {
+  if (from + 1 >= kKeyLevels.size()) {
+    return Internal("key level " + std::to_string(from) +
+                    " has no level after it");
+  }
+  const std::string src = kKeyLevels[from];
+  const std::string dst = kKeyLevels[from + 1];
+  // Read in key order (each level is a WITHOUT ROWID b-tree on its key),
+  // so the inserts walk the next level from its first page to its last.
+  for (const auto& [table, columns] :
+       {std::pair<const char*, const char*>{"id_keys", "k, rid"},
+        {"value_keys", "k, rid"},
+        {"ip_keys", "family, prefix, first, rid"}}) {
+    const std::string t = table;
+    const std::string c = columns;
+    for (const std::string& sql :
+         {"INSERT INTO " + t + dst + " (" + c + ") SELECT " + c + " FROM " + t +
+              src + " ORDER BY " + c,
+          "DELETE FROM " + t + src}) {
+      CARAVAN_STORE_ASSIGN_OR_RETURN(Statement st, db.Prepare(sql));
+      CARAVAN_RETURN_IF_ERROR(st.Run());
+    }
   }
   return Status::Ok();
 }
 
-Result<int64_t> Level0Rows(Database& db) {
-  return db.QueryInt("SELECT count(*) FROM id_keys_0");
+Result<int64_t> LevelRows(Database& db, size_t level) {
+  if (level >= kKeyLevels.size()) {
+    return Internal("no key level " + std::to_string(level));
+  }
+  return db.QueryInt(std::string("SELECT count(*) FROM id_keys") +
+                     kKeyLevels[level]);
 }
 
 }  // namespace caravan::store::internal

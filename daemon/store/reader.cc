@@ -196,15 +196,15 @@ constexpr int64_t kSeekEveryPrefixBelow = 16;
 // held, ascending: one probe of each ip_keys level per length.
 Result<std::vector<int64_t>> PrefixesPresent(Database& db, int family,
                                              int64_t low, int64_t high) {
+  static const internal::LevelSql kSql = internal::PerLevel(
+      "SELECT prefix FROM ip_keys",
+      " WHERE family = ? AND prefix > ? AND prefix <= ? ORDER BY prefix "
+      "LIMIT 1");
   std::vector<int64_t> out;
   int64_t prev = low - 1;
   for (;;) {
     std::optional<int64_t> next;
-    for (const char* sql :
-         {"SELECT prefix FROM ip_keys_0 WHERE family = ? AND prefix > ? AND "
-          "prefix <= ? ORDER BY prefix LIMIT 1",
-          "SELECT prefix FROM ip_keys_1 WHERE family = ? AND prefix > ? AND "
-          "prefix <= ? ORDER BY prefix LIMIT 1"}) {
+    for (const std::string& sql : kSql) {
       CARAVAN_STORE_ASSIGN_OR_RETURN(Statement st, db.Prepare(sql));
       st.Bind(1, family);
       st.Bind(2, prev);
@@ -252,12 +252,12 @@ Result<BuiltQuery> BuildQuery(Database& db, const QueryFilter& f) {
   q.sql = std::string("SELECT ") + kIndicatorColumns +
           " FROM indicators WHERE " + (keyed ? "+rid" : rid) + " > ?";
   q.binds.push_back(static_cast<int64_t>(f.after));
-  // "AND rid IN (<both levels of `table` WHERE `where`>)", the where's
+  // "AND rid IN (<every level of `table` WHERE `where`>)", the where's
   // parameters bound once per level.
   const auto rids_in = [&q](std::string_view table, std::string_view where,
                             const std::vector<BindValue>& binds) {
-    q.sql += " AND rid IN (" + internal::RidsAtBothLevels(table, where) + ")";
-    for (int level = 0; level < 2; ++level) {
+    q.sql += " AND rid IN (" + internal::RidsAtAllLevels(table, where) + ")";
+    for (size_t level = 0; level < internal::kKeyLevels.size(); ++level) {
       q.binds.insert(q.binds.end(), binds.begin(), binds.end());
     }
   };
@@ -484,12 +484,12 @@ Result<std::vector<IndicatorId>> Reader::IdsInRange(const IndicatorId& low,
                                                     size_t limit) {
   CARAVAN_RETURN_IF_ERROR(CheckLimit(limit));
   CARAVAN_STORE_READ_TXN(*db_);
-  // The keys in [low, high] cut to 8 bytes, at both levels; the rows'
+  // The keys in [low, high] cut to 8 bytes, at every level; the rows'
   // whole ids then bound the range exactly.
   CARAVAN_STORE_ASSIGN_OR_RETURN(
       Statement st,
       db_->Prepare("SELECT id FROM indicators WHERE rid IN (" +
-                   internal::RidsAtBothLevels("id_keys",
+                   internal::RidsAtAllLevels("id_keys",
                                               "k BETWEEN substr(?1, 1, 8) AND "
                                               "substr(?2, 1, 8)") +
                    ") AND id >= ?1 AND id <= ?2 ORDER BY id LIMIT ?3"));

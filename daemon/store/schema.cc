@@ -498,6 +498,24 @@ DROP TABLE deliveries;
 ALTER TABLE deliveries_v20 RENAME TO deliveries;
 )sql";
 
+// Migration 22: a middle key level (index_levels.h). What migration 21 made
+// level 1 is the big level now, level 2; level 1 starts empty and level 0
+// keeps its keys. 21's own SQL fills id_keys_1 and friends, which this then
+// renames, so a store of any version ends in the same shape. A rename
+// rewrites no row: the migration costs the same at any size.
+constexpr const char* kMigrationKeyLevel2 = R"sql(
+ALTER TABLE id_keys_1 RENAME TO id_keys_2;
+ALTER TABLE value_keys_1 RENAME TO value_keys_2;
+ALTER TABLE ip_keys_1 RENAME TO ip_keys_2;
+CREATE TABLE id_keys_1 (k BLOB NOT NULL, rid INTEGER NOT NULL,
+  PRIMARY KEY (k, rid)) WITHOUT ROWID;
+CREATE TABLE value_keys_1 (k BLOB NOT NULL, rid INTEGER NOT NULL,
+  PRIMARY KEY (k, rid)) WITHOUT ROWID;
+CREATE TABLE ip_keys_1 (family INTEGER NOT NULL, prefix INTEGER NOT NULL,
+  first BLOB NOT NULL, rid INTEGER NOT NULL,
+  PRIMARY KEY (family, prefix, first, rid)) WITHOUT ROWID;
+)sql";
+
 // Append new migrations here; never edit one that has shipped, except as
 // schema.md ("Versions and migrations") says for a migration that writes
 // through today's classes (15) and the reshapes after it (17, 18).
@@ -529,6 +547,7 @@ constexpr Migration kMigrations[] = {
     // Leveled key tables instead of the id, value and address indexes
     // (index_levels.h); the value keys are hashes, computed in code.
     {21, nullptr, MigrateIndexLevels},
+    {22, kMigrationKeyLevel2},
 };
 static_assert(sizeof(kMigrations) / sizeof(kMigrations[0]) == kSchemaVersion,
               "kSchemaVersion must equal the number of migrations");

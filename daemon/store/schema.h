@@ -16,7 +16,7 @@
 namespace caravan::store::internal {
 
 // The newest schema version this code knows.
-inline constexpr int64_t kSchemaVersion = 21;
+inline constexpr int64_t kSchemaVersion = 22;
 
 // 'Crvn': PRAGMA application_id of every caravan store, so `file` and we can
 // tell a caravan database from any other SQLite file.

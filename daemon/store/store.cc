@@ -72,8 +72,9 @@ Result<std::unique_ptr<Store>> Store::Open(const std::string& path,
   if (options.writer_mmap_bytes < 0) {
     return InvalidInput("store writer_mmap_bytes must not be negative");
   }
-  if (options.level0_merge_rows <= 0) {
-    return InvalidInput("store level0_merge_rows must be positive");
+  if (options.level0_merge_rows <= 0 || options.level1_merge_rows <= 0) {
+    return InvalidInput(
+        "store level0_merge_rows and level1_merge_rows must be positive");
   }
   CARAVAN_STORE_ASSIGN_OR_RETURN(
       std::unique_ptr<Database> db,
@@ -88,8 +89,9 @@ Result<std::unique_ptr<Store>> Store::Open(const std::string& path,
   }
   auto origin_seqs = std::make_unique<internal::OriginSeqs>(
       static_cast<uint64_t>(last_origin_seq));
-  CARAVAN_STORE_ASSIGN_OR_RETURN(int64_t level0_rows,
-                                 internal::Level0Rows(*db));
+  LevelCounts levels;
+  CARAVAN_STORE_ASSIGN_OR_RETURN(levels.level0, internal::LevelRows(*db, 0));
+  CARAVAN_STORE_ASSIGN_OR_RETURN(levels.level1, internal::LevelRows(*db, 1));
   auto id_filter =
       std::make_unique<internal::IdKeyFilter>(options.id_filter_bytes);
   CARAVAN_RETURN_IF_ERROR(internal::AddHeldIdKeys(*db, *id_filter));
@@ -100,21 +102,21 @@ Result<std::unique_ptr<Store>> Store::Open(const std::string& path,
           options.busy_timeout_ms));
   return std::unique_ptr<Store>(
       new Store(path, std::move(options), std::move(db), std::move(origin_seqs),
-                std::move(checkpointer), level0_rows, std::move(id_filter)));
+                std::move(checkpointer), levels, std::move(id_filter)));
 }
 
 Store::Store(std::string path, StoreOptions options,
              std::unique_ptr<Database> db,
              std::unique_ptr<internal::OriginSeqs> origin_seqs,
              std::unique_ptr<internal::WalCheckpointer> checkpointer,
-             int64_t level0_rows,
+             LevelCounts levels,
              std::unique_ptr<internal::IdKeyFilter> id_filter)
     : path_(std::move(path)),
       options_(std::move(options)),
       checkpointer_(std::move(checkpointer)),
       db_(std::move(db)),
       origin_seqs_(std::move(origin_seqs)),
-      level0_rows_(level0_rows),
+      levels_(levels),
       id_filter_(std::move(id_filter)) {
   checkpointer_->Attach(db_->handle());
   writer_ = std::thread([this] { WriterLoop(); });
@@ -225,7 +227,7 @@ void Store::WriterLoop() {
     not_full_.notify_all();
     if (!wrote) (void)MapFile(*db_, options_.writer_mmap_bytes);
     RunOneTransaction(batch);
-    if (level0_rows_ >= options_.level0_merge_rows) MergeKeyLevels();
+    if (levels_.level0 >= options_.level0_merge_rows) MergeKeyLevels();
     wrote = true;
   }
 }
@@ -286,23 +288,32 @@ Status EndTransaction(Database& db, bool keep,
 
 }  // namespace
 
-void Store::MergeKeyLevels() {
+bool Store::MergeKeyLevel(size_t from) {
   // Readers see the keys at one level or the other, never both or
   // neither: the move is one transaction. Nothing a reader can see
   // changes, so writes_committed() stays.
   Status s = RunCached(*db_, "BEGIN IMMEDIATE");
-  if (s.ok()) s = internal::MergeLevels(*db_);
+  if (s.ok()) s = internal::MergeLevel(*db_, from);
   if (!s.ok()) ReportIfStorageError(s);
   const Status end = EndTransaction(
       *db_, s.ok(), [this](const Status& e) { ReportIfStorageError(e); });
-  if (s.ok() && end.ok()) {
-    level0_rows_ = 0;
+  return s.ok() && end.ok();
+}
+
+void Store::MergeKeyLevels() {
+  // Not merged (disk full, I/O): the keys stay where they are, where
+  // every look-up finds them, and the merge is tried again after the
+  // next commit that adds rows.
+  if (!MergeKeyLevel(0)) {
+    levels_.level0 = options_.level0_merge_rows - 1;
     return;
   }
-  // Not merged (disk full, I/O): the keys stay at level 0, where every
-  // look-up finds them, and the merge is tried again after the next
-  // commit that adds rows.
-  level0_rows_ = options_.level0_merge_rows - 1;
+  // A count, not the exact number: level 0's rows deleted since they were
+  // counted are counted here too, so level 1 is merged a little early.
+  levels_.level1 += levels_.level0;
+  levels_.level0 = 0;
+  if (levels_.level1 < options_.level1_merge_rows) return;
+  if (MergeKeyLevel(1)) levels_.level1 = 0;
 }
 
 void Store::ReportIfStorageError(const Status& error) {
@@ -349,7 +360,7 @@ void Store::RunOneTransaction(std::deque<Pending>& batch) {
   const Status commit = EndTransaction(*db_, keep, on_error);
   if (keep && commit.ok()) {
     writes_committed_.fetch_add(1, std::memory_order_release);
-    level0_rows_ += txn.level0_rows_added();
+    levels_.level0 += txn.level0_rows_added();
   }
   // Only now, after COMMIT, may anyone learn that their write succeeded.
   for (size_t i = 0; i < results.size(); ++i) {

@@ -86,6 +86,13 @@ struct StoreOptions {
   // page per row there, and a merge into a 10M level 1 about a quarter.
   // Tests set it small.
   int64_t level0_merge_rows = 200'000;
+  // The writer merges level 1 into level 2 after the level-0 merge that
+  // brings level 1 to this many rows. Each merge rewrites about every
+  // page of the level it lands in; with 200k-row merges from level 0,
+  // 1.6M (8 of them) costs about as much in level-1 rewrites as in
+  // level-2 rewrites at 10M stored, where the sum is least
+  // (docs/performance.md, "A middle key level"). Tests set it small.
+  int64_t level1_merge_rows = 1'600'000;
   // Memory of the writer's filter of held ids (id_key_filter.h), which
   // spares most new rows the search for their id. 8 MiB: about 7% of new
   // ids still searched at 10M stored; filled from the file at open (about
@@ -159,6 +166,10 @@ class Store {
   }
 
  private:
+  struct LevelCounts {
+    int64_t level0 = 0;
+    int64_t level1 = 0;
+  };
   struct Pending {
     WriteFn fn;
     std::function<void(Status)> done;
@@ -168,15 +179,18 @@ class Store {
         std::unique_ptr<internal::Database> db,
         std::unique_ptr<internal::OriginSeqs> origin_seqs,
         std::unique_ptr<internal::WalCheckpointer> checkpointer,
-        int64_t level0_rows, std::unique_ptr<internal::IdKeyFilter> id_filter);
+        LevelCounts levels, std::unique_ptr<internal::IdKeyFilter> id_filter);
   // false when closed, or when full and !block.
   bool Enqueue(Pending& p, bool block);
   void WriterLoop();
   // Runs a prefix of `batch` in one transaction, fulfils it, erases it.
   void RunOneTransaction(std::deque<Pending>& batch);
-  // Moves the level-0 keys to level 1 (index_levels.h) in a transaction
+  // Moves the level-0 keys to level 1 (index_levels.h), and level 1 to
+  // level 2 when it has grown to level1_merge_rows, each in a transaction
   // of its own, between two group commits.
   void MergeKeyLevels();
+  // One such move; false (reported) when it failed and was rolled back.
+  bool MergeKeyLevel(size_t from);
   // Reports `error` to options_.on_storage_error when the connection's
   // last SQLite error is a storage failure. Call right after the failure,
   // before another statement resets the error code.
@@ -189,9 +203,9 @@ class Store {
   std::unique_ptr<internal::WalCheckpointer> checkpointer_;
   std::unique_ptr<internal::Database> db_;  // used by the writer thread only
   std::unique_ptr<internal::OriginSeqs> origin_seqs_;
-  // Indicator rows with keys at level 0, as the writer counts them (read
-  // from the file at open). Writer thread only.
-  int64_t level0_rows_ = 0;
+  // Indicator rows with keys at levels 0 and 1, as the writer counts them
+  // (read from the file at open). Writer thread only.
+  LevelCounts levels_;
   // Every id key of the file (id_key_filter.h). Writer thread only.
   std::unique_ptr<internal::IdKeyFilter> id_filter_;
 

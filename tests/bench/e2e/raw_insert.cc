@@ -4,8 +4,8 @@
 // indexes, a record body of a given size, BLAKE2b ids so their keys land
 // at random places like real ones; the store's duplicate check by id (its
 // filter of held ids first, daemon/store/id_key_filter.h), its
-// id key and value or address key at level 0, merged into level 1 as the
-// store's writer does, daemon/store/index_levels.h), with raw prepared
+// id key and value or address key at level 0, merged into levels 1 and 2
+// as the store's writer does, daemon/store/index_levels.h), with raw prepared
 // SQLite statements, synchronous=FULL like the store's default, and none
 // of the node's work (parsing, signing, audit, control socket).
 //
@@ -27,12 +27,14 @@
 //                      SQLite's 1000 pages)
 //   RAW_STEP_ROWS      also print "raw_insert step rows=N rate=R" after
 //                      every so many rows (the rate of that step alone)
-//   RAW_LEVEL0_ROWS    merge the key levels after the commit that brings
-//                      level 0 to this many rows (default 200000, the
+//   RAW_LEVEL0_ROWS    merge level 0 into level 1 after the commit that
+//                      brings level 0 to this many rows (default: the
 //                      store's StoreOptions::level0_merge_rows)
+//   RAW_LEVEL1_ROWS    then level 1 into level 2 when it holds this many
+//                      (default: StoreOptions::level1_merge_rows)
 //   RAW_ID_FILTER_MIB  the filter of held ids the duplicate check asks
 //                      first (default: the store's, 8; 0: none, every id
-//                      searched at both levels)
+//                      searched at every level)
 //   RAW_SQL            SQL run once after the pragmas, before the first row
 //                      (e.g. DROP INDEX ..., to price an index)
 #include <sodium.h>
@@ -77,21 +79,21 @@ long EnvNumber(const char* name, long fallback) {
   return v;
 }
 
-// Moves level 0 into level 1 in key order, as the store's writer does
-// (internal::MergeLevels), in a transaction of its own.
-void MergeLevels(sqlite3* db) {
-  Check(sqlite3_exec(
-            db,
-            "BEGIN IMMEDIATE; "
-            "INSERT INTO id_keys_1 SELECT k, rid FROM id_keys_0 ORDER BY k, "
-            "rid; DELETE FROM id_keys_0; "
-            "INSERT INTO value_keys_1 SELECT k, rid FROM value_keys_0 ORDER BY "
-            "k, rid; DELETE FROM value_keys_0; "
-            "INSERT INTO ip_keys_1 SELECT family, prefix, first, rid FROM "
-            "ip_keys_0 ORDER BY family, prefix, first, rid; "
-            "DELETE FROM ip_keys_0; COMMIT",
-            nullptr, nullptr, nullptr),
-        db);
+// Moves key level `from` into the next one in key order, as the store's
+// writer does (internal::MergeLevel), in a transaction of its own.
+void MergeLevel(sqlite3* db, int from) {
+  const std::string a = "_" + std::to_string(from);
+  const std::string b = "_" + std::to_string(from + 1);
+  const std::string sql =
+      "BEGIN IMMEDIATE; "
+      "INSERT INTO id_keys" + b + " SELECT k, rid FROM id_keys" + a +
+      " ORDER BY k, rid; DELETE FROM id_keys" + a + "; "
+      "INSERT INTO value_keys" + b + " SELECT k, rid FROM value_keys" + a +
+      " ORDER BY k, rid; DELETE FROM value_keys" + a + "; "
+      "INSERT INTO ip_keys" + b + " SELECT family, prefix, first, rid FROM "
+      "ip_keys" + a + " ORDER BY family, prefix, first, rid; "
+      "DELETE FROM ip_keys" + a + "; COMMIT";
+  Check(sqlite3_exec(db, sql.c_str(), nullptr, nullptr, nullptr), db);
 }
 
 }  // namespace
@@ -121,7 +123,11 @@ int main(int argc, char** argv) {
   const long mmap_mib = EnvNumber("RAW_MMAP_MIB", 0);
   const long checkpoint_mib = EnvNumber("RAW_CHECKPOINT_MIB", 0);
   const size_t step_rows = size_t(EnvNumber("RAW_STEP_ROWS", 0));
-  const size_t l0_rows = size_t(EnvNumber("RAW_LEVEL0_ROWS", 200000));
+  const caravan::store::StoreOptions defaults;
+  const size_t l0_rows =
+      size_t(EnvNumber("RAW_LEVEL0_ROWS", long(defaults.level0_merge_rows)));
+  const size_t l1_rows =
+      size_t(EnvNumber("RAW_LEVEL1_ROWS", long(defaults.level1_merge_rows)));
   sqlite3* db = nullptr;
   if (page_size != 0) {
     // Fixed before the first table exists; the store keeps it.
@@ -158,7 +164,8 @@ int main(int argc, char** argv) {
                *add_val = nullptr, *add_ip = nullptr;
   Check(sqlite3_prepare_v2(db,
                            "SELECT rid FROM id_keys_0 WHERE k = ?1 UNION ALL "
-                           "SELECT rid FROM id_keys_1 WHERE k = ?1",
+                           "SELECT rid FROM id_keys_1 WHERE k = ?1 UNION ALL "
+                           "SELECT rid FROM id_keys_2 WHERE k = ?1",
                            -1, &find_id, nullptr),
         db);
   Check(sqlite3_prepare_v2(db, "SELECT id FROM indicators WHERE rid = ?", -1,
@@ -174,6 +181,7 @@ int main(int argc, char** argv) {
                            &add_ip, nullptr),
         db);
   size_t in_l0 = 0;
+  size_t in_l1 = 0;
   sqlite3_stmt *rec = nullptr, *ind = nullptr;
   Check(sqlite3_prepare_v2(
             db,
@@ -272,8 +280,13 @@ int main(int argc, char** argv) {
     if (batch != 0 && ++in_txn == batch) {
       Check(sqlite3_exec(db, "COMMIT", nullptr, nullptr, nullptr), db);
       if (in_l0 >= l0_rows) {
-        MergeLevels(db);
+        MergeLevel(db, 0);
+        in_l1 += in_l0;
         in_l0 = 0;
+        if (in_l1 >= l1_rows) {
+          MergeLevel(db, 1);
+          in_l1 = 0;
+        }
       }
       Check(sqlite3_exec(db, "BEGIN IMMEDIATE", nullptr, nullptr, nullptr), db);
       in_txn = 0;

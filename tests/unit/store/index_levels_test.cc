@@ -72,7 +72,8 @@ bool Inside(const IpNetwork& n, const IpNetwork& outer) {
 class IndexLevelsModel : public ::testing::Test {
  protected:
   void SetUp() override {
-    options_.level0_merge_rows = 5;  // a merge every few writes
+    options_.level0_merge_rows = 5;   // a merge every few writes
+    options_.level1_merge_rows = 12;  // into level 2 every few merges
     Reopen();
   }
 
@@ -218,8 +219,8 @@ void IndexLevelsModel::RunModel(uint32_t seed, int rounds, int reopen_every) {
       return;
     }
   }
-  // Merges happened: level 1 holds keys.
-  EXPECT_GT(Count(dir_.File("levels.db"), "SELECT count(*) FROM id_keys_1"), 0);
+  // Merges happened, at both steps: level 2 holds keys.
+  EXPECT_GT(Count(dir_.File("levels.db"), "SELECT count(*) FROM id_keys_2"), 0);
 }
 
 int ModelRounds() {
@@ -287,19 +288,22 @@ TEST_F(IndexLevelsModel, InsertIfStillNewFindsAnIdHeldAtEitherLevel) {
 TEST(IndexLevelsOptions, AMergeBoundBelowOneIsRefused) {
   TempDir dir;
   for (int64_t rows : {int64_t{0}, int64_t{-1}}) {
-    StoreOptions options;
-    options.level0_merge_rows = rows;
-    auto store = Store::Open(dir.File("bad.db"), options);
-    ASSERT_FALSE(store.ok());
-    EXPECT_EQ(store.status().code(), StatusCode::kInvalidInput);
-    EXPECT_NE(store.status().message().find("level0_merge_rows"),
-              std::string::npos);
+    for (bool level1 : {false, true}) {
+      StoreOptions options;
+      (level1 ? options.level1_merge_rows : options.level0_merge_rows) = rows;
+      auto store = Store::Open(dir.File("bad.db"), options);
+      ASSERT_FALSE(store.ok());
+      EXPECT_EQ(store.status().code(), StatusCode::kInvalidInput);
+      EXPECT_NE(store.status().message().find(level1 ? "level1_merge_rows"
+                                                     : "level0_merge_rows"),
+                std::string::npos);
+    }
   }
 }
 
 // Every statement that finds a row by id searches the key tables and
 // never scans the indicators table.
-TEST_F(IndexLevelsModel, IdLookupsSearchBothLevels) {
+TEST_F(IndexLevelsModel, IdLookupsSearchEveryLevel) {
   ASSERT_TRUE(
       testing::Insert(*store_, MakeRow(IndicatorType::kDomain, "a.example"))
           .ok());
@@ -308,8 +312,9 @@ TEST_F(IndexLevelsModel, IdLookupsSearchBothLevels) {
       "SELECT value FROM indicators i JOIN records r ON r.rid = i.rid WHERE " +
           internal::IdIs("i.", "?1"));
   EXPECT_EQ(plan.find("SCAN"), std::string::npos) << plan;
-  EXPECT_NE(plan.find("id_keys_0"), std::string::npos) << plan;
-  EXPECT_NE(plan.find("id_keys_1"), std::string::npos) << plan;
+  for (const char* level : {"id_keys_0", "id_keys_1", "id_keys_2"}) {
+    EXPECT_NE(plan.find(level), std::string::npos) << plan;
+  }
 }
 
 }  // namespace

@@ -1,7 +1,8 @@
 // Migrations 19 (schema.cc, kMigrationIpIndexes: the index on (ip_family,
-// ip_first) dropped, the value index without addresses) and 21
+// ip_first) dropped, the value index without addresses), 21
 // (index_levels_migration.cc: ids, values and addresses found through the
-// leveled key tables, no index on the indicators table for them): a store
+// leveled key tables, no index on the indicators table for them) and 22
+// (schema.cc, kMigrationKeyLevel2: a middle key level): a store
 // of the version before each is migrated to today's shape, and queries
 // and look-ups by id answer as an independent model of the rows says;
 // kill -9 during a migration leaves the store at the version before or
@@ -10,9 +11,11 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <array>
 #include <random>
 #include <set>
 
+#include "daemon/store/index_levels.h"
 #include "daemon/store/schema.h"
 #include "tests/unit/store/kill_during_open.h"
 #include "tests/unit/store/schema_rollback.h"
@@ -296,6 +299,105 @@ TEST(IndexLevelsMigration, KillNineDuringTheMigrationLosesNothing) {
         ExpectIds(*store, rows);
       });
   RecordProperty("killed_before_commit", killed_at_20);
+}
+
+// Rows in writes of `chunk` rows each: the writer merges after a commit,
+// so this leaves keys at every level where one write would merge once.
+void InsertInChunks(Store& store, const std::vector<RecordRow>& rows,
+                    size_t chunk) {
+  for (size_t i = 0; i < rows.size(); i += chunk) {
+    const size_t end = std::min(rows.size(), i + chunk);
+    InsertAll(store,
+              std::vector<RecordRow>(rows.begin() + i, rows.begin() + end));
+  }
+}
+
+// Keys at each level count (id keys; every row has one).
+std::array<int64_t, 3> KeysPerLevel(const std::string& path) {
+  std::array<int64_t, 3> out{};
+  for (size_t level = 0; level < out.size(); ++level) {
+    out[level] = Count(path, std::string("SELECT count(*) FROM id_keys") +
+                                 internal::kKeyLevels[level]);
+  }
+  return out;
+}
+
+// Migration 22 (a middle key level) on a store written by today's code
+// with keys at every level: level 0 keeps its keys, what migration 21's
+// level 1 held (here levels 1 and 2 together) is level 2, level 1 starts
+// empty, and every query answers as before; merges through all three
+// levels then go on.
+TEST(KeyLevel2Migration, AVersion21StoreAnswersEveryQueryAsTheModelSays) {
+  TempDir dir;
+  // Distinct values (MixedRows): the first half written before the
+  // migration, the second after.
+  const auto all = MixedRows(6000, 22);
+  const std::vector<RecordRow> rows(all.begin(), all.begin() + 3000);
+  const std::vector<RecordRow> more(all.begin() + 3000, all.end());
+  const auto probes = ProbesOf(rows);
+  const std::string path = dir.File("v21.db");
+  StoreOptions small;
+  small.level0_merge_rows = 700;
+  small.level1_merge_rows = 1500;
+  // Writes of 400: level 0 ends with 200, level 1 with 800, level 2 2000.
+  { InsertInChunks(*OpenOrDie(path, small), rows, 400); }
+  const std::array<int64_t, 3> before = KeysPerLevel(path);
+  ASSERT_GT(before[0], 0);
+  ASSERT_GT(before[1], 0);
+  ASSERT_GT(before[2], 0);
+  RawExec(path, testing::kRollBackToSchema21);
+  EXPECT_EQ(Count(path, "SELECT max(version) FROM schema_version"), 21);
+  EXPECT_EQ(Count(path,
+                  "SELECT count(*) FROM sqlite_schema WHERE name LIKE "
+                  "'%_keys_2'"),
+            0);
+  {
+    auto store = OpenOrDie(path, small);  // migrates
+    ExpectTodaysIndexes(path, static_cast<int64_t>(rows.size()));
+    const std::array<int64_t, 3> after = KeysPerLevel(path);
+    EXPECT_EQ(after[0], before[0]);
+    EXPECT_EQ(after[1], 0);
+    EXPECT_EQ(after[2], before[1] + before[2]);
+    ExpectAnswers(*store, probes);
+    ExpectIds(*store, rows);
+  }
+  // Writes go on, merging into both levels again.
+  auto store = OpenOrDie(path, small);
+  InsertInChunks(*store, more, 400);
+  store.reset();
+  store = OpenOrDie(path, small);
+  ExpectTodaysIndexes(path, static_cast<int64_t>(all.size()));
+  EXPECT_GT(KeysPerLevel(path)[2], before[1] + before[2]);
+  ExpectAnswers(*store, ProbesOf(all));
+  ExpectIds(*store, all);
+}
+
+TEST(KeyLevel2Migration, KillNineDuringTheMigrationLosesNothing) {
+  TempDir dir;
+  const std::string original = dir.File("v21.db");
+  const auto rows = MixedRows(20000, 24);
+  const auto probes = ProbesOf(rows);
+  StoreOptions small;
+  small.level0_merge_rows = 3000;
+  small.level1_merge_rows = 9000;
+  { InsertInChunks(*OpenOrDie(original, small), rows, 2000); }
+  RawExec(original, testing::kRollBackToSchema21);
+  const int killed_at_21 = testing::KillDuringOpen(
+      dir, original, 6, 20261208, 21, [&](const std::string& path) {
+        const int64_t version =
+            Count(path, "SELECT max(version) FROM schema_version");
+        EXPECT_TRUE(version == 21 || version == internal::kSchemaVersion)
+            << version;
+        EXPECT_EQ(Count(path,
+                        "SELECT count(*) FROM sqlite_schema WHERE name LIKE "
+                        "'%_keys_2'"),
+                  version == 21 ? 0 : 3);
+        auto store = OpenOrDie(path);
+        ExpectTodaysIndexes(path, static_cast<int64_t>(rows.size()));
+        ExpectAnswers(*store, probes);
+        ExpectIds(*store, rows);
+      });
+  RecordProperty("killed_before_commit", killed_at_21);
 }
 
 TEST(IpIndexesMigration, KillNineDuringTheMigrationLosesNothing) {

@@ -384,16 +384,17 @@ TEST_F(QueryTest, SelectiveFiltersUseIndexes) {
   QueryFilter within;
   within.within = Net("10.0.0.0/8");
   ExpectIndexed(*reader_, within, "within network");
-  // Through both levels of their keys (index_levels.h).
-  for (const char* level : {"ip_keys_0", "ip_keys_1"}) {
+  // Through every level of their keys (index_levels.h).
+  for (const char* level : {"ip_keys_0", "ip_keys_1", "ip_keys_2"}) {
     ExpectUses(*reader_, within, level);
     ExpectUses(*reader_, covering, level);
   }
-  ExpectUses(*reader_, value, "value_keys_0");
-  ExpectUses(*reader_, value, "value_keys_1");
+  for (const char* level : {"value_keys_0", "value_keys_1", "value_keys_2"}) {
+    ExpectUses(*reader_, value, level);
+  }
   QueryFilter ip_value;
   ip_value.value = "10.1.2.3";
-  ExpectUses(*reader_, ip_value, "ip_keys_1");
+  ExpectUses(*reader_, ip_value, "ip_keys_2");
   ip_value.type = IndicatorType::kIpv4;
   ExpectUses(*reader_, ip_value, "ip_keys_0");
   QueryFilter origin;

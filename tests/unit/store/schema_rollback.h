@@ -6,12 +6,28 @@
 
 namespace caravan::store::testing {
 
-// Migration 21 undone: the indicators table with its UNIQUE id, its IP
+// Migration 22 undone: two key levels, level 1 holding what levels 1 and 2
+// held.
+#define CARAVAN_ROLLBACK_TO_SCHEMA_21                                    \
+  "INSERT INTO id_keys_2 SELECT * FROM id_keys_1;"                       \
+  "INSERT INTO value_keys_2 SELECT * FROM value_keys_1;"                 \
+  "INSERT INTO ip_keys_2 SELECT * FROM ip_keys_1;"                       \
+  "DROP TABLE id_keys_1; DROP TABLE value_keys_1; DROP TABLE ip_keys_1;" \
+  "ALTER TABLE id_keys_2 RENAME TO id_keys_1;"                           \
+  "ALTER TABLE value_keys_2 RENAME TO value_keys_1;"                     \
+  "ALTER TABLE ip_keys_2 RENAME TO ip_keys_1;"                           \
+  "DELETE FROM schema_version WHERE version > 21;"
+
+inline constexpr const char* kRollBackToSchema21 =
+    CARAVAN_ROLLBACK_TO_SCHEMA_21;
+
+// Migrations 22 and 21 undone: the indicators table with its UNIQUE id, its IP
 // columns and the id, value and ip_prefix indexes of migration 19 again,
 // no key tables, and warninglist_hits referencing indicators (id). The IP
 // columns come back from ip_keys; ip_last (read by nothing, even then)
 // comes back NULL.
 #define CARAVAN_ROLLBACK_TO_SCHEMA_20                                        \
+  CARAVAN_ROLLBACK_TO_SCHEMA_21                                              \
   "PRAGMA legacy_alter_table = ON;"                                          \
   "ALTER TABLE indicators RENAME TO indicators_v21;"                         \
   "CREATE TABLE indicators ("                                                \
@@ -69,7 +85,7 @@ namespace caravan::store::testing {
 inline constexpr const char* kRollBackToSchema20 =
     CARAVAN_ROLLBACK_TO_SCHEMA_20;
 
-// Migrations 21 and 20 undone: deliveries keyed by the 32-byte id again,
+// Migrations 22 to 20 undone: deliveries keyed by the 32-byte id again,
 // as migration 1 made them.
 #define CARAVAN_ROLLBACK_TO_SCHEMA_19                                      \
   CARAVAN_ROLLBACK_TO_SCHEMA_20                                            \
@@ -89,7 +105,7 @@ inline constexpr const char* kRollBackToSchema20 =
 inline constexpr const char* kRollBackToSchema19 =
     CARAVAN_ROLLBACK_TO_SCHEMA_19;
 
-// Migrations 21 to 19 undone: the value index over every row and the
+// Migrations 22 to 19 undone: the value index over every row and the
 // index on (ip_family, ip_first) back, as migration 1 made them.
 #define CARAVAN_ROLLBACK_TO_SCHEMA_18                                    \
   CARAVAN_ROLLBACK_TO_SCHEMA_19                                          \
@@ -101,7 +117,7 @@ inline constexpr const char* kRollBackToSchema19 =
 
 inline constexpr const char* kRollBackToSchema18 = CARAVAN_ROLLBACK_TO_SCHEMA_18;
 
-// Migrations 21 to 15 undone: the store at schema version 14 (17 and 18
+// Migrations 22 to 15 undone: the store at schema version 14 (17 and 18
 // only reshaped `batches`, which 15's undo drops, with 18's batch_leaves).
 // Records in their disk form back to whole signed bytes: the rows the
 // store tests write are kept raw (their bytes are not signed records), so

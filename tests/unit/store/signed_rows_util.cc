@@ -7,6 +7,7 @@
 
 #include "crypto/merkle.h"
 #include "crypto/signing.h"
+#include "daemon/store/index_levels.h"
 #include "protocol/record_codec.h"
 #include "tests/unit/store/store_test_util.h"
 
@@ -135,19 +136,28 @@ std::string QueryPlan(const std::string& path, const std::string& sql) {
 }
 
 void ExpectEveryRowKeyedOnce(const std::string& path, int64_t rows) {
+  // "SELECT <what> FROM <table>_0 <joiner> SELECT <what> FROM <table>_1 ...".
+  const auto levels = [](const std::string& what, const std::string& table,
+                         const std::string& joiner) {
+    std::string sql;
+    for (const char* level : internal::kKeyLevels) {
+      if (!sql.empty()) sql += joiner;
+      sql += "SELECT " + what + " FROM " + table + level;
+    }
+    return sql;
+  };
   EXPECT_EQ(Count(path, "SELECT count(*) FROM indicators"), rows);
-  EXPECT_EQ(Count(path,
-                  "SELECT count(*) FROM (SELECT rid FROM id_keys_0 UNION "
-                  "SELECT rid FROM id_keys_1) JOIN indicators USING (rid)"),
+  EXPECT_EQ(Count(path, "SELECT count(*) FROM (" +
+                            levels("rid", "id_keys", " UNION ") +
+                            ") JOIN indicators USING (rid)"),
             rows);
-  EXPECT_EQ(Count(path,
-                  "SELECT (SELECT count(*) FROM id_keys_0) + (SELECT "
-                  "count(*) FROM id_keys_1)"),
+  EXPECT_EQ(Count(path, "SELECT count(*) FROM (" +
+                            levels("k", "id_keys", " UNION ALL ") + ")"),
             rows);
-  EXPECT_EQ(Count(path,
-                  "SELECT (SELECT count(*) FROM value_keys_0) + (SELECT "
-                  "count(*) FROM value_keys_1) + (SELECT count(*) FROM "
-                  "ip_keys_0) + (SELECT count(*) FROM ip_keys_1)"),
+  EXPECT_EQ(Count(path, "SELECT count(*) FROM (" +
+                            levels("rid", "value_keys", " UNION ALL ") +
+                            " UNION ALL " +
+                            levels("rid", "ip_keys", " UNION ALL ") + ")"),
             rows);
 }
 
