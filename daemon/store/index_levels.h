@@ -60,15 +60,14 @@ ShortKey IdKeyOf(const protocol::IndicatorId& id);
 // it never changes.
 ShortKey ValueKey(std::string_view value);
 
-// Registers caravan_value_key(text) -> ValueKey on a connection (the
-// migration 21 fills its big level in one INSERT ... SELECT with it).
+// Registers caravan_value_key(text) -> ValueKey on a connection (migration
+// 21 fills its big level in one INSERT ... SELECT with it).
 Status RegisterValueKeyFunction(Database& db);
 
 // The rids whose id key is that of `id`, at every level: usually none or
-// one; the caller compares each row's whole id. One index search a level,
-// no
-// temporary table, where IdIs's IN (...) builds one: for the writer's
-// look-up before every new row.
+// one; the caller compares each row's whole id. One index search a level
+// and no temporary table, where IdIs's IN (...) builds one: for the
+// writer's look-up before every new row.
 Result<std::vector<int64_t>> RidsWithIdKey(Database& db,
                                            const protocol::IndicatorId& id);
 
