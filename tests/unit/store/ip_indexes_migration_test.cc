@@ -339,7 +339,7 @@ TEST(KeyLevel2Migration, AVersion21StoreAnswersEveryQueryAsTheModelSays) {
   StoreOptions small;
   small.level0_merge_rows = 700;
   small.level1_merge_rows = 1500;
-  // Writes of 400: level 0 ends with 200, level 1 with 800, level 2 2000.
+  // Writes of 400: level 0 ends with 200, level 1 with 800, level 2 1600.
   { InsertInChunks(*OpenOrDie(path, small), rows, 400); }
   const std::array<int64_t, 3> before = KeysPerLevel(path);
   ASSERT_GT(before[0], 0);
