@@ -81,10 +81,12 @@ struct StoreOptions {
   // The writer merges the level-0 key tables into level 1 after the
   // commit that brings level 0 to this many indicator rows
   // (daemon/store/index_levels.h). Measured with raw_insert
-  // (RAW_LSM_L0_ROWS, docs/performance.md): 200k keeps level 0 near 1k
+  // (RAW_LEVEL0_ROWS, docs/performance.md): 200k keeps level 0 near 1k
   // pages a kind of key, so a 10k-row commit dirties about a tenth of a
-  // page per row there, and a merge into a 10M level 1 about a quarter.
-  // Tests set it small.
+  // page per row there (with two levels, a merge into a 10M level 1
+  // dirtied about a quarter; level1_merge_rows below). In a 1M catch-up
+  // 50k was about 3% faster and 20k no faster (scratch builds,
+  // docs/performance.md "A middle key level"). Tests set it small.
   int64_t level0_merge_rows = 200'000;
   // The writer merges level 1 into level 2 after the level-0 merge that
   // brings level 1 to this many rows. Each merge rewrites about every
