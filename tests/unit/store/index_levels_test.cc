@@ -285,6 +285,41 @@ TEST_F(IndexLevelsModel, InsertIfStillNewFindsAnIdHeldAtEitherLevel) {
   EXPECT_EQ(Count(path, "SELECT count(*) FROM records"), 5);
 }
 
+// Level 0 is merged once it holds level0_merge_rows and level 1 once it
+// holds level1_merge_rows, and no sooner: after every write (one row
+// each) both stay below their bound, every row is keyed at one level, and
+// all three levels are used. The store is reopened midway, so the counts
+// it starts from must be read from the file.
+TEST_F(IndexLevelsModel, EachLevelStaysBelowItsMergeBoundAcrossReopens) {
+  const std::string path = dir_.File("levels.db");
+  const auto keys_at = [&](const char* level) {
+    return Count(path, std::string("SELECT count(*) FROM id_keys") + level);
+  };
+  bool level1_used = false;
+  bool level2_used = false;
+  for (int i = 0; i < 60; ++i) {
+    if (i == 23) Reopen();
+    ASSERT_TRUE(testing::Insert(*store_,
+                                MakeRow(IndicatorType::kDomain,
+                                        "b" + std::to_string(i) + ".example"))
+                    .ok());
+    // The merges run after that commit; a write queued after it runs
+    // after them.
+    ASSERT_TRUE(
+        store_->Write([](WriteTxn&) { return Status::Ok(); }).get().ok());
+    const int64_t l0 = keys_at("_0");
+    const int64_t l1 = keys_at("_1");
+    const int64_t l2 = keys_at("_2");
+    EXPECT_LT(l0, options_.level0_merge_rows) << "after row " << i;
+    EXPECT_LT(l1, options_.level1_merge_rows) << "after row " << i;
+    EXPECT_EQ(l0 + l1 + l2, i + 1);
+    level1_used = level1_used || l1 > 0;
+    level2_used = level2_used || l2 > 0;
+  }
+  EXPECT_TRUE(level1_used);
+  EXPECT_TRUE(level2_used);
+}
+
 TEST(IndexLevelsOptions, AMergeBoundBelowOneIsRefused) {
   TempDir dir;
   for (int64_t rows : {int64_t{0}, int64_t{-1}}) {
