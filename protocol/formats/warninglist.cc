@@ -155,6 +155,43 @@ Result<RegexSource> SplitRegex(std::string_view entry) {
   return src;
 }
 
+// libstdc++'s regex compiler reads a back-reference number ("\\12") or a
+// repetition count ("{3,7}") into a long with no overflow check, so a digit
+// run of 19 or more is undefined behaviour before any regex_error can be
+// thrown. Such numbers are refused here, before std::regex sees them; nine
+// digits is far past any count the compiler's state limit would let through.
+constexpr size_t kMaxRegexNumberDigits = 9;
+
+size_t DigitRunAt(std::string_view p, size_t i) {
+  size_t n = 0;
+  while (i + n < p.size() && p[i + n] >= '0' && p[i + n] <= '9') ++n;
+  return n;
+}
+
+// Every place the scanner could read such a number is checked, whatever
+// the context: after any backslash or brace, and after "{digits,". Tracking
+// bracket classes and escapes as the scanner does would refuse less, but a
+// slip there would let an overflow through; a 10-digit run right after a
+// literal brace is not worth that risk.
+Status CheckRegexNumbers(std::string_view p) {
+  const auto too_long = [](size_t at) {
+    return InvalidInput("regex number at offset " + std::to_string(at) +
+                        " is longer than " +
+                        std::to_string(kMaxRegexNumberDigits) + " digits");
+  };
+  for (size_t i = 0; i < p.size(); ++i) {
+    if (p[i] != '\\' && p[i] != '{') continue;
+    const size_t run = DigitRunAt(p, i + 1);
+    if (run > kMaxRegexNumberDigits) return too_long(i + 1);
+    const size_t comma = i + 1 + run;
+    if (p[i] == '{' && run > 0 && comma < p.size() && p[comma] == ',' &&
+        DigitRunAt(p, comma + 1) > kMaxRegexNumberDigits) {
+      return too_long(comma + 1);
+    }
+  }
+  return Status::Ok();
+}
+
 // Compiles for a whole-value match in polynomial (Thompson) mode: no
 // backtracking, so a hostile pattern cannot take exponential time, and the
 // surrounding [\s\S]* makes one pass do what regex_search would do from
@@ -166,6 +203,9 @@ Result<std::regex> CompileRegex(std::string_view entry) {
   }
   auto src = SplitRegex(entry);
   if (!src.ok()) return src.status();
+  if (Status numbers = CheckRegexNumbers(src->pattern); !numbers.ok()) {
+    return numbers;
+  }
   auto flags = std::regex::ECMAScript | std::regex::nosubs |
                std::regex_constants::__polynomial;
   if (src->icase) flags |= std::regex::icase;

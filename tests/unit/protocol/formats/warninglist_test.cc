@@ -113,6 +113,17 @@ TEST(WarninglistParse, ErrorsNameFileAndEntry) {
        "bad.json: entry 0 'a)|(b': regex does not compile"},
       {R"({"name":"n","type":"regex","list":["(a)\\1"]})",
        "bad.json: entry 0 '(a)\\1': regex does not compile"},
+      // Numbers libstdc++ would overflow a long reading (undefined
+      // behaviour before any regex_error); found by fuzz_warninglist.
+      {R"({"name":"n","type":"regex","list":["(a)\\66666666666666666666"]})",
+       "bad.json: entry 0 '(a)\\66666666666666666666': regex number at "
+       "offset 4 is longer than 9 digits"},
+      {R"({"name":"n","type":"regex","list":["/a{12345678901234567890}/"]})",
+       "bad.json: entry 0 '/a{12345678901234567890}/': regex number at "
+       "offset 2 is longer than 9 digits"},
+      {R"({"name":"n","type":"regex","list":["a{1,12345678901234567890}"]})",
+       "bad.json: entry 0 'a{1,12345678901234567890}': regex number at "
+       "offset 4 is longer than 9 digits"},
       {R"({"name":"n","version":"1","type":"string","list":["a"]})",
        "bad.json: \"version\" is not an integer"},
       {R"({"name":"n","type":"string","list":["a"],"matching_attributes":"x"})",
@@ -249,6 +260,25 @@ TEST(WarninglistMatchTest, RegexWithMispDelimitersAndFlags) {
   EXPECT_EQ(MatchedEntry(set, IndicatorType::kDomain, "x.abc.example"), "-");
   EXPECT_EQ(MatchedEntry(set, IndicatorType::kUrl, "http://a/evil/b"), "evil");
   EXPECT_EQ(MatchedEntry(set, IndicatorType::kDomain, "good.org"), "-");
+}
+
+TEST(WarninglistMatchTest, RegexCountsUpToNineDigitsAreNotRefusedForLength) {
+  // The digit bound refuses only numbers no real pattern has; ordinary
+  // counts and escapes still compile and match.
+  auto set = SetOf(ListJson(
+      "regex", {"^[0-9]{1,3}\\.example$", "^x\\d{2}y$", "^z{2}$"}));
+  EXPECT_EQ(MatchedEntry(set, IndicatorType::kDomain, "123.example"),
+            "^[0-9]{1,3}\\.example$");
+  EXPECT_EQ(MatchedEntry(set, IndicatorType::kDomain, "1234.example"), "-");
+  EXPECT_EQ(MatchedEntry(set, IndicatorType::kDomain, "x42y"), "^x\\d{2}y$");
+  EXPECT_EQ(MatchedEntry(set, IndicatorType::kDomain, "zz"), "^z{2}$");
+  // Nine digits pass the bound, and std::regex then refuses the count by
+  // its own state limit, as a compile error rather than undefined behaviour.
+  auto l = ParseWarninglist(ListJson("regex", {"a{999999999}"}), "f");
+  ASSERT_FALSE(l.ok());
+  EXPECT_NE(l.status().message().find("regex does not compile"),
+            std::string::npos)
+      << l.status().message();
 }
 
 TEST(WarninglistMatchTest, HostileRegexIsPolynomial) {
