@@ -687,7 +687,10 @@ bool IsValidUtf8(std::string_view text) {
   return true;
 }
 
-std::string Refang(std::string_view raw) {
+namespace {
+
+// One left-to-right pass of the rewrites Refang documents.
+std::string RefangOnce(std::string_view raw) {
   std::string_view v = StripWrapping(raw);
   std::string out;
   out.reserve(v.size());
@@ -726,6 +729,25 @@ std::string Refang(std::string_view raw) {
     }
   }
   return std::string(StripWrapping(out));
+}
+
+}  // namespace
+
+// One pass can leave a token its own rewrite made ("\\." gives "\.",
+// "[[.]]" gives "[.]"), so a canonical value would change when normalized
+// again, and a peer re-checking it would not get what the sender stored.
+// Passes run until nothing changes. That ends: a pass that changes the text
+// makes it shorter, except the scheme fix, which leaves a real scheme no
+// later pass rewrites; so there are at most as many passes as bytes
+// (kMaxRawBytes), and one in the common case.
+std::string Refang(std::string_view raw) {
+  std::string cur = RefangOnce(raw);
+  if (cur == raw) return cur;
+  for (;;) {
+    std::string next = RefangOnce(cur);
+    if (next == cur) return cur;
+    cur = std::move(next);
+  }
 }
 
 Result<std::string> NormalizeValue(IndicatorType type, std::string_view raw) {
