@@ -103,7 +103,9 @@ Status AddKeys(Database& db, int64_t rid, const protocol::IndicatorId& id,
   CARAVAN_STORE_ASSIGN_OR_RETURN(Statement add_id,
                                  db.Prepare("INSERT INTO id_keys_0 (k, rid) "
                                             "VALUES (substr(?1, 1, 8), ?2)"));
-  add_id.BindBlob(1, id);
+  // Borrowed binds (Statement::BindBlobBorrowed): every key outlives the
+  // statement that inserts it.
+  add_id.BindBlobBorrowed(1, id);
   add_id.Bind(2, rid);
   CARAVAN_RETURN_IF_ERROR(add_id.Run());
   if (ip != nullptr) {
@@ -113,14 +115,15 @@ Status AddKeys(Database& db, int64_t rid, const protocol::IndicatorId& id,
                    "VALUES (?, ?, ?, ?)"));
     add_ip.Bind(1, ip->family);
     add_ip.Bind(2, ip->prefix);
-    add_ip.BindBlob(3, ip->first);
+    add_ip.BindBlobBorrowed(3, ip->first);
     add_ip.Bind(4, rid);
     return add_ip.Run();
   }
+  const ShortKey value_key = ValueKey(value);
   CARAVAN_STORE_ASSIGN_OR_RETURN(
       Statement add_value,
       db.Prepare("INSERT INTO value_keys_0 (k, rid) VALUES (?, ?)"));
-  add_value.BindBlob(1, ValueKey(value));
+  add_value.BindBlobBorrowed(1, value_key);
   add_value.Bind(2, rid);
   return add_value.Run();
 }

@@ -211,16 +211,16 @@ Result<std::optional<CurrentBody>> CurrentBodyOf(
 void BindRecordForm(Statement& st, int c, const RecordForm& form) {
   for (int i = c; i < c + 6; ++i) st.BindNull(i);
   if (!form.raw.empty()) {
-    st.BindBlob(c + 5, form.raw);
+    st.BindBlobBorrowed(c + 5, form.raw);
     return;
   }
   if (form.batch != 0) {
     st.Bind(c, form.batch);
     st.Bind(c + 1, static_cast<int64_t>(form.leaf));
-    if (!form.salt_derived) st.BindBlob(c + 3, form.salt);
+    if (!form.salt_derived) st.BindBlobBorrowed(c + 3, form.salt);
   }
-  if (form.signature) st.BindBlob(c + 2, *form.signature);
-  st.BindBlob(c + 4, form.body);
+  if (form.signature) st.BindBlobBorrowed(c + 2, *form.signature);
+  st.BindBlobBorrowed(c + 4, form.body);
 }
 
 namespace {

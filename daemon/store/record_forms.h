@@ -100,7 +100,8 @@ Result<std::optional<CurrentBody>> CurrentBodyOf(
     Database& db, const std::array<uint8_t, 32>& id);
 
 // Binds `form` to the six parameters from `first` on, in the order of the
-// `records` columns batch, leaf, signature, salt, body, raw.
+// `records` columns batch, leaf, signature, salt, body, raw. Borrowed:
+// `form` must outlive the statement's run (Statement::BindBlobBorrowed).
 void BindRecordForm(Statement& st, int first, const RecordForm& form);
 
 // A complete batch's leaf hashes, one `batch_leaves` row per chunk of

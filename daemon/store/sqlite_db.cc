@@ -75,6 +75,17 @@ void Statement::BindBlob(int index, const void* data, size_t size) {
                     static_cast<int>(size), SQLITE_TRANSIENT);
 }
 
+void Statement::BindTextBorrowed(int index, std::string_view text) {
+  sqlite3_bind_text(stmt_, index, text.data(), static_cast<int>(text.size()),
+                    SQLITE_STATIC);
+}
+
+void Statement::BindBlobBorrowed(int index, const void* data, size_t size) {
+  static const uint8_t kEmpty = 0;
+  sqlite3_bind_blob(stmt_, index, size ? data : &kEmpty,
+                    static_cast<int>(size), SQLITE_STATIC);
+}
+
 void Statement::BindNull(int index) { sqlite3_bind_null(stmt_, index); }
 
 void Statement::Reset() { sqlite3_reset(stmt_); }

@@ -345,7 +345,7 @@ Result<std::optional<InsertOutcome>> WriteTxn::Insert(
     if (row.received_from.empty()) {
       st.BindNull(7);
     } else {
-      st.BindText(7, row.received_from);
+      st.BindTextBorrowed(7, row.received_from);
     }
     st.Bind(8, now_);
     internal::BindRecordForm(st, 9, form);
@@ -429,29 +429,31 @@ Result<int64_t> WriteTxn::WriteCurrent(const RecordRow& row, uint64_t seq,
                 "received_from, quarantined, warning, stored_at) VALUES (?1, "
                 "?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, "
                 "?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23)"));
-  st.BindBlob(1, row.id);
+  // The row's own fields, borrowed: `row` outlives `st` (the writer's hot
+  // path; Statement::BindTextBorrowed).
+  st.BindBlobBorrowed(1, row.id);
   st.Bind(2, static_cast<int64_t>(ind.type));
-  st.BindText(3, ind.value);
-  st.BindBlob(4, b.origin);
-  st.BindText(5, row.origin_country);
-  st.BindText(6, row.origin_name);
+  st.BindTextBorrowed(3, ind.value);
+  st.BindBlobBorrowed(4, b.origin);
+  st.BindTextBorrowed(5, row.origin_country);
+  st.BindTextBorrowed(6, row.origin_name);
   st.Bind(7, b.revision);
   st.Bind(8, b.variant);
   st.Bind(9, static_cast<int64_t>(seq));
   st.Bind(10, static_cast<int64_t>(ind.tlp));
   st.Bind(11, ind.confidence);
-  st.BindText(12, ind.description);
+  st.BindTextBorrowed(12, ind.description);
   st.Bind(13, b.created);
   st.Bind(14, ind.valid_until);
   st.Bind(15, ind.first_seen);
   st.Bind(16, ind.last_seen);
   st.Bind(17, static_cast<int64_t>(ind.reshare));
   st.Bind(18, ind.revoked ? 1 : 0);
-  st.BindText(19, ind.revoke_reason);
+  st.BindTextBorrowed(19, ind.revoke_reason);
   if (row.received_from.empty()) {
     st.BindNull(20);
   } else {
-    st.BindText(20, row.received_from);
+    st.BindTextBorrowed(20, row.received_from);
   }
   st.Bind(21, row.quarantined ? 1 : 0);
   st.Bind(22, row.warning ? 1 : 0);
@@ -762,13 +764,14 @@ Status WriteTxn::RecordDelivery(const Delivery& d) {
   }
   CARAVAN_STORE_ASSIGN_OR_RETURN(Statement st,
                                  db_.Prepare(by_seq ? kBySeq : kByRid));
+  // `d` outlives `st`: borrowed (a sender's hot path, one per record).
   if (by_seq) {
-    st.BindBlob(1, d.id);
+    st.BindBlobBorrowed(1, d.id);
     st.Bind(6, static_cast<int64_t>(d.record_seq));
   } else {
     st.Bind(1, rid);
   }
-  st.BindText(2, d.peer);
+  st.BindTextBorrowed(2, d.peer);
   st.Bind(3, d.revision);
   st.Bind(4, d.variant);
   st.Bind(5, d.delivered_at);

@@ -14,7 +14,9 @@
 # BUILD_A writes the sender's store: when the two builds' store schemas
 # differ, BUILD_A must be the older (the newer migrates its copy; the
 # older refuses a newer store).
-# Environment: WINDOW="FROM TO", RESHARE (federation, the default, or none)
+# Environment: WINDOW="FROM TO", RESHARE (federation, the default, or none),
+# PRELOAD_B (LD_PRELOAD for build B's daemons only: with the same build as
+# A and B, an allocator A/B, e.g. /usr/lib/x86_64-linux-gnu/libjemalloc.so.2)
 set -euo pipefail
 build=$(cd "$1" && pwd)
 other=$(cd "$2" && pwd)
@@ -50,7 +52,7 @@ cv S submit --file "$tmp/gen/chunk-0000.txt" --tlp green --json >/dev/null 2>&1 
 stop S
 mv "$tmp/S" "$tmp/T"  # the template: every run starts from a copy
 rm -rf "$tmp/gen"
-echo "N = $n, reshare $reshare, window ${WINDOW:-whole}; load average $(cut -d' ' -f1-3 /proc/loadavg)"
+echo "N = $n, reshare $reshare, window ${WINDOW:-whole}${PRELOAD_B:+, B preloads $PRELOAD_B}; load average $(cut -d' ' -f1-3 /proc/loadavg)"
 own_caravan=$caravan
 own_caravand=$caravand
 for r in $(seq 1 "$rounds"); do
@@ -62,8 +64,10 @@ for r in $(seq 1 "$rounds"); do
     rm -rf "${tmp:?}/S" "$tmp/R"
     cp -a "$tmp/T" "$tmp/S"  # relative paths: the copy is the same node
     init_node R KZ
+    if [ "$side" = B ] && [ -n "${PRELOAD_B:-}" ]; then export LD_PRELOAD=$PRELOAD_B; fi
     start S
     start R
+    unset LD_PRELOAD
     target=$(log_seq S)
     add R S
     t0=$(now)
