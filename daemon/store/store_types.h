@@ -56,19 +56,12 @@ struct RecordRow {
   std::string received_from;          // peer name; empty = made locally
   bool quarantined = false;           // held for operator review
   bool warning = false;               // e.g. signature ok but policy warning
-  // Set by PrepareRecords (write_txn.h): the part of InsertRecord that
-  // needs no database, done before the write. Used only while
-  // signed_bytes, body.origin, salt_seed and batch_leaves are the ones it
-  // was made from; otherwise InsertRecord does that work itself.
+  // Set by PrepareRecords, PrepareSignerRecords or PrepareReceivedForm
+  // (write_txn.h): the part of InsertRecord that needs no database, done
+  // before the write. Used only while signed_bytes, body.origin, salt_seed
+  // and batch_leaves are the ones it was made from; otherwise InsertRecord
+  // does that work itself.
   std::shared_ptr<const internal::PreparedForm> prepared;
-  // Borrowed, read only during InsertRecord: the record signed_bytes were
-  // encoded from (EncodeSignedRecord), and with batch_leaves the batch's
-  // leaf hashes made with it, when the caller made both (a receiver
-  // rebuilding a whole batch). The store then skips decoding the bytes,
-  // checking they encode back and hashing the leaf again
-  // (internal::PrepareSignerForm). Not checked: anything else is stored
-  // wrong.
-  const protocol::SignedRecord* encoded_from = nullptr;
 };
 
 // An indicator's current revision as the submitter reads it: the

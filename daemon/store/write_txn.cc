@@ -108,33 +108,32 @@ bool Supersedes(uint32_t revision, uint32_t variant, const CurrentInfo& cur) {
 
 namespace {
 
-// Keeps `prepared` in `row`, its tree levels decided from the levels of
-// the row's batch (computed once per batch, in `levels`).
-void KeepPrepared(
-    RecordRow& row, internal::PreparedForm prepared,
-    std::map<const void*, std::shared_ptr<const crypto::MerkleLevels>>&
-        levels) {
+// `prepared`, its tree levels decided from the levels of its batch
+// (`leaves`; computed once per batch, in `levels`).
+std::shared_ptr<const internal::PreparedForm> Kept(
+    internal::PreparedForm prepared,
+    const std::shared_ptr<const std::vector<crypto::MerkleHash>>& leaves,
+    BatchLevelsCache& levels) {
   auto kept = std::make_shared<internal::PreparedForm>(std::move(prepared));
   if (!kept->levels_decided) {
-    auto& of_batch = levels[row.batch_leaves.get()];
+    auto& of_batch = levels.of_batch[leaves.get()];
     if (!of_batch) {
       of_batch = std::make_shared<const crypto::MerkleLevels>(
-          crypto::MerkleTreeLevels(*row.batch_leaves));
+          crypto::MerkleTreeLevels(*leaves));
     }
     internal::DecideLevels(*kept, of_batch);
   }
-  row.prepared = std::move(kept);
+  return kept;
 }
 
 }  // namespace
 
 void PrepareRecords(std::span<RecordRow> rows) {
-  std::map<const void*, std::shared_ptr<const crypto::MerkleLevels>> levels;
+  BatchLevelsCache levels;
   for (RecordRow& row : rows) {
-    KeepPrepared(row,
-                 internal::PrepareForm(row.signed_bytes, row.body.origin,
-                                       row.salt_seed, row.batch_leaves),
-                 levels);
+    row.prepared = Kept(internal::PrepareForm(row.signed_bytes, row.body.origin,
+                                              row.salt_seed, row.batch_leaves),
+                        row.batch_leaves, levels);
   }
 }
 
@@ -144,15 +143,24 @@ void PrepareSignerRecords(std::span<RecordRow> rows,
     PrepareRecords(rows);
     return;
   }
-  std::map<const void*, std::shared_ptr<const crypto::MerkleLevels>> levels;
+  BatchLevelsCache levels;
   for (size_t i = 0; i < rows.size(); ++i) {
     RecordRow& row = rows[i];
-    KeepPrepared(row,
-                 internal::PrepareSignerForm(std::move(records[i]),
-                                             row.signed_bytes, row.body.origin,
-                                             row.salt_seed, row.batch_leaves),
-                 levels);
+    row.prepared = PrepareReceivedForm(std::move(records[i]), row.signed_bytes,
+                                       row.body.origin, row.salt_seed,
+                                       row.batch_leaves, levels);
   }
+}
+
+std::shared_ptr<const internal::PreparedForm> PrepareReceivedForm(
+    protocol::SignedRecord record, const std::vector<uint8_t>& signed_bytes,
+    const std::array<uint8_t, 32>& origin,
+    const std::optional<std::array<uint8_t, 32>>& salt_seed,
+    const std::shared_ptr<const std::vector<crypto::MerkleHash>>& leaves,
+    BatchLevelsCache& levels) {
+  return Kept(internal::PrepareSignerForm(std::move(record), signed_bytes,
+                                          origin, salt_seed, leaves),
+              leaves, levels);
 }
 
 WriteTxn::WriteTxn(internal::Database& db, internal::OriginSeqs& origin_seqs,
@@ -295,11 +303,6 @@ Result<std::optional<InsertOutcome>> WriteTxn::Insert(
                               row.salt_seed, row.batch_leaves);
     if (prepared) {
       CARAVAN_STORE_ASSIGN_OR_RETURN(form, forms_->Place(*row.prepared));
-    } else if (row.encoded_from != nullptr) {
-      CARAVAN_STORE_ASSIGN_OR_RETURN(
-          form, forms_->Place(internal::PrepareSignerForm(
-                    *row.encoded_from, row.signed_bytes, b.origin,
-                    row.salt_seed, row.batch_leaves)));
     } else {
       CARAVAN_STORE_ASSIGN_OR_RETURN(
           form, forms_->Compact(row.signed_bytes, b.origin, row.salt_seed,

@@ -13,6 +13,7 @@
 
 #include <cstdint>
 #include <limits>
+#include <map>
 #include <memory>
 #include <optional>
 #include <span>
@@ -21,6 +22,7 @@
 #include <utility>
 #include <vector>
 
+#include "crypto/merkle.h"
 #include "daemon/store/hub_types.h"
 #include "daemon/store/identity_rotation_row.h"
 #include "daemon/store/member_trust.h"
@@ -53,6 +55,22 @@ void PrepareRecords(std::span<RecordRow> rows);
 // not one record per row it is PrepareRecords.
 void PrepareSignerRecords(std::span<RecordRow> rows,
                           std::vector<protocol::SignedRecord> records);
+// Each batch's tree levels, computed once per batch across the calls
+// that prepare one message's records.
+struct BatchLevelsCache {
+  std::map<const void*, std::shared_ptr<const crypto::MerkleLevels>> of_batch;
+};
+// What PrepareSignerRecords does for one record, for a caller that has no
+// RecordRow yet: a receiver checking a message on its worker pool, so the
+// writer thread is left with the SQL (RecordRow::prepared). The same
+// preconditions, not checked: `signed_bytes` encode `record`, and
+// `leaves` (when set) are its whole batch's leaf hashes, made with it.
+std::shared_ptr<const internal::PreparedForm> PrepareReceivedForm(
+    protocol::SignedRecord record, const std::vector<uint8_t>& signed_bytes,
+    const std::array<uint8_t, 32>& origin,
+    const std::optional<std::array<uint8_t, 32>>& salt_seed,
+    const std::shared_ptr<const std::vector<crypto::MerkleHash>>& leaves,
+    BatchLevelsCache& levels);
 
 class WriteTxn {
  public:

@@ -45,6 +45,7 @@ CheckedMessage CheckInbound(const InboundContext& ctx,
   // A whole batch's leaves refused for one kind of reason become one
   // rejection (one audit entry) with a count and a sample of ids.
   std::map<std::pair<uint32_t, std::string>, size_t> batch_rejections;
+  store::BatchLevelsCache levels;  // the message's batches, each once
   auto reject = [&](const InboundEntry& e, std::string subject, std::string reason,
                     std::string_view metric_reason) {
     if (e.batch) {
@@ -128,8 +129,10 @@ CheckedMessage CheckInbound(const InboundContext& ctx,
       leaves = e.batch->leaf_hashes;
     }
     std::vector<uint8_t> signed_bytes = protocol::EncodeSignedRecord(e.record);
+    auto prepared = store::PrepareReceivedForm(std::move(e.record), signed_bytes,
+                                               body->origin, seed, leaves, levels);
     m.checked.push_back({std::move(*body), id, origin, std::move(signed_bytes),
-                         seed, std::move(leaves), std::move(e.record)});
+                         seed, std::move(leaves), std::move(prepared)});
   }
   return m;
 }
@@ -243,7 +246,7 @@ class InboundWrite {
     row.signed_bytes = c.signed_bytes;
     row.salt_seed = c.salt_seed;
     row.batch_leaves = c.batch_leaves;
-    row.encoded_from = &c.record;
+    row.prepared = c.prepared;
     row.origin_country = c.origin->country;
     row.origin_name = c.origin->name;
     row.received_from = from_.name;

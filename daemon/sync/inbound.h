@@ -89,9 +89,11 @@ struct CheckedRecord {
   // and its leaf hashes.
   std::optional<crypto::MerkleSaltSeed> salt_seed;
   std::shared_ptr<const std::vector<crypto::MerkleHash>> batch_leaves;
-  // What signed_bytes encode (CheckInbound made them from it): the store
-  // takes it instead of decoding them again (RecordRow::encoded_from).
-  protocol::SignedRecord record;
+  // Its stored form, prepared by CheckInbound on the worker pool from the
+  // record signed_bytes were encoded from (store::PrepareReceivedForm), so
+  // the store's one writer thread neither decodes, packs nor hashes it
+  // (RecordRow::prepared).
+  std::shared_ptr<const store::internal::PreparedForm> prepared;
 };
 
 // A record refused before the store saw it (audited by StoreInbound), or

@@ -170,9 +170,10 @@ TEST(RecordForms, ABatchWhoseLeafHashesComeAlongIsCompleteAtOnce) {
   ExpectBytesBack(*store, {some[0], some[1], some[2], other[0], other[1]});
 }
 
-// A receiver of a whole batch hands the store each record it encoded the
-// bytes from (RecordRow::encoded_from) with the batch's leaf hashes and
-// seed: the store keeps it exactly as it keeps the bytes alone.
+// A receiver of a whole batch prepares each record's form from the record
+// it encoded the bytes from (PrepareReceivedForm, on its worker pool) with
+// the batch's leaf hashes and seed: the store keeps it exactly as it keeps
+// the bytes alone.
 TEST(RecordForms, ARowBringingItsDecodedRecordIsKeptAsItsBytesAlone) {
   TempDir dir;
   auto key = crypto::IdentityKey::Generate();
@@ -187,9 +188,13 @@ TEST(RecordForms, ARowBringingItsDecodedRecordIsKeptAsItsBytesAlone) {
     decoded.push_back(*protocol::DecodeSignedRecord(r.signed_bytes));
   }
   std::vector<RecordRow> bringing = rows;
+  BatchLevelsCache levels;
   for (size_t i = 0; i < rows.size(); ++i) {
-    bringing[i].encoded_from = &decoded[i];
+    bringing[i].prepared =
+        PrepareReceivedForm(decoded[i], rows[i].signed_bytes,
+                            rows[i].body.origin, seed, leaves, levels);
   }
+  EXPECT_EQ(levels.of_batch.size(), 1u);  // the batch's tree, made once
   const std::string fingerprint =
       "SELECT sum(length(body)) * 1000000 + sum(leaf) * 1000 + "
       "count(signature) + count(salt) + count(raw) FROM records";
@@ -215,7 +220,9 @@ TEST(RecordForms, ARowBringingItsDecodedRecordIsKeptAsItsBytesAlone) {
   const std::string path = dir.File("c.db");
   auto store = OpenOrDie(path);
   RecordRow swapped = rows[0];
-  swapped.encoded_from = &decoded[1];
+  swapped.prepared = PrepareReceivedForm(decoded[1], rows[0].signed_bytes,
+                                         rows[0].body.origin, seed, leaves,
+                                         levels);
   InsertAll(*store, {swapped});
   auto reader = ReaderOrDie(*store);
   auto bytes = reader->GetRecordBytes(rows[0].id, 1, 0);
