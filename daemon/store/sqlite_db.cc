@@ -63,27 +63,40 @@ void Statement::Bind(int index, int64_t value) {
   sqlite3_bind_int64(stmt_, index, value);
 }
 
+namespace {
+
+// SQLITE_TRANSIENT: SQLite copies the value now; SQLITE_STATIC: it reads
+// the caller's bytes in place (Statement::BindTextBorrowed).
+void BindTextAs(sqlite3_stmt* stmt, int index, std::string_view text,
+                sqlite3_destructor_type how) {
+  sqlite3_bind_text(stmt, index, text.data(), static_cast<int>(text.size()),
+                    how);
+}
+
+void BindBlobAs(sqlite3_stmt* stmt, int index, const void* data, size_t size,
+                sqlite3_destructor_type how) {
+  // A zero-length blob must still be a blob, not NULL.
+  static const uint8_t kEmpty = 0;
+  sqlite3_bind_blob(stmt, index, size ? data : &kEmpty,
+                    static_cast<int>(size), how);
+}
+
+}  // namespace
+
 void Statement::BindText(int index, std::string_view text) {
-  sqlite3_bind_text(stmt_, index, text.data(), static_cast<int>(text.size()),
-                    SQLITE_TRANSIENT);
+  BindTextAs(stmt_, index, text, SQLITE_TRANSIENT);
 }
 
 void Statement::BindBlob(int index, const void* data, size_t size) {
-  // A zero-length blob must still be a blob, not NULL.
-  static const uint8_t kEmpty = 0;
-  sqlite3_bind_blob(stmt_, index, size ? data : &kEmpty,
-                    static_cast<int>(size), SQLITE_TRANSIENT);
+  BindBlobAs(stmt_, index, data, size, SQLITE_TRANSIENT);
 }
 
 void Statement::BindTextBorrowed(int index, std::string_view text) {
-  sqlite3_bind_text(stmt_, index, text.data(), static_cast<int>(text.size()),
-                    SQLITE_STATIC);
+  BindTextAs(stmt_, index, text, SQLITE_STATIC);
 }
 
 void Statement::BindBlobBorrowed(int index, const void* data, size_t size) {
-  static const uint8_t kEmpty = 0;
-  sqlite3_bind_blob(stmt_, index, size ? data : &kEmpty,
-                    static_cast<int>(size), SQLITE_STATIC);
+  BindBlobAs(stmt_, index, data, size, SQLITE_STATIC);
 }
 
 void Statement::BindNull(int index) { sqlite3_bind_null(stmt_, index); }
