@@ -24,6 +24,7 @@
 #include "daemon/sync/hub_envelope.h"
 #include "daemon/sync/hub_prekey_book.h"
 #include "daemon/sync/hub_relay.h"
+#include "daemon/sync/inbound_queue.h"
 #include "daemon/sync/offload.h"
 #include "daemon/sync/sealed_chain.h"
 #include "daemon/sync/unacked_page.h"
@@ -51,10 +52,15 @@ constexpr size_t kPageSize = 1000;
 // (wall 18.8k -> 25.2k records/s at 64). The writer's page cache size made
 // no difference (64 vs 512 MiB).
 constexpr size_t kMaxInFlight = 64;
-// Received records checked and waiting for the committer, at most: beyond
-// this the receive loop stops reading (TCP pushes back on the peer). A
-// conforming sender never has more than kMaxInFlight messages unacked.
+// Received records checked and waiting for the committer, at most
+// (InboundQueue): beyond either bound the receive loop stops reading (TCP
+// pushes back on the peer). A conforming sender never has more than
+// kMaxInFlight messages unacked. The byte bound is above a full window of
+// typical records (about 800 signed bytes with a page's proof: 51 MB) and
+// binds on large ones: records of the largest description (about 4 KiB)
+// then queue about 16k at a time instead of 64k.
 constexpr size_t kMaxQueuedRecords = kMaxInFlight * kPageSize;
+constexpr size_t kMaxQueuedRecordBytes = size_t{64} << 20;
 // Full pages in a row with nothing for the peer (typically records it sent
 // us) that move our cursor without a message. The next message carries the
 // cursor; this bounds what a reconnect decides again.
@@ -161,8 +167,7 @@ struct SyncEngine::Session {
   // Receive side pipeline: the receive loop checks each Records message
   // (CheckInbound) and queues it here; the commit loop stores everything
   // queued in one write and acknowledges it.
-  std::deque<CheckedMessage> checked;
-  size_t checked_records = 0;
+  InboundQueue checked{{kMaxQueuedRecords, kMaxQueuedRecordBytes}};
   asio::steady_timer commit_wake;  // the commit loop waits here for work
   asio::steady_timer room_wake;    // the receive loop waits here for room
   uint64_t reported_sent = 0, reported_received = 0;
@@ -701,7 +706,7 @@ awaitable<void> SyncEngine::ReceiveLoop(Session& s) {
 awaitable<bool> SyncEngine::QueueRecords(
     Session& s, const std::shared_ptr<ReceivedRecords>& received) {
   // Full queue: stop reading until the commit loop took it.
-  while (s.checked_records >= kMaxQueuedRecords) {
+  while (!s.checked.HasRoom()) {
     s.room_wake.expires_after(kRecheckInterval);
     co_await s.room_wake.async_wait(asio::as_tuple(use_awaitable));
     if (s.done || !s.link->is_open()) co_return false;
@@ -719,8 +724,7 @@ awaitable<bool> SyncEngine::QueueRecords(
   };
   auto checked = *co_await Offload(*deps_.pool, std::move(check));
   if (s.done || !s.link->is_open()) co_return false;
-  s.checked_records += checked.size();
-  s.checked.push_back(std::move(checked));
+  s.checked.Push(std::move(checked));
   s.commit_wake.cancel();
   co_return true;
 }
@@ -736,12 +740,7 @@ awaitable<void> SyncEngine::CommitLoop(Session& s) {
       continue;
     }
     // Everything checked meanwhile goes in one write and one ack.
-    auto batch = std::make_shared<std::vector<CheckedMessage>>();
-    while (!s.checked.empty()) {
-      batch->push_back(std::move(s.checked.front()));
-      s.checked.pop_front();
-    }
-    s.checked_records = 0;
+    auto batch = std::make_shared<std::vector<CheckedMessage>>(s.checked.TakeAll());
     s.room_wake.cancel();
     const auto policy = deps_.policy();
     InboundContext ctx{deps_.store, nullptr, policy.get(),
