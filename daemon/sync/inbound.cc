@@ -165,7 +165,7 @@ class InboundWrite {
 
   InboundOutcome& outcome() { return out_; }
 
-  Status Message(const CheckedMessage& m) {
+  Status Message(CheckedMessage& m) {
     out_.duplicates += m.own_echoes;
     for (const auto& r : m.rejected) {
       if (!r.batch_origin) {
@@ -181,7 +181,7 @@ class InboundWrite {
                               {"sample_ids", r.sample},
                               {"reason", r.reason}}));
     }
-    for (const auto& c : m.checked) CARAVAN_RETURN_IF_ERROR(Record(c));
+    for (auto& c : m.checked) CARAVAN_RETURN_IF_ERROR(Record(c));
     return Status::Ok();
   }
 
@@ -204,7 +204,7 @@ class InboundWrite {
                       from_.name, std::move(detail)});
   }
 
-  Status Record(const CheckedRecord& c) {
+  Status Record(CheckedRecord& c) {
     auto current = txn_.Current(c.id);
     if (!current.ok()) return current.status();
     policy::InboundContext pctx;
@@ -225,28 +225,30 @@ class InboundWrite {
       }
     }
     // Only rejections (rare, each its own reason) get an entry each.
-    auto rejection = [&](const std::string& reason) {
+    auto rejection = [&](const protocol::RecordBody& body, const std::string& reason) {
       return AuditDetailJson(
-          {{"type", protocol::TypeName(c.body.indicator.type)},
-           {"value", c.body.indicator.value},
-           {"revision", c.body.revision},
-           {"variant", c.body.variant},
+          {{"type", protocol::TypeName(body.indicator.type)},
+           {"value", body.indicator.value},
+           {"revision", body.revision},
+           {"variant", body.variant},
            {"origin", c.origin->name},
            {"rule", RuleJson(decision.rule)},
            {"reason", reason}});
     };
     if (decision.verdict == policy::InboundDecision::Verdict::kReject) {
       Reject(kRejectPolicy, protocol::IdToHex(c.id), 1,
-             rejection(decision.rule.reason));
+             rejection(c.body, decision.rule.reason));
       return Status::Ok();
     }
+    // The record's parts move into the row (StoreInbound consumes its
+    // messages): no copy of its bytes on the store's one writer thread.
     store::RecordRow row;
-    row.body = c.body;
+    row.body = std::move(c.body);
     row.id = c.id;
-    row.signed_bytes = c.signed_bytes;
+    row.signed_bytes = std::move(c.signed_bytes);
     row.salt_seed = c.salt_seed;
-    row.batch_leaves = c.batch_leaves;
-    row.prepared = c.prepared;
+    row.batch_leaves = std::move(c.batch_leaves);
+    row.prepared = std::move(c.prepared);
     row.origin_country = c.origin->country;
     row.origin_name = c.origin->name;
     row.received_from = from_.name;
@@ -257,7 +259,7 @@ class InboundWrite {
       // A record that contradicts what we hold is that record's problem,
       // not the link's.
       Reject(kRejectConflict, protocol::IdToHex(c.id), 1,
-             rejection(inserted.status().message()));
+             rejection(row.body, inserted.status().message()));
       return Status::Ok();
     }
     if (inserted->kind == store::InsertOutcome::kDuplicate) {
@@ -265,7 +267,7 @@ class InboundWrite {
       return Status::Ok();  // already held: no new decision to record
     }
     if (ctx_.warninglists) {
-      const auto& ind = c.body.indicator;
+      const auto& ind = row.body.indicator;
       if (auto m = ctx_.warninglists->Match(ind.type, ind.value)) {
         // The hit's own audit entry goes after the decisions before it.
         CARAVAN_RETURN_IF_ERROR(FlushAudit());
@@ -276,7 +278,7 @@ class InboundWrite {
     out_.stored_new = true;
     ++(row.quarantined ? out_.quarantined : out_.accepted);
     decisions_.Add(row.quarantined ? "quarantine" : "accept", decision.rule,
-                   {c.id, c.body.revision, c.body.variant, 0, c.origin->name});
+                   {c.id, row.body.revision, row.body.variant, 0, c.origin->name});
     return Status::Ok();
   }
 
@@ -294,7 +296,7 @@ class InboundWrite {
 
 Result<InboundOutcome> StoreInbound(const InboundContext& ctx,
                                     const PeerInfo& from,
-                                    const std::vector<CheckedMessage>& messages) {
+                                    std::vector<CheckedMessage>& messages) {
   uint64_t up_to_seq = 0;
   for (const auto& m : messages) up_to_seq = std::max(up_to_seq, m.up_to_seq);
   InboundOutcome out;
@@ -302,7 +304,7 @@ Result<InboundOutcome> StoreInbound(const InboundContext& ctx,
     auto trust = txn.GetMemberTrust();
     if (!trust.ok()) return trust.status();
     InboundWrite write(ctx, from, txn, *trust);
-    for (const auto& m : messages) CARAVAN_RETURN_IF_ERROR(write.Message(m));
+    for (auto& m : messages) CARAVAN_RETURN_IF_ERROR(write.Message(m));
     CARAVAN_RETURN_IF_ERROR(write.FlushAudit());
     CARAVAN_RETURN_IF_ERROR(txn.AdvanceInbound(from.name, up_to_seq));
     out = std::move(write.outcome());

@@ -157,9 +157,10 @@ CheckedMessage CheckInbound(const InboundContext& ctx,
 // (inbound policy, insert, audit, warninglists) and moves the peer's
 // inbound cursor to the last message's up_to_seq. Fails only when the
 // store write fails (then nothing is acknowledged and the peer resends).
+// Consumes `messages`: each stored record's parts move into its row.
 Result<InboundOutcome> StoreInbound(const InboundContext& ctx,
                                     const PeerInfo& from,
-                                    const std::vector<CheckedMessage>& messages);
+                                    std::vector<CheckedMessage>& messages);
 
 // CheckInbound then StoreInbound for one message (ctx.roster is borrowed:
 // the caller keeps it alive).

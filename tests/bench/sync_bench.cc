@@ -160,9 +160,10 @@ void BM_StoreInbound(benchmark::State& state) {
     if (!store.ok()) std::abort();
     InboundContext ctx{store->get(), c.roster.get(), &c.policy,
                        c.self->public_key(), nullptr, 1'700'000'100};
+    auto writes = c.writes;  // StoreInbound consumes what it stores
     state.ResumeTiming();
     std::string error;
-    for (const auto& write : c.writes) {
+    for (auto& write : writes) {
       auto out = StoreInbound(ctx, peer, write);
       if (!out.ok()) error = out.status().message();
       if (error.empty() && out->accepted != write.size() * kMessage) {

@@ -126,7 +126,8 @@ TEST(QuarantineOnArrival, ARelayedRecordOfACompromisedKeyIsStoredQuarantined) {
   ASSERT_EQ(checked.checked.size(), 2u);
   ASSERT_TRUE(checked.rejected.empty()) << checked.rejected[0].reason;
   const PeerInfo from{kz.name, kz.country, kz.key->public_key()};
-  auto outcome = StoreInbound(ctx, from, {checked});
+  std::vector<CheckedMessage> batch{checked};  // StoreInbound consumes it
+  auto outcome = StoreInbound(ctx, from, batch);
   ASSERT_TRUE(outcome.ok()) << outcome.status().message();
   EXPECT_EQ(outcome->accepted, 1u);
   EXPECT_EQ(outcome->quarantined, 1u);
