@@ -56,9 +56,10 @@ constexpr size_t kMaxInFlight = 64;
 // (InboundQueue): beyond either bound the receive loop stops reading (TCP
 // pushes back on the peer). A conforming sender never has more than
 // kMaxInFlight messages unacked. The byte bound is above a full window of
-// typical records (about 800 signed bytes with a page's proof: 51 MB) and
-// binds on large ones: records of the largest description (about 4 KiB)
-// then queue about 16k at a time instead of 64k.
+// typical records (706 signed bytes on average, with their batch's proof,
+// in a 1M catch-up of the scale mix: 45 MB) and binds on large ones:
+// records of the largest description (about 4 KiB) then queue about 16k
+// at a time instead of 64k.
 constexpr size_t kMaxQueuedRecords = kMaxInFlight * kPageSize;
 constexpr size_t kMaxQueuedRecordBytes = size_t{64} << 20;
 // Full pages in a row with nothing for the peer (typically records it sent

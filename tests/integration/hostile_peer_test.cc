@@ -520,15 +520,6 @@ TEST_F(HostilePeerTest, WholeBatchFloodAtTheBoundsIsRefusedInBoundedMemory) {
   ASSERT_NO_FATAL_FAILURE(ExpectServingOthers());
 }
 
-// A member that ignores the window (a conforming sender keeps at most 64
-// messages unacked) and streams genuine records of the largest
-// description, about 150 MiB: every one is stored, others are served, and
-// the daemon's memory stays below the stream held the ways a record is
-// held while it waits (decoded, signed, prepared). Measured here, RssAnon peaks 440-660 MiB over the idle daemon,
-// about half of it the allocator keeping freed blocks (heaptrack put the
-// live peak of a 1M catch-up at 286 MiB). The queue's byte bound
-// (InboundQueue) caps what waits when storing is the slower side; here
-// checking is, so it does not bind.
 // Resident anonymous memory of `pid` (RssAnon, KiB), or -1. Not VmHWM:
 // storing maps the database file, whose pages count as resident too.
 int64_t AnonRssKib(pid_t pid) {
@@ -561,6 +552,16 @@ class AnonPeak {
   std::thread thread_;
 };
 
+// A member that ignores the window (a conforming sender keeps at most 64
+// messages unacked) and streams genuine records of the largest
+// description, about 150 MiB: every one is stored, others are served, and
+// the daemon's memory stays below the stream held the ways a record is
+// held while it waits (decoded, signed, prepared). Measured here, RssAnon
+// peaks 430-650 MiB over the idle daemon, about half of it the allocator
+// keeping freed blocks (heaptrack put the live peak of a 1M catch-up at
+// 286 MB). The queue's byte bound (InboundQueue) caps what waits when
+// storing is the slower side; here checking is, so it does not bind
+// (docs/performance.md, "A receiver's memory during a catch-up").
 TEST_F(HostilePeerTest, GenuineLargeRecordsStreamedPastTheWindowQueueInBoundedMemory) {
   const pid_t pid = d_->node().pid();
   const int64_t idle_kib = AnonRssKib(pid);
