@@ -1,5 +1,6 @@
 #include "daemon/sync/inbound_queue.h"
 
+#include <iterator>
 #include <utility>
 
 namespace caravan::daemon::sync {
