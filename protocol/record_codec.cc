@@ -156,7 +156,12 @@ std::vector<uint8_t> EncodeRecordBody(const RecordBody& body) {
   return std::vector<uint8_t>(bytes.begin(), bytes.end());
 }
 
-Result<RecordBody> DecodeRecordBody(std::span<const uint8_t> bytes) {
+namespace {
+
+// What DecodeRecordBody and DecodeStoredRecordBody share: limits, a
+// well-formed message and valid fields; with `canonical`, the byte
+// identity the signatures need too.
+Result<RecordBody> Decode(std::span<const uint8_t> bytes, bool canonical) {
   if (bytes.empty()) return CorruptBody("empty");
   if (bytes.size() > kMaxRecordBodyBytes) {
     return CorruptBody(std::to_string(bytes.size()) + " bytes, limit " +
@@ -174,12 +179,14 @@ Result<RecordBody> DecodeRecordBody(std::span<const uint8_t> bytes) {
     kj::ArrayPtr<const capnp::word> segment = words.asPtr();
     capnp::SegmentArrayMessageReader message(kj::arrayPtr(&segment, 1),
                                              RecordReaderOptions());
-    if (!message.isCanonical()) return CorruptBody("not in canonical encoding");
+    if (canonical && !message.isCanonical()) {
+      return CorruptBody("not in canonical encoding");
+    }
     body = ReadBody(message.getRoot<wire::RecordBody>());
   } catch (const kj::Exception& e) {
     return CorruptBody(std::string("malformed: ") + e.getDescription().cStr());
   }
-  if (!body.ok()) return body;
+  if (!body.ok() || !canonical) return body;
   // Unknown fields (a newer schema) or any other second spelling of the
   // same content would pass isCanonical(); signatures must cover exactly
   // one byte string per body, so require byte identity.
@@ -188,6 +195,16 @@ Result<RecordBody> DecodeRecordBody(std::span<const uint8_t> bytes) {
     return CorruptBody("not the canonical encoding of its content");
   }
   return body;
+}
+
+}  // namespace
+
+Result<RecordBody> DecodeRecordBody(std::span<const uint8_t> bytes) {
+  return Decode(bytes, /*canonical=*/true);
+}
+
+Result<RecordBody> DecodeStoredRecordBody(std::span<const uint8_t> bytes) {
+  return Decode(bytes, /*canonical=*/false);
 }
 
 IndicatorId ComputeIndicatorId(const PublicKey& origin, IndicatorType type,

@@ -46,6 +46,16 @@ std::vector<uint8_t> EncodeRecordBody(const RecordBody& body);
 // form, tags unsorted or duplicated, context invalid (ValidateIndicator).
 Result<RecordBody> DecodeRecordBody(std::span<const uint8_t> bytes);
 
+// DecodeRecordBody for body bytes this node's store holds, never for
+// bytes from the wire, a file or a peer: they passed DecodeRecordBody
+// when they entered (received, imported or signed here), so the two
+// canonical-form checks (isCanonical and the re-encoding compared byte
+// for byte, which cost as much as the decode) are not repeated. Every
+// other check stays: limits, a well-formed message, every field valid.
+// What it returns is what the bytes say, so a decision made on it (what
+// may leave, docs/policy.md) is made on exactly what is sent.
+Result<RecordBody> DecodeStoredRecordBody(std::span<const uint8_t> bytes);
+
 // id = BLAKE2b-256 (crypto_generichash, 32-byte output, no key) over
 //   origin (32 bytes) || type code (1 byte: the IndicatorType value, e.g.
 //   0x00 for ipv4) || normalized value (its UTF-8 bytes, no terminator).

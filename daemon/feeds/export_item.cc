@@ -13,7 +13,8 @@ Result<protocol::ExportItem> DecodedItem(const store::StoredRecord& record,
                                          std::string origin_country) {
   auto signed_record = protocol::DecodeSignedRecord(record.signed_bytes);
   if (!signed_record.ok()) return signed_record.status();
-  auto body = protocol::DecodeRecordBody(signed_record->body);
+  // From our store: its canonical form was checked when it entered.
+  auto body = protocol::DecodeStoredRecordBody(signed_record->body);
   if (!body.ok()) return body.status();
   protocol::ExportItem item;
   item.body = std::move(*body);

@@ -39,7 +39,9 @@ Result<LogRecord> Decode(store::StoredRecord& stored) {
     if (!decoded.ok()) return decoded.status();
     record = std::move(*decoded);
   }
-  auto body = protocol::DecodeRecordBody(record.body);
+  // Our store's bytes: their canonical form was checked when they
+  // entered, and the decision is made on what they say.
+  auto body = protocol::DecodeStoredRecordBody(record.body);
   if (!body.ok()) return body.status();
   return LogRecord{stored.seq, stored.id, std::move(record), std::move(*body),
                    stored.received_from};

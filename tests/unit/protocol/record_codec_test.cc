@@ -137,6 +137,55 @@ TEST(RecordCodec, RejectsNonCanonicalEncodings) {
       << ud.status().message();
 }
 
+// DecodeStoredRecordBody (bytes from our own store) returns what
+// DecodeRecordBody returns for canonical bytes, skips only the
+// canonical-form checks (a trailing word passes it and fails the strict
+// decode) and keeps every other check.
+TEST(RecordCodec, StoredDecodeSkipsOnlyTheCanonicalFormChecks) {
+  RecordBody b = SampleBody();
+  for (int i = 0; i < 3; ++i) {
+    const auto bytes = EncodeRecordBody(b);
+    auto strict = DecodeRecordBody(bytes);
+    auto stored = DecodeStoredRecordBody(bytes);
+    ASSERT_TRUE(strict.ok()) << strict.status().ToString();
+    ASSERT_TRUE(stored.ok()) << stored.status().ToString();
+    EXPECT_EQ(*stored, *strict);
+    EXPECT_EQ(*stored, b);
+    b.indicator.tags.clear();  // then no description either, then a revoke
+    if (i == 1) {
+      b.indicator.description.clear();
+      b.indicator.revoked = true;
+      b.indicator.revoke_reason = "false positive";
+    }
+  }
+
+  const auto bytes = EncodeRecordBody(SampleBody());
+  auto padded = bytes;
+  padded.insert(padded.end(), 8, 0);
+  EXPECT_FALSE(DecodeRecordBody(padded).ok());
+  auto lenient = DecodeStoredRecordBody(padded);
+  ASSERT_TRUE(lenient.ok()) << lenient.status().ToString();
+  EXPECT_EQ(*lenient, SampleBody());
+
+  EXPECT_FALSE(DecodeStoredRecordBody({}).ok());
+  auto odd = DecodeStoredRecordBody(std::vector<uint8_t>(bytes.begin(), bytes.end() - 3));
+  ASSERT_FALSE(odd.ok());
+  EXPECT_NE(odd.status().message().find("multiple of 8"), std::string::npos);
+  auto big = DecodeStoredRecordBody(std::vector<uint8_t>(kMaxRecordBodyBytes + 8, 0));
+  ASSERT_FALSE(big.ok());
+  EXPECT_NE(big.status().message().find("limit"), std::string::npos);
+  EXPECT_FALSE(DecodeStoredRecordBody(std::vector<uint8_t>(64, 0xAB)).ok());
+  // A field out of range is refused as before.
+  RecordBody bad = SampleBody();
+  bad.revision = 0;
+  auto zero = DecodeStoredRecordBody(EncodeRecordBody(bad));
+  ASSERT_FALSE(zero.ok());
+  EXPECT_NE(zero.status().message().find("revision is 0"), std::string::npos);
+  bad = SampleBody();
+  bad.indicator.value = "EVIL.example";  // not in normalized form
+  EXPECT_FALSE(DecodeStoredRecordBody(EncodeRecordBody(bad)).ok());
+}
+
 TEST(RecordCodec, RejectsTruncatedAndGarbage) {
   const auto bytes = EncodeRecordBody(SampleBody());
   for (size_t n = 0; n < bytes.size(); n += 8) {
