@@ -53,7 +53,10 @@ Result<RecordBody> DecodeRecordBody(std::span<const uint8_t> bytes);
 // for byte, which cost as much as the decode) are not repeated. Every
 // other check stays: limits, a well-formed message, every field valid.
 // What it returns is what the bytes say, so a decision made on it (what
-// may leave, docs/policy.md) is made on exactly what is sent.
+// may leave, docs/policy.md) is made on exactly what is sent: no stored
+// body holds a field this code does not know, since the strict check
+// refused unknown fields on the way in and an older daemon refuses to
+// open a newer store.
 Result<RecordBody> DecodeStoredRecordBody(std::span<const uint8_t> bytes);
 
 // id = BLAKE2b-256 (crypto_generichash, 32-byte output, no key) over
