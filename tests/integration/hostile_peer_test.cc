@@ -27,6 +27,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <thread>
 #include <vector>
 
@@ -379,13 +380,16 @@ TEST_F(HostilePeerTest, PeerThatStopsReadingIsDroppedOthersServed) {
 // issue 17 follow-up; docs/wire.md 4.0). tests/hostile/whole_batch_flood.sh
 // runs this with more rounds and prints the memory numbers.
 
-// Peak resident memory of `pid` (VmHWM, KiB), or -1.
-int64_t PeakRssKib(pid_t pid) {
+// The KiB figure of `key` ("VmHWM:") in /proc/PID/status, or -1.
+int64_t StatusKib(pid_t pid, std::string_view key) {
   const std::string status = ReadFile("/proc/" + std::to_string(pid) + "/status");
-  const size_t at = status.find("VmHWM:");
+  const size_t at = status.find(key);
   if (at == std::string::npos) return -1;
-  return std::stoll(status.substr(at + 6));
+  return std::stoll(status.substr(at + key.size()));
 }
+
+// Peak resident memory of `pid` (VmHWM, KiB), or -1.
+int64_t PeakRssKib(pid_t pid) { return StatusKib(pid, "VmHWM:"); }
 
 // One Records message of whole batches: each inner vector is one batch of
 // leaf bodies, signed as a seeded batch by `signer` (origin field =
@@ -522,12 +526,7 @@ TEST_F(HostilePeerTest, WholeBatchFloodAtTheBoundsIsRefusedInBoundedMemory) {
 
 // Resident anonymous memory of `pid` (RssAnon, KiB), or -1. Not VmHWM:
 // storing maps the database file, whose pages count as resident too.
-int64_t AnonRssKib(pid_t pid) {
-  const std::string status = ReadFile("/proc/" + std::to_string(pid) + "/status");
-  const size_t at = status.find("RssAnon:");
-  if (at == std::string::npos) return -1;
-  return std::stoll(status.substr(at + 8));
-}
+int64_t AnonRssKib(pid_t pid) { return StatusKib(pid, "RssAnon:"); }
 
 // The highest RssAnon of a process, sampled every 5 ms while it lives.
 class AnonPeak {
